@@ -1,0 +1,79 @@
+# Tim's tasks. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BIN        := bin
+GO         ?= go
+TESTPG_DIR ?= /tmp/tim-testpg
+LINT       := tools/lint/node_modules/.bin
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(BIN)/oapi-codegen: go.mod go.sum
+	$(GO) build -o $@ github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
+
+$(BIN)/sqlc: go.mod go.sum
+	$(GO) build -o $@ github.com/sqlc-dev/sqlc/cmd/sqlc
+
+.PHONY: tools
+tools: $(BIN)/oapi-codegen $(BIN)/sqlc ## build the pinned code generators
+
+.PHONY: generate
+generate: generate-api generate-sql ## regenerate gen/ from api/ and queries/
+
+.PHONY: generate-api
+generate-api: $(BIN)/oapi-codegen ## regenerate the server, models and client from api/openapi.yaml
+	$(BIN)/oapi-codegen -config gen/api/cfg.yaml api/openapi.yaml
+	$(BIN)/oapi-codegen -config gen/client/cfg.yaml api/openapi.yaml
+
+.PHONY: generate-sql
+generate-sql: $(BIN)/sqlc ## regenerate gen/db from migrations/ and queries/
+	$(BIN)/sqlc generate
+
+.PHONY: check-generated
+check-generated: generate ## fail when gen/ differs from what the generators produce
+	@git add -N gen >/dev/null 2>&1 || true
+	@if ! git diff --exit-code --stat -- gen; then \
+		echo "gen/ is stale: run 'make generate' and commit the result"; exit 1; fi
+	$(GO) mod tidy
+	@git diff --exit-code --stat -- go.mod go.sum || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; exit 1; }
+
+.PHONY: build
+build: ## build the server and the load generator into bin/
+	$(GO) build -o $(BIN)/tim ./cmd/tim
+	$(GO) build -o $(BIN)/loadtest ./cmd/loadtest
+
+.PHONY: run
+run: build ## run the server on :8081 with a private PostgreSQL under ./data
+	$(BIN)/tim
+
+$(LINT)/spectral: tools/lint/package.json tools/lint/package-lock.json
+	npm ci --prefix tools/lint --no-audit --no-fund
+	@touch $@
+
+.PHONY: lint
+lint: $(LINT)/spectral ## vet the code and lint the OpenAPI and AsyncAPI documents
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+	$(LINT)/spectral lint --fail-severity=warn api/openapi.yaml
+	node tools/lint/validate-asyncapi.mjs api/asyncapi.yaml
+
+.PHONY: testpg
+testpg: ## start the shared test PostgreSQL (idempotent)
+	@$(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) >/dev/null
+
+.PHONY: test
+test: ## run every test with -race against a private PostgreSQL
+	@set -e; url=$$($(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) | sed -n 's/^TIM_TEST_DATABASE_URL=//p'); \
+	trap '$(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) -stop >/dev/null 2>&1 || true' EXIT; \
+	TIM_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 20m ./...
+
+.PHONY: bench
+bench: build ## run the load generator's default scenario against a fresh server
+	./scripts/bench.sh
+
+.PHONY: clean
+clean: ## remove build output (not ./data)
+	rm -rf $(BIN)

@@ -1,0 +1,263 @@
+// Package accounts implements registration, login and logout.
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"tim/gen/api"
+	"tim/gen/db"
+	"tim/internal/auth"
+	"tim/internal/clientaddr"
+	"tim/internal/profile"
+	"tim/internal/store"
+)
+
+// Messages of the account endpoints; the first four are the document's words.
+const (
+	msgRegistered   = "注册成功"
+	msgLoggedIn     = "登录成功"
+	msgLoggedOut    = "退出成功"
+	msgBadLogin     = "用户认证失败请查询登录"
+	msgAccountTaken = "账号已被注册"
+	msgTooMany      = "登录失败次数过多，请稍后再试"
+	msgNoToken      = "未登录"
+)
+
+// SessionCloser closes the WebSocket connections opened with a token (jti),
+// or with every token of the account when jti is empty.
+type SessionCloser interface {
+	CloseSessions(ctx context.Context, account, jti string) error
+}
+
+// Limits bound failed logins.
+type Limits struct {
+	PerAccount    int
+	AccountWindow time.Duration
+	PerAddress    int
+	AddressWindow time.Duration
+}
+
+// API implements the account operations of the contract.
+type API struct {
+	pool     *pgxpool.Pool
+	q        *db.Queries
+	issuer   *auth.Issuer
+	profiles *profile.Loader
+	sessions SessionCloser
+	limits   Limits
+	logger   *slog.Logger
+	// dummyHash is checked when an account does not exist, so that a wrong
+	// account takes as long as a wrong password.
+	dummyHash string
+}
+
+// New returns the account API.
+func New(pool *pgxpool.Pool, issuer *auth.Issuer, profiles *profile.Loader, sessions SessionCloser, limits Limits, logger *slog.Logger) (*API, error) {
+	dummy, err := auth.HashPassword("timing-equaliser")
+	if err != nil {
+		return nil, fmt.Errorf("hash dummy password: %w", err)
+	}
+	return &API{
+		pool: pool, q: db.New(pool), issuer: issuer, profiles: profiles,
+		sessions: sessions, limits: limits, logger: logger, dummyHash: dummy,
+	}, nil
+}
+
+// UserRegister creates an account.
+func (a *API) UserRegister(ctx context.Context, req api.UserRegisterRequestObject) (api.UserRegisterResponseObject, error) {
+	b := req.Body
+	hash, err := auth.HashPassword(b.Password)
+	if err != nil {
+		return nil, err
+	}
+	_, err = a.q.UserInsert(ctx, db.UserInsertParams{
+		Account: b.Account, Username: b.Username, PasswordHash: hash, Sex: string(b.Sex), Age: b.Age,
+	})
+	if err = store.Translate(err); errors.Is(err, store.ErrConflict) {
+		return api.UserRegister409JSONResponse{ConflictJSONResponse: api.ConflictJSONResponse{Code: 409, Message: msgAccountTaken}}, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("insert user: %w", err)
+	}
+	u, ok, err := a.profiles.One(ctx, b.Account)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("load new user %q: %w", b.Account, err)
+	}
+	return api.UserRegister200JSONResponse{Code: 200, Message: msgRegistered, Data: u}, nil
+}
+
+// UserLogin checks the password and issues a token.
+func (a *API) UserLogin(ctx context.Context, req api.UserLoginRequestObject) (api.UserLoginResponseObject, error) {
+	account := req.Body.Account
+	addr := clientaddr.From(ctx)
+	if wait, err := a.loginBlocked(ctx, account, addr); err != nil {
+		return nil, err
+	} else if wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		return api.UserLogin429JSONResponse{TooManyRequestsJSONResponse: api.TooManyRequestsJSONResponse{
+			Body:    api.Envelope{Code: 429, Message: msgTooMany},
+			Headers: api.TooManyRequestsResponseHeaders{RetryAfter: &secs},
+		}}, nil
+	}
+
+	row, err := a.q.UserGetByAccount(ctx, account)
+	err = store.Translate(err)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("get user: %w", err)
+	}
+	found := err == nil
+	hash := a.dummyHash
+	if found {
+		hash = row.PasswordHash
+	}
+	rehash, err := auth.CheckPassword(hash, req.Body.Password)
+	if !found || errors.Is(err, auth.ErrMismatch) {
+		if err := a.recordFailure(ctx, account, addr); err != nil {
+			return nil, err
+		}
+		return api.UserLogin401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Code: 401, Message: msgBadLogin}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("check password of %q: %w", account, err)
+	}
+	if rehash {
+		if err := a.upgradeHash(ctx, account, req.Body.Password); err != nil {
+			return nil, err
+		}
+	}
+
+	token, _, err := a.issuer.Issue(account, row.TokenGeneration)
+	if err != nil {
+		return nil, err
+	}
+	u, ok, err := a.profiles.One(ctx, account)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("load user %q: %w", account, err)
+	}
+	var userItem, tokenItem api.LoginItem
+	if err := userItem.FromUser(u); err != nil {
+		return nil, fmt.Errorf("encode login user: %w", err)
+	}
+	if err := tokenItem.FromToken(api.Token{Token: token}); err != nil {
+		return nil, fmt.Errorf("encode login token: %w", err)
+	}
+	return api.UserLogin200JSONResponse{Code: 200, Message: msgLoggedIn, Data: []api.LoginItem{userItem, tokenItem}}, nil
+}
+
+// UserLogout revokes the presented token, or every token of the account.
+func (a *API) UserLogout(ctx context.Context, req api.UserLogoutRequestObject) (api.UserLogoutResponseObject, error) {
+	all := req.Params.All != nil && *req.Params.All
+	ok, err := a.logout(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return api.UserLogout401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Code: 401, Message: msgNoToken}}, nil
+	}
+	return api.UserLogout200JSONResponse{OKJSONResponse: api.OKJSONResponse{Code: 200, Message: msgLoggedOut}}, nil
+}
+
+// UserLogoutPost is UserLogout for clients that POST.
+func (a *API) UserLogoutPost(ctx context.Context, req api.UserLogoutPostRequestObject) (api.UserLogoutPostResponseObject, error) {
+	all := req.Params.All != nil && *req.Params.All
+	ok, err := a.logout(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return api.UserLogoutPost401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Code: 401, Message: msgNoToken}}, nil
+	}
+	return api.UserLogoutPost200JSONResponse{OKJSONResponse: api.OKJSONResponse{Code: 200, Message: msgLoggedOut}}, nil
+}
+
+func (a *API) logout(ctx context.Context, all bool) (bool, error) {
+	c, ok := auth.FromContext(ctx)
+	if !ok {
+		return false, nil
+	}
+	if all {
+		if err := a.q.UserRevokeAllTokens(ctx, c.Account); err != nil {
+			return false, fmt.Errorf("revoke all tokens: %w", err)
+		}
+	} else {
+		err := a.q.RevokedTokenInsert(ctx, db.RevokedTokenInsertParams{
+			Jti: c.JTI, Account: c.Account, ExpiresAt: pgtype.Timestamptz{Time: c.ExpiresAt, Valid: true},
+		})
+		if err != nil {
+			return false, fmt.Errorf("revoke token: %w", err)
+		}
+	}
+	jti := c.JTI
+	if all {
+		jti = ""
+	}
+	if a.sessions != nil {
+		if err := a.sessions.CloseSessions(ctx, c.Account, jti); err != nil {
+			// The token is revoked; sockets also fail their next check. Log only.
+			a.logger.WarnContext(ctx, "close sessions after logout", slog.String("account", c.Account), slog.Any("err", err))
+		}
+	}
+	return true, nil
+}
+
+func (a *API) upgradeHash(ctx context.Context, account, password string) error {
+	h, err := auth.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	if err := a.q.UserSetPasswordHash(ctx, db.UserSetPasswordHashParams{Account: account, PasswordHash: h}); err != nil {
+		return fmt.Errorf("upgrade password hash of %q: %w", account, err)
+	}
+	a.logger.InfoContext(ctx, "upgraded password hash to argon2id", slog.String("account", account))
+	return nil
+}
+
+// loginBlocked returns how long the client must wait before another attempt,
+// or 0 when it may try now.
+func (a *API) loginBlocked(ctx context.Context, account, addr string) (time.Duration, error) {
+	now := time.Now()
+	check := func(scope, key string, limit int, window time.Duration) (time.Duration, error) {
+		if key == "" || limit <= 0 {
+			return 0, nil
+		}
+		r, err := a.q.LoginFailureCount(ctx, db.LoginFailureCountParams{
+			Scope: scope, Key: key, FailedAt: pgtype.Timestamptz{Time: now.Add(-window), Valid: true},
+		})
+		if err != nil {
+			return 0, fmt.Errorf("count login failures: %w", err)
+		}
+		if r.Failures < int64(limit) {
+			return 0, nil
+		}
+		// Blocked until the oldest failure in the window leaves it.
+		return max(time.Second, r.Oldest.Time.Add(window).Sub(now)), nil
+	}
+	w1, err := check("account", account, a.limits.PerAccount, a.limits.AccountWindow)
+	if err != nil {
+		return 0, err
+	}
+	w2, err := check("address", addr, a.limits.PerAddress, a.limits.AddressWindow)
+	if err != nil {
+		return 0, err
+	}
+	return max(w1, w2), nil
+}
+
+func (a *API) recordFailure(ctx context.Context, account, addr string) error {
+	if err := a.q.LoginFailureInsert(ctx, db.LoginFailureInsertParams{Scope: "account", Key: account}); err != nil {
+		return fmt.Errorf("record login failure: %w", err)
+	}
+	if addr != "" {
+		if err := a.q.LoginFailureInsert(ctx, db.LoginFailureInsertParams{Scope: "address", Key: addr}); err != nil {
+			return fmt.Errorf("record login failure: %w", err)
+		}
+	}
+	return nil
+}

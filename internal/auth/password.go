@@ -1,0 +1,91 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Argon2id parameters (RFC 9106's second recommended option, with less memory
+// so that a 2-core server can take a burst of logins).
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024 // KiB
+	argonThreads = 1
+	argonKeyLen  = 32
+	argonSaltLen = 16
+)
+
+// ErrMismatch means the password does not match the hash.
+var ErrMismatch = errors.New("password mismatch")
+
+// HashPassword returns an argon2id hash of password in the PHC string format:
+// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>.
+func HashPassword(password string) (string, error) {
+	salt := make([]byte, argonSaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("read salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// CheckPassword reports whether password matches hash, which is an argon2id
+// PHC string or a bcrypt hash ($2a$, $2b$, $2y$) as the original system
+// stored. needsRehash is true when the hash should be replaced by a fresh
+// argon2id hash.
+func CheckPassword(hash, password string) (needsRehash bool, err error) {
+	switch {
+	case strings.HasPrefix(hash, "$argon2id$"):
+		return checkArgon2id(hash, password)
+	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
+		if err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)); err != nil {
+			if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+				return false, ErrMismatch
+			}
+			return false, fmt.Errorf("compare bcrypt hash: %w", err)
+		}
+		return true, nil
+	default:
+		return false, errors.New("unknown password hash format")
+	}
+}
+
+func checkArgon2id(hash, password string) (bool, error) {
+	parts := strings.Split(hash, "$") // "", "argon2id", "v=19", "m=..,t=..,p=..", salt, key
+	if len(parts) != 6 {
+		return false, errors.New("malformed argon2id hash")
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, errors.New("unsupported argon2id version")
+	}
+	var memory, time uint32
+	var threads uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &time, &threads); err != nil {
+		return false, fmt.Errorf("parse argon2id parameters: %w", err)
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil {
+		return false, fmt.Errorf("decode argon2id salt: %w", err)
+	}
+	want, err := b64.DecodeString(parts[5])
+	if err != nil {
+		return false, fmt.Errorf("decode argon2id key: %w", err)
+	}
+	got := argon2.IDKey([]byte(password), salt, time, memory, threads, uint32(len(want)))
+	if subtle.ConstantTimeCompare(got, want) != 1 {
+		return false, ErrMismatch
+	}
+	stale := memory != argonMemory || time != argonTime || threads != argonThreads || len(want) != argonKeyLen
+	return stale, nil
+}

@@ -1,0 +1,311 @@
+// Package config reads Tim's configuration from the environment and flags.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of a Tim server. Load fills it from TIM_*
+// environment variables, overridden by flags.
+type Config struct {
+	// Addr is the HTTP listen address. TIM_ADDR, -addr. Default ":8081".
+	Addr string
+	// DataDir holds the private PostgreSQL cluster, uploaded media and the
+	// generated JWT secret. TIM_DATA_DIR, -data. Default "./data".
+	DataDir string
+	// DatabaseURL is an external PostgreSQL. Empty: run a private cluster
+	// under DataDir. TIM_DATABASE_URL.
+	DatabaseURL string
+	// JWTSecret signs tokens, at least 32 bytes. Empty: generate one and keep
+	// it in DataDir. TIM_JWT_SECRET.
+	JWTSecret string
+	// JWTIssuer is the tokens' iss claim. TIM_JWT_ISSUER. Default "tim".
+	JWTIssuer string
+	// TokenTTL is how long a token lives. TIM_TOKEN_TTL. Default 1h.
+	TokenTTL time.Duration
+	// LogLevel is debug, info, warn or error. TIM_LOG_LEVEL. Default info.
+	LogLevel slog.Level
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	// TIM_TRUSTED_PROXIES, comma-separated addresses or CIDR prefixes. Default none.
+	TrustedProxies []netip.Prefix
+	// ShutdownTimeout bounds the graceful shutdown. TIM_SHUTDOWN_TIMEOUT. Default 15s.
+	ShutdownTimeout time.Duration
+	// MaxJSONBody limits JSON request bodies, in bytes. TIM_MAX_JSON_BODY. Default 65536.
+	MaxJSONBody int64
+
+	// LoginFailuresPerAccount failed logins per account per LoginAccountWindow
+	// before 429. TIM_LOGIN_FAILURES_PER_ACCOUNT. Default 10.
+	LoginFailuresPerAccount int
+	// LoginAccountWindow. TIM_LOGIN_ACCOUNT_WINDOW. Default 15m.
+	LoginAccountWindow time.Duration
+	// LoginFailuresPerAddress failed logins per client address per
+	// LoginAddressWindow before 429. TIM_LOGIN_FAILURES_PER_ADDRESS. Default 100.
+	LoginFailuresPerAddress int
+	// LoginAddressWindow. TIM_LOGIN_ADDRESS_WINDOW. Default 1m.
+	LoginAddressWindow time.Duration
+
+	// GroupMemberLimit is the most members a group may have.
+	// TIM_GROUP_MEMBER_LIMIT. Default 500.
+	GroupMemberLimit int
+
+	// MaxAvatarBytes limits /uploadheadpic. TIM_MAX_AVATAR_BYTES. Default 10 MiB.
+	MaxAvatarBytes int64
+	// MaxChatPicBytes limits /uploadchatpic. TIM_MAX_CHATPIC_BYTES. Default 10 MiB.
+	MaxChatPicBytes int64
+	// MaxMP3Bytes limits /uploadmp3. TIM_MAX_MP3_BYTES. Default 20 MiB.
+	MaxMP3Bytes int64
+	// MaxMP4Bytes limits /uploadmp4. TIM_MAX_MP4_BYTES. Default 200 MiB.
+	MaxMP4Bytes int64
+
+	// NATSURL joins an external NATS cluster. Empty: embed a NATS server.
+	// TIM_NATS_URL.
+	NATSURL string
+	// InstanceID names this instance for presence. TIM_INSTANCE_ID. Default random.
+	InstanceID string
+	// AllowedOrigins are the browser origins allowed to open WebSockets,
+	// besides same-origin and clients that send no Origin.
+	// TIM_ALLOWED_ORIGINS, comma-separated. Default none.
+	AllowedOrigins []string
+	// PresenceTimeout after which a silent instance's users show offline.
+	// TIM_PRESENCE_TIMEOUT. Default 30s.
+	PresenceTimeout time.Duration
+	// MaxFrameBytes limits one WebSocket frame. TIM_MAX_FRAME_BYTES. Default 65536.
+	MaxFrameBytes int64
+	// SendRate is the sustained frames per second a socket may send, and
+	// SendBurst its burst. TIM_SEND_RATE (default 50), TIM_SEND_BURST (default 100).
+	SendRate  float64
+	SendBurst int
+	// SocketsPerUser limits concurrent sockets of one account.
+	// TIM_SOCKETS_PER_USER. Default 10.
+	SocketsPerUser int
+	// SocketQueue is the outgoing frames a socket may have queued before it
+	// is closed as a slow reader. TIM_SOCKET_QUEUE. Default 1024.
+	SocketQueue int
+	// PingInterval between server pings. TIM_PING_INTERVAL. Default 30s.
+	PingInterval time.Duration
+	// PongTimeout closes a socket that has not answered for this long.
+	// TIM_PONG_TIMEOUT. Default 60s.
+	PongTimeout time.Duration
+}
+
+// Default returns the configuration with every default applied.
+func Default() Config {
+	return Config{
+		Addr:                    ":8081",
+		DataDir:                 "./data",
+		JWTIssuer:               "tim",
+		TokenTTL:                time.Hour,
+		LogLevel:                slog.LevelInfo,
+		ShutdownTimeout:         15 * time.Second,
+		MaxJSONBody:             64 << 10,
+		LoginFailuresPerAccount: 10,
+		LoginAccountWindow:      15 * time.Minute,
+		LoginFailuresPerAddress: 100,
+		LoginAddressWindow:      time.Minute,
+		GroupMemberLimit:        500,
+		MaxAvatarBytes:          10 << 20,
+		MaxChatPicBytes:         10 << 20,
+		MaxMP3Bytes:             20 << 20,
+		MaxMP4Bytes:             200 << 20,
+		PresenceTimeout:         30 * time.Second,
+		MaxFrameBytes:           64 << 10,
+		SendRate:                50,
+		SendBurst:               100,
+		SocketsPerUser:          10,
+		SocketQueue:             1024,
+		PingInterval:            30 * time.Second,
+		PongTimeout:             60 * time.Second,
+	}
+}
+
+// Load reads the environment through getenv, then the flags in args
+// (without the program name).
+func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	c := Default()
+	var errs []error
+	str := func(key string, dst *string) {
+		if v := getenv(key); v != "" {
+			*dst = v
+		}
+	}
+	dur := func(key string, dst *time.Duration) {
+		if v := getenv(key); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				errs = append(errs, fmt.Errorf("%s: want a positive duration such as 30s, got %q", key, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	num := func(key string, dst *int64) {
+		if v := getenv(key); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				errs = append(errs, fmt.Errorf("%s: want a positive integer, got %q", key, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	inum := func(key string, dst *int) {
+		n := int64(*dst)
+		num(key, &n)
+		*dst = int(n)
+	}
+	str("TIM_ADDR", &c.Addr)
+	str("TIM_DATA_DIR", &c.DataDir)
+	str("TIM_DATABASE_URL", &c.DatabaseURL)
+	str("TIM_JWT_SECRET", &c.JWTSecret)
+	str("TIM_JWT_ISSUER", &c.JWTIssuer)
+	dur("TIM_TOKEN_TTL", &c.TokenTTL)
+	if v := getenv("TIM_LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, fmt.Errorf("TIM_LOG_LEVEL: %w", err))
+		}
+	}
+	if v := getenv("TIM_TRUSTED_PROXIES"); v != "" {
+		p, err := ParsePrefixes(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TIM_TRUSTED_PROXIES: %w", err))
+		}
+		c.TrustedProxies = p
+	}
+	dur("TIM_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	num("TIM_MAX_JSON_BODY", &c.MaxJSONBody)
+	inum("TIM_LOGIN_FAILURES_PER_ACCOUNT", &c.LoginFailuresPerAccount)
+	dur("TIM_LOGIN_ACCOUNT_WINDOW", &c.LoginAccountWindow)
+	inum("TIM_LOGIN_FAILURES_PER_ADDRESS", &c.LoginFailuresPerAddress)
+	dur("TIM_LOGIN_ADDRESS_WINDOW", &c.LoginAddressWindow)
+	inum("TIM_GROUP_MEMBER_LIMIT", &c.GroupMemberLimit)
+	num("TIM_MAX_AVATAR_BYTES", &c.MaxAvatarBytes)
+	num("TIM_MAX_CHATPIC_BYTES", &c.MaxChatPicBytes)
+	num("TIM_MAX_MP3_BYTES", &c.MaxMP3Bytes)
+	num("TIM_MAX_MP4_BYTES", &c.MaxMP4Bytes)
+	str("TIM_NATS_URL", &c.NATSURL)
+	str("TIM_INSTANCE_ID", &c.InstanceID)
+	if v := getenv("TIM_ALLOWED_ORIGINS"); v != "" {
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				c.AllowedOrigins = append(c.AllowedOrigins, o)
+			}
+		}
+	}
+	dur("TIM_PRESENCE_TIMEOUT", &c.PresenceTimeout)
+	num("TIM_MAX_FRAME_BYTES", &c.MaxFrameBytes)
+	if v := getenv("TIM_SEND_RATE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 {
+			errs = append(errs, fmt.Errorf("TIM_SEND_RATE: want a positive number, got %q", v))
+		}
+		c.SendRate = f
+	}
+	inum("TIM_SEND_BURST", &c.SendBurst)
+	inum("TIM_SOCKETS_PER_USER", &c.SocketsPerUser)
+	inum("TIM_SOCKET_QUEUE", &c.SocketQueue)
+	dur("TIM_PING_INTERVAL", &c.PingInterval)
+	dur("TIM_PONG_TIMEOUT", &c.PongTimeout)
+
+	fs := flag.NewFlagSet("tim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Addr, "addr", c.Addr, "HTTP listen address (TIM_ADDR)")
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (TIM_DATA_DIR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "external PostgreSQL URL (TIM_DATABASE_URL)")
+	fs.StringVar(&c.NATSURL, "nats-url", c.NATSURL, "external NATS URL (TIM_NATS_URL)")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments: %q", fs.Args()))
+	}
+	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+		errs = append(errs, errors.New("TIM_JWT_SECRET: must be at least 32 bytes"))
+	}
+	return c, errors.Join(errs...)
+}
+
+// ParsePrefixes parses comma-separated addresses or CIDR prefixes.
+func ParsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a prefix", f)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// LogValue lists the effective configuration with secrets masked.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("addr", c.Addr),
+		slog.String("data_dir", c.DataDir),
+		slog.String("database_url", maskURL(c.DatabaseURL)),
+		slog.String("jwt_secret", mask(c.JWTSecret)),
+		slog.String("jwt_issuer", c.JWTIssuer),
+		slog.Duration("token_ttl", c.TokenTTL),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Int64("max_json_body", c.MaxJSONBody),
+		slog.Int("login_failures_per_account", c.LoginFailuresPerAccount),
+		slog.Duration("login_account_window", c.LoginAccountWindow),
+		slog.Int("login_failures_per_address", c.LoginFailuresPerAddress),
+		slog.Duration("login_address_window", c.LoginAddressWindow),
+		slog.Int("group_member_limit", c.GroupMemberLimit),
+		slog.Int64("max_avatar_bytes", c.MaxAvatarBytes),
+		slog.Int64("max_chatpic_bytes", c.MaxChatPicBytes),
+		slog.Int64("max_mp3_bytes", c.MaxMP3Bytes),
+		slog.Int64("max_mp4_bytes", c.MaxMP4Bytes),
+		slog.String("nats_url", maskURL(c.NATSURL)),
+		slog.String("instance_id", c.InstanceID),
+		slog.Any("allowed_origins", c.AllowedOrigins),
+		slog.Duration("presence_timeout", c.PresenceTimeout),
+		slog.Int64("max_frame_bytes", c.MaxFrameBytes),
+		slog.Float64("send_rate", c.SendRate),
+		slog.Int("send_burst", c.SendBurst),
+		slog.Int("sockets_per_user", c.SocketsPerUser),
+		slog.Int("socket_queue", c.SocketQueue),
+		slog.Duration("ping_interval", c.PingInterval),
+		slog.Duration("pong_timeout", c.PongTimeout),
+	)
+}
+
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "***"
+}
+
+// maskURL hides the password of a URL such as postgres://user:pw@host/db.
+func maskURL(s string) string {
+	at := strings.LastIndex(s, "@")
+	scheme := strings.Index(s, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return s
+	}
+	userinfo := s[scheme+3 : at]
+	if i := strings.Index(userinfo, ":"); i >= 0 {
+		return s[:scheme+3] + userinfo[:i] + ":***" + s[at:]
+	}
+	return s
+}

@@ -1,0 +1,113 @@
+// Package httpapi assembles Tim's HTTP surface: the generated routes with
+// their strict handlers, request validation against the contract, the
+// WebSocket routes, health, metrics and the contract documents, behind one
+// middleware chain.
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	specs "tim/api"
+	"tim/gen/api"
+	"tim/internal/auth"
+)
+
+// Options are what the HTTP surface is built from.
+type Options struct {
+	Logger   *slog.Logger
+	Verifier *auth.Verifier
+	// Handler implements every operation of the contract.
+	Handler api.StrictServerInterface
+	// Registry receives the HTTP metrics and is served at /metrics.
+	Registry *prometheus.Registry
+	// TrustedProxies may set X-Forwarded-For.
+	TrustedProxies []netip.Prefix
+	// MaxJSONBody limits JSON request bodies, in bytes.
+	MaxJSONBody int64
+	// Mount registers routes outside the contract (the WebSockets).
+	Mount func(e *echo.Echo)
+}
+
+// New returns the HTTP handler. Routes, top to bottom: the contract's
+// operations, the WebSockets, /metrics, and the contract documents.
+func New(o Options) (*echo.Echo, error) {
+	spec, err := api.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("load embedded openapi spec: %w", err)
+	}
+	val, err := newValidator(spec, o.MaxJSONBody)
+	if err != nil {
+		return nil, err
+	}
+
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = errorHandler(o.Logger)
+	e.IPExtractor = ipExtractor(o.TrustedProxies)
+
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
+	e.Use(middleware.RequestID())
+	e.Use(accessLog(o.Logger, newMetrics(o.Registry)))
+	e.Use(authenticator(o.Verifier))
+	e.Use(val.middleware)
+
+	api.RegisterHandlers(e, api.NewStrictHandler(o.Handler, nil))
+	if o.Mount != nil {
+		o.Mount(e)
+	}
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{})))
+	e.GET("/openapi.yaml", document(specs.OpenAPI))
+	e.GET("/asyncapi.yaml", document(specs.AsyncAPI))
+	return e, nil
+}
+
+func document(body []byte) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		return c.Blob(http.StatusOK, "application/yaml", body)
+	}
+}
+
+// ipExtractor believes X-Forwarded-For only from trusted proxies.
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		opts = append(opts, echo.TrustIPRange(prefixToIPNet(p)))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// Pinger reports whether the database answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Ops implements the health operations of the contract.
+type Ops struct {
+	DB Pinger
+}
+
+// Healthz answers while the process is up.
+func (o *Ops) Healthz(ctx context.Context, _ api.HealthzRequestObject) (api.HealthzResponseObject, error) {
+	return api.Healthz200JSONResponse{OKJSONResponse: api.OKJSONResponse{Code: 200, Message: msgOK}}, nil
+}
+
+// Readyz answers 200 when the database is reachable.
+func (o *Ops) Readyz(ctx context.Context, _ api.ReadyzRequestObject) (api.ReadyzResponseObject, error) {
+	if err := o.DB.Ping(ctx); err != nil {
+		return api.Readyz503JSONResponse{UnavailableJSONResponse: api.UnavailableJSONResponse{Code: 503, Message: msgUnavailable}}, nil
+	}
+	return api.Readyz200JSONResponse{OKJSONResponse: api.OKJSONResponse{Code: 200, Message: msgOK}}, nil
+}

@@ -1,0 +1,195 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/labstack/echo/v4"
+
+	"tim/internal/auth"
+)
+
+// validator checks every request that the contract describes against it:
+// security, parameters and JSON bodies. Multipart bodies are streamed to
+// their handlers unread, after their media type is checked. Requests the
+// contract does not describe (WebSockets, metrics) pass through.
+type validator struct {
+	router      routers.Router
+	maxJSONBody int64
+}
+
+func newValidator(spec *openapi3.T, maxJSONBody int64) (*validator, error) {
+	spec.Servers = nil // match paths whatever host the server is reached at
+	r, err := gorillamux.NewRouter(spec)
+	if err != nil {
+		return nil, fmt.Errorf("build openapi router: %w", err)
+	}
+	return &validator{router: r, maxJSONBody: maxJSONBody}, nil
+}
+
+func (v *validator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		route, params, err := v.router.FindRoute(req)
+		switch {
+		case errors.Is(err, routers.ErrMethodNotAllowed):
+			return writeEnvelope(c, http.StatusMethodNotAllowed, msgMethod)
+		case err != nil:
+			return next(c) // not part of the contract
+		}
+
+		multipart := false
+		if rb := route.Operation.RequestBody; rb != nil && rb.Value != nil {
+			mt := mediaType(req.Header.Get(echo.HeaderContentType))
+			if req.ContentLength != 0 || mt != "" {
+				if rb.Value.Content.Get(mt) == nil || !declared(rb.Value.Content, mt) {
+					return writeEnvelope(c, http.StatusUnsupportedMediaType, msgMediaType)
+				}
+			}
+			multipart = strings.HasPrefix(mt, "multipart/")
+			if !multipart {
+				req.Body = http.MaxBytesReader(c.Response(), req.Body, v.maxJSONBody)
+			}
+		}
+
+		input := &openapi3filter.RequestValidationInput{
+			Request:    req,
+			PathParams: params,
+			Route:      route,
+			Options: &openapi3filter.Options{
+				ExcludeRequestBody: multipart,
+				AuthenticationFunc: authenticate,
+				KeepValidatedValue: true,
+			},
+		}
+		if err := openapi3filter.ValidateRequest(req.Context(), input); err != nil {
+			code, msg := describeValidationError(err)
+			return writeEnvelope(c, code, msg)
+		}
+		return next(c)
+	}
+}
+
+// declared reports whether the contract lists exactly media type mt.
+func declared(content openapi3.Content, mt string) bool {
+	_, ok := content[mt]
+	return ok
+}
+
+func mediaType(header string) string {
+	if header == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(header)
+	if err != nil {
+		return "invalid/invalid"
+	}
+	return mt
+}
+
+// authenticate accepts a security scheme when the auth middleware verified a
+// token from the place that scheme names.
+func authenticate(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
+	st := authStateFrom(in.RequestValidationInput.Request.Context())
+	if st.err != nil {
+		return st.err
+	}
+	want := map[string]auth.Source{"tokenHeader": auth.SourceHeader, "bearer": auth.SourceBearer, "tokenQuery": auth.SourceQuery}[in.SecuritySchemeName]
+	if st.source != want {
+		return auth.ErrNoToken
+	}
+	return nil
+}
+
+// describeValidationError turns a validation error into a status and a
+// message that names the offending parameter or field.
+func describeValidationError(err error) (int, string) {
+	var sec *openapi3filter.SecurityRequirementsError
+	if errors.As(err, &sec) {
+		return http.StatusUnauthorized, tokenMessage(sec.Errors)
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge, msgTooLarge
+	}
+	var re *openapi3filter.RequestError
+	if !errors.As(err, &re) {
+		return http.StatusBadRequest, msgBadRequest
+	}
+	var se *openapi3.SchemaError
+	hasSchemaErr := errors.As(err, &se)
+	if p := re.Parameter; p != nil {
+		if errors.Is(err, openapi3filter.ErrInvalidRequired) {
+			return http.StatusBadRequest, fmt.Sprintf(msgParamMissing, p.Name)
+		}
+		reason := re.Reason
+		if hasSchemaErr {
+			reason = se.Reason
+		}
+		return http.StatusBadRequest, fmt.Sprintf(msgParamInvalid, p.Name, reason)
+	}
+	if re.RequestBody != nil {
+		if errors.Is(err, openapi3filter.ErrInvalidRequired) {
+			return http.StatusBadRequest, msgBadRequest + "：缺少请求体"
+		}
+		if hasSchemaErr {
+			field := strings.Join(se.JSONPointer(), ".")
+			if se.SchemaField == "required" {
+				// The pointer already ends with the missing property.
+				if field == "" {
+					field = missingProperty(se.Reason)
+				}
+				return http.StatusBadRequest, fmt.Sprintf(msgFieldMissing, field)
+			}
+			if field == "" {
+				field = "body"
+			}
+			return http.StatusBadRequest, fmt.Sprintf(msgFieldInvalid, field, se.Reason)
+		}
+		var syn *json.SyntaxError
+		var ute *json.UnmarshalTypeError
+		var pe *openapi3filter.ParseError
+		if errors.As(err, &syn) || errors.As(err, &ute) || errors.As(err, &pe) {
+			return http.StatusBadRequest, msgBadJSON
+		}
+		return http.StatusBadRequest, msgBadJSON
+	}
+	return http.StatusBadRequest, msgBadRequest
+}
+
+// missingProperty extracts x from kin-openapi's `property "x" is missing`.
+func missingProperty(reason string) string {
+	i := strings.Index(reason, `"`)
+	j := strings.LastIndex(reason, `"`)
+	if i < 0 || j <= i {
+		return ""
+	}
+	return reason[i+1 : j]
+}
+
+func tokenMessage(errs []error) string {
+	for _, want := range []struct {
+		err error
+		msg string
+	}{
+		{auth.ErrRevokedToken, msgRevokedToken},
+		{auth.ErrExpiredToken, msgExpiredToken},
+		{auth.ErrInvalidToken, msgBadToken},
+	} {
+		for _, e := range errs {
+			if errors.Is(e, want.err) {
+				return want.msg
+			}
+		}
+	}
+	return msgNoToken
+}
