@@ -1,0 +1,230 @@
+// Package app wires Tim together: configuration, PostgreSQL, NATS, the
+// domain services and the HTTP server, each built by hand in order and torn
+// down in reverse.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"tim/gen/api"
+	"tim/gen/db"
+	"tim/internal/accounts"
+	"tim/internal/auth"
+	"tim/internal/bus"
+	"tim/internal/config"
+	"tim/internal/httpapi"
+	"tim/internal/profile"
+	"tim/internal/realtime"
+	"tim/internal/social"
+	"tim/internal/store"
+)
+
+// The domain APIs under distinct names, so that server can embed them all.
+type (
+	accountsAPI = accounts.API
+	socialAPI   = social.API
+	historyAPI  = realtime.History
+)
+
+// server implements the whole contract by embedding each domain's API.
+type server struct {
+	*accountsAPI
+	*socialAPI
+	*historyAPI
+	*pending
+	*httpapi.Ops
+}
+
+var _ api.StrictServerInterface = (*server)(nil)
+
+// App is one running Tim instance over an existing database.
+type App struct {
+	handler  http.Handler
+	realtime *realtime.Service
+	pool    *pgxpool.Pool
+	bus     *bus.Bus
+	logger  *slog.Logger
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+// New connects to cfg.DatabaseURL, applies migrations and builds every
+// service. Close releases what New started.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, err error) {
+	var cleanups []func()
+	defer func() {
+		if err != nil {
+			for i := len(cleanups) - 1; i >= 0; i-- {
+				cleanups[i]()
+			}
+		}
+	}()
+
+	pool, err := store.Open(ctx, cfg.DatabaseURL, 0)
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, pool.Close)
+	if err := store.Migrate(ctx, pool, logger); err != nil {
+		return nil, err
+	}
+	q := db.New(pool)
+
+	secret, err := jwtSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	issuer, err := auth.NewIssuer(secret, cfg.JWTIssuer, cfg.TokenTTL)
+	if err != nil {
+		return nil, err
+	}
+	verifier := auth.NewVerifier(issuer, auth.NewRevocations(q))
+
+	b, err := bus.Start(ctx, cfg.NATSURL, logger)
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, b.Close)
+	profiles := profile.NewLoader(q, cfg.PresenceTimeout)
+
+	rt, err := realtime.New(ctx, realtime.Deps{Config: cfg, Pool: pool, Verifier: verifier, Bus: b, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func() { _ = rt.Shutdown(context.WithoutCancel(ctx)) })
+
+	accts, err := accounts.New(pool, issuer, profiles, rt, accounts.Limits{
+		PerAccount: cfg.LoginFailuresPerAccount, AccountWindow: cfg.LoginAccountWindow,
+		PerAddress: cfg.LoginFailuresPerAddress, AddressWindow: cfg.LoginAddressWindow,
+	}, logger)
+	if err != nil {
+		return nil, err
+	}
+	soc := social.New(pool, profiles, social.Config{GroupMemberLimit: cfg.GroupMemberLimit}, logger)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	e, err := httpapi.New(httpapi.Options{
+		Logger:         logger,
+		Verifier:       verifier,
+		Handler:        &server{accts, soc, rt.History(), &pending{}, &httpapi.Ops{DB: pool}},
+		Registry:       reg,
+		TrustedProxies: cfg.TrustedProxies,
+		MaxJSONBody:    cfg.MaxJSONBody,
+		Mount:          rt.Register,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	jctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a := &App{handler: e, realtime: rt, pool: pool, bus: b, logger: logger, stop: stop, done: make(chan struct{})}
+	go a.janitor(jctx, q)
+	return a, nil
+}
+
+// Handler is the HTTP surface.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Close stops background work and closes the database pool. Call it after
+// the HTTP server has stopped.
+func (a *App) Close(ctx context.Context) error {
+	err := a.realtime.Shutdown(ctx)
+	a.stop()
+	<-a.done
+	a.bus.Close()
+	a.pool.Close()
+	return err
+}
+
+// Kill stops the instance the way a crash would, skipping every graceful
+// step: nothing is flushed and no presence is cleaned up. Tests use it.
+func (a *App) Kill() {
+	a.stop()
+	<-a.done
+	a.bus.Close()
+	a.pool.Close()
+}
+
+// NATSURL is where other instances reach this instance's NATS.
+func (a *App) NATSURL() string { return a.bus.ClientURL() }
+
+// janitor prunes rows that only matter for a while: failed logins and
+// revoked tokens past their expiry.
+func (a *App) janitor(ctx context.Context, q *db.Queries) {
+	defer close(a.done)
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := q.RevokedTokenDeleteExpired(ctx); err != nil && ctx.Err() == nil {
+			a.logger.WarnContext(ctx, "prune revoked tokens", slog.Any("err", err))
+		}
+		cutoff := time.Now().Add(-24 * time.Hour)
+		if _, err := q.LoginFailureDeleteBefore(ctx, pgTime(cutoff)); err != nil && ctx.Err() == nil {
+			a.logger.WarnContext(ctx, "prune login failures", slog.Any("err", err))
+		}
+	}
+}
+
+// jwtSecret returns the configured secret, or the one kept in the data
+// directory, generating it on first start.
+func jwtSecret(cfg config.Config) ([]byte, error) {
+	if cfg.JWTSecret != "" {
+		return []byte(cfg.JWTSecret), nil
+	}
+	path := filepath.Join(cfg.DataDir, "jwt-secret")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		s := strings.TrimSpace(string(b))
+		if len(s) < 32 {
+			return nil, fmt.Errorf("jwt secret in %s is shorter than 32 bytes", path)
+		}
+		return []byte(s), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read jwt secret: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, fmt.Errorf("generate jwt secret: %w", err)
+	}
+	s := hex.EncodeToString(raw)
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	// O_EXCL: when two instances race on one data dir, the loser reads the winner's.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return jwtSecret(cfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create jwt secret: %w", err)
+	}
+	if _, err := f.WriteString(s + "\n"); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write jwt secret: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("write jwt secret: %w", err)
+	}
+	return []byte(s), nil
+}

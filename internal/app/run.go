@@ -1,0 +1,96 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"tim/internal/config"
+	"tim/internal/pgcluster"
+	"tim/internal/store"
+)
+
+// Run is the whole server process: `tim [flags]` serves until ctx ends;
+// `tim migrate [flags]` applies the migrations and exits.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	migrateOnly := false
+	if len(args) > 1 && args[1] == "migrate" {
+		migrateOnly = true
+		args = append(args[:1:1], args[2:]...)
+	}
+	cfg, err := config.Load(args[1:], getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	logger.InfoContext(ctx, "starting tim", slog.Any("config", cfg))
+
+	if cfg.DatabaseURL == "" {
+		cluster, err := pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(cfg.DataDir, "postgres"), Logger: logger})
+		if err != nil {
+			return fmt.Errorf("start private PostgreSQL: %w", err)
+		}
+		defer func() {
+			if err := cluster.Stop(context.WithoutCancel(ctx)); err != nil {
+				logger.ErrorContext(ctx, "stop private PostgreSQL", slog.Any("err", err))
+			}
+		}()
+		if err := cluster.EnsureDatabase(ctx, "tim"); err != nil {
+			return fmt.Errorf("create database: %w", err)
+		}
+		cfg.DatabaseURL = cluster.URL("tim")
+		logger.InfoContext(ctx, "private PostgreSQL started", slog.String("dir", filepath.Join(cfg.DataDir, "postgres")))
+	}
+
+	if migrateOnly {
+		pool, err := store.Open(ctx, cfg.DatabaseURL, 2)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		return store.Migrate(ctx, pool, logger)
+	}
+
+	a, err := New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		_ = a.Close(context.WithoutCancel(ctx))
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	logger.InfoContext(ctx, "listening", slog.String("addr", ln.Addr().String()))
+
+	select {
+	case err := <-serveErr:
+		_ = a.Close(context.WithoutCancel(ctx))
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.InfoContext(ctx, "shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	// WebSockets are hijacked, so Shutdown does not wait for them: the app
+	// closes them (after committing in-flight sends) before the pool goes.
+	shutdownErr := srv.Shutdown(sctx)
+	closeErr := a.Close(sctx)
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return errors.Join(shutdownErr, closeErr)
+}
