@@ -55,11 +55,11 @@ var _ api.StrictServerInterface = (*server)(nil)
 type App struct {
 	handler  http.Handler
 	realtime *realtime.Service
-	pool    *pgxpool.Pool
-	bus     *bus.Bus
-	logger  *slog.Logger
-	stop    context.CancelFunc
-	done    chan struct{}
+	pool     *pgxpool.Pool
+	bus      *bus.Bus
+	logger   *slog.Logger
+	stop     context.CancelFunc
+	done     chan struct{}
 }
 
 // New connects to cfg.DatabaseURL, applies migrations and builds every
