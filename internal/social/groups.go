@@ -1,0 +1,235 @@
+package social
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+
+	"tim/gen/api"
+	"tim/gen/db"
+	"tim/internal/store"
+)
+
+// Expected refusals raised inside a transaction, so that it rolls back.
+var (
+	errAlreadyMember = errors.New("already a member")
+	errGroupFull     = errors.New("group full")
+	errNotMember     = errors.New("not a member")
+)
+
+// maxIDAttempts bounds createGroup's search for a sequence id that no join
+// has taken; each attempt consumes one id.
+const maxIDAttempts = 1000
+
+// JoinGroup adds the account to the group, creating the group with the
+// account as owner when the id is new. The group row is locked for the whole
+// transaction, so concurrent joins cannot pass the member limit.
+func (a *API) JoinGroup(ctx context.Context, req api.JoinGroupRequestObject) (api.JoinGroupResponseObject, error) {
+	caller, err := callerAccount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := req.Params
+	if p.UserAccount != caller {
+		return api.JoinGroup403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
+	}
+	if p.GroupID < 1 {
+		return api.JoinGroup400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: msgBadGroupID}}, nil
+	}
+	var group db.Group
+	err = store.InTx(ctx, a.pool, func(q *db.Queries) error {
+		if err := q.GroupInsertIfMissing(ctx, db.GroupInsertIfMissingParams{
+			ID: p.GroupID, Name: defaultNamePrefix + strconv.FormatInt(p.GroupID, 10), Owner: caller,
+		}); err != nil {
+			return fmt.Errorf("create group on join: %w", err)
+		}
+		g, err := q.GroupLockForUpdate(ctx, p.GroupID)
+		if err != nil {
+			return fmt.Errorf("lock group: %w", store.Translate(err))
+		}
+		member, err := q.GroupMemberExists(ctx, db.GroupMemberExistsParams{GroupID: g.ID, Account: caller})
+		if err != nil {
+			return fmt.Errorf("check membership: %w", err)
+		}
+		if member {
+			return errAlreadyMember
+		}
+		if int(g.MemberCount) >= a.cfg.GroupMemberLimit {
+			return errGroupFull
+		}
+		group, err = addMember(ctx, q, g.ID, caller)
+		if err != nil {
+			return err
+		}
+		// History from before the join is not pushed to the new member.
+		if err := q.DeliveryCursorSetToGroupEnd(ctx, db.DeliveryCursorSetToGroupEndParams{Account: caller, GroupID: &g.ID}); err != nil {
+			return fmt.Errorf("set delivery cursor: %w", err)
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errAlreadyMember):
+		return api.JoinGroup409JSONResponse{ConflictJSONResponse: api.ConflictJSONResponse{Code: http.StatusConflict, Message: msgAlreadyMember}}, nil
+	case errors.Is(err, errGroupFull):
+		return api.JoinGroup409JSONResponse{ConflictJSONResponse: api.ConflictJSONResponse{Code: http.StatusConflict, Message: msgGroupFull}}, nil
+	case err != nil:
+		return nil, fmt.Errorf("join group %d: %w", p.GroupID, err)
+	}
+	a.logger.InfoContext(ctx, "group joined", slog.Int64("group", group.ID), slog.String("account", caller))
+	return api.JoinGroup200JSONResponse{Code: http.StatusOK, Message: msgGroupJoined, Data: toAPIGroup(group)}, nil
+}
+
+// LeaveGroup removes the account from the group. The group and its history
+// stay, with member_count 0, when the last member leaves.
+func (a *API) LeaveGroup(ctx context.Context, req api.LeaveGroupRequestObject) (api.LeaveGroupResponseObject, error) {
+	caller, err := callerAccount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := req.Params
+	if p.UserAccount != caller {
+		return api.LeaveGroup403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
+	}
+	err = store.InTx(ctx, a.pool, func(q *db.Queries) error {
+		// Lock the group before its member rows, in the order joins use.
+		if _, err := q.GroupLockForUpdate(ctx, p.GroupID); err != nil {
+			if err = store.Translate(err); errors.Is(err, store.ErrNotFound) {
+				return errNotMember
+			}
+			return fmt.Errorf("lock group: %w", err)
+		}
+		deleted, err := q.GroupMemberDelete(ctx, db.GroupMemberDeleteParams{GroupID: p.GroupID, Account: caller})
+		if err != nil {
+			return fmt.Errorf("delete member: %w", err)
+		}
+		if deleted == 0 {
+			return errNotMember
+		}
+		if _, err := q.GroupMemberCountAdjust(ctx, db.GroupMemberCountAdjustParams{ID: p.GroupID, Delta: -1}); err != nil {
+			return fmt.Errorf("decrement member count: %w", err)
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errNotMember):
+		return api.LeaveGroup404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: http.StatusNotFound, Message: msgNotMember}}, nil
+	case err != nil:
+		return nil, fmt.Errorf("leave group %d: %w", p.GroupID, err)
+	}
+	a.logger.InfoContext(ctx, "group left", slog.Int64("group", p.GroupID), slog.String("account", caller))
+	return api.LeaveGroup200JSONResponse{OKJSONResponse: api.OKJSONResponse{Code: http.StatusOK, Message: msgGroupLeft}}, nil
+}
+
+// CreateGroup creates a group with the next free sequence id, the caller as
+// owner and first member.
+func (a *API) CreateGroup(ctx context.Context, req api.CreateGroupRequestObject) (api.CreateGroupResponseObject, error) {
+	caller, err := callerAccount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := req.Params
+	if p.UserAccount != caller {
+		return api.CreateGroup403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
+	}
+	if n := utf8.RuneCountInString(p.GroupName); n < 1 || n > 64 || !utf8.ValidString(p.GroupName) {
+		return api.CreateGroup400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: msgBadGroupName}}, nil
+	}
+	var group db.Group
+	err = store.InTx(ctx, a.pool, func(q *db.Queries) error {
+		g, err := insertNextGroup(ctx, q, p.GroupName, caller)
+		if err != nil {
+			return err
+		}
+		group, err = addMember(ctx, q, g.ID, caller)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create group: %w", err)
+	}
+	a.logger.InfoContext(ctx, "group created", slog.Int64("group", group.ID), slog.String("owner", caller))
+	return api.CreateGroup200JSONResponse{Code: http.StatusOK, Message: msgGroupCreated, Data: toAPIGroup(group)}, nil
+}
+
+// GetGroups lists the account's groups, ordered by id.
+func (a *API) GetGroups(ctx context.Context, req api.GetGroupsRequestObject) (api.GetGroupsResponseObject, error) {
+	caller, err := callerAccount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.Params.Account != caller {
+		return api.GetGroups403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
+	}
+	rows, err := a.q.GroupListByMember(ctx, caller)
+	if err != nil {
+		return nil, fmt.Errorf("list groups: %w", err)
+	}
+	groups := make([]api.Group, len(rows))
+	for i, g := range rows {
+		groups[i] = toAPIGroup(g)
+	}
+	return api.GetGroups200JSONResponse{Code: http.StatusOK, Message: msgGroupList, Data: groups}, nil
+}
+
+// GetGroupMembers lists a group's members, ordered by account; only members
+// may ask.
+func (a *API) GetGroupMembers(ctx context.Context, req api.GetGroupMembersRequestObject) (api.GetGroupMembersResponseObject, error) {
+	caller, err := callerAccount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id := req.Params.GroupID
+	if _, err := a.q.GroupGet(ctx, id); err != nil {
+		if err = store.Translate(err); errors.Is(err, store.ErrNotFound) {
+			return api.GetGroupMembers404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: http.StatusNotFound, Message: msgGroupNotFound}}, nil
+		}
+		return nil, fmt.Errorf("get group %d: %w", id, err)
+	}
+	member, err := a.q.GroupMemberExists(ctx, db.GroupMemberExistsParams{GroupID: id, Account: caller})
+	if err != nil {
+		return nil, fmt.Errorf("check membership: %w", err)
+	}
+	if !member {
+		return api.GetGroupMembers403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgMembersOnly}}, nil
+	}
+	accounts, err := a.q.GroupMemberAccounts(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("list members of group %d: %w", id, err)
+	}
+	users, err := a.profiles.Load(ctx, accounts)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetGroupMembers200JSONResponse{Code: http.StatusOK, Message: msgGroupMembers, Data: users}, nil
+}
+
+// insertNextGroup inserts a group under the next sequence id that no join
+// has taken.
+func insertNextGroup(ctx context.Context, q *db.Queries, name, owner string) (db.Group, error) {
+	for range maxIDAttempts {
+		g, err := q.GroupInsertNext(ctx, db.GroupInsertNextParams{Name: name, Owner: owner})
+		if err == nil {
+			return g, nil
+		}
+		if err = store.Translate(err); !errors.Is(err, store.ErrNotFound) {
+			return db.Group{}, fmt.Errorf("insert group: %w", err)
+		}
+	}
+	return db.Group{}, fmt.Errorf("insert group: no free id in %d attempts", maxIDAttempts)
+}
+
+// addMember inserts the member and bumps the count; the caller holds the
+// group row's lock (or has just inserted it).
+func addMember(ctx context.Context, q *db.Queries, groupID int64, account string) (db.Group, error) {
+	if err := q.GroupMemberInsert(ctx, db.GroupMemberInsertParams{GroupID: groupID, Account: account}); err != nil {
+		return db.Group{}, fmt.Errorf("insert member: %w", store.Translate(err))
+	}
+	g, err := q.GroupMemberCountAdjust(ctx, db.GroupMemberCountAdjustParams{ID: groupID, Delta: 1})
+	if err != nil {
+		return db.Group{}, fmt.Errorf("increment member count: %w", err)
+	}
+	return g, nil
+}
