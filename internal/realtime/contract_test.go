@@ -1,0 +1,179 @@
+package realtime
+
+import (
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"tim/gen/api"
+)
+
+// frameTypes are the generated Go types of every frame, by schema name.
+var frameTypes = map[string]reflect.Type{
+	"ConnectedFrame":     reflect.TypeFor[api.ConnectedFrame](),
+	"UsersFrame":         reflect.TypeFor[api.UsersFrame](),
+	"MessageFrame":       reflect.TypeFor[api.MessageFrame](),
+	"AckFrame":           reflect.TypeFor[api.AckFrame](),
+	"ErrorFrame":         reflect.TypeFor[api.ErrorFrame](),
+	"PresenceFrame":      reflect.TypeFor[api.PresenceFrame](),
+	"GroupPresenceFrame": reflect.TypeFor[api.GroupPresenceFrame](),
+	"GroupOnlineFrame":   reflect.TypeFor[api.GroupOnlineFrame](),
+	"LegacySendFrame":    reflect.TypeFor[api.LegacySendFrame](),
+	"SendFrame":          reflect.TypeFor[api.SendFrame](),
+	"AckClientFrame":     reflect.TypeFor[api.AckClientFrame](),
+	"SyncFrame":          reflect.TypeFor[api.SyncFrame](),
+}
+
+// TestAsyncAPIMatchesGeneratedTypes fails on drift between asyncapi.yaml,
+// the schemas of openapi.yaml and the generated Go frame types.
+func TestAsyncAPIMatchesGeneratedTypes(t *testing.T) {
+	doc, err := os.ReadFile("../../api/asyncapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`\$ref: '\./openapi\.yaml#/components/schemas/(\w+)'`)
+	var referenced []string
+	for _, m := range re.FindAllStringSubmatch(string(doc), -1) {
+		referenced = append(referenced, m[1])
+	}
+	sort.Strings(referenced)
+	referenced = slices.Compact(referenced)
+	var want []string
+	for name := range frameTypes {
+		want = append(want, name)
+	}
+	sort.Strings(want)
+	if !slices.Equal(referenced, want) {
+		t.Fatalf("asyncapi.yaml references %v, the server uses %v", referenced, want)
+	}
+	spec := loadSpec(t)
+	for _, name := range referenced {
+		ref := spec.Components.Schemas[name]
+		if ref == nil {
+			t.Errorf("%s: not in openapi.yaml components", name)
+			continue
+		}
+		var props []string
+		for p := range ref.Value.Properties {
+			props = append(props, p)
+		}
+		sort.Strings(props)
+		if fields := jsonFields(frameTypes[name]); !slices.Equal(props, fields) {
+			t.Errorf("%s: schema properties %v, Go fields %v: run make generate-api", name, props, fields)
+		}
+	}
+}
+
+func jsonFields(t reflect.Type) []string {
+	var out []string
+	for f := range t.Fields() {
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// FuzzDecodeClientFrame checks that no input crashes the decoder and that
+// an accepted frame is well formed.
+func FuzzDecodeClientFrame(f *testing.F) {
+	for _, seed := range []string{
+		`{"to":"b","text":"hi"}`, `{"type":"send","to":"b","text":"hi","kind":"image","clientMsgId":"1"}`,
+		`{"type":"send","groupId":1,"text":"hi"}`, `{"type":"ack","with":"b","seq":3}`, `{"type":"sync","groupId":2,"afterSeq":0}`,
+		`plain text`, `{"type":"bogus"}`, `{`, "\x00", `{"type":"send","to":"b","groupId":1,"text":"x"}`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		for _, ch := range []channel{channelUser, channelDirect, channelGroup} {
+			c, err := decodeClientFrame(ch, []byte(in))
+			if err != nil {
+				if _, ok := err.(*frameError); !ok {
+					t.Fatalf("error %T is not a frame error", err)
+				}
+				continue
+			}
+			switch c.kind {
+			case frameSend:
+				if strings.TrimSpace(c.text) == "" || (c.to != "" && c.groupID != 0) {
+					t.Fatalf("bad send %+v from %q", c, in)
+				}
+				if ch == channelUser && c.to == "" && c.groupID == 0 {
+					t.Fatalf("user-channel send without target from %q", in)
+				}
+			case frameAck, frameSync:
+				if (c.to == "") == (c.groupID == 0) || c.seq < 0 {
+					t.Fatalf("bad %v %+v from %q", c.kind, c, in)
+				}
+			}
+		}
+	})
+}
+
+// fakeTransport records what the writer wrote.
+type fakeTransport struct {
+	frames chan []byte
+	closes chan int
+}
+
+func (f *fakeTransport) WriteText(data []byte, _ time.Time) error { f.frames <- data; return nil }
+func (f *fakeTransport) WritePing(time.Time) error                { return nil }
+func (f *fakeTransport) WritePong([]byte, time.Time) error        { return nil }
+func (f *fakeTransport) WriteClose(code int, _ string, _ time.Time) error {
+	f.closes <- code
+	return nil
+}
+func (f *fakeTransport) Close() error { return nil }
+
+type fakeHooks struct{ catchUps chan *socket }
+
+func (fakeHooks) written(*socket, outFrame) {}
+func (h fakeHooks) startCatchUp(s *socket)  { h.catchUps <- s }
+
+// TestHubOrderAndOverflow drives the hub and a socket through a fake
+// transport: repeats are dropped, a gap is handed to catch-up, and a full
+// queue closes the socket as a slow consumer.
+func TestHubOrderAndOverflow(t *testing.T) {
+	ft := &fakeTransport{frames: make(chan []byte, 100), closes: make(chan int, 1)}
+	hooks := fakeHooks{catchUps: make(chan *socket, 1)}
+	s := newSocket(ft, hooks, 3, time.Second, time.Hour)
+	s.account, s.ch = "b", channelUser
+	s.replaying = false
+	h := newHub()
+	h.add(s, nil)
+	w := func(seq int64) *wireMessage {
+		return &wireMessage{Conv: "d:a:b", Seq: seq, Sender: "a", Recipient: "b", Frame: []byte{byte('0' + seq)}}
+	}
+	h.deliverMessage(w(1))
+	h.deliverMessage(w(1)) // repeat: dropped
+	h.deliverMessage(w(2))
+	h.deliverMessage(w(4)) // gap: handed to catch-up, not queued
+	select {
+	case <-hooks.catchUps:
+	default:
+		t.Fatal("gap did not start a catch-up")
+	}
+	h.deliverMessage(w(5)) // while catching up: remembered only
+	s.dmu.Lock()
+	st := *s.convs["d:a:b"]
+	s.dmu.Unlock()
+	if st.last != 2 || !st.catching || st.maxSeen != 5 {
+		t.Fatalf("state %+v", st)
+	}
+	// Overflow: the queue holds 3 frames and nobody writes them yet.
+	for range 4 {
+		s.sendControl([]byte("x"))
+	}
+	close(s.readerDone)
+	go s.writeLoop()
+	if code := <-ft.closes; code != CloseSlowConsumer {
+		t.Fatalf("close code %d", code)
+	}
+	<-s.writerDone
+}

@@ -1,0 +1,177 @@
+package realtime
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/websocket"
+
+	"tim/gen/api"
+	"tim/internal/config"
+)
+
+func TestRestartBetweenSendAndConnect(t *testing.T) {
+	e := setup(t)
+	a, b := e.user("a"), e.user("b")
+	e.befriend("a", "b")
+	ca := e.dial("/websocket/OneToOne/a/b", a)
+	ca.next()
+	const n = 20
+	for i := range n {
+		ca.send(fmt.Sprintf("m%d", i))
+	}
+	ca.acksAndMessages(n, n)
+	e.restart()
+	if code := ca.closed(); code != CloseGoingAway {
+		t.Fatalf("close code %d", code)
+	}
+	cb := e.dial("/websocket/OneToOne/b/a", b)
+	cb.next()
+	for i := range n {
+		if m := cb.message(); m.Seq != int64(i+1) || m.Message != fmt.Sprintf("m%d", i) {
+			t.Fatalf("got %+v", m)
+		}
+	}
+}
+
+func TestReconnectMidBurst(t *testing.T) {
+	e := setup(t)
+	a, b := e.user("a"), e.user("b")
+	e.befriend("a", "b")
+	ca := e.dial("/websocket/OneToOne/a/b", a)
+	ca.next()
+	cb := e.dial("/websocket/b?ack=1", b)
+	cb.next()
+	cb.next()
+	const n = 300
+	for i := range n {
+		ca.send(fmt.Sprintf("m%d", i))
+	}
+	// b acknowledges the first 100, then drops the connection mid-burst.
+	var acked int64
+	for range 100 {
+		m := cb.message()
+		if m.Seq != acked+1 {
+			t.Fatalf("seq %d after %d", m.Seq, acked)
+		}
+		acked = m.Seq
+		with := "a"
+		cb.sendJSON(api.AckClientFrame{Type: "ack", With: &with, Seq: m.Seq})
+	}
+	cb.close()
+	// The new socket starts right after what was acknowledged at the latest
+	// and continues without gaps to the end.
+	cb2 := e.dial("/websocket/b?ack=1", b)
+	cb2.next()
+	cb2.next()
+	m := cb2.message()
+	if m.Seq > acked+1 {
+		t.Fatalf("resumed at %d after ack %d", m.Seq, acked)
+	}
+	for m.Seq < n {
+		next := cb2.message()
+		if next.Seq != m.Seq+1 {
+			t.Fatalf("seq %d after %d", next.Seq, m.Seq)
+		}
+		m = next
+	}
+}
+
+func TestTwoInstances(t *testing.T) {
+	e := setup(t)
+	p := e.peer()
+	a, b := e.user("a"), e.user("b")
+	c := e.user("c")
+	e.befriend("a", "b")
+	e.group(5, "a", "b", "c")
+
+	// Presence crosses instances: b (on the peer) sees a come online.
+	cb := p.dial("/websocket/b", b)
+	cb.next()
+	cb.next()
+	ca := e.dial("/websocket/a", a)
+	ca.next()
+	ca.next()
+	if f := cb.nextOf("presence"); f["account"] != "a" || f["online"] != true {
+		t.Fatalf("presence %v", f)
+	}
+	// Direct and group messages both ways, from both instances.
+	gid := int64(5)
+	const n = 40
+	for i := range n {
+		to := "b"
+		ca.sendJSON(api.SendFrame{Type: "send", To: &to, Text: fmt.Sprintf("d%d", i)})
+		cb.sendJSON(api.SendFrame{Type: "send", GroupId: &gid, Text: fmt.Sprintf("g%d", i)})
+	}
+	check := func(c *client, nAcks int) {
+		t.Helper()
+		_, msgs := c.acksAndMessages(nAcks, 2*n)
+		last := map[string]int64{}
+		for _, m := range msgs {
+			conv := "g"
+			if m.GroupId == nil {
+				conv = "d"
+			}
+			if m.Seq != last[conv]+1 {
+				t.Fatalf("%s seq %d after %d", conv, m.Seq, last[conv])
+			}
+			last[conv] = m.Seq
+		}
+	}
+	check(ca, n)
+	check(cb, n)
+
+	// Killing an instance loses nothing committed: c, offline so far,
+	// connects to the survivor and gets every group message.
+	cc := e.dial("/websocket/5/c", c)
+	cc.next()
+	e.stop()
+	cc.closed()
+	cc2 := p.dial("/websocket/c", c)
+	cc2.next()
+	cc2.next()
+	for i := range n {
+		if m := cc2.message(); m.Seq != int64(i+1) {
+			t.Fatalf("c got %+v", m)
+		}
+	}
+	if f := cb.nextOf("presence"); f["account"] != "a" || f["online"] != false {
+		t.Fatalf("presence %v", f)
+	}
+}
+
+func TestSlowConsumer(t *testing.T) {
+	e := setup(t, func(c *config.Config) { c.SocketQueue = 8 })
+	a, b := e.user("a"), e.user("b")
+	e.befriend("a", "b")
+	ca := e.dial("/websocket/OneToOne/a/b", a)
+	ca.next()
+	// b does not read while a sends: the kernel buffers fill, then its
+	// queue, and the server disconnects it. The close frame carries the
+	// slow-consumer code when it fits in the full pipe before the write
+	// deadline; otherwise the client sees an abnormal closure (1006).
+	cb, _, err := e.tryDialRaw("/websocket/b?ack=1", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", 30000)
+	const n = 600
+	// The sender paces itself, so that only b falls behind.
+	for i := range n {
+		ca.send(fmt.Sprintf("%d %s", i, big))
+		ca.acksAndMessages(1, 1)
+	}
+	if got := cb.drain(); got != CloseSlowConsumer && got != websocket.CloseAbnormalClosure {
+		t.Fatalf("close code %d, want %d", got, CloseSlowConsumer)
+	}
+	// Nothing is lost: the next socket replays everything in order.
+	cb2 := e.dial("/websocket/b", b)
+	cb2.next()
+	cb2.next()
+	for i := range n {
+		if m := cb2.message(); m.Seq != int64(i+1) {
+			t.Fatalf("got seq %d, want %d", m.Seq, i+1)
+		}
+	}
+}

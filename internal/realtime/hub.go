@@ -1,0 +1,186 @@
+package realtime
+
+import "sync"
+
+// hub indexes this instance's sockets for fan-out. Delivery never blocks:
+// sockets queue frames and close themselves on overflow.
+type hub struct {
+	mu        sync.RWMutex
+	byAccount map[string]map[*socket]struct{}
+	byGroup   map[int64]map[*socket]struct{}  // group sockets and members' user sockets
+	slots     map[string]int                  // sockets per account, reserved before the upgrade
+	sessions  map[string]map[*socket]struct{} // every open socket from its upgrade, for closing
+	closed    bool                            // shutting down: sockets opened now are closed at once
+}
+
+func newHub() *hub {
+	return &hub{
+		byAccount: map[string]map[*socket]struct{}{}, byGroup: map[int64]map[*socket]struct{}{},
+		slots: map[string]int{}, sessions: map[string]map[*socket]struct{}{},
+	}
+}
+
+// reserve takes one of account's socket slots; false when limit are in use.
+func (h *hub) reserve(account string, limit int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.slots[account] >= limit {
+		return false
+	}
+	h.slots[account]++
+	return true
+}
+
+func (h *hub) release(account string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.slots[account]--; h.slots[account] <= 0 {
+		delete(h.slots, account)
+	}
+}
+
+// open records s from its upgrade on, so that logout and shutdown reach it
+// even during its open sequence.
+func (h *hub) open(s *socket) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		s.close(CloseGoingAway, "server shutting down")
+	}
+	set := h.sessions[s.account]
+	if set == nil {
+		set = map[*socket]struct{}{}
+		h.sessions[s.account] = set
+	}
+	set[s] = struct{}{}
+}
+
+func (h *hub) end(s *socket) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if set := h.sessions[s.account]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(h.sessions, s.account)
+		}
+	}
+}
+
+// add registers s for the conversations it receives; groups are the groups
+// a user socket receives.
+func (h *hub) add(s *socket, groups []int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	set := h.byAccount[s.account]
+	if set == nil {
+		set = map[*socket]struct{}{}
+		h.byAccount[s.account] = set
+	}
+	set[s] = struct{}{}
+	if s.ch == channelGroup {
+		groups = []int64{s.groupID}
+	}
+	for _, g := range groups {
+		gs := h.byGroup[g]
+		if gs == nil {
+			gs = map[*socket]struct{}{}
+			h.byGroup[g] = gs
+		}
+		gs[s] = struct{}{}
+	}
+}
+
+func (h *hub) remove(s *socket, groups []int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if set := h.byAccount[s.account]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(h.byAccount, s.account)
+		}
+	}
+	if s.ch == channelGroup {
+		groups = []int64{s.groupID}
+	}
+	for _, g := range groups {
+		if gs := h.byGroup[g]; gs != nil {
+			delete(gs, s)
+			if len(gs) == 0 {
+				delete(h.byGroup, g)
+			}
+		}
+	}
+}
+
+// deliverMessage hands a committed message's frame to every local socket
+// that receives its conversation.
+func (h *hub) deliverMessage(w *wireMessage) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if w.GroupID != 0 {
+		for s := range h.byGroup[w.GroupID] {
+			s.deliver(w.Conv, w.Seq, w.Frame)
+		}
+		return
+	}
+	for i, acc := range [2]string{w.Sender, w.Recipient} {
+		if i == 1 && acc == w.Sender {
+			break
+		}
+		for s := range h.byAccount[acc] {
+			if s.ch == channelUser || s.conv == w.Conv {
+				s.deliver(w.Conv, w.Seq, w.Frame)
+			}
+		}
+	}
+}
+
+// toUserSockets queues a control frame to the user-channel sockets of accounts.
+func (h *hub) toUserSockets(accounts []string, frame []byte) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, acc := range accounts {
+		for s := range h.byAccount[acc] {
+			if s.ch == channelUser {
+				s.sendControl(frame)
+			}
+		}
+	}
+}
+
+// toGroupSockets queues frames to the group-channel sockets of group g,
+// except the socket with id skip.
+func (h *hub) toGroupSockets(g int64, skip uint64, frames ...[]byte) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.byGroup[g] {
+		if s.ch == channelGroup && s.id != skip {
+			for _, f := range frames {
+				s.sendControl(f)
+			}
+		}
+	}
+}
+
+// closeMatching closes the sockets of account (all, or those of token jti).
+func (h *hub) closeMatching(account, jti string, code int, msg string) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.sessions[account] {
+		if jti == "" || s.jti == jti {
+			s.close(code, msg)
+		}
+	}
+}
+
+// closeAll closes every socket, and those added later, with code.
+func (h *hub) closeAll(code int, msg string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for _, set := range h.sessions {
+		for s := range set {
+			s.close(code, msg)
+		}
+	}
+}

@@ -1,0 +1,253 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"tim/gen/api"
+	"tim/gen/db"
+)
+
+// presenceBook counts this instance's sockets per account. A worker writes
+// the counts to the presence table in batches and tells friends when an
+// account comes online or goes offline.
+type presenceBook struct {
+	mu      sync.Mutex
+	local   map[string]int  // sockets per account now
+	written map[string]int  // what the presence table holds
+	dirty   map[string]bool // accounts whose count changed since the last write
+	wake    chan struct{}
+}
+
+func newPresenceBook() *presenceBook {
+	return &presenceBook{local: map[string]int{}, written: map[string]int{}, dirty: map[string]bool{}, wake: make(chan struct{}, 1)}
+}
+
+func (p *presenceBook) add(account string, delta int) {
+	p.mu.Lock()
+	if p.local[account] += delta; p.local[account] <= 0 {
+		delete(p.local, account)
+	}
+	p.dirty[account] = true
+	p.mu.Unlock()
+	signal(p.wake)
+}
+
+// presenceLoop writes presence changes as they come and beats the
+// instance's heartbeat until ctx ends, then writes the last changes.
+func (s *Service) presenceLoop(ctx context.Context) {
+	beat := time.NewTicker(s.heartbeatEvery())
+	defer beat.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := s.flushPresence(context.WithoutCancel(ctx)); err != nil {
+				s.logger.Error("write presence", slog.String("error", err.Error()))
+			}
+			return
+		case <-s.presence.wake:
+			// Not cut short by shutdown, which writes the rest after it.
+			if err := s.flushPresence(context.WithoutCancel(ctx)); err != nil {
+				s.logger.ErrorContext(ctx, "write presence", slog.String("error", err.Error()))
+			}
+		case <-beat.C:
+			if err := s.q.InstanceHeartbeat(ctx, s.instanceID); err != nil {
+				s.logger.ErrorContext(ctx, "instance heartbeat", slog.String("error", err.Error()))
+			}
+			if _, err := s.q.InstanceDeleteDead(ctx, (10 * s.cfg.PresenceTimeout).Seconds()); err != nil {
+				s.logger.ErrorContext(ctx, "forget dead instances", slog.String("error", err.Error()))
+			}
+		}
+	}
+}
+
+func (s *Service) heartbeatEvery() time.Duration {
+	return min(10*time.Second, s.cfg.PresenceTimeout/3)
+}
+
+func (s *Service) flushPresence(ctx context.Context) error {
+	p := s.presence
+	p.mu.Lock()
+	if len(p.dirty) == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	var accounts, online, offline []string
+	var counts []int32
+	for acc := range p.dirty {
+		n := p.local[acc]
+		if n == p.written[acc] {
+			continue
+		}
+		accounts = append(accounts, acc)
+		counts = append(counts, int32(n))
+		switch {
+		case n > 0 && p.written[acc] == 0:
+			online = append(online, acc)
+		case n == 0:
+			offline = append(offline, acc)
+		}
+	}
+	clear(p.dirty)
+	p.mu.Unlock()
+	if len(accounts) == 0 {
+		return nil
+	}
+	if err := s.q.PresenceApply(ctx, db.PresenceApplyParams{InstanceID: s.instanceID, Accounts: accounts, Sockets: counts}); err != nil {
+		// Try again on the next change.
+		p.mu.Lock()
+		for _, a := range accounts {
+			p.dirty[a] = true
+		}
+		p.mu.Unlock()
+		return fmt.Errorf("apply presence: %w", err)
+	}
+	p.mu.Lock()
+	for i, a := range accounts {
+		if counts[i] == 0 {
+			delete(p.written, a)
+		} else {
+			p.written[a] = int(counts[i])
+		}
+	}
+	p.mu.Unlock()
+
+	// An account that still has a socket on another instance stays online.
+	if len(offline) > 0 {
+		still, err := s.q.PresenceOnlineAccounts(ctx, db.PresenceOnlineAccountsParams{Accounts: offline, PresenceTimeoutSecs: s.cfg.PresenceTimeout.Seconds()})
+		if err != nil {
+			return fmt.Errorf("check presence: %w", err)
+		}
+		keep := map[string]bool{}
+		for _, a := range still {
+			keep[a] = true
+		}
+		n := 0
+		for _, a := range offline {
+			if !keep[a] {
+				offline[n] = a
+				n++
+			}
+		}
+		offline = offline[:n]
+	}
+	changed := append(online, offline...)
+	if len(changed) == 0 {
+		return nil
+	}
+	rows, err := s.q.FriendshipListOf(ctx, changed)
+	if err != nil {
+		return fmt.Errorf("list friends: %w", err)
+	}
+	friends := map[string][]string{}
+	for _, r := range rows {
+		friends[r.Account] = append(friends[r.Account], r.Friend)
+	}
+	for i, a := range changed {
+		if len(friends[a]) == 0 {
+			continue
+		}
+		s.publish(subjectPresence, wirePresence{Account: a, Online: i < len(online), Friends: friends[a]})
+	}
+	return nil
+}
+
+func (s *Service) onPresence(data []byte) {
+	var w wirePresence
+	if err := json.Unmarshal(data, &w); err != nil {
+		s.logger.Error("decode presence", slog.String("error", err.Error()))
+		return
+	}
+	frame := mustJSON(api.PresenceFrame{Type: "presence", Account: w.Account, Online: w.Online})
+	s.hub.toUserSockets(w.Friends, frame)
+}
+
+type groupMember struct {
+	group   int64
+	account string
+}
+
+// groupPresence records that so joined (online) or left its group, and
+// returns the group.presence and group.online frames, which it also
+// publishes to the group's other sockets on every instance.
+func (s *Service) groupPresence(ctx context.Context, so *socket, online bool) ([][]byte, error) {
+	s.groupMu.Lock()
+	defer s.groupMu.Unlock()
+	k := groupMember{so.groupID, so.account}
+	if online {
+		s.groupLocal[k]++
+	} else if s.groupLocal[k]--; s.groupLocal[k] <= 0 {
+		delete(s.groupLocal, k)
+	}
+	n := s.groupLocal[k]
+	var err error
+	if n > 0 {
+		err = s.q.GroupPresenceUpsert(ctx, db.GroupPresenceUpsertParams{InstanceID: s.instanceID, GroupID: so.groupID, Account: so.account, Sockets: int32(n)})
+	} else {
+		err = s.q.GroupPresenceDelete(ctx, db.GroupPresenceDeleteParams{InstanceID: s.instanceID, GroupID: so.groupID, Account: so.account})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write group presence: %w", err)
+	}
+	rows, err := s.q.GroupPresenceOnline(ctx, db.GroupPresenceOnlineParams{GroupID: so.groupID, PresenceTimeoutSecs: s.cfg.PresenceTimeout.Seconds()})
+	if err != nil {
+		return nil, fmt.Errorf("list group presence: %w", err)
+	}
+	users := make([]api.OnlineUser, len(rows))
+	names := make([]string, len(rows))
+	for i, r := range rows {
+		users[i] = api.OnlineUser{Account: r.Account, Username: r.Username}
+		names[i] = r.Username
+	}
+	name, err := s.username(ctx, so.account)
+	if err != nil {
+		return nil, err
+	}
+	verb := "下线"
+	if online {
+		verb = "上线"
+	}
+	frames := [][]byte{
+		mustJSON(api.GroupPresenceFrame{Type: "group.presence", GroupId: so.groupID, Account: so.account, Username: name, Online: online, Text: "用户" + name + verb}),
+		mustJSON(api.GroupOnlineFrame{Type: "group.online", GroupId: so.groupID, Users: users, Text: "当前群在线用户列表：[" + strings.Join(names, ", ") + "]"}),
+	}
+	w := wireGroup{GroupID: so.groupID, Instance: s.instanceID, Origin: so.id}
+	for _, f := range frames {
+		w.Frames = append(w.Frames, f)
+	}
+	s.publish(subjectGroup, w)
+	return frames, nil
+}
+
+func (s *Service) onGroup(data []byte) {
+	var w wireGroup
+	if err := json.Unmarshal(data, &w); err != nil {
+		s.logger.Error("decode group presence", slog.String("error", err.Error()))
+		return
+	}
+	var skip uint64
+	if w.Instance == s.instanceID {
+		skip = w.Origin
+	}
+	frames := make([][]byte, len(w.Frames))
+	for i, f := range w.Frames {
+		frames[i] = f
+	}
+	s.hub.toGroupSockets(w.GroupID, skip, frames...)
+}
+
+func (s *Service) username(ctx context.Context, account string) (string, error) {
+	rows, err := s.q.UserUsernames(ctx, []string{account})
+	if err != nil {
+		return "", fmt.Errorf("read username: %w", err)
+	}
+	if len(rows) == 0 {
+		return account, nil
+	}
+	return rows[0].Username, nil
+}

@@ -1,0 +1,307 @@
+package realtime
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"tim/gen/api"
+	"tim/internal/chat"
+	"tim/internal/config"
+)
+
+func TestHandshakeRefusals(t *testing.T) {
+	e := setup(t, func(c *config.Config) { c.SocketsPerUser = 1 })
+	a := e.user("a")
+	e.user("b")
+	e.user("c")
+	e.befriend("a", "b")
+	e.group(7, "b")
+	e.dial("/websocket/a", a) // takes a's only socket slot for the 429 case
+
+	tests := []struct {
+		name   string
+		path   string
+		token  string
+		origin string
+		status int
+	}{
+		{"no token", "/websocket/b", "", "", http.StatusUnauthorized},
+		{"bad token", "/websocket/b", "nope", "", http.StatusUnauthorized},
+		{"other account", "/websocket/b", e.token("c"), "", http.StatusForbidden},
+		{"not a friend", "/websocket/OneToOne/c/a", e.token("c"), "", http.StatusForbidden},
+		{"not a member", "/websocket/7/c", e.token("c"), "", http.StatusForbidden},
+		{"unknown group", "/websocket/8/c", e.token("c"), "", http.StatusNotFound},
+		{"group id not a number", "/websocket/x/c", e.token("c"), "", http.StatusBadRequest},
+		{"too many sockets", "/websocket/a", a, "", http.StatusTooManyRequests},
+		{"foreign origin", "/websocket/c", e.token("c"), "http://evil.example", http.StatusForbidden},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			if tc.origin != "" {
+				h.Set("Origin", tc.origin)
+			}
+			_, resp, err := e.tryDial(tc.path, tc.token, h)
+			if err == nil {
+				t.Fatal("handshake accepted")
+			}
+			if resp == nil || resp.StatusCode != tc.status {
+				t.Fatalf("status %v, want %d", resp, tc.status)
+			}
+		})
+	}
+	// The token may also come as a query parameter or a bearer header.
+	e.dial("/websocket/b?token="+e.token("b"), "")
+	h := http.Header{"Authorization": {"Bearer " + e.token("c")}}
+	if _, _, err := e.tryDial("/websocket/c", "", h); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUserChannelOpenSequence(t *testing.T) {
+	e := setup(t)
+	a, b := e.user("a"), e.user("b")
+	e.user("c")
+	e.befriend("a", "b")
+	e.befriend("a", "c")
+	cb := e.dial("/websocket/b", b)
+	cb.next()
+	cb.next()
+	// b is online once its presence is written: a sees it in the users list
+	// and b sees a come online.
+	ca := e.dial("/websocket/a", a)
+	if f := ca.next(); f["code"] != float64(200) || f["message"] != "连接成功" {
+		t.Fatalf("first frame %v", f)
+	}
+	users := ca.next()["users"].([]any)
+	if first := users[0].(map[string]any); first["account"] != "a" || first["username"] != "name-a" {
+		t.Fatalf("users %v: the user comes first", users)
+	}
+	p := cb.nextOf("presence")
+	if p["account"] != "a" || p["online"] != true {
+		t.Fatalf("presence %v", p)
+	}
+	ca.close()
+	if p := cb.nextOf("presence"); p["account"] != "a" || p["online"] != false {
+		t.Fatalf("presence %v", p)
+	}
+}
+
+func TestDirectLiveAndOffline(t *testing.T) {
+	e := setup(t)
+	a, b := e.user("a"), e.user("b")
+	e.befriend("a", "b")
+	ca := e.dial("/websocket/OneToOne/a/b", a)
+	ca.next() // 连接成功
+	const n = 50
+	for i := range n {
+		ca.send(fmt.Sprintf("m%d", i))
+	}
+	// Acks and the sender's own messages, each in order.
+	acks, echoes := ca.acksAndMessages(n, n)
+	for i := range n {
+		if acks[i].Seq != int64(i+1) || echoes[i].Seq != int64(i+1) {
+			t.Fatalf("ack %d has seq %d, echo %d", i, acks[i].Seq, echoes[i].Seq)
+		}
+	}
+	// b connects later and gets everything once, in order, then live traffic.
+	cb := e.dial("/websocket/b", b)
+	cb.next()
+	cb.next()
+	for i := range n {
+		m := cb.message()
+		if m.Seq != int64(i+1) || m.Message != fmt.Sprintf("m%d", i) || m.FromUser != "a" || *m.To != "b" || m.Kind != api.MessageKind("text") {
+			t.Fatalf("message %d: %+v", i, m)
+		}
+	}
+	cb.sendJSON(api.LegacySendFrame{To: "a", Text: "reply"})
+	if acks, msgs := cb.acksAndMessages(1, 1); acks[0].Seq != n+1 || msgs[0].Seq != n+1 || msgs[0].FromUser != "b" {
+		t.Fatalf("reply ack %+v, message %+v", acks[0], msgs[0])
+	}
+	if m := ca.message(); m.Seq != n+1 || m.Message != "reply" {
+		t.Fatalf("a got %+v", m)
+	}
+	// A second user socket opened now has nothing pending: delivered
+	// frames advanced b's cursor.
+	cb.close()
+	cb2 := e.dial("/websocket/b", b)
+	cb2.next()
+	cb2.next()
+	ca.send("after")
+	if m := cb2.message(); m.Seq != n+2 {
+		t.Fatalf("after reconnect got seq %d, want %d", m.Seq, n+2)
+	}
+}
+
+func TestGroupChannel(t *testing.T) {
+	e := setup(t)
+	a, b := e.user("a"), e.user("b")
+	c := e.user("c")
+	e.group(1, "a", "b", "c")
+	ca := e.dial("/websocket/1/a", a)
+	ca.next()
+	if p := ca.next(); p["type"] != "group.presence" || p["text"] != "用户name-a上线" || p["online"] != true {
+		t.Fatalf("presence %v", p)
+	}
+	if o := ca.next(); o["type"] != "group.online" || o["text"] != "当前群在线用户列表：[name-a]" {
+		t.Fatalf("online %v", o)
+	}
+	cb := e.dial("/websocket/1/b", b)
+	cb.next()
+	cb.nextOf("group.online")
+	if p := ca.nextOf("group.presence"); p["account"] != "b" {
+		t.Fatalf("a saw %v", p)
+	}
+	if o := ca.nextOf("group.online"); o["text"] != "当前群在线用户列表：[name-a, name-b]" {
+		t.Fatalf("a saw %v", o)
+	}
+	const n = 30
+	for i := range n {
+		ca.send(fmt.Sprintf("g%d", i))
+	}
+	for i := range n {
+		if m := cb.message(); m.Seq != int64(i+1) || *m.GroupId != 1 || m.FromUser != "a" {
+			t.Fatalf("b got %+v", m)
+		}
+	}
+	ca.acksAndMessages(n, n)
+	// c was offline: its user socket replays the group in order.
+	cc := e.dial("/websocket/c", c)
+	cc.next()
+	cc.next()
+	for i := range n {
+		if m := cc.message(); m.Seq != int64(i+1) || m.Message != fmt.Sprintf("g%d", i) {
+			t.Fatalf("c got %+v", m)
+		}
+	}
+	cb.close()
+	if p := ca.nextOf("group.presence"); p["online"] != false || p["text"] != "用户name-b下线" {
+		t.Fatalf("a saw %v", p)
+	}
+}
+
+func TestIdempotentResend(t *testing.T) {
+	e := setup(t)
+	a := e.user("a")
+	e.user("b")
+	e.befriend("a", "b")
+	ca := e.dial("/websocket/a?ack=1", a)
+	ca.next()
+	ca.next()
+	to, id := "b", "x-1"
+	send := api.SendFrame{Type: "send", To: &to, Text: "once", ClientMsgId: &id}
+	ca.sendJSON(send)
+	acks, _ := ca.acksAndMessages(1, 1)
+	first := acks[0]
+	ca.sendJSON(send)
+	ca.sendJSON(send)
+	for range 2 {
+		if again := ca.ack(); again.Id != first.Id || again.Seq != first.Seq || *again.ClientMsgId != id {
+			t.Fatalf("repeat ack %+v, first %+v", again, first)
+		}
+	}
+	msgs, err := e.svc.store.After(context.Background(), chat.DirectKey("a", "b"), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages stored", len(msgs))
+	}
+}
+
+func TestRefusedAndMalformedFrames(t *testing.T) {
+	e := setup(t, func(c *config.Config) { c.MaxFrameBytes = 1024 })
+	a := e.user("a")
+	e.user("c")
+	e.group(3, "c")
+	ca := e.dial("/websocket/a", a)
+	ca.next()
+	ca.next()
+	for _, tc := range []struct {
+		frame string
+		code  float64
+	}{
+		{"not json", 400},
+		{`{"type":"bogus"}`, 400},
+		{`{"to":"c"}`, 400},
+		{`{"type":"send","text":"x"}`, 400},
+		{`{"type":"send","to":"c","groupId":3,"text":"x"}`, 400},
+		{`{"type":"send","to":"c","text":"x","kind":"pdf"}`, 400},
+		{`{"to":"c","text":"not a friend"}`, 403},
+		{`{"type":"send","groupId":3,"text":"not a member"}`, 403},
+		{`{"type":"ack","with":"c","seq":1}`, 400}, // no ack=1
+	} {
+		ca.send(tc.frame)
+		if f := ca.next(); f["type"] != "error" || f["code"] != tc.code {
+			t.Fatalf("%s: got %v, want error %v", tc.frame, f, tc.code)
+		}
+	}
+	if msgs, _ := e.svc.store.After(context.Background(), chat.GroupKey(3), 0, 10); len(msgs) != 0 {
+		t.Fatalf("refused send stored %v", msgs)
+	}
+	ca.send(strings.Repeat("x", 2048))
+	if code := ca.closed(); code != CloseTooBig {
+		t.Fatalf("close code %d, want %d", code, CloseTooBig)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	e := setup(t, func(c *config.Config) { c.SendRate, c.SendBurst = 0.001, 2 })
+	a := e.user("a")
+	ca := e.dial("/websocket/a", a)
+	ca.next()
+	ca.next()
+	for range 3 {
+		ca.send("junk")
+	}
+	ca.nextOf("error")
+	ca.nextOf("error")
+	if f := ca.next(); f["code"] != float64(429) {
+		t.Fatalf("got %v, want 429", f)
+	}
+}
+
+func TestCloseSessions(t *testing.T) {
+	e := setup(t)
+	a1, a2 := e.user("a"), e.token("a")
+	s1 := e.dial("/websocket/a", a1)
+	s2 := e.dial("/websocket/a", a2)
+	s1.next()
+	s2.next()
+	claims, err := auth_verify(e, a1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.CloseSessions(context.Background(), "a", claims); err != nil {
+		t.Fatal(err)
+	}
+	if code := s1.closed(); code != CloseLoggedOut {
+		t.Fatalf("close code %d", code)
+	}
+	s2.next() // still open
+	if err := e.svc.CloseSessions(context.Background(), "a", ""); err != nil {
+		t.Fatal(err)
+	}
+	if code := s2.closed(); code != CloseLoggedOut {
+		t.Fatalf("close code %d", code)
+	}
+}
+
+func auth_verify(e *env, token string) (string, error) {
+	c, err := e.issuer.Parse(token)
+	return c.JTI, err
+}
+
+func TestShutdownClosesGoingAway(t *testing.T) {
+	e := setup(t)
+	a := e.user("a")
+	ca := e.dial("/websocket/a", a)
+	ca.next()
+	e.stop()
+	if code := ca.closed(); code != CloseGoingAway {
+		t.Fatalf("close code %d", code)
+	}
+}

@@ -1,0 +1,479 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"go.uber.org/goleak"
+
+	"tim/gen/api"
+	"tim/gen/db"
+	"tim/internal/auth"
+	"tim/internal/bus"
+	"tim/internal/config"
+	"tim/internal/store"
+	"tim/internal/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+const wait = 10 * time.Second
+
+type noRevocations struct{}
+
+func (noRevocations) Revoked(context.Context, auth.Claims) (bool, error) { return false, nil }
+
+// env is one realtime service on a fresh database, served by httptest.
+type env struct {
+	t      *testing.T
+	cfg    config.Config
+	pool   *pgxpool.Pool
+	q      *db.Queries
+	bus    *bus.Bus
+	issuer *auth.Issuer
+	svc    *Service
+	srv    *httptest.Server
+	logger *slog.Logger
+}
+
+type testLogWriter struct {
+	mu sync.Mutex
+	t  *testing.T
+	on bool
+}
+
+func (w *testLogWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.on {
+		w.t.Log(strings.TrimSpace(string(p)))
+	}
+	return len(p), nil
+}
+
+func setup(t *testing.T, opts ...func(*config.Config)) *env {
+	t.Helper()
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+	ctx := context.Background()
+	lw := &testLogWriter{t: t, on: true}
+	t.Cleanup(func() { lw.mu.Lock(); lw.on = false; lw.mu.Unlock() })
+	logger := slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	pool, err := store.Open(ctx, testdb.New(t), 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := store.Migrate(ctx, pool, logger); err != nil {
+		t.Fatal(err)
+	}
+	b, err := bus.Start(ctx, "", logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	issuer, err := auth.NewIssuer([]byte(strings.Repeat("k", 32)), "tim", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.SendRate, cfg.SendBurst = 10000, 10000
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e := &env{t: t, cfg: cfg, pool: pool, q: db.New(pool), bus: b, issuer: issuer, logger: logger}
+	e.start()
+	return e
+}
+
+// start runs a service on e's database and bus.
+func (e *env) start() {
+	e.t.Helper()
+	svc, err := New(context.Background(), Deps{Config: e.cfg, Pool: e.pool, Verifier: auth.NewVerifier(e.issuer, noRevocations{}), Bus: e.bus, Logger: e.logger})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ec := echo.New()
+	svc.Register(ec)
+	srv := httptest.NewServer(ec)
+	e.svc, e.srv = svc, srv
+	e.t.Cleanup(func() { e.stop() })
+}
+
+// stop shuts the service down; it may be called more than once.
+func (e *env) stop() {
+	if e.svc == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := e.svc.Shutdown(ctx); err != nil {
+		e.t.Error(err)
+	}
+	e.srv.Close()
+	e.svc = nil
+}
+
+// restart stops the service and starts a new one on the same database.
+func (e *env) restart() {
+	e.stop()
+	e.start()
+}
+
+// peer is a second instance on the same database and NATS.
+func (e *env) peer() *env {
+	p := &env{t: e.t, cfg: e.cfg, pool: e.pool, q: e.q, bus: e.bus, issuer: e.issuer, logger: e.logger}
+	b, err := bus.Start(context.Background(), e.bus.ClientURL(), e.logger)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(b.Close)
+	p.bus = b
+	p.start()
+	return p
+}
+
+// user creates account and returns a token for it.
+func (e *env) user(account string) string {
+	e.t.Helper()
+	_, err := e.q.UserInsert(context.Background(), db.UserInsertParams{Account: account, Username: "name-" + account, PasswordHash: "x", Sex: "male", Age: 20})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.token(account)
+}
+
+func (e *env) token(account string) string {
+	tok, _, err := e.issuer.Issue(account, 0)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+func (e *env) befriend(a, b string) {
+	e.t.Helper()
+	if a > b {
+		a, b = b, a
+	}
+	if _, err := e.q.FriendshipInsertPair(context.Background(), db.FriendshipInsertPairParams{Lo: a, Hi: b}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) group(id int64, members ...string) {
+	e.t.Helper()
+	ctx := context.Background()
+	if err := e.q.GroupInsertIfMissing(ctx, db.GroupInsertIfMissingParams{ID: id, Name: "g", Owner: members[0]}); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, m := range members {
+		if err := e.q.GroupMemberInsert(ctx, db.GroupMemberInsertParams{GroupID: id, Account: m}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+func (e *env) wsURL(path string) string { return "ws" + strings.TrimPrefix(e.srv.URL, "http") + path }
+
+// dial opens path with token in the token header; it fails the test when
+// the handshake is refused.
+func (e *env) dial(path, token string) *client {
+	e.t.Helper()
+	c, resp, err := e.tryDial(path, token, nil)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		e.t.Fatalf("dial %s: %v (status %d)", path, err, status)
+	}
+	return c
+}
+
+func (e *env) tryDial(path, token string, header http.Header) (*client, *http.Response, error) {
+	if header == nil {
+		header = http.Header{}
+	}
+	if token != "" {
+		header.Set("token", token)
+	}
+	conn, resp, err := websocket.DefaultDialer.Dial(e.wsURL(path), header)
+	if err != nil {
+		return nil, resp, err
+	}
+	c := &client{t: e.t, conn: conn, frames: make(chan []byte, 100000), done: make(chan struct{})}
+	go c.readLoop()
+	e.t.Cleanup(c.close)
+	return c, resp, nil
+}
+
+// client is a test WebSocket client; a goroutine reads frames into a channel.
+type client struct {
+	t        *testing.T
+	conn     *websocket.Conn
+	frames   chan []byte
+	done     chan struct{}
+	closeMu  sync.Mutex
+	closeErr error
+	once     sync.Once
+}
+
+func (c *client) readLoop() {
+	defer close(c.done)
+	for {
+		_, data, err := c.conn.ReadMessage()
+		if err != nil {
+			c.closeMu.Lock()
+			c.closeErr = err
+			c.closeMu.Unlock()
+			return
+		}
+		c.frames <- data
+	}
+}
+
+func (c *client) close() {
+	c.once.Do(func() {
+		_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+		select {
+		case <-c.done:
+		case <-time.After(2 * time.Second):
+		}
+		_ = c.conn.Close()
+		<-c.done
+	})
+}
+
+func (c *client) send(text string) {
+	c.t.Helper()
+	if err := c.conn.WriteMessage(websocket.TextMessage, []byte(text)); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+func (c *client) sendJSON(v any) {
+	c.t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.send(string(b))
+}
+
+// next returns the next frame, validated against its schema.
+func (c *client) next() map[string]any {
+	c.t.Helper()
+	select {
+	case data := <-c.frames:
+		var v map[string]any
+		if err := json.Unmarshal(data, &v); err != nil {
+			c.t.Fatalf("frame %q is not a JSON object: %v", data, err)
+		}
+		validateFrame(c.t, v)
+		return v
+	case <-c.done:
+		// Frames read before the close are still in the channel.
+		select {
+		case data := <-c.frames:
+			c.frames <- data
+			return c.next()
+		default:
+		}
+		c.t.Fatalf("socket closed: %v", c.err())
+	case <-time.After(wait):
+		c.t.Fatal("no frame within the timeout")
+	}
+	return nil
+}
+
+func (c *client) err() error {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	return c.closeErr
+}
+
+// nextOf skips frames until one of type typ, failing on message frames
+// when typ is not "message" (they must not be skipped).
+func (c *client) nextOf(typ string) map[string]any {
+	c.t.Helper()
+	for {
+		f := c.next()
+		if f["type"] == typ {
+			return f
+		}
+		if f["type"] == "message" || f["type"] == "error" {
+			c.t.Fatalf("want a %s frame, got %v", typ, f)
+		}
+	}
+}
+
+func (c *client) message() api.MessageFrame {
+	c.t.Helper()
+	f := c.nextOf("message")
+	var m api.MessageFrame
+	b, _ := json.Marshal(f)
+	if err := json.Unmarshal(b, &m); err != nil {
+		c.t.Fatal(err)
+	}
+	return m
+}
+
+func (c *client) ack() api.AckFrame {
+	c.t.Helper()
+	f := c.next()
+	if f["type"] != "ack" {
+		c.t.Fatalf("want an ack, got %v", f)
+	}
+	var a api.AckFrame
+	b, _ := json.Marshal(f)
+	if err := json.Unmarshal(b, &a); err != nil {
+		c.t.Fatal(err)
+	}
+	return a
+}
+
+// closed waits for the server to close the socket and returns the code.
+func (c *client) closed() int {
+	c.t.Helper()
+	deadline := time.After(wait)
+	for {
+		select {
+		case <-c.frames:
+		case <-c.done:
+			var ce *websocket.CloseError
+			if errors.As(c.err(), &ce) {
+				return ce.Code
+			}
+			return -1
+		case <-deadline:
+			c.t.Fatal("socket not closed within the timeout")
+		}
+	}
+}
+
+var (
+	specOnce sync.Once
+	spec     *openapi3.T
+	specErr  error
+)
+
+func loadSpec(t *testing.T) *openapi3.T {
+	specOnce.Do(func() {
+		spec, specErr = openapi3.NewLoader().LoadFromFile("../../api/openapi.yaml")
+	})
+	if specErr != nil {
+		t.Fatal(specErr)
+	}
+	return spec
+}
+
+// validateFrame checks a server frame against its schema in openapi.yaml.
+func validateFrame(t *testing.T, v map[string]any) {
+	t.Helper()
+	name := ""
+	switch v["type"] {
+	case "message":
+		name = "MessageFrame"
+	case "ack":
+		name = "AckFrame"
+	case "error":
+		name = "ErrorFrame"
+	case "presence":
+		name = "PresenceFrame"
+	case "group.presence":
+		name = "GroupPresenceFrame"
+	case "group.online":
+		name = "GroupOnlineFrame"
+	case nil:
+		if _, ok := v["users"]; ok {
+			name = "UsersFrame"
+		} else {
+			name = "ConnectedFrame"
+		}
+	default:
+		t.Fatalf("unknown frame type %v", v["type"])
+	}
+	ref := loadSpec(t).Components.Schemas[name]
+	if ref == nil {
+		t.Fatalf("schema %s missing", name)
+	}
+	if err := ref.Value.VisitJSON(v); err != nil {
+		t.Fatalf("frame %v does not match %s: %v", v, name, err)
+	}
+}
+
+// acksAndMessages reads until it has nAcks acks and nMsgs messages, which
+// may interleave, and returns each kind in arrival order.
+func (c *client) acksAndMessages(nAcks, nMsgs int) ([]api.AckFrame, []api.MessageFrame) {
+	c.t.Helper()
+	var acks []api.AckFrame
+	var msgs []api.MessageFrame
+	for len(acks) < nAcks || len(msgs) < nMsgs {
+		f := c.next()
+		b, _ := json.Marshal(f)
+		switch f["type"] {
+		case "ack":
+			var a api.AckFrame
+			if err := json.Unmarshal(b, &a); err != nil {
+				c.t.Fatal(err)
+			}
+			acks = append(acks, a)
+		case "message":
+			var m api.MessageFrame
+			if err := json.Unmarshal(b, &m); err != nil {
+				c.t.Fatal(err)
+			}
+			msgs = append(msgs, m)
+		case "error":
+			c.t.Fatalf("error frame %v", f)
+		}
+	}
+	if len(acks) > nAcks || len(msgs) > nMsgs {
+		c.t.Fatalf("%d acks and %d messages, want %d and %d", len(acks), len(msgs), nAcks, nMsgs)
+	}
+	return acks, msgs
+}
+
+// rawClient does not read until told to, so that its socket backs up.
+type rawClient struct {
+	t    *testing.T
+	conn *websocket.Conn
+}
+
+func (e *env) tryDialRaw(path, token string) (*rawClient, *http.Response, error) {
+	d := websocket.Dialer{ReadBufferSize: 1024}
+	conn, resp, err := d.Dial(e.wsURL(path), http.Header{"token": {token}})
+	if err != nil {
+		return nil, resp, err
+	}
+	e.t.Cleanup(func() { _ = conn.Close() })
+	return &rawClient{t: e.t, conn: conn}, resp, nil
+}
+
+// drain reads until the connection ends and returns the close code
+// (1006 when it ended without a close frame, -1 on a read timeout).
+func (c *rawClient) drain() int {
+	_ = c.conn.SetReadDeadline(time.Now().Add(time.Minute))
+	for {
+		if _, _, err := c.conn.ReadMessage(); err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				return ce.Code
+			}
+			return -1
+		}
+	}
+}
