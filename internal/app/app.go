@@ -24,9 +24,11 @@ import (
 	"tim/gen/db"
 	"tim/internal/accounts"
 	"tim/internal/auth"
+	"tim/internal/blob"
 	"tim/internal/bus"
 	"tim/internal/config"
 	"tim/internal/httpapi"
+	"tim/internal/media"
 	"tim/internal/profile"
 	"tim/internal/realtime"
 	"tim/internal/social"
@@ -38,6 +40,7 @@ type (
 	accountsAPI = accounts.API
 	socialAPI   = social.API
 	historyAPI  = realtime.History
+	mediaAPI    = media.API
 )
 
 // server implements the whole contract by embedding each domain's API.
@@ -45,7 +48,7 @@ type server struct {
 	*accountsAPI
 	*socialAPI
 	*historyAPI
-	*pending
+	*mediaAPI
 	*httpapi.Ops
 }
 
@@ -115,17 +118,26 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 		return nil, err
 	}
 	soc := social.New(pool, profiles, social.Config{GroupMemberLimit: cfg.GroupMemberLimit}, logger)
+	blobs, err := blob.NewLocal(filepath.Join(cfg.DataDir, "media"))
+	if err != nil {
+		return nil, err
+	}
+	med := media.New(pool, blobs, media.Limits{
+		Avatar: cfg.MaxAvatarBytes, ChatPic: cfg.MaxChatPicBytes, MP3: cfg.MaxMP3Bytes, MP4: cfg.MaxMP4Bytes,
+	}, logger)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	e, err := httpapi.New(httpapi.Options{
 		Logger:         logger,
 		Verifier:       verifier,
-		Handler:        &server{accts, soc, rt.History(), &pending{}, &httpapi.Ops{DB: pool}},
+		Handler:        &server{accts, soc, rt.History(), med, &httpapi.Ops{DB: pool}},
 		Registry:       reg,
 		TrustedProxies: cfg.TrustedProxies,
 		MaxJSONBody:    cfg.MaxJSONBody,
-		Mount:          rt.Register,
+		// The largest file limit, plus room for the other parts and headers.
+		MaxMultipartBody: max(cfg.MaxAvatarBytes, cfg.MaxChatPicBytes, cfg.MaxMP3Bytes, cfg.MaxMP4Bytes) + 1<<20,
+		Mount:            rt.Register,
 	})
 	if err != nil {
 		return nil, err

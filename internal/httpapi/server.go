@@ -33,6 +33,8 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// MaxJSONBody limits JSON request bodies, in bytes.
 	MaxJSONBody int64
+	// MaxMultipartBody limits whole multipart bodies, in bytes.
+	MaxMultipartBody int64
 	// Mount registers routes outside the contract (the WebSockets).
 	Mount func(e *echo.Echo)
 }
@@ -44,7 +46,7 @@ func New(o Options) (*echo.Echo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load embedded openapi spec: %w", err)
 	}
-	val, err := newValidator(spec, o.MaxJSONBody)
+	val, err := newValidator(spec, o.MaxJSONBody, o.MaxMultipartBody)
 	if err != nil {
 		return nil, err
 	}

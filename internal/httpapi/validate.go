@@ -25,15 +25,18 @@ import (
 type validator struct {
 	router      routers.Router
 	maxJSONBody int64
+	// maxMultipartBody bounds a whole multipart body; each handler applies
+	// its own, smaller limit to the file it streams.
+	maxMultipartBody int64
 }
 
-func newValidator(spec *openapi3.T, maxJSONBody int64) (*validator, error) {
+func newValidator(spec *openapi3.T, maxJSONBody, maxMultipartBody int64) (*validator, error) {
 	spec.Servers = nil // match paths whatever host the server is reached at
 	r, err := gorillamux.NewRouter(spec)
 	if err != nil {
 		return nil, fmt.Errorf("build openapi router: %w", err)
 	}
-	return &validator{router: r, maxJSONBody: maxJSONBody}, nil
+	return &validator{router: r, maxJSONBody: maxJSONBody, maxMultipartBody: maxMultipartBody}, nil
 }
 
 func (v *validator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
@@ -56,9 +59,11 @@ func (v *validator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 				}
 			}
 			multipart = strings.HasPrefix(mt, "multipart/")
-			if !multipart {
-				req.Body = http.MaxBytesReader(c.Response(), req.Body, v.maxJSONBody)
+			limit := v.maxJSONBody
+			if multipart {
+				limit = v.maxMultipartBody
 			}
+			req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
 		}
 
 		input := &openapi3filter.RequestValidationInput{
@@ -71,7 +76,18 @@ func (v *validator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 				KeepValidatedValue: true,
 			},
 		}
-		if err := openapi3filter.ValidateRequest(req.Context(), input); err != nil {
+		// kin-openapi reads the whole body before it checks security
+		// requirements, even with ExcludeRequestBody; a multipart body must
+		// stay unread so that its handler can stream it.
+		body := req.Body
+		if multipart {
+			req.Body = http.NoBody
+		}
+		err = openapi3filter.ValidateRequest(req.Context(), input)
+		if multipart {
+			req.Body = body
+		}
+		if err != nil {
 			code, msg := describeValidationError(err)
 			return writeEnvelope(c, code, msg)
 		}

@@ -1,0 +1,214 @@
+package media
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"tim/gen/api"
+	"tim/gen/db"
+	"tim/internal/blob"
+	"tim/internal/store"
+)
+
+// conditions are the request headers that http.ServeContent honours.
+type conditions struct {
+	Range, IfRange, IfNoneMatch, IfModifiedSince *string
+}
+
+func (c conditions) header() http.Header {
+	h := http.Header{}
+	for name, v := range map[string]*string{
+		"Range":             c.Range,
+		"If-Range":          c.IfRange,
+		"If-None-Match":     c.IfNoneMatch,
+		"If-Modified-Since": c.IfModifiedSince,
+	} {
+		if v != nil {
+			h.Set(name, *v)
+		}
+	}
+	return h
+}
+
+// GetAvatar streams account's avatar. Avatars are public profile data: any
+// authenticated user may fetch anyone's.
+func (a *API) GetAvatar(ctx context.Context, req api.GetAvatarRequestObject) (api.GetAvatarResponseObject, error) {
+	p := req.Params
+	row, err := a.q.AvatarGetByAccount(ctx, p.Account)
+	if err != nil {
+		if errors.Is(store.Translate(err), store.ErrNotFound) {
+			return api.GetAvatar404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: 404, Message: msgNoAvatar}}, nil
+		}
+		o := a.downloadFailed(ctx, kindAvatar, err)
+		return api.GetAvatar500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+	}
+	c, o := a.open(ctx, row, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince}, "private, no-cache")
+	switch o.code {
+	case 0:
+		return c, nil
+	case 404:
+		return api.GetAvatar404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse(o.envelope())}, nil
+	}
+	return api.GetAvatar500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+}
+
+// DownloadChatPic streams a picture stored by UploadChatPic.
+func (a *API) DownloadChatPic(ctx context.Context, req api.DownloadChatPicRequestObject) (api.DownloadChatPicResponseObject, error) {
+	p := req.Params
+	c, o := a.download(ctx, kindChatPic, p.Filename, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince})
+	switch o.code {
+	case 0:
+		return c, nil
+	case 400:
+		return api.DownloadChatPic400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
+	case 404:
+		return api.DownloadChatPic404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse(o.envelope())}, nil
+	}
+	return api.DownloadChatPic500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+}
+
+// DownloadMp3 streams audio stored by UploadMp3.
+func (a *API) DownloadMp3(ctx context.Context, req api.DownloadMp3RequestObject) (api.DownloadMp3ResponseObject, error) {
+	p := req.Params
+	c, o := a.download(ctx, kindMP3, p.Filename, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince})
+	switch o.code {
+	case 0:
+		return c, nil
+	case 400:
+		return api.DownloadMp3400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
+	case 404:
+		return api.DownloadMp3404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse(o.envelope())}, nil
+	}
+	return api.DownloadMp3500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+}
+
+// DownloadMp4 streams video stored by UploadMp4.
+func (a *API) DownloadMp4(ctx context.Context, req api.DownloadMp4RequestObject) (api.DownloadMp4ResponseObject, error) {
+	p := req.Params
+	c, o := a.download(ctx, kindMP4, p.Filename, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince})
+	switch o.code {
+	case 0:
+		return c, nil
+	case 400:
+		return api.DownloadMp4400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
+	case 404:
+		return api.DownloadMp4404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse(o.envelope())}, nil
+	}
+	return api.DownloadMp4500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+}
+
+// download opens the media of kind k called name. A name this server cannot
+// have issued is refused before any lookup; a name of another kind is not
+// found.
+func (a *API) download(ctx context.Context, k kind, name string, cond conditions) (*content, outcome) {
+	if !NamePattern.MatchString(name) {
+		return nil, failed(400, msgBadName)
+	}
+	row, err := a.q.MediaGetByNameAndKind(ctx, db.MediaGetByNameAndKindParams{Name: name, Kind: k.name})
+	if err != nil {
+		if errors.Is(store.Translate(err), store.ErrNotFound) {
+			return nil, failed(404, msgNoSuchFile)
+		}
+		return nil, a.downloadFailed(ctx, k, err)
+	}
+	// Named media never change: caches may keep them.
+	return a.open(ctx, row, cond, "private, max-age=31536000, immutable")
+}
+
+// open opens the blob of row for serving.
+func (a *API) open(ctx context.Context, row db.Medium, cond conditions, cacheControl string) (*content, outcome) {
+	f, err := a.blobs.Open(ctx, row.Sha256)
+	if err != nil {
+		// A row whose blob is missing: the store lost it.
+		return nil, a.downloadFailed(ctx, kind{name: row.Kind}, err)
+	}
+	return &content{
+		file:         f,
+		contentType:  row.ContentType,
+		disposition:  `inline; filename="` + downloadName(row.Name, row.ContentType) + `"`,
+		etag:         strconv.Quote(row.Sha256),
+		modTime:      row.CreatedAt.Time,
+		cacheControl: cacheControl,
+		conditions:   cond.header(),
+	}, outcome{}
+}
+
+func (a *API) downloadFailed(ctx context.Context, k kind, err error) outcome {
+	a.logger.ErrorContext(ctx, "download failed", slog.String("kind", k.name), slog.Any("err", err))
+	return failed(500, msgDownloadFail)
+}
+
+// content is an open blob served by http.ServeContent: 200, 206 for a
+// range, 304 on revalidation, and 416 (in the envelope) for a range outside
+// the content. It is the success response of every download operation.
+type content struct {
+	file         blob.File
+	contentType  string // sniffed at upload
+	disposition  string
+	etag         string // strong: the content's SHA-256
+	modTime      time.Time
+	cacheControl string
+	conditions   http.Header // Range and the conditional headers of the request
+}
+
+func (c *content) VisitGetAvatarResponse(w http.ResponseWriter) error       { return c.serve(w) }
+func (c *content) VisitDownloadChatPicResponse(w http.ResponseWriter) error { return c.serve(w) }
+func (c *content) VisitDownloadMp3Response(w http.ResponseWriter) error     { return c.serve(w) }
+func (c *content) VisitDownloadMp4Response(w http.ResponseWriter) error     { return c.serve(w) }
+
+// serve writes the response and closes the file. Strict handlers do not see
+// the http.Request, so ServeContent gets a synthetic one carrying only the
+// headers it reads.
+func (c *content) serve(w http.ResponseWriter) error {
+	h := w.Header()
+	h.Set("Content-Type", c.contentType) // ServeContent does not sniff when set
+	h.Set("Content-Disposition", c.disposition)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("ETag", c.etag)
+	h.Set("Cache-Control", c.cacheControl)
+	req := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: "/"}, Header: c.conditions}
+	http.ServeContent(&rangeErrorWriter{ResponseWriter: w}, req, "", c.modTime, c.file)
+	return c.file.Close()
+}
+
+// rangeErrorWriter renders ServeContent's plain-text 416 as the envelope.
+type rangeErrorWriter struct {
+	http.ResponseWriter
+	discard bool // the 416 body is written; drop ServeContent's
+}
+
+func (w *rangeErrorWriter) WriteHeader(code int) {
+	if code != http.StatusRequestedRangeNotSatisfiable {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.discard = true
+	body, err := json.Marshal(api.Envelope{Code: http.StatusRequestedRangeNotSatisfiable, Message: msgBadRange})
+	if err != nil {
+		panic("media: marshal envelope: " + err.Error()) // a struct of a number and a string
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	for _, k := range []string{"Content-Disposition", "ETag", "Cache-Control"} {
+		h.Del(k)
+	}
+	w.ResponseWriter.WriteHeader(code)
+	_, _ = w.ResponseWriter.Write(body) // a failed write means the client is gone
+}
+
+func (w *rangeErrorWriter) Write(p []byte) (int, error) {
+	if w.discard {
+		return len(p), nil
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *rangeErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,195 @@
+// Package media serves uploaded media: avatars, chat pictures, MP3 audio and
+// MP4 video. Uploads stream from the multipart request body into a blob
+// store, are recognised by their content (never by file name or declared
+// Content-Type) and are recorded in PostgreSQL; downloads stream back with
+// HTTP range and revalidation support from net/http.
+//
+// # Names
+//
+// Every upload gets its own name: the upload time, in UTC, in the original
+// document's layout 2006-01-02:15:04:05 (24-hour clock), a dash, and 32
+// lowercase hex digits (128 random bits), for example
+//
+//	2022-02-26:01:34:05-9f86d081884c7d659a2feaa0c55ad015
+//
+// Names are unique and cannot be guessed; clients treat them as opaque. A
+// download accepts only names of exactly this shape (NamePattern), so path
+// separators, dots and other characters never reach the store.
+//
+// # Storage
+//
+// Blobs are content addressed, so identical uploads share one blob while
+// each keeps its own name and row. A blob that no row refers to any more (a
+// replaced avatar, an upload whose row could not be written) is deleted;
+// taking and dropping references to one blob are serialised by a
+// transaction-scoped advisory lock on its SHA-256.
+package media
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"tim/gen/api"
+	"tim/gen/db"
+	"tim/internal/blob"
+	"tim/internal/sniff"
+	"tim/internal/store"
+)
+
+// Response messages. The upload messages are the original document's words.
+const (
+	msgUploaded     = "上传成功"
+	msgUploadFailed = "上传失败"
+	msgNotImage     = "上传的格式不是图片"
+	msgNotMP3       = "上传的格式不是MP3"
+	msgNotVideo     = "上传的格式不是视频"
+	msgNoFile       = "缺少文件字段file"
+	msgEmptyFile    = "上传的文件为空"
+	msgBadBody      = "上传的请求体不完整或格式错误"
+	msgTooLarge     = "上传的文件过大，上限为%d字节"
+	msgBodyTooLarge = "请求体过大"
+	msgBadName      = "文件名不合法"
+	msgNoSuchFile   = "文件不存在"
+	msgNoAvatar     = "该用户没有头像"
+	msgBadRange     = "请求的范围无效"
+	msgDownloadFail = "下载失败"
+)
+
+// TimeLayout is the layout of the upload time that starts every name.
+const TimeLayout = "2006-01-02:15:04:05"
+
+// NamePattern matches exactly the names this server issues.
+var NamePattern = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}:[0-9]{2}:[0-9]{2}:[0-9]{2}-[0-9a-f]{32}$`)
+
+// Limits are the largest uploads accepted, in bytes, per kind.
+type Limits struct {
+	Avatar, ChatPic, MP3, MP4 int64
+}
+
+// kind is one kind of upload: its value in the media table, what content
+// it accepts, and the message refusing anything else.
+type kind struct {
+	name      string // media.kind
+	accepts   sniff.Kind
+	wrongType string
+}
+
+var (
+	kindAvatar  = kind{name: "avatar", accepts: sniff.Image, wrongType: msgNotImage}
+	kindChatPic = kind{name: "chatpic", accepts: sniff.Image, wrongType: msgNotImage}
+	kindMP3     = kind{name: "mp3", accepts: sniff.Audio, wrongType: msgNotMP3}
+	kindMP4     = kind{name: "mp4", accepts: sniff.Video, wrongType: msgNotVideo}
+)
+
+// API implements the media operations of the generated
+// StrictServerInterface.
+type API struct {
+	pool   *pgxpool.Pool
+	q      *db.Queries
+	blobs  blob.Store
+	limits Limits
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// New returns an API recording media in pool and keeping their bytes in
+// blobs.
+func New(pool *pgxpool.Pool, blobs blob.Store, limits Limits, logger *slog.Logger) *API {
+	return &API{pool: pool, q: db.New(pool), blobs: blobs, limits: limits, logger: logger, now: time.Now}
+}
+
+func (a *API) limit(k kind) int64 {
+	switch k {
+	case kindAvatar:
+		return a.limits.Avatar
+	case kindChatPic:
+		return a.limits.ChatPic
+	case kindMP3:
+		return a.limits.MP3
+	case kindMP4:
+		return a.limits.MP4
+	}
+	return 0
+}
+
+// newName returns a fresh name for an upload at t.
+func newName(t time.Time) string {
+	var suffix [16]byte
+	_, _ = rand.Read(suffix[:]) // crypto/rand.Read never fails
+	return t.UTC().Format(TimeLayout) + "-" + hex.EncodeToString(suffix[:])
+}
+
+// extension is the file extension of a content type sniff.Detect returns.
+func extension(contentType string) string {
+	switch contentType {
+	case sniff.TypeJPEG:
+		return ".jpg"
+	case sniff.TypePNG:
+		return ".png"
+	case sniff.TypeBMP:
+		return ".bmp"
+	case sniff.TypeMP3:
+		return ".mp3"
+	case sniff.TypeMP4:
+		return ".mp4"
+	}
+	return ""
+}
+
+// downloadName is the file name offered in Content-Disposition: the stored
+// name with the colons of its time replaced, and the content's extension.
+func downloadName(name, contentType string) string {
+	safe := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return '-'
+	}, name)
+	return safe + extension(contentType)
+}
+
+// outcome is how an operation ended, before it becomes a typed response.
+type outcome struct {
+	code    int32
+	message string
+}
+
+func (o outcome) envelope() api.Envelope { return api.Envelope{Code: o.code, Message: o.message} }
+
+func failed(code int32, message string) outcome { return outcome{code: code, message: message} }
+
+// release deletes the blob key when no media row refers to it any more.
+// Failing to delete only leaves an unreferenced blob behind, so errors are
+// logged, not returned.
+func (a *API) release(ctx context.Context, key string) {
+	ctx = context.WithoutCancel(ctx)
+	err := store.InTx(ctx, a.pool, func(q *db.Queries) error {
+		if err := q.MediaLockSHA256(ctx, key); err != nil {
+			return fmt.Errorf("lock blob: %w", err)
+		}
+		n, err := q.MediaCountBySHA256(ctx, key)
+		if err != nil {
+			return fmt.Errorf("count blob references: %w", err)
+		}
+		if n > 0 {
+			return nil
+		}
+		if err := a.blobs.Delete(ctx, key); err != nil && !errors.Is(err, blob.ErrNotFound) {
+			return fmt.Errorf("delete unreferenced blob: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		a.logger.WarnContext(ctx, "release media blob", slog.String("sha256", key), slog.Any("err", err))
+	}
+}

@@ -1,0 +1,276 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"tim/gen/api"
+	"tim/gen/db"
+	"tim/internal/auth"
+	"tim/internal/blob"
+	"tim/internal/sniff"
+	"tim/internal/store"
+)
+
+// fileField is the multipart field holding the upload.
+const fileField = "file"
+
+// errWrongType is what the sniffing check returns for content of the wrong kind.
+var errWrongType = errors.New("content of the wrong type")
+
+// UploadHeadPic stores the token account's avatar, replacing the previous
+// one. The document's username field is accepted and ignored: the avatar
+// belongs to the token's account, whatever the form says.
+func (a *API) UploadHeadPic(ctx context.Context, req api.UploadHeadPicRequestObject) (api.UploadHeadPicResponseObject, error) {
+	name, o := a.upload(ctx, req.Body, kindAvatar)
+	switch o.code {
+	case 200:
+		return api.UploadHeadPic200JSONResponse{Code: 200, Message: msgUploaded, Data: name}, nil
+	case 400:
+		return api.UploadHeadPic400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
+	case 413:
+		return api.UploadHeadPic413JSONResponse{TooLargeJSONResponse: api.TooLargeJSONResponse(o.envelope())}, nil
+	case 415:
+		return api.UploadHeadPic415JSONResponse{UnsupportedMediaTypeJSONResponse: api.UnsupportedMediaTypeJSONResponse(o.envelope())}, nil
+	}
+	return api.UploadHeadPic500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+}
+
+// UploadChatPic stores a JPEG, PNG or BMP picture.
+func (a *API) UploadChatPic(ctx context.Context, req api.UploadChatPicRequestObject) (api.UploadChatPicResponseObject, error) {
+	name, o := a.upload(ctx, req.Body, kindChatPic)
+	switch o.code {
+	case 200:
+		return api.UploadChatPic200JSONResponse{Code: 200, Message: msgUploaded, Data: name}, nil
+	case 400:
+		return api.UploadChatPic400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
+	case 413:
+		return api.UploadChatPic413JSONResponse{TooLargeJSONResponse: api.TooLargeJSONResponse(o.envelope())}, nil
+	case 415:
+		return api.UploadChatPic415JSONResponse{UnsupportedMediaTypeJSONResponse: api.UnsupportedMediaTypeJSONResponse(o.envelope())}, nil
+	}
+	return api.UploadChatPic500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+}
+
+// UploadMp3 stores MPEG audio.
+func (a *API) UploadMp3(ctx context.Context, req api.UploadMp3RequestObject) (api.UploadMp3ResponseObject, error) {
+	name, o := a.upload(ctx, req.Body, kindMP3)
+	switch o.code {
+	case 200:
+		return api.UploadMp3200JSONResponse{Code: 200, Message: msgUploaded, Data: name}, nil
+	case 400:
+		return api.UploadMp3400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
+	case 413:
+		return api.UploadMp3413JSONResponse{TooLargeJSONResponse: api.TooLargeJSONResponse(o.envelope())}, nil
+	case 415:
+		return api.UploadMp3415JSONResponse{UnsupportedMediaTypeJSONResponse: api.UnsupportedMediaTypeJSONResponse(o.envelope())}, nil
+	}
+	return api.UploadMp3500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+}
+
+// UploadMp4 stores an MP4 video.
+func (a *API) UploadMp4(ctx context.Context, req api.UploadMp4RequestObject) (api.UploadMp4ResponseObject, error) {
+	name, o := a.upload(ctx, req.Body, kindMP4)
+	switch o.code {
+	case 200:
+		return api.UploadMp4200JSONResponse{Code: 200, Message: msgUploaded, Data: name}, nil
+	case 400:
+		return api.UploadMp4400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
+	case 413:
+		return api.UploadMp4413JSONResponse{TooLargeJSONResponse: api.TooLargeJSONResponse(o.envelope())}, nil
+	case 415:
+		return api.UploadMp4415JSONResponse{UnsupportedMediaTypeJSONResponse: api.UnsupportedMediaTypeJSONResponse(o.envelope())}, nil
+	}
+	return api.UploadMp4500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+}
+
+// upload streams the file field of body into the blob store and records it
+// as media of kind k owned by the token's account. It returns the new name,
+// or the outcome refusing the upload. Unexpected failures are logged and
+// end in 500 上传失败; they never leave a row behind, nor a blob that no row
+// refers to (cleaning up is best effort: a failed delete is logged).
+func (a *API) upload(ctx context.Context, body *multipart.Reader, k kind) (string, outcome) {
+	claims, ok := auth.FromContext(ctx)
+	if !ok {
+		// The auth middleware runs before every handler: this is a wiring bug.
+		return "", a.uploadFailed(ctx, k, errors.New("no verified token in context"))
+	}
+
+	part, o := filePart(body)
+	if o.code != 0 {
+		return "", o
+	}
+	// part is not closed: closing reads it to its end, which an oversized
+	// or refused upload must not cost. The server discards the rest.
+
+	src := &partReader{r: part}
+	var contentType string
+	limit := a.limit(k)
+	info, err := a.blobs.Put(ctx, src, limit, func(head []byte) error {
+		ct, _ := sniff.Detect(head)
+		if !sniff.Allowed(k.accepts, ct) {
+			return errWrongType
+		}
+		contentType = ct
+		return nil
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, errWrongType):
+		return "", failed(415, k.wrongType)
+	case errors.Is(err, blob.ErrTooLarge), isBodyTooLarge(src.err):
+		return "", failed(413, fmt.Sprintf(msgTooLarge, limit))
+	case errors.Is(err, blob.ErrEmpty):
+		return "", failed(400, msgEmptyFile)
+	case src.err != nil, errors.Is(err, context.Canceled):
+		// The request body broke off or is not valid multipart: the
+		// client's doing, and the store has discarded what it received.
+		a.logger.InfoContext(ctx, "upload cut off", slog.String("kind", k.name), slog.Any("err", err))
+		return "", failed(400, msgBadBody)
+	default:
+		return "", a.uploadFailed(ctx, k, err)
+	}
+
+	now := a.now().UTC().Truncate(time.Microsecond) // PostgreSQL's resolution
+	name := newName(now)
+	row := db.MediaInsertParams{
+		Name:        name,
+		Kind:        k.name,
+		Owner:       claims.Account,
+		Size:        info.Size,
+		ContentType: contentType,
+		Sha256:      info.SHA256,
+		CreatedAt:   pgtype.Timestamptz{Time: now, Valid: true},
+	}
+	replaced, err := a.record(ctx, row, k == kindAvatar)
+	if err != nil {
+		a.release(ctx, info.Key)
+		return "", a.uploadFailed(ctx, k, err)
+	}
+	if replaced != "" {
+		a.release(ctx, replaced)
+	}
+	return name, outcome{code: 200, message: msgUploaded}
+}
+
+func (a *API) uploadFailed(ctx context.Context, k kind, err error) outcome {
+	a.logger.ErrorContext(ctx, "upload failed", slog.String("kind", k.name), slog.Any("err", err))
+	return failed(500, msgUploadFailed)
+}
+
+// filePart advances body to the file field, skipping other fields (the
+// avatar form's username). A body without one, or one that is not valid
+// multipart, is refused.
+func filePart(body *multipart.Reader) (*multipart.Part, outcome) {
+	for {
+		p, err := body.NextPart()
+		// Only a bare io.EOF is the closing boundary; NextPart wraps the
+		// io.EOF of a body that ends early.
+		if err == io.EOF { //nolint:errorlint // see above
+			return nil, failed(400, msgNoFile)
+		}
+		if isBodyTooLarge(err) {
+			return nil, failed(413, msgBodyTooLarge)
+		}
+		if err != nil {
+			return nil, failed(400, msgBadBody)
+		}
+		if p.FormName() == fileField {
+			return p, outcome{}
+		}
+	}
+}
+
+// record writes the media row of an uploaded blob and, for an avatar,
+// points the owner's avatar at it. It returns the blob key of the avatar
+// it replaced, whose row it deleted, or "".
+func (a *API) record(ctx context.Context, row db.MediaInsertParams, avatar bool) (replaced string, err error) {
+	err = store.InTx(ctx, a.pool, func(q *db.Queries) error {
+		// Under the blob's lock no clean-up can delete it; one may have
+		// done so between Put and here, if the blob was shared and its
+		// last other reference went away meanwhile.
+		if err := q.MediaLockSHA256(ctx, row.Sha256); err != nil {
+			return fmt.Errorf("lock blob: %w", err)
+		}
+		f, err := a.blobs.Open(ctx, row.Sha256)
+		if err != nil {
+			return fmt.Errorf("check stored blob: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("check stored blob: %w", err)
+		}
+		if err := q.MediaInsert(ctx, row); err != nil {
+			return fmt.Errorf("insert media: %w", err)
+		}
+		if !avatar {
+			return nil
+		}
+
+		n, err := q.AvatarInsertIfAbsent(ctx, db.AvatarInsertIfAbsentParams{Account: row.Owner, MediaName: row.Name})
+		if err != nil {
+			return fmt.Errorf("insert avatar: %w", err)
+		}
+		if n == 1 {
+			return nil
+		}
+		old, err := q.AvatarGetNameForUpdate(ctx, row.Owner)
+		if err != nil {
+			return fmt.Errorf("get avatar: %w", err)
+		}
+		if err := q.AvatarUpdate(ctx, db.AvatarUpdateParams{Account: row.Owner, MediaName: row.Name}); err != nil {
+			return fmt.Errorf("update avatar: %w", err)
+		}
+		replaced, err = q.MediaDeleteByName(ctx, old)
+		if err != nil {
+			return fmt.Errorf("delete replaced avatar: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return replaced, nil
+}
+
+// partReader reads an upload's file part for the blob store. It keeps the
+// first error other than io.EOF, so that a failed Put can tell a broken
+// request body (the client's doing) from a failing disk (the server's).
+//
+// It also fills p as far as the part allows: a multipart.Part returns at
+// most 4 KiB a read (the size of its peek buffer), and the store hashes and
+// writes what each read returns, so passing those reads on one by one would
+// cost a write system call per 4 KiB.
+type partReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *partReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := e.r.Read(p[n:])
+		n += m
+		if err != nil {
+			if err != io.EOF && e.err == nil { //nolint:errorlint // io.EOF is returned unwrapped by contract
+				e.err = err
+			}
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// isBodyTooLarge reports whether err comes from the HTTP layer's limit on
+// the whole request body.
+func isBodyTooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
