@@ -95,27 +95,17 @@ func (e *Env) Restart(t testing.TB) {
 // Stop shuts the server down gracefully (idempotent).
 func (e *Env) Stop(t testing.TB) {
 	t.Helper()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return
-	}
-	e.closed = true
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	e.server.Config.SetKeepAlivesEnabled(false)
-	// Close the app first: it closes WebSockets, which httptest.Close would
-	// otherwise wait for.
-	if err := e.App.Close(ctx); err != nil {
-		t.Errorf("close app: %v", err)
-	}
-	e.server.CloseClientConnections()
-	e.server.Close()
+	e.shut(t, true)
 }
 
 // Kill stops serving without the graceful steps that a crash would skip:
 // sockets are cut, background work stops, and no presence is cleaned up.
 func (e *Env) Kill(t testing.TB) {
+	t.Helper()
+	e.shut(t, false)
+}
+
+func (e *Env) shut(t testing.TB, graceful bool) {
 	t.Helper()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -123,9 +113,22 @@ func (e *Env) Kill(t testing.TB) {
 		return
 	}
 	e.closed = true
+	e.server.Config.SetKeepAlivesEnabled(false)
+	if !graceful {
+		e.server.CloseClientConnections()
+		e.server.Close()
+		e.App.Kill()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	// Close the app first: it closes WebSockets, which httptest.Close would
+	// otherwise wait for.
+	if err := e.App.Close(ctx); err != nil {
+		t.Errorf("close app: %v", err)
+	}
 	e.server.CloseClientConnections()
 	e.server.Close()
-	e.App.Kill()
 }
 
 func start(t testing.TB, cfg config.Config) *Env {
