@@ -163,15 +163,6 @@ func (a *App) Close(ctx context.Context) error {
 	return err
 }
 
-// Kill stops the instance the way a crash would, skipping every graceful
-// step: nothing is flushed and no presence is cleaned up. Tests use it.
-func (a *App) Kill() {
-	a.stop()
-	<-a.done
-	a.bus.Close()
-	a.pool.Close()
-}
-
 // NATSURL is where other instances reach this instance's NATS.
 func (a *App) NATSURL() string { return a.bus.ClientURL() }
 

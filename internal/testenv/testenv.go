@@ -95,17 +95,10 @@ func (e *Env) Restart(t testing.TB) {
 // Stop shuts the server down gracefully (idempotent).
 func (e *Env) Stop(t testing.TB) {
 	t.Helper()
-	e.shut(t, true)
+	e.shut(t)
 }
 
-// Kill stops serving without the graceful steps that a crash would skip:
-// sockets are cut, background work stops, and no presence is cleaned up.
-func (e *Env) Kill(t testing.TB) {
-	t.Helper()
-	e.shut(t, false)
-}
-
-func (e *Env) shut(t testing.TB, graceful bool) {
+func (e *Env) shut(t testing.TB) {
 	t.Helper()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -114,12 +107,6 @@ func (e *Env) shut(t testing.TB, graceful bool) {
 	}
 	e.closed = true
 	e.server.Config.SetKeepAlivesEnabled(false)
-	if !graceful {
-		e.server.CloseClientConnections()
-		e.server.Close()
-		e.App.Kill()
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	// Close the app first: it closes WebSockets, which httptest.Close would
