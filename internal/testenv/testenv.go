@@ -95,11 +95,6 @@ func (e *Env) Restart(t testing.TB) {
 // Stop shuts the server down gracefully (idempotent).
 func (e *Env) Stop(t testing.TB) {
 	t.Helper()
-	e.shut(t)
-}
-
-func (e *Env) shut(t testing.TB) {
-	t.Helper()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
