@@ -1,21 +1,51 @@
--- Durable messages, conversations and delivery cursors. The committer runs
--- these in one transaction per batch of sends.
+-- Durable messages, conversations and delivery cursors.
 
--- name: MessageSendAllowed :many
--- The positions (1-based) of the sends that are allowed: a direct send needs
--- friendship, a group send membership.
-SELECT r.i::bigint AS i
-FROM (SELECT unnest(sqlc.arg(senders)::text[]) AS sender, unnest(sqlc.arg(peers)::text[]) AS peer,
-             unnest(sqlc.arg(group_ids)::bigint[]) AS group_id, generate_subscripts(sqlc.arg(senders)::text[], 1) AS i) r
-WHERE (r.group_id = 0 AND EXISTS (SELECT 1 FROM friendships f WHERE f.account = r.sender AND f.friend = r.peer))
-   OR (r.group_id <> 0 AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = r.group_id AND m.account = r.sender));
-
--- name: MessageListByClientIDs :many
--- Messages already stored under the given (sender, client_msg_id) pairs.
-SELECT m.id, m.conv, m.seq, m.sender, m.recipient, m.group_id, m.kind, m.body, m.client_msg_id, m.created_at
-FROM messages m
-JOIN (SELECT unnest(sqlc.arg(senders)::text[]) AS sender, unnest(sqlc.arg(client_msg_ids)::text[]) AS client_msg_id) k
-  ON m.sender = k.sender AND m.client_msg_id = k.client_msg_id;
+-- name: MessageCommitBatch :many
+-- Commits a batch of sends in one statement, so one round trip: it keeps
+-- the sends allowed (a direct send needs friendship, a group send
+-- membership), answers a send whose (sender, client_msg_id) is stored with
+-- the stored message, creates missing conversations and reserves seqs in
+-- each conversation under its row lock (taken in key order, so concurrent
+-- committers cannot deadlock), and inserts the new messages. It returns one
+-- row per allowed send, by its 1-based position i; a refused send has none.
+-- Empty strings and zero group ids stand for NULL.
+WITH input AS (
+    SELECT unnest(sqlc.arg(convs)::text[]) AS conv, unnest(sqlc.arg(users_a)::text[]) AS user_a,
+           unnest(sqlc.arg(users_b)::text[]) AS user_b, unnest(sqlc.arg(senders)::text[]) AS sender,
+           unnest(sqlc.arg(recipients)::text[]) AS recipient, unnest(sqlc.arg(group_ids)::bigint[]) AS group_id,
+           unnest(sqlc.arg(kinds)::text[]) AS kind, unnest(sqlc.arg(bodies)::text[]) AS body,
+           unnest(sqlc.arg(client_msg_ids)::text[]) AS client_msg_id, generate_subscripts(sqlc.arg(convs)::text[], 1) AS i
+), allowed AS (
+    SELECT input.* FROM input
+    WHERE (input.group_id = 0 AND EXISTS (SELECT 1 FROM friendships f WHERE f.account = input.sender AND f.friend = input.recipient))
+       OR (input.group_id <> 0 AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = input.group_id AND m.account = input.sender))
+), stored AS (
+    SELECT a.i, m.id, m.seq, m.created_at
+    FROM allowed a JOIN messages m ON m.sender = a.sender AND m.client_msg_id = a.client_msg_id
+    WHERE a.client_msg_id <> ''
+), fresh AS (
+    SELECT a.*, row_number() OVER (PARTITION BY a.conv ORDER BY a.i) AS r, count(*) OVER (PARTITION BY a.conv) AS n
+    FROM allowed a
+    WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.i = a.i)
+), bump AS (
+    INSERT INTO conversations AS c (key, user_a, user_b, group_id, last_seq)
+    SELECT DISTINCT ON (f.conv) f.conv, NULLIF(f.user_a, ''), NULLIF(f.user_b, ''), NULLIF(f.group_id, 0), f.n
+    FROM fresh f
+    ORDER BY f.conv
+    ON CONFLICT (key) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq
+    RETURNING c.key, c.last_seq
+), numbered AS (
+    SELECT f.*, b.last_seq - f.n + f.r AS seq FROM fresh f JOIN bump b ON b.key = f.conv
+), ins AS (
+    INSERT INTO messages (conv, seq, sender, recipient, group_id, kind, body, client_msg_id)
+    SELECT n.conv, n.seq, n.sender, NULLIF(n.recipient, ''), NULLIF(n.group_id, 0), n.kind, n.body, NULLIF(n.client_msg_id, '')
+    FROM numbered n
+    RETURNING messages.id, messages.conv, messages.seq, messages.created_at
+)
+SELECT n.i::bigint AS i, false AS repeated, ins.id::bigint AS id, ins.seq::bigint AS seq, ins.created_at::timestamptz AS created_at
+FROM numbered n JOIN ins ON ins.conv = n.conv AND ins.seq = n.seq
+UNION ALL
+SELECT s.i::bigint, true, s.id::bigint, s.seq::bigint, s.created_at::timestamptz FROM stored s;
 
 -- name: ConversationInsertMissing :exec
 -- Creates the conversations that do not exist yet. Empty user_a/user_b and
@@ -27,26 +57,12 @@ FROM (SELECT unnest(sqlc.arg(keys)::text[]) AS key, unnest(sqlc.arg(users_a)::te
 ORDER BY k.key
 ON CONFLICT DO NOTHING;
 
--- name: ConversationLockOrdered :many
--- Locks the conversations in key order, so that concurrent committers on
--- several instances cannot deadlock.
-SELECT key FROM conversations WHERE key = ANY(sqlc.arg(keys)::text[]) ORDER BY key FOR UPDATE;
-
 -- name: ConversationBumpSeq :many
 -- Reserves counts[i] seqs in conversation keys[i]; returns the new last_seq.
 UPDATE conversations c SET last_seq = c.last_seq + v.n
 FROM (SELECT unnest(sqlc.arg(keys)::text[]) AS key, unnest(sqlc.arg(counts)::bigint[]) AS n) v
 WHERE c.key = v.key
 RETURNING c.key, c.last_seq;
-
--- name: MessageInsertBatch :many
-INSERT INTO messages (conv, seq, sender, recipient, group_id, kind, body, client_msg_id)
-SELECT r.conv, r.seq, r.sender, NULLIF(r.recipient, ''), NULLIF(r.group_id, 0), r.kind, r.body, NULLIF(r.client_msg_id, '')
-FROM (SELECT unnest(sqlc.arg(convs)::text[]) AS conv, unnest(sqlc.arg(seqs)::bigint[]) AS seq,
-             unnest(sqlc.arg(senders)::text[]) AS sender, unnest(sqlc.arg(recipients)::text[]) AS recipient,
-             unnest(sqlc.arg(group_ids)::bigint[]) AS group_id, unnest(sqlc.arg(kinds)::text[]) AS kind,
-             unnest(sqlc.arg(bodies)::text[]) AS body, unnest(sqlc.arg(client_msg_ids)::text[]) AS client_msg_id) r
-RETURNING id, conv, seq, created_at;
 
 -- name: MessageListAfterSeq :many
 -- The oldest messages of conv with seq above after_seq, in seq order.
@@ -98,3 +114,9 @@ ON CONFLICT (account, conv) DO UPDATE SET delivered_seq = GREATEST(delivery_curs
 -- name: GroupMemberGroupIDs :many
 -- The groups account belongs to.
 SELECT group_id FROM group_members WHERE account = $1 ORDER BY group_id;
+
+-- name: MessageGetByClientID :one
+-- The message sender stored under client_msg_id.
+SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at
+FROM messages
+WHERE sender = sqlc.arg(sender) AND client_msg_id = sqlc.arg(client_msg_id);

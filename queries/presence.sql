@@ -62,3 +62,20 @@ ORDER BY u.account;
 
 -- name: UserUsernames :many
 SELECT account, username FROM users WHERE account = ANY(sqlc.arg(accounts)::text[]);
+
+-- name: PresenceTakeStale :many
+-- Removes the presence rows of instances silent for longer than the given
+-- number of seconds (other than the caller) and returns their accounts.
+-- Concurrent callers on several instances each get distinct rows.
+DELETE FROM presence p
+USING instances i
+WHERE p.instance_id = i.id
+  AND i.id <> sqlc.arg(self)
+  AND i.last_seen < now() - make_interval(secs => sqlc.arg(older_than_secs)::float8)
+RETURNING p.account;
+
+-- name: DeliveryCursorListForConv :many
+-- How far each of accounts has been delivered in conv (accounts never
+-- delivered are missing).
+SELECT account, delivered_seq FROM delivery_cursors
+WHERE conv = sqlc.arg(conv) AND account = ANY(sqlc.arg(accounts)::text[]);

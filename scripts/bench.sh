@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs the load generator's default scenario against a fresh server with a
-# private PostgreSQL in a temporary data directory, prints the figures and
-# stops the server. `make bench` builds bin/tim and bin/loadtest first.
+# private PostgreSQL in a temporary data directory, prints the figures
+# (idle connections, direct pairs, groups) with whether each target is met,
+# and stops the server. `make bench` builds bin/tim and bin/loadtest first.
+# Arguments go to the load generator (e.g. -scenario direct -rate 12000);
+# BENCH_LOG=path keeps the server's log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +12,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 data=$(mktemp -d -t tim-bench-XXXXXX)
 chmod 755 "$data" # a private PostgreSQL may run as another user
 port=${BENCH_PORT:-18081}
-log="$data/server.log"
+log=${BENCH_LOG:-$data/server.log} # BENCH_LOG keeps the server log
 pid=""
 cleanup() {
 	if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then

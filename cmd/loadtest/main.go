@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -17,6 +18,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,29 +57,48 @@ type options struct {
 	pid      int
 }
 
+// Targets of the realtime issue, for this 2-core machine.
+const (
+	targetDirectRate  = 10000
+	targetDirectP99   = 50 * time.Millisecond
+	targetGroupRate   = 100000
+	targetIdlePerConn = 16 << 10
+)
+
 func run(ctx context.Context, args []string, out io.Writer) error {
 	var o options
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.StringVar(&o.url, "url", "http://127.0.0.1:8081", "server base URL")
 	fs.StringVar(&o.scenario, "scenario", "all", "direct, group, idle or all")
 	fs.IntVar(&o.pairs, "pairs", 100, "direct: pairs of users")
-	fs.IntVar(&o.rate, "rate", 10000, "direct: messages sent per second in total")
-	fs.IntVar(&o.groups, "groups", 10, "group: groups")
-	fs.IntVar(&o.gRate, "group-rate", 2000, "group: messages sent per second in total (deliveries are this times members-1)")
-	fs.IntVar(&o.members, "members", 50, "group: members per group")
+	fs.IntVar(&o.rate, "rate", 10300, "direct: messages sent per second in total")
+	fs.IntVar(&o.groups, "groups", 20, "group: groups")
+	fs.IntVar(&o.gRate, "group-rate", 1100, "group: messages sent per second in total (deliveries are this times members-1)")
+	fs.IntVar(&o.members, "members", 100, "group: members per group, drawn from the 2*pairs accounts (each account joins several groups)")
 	fs.IntVar(&o.idle, "idle", 10000, "idle: connections")
 	fs.IntVar(&o.perUser, "idle-per-user", 1000, "idle: sockets per user (the server's TIM_SOCKETS_PER_USER must allow it)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "direct and group: sending time")
-	fs.IntVar(&o.pid, "pid", 0, "server pid, to read its RSS")
+	fs.IntVar(&o.pid, "pid", 0, "server pid, to read its RSS and CPU time")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if o.members > 2*o.pairs {
+		return fmt.Errorf("-members %d is more than the %d accounts (2*pairs)", o.members, 2*o.pairs)
 	}
 	raiseFileLimit()
 	lt, err := newLoad(o)
 	if err != nil {
 		return err
 	}
-	failed := false
+	// One set of accounts serves every scenario: registering costs two
+	// password hashes each, which would dominate the run.
+	start := time.Now()
+	lt.accounts, lt.tokens, err = lt.users(ctx, "u", 2*o.pairs)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "loadtest: %d accounts registered in %v\n", len(lt.accounts), time.Since(start).Round(time.Millisecond))
+	failed, missed := false, false
 	run := func(name string, fn func(context.Context) (report, error)) error {
 		if o.scenario != "all" && o.scenario != name {
 			return nil
@@ -87,6 +109,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		fmt.Fprintln(out, r)
 		failed = failed || r.bad()
+		missed = missed || !r.met
 		return nil
 	}
 	// Idle first, on a fresh server, so that the RSS difference is the
@@ -103,6 +126,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if failed {
 		return errors.New("deliveries were lost, duplicated or reordered")
 	}
+	if missed {
+		fmt.Fprintln(out, "some targets were not met")
+	}
 	return nil
 }
 
@@ -115,10 +141,12 @@ func raiseFileLimit() {
 }
 
 type load struct {
-	o      options
-	c      *client.ClientWithResponses
-	prefix string
-	dialer *websocket.Dialer
+	o        options
+	c        *client.ClientWithResponses
+	prefix   string
+	dialer   *websocket.Dialer
+	accounts []string
+	tokens   []string
 }
 
 func newLoad(o options) (*load, error) {
@@ -131,17 +159,19 @@ func newLoad(o options) (*load, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
 	}
-	return &load{o: o, c: c, prefix: "lt" + hex.EncodeToString(b[:]), dialer: &websocket.Dialer{ReadBufferSize: 4096, WriteBufferSize: 4096, HandshakeTimeout: 30 * time.Second}}, nil
+	return &load{o: o, c: c, prefix: "lt" + hex.EncodeToString(b[:]), dialer: &websocket.Dialer{ReadBufferSize: 32 << 10, WriteBufferSize: 4096, HandshakeTimeout: 30 * time.Second}}, nil
 }
 
 const password = "loadtest-password-1"
 
 // users registers n accounts named prefix-tag-i and returns their tokens.
+// Hashing passwords keeps the server's cores busy, so a few requests at a
+// time are as fast as many and leave less garbage in the server's heap.
 func (l *load) users(ctx context.Context, tag string, n int) ([]string, []string, error) {
 	accounts := make([]string, n)
 	tokens := make([]string, n)
 	errs := make(chan error, n)
-	sem := make(chan struct{}, 16)
+	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
 	for i := range n {
 		accounts[i] = fmt.Sprintf("%s%s%d", l.prefix, tag, i)
@@ -176,7 +206,7 @@ func (l *load) users(ctx context.Context, tag string, n int) ([]string, []string
 }
 
 func body(r interface{ StatusCode() int }) string {
-	if r == nil {
+	if r == nil || reflect.ValueOf(r).IsNil() {
 		return ""
 	}
 	return strconv.Itoa(r.StatusCode())
@@ -198,7 +228,11 @@ type conn struct {
 	ws      *websocket.Conn
 	account string
 	wmu     sync.Mutex
-	last    map[string]int64 // conv -> last seq seen
+	// Newest seq seen per conversation: groups by id, direct conversations
+	// by the other account.
+	lastGroup  map[int64]int64
+	lastDirect map[string]int64
+	lat        []time.Duration // read by the reader goroutine only until it ends
 }
 
 func (l *load) open(account, token string) (*conn, error) {
@@ -210,7 +244,7 @@ func (l *load) open(account, token string) (*conn, error) {
 		}
 		return nil, fmt.Errorf("dial %s: %w (status %d)", account, err, status)
 	}
-	return &conn{ws: ws, account: account, last: map[string]int64{}}, nil
+	return &conn{ws: ws, account: account, lastGroup: map[int64]int64{}, lastDirect: map[string]int64{}}, nil
 }
 
 func (c *conn) send(f api.SendFrame) error {
@@ -220,83 +254,172 @@ func (c *conn) send(f api.SendFrame) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	return c.ws.WriteMessage(websocket.TextMessage, b)
 }
 
 // stats collects what every reader saw.
 type stats struct {
 	acks, delivered, echoes, dups, gaps, errs atomic.Int64
+	groups                                    bool // count group messages only (else direct only)
 	mu                                        sync.Mutex
 	lat                                       []time.Duration
-	maxAcked                                  map[string]int64 // conv -> newest acked seq
 }
 
-func newStats() *stats { return &stats{maxAcked: map[string]int64{}} }
+// Keys of the message frame fields the reader looks at. Inside a JSON
+// string a quote is escaped, so these match only real keys.
+var (
+	keyType     = []byte(`"type":"`)
+	keySeq      = []byte(`"seq":`)
+	keyFrom     = []byte(`"fromUser":"`)
+	keyTo       = []byte(`"to":"`)
+	keyGroup    = []byte(`"groupId":`)
+	keyMessage  = []byte(`"message":"`)
+	typeMessage = []byte("message")
+	typeAck     = []byte("ack")
+	typeError   = []byte("error")
+)
 
-func convOf(m api.MessageFrame) string {
-	if m.GroupId != nil {
-		return "g" + strconv.FormatInt(*m.GroupId, 10)
+// stringField returns the raw value of the string field key (no unescaping).
+func stringField(data, key []byte) ([]byte, bool) {
+	i := bytes.Index(data, key)
+	if i < 0 {
+		return nil, false
 	}
-	a, b := m.FromUser, *m.To
-	if b < a {
-		a, b = b, a
+	v := data[i+len(key):]
+	j := bytes.IndexByte(v, '"')
+	if j < 0 {
+		return nil, false
 	}
-	return a + ":" + b
+	return v[:j], true
+}
+
+// intField returns the value of the integer field key.
+func intField(data, key []byte) (int64, bool) {
+	i := bytes.Index(data, key)
+	if i < 0 {
+		return 0, false
+	}
+	v := data[i+len(key):]
+	var n int64
+	j := 0
+	for ; j < len(v) && v[j] >= '0' && v[j] <= '9'; j++ {
+		n = n*10 + int64(v[j]-'0')
+	}
+	return n, j > 0
 }
 
 // read consumes c's frames until it closes, checking seq order per
-// conversation and timing deliveries to recipients.
+// conversation and timing deliveries to recipients. Message frames are
+// scanned rather than decoded, so that the generator keeps up with the
+// server on shared cores; the server's frames are checked against the
+// schema by the realtime tests.
 func (s *stats) read(c *conn, done func()) {
 	defer done()
+	defer func() {
+		s.mu.Lock()
+		s.lat = append(s.lat, c.lat...)
+		s.mu.Unlock()
+	}()
+	me := []byte(c.account)
+	buf := make([]byte, 0, 4096)
 	for {
-		_, data, err := c.ws.ReadMessage()
+		// Frames are read into one reused buffer: nothing below keeps them.
+		_, r, err := c.ws.NextReader()
 		if err != nil {
 			return
 		}
+		data, err := readAll(r, buf[:0])
+		if err != nil {
+			return
+		}
+		buf = data
 		now := time.Now()
-		var head struct {
-			Type string `json:"type"`
-		}
-		if json.Unmarshal(data, &head) != nil {
-			continue
-		}
-		switch head.Type {
-		case "ack":
+		typ, ok := stringField(data, keyType)
+		switch {
+		case !ok:
+			// The opening frames have no type.
+		case bytes.Equal(typ, typeAck):
 			s.acks.Add(1)
-		case "error":
+		case bytes.Equal(typ, typeError):
 			s.errs.Add(1)
-		case "message":
-			var m api.MessageFrame
-			if err := json.Unmarshal(data, &m); err != nil {
-				s.errs.Add(1)
-				continue
-			}
-			conv := convOf(m)
-			switch last := c.last[conv]; {
-			case m.Seq <= last:
-				s.dups.Add(1)
-				continue
-			case m.Seq != last+1:
-				s.gaps.Add(1)
-			}
-			c.last[conv] = m.Seq
-			if m.FromUser == c.account {
-				s.echoes.Add(1)
-				continue
-			}
-			s.delivered.Add(1)
-			if ts, err := strconv.ParseInt(strings.TrimPrefix(m.Message, "t"), 10, 64); err == nil {
-				d := now.Sub(time.Unix(0, ts))
-				s.mu.Lock()
-				s.lat = append(s.lat, d)
-				s.mu.Unlock()
-			}
+		case bytes.Equal(typ, typeMessage):
+			s.message(c, me, data, now)
+		}
+	}
+}
+
+// readAll appends r's bytes to b.
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+func (s *stats) message(c *conn, me, data []byte, now time.Time) {
+	seq, ok1 := intField(data, keySeq)
+	from, ok2 := stringField(data, keyFrom)
+	if !ok1 || !ok2 {
+		s.errs.Add(1)
+		return
+	}
+	var last int64
+	gid, isGroup := intField(data, keyGroup)
+	if isGroup != s.groups {
+		return // left over from another scenario
+	}
+	var other []byte
+	if isGroup {
+		last = c.lastGroup[gid]
+	} else {
+		to, ok := stringField(data, keyTo)
+		if !ok {
+			s.errs.Add(1)
+			return
+		}
+		other = from
+		if bytes.Equal(from, me) {
+			other = to
+		}
+		last = c.lastDirect[string(other)]
+	}
+	switch {
+	case seq <= last:
+		s.dups.Add(1)
+		return
+	case seq != last+1:
+		s.gaps.Add(1)
+	}
+	if isGroup {
+		c.lastGroup[gid] = seq
+	} else {
+		c.lastDirect[string(other)] = seq
+	}
+	if bytes.Equal(from, me) {
+		s.echoes.Add(1)
+		return
+	}
+	s.delivered.Add(1)
+	if text, ok := stringField(data, keyMessage); ok && len(text) > 1 && text[0] == 't' {
+		if ts, err := strconv.ParseInt(string(text[1:]), 10, 64); err == nil {
+			c.lat = append(c.lat, now.Sub(time.Unix(0, ts)))
 		}
 	}
 }
 
 type report struct {
 	name                string
+	detail              string
 	sent, acked, deliv  int64
 	want                int64
 	dups, gaps, errs    int64
@@ -304,23 +427,45 @@ type report struct {
 	p50, p99, pmax      time.Duration
 	conns               int
 	rssBefore, rssAfter int64
-	extra               string
+	goBefore, goAfter   int64         // the server's Go heap and stacks in use
+	cpu                 time.Duration // server CPU time while sending and draining
+	self, machine       time.Duration // the generator's and the whole machine's busy CPU time meanwhile
+	met                 bool
+	target              string
 }
 
 func (r report) bad() bool {
 	return r.dups > 0 || r.gaps > 0 || (r.want > 0 && r.deliv != r.want) || r.acked != r.sent
 }
 
+func verdict(met bool) string {
+	if met {
+		return "MET"
+	}
+	return "NOT MET"
+}
+
 func (r report) String() string {
 	if r.name == "idle" {
 		per := float64(r.rssAfter-r.rssBefore) / float64(max(r.conns, 1))
-		return fmt.Sprintf("idle: %d connections; server RSS %d KiB -> %d KiB, %.1f KiB per connection%s",
-			r.conns, r.rssBefore/1024, r.rssAfter/1024, per/1024, r.extra)
+		goPer := float64(r.goAfter-r.goBefore) / float64(max(r.conns, 1))
+		return fmt.Sprintf("idle: %d connections; server RSS %d KiB -> %d KiB, %.1f KiB per connection; Go heap+stacks in use %d KiB -> %d KiB, %.1f KiB per connection\n  target %s: %s",
+			r.conns, r.rssBefore/1024, r.rssAfter/1024, per/1024, r.goBefore/1024, r.goAfter/1024, goPer/1024, r.target, verdict(r.met))
 	}
 	secs := r.elapsed.Seconds()
-	return fmt.Sprintf("%s: sent %d, committed %d (%.0f msg/s), delivered %d of %d (%.0f deliveries/s); latency p50 %v p99 %v max %v; duplicates %d, gaps %d, error frames %d",
-		r.name, r.sent, r.acked, float64(r.acked)/secs, r.deliv, r.want, float64(r.deliv)/secs,
-		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.pmax.Round(10*time.Microsecond), r.dups, r.gaps, r.errs)
+	cpu := ""
+	if r.cpu > 0 && r.deliv > 0 {
+		cpu = fmt.Sprintf("; server CPU %.0f%% (%.1f µs per delivery)", 100*r.cpu.Seconds()/secs, float64(r.cpu.Microseconds())/float64(r.deliv))
+	}
+	if r.machine > 0 {
+		other := r.machine - r.cpu - r.self
+		cpu += fmt.Sprintf("; generator CPU %.0f%%, everything else (PostgreSQL, other processes) %.0f%% of %d cores",
+			100*r.self.Seconds()/secs, 100*max(other, 0).Seconds()/secs, runtime.NumCPU())
+	}
+	return fmt.Sprintf("%s (%s): sent %d, committed %d (%.0f msg/s), delivered %d of %d (%.0f deliveries/s); latency p50 %v p99 %v max %v; lost %d, duplicates %d, reordered %d, error frames %d%s\n  target %s: %s",
+		r.name, r.detail, r.sent, r.acked, float64(r.acked)/secs, r.deliv, r.want, float64(r.deliv)/secs,
+		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.pmax.Round(10*time.Microsecond),
+		max(r.want-r.deliv, 0), r.dups, r.gaps, r.errs, cpu, r.target, verdict(r.met))
 }
 
 func (s *stats) percentiles() (p50, p99, pmax time.Duration) {
@@ -336,96 +481,135 @@ func (s *stats) percentiles() (p50, p99, pmax time.Duration) {
 
 // drive sends from senders at the total rate for the duration, each frame
 // built by mk, and waits until want deliveries arrived (or a drain timeout).
+// One goroutine paces every sender, so that pacing costs few wake-ups.
 func drive(ctx context.Context, s *stats, senders []*conn, mk func(i int) api.SendFrame, rate int, d time.Duration, want func(sent int64) int64) (int64, time.Duration) {
-	var sent atomic.Int64
+	var sent int64
 	start := time.Now()
-	var wg sync.WaitGroup
-	tick := 10 * time.Millisecond
-	perTick := float64(rate) * tick.Seconds() / float64(len(senders))
-	for i, c := range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := time.NewTicker(tick)
-			defer t.Stop()
-			credit := 0.0
-			for time.Since(start) < d && ctx.Err() == nil {
-				<-t.C
-				credit += perTick
-				for ; credit >= 1; credit-- {
-					f := mk(i)
-					f.Text = "t" + strconv.FormatInt(time.Now().UnixNano(), 10)
-					if c.send(f) != nil {
-						return
-					}
-					sent.Add(1)
-				}
+	fmt.Fprintln(os.Stderr, "loadtest: sending")
+	tick := 5 * time.Millisecond
+	t := time.NewTicker(tick)
+	credit := 0.0
+	next := 0
+	dead := make([]bool, len(senders))
+sending:
+	for time.Since(start) < d && ctx.Err() == nil {
+		<-t.C
+		credit = float64(rate)*time.Since(start).Seconds() - float64(sent)
+		for ; credit >= 1; credit-- {
+			i := next
+			next = (next + 1) % len(senders)
+			if dead[i] {
+				continue
 			}
-		}()
+			f := mk(i)
+			f.Text = "t" + strconv.FormatInt(time.Now().UnixNano(), 10)
+			if senders[i].send(f) != nil {
+				dead[i] = true
+				if !slices.Contains(dead, false) {
+					break sending
+				}
+				continue
+			}
+			sent++
+		}
 	}
-	wg.Wait()
-	n := sent.Load()
+	t.Stop()
 	drain := time.Now().Add(20 * time.Second)
-	for (s.acks.Load() < n || s.delivered.Load() < want(n)) && time.Now().Before(drain) && ctx.Err() == nil {
-		time.Sleep(20 * time.Millisecond)
+	for (s.acks.Load() < sent || s.delivered.Load() < want(sent)) && time.Now().Before(drain) && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
 	}
-	return n, time.Since(start)
+	return sent, time.Since(start)
 }
 
 func (l *load) direct(ctx context.Context) (report, error) {
-	accounts, tokens, err := l.users(ctx, "d", 2*l.o.pairs)
-	if err != nil {
-		return report{}, err
-	}
+	accounts, tokens := l.accounts, l.tokens
 	for i := 0; i < len(accounts); i += 2 {
 		r, err := l.c.AddFriendWithResponse(ctx, &client.AddFriendParams{UserAccount: accounts[i], FriendAccount: accounts[i+1]}, auth(tokens[i]))
 		if err != nil || r.StatusCode() != 200 {
 			return report{}, fmt.Errorf("add friend: %v %s", err, body(r))
 		}
 	}
-	s := newStats()
+	s := newStats(false)
 	conns, wait, err := l.openAll(accounts, tokens, s)
 	if err != nil {
 		return report{}, err
 	}
-	defer closeAll(conns, wait)
+	cpu0, self0, mach0 := cpuTime(l.o.pid), cpuTime(os.Getpid()), machineBusy()
 	sent, elapsed := drive(ctx, s, conns, func(i int) api.SendFrame {
 		to := accounts[i^1]
 		return api.SendFrame{Type: "send", To: &to}
 	}, l.o.rate, l.o.duration, func(n int64) int64 { return n })
-	return l.report("direct", s, sent, sent, elapsed), nil
+	cpu, self, mach := cpuTime(l.o.pid)-cpu0, cpuTime(os.Getpid())-self0, machineBusy()-mach0
+	closeAll(conns, wait)
+	r := l.report("direct", s, sent, sent, elapsed)
+	r.detail = fmt.Sprintf("%d pairs, %d msg/s offered", l.o.pairs, l.o.rate)
+	r.cpu, r.self, r.machine = cpu, self, mach
+	rate := float64(min(r.acked, r.deliv)) / elapsed.Seconds()
+	r.met = !r.bad() && rate >= targetDirectRate && r.p99 < targetDirectP99
+	r.target = fmt.Sprintf("≥ %d msg/s committed and delivered, p99 < %v, nothing lost, repeated or reordered", targetDirectRate, targetDirectP99)
+	return r, nil
 }
 
 func (l *load) group(ctx context.Context) (report, error) {
-	n := l.o.groups * l.o.members
-	accounts, tokens, err := l.users(ctx, "g", n)
-	if err != nil {
-		return report{}, err
-	}
+	accounts, tokens := l.accounts, l.tokens
+	n, g, m := len(accounts), l.o.groups, l.o.members
+	// Group k's members are m consecutive accounts from k*stride on
+	// (wrapping), so each account belongs to about g*m/n groups and has one
+	// user socket that receives all of them.
+	stride := max(n/g, 1)
 	base := int64(900000000 + time.Now().Unix()%1000000*100)
-	for i, acc := range accounts {
-		gid := base + int64(i%l.o.groups)
-		r, err := l.c.JoinGroupWithResponse(ctx, &client.JoinGroupParams{UserAccount: acc, GroupID: gid}, auth(tokens[i]))
-		if err != nil || r.StatusCode() != 200 {
-			return report{}, fmt.Errorf("join group: %v %s", err, body(r))
+	var wg sync.WaitGroup
+	errs := make(chan error, g*m)
+	sem := make(chan struct{}, 8)
+	for k := range g {
+		for j := range m {
+			a := (k*stride + j) % n
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				r, err := l.c.JoinGroupWithResponse(ctx, &client.JoinGroupParams{UserAccount: accounts[a], GroupID: base + int64(k)}, auth(tokens[a]))
+				if err != nil || r.StatusCode() != 200 {
+					errs <- fmt.Errorf("join group: %v %s", err, body(r))
+				}
+			}()
 		}
 	}
-	s := newStats()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		return report{}, err
+	}
+	s := newStats(true)
 	conns, wait, err := l.openAll(accounts, tokens, s)
 	if err != nil {
 		return report{}, err
 	}
-	defer closeAll(conns, wait)
-	// One sender per group; every other member receives each message.
-	senders := conns[:l.o.groups]
-	rate := l.o.gRate
+	// One sender per group: its first member.
+	senders := make([]*conn, g)
+	for k := range g {
+		senders[k] = conns[(k*stride)%n]
+	}
+	cpu0, self0, mach0 := cpuTime(l.o.pid), cpuTime(os.Getpid()), machineBusy()
 	sent, elapsed := drive(ctx, s, senders, func(i int) api.SendFrame {
 		gid := base + int64(i)
 		return api.SendFrame{Type: "send", GroupId: &gid}
-	}, rate, l.o.duration, func(n int64) int64 { return n * int64(l.o.members-1) })
-	return l.report("group", s, sent, sent*int64(l.o.members-1), elapsed), nil
+	}, l.o.gRate, l.o.duration, func(n int64) int64 { return n * int64(m-1) })
+	cpu, self, mach := cpuTime(l.o.pid)-cpu0, cpuTime(os.Getpid())-self0, machineBusy()-mach0
+	closeAll(conns, wait)
+	r := l.report("group", s, sent, sent*int64(m-1), elapsed)
+	r.detail = fmt.Sprintf("%d groups × %d members over %d accounts with one user socket each, %d msg/s offered", g, m, n, l.o.gRate)
+	r.cpu, r.self, r.machine = cpu, self, mach
+	r.met = !r.bad() && float64(r.deliv)/elapsed.Seconds() >= targetGroupRate
+	r.target = fmt.Sprintf("≥ %d group deliveries/s, nothing lost, repeated or reordered", targetGroupRate)
+	return r, nil
 }
 
+func newStats(groups bool) *stats { return &stats{groups: groups} }
+
+// openAll opens a user socket for each account and waits until each has
+// sent its opening frames and caught up.
 func (l *load) openAll(accounts, tokens []string, s *stats) ([]*conn, *sync.WaitGroup, error) {
 	conns := make([]*conn, len(accounts))
 	var wg sync.WaitGroup
@@ -457,6 +641,7 @@ func closeAll(conns []*conn, wg *sync.WaitGroup) {
 	for _, c := range conns {
 		_ = c.ws.Close()
 	}
+	<-done
 }
 
 func (l *load) report(name string, s *stats, sent, want int64, elapsed time.Duration) report {
@@ -467,13 +652,14 @@ func (l *load) report(name string, s *stats, sent, want int64, elapsed time.Dura
 }
 
 func (l *load) idleConns(ctx context.Context) (report, error) {
-	nUsers := (l.o.idle + l.o.perUser - 1) / l.o.perUser
-	accounts, tokens, err := l.users(ctx, "i", nUsers)
-	if err != nil {
-		return report{}, err
-	}
-	time.Sleep(time.Second) // let the registrations' garbage settle
-	r := report{name: "idle", rssBefore: rss(l.o.pid)}
+	nUsers := min((l.o.idle+l.o.perUser-1)/l.o.perUser, len(l.accounts))
+	accounts, tokens := l.accounts[:nUsers], l.tokens[:nUsers]
+	r := report{name: "idle", target: fmt.Sprintf("< %d KiB of server memory per idle connection", targetIdlePerConn>>10)}
+	// The registrations' password hashes leave freed memory that the
+	// server's runtime returns to the system over a few seconds; measuring
+	// while it does would hide the connections' own memory.
+	r.rssBefore = settledRSS(ctx, l.o.pid)
+	r.goBefore = l.goInUse(ctx)
 	var conns []*websocket.Conn
 	defer func() {
 		for _, c := range conns {
@@ -484,19 +670,117 @@ func (l *load) idleConns(ctx context.Context) (report, error) {
 		if ctx.Err() != nil {
 			return report{}, ctx.Err()
 		}
-		c, err := l.open(accounts[i%nUsers], tokens[i%nUsers])
+		ws, _, err := l.dialer.Dial(l.wsURL("/websocket/"+accounts[i%nUsers]), http.Header{"token": {tokens[i%nUsers]}})
 		if err != nil {
-			return report{}, err
+			return report{}, fmt.Errorf("dial: %w", err)
 		}
-		conns = append(conns, c.ws)
+		conns = append(conns, ws)
 	}
-	time.Sleep(2 * time.Second) // let the server settle after the last open
+	r.rssAfter = settledRSS(ctx, l.o.pid)
+	r.goAfter = l.goInUse(ctx)
 	r.conns = len(conns)
-	r.rssAfter = rss(l.o.pid)
+	// RSS can understate: the connections reuse memory the runtime had
+	// freed but not yet returned. The Go runtime's own count of heap and
+	// stack in use (which includes garbage not yet collected) is checked too.
+	r.target += " (both RSS and Go heap+stacks in use)"
 	if l.o.pid == 0 {
-		r.extra = " (no -pid: RSS not measured)"
+		r.target += " (no -pid: RSS not measured)"
+	} else {
+		limit := int64(targetIdlePerConn * r.conns)
+		r.met = r.rssAfter-r.rssBefore < limit && r.goAfter-r.goBefore < limit
 	}
 	return r, nil
+}
+
+// goInUse reads the server's Go heap and stack bytes in use from /metrics;
+// 0 when unknown.
+func (l *load) goInUse(ctx context.Context) int64 {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.o.url+"/metrics", nil)
+	if err != nil {
+		return 0
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, name := range []string{"go_memstats_heap_inuse_bytes ", "go_memstats_stack_inuse_bytes "} {
+			if v, ok := strings.CutPrefix(line, name); ok {
+				f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				total += int64(f)
+			}
+		}
+	}
+	return total
+}
+
+// settledRSS waits until pid's RSS stops moving (or a time limit) and
+// returns it.
+func settledRSS(ctx context.Context, pid int) int64 {
+	if pid == 0 {
+		return 0
+	}
+	prev := rss(pid)
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; {
+		time.Sleep(time.Second)
+		cur := rss(pid)
+		if d := cur - prev; d > -(256<<10) && d < 256<<10 {
+			return cur
+		}
+		prev = cur
+	}
+	return prev
+}
+
+// machineBusy is the CPU time every core spent busy since boot.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	for i, v := range f[1:9] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		busy += n
+	}
+	return time.Duration(busy) * time.Second / 100
+}
+
+// cpuTime is pid's user and system CPU time so far; 0 when unknown.
+func cpuTime(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
 }
 
 // rss reads VmRSS of pid in bytes; 0 when unknown.

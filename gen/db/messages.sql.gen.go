@@ -77,32 +77,6 @@ func (q *Queries) ConversationInsertMissing(ctx context.Context, arg Conversatio
 	return err
 }
 
-const conversationLockOrdered = `-- name: ConversationLockOrdered :many
-SELECT key FROM conversations WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE
-`
-
-// Locks the conversations in key order, so that concurrent committers on
-// several instances cannot deadlock.
-func (q *Queries) ConversationLockOrdered(ctx context.Context, keys []string) ([]string, error) {
-	rows, err := q.db.Query(ctx, conversationLockOrdered, keys)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []string
-	for rows.Next() {
-		var key string
-		if err := rows.Scan(&key); err != nil {
-			return nil, err
-		}
-		items = append(items, key)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const deliveryCursorGet = `-- name: DeliveryCursorGet :one
 SELECT coalesce((SELECT delivered_seq FROM delivery_cursors WHERE account = $1 AND conv = $2), 0)::bigint
 `
@@ -217,19 +191,51 @@ func (q *Queries) GroupMemberGroupIDs(ctx context.Context, account string) ([]in
 	return items, nil
 }
 
-const messageInsertBatch = `-- name: MessageInsertBatch :many
-INSERT INTO messages (conv, seq, sender, recipient, group_id, kind, body, client_msg_id)
-SELECT r.conv, r.seq, r.sender, NULLIF(r.recipient, ''), NULLIF(r.group_id, 0), r.kind, r.body, NULLIF(r.client_msg_id, '')
-FROM (SELECT unnest($1::text[]) AS conv, unnest($2::bigint[]) AS seq,
-             unnest($3::text[]) AS sender, unnest($4::text[]) AS recipient,
-             unnest($5::bigint[]) AS group_id, unnest($6::text[]) AS kind,
-             unnest($7::text[]) AS body, unnest($8::text[]) AS client_msg_id) r
-RETURNING id, conv, seq, created_at
+const messageCommitBatch = `-- name: MessageCommitBatch :many
+
+WITH input AS (
+    SELECT unnest($1::text[]) AS conv, unnest($2::text[]) AS user_a,
+           unnest($3::text[]) AS user_b, unnest($4::text[]) AS sender,
+           unnest($5::text[]) AS recipient, unnest($6::bigint[]) AS group_id,
+           unnest($7::text[]) AS kind, unnest($8::text[]) AS body,
+           unnest($9::text[]) AS client_msg_id, generate_subscripts($1::text[], 1) AS i
+), allowed AS (
+    SELECT input.conv, input.user_a, input.user_b, input.sender, input.recipient, input.group_id, input.kind, input.body, input.client_msg_id, input.i FROM input
+    WHERE (input.group_id = 0 AND EXISTS (SELECT 1 FROM friendships f WHERE f.account = input.sender AND f.friend = input.recipient))
+       OR (input.group_id <> 0 AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = input.group_id AND m.account = input.sender))
+), stored AS (
+    SELECT a.i, m.id, m.seq, m.created_at
+    FROM allowed a JOIN messages m ON m.sender = a.sender AND m.client_msg_id = a.client_msg_id
+    WHERE a.client_msg_id <> ''
+), fresh AS (
+    SELECT a.conv, a.user_a, a.user_b, a.sender, a.recipient, a.group_id, a.kind, a.body, a.client_msg_id, a.i, row_number() OVER (PARTITION BY a.conv ORDER BY a.i) AS r, count(*) OVER (PARTITION BY a.conv) AS n
+    FROM allowed a
+    WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.i = a.i)
+), bump AS (
+    INSERT INTO conversations AS c (key, user_a, user_b, group_id, last_seq)
+    SELECT DISTINCT ON (f.conv) f.conv, NULLIF(f.user_a, ''), NULLIF(f.user_b, ''), NULLIF(f.group_id, 0), f.n
+    FROM fresh f
+    ORDER BY f.conv
+    ON CONFLICT (key) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq
+    RETURNING c.key, c.last_seq
+), numbered AS (
+    SELECT f.conv, f.user_a, f.user_b, f.sender, f.recipient, f.group_id, f.kind, f.body, f.client_msg_id, f.i, f.r, f.n, b.last_seq - f.n + f.r AS seq FROM fresh f JOIN bump b ON b.key = f.conv
+), ins AS (
+    INSERT INTO messages (conv, seq, sender, recipient, group_id, kind, body, client_msg_id)
+    SELECT n.conv, n.seq, n.sender, NULLIF(n.recipient, ''), NULLIF(n.group_id, 0), n.kind, n.body, NULLIF(n.client_msg_id, '')
+    FROM numbered n
+    RETURNING messages.id, messages.conv, messages.seq, messages.created_at
+)
+SELECT n.i::bigint AS i, false AS repeated, ins.id::bigint AS id, ins.seq::bigint AS seq, ins.created_at::timestamptz AS created_at
+FROM numbered n JOIN ins ON ins.conv = n.conv AND ins.seq = n.seq
+UNION ALL
+SELECT s.i::bigint, true, s.id::bigint, s.seq::bigint, s.created_at::timestamptz FROM stored s
 `
 
-type MessageInsertBatchParams struct {
+type MessageCommitBatchParams struct {
 	Convs        []string
-	Seqs         []int64
+	UsersA       []string
+	UsersB       []string
 	Senders      []string
 	Recipients   []string
 	GroupIds     []int64
@@ -238,17 +244,28 @@ type MessageInsertBatchParams struct {
 	ClientMsgIds []string
 }
 
-type MessageInsertBatchRow struct {
-	ID        *int64
-	Conv      string
+type MessageCommitBatchRow struct {
+	I         int64
+	Repeated  bool
+	ID        int64
 	Seq       int64
 	CreatedAt pgtype.Timestamptz
 }
 
-func (q *Queries) MessageInsertBatch(ctx context.Context, arg MessageInsertBatchParams) ([]MessageInsertBatchRow, error) {
-	rows, err := q.db.Query(ctx, messageInsertBatch,
+// Durable messages, conversations and delivery cursors.
+// Commits a batch of sends in one statement, so one round trip: it keeps
+// the sends allowed (a direct send needs friendship, a group send
+// membership), answers a send whose (sender, client_msg_id) is stored with
+// the stored message, creates missing conversations and reserves seqs in
+// each conversation under its row lock (taken in key order, so concurrent
+// committers cannot deadlock), and inserts the new messages. It returns one
+// row per allowed send, by its 1-based position i; a refused send has none.
+// Empty strings and zero group ids stand for NULL.
+func (q *Queries) MessageCommitBatch(ctx context.Context, arg MessageCommitBatchParams) ([]MessageCommitBatchRow, error) {
+	rows, err := q.db.Query(ctx, messageCommitBatch,
 		arg.Convs,
-		arg.Seqs,
+		arg.UsersA,
+		arg.UsersB,
 		arg.Senders,
 		arg.Recipients,
 		arg.GroupIds,
@@ -260,12 +277,13 @@ func (q *Queries) MessageInsertBatch(ctx context.Context, arg MessageInsertBatch
 		return nil, err
 	}
 	defer rows.Close()
-	var items []MessageInsertBatchRow
+	var items []MessageCommitBatchRow
 	for rows.Next() {
-		var i MessageInsertBatchRow
+		var i MessageCommitBatchRow
 		if err := rows.Scan(
+			&i.I,
+			&i.Repeated,
 			&i.ID,
-			&i.Conv,
 			&i.Seq,
 			&i.CreatedAt,
 		); err != nil {
@@ -277,6 +295,36 @@ func (q *Queries) MessageInsertBatch(ctx context.Context, arg MessageInsertBatch
 		return nil, err
 	}
 	return items, nil
+}
+
+const messageGetByClientID = `-- name: MessageGetByClientID :one
+SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at
+FROM messages
+WHERE sender = $1 AND client_msg_id = $2
+`
+
+type MessageGetByClientIDParams struct {
+	Sender      string
+	ClientMsgID *string
+}
+
+// The message sender stored under client_msg_id.
+func (q *Queries) MessageGetByClientID(ctx context.Context, arg MessageGetByClientIDParams) (Message, error) {
+	row := q.db.QueryRow(ctx, messageGetByClientID, arg.Sender, arg.ClientMsgID)
+	var i Message
+	err := row.Scan(
+		&i.ID,
+		&i.Conv,
+		&i.Seq,
+		&i.Sender,
+		&i.Recipient,
+		&i.GroupID,
+		&i.Kind,
+		&i.Body,
+		&i.ClientMsgID,
+		&i.CreatedAt,
+	)
+	return i, err
 }
 
 const messageListAfterSeq = `-- name: MessageListAfterSeq :many
@@ -361,89 +409,6 @@ func (q *Queries) MessageListBeforeSeq(ctx context.Context, arg MessageListBefor
 			&i.ClientMsgID,
 			&i.CreatedAt,
 		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const messageListByClientIDs = `-- name: MessageListByClientIDs :many
-SELECT m.id, m.conv, m.seq, m.sender, m.recipient, m.group_id, m.kind, m.body, m.client_msg_id, m.created_at
-FROM messages m
-JOIN (SELECT unnest($1::text[]) AS sender, unnest($2::text[]) AS client_msg_id) k
-  ON m.sender = k.sender AND m.client_msg_id = k.client_msg_id
-`
-
-type MessageListByClientIDsParams struct {
-	Senders      []string
-	ClientMsgIds []string
-}
-
-// Messages already stored under the given (sender, client_msg_id) pairs.
-func (q *Queries) MessageListByClientIDs(ctx context.Context, arg MessageListByClientIDsParams) ([]Message, error) {
-	rows, err := q.db.Query(ctx, messageListByClientIDs, arg.Senders, arg.ClientMsgIds)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []Message
-	for rows.Next() {
-		var i Message
-		if err := rows.Scan(
-			&i.ID,
-			&i.Conv,
-			&i.Seq,
-			&i.Sender,
-			&i.Recipient,
-			&i.GroupID,
-			&i.Kind,
-			&i.Body,
-			&i.ClientMsgID,
-			&i.CreatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const messageSendAllowed = `-- name: MessageSendAllowed :many
-
-SELECT r.i::bigint AS i
-FROM (SELECT unnest($1::text[]) AS sender, unnest($2::text[]) AS peer,
-             unnest($3::bigint[]) AS group_id, generate_subscripts($1::text[], 1) AS i) r
-WHERE (r.group_id = 0 AND EXISTS (SELECT 1 FROM friendships f WHERE f.account = r.sender AND f.friend = r.peer))
-   OR (r.group_id <> 0 AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = r.group_id AND m.account = r.sender))
-`
-
-type MessageSendAllowedParams struct {
-	Senders  []string
-	Peers    []string
-	GroupIds []int64
-}
-
-// Durable messages, conversations and delivery cursors. The committer runs
-// these in one transaction per batch of sends.
-// The positions (1-based) of the sends that are allowed: a direct send needs
-// friendship, a group send membership.
-func (q *Queries) MessageSendAllowed(ctx context.Context, arg MessageSendAllowedParams) ([]int64, error) {
-	rows, err := q.db.Query(ctx, messageSendAllowed, arg.Senders, arg.Peers, arg.GroupIds)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []int64
-	for rows.Next() {
-		var i int64
-		if err := rows.Scan(&i); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -9,6 +9,43 @@ import (
 	"context"
 )
 
+const deliveryCursorListForConv = `-- name: DeliveryCursorListForConv :many
+SELECT account, delivered_seq FROM delivery_cursors
+WHERE conv = $1 AND account = ANY($2::text[])
+`
+
+type DeliveryCursorListForConvParams struct {
+	Conv     string
+	Accounts []string
+}
+
+type DeliveryCursorListForConvRow struct {
+	Account      string
+	DeliveredSeq int64
+}
+
+// How far each of accounts has been delivered in conv (accounts never
+// delivered are missing).
+func (q *Queries) DeliveryCursorListForConv(ctx context.Context, arg DeliveryCursorListForConvParams) ([]DeliveryCursorListForConvRow, error) {
+	rows, err := q.db.Query(ctx, deliveryCursorListForConv, arg.Conv, arg.Accounts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []DeliveryCursorListForConvRow
+	for rows.Next() {
+		var i DeliveryCursorListForConvRow
+		if err := rows.Scan(&i.Account, &i.DeliveredSeq); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const friendshipListOf = `-- name: FriendshipListOf :many
 SELECT account, friend FROM friendships WHERE account = ANY($1::text[]) ORDER BY account, friend
 `
@@ -211,6 +248,43 @@ type PresenceOnlineAccountsParams struct {
 // Which of accounts have a socket on a live instance.
 func (q *Queries) PresenceOnlineAccounts(ctx context.Context, arg PresenceOnlineAccountsParams) ([]string, error) {
 	rows, err := q.db.Query(ctx, presenceOnlineAccounts, arg.Accounts, arg.PresenceTimeoutSecs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var account string
+		if err := rows.Scan(&account); err != nil {
+			return nil, err
+		}
+		items = append(items, account)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const presenceTakeStale = `-- name: PresenceTakeStale :many
+DELETE FROM presence p
+USING instances i
+WHERE p.instance_id = i.id
+  AND i.id <> $1
+  AND i.last_seen < now() - make_interval(secs => $2::float8)
+RETURNING p.account
+`
+
+type PresenceTakeStaleParams struct {
+	Self          string
+	OlderThanSecs float64
+}
+
+// Removes the presence rows of instances silent for longer than the given
+// number of seconds (other than the caller) and returns their accounts.
+// Concurrent callers on several instances each get distinct rows.
+func (q *Queries) PresenceTakeStale(ctx context.Context, arg PresenceTakeStaleParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, presenceTakeStale, arg.Self, arg.OlderThanSecs)
 	if err != nil {
 		return nil, err
 	}

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tim/gen/db"
-	"tim/internal/store"
 )
 
 // Send is one message a client asks to send: to an account or to a group.
@@ -44,9 +42,9 @@ type pending struct {
 
 // Committer commits sends in batches: one goroutine collects the sends
 // waiting at that moment (up to MaxBatch) and commits them in one
-// transaction, then hands the new messages to publish in commit order.
+// statement, then hands the new messages to publish in commit order.
 type Committer struct {
-	pool    *pgxpool.Pool
+	q       *db.Queries
 	logger  *slog.Logger
 	publish func([]Message)
 
@@ -60,7 +58,7 @@ type Committer struct {
 // messages after its commit, in commit order, from one goroutine; repeated
 // sends (same client id) are not published again.
 func NewCommitter(pool *pgxpool.Pool, logger *slog.Logger, publish func([]Message)) *Committer {
-	c := &Committer{pool: pool, logger: logger, publish: publish, in: make(chan *pending, 4*MaxBatch), done: make(chan struct{})}
+	c := &Committer{q: db.New(pool), logger: logger, publish: publish, in: make(chan *pending, 4*MaxBatch), done: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -123,17 +121,24 @@ func (c *Committer) run() {
 				break collect
 			}
 		}
-		c.commit(batch)
+		if fresh := c.commit(batch); len(fresh) > 0 {
+			c.publish(fresh)
+		}
+		for _, p := range batch {
+			p.done(p.msg, p.err)
+		}
+		clear(batch)
 	}
 }
 
-// commit stores batch, retrying the whole transaction when a concurrent
-// instance raced it (a deadlock, or the same client id committed meanwhile).
-func (c *Committer) commit(batch []*pending) {
+// commit stores batch, retrying the whole statement when a concurrent
+// committer raced it (a deadlock, or the same client id committed
+// meanwhile), sets each send's msg or err and returns the new messages.
+func (c *Committer) commit(batch []*pending) []Message {
 	// Sends repeating a client id within the batch follow the first one.
 	leaders := make([]*pending, 0, len(batch))
 	var followers map[*pending]*pending
-	seen := map[[2]string]*pending{}
+	var seen map[[2]string]*pending
 	for _, p := range batch {
 		if p.send.ClientMsgID != "" {
 			k := [2]string{p.send.Sender, p.send.ClientMsgID}
@@ -143,6 +148,9 @@ func (c *Committer) commit(batch []*pending) {
 				}
 				followers[p] = l
 				continue
+			}
+			if seen == nil {
+				seen = map[[2]string]*pending{}
 			}
 			seen[k] = p
 		}
@@ -164,15 +172,10 @@ func (c *Committer) commit(batch []*pending) {
 			p.err = err
 		}
 	}
-	if len(fresh) > 0 {
-		c.publish(fresh)
-	}
 	for f, l := range followers {
 		f.msg, f.err = l.msg, l.err
 	}
-	for _, p := range batch {
-		p.done(p.msg, p.err)
-	}
+	return fresh
 }
 
 func retryable(err error) bool {
@@ -186,149 +189,71 @@ func retryable(err error) bool {
 	return false
 }
 
-// commitOnce runs one transaction for leaders, setting each one's msg or
-// err, and returns the messages it created.
+// commitOnce commits leaders in one statement, setting each one's msg or
+// err, and returns the messages it created, in batch order.
 func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
 	ctx := context.Background()
 	n := len(leaders)
+	arg := db.MessageCommitBatchParams{
+		Convs: make([]string, n), UsersA: make([]string, n), UsersB: make([]string, n),
+		Senders: make([]string, n), Recipients: make([]string, n), GroupIds: make([]int64, n),
+		Kinds: make([]string, n), Bodies: make([]string, n), ClientMsgIds: make([]string, n),
+	}
 	results := make([]Message, n)
-	errs := make([]error, n)
-	var fresh []Message
-	err := store.InTx(ctx, c.pool, func(q *db.Queries) error {
-		senders := make([]string, n)
-		peers := make([]string, n)
-		groups := make([]int64, n)
-		for i, p := range leaders {
-			senders[i], peers[i], groups[i] = p.send.Sender, p.send.To, p.send.GroupID
-			errs[i] = ErrForbidden
+	for i, p := range leaders {
+		s := p.send
+		kind := s.Kind
+		if kind == "" {
+			kind = KindText
 		}
-		allowed, err := q.MessageSendAllowed(ctx, db.MessageSendAllowedParams{Senders: senders, Peers: peers, GroupIds: groups})
-		if err != nil {
-			return fmt.Errorf("check senders: %w", err)
+		m := Message{Sender: s.Sender, GroupID: s.GroupID, Kind: kind, Body: s.Body, ClientMsgID: s.ClientMsgID}
+		if s.GroupID != 0 {
+			m.Conv = GroupKey(s.GroupID)
+		} else {
+			m.Conv, m.Recipient = DirectKey(s.Sender, s.To), s.To
+			arg.UsersA[i], arg.UsersB[i], _, _ = ParseKey(m.Conv)
 		}
-		ok := make([]bool, n)
-		for _, i := range allowed {
-			ok[i-1] = true
-			errs[i-1] = nil
+		results[i] = m
+		arg.Convs[i], arg.Senders[i], arg.Recipients[i], arg.GroupIds[i] = m.Conv, s.Sender, m.Recipient, s.GroupID
+		arg.Kinds[i], arg.Bodies[i], arg.ClientMsgIds[i] = kind, s.Body, s.ClientMsgID
+	}
+	// One statement in its own transaction: one round trip.
+	rows, err := c.q.MessageCommitBatch(ctx, arg)
+	if err != nil {
+		return nil, fmt.Errorf("commit messages: %w", err)
+	}
+	done := make([]bool, n)
+	repeated := make([]bool, n)
+	for _, r := range rows {
+		i := int(r.I) - 1
+		if i < 0 || i >= n || done[i] {
+			return nil, fmt.Errorf("commit messages: unexpected row for send %d", r.I)
 		}
-
-		// Sends whose client id is already stored get the stored message.
-		var idSenders, ids []string
-		for i, p := range leaders {
-			if ok[i] && p.send.ClientMsgID != "" {
-				idSenders = append(idSenders, p.send.Sender)
-				ids = append(ids, p.send.ClientMsgID)
-			}
-		}
-		stored := map[[2]string]Message{}
-		if len(ids) > 0 {
-			rows, err := q.MessageListByClientIDs(ctx, db.MessageListByClientIDsParams{Senders: idSenders, ClientMsgIds: ids})
-			if err != nil {
-				return fmt.Errorf("find repeated sends: %w", err)
-			}
-			for _, r := range rows {
-				m := messageFromRow(r)
-				stored[[2]string{m.Sender, m.ClientMsgID}] = m
-			}
-		}
-
-		// Reserve seqs per conversation, in batch order.
-		counts := map[string]int64{}
-		var keys []string
-		var ins []int
-		for i, p := range leaders {
-			if !ok[i] {
-				continue
-			}
-			if m, dup := stored[[2]string{p.send.Sender, p.send.ClientMsgID}]; dup && p.send.ClientMsgID != "" {
-				results[i] = m
-				continue
-			}
-			k := p.send.conv()
-			if counts[k] == 0 {
-				keys = append(keys, k)
-			}
-			counts[k]++
-			ins = append(ins, i)
-		}
-		if len(ins) == 0 {
-			return nil
-		}
-		sort.Strings(keys)
-		usersA := make([]string, len(keys))
-		usersB := make([]string, len(keys))
-		gids := make([]int64, len(keys))
-		ns := make([]int64, len(keys))
-		for i, k := range keys {
-			usersA[i], usersB[i], gids[i], _ = ParseKey(k)
-			ns[i] = counts[k]
-		}
-		if err := q.ConversationInsertMissing(ctx, db.ConversationInsertMissingParams{Keys: keys, UsersA: usersA, UsersB: usersB, GroupIds: gids}); err != nil {
-			return fmt.Errorf("create conversations: %w", err)
-		}
-		if _, err := q.ConversationLockOrdered(ctx, keys); err != nil {
-			return fmt.Errorf("lock conversations: %w", err)
-		}
-		bumped, err := q.ConversationBumpSeq(ctx, db.ConversationBumpSeqParams{Keys: keys, Counts: ns})
-		if err != nil {
-			return fmt.Errorf("reserve seqs: %w", err)
-		}
-		next := make(map[string]int64, len(bumped))
-		for _, r := range bumped {
-			next[r.Key] = r.LastSeq - counts[r.Key] + 1
-		}
-		arg := db.MessageInsertBatchParams{
-			Convs: make([]string, len(ins)), Seqs: make([]int64, len(ins)), Senders: make([]string, len(ins)),
-			Recipients: make([]string, len(ins)), GroupIds: make([]int64, len(ins)), Kinds: make([]string, len(ins)),
-			Bodies: make([]string, len(ins)), ClientMsgIds: make([]string, len(ins)),
-		}
-		for j, i := range ins {
-			s := leaders[i].send
-			k := s.conv()
-			seq, found := next[k]
-			if !found {
-				return fmt.Errorf("conversation %s was not reserved", k)
-			}
-			next[k]++
-			kind := s.Kind
-			if kind == "" {
-				kind = KindText
-			}
-			results[i] = Message{Conv: k, Seq: seq, Sender: s.Sender, Recipient: s.To, GroupID: s.GroupID, Kind: kind, Body: s.Body, ClientMsgID: s.ClientMsgID}
-			if s.GroupID != 0 {
-				results[i].Recipient = ""
-			}
-			arg.Convs[j], arg.Seqs[j], arg.Senders[j], arg.Recipients[j] = k, seq, s.Sender, results[i].Recipient
-			arg.GroupIds[j], arg.Kinds[j], arg.Bodies[j], arg.ClientMsgIds[j] = s.GroupID, kind, s.Body, s.ClientMsgID
-		}
-		rows, err := q.MessageInsertBatch(ctx, arg)
-		if err != nil {
-			return fmt.Errorf("insert messages: %w", err)
-		}
-		type at struct {
-			conv string
-			seq  int64
-		}
-		inserted := make(map[at]db.MessageInsertBatchRow, len(rows))
-		for _, r := range rows {
-			inserted[at{r.Conv, r.Seq}] = r
-		}
-		fresh = make([]Message, 0, len(ins))
-		for _, i := range ins {
-			r, found := inserted[at{results[i].Conv, results[i].Seq}]
-			if !found || r.ID == nil {
-				return fmt.Errorf("message %s/%d was not inserted", results[i].Conv, results[i].Seq)
-			}
-			results[i].ID, results[i].Time = *r.ID, r.CreatedAt.Time
+		done[i], repeated[i] = true, r.Repeated
+		results[i].ID, results[i].Seq, results[i].Time = r.ID, r.Seq, r.CreatedAt.Time
+	}
+	fresh := make([]Message, 0, len(rows))
+	for i, p := range leaders {
+		switch {
+		case !done[i]:
+			p.msg, p.err = Message{}, ErrForbidden
+		case repeated[i]:
+			// The stored message, which may be in another conversation
+			// than this send names.
+			p.msg, p.err = c.storedMessage(ctx, results[i])
+		default:
+			p.msg, p.err = results[i], nil
 			fresh = append(fresh, results[i])
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	for i, p := range leaders {
-		p.msg, p.err = results[i], errs[i]
 	}
 	return fresh, nil
+}
+
+// storedMessage reads the message stored under m's sender and client id.
+func (c *Committer) storedMessage(ctx context.Context, m Message) (Message, error) {
+	r, err := c.q.MessageGetByClientID(ctx, db.MessageGetByClientIDParams{Sender: m.Sender, ClientMsgID: &m.ClientMsgID})
+	if err != nil {
+		return Message{}, fmt.Errorf("read repeated send: %w", err)
+	}
+	return messageFromRow(r), nil
 }

@@ -122,9 +122,14 @@ type fakeTransport struct {
 	closes chan int
 }
 
-func (f *fakeTransport) WriteText(data []byte, _ time.Time) error { f.frames <- data; return nil }
-func (f *fakeTransport) WritePing(time.Time) error                { return nil }
-func (f *fakeTransport) WritePong([]byte, time.Time) error        { return nil }
+func (f *fakeTransport) WriteBatch(frames []outFrame, _ time.Time) error {
+	for _, fr := range frames {
+		f.frames <- fr.data
+	}
+	return nil
+}
+func (f *fakeTransport) WritePing(time.Time) error         { return nil }
+func (f *fakeTransport) WritePong([]byte, time.Time) error { return nil }
 func (f *fakeTransport) WriteClose(code int, _ string, _ time.Time) error {
 	f.closes <- code
 	return nil
@@ -133,8 +138,8 @@ func (f *fakeTransport) Close() error { return nil }
 
 type fakeHooks struct{ catchUps chan *socket }
 
-func (fakeHooks) written(*socket, outFrame) {}
-func (h fakeHooks) startCatchUp(s *socket)  { h.catchUps <- s }
+func (fakeHooks) written(*socket, []outFrame) {}
+func (h fakeHooks) startCatchUp(s *socket)    { h.catchUps <- s }
 
 // TestHubOrderAndOverflow drives the hub and a socket through a fake
 // transport: repeats are dropped, a gap is handed to catch-up, and a full

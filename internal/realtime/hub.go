@@ -90,7 +90,8 @@ func (h *hub) add(s *socket, groups []int64) {
 	}
 }
 
-func (h *hub) remove(s *socket, groups []int64) {
+// remove unregisters s from every conversation it receives.
+func (h *hub) remove(s *socket) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if set := h.byAccount[s.account]; set != nil {
@@ -99,8 +100,14 @@ func (h *hub) remove(s *socket, groups []int64) {
 			delete(h.byAccount, s.account)
 		}
 	}
-	if s.ch == channelGroup {
-		groups = []int64{s.groupID}
+	groups := []int64{s.groupID}
+	if s.ch != channelGroup {
+		s.dmu.Lock()
+		groups = groups[:0]
+		for g := range s.groups {
+			groups = append(groups, g)
+		}
+		s.dmu.Unlock()
 	}
 	for _, g := range groups {
 		if gs := h.byGroup[g]; gs != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,20 +23,57 @@ type presenceBook struct {
 	written map[string]int  // what the presence table holds
 	dirty   map[string]bool // accounts whose count changed since the last write
 	wake    chan struct{}
+	changes uint64        // count of add calls
+	flushed uint64        // changes that a write has handled
+	flush   chan struct{} // closed and replaced when flushed grows
 }
 
 func newPresenceBook() *presenceBook {
-	return &presenceBook{local: map[string]int{}, written: map[string]int{}, dirty: map[string]bool{}, wake: make(chan struct{}, 1)}
+	return &presenceBook{local: map[string]int{}, written: map[string]int{}, dirty: map[string]bool{}, wake: make(chan struct{}, 1), flush: make(chan struct{})}
 }
 
-func (p *presenceBook) add(account string, delta int) {
+// add changes account's socket count and returns the change's number, for
+// waitWritten.
+func (p *presenceBook) add(account string, delta int) uint64 {
 	p.mu.Lock()
 	if p.local[account] += delta; p.local[account] <= 0 {
 		delete(p.local, account)
 	}
 	p.dirty[account] = true
+	p.changes++
+	n := p.changes
 	p.mu.Unlock()
 	signal(p.wake)
+	return n
+}
+
+// waitWritten waits until change n was written (or its write failed and
+// will be retried), or ctx ends.
+func (p *presenceBook) waitWritten(ctx context.Context, n uint64) {
+	for {
+		p.mu.Lock()
+		done, ch := p.flushed >= n, p.flush
+		p.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// handled records that a write covered the changes up to n.
+func (p *presenceBook) handled(n uint64) {
+	p.mu.Lock()
+	if n > p.flushed {
+		p.flushed = n
+		close(p.flush)
+		p.flush = make(chan struct{})
+	}
+	p.mu.Unlock()
 }
 
 // presenceLoop writes presence changes as they come and beats the
@@ -59,6 +97,9 @@ func (s *Service) presenceLoop(ctx context.Context) {
 			if err := s.q.InstanceHeartbeat(ctx, s.instanceID); err != nil {
 				s.logger.ErrorContext(ctx, "instance heartbeat", slog.String("error", err.Error()))
 			}
+			if err := s.reapStale(ctx); err != nil {
+				s.logger.ErrorContext(ctx, "reap stale presence", slog.String("error", err.Error()))
+			}
 			if _, err := s.q.InstanceDeleteDead(ctx, (10 * s.cfg.PresenceTimeout).Seconds()); err != nil {
 				s.logger.ErrorContext(ctx, "forget dead instances", slog.String("error", err.Error()))
 			}
@@ -73,6 +114,8 @@ func (s *Service) heartbeatEvery() time.Duration {
 func (s *Service) flushPresence(ctx context.Context) error {
 	p := s.presence
 	p.mu.Lock()
+	upTo := p.changes
+	defer p.handled(upTo)
 	if len(p.dirty) == 0 {
 		p.mu.Unlock()
 		return nil
@@ -117,7 +160,12 @@ func (s *Service) flushPresence(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 
-	// An account that still has a socket on another instance stays online.
+	return s.announce(ctx, online, offline)
+}
+
+// announce tells the friends of accounts that came online, and of those
+// that went offline unless they still have a socket on a live instance.
+func (s *Service) announce(ctx context.Context, online, offline []string) error {
 	if len(offline) > 0 {
 		still, err := s.q.PresenceOnlineAccounts(ctx, db.PresenceOnlineAccountsParams{Accounts: offline, PresenceTimeoutSecs: s.cfg.PresenceTimeout.Seconds()})
 		if err != nil {
@@ -155,6 +203,21 @@ func (s *Service) flushPresence(ctx context.Context) error {
 		s.publish(subjectPresence, wirePresence{Account: a, Online: i < len(online), Friends: friends[a]})
 	}
 	return nil
+}
+
+// reapStale removes the presence of instances silent for longer than the
+// presence timeout (they died without shutting down) and tells their users'
+// friends that those users went offline.
+func (s *Service) reapStale(ctx context.Context) error {
+	accounts, err := s.q.PresenceTakeStale(ctx, db.PresenceTakeStaleParams{Self: s.instanceID, OlderThanSecs: s.cfg.PresenceTimeout.Seconds()})
+	if err != nil {
+		return fmt.Errorf("take stale presence: %w", err)
+	}
+	if len(accounts) == 0 {
+		return nil
+	}
+	slices.Sort(accounts)
+	return s.announce(ctx, nil, slices.Compact(accounts))
 }
 
 func (s *Service) onPresence(data []byte) {

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,9 +68,13 @@ type Service struct {
 	groupMu    sync.Mutex
 	groupLocal map[groupMember]int
 
+	watchMu    sync.Mutex
+	watched    map[int64]struct{} // groups with messages since the last membership check
+	watchEvery time.Duration
+
 	ctx      context.Context // ends at Shutdown, after the sockets closed
 	cancel   context.CancelFunc
-	bg       sync.WaitGroup // cursor flusher and presence worker
+	bg       sync.WaitGroup // cursor flusher, presence worker and membership checker
 	sockets  sync.WaitGroup // handlers and catch-up goroutines
 	stateMu  sync.Mutex     // guards closing against sockets.Add
 	closing  bool
@@ -82,6 +87,9 @@ const (
 	catchUpPage   = 256
 	maxNATSBatch  = 512 << 10
 	closeDeadline = 5 * time.Second
+	// membershipCheck is how often the members of groups with traffic are
+	// compared with the user sockets receiving them.
+	membershipCheck = time.Second
 )
 
 // New starts the service: the committer, the presence worker with the
@@ -99,11 +107,13 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		cfg: d.Config, pool: d.Pool, q: db.New(d.Pool), verifier: d.Verifier, nc: d.Bus.Conn(),
 		logger: d.Logger.With(slog.String("instance", id)), instanceID: id,
 		store: chat.NewStore(d.Pool), hub: newHub(), cursors: newCursorBook(), presence: newPresenceBook(),
-		groupLocal: map[groupMember]int{},
+		groupLocal: map[groupMember]int{}, watched: map[int64]struct{}{}, watchEvery: membershipCheck,
 	}
 	s.history = &History{store: s.store, q: s.q}
 	s.upgrader = websocket.Upgrader{
-		ReadBufferSize: 1024, WriteBufferSize: 1024, WriteBufferPool: &sync.Pool{},
+		// A small read buffer of the socket's own (the HTTP server's 4 KiB
+		// one is dropped with the handler); write buffers are pooled.
+		ReadBufferSize: 512, WriteBufferSize: 4096, WriteBufferPool: &sync.Pool{},
 		HandshakeTimeout: 10 * time.Second, CheckOrigin: s.checkOrigin,
 	}
 	// Rows left by an earlier run under the same id are stale.
@@ -138,8 +148,9 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	}
 	s.committer = chat.NewCommitter(d.Pool, s.logger, s.publishMessages)
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	s.bg.Add(2)
+	s.bg.Add(3)
 	go func() { defer s.bg.Done(); s.presenceLoop(s.ctx) }()
+	go func() { defer s.bg.Done(); s.membershipLoop(s.ctx) }()
 	go func() { defer s.bg.Done(); s.cursorLoop(s.ctx) }()
 	s.logger.InfoContext(ctx, "realtime started")
 	return s, nil
@@ -258,30 +269,44 @@ func (s *Service) publish(subject string, v any) {
 // publishMessages runs in the committer goroutine after each commit: it
 // encodes every frame once and publishes the batch in commit order.
 func (s *Service) publishMessages(msgs []chat.Message) {
-	w := wireMessages{Messages: make([]wireMessage, 0, len(msgs))}
-	size := 0
+	buf := make([]byte, 0, 4096)
 	for _, m := range msgs {
-		frame := encodeMessage(m)
-		w.Messages = append(w.Messages, wireMessage{Conv: m.Conv, Seq: m.Seq, Sender: m.Sender, Recipient: m.Recipient, GroupID: m.GroupID, Frame: frame})
-		size += len(frame) + 64
-		if size >= maxNATSBatch {
-			s.publish(subjectMessages, w)
-			w.Messages, size = w.Messages[:0], 0
+		w := wireMessage{Conv: m.Conv, Seq: m.Seq, Sender: m.Sender, Recipient: m.Recipient, GroupID: m.GroupID, Frame: encodeMessage(m)}
+		buf = appendWireMessage(buf, &w)
+		if len(buf) >= maxNATSBatch {
+			s.publishRaw(subjectMessages, buf)
+			buf = make([]byte, 0, 4096)
 		}
 	}
-	if len(w.Messages) > 0 {
-		s.publish(subjectMessages, w)
+	if len(buf) > 0 {
+		s.publishRaw(subjectMessages, buf)
+	}
+}
+
+// publishRaw sends data on subject; delivery is best effort, as publish's.
+func (s *Service) publishRaw(subject string, data []byte) {
+	if err := s.nc.Publish(subject, data); err != nil {
+		s.logger.Error("publish", slog.String("subject", subject), slog.String("error", err.Error()))
 	}
 }
 
 func (s *Service) onMessages(data []byte) {
-	var w wireMessages
-	if err := json.Unmarshal(data, &w); err != nil {
+	var groups []int64
+	err := decodeWireMessages(data, func(w *wireMessage) {
+		if w.GroupID != 0 && !slices.Contains(groups, w.GroupID) {
+			groups = append(groups, w.GroupID)
+		}
+		s.hub.deliverMessage(w)
+	})
+	if err != nil {
 		s.logger.Error("decode messages", slog.String("error", err.Error()))
-		return
 	}
-	for i := range w.Messages {
-		s.hub.deliverMessage(&w.Messages[i])
+	if len(groups) > 0 {
+		s.watchMu.Lock()
+		for _, g := range groups {
+			s.watched[g] = struct{}{}
+		}
+		s.watchMu.Unlock()
 	}
 }
 
@@ -318,7 +343,12 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 	}
 	s.sockets.Add(1)
 	s.stateMu.Unlock()
-	defer s.sockets.Done()
+	handedOff := false // the socket's reader took over the reservations
+	defer func() {
+		if !handedOff {
+			s.sockets.Done()
+		}
+	}()
 
 	ctx := c.Request().Context()
 	h := handshake{ch: ch, peer: peer}
@@ -368,13 +398,22 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 	if !s.hub.reserve(account, s.cfg.SocketsPerUser) {
 		return refuse(c, http.StatusTooManyRequests, "连接数已达上限")
 	}
-	defer s.hub.release(account)
-
-	conn, err := s.upgrader.Upgrade(c.Response(), c.Request(), nil)
+	hw := &hijackWrapper{ResponseWriter: c.Response()}
+	conn, err := s.upgrader.Upgrade(hw, c.Request(), nil)
 	if err != nil {
+		s.hub.release(account)
 		return nil // the upgrader answered the client
 	}
-	s.serve(conn, h, c.QueryParam("ack") == "1")
+	// The socket's reader and writer live on in their own goroutines with
+	// small stacks; this handler's goroutine, with the HTTP server's buffers
+	// and its deep stack, ends after the open sequence.
+	so := s.start(conn, hw.conn, h, c.QueryParam("ack") == "1")
+	handedOff = true
+	go func() {
+		defer s.sockets.Done()
+		defer s.hub.release(account)
+		s.serve(conn, so)
+	}()
 	return nil
 }
 
@@ -394,10 +433,9 @@ func (s *Service) checkOrigin(r *http.Request) bool {
 
 // Socket life.
 
-// serve runs the socket: the open sequence, then the read loop in this
-// goroutine while the writer goroutine owns every write.
-func (s *Service) serve(conn *websocket.Conn, h handshake, ackMode bool) {
-	so := newSocket(wsTransport{conn}, s, s.cfg.SocketQueue, writeTimeout, s.cfg.PingInterval)
+// start creates the socket, starts its writer and runs the open sequence.
+func (s *Service) start(conn *websocket.Conn, raw *coalescingConn, h handshake, ackMode bool) *socket {
+	so := newSocket(wsTransport{c: conn, raw: raw}, s, s.cfg.SocketQueue, writeTimeout, s.cfg.PingInterval)
 	so.id = s.nextID.Add(1)
 	so.account, so.jti, so.ch, so.ackMode = h.claims.Account, h.claims.JTI, h.ch, ackMode
 	switch h.ch {
@@ -408,19 +446,26 @@ func (s *Service) serve(conn *websocket.Conn, h handshake, ackMode bool) {
 	}
 	go so.writeLoop()
 	s.hub.open(so)
-	defer s.hub.end(so)
-	groups, err := s.openSequence(so)
-	if err != nil {
+	if err := s.openSequence(so); err != nil {
 		s.logger.Error("open socket", slog.String("account", so.account), slog.String("error", err.Error()))
 		so.close(CloseInternal, "internal error")
 	}
+	return so
+}
+
+// serve is the socket's reader: it runs the read loop while the writer
+// goroutine owns every write, then unregisters the socket.
+func (s *Service) serve(conn *websocket.Conn, so *socket) {
+	defer s.hub.end(so)
 	s.readLoop(conn, so)
 	close(so.readerDone)
 	<-so.writerDone
 
-	if err == nil {
-		s.hub.remove(so, groups)
+	if so.counted {
 		s.presence.add(so.account, -1)
+	}
+	if so.registered {
+		s.hub.remove(so)
 		if so.ch == channelGroup {
 			if _, err := s.groupPresence(s.ctx, so, false); err != nil {
 				s.logger.Error("group presence", slog.String("error", err.Error()))
@@ -432,42 +477,52 @@ func (s *Service) serve(conn *websocket.Conn, h handshake, ackMode bool) {
 // openSequence sends the opening frames, registers the socket for live
 // traffic and then starts the replay from its cursors, so that nothing falls
 // between the two.
-func (s *Service) openSequence(so *socket) ([]int64, error) {
+func (s *Service) openSequence(so *socket) error {
 	ctx := s.ctx
+	// The account is online, for its friends and every instance, before
+	// the client sees its socket open.
+	change := s.presence.add(so.account, 1)
+	so.counted = true
+	wait, cancel := context.WithTimeout(ctx, closeDeadline)
+	s.presence.waitWritten(wait, change)
+	cancel()
 	so.sendControl(mustJSON(api.ConnectedFrame{Code: 200, Message: api.Empty}))
 	var groups []int64
 	switch so.ch {
 	case channelUser:
 		users, err := s.onlineFriends(ctx, so.account)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		so.sendControl(mustJSON(api.UsersFrame{Users: users}))
 		if groups, err = s.q.GroupMemberGroupIDs(ctx, so.account); err != nil {
-			return nil, fmt.Errorf("list groups: %w", err)
+			return fmt.Errorf("list groups: %w", err)
 		}
 	case channelGroup:
 		frames, err := s.groupPresence(ctx, so, true)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, f := range frames {
 			so.sendControl(f)
 		}
 	}
 	so.dmu.Lock()
+	if len(groups) > 0 {
+		so.groups = make(map[int64]bool, len(groups))
+	}
 	for _, g := range groups {
 		so.groups[g] = true
 	}
 	so.dmu.Unlock()
 	s.hub.add(so, groups)
-	s.presence.add(so.account, 1)
+	so.registered = true // serve undoes this, even if the rest fails
 
 	cursors := map[string]int64{}
 	if so.ch == channelUser {
 		rows, err := s.q.DeliveryCursorListForAccount(ctx, so.account)
 		if err != nil {
-			return groups, fmt.Errorf("list cursors: %w", err)
+			return fmt.Errorf("list cursors: %w", err)
 		}
 		for _, r := range rows {
 			cursors[r.Conv] = r.DeliveredSeq
@@ -475,7 +530,7 @@ func (s *Service) openSequence(so *socket) ([]int64, error) {
 	} else {
 		c, err := s.q.DeliveryCursorGet(ctx, db.DeliveryCursorGetParams{Account: so.account, Conv: so.conv})
 		if err != nil {
-			return groups, fmt.Errorf("read cursor: %w", err)
+			return fmt.Errorf("read cursor: %w", err)
 		}
 		cursors[so.conv] = c
 	}
@@ -484,7 +539,7 @@ func (s *Service) openSequence(so *socket) ([]int64, error) {
 		st := so.convs[conv]
 		if st == nil {
 			st = &convState{}
-			so.convs[conv] = st
+			so.setConv(conv, st)
 		}
 		st.last = max(c, s.cursors.pending(so.account, conv))
 	}
@@ -499,7 +554,7 @@ func (s *Service) openSequence(so *socket) ([]int64, error) {
 	so.replaying = false
 	so.startCatchUpLocked()
 	so.dmu.Unlock()
-	return groups, nil
+	return nil
 }
 
 func (s *Service) onlineFriends(ctx context.Context, account string) ([]api.OnlineUser, error) {
@@ -642,9 +697,9 @@ func (s *Service) socketConv(so *socket, f clientFrame) (string, bool) {
 
 // socketHooks.
 
-func (s *Service) written(so *socket, f outFrame) {
+func (s *Service) written(so *socket, frames []outFrame) {
 	if !so.ackMode {
-		s.cursors.advance(so.account, f.conv, f.seq)
+		s.cursors.advanceWritten(so.account, frames)
 	}
 }
 
@@ -719,27 +774,3 @@ func (s *Service) catchUp(so *socket) {
 		so.dmu.Unlock()
 	}
 }
-
-// wsTransport adapts a gorilla connection to transport.
-type wsTransport struct{ c *websocket.Conn }
-
-func (t wsTransport) WriteText(data []byte, deadline time.Time) error {
-	if err := t.c.SetWriteDeadline(deadline); err != nil {
-		return err
-	}
-	return t.c.WriteMessage(websocket.TextMessage, data)
-}
-
-func (t wsTransport) WritePing(deadline time.Time) error {
-	return t.c.WriteControl(websocket.PingMessage, nil, deadline)
-}
-
-func (t wsTransport) WritePong(data []byte, deadline time.Time) error {
-	return t.c.WriteControl(websocket.PongMessage, data, deadline)
-}
-
-func (t wsTransport) WriteClose(code int, reason string, deadline time.Time) error {
-	return t.c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), deadline)
-}
-
-func (t wsTransport) Close() error { return t.c.Close() }

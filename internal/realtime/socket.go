@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"runtime"
 	"sync"
 	"time"
 )
@@ -19,7 +20,9 @@ const (
 // transport is what a socket needs from a WebSocket connection. Only the
 // socket's writer goroutine calls it.
 type transport interface {
-	WriteText(data []byte, deadline time.Time) error
+	// WriteBatch writes frames in order, all due by deadline; it may gather
+	// them into few system calls.
+	WriteBatch(frames []outFrame, deadline time.Time) error
 	WritePing(deadline time.Time) error
 	WritePong(data []byte, deadline time.Time) error
 	WriteClose(code int, reason string, deadline time.Time) error
@@ -44,8 +47,8 @@ type convState struct {
 
 // socketHooks are the service callbacks a socket uses.
 type socketHooks interface {
-	// written is called by the writer after a message frame reached the socket.
-	written(s *socket, f outFrame)
+	// written is called by the writer after frames reached the socket.
+	written(s *socket, frames []outFrame)
 	// startCatchUp starts a goroutine that fetches and queues what s misses.
 	startCatchUp(s *socket)
 }
@@ -61,6 +64,10 @@ type socket struct {
 	peer    string // direct sockets
 	groupID int64  // group sockets
 	ackMode bool
+	// What the open sequence did, for serve to undo; set before the reader
+	// starts. counted: in presence; registered: in the hub (and, for a
+	// group socket, in group presence).
+	counted, registered bool
 
 	t            transport
 	hooks        socketHooks
@@ -91,7 +98,7 @@ func newSocket(t transport, hooks socketHooks, queueCap int, writeTimeout, pingI
 		t: t, hooks: hooks, queueCap: queueCap, writeTimeout: writeTimeout, pingInterval: pingInterval,
 		wake: make(chan struct{}, 1), space: make(chan struct{}, 1),
 		writerDone: make(chan struct{}), readerDone: make(chan struct{}),
-		convs: map[string]*convState{}, replaying: true, groups: map[int64]bool{},
+		replaying: true, // convs and groups are made when first needed
 	}
 }
 
@@ -183,6 +190,8 @@ func (s *socket) closing() bool {
 }
 
 // writeLoop is the socket's only writer: frames, pings, pongs and the close.
+// Each wake-up drains the whole queue and writes it as one batch: one write
+// deadline and, through coalescingConn, few system calls for many frames.
 func (s *socket) writeLoop() {
 	defer close(s.writerDone)
 	ping := time.NewTicker(s.pingInterval)
@@ -201,10 +210,11 @@ func (s *socket) writeLoop() {
 			// The client went away without a close handshake.
 			s.close(CloseNormal, "")
 		}
+		// Let the goroutines that are fanning out run first, so that
+		// frames queued at about the same time share one write call.
+		runtime.Gosched()
 		s.qmu.Lock()
-		batch = append(batch[:0], s.queue...)
-		clear(s.queue)
-		s.queue = s.queue[:0]
+		batch, s.queue = s.queue, batch[:0]
 		code, msg, sent := s.closeCode, s.closeMsg, s.closeSent
 		pongs := s.pongs
 		s.pongs = nil
@@ -219,18 +229,17 @@ func (s *socket) writeLoop() {
 		}
 		// Queued frames still go out before a graceful close; a slow
 		// consumer or a logged-out socket is closed at once.
-		if code == 0 || code == CloseGoingAway {
-			for _, f := range batch {
-				if err := s.t.WriteText(f.data, time.Now().Add(s.writeTimeout)); err != nil {
-					s.finish(0, "")
-					return
-				}
-				if f.conv != "" {
-					s.hooks.written(s, f)
-				}
+		if (code == 0 || code == CloseGoingAway) && len(batch) > 0 {
+			if err := s.t.WriteBatch(batch, time.Now().Add(s.writeTimeout)); err != nil {
+				s.finish(0, "")
+				return
 			}
+			s.hooks.written(s, batch)
 		}
 		clear(batch)
+		if cap(batch) > 64 {
+			batch = nil // an idle socket keeps no large batch
+		}
 		if code != 0 {
 			if sent {
 				code = 0
@@ -273,7 +282,7 @@ func (s *socket) deliver(conv string, seq int64, data []byte) {
 	if st == nil {
 		// A conversation that started after the socket opened.
 		st = &convState{}
-		s.convs[conv] = st
+		s.setConv(conv, st)
 	}
 	if s.replaying || st.catching {
 		st.maxSeen = max(st.maxSeen, seq)
@@ -291,6 +300,14 @@ func (s *socket) deliver(conv string, seq int64, data []byte) {
 		s.startCatchUpLocked()
 	}
 	s.dmu.Unlock()
+}
+
+// setConv records st as conversation conv's state. dmu held.
+func (s *socket) setConv(conv string, st *convState) {
+	if s.convs == nil {
+		s.convs = map[string]*convState{}
+	}
+	s.convs[conv] = st
 }
 
 // startCatchUpLocked starts the catch-up goroutine unless it runs. dmu held.
@@ -312,7 +329,7 @@ func (s *socket) rewind(conv string, after int64) {
 	st := s.convs[conv]
 	if st == nil {
 		st = &convState{}
-		s.convs[conv] = st
+		s.setConv(conv, st)
 	}
 	st.maxSeen = max(st.maxSeen, st.last)
 	st.last = after

@@ -1,6 +1,10 @@
 package realtime
 
-import "encoding/json"
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+)
 
 // NATS subjects. Every instance subscribes to all of them, itself included,
 // so one instance runs the same path as a cluster.
@@ -11,19 +15,88 @@ const (
 	subjectClose    = "tim.close"    // close the sockets of an account or token
 )
 
-// wireMessages is a batch of committed messages, each with its frame
-// encoded once by the committing instance.
-type wireMessages struct {
-	Messages []wireMessage `json:"m"`
+// wireMessage is a committed message with its frame, encoded once by the
+// committing instance. Batches of them travel in a compact binary form
+// (appendWireMessage, decodeWireMessages): they are the bulk of the traffic
+// between instances, and JSON would re-validate every frame on each side.
+type wireMessage struct {
+	Conv      string
+	Seq       int64
+	Sender    string
+	Recipient string // direct messages
+	GroupID   int64  // group messages
+	Frame     []byte
 }
 
-type wireMessage struct {
-	Conv      string          `json:"c"`
-	Seq       int64           `json:"s"`
-	Sender    string          `json:"f"`
-	Recipient string          `json:"t,omitempty"`
-	GroupID   int64           `json:"g,omitempty"`
-	Frame     json.RawMessage `json:"x"`
+// appendWireMessage appends w to b: five fields as uvarint-prefixed bytes
+// or uvarints.
+func appendWireMessage(b []byte, w *wireMessage) []byte {
+	b = appendWireString(b, w.Conv)
+	b = binary.AppendUvarint(b, uint64(w.Seq))
+	b = appendWireString(b, w.Sender)
+	b = appendWireString(b, w.Recipient)
+	b = binary.AppendUvarint(b, uint64(w.GroupID))
+	b = binary.AppendUvarint(b, uint64(len(w.Frame)))
+	return append(b, w.Frame...)
+}
+
+func appendWireString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+var errWire = errors.New("malformed message batch")
+
+// decodeWireMessages calls fn for each message of a batch, in order. The
+// frames share data's memory.
+func decodeWireMessages(data []byte, fn func(*wireMessage)) error {
+	uvarint := func() (uint64, error) {
+		v, n := binary.Uvarint(data)
+		if n <= 0 {
+			return 0, errWire
+		}
+		data = data[n:]
+		return v, nil
+	}
+	bytesField := func() ([]byte, error) {
+		n, err := uvarint()
+		if err != nil || n > uint64(len(data)) {
+			return nil, errWire
+		}
+		v := data[:n:n]
+		data = data[n:]
+		return v, nil
+	}
+	var w wireMessage
+	for len(data) > 0 {
+		conv, err := bytesField()
+		if err != nil {
+			return err
+		}
+		seq, err := uvarint()
+		if err != nil {
+			return err
+		}
+		sender, err := bytesField()
+		if err != nil {
+			return err
+		}
+		recipient, err := bytesField()
+		if err != nil {
+			return err
+		}
+		gid, err := uvarint()
+		if err != nil {
+			return err
+		}
+		frame, err := bytesField()
+		if err != nil {
+			return err
+		}
+		w = wireMessage{Conv: string(conv), Seq: int64(seq), Sender: string(sender), Recipient: string(recipient), GroupID: int64(gid), Frame: frame}
+		fn(&w)
+	}
+	return nil
 }
 
 type wirePresence struct {

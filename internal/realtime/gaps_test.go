@@ -1,0 +1,93 @@
+package realtime
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"tim/gen/api"
+	"tim/gen/db"
+	"tim/internal/config"
+)
+
+// An instance that dies without shutting down leaves presence rows; once
+// its heartbeat is older than the presence timeout, a surviving instance
+// removes them and tells the friends of its users that they went offline.
+func TestDeadInstanceUsersGoOffline(t *testing.T) {
+	e := setup(t, func(c *config.Config) { c.PresenceTimeout = 3 * time.Second })
+	e.user("a")
+	b := e.user("b")
+	e.befriend("a", "b")
+	cb := e.dial("/websocket/b", b)
+	cb.next()
+	cb.next()
+	// The dead instance: a online there, and silent for longer than the
+	// timeout (no query backdates a heartbeat, so the fixture does).
+	ctx := context.Background()
+	if err := e.q.InstanceHeartbeat(ctx, "dead"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.q.PresenceApply(ctx, db.PresenceApplyParams{InstanceID: "dead", Accounts: []string{"a"}, Sockets: []int32{1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(ctx, `UPDATE instances SET last_seen = now() - interval '1 hour' WHERE id = 'dead'`); err != nil {
+		t.Fatal(err)
+	}
+	if p := cb.nextOf("presence"); p["account"] != "a" || p["online"] != false {
+		t.Fatalf("presence %v", p)
+	}
+	var n int
+	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM presence WHERE instance_id = 'dead'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("dead instance's presence rows: %d, %v", n, err)
+	}
+}
+
+// A group joined after the user socket opened starts flowing to it (from
+// the join on), and stops once the user left.
+func TestGroupJoinedAndLeftWhileConnected(t *testing.T) {
+	e := setup(t)
+	a, b := e.user("a"), e.user("b")
+	e.befriend("a", "b")
+	e.group(1, "a")
+	ctx := context.Background()
+	ca := e.dial("/websocket/a", a)
+	ca.next()
+	ca.next()
+	cb := e.dial("/websocket/b", b)
+	cb.next()
+	cb.next()
+	gid := int64(1)
+	sendGroup := func(text string) {
+		ca.sendJSON(api.SendFrame{Type: "send", GroupId: &gid, Text: text})
+		if m := ca.message(); m.Message != text {
+			t.Fatalf("a's echo %+v", m)
+		}
+	}
+	sendGroup("before")
+
+	// b joins as the social API does: member, cursor at the group's end.
+	if err := e.q.GroupMemberInsert(ctx, db.GroupMemberInsertParams{GroupID: 1, Account: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.q.DeliveryCursorSetToGroupEnd(ctx, db.DeliveryCursorSetToGroupEndParams{Account: "b", GroupID: &gid}); err != nil {
+		t.Fatal(err)
+	}
+	sendGroup("after join")
+	if m := cb.message(); m.Message != "after join" || m.Seq != 2 {
+		t.Fatalf("b got %+v", m)
+	}
+
+	// b leaves; once the members were checked, group messages stop.
+	if _, err := e.q.GroupMemberDelete(ctx, db.GroupMemberDeleteParams{GroupID: 1, Account: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.refreshGroup(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	sendGroup("after leave")
+	to := "b"
+	ca.sendJSON(api.SendFrame{Type: "send", To: &to, Text: "direct"})
+	if m := cb.message(); m.Message != "direct" {
+		t.Fatalf("b got %+v after leaving", m)
+	}
+}
