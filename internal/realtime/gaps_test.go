@@ -8,6 +8,7 @@ import (
 	"tim/gen/api"
 	"tim/gen/db"
 	"tim/internal/config"
+	"tim/internal/store"
 )
 
 // An instance that dies without shutting down leaves presence rows; once
@@ -65,11 +66,15 @@ func TestGroupJoinedAndLeftWhileConnected(t *testing.T) {
 	}
 	sendGroup("before")
 
-	// b joins as the social API does: member, cursor at the group's end.
-	if err := e.q.GroupMemberInsert(ctx, db.GroupMemberInsertParams{GroupID: 1, Account: "b"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.q.DeliveryCursorSetToGroupEnd(ctx, db.DeliveryCursorSetToGroupEndParams{Account: "b", GroupID: &gid}); err != nil {
+	// b joins as the social API does: member and cursor at the group's end
+	// in one transaction, so that no membership check sees one without the
+	// other.
+	if err := store.InTx(ctx, e.pool, func(q *db.Queries) error {
+		if err := q.GroupMemberInsert(ctx, db.GroupMemberInsertParams{GroupID: 1, Account: "b"}); err != nil {
+			return err
+		}
+		return q.DeliveryCursorSetToGroupEnd(ctx, db.DeliveryCursorSetToGroupEndParams{Account: "b", GroupID: &gid})
+	}); err != nil {
 		t.Fatal(err)
 	}
 	sendGroup("after join")

@@ -142,14 +142,17 @@ func (h *hub) deliverMessage(w *wireMessage) {
 	}
 }
 
-// toUserSockets queues a control frame to the user-channel sockets of accounts.
+// toUserSockets queues a presence frame to the user-channel sockets of accounts.
 func (h *hub) toUserSockets(accounts []string, frame []byte) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	// sessions, not byAccount: a socket hears of presence changes from its
+	// upgrade on, so that none falls between its users list and its
+	// registration for messages; it holds them until the list is sent.
 	for _, acc := range accounts {
-		for s := range h.byAccount[acc] {
+		for s := range h.sessions[acc] {
 			if s.ch == channelUser {
-				s.sendControl(frame)
+				s.sendPresence(frame)
 			}
 		}
 	}

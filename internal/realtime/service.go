@@ -495,6 +495,7 @@ func (s *Service) openSequence(so *socket) error {
 			return err
 		}
 		so.sendControl(mustJSON(api.UsersFrame{Users: users}))
+		so.presenceReady()
 		if groups, err = s.q.GroupMemberGroupIDs(ctx, so.account); err != nil {
 			return fmt.Errorf("list groups: %w", err)
 		}

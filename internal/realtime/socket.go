@@ -86,6 +86,12 @@ type socket struct {
 	writerDone chan struct{}
 	readerDone chan struct{}
 
+	// A friend's presence frame must not overtake the users list of the
+	// open sequence: until presenceOK, such frames are held.
+	pmu          sync.Mutex
+	presenceOK   bool
+	heldPresence [][]byte
+
 	dmu       sync.Mutex
 	convs     map[string]*convState
 	replaying bool // registered, cursors not loaded yet
@@ -336,4 +342,28 @@ func (s *socket) rewind(conv string, after int64) {
 	st.gen++
 	st.catching = true
 	s.startCatchUpLocked()
+}
+
+// sendPresence queues a friend's presence frame, or holds it while the open
+// sequence has not yet sent the users list.
+func (so *socket) sendPresence(frame []byte) {
+	so.pmu.Lock()
+	defer so.pmu.Unlock()
+	if !so.presenceOK {
+		so.heldPresence = append(so.heldPresence, frame)
+		return
+	}
+	so.sendControl(frame)
+}
+
+// presenceReady queues the held presence frames, in order, and lets later
+// ones through.
+func (so *socket) presenceReady() {
+	so.pmu.Lock()
+	defer so.pmu.Unlock()
+	so.presenceOK = true
+	for _, f := range so.heldPresence {
+		so.sendControl(f)
+	}
+	so.heldPresence = nil
 }
