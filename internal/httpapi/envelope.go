@@ -32,7 +32,6 @@ const (
 	msgFieldInvalid = "字段%s不合法：%s"
 	msgFieldMissing = "缺少字段%s"
 	msgParamMissing = "缺少参数%s"
-	msgRangeInvalid = "请求的范围无效"
 )
 
 // writeEnvelope writes an envelope with HTTP status code.

@@ -57,7 +57,7 @@ func (v *validator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if rb := route.Operation.RequestBody; rb != nil && rb.Value != nil {
 			mt := mediaType(req.Header.Get(echo.HeaderContentType))
 			if req.ContentLength != 0 || mt != "" {
-				if rb.Value.Content.Get(mt) == nil || !declared(rb.Value.Content, mt) {
+				if _, ok := rb.Value.Content[mt]; !ok { // exactly a declared media type
 					return writeEnvelope(c, http.StatusUnsupportedMediaType, msgMediaType)
 				}
 			}
@@ -118,12 +118,6 @@ var uploadBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 
 type bufferedBody struct {
 	io.Reader
 	io.Closer
-}
-
-// declared reports whether the contract lists exactly media type mt.
-func declared(content openapi3.Content, mt string) bool {
-	_, ok := content[mt]
-	return ok
 }
 
 func mediaType(header string) string {

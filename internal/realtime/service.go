@@ -359,8 +359,14 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 		}
 		h.groupID = id
 	}
-	tok, _ := auth.TokenFromRequest(c.Request())
-	claims, err := s.verifier.Verify(ctx, tok)
+	// Behind the HTTP stack's authenticator the token is already verified;
+	// verify it here only when that did not succeed.
+	claims, ok := auth.FromContext(ctx)
+	var err error
+	if !ok {
+		tok, _ := auth.TokenFromRequest(c.Request())
+		claims, err = s.verifier.Verify(ctx, tok)
+	}
 	switch {
 	case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrInvalidToken), errors.Is(err, auth.ErrExpiredToken), errors.Is(err, auth.ErrRevokedToken):
 		return refuse(c, http.StatusUnauthorized, "身份未认证")

@@ -19,28 +19,18 @@ import (
 var (
 	specOnce   sync.Once
 	specRouter routers.Router
-	specDoc    *openapi3.T
 	specErr    error
 )
 
-// Spec returns the contract, loaded once per test process.
-func Spec(t testing.TB) *openapi3.T {
-	t.Helper()
-	loadSpec()
-	if specErr != nil {
-		t.Fatalf("load openapi spec: %v", specErr)
-	}
-	return specDoc
-}
-
 func loadSpec() {
 	specOnce.Do(func() {
-		specDoc, specErr = api.GetSwagger()
+		var doc *openapi3.T
+		doc, specErr = api.GetSwagger()
 		if specErr != nil {
 			return
 		}
-		specDoc.Servers = nil
-		specRouter, specErr = gorillamux.NewRouter(specDoc)
+		doc.Servers = nil
+		specRouter, specErr = gorillamux.NewRouter(doc)
 		// Binary responses are checked for status and headers; their bytes
 		// are the tests' business.
 		for _, ct := range []string{"image/jpeg", "image/png", "image/bmp", "audio/mpeg", "video/mp4"} {
@@ -62,16 +52,16 @@ func (v *validatingTransport) RoundTrip(req *http.Request) (*http.Response, erro
 	if err != nil {
 		return res, err
 	}
-	if err := ValidateResponse(req, res); err != nil {
+	if err := validateResponse(req, res); err != nil {
 		v.t.Errorf("%s %s: response breaks the contract: %v", req.Method, req.URL.RequestURI(), err)
 	}
 	return res, nil
 }
 
-// ValidateResponse checks res against the contract's operation for req. The
+// validateResponse checks res against the contract's operation for req. The
 // body is read and replaced, so the caller can still read it. Requests that
 // the contract does not describe are not checked.
-func ValidateResponse(req *http.Request, res *http.Response) error {
+func validateResponse(req *http.Request, res *http.Response) error {
 	loadSpec()
 	if specErr != nil {
 		return specErr
