@@ -26,6 +26,7 @@ import (
 	"tim/internal/auth"
 	"tim/internal/blob"
 	"tim/internal/bus"
+	"tim/internal/chat"
 	"tim/internal/config"
 	"tim/internal/httpapi"
 	"tim/internal/media"
@@ -39,7 +40,7 @@ import (
 type (
 	accountsAPI = accounts.API
 	socialAPI   = social.API
-	historyAPI  = realtime.History
+	historyAPI  = chat.History
 	mediaAPI    = media.API
 )
 
@@ -131,7 +132,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	e, err := httpapi.New(httpapi.Options{
 		Logger:         logger,
 		Verifier:       verifier,
-		Handler:        &server{accts, soc, rt.History(), med, &httpapi.Ops{DB: pool}},
+		Handler:        &server{accts, soc, chat.NewHistory(pool), med, &httpapi.Ops{DB: pool}},
 		Registry:       reg,
 		TrustedProxies: cfg.TrustedProxies,
 		MaxJSONBody:    cfg.MaxJSONBody,

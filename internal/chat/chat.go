@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"tim/gen/api"
 	"tim/gen/db"
 )
 
@@ -129,4 +130,24 @@ func messageFromRow(r db.Message) Message {
 		m.ClientMsgID = *r.ClientMsgID
 	}
 	return m
+}
+
+// Frame is m as the message frame clients receive.
+func (m Message) Frame() api.MessageFrame {
+	f := api.MessageFrame{
+		Type: api.Message, Id: m.ID, Seq: m.Seq, FromUser: m.Sender,
+		Message: m.Body, Kind: api.MessageKind(m.Kind), Time: m.Time,
+	}
+	if m.GroupID != 0 {
+		gid := m.GroupID
+		f.GroupId = &gid
+	} else {
+		to := m.Recipient
+		f.To = &to
+	}
+	if m.ClientMsgID != "" {
+		id := m.ClientMsgID
+		f.ClientMsgId = &id
+	}
+	return f
 }

@@ -222,26 +222,7 @@ func strictUnmarshal(data []byte, v any) error {
 
 // Server frames, encoded once.
 
-func messageFrame(m chat.Message) api.MessageFrame {
-	f := api.MessageFrame{
-		Type: api.Message, Id: m.ID, Seq: m.Seq, FromUser: m.Sender,
-		Message: m.Body, Kind: api.MessageKind(m.Kind), Time: m.Time,
-	}
-	if m.GroupID != 0 {
-		gid := m.GroupID
-		f.GroupId = &gid
-	} else {
-		to := m.Recipient
-		f.To = &to
-	}
-	if m.ClientMsgID != "" {
-		id := m.ClientMsgID
-		f.ClientMsgId = &id
-	}
-	return f
-}
-
-func encodeMessage(m chat.Message) []byte { return mustJSON(messageFrame(m)) }
+func encodeMessage(m chat.Message) []byte { return mustJSON(m.Frame()) }
 
 func encodeError(code int32, message, clientMsgID string) []byte {
 	f := api.ErrorFrame{Type: "error", Code: code, Message: message}

@@ -278,71 +278,8 @@ func (s *socket) finish(code int, msg string) {
 	_ = s.t.Close() // the reader sees the error and ends
 }
 
-// deliver queues a live message frame in conversation conv, keeping each
-// conversation in seq order with no gap and no repeat: an older seq is
-// dropped, a seq past a gap hands the conversation to the catch-up
-// goroutine, which reads the gap from the database.
-func (s *socket) deliver(conv string, seq int64, data []byte) {
-	s.dmu.Lock()
-	st := s.convs[conv]
-	if st == nil {
-		// A conversation that started after the socket opened.
-		st = &convState{}
-		s.setConv(conv, st)
-	}
-	if s.replaying || st.catching {
-		st.maxSeen = max(st.maxSeen, seq)
-		s.dmu.Unlock()
-		return
-	}
-	switch {
-	case seq <= st.last:
-	case seq == st.last+1:
-		if s.enqueue(outFrame{data: data, conv: conv, seq: seq}) {
-			st.last = seq
-		}
-	default:
-		st.catching, st.maxSeen = true, seq
-		s.startCatchUpLocked()
-	}
-	s.dmu.Unlock()
-}
-
-// setConv records st as conversation conv's state. dmu held.
-func (s *socket) setConv(conv string, st *convState) {
-	if s.convs == nil {
-		s.convs = map[string]*convState{}
-	}
-	s.convs[conv] = st
-}
-
-// startCatchUpLocked starts the catch-up goroutine unless it runs. dmu held.
-func (s *socket) startCatchUpLocked() {
-	if s.catching || s.replaying {
-		return
-	}
-	s.catching = true
-	s.hooks.startCatchUp(s)
-}
-
 // sendControl queues a frame that is not a message (ack, error, presence).
 func (s *socket) sendControl(data []byte) { s.enqueue(outFrame{data: data}) }
-
-// rewind replays conversation conv after seq (a sync frame).
-func (s *socket) rewind(conv string, after int64) {
-	s.dmu.Lock()
-	defer s.dmu.Unlock()
-	st := s.convs[conv]
-	if st == nil {
-		st = &convState{}
-		s.setConv(conv, st)
-	}
-	st.maxSeen = max(st.maxSeen, st.last)
-	st.last = after
-	st.gen++
-	st.catching = true
-	s.startCatchUpLocked()
-}
 
 // sendPresence queues a friend's presence frame, or holds it while the open
 // sequence has not yet sent the users list.

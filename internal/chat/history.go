@@ -1,4 +1,4 @@
-package realtime
+package chat
 
 import (
 	"context"
@@ -6,17 +6,23 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"tim/gen/api"
 	"tim/gen/db"
 	"tim/internal/auth"
-	"tim/internal/chat"
 	"tim/internal/store"
 )
 
 // History serves GET /Tim/messages and GET /Tim/groupMessages.
 type History struct {
-	store *chat.Store
+	store *Store
 	q     *db.Queries
+}
+
+// NewHistory returns the history endpoints over pool.
+func NewHistory(pool *pgxpool.Pool) *History {
+	return &History{store: NewStore(pool), q: db.New(pool)}
 }
 
 const (
@@ -40,7 +46,7 @@ func (h *History) GetMessages(ctx context.Context, req api.GetMessagesRequestObj
 		}
 		return nil, fmt.Errorf("read user: %w", err)
 	}
-	msgs, err := h.page(ctx, chat.DirectKey(p.Account, p.With), p.BeforeSeq, p.AfterSeq, p.Limit)
+	msgs, err := h.page(ctx, DirectKey(p.Account, p.With), p.BeforeSeq, p.AfterSeq, p.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +76,7 @@ func (h *History) GetGroupMessages(ctx context.Context, req api.GetGroupMessages
 	if !member {
 		return api.GetGroupMessages403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: 403, Message: "你不是该群成员"}}, nil
 	}
-	msgs, err := h.page(ctx, chat.GroupKey(p.GroupID), p.BeforeSeq, p.AfterSeq, p.Limit)
+	msgs, err := h.page(ctx, GroupKey(p.GroupID), p.BeforeSeq, p.AfterSeq, p.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +91,7 @@ func (h *History) page(ctx context.Context, conv string, before, after *int64, l
 	if limit != nil {
 		n = int(min(max(*limit, 1), 500))
 	}
-	var msgs []chat.Message
+	var msgs []Message
 	var err error
 	if after != nil {
 		msgs, err = h.store.After(ctx, conv, *after, n)
@@ -109,7 +115,7 @@ func (h *History) page(ctx context.Context, conv string, before, after *int64, l
 	}
 	out := make([]api.MessageFrame, len(msgs))
 	for i, m := range msgs {
-		out[i] = messageFrame(m)
+		out[i] = m.Frame()
 	}
 	return out, nil
 }

@@ -1,0 +1,143 @@
+package realtime
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"tim/gen/api"
+	"tim/gen/db"
+	"tim/internal/auth"
+	"tim/internal/store"
+)
+
+// handshake is what an accepted upgrade request established.
+type handshake struct {
+	ch      channel
+	claims  auth.Claims
+	peer    string
+	groupID int64
+}
+
+func (s *Service) handleUser(c echo.Context) error {
+	return s.open(c, channelUser, c.Param("useraccount"), "", "")
+}
+
+func (s *Service) handleDirect(c echo.Context) error {
+	return s.open(c, channelDirect, c.Param("useraccount"), c.Param("friendaccount"), "")
+}
+
+func (s *Service) handleGroup(c echo.Context) error {
+	return s.open(c, channelGroup, c.Param("UserAccount"), "", c.Param("GroupID"))
+}
+
+func refuse(c echo.Context, code int, msg string) error {
+	return c.JSON(code, api.Envelope{Code: int32(code), Message: msg})
+}
+
+func (s *Service) open(c echo.Context, ch channel, account, peer, group string) error {
+	s.stateMu.Lock()
+	if s.closing {
+		s.stateMu.Unlock()
+		return refuse(c, http.StatusServiceUnavailable, "服务器正在关闭")
+	}
+	s.sockets.Add(1)
+	s.stateMu.Unlock()
+	handedOff := false // the socket's reader took over the reservations
+	defer func() {
+		if !handedOff {
+			s.sockets.Done()
+		}
+	}()
+
+	ctx := c.Request().Context()
+	h := handshake{ch: ch, peer: peer}
+	if ch == channelGroup {
+		id, err := strconv.ParseInt(group, 10, 64)
+		if err != nil || id < 1 {
+			return refuse(c, http.StatusBadRequest, "群ID必须是正整数")
+		}
+		h.groupID = id
+	}
+	// Behind the HTTP stack's authenticator the token is already verified;
+	// verify it here only when that did not succeed.
+	claims, ok := auth.FromContext(ctx)
+	var err error
+	if !ok {
+		tok, _ := auth.TokenFromRequest(c.Request())
+		claims, err = s.verifier.Verify(ctx, tok)
+	}
+	switch {
+	case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrInvalidToken), errors.Is(err, auth.ErrExpiredToken), errors.Is(err, auth.ErrRevokedToken):
+		return refuse(c, http.StatusUnauthorized, "身份未认证")
+	case err != nil:
+		return fmt.Errorf("verify token: %w", err)
+	}
+	h.claims = claims
+	if account != claims.Account {
+		return refuse(c, http.StatusForbidden, "无权使用其他账号的连接")
+	}
+	switch ch {
+	case channelDirect:
+		ok, err := s.q.FriendshipExists(ctx, db.FriendshipExistsParams{Account: account, Friend: peer})
+		if err != nil {
+			return fmt.Errorf("check friendship: %w", err)
+		}
+		if !ok {
+			return refuse(c, http.StatusForbidden, "对方不是你的好友")
+		}
+	case channelGroup:
+		if _, err := s.q.GroupGet(ctx, h.groupID); err != nil {
+			if errors.Is(store.Translate(err), store.ErrNotFound) {
+				return refuse(c, http.StatusNotFound, "群不存在")
+			}
+			return fmt.Errorf("read group: %w", err)
+		}
+		ok, err := s.q.GroupMemberExists(ctx, db.GroupMemberExistsParams{GroupID: h.groupID, Account: account})
+		if err != nil {
+			return fmt.Errorf("check membership: %w", err)
+		}
+		if !ok {
+			return refuse(c, http.StatusForbidden, "你不是该群成员")
+		}
+	}
+	if !s.hub.reserve(account, s.cfg.SocketsPerUser) {
+		return refuse(c, http.StatusTooManyRequests, "连接数已达上限")
+	}
+	hw := &hijackWrapper{ResponseWriter: c.Response()}
+	conn, err := s.upgrader.Upgrade(hw, c.Request(), nil)
+	if err != nil {
+		s.hub.release(account)
+		return nil // the upgrader answered the client
+	}
+	// The socket's reader and writer live on in their own goroutines with
+	// small stacks; this handler's goroutine, with the HTTP server's buffers
+	// and its deep stack, ends after the open sequence.
+	so := s.start(conn, hw.conn, h, c.QueryParam("ack") == "1")
+	handedOff = true
+	go func() {
+		defer s.sockets.Done()
+		defer s.hub.release(account)
+		s.serve(conn, so)
+	}()
+	return nil
+}
+
+func (s *Service) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	for _, o := range s.cfg.AllowedOrigins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}

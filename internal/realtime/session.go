@@ -1,0 +1,280 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"tim/gen/api"
+	"tim/gen/db"
+	"tim/internal/chat"
+)
+
+// start creates the socket, starts its writer and runs the open sequence.
+func (s *Service) start(conn *websocket.Conn, raw *coalescingConn, h handshake, ackMode bool) *socket {
+	so := newSocket(wsTransport{c: conn, raw: raw}, s, s.cfg.SocketQueue, writeTimeout, s.cfg.PingInterval)
+	so.id = s.nextID.Add(1)
+	so.account, so.jti, so.ch, so.ackMode = h.claims.Account, h.claims.JTI, h.ch, ackMode
+	switch h.ch {
+	case channelDirect:
+		so.peer, so.conv = h.peer, chat.DirectKey(h.claims.Account, h.peer)
+	case channelGroup:
+		so.groupID, so.conv = h.groupID, chat.GroupKey(h.groupID)
+	}
+	go so.writeLoop()
+	s.hub.open(so)
+	if err := s.openSequence(so); err != nil {
+		s.logger.Error("open socket", slog.String("account", so.account), slog.String("error", err.Error()))
+		so.close(CloseInternal, "internal error")
+	}
+	return so
+}
+
+// serve is the socket's reader: it runs the read loop while the writer
+// goroutine owns every write, then unregisters the socket.
+func (s *Service) serve(conn *websocket.Conn, so *socket) {
+	defer s.hub.end(so)
+	s.readLoop(conn, so)
+	close(so.readerDone)
+	<-so.writerDone
+
+	if so.counted {
+		s.presence.add(so.account, -1)
+	}
+	if so.registered {
+		s.hub.remove(so)
+		if so.ch == channelGroup {
+			if _, err := s.groupPresence(s.ctx, so, false); err != nil {
+				s.logger.Error("group presence", slog.String("error", err.Error()))
+			}
+		}
+	}
+}
+
+// openSequence sends the opening frames, registers the socket for live
+// traffic and then starts the replay from its cursors, so that nothing falls
+// between the two.
+func (s *Service) openSequence(so *socket) error {
+	ctx := s.ctx
+	// The account is online, for its friends and every instance, before
+	// the client sees its socket open.
+	change := s.presence.add(so.account, 1)
+	so.counted = true
+	wait, cancel := context.WithTimeout(ctx, closeDeadline)
+	s.presence.waitWritten(wait, change)
+	cancel()
+	so.sendControl(mustJSON(api.ConnectedFrame{Code: 200, Message: api.Empty}))
+	var groups []int64
+	switch so.ch {
+	case channelUser:
+		users, err := s.onlineFriends(ctx, so.account)
+		if err != nil {
+			return err
+		}
+		so.sendControl(mustJSON(api.UsersFrame{Users: users}))
+		so.presenceReady()
+		if groups, err = s.q.GroupMemberGroupIDs(ctx, so.account); err != nil {
+			return fmt.Errorf("list groups: %w", err)
+		}
+	case channelGroup:
+		frames, err := s.groupPresence(ctx, so, true)
+		if err != nil {
+			return err
+		}
+		for _, f := range frames {
+			so.sendControl(f)
+		}
+	}
+	so.dmu.Lock()
+	if len(groups) > 0 {
+		so.groups = make(map[int64]bool, len(groups))
+	}
+	for _, g := range groups {
+		so.groups[g] = true
+	}
+	so.dmu.Unlock()
+	s.hub.add(so, groups)
+	so.registered = true // serve undoes this, even if the rest fails
+
+	cursors := map[string]int64{}
+	if so.ch == channelUser {
+		rows, err := s.q.DeliveryCursorListForAccount(ctx, so.account)
+		if err != nil {
+			return fmt.Errorf("list cursors: %w", err)
+		}
+		for _, r := range rows {
+			cursors[r.Conv] = r.DeliveredSeq
+		}
+	} else {
+		c, err := s.q.DeliveryCursorGet(ctx, db.DeliveryCursorGetParams{Account: so.account, Conv: so.conv})
+		if err != nil {
+			return fmt.Errorf("read cursor: %w", err)
+		}
+		cursors[so.conv] = c
+	}
+	so.dmu.Lock()
+	for conv, c := range cursors {
+		st := so.convs[conv]
+		if st == nil {
+			st = &convState{}
+			so.setConv(conv, st)
+		}
+		st.last = max(c, s.cursors.pending(so.account, conv))
+	}
+	// Every conversation, including those that appeared during the open,
+	// is read from the database first.
+	for conv, st := range so.convs {
+		if _, known := cursors[conv]; !known {
+			st.last = s.cursors.pending(so.account, conv)
+		}
+		st.catching = true
+	}
+	so.replaying = false
+	so.startCatchUpLocked()
+	so.dmu.Unlock()
+	return nil
+}
+
+func (s *Service) onlineFriends(ctx context.Context, account string) ([]api.OnlineUser, error) {
+	friends, err := s.q.FriendAccounts(ctx, account)
+	if err != nil {
+		return nil, fmt.Errorf("list friends: %w", err)
+	}
+	rows, err := s.q.UserProfiles(ctx, db.UserProfilesParams{Accounts: append(friends, account), PresenceTimeoutSecs: s.cfg.PresenceTimeout.Seconds()})
+	if err != nil {
+		return nil, fmt.Errorf("read profiles: %w", err)
+	}
+	users := []api.OnlineUser{}
+	for _, r := range rows {
+		if r.Account == account {
+			users = append([]api.OnlineUser{{Account: r.Account, Username: r.Username}}, users...)
+		} else if r.Online {
+			users = append(users, api.OnlineUser{Account: r.Account, Username: r.Username})
+		}
+	}
+	return users, nil
+}
+
+func (s *Service) readLoop(conn *websocket.Conn, so *socket) {
+	alive := func() { _ = conn.SetReadDeadline(time.Now().Add(s.cfg.PongTimeout)) }
+	conn.SetReadLimit(s.cfg.MaxFrameBytes)
+	alive()
+	conn.SetPongHandler(func(string) error { alive(); return nil })
+	conn.SetPingHandler(func(data string) error { alive(); so.pong([]byte(data)); return nil })
+	conn.SetCloseHandler(func(code int, _ string) error {
+		if code == websocket.CloseNoStatusReceived {
+			code = CloseNormal
+		}
+		so.close(code, "")
+		return nil
+	})
+	limiter := rate.NewLimiter(rate.Limit(s.cfg.SendRate), s.cfg.SendBurst)
+	for {
+		mt, data, err := conn.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				so.closedByLibrary(CloseTooBig)
+			} else {
+				so.close(CloseNormal, "")
+			}
+			return
+		}
+		alive()
+		if so.closing() {
+			continue
+		}
+		if !limiter.Allow() {
+			so.sendControl(encodeError(http.StatusTooManyRequests, "发送过于频繁", ""))
+			continue
+		}
+		if mt != websocket.TextMessage {
+			so.sendControl(encodeError(http.StatusBadRequest, "只接受文本帧", ""))
+			continue
+		}
+		s.handleFrame(so, data)
+	}
+}
+
+func (s *Service) handleFrame(so *socket, data []byte) {
+	f, err := decodeClientFrame(so.ch, data)
+	if err != nil {
+		var fe *frameError
+		if errors.As(err, &fe) {
+			so.sendControl(encodeError(fe.code, fe.message, ""))
+		}
+		return
+	}
+	switch f.kind {
+	case frameSend:
+		send := chat.Send{Sender: so.account, To: f.to, GroupID: f.groupID, Kind: f.msgKind, Body: f.text, ClientMsgID: f.clientMsgID}
+		if f.to == "" && f.groupID == 0 {
+			send.To, send.GroupID = so.peer, so.groupID
+		}
+		s.committer.SendAsync(send, func(m chat.Message, err error) {
+			switch {
+			case err == nil:
+				so.sendControl(encodeAck(m))
+			case errors.Is(err, chat.ErrForbidden) && send.GroupID != 0:
+				so.sendControl(encodeError(http.StatusForbidden, "你不是该群成员", send.ClientMsgID))
+			case errors.Is(err, chat.ErrForbidden):
+				so.sendControl(encodeError(http.StatusForbidden, "对方不是你的好友", send.ClientMsgID))
+			case errors.Is(err, chat.ErrClosed):
+				so.sendControl(encodeError(http.StatusServiceUnavailable, "服务器正在关闭", send.ClientMsgID))
+			default:
+				so.sendControl(encodeError(http.StatusInternalServerError, "发送失败", send.ClientMsgID))
+			}
+		})
+	case frameAck:
+		if !so.ackMode {
+			so.sendControl(encodeError(http.StatusBadRequest, "连接时未声明ack=1", ""))
+			return
+		}
+		conv, ok := s.socketConv(so, f)
+		if !ok {
+			so.sendControl(encodeError(http.StatusForbidden, "无权确认该会话", ""))
+			return
+		}
+		so.dmu.Lock()
+		var last int64
+		if st := so.convs[conv]; st != nil {
+			last = st.last
+		}
+		so.dmu.Unlock()
+		if seq := min(f.seq, last); seq > 0 {
+			s.cursors.advance(so.account, conv, seq)
+		}
+	case frameSync:
+		conv, ok := s.socketConv(so, f)
+		if !ok {
+			so.sendControl(encodeError(http.StatusForbidden, "无权同步该会话", ""))
+			return
+		}
+		so.rewind(conv, f.seq)
+	}
+}
+
+// socketConv is the conversation an ack or sync frame names, if the socket
+// receives it.
+func (s *Service) socketConv(so *socket, f clientFrame) (string, bool) {
+	var conv string
+	if f.groupID != 0 {
+		conv = chat.GroupKey(f.groupID)
+	} else {
+		conv = chat.DirectKey(so.account, f.to)
+	}
+	if so.ch != channelUser {
+		return conv, conv == so.conv
+	}
+	if f.groupID != 0 {
+		so.dmu.Lock()
+		defer so.dmu.Unlock()
+		return conv, so.groups[f.groupID]
+	}
+	return conv, f.to != so.account
+}
