@@ -3,7 +3,7 @@
 -- name: MessageCommitBatch :many
 -- Commits a batch of sends in one statement, so one round trip: it keeps
 -- the sends allowed (a direct send needs friendship, a group send
--- membership), answers a send whose (sender, client_msg_id) is stored with
+-- membership), answers a send whose (sender, conv, client_msg_id) is stored with
 -- the stored message, creates missing conversations and reserves seqs in
 -- each conversation under its row lock (taken in key order, so concurrent
 -- committers cannot deadlock), and inserts the new messages. It returns one
@@ -21,7 +21,7 @@ WITH input AS (
        OR (input.group_id <> 0 AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = input.group_id AND m.account = input.sender))
 ), stored AS (
     SELECT a.i, m.id, m.seq, m.created_at
-    FROM allowed a JOIN messages m ON m.sender = a.sender AND m.client_msg_id = a.client_msg_id
+    FROM allowed a JOIN messages m ON m.sender = a.sender AND m.conv = a.conv AND m.client_msg_id = a.client_msg_id
     WHERE a.client_msg_id <> ''
 ), fresh AS (
     SELECT a.*, row_number() OVER (PARTITION BY a.conv ORDER BY a.i) AS r, count(*) OVER (PARTITION BY a.conv) AS n
@@ -116,7 +116,7 @@ ON CONFLICT (account, conv) DO UPDATE SET delivered_seq = GREATEST(delivery_curs
 SELECT group_id FROM group_members WHERE account = $1 ORDER BY group_id;
 
 -- name: MessageGetByClientID :one
--- The message sender stored under client_msg_id.
+-- The message sender stored under client_msg_id in conv.
 SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at
 FROM messages
-WHERE sender = sqlc.arg(sender) AND client_msg_id = sqlc.arg(client_msg_id);
+WHERE sender = sqlc.arg(sender) AND conv = sqlc.arg(conv) AND client_msg_id = sqlc.arg(client_msg_id);

@@ -79,3 +79,9 @@ RETURNING p.account;
 -- delivered are missing).
 SELECT account, delivered_seq FROM delivery_cursors
 WHERE conv = sqlc.arg(conv) AND account = ANY(sqlc.arg(accounts)::text[]);
+
+-- name: InstanceCountLive :one
+-- The instances whose heartbeat is within the presence timeout: those that
+-- answer a broadcast.
+SELECT count(*) FROM instances
+WHERE last_seen > now() - make_interval(secs => sqlc.arg(presence_timeout_secs)::float8);

@@ -74,3 +74,7 @@ SELECT g.* FROM groups g
 JOIN group_members m ON m.group_id = g.id
 WHERE m.account = $1
 ORDER BY g.id;
+
+-- name: GroupMembershipsOf :many
+-- The groups each of accounts belongs to.
+SELECT account, group_id FROM group_members WHERE account = ANY(sqlc.arg(accounts)::text[]);

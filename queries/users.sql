@@ -52,3 +52,14 @@ WHERE scope = $1 AND key = $2 AND failed_at > $3;
 
 -- name: LoginFailureDeleteBefore :execrows
 DELETE FROM login_failures WHERE failed_at < $1;
+
+-- name: TokensRevokedAmong :many
+-- Of the tokens (account, jti, generation) held by open sockets, those that
+-- no longer verify: revoked one by one, of an earlier generation, or of an
+-- account that is gone.
+SELECT v.jti::text AS jti
+FROM (SELECT unnest(sqlc.arg(accounts)::text[]) AS account, unnest(sqlc.arg(jtis)::text[]) AS jti,
+             unnest(sqlc.arg(generations)::integer[]) AS generation) v
+LEFT JOIN users u ON u.account = v.account
+WHERE u.account IS NULL OR u.token_generation <> v.generation
+   OR EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = v.jti);

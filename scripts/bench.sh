@@ -26,7 +26,7 @@ trap cleanup EXIT
 # Protection limits are raised so that the generator, not the limits, is measured.
 TIM_DATA_DIR="$data" TIM_ADDR="127.0.0.1:$port" TIM_LOG_LEVEL=warn \
 TIM_SEND_RATE=1000000 TIM_SEND_BURST=1000000 TIM_SOCKETS_PER_USER=100000 \
-TIM_SOCKET_QUEUE=8192 TIM_LOGIN_FAILURES_PER_ADDRESS=1000000 \
+TIM_SOCKET_QUEUE_BYTES=16777216 TIM_LOGIN_FAILURES_PER_ADDRESS=1000000 \
 	bin/tim >"$log" 2>&1 &
 pid=$!
 

@@ -259,12 +259,19 @@ type AckClientFrame struct {
 // AckClientFrameType defines model for AckClientFrame.Type.
 type AckClientFrameType string
 
-// AckFrame The server's acknowledgement of a committed send.
+// AckFrame The server's acknowledgement of a committed send. It names the
+// send's conversation: exactly one of `to` (the recipient account) and
+// `groupId` is set. A send that repeats a `clientMsgId` of the same
+// sender in the same conversation is not stored again; its ack is the
+// stored message's. The same `clientMsgId` in another conversation is
+// a new message.
 type AckFrame struct {
 	ClientMsgId *string      `json:"clientMsgId,omitempty"`
+	GroupId     *int64       `json:"groupId,omitempty"`
 	Id          int64        `json:"id"`
 	Seq         int64        `json:"seq"`
 	Time        time.Time    `json:"time"`
+	To          *string      `json:"to,omitempty"`
 	Type        AckFrameType `json:"type"`
 }
 

@@ -205,7 +205,7 @@ WITH input AS (
        OR (input.group_id <> 0 AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = input.group_id AND m.account = input.sender))
 ), stored AS (
     SELECT a.i, m.id, m.seq, m.created_at
-    FROM allowed a JOIN messages m ON m.sender = a.sender AND m.client_msg_id = a.client_msg_id
+    FROM allowed a JOIN messages m ON m.sender = a.sender AND m.conv = a.conv AND m.client_msg_id = a.client_msg_id
     WHERE a.client_msg_id <> ''
 ), fresh AS (
     SELECT a.conv, a.user_a, a.user_b, a.sender, a.recipient, a.group_id, a.kind, a.body, a.client_msg_id, a.i, row_number() OVER (PARTITION BY a.conv ORDER BY a.i) AS r, count(*) OVER (PARTITION BY a.conv) AS n
@@ -255,7 +255,7 @@ type MessageCommitBatchRow struct {
 // Durable messages, conversations and delivery cursors.
 // Commits a batch of sends in one statement, so one round trip: it keeps
 // the sends allowed (a direct send needs friendship, a group send
-// membership), answers a send whose (sender, client_msg_id) is stored with
+// membership), answers a send whose (sender, conv, client_msg_id) is stored with
 // the stored message, creates missing conversations and reserves seqs in
 // each conversation under its row lock (taken in key order, so concurrent
 // committers cannot deadlock), and inserts the new messages. It returns one
@@ -300,17 +300,18 @@ func (q *Queries) MessageCommitBatch(ctx context.Context, arg MessageCommitBatch
 const messageGetByClientID = `-- name: MessageGetByClientID :one
 SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at
 FROM messages
-WHERE sender = $1 AND client_msg_id = $2
+WHERE sender = $1 AND conv = $2 AND client_msg_id = $3
 `
 
 type MessageGetByClientIDParams struct {
 	Sender      string
+	Conv        string
 	ClientMsgID *string
 }
 
-// The message sender stored under client_msg_id.
+// The message sender stored under client_msg_id in conv.
 func (q *Queries) MessageGetByClientID(ctx context.Context, arg MessageGetByClientIDParams) (Message, error) {
-	row := q.db.QueryRow(ctx, messageGetByClientID, arg.Sender, arg.ClientMsgID)
+	row := q.db.QueryRow(ctx, messageGetByClientID, arg.Sender, arg.Conv, arg.ClientMsgID)
 	var i Message
 	err := row.Scan(
 		&i.ID,

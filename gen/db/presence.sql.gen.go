@@ -164,6 +164,20 @@ func (q *Queries) GroupPresenceUpsert(ctx context.Context, arg GroupPresenceUpse
 	return err
 }
 
+const instanceCountLive = `-- name: InstanceCountLive :one
+SELECT count(*) FROM instances
+WHERE last_seen > now() - make_interval(secs => $1::float8)
+`
+
+// The instances whose heartbeat is within the presence timeout: those that
+// answer a broadcast.
+func (q *Queries) InstanceCountLive(ctx context.Context, presenceTimeoutSecs float64) (int64, error) {
+	row := q.db.QueryRow(ctx, instanceCountLive, presenceTimeoutSecs)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const instanceDelete = `-- name: InstanceDelete :exec
 DELETE FROM instances WHERE id = $1
 `

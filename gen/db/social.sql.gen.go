@@ -322,3 +322,33 @@ func (q *Queries) GroupMemberInsert(ctx context.Context, arg GroupMemberInsertPa
 	_, err := q.db.Exec(ctx, groupMemberInsert, arg.GroupID, arg.Account)
 	return err
 }
+
+const groupMembershipsOf = `-- name: GroupMembershipsOf :many
+SELECT account, group_id FROM group_members WHERE account = ANY($1::text[])
+`
+
+type GroupMembershipsOfRow struct {
+	Account string
+	GroupID int64
+}
+
+// The groups each of accounts belongs to.
+func (q *Queries) GroupMembershipsOf(ctx context.Context, accounts []string) ([]GroupMembershipsOfRow, error) {
+	rows, err := q.db.Query(ctx, groupMembershipsOf, accounts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []GroupMembershipsOfRow
+	for rows.Next() {
+		var i GroupMembershipsOfRow
+		if err := rows.Scan(&i.Account, &i.GroupID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -117,6 +117,44 @@ func (q *Queries) TokenState(ctx context.Context, arg TokenStateParams) (TokenSt
 	return i, err
 }
 
+const tokensRevokedAmong = `-- name: TokensRevokedAmong :many
+SELECT v.jti::text AS jti
+FROM (SELECT unnest($1::text[]) AS account, unnest($2::text[]) AS jti,
+             unnest($3::integer[]) AS generation) v
+LEFT JOIN users u ON u.account = v.account
+WHERE u.account IS NULL OR u.token_generation <> v.generation
+   OR EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = v.jti)
+`
+
+type TokensRevokedAmongParams struct {
+	Accounts    []string
+	Jtis        []string
+	Generations []int32
+}
+
+// Of the tokens (account, jti, generation) held by open sockets, those that
+// no longer verify: revoked one by one, of an earlier generation, or of an
+// account that is gone.
+func (q *Queries) TokensRevokedAmong(ctx context.Context, arg TokensRevokedAmongParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, tokensRevokedAmong, arg.Accounts, arg.Jtis, arg.Generations)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var jti string
+		if err := rows.Scan(&jti); err != nil {
+			return nil, err
+		}
+		items = append(items, jti)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const userGetByAccount = `-- name: UserGetByAccount :one
 SELECT id, account, username, password_hash, sex, age, token_generation, created_at FROM users WHERE account = $1
 `

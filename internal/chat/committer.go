@@ -20,7 +20,7 @@ type Send struct {
 	GroupID     int64
 	Kind        string
 	Body        string
-	ClientMsgID string // optional idempotency key, unique per sender
+	ClientMsgID string // optional idempotency key, unique per sender and conversation
 }
 
 func (s Send) conv() string {
@@ -135,13 +135,14 @@ func (c *Committer) run() {
 // committer raced it (a deadlock, or the same client id committed
 // meanwhile), sets each send's msg or err and returns the new messages.
 func (c *Committer) commit(batch []*pending) []Message {
-	// Sends repeating a client id within the batch follow the first one.
+	// Sends repeating a client id in one conversation within the batch
+	// follow the first one.
 	leaders := make([]*pending, 0, len(batch))
 	var followers map[*pending]*pending
-	var seen map[[2]string]*pending
+	var seen map[[3]string]*pending
 	for _, p := range batch {
 		if p.send.ClientMsgID != "" {
-			k := [2]string{p.send.Sender, p.send.ClientMsgID}
+			k := [3]string{p.send.Sender, p.send.conv(), p.send.ClientMsgID}
 			if l, ok := seen[k]; ok {
 				if followers == nil {
 					followers = map[*pending]*pending{}
@@ -150,7 +151,7 @@ func (c *Committer) commit(batch []*pending) []Message {
 				continue
 			}
 			if seen == nil {
-				seen = map[[2]string]*pending{}
+				seen = map[[3]string]*pending{}
 			}
 			seen[k] = p
 		}
@@ -238,8 +239,6 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
 		case !done[i]:
 			p.msg, p.err = Message{}, ErrForbidden
 		case repeated[i]:
-			// The stored message, which may be in another conversation
-			// than this send names.
 			p.msg, p.err = c.storedMessage(ctx, results[i])
 		default:
 			p.msg, p.err = results[i], nil
@@ -249,9 +248,10 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
 	return fresh, nil
 }
 
-// storedMessage reads the message stored under m's sender and client id.
+// storedMessage reads the message stored under m's sender, conversation
+// and client id.
 func (c *Committer) storedMessage(ctx context.Context, m Message) (Message, error) {
-	r, err := c.q.MessageGetByClientID(ctx, db.MessageGetByClientIDParams{Sender: m.Sender, ClientMsgID: &m.ClientMsgID})
+	r, err := c.q.MessageGetByClientID(ctx, db.MessageGetByClientIDParams{Sender: m.Sender, Conv: m.Conv, ClientMsgID: &m.ClientMsgID})
 	if err != nil {
 		return Message{}, fmt.Errorf("read repeated send: %w", err)
 	}

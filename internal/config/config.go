@@ -86,9 +86,13 @@ type Config struct {
 	// SocketsPerUser limits concurrent sockets of one account.
 	// TIM_SOCKETS_PER_USER. Default 10.
 	SocketsPerUser int
-	// SocketQueue is the outgoing frames a socket may have queued before it
-	// is closed as a slow reader. TIM_SOCKET_QUEUE. Default 1024.
-	SocketQueue int
+	// SocketQueueBytes is how many bytes of outgoing frames a socket may
+	// have queued before it is closed as a slow reader (4000).
+	// TIM_SOCKET_QUEUE_BYTES. Default 4 MiB.
+	SocketQueueBytes int
+	// WriteTimeout bounds one write to a socket; a client that takes no
+	// bytes for this long is disconnected. TIM_WRITE_TIMEOUT. Default 10s.
+	WriteTimeout time.Duration
 	// PingInterval between server pings. TIM_PING_INTERVAL. Default 30s.
 	PingInterval time.Duration
 	// PongTimeout closes a socket that has not answered for this long.
@@ -120,7 +124,8 @@ func Default() Config {
 		SendRate:                50,
 		SendBurst:               100,
 		SocketsPerUser:          10,
-		SocketQueue:             1024,
+		SocketQueueBytes:        4 << 20,
+		WriteTimeout:            10 * time.Second,
 		PingInterval:            30 * time.Second,
 		PongTimeout:             60 * time.Second,
 	}
@@ -210,7 +215,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	inum("TIM_SEND_BURST", &c.SendBurst)
 	inum("TIM_SOCKETS_PER_USER", &c.SocketsPerUser)
-	inum("TIM_SOCKET_QUEUE", &c.SocketQueue)
+	inum("TIM_SOCKET_QUEUE_BYTES", &c.SocketQueueBytes)
+	dur("TIM_WRITE_TIMEOUT", &c.WriteTimeout)
 	dur("TIM_PING_INTERVAL", &c.PingInterval)
 	dur("TIM_PONG_TIMEOUT", &c.PongTimeout)
 
@@ -283,7 +289,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Float64("send_rate", c.SendRate),
 		slog.Int("send_burst", c.SendBurst),
 		slog.Int("sockets_per_user", c.SocketsPerUser),
-		slog.Int("socket_queue", c.SocketQueue),
+		slog.Int("socket_queue_bytes", c.SocketQueueBytes),
+		slog.Duration("write_timeout", c.WriteTimeout),
 		slog.Duration("ping_interval", c.PingInterval),
 		slog.Duration("pong_timeout", c.PongTimeout),
 	)

@@ -120,6 +120,7 @@ func FuzzDecodeClientFrame(f *testing.F) {
 type fakeTransport struct {
 	frames chan []byte
 	closes chan int
+	pings  chan string // nil: not recorded
 }
 
 func (f *fakeTransport) WriteBatch(frames []outFrame, _ time.Time) error {
@@ -128,7 +129,12 @@ func (f *fakeTransport) WriteBatch(frames []outFrame, _ time.Time) error {
 	}
 	return nil
 }
-func (f *fakeTransport) WritePing(time.Time) error         { return nil }
+func (f *fakeTransport) WritePing(data []byte, _ time.Time) error {
+	if f.pings != nil {
+		f.pings <- string(data)
+	}
+	return nil
+}
 func (f *fakeTransport) WritePong([]byte, time.Time) error { return nil }
 func (f *fakeTransport) WriteClose(code int, _ string, _ time.Time) error {
 	f.closes <- code
@@ -136,10 +142,17 @@ func (f *fakeTransport) WriteClose(code int, _ string, _ time.Time) error {
 }
 func (f *fakeTransport) Close() error { return nil }
 
-type fakeHooks struct{ catchUps chan *socket }
+type fakeHooks struct {
+	catchUps chan *socket
+	confirms chan map[string]int64 // nil: not recorded
+}
 
-func (fakeHooks) written(*socket, []outFrame) {}
-func (h fakeHooks) startCatchUp(s *socket)    { h.catchUps <- s }
+func (h fakeHooks) confirmed(_ *socket, seqs map[string]int64) {
+	if h.confirms != nil {
+		h.confirms <- seqs
+	}
+}
+func (h fakeHooks) startCatchUp(s *socket) { h.catchUps <- s }
 
 // TestHubOrderAndOverflow drives the hub and a socket through a fake
 // transport: repeats are dropped, a gap is handed to catch-up, and a full
@@ -147,7 +160,7 @@ func (h fakeHooks) startCatchUp(s *socket)    { h.catchUps <- s }
 func TestHubOrderAndOverflow(t *testing.T) {
 	ft := &fakeTransport{frames: make(chan []byte, 100), closes: make(chan int, 1)}
 	hooks := fakeHooks{catchUps: make(chan *socket, 1)}
-	s := newSocket(ft, hooks, 3, time.Second, time.Hour)
+	s := newSocket(ft, hooks, socketOptions{queueBytes: 3, writeTimeout: time.Second, closeTimeout: time.Second, pingInterval: time.Hour, confirmDelay: time.Hour})
 	s.account, s.ch = "b", channelUser
 	s.replaying = false
 	h := newHub()
@@ -171,7 +184,7 @@ func TestHubOrderAndOverflow(t *testing.T) {
 	if st.last != 2 || !st.catching || st.maxSeen != 5 {
 		t.Fatalf("state %+v", st)
 	}
-	// Overflow: the queue holds 3 frames and nobody writes them yet.
+	// Overflow: the queue holds 3 bytes and nobody writes them yet.
 	for range 4 {
 		s.sendControl([]byte("x"))
 	}
@@ -181,4 +194,55 @@ func TestHubOrderAndOverflow(t *testing.T) {
 		t.Fatalf("close code %d", code)
 	}
 	<-s.writerDone
+}
+
+// TestPongConfirmsWrittenFrames: without ack mode, message frames count as
+// delivered only when the pong of a ping written after them arrives; a pong
+// of an earlier ping, or none, confirms nothing.
+func TestPongConfirmsWrittenFrames(t *testing.T) {
+	ft := &fakeTransport{frames: make(chan []byte, 100), closes: make(chan int, 1), pings: make(chan string, 10)}
+	hooks := fakeHooks{catchUps: make(chan *socket, 1), confirms: make(chan map[string]int64, 10)}
+	s := newSocket(ft, hooks, socketOptions{queueBytes: 1 << 20, writeTimeout: time.Second, closeTimeout: time.Second, pingInterval: time.Hour, confirmDelay: 10 * time.Millisecond})
+	s.account, s.ch = "b", channelUser
+	go s.writeLoop()
+	defer func() {
+		s.close(CloseNormal, "")
+		close(s.readerDone)
+		<-s.writerDone
+	}()
+	nextPing := func() string {
+		t.Helper()
+		select {
+		case p := <-ft.pings:
+			return p
+		case <-time.After(wait):
+			t.Fatal("no confirming ping")
+		}
+		return ""
+	}
+	s.enqueue(outFrame{data: []byte("m1"), conv: "d:a:b", seq: 1})
+	s.enqueue(outFrame{data: []byte("m2"), conv: "g:7", seq: 4})
+	first := nextPing()
+	s.enqueue(outFrame{data: []byte("m3"), conv: "d:a:b", seq: 2})
+	second := nextPing()
+	select {
+	case c := <-hooks.confirms:
+		t.Fatalf("confirmed %v before any pong", c)
+	default:
+	}
+	s.ponged([]byte("not a ping number"))
+	s.ponged([]byte(first))
+	if c := <-hooks.confirms; len(c) != 2 || c["d:a:b"] != 1 || c["g:7"] != 4 {
+		t.Fatalf("first pong confirmed %v, want d:a:b 1 and g:7 4", c)
+	}
+	s.ponged([]byte(first)) // a repeat confirms nothing more
+	s.ponged([]byte(second))
+	if c := <-hooks.confirms; len(c) != 1 || c["d:a:b"] != 2 {
+		t.Fatalf("second pong confirmed %v, want d:a:b 2", c)
+	}
+	select {
+	case c := <-hooks.confirms:
+		t.Fatalf("unexpected confirmation %v", c)
+	default:
+	}
 }

@@ -28,21 +28,6 @@ func (b *cursorBook) advance(account, conv string, seq int64) {
 	b.mu.Unlock()
 }
 
-// advanceWritten advances account's cursors past the message frames written.
-func (b *cursorBook) advanceWritten(account string, frames []outFrame) {
-	b.mu.Lock()
-	for _, f := range frames {
-		if f.conv == "" {
-			continue
-		}
-		k := cursorKey{account, f.conv}
-		if f.seq > b.dirty[k] {
-			b.dirty[k] = f.seq
-		}
-	}
-	b.mu.Unlock()
-}
-
 // pending returns the unflushed cursor of account in conv, 0 when none.
 func (b *cursorBook) pending(account, conv string) int64 {
 	b.mu.Lock()

@@ -72,9 +72,9 @@ func (s *Service) onMessages(data []byte) {
 	}
 }
 
-func (s *Service) written(so *socket, frames []outFrame) {
-	if !so.ackMode {
-		s.cursors.advanceWritten(so.account, frames)
+func (s *Service) confirmed(so *socket, seqs map[string]int64) {
+	for conv, seq := range seqs {
+		s.cursors.advance(so.account, conv, seq)
 	}
 }
 

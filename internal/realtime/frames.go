@@ -234,6 +234,13 @@ func encodeError(code int32, message, clientMsgID string) []byte {
 
 func encodeAck(m chat.Message) []byte {
 	f := api.AckFrame{Type: "ack", Id: m.ID, Seq: m.Seq, Time: m.Time}
+	if m.GroupID != 0 {
+		gid := m.GroupID
+		f.GroupId = &gid
+	} else {
+		to := m.Recipient
+		f.To = &to
+	}
 	if m.ClientMsgID != "" {
 		id := m.ClientMsgID
 		f.ClientMsgId = &id

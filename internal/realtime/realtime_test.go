@@ -124,8 +124,9 @@ func TestDirectLiveAndOffline(t *testing.T) {
 	if m := ca.message(); m.Seq != n+1 || m.Message != "reply" {
 		t.Fatalf("a got %+v", m)
 	}
-	// A second user socket opened now has nothing pending: delivered
-	// frames advanced b's cursor.
+	// A second user socket opened now has nothing pending: the pongs of
+	// b's client confirmed what it read.
+	e.waitCursor("b", chat.DirectKey("a", "b"), n+1)
 	cb.close()
 	cb2 := e.dial("/websocket/b", b)
 	cb2.next()

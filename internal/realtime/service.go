@@ -74,7 +74,12 @@ type Service struct {
 }
 
 const (
-	writeTimeout  = 10 * time.Second
+	// closeWriteTimeout bounds writing the close frame.
+	closeWriteTimeout = 2 * time.Second
+	// confirmDelay is how long after writing message frames to a socket
+	// without ack mode the server pings it to confirm them: the delivery
+	// cursor trails what the client read by about this much.
+	confirmDelay  = time.Second
 	cursorFlush   = 200 * time.Millisecond
 	catchUpPage   = 256
 	maxNATSBatch  = 512 << 10

@@ -18,7 +18,10 @@ import (
 
 // start creates the socket, starts its writer and runs the open sequence.
 func (s *Service) start(conn *websocket.Conn, raw *coalescingConn, h handshake, ackMode bool) *socket {
-	so := newSocket(wsTransport{c: conn, raw: raw}, s, s.cfg.SocketQueue, writeTimeout, s.cfg.PingInterval)
+	so := newSocket(wsTransport{c: conn, raw: raw}, s, socketOptions{
+		queueBytes: s.cfg.SocketQueueBytes, writeTimeout: s.cfg.WriteTimeout, closeTimeout: closeWriteTimeout,
+		pingInterval: s.cfg.PingInterval, confirmDelay: confirmDelay,
+	})
 	so.id = s.nextID.Add(1)
 	so.account, so.jti, so.ch, so.ackMode = h.claims.Account, h.claims.JTI, h.ch, ackMode
 	switch h.ch {
@@ -165,7 +168,7 @@ func (s *Service) readLoop(conn *websocket.Conn, so *socket) {
 	alive := func() { _ = conn.SetReadDeadline(time.Now().Add(s.cfg.PongTimeout)) }
 	conn.SetReadLimit(s.cfg.MaxFrameBytes)
 	alive()
-	conn.SetPongHandler(func(string) error { alive(); return nil })
+	conn.SetPongHandler(func(data string) error { alive(); so.ponged([]byte(data)); return nil })
 	conn.SetPingHandler(func(data string) error { alive(); so.pong([]byte(data)); return nil })
 	conn.SetCloseHandler(func(code int, _ string) error {
 		if code == websocket.CloseNoStatusReceived {

@@ -477,3 +477,22 @@ func (c *rawClient) drain() int {
 		}
 	}
 }
+
+// waitCursor waits until account's stored delivery cursor in conv is seq.
+func (e *env) waitCursor(account, conv string, seq int64) {
+	e.t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		got, err := e.q.DeliveryCursorGet(context.Background(), db.DeliveryCursorGetParams{Account: account, Conv: conv})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if got == seq {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("delivery cursor of %s in %s is %d, want %d", account, conv, got, seq)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

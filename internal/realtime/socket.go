@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -14,7 +15,8 @@ const (
 	CloseTooBig       = 1009 // a frame above the size limit
 	CloseInternal     = 1011 // an unexpected server error
 	CloseSlowConsumer = 4000 // the outgoing queue overflowed; reconnect and resume
-	CloseLoggedOut    = 4001 // the token was logged out
+	CloseLoggedOut    = 4001 // the token was logged out or expired
+	CloseNoLongerPeer = 4003 // no longer a member of the group, or no longer friends
 )
 
 // transport is what a socket needs from a WebSocket connection. Only the
@@ -23,7 +25,9 @@ type transport interface {
 	// WriteBatch writes frames in order, all due by deadline; it may gather
 	// them into few system calls.
 	WriteBatch(frames []outFrame, deadline time.Time) error
-	WritePing(deadline time.Time) error
+	// WritePing writes a ping carrying data, which the peer echoes in its
+	// pong.
+	WritePing(data []byte, deadline time.Time) error
 	WritePong(data []byte, deadline time.Time) error
 	WriteClose(code int, reason string, deadline time.Time) error
 	Close() error
@@ -47,8 +51,10 @@ type convState struct {
 
 // socketHooks are the service callbacks a socket uses.
 type socketHooks interface {
-	// written is called by the writer after frames reached the socket.
-	written(s *socket, frames []outFrame)
+	// confirmed is called, from the reader, when the client has provably
+	// read the message frames up to seqs (conversation: seq): their pong
+	// answered a ping written after them. Only sockets without ack mode.
+	confirmed(s *socket, seqs map[string]int64)
 	// startCatchUp starts a goroutine that fetches and queues what s misses.
 	startCatchUp(s *socket)
 }
@@ -69,14 +75,13 @@ type socket struct {
 	// group socket, in group presence).
 	counted, registered bool
 
-	t            transport
-	hooks        socketHooks
-	queueCap     int
-	writeTimeout time.Duration
-	pingInterval time.Duration
+	t     transport
+	hooks socketHooks
+	opts  socketOptions
 
 	qmu        sync.Mutex
 	queue      []outFrame
+	queueBytes int // the bytes of queue
 	closeCode  int // set once: the writer closes with it
 	closeMsg   string
 	closeSent  bool     // the close frame was already written (by the library)
@@ -85,6 +90,16 @@ type socket struct {
 	space      chan struct{}
 	writerDone chan struct{}
 	readerDone chan struct{}
+
+	// Delivery confirmation without ack mode. The writer notes the message
+	// frames written since its last ping (unconfirmed, writer only); each
+	// ping takes them along as a mark, and the pong that echoes the ping's
+	// number proves the client read them, since a peer reads frames in
+	// order.
+	unconfirmed map[string]int64
+	pingNo      uint64
+	cmu         sync.Mutex
+	marks       []pingMark
 
 	// A friend's presence frame must not overtake the users list of the
 	// open sequence: until presenceOK, such frames are held.
@@ -99,9 +114,27 @@ type socket struct {
 	groups    map[int64]bool
 }
 
-func newSocket(t transport, hooks socketHooks, queueCap int, writeTimeout, pingInterval time.Duration) *socket {
+// pingMark is what a ping confirms once its pong arrives.
+type pingMark struct {
+	no   uint64
+	seqs map[string]int64
+}
+
+// socketOptions are a socket's limits and timings.
+type socketOptions struct {
+	// queueBytes bounds the encoded frames queued and not yet taken by the
+	// writer; above it the socket is closed as a slow consumer.
+	queueBytes int
+	// writeTimeout bounds one batch write; closeTimeout the close frame.
+	writeTimeout, closeTimeout time.Duration
+	// pingInterval between keep-alive pings; confirmDelay after a write of
+	// message frames, the ping that confirms them (sockets without ack mode).
+	pingInterval, confirmDelay time.Duration
+}
+
+func newSocket(t transport, hooks socketHooks, opts socketOptions) *socket {
 	return &socket{
-		t: t, hooks: hooks, queueCap: queueCap, writeTimeout: writeTimeout, pingInterval: pingInterval,
+		t: t, hooks: hooks, opts: opts,
 		wake: make(chan struct{}, 1), space: make(chan struct{}, 1),
 		writerDone: make(chan struct{}), readerDone: make(chan struct{}),
 		replaying: true, // convs and groups are made when first needed
@@ -123,21 +156,22 @@ func (s *socket) enqueue(f outFrame) bool {
 		s.qmu.Unlock()
 		return false
 	}
-	if len(s.queue) >= s.queueCap {
+	if s.queueBytes+len(f.data) > s.opts.queueBytes {
 		s.closeCode, s.closeMsg = CloseSlowConsumer, "slow consumer"
-		s.queue = nil
+		s.queue, s.queueBytes = nil, 0
 		s.qmu.Unlock()
 		signal(s.wake)
 		return false
 	}
 	s.queue = append(s.queue, f)
+	s.queueBytes += len(f.data)
 	s.qmu.Unlock()
 	signal(s.wake)
 	return true
 }
 
-// enqueueWait queues f once the queue is at most half full, leaving room for
-// live traffic. It returns false when the socket closes first.
+// enqueueWait queues f once the queue holds at most half its bytes, leaving
+// room for live traffic. It returns false when the socket closes first.
 func (s *socket) enqueueWait(f outFrame) bool {
 	for {
 		s.qmu.Lock()
@@ -145,8 +179,9 @@ func (s *socket) enqueueWait(f outFrame) bool {
 			s.qmu.Unlock()
 			return false
 		}
-		if len(s.queue) < (s.queueCap+1)/2 {
+		if s.queueBytes == 0 || s.queueBytes+len(f.data) <= s.opts.queueBytes/2 {
 			s.queue = append(s.queue, f)
+			s.queueBytes += len(f.data)
 			s.qmu.Unlock()
 			signal(s.wake)
 			return true
@@ -200,15 +235,23 @@ func (s *socket) closing() bool {
 // deadline and, through coalescingConn, few system calls for many frames.
 func (s *socket) writeLoop() {
 	defer close(s.writerDone)
-	ping := time.NewTicker(s.pingInterval)
+	ping := time.NewTicker(s.opts.pingInterval)
 	defer ping.Stop()
+	confirm := time.NewTimer(s.opts.confirmDelay)
+	confirm.Stop()
+	armed := false // confirm runs
 	var batch []outFrame
 	for {
 		select {
 		case <-s.wake:
 		case <-ping.C:
-			if err := s.t.WritePing(time.Now().Add(s.writeTimeout)); err != nil {
-				s.finish(0, "")
+			if !s.ping() {
+				return
+			}
+			continue
+		case <-confirm.C:
+			armed = false
+			if !s.ping() {
 				return
 			}
 			continue
@@ -221,6 +264,7 @@ func (s *socket) writeLoop() {
 		runtime.Gosched()
 		s.qmu.Lock()
 		batch, s.queue = s.queue, batch[:0]
+		s.queueBytes = 0
 		code, msg, sent := s.closeCode, s.closeMsg, s.closeSent
 		pongs := s.pongs
 		s.pongs = nil
@@ -228,7 +272,7 @@ func (s *socket) writeLoop() {
 		signal(s.space)
 
 		for _, p := range pongs {
-			if err := s.t.WritePong(p, time.Now().Add(s.writeTimeout)); err != nil {
+			if err := s.t.WritePong(p, time.Now().Add(s.opts.writeTimeout)); err != nil {
 				s.finish(0, "")
 				return
 			}
@@ -236,11 +280,14 @@ func (s *socket) writeLoop() {
 		// Queued frames still go out before a graceful close; a slow
 		// consumer or a logged-out socket is closed at once.
 		if (code == 0 || code == CloseGoingAway) && len(batch) > 0 {
-			if err := s.t.WriteBatch(batch, time.Now().Add(s.writeTimeout)); err != nil {
+			if err := s.t.WriteBatch(batch, time.Now().Add(s.opts.writeTimeout)); err != nil {
 				s.finish(0, "")
 				return
 			}
-			s.hooks.written(s, batch)
+			if s.noteWritten(batch) && !armed && code == 0 {
+				confirm.Reset(s.opts.confirmDelay)
+				armed = true
+			}
 		}
 		clear(batch)
 		if cap(batch) > 64 {
@@ -256,17 +303,83 @@ func (s *socket) writeLoop() {
 	}
 }
 
-// finish writes the close frame (code 0: none), waits briefly for the
-// client's reply and closes the connection.
+// noteWritten records the message frames of batch as written and not yet
+// confirmed; it reports whether there were any. Sockets in ack mode are
+// confirmed by their client's acks instead.
+func (s *socket) noteWritten(batch []outFrame) bool {
+	if s.ackMode {
+		return false
+	}
+	any := false
+	for _, f := range batch {
+		if f.conv == "" {
+			continue
+		}
+		if s.unconfirmed == nil {
+			s.unconfirmed = map[string]int64{}
+		}
+		s.unconfirmed[f.conv] = max(s.unconfirmed[f.conv], f.seq)
+		any = true
+	}
+	return any
+}
+
+// ping writes a ping numbered so that its pong confirms the message frames
+// written before it. It reports false when the socket is finished.
+func (s *socket) ping() bool {
+	s.pingNo++
+	if len(s.unconfirmed) > 0 {
+		s.cmu.Lock()
+		s.marks = append(s.marks, pingMark{no: s.pingNo, seqs: s.unconfirmed})
+		s.cmu.Unlock()
+		s.unconfirmed = nil
+	}
+	if err := s.t.WritePing(strconv.AppendUint(nil, s.pingNo, 10), time.Now().Add(s.opts.writeTimeout)); err != nil {
+		s.finish(0, "")
+		return false
+	}
+	return true
+}
+
+// ponged handles a pong from the client: every mark up to the ping it
+// echoes is confirmed. Called by the reader.
+func (s *socket) ponged(data []byte) {
+	no, err := strconv.ParseUint(string(data), 10, 64)
+	if err != nil {
+		return // not an answer to one of our pings
+	}
+	s.cmu.Lock()
+	n := 0
+	for n < len(s.marks) && s.marks[n].no <= no {
+		n++
+	}
+	if n == 0 {
+		s.cmu.Unlock()
+		return
+	}
+	done := s.marks[:n:n]
+	s.marks = s.marks[n:]
+	s.cmu.Unlock()
+	seqs := done[0].seqs
+	for _, m := range done[1:] {
+		for conv, seq := range m.seqs {
+			seqs[conv] = max(seqs[conv], seq)
+		}
+	}
+	s.hooks.confirmed(s, seqs)
+}
+
+// finish writes the close frame (code 0: none) within the close timeout,
+// waits briefly for the client's reply and closes the connection.
 func (s *socket) finish(code int, msg string) {
 	s.qmu.Lock()
 	if s.closeCode == 0 {
 		s.closeCode = CloseNormal
 	}
-	s.queue = nil
+	s.queue, s.queueBytes = nil, 0
 	s.qmu.Unlock()
 	if code != 0 {
-		if err := s.t.WriteClose(code, msg, time.Now().Add(s.writeTimeout)); err == nil {
+		if err := s.t.WriteClose(code, msg, time.Now().Add(s.opts.closeTimeout)); err == nil {
 			t := time.NewTimer(time.Second)
 			select {
 			case <-s.readerDone:

@@ -127,8 +127,8 @@ func (t wsTransport) WriteBatch(frames []outFrame, deadline time.Time) error {
 	return t.raw.end()
 }
 
-func (t wsTransport) WritePing(deadline time.Time) error {
-	return t.c.WriteControl(websocket.PingMessage, nil, deadline)
+func (t wsTransport) WritePing(data []byte, deadline time.Time) error {
+	return t.c.WriteControl(websocket.PingMessage, data, deadline)
 }
 
 func (t wsTransport) WritePong(data []byte, deadline time.Time) error {

@@ -1,0 +1,125 @@
+package realtime
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"tim/gen/api"
+	"tim/internal/chat"
+)
+
+// TestStalledReaderLosesNothing: a socket without ack mode whose client
+// stops reading, and whose connection is then cut, must not count as
+// delivered what sat unread in its buffers: the next socket replays every
+// message, in order.
+func TestStalledReaderLosesNothing(t *testing.T) {
+	e := setup(t)
+	a, b := e.user("a"), e.user("b")
+	e.befriend("a", "b")
+	ca := e.dial("/websocket/OneToOne/a/b", a)
+	ca.next()
+	stalled, _, err := e.tryDialRaw("/websocket/b", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 150
+	body := strings.Repeat("x", 8<<10)
+	for i := range n {
+		ca.send(fmt.Sprintf("%d %s", i, body))
+		ca.acksAndMessages(1, 1)
+	}
+	// Long past the confirming ping and the cursor flush: the frames left
+	// the server, but the client never read them.
+	time.Sleep(3 * confirmDelay)
+	_ = stalled.conn.NetConn().Close()
+
+	cb := e.dial("/websocket/b", b)
+	cb.next() // connected
+	cb.next() // users
+	for i := range n {
+		if m := cb.message(); m.Seq != int64(i+1) {
+			t.Fatalf("after the stall got seq %d, want %d", m.Seq, i+1)
+		}
+	}
+}
+
+// TestReadingClientIsConfirmed: a client without ack mode that reads its
+// socket has its cursor advanced by its pongs, so that a reconnect does not
+// replay what it read.
+func TestReadingClientIsConfirmed(t *testing.T) {
+	e := setup(t)
+	a, b := e.user("a"), e.user("b")
+	e.befriend("a", "b")
+	ca := e.dial("/websocket/OneToOne/a/b", a)
+	ca.next()
+	cb := e.dial("/websocket/b", b)
+	cb.next() // connected
+	cb.next() // users
+	const n = 5
+	for i := range n {
+		ca.send(fmt.Sprintf("m%d", i))
+	}
+	ca.acksAndMessages(n, n)
+	for i := range n {
+		if m := cb.message(); m.Seq != int64(i+1) {
+			t.Fatalf("got seq %d, want %d", m.Seq, i+1)
+		}
+	}
+	e.waitCursor("b", chat.DirectKey("a", "b"), n)
+	cb.close()
+	cb2 := e.dial("/websocket/b", b)
+	cb2.next() // connected
+	cb2.next() // users
+	ca.send("after")
+	ca.acksAndMessages(1, 1)
+	if m := cb2.message(); m.Seq != n+1 {
+		t.Fatalf("after reconnecting got seq %d first, want %d (nothing replayed)", m.Seq, n+1)
+	}
+}
+
+// TestClientMsgIDPerConversation: a client message id is an idempotency key
+// within one conversation; reused in another conversation it names a new
+// message, and every ack names its conversation.
+func TestClientMsgIDPerConversation(t *testing.T) {
+	e := setup(t)
+	a := e.user("a")
+	e.user("b")
+	e.user("c")
+	e.befriend("a", "b")
+	e.befriend("a", "c")
+	e.group(7, "a", "b")
+	ca := e.dial("/websocket/a?ack=1", a)
+	ca.next()
+	ca.next()
+	id := "same-id"
+	b, c, g := "b", "c", int64(7)
+	ca.sendJSON(api.SendFrame{Type: "send", To: &b, Text: "to b", ClientMsgId: &id})
+	toB, _ := ca.acksAndMessages(1, 1)
+	ca.sendJSON(api.SendFrame{Type: "send", To: &c, Text: "to c", ClientMsgId: &id})
+	toC, _ := ca.acksAndMessages(1, 1)
+	ca.sendJSON(api.SendFrame{Type: "send", GroupId: &g, Text: "to the group", ClientMsgId: &id})
+	toG, _ := ca.acksAndMessages(1, 1)
+	if toB[0].To == nil || *toB[0].To != "b" || toC[0].To == nil || *toC[0].To != "c" || toG[0].GroupId == nil || *toG[0].GroupId != 7 {
+		t.Fatalf("acks do not name their conversations: %+v %+v %+v", toB[0], toC[0], toG[0])
+	}
+	if toB[0].Id == toC[0].Id || toC[0].Id == toG[0].Id {
+		t.Fatalf("one id in three conversations stored %d, %d, %d", toB[0].Id, toC[0].Id, toG[0].Id)
+	}
+	for conv, want := range map[string]string{chat.DirectKey("a", "b"): "to b", chat.DirectKey("a", "c"): "to c", chat.GroupKey(7): "to the group"} {
+		msgs, err := e.svc.store.After(context.Background(), conv, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != 1 || msgs[0].Body != want {
+			t.Fatalf("%s holds %+v, want one message %q", conv, msgs, want)
+		}
+	}
+	// Within one conversation the id still dedupes.
+	ca.sendJSON(api.SendFrame{Type: "send", To: &c, Text: "to c again", ClientMsgId: &id})
+	if again := ca.ack(); again.Id != toC[0].Id {
+		t.Fatalf("repeat in the same conversation got %+v, want the ack of %d", again, toC[0].Id)
+	}
+}
