@@ -1151,7 +1151,7 @@ type ClientInterface interface {
 
 	// Readyz Readiness
 	//
-	// Answers 200 when the database is reachable, else 503.
+	// Answers 200 when the database is reachable and the bus between instances (NATS) is connected, else 503 naming what is down.
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1603,7 +1603,7 @@ func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 
 // Readyz Readiness
 //
-// Answers 200 when the database is reachable, else 503.
+// Answers 200 when the database is reachable and the bus between instances (NATS) is connected, else 503 naming what is down.
 //
 // Corresponds with GET /readyz (the `Readyz` operationId).
 func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3450,7 +3450,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReadyzWithResponse Readiness
 	//
-	// Answers 200 when the database is reachable, else 503.
+	// Answers 200 when the database is reachable and the bus between instances (NATS) is connected, else 503 naming what is down.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5830,7 +5830,7 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 
 // ReadyzWithResponse Readiness
 //
-// Answers 200 when the database is reachable, else 503.
+// Answers 200 when the database is reachable and the bus between instances (NATS) is connected, else 503 naming what is down.
 //
 // Returns a wrapper object for the known response body format(s).
 //
