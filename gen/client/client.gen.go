@@ -1158,7 +1158,7 @@ type ClientInterface interface {
 
 	// Readyz Readiness
 	//
-	// Answers 200 when the database is reachable, else 503.
+	// Answers 200 when the database is reachable and the bus between instances (NATS) is connected, else 503 naming what is down.
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1610,7 +1610,7 @@ func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 
 // Readyz Readiness
 //
-// Answers 200 when the database is reachable, else 503.
+// Answers 200 when the database is reachable and the bus between instances (NATS) is connected, else 503 naming what is down.
 //
 // Corresponds with GET /readyz (the `Readyz` operationId).
 func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3457,7 +3457,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReadyzWithResponse Readiness
 	//
-	// Answers 200 when the database is reachable, else 503.
+	// Answers 200 when the database is reachable and the bus between instances (NATS) is connected, else 503 naming what is down.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5837,7 +5837,7 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 
 // ReadyzWithResponse Readiness
 //
-// Answers 200 when the database is reachable, else 503.
+// Answers 200 when the database is reachable and the bus between instances (NATS) is connected, else 503 naming what is down.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -98,7 +98,20 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	}
 	verifier := auth.NewVerifier(issuer, auth.NewRevocations(q))
 
-	b, err := bus.Start(ctx, cfg.NATSURL, logger)
+	var busOpts []bus.Option
+	if cfg.NATSCredsFile != "" {
+		busOpts = append(busOpts, bus.WithCredsFile(cfg.NATSCredsFile))
+	}
+	if cfg.NATSNKeyFile != "" {
+		busOpts = append(busOpts, bus.WithNKeySeedFile(cfg.NATSNKeyFile))
+	}
+	if cfg.NATSCAFile != "" {
+		busOpts = append(busOpts, bus.WithRootCAs(cfg.NATSCAFile))
+	}
+	if cfg.NATSCertFile != "" || cfg.NATSKeyFile != "" {
+		busOpts = append(busOpts, bus.WithClientCert(cfg.NATSCertFile, cfg.NATSKeyFile))
+	}
+	b, err := bus.Start(ctx, cfg.NATSURL, logger, busOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +145,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	e, err := httpapi.New(httpapi.Options{
 		Logger:         logger,
 		Verifier:       verifier,
-		Handler:        &server{accts, soc, chat.NewHistory(pool), med, &httpapi.Ops{DB: pool}},
+		Handler:        &server{accts, soc, chat.NewHistory(pool), med, &httpapi.Ops{DB: pool, Bus: b}},
 		Registry:       reg,
 		TrustedProxies: cfg.TrustedProxies,
 		MaxJSONBody:    cfg.MaxJSONBody,
@@ -164,7 +177,8 @@ func (a *App) Close(ctx context.Context) error {
 	return err
 }
 
-// NATSURL is where other instances reach this instance's NATS.
+// NATSURL is where other instances reach this instance's NATS. For the
+// embedded server it carries this process's token: it is a secret.
 func (a *App) NATSURL() string { return a.bus.ClientURL() }
 
 // janitor prunes rows that only matter for a while: failed logins and

@@ -4,15 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/nats-io/nats-server/v2/server"
 
 	"tim/gen/client"
 	"tim/internal/app"
+	"tim/internal/config"
 	"tim/internal/testdb"
 	"tim/internal/testenv"
 )
@@ -303,4 +307,66 @@ func TestMigrateCommand(t *testing.T) {
 	if err := app.Run(ctx, []string{"tim", "migrate"}, getenv, &out, &out); err != nil {
 		t.Fatalf("second migrate: %v", err)
 	}
+}
+
+// runNATS starts an external NATS server on loopback; port 0 picks one.
+func runNATS(t *testing.T, port int) *server.Server {
+	t.Helper()
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, Username: "tim", Password: "bus-pw", NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(wait) {
+		t.Fatal("nats server did not start")
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	return srv
+}
+
+func TestReadyzFollowsTheBus(t *testing.T) {
+	t.Parallel()
+	srv := runNATS(t, 0)
+	port := srv.Addr().(*net.TCPAddr).Port
+	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) {
+		c.NATSURL = fmt.Sprintf("nats://tim:bus-pw@127.0.0.1:%d", port)
+	}))
+	readyz := func() *client.ReadyzResponse {
+		res, err := env.Client.ReadyzWithResponse(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	waitFor := func(status int) *client.ReadyzResponse {
+		t.Helper()
+		deadline := time.Now().Add(wait)
+		for {
+			res := readyz()
+			if res.StatusCode() == status {
+				return res
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("readyz: status %d, want %d: %s", res.StatusCode(), status, res.Body)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if res := readyz(); res.StatusCode() != 200 {
+		t.Fatalf("readyz: %d %s", res.StatusCode(), res.Body)
+	}
+
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	res := waitFor(503)
+	if res.JSON503 == nil || res.JSON503.Code != 503 || res.JSON503.Message == "" {
+		t.Errorf("readyz 503 envelope: %s", res.Body)
+	}
+
+	// The same server back on the same port: the instance reconnects.
+	runNATS(t, port)
+	waitFor(200)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,9 +66,27 @@ type Config struct {
 	// MaxMP4Bytes limits /uploadmp4. TIM_MAX_MP4_BYTES. Default 200 MiB.
 	MaxMP4Bytes int64
 
-	// NATSURL joins an external NATS cluster. Empty: embed a NATS server.
-	// TIM_NATS_URL.
+	// NATSURL joins an external NATS cluster: one URL or a comma-separated
+	// list, with credentials if the server requires them
+	// (nats://user:password@host:4222 or nats://token@host:4222; tls://
+	// requires TLS). Empty: embed a NATS server on 127.0.0.1 that admits only
+	// this process, by a random token. TIM_NATS_URL.
 	NATSURL string
+	// NATSCredsFile is a NATS creds file (user JWT and NKey seed).
+	// TIM_NATS_CREDS. Default none; needs TIM_NATS_URL.
+	NATSCredsFile string
+	// NATSNKeyFile is a file holding an NKey seed to authenticate with.
+	// TIM_NATS_NKEY. Default none; needs TIM_NATS_URL, excludes TIM_NATS_CREDS.
+	NATSNKeyFile string
+	// NATSCAFile is the PEM CA that signed the NATS server's certificate,
+	// instead of the system roots; it makes TLS required. TIM_NATS_CA.
+	// Default none; needs TIM_NATS_URL.
+	NATSCAFile string
+	// NATSCertFile and NATSKeyFile are the PEM client certificate and key
+	// for a NATS server that verifies clients. TIM_NATS_CERT, TIM_NATS_KEY.
+	// Default none; both or neither; need TIM_NATS_URL.
+	NATSCertFile string
+	NATSKeyFile  string
 	// InstanceID names this instance for presence. TIM_INSTANCE_ID. Default random.
 	InstanceID string
 	// AllowedOrigins are the browser origins allowed to open WebSockets,
@@ -196,6 +215,11 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	num("TIM_MAX_MP3_BYTES", &c.MaxMP3Bytes)
 	num("TIM_MAX_MP4_BYTES", &c.MaxMP4Bytes)
 	str("TIM_NATS_URL", &c.NATSURL)
+	str("TIM_NATS_CREDS", &c.NATSCredsFile)
+	str("TIM_NATS_NKEY", &c.NATSNKeyFile)
+	str("TIM_NATS_CA", &c.NATSCAFile)
+	str("TIM_NATS_CERT", &c.NATSCertFile)
+	str("TIM_NATS_KEY", &c.NATSKeyFile)
 	str("TIM_INSTANCE_ID", &c.InstanceID)
 	if v := getenv("TIM_ALLOWED_ORIGINS"); v != "" {
 		for _, o := range strings.Split(v, ",") {
@@ -235,7 +259,31 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		errs = append(errs, errors.New("TIM_JWT_SECRET: must be at least 32 bytes"))
 	}
+	errs = append(errs, c.checkNATS()...)
 	return c, errors.Join(errs...)
+}
+
+// checkNATS rejects NATS credential settings that cannot take effect.
+func (c Config) checkNATS() []error {
+	var errs []error
+	if c.NATSURL == "" {
+		for key, v := range map[string]string{
+			"TIM_NATS_CREDS": c.NATSCredsFile, "TIM_NATS_NKEY": c.NATSNKeyFile,
+			"TIM_NATS_CA": c.NATSCAFile, "TIM_NATS_CERT": c.NATSCertFile, "TIM_NATS_KEY": c.NATSKeyFile,
+		} {
+			if v != "" {
+				errs = append(errs, fmt.Errorf("%s: needs TIM_NATS_URL; the embedded NATS server uses its own token", key))
+			}
+		}
+	}
+	if c.NATSCredsFile != "" && c.NATSNKeyFile != "" {
+		errs = append(errs, errors.New("TIM_NATS_NKEY: set either TIM_NATS_CREDS or TIM_NATS_NKEY, not both"))
+	}
+	if (c.NATSCertFile == "") != (c.NATSKeyFile == "") {
+		errs = append(errs, errors.New("TIM_NATS_CERT, TIM_NATS_KEY: set both or neither"))
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errs
 }
 
 // ParsePrefixes parses comma-separated addresses or CIDR prefixes.
@@ -281,7 +329,12 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("max_chatpic_bytes", c.MaxChatPicBytes),
 		slog.Int64("max_mp3_bytes", c.MaxMP3Bytes),
 		slog.Int64("max_mp4_bytes", c.MaxMP4Bytes),
-		slog.String("nats_url", maskURL(c.NATSURL)),
+		slog.String("nats_url", maskNATSURL(c.NATSURL)),
+		slog.String("nats_creds", c.NATSCredsFile),
+		slog.String("nats_nkey", c.NATSNKeyFile),
+		slog.String("nats_ca", c.NATSCAFile),
+		slog.String("nats_cert", c.NATSCertFile),
+		slog.String("nats_key", c.NATSKeyFile),
 		slog.String("instance_id", c.InstanceID),
 		slog.Any("allowed_origins", c.AllowedOrigins),
 		slog.Duration("presence_timeout", c.PresenceTimeout),
@@ -315,4 +368,27 @@ func maskURL(s string) string {
 		return s[:scheme+3] + userinfo[:i] + ":***" + s[at:]
 	}
 	return s
+}
+
+// maskNATSURL hides the credentials of NATS URLs, a comma-separated list of
+// nats://user:password@host (the password is hidden) or nats://token@host
+// (the token is hidden).
+func maskNATSURL(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		at := strings.LastIndex(p, "@")
+		if at < 0 {
+			continue
+		}
+		start := 0
+		if scheme := strings.Index(p, "://"); scheme >= 0 && scheme < at {
+			start = scheme + 3
+		}
+		if user, _, ok := strings.Cut(p[start:at], ":"); ok {
+			parts[i] = p[:start] + user + ":***" + p[at:]
+		} else {
+			parts[i] = p[:start] + "***" + p[at:]
+		}
+	}
+	return strings.Join(parts, ",")
 }

@@ -96,9 +96,17 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// Connector reports whether the bus between instances is connected.
+type Connector interface {
+	Connected() bool
+}
+
 // Ops implements the health operations of the contract.
 type Ops struct {
 	DB Pinger
+	// Bus, when set, must be connected for the instance to be ready: an
+	// instance cut off from the others would deliver nothing they send.
+	Bus Connector
 }
 
 // Healthz answers while the process is up.
@@ -106,10 +114,13 @@ func (o *Ops) Healthz(ctx context.Context, _ api.HealthzRequestObject) (api.Heal
 	return api.Healthz200JSONResponse{OKJSONResponse: api.OKJSONResponse{Code: 200, Message: msgOK}}, nil
 }
 
-// Readyz answers 200 when the database is reachable.
+// Readyz answers 200 when the database is reachable and the bus connected.
 func (o *Ops) Readyz(ctx context.Context, _ api.ReadyzRequestObject) (api.ReadyzResponseObject, error) {
 	if err := o.DB.Ping(ctx); err != nil {
 		return api.Readyz503JSONResponse{UnavailableJSONResponse: api.UnavailableJSONResponse{Code: 503, Message: msgUnavailable}}, nil
+	}
+	if o.Bus != nil && !o.Bus.Connected() {
+		return api.Readyz503JSONResponse{UnavailableJSONResponse: api.UnavailableJSONResponse{Code: 503, Message: msgBusUnavailable}}, nil
 	}
 	return api.Readyz200JSONResponse{OKJSONResponse: api.OKJSONResponse{Code: 200, Message: msgOK}}, nil
 }

@@ -1,0 +1,84 @@
+package config_test
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"tim/internal/config"
+)
+
+func load(env map[string]string) (config.Config, error) {
+	return config.Load(nil, func(k string) string { return env[k] }, io.Discard)
+}
+
+func logged(t *testing.T, c config.Config) string {
+	t.Helper()
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("config", slog.Any("config", c))
+	return buf.String()
+}
+
+func TestNATSURLCredentialsAreMasked(t *testing.T) {
+	t.Parallel()
+	for url, want := range map[string]string{
+		"nats://tim:pa55word@nats-1:4222":                     "nats://tim:***@nats-1:4222",
+		"nats://s3cr3t-token@nats-1:4222":                     "nats://***@nats-1:4222",
+		"tls://tim:pa55word@a:4222,tls://tim:pa55word@b:4222": "tls://tim:***@a:4222,tls://tim:***@b:4222",
+		"s3cr3t-token@nats-1:4222,nats-2:4222":                "***@nats-1:4222,nats-2:4222",
+		"nats://nats-1:4222":                                  "nats://nats-1:4222",
+	} {
+		c, err := load(map[string]string{"TIM_NATS_URL": url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := logged(t, c)
+		if strings.Contains(out, "pa55word") || strings.Contains(out, "s3cr3t-token") {
+			t.Errorf("%s: secret in log: %s", url, out)
+		}
+		if !strings.Contains(out, "nats_url="+want) {
+			t.Errorf("%s: want nats_url=%s in %s", url, want, out)
+		}
+	}
+}
+
+func TestNATSCredentialSettings(t *testing.T) {
+	t.Parallel()
+	c, err := load(map[string]string{
+		"TIM_NATS_URL": "tls://nats:4222", "TIM_NATS_CREDS": "/etc/tim/nats.creds",
+		"TIM_NATS_CA": "/etc/tim/ca.pem", "TIM_NATS_CERT": "/etc/tim/cert.pem", "TIM_NATS_KEY": "/etc/tim/key.pem",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NATSCredsFile != "/etc/tim/nats.creds" || c.NATSCAFile != "/etc/tim/ca.pem" ||
+		c.NATSCertFile != "/etc/tim/cert.pem" || c.NATSKeyFile != "/etc/tim/key.pem" {
+		t.Errorf("config = %+v", c)
+	}
+
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"creds without url": {map[string]string{"TIM_NATS_CREDS": "x"}, "TIM_NATS_CREDS: needs TIM_NATS_URL"},
+		"ca without url":    {map[string]string{"TIM_NATS_CA": "x"}, "TIM_NATS_CA: needs TIM_NATS_URL"},
+		"creds and nkey": {
+			map[string]string{"TIM_NATS_URL": "nats://n", "TIM_NATS_CREDS": "x", "TIM_NATS_NKEY": "y"},
+			"either TIM_NATS_CREDS or TIM_NATS_NKEY",
+		},
+		"cert without key": {
+			map[string]string{"TIM_NATS_URL": "nats://n", "TIM_NATS_CERT": "x"},
+			"TIM_NATS_CERT, TIM_NATS_KEY: set both or neither",
+		},
+		"key without cert": {
+			map[string]string{"TIM_NATS_URL": "nats://n", "TIM_NATS_KEY": "x"},
+			"TIM_NATS_CERT, TIM_NATS_KEY: set both or neither",
+		},
+	} {
+		if _, err := load(tc.env); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", name, err, tc.want)
+		}
+	}
+}
