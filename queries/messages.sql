@@ -32,7 +32,7 @@ WITH input AS (
     SELECT DISTINCT ON (f.conv) f.conv, NULLIF(f.user_a, ''), NULLIF(f.user_b, ''), NULLIF(f.group_id, 0), f.n
     FROM fresh f
     ORDER BY f.conv
-    ON CONFLICT (key) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq
+    ON CONFLICT (key) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq, updated_at = now()
     RETURNING c.key, c.last_seq
 ), numbered AS (
     SELECT f.*, b.last_seq - f.n + f.r AS seq FROM fresh f JOIN bump b ON b.key = f.conv
@@ -120,3 +120,17 @@ SELECT group_id FROM group_members WHERE account = $1 ORDER BY group_id;
 SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at
 FROM messages
 WHERE sender = sqlc.arg(sender) AND conv = sqlc.arg(conv) AND client_msg_id = sqlc.arg(client_msg_id);
+
+-- name: DatabaseNow :one
+SELECT now()::timestamptz;
+
+-- name: ConversationsChanged :many
+-- Conversations that took a message after since and at least settle_secs
+-- ago, oldest change first.
+SELECT key, coalesce(user_a, '')::text AS user_a, coalesce(user_b, '')::text AS user_b,
+       coalesce(group_id, 0)::bigint AS group_id, last_seq, updated_at
+FROM conversations
+WHERE updated_at > sqlc.arg(since)::timestamptz
+  AND updated_at <= now() - make_interval(secs => sqlc.arg(settle_secs)::float8)
+ORDER BY updated_at
+LIMIT sqlc.arg(max_rows);

@@ -77,6 +77,71 @@ func (q *Queries) ConversationInsertMissing(ctx context.Context, arg Conversatio
 	return err
 }
 
+const conversationsChanged = `-- name: ConversationsChanged :many
+SELECT key, coalesce(user_a, '')::text AS user_a, coalesce(user_b, '')::text AS user_b,
+       coalesce(group_id, 0)::bigint AS group_id, last_seq, updated_at
+FROM conversations
+WHERE updated_at > $1::timestamptz
+  AND updated_at <= now() - make_interval(secs => $2::float8)
+ORDER BY updated_at
+LIMIT $3
+`
+
+type ConversationsChangedParams struct {
+	Since      pgtype.Timestamptz
+	SettleSecs float64
+	MaxRows    int32
+}
+
+type ConversationsChangedRow struct {
+	Key       string
+	UserA     string
+	UserB     string
+	GroupID   int64
+	LastSeq   int64
+	UpdatedAt pgtype.Timestamptz
+}
+
+// Conversations that took a message after since and at least settle_secs
+// ago, oldest change first.
+func (q *Queries) ConversationsChanged(ctx context.Context, arg ConversationsChangedParams) ([]ConversationsChangedRow, error) {
+	rows, err := q.db.Query(ctx, conversationsChanged, arg.Since, arg.SettleSecs, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ConversationsChangedRow
+	for rows.Next() {
+		var i ConversationsChangedRow
+		if err := rows.Scan(
+			&i.Key,
+			&i.UserA,
+			&i.UserB,
+			&i.GroupID,
+			&i.LastSeq,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const databaseNow = `-- name: DatabaseNow :one
+SELECT now()::timestamptz
+`
+
+func (q *Queries) DatabaseNow(ctx context.Context) (pgtype.Timestamptz, error) {
+	row := q.db.QueryRow(ctx, databaseNow)
+	var column_1 pgtype.Timestamptz
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const deliveryCursorGet = `-- name: DeliveryCursorGet :one
 SELECT coalesce((SELECT delivered_seq FROM delivery_cursors WHERE account = $1 AND conv = $2), 0)::bigint
 `
@@ -216,7 +281,7 @@ WITH input AS (
     SELECT DISTINCT ON (f.conv) f.conv, NULLIF(f.user_a, ''), NULLIF(f.user_b, ''), NULLIF(f.group_id, 0), f.n
     FROM fresh f
     ORDER BY f.conv
-    ON CONFLICT (key) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq
+    ON CONFLICT (key) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq, updated_at = now()
     RETURNING c.key, c.last_seq
 ), numbered AS (
     SELECT f.conv, f.user_a, f.user_b, f.sender, f.recipient, f.group_id, f.kind, f.body, f.client_msg_id, f.i, f.r, f.n, b.last_seq - f.n + f.r AS seq FROM fresh f JOIN bump b ON b.key = f.conv

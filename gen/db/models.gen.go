@@ -15,11 +15,12 @@ type Avatar struct {
 }
 
 type Conversation struct {
-	Key     string
-	UserA   *string
-	UserB   *string
-	GroupID *int64
-	LastSeq int64
+	Key       string
+	UserA     *string
+	UserB     *string
+	GroupID   *int64
+	LastSeq   int64
+	UpdatedAt pgtype.Timestamptz
 }
 
 type DeliveryCursor struct {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -45,8 +47,12 @@ type pending struct {
 // statement, then hands the new messages to publish in commit order.
 type Committer struct {
 	q       *db.Queries
+	pool    *pgxpool.Pool // the committer's own connections
 	logger  *slog.Logger
 	publish func([]Message)
+	timeout time.Duration   // bounds one batch's commit
+	base    context.Context // ends when Abort is called
+	abort   context.CancelFunc
 
 	mu     sync.RWMutex
 	closed bool
@@ -56,11 +62,26 @@ type Committer struct {
 
 // NewCommitter starts a committer. publish receives every batch of new
 // messages after its commit, in commit order, from one goroutine; repeated
-// sends (same client id) are not published again.
-func NewCommitter(pool *pgxpool.Pool, logger *slog.Logger, publish func([]Message)) *Committer {
-	c := &Committer{q: db.New(pool), logger: logger, publish: publish, in: make(chan *pending, 4*MaxBatch), done: make(chan struct{})}
+// sends (same client id) are not published again. A batch that cannot be
+// committed within timeout fails with context.DeadlineExceeded.
+//
+// The committer opens connections of its own, configured like pool's but
+// with timeout as the server's statement_timeout: a stalled commit is
+// cancelled by PostgreSQL itself, so a send that fails with the deadline was
+// not stored. (A deadline on the client side alone cannot promise that: the
+// server may still commit a statement whose client gave up.)
+func NewCommitter(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, publish func([]Message), timeout time.Duration) (*Committer, error) {
+	cfg := pool.Config().Copy()
+	cfg.MaxConns, cfg.MinConns = 2, 0
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)
+	own, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open committer connections: %w", err)
+	}
+	c := &Committer{q: db.New(own), pool: own, logger: logger, publish: publish, timeout: timeout, in: make(chan *pending, 4*MaxBatch), done: make(chan struct{})}
+	c.base, c.abort = context.WithCancel(context.Background())
 	go c.run()
-	return c
+	return c, nil
 }
 
 // Send commits s and returns the stored message, which is the earlier one
@@ -102,7 +123,16 @@ func (c *Committer) Close() {
 	}
 	c.mu.Unlock()
 	<-c.done
+	c.abort()
+	c.pool.Close()
 }
+
+// Abort fails the commit in flight and those still queued at once, with
+// context.Canceled; for a shutdown that ran out of time. (The batch in
+// flight may have been committed all the same; its senders resend, and a
+// clientMsgId keeps that from storing it twice.) Close still waits
+// for them.
+func (c *Committer) Abort() { c.abort() }
 
 func (c *Committer) run() {
 	defer close(c.done)
@@ -193,7 +223,10 @@ func retryable(err error) bool {
 // commitOnce commits leaders in one statement, setting each one's msg or
 // err, and returns the messages it created, in batch order.
 func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
-	ctx := context.Background()
+	// The server cancels the statement at c.timeout; the client gives up a
+	// little later, for a connection that stalls.
+	ctx, cancel := context.WithTimeout(c.base, c.timeout+2*time.Second)
+	defer cancel()
 	n := len(leaders)
 	arg := db.MessageCommitBatchParams{
 		Convs: make([]string, n), UsersA: make([]string, n), UsersB: make([]string, n),
@@ -220,6 +253,10 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
 	}
 	// One statement in its own transaction: one round trip.
 	rows, err := c.q.MessageCommitBatch(ctx, arg)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "57014" { // query_canceled: the statement timeout
+		return nil, fmt.Errorf("commit messages: %w: %w", context.DeadlineExceeded, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("commit messages: %w", err)
 	}

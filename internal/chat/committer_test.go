@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -99,7 +100,10 @@ func (r *recorder) all() []Message {
 }
 
 func newCommitter(t *testing.T, pool *pgxpool.Pool, r *recorder, log *slog.Logger) *Committer {
-	c := NewCommitter(pool, log, r.publish)
+	c, err := NewCommitter(context.Background(), pool, log, r.publish, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(c.Close)
 	return c
 }
@@ -328,5 +332,46 @@ func TestCommittersGapFree(t *testing.T) {
 				t.Fatalf("%s: seq %d at %d", conv, m.Seq, i)
 			}
 		}
+	}
+}
+
+// TestStalledDatabaseFailsSendsInTime: when the database holds a send's
+// conversation locked, the send fails once the commit timeout passes, and
+// Abort fails the queued ones at once, instead of hanging every sender and
+// the shutdown.
+func TestStalledDatabaseFailsSendsInTime(t *testing.T) {
+	f := setup(t)
+	pool := f.pool(t)
+	c, err := NewCommitter(f.ctx, pool, f.log, func([]Message) {}, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Send(Send{Sender: "a", To: "b", Body: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	// Another session locks the conversation row, as a stalled writer would.
+	tx, err := f.pool(t).Begin(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(f.ctx) }()
+	if _, err := tx.Exec(f.ctx, "SELECT 1 FROM conversations WHERE key = $1 FOR UPDATE", DirectKey("a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(Send{Sender: "a", To: "b", Body: "stalled"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("send against a locked conversation: %v, want a deadline error", err)
+	}
+	c.Abort()
+	if _, err := c.Send(Send{Sender: "b", To: "a", Body: "after abort"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("send after Abort: %v, want context.Canceled", err)
+	}
+	_ = tx.Rollback(f.ctx)
+	msgs, err := NewStore(pool).After(f.ctx, DirectKey("a", "b"), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages stored, want only the first: %+v", len(msgs), msgs)
 	}
 }

@@ -109,6 +109,10 @@ type Config struct {
 	// have queued before it is closed as a slow reader (4000).
 	// TIM_SOCKET_QUEUE_BYTES. Default 4 MiB.
 	SocketQueueBytes int
+	// CommitTimeout bounds the commit of one batch of sends; a send not
+	// committed in time gets an error frame (503). TIM_COMMIT_TIMEOUT.
+	// Default 5s.
+	CommitTimeout time.Duration
 	// WriteTimeout bounds one write to a socket; a client that takes no
 	// bytes for this long is disconnected. TIM_WRITE_TIMEOUT. Default 10s.
 	WriteTimeout time.Duration
@@ -145,6 +149,7 @@ func Default() Config {
 		SocketsPerUser:          10,
 		SocketQueueBytes:        4 << 20,
 		WriteTimeout:            10 * time.Second,
+		CommitTimeout:           5 * time.Second,
 		PingInterval:            30 * time.Second,
 		PongTimeout:             60 * time.Second,
 	}
@@ -241,6 +246,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	inum("TIM_SOCKETS_PER_USER", &c.SocketsPerUser)
 	inum("TIM_SOCKET_QUEUE_BYTES", &c.SocketQueueBytes)
 	dur("TIM_WRITE_TIMEOUT", &c.WriteTimeout)
+	dur("TIM_COMMIT_TIMEOUT", &c.CommitTimeout)
 	dur("TIM_PING_INTERVAL", &c.PingInterval)
 	dur("TIM_PONG_TIMEOUT", &c.PongTimeout)
 
@@ -344,6 +350,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("sockets_per_user", c.SocketsPerUser),
 		slog.Int("socket_queue_bytes", c.SocketQueueBytes),
 		slog.Duration("write_timeout", c.WriteTimeout),
+		slog.Duration("commit_timeout", c.CommitTimeout),
 		slog.Duration("ping_interval", c.PingInterval),
 		slog.Duration("pong_timeout", c.PongTimeout),
 	)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
 	"time"
 
 	"tim/internal/chat"
@@ -53,22 +52,8 @@ func (s *Service) publishRaw(subject string, data []byte) {
 }
 
 func (s *Service) onMessages(data []byte) {
-	var groups []int64
-	err := decodeWireMessages(data, func(w *wireMessage) {
-		if w.GroupID != 0 && !slices.Contains(groups, w.GroupID) {
-			groups = append(groups, w.GroupID)
-		}
-		s.hub.deliverMessage(w)
-	})
-	if err != nil {
-		s.logger.Error("decode messages", slog.String("error", err.Error()))
-	}
-	if len(groups) > 0 {
-		s.watchMu.Lock()
-		for _, g := range groups {
-			s.watched[g] = struct{}{}
-		}
-		s.watchMu.Unlock()
+	if err := decodeWireMessages(data, s.hub.deliverMessage); err != nil {
+		s.logger.Error("decode messages", slog.Any("err", err))
 	}
 }
 

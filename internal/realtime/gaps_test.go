@@ -77,16 +77,19 @@ func TestGroupJoinedAndLeftWhileConnected(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	if err := e.svc.MembershipChanged(ctx, 1, "b", true); err != nil {
+		t.Fatal(err)
+	}
 	sendGroup("after join")
 	if m := cb.message(); m.Message != "after join" || m.Seq != 2 {
 		t.Fatalf("b got %+v", m)
 	}
 
-	// b leaves; once the members were checked, group messages stop.
+	// b leaves; once the leave was applied, group messages stop.
 	if _, err := e.q.GroupMemberDelete(ctx, db.GroupMemberDeleteParams{GroupID: 1, Account: "b"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.refreshGroup(ctx, 1); err != nil {
+	if err := e.svc.MembershipChanged(ctx, 1, "b", false); err != nil {
 		t.Fatal(err)
 	}
 	sendGroup("after leave")

@@ -22,6 +22,9 @@ type handshake struct {
 	claims  auth.Claims
 	peer    string
 	groupID int64
+	// epoch is the account's count of applied membership and friendship
+	// changes before the handshake checked its rights.
+	epoch uint64
 }
 
 func (s *Service) handleUser(c echo.Context) error {
@@ -56,7 +59,7 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 	}()
 
 	ctx := c.Request().Context()
-	h := handshake{ch: ch, peer: peer}
+	h := handshake{ch: ch, peer: peer, epoch: s.hub.epoch(account)}
 	if ch == channelGroup {
 		id, err := strconv.ParseInt(group, 10, 64)
 		if err != nil || id < 1 {

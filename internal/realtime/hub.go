@@ -10,13 +10,20 @@ type hub struct {
 	byGroup   map[int64]map[*socket]struct{}  // group sockets and members' user sockets
 	slots     map[string]int                  // sockets per account, reserved before the upgrade
 	sessions  map[string]map[*socket]struct{} // every open socket from its upgrade, for closing
-	closed    bool                            // shutting down: sockets opened now are closed at once
+	// groupSessions are the group-channel sockets of each group from their
+	// upgrade on, so that none misses a member's presence during its open.
+	groupSessions map[int64]map[*socket]struct{}
+	closed        bool // shutting down: sockets opened now are closed at once
+	// epochs counts the membership and friendship changes applied per
+	// account, so that a socket whose open raced one re-checks its rights.
+	epochs map[string]uint64
 }
 
 func newHub() *hub {
 	return &hub{
 		byAccount: map[string]map[*socket]struct{}{}, byGroup: map[int64]map[*socket]struct{}{},
-		slots: map[string]int{}, sessions: map[string]map[*socket]struct{}{},
+		slots: map[string]int{}, sessions: map[string]map[*socket]struct{}{}, epochs: map[string]uint64{},
+		groupSessions: map[int64]map[*socket]struct{}{},
 	}
 }
 
@@ -53,6 +60,14 @@ func (h *hub) open(s *socket) {
 		h.sessions[s.account] = set
 	}
 	set[s] = struct{}{}
+	if s.ch == channelGroup {
+		gs := h.groupSessions[s.groupID]
+		if gs == nil {
+			gs = map[*socket]struct{}{}
+			h.groupSessions[s.groupID] = gs
+		}
+		gs[s] = struct{}{}
+	}
 }
 
 func (h *hub) end(s *socket) {
@@ -62,6 +77,12 @@ func (h *hub) end(s *socket) {
 		delete(set, s)
 		if len(set) == 0 {
 			delete(h.sessions, s.account)
+		}
+	}
+	if gs := h.groupSessions[s.groupID]; s.ch == channelGroup && gs != nil {
+		delete(gs, s)
+		if len(gs) == 0 {
+			delete(h.groupSessions, s.groupID)
 		}
 	}
 }
@@ -163,10 +184,12 @@ func (h *hub) toUserSockets(accounts []string, frame []byte) {
 func (h *hub) toGroupSockets(g int64, skip uint64, frames ...[]byte) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for s := range h.byGroup[g] {
-		if s.ch == channelGroup && s.id != skip {
+	// From the upgrade on; a socket holds them until its own open frames
+	// are queued.
+	for s := range h.groupSessions[g] {
+		if s.id != skip {
 			for _, f := range frames {
-				s.sendControl(f)
+				s.sendPresence(f)
 			}
 		}
 	}
@@ -193,4 +216,54 @@ func (h *hub) closeAll(code int, msg string) {
 			s.close(code, msg)
 		}
 	}
+}
+
+// bumpEpoch records a change of account's memberships or friendships.
+func (h *hub) bumpEpoch(account string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.epochs[account]++
+}
+
+// epoch is account's count of changes applied.
+func (h *hub) epoch(account string) uint64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.epochs[account]
+}
+
+// hasUserSocket reports whether account has a registered user socket here.
+func (h *hub) hasUserSocket(account string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.byAccount[account] {
+		if s.ch == channelUser {
+			return true
+		}
+	}
+	return false
+}
+
+// closeDirect closes account's one-to-one sockets with peer with 4003.
+func (h *hub) closeDirect(account, peer string) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.sessions[account] {
+		if s.ch == channelDirect && s.peer == peer {
+			s.close(CloseNoLongerPeer, "no longer friends")
+		}
+	}
+}
+
+// openSockets returns every socket from its upgrade on.
+func (h *hub) openSockets() []*socket {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var out []*socket
+	for _, set := range h.sessions {
+		for s := range set {
+			out = append(out, s)
+		}
+	}
+	return out
 }

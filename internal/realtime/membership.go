@@ -1,112 +1,46 @@
 package realtime
 
 import (
-	"context"
-	"fmt"
-	"log/slog"
-	"time"
+	"slices"
 
-	"tim/gen/db"
 	"tim/internal/chat"
 )
 
-// A user socket learns its groups when it opens. Groups joined or left
-// later are found by checking, every watchEvery, the members of each group
-// that had messages meanwhile: a new member's open user sockets start
-// receiving the group from their cursor (set to the group's end on join),
-// catching up from the database on what they missed while not yet
-// registered, and a former member's sockets stop.
-func (s *Service) membershipLoop(ctx context.Context) {
-	t := time.NewTicker(s.watchEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+// Membership of user sockets in groups: the hub registers a user socket for
+// the groups its account belongs to, and follows joins and leaves (access.go).
+
+// joinGroup registers the user sockets of account on this instance for
+// group g, each starting after seq from and catching up from the database
+// on what it missed.
+func (h *hub) joinGroup(g int64, account string, from int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.byAccount[account] {
+		if s.ch != channelUser {
+			continue
 		}
-		s.watchMu.Lock()
-		groups := make([]int64, 0, len(s.watched))
-		for g := range s.watched {
-			groups = append(groups, g)
+		gs := h.byGroup[g]
+		if _, in := gs[s]; in {
+			continue
 		}
-		clear(s.watched)
-		s.watchMu.Unlock()
-		for _, g := range groups {
-			if err := s.refreshGroup(ctx, g); err != nil && ctx.Err() == nil {
-				s.logger.ErrorContext(ctx, "check group members", slog.Int64("group", g), slog.String("error", err.Error()))
-			}
+		if gs == nil {
+			gs = map[*socket]struct{}{}
+			h.byGroup[g] = gs
 		}
+		gs[s] = struct{}{}
+		s.joinGroup(g, from)
 	}
 }
 
-// refreshGroup brings the user sockets receiving group g in line with its
-// members.
-func (s *Service) refreshGroup(ctx context.Context, g int64) error {
-	accounts, err := s.q.GroupMemberAccounts(ctx, g)
-	if err != nil {
-		return fmt.Errorf("list members: %w", err)
-	}
-	members := make(map[string]bool, len(accounts))
-	for _, a := range accounts {
-		members[a] = true
-	}
-	conv := chat.GroupKey(g)
-	cursors := map[string]int64{}
-	if joiners := s.hub.groupJoiners(g, accounts); len(joiners) > 0 {
-		rows, err := s.q.DeliveryCursorListForConv(ctx, db.DeliveryCursorListForConvParams{Conv: conv, Accounts: joiners})
-		if err != nil {
-			return fmt.Errorf("read cursors: %w", err)
-		}
-		for _, r := range rows {
-			cursors[r.Account] = r.DeliveredSeq
-		}
-	}
-	s.hub.syncGroup(g, members, func(account string) int64 {
-		return max(cursors[account], s.cursors.pending(account, conv))
-	})
-	return nil
-}
-
-// groupJoiners returns the accounts among members with a user socket that
-// does not receive group g yet.
-func (h *hub) groupJoiners(g int64, members []string) []string {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	var out []string
-	for _, acc := range members {
-		for s := range h.byAccount[acc] {
-			if _, in := h.byGroup[g][s]; !in && s.ch == channelUser {
-				out = append(out, acc)
-				break
-			}
-		}
-	}
-	return out
-}
-
-// syncGroup registers the user sockets of members for group g, starting
-// each from cursor(account), and unregisters those of accounts that are no
-// longer members.
-func (h *hub) syncGroup(g int64, members map[string]bool, cursor func(account string) int64) {
+// leaveGroup ends account's access to group g on this instance: its user
+// sockets stop receiving the group and its group sockets of g, registered
+// or still opening, close with 4003.
+func (h *hub) leaveGroup(g int64, account string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	gs := h.byGroup[g]
-	for acc := range members {
-		for s := range h.byAccount[acc] {
-			if _, in := gs[s]; in || s.ch != channelUser {
-				continue
-			}
-			if gs == nil {
-				gs = map[*socket]struct{}{}
-				h.byGroup[g] = gs
-			}
-			gs[s] = struct{}{}
-			s.joinGroup(g, cursor(acc))
-		}
-	}
 	for s := range gs {
-		if s.ch == channelUser && !members[s.account] {
+		if s.account == account && s.ch == channelUser {
 			delete(gs, s)
 			s.leaveGroup(g)
 		}
@@ -114,6 +48,48 @@ func (h *hub) syncGroup(g int64, members map[string]bool, cursor func(account st
 	if len(gs) == 0 {
 		delete(h.byGroup, g)
 	}
+	for s := range h.sessions[account] {
+		if s.ch == channelGroup && s.groupID == g {
+			s.close(CloseNoLongerPeer, "no longer a member")
+		}
+	}
+}
+
+// followGroups brings the groups account's registered user sockets receive
+// in line with groups, its memberships: it stops those it left and returns
+// those it joined, for the caller to register from their cursors.
+func (h *hub) followGroups(account string, groups map[int64]bool) []int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var joined []int64
+	for s := range h.byAccount[account] {
+		if s.ch != channelUser {
+			continue
+		}
+		s.dmu.Lock()
+		var left []int64
+		for g := range s.groups {
+			if !groups[g] {
+				left = append(left, g)
+			}
+		}
+		for g := range groups {
+			if !s.groups[g] && !slices.Contains(joined, g) {
+				joined = append(joined, g)
+			}
+		}
+		s.dmu.Unlock()
+		for _, g := range left {
+			if gs := h.byGroup[g]; gs != nil {
+				delete(gs, s)
+				if len(gs) == 0 {
+					delete(h.byGroup, g)
+				}
+			}
+			s.leaveGroup(g)
+		}
+	}
+	return joined
 }
 
 // joinGroup starts receiving group g after seq from.

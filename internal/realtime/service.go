@@ -26,7 +26,6 @@ import (
 	"tim/internal/bus"
 	"tim/internal/chat"
 	"tim/internal/config"
-	"tim/internal/store"
 )
 
 // Deps are what the service needs.
@@ -55,18 +54,16 @@ type Service struct {
 	presence  *presenceBook
 	upgrader  websocket.Upgrader
 	subs      []*nats.Subscription
+	rewind    chan time.Duration // to the changes loop: look back over an outage
+	unhook    []func()           // unregisters the bus callbacks
 	nextID    atomic.Uint64
 
 	groupMu    sync.Mutex
 	groupLocal map[groupMember]int
 
-	watchMu    sync.Mutex
-	watched    map[int64]struct{} // groups with messages since the last membership check
-	watchEvery time.Duration
-
 	ctx      context.Context // ends at Shutdown, after the sockets closed
 	cancel   context.CancelFunc
-	bg       sync.WaitGroup // cursor flusher, presence worker and membership checker
+	bg       sync.WaitGroup // cursor flusher, presence worker and rights checker
 	sockets  sync.WaitGroup // handlers and catch-up goroutines
 	stateMu  sync.Mutex     // guards closing against sockets.Add
 	closing  bool
@@ -79,32 +76,39 @@ const (
 	// confirmDelay is how long after writing message frames to a socket
 	// without ack mode the server pings it to confirm them: the delivery
 	// cursor trails what the client read by about this much.
-	confirmDelay  = time.Second
-	cursorFlush   = 200 * time.Millisecond
-	catchUpPage   = 256
-	maxNATSBatch  = 512 << 10
-	closeDeadline = 5 * time.Second
-	// membershipCheck is how often the members of groups with traffic are
-	// compared with the user sockets receiving them.
-	membershipCheck = time.Second
+	confirmDelay = time.Second
+	cursorFlush  = 200 * time.Millisecond
+	catchUpPage  = 256
+	maxNATSBatch = 512 << 10
+	// broadcastWait bounds the wait for every instance to apply a change of
+	// rights.
+	broadcastWait = 5 * time.Second
+	// presenceWait bounds how long an opening socket waits for its
+	// account's presence to be written.
+	presenceWait = 5 * time.Second
+	// recheckEvery is how often the rights of open sockets are re-read from
+	// the database, in case a change event was lost.
+	recheckEvery = time.Minute
 )
 
 // New starts the service: the committer, the presence worker with the
 // instance heartbeat, the cursor flusher and the NATS subscriptions.
 func New(ctx context.Context, d Deps) (*Service, error) {
-	id := d.Config.InstanceID
-	if id == "" {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return nil, fmt.Errorf("make instance id: %w", err)
-		}
-		id = hex.EncodeToString(b[:])
+	// Every run is its own incarnation, even under a configured id, so
+	// that the presence of a crashed run is reaped and announced offline.
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("make instance id: %w", err)
+	}
+	id := hex.EncodeToString(b[:])
+	if d.Config.InstanceID != "" {
+		id = d.Config.InstanceID + "-" + id
 	}
 	s := &Service{
 		cfg: d.Config, pool: d.Pool, q: db.New(d.Pool), verifier: d.Verifier, nc: d.Bus.Conn(),
 		logger: d.Logger.With(slog.String("instance", id)), instanceID: id,
 		store: chat.NewStore(d.Pool), hub: newHub(), cursors: newCursorBook(), presence: newPresenceBook(),
-		groupLocal: map[groupMember]int{}, watched: map[int64]struct{}{}, watchEvery: membershipCheck,
+		groupLocal: map[groupMember]int{}, rewind: make(chan time.Duration, 1),
 	}
 	s.upgrader = websocket.Upgrader{
 		// A small read buffer of the socket's own (the HTTP server's 4 KiB
@@ -112,22 +116,19 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		ReadBufferSize: 512, WriteBufferSize: 4096, WriteBufferPool: &sync.Pool{},
 		HandshakeTimeout: 10 * time.Second, CheckOrigin: s.checkOrigin,
 	}
-	// Rows left by an earlier run under the same id are stale.
-	if err := store.InTx(ctx, d.Pool, func(q *db.Queries) error {
-		if err := q.InstanceHeartbeat(ctx, id); err != nil {
-			return err
-		}
-		if err := q.PresenceDeleteInstance(ctx, id); err != nil {
-			return err
-		}
-		return q.GroupPresenceDeleteInstance(ctx, id)
-	}); err != nil {
+	if err := s.q.InstanceHeartbeat(ctx, id); err != nil {
 		return nil, fmt.Errorf("register instance: %w", err)
 	}
 	for subject, fn := range map[string]func([]byte){
-		subjectMessages: s.onMessages, subjectPresence: s.onPresence, subjectGroup: s.onGroup, subjectClose: s.onClose,
+		subjectMessages: s.onMessages, subjectPresence: s.onPresence, subjectGroup: s.onGroup,
+		subjectClose: s.onClose, subjectMember: s.onMember, subjectFriend: s.onFriend,
 	} {
-		sub, err := s.nc.Subscribe(subject, func(m *nats.Msg) { fn(m.Data) })
+		sub, err := s.nc.Subscribe(subject, func(m *nats.Msg) {
+			fn(m.Data)
+			if m.Reply != "" {
+				_ = m.Respond(nil) // applied; a lost answer only delays the broadcaster
+			}
+		})
 		if err != nil {
 			s.unsubscribe()
 			return nil, fmt.Errorf("subscribe %s: %w", subject, err)
@@ -142,11 +143,29 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		s.unsubscribe()
 		return nil, fmt.Errorf("flush nats subscriptions: %w", err)
 	}
-	s.committer = chat.NewCommitter(d.Pool, s.logger, s.publishMessages)
+	committer, err := chat.NewCommitter(ctx, d.Pool, s.logger, s.publishMessages, d.Config.CommitTimeout)
+	if err != nil {
+		s.unsubscribe()
+		return nil, err
+	}
+	s.committer = committer
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	s.bg.Add(3)
+	var down time.Time // when the bus went down; the bus runs its callbacks one at a time
+	s.unhook = append(s.unhook,
+		d.Bus.OnDisconnect(func() { down = time.Now() }),
+		d.Bus.OnReconnect(func() {
+			outage := time.Duration(0)
+			if !down.IsZero() {
+				outage = time.Since(down)
+			}
+			s.logger.Warn("bus reconnected: catching up", slog.Duration("outage", outage))
+			s.busReconnected(outage)
+		}),
+	)
+	s.bg.Add(4)
+	go func() { defer s.bg.Done(); s.changesLoop(s.ctx, s.rewind) }()
 	go func() { defer s.bg.Done(); s.presenceLoop(s.ctx) }()
-	go func() { defer s.bg.Done(); s.membershipLoop(s.ctx) }()
+	go func() { defer s.bg.Done(); s.recheckLoop(s.ctx) }()
 	go func() { defer s.bg.Done(); s.cursorLoop(s.ctx) }()
 	s.logger.InfoContext(ctx, "realtime started")
 	return s, nil
@@ -181,7 +200,20 @@ func (s *Service) doShutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("wait for sockets: %w", ctx.Err()))
 	}
-	s.committer.Close()
+	for _, f := range s.unhook {
+		f()
+	}
+	committed := make(chan struct{})
+	go func() { s.committer.Close(); close(committed) }()
+	select {
+	case <-committed:
+	case <-ctx.Done():
+		// The database stalls: fail what is left rather than outlive the
+		// shutdown timeout. Those senders got no ack and resend.
+		s.committer.Abort()
+		<-committed
+		errs = append(errs, fmt.Errorf("commit in-flight sends: %w", ctx.Err()))
+	}
 	s.cancel()
 	s.bg.Wait()
 	s.unsubscribe()

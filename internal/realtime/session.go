@@ -23,7 +23,8 @@ func (s *Service) start(conn *websocket.Conn, raw *coalescingConn, h handshake, 
 		pingInterval: s.cfg.PingInterval, confirmDelay: confirmDelay,
 	})
 	so.id = s.nextID.Add(1)
-	so.account, so.jti, so.ch, so.ackMode = h.claims.Account, h.claims.JTI, h.ch, ackMode
+	so.account, so.jti, so.generation, so.ch, so.ackMode = h.claims.Account, h.claims.JTI, h.claims.Generation, h.ch, ackMode
+	so.openEpoch = h.epoch
 	switch h.ch {
 	case channelDirect:
 		so.peer, so.conv = h.peer, chat.DirectKey(h.claims.Account, h.peer)
@@ -31,6 +32,8 @@ func (s *Service) start(conn *websocket.Conn, raw *coalescingConn, h handshake, 
 		so.groupID, so.conv = h.groupID, chat.GroupKey(h.groupID)
 	}
 	go so.writeLoop()
+	// A socket lives no longer than its token.
+	so.expiry = time.AfterFunc(time.Until(h.claims.ExpiresAt), func() { so.close(CloseLoggedOut, "token expired") })
 	s.hub.open(so)
 	if err := s.openSequence(so); err != nil {
 		s.logger.Error("open socket", slog.String("account", so.account), slog.String("error", err.Error()))
@@ -44,6 +47,7 @@ func (s *Service) start(conn *websocket.Conn, raw *coalescingConn, h handshake, 
 func (s *Service) serve(conn *websocket.Conn, so *socket) {
 	defer s.hub.end(so)
 	s.readLoop(conn, so)
+	so.expiry.Stop()
 	close(so.readerDone)
 	<-so.writerDone
 
@@ -69,7 +73,7 @@ func (s *Service) openSequence(so *socket) error {
 	// the client sees its socket open.
 	change := s.presence.add(so.account, 1)
 	so.counted = true
-	wait, cancel := context.WithTimeout(ctx, closeDeadline)
+	wait, cancel := context.WithTimeout(ctx, presenceWait)
 	s.presence.waitWritten(wait, change)
 	cancel()
 	so.sendControl(mustJSON(api.ConnectedFrame{Code: 200, Message: api.Empty}))
@@ -93,6 +97,7 @@ func (s *Service) openSequence(so *socket) error {
 		for _, f := range frames {
 			so.sendControl(f)
 		}
+		so.presenceReady()
 	}
 	so.dmu.Lock()
 	if len(groups) > 0 {
@@ -104,6 +109,13 @@ func (s *Service) openSequence(so *socket) error {
 	so.dmu.Unlock()
 	s.hub.add(so, groups)
 	so.registered = true // serve undoes this, even if the rest fails
+	if s.hub.epoch(so.account) != so.openEpoch {
+		// A change of rights was applied while the socket opened: it may
+		// have missed the socket, so check the rights again.
+		if err := s.recheck(ctx, []*socket{so}); err != nil {
+			return err
+		}
+	}
 
 	cursors := map[string]int64{}
 	if so.ch == channelUser {
@@ -229,6 +241,9 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 				so.sendControl(encodeError(http.StatusForbidden, "对方不是你的好友", send.ClientMsgID))
 			case errors.Is(err, chat.ErrClosed):
 				so.sendControl(encodeError(http.StatusServiceUnavailable, "服务器正在关闭", send.ClientMsgID))
+			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+				// Not committed in time; nothing was stored.
+				so.sendControl(encodeError(http.StatusServiceUnavailable, "服务器繁忙，请稍后重发", send.ClientMsgID))
 			default:
 				so.sendControl(encodeError(http.StatusInternalServerError, "发送失败", send.ClientMsgID))
 			}
@@ -254,12 +269,37 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 		}
 	case frameSync:
 		conv, ok := s.socketConv(so, f)
+		if ok {
+			// A replay reads history: the right to it is checked now.
+			var err error
+			if ok, err = s.mayRead(so, f); err != nil {
+				s.logger.Error("check sync rights", slog.String("account", so.account), slog.Any("err", err))
+				so.sendControl(encodeError(http.StatusInternalServerError, "同步失败", ""))
+				return
+			}
+		}
 		if !ok {
 			so.sendControl(encodeError(http.StatusForbidden, "无权同步该会话", ""))
 			return
 		}
 		so.rewind(conv, f.seq)
 	}
+}
+
+// mayRead reports whether so's account may read the conversation of a sync
+// frame now: a group's members, and on a one-to-one socket friends. The
+// direct history of a user socket stays its account's own.
+func (s *Service) mayRead(so *socket, f clientFrame) (bool, error) {
+	ctx := s.ctx
+	switch {
+	case so.ch == channelGroup:
+		return s.q.GroupMemberExists(ctx, db.GroupMemberExistsParams{GroupID: so.groupID, Account: so.account})
+	case f.groupID != 0:
+		return s.q.GroupMemberExists(ctx, db.GroupMemberExistsParams{GroupID: f.groupID, Account: so.account})
+	case so.ch == channelDirect:
+		return s.q.FriendshipExists(ctx, db.FriendshipExistsParams{Account: so.account, Friend: so.peer})
+	}
+	return true, nil
 }
 
 // socketConv is the conversation an ack or sync frame names, if the socket

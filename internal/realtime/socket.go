@@ -11,7 +11,6 @@ import (
 const (
 	CloseNormal       = 1000 // the client closed
 	CloseGoingAway    = 1001 // server shutdown; reconnect and resume
-	ClosePolicy       = 1008 // protocol violation
 	CloseTooBig       = 1009 // a frame above the size limit
 	CloseInternal     = 1011 // an unexpected server error
 	CloseSlowConsumer = 4000 // the outgoing queue overflowed; reconnect and resume
@@ -62,14 +61,17 @@ type socketHooks interface {
 // socket is one client connection: a bounded outgoing queue drained by one
 // writer goroutine, and per-conversation delivery state.
 type socket struct {
-	id      uint64
-	account string
-	jti     string
-	ch      channel
-	conv    string // the conversation of a direct or group socket
-	peer    string // direct sockets
-	groupID int64  // group sockets
-	ackMode bool
+	id         uint64
+	account    string
+	jti        string
+	generation int32 // the token's generation, for re-checks
+	expiry     *time.Timer
+	openEpoch  uint64 // see handshake.epoch
+	ch         channel
+	conv       string // the conversation of a direct or group socket
+	peer       string // direct sockets
+	groupID    int64  // group sockets
+	ackMode    bool
 	// What the open sequence did, for serve to undo; set before the reader
 	// starts. counted: in presence; registered: in the hub (and, for a
 	// group socket, in group presence).

@@ -13,6 +13,8 @@ const (
 	subjectPresence = "tim.presence" // an account came online or went offline
 	subjectGroup    = "tim.group"    // group.presence and group.online frames
 	subjectClose    = "tim.close"    // close the sockets of an account or token
+	subjectMember   = "tim.member"   // an account joined or left a group
+	subjectFriend   = "tim.friend"   // a friendship ended
 )
 
 // wireMessage is a committed message with its frame, encoded once by the
@@ -110,6 +112,17 @@ type wireGroup struct {
 	Instance string            `json:"i"`
 	Origin   uint64            `json:"s"` // the socket that already has the frames
 	Frames   []json.RawMessage `json:"x"`
+}
+
+type wireMember struct {
+	GroupID int64  `json:"g"`
+	Account string `json:"a"`
+	Member  bool   `json:"m"`
+}
+
+type wireFriend struct {
+	A string `json:"a"`
+	B string `json:"b"`
 }
 
 type wireClose struct {

@@ -86,6 +86,11 @@ func (a *API) deleteFriend(ctx context.Context, user, friend string) (outcome, e
 	if deleted == 0 {
 		return outcome{http.StatusNotFound, msgNotFriends}, nil
 	}
+	if err := a.events.FriendshipEnded(ctx, user, friend); err != nil {
+		// The friendship is gone; sockets the event misses close at their
+		// next re-check.
+		a.logger.WarnContext(ctx, "publish friendship end", slog.String("account", user), slog.String("friend", friend), slog.Any("err", err))
+	}
 	a.logger.InfoContext(ctx, "friend deleted", slog.String("account", user), slog.String("friend", friend))
 	return outcome{http.StatusOK, msgFriendDeleted}, nil
 }

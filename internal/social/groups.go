@@ -79,6 +79,7 @@ func (a *API) JoinGroup(ctx context.Context, req api.JoinGroupRequestObject) (ap
 	case err != nil:
 		return nil, fmt.Errorf("join group %d: %w", p.GroupID, err)
 	}
+	a.membershipChanged(ctx, group.ID, caller, true)
 	a.logger.InfoContext(ctx, "group joined", slog.Int64("group", group.ID), slog.String("account", caller))
 	return api.JoinGroup200JSONResponse{Code: http.StatusOK, Message: msgGroupJoined, Data: toAPIGroup(group)}, nil
 }
@@ -120,6 +121,7 @@ func (a *API) LeaveGroup(ctx context.Context, req api.LeaveGroupRequestObject) (
 	case err != nil:
 		return nil, fmt.Errorf("leave group %d: %w", p.GroupID, err)
 	}
+	a.membershipChanged(ctx, p.GroupID, caller, false)
 	a.logger.InfoContext(ctx, "group left", slog.Int64("group", p.GroupID), slog.String("account", caller))
 	return api.LeaveGroup200JSONResponse{OKJSONResponse: api.OKJSONResponse{Code: http.StatusOK, Message: msgGroupLeft}}, nil
 }
@@ -150,6 +152,7 @@ func (a *API) CreateGroup(ctx context.Context, req api.CreateGroupRequestObject)
 	if err != nil {
 		return nil, fmt.Errorf("create group: %w", err)
 	}
+	a.membershipChanged(ctx, group.ID, caller, true)
 	a.logger.InfoContext(ctx, "group created", slog.Int64("group", group.ID), slog.String("owner", caller))
 	return api.CreateGroup200JSONResponse{Code: http.StatusOK, Message: msgGroupCreated, Data: toAPIGroup(group)}, nil
 }

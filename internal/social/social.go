@@ -51,20 +51,39 @@ type Config struct {
 	GroupMemberLimit int
 }
 
+// Events is told of each committed change of rights, so that open sockets
+// on every instance follow it before the request returns.
+type Events interface {
+	// MembershipChanged: account joined (member) or left group g.
+	MembershipChanged(ctx context.Context, g int64, account string, member bool) error
+	// FriendshipEnded: a and b are no longer friends.
+	FriendshipEnded(ctx context.Context, a, b string) error
+}
+
 // API implements the friend and group operations of the generated
 // StrictServerInterface.
 type API struct {
 	pool     *pgxpool.Pool
 	q        *db.Queries
 	profiles *profile.Loader
+	events   Events
 	cfg      Config
 	logger   *slog.Logger
 }
 
 // New returns an API reading and writing through pool; profiles builds the
-// user objects of responses.
-func New(pool *pgxpool.Pool, profiles *profile.Loader, cfg Config, logger *slog.Logger) *API {
-	return &API{pool: pool, q: db.New(pool), profiles: profiles, cfg: cfg, logger: logger}
+// user objects of responses; events hears of every change of rights.
+func New(pool *pgxpool.Pool, profiles *profile.Loader, events Events, cfg Config, logger *slog.Logger) *API {
+	return &API{pool: pool, q: db.New(pool), profiles: profiles, events: events, cfg: cfg, logger: logger}
+}
+
+// membershipChanged tells events of a committed join or leave. The change
+// stands whatever happens here: sockets the event misses follow it at their
+// next re-check.
+func (a *API) membershipChanged(ctx context.Context, g int64, account string, member bool) {
+	if err := a.events.MembershipChanged(ctx, g, account, member); err != nil {
+		a.logger.WarnContext(ctx, "publish membership change", slog.Int64("group", g), slog.String("account", account), slog.Any("err", err))
+	}
 }
 
 // callerAccount is the account of the request's verified token. The auth
