@@ -590,6 +590,9 @@ type UserAccount = AccountName
 // BadRequest The response envelope; `code` equals the HTTP status.
 type BadRequest = Envelope
 
+// Busy The response envelope; `code` equals the HTTP status.
+type Busy = Envelope
+
 // Conflict The response envelope; `code` equals the HTTP status.
 type Conflict = Envelope
 
@@ -1832,6 +1835,15 @@ type AudioAudiompegResponse struct {
 
 type BadRequestJSONResponse Envelope
 
+type BusyResponseHeaders struct {
+	RetryAfter *int
+}
+type BusyJSONResponse struct {
+	Body Envelope
+
+	Headers BusyResponseHeaders
+}
+
 type ConflictJSONResponse Envelope
 
 type ForbiddenJSONResponse Envelope
@@ -2015,6 +2027,23 @@ func (response UserLogin500JSONResponse) VisitUserLoginResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserLogin503JSONResponse struct{ BusyJSONResponse }
+
+func (response UserLogin503JSONResponse) VisitUserLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2227,6 +2256,23 @@ func (response UserRegister415JSONResponse) VisitUserRegisterResponse(w http.Res
 	return err
 }
 
+type UserRegister429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response UserRegister429JSONResponse) VisitUserRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UserRegister500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response UserRegister500JSONResponse) VisitUserRegisterResponse(w http.ResponseWriter) error {
@@ -2237,6 +2283,23 @@ func (response UserRegister500JSONResponse) VisitUserRegisterResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserRegister503JSONResponse struct{ BusyJSONResponse }
+
+func (response UserRegister503JSONResponse) VisitUserRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5502,100 +5565,104 @@ func (sh *strictHandler) UploadMp4(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F3dbxxHcv9XGpMDJAHD5fJDzh2FA46SJVmyKDEiFQcRmdvemdrdNme6R909XK0FPvghgaNL7hLk+wPJ",
-	"BbABv+UhQO7gO9v/jCn5Lf9C0NU9szPcmdlZ8cPWHZ8k7s50V1fXx6+qq3pfeIGIE8GBa+VtvPBGQEOQ",
-	"+N/NIIBEP6Z8CPh3CCqQLNFMcG/D24zGdKJIrz/RoHodz/dUMIKYmif1JAFvw1NaMj70jo5875bgGrh+",
-	"l6lEKGaHODki4xHj4JMx0yNCyYBFQDiNgYxHQgGB5xq4YoKTmOpgBIroERAzVcvJcSWz0+6OgEjzFVEg",
-	"DyEkV1e77xDBo8m1eQPf3qXD6gEDO+UVRZSWgg8JcM30hGg6nDfoA6r0lgjZgEE4O/gHI+C4cDcDGVMz",
-	"h5AQNg985HsJlTQGPd1ekXJdTT+1XzrWh1RTwhSRQHEWZh57loKceL5ntsjb8Nwbnu9JeJYyaYjXMoUi",
-	"TT+QMPA2vD9Ynsrcsv1WLTtyHprRDLGbAw1yB57N0vcYdCotE0QUgtIkBqXoEJQVHQXPCO2LQyB6xFQt",
-	"vdn4RQIHQsZUoyzqd9Y934sZZ3EaextdP+Mo4xqGIJHImzAQEuZRyWFcTWUfIjFupLKfT9COzJVKMu+w",
-	"COyAM1psNUwisRCS/oRQTtIkEjQkwMNEMK7riBtkwzbteUyfPwA+1CNvY2X1h0hq/rdfIf53JAMeNgrn",
-	"AB+5ojIpraOvPNRZCeZdKdLk3rvVpA3Nl1cUYaFPKLG27hCI24w6QrMhm0hcdM/vDTIjssN4AFUCekgj",
-	"FlLzp9n3kGrICbRuYErhvcFSNtySHa/ZiN0bPBQctoyhnj+zMaNNM5uhluxY82atsfE7xrKjLlpLb6w7",
-	"YQP8xFlmpVkUZa6liRo7xRwbzmJWIbzb1HgZ9hHUCUKE7xXHDmFA00h7Gyvdrl8SgrVVIwT0uRWC6+br",
-	"OSLxQAxFqjejqHJLxAEQOAQ5IVocACfCssfpmE+40JZv5tNEggKuISSC166GRlH1WgY0UpCT2BciAsqR",
-	"xJr92+Tkvd3dbWLAht1CnwyEJArggPF64WmzV08UyDm+UDM+zBhxgzBN4lRp0rcShdyab4yK05yNKToy",
-	"w6hEcGXx2WYaMmH+46CB+S81ny3HCSBOqbAmfcYpklmBF2ZZsbW9ZuGRYT61O4EoaQY2Lk1xY9WK3PPL",
-	"JYw5hWpLJ4Bi0xAV0LIwUC5QLYawzxZwXdM7+IyDa0tFvNb0UgnbIY9v0vAxPEtB6ZM7lyQRC9BGLn+o",
-	"LBvaScltfgiRSKBqE+9xNL2E8STVN1B+HSxBIGAx9YBBFHYcFwcRCy6GNsTNI7TPgZvXYSXEu6mUBu8q",
-	"jX7KIAUh+ywMgV8IdZvWChjBFxKRMBoFLvQI5FT5jRfiGiSn0W0phbwQ2nZEDHpk6Ek5PE8g0BDeICFo",
-	"yiJFqMwcnoWjGOZIEokhkvtQ6Dsi5eGFUPqEH3Ax5lOvgoDJd5BOjVhiuGuAZUZbfSiE8kKDEYQkEMnE",
-	"BCjWiTtROWGX2iu1IfvR+xezc2kQgFI3SM+pYY8oE1aPR9SGdiH61yPf22aBTiWcoIrFdAjL/ThZ1Lz7",
-	"7tUP38A1ZO8m/Gy8SmKXdulZztSz4JwPhd6hmqkBo/0ILsyMS+vSIHR4O2KgiEi1YiEUsxco2btCPKBy",
-	"eHHU9UWI1iIys0qiR5QTGkViDGFG0BblE+eX1YXQ9Zhqw6aYoemWoOWEYIoC2TVkh8AJT+M+SAPMFQSC",
-	"h+qEfjw2by1h4qQqBMJXiBZkTJmuTBZNgwUExpymeiQk+wguxjk8FBZMm9C5T0OfwPPEgGTrcE2AEmYP",
-	"CEnGmFcLJIQmgqORwr17wukhZdGFSfsmCSEBHgIPUKZCMeaOEJUmiZAawi0IGd1FFl+ghF9RJDYTY4rU",
-	"MCzLGDKFsRxFA+lE/o9ZCCdjh0Pz2XKcrJ9R6LB+aeDP0MAfZfpbTOY+rE7y5XgLQb5PVowVWFslEWgN",
-	"UvkkZEOmlRGS3k9JhyyRn2BGv5C7W1s9mbpLqHnZjP9nTzeX/pQufdRd+tFPOz9Z2n+x4q+tHv1gVjJ8",
-	"bzM4uBUx4PqOrCTVBBxMxoqEEDFMRqSJIban4FnPWD5qxPgQpLLZo6tKBAdgSE+AQ+jODoKDH6+gbCVS",
-	"JCA1s9KEWPNeuHA2zfeUzfAulB7OPnnhATePPPVocODtVzDFEL1oFnKaQHhqB7RETocX/Q8h0I7nNdze",
-	"zaMBzF8YaB5BOITYmAnH7Dhm2jhyBTycZWmAm7mlhpatM0tj1dxuz+EKrjK7lPzRkGpYwk8reNtuD6oZ",
-	"ykLHVTdpJXMPqabyCSbMzTxl9phAppXN9L1UmaCxUn2doUbLaUSDatZnEdMTG8BTJAEPE/gQHXxNWqp5",
-	"0Uhr1RJvCc4xpGyQogGTSpOBecAIjs0jWt2sEBoRFvdktdvdr0htzu68C5GK2/nt1//x6uefvfrkb45f",
-	"/uf8fcWJp+NULTb3rNXnhC7fRsA9doP0zKA9As9SGtn0CWYqlaY6VfVrb7HckGpaIQ19hdopCU+jyExg",
-	"/rV4R8sUynw6PT+kFLJm4zeJhEGqjGRK9CsuwZAxB08/JxEsbjYW4FL9YmeVHzAj01b9W3DnDovg1Lrf",
-	"Vg/xlAhxYxgiWKHRdmFGl1QvE9Ha/sZgYotbWRa8BeMzYzXDdTHmNgBpXidaV3d8aF8pU1HLgqKKnlq5",
-	"mnyuZfgpFMpNU7uSB0zpM10N0xCr1sty41Ap6eQ8l/kICzsavIfddmWgnfU0mRNDxLYYkKsADPC84mTn",
-	"+Mu/O/7Lv3791afH//756y++fv33n7/65FfHn/zTt//1+f/99l+fUp/099sACkuiwCVWojvj2FXrzbG8",
-	"eqKKCDLboWozlTEjm8ktuHY3tvHoLoBao253I0PUBnNEwhh5arej1q3T6SHaDBMW2zHHzelA+RFh3W7a",
-	"7fuTb3798vUXXxua8w9+9vqLrzvtNzJx3KndyhqzN29vpuUx+SD5Oht27AEMaTDZAd4EvoRkQ8ZpRNRE",
-	"aYivKBIyCUFecZLhMuudzfx4zsIhmt3EjL2NZRq+p8WpAhbRuGYxZPxMzWKZZU8NB3zyYs9DjLznbZA9",
-	"r9Pp7HlHRuNbqSnSeE9DjHaTPr9nX7JB8vSPC7CwU0o2XniCw6OBt/G0mXhnXZof2jW88Y72sykKp5S1",
-	"at+YL5iRoYQqNRYyPPHmH67OLxIqsmqqWfmAVXzasqystXrBiOYK0yG3n9NARxMiOMYzPS16hPKQ9JxG",
-	"9/C0qTK4mQNtB1LEuAGnN5Otwd0B4+E8iXb8ed88OgdWq6p6t7s0WRpIAJ+YB5F5jAcSqGJ8iHkZlhcu",
-	"5vkbw76zD/lFq2BgFte3zgbke1jUUGRyQ6agyOAZ7hljiFlt6pK2ZjRXfTk9GmSK0LYFe9ky0cy6Ezvj",
-	"h7BIxLfJ3Uon5+j8brBpSUsvBqIaD3WO3gZzbFifizt3g1gDoYiWQDVhmlBFREKfpVAJU85hxQWM2WTN",
-	"TwF/KtBOFSFzoagtCyCBhS+Gajz5senJgfl7MRjaCCxP2IcGJFhtIKaLnokGpkt+DEOmNMg27rQ1vPI9",
-	"JyH19YEr17vz0tXt/PE7fpVDeD6P3h14flKECnO8s35qn18C1lYBDFlVe9AAp81XCo2wRc5aWN9/leZn",
-	"KNfwmCTDAXMBwCKr9E9xRPEGPv58sP6sJingYWstqg0LdqyQlfcrphGahAGY/xX9nvnbuGr8otLR7Ux4",
-	"UCMGjyGJ6ESdPG0yfp/0ss6Bir2nhaaFBQ+L3nznZ9g94cF5njPli6zaJRs2LJak1Nk7J83//Q92jQYa",
-	"+clyyz18uEfssej8Uw07dhWlmf9rJPQkRRg8U+UOOPLjADUSY0WYvkG4+YZQktklI5wjqkaL+ak6cz67",
-	"+fbw54mMqqrN9Siv4rZnRKEYc4MU/ez8gIxdP5EEWxdgPWr5SME/xbmedYU7eBoyS+JKPr/l7Ig6neMQ",
-	"oMYJTiifZCWLjCtNeQA+gUgB6Rb0veuvtDtEejNf1SKVXXQ/uXsys2XuqMSK4s7VSeeFJbqzdOM5YE0z",
-	"9HcTSlTnUM9tkaohQWetBg+NoDOZIVlX8+oTPNCzxV7ls9Z2KbtzSzDbgWcXjFoUpJLpyY4Z1ZLRByqt",
-	"RbX/u5Pt5/0Pdr2qiiBlVmh7TagivU1XbIaudoPcxEHIXtrtrgU2UWf+C9NWU9sfh5PmJI60tkcb5oX3",
-	"bDdI5ZbYeYth9PIui1FoMN1V21JiHcqUcwl7Hyb5lH+ETR/VQWBpuZRgfwjJezJv5MZZYbV2XR9JzfxY",
-	"lcsHeQ0XtUX77qVdFpOYMq4p42ZPZyu0WGyzCyqmUeQMrV6yss/40FngjQwEK38qvohclG8TF3vcyLkE",
-	"GmkWYz2/7pDdEVbGBWns6s/yY3JDqqSBa0X4APo7eLiwx5202+p1S2sfEAVQg29owjoTGke+y5HYDLeT",
-	"cRLZnjsz5h6f6oB1hgVSOnt8j99GV35/59HDqT83rOD5OTbpvTC2wM+iAh8bYo96WX4GKwD2eE0JANnK",
-	"+j7NUtRISE1ujRgHgxuAaxNjKqTklssMIN7RlUIaGdlELjgEhEmFMINFN/Z4az3CRWalJVqIDnk3F0Aa",
-	"KeG+tEwsyG2GwE7Ir0/6ENBUAelLMVZ4nEc5FhqGoSNWES32eM/SwuIhUTLIqDFBlf0CU1OFrzp7Rt4j",
-	"FgBXUBDqrXvGrqQG+qDeq43lZZEAVyKVAXSEHC67l9SyeRYTiTpy+uD5ngH2Dod0up0uwpUEOE2Yt+Gt",
-	"dbqdNQww9QjtW9k+oB8TquIo6tYIggMrBjkItDphtlFNDbr5kOYVr4rQPa7HYgkiW3+FNpn0mk4reh1y",
-	"h7IIQkK1hjjRKGN7XBaKiUkybU/BKc3fNkY1OyNBKctg41JQZkwQ4k0Xan0CKH1ThJMzq2AtnSkclT2P",
-	"K2MpNbetdrtnO3dTCe3rf/nN8Zf/4KqKjnxv3U5eNWZO5HKhkwtfWZn/SqnC2ry0sjb/pbxcHl+43maW",
-	"ikpk8/Lqj1rNVqqFP/K96224UW6CKkIGb+Ppvu+pNI6pcZXeAzEkKGaaDlUhuaO8ffNaUe1Eijs/BF3X",
-	"wapOdKdau3UVy0J7NIp+bGSr51c0uu7xPL9jtATPvFXZKxUCk3LBKdMNKmSILt+9UHM8N31kedqpe7Rf",
-	"rQjN3H/0/kWK7ZsKREkELJsqZMCvsbM5pqJ2m+7e3iUmhug0bMS2GelyM9psBrm6/Whn99p8vcwy2g0e",
-	"UQLVgJAqq0Ylm0RThBS5Z1JjAxDWuz+q3sB8mvPxRyfz8hfskkrhfoVHevU/nx//xV+d0iO1MPd5w++F",
-	"e6Mz9irZfhaErlmUaRja+0JqPcxNgb0F9k2DdkUMBGgwItgDfEVlIdGsAG/mgy9qfIrXBtSVbBQeL195",
-	"8jbYq/VuCymbtnrjG+vz38i7mt9E8k9tQzdDA+0H2ZZnYufk40ycWi5Sb+TTLsXqbRerWf88la7cpmGK",
-	"udagFS76uqKyIwLXjD0rcHdB22aXhYVtAUHL+ujmPphd9dPq0eldRK0eL1+c9GbSnrXrH/neavedhZ5f",
-	"aymI027Ai1SrRZVkpcXiq1rVzwQSvCgngp/um/3PEtX2r2La9un+UQlEZAkxBBGZ7GfqhunOgrIFiHLz",
-	"Jo05UNjVUru7Dm12dSkYCQWcsNCmQ3FEIQlTBLszx9xljWy3la3TnlXUWwVCTusX6m844zSGxvvMHi5w",
-	"M9z8+o/9cwTf5a6SCvR9/Mm/Hf/mi9dfffrtxy+/g6zQwq7s1I7GilAmpQWht7n+gtSHEIGGOcj5McTi",
-	"MLtcaHrTC+OkbzC1rVZnglcg53eL41+inItHOaeWJbuD5w2Hi3JyiYh/R2SlDcYdgr7jPmyHc/NzSyFD",
-	"kK6EetokPQN6s9HfGPXun3PeqFReUeG9vv35r45/8Y/Hn315/Iuf2Qa33wsfZtiSbfY8CUIEsGW7EGvF",
-	"yH1vT+fJo3bSUxp5URHK7oX9nojQ668+NZLzt//8NsjPxRsvFDiaA+Q43/Ra8JRJXrPpsq8VL2Mt3PVQ",
-	"MmMsrJfB76kBm+2DbhK/bz9++ftmwXTJeQ2zrayXKWtwbMlJrVxtFsTUPuqThA4hJBE7AFsLlX3TISXL",
-	"12Dl3KTnmB/KLeL8R6d3s7d4OL9tvsWz9nLnc9WKqh6sWr149b+fvPr4vy9tcpUKobzk3RwjprSwV3Dk",
-	"SRwns1MF+lAwPieLc18wV8hjm8aJUyfCQqJHVJNQgL1kDZ4bHZ4AVr3ZDBFaaiw4MDP50xtuzZ94h6ur",
-	"Mc9zPlXFBfdzKs850LkQDDI/A/Pyl8d//tnbk4G5+LMBIxBtEjYR0MN5WcocdWC20cih0xyiNJ1Ma/Yj",
-	"mqchCY5bkcB5MJ3vO5bUy2B8Qfhhdq6NSMXz0EZeAdsHPQbgpOcQjWuqNyaw59vi3gB4aAuOn1lo2yEf",
-	"MD3a49O+K98VVw7ByKPUyhXPM33DWtNe/rMpxWdHIgrVHq/6RRb7PGG6Qx5lP3Ggx4IkFKvsSUwneOV3",
-	"TaXXXdBnAn4qrvbA28UNGZP5PzGA/V1n9DMnl/DqEl61yNeV75mZi6+yFodgRHXCglqDsaMl0FgRmt8N",
-	"7lro+xOybC87cENUZILdHLdGVG+zYGGFzH8s6fK4+vK4+i09rra32TjdqTmzznQxTtbm62EaMjGrg3Gy",
-	"5uKXx/YH9Gxl38mf5qnWz61k7VI324iM/V2ftpqZP32pl9/HMpKt7bW5+rg+Vx9di9SsPq6fRh/XL/Wx",
-	"jajYu/Lb6mP+9KU+fj/1cb1GH0dAIz36qD6F7joWVrtdMh6xCFzrkQhAKcIUsTeXlpXtPTfom2Yomvqo",
-	"2CFwUMXDgXzuDH+bGHbSdkkuyRNSTfvUNsVKoMHI7KO7geF6d212jY/tJG+ehLneJvIp/tBHcyMADdk8",
-	"vpRCivq82I4xuCYqub99+65Pth/eJUKSm1vbGdS6QXqGXb2sZC8rkjvRzpKU45P6fpY4jTQz0f/yQMh4",
-	"Kbv/oF2UW7ic+oK7WUpXqlUE1t/8+uU3v/3l73p/5amja7t57dC8leAR0PB0EkyuSgjEkDPljpS1yn44",
-	"5pqrwsq7wU+UjvtEQhLRgPFh1oV5yESq8CdCq/ojkWRjxM9VDUq/0HCpCG+xIkwvMmpUAhfQNirA1vbt",
-	"uy6qvXrv3bUlTYdDe9l1n0p3nYS6tog5t+HspSm/lOAmU94UAOYx3Hzzzcm9nUcEUZm9Lvbq1vb6NRsW",
-	"Lia065dCeym0LYS2MkpaLCozsBz7XGxq4WRBkrvjDU/0LPboxfQAiEw53vk0vehlY3k5EgGNRkLpjR92",
-	"f7iCgbyjbrb3wDYC+yTCiybwxDGyPe6dwm+VZx3Bs+dwW6lOaVRoXFCF97Jy0tnXstITLJ0asaTwkjtB",
-	"nX3HYhXllxCf8vF3tw3dW9vr+OO4RQrsblSQXT6UKb3hDmVmX7LxqbuvxgVOhTcLgdPR/tH/BwAA//8=",
+	"7F1bbxzJdf4rhY4BSUBzOLzsxkvCgCmtJGtXlBiRygYRGU9N95mZWnZXtaqqOZoV+OCHBJt1YifI/YLE",
+	"AWxg3/IQIDbWl/0zprRv+QtBnaq+zXTP9IiXXdl8kjjTXXXq1Ll8dS41L71AxIngwLXytl56I6AhSPzv",
+	"ThBAop9QPgT8OwQVSJZoJri35e1EYzpRpNefaFC9jud7KhhBTM2TepKAt+UpLRkfeqenvndHcA1cv89U",
+	"IhSzQ0yPyHjEOPhkzPSIUDJgERBOYyDjkVBA4IUGrpjgJKY6GIEiegTETNVyclzJ7LQHIyDSfEUUyBMI",
+	"yc317rtE8Ghya9HAdw/osH7AwE55QxGlpeBDAlwzPSGaDhcN+pAqvStCNmAQzg7+0Qg4LtzNQMbUzCEk",
+	"hPMHPvW9hEoagy62V6Rc19NP7ZeO9SHVlDBFJFCchZnHnqcgJ57vmS3ytjz3hud7Ep6nTBritUyhTNO3",
+	"JAy8Le8PVguZW7XfqlVHziMzmiF2Z6BB7sPzWfqegE6lZYKIQlCaxKAUHYKyoqPgOaF9cQJEj5hqpDcb",
+	"v0zgQMiYapRF/e6m53sx4yxOY2+r62ccZVzDECQSeRsGQsIiKjmM66nsQyTGc6ns5xO0I3Otlsx7LAI7",
+	"4IwWWw2TSCyEpD8hlJM0iQQNCfAwEYzrJuIG2bDz9jymLx4CH+qRt7W2/m0kNf/brxH/e5IBD+cK5wAf",
+	"uaEyKW2irzrURQnmfSnS5MH79aQNzZc3FGGhTyixtu4EiNuMJkKzIeeRuOyePxhkRmSf8QDqBPSERiyk",
+	"5k+z7yHVkBNo3UBB4YPBSjbcih1vvhF7MHgkOOwaQ714ZmNG581shlqxYy2atcHG7xvLjrpoLb2x7oQN",
+	"8BNnmZVmUZS5lnnU2CkW2HAWsxrh3aPGy7BPoEkQInyvPHYIA5pG2tta63b9ihBsrBshoC+sELxjvl4g",
+	"Eg/FUKR6J4pqt0QcA4ETkBOixTFwIix7nI75hAtt+WY+TSQo4BpCInjjamgU1a9lQCMFOYl9ISKgHEls",
+	"2L8dTr53cLBHDNiwW+iTgZBEARwz3iw8bfbqqQK5wBdqxocZI7YJ0yROlSZ9K1HIrcXGqDzNxZiiUzOM",
+	"SgRXFp/tpCET5j8OGpj/UvPZapwA4pQaa9JnnCKZNXhhlhW7exsWHhnmU7sTiJJmYONKgRvrVuSeX61g",
+	"zAKqrUwBxXlD1EDL0kC5QLUYwj5bwnXz3sFnHFxbKeO1eS9VsB3y+DYNn8DzFJSe3rkkiViANnL1Y2XZ",
+	"0E5K7vITiEQCdZv4gKPpJYwnqd5G+XWwBIGAxdQDBlHYMYu7narJldBlhAvhtzQ4MxSocIrEaTCyhogp",
+	"MhbymNxMqFJjIUMyomrE+PCWeY7pQx7TCaHGRAVAKA+JFoLElE+ItPxVhEYGwE7ImDK9bTCPnBCEgWbV",
+	"h3zIToATnsZ9kGZSBYHgoeoc8qqAPzEvriA+rfM0+BLRAqepxeSFTXank0HEAn1lfA5G6AMDN6/Do3im",
+	"SKU0ZwqlEQsYNCZkn4Uh8CuhbsdaWmNchMTTBsoBF3oEsjCwxtNzDZLT6K6UQl4JbfsiBm0EjqQcXiQQ",
+	"aAi3SQiaskgRKjNQYSG/k+VIDJHcR0LfEykPr4TSp/yYizEvPDeCUt/BZjViieGuAe8Zbc3HTZQXGowg",
+	"JIFIJkY5LVByojJl+9sbTkP24w+vZufSIACltknPmboeUXSiyHhE7fE5RAxz6nt7LNCphCmqWEyHsNqP",
+	"k2VdqO9e/fgN3G/2bsIvxnMndmnX3vtCvTfO+UjofaqZGjDaj+DKzLhzaxC6M03EQBGRasVCKEeIULIP",
+	"hHhI5fDqqOuLEK1FZGY1DpZyQqNIjCHMCNqlfOKwj7oSup5QbdgUMzTdU/6fNLn/S3X+TzlN9UhI9glc",
+	"jXN4JOyBxSeU9GnoE3iRmIOIdbjmEBhmDwhJxhi7DCSE5pRMI4V795TTE8qiK5P2HRJCAjwEHkwsPBxz",
+	"R4hKk0RIDeEuhIweIIuvUMJvKBKbiTEMbRiWRWWZwvMyRQPpRP6PWQjT57MT89lqnGxe0PFs89rAX6CB",
+	"P830txwwf1QfSM3xFh6kfLJmrMDGOolAa5DKJyEbMq2MkPS+TzpkhXwXsyal+OjG+nR4NKHmZTP+nz3b",
+	"WflTuvJJd+W973e+u3L0cs3fWD/91qxk+N5OcHwnYsD1PVlLqjlwMBkrEkLEMOCTJobYnoLnPWP5qBHj",
+	"E5DKRuhuKhEcgyE9AQ6hy88Ex99ZQ9lKpEhAamalCbHmg3DpiKXvKRtFXyoEn33y0gNuHnnm0eDYO6ph",
+	"iiF62UhvEaR5Zge0RBbDi/7HEGjH8wZuFydbjBEZaB5BOITYmAnH7Dhm2jhyBTycZWmAm7mrhpatM0tj",
+	"9dxuz+EarjK7lPzRkGpYwU9reNtuD+oZykLHVTdpLXNPqKbyKSYlzDxV9piDTCub6XupMofGWvV1hhot",
+	"pxENqlmfRUxPbJCEIgmYsOFDdPANob/5i0Za65Z4R3COR8o5UjRgUmkyMA8YwbGxWqubNUIjwvKerHe7",
+	"RzXh49mdd0ek8nZ+9eV/vPrRz159+jdnn/3n4n3FiYtx6habe9b6XKyLaRJwj22Tnhm0R+B5SiMbosJo",
+	"sNJUp6p57S2WG1JNa6Shr1A7JeFpFJkJzL8W72iZQpVP5+eHlEI2bPwOkTBIlZFMiX7FBRgy5mCGeRLB",
+	"8mZjCS41L3ZW+QEjMm3VvwV37rEIzq37bfUQM3GIG8MQwQqN9kozusRFlYjW9jcGc7a4k2UaWjA+M1Yz",
+	"XBdjbg8g89eJ1tWlaO0rVSoaWVBW0XMr1zyfaxl+DoVy0zSu5CFT+kJXwzTEqvWy3DhUSjq5zGU+xuKZ",
+	"Od7Dbrsy0M56msyJIWJbDsjVAAZ4UZM9O/v135395V+//s1Pz/7989dffPn67z9/9enPzz79p6/+6/P/",
+	"+9W/PqM+6R+1ARSWRIFLrEV3xrGr1ptjefVUlRFktkP1ZipjRjaTW3DjbuxhejSARqNudyND1AZzRMIY",
+	"eWq3o9Gt0yJROcOE5XbMcbMYKE/DNu2m3b4/+e0vPnv9xZeG5vyDH77+4stO+41MHHcat7LB7C3am6IE",
+	"KR8kX+ecHXsIQxpM9oHPA19CsiHjNCJqojTENxQJmYQgr+rJcJn1zmZ+zLNwiGY3MWPv3FIY39PiXAcW",
+	"MXfNYsj4hZrFKsueGQ745OWhhxj50Nsih16n0zn0To3Gt1JTpPGBhhjtJn3xwL5kD8nFH1dgYQtKtl56",
+	"gsPjgbf1bD7xzrrMf+jA8MY7PcqmKGWCG9V+brxgRoaybOnUm3+4vrgQq8yqQrPyAev4tGtZ2Wj1ghHN",
+	"FaZD7r6ggY4mRHA8z/S06GHituc0uofZptrDzQJoO5Aixg04v5lsDe6OGQ8XSbTjz4fm0QWwWtXVFN6n",
+	"ycpAAvjEPIjMYzyQQBXjQ4zLsLw4NI/fGPZd/JFftDoMzOL61tGAfA/LGopMnhMpKDN4hnvGGGJUm7qg",
+	"rRnNVbgWqUGmCG1bFJktE82sy9gZP4SFOL4N7tY6OUfn14NNK1p6NRDVeKhL9DYYY8MaaNy5bWINhCJa",
+	"AtWEaUIVEQl9nkItTLmEFZcw5jxrfg74U4N26ghZCEVtWQAJLHwxVGPmx4YnB+bv5WDoXGA5ZR/mIMF6",
+	"A1EseuY0UCz5CQyZ0iDbuNPW8Mr3nIQ012CuvdNdFK5u54/f9escwotF9O7Di2kRKs3x7ua5fX4FWFsF",
+	"MGTV7cEcOG2+UmiELXLWwvr+mzTPodzCNEmGAxYCgGVW6Z8jRfEGPv5ysP6sJingYWstajwW7Fshq+5X",
+	"TCM0CQMw/yv7PfO3cdX4Ra2j25/woEEMnkAS0YmazjYZv096WXdGzd7TUmPIksmiN9/5GXZPeHCZeaZ8",
+	"kXW7ZI8NywUpdfbOtPn/4KMDo4FGfrLYcg8f7hGbFl2c1bBj11Ga+b+5hE5ThIdnqlyCI08HqJEYK8L0",
+	"NuHmG0JJXgoqJFaDLuenmsz57Obb5M9TGdVV9OtRXilvc0ShGHODFP0sf0DGrmdLgq0LsB61mlLwz5HX",
+	"s65wH7MhsySu5fNbzo6o0zkOAWqc4ITySV5+y5WmPACfQKSAdEv63vXX2iWR3sxXtQhll91P7p7MbJk7",
+	"qrCivHNN0nllge4s3HgJWNMM/fUcJepjqJe2SDUnQGetBg+NoDOZIVlX8+oTTOjZYq9qrrVdyO7SAsx2",
+	"4NkFoxYFqWR6sm9GtWT0gUprUe3/7mX7+cFHB15tTb1Zoe3noYr0dlyxGbraLXIbByGHabe7EdhAnfkv",
+	"FO28tgcRJ81JHGltUxvmhe/ZjpvaLbHzlo/RqwcsRqHBcFdj2451KAXnEvYhTPIp/wgba+oPgZXlUoI9",
+	"OCTve93OjbPCau2mXp2G+bEqlw/yGi5qi/bdSwcsJjFlXFPGzZ7OVmix2EYXVEyjyBlavWJln/Ghs8Bb",
+	"GQhWfiG+iFyUbwMXh9zIuQQaaRZjPb/ukIMRVsYFaezqz/I0uSFV0sC1e3wE/X1MLhxyJ+22et3S2gdE",
+	"AdTgG5qwzoTGke9iJDbC7WScRLav0bZOFDqQd2tkpHQO+SG/i678g/3Hjwp/bljB8zw26b00tsDPTgU+",
+	"Nh2f9rL4DFYAHPKGEgCym/XWmqWokZCa3BkxDgY3ANfmjKmQkjsuMoB4R9cKaWRkE7ngEBAGFcIMFm0f",
+	"8tZ6hIvMSku0EB3yfi6ANFLCfWmZWJLbDIFNya9P+hDQVAHpSzFWmM6jHAsNw9ARq4gWh7xnaWHxkCgZ",
+	"ZNSYQ5X9AkNTpa9sk0vEAuAKSkK9+8DYldRAH9R7tbW6KhLgSqQygI6Qw1X3klo1z2IgUUdOHzzfM8De",
+	"4ZBOt9NFuJIApwnztryNTrezgQdMPUL7VrUP6MeEqklF3RlBcGzFIAeBVifMNqrCoJsPaV7xqgg95Hos",
+	"ViCy9Vdok0lvXrai1yH3KIsgJFRriBONMnbIZamYmCRFewpOaf62Z1SzMxKU2jLC7kYgVr0POVVkYMfG",
+	"U49t9iZMq2JVTJHALBZCknLNIsI0UWkQAKBXE4ecCxKb14YpKIUdXNR6NCQOFQLxcjYMCvaY8VCMO4d8",
+	"L5sosCyVqfm6L1IeQphVQ1NtmMhi2HJYMmutGlOm/UOO6Jerse3eeqe7YcXJOFDUEHPk8opttR4QlL4t",
+	"wotrL6tkUE6rftYV7VTaJde73Yude17B8Ot/+eXZr//B1VCd+t6mnbxuzJzI1VJvIL6ytviVSj25eWlt",
+	"Y/FLeXMAvvBOm1lq6q7Ny+vvtZqtUvl/6nvvtOFGteUL32qxNuxgLKMpb+vZke+pNI6pQRHeQzEkKJOa",
+	"DlUp7qW8I/Na2SKJFMVkCLqpgVpNNUdbk34TK2Z7NIq+YwSx59f0WR/yPPRlDAiWA6iqwy6d2aq1uEzP",
+	"0TdDdPXqj4bMZfHIatEofnpUrzXzmf74w6uU8TeRntNpEbBsqpEBv8EF5XCT2m26f/eAmONVZ85G7JmR",
+	"rjejzWaQm3uP9w9uLdbLLNg/ByxIoBoQbWaFumSHaIpoK3faxnspstl9r0PskHYHm7x91buTm5vr793y",
+	"re+falA2LhWBx1JOlbT2qTkDLsetTidTrtizVmI0NY711f98fvYXf3VOx9rCa+Vd2tdOtYVTzYSmpHPz",
+	"NZmGob2tp9HB3hbYdWLfNOcgEQMBGowIdoffUNlhedYA7+SDL2t7y5d2NBXzlB6vXjj0NpjrzTbbXVwC",
+	"gG9sLn4j73d/E/U6twvZCc2hb5BteSZ2Tj4uxKfnIvVGLv1arN52sZqFJ4V05TYNkw+NBq10zd4NlSWP",
+	"XJv+rMDdB23boJYWtiUELeuwXPhgdtFWq0eLm8BaPV69tuzNpD27yOHU99a77y71/EZLQSz6RK9SrZZV",
+	"krUWi6+7xOAc+lJAgpfVFMGzI7P/WQrD/lUO6D87Oq2AiCxUiiAik/1M3TAQXlK2AEF+3r6z4CTgquzd",
+	"TaM27r4SjIQCTlhoA+U4okD0jX27Y+7iibYPz1bwzyrqnRIh5/ULzfcLchrD3NsEHy1xL+PiyqCjS0T4",
+	"1X6jGoh/9um/nf3yi9e/+elXP/jsa4igLe3Kzu1orAhlUloSepsFKkl9CBFoWICcn0AsTrKrvYo7gBgn",
+	"fYOpbR+DOerOCvP75fGvUc7Vo5xzy5LdwcuGw2U5uUbEvyOy0gbjDkHfcx+2w7l5RlvIEKQrri/a52dA",
+	"bzb6G6Peo0sOTlUKb2q811c/+vnZj//x7Ge/PvvxD23r4++FDzNsyTZ7kQQhAti1/amNYuS+t3Ub5HE7",
+	"6amMvKwIZbcyf0NE6PVvfmok52//+W2Qn6s3XihwNAfIcb7pjeApk7z5psu+Vr4KuXQLSMWMsbBZBr+h",
+	"Bmy2Q36e+H31g89+3yyYrjivYbaVzTJlDY4tRmqUq52SmNpHfZLQIYQkYsdgq+SybzqkYvnmWDk36SXG",
+	"h3KLuPjR4pcRWjyc/9ZDi2ft1eqXqhV13XmNevHqfz999YP/vrbJdSqE8pL3+YyY0sJezpIHcZzMFgr0",
+	"sWB8QRTnA8FciZe9ToA4dSIsJHpENQkF2Ov34IXR4QlgPaSNEKGlxnoLM5Nf3H1s/sTbfV33QR7zqcu7",
+	"fpBTeckHnSvBIIsjMJ/95OzPf/b2RGCuPjdgBKJNwCYCerIoSpmjDow2Gjl0mkOUppOimyOieRiS4Lg1",
+	"AZyHxXxfs6ReH8aXhB9m59qIVLwIbeS10X3QYwBOeg7RuOsWjAns+bbsOwAe2lL05xbadshHTI8OedGR",
+	"57uy2yEYeZRaubYKpretNe3lP1pUfnYkolDZUtHp30PK61475HH2AyN6LEhCsf+CxHSCl8E3FLrdB30h",
+	"4Kfm0he8d96QMVn8Ax/Y+XdBPzJ0Da+u4VWLeF31BqKF+CprfglGVCcsaDQY+1oCjRWh+a3x7nKF/oSs",
+	"2msw3BA1kWA3x50R1XssWFoh858qu05XX6er39J0tb3nyOlOQ84608U42Vish2nIxKwOxsmGO788sT9f",
+	"acsHp38Yq14/d5ONa91sIzL2V7Xaamb+9LVefhPLSHb3Nhbq4+ZCfXTNc7P6uHkefdy81sc2omJ/RaGt",
+	"PuZPX+vjN1MfNxv0cQQ00qNPmkPormFjvdsl4xGLwHVeiQCUIkwRe6dtVdm+5wZ90wjFvDYydgIcVDk5",
+	"kM+d4W/89bm2S3JBnpBq2qe2XVoCDUZmH93dHO90N2bX+MRO8uZBmFYdAOWfgJnfCEBDtogvlSNFc1xs",
+	"3xhccyr5YO/ufZ/sPbpPhCS3d/cyqLVNeoZdvaxkLyuSm+qZSarnk+ammTiNNDOn/9WBkPFKdjNGu1Nu",
+	"6dryK26ZqVy2V3Ow/u0vPvvtr37yu96Leu7Ttd28dmjeSvAIaHg+CSY3JQRiyJlyKWWtsp8UuuWqsPJ7",
+	"AqZKx30iIYlowPgwa0I9YSJV+AO9da1jSLIx4peqBpXf7rhWhLdYEYorruYqgTvQzlWA3b27992p9uaD",
+	"9zdWNB0O7TXofSrdRSPq1jLm3B5nr035tQTPM+XzDoD5GW6x+ebkwf5jgqjMXiR8c3dv85Y9Fi4ntJvX",
+	"QnsttC2EtvaUtNypzMBy7HOxoYXpgiR3+x9m9Cz26MX0GIhMOd4GVlwBtLW6GomARiOh9Na3u99ew4O8",
+	"o26298A2Avskwns2MOMY2Rb/TpE7yzuCZ/Nwu6lOaVRqXFCl97Jy0tnXstITLJ0asaT0ksugzr5jsYry",
+	"K4hP+fir94bu3b1N/NnkMgV2N2rIriZlKm+4pMzsS/Z86m4ycgen0pulg9Pp0en/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
