@@ -41,18 +41,6 @@ ON CONFLICT (jti) DO NOTHING;
 -- name: RevokedTokenDeleteExpired :execrows
 DELETE FROM revoked_tokens WHERE expires_at < now();
 
--- name: LoginFailureInsert :exec
-INSERT INTO login_failures (scope, key) VALUES ($1, $2);
-
--- name: LoginFailureCount :one
--- The number of failures for key since the given instant, and the oldest of them.
-SELECT count(*)::bigint AS failures, coalesce(min(failed_at), now())::timestamptz AS oldest
-FROM login_failures
-WHERE scope = $1 AND key = $2 AND failed_at > $3;
-
--- name: LoginFailureDeleteBefore :execrows
-DELETE FROM login_failures WHERE failed_at < $1;
-
 -- name: TokensRevokedAmong :many
 -- Of the tokens (account, jti, generation) held by open sockets, those that
 -- no longer verify: revoked one by one, of an earlier generation, or of an

@@ -597,6 +597,9 @@ type UserAccount = AccountName
 // BadRequest The response envelope; `code` equals the HTTP status.
 type BadRequest = Envelope
 
+// Busy The response envelope; `code` equals the HTTP status.
+type Busy = Envelope
+
 // Conflict The response envelope; `code` equals the HTTP status.
 type Conflict = Envelope
 
@@ -1839,6 +1842,15 @@ type AudioAudiompegResponse struct {
 
 type BadRequestJSONResponse Envelope
 
+type BusyResponseHeaders struct {
+	RetryAfter *int
+}
+type BusyJSONResponse struct {
+	Body Envelope
+
+	Headers BusyResponseHeaders
+}
+
 type ConflictJSONResponse Envelope
 
 type ForbiddenJSONResponse Envelope
@@ -2022,6 +2034,23 @@ func (response UserLogin500JSONResponse) VisitUserLoginResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserLogin503JSONResponse struct{ BusyJSONResponse }
+
+func (response UserLogin503JSONResponse) VisitUserLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2234,6 +2263,23 @@ func (response UserRegister415JSONResponse) VisitUserRegisterResponse(w http.Res
 	return err
 }
 
+type UserRegister429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response UserRegister429JSONResponse) VisitUserRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UserRegister500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response UserRegister500JSONResponse) VisitUserRegisterResponse(w http.ResponseWriter) error {
@@ -2244,6 +2290,23 @@ func (response UserRegister500JSONResponse) VisitUserRegisterResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserRegister503JSONResponse struct{ BusyJSONResponse }
+
+func (response UserRegister503JSONResponse) VisitUserRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5509,103 +5572,107 @@ func (sh *strictHandler) UploadMp4(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F1bbyTHdf4rhY6B3QWaw+GSUmwuDJha7a4pLXeZJRUFWTKemu4zMyV2V/VW1XB2tOCDHxIocmInyP2C",
-	"xAFsQG95CBAb8kV/RtTqLX8hqFPVt5nunh5eRpLNJ3JmuqpOVZ3Ld06dU/3KC0ScCA5cK2/7lTcCGoLE",
-	"f3eCABL9jPIh4OcQVCBZopng3ra3E03oVJFef6pB9Tqe76lgBDE1T+ppAt62p7RkfOidnfnefcE1cP02",
-	"U4lQzHYx2yPjEePgkwnTI0LJgEVAOI2BTEZCAYGXGrhigpOY6mAEiugREDNUy8FxJvPDHo6ASPMTUSBP",
-	"ISS373bfJIJH0zuLOn5wSIfVHQZ2yFuKKC0FHxLgmukp0XS4qNPHVOk9EbIBg3C+8/dHwHHibgQyoWYM",
-	"ISFs7vjM9xIqaQw6314x5rqafmp/dEsfUk0JU0QCxVGYeezFGOTU8z2zRd6251p4vifhxZhJQ7yWYyjS",
-	"9C0JA2/b+4P1nOfW7a9q3ZHzxPRmiN0ZaJAH8GKevmegx9IugohCUJrEoBQdgrKso+AFoX1xCkSPmKql",
-	"N+2/SOBAyJhq5EX95pbnezHjLB7H3nbXT1eUcQ1DkEjkWzAQEhZRyWFSTWUfIjFppLKfDdCOzI1KMh+y",
-	"CGyHc1JsJUwisRCS/pRQTsZJJGhIgIeJYFzXETdIu23a85i+fAx8qEfe9sbdbyOp2We/gv0fSgY8bGTO",
-	"AT5yS6VcWkdfuaurYsxHUoyT3berSRuaH28pwkKfUGJ13SkQtxl1hKZdNpG47J7vDlIlcsB4AFUMekoj",
-	"FlLz0ex7SDVkBFozkFO4O1hLu1uz/TUrsd3BE8FhzyjqxSMbNdo0sulqzfa1aNQaHX9gNDvKotX0RrsT",
-	"NsBvnGZWmkVRalqaqLFDLNDhLGYVzLtPjZVhH0IdI0TYrth3CAM6jrS3vdHt+iUm2LxrmIC+tEzwhvl5",
-	"AUs8FkMx1jtRVLkl4gQInIKcEi1OgBNhl8fJmE+40HbdzLeJBAVcQ0gEr50NjaLquQxopCAjsS9EBJQj",
-	"iTX7t8PJ9w8P94kBG3YLfTIQkiiAE8brmafNXr2nQC6whZrxYboQ9wjTJB4rTfqWo3C1Fiuj4jBXo4rO",
-	"TDcqEVxZfLYzDpkw/zhoYP6l5rv1OAHEKRXapM84RTIr8ML8Uuztb1p4ZBaf2p1AlDQHG9dy3Fg1I/f8",
-	"eglj5lBtbQYoNnVRAS0LHWUM1aIL+2wB1zW1wWccXFsr4rWmRiVsh2v8Fg2fwYsxKD27c0kSsQB15PoH",
-	"yi5DOy55wE8hEglUbeIuR9VLGE/G+h7yr4MlCAQsph4wiMKOW8VBxILV0Ia4eYT6OXDjOqyEeHcspcG7",
-	"SqOdMkhByD4LQ+AroW7HagHD+EIiEkalwIUegcyF31ghrkFyGj2QUsiV0HYgYtAjQ8+Yw8sEAg3hPRKC",
-	"pixShMrU4Fk4im6OJJEYIrlPhH4oxjxcCaXv8RMuJjy3KgiYfAfp1IglZnUNsExpq3eFkF9oMIKQBCKZ",
-	"GgfFGnHHKjN6qb1QG7KfvruanRsHASh1j/ScGPaIMm71ZEStaxeifT3zvX0W6LGEGapYTIew3o+TZdW7",
-	"75p+cAHTkLZN+NVYlcRO7cayXKllwTGfCH1ANVMDRvsRrEyNS2vSIHR4O2KgiBhrxUIoRi+Qsw+FeEzl",
-	"cHXU9UWI2iIyo0qiR5QTGkViAmFK0B7lU2eX1Uroeka1WaaYoeqWoOWUYIgCl2vIToETPo77IA0wVxAI",
-	"HqoZ+XhmWq1h4KTKBcImRAsyoUxXBotyZwGBMadjPRKSfQirMQ5PhAXTxnXu09An8DIxINkaXOOghOkD",
-	"QpIJxtUCCaHx4GikcO/e4/SUsmhl3L5DQkiAh8AD5KlQTLgjRI2TREgN4R6EjB7iEq+Qw28pEpuBMURq",
-	"FiyNGDKFvhxFBelY/o9ZCLO+w6n5bj1Otq7Iddi6UfBXqODPUvktBnOfVAf5MryFIN8nG0YLbN4lEWgN",
-	"UvkkZEOmlWGS3g9Ih6yR72FEvxC727w7G7pLqGls+v+z5ztrf0rXPuyufecHne+tHb/a8Dfvnn1rnjN8",
-	"byc4uR8x4PqhrCTVOBxMxoqEEDEMRowTQ2xPwYue0XzUsPEpSGWjR7eVCE7AkJ4Ah9CdHQQn391A3kqk",
-	"SEBqZrkJseZuuHQ0zfeUjfAuFR5Ov3nlATePPPdocOIdVyyKIXrZKGQeQHhuO7RE5t2L/gcQaLfmNat9",
-	"mHkDGL8w0DyCcAixURNuseOYaWPIFfCwQ3Z17icecWXDsMUd2SbwkgY6mhLBwfTR06JHbmPoDQKWmL1P",
-	"ufEOoTw84j23Lz1E8KA7ZAdHM4ZZEwkJUK0IJb0AOWdPDc2zLjylaOwIAZk5ODSGMps4lWfPSQgdUsbv",
-	"EcPxNDgxP9rZ2F8dEL+lOuQw7aw8NOOZ3zczyhGnhMMk7aNzxOeYsNBTRTzKb2TSeRZjbR+s4+AKrmWW",
-	"VbJHQ6phDb+t4F0tKmfRjvWr+ZiFjpkdLZU8fUo1le/hOYUZp7zGxn9sZap8b6yMr16pNZ19RINlJJJq",
-	"1mcR01MbN6FIAp7h8CHiqppoYPOkkdaqKd4XnKMn3yC8AyaVJgPzgBEIG761KnFe/QUiLO7J3W73uCKi",
-	"PM8QjpmL2/nlZ//xxY9//sVHf3P+8X8u3lccOO+narIZoKk+nnVhTgLusXukZzrtEXgxppGNWmGAWGmq",
-	"x6p+7i2mG1JNK7ihr1ApSsLHUWQGMH8tzNRyDOV1uvx6SClkzcbvEAmDsTKcKdGcO7WXLg4eOk8j6Cyt",
-	"e5ZYpfrJzgs/YCCsrfi3WJ2HLIJLy35bOcTDOYTrYYgYkUb7hRHdWUaZiNZqOQbj0t1PDx9aLHyqrOZW",
-	"XUy49fua54na1Z3a2iZlKmqXoCiilxauJqhjF/wSAuWGqZ3JY6b0lc6GaYhV62m5fqiUdHqd03yK+TQN",
-	"1sNuO+I3a2lSI4YYZDn8XIEj4GXFgdr5b/7u/C//+vVvf3b+75+8/vSz13//yRcf/eL8o3/68r8++b9f",
-	"/+tz6pP+cSXOmNEplkSBU6wE1cawq9abY9fqPVUE7ukOVaupdDHSkdyEa3djH09MA6hV6nY3UkfGYI5I",
-	"GCVP7XbUmnWan11eEky61cw7yk5m63bTbt+ffP7Lj19/+pmhOfviR68//azTfiMTtzq1W1mj9hbtTZ6V",
-	"lHWSzbNhxx7DkAbTA+BN4EtINmScRkRNlYb4liIhkxBkiT4pLrPW2YyPx1scovlNTJe3MTsmRdsX9hNF",
-	"45zFkPErVYvlJXtuVsAnr448xMhH3jY58jqdzpF3ZiS+lZgijbsaYtSb9OWubWRjE/mHFWjYnJLtV57g",
-	"8HTgbT9vJt5pl+aHDs3aeGfH6RCFw+FasW8M08zxUEKVmggZzrT8w7uLc7OKS5VLVtZh1Trt2aWs1XqB",
-	"8fFTd5k8qIgdUB6SuRDB0tB2IEWMG7BCn/uE8XARR7v1edc8ugBWq6o0w0c0WRtIAJ+YB3HxGA8kUMX4",
-	"EMNhLMsXzSIVZvm+qkjAPK5vHQ3I9rAoobjIDZGC4gLPrZ5RhniYQF2s3PTmkl7zE1mmCG2bJ5lOE9Ws",
-	"Oyg1dghzc3wbU680co7OrwablqR0NRDVWKhrtDYYurMBPbNz94hVEIpoCVQTpglVRCT0xRgqYco1zLiA",
-	"MZu0+SXgTwXaqSJkIRS12RgksPDFUI0HbjYqPDCfl4OhjcByRj80IMFqBZFPes4byKf8DIZMaZBtzGlr",
-	"eOV7jkPq0zI33uguOiVoZ4/f9KsMwstF9B7Ay1kWKozx5talbX4JWFsBMGRV7UEDnDY/KVTCFjlr4c4N",
-	"KM8PC4TMccBCALDMLP1LnAxdwMZfD9aflyQFPGwtRbVuwYFlsvJ+xTRClTAA81/R7pnPxlTjD5WG7mDK",
-	"gxo2eAZJRKdq9pDP2H3SSws2KvaeFmpFljyju/jOzy33lAfXebyXTbJql6zbsFyQUqdtZtX/O+8fGgnE",
-	"MziHHnv4cI/Y0+jFpxq27ypKU/vXSOgsReg8U+UOOLLjADUSE0WYvke4+YVQkuolw5wjqkbL2ak6dT6/",
-	"+fbw5z0ZVSX561GWPG/PiEIx4QYp+un5AZm4Mi4J9mzSWtTykUIFK7HlQjkHeBoyT+JGNr5d2RF1Msch",
-	"QIkTnFA+TTNFGVea8gB8ApEC0i3Ie9ffaHeIdDFb1SKUXTQ/mXkyo6XmqLQUxZ2r486VBbrTcOM1YE3T",
-	"9VfjSlTHUK9tkqohQGe1BiYSAJMpknWpxj7BAz2bY1c+a20Xsru2ALPteH7CKEXBWDI9PTC9WjL6QKXV",
-	"qPa/h+l+vvP+oVeViIUJDbbEhyrS23E5fi574y3shByNu93NwAbqzL+QV/jaskQcNCNxpLU92jANvm+L",
-	"cCq3xI5bdKPXD1mMTIPhrtpKHmtQ8pVL2LswzYb8I6y1qXYCS9OlBMtySFYKey9TzgqT5OvKd2rGx2Ro",
-	"PshS56itlXCNDllMYsq4poybPZ1PjGOxjS6omEaRU7R6zfI+40OngbdTEKz8nH0RuSjfBi6OuOFzCTTS",
-	"LMYyCt0hhyNMSAzGsUv7y47JDamSBq4C5H3oH+DhwhF33G6LBiytfUAUQA2+oQnrTGkc+S5GYiPcjsdJ",
-	"ZEsdbTZNLgPWGBZI6RzxI/4ATfk7B0+f5PbcLAXPzrFJ75XRBX7qFfhYh3zWS+MzmAFwxGtSAMheWm5r",
-	"pqJGQmpyf8Q4GNwAXBsfUyEl911kwOUcVTFpZHgTV8EhIAwqhCksunfEW8sRTjJNLdFCdMjbGQPSSAn3",
-	"o13EAt+mCGyGf33Sh4COFZC+FBOFx3mUY35nGDpiFdHiiPcsLSweEiWDlBrjVNkfMDRV+MkmL0UsAK6g",
-	"wNR7u0avjA30QblX2+vrIgGuxFgG0BFyuO4aqXXzLAYSdeTkwfM9A+wdDul0O12EKwlwmjBv29vsdDub",
-	"6GDqEeq3sn5AOyZUxVHU/REEJ5YNMhBoZcJso8oVuvmSZonGitAjridiDSKb9oY6mfSaTit6HfKQsghC",
-	"QrWGONHIY0dcFnK4SZJXBeGQ5rP1Uc3OSFDKLrAxKcgzxgnx8olamwBKvyXC6ZUlDpfOFM7KlselsZRq",
-	"Cu92u1c7dlPm8ut/+dX5b/7BZRWd+d6WHbyqz4zI9UIBHTbZWNyklNhuGm1sLm6UVSlggzfajFKRAG4a",
-	"3/1Oq9FKJQhnvvdGm9Uo154VIYO3/fzY99Q4jqkxld5jMSTIZpoOVSG4o7xj06wodmKMOz8EXVc4rGaK",
-	"gq3euo3ZuD0aRd81vNXzK+qLj3gxGdSeeauyVSo4JuU8X6YbRMgQXb7youZ4Ln9kPS+QPjuuFoTm1X/6",
-	"7irZ9qIMUWIBu0wVPODX6NkMU1G7TY8eHBLjQ3QaNmLf9HSzGW02g9zef3pweGexXKYR7QaLKIFqQEiV",
-	"ZqOSHaIpQorMMqmJAQhb3e9Ub2A2zPXYo9m4/IpNUsndr7BIX/zPJ+d/8VeXtEgt1H1WZ71ya3TFViXd",
-	"zwLTNbMyDUN7TUuthXlLYEmHbWnQroiBAA1GBFPwb6nUJZpn4J2s82WVT/G2hrqUjcLj5Ztmvgn6aqvb",
-	"gsvyCntssbW4RVZMfhHOv7QO3QkNtB+kW56yneOPKzFqGUtdyKbdsNU3na3m7XPOXZlOwxBzrUIr3K92",
-	"S6VHBK4Gfp7hHoG2xS5LM9sSjJaWLy58ML1hqdWj+RVQrR4v31d1MW5Pb0k487273TeXen6zJSPmRZir",
-	"FKtlhWSjxeSrbgi4EkjwqhwIfn5s9j8NVNtPxbDt8+OzEohIA2IIIlLeT8UNw50FYQsQ5WZFGgugsMul",
-	"dldM2ujqWjASCjhhoQ2HYo9CEqawRBCLJNA5tdVWNk97XlDvFwi5rF2ov1iO0xgar5F7ssSFfIvzP46v",
-	"EXyXq0oq0Pf5R/92/qtPX//2Z1/+8OOvICq0tCm7tKGxLJRyaYHpbay/wPUhRKBhAXJ+BrE4Te90yi/Y",
-	"YZz0Daa22epM8Ark/Hax/xuUs3qUc2lesjt43XC4yCc3iPh3hFfaYNwh6Ifuy3Y4Nzu3FDIE6VKo8yLp",
-	"OdCb9n5h1Ht8zXGjUnpFhfX68se/OP/JP57//DfnP/mRLXD7vbBhZlnSzV7EQYgA9mwVYi0bud/t6Tx5",
-	"2o57Sj0vy0LpdbxfExZ6/dufGc7523/+JvDP6pUXMhzNAHKcbXoteEo5r1l12WbFO3ALdz2U1BgL63nw",
-	"a6rA5uugm9jvyx9+/PumwXTJeA3TraznKatwbMpJLV/tFNjUPuqThA4hJBE7AZsLlf7SISXN16Dl3KDX",
-	"GB/KNOLiR/Mr8Vs8nF3y3+JZe6f2tUpFVQ1WrVx88b8fffHD/77RyVUihPySVXOMmNLCXsGRBXEcz+YC",
-	"9IFgfEEU5x3BXCKPLRonTpwIc3dFhQLsRU/w0sjwFDDrzUaIUFNjwoEZyc8vFjYf8epcl2OexXyqkgve",
-	"yai8ZkdnJRhkcQTm45+e//nPvzkRmNWfDRiGaBOwiYCeLopSZqgDo42GD53kEKXpNM/Zj2gWhiTYb0UA",
-	"53E+3lfMqTfO+JLww+xcG5aKF6GNLAO2D3oCwEnPIRpXVG9UYM+3yb0B8NAmHL+w0LZD3md6dMTzuivf",
-	"JVcOwfCj1MolzzN9z2rTXva2muKzIxGF6ohXvQjHPk+Y7pCn6Zsl9ESQhGKWPYnpFG9ar8n0egT6SsBP",
-	"xdUeeLmfIWO6+M0OWN91RW+XuYFXN/CqRbyufM/MQnyVljgEI6oTFtQqjAMtgcaK0OxKdldC35+SdXvZ",
-	"geuiIhLsxrg/onqfBUsLZPaOqpvj6pvj6m/ocbW9zcbJTs2ZdSqLcbK5WA7HIRPzMhgnm85/eWbfW2gz",
-	"+2bfiFQtn3vJ5o1stmEZ+zqltpKZPX0jl1/HNJK9/c2F8ri1UB5didS8PG5dRh63buSxDavYVxS0lcfs",
-	"6Rt5/HrK41aNPI6ARnr0YX0I3VUs3O12yWTEInClRyIApQhTxN5cWha277tOLxqhaKqjYqfAQRUPB7Kx",
-	"U/xtfNhp2ym5IE9INe1TWxQrgQYjs49pNTvpj3OvPr2eQZHbT3YOD+5gzDMtaHd3NrzR3SScxngnnMEo",
-	"2ZtKZlfqmSX14qGcN9r4T8W3tDSXE9CQLVrdkmNSH107MGrb+Dbv7D945JP9J4+IkOStvf0UsN0jPbPo",
-	"vTTxL021mymKScpeTn1VTDyONEuo1OsDIeO19BaFdr5y4YrrFdfElC5mq3DPP//lx5//+qe/61Wal/bR",
-	"7ea18wksB4+AhpfjYHJbQiCGnCl3MK1V+tafOy6XK6spn0lA94mEJKKB0RCulvOUibHC97tWVVkiycYU",
-	"XKsYlN7zcCMI32BByK9DahQC5xY3CsDe/oNHzje+vfv25pqmw6G9MrtPpbuUQt1ZRp1bp/hGld9wcJMq",
-	"b3IjM09wsfrmZPfgKUFsZy+dvb23v3XHOpfLMe3WDdPeMG0Lpq30tZbz7Qwsx2oZG6CYTWtyN8XhuaDF",
-	"Hr2YngCRY443R+XXxWyvr0cioNFIKL397e63NzAc4Kibr2Cw5cQ+ifC6CvR/Ilsp3ym8aD6tK54/zdsb",
-	"6zGNCuUPqtAuTUqdb5YmsGAC1oglhUbuHHa+jcUqyi8hPuXjS9MN3Xv7W/hm4yIFdjcqyC4f7ZRauKOd",
-	"+UbWy3W33jjHqdCy4DidHZ/9fwAAAP//",
+	"7F1bjxzHdf4rhY4BkkDv7FWKtQsDXlIkTYlLbrjLKAhn46npPjNT2u6qZlX1DkfEPvghgSIndoLcL0gc",
+	"wAb0locAsSFf9Ge8ot7yF4I6VX2b6Z7p2Zske5/InemuOlV1Lt+51bz2AhEnggPXytt+7Y2AhiDxv7tB",
+	"AIl+RvkQ8O8QVCBZopng3ra3G43pRJFef6JB9Tqe76lgBDE1T+pJAt62p7RkfOidnvrePcE1cP0uU4lQ",
+	"zA4xPSLjEePgkzHTI0LJgEVAOI2BjEdCAYFXGrhigpOY6mAEiugREDNVy8lxJbPTHo6ASPMVUSBPICS3",
+	"N9beJoJHkzuLBr5/SIf1AwZ2yluKKC0FHxLgmukJ0XS4aNDHVOk9EbIBg3B28A9GwHHhbgYypmYOISGc",
+	"P/Cp7yVU0hh0cbwi5bqefmq/dFsfUk0JU0QCxVmYeexlCnLi+Z45Im/bc294vifhZcqkIV7LFMo0fUvC",
+	"wNv2/mC14LlV+61adeQ8MaMZYncHGuQBvJyl7xnoVNpNEFEISpMYlKJDUJZ1FLwktC9OgOgRU430ZuOX",
+	"CRwIGVONvKjf3vJ8L2acxWnsba/52Y4yrmEIEom8CwMhYRGVHMb1VPYhEuO5VPbzCdqRuV5L5gMWgR1w",
+	"RoqthEkkFkLSnxDKSZpEgoYEeJgIxnUTcYNs2HlnHtNXj4EP9cjbXt/4NpKa/+3XsP8DyYCHc5lzgI/c",
+	"UhmXNtFXHeqyGPOhFGny6N160obmy1uKsNAnlFhddwLEHUYTodmQ80hc9swfDTIlcsB4AHUMekIjFlLz",
+	"pzn3kGrICbRmoKDw0WAlG27FjjdfiT0aPBEc9oyiXjyzUaPzZjZDrdixFs3aoOMPjGZHWbSa3mh3wgb4",
+	"idPMSrMoykzLPGrsFAt0OItZDfPuU2Nl2EfQxAgRvlceO4QBTSPtba+vrfkVJtjcMExAX1kmeMt8vYAl",
+	"HouhSPVuFNUeiTgGAicgJ0SLY+BE2O1xMuYTLrTdN/NpIkEB1xASwRtXQ6Oofi0DGinISewLEQHlSGLD",
+	"+e1y8r3Dw31iwIY9Qp8MhCQK4JjxZuZpc1bPFcgFtlAzPsw2YocwTeJUadK3HIW7tVgZlae5HFV0aoZR",
+	"ieDK4rPdNGTC/MdBA/Nfaj5bjRNAnFKjTfqMUySzBi/MbsXe/qaFR2bzqT0JREkzsHGlwI11K3LPr1Yw",
+	"ZgHVVqaA4rwhaqBlaaCcoVoMYZ8t4bp57+AzDq6tlPHavJcq2A73+C4Nn8HLFJSePrkkiViAOnL1Q2W3",
+	"oR2X3OcnEIkE6g7xEUfVSxhPUr2D/OtgCQIBi6kHDKKwYxZ3N1WTa6HLMBfCb2lwZihQ4BSJ02BkFRFT",
+	"ZCzkMbmdUKXGQoZkRNWI8eEd8xzTXR7TCaFGRQVAKA+JFoLElE+ItPurCI0MgJ2QMWV6x2AeOSEIA82q",
+	"u3zIToATnsZ9kGZSBYHgoep0eZXBn5kXVxCf1lkafIlogdPUYvJCJzvvZBCxQF/bPgcjtIGBm9fhUfQp",
+	"UimNT6E0YgGDxoTsszAEfi3U7VpNa5SLkOhtIB9woUcgCwVrLD3XIDmN7ksp5LXQdiBi0IbhSMrhVQKB",
+	"hnCHhKApixShMgMVFvI7Xo7EEMl9IvQDkfLwWih9zo+5GPPCciMo9R1sViOWmN014D2jrdndRH6hwQhC",
+	"EohkYoTTAiXHKlO6v73iNGQ/ff96Ti4NAlBqh/ScqusRRSeKjEfUus8hYphT39tngU4lTFHFYjqE1X6c",
+	"LGtCfffqh+cwv9m7Cb8cy53Ypd1Y70u13jjnE6EPqGZqwGg/gmtT486sQeh8moiBIiLVioVQjhAhZx8K",
+	"8ZjK4fVR1xchaovIzGoMLOWERpEYQ5gRtEf5xGEfdS10PaPabFPMUHVP2X/SZP6v1Pg/5zTVIyHZR3A9",
+	"xuGJsA6LTyjp09An8Coxjog1uMYJDLMHhCRjjF0GEkLjJdNI4dk95/SEsujauH2XhJAAD4EHEwsPx9wR",
+	"otIkEVJDuAcho4e4xdfI4bcUic3EGIY2G5ZFZZlCf5mignQs/8cshGn/7MR8thonW5fknm3dKPhLVPCn",
+	"mfyWA+ZP6gOpOd5CR8on60YLbG6QCLQGqXwSsiHTyjBJ7/ukQ1bIdzFrUoqPbm5Mh0cTal424//Zi92V",
+	"P6UrH62tvPP9zndXjl6v+5sbp9+a5Qzf2w2O70UMuH4ga0k1DgeTsSIhRAwDPmliiO0peNkzmo8aNj4B",
+	"qWyE7rYSwTEY0hPgELr8THD8nXXkrUSKBKRmlpsQaz4Kl45Y+p6yUfSlQvDZJ6894OaRFx4Njr2jmk0x",
+	"RC8b6S2CNC/sgJbIYnjR/xAC7fa8YbcLzxZjRAaaRxAOITZqwm12HDNtDLkCHnbII1344l2ubKi7fCLb",
+	"BF7RQEcTIjiYMXpa9MhtDG9CwBJz9hk33jG+cJf33Ln0EMGD7pBdnM0YZk0kJECNg0x6AXLOnhqaZ10I",
+	"UNHYEWLcc55/VmUTp/JsLorQIWV8hxiOp8Gx+dKuxn7rgPgt1SGH2WDVqRnP/b6pWbqcEg7jbAzrnleZ",
+	"sDRSTczPn8uksyzG2j7YxME1XMssq+SPhlTDCn5aw7ta1K6iHevX8zELHTM7Wmp5+oRqKp9jLsjMU91j",
+	"4z+2MlW+lyrjq9dqTWcf0WAZiaSa9VnE9MTGpiiSgHkyPkRc1RBxnb9opLVuifcE5+jJzxHeAZNKk4F5",
+	"wAiEDZFblTir/gIRls9kY23tqCZqP8sQjpnLx/nl5//xxY9+9sXHf3P2yX8uPlecuBinbrE5oKlPgbtQ",
+	"MgH32A7pmUF7BF6mNLKRQQzCK011qprX3mK5IdW0hhv6CpWiJDyNIjOB+dfCTC1TqO7TxfdDSiEbDn6X",
+	"SBikynCmRHPu1F62OZjYn0TQWVr3LLFLzYudFX7AQFhb8W+xOw9YBBeW/bZyiAlQhOthiBiRRvulGV2+",
+	"qEpEa7Ucg3Hp7mUJnhYbnymrmV0XY279vvnrRO3qMuP2lSoVjVtQFtELC9c8qGM3/AIC5aZpXMljpvSl",
+	"roZpiFXrZblxqJR0cpXLfIo1S3Oshz12xG/W0mRGDDHIcvi5BkfAq5qk5dmv/+7sL//6zW9+evbvn775",
+	"7PM3f//pFx///Ozjf/ryvz79v1/96wvqk/5RLc6Y0imWRIFLrAXVxrCr1odj9+q5KgP37ITq1VS2GdlM",
+	"bsGNp7GPWekAGpW6PY3MkTGYIxJGyVN7HI1mnRb54QuCSbebxUB59rvpNO3x/clvf/HJm88+NzTnH/zw",
+	"zWefd9ofZOJ2p/EoG9TeorMpKr/yQfJ1zjmxxzCkweQA+DzwJSQbMk4joiZKQ3xLkZBJCPJiqgyXWets",
+	"5sf0Fodo9hCz7Z1bgZSh7XP7iWLumsWQ8UtVi9Ute2F2wCevux5i5K63Tbpep9PpeqdG4luJKdL4SEOM",
+	"epO+emRfsrGJ4o9r0LAFJduvPcHh6cDbfjGfeKdd5j90aPbGOz3Kpigl4BvFfm6YZoaHsiT11Jt/uLG4",
+	"/q28VYVk5QPW7dOe3cpGrRcYHz9zl8n9mtgB5SGZCREsDW0HUsR4ANfocx8zHi7iaLc/75tHF8BqVVfK",
+	"+ZAmKwMJ4BPzIG4e44EEqhgfYjiM5TW5eaTCbN9XFQmYxfWtowH5GZYlFDd5TqSgvMEzu2eUISYTqIuV",
+	"m9FcYXGRkWWK0La1qNkyUc26RKmxQ1j/5NuYeq2Rc3R+Ndi0IqXXA1GNhbpCa4OhOxvQMye3Q6yCUERL",
+	"oJowTagiIqEvU6iFKVew4hLGnKfNLwB/atBOHSELoaitxiCBhS+Gaky42ajwwPy9HAydCyyn9MMcJFiv",
+	"IIpFz3gDxZKfwZApDbKNOW0Nr3zPcUhz6ev6W2uLsgTt7PHbfp1BeLWI3gN4Nc1CpTne3rqwza8AaysA",
+	"hqy6M5gDp81XCpWwRc5auLwB5UWyQMgCBywEAMus0r9AZugcNv5qsP6sJCngYWspanQLDiyTVc8rphGq",
+	"hAGY/5XtnvnbmGr8otbQHUx40MAGzyCJ6ERNJ/mM3Se9rCmm5uxpqR9nyRzd+U9+ZrsnPLjK9F6+yLpT",
+	"sm7DckFKnb0zrf7f++DQSCDm4Bx67OHDPWKz0YuzGnbsOkoz+zeX0GmK0HmmyiU48nSAGomxIkzvEG6+",
+	"IZTkFbhCYhHucnaqSZ3PHr5N/jyXUV0jhR7lDQo2RxSKMTdI0c/yB2TsWuUk2NyktajVlEINK7HlQjkH",
+	"mA2ZJXE9n9/u7Ig6meMQoMQJTiif5FXPXGnKA/AJRArIWkne1/z1dkmk89mqFqHssvnJzZOZLTNHla0o",
+	"n1wTd15boDsLN14B1jRDfzWuRH0M9coWqeYE6KzWwEICYDJDsq7U2CeY0LM1dtVca7uQ3ZUFmO3AswtG",
+	"KQpSyfTkwIxqyegDlVaj2v89yM7zvQ8OvdpWBrNC20ZFFentuho/V71xFwch3XRtbTOwgTrzXyi6qG3r",
+	"J06akzjS2qY2zAvfs41OtUdi5y270auHLEamwXBXY7eUNSjFziXsfZjkU/4R9jPVO4GV5VKCrU8kbzfe",
+	"yZWzwiL5phaphvmxGJoP8tI5ansl3EuHLCYxZVxTxs2ZzhbGsdhGF1RMo8gpWr1ieZ/xodPA2xkIVn7B",
+	"vohclG8DF11u+FwCjTSLsY1Cd8jhCAsSgzR2ZX95mtyQKmngumw+gP4BJhe63HG7bRqwtPYBUQA1+IYm",
+	"rDOhceS7GImNcDseJ5FtJ7XVNIUM5E0yGSmdLu/y+2jK3zt4+qSw52YreJ7HJr3XRhf4mVfgY6/3aS+L",
+	"z2AFQJc3lACQvayl2SxFjYTU5N6IcTC4Abg2PqZCSu65yICrOapj0sjwJu6CQ0AYVAgzWLTT5a3lCBeZ",
+	"lZZoITrk3ZwBaaSE+9JuYolvMwQ2xb8+6UNAUwWkL8VYYTqPcqzvDENHrCJadHnP0sLiIVEyyKgxTpX9",
+	"AkNTpa9s8VLEAuAKSky998joldRAH5R7tb26KhLgSqQygI6Qw1X3klo1z2IgUUdOHjzfM8De4ZDOWmcN",
+	"4UoCnCbM2/Y2O2udTXQw9Qj1W1U/oB0TqiYVdW8EwbFlgxwEWpkwx6gKhW4+pHmhsSK0y/VYrEBky95Q",
+	"J5PevGxFr0MeUBZBSKjWECcaeazLZamGmyRFVxBOaf62Pqo5GQlKbRtmdyMQK95dThUZ2LHR67E99liq",
+	"lq+KKRKYxUJIUq5ZRJgmKg0CALRqosu5ILF5bZiCUlisR61FQ+JQIBAvZ8MgY48ZD8W40+X72USB3VKZ",
+	"mq/7IuUhhFkROtVmE1kM2w5LZh1tY8q03+WIfrka26a5t9Y2LTsZA4oSYlwurzhWawFB6bsivLyuvkoG",
+	"5bRqZ13RTqVLdWNt7XLnnlen/eZffnn2639wNVSnvrdlJ68bMydytdSSia+sL36lUsZvXlrfXPxS3pOB",
+	"L7zVZpaacnfz8sY7rWarNFyc+t5bbXaj2mmHb7VYGzaOltGUt/3iyPdUGsfUoAjvsRgS5ElNh6oU91Le",
+	"kXmtrJFEimwyBN3Ut66metKtSr+Nhco9GkXfMYzY82va27u8XCdrywFU1WCXfLZqCTTTc+TNEF29caUh",
+	"c1k8slr0558e1UvN/E1/+v518vh5uOd0mgXsNtXwgN9ggnK4Se0xPbx/SIx71ZlzEPtmpJvDaHMY5Pb+",
+	"04PDO4vlMgv2zwELEqgGRJtZoS7ZJZoi2sqNtrFeimytvdMhdkh7gk3Wvmrdye2tjXfu+Nb2T/WFG5OK",
+	"wGMpo0pa29R8A67GrE4nU67ZslZiNDWG9Yv/+fTsL/7qgoa1hdXKm+NvjGoLo5oxTUnm5ksyDUN7SVKj",
+	"gb0rsNnHvmn8IBEDARqMCDZn3FKZszyrgHfzwZfVveW7UpqKeUqPV+95+iao6602x13cvYBvbC1+I79m",
+	"4DzidWETshsap2+QHXnGdo4/LsWm5yx1LpN+w1bfdLaahScFd+U6DZMPjQqtdLvhLZUlj9ztCLMM9xC0",
+	"bYNamtmWYLSssXXhg9n9Zq0eLS5ga/V49ba483F7dn/Gqe9trL291PObLRmxaM+9TrFaVkjWWyy+7u6I",
+	"C8hLAQleV1MEL47M+WcpDPtXOaD/4ui0AiKyUCmCiIz3M3HDQHhJ2AIE+Xn7zgJPwFXZuwtebdx9JRgJ",
+	"BZyw0AbKcUSB6BvbpcfcxRNtH56t4J8V1HslQi5qF5qvdeQ0hrmXOD5Z4jrMxZVBR1eI8Kv9RjUQ/+zj",
+	"fzv75WdvfvPTL3/wyVcQQVvalF3Y0FgWyri0xPQ2C1Ti+hAi0LAAOT+DWJxkN6oVVy8xTvoGU9s+BuPq",
+	"zjLzu+Xxb1DO9aOcC/OSPcGrhsNlPrlBxL8jvNIG4w5BP3AftsO5eUZbyBCkK64v2udnQG82+rlR79EV",
+	"B6cqhTc11uvLH/387Mf/ePazX5/9+Ie29fH3woaZbckOexEHIQLYs/2pjWzkvrd1G+RpO+6pjLwsC2WX",
+	"YX9NWOjNb35qOOdv//mbwD/Xr7yQ4WgOkOP80BvBU8Z581WXfa18A3XpFpCKGmNhMw9+TRXYbIf8PPb7",
+	"8gef/L5pMF0xXsPsKJt5yiocW4zUyFe7JTa1j/okoUMIScSOwVbJZd90SEXzzdFybtIrjA/lGnHxo8UP",
+	"UrR4OP+JjRbP2hvtr1Qq6rrzGuXii//9+Isf/PeNTq4TIeSXvM9nxJQW9nKWPIjjeLYQoA8F4wuiOO8J",
+	"5kq87HUCxIkTYe4WsVCAvQIMXhkZngDWQ9oIEWpqrLcwM/nFldPmT7xU2XUf5DGfurzrezmVV+zoXAsG",
+	"WRyB+eQnZ3/+s29OBOb6cwOGIdoEbCKgJ4uilDnqwGij4UMnOURpOim6OSKahyEJjlsTwHlczPcVc+qN",
+	"M74k/DAn14al4kVoI6+N7oMeA3DSc4jGXbdgVGDPt2XfAfDQlqK/tNC2Qz5getTlRUee78puh2D4UWrl",
+	"2iqY3rHatJf/VlT52ZGIQmVLRad/hiqve+2Qp9nvuuixIAnF/gsS0wnewd9Q6PYQ9KWAn5pLX/DaR0PG",
+	"ZPHvqmDn3yX9ttMNvLqBVy3iddUbiBbiq6z5JRhRnbCgUWEcaAk0VoTml/W7yxX6E7Jqr8FwQ9REgt0c",
+	"90ZU77NgaYHMfyHuJl19k67+hqar7T1HTnYactaZLMbJ5mI5TEMmZmUwTjad//LM/mqoLR+c/j2yevnc",
+	"SzZvZLMNy9gfM2srmfnTN3L5dSwj2dvfXCiPWwvl0TXPzcrj1kXkcetGHtuwiv3xirbymD99I49fT3nc",
+	"apDHEdBIjz5qDqG7ho2NtTUyHrEIXOeVCEApwhSxd9pWhe17btDzRijmtZGxE+CgysmBfO4Mf+OP/rVd",
+	"kgvyhFTTPrXt0hJoMDLnmN1zQPpp4dVnF3cocvvJ7uHBHYx5ZlcduNs83lrbJJzGeFugwSj5b9hM79Qz",
+	"S+r5Qzmt+gjKv98zv52AhmzR7lYck+bo2oFR28a3eW///kOf7D95SIQkd/f2M8C2Q3pm03tZ4V9WajfV",
+	"eZNUvZzm1ps4jTRLqNSrAyHjlex+jXa+cuny82tuvKlc2Vfjnv/2F5/89lc/+V3vaL2wj24Pr51PYDl4",
+	"BDS8GAeT2xICMeRMucS0VtnvQd1xtVz5bQNTBeg+kZBENDAawrWynjCRKvx15boGNCTZmIIrFYPKL4Dc",
+	"CMI3WBCKi7LmCoFzi+cKwN7+/YfON7796N3NFU2HQ3uZep9Kd12JurOMOrdO8Y0qv+Hgeap8nhuZe4KL",
+	"1Tcnjw6eEsR29jri23v7W3esc7kc027dMO0N07Zg2lpfaznfzsBy7JaxAYrpsiZ3hyDmBS326MX0GIhM",
+	"Od4pVlwktL26GomARiOh9Pa31769juEAR91sB4NtJ/ZJhLd1oP8T2YsCOkUGLu8rns3m7aU6pVGp/UGV",
+	"3suKUmdfywpYsABrxJLSSy4PO/uOxSrKryA+5RulgXTv7W/hb16XKbCnUUN2NbVTecOldmZfsl6uuw/J",
+	"OU6lN0uO0+nR6f8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

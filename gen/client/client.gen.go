@@ -591,6 +591,9 @@ type UserAccount = AccountName
 // BadRequest The response envelope; `code` equals the HTTP status.
 type BadRequest = Envelope
 
+// Busy The response envelope; `code` equals the HTTP status.
+type Busy = Envelope
+
 // Conflict The response envelope; `code` equals the HTTP status.
 type Conflict = Envelope
 
@@ -983,7 +986,11 @@ type ClientInterface interface {
 	//
 	// Checks the password and returns the user and a token, as a
 	// two-element array `[user, {"token": "..."}]`. Failed attempts are
-	// rate limited per account and per client address.
+	// rate limited per account and per client address: an attempt counts
+	// as failed from before its password is checked until it succeeds, so
+	// no more guesses than the limit are ever checked in a window.
+	// Password checks run a bounded number at a time: when too many wait,
+	// the answer is 503.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -994,7 +1001,11 @@ type ClientInterface interface {
 	//
 	// Checks the password and returns the user and a token, as a
 	// two-element array `[user, {"token": "..."}]`. Failed attempts are
-	// rate limited per account and per client address.
+	// rate limited per account and per client address: an attempt counts
+	// as failed from before its password is checked until it succeeds, so
+	// no more guesses than the limit are ever checked in a window.
+	// Password checks run a bounded number at a time: when too many wait,
+	// the answer is 503.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1018,7 +1029,9 @@ type ClientInterface interface {
 
 	// UserRegisterWithBody Register an account
 	//
-	// Creates an account. A taken account answers 409.
+	// Creates an account. A taken account answers 409. Registrations are
+	// rate limited per client address (429), and password hashing runs a
+	// bounded number at a time: when too many wait, the answer is 503.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1027,7 +1040,9 @@ type ClientInterface interface {
 
 	// UserRegister Register an account
 	//
-	// Creates an account. A taken account answers 409.
+	// Creates an account. A taken account answers 409. Registrations are
+	// rate limited per client address (429), and password hashing runs a
+	// bounded number at a time: when too many wait, the answer is 503.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1205,7 +1220,11 @@ type ClientInterface interface {
 //
 // Checks the password and returns the user and a token, as a
 // two-element array `[user, {"token": "..."}]`. Failed attempts are
-// rate limited per account and per client address.
+// rate limited per account and per client address: an attempt counts
+// as failed from before its password is checked until it succeeds, so
+// no more guesses than the limit are ever checked in a window.
+// Password checks run a bounded number at a time: when too many wait,
+// the answer is 503.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1226,7 +1245,11 @@ func (c *Client) UserLoginWithBody(ctx context.Context, contentType string, body
 //
 // Checks the password and returns the user and a token, as a
 // two-element array `[user, {"token": "..."}]`. Failed attempts are
-// rate limited per account and per client address.
+// rate limited per account and per client address: an attempt counts
+// as failed from before its password is checked until it succeeds, so
+// no more guesses than the limit are ever checked in a window.
+// Password checks run a bounded number at a time: when too many wait,
+// the answer is 503.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1280,7 +1303,9 @@ func (c *Client) UserLogoutPost(ctx context.Context, params *UserLogoutPostParam
 
 // UserRegisterWithBody Register an account
 //
-// Creates an account. A taken account answers 409.
+// Creates an account. A taken account answers 409. Registrations are
+// rate limited per client address (429), and password hashing runs a
+// bounded number at a time: when too many wait, the answer is 503.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1299,7 +1324,9 @@ func (c *Client) UserRegisterWithBody(ctx context.Context, contentType string, b
 
 // UserRegister Register an account
 //
-// Creates an account. A taken account answers 409.
+// Creates an account. A taken account answers 409. Registrations are
+// rate limited per client address (429), and password hashing runs a
+// bounded number at a time: when too many wait, the answer is 503.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3244,7 +3271,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// Checks the password and returns the user and a token, as a
 	// two-element array `[user, {"token": "..."}]`. Failed attempts are
-	// rate limited per account and per client address.
+	// rate limited per account and per client address: an attempt counts
+	// as failed from before its password is checked until it succeeds, so
+	// no more guesses than the limit are ever checked in a window.
+	// Password checks run a bounded number at a time: when too many wait,
+	// the answer is 503.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3255,7 +3286,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// Checks the password and returns the user and a token, as a
 	// two-element array `[user, {"token": "..."}]`. Failed attempts are
-	// rate limited per account and per client address.
+	// rate limited per account and per client address: an attempt counts
+	// as failed from before its password is checked until it succeeds, so
+	// no more guesses than the limit are ever checked in a window.
+	// Password checks run a bounded number at a time: when too many wait,
+	// the answer is 503.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3283,7 +3318,9 @@ type ClientWithResponsesInterface interface {
 
 	// UserRegisterWithBodyWithResponse Register an account
 	//
-	// Creates an account. A taken account answers 409.
+	// Creates an account. A taken account answers 409. Registrations are
+	// rate limited per client address (429), and password hashing runs a
+	// bounded number at a time: when too many wait, the answer is 503.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3292,7 +3329,9 @@ type ClientWithResponsesInterface interface {
 
 	// UserRegisterWithResponse Register an account
 	//
-	// Creates an account. A taken account answers 409.
+	// Creates an account. A taken account answers 409. Registrations are
+	// rate limited per client address (429), and password hashing runs a
+	// bounded number at a time: when too many wait, the answer is 503.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3507,6 +3546,11 @@ type UserLoginResponse429Headers struct {
 	RetryAfter *int
 }
 
+// UserLoginResponse503Headers the declared response headers of an HTTP 503 response for UserLogin
+type UserLoginResponse503Headers struct {
+	RetryAfter *int
+}
+
 type UserLoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3524,8 +3568,12 @@ type UserLoginResponse struct {
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Busy
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *UserLoginResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UserLoginResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3561,6 +3609,11 @@ func (r UserLoginResponse) GetJSON429() *TooManyRequests {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r UserLoginResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UserLoginResponse) GetJSON503() *Busy {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -3716,6 +3769,16 @@ func (r UserLogoutPostResponse) ContentType() string {
 	return ""
 }
 
+// UserRegisterResponse429Headers the declared response headers of an HTTP 429 response for UserRegister
+type UserRegisterResponse429Headers struct {
+	RetryAfter *int
+}
+
+// UserRegisterResponse503Headers the declared response headers of an HTTP 503 response for UserRegister
+type UserRegisterResponse503Headers struct {
+	RetryAfter *int
+}
+
 type UserRegisterResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3729,8 +3792,16 @@ type UserRegisterResponse struct {
 	JSON413 *TooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Busy
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UserRegisterResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UserRegisterResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3758,9 +3829,19 @@ func (r UserRegisterResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
 }
 
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UserRegisterResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r UserRegisterResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r UserRegisterResponse) GetJSON503() *Busy {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -5486,7 +5567,11 @@ func (r UploadMp4Response) ContentType() string {
 //
 // Checks the password and returns the user and a token, as a
 // two-element array `[user, {"token": "..."}]`. Failed attempts are
-// rate limited per account and per client address.
+// rate limited per account and per client address: an attempt counts
+// as failed from before its password is checked until it succeeds, so
+// no more guesses than the limit are ever checked in a window.
+// Password checks run a bounded number at a time: when too many wait,
+// the answer is 503.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5503,7 +5588,11 @@ func (c *ClientWithResponses) UserLoginWithBodyWithResponse(ctx context.Context,
 //
 // Checks the password and returns the user and a token, as a
 // two-element array `[user, {"token": "..."}]`. Failed attempts are
-// rate limited per account and per client address.
+// rate limited per account and per client address: an attempt counts
+// as failed from before its password is checked until it succeeds, so
+// no more guesses than the limit are ever checked in a window.
+// Password checks run a bounded number at a time: when too many wait,
+// the answer is 503.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5549,7 +5638,9 @@ func (c *ClientWithResponses) UserLogoutPostWithResponse(ctx context.Context, pa
 
 // UserRegisterWithBodyWithResponse Register an account
 //
-// Creates an account. A taken account answers 409.
+// Creates an account. A taken account answers 409. Registrations are
+// rate limited per client address (429), and password hashing runs a
+// bounded number at a time: when too many wait, the answer is 503.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5564,7 +5655,9 @@ func (c *ClientWithResponses) UserRegisterWithBodyWithResponse(ctx context.Conte
 
 // UserRegisterWithResponse Register an account
 //
-// Creates an account. A taken account answers 409.
+// Creates an account. A taken account answers 409. Registrations are
+// rate limited per client address (429), and password hashing runs a
+// bounded number at a time: when too many wait, the answer is 503.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5974,6 +6067,13 @@ func ParseUserLoginResponse(rsp *http.Response) (*UserLoginResponse, error) {
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Busy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -5987,6 +6087,16 @@ func ParseUserLoginResponse(rsp *http.Response) (*UserLoginResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers UserLoginResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -6135,6 +6245,13 @@ func ParseUserRegisterResponse(rsp *http.Response) (*UserRegisterResponse, error
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6142,6 +6259,36 @@ func ParseUserRegisterResponse(rsp *http.Response) (*UserRegisterResponse, error
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Busy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UserRegisterResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers UserRegisterResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

@@ -65,6 +65,7 @@ type LoginFailure struct {
 	Scope    string
 	Key      string
 	FailedAt pgtype.Timestamptz
+	ID       int64
 }
 
 type Medium struct {
@@ -94,6 +95,11 @@ type Presence struct {
 	InstanceID string
 	Account    string
 	Sockets    int32
+}
+
+type RegistrationAttempt struct {
+	Address     string
+	AttemptedAt pgtype.Timestamptz
 }
 
 type RevokedToken struct {

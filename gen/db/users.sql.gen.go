@@ -11,57 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const loginFailureCount = `-- name: LoginFailureCount :one
-SELECT count(*)::bigint AS failures, coalesce(min(failed_at), now())::timestamptz AS oldest
-FROM login_failures
-WHERE scope = $1 AND key = $2 AND failed_at > $3
-`
-
-type LoginFailureCountParams struct {
-	Scope    string
-	Key      string
-	FailedAt pgtype.Timestamptz
-}
-
-type LoginFailureCountRow struct {
-	Failures int64
-	Oldest   pgtype.Timestamptz
-}
-
-// The number of failures for key since the given instant, and the oldest of them.
-func (q *Queries) LoginFailureCount(ctx context.Context, arg LoginFailureCountParams) (LoginFailureCountRow, error) {
-	row := q.db.QueryRow(ctx, loginFailureCount, arg.Scope, arg.Key, arg.FailedAt)
-	var i LoginFailureCountRow
-	err := row.Scan(&i.Failures, &i.Oldest)
-	return i, err
-}
-
-const loginFailureDeleteBefore = `-- name: LoginFailureDeleteBefore :execrows
-DELETE FROM login_failures WHERE failed_at < $1
-`
-
-func (q *Queries) LoginFailureDeleteBefore(ctx context.Context, failedAt pgtype.Timestamptz) (int64, error) {
-	result, err := q.db.Exec(ctx, loginFailureDeleteBefore, failedAt)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const loginFailureInsert = `-- name: LoginFailureInsert :exec
-INSERT INTO login_failures (scope, key) VALUES ($1, $2)
-`
-
-type LoginFailureInsertParams struct {
-	Scope string
-	Key   string
-}
-
-func (q *Queries) LoginFailureInsert(ctx context.Context, arg LoginFailureInsertParams) error {
-	_, err := q.db.Exec(ctx, loginFailureInsert, arg.Scope, arg.Key)
-	return err
-}
-
 const revokedTokenDeleteExpired = `-- name: RevokedTokenDeleteExpired :execrows
 DELETE FROM revoked_tokens WHERE expires_at < now()
 `

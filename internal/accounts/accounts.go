@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -28,6 +27,8 @@ const (
 	msgBadLogin     = "用户认证失败请查询登录"
 	msgAccountTaken = "账号已被注册"
 	msgTooMany      = "登录失败次数过多，请稍后再试"
+	msgTooManyRegs  = "注册过于频繁，请稍后再试"
+	msgBusy         = "服务器繁忙，请稍后再试"
 	msgNoToken      = "未登录"
 )
 
@@ -35,14 +36,6 @@ const (
 // or with every token of the account when jti is empty.
 type SessionCloser interface {
 	CloseSessions(ctx context.Context, account, jti string) error
-}
-
-// Limits bound failed logins.
-type Limits struct {
-	PerAccount    int
-	AccountWindow time.Duration
-	PerAddress    int
-	AddressWindow time.Duration
 }
 
 // API implements the account operations of the contract.
@@ -53,6 +46,7 @@ type API struct {
 	profiles *profile.Loader
 	sessions SessionCloser
 	limits   Limits
+	hasher   *auth.Hasher
 	logger   *slog.Logger
 	// dummyHash is checked when an account does not exist, so that a wrong
 	// account takes as long as a wrong password.
@@ -68,14 +62,22 @@ func New(pool *pgxpool.Pool, issuer *auth.Issuer, profiles *profile.Loader, sess
 	return &API{
 		pool: pool, q: db.New(pool), issuer: issuer, profiles: profiles,
 		sessions: sessions, limits: limits, logger: logger, dummyHash: dummy,
+		hasher: auth.NewHasher(limits.HashConcurrency, limits.HashQueue, limits.HashWait),
 	}, nil
 }
 
 // UserRegister creates an account.
 func (a *API) UserRegister(ctx context.Context, req api.UserRegisterRequestObject) (api.UserRegisterResponseObject, error) {
 	b := req.Body
-	hash, err := auth.HashPassword(b.Password)
-	if err != nil {
+	if wait, err := a.reserveRegistration(ctx, clientaddr.From(ctx)); err != nil {
+		return nil, err
+	} else if wait > 0 {
+		return api.UserRegister429JSONResponse{TooManyRequestsJSONResponse: tooMany(msgTooManyRegs, wait)}, nil
+	}
+	hash, err := a.hasher.Hash(ctx, b.Password)
+	if errors.Is(err, auth.ErrBusy) {
+		return api.UserRegister503JSONResponse{BusyJSONResponse: a.busy()}, nil
+	} else if err != nil {
 		return nil, err
 	}
 	_, err = a.q.UserInsert(ctx, db.UserInsertParams{
@@ -93,19 +95,24 @@ func (a *API) UserRegister(ctx context.Context, req api.UserRegisterRequestObjec
 	return api.UserRegister200JSONResponse{Code: 200, Message: msgRegistered, Data: u}, nil
 }
 
-// UserLogin checks the password and issues a token.
+// UserLogin checks the password and issues a token. The attempt is
+// recorded as a failure before the password is checked and taken back when
+// it is right, so that however many attempts run at once, no more than the
+// limit's number of guesses are checked in a window.
 func (a *API) UserLogin(ctx context.Context, req api.UserLoginRequestObject) (api.UserLoginResponseObject, error) {
 	account := req.Body.Account
-	addr := clientaddr.From(ctx)
-	if wait, err := a.loginBlocked(ctx, account, addr); err != nil {
+	reservation, wait, err := a.reserveLogin(ctx, account, clientaddr.From(ctx))
+	if err != nil {
 		return nil, err
 	} else if wait > 0 {
-		secs := int(math.Ceil(wait.Seconds()))
-		return api.UserLogin429JSONResponse{TooManyRequestsJSONResponse: api.TooManyRequestsJSONResponse{
-			Body:    api.Envelope{Code: 429, Message: msgTooMany},
-			Headers: api.TooManyRequestsResponseHeaders{RetryAfter: &secs},
-		}}, nil
+		return api.UserLogin429JSONResponse{TooManyRequestsJSONResponse: tooMany(msgTooMany, wait)}, nil
 	}
+	failed := false
+	defer func() {
+		if !failed {
+			a.release(ctx, reservation)
+		}
+	}()
 
 	row, err := a.q.UserGetByAccount(ctx, account)
 	err = store.Translate(err)
@@ -117,20 +124,21 @@ func (a *API) UserLogin(ctx context.Context, req api.UserLoginRequestObject) (ap
 	if found {
 		hash = row.PasswordHash
 	}
-	rehash, err := auth.CheckPassword(hash, req.Body.Password)
-	if !found || errors.Is(err, auth.ErrMismatch) {
-		if err := a.recordFailure(ctx, account, addr); err != nil {
-			return nil, err
-		}
+	fresh, err := a.hasher.Verify(ctx, hash, req.Body.Password)
+	switch {
+	case errors.Is(err, auth.ErrBusy):
+		return api.UserLogin503JSONResponse{BusyJSONResponse: a.busy()}, nil
+	case !found || errors.Is(err, auth.ErrMismatch):
+		failed = true
 		return api.UserLogin401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Code: 401, Message: msgBadLogin}}, nil
-	}
-	if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("check password of %q: %w", account, err)
 	}
-	if rehash {
-		if err := a.upgradeHash(ctx, account, req.Body.Password); err != nil {
-			return nil, err
+	if fresh != "" {
+		if err := a.q.UserSetPasswordHash(ctx, db.UserSetPasswordHashParams{Account: account, PasswordHash: fresh}); err != nil {
+			return nil, fmt.Errorf("upgrade password hash of %q: %w", account, err)
 		}
+		a.logger.InfoContext(ctx, "upgraded password hash to argon2id", slog.String("account", account))
 	}
 
 	token, _, err := a.issuer.Issue(account, row.TokenGeneration)
@@ -207,57 +215,16 @@ func (a *API) logout(ctx context.Context, all bool) (bool, error) {
 	return true, nil
 }
 
-func (a *API) upgradeHash(ctx context.Context, account, password string) error {
-	h, err := auth.HashPassword(password)
-	if err != nil {
-		return err
+func tooMany(msg string, wait time.Duration) api.TooManyRequestsJSONResponse {
+	return api.TooManyRequestsJSONResponse{
+		Body:    api.Envelope{Code: 429, Message: msg},
+		Headers: api.TooManyRequestsResponseHeaders{RetryAfter: retryAfter(wait)},
 	}
-	if err := a.q.UserSetPasswordHash(ctx, db.UserSetPasswordHashParams{Account: account, PasswordHash: h}); err != nil {
-		return fmt.Errorf("upgrade password hash of %q: %w", account, err)
-	}
-	a.logger.InfoContext(ctx, "upgraded password hash to argon2id", slog.String("account", account))
-	return nil
 }
 
-// loginBlocked returns how long the client must wait before another attempt,
-// or 0 when it may try now.
-func (a *API) loginBlocked(ctx context.Context, account, addr string) (time.Duration, error) {
-	now := time.Now()
-	check := func(scope, key string, limit int, window time.Duration) (time.Duration, error) {
-		if key == "" || limit <= 0 {
-			return 0, nil
-		}
-		r, err := a.q.LoginFailureCount(ctx, db.LoginFailureCountParams{
-			Scope: scope, Key: key, FailedAt: pgtype.Timestamptz{Time: now.Add(-window), Valid: true},
-		})
-		if err != nil {
-			return 0, fmt.Errorf("count login failures: %w", err)
-		}
-		if r.Failures < int64(limit) {
-			return 0, nil
-		}
-		// Blocked until the oldest failure in the window leaves it.
-		return max(time.Second, r.Oldest.Time.Add(window).Sub(now)), nil
+func (a *API) busy() api.BusyJSONResponse {
+	return api.BusyJSONResponse{
+		Body:    api.Envelope{Code: 503, Message: msgBusy},
+		Headers: api.BusyResponseHeaders{RetryAfter: retryAfter(a.hasher.RetryAfter())},
 	}
-	w1, err := check("account", account, a.limits.PerAccount, a.limits.AccountWindow)
-	if err != nil {
-		return 0, err
-	}
-	w2, err := check("address", addr, a.limits.PerAddress, a.limits.AddressWindow)
-	if err != nil {
-		return 0, err
-	}
-	return max(w1, w2), nil
-}
-
-func (a *API) recordFailure(ctx context.Context, account, addr string) error {
-	if err := a.q.LoginFailureInsert(ctx, db.LoginFailureInsertParams{Scope: "account", Key: account}); err != nil {
-		return fmt.Errorf("record login failure: %w", err)
-	}
-	if addr != "" {
-		if err := a.q.LoginFailureInsert(ctx, db.LoginFailureInsertParams{Scope: "address", Key: addr}); err != nil {
-			return fmt.Errorf("record login failure: %w", err)
-		}
-	}
-	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
@@ -317,7 +318,9 @@ func TestBcryptHashesAreAcceptedAndUpgraded(t *testing.T) {
 
 func TestConcurrentRegistrationOfOneAccount(t *testing.T) {
 	t.Parallel()
-	env := testenv.New(t)
+	// Every attempt is hashed, one after the other on a small machine: none
+	// may be turned away for lack of a hashing slot.
+	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.HashWait = time.Minute }))
 	const n = 8
 	codes := make([]int, n)
 	var wg sync.WaitGroup

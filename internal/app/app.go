@@ -127,6 +127,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	accts, err := accounts.New(pool, issuer, profiles, rt, accounts.Limits{
 		PerAccount: cfg.LoginFailuresPerAccount, AccountWindow: cfg.LoginAccountWindow,
 		PerAddress: cfg.LoginFailuresPerAddress, AddressWindow: cfg.LoginAddressWindow,
+		RegistrationsPerAddress: cfg.RegistrationsPerAddress, RegistrationWindow: cfg.RegistrationWindow,
+		HashConcurrency: cfg.HashConcurrency, HashQueue: cfg.HashQueue, HashWait: cfg.HashWait,
 	}, logger)
 	if err != nil {
 		return nil, err
@@ -181,8 +183,8 @@ func (a *App) Close(ctx context.Context) error {
 // embedded server it carries this process's token: it is a secret.
 func (a *App) NATSURL() string { return a.bus.ClientURL() }
 
-// janitor prunes rows that only matter for a while: failed logins and
-// revoked tokens past their expiry.
+// janitor prunes rows that only matter for a while: failed logins,
+// registration attempts and revoked tokens past their expiry.
 func (a *App) janitor(ctx context.Context, q *db.Queries) {
 	defer close(a.done)
 	t := time.NewTicker(time.Minute)
@@ -199,6 +201,9 @@ func (a *App) janitor(ctx context.Context, q *db.Queries) {
 		cutoff := time.Now().Add(-24 * time.Hour)
 		if _, err := q.LoginFailureDeleteBefore(ctx, pgTime(cutoff)); err != nil && ctx.Err() == nil {
 			a.logger.WarnContext(ctx, "prune login failures", slog.Any("err", err))
+		}
+		if _, err := q.RegistrationAttemptDeleteBefore(ctx, pgTime(cutoff)); err != nil && ctx.Err() == nil {
+			a.logger.WarnContext(ctx, "prune registration attempts", slog.Any("err", err))
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,6 +53,26 @@ type Config struct {
 	LoginFailuresPerAddress int
 	// LoginAddressWindow. TIM_LOGIN_ADDRESS_WINDOW. Default 1m.
 	LoginAddressWindow time.Duration
+	// RegistrationsPerAddress registrations per client address per
+	// RegistrationWindow before 429. TIM_REGISTRATIONS_PER_ADDRESS. Default 60.
+	RegistrationsPerAddress int
+	// RegistrationWindow. TIM_REGISTRATION_WINDOW. Default 1m.
+	RegistrationWindow time.Duration
+
+	// HashConcurrency is how many password hashes and checks run at once;
+	// each takes 19 MiB and a core for tens of milliseconds.
+	// TIM_HASH_CONCURRENCY. Default: the usable cores (GOMAXPROCS) less
+	// one, at least one. The spare core keeps every other request
+	// responsive: with every core hashing, the rest of the server runs
+	// only when the scheduler preempts a hash, every 10 ms.
+	HashConcurrency int
+	// HashQueue is how many more registrations and logins may wait for a
+	// hashing slot; beyond it they get 503. TIM_HASH_QUEUE, 0 for no
+	// waiting. Default 64.
+	HashQueue int
+	// HashWait is the longest a request waits for a hashing slot before it
+	// gets 503. TIM_HASH_WAIT. Default 3s.
+	HashWait time.Duration
 
 	// GroupMemberLimit is the most members a group may have.
 	// TIM_GROUP_MEMBER_LIMIT. Default 500.
@@ -137,6 +158,11 @@ func Default() Config {
 		LoginAccountWindow:      15 * time.Minute,
 		LoginFailuresPerAddress: 100,
 		LoginAddressWindow:      time.Minute,
+		RegistrationsPerAddress: 60,
+		RegistrationWindow:      time.Minute,
+		HashConcurrency:         max(1, runtime.GOMAXPROCS(0)-1),
+		HashQueue:               64,
+		HashWait:                3 * time.Second,
 		GroupMemberLimit:        500,
 		MaxAvatarBytes:          10 << 20,
 		MaxChatPicBytes:         10 << 20,
@@ -190,6 +216,16 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		num(key, &n)
 		*dst = int(n)
 	}
+	count := func(key string, dst *int) { // like inum, but 0 is allowed
+		if v := getenv(key); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				errs = append(errs, fmt.Errorf("%s: want a non-negative integer, got %q", key, v))
+				return
+			}
+			*dst = n
+		}
+	}
 	str("TIM_ADDR", &c.Addr)
 	str("TIM_DATA_DIR", &c.DataDir)
 	str("TIM_DATABASE_URL", &c.DatabaseURL)
@@ -214,6 +250,11 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	dur("TIM_LOGIN_ACCOUNT_WINDOW", &c.LoginAccountWindow)
 	inum("TIM_LOGIN_FAILURES_PER_ADDRESS", &c.LoginFailuresPerAddress)
 	dur("TIM_LOGIN_ADDRESS_WINDOW", &c.LoginAddressWindow)
+	inum("TIM_REGISTRATIONS_PER_ADDRESS", &c.RegistrationsPerAddress)
+	dur("TIM_REGISTRATION_WINDOW", &c.RegistrationWindow)
+	inum("TIM_HASH_CONCURRENCY", &c.HashConcurrency)
+	count("TIM_HASH_QUEUE", &c.HashQueue)
+	dur("TIM_HASH_WAIT", &c.HashWait)
 	inum("TIM_GROUP_MEMBER_LIMIT", &c.GroupMemberLimit)
 	num("TIM_MAX_AVATAR_BYTES", &c.MaxAvatarBytes)
 	num("TIM_MAX_CHATPIC_BYTES", &c.MaxChatPicBytes)
@@ -330,6 +371,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("login_account_window", c.LoginAccountWindow),
 		slog.Int("login_failures_per_address", c.LoginFailuresPerAddress),
 		slog.Duration("login_address_window", c.LoginAddressWindow),
+		slog.Int("registrations_per_address", c.RegistrationsPerAddress),
+		slog.Duration("registration_window", c.RegistrationWindow),
+		slog.Int("hash_concurrency", c.HashConcurrency),
+		slog.Int("hash_queue", c.HashQueue),
+		slog.Duration("hash_wait", c.HashWait),
 		slog.Int("group_member_limit", c.GroupMemberLimit),
 		slog.Int64("max_avatar_bytes", c.MaxAvatarBytes),
 		slog.Int64("max_chatpic_bytes", c.MaxChatPicBytes),

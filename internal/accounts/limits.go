@@ -1,0 +1,148 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"tim/gen/db"
+)
+
+// Limits bound what registrations and logins may cost.
+type Limits struct {
+	// Failed logins per account and per client address in a sliding window.
+	PerAccount    int
+	AccountWindow time.Duration
+	PerAddress    int
+	AddressWindow time.Duration
+	// Registrations per client address in a sliding window.
+	RegistrationsPerAddress int
+	RegistrationWindow      time.Duration
+	// Password hashes and checks running at once, callers that may wait for
+	// one, and how long each may wait.
+	HashConcurrency int
+	HashQueue       int
+	HashWait        time.Duration
+}
+
+// loginReservation is the failures recorded for a login attempt before its
+// password is checked.
+type loginReservation struct {
+	ids []int64
+}
+
+// reserveLogin records the attempt as a failure for account and for addr,
+// in one transaction that holds each key's lock while it counts and
+// records, so that concurrent attempts cannot all slip under the limit. When
+// either window is full it records nothing and returns how long the client
+// must wait.
+func (a *API) reserveLogin(ctx context.Context, account, addr string) (loginReservation, time.Duration, error) {
+	type key struct {
+		scope, key string
+		limit      int
+		window     time.Duration
+	}
+	var keys []key
+	if account != "" && a.limits.PerAccount > 0 {
+		keys = append(keys, key{"account", account, a.limits.PerAccount, a.limits.AccountWindow})
+	}
+	if addr != "" && a.limits.PerAddress > 0 {
+		keys = append(keys, key{"address", addr, a.limits.PerAddress, a.limits.AddressWindow})
+	}
+	var res loginReservation
+	var wait time.Duration
+	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+		res, wait = loginReservation{}, 0
+		q := a.q.WithTx(tx)
+		// Always the account's lock before the address's, so that two
+		// attempts never wait for each other's second lock.
+		for _, k := range keys {
+			if err := q.RateLimitLock(ctx, "login:"+k.scope+":"+k.key); err != nil {
+				return fmt.Errorf("lock login limit: %w", err)
+			}
+		}
+		for _, k := range keys {
+			r, err := q.LoginFailureReserve(ctx, db.LoginFailureReserveParams{
+				Scope: k.scope, Key: k.key, MaxFailures: int64(k.limit), WindowSecs: k.window.Seconds(),
+			})
+			if err != nil {
+				return fmt.Errorf("reserve login attempt: %w", err)
+			}
+			if r.ID == 0 {
+				wait = max(wait, secondsDuration(r.WaitSecs))
+				continue
+			}
+			res.ids = append(res.ids, r.ID)
+		}
+		if wait > 0 {
+			return errRollback
+		}
+		return nil
+	})
+	if errors.Is(err, errRollback) {
+		return loginReservation{}, wait, nil
+	}
+	if err != nil {
+		return loginReservation{}, 0, err
+	}
+	return res, 0, nil
+}
+
+// release takes back the failures of an attempt whose password was right or
+// was never checked. It runs even when the request's context has ended, and
+// only logs when it fails: the attempt then counts as a failure, which errs
+// on the safe side.
+func (a *API) release(ctx context.Context, r loginReservation) {
+	if len(r.ids) == 0 {
+		return
+	}
+	if err := a.q.LoginFailureDelete(context.WithoutCancel(ctx), r.ids); err != nil {
+		a.logger.WarnContext(ctx, "take back reserved login failures", slog.Any("err", err))
+	}
+}
+
+// reserveRegistration records a registration attempt from addr unless its
+// window is full, and then returns how long the client must wait.
+func (a *API) reserveRegistration(ctx context.Context, addr string) (time.Duration, error) {
+	if addr == "" || a.limits.RegistrationsPerAddress <= 0 {
+		return 0, nil
+	}
+	var wait time.Duration
+	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+		q := a.q.WithTx(tx)
+		if err := q.RateLimitLock(ctx, "register:"+addr); err != nil {
+			return fmt.Errorf("lock registration limit: %w", err)
+		}
+		r, err := q.RegistrationAttemptReserve(ctx, db.RegistrationAttemptReserveParams{
+			Address: addr, MaxAttempts: int64(a.limits.RegistrationsPerAddress), WindowSecs: a.limits.RegistrationWindow.Seconds(),
+		})
+		if err != nil {
+			return fmt.Errorf("record registration attempt: %w", err)
+		}
+		if !r.Recorded {
+			wait = secondsDuration(r.WaitSecs)
+		}
+		return nil
+	})
+	return wait, err
+}
+
+// errRollback ends a transaction that must leave nothing behind.
+var errRollback = errors.New("roll back")
+
+// secondsDuration turns a wait in seconds into a positive duration: a
+// client told to wait is told at least a second.
+func secondsDuration(s float64) time.Duration {
+	return max(time.Second, time.Duration(s*float64(time.Second)))
+}
+
+// retryAfter is a Retry-After header's value: whole seconds, rounded up.
+func retryAfter(d time.Duration) *int {
+	secs := int(math.Ceil(d.Seconds()))
+	return &secs
+}
