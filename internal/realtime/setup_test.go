@@ -79,7 +79,12 @@ func setup(t *testing.T, opts ...func(*config.Config)) *env {
 	if err := store.Migrate(ctx, pool, logger); err != nil {
 		t.Fatal(err)
 	}
-	b, err := bus.Start(ctx, "", logger)
+	cfg := config.Default()
+	cfg.SendRate, cfg.SendBurst = 10000, 10000
+	for _, o := range opts {
+		o(&cfg)
+	}
+	b, err := bus.Start(ctx, cfg.NATSURL, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,11 +92,6 @@ func setup(t *testing.T, opts ...func(*config.Config)) *env {
 	issuer, err := auth.NewIssuer([]byte(strings.Repeat("k", 32)), "tim", time.Hour)
 	if err != nil {
 		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.SendRate, cfg.SendBurst = 10000, 10000
-	for _, o := range opts {
-		o(&cfg)
 	}
 	e := &env{t: t, cfg: cfg, pool: pool, q: db.New(pool), bus: b, issuer: issuer, logger: logger}
 	e.start()
@@ -495,4 +495,21 @@ func (e *env) waitCursor(account, conv string, seq int64) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// crash stops the service as a killed process would: no more heartbeats or
+// presence writes, nothing removed from the database, sockets dropped.
+func (e *env) crash() {
+	s := e.svc
+	s.cancel()
+	s.bg.Wait()
+	for _, f := range s.unhook {
+		f()
+	}
+	s.unsubscribe()
+	s.hub.closeAll(CloseGoingAway, "crash")
+	s.sockets.Wait()
+	s.committer.Close()
+	e.srv.Close()
+	e.svc = nil
 }
