@@ -297,6 +297,11 @@ type ConnectedFrameCode int32
 // ConnectedFrameMessage defines model for ConnectedFrame.Message.
 type ConnectedFrameMessage string
 
+// DisplayName A name shown to people (a username, a group name): 1 to 64
+// characters, none of them a control character (U+0000 to U+001F,
+// U+007F to U+009F).
+type DisplayName = string
+
 // Envelope The response envelope; `code` equals the HTTP status.
 type Envelope struct {
 	Code int32 `json:"code"`
@@ -464,8 +469,12 @@ type RegisterRequest struct {
 	Password string      `json:"password"`
 
 	// Sex male or female.
-	Sex      Sex    `json:"sex"`
-	Username string `json:"username"`
+	Sex Sex `json:"sex"`
+
+	// Username A name shown to people (a username, a group name): 1 to 64
+	// characters, none of them a control character (U+0000 to U+001F,
+	// U+007F to U+009F).
+	Username DisplayName `json:"username"`
 }
 
 // SendFrame Sends a message to `to` (an account) or `groupId`.
@@ -608,11 +617,17 @@ type OK = Envelope
 // RangeNotSatisfiable The response envelope; `code` equals the HTTP status.
 type RangeNotSatisfiable = Envelope
 
+// RequestTimeout The response envelope; `code` equals the HTTP status.
+type RequestTimeout = Envelope
+
 // TooLarge The response envelope; `code` equals the HTTP status.
 type TooLarge = Envelope
 
 // TooManyRequests The response envelope; `code` equals the HTTP status.
 type TooManyRequests = Envelope
+
+// TooManyUploads The response envelope; `code` equals the HTTP status.
+type TooManyUploads = Envelope
 
 // Unauthorized The response envelope; `code` equals the HTTP status.
 type Unauthorized = Envelope
@@ -622,6 +637,9 @@ type Unavailable = Envelope
 
 // UnsupportedMediaType The response envelope; `code` equals the HTTP status.
 type UnsupportedMediaType = Envelope
+
+// UploadTooSlow The response envelope; `code` equals the HTTP status.
+type UploadTooSlow = Envelope
 
 // UserLogoutParams defines parameters for UserLogout.
 type UserLogoutParams struct {
@@ -677,7 +695,7 @@ type CreateGroupParams struct {
 	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
 
 	// GroupName The group's name.
-	GroupName string `form:"GroupName" json:"GroupName"`
+	GroupName DisplayName `form:"GroupName" json:"GroupName"`
 }
 
 // DeleteFriendParams defines parameters for DeleteFriend.
@@ -706,7 +724,7 @@ type GetFriendsParams struct {
 
 // GetGroupMembersParams defines parameters for GetGroupMembers.
 type GetGroupMembersParams struct {
-	// GroupID The group's id, a positive integer.
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
 	GroupID GroupID `form:"GroupID" json:"GroupID"`
 }
 
@@ -721,7 +739,7 @@ type GetGroupMessagesParams struct {
 	// Account The account whose data is read.
 	Account Account `form:"account" json:"account"`
 
-	// GroupID The group's id, a positive integer.
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
 	GroupID GroupID `form:"GroupID" json:"GroupID"`
 
 	// BeforeSeq Return the newest messages with seq below this.
@@ -739,7 +757,7 @@ type JoinGroupParams struct {
 	// UserAccount The acting account; it must be the token's account.
 	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
 
-	// GroupID The group's id, a positive integer.
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
 	GroupID GroupID `form:"GroupID" json:"GroupID"`
 }
 
@@ -748,7 +766,7 @@ type LeaveGroupParams struct {
 	// UserAccount The acting account; it must be the token's account.
 	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
 
-	// GroupID The group's id, a positive integer.
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
 	GroupID GroupID `form:"GroupID" json:"GroupID"`
 }
 
@@ -1877,6 +1895,8 @@ type PictureImagepngResponse struct {
 
 type RangeNotSatisfiableJSONResponse Envelope
 
+type RequestTimeoutJSONResponse Envelope
+
 type TooLargeJSONResponse Envelope
 
 type TooManyRequestsResponseHeaders struct {
@@ -1888,11 +1908,22 @@ type TooManyRequestsJSONResponse struct {
 	Headers TooManyRequestsResponseHeaders
 }
 
+type TooManyUploadsResponseHeaders struct {
+	RetryAfter *int
+}
+type TooManyUploadsJSONResponse struct {
+	Body Envelope
+
+	Headers TooManyUploadsResponseHeaders
+}
+
 type UnauthorizedJSONResponse Envelope
 
 type UnavailableJSONResponse Envelope
 
 type UnsupportedMediaTypeJSONResponse Envelope
+
+type UploadTooSlowJSONResponse Envelope
 
 type VideoResponseHeaders struct {
 	AcceptRanges       *string
@@ -1954,6 +1985,20 @@ func (response UserLogin401JSONResponse) VisitUserLoginResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserLogin408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response UserLogin408JSONResponse) VisitUserLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2179,6 +2224,20 @@ func (response UserRegister400JSONResponse) VisitUserRegisterResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserRegister408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response UserRegister408JSONResponse) VisitUserRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4373,6 +4432,20 @@ func (response UploadChatPic401JSONResponse) VisitUploadChatPicResponse(w http.R
 	return err
 }
 
+type UploadChatPic408JSONResponse struct{ UploadTooSlowJSONResponse }
+
+func (response UploadChatPic408JSONResponse) VisitUploadChatPicResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UploadChatPic413JSONResponse struct{ TooLargeJSONResponse }
 
 func (response UploadChatPic413JSONResponse) VisitUploadChatPicResponse(w http.ResponseWriter) error {
@@ -4399,6 +4472,23 @@ func (response UploadChatPic415JSONResponse) VisitUploadChatPicResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadChatPic429JSONResponse struct{ TooManyUploadsJSONResponse }
+
+func (response UploadChatPic429JSONResponse) VisitUploadChatPicResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4467,6 +4557,20 @@ func (response UploadHeadPic401JSONResponse) VisitUploadHeadPicResponse(w http.R
 	return err
 }
 
+type UploadHeadPic408JSONResponse struct{ UploadTooSlowJSONResponse }
+
+func (response UploadHeadPic408JSONResponse) VisitUploadHeadPicResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UploadHeadPic413JSONResponse struct{ TooLargeJSONResponse }
 
 func (response UploadHeadPic413JSONResponse) VisitUploadHeadPicResponse(w http.ResponseWriter) error {
@@ -4493,6 +4597,23 @@ func (response UploadHeadPic415JSONResponse) VisitUploadHeadPicResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadHeadPic429JSONResponse struct{ TooManyUploadsJSONResponse }
+
+func (response UploadHeadPic429JSONResponse) VisitUploadHeadPicResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4561,6 +4682,20 @@ func (response UploadMp3401JSONResponse) VisitUploadMp3Response(w http.ResponseW
 	return err
 }
 
+type UploadMp3408JSONResponse struct{ UploadTooSlowJSONResponse }
+
+func (response UploadMp3408JSONResponse) VisitUploadMp3Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UploadMp3413JSONResponse struct{ TooLargeJSONResponse }
 
 func (response UploadMp3413JSONResponse) VisitUploadMp3Response(w http.ResponseWriter) error {
@@ -4587,6 +4722,23 @@ func (response UploadMp3415JSONResponse) VisitUploadMp3Response(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadMp3429JSONResponse struct{ TooManyUploadsJSONResponse }
+
+func (response UploadMp3429JSONResponse) VisitUploadMp3Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4655,6 +4807,20 @@ func (response UploadMp4401JSONResponse) VisitUploadMp4Response(w http.ResponseW
 	return err
 }
 
+type UploadMp4408JSONResponse struct{ UploadTooSlowJSONResponse }
+
+func (response UploadMp4408JSONResponse) VisitUploadMp4Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UploadMp4413JSONResponse struct{ TooLargeJSONResponse }
 
 func (response UploadMp4413JSONResponse) VisitUploadMp4Response(w http.ResponseWriter) error {
@@ -4681,6 +4847,23 @@ func (response UploadMp4415JSONResponse) VisitUploadMp4Response(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadMp4429JSONResponse struct{ TooManyUploadsJSONResponse }
+
+func (response UploadMp4429JSONResponse) VisitUploadMp4Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5502,100 +5685,109 @@ func (sh *strictHandler) UploadMp4(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F3dbxxHcv9XGpMDJAHD5fJDzh2FA46SJVmyKDEiFQcRmdvemdrdNme6R909XK0FPvghgaNL7hLk+wPJ",
-	"BbABv+UhQO7gO9v/jCn5Lf9C0NU9szPcmdlZ8cPWHZ8k7s50V1fXx6+qq3pfeIGIE8GBa+VtvPBGQEOQ",
-	"+N/NIIBEP6Z8CPh3CCqQLNFMcG/D24zGdKJIrz/RoHodz/dUMIKYmif1JAFvw1NaMj70jo5875bgGrh+",
-	"l6lEKGaHODki4xHj4JMx0yNCyYBFQDiNgYxHQgGB5xq4YoKTmOpgBIroERAzVcvJcSWz0+6OgEjzFVEg",
-	"DyEkV1e77xDBo8m1eQPf3qXD6gEDO+UVRZSWgg8JcM30hGg6nDfoA6r0lgjZgEE4O/gHI+C4cDcDGVMz",
-	"h5AQNg985HsJlTQGPd1ekXJdTT+1XzrWh1RTwhSRQHEWZh57loKceL5ntsjb8Nwbnu9JeJYyaYjXMoUi",
-	"TT+QMPA2vD9Ynsrcsv1WLTtyHprRDLGbAw1yB57N0vcYdCotE0QUgtIkBqXoEJQVHQXPCO2LQyB6xFQt",
-	"vdn4RQIHQsZUoyzqd9Y934sZZ3EaextdP+Mo4xqGIJHImzAQEuZRyWFcTWUfIjFupLKfT9COzJVKMu+w",
-	"COyAM1psNUwisRCS/oRQTtIkEjQkwMNEMK7riBtkwzbteUyfPwA+1CNvY2X1h0hq/rdfIf53JAMeNgrn",
-	"AB+5ojIpraOvPNRZCeZdKdLk3rvVpA3Nl1cUYaFPKLG27hCI24w6QrMhm0hcdM/vDTIjssN4AFUCekgj",
-	"FlLzp9n3kGrICbRuYErhvcFSNtySHa/ZiN0bPBQctoyhnj+zMaNNM5uhluxY82atsfE7xrKjLlpLb6w7",
-	"YQP8xFlmpVkUZa6liRo7xRwbzmJWIbzb1HgZ9hHUCUKE7xXHDmFA00h7Gyvdrl8SgrVVIwT0uRWC6+br",
-	"OSLxQAxFqjejqHJLxAEQOAQ5IVocACfCssfpmE+40JZv5tNEggKuISSC166GRlH1WgY0UpCT2BciAsqR",
-	"xJr92+Tkvd3dbWLAht1CnwyEJArggPF64WmzV08UyDm+UDM+zBhxgzBN4lRp0rcShdyab4yK05yNKToy",
-	"w6hEcGXx2WYaMmH+46CB+S81ny3HCSBOqbAmfcYpklmBF2ZZsbW9ZuGRYT61O4EoaQY2Lk1xY9WK3PPL",
-	"JYw5hWpLJ4Bi0xAV0LIwUC5QLYawzxZwXdM7+IyDa0tFvNb0UgnbIY9v0vAxPEtB6ZM7lyQRC9BGLn+o",
-	"LBvaScltfgiRSKBqE+9xNL2E8STVN1B+HSxBIGAx9YBBFHYcFwcRCy6GNsTNI7TPgZvXYSXEu6mUBu8q",
-	"jX7KIAUh+ywMgV8IdZvWChjBFxKRMBoFLvQI5FT5jRfiGiSn0W0phbwQ2nZEDHpk6Ek5PE8g0BDeICFo",
-	"yiJFqMwcnoWjGOZIEokhkvtQ6Dsi5eGFUPqEH3Ax5lOvgoDJd5BOjVhiuGuAZUZbfSiE8kKDEYQkEMnE",
-	"BCjWiTtROWGX2iu1IfvR+xezc2kQgFI3SM+pYY8oE1aPR9SGdiH61yPf22aBTiWcoIrFdAjL/ThZ1Lz7",
-	"7tUP38A1ZO8m/Gy8SmKXdulZztSz4JwPhd6hmqkBo/0ILsyMS+vSIHR4O2KgiEi1YiEUsxco2btCPKBy",
-	"eHHU9UWI1iIys0qiR5QTGkViDGFG0BblE+eX1YXQ9Zhqw6aYoemWoOWEYIoC2TVkh8AJT+M+SAPMFQSC",
-	"h+qEfjw2by1h4qQqBMJXiBZkTJmuTBZNgwUExpymeiQk+wguxjk8FBZMm9C5T0OfwPPEgGTrcE2AEmYP",
-	"CEnGmFcLJIQmgqORwr17wukhZdGFSfsmCSEBHgIPUKZCMeaOEJUmiZAawi0IGd1FFl+ghF9RJDYTY4rU",
-	"MCzLGDKFsRxFA+lE/o9ZCCdjh0Pz2XKcrJ9R6LB+aeDP0MAfZfpbTOY+rE7y5XgLQb5PVowVWFslEWgN",
-	"UvkkZEOmlRGS3k9JhyyRn2BGv5C7W1s9mbpLqHnZjP9nTzeX/pQufdRd+tFPOz9Z2n+x4q+tHv1gVjJ8",
-	"bzM4uBUx4PqOrCTVBBxMxoqEEDFMRqSJIban4FnPWD5qxPgQpLLZo6tKBAdgSE+AQ+jODoKDH6+gbCVS",
-	"JCA1s9KEWPNeuHA2zfeUzfAulB7OPnnhATePPPVocODtVzDFEL1oFnKaQHhqB7RETocX/Q8h0I7nNdze",
-	"zaMBzF8YaB5BOITYmAnH7Dhm2jhyBTycZWmAm7mlhpatM0tj1dxuz+EKrjK7lPzRkGpYwk8reNtuD6oZ",
-	"ykLHVTdpJXMPqabyCSbMzTxl9phAppXN9L1UmaCxUn2doUbLaUSDatZnEdMTG8BTJAEPE/gQHXxNWqp5",
-	"0Uhr1RJvCc4xpGyQogGTSpOBecAIjs0jWt2sEBoRFvdktdvdr0htzu68C5GK2/nt1//x6uefvfrkb45f",
-	"/uf8fcWJp+NULTb3rNXnhC7fRsA9doP0zKA9As9SGtn0CWYqlaY6VfVrb7HckGpaIQ19hdopCU+jyExg",
-	"/rV4R8sUynw6PT+kFLJm4zeJhEGqjGRK9CsuwZAxB08/JxEsbjYW4FL9YmeVHzAj01b9W3DnDovg1Lrf",
-	"Vg/xlAhxYxgiWKHRdmFGl1QvE9Ha/sZgYotbWRa8BeMzYzXDdTHmNgBpXidaV3d8aF8pU1HLgqKKnlq5",
-	"mnyuZfgpFMpNU7uSB0zpM10N0xCr1sty41Ap6eQ8l/kICzsavIfddmWgnfU0mRNDxLYYkKsADPC84mTn",
-	"+Mu/O/7Lv3791afH//756y++fv33n7/65FfHn/zTt//1+f/99l+fUp/099sACkuiwCVWojvj2FXrzbG8",
-	"eqKKCDLboWozlTEjm8ktuHY3tvHoLoBao253I0PUBnNEwhh5arej1q3T6SHaDBMW2zHHzelA+RFh3W7a",
-	"7fuTb3798vUXXxua8w9+9vqLrzvtNzJx3KndyhqzN29vpuUx+SD5Oht27AEMaTDZAd4EvoRkQ8ZpRNRE",
-	"aYivKBIyCUFecZLhMuudzfx4zsIhmt3EjL2NZRq+p8WpAhbRuGYxZPxMzWKZZU8NB3zyYs9DjLznbZA9",
-	"r9Pp7HlHRuNbqSnSeE9DjHaTPr9nX7JB8vSPC7CwU0o2XniCw6OBt/G0mXhnXZof2jW88Y72sykKp5S1",
-	"at+YL5iRoYQqNRYyPPHmH67OLxIqsmqqWfmAVXzasqystXrBiOYK0yG3n9NARxMiOMYzPS16hPKQ9JxG",
-	"9/C0qTK4mQNtB1LEuAGnN5Otwd0B4+E8iXb8ed88OgdWq6p6t7s0WRpIAJ+YB5F5jAcSqGJ8iHkZlhcu",
-	"5vkbw76zD/lFq2BgFte3zgbke1jUUGRyQ6agyOAZ7hljiFlt6pK2ZjRXfTk9GmSK0LYFe9ky0cy6Ezvj",
-	"h7BIxLfJ3Uon5+j8brBpSUsvBqIaD3WO3gZzbFifizt3g1gDoYiWQDVhmlBFREKfpVAJU85hxQWM2WTN",
-	"TwF/KtBOFSFzoagtCyCBhS+Gajz5senJgfl7MRjaCCxP2IcGJFhtIKaLnokGpkt+DEOmNMg27rQ1vPI9",
-	"JyH19YEr17vz0tXt/PE7fpVDeD6P3h14flKECnO8s35qn18C1lYBDFlVe9AAp81XCo2wRc5aWN9/leZn",
-	"KNfwmCTDAXMBwCKr9E9xRPEGPv58sP6sJingYWstqg0LdqyQlfcrphGahAGY/xX9nvnbuGr8otLR7Ux4",
-	"UCMGjyGJ6ESdPG0yfp/0ss6Bir2nhaaFBQ+L3nznZ9g94cF5njPli6zaJRs2LJak1Nk7J83//Q92jQYa",
-	"+clyyz18uEfssej8Uw07dhWlmf9rJPQkRRg8U+UOOPLjADUSY0WYvkG4+YZQktklI5wjqkaL+ak6cz67",
-	"+fbw54mMqqrN9Siv4rZnRKEYc4MU/ez8gIxdP5EEWxdgPWr5SME/xbmedYU7eBoyS+JKPr/l7Ig6neMQ",
-	"oMYJTiifZCWLjCtNeQA+gUgB6Rb0veuvtDtEejNf1SKVXXQ/uXsys2XuqMSK4s7VSeeFJbqzdOM5YE0z",
-	"9HcTSlTnUM9tkaohQWetBg+NoDOZIVlX8+oTPNCzxV7ls9Z2KbtzSzDbgWcXjFoUpJLpyY4Z1ZLRByqt",
-	"RbX/u5Pt5/0Pdr2qiiBlVmh7TagivU1XbIaudoPcxEHIXtrtrgU2UWf+C9NWU9sfh5PmJI60tkcb5oX3",
-	"bDdI5ZbYeYth9PIui1FoMN1V21JiHcqUcwl7Hyb5lH+ETR/VQWBpuZRgfwjJezJv5MZZYbV2XR9JzfxY",
-	"lcsHeQ0XtUX77qVdFpOYMq4p42ZPZyu0WGyzCyqmUeQMrV6yss/40FngjQwEK38qvohclG8TF3vcyLkE",
-	"GmkWYz2/7pDdEVbGBWns6s/yY3JDqqSBa0X4APo7eLiwx5202+p1S2sfEAVQg29owjoTGke+y5HYDLeT",
-	"cRLZnjsz5h6f6oB1hgVSOnt8j99GV35/59HDqT83rOD5OTbpvTC2wM+iAh8bYo96WX4GKwD2eE0JANnK",
-	"+j7NUtRISE1ujRgHgxuAaxNjKqTklssMIN7RlUIaGdlELjgEhEmFMINFN/Z4az3CRWalJVqIDnk3F0Aa",
-	"KeG+tEwsyG2GwE7Ir0/6ENBUAelLMVZ4nEc5FhqGoSNWES32eM/SwuIhUTLIqDFBlf0CU1OFrzp7Rt4j",
-	"FgBXUBDqrXvGrqQG+qDeq43lZZEAVyKVAXSEHC67l9SyeRYTiTpy+uD5ngH2Dod0up0uwpUEOE2Yt+Gt",
-	"dbqdNQww9QjtW9k+oB8TquIo6tYIggMrBjkItDphtlFNDbr5kOYVr4rQPa7HYgkiW3+FNpn0mk4reh1y",
-	"h7IIQkK1hjjRKGN7XBaKiUkybU/BKc3fNkY1OyNBKctg41JQZkwQ4k0Xan0CKH1ThJMzq2AtnSkclT2P",
-	"K2MpNbetdrtnO3dTCe3rf/nN8Zf/4KqKjnxv3U5eNWZO5HKhkwtfWZn/SqnC2ry0sjb/pbxcHl+43maW",
-	"ikpk8/Lqj1rNVqqFP/K96224UW6CKkIGb+Ppvu+pNI6pcZXeAzEkKGaaDlUhuaO8ffNaUe1Eijs/BF3X",
-	"wapOdKdau3UVy0J7NIp+bGSr51c0uu7xPL9jtATPvFXZKxUCk3LBKdMNKmSILt+9UHM8N31kedqpe7Rf",
-	"rQjN3H/0/kWK7ZsKREkELJsqZMCvsbM5pqJ2m+7e3iUmhug0bMS2GelyM9psBrm6/Whn99p8vcwy2g0e",
-	"UQLVgJAqq0Ylm0RThBS5Z1JjAxDWuz+q3sB8mvPxRyfz8hfskkrhfoVHevU/nx//xV+d0iO1MPd5w++F",
-	"e6Mz9irZfhaErlmUaRja+0JqPcxNgb0F9k2DdkUMBGgwItgDfEVlIdGsAG/mgy9qfIrXBtSVbBQeL195",
-	"8jbYq/VuCymbtnrjG+vz38i7mt9E8k9tQzdDA+0H2ZZnYufk40ycWi5Sb+TTLsXqbRerWf88la7cpmGK",
-	"udagFS76uqKyIwLXjD0rcHdB22aXhYVtAUHL+ujmPphd9dPq0eldRK0eL1+c9GbSnrXrH/neavedhZ5f",
-	"aymI027Ai1SrRZVkpcXiq1rVzwQSvCgngp/um/3PEtX2r2La9un+UQlEZAkxBBGZ7GfqhunOgrIFiHLz",
-	"Jo05UNjVUru7Dm12dSkYCQWcsNCmQ3FEIQlTBLszx9xljWy3la3TnlXUWwVCTusX6m844zSGxvvMHi5w",
-	"M9z8+o/9cwTf5a6SCvR9/Mm/Hf/mi9dfffrtxy+/g6zQwq7s1I7GilAmpQWht7n+gtSHEIGGOcj5McTi",
-	"MLtcaHrTC+OkbzC1rVZnglcg53eL41+inItHOaeWJbuD5w2Hi3JyiYh/R2SlDcYdgr7jPmyHc/NzSyFD",
-	"kK6EetokPQN6s9HfGPXun3PeqFReUeG9vv35r45/8Y/Hn315/Iuf2Qa33wsfZtiSbfY8CUIEsGW7EGvF",
-	"yH1vT+fJo3bSUxp5URHK7oX9nojQ668+NZLzt//8NsjPxRsvFDiaA+Q43/Ra8JRJXrPpsq8VL2Mt3PVQ",
-	"MmMsrJfB76kBm+2DbhK/bz9++ftmwXTJeQ2zrayXKWtwbMlJrVxtFsTUPuqThA4hJBE7AFsLlX3TISXL",
-	"12Dl3KTnmB/KLeL8R6d3s7d4OL9tvsWz9nLnc9WKqh6sWr149b+fvPr4vy9tcpUKobzk3RwjprSwV3Dk",
-	"SRwns1MF+lAwPieLc18wV8hjm8aJUyfCQqJHVJNQgL1kDZ4bHZ4AVr3ZDBFaaiw4MDP50xtuzZ94h6ur",
-	"Mc9zPlXFBfdzKs850LkQDDI/A/Pyl8d//tnbk4G5+LMBIxBtEjYR0MN5WcocdWC20cih0xyiNJ1Ma/Yj",
-	"mqchCY5bkcB5MJ3vO5bUy2B8Qfhhdq6NSMXz0EZeAdsHPQbgpOcQjWuqNyaw59vi3gB4aAuOn1lo2yEf",
-	"MD3a49O+K98VVw7ByKPUyhXPM33DWtNe/rMpxWdHIgrVHq/6RRb7PGG6Qx5lP3Ggx4IkFKvsSUwneOV3",
-	"TaXXXdBnAn4qrvbA28UNGZP5PzGA/V1n9DMnl/DqEl61yNeV75mZi6+yFodgRHXCglqDsaMl0FgRmt8N",
-	"7lro+xOybC87cENUZILdHLdGVG+zYGGFzH8s6fK4+vK4+i09rra32TjdqTmzznQxTtbm62EaMjGrg3Gy",
-	"5uKXx/YH9Gxl38mf5qnWz61k7VI324iM/V2ftpqZP32pl9/HMpKt7bW5+rg+Vx9di9SsPq6fRh/XL/Wx",
-	"jajYu/Lb6mP+9KU+fj/1cb1GH0dAIz36qD6F7joWVrtdMh6xCFzrkQhAKcIUsTeXlpXtPTfom2Yomvqo",
-	"2CFwUMXDgXzuDH+bGHbSdkkuyRNSTfvUNsVKoMHI7KO7geF6d212jY/tJG+ehLneJvIp/tBHcyMADdk8",
-	"vpRCivq82I4xuCYqub99+65Pth/eJUKSm1vbGdS6QXqGXb2sZC8rkjvRzpKU45P6fpY4jTQz0f/yQMh4",
-	"Kbv/oF2UW7ic+oK7WUpXqlUE1t/8+uU3v/3l73p/5amja7t57dC8leAR0PB0EkyuSgjEkDPljpS1yn44",
-	"5pqrwsq7wU+UjvtEQhLRgPFh1oV5yESq8CdCq/ojkWRjxM9VDUq/0HCpCG+xIkwvMmpUAhfQNirA1vbt",
-	"uy6qvXrv3bUlTYdDe9l1n0p3nYS6tog5t+HspSm/lOAmU94UAOYx3Hzzzcm9nUcEUZm9Lvbq1vb6NRsW",
-	"Lia065dCeym0LYS2MkpaLCozsBz7XGxq4WRBkrvjDU/0LPboxfQAiEw53vk0vehlY3k5EgGNRkLpjR92",
-	"f7iCgbyjbrb3wDYC+yTCiybwxDGyPe6dwm+VZx3Bs+dwW6lOaVRoXFCF97Jy0tnXstITLJ0asaTwkjtB",
-	"nX3HYhXllxCf8vF3tw3dW9vr+OO4RQrsblSQXT6UKb3hDmVmX7LxqbuvxgVOhTcLgdPR/tH/BwAA//8=",
+	"7H3dbxy5le+/QtQNYBsptVof9owlBIjssRx7LFvXku9cXLeSZled7uaoiiyTbLV6DD3k4S5mJ7vJLvb7",
+	"A7tZIAHmbR8W2ASTj/lnovG87b+w4CGrukpdVV2ypB7PRk9SdxfJQ56vHw/PYb32AhEnggPXytt47Q2B",
+	"hiDx360ggEQ/p3wA+DkEFUiWaCa4t+FtRWM6UaTbm2hQ3ZbneyoYQkzNk3qSgLfhKS0ZH3gnJ753X3AN",
+	"XH/AVCIUs12c7ZHxiHHwyZjpIaGkzyIgnMZAxkOhgMCxBq6Y4CSmOhiCInoIxAzVcHCcyeyw+0Mg0vxE",
+	"FMgjCMnN1fYdIng0uTWv4wf7dFDeYWCHvKGI0lLwAQGumZ4QTQfzOn1Cld4RIeszCGc7/2gIHCfuRiBj",
+	"asYQEsL6jk98L6GSxqCn7BUjrsvpp/ZHt/Qh1ZQwRSRQHIWZx16NQE483zMs8jY818LzPQmvRkwa4rUc",
+	"QZ6m70joexve/1qeytyy/VUtO3Kemt4MsVt9DXIPXs3S9xz0SNpFEFEISpMYlKIDUFZ0FLwitCeOgOgh",
+	"U5X0pv3nCewLGVONsqjvrHu+FzPO4lHsbbT9dEUZ1zAAiUTeg76QMI9KDuNyKnsQiXEtlb1sgGZkrpSS",
+	"uc0isB3OaLHVMInEQkh6E0I5GSWRoCEBHiaCcV1FXD/tto7nMT1+Anygh97Gyur7SGr22S8R/23JgIe1",
+	"wtnHR26oVEqr6Ct2dVmC+VCKUfLog3LSBubHG4qw0CeUWFt3BMQxg4g+oZrEQmmy+sPba0srPlGC6CHV",
+	"5DE9onvYG+GjuAdSkaGIQsI0gWMa6GhSNc2UoLoJzkoMPbYSc7fdfm/l7t3V2+vvrbfv3l2ZK0yP+ql1",
+	"2mM8gDLJP6IRC6n5aAQqpBoy2q1/mRL/qL+Udrdk+6u3jo/6TwWHHeMB5o9s7HPdyKarJdvXvFErnMee",
+	"cRmo5NaFGLdBWB+/cSZfaRZFqc+qo8YOMcc5sJiVaMUuNe6LfQJVMhJhu3zfIfTpKNLexkq77RfkY201",
+	"Lx+3zc9zROKJGIiR3oqiUpaIQyBwBHJCtDgEbpRAT12MT7jQdt3Mt4kEBVxDSASvnA2NovK59GmkICOx",
+	"J0QElCOJFfzb4uQH+/u7xKAYy0Kf9IUkCuCQ8WrhacKrFwrkHCerGR+kC7FpVD0eKU16VqJwteZbufww",
+	"l2PjTkw3KhFcWeC3NQqZMP84zGH+pea75TgBBEAlhqbHOEUyS4DI7FLs7K5Z3GUWn1pOIPyawaNLU0Ba",
+	"NiP3/HIBvE4x4NIZBFrXRQlmzXWUCVSDLuyzOcBY1wafcThwKQ8E6xoVQCOu8T0aPodXI1D6LOeSJGIB",
+	"2sjlj5VdhmZS8oAfQSQSKGPiI46mlzCejPQmyq/DO4gwLFjvM4jCllvFfsSCxdCGgHyI9jlw4zoQhkB6",
+	"JKUB0kqjnzIQRMgeC0PgC6Fuy1oBI/hCIsRGo8CFHoKcKr/xQlyD5DR6IKWQC6FtT8Sgh4aeEYfjBAIN",
+	"4SYJQVMWKUJl6vAszsX9kySRGCC5T4XeFiMeLoTSF/yQizGfehVEYr7DimrIErO6BrGmtFXvsVBeaDCE",
+	"kAQimZidj3XiTlTO2KXmSm3IfvbhYjg3CgJQapN0nRp2iTL79bHBmmbPGKJ/PfG9XRbokYQzVLGYDmC5",
+	"FyfnNe++a/rxW7iGtG3CL8erJHZq157lUj0LjvlU6D2qmeoz2otgYWZcWpcGocPbEQNFxEgrFkI+LIKS",
+	"7fzfPotBjPSiaSQ9EU5IyEIEuFRKsxE0XqdgLW8o+5y2RHb4zZU2UbhtsqD21mY6Lw4BbmyYIkEkFISt",
+	"DsrNvhBPqBwsjglIMFMkMqNKs33lhEaRGIN17vtC7FA+ccuvFkLXc6qNNMQMPZQELScEQzy4egN2BNzt",
+	"q83+Q0EgeKjOmIHnptUSBp7KdnrYhGhBxpTp0mDbdE90Ml2GFxhMUQvjThq6o5HBEhMypIpQRWLKJy6w",
+	"o4zD7kdsMNTmF8e6d2TVXnA60kMh2SewGOTwVNidlk8o6dHQJ3CcmB2URWNm9xqmDwhJxhjNDSSEZntP",
+	"I4US/4LTI8qihZnCLRJCAjwEHqAmhmLMHSFqlCRCagh3IGR0H5d4gXbhhiKxGRgD82bB0jg1U9YOovd0",
+	"hsKqxr4Qe5EYL4xMF920Fjkkyki/s2K4bbGxDqIl5aoPkkiqYdMQj0BY9DucWQh1CIkmlIfzDPT/YSGc",
+	"3T8fme+W42T9krbP69cg5xJBzklqpvInJU/LI+jZngM3uj5ZMcZubZVEoDVI5ZOQDZhWRhe6PyItskS+",
+	"j8dlucD42urZuHhCTWPT/w9fbi39P7r0SXvp7o9a3186eL3ir62efGdWMnxvKzi8HzHgeluWkmo23UzG",
+	"ioQQMQzIjRJDbFfBqy7Gpo0UH4FUNoJ6U4ngEAzpCXAI3cFccPi9FZStRIoEpGZWmnC/9Si8zGCz7yl7",
+	"snKuY5n0m9cecPPIS48Gh95ByXqZ+Zw3+j+Nr720HVoip92L3scQaMeOCkbs5+EfDczONYJwALExlI4P",
+	"ccy0wbkKeDi72gHyeUcN7IrPTI2VM6L5CpesKrNTyR4NqYYl/LZkbZvxoHxBWehW1Q1aurhHVFNpHYgZ",
+	"p7g8Zp/fyJz63kiBrDgbc64KjaoRDapZj0VMTywkp0gCHuLxAUKciqht/aSR1rIp3rceBcIaKeozqTTp",
+	"mweM4Ngwu1XbEqERYZ4nq+32QUnkf5bzLoKQZ+fXX/7LVz/95Vef/sXpZ/86n6848LSfsskaNxHRydO6",
+	"U0o1FGNu1jkBkURAblKScs+AN7RA+OStDWuF76x3eDCkkgbWEnPBwR0/xNbYaSkikj1Cbr74brvdbpu2",
+	"5r+Vbb/DzT/vbadf3d2+Zbx6wXzfWa8z3z/sdI7b7aVO53hlu9M5fm/b/Ht3++C7pTY8Ay/leQouLE/A",
+	"PbZJumZxuwRejWhko6x4oKE01SNVLQMN2B5STUt40VNopSThoygyA5i/FvlqOYKivFxYLjDWWaEAW0RC",
+	"f6SMhkqUAbezThcHsy8mEZzffJ5jlaonO2sEAQO3Tc1gg9XZZhFc2AY2tUd4zozQPAwRz9FoNzeiO3sr",
+	"EsHODQjKVthsQO+n52gNeJLa8xmGiDG3u9T6JUAH5DIbbJMiFZWrk9feC+tdHSyxvLiArrlhKmfyhCl9",
+	"qbNhGmLVeFquHyolnVzlNJ9hzlmNg7VsV+n2DmMBNjhiml8aDC6BW3Bccmx8+ru/Ov3TP3/z+1+c/vPn",
+	"b7748s1ff/7Vp786/fTvvv63z//rt//4kvqkd9AEjlnqBc6+FBsbx6oa880u4wuVx98p88qNW7pO6Uhu",
+	"wpWM2sW8gAAqXYFlVLpVMYgNt+AZLqgCRXR6Qj+zCJfGTLfQ0zGy1IQqRlvO/t8//PqzN198aaaTffGT",
+	"N1982WrO48QtXCWXK4zlPLZN8/2yTrJ51jDzCQxoMNkDXodqhWQDxmlE1ERpiG8oEjIJQZZClwJe6+7N",
+	"+Hi+yyGa5W+6vLV5Z76nxYV2gqJ2zmLA+KUa0+KSvTQr4JPXHQ83Hx1vg3S8VqvV8U6MMWikwUjjIw0x",
+	"Wlt6/Mg2soGJ6YcF2OUpJRuvPcHhWd/beFlPvDM89Q/tm7XxTg7SIXLZEZUWoXGM5nwgP6FKjYUMzwzx",
+	"3ur89Mj8mk5VMOuwbEF37JpXWs5gSDPNapEHNtmQuK1SV4suxji7TvW7eBxeur2cA6r7UsTIqSs1tY0j",
+	"H4eMh/O0wi3dh+bROVhflSUBP6TJUl8C+MQ8iOvKeCCBKsYH+cPAfNzNrOzlx2NEox3K7GajcagmY29e",
+	"y3GRa8I4+QWeWT1jUPHQhbozBdObS0mfpjUwRWjTLOZ0mmiqXbaB8WWY4ObboHypo3R0fjOouKDAiwHH",
+	"xstdocfCACgWLSDnNom1HYpoCVQThueSIqGvRlAKda5gxjkIW+cRLgChShBTGSFzka5NaSKBhUCGajyY",
+	"tLHjvvl8PpRbC07P2IcaNFluIKaTntlsTKf8HAZMaZBNXHJjiOZ7TkKqc5tXbrfnnSU0c9V3/DKHcDyP",
+	"3j04PitCdY/nY6QNsEABmVvpNzSVMaAGj5ufFFpgC721sJjgJs0Ovm7h2VaKD+YCg9rI6WUBg/pzpbfw",
+	"/Vezj5jVMAU8bKxdlVuOPSt8RVbGNEJT0QfzX94fms/GheMPpQ5wb8KDCgl5DkYq1dnTQ4MHSDctsyoR",
+	"C5qr8DrnCd+VCMUMJyY8uMpzw2z+ZQy0u5XzBVt12uasx3j80b7RWyNaaYy8iw93iT0Bn39KZfsuozR1",
+	"mbWEnqUI9+xUuQOr7FhDDcVYEaY3CTe/EEpSa2bkdkjV8HyurcoDzDLfHua9kFFZcY0eZkUr9swvFGNu",
+	"wKWfnoOQsavLlGAzXawTLh6N+Bc4p7Xecw9PdWZJXMnGtyuLOV/5lBTBCeWTNEObcaUpD8AnECkg7Zwp",
+	"aPsrzQ4F3869NYi7551W5tTMaKkTKyxFnnNV0rmwqHwaAL0CeGq6/mZ2H+VR3SubpKqJC1qrYROumEzB",
+	"r0vx9wkeTNr0xeLZebNI4ZWFvG3HsxNGLQpGkunJnunVktEDKq1Ftf9tp/x8/NG+V5b8pcwMbWkdVaS7",
+	"5dIn0QtvkHvYCemM2u21wMYHzb8wLdm3dcY4aEbiUGt7DmMa/MAWv5WyxI6b33kv77MYhQajbJUVdNah",
+	"TFcuYR/CJBvyf2ONW/m+sTBdSrAcjmS17ZuZcVZYnFJVNlcxPhYh8H6WrkdtjZJrtM9iElPGNWXc8HQ2",
+	"GY/FNiChYhpFztDqJSv7jA+cBd5IobPyp+KLoEb5NtbR4UbOJdBIsxjLl3SL7A8x1zMYxS6jMjvux1QG",
+	"GrjKq4+gt4fHHZj+YKTdFutYWnuAKIAafEMT1prQOPJdWMUG1p2Mk8jWLps+O3yqA9YZ5khpdXiHP0BX",
+	"/njv2dOpPzdLwbPzeNJ9bWyBn+4lfLxY4KSbhnQwk6HDK1IZyE5aP2+mooZCanJ/yDgY3ABcm22pQkru",
+	"u2AC4h1dKqSRkU1cBYeAMA4RprBos8Mb6xFOMk0V0kK0yAeZANJICfejXcSc3KYI7Iz8+qQHAR0pID0p",
+	"xgrPHinH1NkwdMQqokWHdy0tLB4QJYOUGrMVsz9gNCv3k81biVgAXEFOqHceGbsyMtAH9V5tLC+LBLgS",
+	"IxlAS8jBsmukls2zGHvUkdMHz/cM5nc4pNVutRGuJMBpwrwNb63Vbq3htlQP0b4V7QP6MaFKTsDuDyE4",
+	"tGKQgUCrE4aNamrQzZc0y+FWhHa4HosliGw+Hdpk0q07JOm2yDZlEYSEag1xolHGOlzmigpIMq3GwyHN",
+	"Z7uzNZyRoJRdYONSUGbM/sSbTtT6BFD6nggnl5bsXDjKOCl6HpeOU6jlXW23L3fsumzrN//wm9Pf/Y3L",
+	"EjvxvXU7eFmfGZHLucJVbLIyv0mhZgAbvT+/0ZnqINNsZW1+s6zaBhvcbkJcSUq+abx6t9FohVKaE9+7",
+	"3WQRi6WieaThbbw88D01imNqPKz3RAwISqemA5WLJCnvwDTLa6srohqArqrzV2dq+K25u4mJw10aRd8z",
+	"Itn1S64D6PAsmGSUCw/vVdGZ5fYzxZRkpms0zxBdvPqm4jBx+sjy9D6Dk4Ny/alf/WcfLlLa31YgCiJg",
+	"l6lEBvwK85xBMWrZ9PDBPjFbj1YNI3ZNT9fMaMIMcnP32d7+rfl6mcbOaxypBKoBkVialEy2iKaIRDKH",
+	"psYGV6y375YzMBvmatzY2ROABXuyQpSgxJF99R+fn/7Jn13Qkb2dT2o38BLZbQoLd2KX7IxSMcjJar0G",
+	"0DC0tzxVOqZ7AotWbEuDrUUMBGgwJHjBwg2VbsBm5X4r6/y8Nit/J0tVXkru8eJFVd8GM7febiBl03s0",
+	"sMX6/BbZlRFvI/kXNr1bodlI9FOWp2Ln5ONSfGEmUm/lCq/F6tsuVrNufSpdmU3DgHalQcvVeN9Q6YGE",
+	"u+liVuAegralUucWtnMIWlqgOffB9B61Ro9OL3pr9HjxVrq3k/b0LpQT31tt3znX82sNBXFaZrpItTqv",
+	"kqw0mHzZPSCXAgleF8POLw8M/9OwuP2UDxK/PDgpgIg0/IYgIpX9VN0wuJpTtgDBcVbaMgdBu1xyd0Ot",
+	"jeUuBUOhgBMWups6zMNCEqYIlv2OuYtR2Vo9m6c+q6j3c4Rc1C9U30vJaQy190g+nXefZ/MElYMrBOzF",
+	"apsSxH766T+d/uaLN7//xdc//uybCECd149d2MtY+UlFNCfx9lghJ/IhRKBhDmx+DrE4Sq9tm96hxTjp",
+	"GUBt8/GZ4CWw+YN8/9cQZ/EQ58KyZDl41Vg4LyfXcPh/iKw0AbgD0Nvuy2YgNzsiFTIE6RK8p/X1M4g3",
+	"7f2tIe/BFceaCpkcJd7r65/+6vRnf3v6y9+d/uwntrrvj8KHmWVJmT1PghAB7NjqzEoxcr/bRADyrJn0",
+	"FHo+rwill3G/IyL05ve/MJLzl3//bZCfxRsvFDiaoeM4Y3oleEolr9502Wb5a65z14QUzBgLq2XwHTVg",
+	"s/XhdeL39Y8/+2OzYLrgvAYpK6tlyhocm91SKVdbOTG1j/okoQMIScQOwaZdpb+0SMHy1Vg5N+gVBocy",
+	"izj/0enrNBo8nL0gpMGz9tr8K9WKsgqxSr346j8//erH/35tk8tUCOUlKzcZMqWFvbUki+A4mZ0q0MeC",
+	"8TkhnMeCuZwhWxZPnDoRFtr3b4QC7A2FcGx0eAKYYGfDQ2ipMUnBjORP7w43H/F2bJfOngV8yhISHmdU",
+	"XvFGZyEYZH4E5rOfn/7/X357IjCLPxgwAtEkYBMBPZoXosxQB4YajRw6zSFK08m0PCCiWQySYL8lAZwn",
+	"0/G+YUm93oyfE34YzjURqXge2siSbXugxwCcdB2icbcBGBPY9W0ecQA8tLnNryy0bZGPmB52+LT6y3d5",
+	"nAMw8ii1cnn6TG9aa9rN3nSVf3YoolB1eNlLtOzzhOkWeZa+PEaPBUkoJvSTmE7wZQoV2WEPQV8K+Cm5",
+	"vATf22DImMx/eQuWkl3Sm6mu4dU1vGoQryvepDMXX6XVFMGQ6oQFlQZjT0ugsSI0e+uCK/DvTciyvYrB",
+	"dVESCXZj3B9SvcuCcytk9n6767Pq67Pqb+lZtb2Gx+lOxYF1qotxsjZfD0chE7M6GCdrbv/y3L7z1Kb1",
+	"nX3pWbl+7iRr17rZRGTsG9Oaamb29LVevos5JDu7a3P1cX2uPrpqrFl9XL+IPq5f62MTUbFvYGiqj9nT",
+	"1/r4burjeoU+DoFGevhJdQjdVTmstttkPGQRuHIlEYBShClib3QtKtsPXKdvG6Goq71iR8BB5Q8HsrFT",
+	"/I0v8Wk6JRfkCammPWrrbyXQYGj46C57uN1em53jczvI2wdhbjfZ+eTfklNfBUBDNm9dCluK6rjYnjG4",
+	"ZlfyePfBQ5/sPn1IhCT3dnZTqLVJuma5umm+Xpohd6YEJinuT6prYOJRpJnZ/S/3hYyX0qsWmu1yc/d5",
+	"L7gCpnDhW8nG+g+//uwPv/35O1rKWXyP0DtdyZm+DewytvIvkuZbB6suQ6DhxdSF3JQQiAFnyp1fa5W+",
+	"4umWS/nKqtzPJKn7REIS0YDxQVomesTESOGbnqc3CLhrG2/iDQOCQ/aGJT2UAPad+bfsi5IPARJC0zc2",
+	"dXjhlU3k5vQleuTOOvmQ3SOMu9LTtTZReG0Z0/aSAmNFIezw9fb7OOD0dU/ukUNI9GauLgkDjEMbbu3D",
+	"OPdqtQ5P362mieBBkZB1rBs/cw/PLR/HNJONMaipOjwliayv3m2RLZLZFZK+QsmIH0JHMdKEkp5x9FRO",
+	"7P0T6+12aVEsUmm88JXascLbWa4t2bUla2bJpjds1VoxF/6otWA7uw8euhjIzUcfrC1pOhjYe+F7VLp7",
+	"TtSt8zh/G/y4dvzX6vLOOP662EQWXpjv7Dl5tPeM4IbB3rN8c2d3/ZaNWJxPQ9avNeRaQ941DSmNFpwv",
+	"OmG2pwjZbIjtbGKeg3N4sm1hcTemh0DkiOM1a9O7lTaWlyMR0GgolN54v/3+Cga0HHWzNTi2Gt4nEV7S",
+	"giAxsvdDtKZnyFlZ/Ox59M5Ij2iUK+BRuXZpWvVsszQFC1MIhyzJNXKZBLNtLORTfmEzonxjoZDund11",
+	"fP1+ngLLjRKyi4eThRbucHK2kY3TuCuiXAAh1zIXQDg5OPnvAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
