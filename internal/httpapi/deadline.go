@@ -11,7 +11,8 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// BodyLimits bound how long a request body may take to arrive.
+// BodyLimits bound how long a request body may take to arrive. A zero
+// Timeout, MinBytes or MinWindow turns the matching bound off.
 type BodyLimits struct {
 	// Timeout bounds reading a body that is not a multipart upload.
 	Timeout time.Duration
@@ -51,6 +52,12 @@ func bodyDeadlines(l BodyLimits) echo.MiddlewareFunc {
 			if strings.HasPrefix(mediaType(req.Header.Get(echo.HeaderContentType)), "multipart/") {
 				b.minBytes, b.window = l.MinBytes, l.MinWindow
 				wait = l.MinWindow
+				if l.MinBytes <= 0 {
+					wait = 0
+				}
+			}
+			if wait <= 0 {
+				return next(c)
 			}
 			if err := b.rc.SetReadDeadline(time.Now().Add(wait)); err != nil {
 				// Only a ResponseWriter that is not net/http's (a test
