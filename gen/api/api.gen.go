@@ -304,6 +304,11 @@ type ConnectedFrameCode int32
 // ConnectedFrameMessage defines model for ConnectedFrame.Message.
 type ConnectedFrameMessage string
 
+// DisplayName A name shown to people (a username, a group name): 1 to 64
+// characters, none of them a control character (U+0000 to U+001F,
+// U+007F to U+009F).
+type DisplayName = string
+
 // Envelope The response envelope; `code` equals the HTTP status.
 type Envelope struct {
 	Code int32 `json:"code"`
@@ -471,8 +476,12 @@ type RegisterRequest struct {
 	Password string      `json:"password"`
 
 	// Sex male or female.
-	Sex      Sex    `json:"sex"`
-	Username string `json:"username"`
+	Sex Sex `json:"sex"`
+
+	// Username A name shown to people (a username, a group name): 1 to 64
+	// characters, none of them a control character (U+0000 to U+001F,
+	// U+007F to U+009F).
+	Username DisplayName `json:"username"`
 }
 
 // SendFrame Sends a message to `to` (an account) or `groupId`.
@@ -618,11 +627,17 @@ type OK = Envelope
 // RangeNotSatisfiable The response envelope; `code` equals the HTTP status.
 type RangeNotSatisfiable = Envelope
 
+// RequestTimeout The response envelope; `code` equals the HTTP status.
+type RequestTimeout = Envelope
+
 // TooLarge The response envelope; `code` equals the HTTP status.
 type TooLarge = Envelope
 
 // TooManyRequests The response envelope; `code` equals the HTTP status.
 type TooManyRequests = Envelope
+
+// TooManyUploads The response envelope; `code` equals the HTTP status.
+type TooManyUploads = Envelope
 
 // Unauthorized The response envelope; `code` equals the HTTP status.
 type Unauthorized = Envelope
@@ -632,6 +647,9 @@ type Unavailable = Envelope
 
 // UnsupportedMediaType The response envelope; `code` equals the HTTP status.
 type UnsupportedMediaType = Envelope
+
+// UploadTooSlow The response envelope; `code` equals the HTTP status.
+type UploadTooSlow = Envelope
 
 // UserLogoutParams defines parameters for UserLogout.
 type UserLogoutParams struct {
@@ -687,7 +705,7 @@ type CreateGroupParams struct {
 	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
 
 	// GroupName The group's name.
-	GroupName string `form:"GroupName" json:"GroupName"`
+	GroupName DisplayName `form:"GroupName" json:"GroupName"`
 }
 
 // DeleteFriendParams defines parameters for DeleteFriend.
@@ -716,7 +734,7 @@ type GetFriendsParams struct {
 
 // GetGroupMembersParams defines parameters for GetGroupMembers.
 type GetGroupMembersParams struct {
-	// GroupID The group's id, a positive integer.
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
 	GroupID GroupID `form:"GroupID" json:"GroupID"`
 }
 
@@ -731,7 +749,7 @@ type GetGroupMessagesParams struct {
 	// Account The account whose data is read.
 	Account Account `form:"account" json:"account"`
 
-	// GroupID The group's id, a positive integer.
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
 	GroupID GroupID `form:"GroupID" json:"GroupID"`
 
 	// BeforeSeq Return the newest messages with seq below this.
@@ -749,7 +767,7 @@ type JoinGroupParams struct {
 	// UserAccount The acting account; it must be the token's account.
 	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
 
-	// GroupID The group's id, a positive integer.
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
 	GroupID GroupID `form:"GroupID" json:"GroupID"`
 }
 
@@ -758,7 +776,7 @@ type LeaveGroupParams struct {
 	// UserAccount The acting account; it must be the token's account.
 	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
 
-	// GroupID The group's id, a positive integer.
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
 	GroupID GroupID `form:"GroupID" json:"GroupID"`
 }
 
@@ -1896,6 +1914,8 @@ type PictureImagepngResponse struct {
 
 type RangeNotSatisfiableJSONResponse Envelope
 
+type RequestTimeoutJSONResponse Envelope
+
 type TooLargeJSONResponse Envelope
 
 type TooManyRequestsResponseHeaders struct {
@@ -1907,11 +1927,22 @@ type TooManyRequestsJSONResponse struct {
 	Headers TooManyRequestsResponseHeaders
 }
 
+type TooManyUploadsResponseHeaders struct {
+	RetryAfter *int
+}
+type TooManyUploadsJSONResponse struct {
+	Body Envelope
+
+	Headers TooManyUploadsResponseHeaders
+}
+
 type UnauthorizedJSONResponse Envelope
 
 type UnavailableJSONResponse Envelope
 
 type UnsupportedMediaTypeJSONResponse Envelope
+
+type UploadTooSlowJSONResponse Envelope
 
 type VideoResponseHeaders struct {
 	AcceptRanges       *string
@@ -1973,6 +2004,20 @@ func (response UserLogin401JSONResponse) VisitUserLoginResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserLogin408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response UserLogin408JSONResponse) VisitUserLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2215,6 +2260,20 @@ func (response UserRegister400JSONResponse) VisitUserRegisterResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UserRegister408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response UserRegister408JSONResponse) VisitUserRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4443,6 +4502,20 @@ func (response UploadChatPic401JSONResponse) VisitUploadChatPicResponse(w http.R
 	return err
 }
 
+type UploadChatPic408JSONResponse struct{ UploadTooSlowJSONResponse }
+
+func (response UploadChatPic408JSONResponse) VisitUploadChatPicResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UploadChatPic413JSONResponse struct{ TooLargeJSONResponse }
 
 func (response UploadChatPic413JSONResponse) VisitUploadChatPicResponse(w http.ResponseWriter) error {
@@ -4469,6 +4542,23 @@ func (response UploadChatPic415JSONResponse) VisitUploadChatPicResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadChatPic429JSONResponse struct{ TooManyUploadsJSONResponse }
+
+func (response UploadChatPic429JSONResponse) VisitUploadChatPicResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4537,6 +4627,20 @@ func (response UploadHeadPic401JSONResponse) VisitUploadHeadPicResponse(w http.R
 	return err
 }
 
+type UploadHeadPic408JSONResponse struct{ UploadTooSlowJSONResponse }
+
+func (response UploadHeadPic408JSONResponse) VisitUploadHeadPicResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UploadHeadPic413JSONResponse struct{ TooLargeJSONResponse }
 
 func (response UploadHeadPic413JSONResponse) VisitUploadHeadPicResponse(w http.ResponseWriter) error {
@@ -4563,6 +4667,23 @@ func (response UploadHeadPic415JSONResponse) VisitUploadHeadPicResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadHeadPic429JSONResponse struct{ TooManyUploadsJSONResponse }
+
+func (response UploadHeadPic429JSONResponse) VisitUploadHeadPicResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4631,6 +4752,20 @@ func (response UploadMp3401JSONResponse) VisitUploadMp3Response(w http.ResponseW
 	return err
 }
 
+type UploadMp3408JSONResponse struct{ UploadTooSlowJSONResponse }
+
+func (response UploadMp3408JSONResponse) VisitUploadMp3Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UploadMp3413JSONResponse struct{ TooLargeJSONResponse }
 
 func (response UploadMp3413JSONResponse) VisitUploadMp3Response(w http.ResponseWriter) error {
@@ -4657,6 +4792,23 @@ func (response UploadMp3415JSONResponse) VisitUploadMp3Response(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadMp3429JSONResponse struct{ TooManyUploadsJSONResponse }
+
+func (response UploadMp3429JSONResponse) VisitUploadMp3Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4725,6 +4877,20 @@ func (response UploadMp4401JSONResponse) VisitUploadMp4Response(w http.ResponseW
 	return err
 }
 
+type UploadMp4408JSONResponse struct{ UploadTooSlowJSONResponse }
+
+func (response UploadMp4408JSONResponse) VisitUploadMp4Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UploadMp4413JSONResponse struct{ TooLargeJSONResponse }
 
 func (response UploadMp4413JSONResponse) VisitUploadMp4Response(w http.ResponseWriter) error {
@@ -4751,6 +4917,23 @@ func (response UploadMp4415JSONResponse) VisitUploadMp4Response(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadMp4429JSONResponse struct{ TooManyUploadsJSONResponse }
+
+func (response UploadMp4429JSONResponse) VisitUploadMp4Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5572,107 +5755,116 @@ func (sh *strictHandler) UploadMp4(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F1bjxzHdf4rhY4BkkDv7FWKtQsDXlIkTYlLbrjLKAhn46npPjNT2u6qZlX1DkfEPvghgSIndoLcL0gc",
-	"wAb0locAsSFf9Ge8ot7yF4I6VX2b6Z7p2Zske5/InemuOlV1Lt+51bz2AhEnggPXytt+7Y2AhiDxv7tB",
-	"AIl+RvkQ8O8QVCBZopng3ra3G43pRJFef6JB9Tqe76lgBDE1T+pJAt62p7RkfOidnvrePcE1cP0uU4lQ",
-	"zA4xPSLjEePgkzHTI0LJgEVAOI2BjEdCAYFXGrhigpOY6mAEiugREDNVy8lxJbPTHo6ASPMVUSBPICS3",
-	"N9beJoJHkzuLBr5/SIf1AwZ2yluKKC0FHxLgmukJ0XS4aNDHVOk9EbIBg3B28A9GwHHhbgYypmYOISGc",
-	"P/Cp7yVU0hh0cbwi5bqefmq/dFsfUk0JU0QCxVmYeexlCnLi+Z45Im/bc294vifhZcqkIV7LFMo0fUvC",
-	"wNv2/mC14LlV+61adeQ8MaMZYncHGuQBvJyl7xnoVNpNEFEISpMYlKJDUJZ1FLwktC9OgOgRU430ZuOX",
-	"CRwIGVONvKjf3vJ8L2acxWnsba/52Y4yrmEIEom8CwMhYRGVHMb1VPYhEuO5VPbzCdqRuV5L5gMWgR1w",
-	"RoqthEkkFkLSnxDKSZpEgoYEeJgIxnUTcYNs2HlnHtNXj4EP9cjbXt/4NpKa/+3XsP8DyYCHc5lzgI/c",
-	"UhmXNtFXHeqyGPOhFGny6N160obmy1uKsNAnlFhddwLEHUYTodmQ80hc9swfDTIlcsB4AHUMekIjFlLz",
-	"pzn3kGrICbRmoKDw0WAlG27FjjdfiT0aPBEc9oyiXjyzUaPzZjZDrdixFs3aoOMPjGZHWbSa3mh3wgb4",
-	"idPMSrMoykzLPGrsFAt0OItZDfPuU2Nl2EfQxAgRvlceO4QBTSPtba+vrfkVJtjcMExAX1kmeMt8vYAl",
-	"HouhSPVuFNUeiTgGAicgJ0SLY+BE2O1xMuYTLrTdN/NpIkEB1xASwRtXQ6Oofi0DGinISewLEQHlSGLD",
-	"+e1y8r3Dw31iwIY9Qp8MhCQK4JjxZuZpc1bPFcgFtlAzPsw2YocwTeJUadK3HIW7tVgZlae5HFV0aoZR",
-	"ieDK4rPdNGTC/MdBA/Nfaj5bjRNAnFKjTfqMUySzBi/MbsXe/qaFR2bzqT0JREkzsHGlwI11K3LPr1Yw",
-	"ZgHVVqaA4rwhaqBlaaCcoVoMYZ8t4bp57+AzDq6tlPHavJcq2A73+C4Nn8HLFJSePrkkiViAOnL1Q2W3",
-	"oR2X3OcnEIkE6g7xEUfVSxhPUr2D/OtgCQIBi6kHDKKwYxZ3N1WTa6HLMBfCb2lwZihQ4BSJ02BkFRFT",
-	"ZCzkMbmdUKXGQoZkRNWI8eEd8xzTXR7TCaFGRQVAKA+JFoLElE+ItPurCI0MgJ2QMWV6x2AeOSEIA82q",
-	"u3zIToATnsZ9kGZSBYHgoep0eZXBn5kXVxCf1lkafIlogdPUYvJCJzvvZBCxQF/bPgcjtIGBm9fhUfQp",
-	"UimNT6E0YgGDxoTsszAEfi3U7VpNa5SLkOhtIB9woUcgCwVrLD3XIDmN7ksp5LXQdiBi0IbhSMrhVQKB",
-	"hnCHhKApixShMgMVFvI7Xo7EEMl9IvQDkfLwWih9zo+5GPPCciMo9R1sViOWmN014D2jrdndRH6hwQhC",
-	"EohkYoTTAiXHKlO6v73iNGQ/ff96Ti4NAlBqh/ScqusRRSeKjEfUus8hYphT39tngU4lTFHFYjqE1X6c",
-	"LGtCfffqh+cwv9m7Cb8cy53Ypd1Y70u13jjnE6EPqGZqwGg/gmtT486sQeh8moiBIiLVioVQjhAhZx8K",
-	"8ZjK4fVR1xchaovIzGoMLOWERpEYQ5gRtEf5xGEfdS10PaPabFPMUHVP2X/SZP6v1Pg/5zTVIyHZR3A9",
-	"xuGJsA6LTyjp09An8Coxjog1uMYJDLMHhCRjjF0GEkLjJdNI4dk95/SEsujauH2XhJAAD4EHEwsPx9wR",
-	"otIkEVJDuAcho4e4xdfI4bcUic3EGIY2G5ZFZZlCf5mignQs/8cshGn/7MR8thonW5fknm3dKPhLVPCn",
-	"mfyWA+ZP6gOpOd5CR8on60YLbG6QCLQGqXwSsiHTyjBJ7/ukQ1bIdzFrUoqPbm5Mh0cTal424//Zi92V",
-	"P6UrH62tvPP9zndXjl6v+5sbp9+a5Qzf2w2O70UMuH4ga0k1DgeTsSIhRAwDPmliiO0peNkzmo8aNj4B",
-	"qWyE7rYSwTEY0hPgELr8THD8nXXkrUSKBKRmlpsQaz4Kl45Y+p6yUfSlQvDZJ6894OaRFx4Njr2jmk0x",
-	"RC8b6S2CNC/sgJbIYnjR/xAC7fa8YbcLzxZjRAaaRxAOITZqwm12HDNtDLkCHnbII1344l2ubKi7fCLb",
-	"BF7RQEcTIjiYMXpa9MhtDG9CwBJz9hk33jG+cJf33Ln0EMGD7pBdnM0YZk0kJECNg0x6AXLOnhqaZ10I",
-	"UNHYEWLcc55/VmUTp/JsLorQIWV8hxiOp8Gx+dKuxn7rgPgt1SGH2WDVqRnP/b6pWbqcEg7jbAzrnleZ",
-	"sDRSTczPn8uksyzG2j7YxME1XMssq+SPhlTDCn5aw7ta1K6iHevX8zELHTM7Wmp5+oRqKp9jLsjMU91j",
-	"4z+2MlW+lyrjq9dqTWcf0WAZiaSa9VnE9MTGpiiSgHkyPkRc1RBxnb9opLVuifcE5+jJzxHeAZNKk4F5",
-	"wAiEDZFblTir/gIRls9kY23tqCZqP8sQjpnLx/nl5//xxY9+9sXHf3P2yX8uPlecuBinbrE5oKlPgbtQ",
-	"MgH32A7pmUF7BF6mNLKRQQzCK011qprX3mK5IdW0hhv6CpWiJDyNIjOB+dfCTC1TqO7TxfdDSiEbDn6X",
-	"SBikynCmRHPu1F62OZjYn0TQWVr3LLFLzYudFX7AQFhb8W+xOw9YBBeW/bZyiAlQhOthiBiRRvulGV2+",
-	"qEpEa7Ucg3Hp7mUJnhYbnymrmV0XY279vvnrRO3qMuP2lSoVjVtQFtELC9c8qGM3/AIC5aZpXMljpvSl",
-	"roZpiFXrZblxqJR0cpXLfIo1S3Oshz12xG/W0mRGDDHIcvi5BkfAq5qk5dmv/+7sL//6zW9+evbvn775",
-	"7PM3f//pFx///Ozjf/ryvz79v1/96wvqk/5RLc6Y0imWRIFLrAXVxrCr1odj9+q5KgP37ITq1VS2GdlM",
-	"bsGNp7GPWekAGpW6PY3MkTGYIxJGyVN7HI1mnRb54QuCSbebxUB59rvpNO3x/clvf/HJm88+NzTnH/zw",
-	"zWefd9ofZOJ2p/EoG9TeorMpKr/yQfJ1zjmxxzCkweQA+DzwJSQbMk4joiZKQ3xLkZBJCPJiqgyXWets",
-	"5sf0Fodo9hCz7Z1bgZSh7XP7iWLumsWQ8UtVi9Ute2F2wCevux5i5K63Tbpep9PpeqdG4luJKdL4SEOM",
-	"epO+emRfsrGJ4o9r0LAFJduvPcHh6cDbfjGfeKdd5j90aPbGOz3Kpigl4BvFfm6YZoaHsiT11Jt/uLG4",
-	"/q28VYVk5QPW7dOe3cpGrRcYHz9zl8n9mtgB5SGZCREsDW0HUsR4ANfocx8zHi7iaLc/75tHF8BqVVfK",
-	"+ZAmKwMJ4BPzIG4e44EEqhgfYjiM5TW5eaTCbN9XFQmYxfWtowH5GZYlFDd5TqSgvMEzu2eUISYTqIuV",
-	"m9FcYXGRkWWK0La1qNkyUc26RKmxQ1j/5NuYeq2Rc3R+Ndi0IqXXA1GNhbpCa4OhOxvQMye3Q6yCUERL",
-	"oJowTagiIqEvU6iFKVew4hLGnKfNLwB/atBOHSELoaitxiCBhS+Gaky42ajwwPy9HAydCyyn9MMcJFiv",
-	"IIpFz3gDxZKfwZApDbKNOW0Nr3zPcUhz6ev6W2uLsgTt7PHbfp1BeLWI3gN4Nc1CpTne3rqwza8AaysA",
-	"hqy6M5gDp81XCpWwRc5auLwB5UWyQMgCBywEAMus0r9AZugcNv5qsP6sJCngYWspanQLDiyTVc8rphGq",
-	"hAGY/5XtnvnbmGr8otbQHUx40MAGzyCJ6ERNJ/mM3Se9rCmm5uxpqR9nyRzd+U9+ZrsnPLjK9F6+yLpT",
-	"sm7DckFKnb0zrf7f++DQSCDm4Bx67OHDPWKz0YuzGnbsOkoz+zeX0GmK0HmmyiU48nSAGomxIkzvEG6+",
-	"IZTkFbhCYhHucnaqSZ3PHr5N/jyXUV0jhR7lDQo2RxSKMTdI0c/yB2TsWuUk2NyktajVlEINK7HlQjkH",
-	"mA2ZJXE9n9/u7Ig6meMQoMQJTiif5FXPXGnKA/AJRArIWkne1/z1dkmk89mqFqHssvnJzZOZLTNHla0o",
-	"n1wTd15boDsLN14B1jRDfzWuRH0M9coWqeYE6KzWwEICYDJDsq7U2CeY0LM1dtVca7uQ3ZUFmO3AswtG",
-	"KQpSyfTkwIxqyegDlVaj2v89yM7zvQ8OvdpWBrNC20ZFFentuho/V71xFwch3XRtbTOwgTrzXyi6qG3r",
-	"J06akzjS2qY2zAvfs41OtUdi5y270auHLEamwXBXY7eUNSjFziXsfZjkU/4R9jPVO4GV5VKCrU8kbzfe",
-	"yZWzwiL5phaphvmxGJoP8tI5ansl3EuHLCYxZVxTxs2ZzhbGsdhGF1RMo8gpWr1ieZ/xodPA2xkIVn7B",
-	"vohclG8DF11u+FwCjTSLsY1Cd8jhCAsSgzR2ZX95mtyQKmngumw+gP4BJhe63HG7bRqwtPYBUQA1+IYm",
-	"rDOhceS7GImNcDseJ5FtJ7XVNIUM5E0yGSmdLu/y+2jK3zt4+qSw52YreJ7HJr3XRhf4mVfgY6/3aS+L",
-	"z2AFQJc3lACQvayl2SxFjYTU5N6IcTC4Abg2PqZCSu65yICrOapj0sjwJu6CQ0AYVAgzWLTT5a3lCBeZ",
-	"lZZoITrk3ZwBaaSE+9JuYolvMwQ2xb8+6UNAUwWkL8VYYTqPcqzvDENHrCJadHnP0sLiIVEyyKgxTpX9",
-	"AkNTpa9s8VLEAuAKSky998joldRAH5R7tb26KhLgSqQygI6Qw1X3klo1z2IgUUdOHjzfM8De4ZDOWmcN",
-	"4UoCnCbM2/Y2O2udTXQw9Qj1W1U/oB0TqiYVdW8EwbFlgxwEWpkwx6gKhW4+pHmhsSK0y/VYrEBky95Q",
-	"J5PevGxFr0MeUBZBSKjWECcaeazLZamGmyRFVxBOaf62Pqo5GQlKbRtmdyMQK95dThUZ2LHR67E99liq",
-	"lq+KKRKYxUJIUq5ZRJgmKg0CALRqosu5ILF5bZiCUlisR61FQ+JQIBAvZ8MgY48ZD8W40+X72USB3VKZ",
-	"mq/7IuUhhFkROtVmE1kM2w5LZh1tY8q03+WIfrka26a5t9Y2LTsZA4oSYlwurzhWawFB6bsivLyuvkoG",
-	"5bRqZ13RTqVLdWNt7XLnnlen/eZffnn2639wNVSnvrdlJ68bMydytdSSia+sL36lUsZvXlrfXPxS3pOB",
-	"L7zVZpaacnfz8sY7rWarNFyc+t5bbXaj2mmHb7VYGzaOltGUt/3iyPdUGsfUoAjvsRgS5ElNh6oU91Le",
-	"kXmtrJFEimwyBN3Ut66metKtSr+Nhco9GkXfMYzY82va27u8XCdrywFU1WCXfLZqCTTTc+TNEF29caUh",
-	"c1k8slr0558e1UvN/E1/+v518vh5uOd0mgXsNtXwgN9ggnK4Se0xPbx/SIx71ZlzEPtmpJvDaHMY5Pb+",
-	"04PDO4vlMgv2zwELEqgGRJtZoS7ZJZoi2sqNtrFeimytvdMhdkh7gk3Wvmrdye2tjXfu+Nb2T/WFG5OK",
-	"wGMpo0pa29R8A67GrE4nU67ZslZiNDWG9Yv/+fTsL/7qgoa1hdXKm+NvjGoLo5oxTUnm5ksyDUN7SVKj",
-	"gb0rsNnHvmn8IBEDARqMCDZn3FKZszyrgHfzwZfVveW7UpqKeUqPV+95+iao6602x13cvYBvbC1+I79m",
-	"4DzidWETshsap2+QHXnGdo4/LsWm5yx1LpN+w1bfdLaahScFd+U6DZMPjQqtdLvhLZUlj9ztCLMM9xC0",
-	"bYNamtmWYLSssXXhg9n9Zq0eLS5ga/V49ba483F7dn/Gqe9trL291PObLRmxaM+9TrFaVkjWWyy+7u6I",
-	"C8hLAQleV1MEL47M+WcpDPtXOaD/4ui0AiKyUCmCiIz3M3HDQHhJ2AIE+Xn7zgJPwFXZuwtebdx9JRgJ",
-	"BZyw0AbKcUSB6BvbpcfcxRNtH56t4J8V1HslQi5qF5qvdeQ0hrmXOD5Z4jrMxZVBR1eI8Kv9RjUQ/+zj",
-	"fzv75WdvfvPTL3/wyVcQQVvalF3Y0FgWyri0xPQ2C1Ti+hAi0LAAOT+DWJxkN6oVVy8xTvoGU9s+BuPq",
-	"zjLzu+Xxb1DO9aOcC/OSPcGrhsNlPrlBxL8jvNIG4w5BP3AftsO5eUZbyBCkK64v2udnQG82+rlR79EV",
-	"B6cqhTc11uvLH/387Mf/ePazX5/9+Ie29fH3woaZbckOexEHIQLYs/2pjWzkvrd1G+RpO+6pjLwsC2WX",
-	"YX9NWOjNb35qOOdv//mbwD/Xr7yQ4WgOkOP80BvBU8Z581WXfa18A3XpFpCKGmNhMw9+TRXYbIf8PPb7",
-	"8gef/L5pMF0xXsPsKJt5yiocW4zUyFe7JTa1j/okoUMIScSOwVbJZd90SEXzzdFybtIrjA/lGnHxo8UP",
-	"UrR4OP+JjRbP2hvtr1Qq6rrzGuXii//9+Isf/PeNTq4TIeSXvM9nxJQW9nKWPIjjeLYQoA8F4wuiOO8J",
-	"5kq87HUCxIkTYe4WsVCAvQIMXhkZngDWQ9oIEWpqrLcwM/nFldPmT7xU2XUf5DGfurzrezmVV+zoXAsG",
-	"WRyB+eQnZ3/+s29OBOb6cwOGIdoEbCKgJ4uilDnqwGij4UMnOURpOim6OSKahyEJjlsTwHlczPcVc+qN",
-	"M74k/DAn14al4kVoI6+N7oMeA3DSc4jGXbdgVGDPt2XfAfDQlqK/tNC2Qz5getTlRUee78puh2D4UWrl",
-	"2iqY3rHatJf/VlT52ZGIQmVLRad/hiqve+2Qp9nvuuixIAnF/gsS0wnewd9Q6PYQ9KWAn5pLX/DaR0PG",
-	"ZPHvqmDn3yX9ttMNvLqBVy3iddUbiBbiq6z5JRhRnbCgUWEcaAk0VoTml/W7yxX6E7Jqr8FwQ9REgt0c",
-	"90ZU77NgaYHMfyHuJl19k67+hqar7T1HTnYactaZLMbJ5mI5TEMmZmUwTjad//LM/mqoLR+c/j2yevnc",
-	"SzZvZLMNy9gfM2srmfnTN3L5dSwj2dvfXCiPWwvl0TXPzcrj1kXkcetGHtuwiv3xirbymD99I49fT3nc",
-	"apDHEdBIjz5qDqG7ho2NtTUyHrEIXOeVCEApwhSxd9pWhe17btDzRijmtZGxE+CgysmBfO4Mf+OP/rVd",
-	"kgvyhFTTPrXt0hJoMDLnmN1zQPpp4dVnF3cocvvJ7uHBHYx5ZlcduNs83lrbJJzGeFugwSj5b9hM79Qz",
-	"S+r5Qzmt+gjKv98zv52AhmzR7lYck+bo2oFR28a3eW///kOf7D95SIQkd/f2M8C2Q3pm03tZ4V9WajfV",
-	"eZNUvZzm1ps4jTRLqNSrAyHjlex+jXa+cuny82tuvKlc2Vfjnv/2F5/89lc/+V3vaL2wj24Pr51PYDl4",
-	"BDS8GAeT2xICMeRMucS0VtnvQd1xtVz5bQNTBeg+kZBENDAawrWynjCRKvx15boGNCTZmIIrFYPKL4Dc",
-	"CMI3WBCKi7LmCoFzi+cKwN7+/YfON7796N3NFU2HQ3uZep9Kd12JurOMOrdO8Y0qv+Hgeap8nhuZe4KL",
-	"1Tcnjw6eEsR29jri23v7W3esc7kc027dMO0N07Zg2lpfaznfzsBy7JaxAYrpsiZ3hyDmBS326MX0GIhM",
-	"Od4pVlwktL26GomARiOh9Pa31769juEAR91sB4NtJ/ZJhLd1oP8T2YsCOkUGLu8rns3m7aU6pVGp/UGV",
-	"3suKUmdfywpYsABrxJLSSy4PO/uOxSrKryA+5RulgXTv7W/hb16XKbCnUUN2NbVTecOldmZfsl6uuw/J",
-	"OU6lN0uO0+nR6f8HAAD//w==",
+	"7H3bbxvJme+/8oEngGWkRVEXz4wlBIjssRzPWLaOJZ85OKYSFrs/kjXqrmpXVYviGHrIw1nMTnaTXez9",
+	"gt0skADztg8LbILJZf6ZeDxv+y8s6tI3spts2pLGs9GTRLKr6quq7/Kr71L9ouXzKOYMmZKt7RetEZIA",
+	"hfl31/cxVk8IG6L5HKD0BY0V5ay13doNx2QiodefKJS9dstrSX+EEdFPqkmMre2WVIKyYev83Gvd5Uwh",
+	"U+9TGXNJbRfTPVIWUoYejKkaAYEBDREYiRDGIy4R8Ewhk5QziIjyRyhBjRD0UA0HNzOZHfZohCD0TyBR",
+	"nGIAKxudd4CzcHJzUcf3jsiwukPfDnlDglSCsyEgU1RNQJHhok4fEqn2eUAHFIPZzj8aITMTdyPAmOgx",
+	"uMBgfsfnXismgkSo8u3lCVPV9BP7o1v6gCgCVIJAYkah+rHnCYpJy2vpLWptt1yLltcS+DyhQhOvRIJF",
+	"mr4jcNDabv2vtZzn1uyvcs2R80j3pondHSgUh/h8lr4nqBJhF4GHAUoFEUpJhigt60h8DqTPTxHUiMpa",
+	"etP+iwQOuIiIMryo3tlqea2IMholUWu746UrSpnCIQpD5B0ccIGLqGQ4rqayjyEfz6Wynw3QjMz1SjL3",
+	"aIi2wxkpthImDLEYQH8ChEESh5wEgCyIOWWqjrhB2u28PY/I2UNkQzVqba9vvGdIzT57Fey/JyiyYC5z",
+	"DswjN2TKpXX0lbu6KMa8L3gSP3i/mrSh/vGGBBp4QMDqulMEtxnAB0AURFwq2Pjhrc3VdQ8kBzUiCj4g",
+	"p+TQ9AYsifooJIx4GABVgGfEV+GkbpopQfMmOMsx5MxyzO1O593127c3bm29u9W5fXt9ITM9GKTa6ZAy",
+	"H6s4/5SENCD6o2aogCjMaLf2JSf+wWA17W7V9jdfOz4YPOIM97UFWDyy1s/zRtZdrdq+Fo1aYzwOtckw",
+	"Qm5NiDYbQAfmG6fypaJhmNqsedTYIRYYBxrRCqk4INp80U+wjkdC067Yd4ADkoSqtb3e6Xgl/tjcKPLH",
+	"Lf3zApZ4yIc8UbthWLkl/AQBT1FMQPETZFoIVG5iPGBc2XXT38YCJTKFAXBWOxsShtVzGZBQYkZin/MQ",
+	"CTMk1uzfLoMfHB0dgEYxdgs9GHABEvGEsnrmabJXTyWKBUZWUTZMF2JHi3qUSAV9y1FmtRZrueIwF6Pj",
+	"znU3MuZMWuC3mwSU638c5tD/Ev3dWhSjAUAViqZPGTFkVgCR2aXYP9i0uEsvPrE7YeDXDB5dzQFp1Yzc",
+	"82sl8JpjwNUpBDqviwrMWugoY6gGXdhnC4BxXhvzjMOBq0UgOK9RCTSaNb5Dgif4PEGppncujkPqGx25",
+	"9rG0y9CMS+6xUwx5jFWb+IAZ1QuUxYnaMfzr8I5BGBasDyiGQVtP7k4iJ1dCl2Yug+uFBrABNwInIUr8",
+	"kVVEVMKYixNYiYmUYy4CGBE5omx4Uz9HVZdFZKKtNmc+AmEBKM4hImwCwq6vBBJqZDyBMaFqR4MpMQGD",
+	"L/Wsu2xIT5E5q64HlehzFsh2l5UZ/IluuGqAb5WlMY1AcTNMJdjPdbI79gxC6qsrW2d/ZGyg78Z1QNcc",
+	"VhIh9GFFKoMFNMzjok+DANmVULdrNa1WLlyYY4zhA8bVCEWuYLWlZwoFI+E9Ibi4EtoOeYRKMxwkDM9i",
+	"9BUGOxCgIjSUQEQKKuxZwvFyyIeG3Edc7fGEBVdC6VN2wviY5ZbboF3P4XE5orFeXX0qSGmrP8cafiH+",
+	"CAPweTzRwmmBkmOVKd3fXHFqsh9/eDU7l/g+SrkDPafqeiDJRMJY43l9Lg8Mhjn3WgfUV4nAKapoRIa4",
+	"1o/iZU2o55p+/BrmN20bs4ux3LGd2rX1vlDrbcZ8xNUhUVQOKOmHeGVq3Jk1DNyZJqQogSdK0gCLrifD",
+	"2Q5jHNEIeaKumkbo82ACAQ3MIYIIoQ/b2uqUtOUNaZ9TlsguW1nvgDRHU3twuLmTzouhbw6PVIIfcomB",
+	"NtLnXuuI84dEDK9uEwzBVEKoR9U4gjAgYcjHaAHUEef7hE3c8ssroesJUZobImos1BTMgTqUc6kYxy3D",
+	"U+Owkle2O6l7NAV+IyINqtSo0DrPpDbYg5AOR0r/4rbuLVm1p4wkasQF/QSvBjk84vY06wGBPgk8wLNY",
+	"n1ItGjvlJxikD3ABY+Mx9wUGyBQloTQc/5SRU0LDK1OFuxBgjCxA5k/s2WHMHCEyiWMuFAb7GFByZJb4",
+	"CvXCDQmRHtgEP/SCpbEAKq0eNNbTKQorGkecH4Z8fGVkOg+y1cgBSM39TouZo6H1J4EShMkBChBE4Y4m",
+	"3gBhPugyaiHUCcbKnrrmK+j/QwOc9lGc6u/WonjrglwUW9cg5wJBznmqporRqEfVUYrszGGcCR6sa2W3",
+	"uQEhKoVCehDQIVVSy0LvR9CGVfi+CUkWgg+bG9Oxh5joxrr/Hz7bXf1/ZPWTzurtH7W/v3r8Yt3b3Dj/",
+	"zixneK1d/+RuSJGpPVFJqj50UxFJCDCkxumZxJrYnsTnPeP/11x8ikJaL/WK5P4JatJjZBi44Kd/8r11",
+	"w1ux4DEKRS03mfPWg+AiHfpeS9ro1VKhr/SbFy1k+pFnLeKftI4r1kvPZ9kIS+7DfGY7tETm3fP+x+gr",
+	"tx01G3FUhH/E1yfXEIMhRlpRun2IIqo0zpXIgjY8ULmrqsukDTEVN2s7jcQAZ6j76CnegxXj/Uefxpot",
+	"Uka9qZVWl/XclvXMARdVG3bNaDbmIzBGoiQQ6PmGqfblUD/rPOSSRI4QFNn5n0RY5iCn9G0MGMiQULYD",
+	"WhiIf6J/tLOxv7pz6g3ZhqO0s/LQlGVukalRuowAw3Hah/Velfmz0FOFS9yby7+zLEabPljHwRVcSy2r",
+	"ZI8GROGq+baCdxWvnEUz1q/mYxo4Zna0VPL0KVFEWLutxymv8YCG2MiKea1EoqgJ+zqEYGyZlkiiaJ+G",
+	"VE3sSYgYEkx8mg0NsqwJSMyftKG1aop3rSHHYI7wDqiQCgb6AS0QNoJkteWsZvR5UNyTjU7nuCKoNcsQ",
+	"jpmL2/n1l//y1U9/+dWnf/Hys39dvK9m4Lyfqslq6xySyaN5AXg54mOm1zlGHocIKwTS3dOY2QiOefLm",
+	"tjV+72x1mT8igvjWADKnktQII2tjlOAhZI/AytPvdjqdjm6r/1vf87pM//PuXvrV7b2bVqgLVvOdrXlW",
+	"84fd7lmns9rtnq3vdbtn7+7pf2/vHX+30nRmmLE6BcdFnADdYzvQ04vbA3yekNAGEEysTiqiElnPAw22",
+	"PSCKVOxFXxrjIIAlYagH0H/tgUOJBMv88sZ8YVzMNQKwCwIHidQSKgwPOPWfLo5JLJqE2F5aBy+xSvWT",
+	"nVWCaPzlTdVgg9XZoyG+sQ5sqo9MCoU5EQWBgdEkPCiM6MLKZSLo0jisaoX1uf9uGiJusCepPp/ZED5m",
+	"1jkwfwmMAXJJO7ZJmYra1SlK7xvL3Tw0aPfiDWTNDVM7k4dUqgudDVUYycbTcv0QIcjkMqf52KRTzjGw",
+	"dttleqo2Lhjrk9LNL+z0UYHC8KwiI+Ll7/7q5Z/++avf/+LlP3/+6osvX/315199+quXn/7d1//2+X/9",
+	"9h+fEQ/6x5UobUoTWeq5mX3lkUQbVtl43+wyPpXFY0+6edXKLV2ndCQ34dqNOjApLz7WmgK7UekJUSM2",
+	"4/nIcEEdKCJ58slSUHypzXQLnY+RZd3UbbTd2f/7h19/9uqLL/V0si9+8uqLL9vN9zh2C1e7yzXKctG2",
+	"5amsWSfZPOds5kMcEn9yiGwequWCDikjIciJVBjdkBBQgX6WHZoCXmvu9fgmrM4wnN3fdHnnplSmx5jX",
+	"PoDzuXPmQ8ouVJmWl+yZXgEPXnRb5vDRbW1Dt9Vut7utc60MGkmwofGBwshoW3L2wDay/qD8wxXo5ZyS",
+	"7RctzvDxoLX9bD7xTvHMf+hIr03r/DgdopD4U6sRGrvGlgP5aRbN1BDvbizO/C2uaS6CWYdVC7pv17xW",
+	"c/ojkklWG+5VeG8IC2DGSbM0qB4IHpmdulRV29ghckJZsEgq3NJ9qB9dgPVlVX77fRKvDgSiB/pBs66U",
+	"+QKJpGxYjMEW3Uh6Zb8pN83sYaOxqybb3qKUm0We48YpLvDM6mmFamJdxIVydG+u2iLPJqESSNME/XSa",
+	"RlW7JA9ty0zupmdjIZWG0tH5zaDikgBfDTjWVu4SLZbxq1pvq965HbC6Q4ISSBRQEw7mMXmeYCXUuYQZ",
+	"FyDsPIvwBhCqAjFVEbIQ6dpMMvAtBNJUm3iwddkP9OflUO5ccDqlH+agyWoFkU965rCRT/kJDqlUKJqY",
+	"5MYQzWs5DqlP21+/1VkUwmlmqt/xqgzC2SJ6D/FsmoXmPV70kTbAAiVkbrlf01S1AXPwuP5JGg1sobfi",
+	"LqJDWB7G4SLHBwuBwVzP6UUBg/nhvNew/ZdzjpiVMIksaCxdtUeOQ8t85a2MSGhUxQD1f0V7qD9rE25+",
+	"qDSAhxPm13DIE9RcKaeDthoPQC+tIKxgC1IoXlwysHopTDGzExPmX2a4Npt/1Qba08pyzlaVtpm2GB98",
+	"dKTl1sRUHeDsmYd7YBMPFkepbN9VlKYmcy6h0xSZMzuRLmCVhTXkiI8lULUDTP8CBLKCAy5MzcFypq3O",
+	"Asxuvg3mPRVhVd2YGmX1WDbmF/Ax0+DSS+MgMHYlxwJtrNka4XJopIKVGp9WrPU8NFGdWRLXs/HtyppU",
+	"u2ImEGdA2CQr8mBSEeajBxhKhE5BFXS89WZBwdczbw387kWjlRk1PVpqxEpLUdy5Ou68Mq986gC9BHiq",
+	"u/5mTh/VXt1Lm6Sc4xe0WsPmuVGRgl9XWeGBCUzarNFy7LyZp/DSXN6249kJGynyE0HV5FD3asnoIxFW",
+	"o9r/9tL9/OCjo1Zl5Zaeoa0aJRJ6uy5r1WXj3DGdQDfpdDZ96x/U/2J+G4UtoTeDZiSOlLJxGN3gB7au",
+	"s3JL7LjFk/faEY0M0xgvW21xqDUo+crF9EOcZEP+b1O+WX1uLE2XgKn0hOzahp1MOUtTE1RXEVozvqn9",
+	"YIMsS5LY0jDX6IhGEBHKFKFM7+lsDiSNrENCRiQMnaJVq5b3KRs6DbydQmfp5exrQI30rK+jyzSfCySh",
+	"opGpGlNtOBqZFFs/iVwiaxbuN6kMxHdFhR9h/9CEO0z6g+Z2WyNlae2jQQFE4xsS0/aERKHn3CrWse54",
+	"HEJblm+zo3IZyGoCU1LaXdZl94wp/+Dw8aPcnuulYFk8HnovtC7w0rOEZ+7MOO+lLh2TydBlNakMsJ9e",
+	"DaGnIkdcKLg7ogw1bkCm9LFUGkruOmeCyyGrYtJQ86ZZBYeAjB8iSGHRTpc1liMzyTRVSHHehvczBiSh",
+	"5O5Hu4gFvk0R2BT/etBHnyQSoS/4WJrYI2EmYzkIHLESFO+ynqWFRkOQwk+p0Ucx+4PxZhV+snkrIfWR",
+	"SSww9f4DrVcSDX2M3MvttTUeI5M8ET62uRiuuUZyTT9rfI8qdPLQ8loa8zsc0u60OwauxMhITFvbrc12",
+	"p71pjqVqZPRbWT8YO8ZlRQTs7gj9E8sGGQi0MqG3UeYKXX9JstR5CaTL1JivYmjTGI1Oht68IEmvDXuE",
+	"hhgAUQqjWBke6zJRqOWAOC+CNEPqz/Zkq3dGoJTbmtldD2DFu8uIhIHt2xyI7F0lJvUwmxWV4OvJYgAJ",
+	"UzQEqkAmvo9orBrvMsYh0s2GCUppki9djrghzgiEwctpN4axx5QFfNzusoN0IN8uqUj0z32esACDtKyC",
+	"KL2INMJthyXTAt4xocrrMoN+mRzbGuFbnU3LTtqAGgnRp7FWvq3WAqJUd3hwcUXMpcDNednOuuSjUlH+",
+	"RqdzsWPPS+l/9Q+/efm7v3E5cedea8sOXtVnRuRaoQLdNFlf3KRUmGIavbe40VQJmm62vrm4WVbSZRrc",
+	"akJcRd2Hbrxxu9FopXqtc691q8kiluuRTasGczPl9UUQ1tp+duy1ZBJFRIOP1kM+BMPKigxlwckmW8e6",
+	"WVGRubK+Iaq62z3k1M0d1hKsmFT2HgnD72n+7XkVl4B0WTFd2uY1yLKdLxz1yknyVM0RU010+cKrmjhr",
+	"/shafovJ+XG1sM1f9McfXqVovA73nE+zgF2mCh7waixXhlKJ3ab7945An8raczbiQPd0vRlNNgNWDh4f",
+	"Ht1cLJdpWGEOxhBIFBqQmuZrwy4oYkBaZuu10ZOw1bndBtul3cE6kFAGBbCytXH7pmchw9TtGdoSG7yy",
+	"lC2GxqY4W4DLscbTYZsrNsgl106FPf7qPz5/+Sd/9ob2+PVMa6eBsctuHrm2xQ1sccprBVGdrwBIENir",
+	"7Wrt8h1uqshsS33q4hECEn8EprTnhkyP5rN6ezfrfFmVXbyIqi5jqfB4+Xa+b4OW32qy3fnFNqbF1uIW",
+	"2R0uryNeb2x5dgN9xBykW56yneOPC4ECGUu9FhK4ZqtvO1vNopqcuzKdZkIdtQqtcOnCDZmGqtzVM7MM",
+	"dx+VLaJbmtmWYLS0Ynrhg+nlkY0ezW+3bPR4+SrO1+P29HKic6+10Xlnqec3GzJiXvd9lWK1rJCsN5h8",
+	"1cU8byAvOSR4UQ5IPDvW+58GTOynYvjg2fF5CUSkjlkDIlLeT8XNuN0Lwuabs0FW9LTgAOGqDNy13NbL",
+	"v+qPuEQGNHBX5+iHuQHtpg5/zJz30lZx2gqGWUG9WyDkTe1C/WW8jEQ49/LcR4suMW6eunR8iaeCch1W",
+	"xbHg5af/9PI3X7z6/S++/vFn34Szblk79sZWxvJPyqIFjrcBpwLLBxiiwgWw+QlG/DS9qzK/1I4y6GtA",
+	"bSs19PF4lpPfL/Z/DXGuHuK8MS/ZHbxsLFzkk2s4/D+EV5oA3CGqPfdlM5CbBc+5CFC41P/85oUZxJv2",
+	"/tqQ9/iSHVqlHJ8K6/X1T3/18md/+/KXv3v5s5/Yus8/ChumlyXd7EUcZBDAvq3brWUj97tNEYHHzbin",
+	"1POyLJS+geAtYaFXv/+F5py//PtvA/9cvfIyDEcydBxlm14LnlLOm6+6bLPi3f6FC2RKaowG9Tz4liqw",
+	"2ZsD5rHf1z/+7I9Ng6mS8RqmW1nPU1bh2LynWr7aLbCpfdSDmAwxgJCeoE3IS39pQ0nzzdFybtBLdA5l",
+	"GnHxo/k7hBo8nL0VqcGz9l0hlyoVVbWDtXLx1X9++tWP//1aJ1eJkOGXrBBpRKXi9j6bzIPjeDYXoI85",
+	"ZQtcOB9w6rLJ7IUJ4MQJqLuALuBob4/DMy3DEzSpl9Y9ZDS1ydHQI3n5Zf76o7mu3hU6ZA6fqljtBxmV",
+	"l3zQuRIMstgD89nPX/7/X357PDBXHxjQDNHEYRMiOV3kosxQh3E1aj50kgNSkUleOBKSzAcJpt8KB87D",
+	"fLxvmFOvD+NLwg+9c01YKlqENrI07D6qMSKDnkM07p4IrQJ7ns0w95EFNuv9uYW2bfiIqlGX5XWBnsvw",
+	"HaLmR6Gkq+Cgasdq0172er/isyMeBtJmpU6/OTBLsW3D4/SNWWrMISam1AMiMjFvN6lJjruP6kLAT8W1",
+	"NubGUE3GZPEbq0yR4QW9ju8aXl3Dqwb+uvIdSwvxVVpn44+IiqlfqzAOlUASSSDZa1Dc1Q/9CazZSzpc",
+	"FxWeYDfG3RFRB9RfWiCzl3pex6qvY9Xf0li1vaDJyU5NwDqVxSjeXCyHSUD5rAxG8aY7vzyxL3q2uYPT",
+	"b3qsls/9ePNaNpuwjH1NZFPJzJ6+lsu3MYdk/2BzoTxuLZRHV6c3K49bbyKPW9fy2IRV7CtRmspj9vS1",
+	"PL6d8rhVI48jJKEafVLvQndFHhudDoxHNERXrcV9lBKoBHvXb1nYfuA6fV0PxbzSM3qKDGUxOJCNneJv",
+	"81atplNyTp6AKNIntjJbIPFHeh+zVwf1k/xUn94RImHl0e7R4U3j80xvVXAXh9zqbAIjkbnLUGOU7AVQ",
+	"0yv1xJL6+q6cRkUExZdfza8lIAFdtLqlg0m9d+1Qq219tvng4N59Dw4e3Qcu4M7+QQrYdqCnF72XZv2l",
+	"eXZT1Tpx+ZRTX64TJaGiMRFqbcBFtJpe5dHsrFy4L/6Ki3VKFwpWHM//8OvP/vDbn7+lxbPl14O91fU6",
+	"6Uv+LsIh8DRufgCx4jJCEryZuMCKQJ8PGZUuCq5k+ua2my5xLLtFYSrV3QOBcUh8rY5cre0p5Yk0L8nP",
+	"b6hw14KumBssOMu1nxoJRBONH9+075g/QYyBpC9i67LSm9hgJX83JryzBR/SO0CZq9/d7IA01+JRZS/B",
+	"0LoYgy7b6rxnBszf4uYeOcFY7RSqm4ybcmSdtgMcF96Y2GXpKxPd+7aLhGyZEsSpe55c+aGerLlGwLyn",
+	"yJEEWxu327ALmV6B9M1omv0MAOWJSu8LIGJi7zfZ6nQqqw4NldqWX6oeK73951qTXWuyZposv8FtrhZz",
+	"TpS5Gmz/4N5950lZefD+5qoiw6F970CfCHePjry5jPG3LpRrw38tLm+N4Z/n4cicFIuNPYMHh4/BHDvs",
+	"Pd4r+wdbN63fYzkJ2bqWkGsJedskpNLnsJyPQx9PDWSzjrrp9D4H50x83MLiXkROEETCzDV++d1d22tr",
+	"IfdJOOJSbb/XeW/duMUcdbOVPLam3oPQ3HRjQGJoL9lo55HorLh+Nqq9n6iEhIUyIFlolyZnzzZLE7lM",
+	"IuKIxoVGLh9hto2FfNIrHUakpzWUoXv/YAsGNMQiBXY3KsguhzhLLVyIc7aR9fa4K8icA6HQsuBAOD8+",
+	"/+8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -298,6 +298,11 @@ type ConnectedFrameCode int32
 // ConnectedFrameMessage defines model for ConnectedFrame.Message.
 type ConnectedFrameMessage string
 
+// DisplayName A name shown to people (a username, a group name): 1 to 64
+// characters, none of them a control character (U+0000 to U+001F,
+// U+007F to U+009F).
+type DisplayName = string
+
 // Envelope The response envelope; `code` equals the HTTP status.
 type Envelope struct {
 	Code int32 `json:"code"`
@@ -465,8 +470,12 @@ type RegisterRequest struct {
 	Password string      `json:"password"`
 
 	// Sex male or female.
-	Sex      Sex    `json:"sex"`
-	Username string `json:"username"`
+	Sex Sex `json:"sex"`
+
+	// Username A name shown to people (a username, a group name): 1 to 64
+	// characters, none of them a control character (U+0000 to U+001F,
+	// U+007F to U+009F).
+	Username DisplayName `json:"username"`
 }
 
 // SendFrame Sends a message to `to` (an account) or `groupId`.
@@ -612,11 +621,17 @@ type OK = Envelope
 // RangeNotSatisfiable The response envelope; `code` equals the HTTP status.
 type RangeNotSatisfiable = Envelope
 
+// RequestTimeout The response envelope; `code` equals the HTTP status.
+type RequestTimeout = Envelope
+
 // TooLarge The response envelope; `code` equals the HTTP status.
 type TooLarge = Envelope
 
 // TooManyRequests The response envelope; `code` equals the HTTP status.
 type TooManyRequests = Envelope
+
+// TooManyUploads The response envelope; `code` equals the HTTP status.
+type TooManyUploads = Envelope
 
 // Unauthorized The response envelope; `code` equals the HTTP status.
 type Unauthorized = Envelope
@@ -626,6 +641,9 @@ type Unavailable = Envelope
 
 // UnsupportedMediaType The response envelope; `code` equals the HTTP status.
 type UnsupportedMediaType = Envelope
+
+// UploadTooSlow The response envelope; `code` equals the HTTP status.
+type UploadTooSlow = Envelope
 
 // UserLogoutParams defines parameters for UserLogout.
 type UserLogoutParams struct {
@@ -681,7 +699,7 @@ type CreateGroupParams struct {
 	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
 
 	// GroupName The group's name.
-	GroupName string `form:"GroupName" json:"GroupName"`
+	GroupName DisplayName `form:"GroupName" json:"GroupName"`
 }
 
 // DeleteFriendParams defines parameters for DeleteFriend.
@@ -710,7 +728,7 @@ type GetFriendsParams struct {
 
 // GetGroupMembersParams defines parameters for GetGroupMembers.
 type GetGroupMembersParams struct {
-	// GroupID The group's id, a positive integer.
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
 	GroupID GroupID `form:"GroupID" json:"GroupID"`
 }
 
@@ -725,7 +743,7 @@ type GetGroupMessagesParams struct {
 	// Account The account whose data is read.
 	Account Account `form:"account" json:"account"`
 
-	// GroupID The group's id, a positive integer.
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
 	GroupID GroupID `form:"GroupID" json:"GroupID"`
 
 	// BeforeSeq Return the newest messages with seq below this.
@@ -743,7 +761,7 @@ type JoinGroupParams struct {
 	// UserAccount The acting account; it must be the token's account.
 	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
 
-	// GroupID The group's id, a positive integer.
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
 	GroupID GroupID `form:"GroupID" json:"GroupID"`
 }
 
@@ -752,7 +770,7 @@ type LeaveGroupParams struct {
 	// UserAccount The acting account; it must be the token's account.
 	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
 
-	// GroupID The group's id, a positive integer.
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
 	GroupID GroupID `form:"GroupID" json:"GroupID"`
 }
 
@@ -1191,6 +1209,12 @@ type ClientInterface interface {
 	//
 	// Stores a JPEG, PNG or BMP picture (recognised by its content) as the
 	// token account's avatar, replacing the previous one.
+	//
+	// Every upload (this one and the three below) must keep a minimum
+	// transfer rate (by default 64 KiB in every 30 s) or it is answered
+	// 408 and nothing of it is kept; an account may have a few uploads in
+	// flight at once (by default 4 per server instance), and one more is
+	// answered 429. A multipart Content-Type without a boundary is a 400.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1675,6 +1699,12 @@ func (c *Client) UploadChatPicWithBody(ctx context.Context, contentType string, 
 //
 // Stores a JPEG, PNG or BMP picture (recognised by its content) as the
 // token account's avatar, replacing the previous one.
+//
+// Every upload (this one and the three below) must keep a minimum
+// transfer rate (by default 64 KiB in every 30 s) or it is answered
+// 408 and nothing of it is kept; an account may have a few uploads in
+// flight at once (by default 4 per server instance), and one more is
+// answered 429. A multipart Content-Type without a boundary is a 400.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3517,6 +3547,12 @@ type ClientWithResponsesInterface interface {
 	// Stores a JPEG, PNG or BMP picture (recognised by its content) as the
 	// token account's avatar, replacing the previous one.
 	//
+	// Every upload (this one and the three below) must keep a minimum
+	// transfer rate (by default 64 KiB in every 30 s) or it is answered
+	// 408 and nothing of it is kept; an account may have a few uploads in
+	// flight at once (by default 4 per server instance), and one more is
+	// answered 429. A multipart Content-Type without a boundary is a 400.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /uploadheadpic (the `UploadHeadPic` operationId).
@@ -3560,6 +3596,8 @@ type UserLoginResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -3589,6 +3627,11 @@ func (r UserLoginResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r UserLoginResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r UserLoginResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -3786,6 +3829,8 @@ type UserRegisterResponse struct {
 	JSON200 *UserEnvelope
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -3812,6 +3857,11 @@ func (r UserRegisterResponse) GetJSON200() *UserEnvelope {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r UserRegisterResponse) GetJSON400() *BadRequest {
 	return r.JSON400
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r UserRegisterResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
@@ -5259,6 +5309,11 @@ func (r ReadyzResponse) ContentType() string {
 	return ""
 }
 
+// UploadChatPicResponse429Headers the declared response headers of an HTTP 429 response for UploadChatPic
+type UploadChatPicResponse429Headers struct {
+	RetryAfter *int
+}
+
 type UploadChatPicResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5268,12 +5323,18 @@ type UploadChatPicResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *UploadTooSlow
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyUploads
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UploadChatPicResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5291,6 +5352,11 @@ func (r UploadChatPicResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
 }
 
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r UploadChatPicResponse) GetJSON408() *UploadTooSlow {
+	return r.JSON408
+}
+
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r UploadChatPicResponse) GetJSON413() *TooLarge {
 	return r.JSON413
@@ -5299,6 +5365,11 @@ func (r UploadChatPicResponse) GetJSON413() *TooLarge {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r UploadChatPicResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UploadChatPicResponse) GetJSON429() *TooManyUploads {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -5335,6 +5406,11 @@ func (r UploadChatPicResponse) ContentType() string {
 	return ""
 }
 
+// UploadHeadPicResponse429Headers the declared response headers of an HTTP 429 response for UploadHeadPic
+type UploadHeadPicResponse429Headers struct {
+	RetryAfter *int
+}
+
 type UploadHeadPicResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5344,12 +5420,18 @@ type UploadHeadPicResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *UploadTooSlow
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyUploads
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UploadHeadPicResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5367,6 +5449,11 @@ func (r UploadHeadPicResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
 }
 
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r UploadHeadPicResponse) GetJSON408() *UploadTooSlow {
+	return r.JSON408
+}
+
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r UploadHeadPicResponse) GetJSON413() *TooLarge {
 	return r.JSON413
@@ -5375,6 +5462,11 @@ func (r UploadHeadPicResponse) GetJSON413() *TooLarge {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r UploadHeadPicResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UploadHeadPicResponse) GetJSON429() *TooManyUploads {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -5411,6 +5503,11 @@ func (r UploadHeadPicResponse) ContentType() string {
 	return ""
 }
 
+// UploadMp3Response429Headers the declared response headers of an HTTP 429 response for UploadMp3
+type UploadMp3Response429Headers struct {
+	RetryAfter *int
+}
+
 type UploadMp3Response struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5420,12 +5517,18 @@ type UploadMp3Response struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *UploadTooSlow
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyUploads
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UploadMp3Response429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5443,6 +5546,11 @@ func (r UploadMp3Response) GetJSON401() *Unauthorized {
 	return r.JSON401
 }
 
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r UploadMp3Response) GetJSON408() *UploadTooSlow {
+	return r.JSON408
+}
+
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r UploadMp3Response) GetJSON413() *TooLarge {
 	return r.JSON413
@@ -5451,6 +5559,11 @@ func (r UploadMp3Response) GetJSON413() *TooLarge {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r UploadMp3Response) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UploadMp3Response) GetJSON429() *TooManyUploads {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -5487,6 +5600,11 @@ func (r UploadMp3Response) ContentType() string {
 	return ""
 }
 
+// UploadMp4Response429Headers the declared response headers of an HTTP 429 response for UploadMp4
+type UploadMp4Response429Headers struct {
+	RetryAfter *int
+}
+
 type UploadMp4Response struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5496,12 +5614,18 @@ type UploadMp4Response struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *UploadTooSlow
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyUploads
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UploadMp4Response429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5519,6 +5643,11 @@ func (r UploadMp4Response) GetJSON401() *Unauthorized {
 	return r.JSON401
 }
 
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r UploadMp4Response) GetJSON408() *UploadTooSlow {
+	return r.JSON408
+}
+
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r UploadMp4Response) GetJSON413() *TooLarge {
 	return r.JSON413
@@ -5527,6 +5656,11 @@ func (r UploadMp4Response) GetJSON413() *TooLarge {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r UploadMp4Response) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UploadMp4Response) GetJSON429() *TooManyUploads {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -5963,6 +6097,12 @@ func (c *ClientWithResponses) UploadChatPicWithBodyWithResponse(ctx context.Cont
 // Stores a JPEG, PNG or BMP picture (recognised by its content) as the
 // token account's avatar, replacing the previous one.
 //
+// Every upload (this one and the three below) must keep a minimum
+// transfer rate (by default 64 KiB in every 30 s) or it is answered
+// 408 and nothing of it is kept; an account may have a few uploads in
+// flight at once (by default 4 per server instance), and one more is
+// answered 429. A multipart Content-Type without a boundary is a 400.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /uploadheadpic (the `UploadHeadPic` operationId).
@@ -6038,6 +6178,13 @@ func ParseUserLoginResponse(rsp *http.Response) (*UserLoginResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
@@ -6223,6 +6370,13 @@ func ParseUserRegisterResponse(rsp *http.Response) (*UserRegisterResponse, error
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Conflict
@@ -7697,6 +7851,13 @@ func ParseUploadChatPicResponse(rsp *http.Response) (*UploadChatPicResponse, err
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest UploadTooSlow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7711,6 +7872,13 @@ func ParseUploadChatPicResponse(rsp *http.Response) (*UploadChatPicResponse, err
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyUploads
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7718,6 +7886,19 @@ func ParseUploadChatPicResponse(rsp *http.Response) (*UploadChatPicResponse, err
 		}
 		response.JSON500 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UploadChatPicResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -7758,6 +7939,13 @@ func ParseUploadHeadPicResponse(rsp *http.Response) (*UploadHeadPicResponse, err
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest UploadTooSlow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7772,6 +7960,13 @@ func ParseUploadHeadPicResponse(rsp *http.Response) (*UploadHeadPicResponse, err
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyUploads
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7779,6 +7974,19 @@ func ParseUploadHeadPicResponse(rsp *http.Response) (*UploadHeadPicResponse, err
 		}
 		response.JSON500 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UploadHeadPicResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -7819,6 +8027,13 @@ func ParseUploadMp3Response(rsp *http.Response) (*UploadMp3Response, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest UploadTooSlow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7833,6 +8048,13 @@ func ParseUploadMp3Response(rsp *http.Response) (*UploadMp3Response, error) {
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyUploads
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7840,6 +8062,19 @@ func ParseUploadMp3Response(rsp *http.Response) (*UploadMp3Response, error) {
 		}
 		response.JSON500 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UploadMp3Response429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -7880,6 +8115,13 @@ func ParseUploadMp4Response(rsp *http.Response) (*UploadMp4Response, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest UploadTooSlow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7894,6 +8136,13 @@ func ParseUploadMp4Response(rsp *http.Response) (*UploadMp4Response, error) {
 		}
 		response.JSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyUploads
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7901,6 +8150,19 @@ func ParseUploadMp4Response(rsp *http.Response) (*UploadMp4Response, error) {
 		}
 		response.JSON500 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UploadMp4Response429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil

@@ -140,6 +140,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	}
 	med := media.New(pool, blobs, media.Limits{
 		Avatar: cfg.MaxAvatarBytes, ChatPic: cfg.MaxChatPicBytes, MP3: cfg.MaxMP3Bytes, MP4: cfg.MaxMP4Bytes,
+		PerAccount: cfg.UploadsPerAccount,
 	}, logger)
 
 	reg := prometheus.NewRegistry()
@@ -153,6 +154,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 		MaxJSONBody:    cfg.MaxJSONBody,
 		// The largest file limit, plus room for the other parts and headers.
 		MaxMultipartBody: max(cfg.MaxAvatarBytes, cfg.MaxChatPicBytes, cfg.MaxMP3Bytes, cfg.MaxMP4Bytes) + 1<<20,
+		Body:             httpapi.BodyLimits{Timeout: cfg.BodyTimeout, MinBytes: cfg.UploadMinBytes, MinWindow: cfg.UploadMinWindow},
 		Mount:            rt.Register,
 	})
 	if err != nil {

@@ -42,6 +42,26 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// MaxJSONBody limits JSON request bodies, in bytes. TIM_MAX_JSON_BODY. Default 65536.
 	MaxJSONBody int64
+	// ReadHeaderTimeout bounds reading a request's line and headers; a
+	// client slower than that is disconnected. TIM_READ_HEADER_TIMEOUT.
+	// Default 10s.
+	ReadHeaderTimeout time.Duration
+	// BodyTimeout bounds reading a request body other than a multipart
+	// upload; a slower body is answered 408. TIM_BODY_TIMEOUT. Default 10s.
+	BodyTimeout time.Duration
+	// IdleTimeout closes a kept-alive connection that sends no further
+	// request for this long. TIM_IDLE_TIMEOUT. Default 2m.
+	IdleTimeout time.Duration
+	// UploadMinBytes must arrive in every UploadMinWindow of a multipart
+	// upload, else it is answered 408. TIM_UPLOAD_MIN_BYTES, in bytes.
+	// Default 65536.
+	UploadMinBytes int64
+	// UploadMinWindow. TIM_UPLOAD_MIN_WINDOW. Default 30s.
+	UploadMinWindow time.Duration
+	// UploadsPerAccount is how many uploads one account may have in flight
+	// on one instance; one more is answered 429. TIM_UPLOADS_PER_ACCOUNT.
+	// Default 4.
+	UploadsPerAccount int
 
 	// LoginFailuresPerAccount failed logins per account per LoginAccountWindow
 	// before 429. TIM_LOGIN_FAILURES_PER_ACCOUNT. Default 10.
@@ -154,6 +174,12 @@ func Default() Config {
 		LogLevel:                slog.LevelInfo,
 		ShutdownTimeout:         15 * time.Second,
 		MaxJSONBody:             64 << 10,
+		ReadHeaderTimeout:       10 * time.Second,
+		BodyTimeout:             10 * time.Second,
+		IdleTimeout:             2 * time.Minute,
+		UploadMinBytes:          64 << 10,
+		UploadMinWindow:         30 * time.Second,
+		UploadsPerAccount:       4,
 		LoginFailuresPerAccount: 10,
 		LoginAccountWindow:      15 * time.Minute,
 		LoginFailuresPerAddress: 100,
@@ -246,6 +272,12 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	dur("TIM_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	num("TIM_MAX_JSON_BODY", &c.MaxJSONBody)
+	dur("TIM_READ_HEADER_TIMEOUT", &c.ReadHeaderTimeout)
+	dur("TIM_BODY_TIMEOUT", &c.BodyTimeout)
+	dur("TIM_IDLE_TIMEOUT", &c.IdleTimeout)
+	num("TIM_UPLOAD_MIN_BYTES", &c.UploadMinBytes)
+	dur("TIM_UPLOAD_MIN_WINDOW", &c.UploadMinWindow)
+	inum("TIM_UPLOADS_PER_ACCOUNT", &c.UploadsPerAccount)
 	inum("TIM_LOGIN_FAILURES_PER_ACCOUNT", &c.LoginFailuresPerAccount)
 	dur("TIM_LOGIN_ACCOUNT_WINDOW", &c.LoginAccountWindow)
 	inum("TIM_LOGIN_FAILURES_PER_ADDRESS", &c.LoginFailuresPerAddress)
@@ -367,6 +399,12 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int64("max_json_body", c.MaxJSONBody),
+		slog.Duration("read_header_timeout", c.ReadHeaderTimeout),
+		slog.Duration("body_timeout", c.BodyTimeout),
+		slog.Duration("idle_timeout", c.IdleTimeout),
+		slog.Int64("upload_min_bytes", c.UploadMinBytes),
+		slog.Duration("upload_min_window", c.UploadMinWindow),
+		slog.Int("uploads_per_account", c.UploadsPerAccount),
 		slog.Int("login_failures_per_account", c.LoginFailuresPerAccount),
 		slog.Duration("login_account_window", c.LoginAccountWindow),
 		slog.Int("login_failures_per_address", c.LoginFailuresPerAddress),

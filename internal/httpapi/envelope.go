@@ -24,6 +24,8 @@ const (
 	msgTooLarge       = "请求体过大"
 	msgMediaType      = "不支持的内容类型"
 	msgBadJSON        = "请求体不是合法的JSON"
+	msgBodyTimeout    = "请求体发送超时"
+	msgNoBoundary     = "缺少multipart的boundary参数"
 	msgInternal       = "服务器内部错误"
 	msgUnavailable    = "数据库不可用"
 	msgBusUnavailable = "实例间消息总线不可用"

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -21,6 +22,10 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		switch {
 		case errors.As(err, &mbe):
 			_ = writeEnvelope(c, http.StatusRequestEntityTooLarge, msgTooLarge)
+		case isBodyTimeout(err):
+			_ = writeEnvelope(c, http.StatusRequestTimeout, msgBodyTimeout)
+		case errors.Is(err, http.ErrMissingBoundary), errors.Is(err, http.ErrNotMultipart):
+			_ = writeEnvelope(c, http.StatusBadRequest, fmt.Sprintf(msgParamInvalid, echo.HeaderContentType, msgNoBoundary))
 		case errors.As(err, &he) && he.Code < 500:
 			_ = writeEnvelope(c, he.Code, httpErrorMessage(he))
 		default:

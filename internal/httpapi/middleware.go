@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -115,7 +116,8 @@ func accessLog(logger *slog.Logger, m *metrics) echo.MiddlewareFunc {
 	}
 }
 
-// redactQuery hides the value of a token query parameter.
+// redactQuery hides the values of token query parameters, whatever the
+// case of their name (token, TOKEN, Token, ...).
 func redactQuery(raw string) string {
 	if raw == "" {
 		return ""
@@ -124,8 +126,12 @@ func redactQuery(raw string) string {
 	if err != nil {
 		return "(unparsable)"
 	}
-	if q.Has("token") {
-		q.Set("token", "***")
+	for name, values := range q {
+		if strings.EqualFold(name, "token") {
+			for i := range values {
+				values[i] = "***"
+			}
+		}
 	}
 	return q.Encode()
 }

@@ -35,6 +35,8 @@ type Options struct {
 	MaxJSONBody int64
 	// MaxMultipartBody limits whole multipart bodies, in bytes.
 	MaxMultipartBody int64
+	// Body bounds how long request bodies may take to arrive.
+	Body BodyLimits
 	// Mount registers routes outside the contract (the WebSockets).
 	Mount func(e *echo.Echo)
 }
@@ -60,6 +62,7 @@ func New(o Options) (*echo.Echo, error) {
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
 	e.Use(middleware.RequestID())
 	e.Use(accessLog(o.Logger, newMetrics(o.Registry)))
+	e.Use(bodyDeadlines(o.Body))
 	e.Use(authenticator(o.Verifier))
 	e.Use(val.middleware)
 

@@ -53,9 +53,10 @@ func (v *validator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c) // not part of the contract
 		}
 
-		multipart := false
+		multipart, boundary := false, ""
 		if rb := route.Operation.RequestBody; rb != nil && rb.Value != nil {
-			mt := mediaType(req.Header.Get(echo.HeaderContentType))
+			var mt string
+			mt, boundary = mediaTypeAndBoundary(req.Header.Get(echo.HeaderContentType))
 			if req.ContentLength != 0 || mt != "" {
 				if _, ok := rb.Value.Content[mt]; !ok { // exactly a declared media type
 					return writeEnvelope(c, http.StatusUnsupportedMediaType, msgMediaType)
@@ -97,6 +98,9 @@ func (v *validator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if !multipart {
 			return next(c)
 		}
+		if boundary == "" {
+			return writeEnvelope(c, http.StatusBadRequest, fmt.Sprintf(msgParamInvalid, echo.HeaderContentType, msgNoBoundary))
+		}
 		// The multipart reader reads through a 4 KiB buffer, which would
 		// cost a system call per 4 KiB of upload; a larger buffer in front
 		// lets each read take what the socket holds.
@@ -121,14 +125,22 @@ type bufferedBody struct {
 }
 
 func mediaType(header string) string {
-	if header == "" {
-		return ""
-	}
-	mt, _, err := mime.ParseMediaType(header)
-	if err != nil {
-		return "invalid/invalid"
-	}
+	mt, _ := mediaTypeAndBoundary(header)
 	return mt
+}
+
+// mediaTypeAndBoundary parses a Content-Type: its media type, "" when there
+// is none and invalid/invalid when it does not parse, and its boundary
+// parameter.
+func mediaTypeAndBoundary(header string) (mediaType, boundary string) {
+	if header == "" {
+		return "", ""
+	}
+	mt, params, err := mime.ParseMediaType(header)
+	if err != nil {
+		return "invalid/invalid", ""
+	}
+	return mt, params["boundary"]
 }
 
 // authenticate accepts a security scheme when the auth middleware verified a
@@ -155,6 +167,9 @@ func describeValidationError(err error) (int, string) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return http.StatusRequestEntityTooLarge, msgTooLarge
+	}
+	if isBodyTimeout(err) {
+		return http.StatusRequestTimeout, msgBodyTimeout
 	}
 	var re *openapi3filter.RequestError
 	if !errors.As(err, &re) {

@@ -57,6 +57,8 @@ const (
 	msgBadBody      = "上传的请求体不完整或格式错误"
 	msgTooLarge     = "上传的文件过大，上限为%d字节"
 	msgBodyTooLarge = "请求体过大"
+	msgTooSlow      = "上传速度过慢，已中止"
+	msgTooMany      = "同时进行的上传过多，请稍后重试"
 	msgBadName      = "文件名不合法"
 	msgNoSuchFile   = "文件不存在"
 	msgNoAvatar     = "该用户没有头像"
@@ -70,10 +72,16 @@ const TimeLayout = "2006-01-02:15:04:05"
 // NamePattern matches exactly the names this server issues.
 var NamePattern = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}:[0-9]{2}:[0-9]{2}:[0-9]{2}-[0-9a-f]{32}$`)
 
-// Limits are the largest uploads accepted, in bytes, per kind.
+// Limits are the largest uploads accepted, in bytes, per kind, and how
+// many uploads one account may have in flight (0: no limit).
 type Limits struct {
 	Avatar, ChatPic, MP3, MP4 int64
+	PerAccount                int
 }
+
+// retryAfter is the Retry-After, in seconds, of an upload refused because
+// its account has too many in flight.
+const retryAfter = 5
 
 // kind is one kind of upload: its value in the media table, what content
 // it accepts, and the message refusing anything else.
@@ -97,6 +105,7 @@ type API struct {
 	q      *db.Queries
 	blobs  blob.Store
 	limits Limits
+	slots  *slots
 	logger *slog.Logger
 	now    func() time.Time
 }
@@ -104,7 +113,7 @@ type API struct {
 // New returns an API recording media in pool and keeping their bytes in
 // blobs.
 func New(pool *pgxpool.Pool, blobs blob.Store, limits Limits, logger *slog.Logger) *API {
-	return &API{pool: pool, q: db.New(pool), blobs: blobs, limits: limits, logger: logger, now: time.Now}
+	return &API{pool: pool, q: db.New(pool), blobs: blobs, limits: limits, slots: newSlots(limits.PerAccount), logger: logger, now: time.Now}
 }
 
 func (a *API) limit(k kind) int64 {

@@ -261,6 +261,14 @@ func TestMalformedUploads(t *testing.T) {
 			t.Errorf("status %d: %s", status, body)
 		}
 	})
+	t.Run("no boundary", func(t *testing.T) {
+		_, body := form(t, "a.png", snifftestdata.PNG())
+		r := b.send(t, opChatPic, "multipart/form-data", bytes.NewReader(body))
+		if r.Status != 400 || r.Code != 400 || !strings.Contains(r.Message, "boundary") {
+			t.Errorf("got %+v", r)
+		}
+		b.assertNothingStored(t)
+	})
 	t.Run("garbage body", func(t *testing.T) {
 		r := b.send(t, opChatPic, "multipart/form-data; boundary=xyz", strings.NewReader("this is not multipart at all"))
 		if r.Status != 400 || r.Message != "上传的请求体不完整或格式错误" {

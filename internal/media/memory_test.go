@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"tim/internal/config"
 	"tim/internal/testenv"
 )
 
@@ -89,6 +90,11 @@ func uploadStream(b bundle, size int64) (string, error) {
 	return res.JSON200.Data, nil
 }
 
+// uploadsAtOnce lets one account have n uploads in flight.
+func uploadsAtOnce(n int) testenv.Option {
+	return testenv.WithConfig(func(c *config.Config) { c.UploadsPerAccount = n })
+}
+
 // TestConcurrentUploadsMemory is the small version of
 // BenchmarkConcurrentUploadsMemory: uploads are streamed, so ten 20 MiB
 // uploads at once must not grow the heap by anything like their size.
@@ -96,7 +102,7 @@ func TestConcurrentUploadsMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("uploads 200 MiB")
 	}
-	b := setup(t)
+	b := setup(t, uploadsAtOnce(10))
 	heap, sys := heapGrowth(t, b, 10, 20*mib)
 	t.Logf("10 concurrent 20 MiB uploads: heap in use grew %.1f MiB, memory from the OS %.1f MiB", heap, sys)
 	if heap >= 64 {
@@ -107,7 +113,7 @@ func TestConcurrentUploadsMemory(t *testing.T) {
 // BenchmarkConcurrentUploadsMemory uploads fifty 100 MiB files at once and
 // reports the peak growth of the heap in use (the bound: 64 MiB).
 func BenchmarkConcurrentUploadsMemory(bb *testing.B) {
-	b := setup(bb)
+	b := setup(bb, uploadsAtOnce(50))
 	var heap, sys float64
 	for bb.Loop() {
 		h, s := heapGrowth(bb, b, 50, 100*mib)

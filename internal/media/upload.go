@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -36,10 +37,14 @@ func (a *API) UploadHeadPic(ctx context.Context, req api.UploadHeadPicRequestObj
 		return api.UploadHeadPic200JSONResponse{Code: 200, Message: msgUploaded, Data: name}, nil
 	case 400:
 		return api.UploadHeadPic400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
+	case 408:
+		return api.UploadHeadPic408JSONResponse{UploadTooSlowJSONResponse: api.UploadTooSlowJSONResponse(o.envelope())}, nil
 	case 413:
 		return api.UploadHeadPic413JSONResponse{TooLargeJSONResponse: api.TooLargeJSONResponse(o.envelope())}, nil
 	case 415:
 		return api.UploadHeadPic415JSONResponse{UnsupportedMediaTypeJSONResponse: api.UnsupportedMediaTypeJSONResponse(o.envelope())}, nil
+	case 429:
+		return api.UploadHeadPic429JSONResponse{TooManyUploadsJSONResponse: tooMany(o)}, nil
 	}
 	return api.UploadHeadPic500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
 }
@@ -52,10 +57,14 @@ func (a *API) UploadChatPic(ctx context.Context, req api.UploadChatPicRequestObj
 		return api.UploadChatPic200JSONResponse{Code: 200, Message: msgUploaded, Data: name}, nil
 	case 400:
 		return api.UploadChatPic400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
+	case 408:
+		return api.UploadChatPic408JSONResponse{UploadTooSlowJSONResponse: api.UploadTooSlowJSONResponse(o.envelope())}, nil
 	case 413:
 		return api.UploadChatPic413JSONResponse{TooLargeJSONResponse: api.TooLargeJSONResponse(o.envelope())}, nil
 	case 415:
 		return api.UploadChatPic415JSONResponse{UnsupportedMediaTypeJSONResponse: api.UnsupportedMediaTypeJSONResponse(o.envelope())}, nil
+	case 429:
+		return api.UploadChatPic429JSONResponse{TooManyUploadsJSONResponse: tooMany(o)}, nil
 	}
 	return api.UploadChatPic500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
 }
@@ -68,10 +77,14 @@ func (a *API) UploadMp3(ctx context.Context, req api.UploadMp3RequestObject) (ap
 		return api.UploadMp3200JSONResponse{Code: 200, Message: msgUploaded, Data: name}, nil
 	case 400:
 		return api.UploadMp3400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
+	case 408:
+		return api.UploadMp3408JSONResponse{UploadTooSlowJSONResponse: api.UploadTooSlowJSONResponse(o.envelope())}, nil
 	case 413:
 		return api.UploadMp3413JSONResponse{TooLargeJSONResponse: api.TooLargeJSONResponse(o.envelope())}, nil
 	case 415:
 		return api.UploadMp3415JSONResponse{UnsupportedMediaTypeJSONResponse: api.UnsupportedMediaTypeJSONResponse(o.envelope())}, nil
+	case 429:
+		return api.UploadMp3429JSONResponse{TooManyUploadsJSONResponse: tooMany(o)}, nil
 	}
 	return api.UploadMp3500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
 }
@@ -84,10 +97,14 @@ func (a *API) UploadMp4(ctx context.Context, req api.UploadMp4RequestObject) (ap
 		return api.UploadMp4200JSONResponse{Code: 200, Message: msgUploaded, Data: name}, nil
 	case 400:
 		return api.UploadMp4400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
+	case 408:
+		return api.UploadMp4408JSONResponse{UploadTooSlowJSONResponse: api.UploadTooSlowJSONResponse(o.envelope())}, nil
 	case 413:
 		return api.UploadMp4413JSONResponse{TooLargeJSONResponse: api.TooLargeJSONResponse(o.envelope())}, nil
 	case 415:
 		return api.UploadMp4415JSONResponse{UnsupportedMediaTypeJSONResponse: api.UnsupportedMediaTypeJSONResponse(o.envelope())}, nil
+	case 429:
+		return api.UploadMp4429JSONResponse{TooManyUploadsJSONResponse: tooMany(o)}, nil
 	}
 	return api.UploadMp4500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
 }
@@ -103,6 +120,12 @@ func (a *API) upload(ctx context.Context, body *multipart.Reader, k kind) (strin
 		// The auth middleware runs before every handler: this is a wiring bug.
 		return "", a.uploadFailed(ctx, k, errors.New("no verified token in context"))
 	}
+	// The slot is taken before the body is read, so a client that waits
+	// for 100 Continue sends nothing when it would be refused.
+	if !a.slots.acquire(claims.Account) {
+		return "", failed(429, msgTooMany)
+	}
+	defer a.slots.release(claims.Account)
 
 	part, o := filePart(body)
 	if o.code != 0 {
@@ -124,6 +147,11 @@ func (a *API) upload(ctx context.Context, body *multipart.Reader, k kind) (strin
 	})
 	switch {
 	case err == nil:
+	case isTimeout(src.err):
+		// Slower than the minimum transfer rate; the store has discarded
+		// what it received.
+		a.logger.InfoContext(ctx, "upload too slow", slog.String("kind", k.name), slog.Int64("bytes", src.n))
+		return "", failed(408, msgTooSlow)
 	case errors.Is(err, errWrongType):
 		return "", failed(415, k.wrongType)
 	case errors.Is(err, blob.ErrTooLarge), isBodyTooLarge(src.err):
@@ -179,6 +207,9 @@ func filePart(body *multipart.Reader) (*multipart.Part, outcome) {
 		}
 		if isBodyTooLarge(err) {
 			return nil, failed(413, msgBodyTooLarge)
+		}
+		if isTimeout(err) {
+			return nil, failed(408, msgTooSlow)
 		}
 		if err != nil {
 			return nil, failed(400, msgBadBody)
@@ -250,6 +281,7 @@ func (a *API) record(ctx context.Context, row db.MediaInsertParams, avatar bool)
 // cost a write system call per 4 KiB.
 type partReader struct {
 	r   io.Reader
+	n   int64 // bytes read
 	err error
 }
 
@@ -258,6 +290,7 @@ func (e *partReader) Read(p []byte) (int, error) {
 	for n < len(p) {
 		m, err := e.r.Read(p[n:])
 		n += m
+		e.n += int64(m)
 		if err != nil {
 			if err != io.EOF && e.err == nil { //nolint:errorlint // io.EOF is returned unwrapped by contract
 				e.err = err
@@ -266,6 +299,16 @@ func (e *partReader) Read(p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// isTimeout reports whether err comes from a request body that missed its
+// read deadline: an upload slower than the minimum transfer rate.
+func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
+
+// tooMany is the 429 refusing an upload over the account's limit.
+func tooMany(o outcome) api.TooManyUploadsJSONResponse {
+	secs := retryAfter
+	return api.TooManyUploadsJSONResponse{Body: o.envelope(), Headers: api.TooManyUploadsResponseHeaders{RetryAfter: &secs}}
 }
 
 // isBodyTooLarge reports whether err comes from the HTTP layer's limit on

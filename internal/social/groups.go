@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"tim/gen/api"
@@ -37,7 +39,7 @@ func (a *API) JoinGroup(ctx context.Context, req api.JoinGroupRequestObject) (ap
 	if p.UserAccount != caller {
 		return api.JoinGroup403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
 	}
-	if p.GroupID < 1 {
+	if p.GroupID < 1 || p.GroupID > MaxGroupID {
 		return api.JoinGroup400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: msgBadGroupID}}, nil
 	}
 	var group db.Group
@@ -137,7 +139,7 @@ func (a *API) CreateGroup(ctx context.Context, req api.CreateGroupRequestObject)
 	if p.UserAccount != caller {
 		return api.CreateGroup403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
 	}
-	if n := utf8.RuneCountInString(p.GroupName); n < 1 || n > 64 || !utf8.ValidString(p.GroupName) {
+	if !validGroupName(p.GroupName) {
 		return api.CreateGroup400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: msgBadGroupName}}, nil
 	}
 	var group db.Group
@@ -207,6 +209,16 @@ func (a *API) GetGroupMembers(ctx context.Context, req api.GetGroupMembersReques
 		return nil, err
 	}
 	return api.GetGroupMembers200JSONResponse{Code: http.StatusOK, Message: msgGroupMembers, Data: users}, nil
+}
+
+// validGroupName reports whether name is 1 to 64 characters of valid UTF-8,
+// none a control character (PostgreSQL refuses NUL in text, and the others
+// have no place in a name shown to people).
+func validGroupName(name string) bool {
+	if n := utf8.RuneCountInString(name); n < 1 || n > 64 || !utf8.ValidString(name) {
+		return false
+	}
+	return !strings.ContainsFunc(name, unicode.IsControl)
 }
 
 // insertNextGroup inserts a group under the next sequence id that no join

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"tim/gen/client"
+	"tim/internal/social"
 	"tim/internal/testenv"
 )
 
@@ -69,9 +70,10 @@ func (f *fixture) newUsers(prefix string, n int) []user {
 }
 
 // freshGroupID is a random group id, beyond what the server's sequence
-// (starting at 100000) reaches in a test.
+// (starting at 100000) reaches in a test, and at most social.MaxGroupID.
 func freshGroupID() int64 {
-	return 1_000_000_000_000 + mrand.Int64N(1_000_000_000_000_000)
+	const low = 1_000_000_000_000
+	return low + mrand.Int64N(social.MaxGroupID-low+1)
 }
 
 // wantStatus fails the test unless the response has the status code and an

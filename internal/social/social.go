@@ -38,9 +38,13 @@ const (
 	msgNotMember     = "不在群聊中"
 	msgGroupNotFound = "群聊不存在"
 	msgMembersOnly   = "不是群成员，无权查看"
-	msgBadGroupID    = "群聊ID必须是正整数"
-	msgBadGroupName  = "群聊名称须为1到64个字符"
+	msgBadGroupID    = "参数GroupID不合法：群聊ID必须是1到9007199254740991之间的整数"
+	msgBadGroupName  = "参数GroupName不合法：群聊名称须为1到64个字符，且不含控制字符"
 )
+
+// MaxGroupID is the largest group id, 2^53-1: JavaScript clients hold ids
+// up to it exactly.
+const MaxGroupID = 1<<53 - 1
 
 // defaultNamePrefix names a group created by a join: 群聊<id>.
 const defaultNamePrefix = "群聊"
