@@ -63,6 +63,10 @@ func (e *frameError) Error() string { return e.message }
 
 func badFrame(msg string) *frameError { return &frameError{code: 400, message: msg} }
 
+// maxGroupID is the largest group id, 2^53-1, as the contract says:
+// JavaScript clients hold ids as doubles.
+const maxGroupID = 1<<53 - 1
+
 // maxClientMsgID bounds clientMsgId, as the schema does.
 const maxClientMsgID = 64
 
@@ -183,8 +187,8 @@ func target(with *string, groupID *int64) (string, int64, error) {
 		}
 		return *with, 0, nil
 	case with == nil && groupID != nil:
-		if *groupID < 1 {
-			return "", 0, badFrame("groupId必须是正整数")
+		if *groupID < 1 || *groupID > maxGroupID {
+			return "", 0, badFrame("groupId必须是1到9007199254740991之间的整数")
 		}
 		return "", *groupID, nil
 	}

@@ -62,8 +62,8 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 	h := handshake{ch: ch, peer: peer, epoch: s.hub.epoch(account)}
 	if ch == channelGroup {
 		id, err := strconv.ParseInt(group, 10, 64)
-		if err != nil || id < 1 {
-			return refuse(c, http.StatusBadRequest, "群ID必须是正整数")
+		if err != nil || id < 1 || id > maxGroupID {
+			return refuse(c, http.StatusBadRequest, "群ID必须是1到9007199254740991之间的整数")
 		}
 		h.groupID = id
 	}

@@ -35,6 +35,7 @@ func TestHandshakeRefusals(t *testing.T) {
 		{"not a member", "/websocket/7/c", e.token("c"), "", http.StatusForbidden},
 		{"unknown group", "/websocket/8/c", e.token("c"), "", http.StatusNotFound},
 		{"group id not a number", "/websocket/x/c", e.token("c"), "", http.StatusBadRequest},
+		{"group id past 2^53-1", "/websocket/9007199254740993/c", e.token("c"), "", http.StatusBadRequest},
 		{"too many sockets", "/websocket/a", a, "", http.StatusTooManyRequests},
 		{"foreign origin", "/websocket/c", e.token("c"), "http://evil.example", http.StatusForbidden},
 	}
@@ -231,6 +232,7 @@ func TestRefusedAndMalformedFrames(t *testing.T) {
 		{`{"type":"send","text":"x"}`, 400},
 		{`{"type":"send","to":"c","groupId":3,"text":"x"}`, 400},
 		{`{"type":"send","to":"c","text":"x","kind":"pdf"}`, 400},
+		{`{"type":"send","groupId":9007199254740993,"text":"x"}`, 400},
 		{`{"to":"c","text":"not a friend"}`, 403},
 		{`{"type":"send","groupId":3,"text":"not a member"}`, 403},
 		{`{"type":"ack","with":"c","seq":1}`, 400}, // no ack=1

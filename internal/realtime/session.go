@@ -118,6 +118,9 @@ func (s *Service) openSequence(so *socket) error {
 	}
 
 	cursors := map[string]int64{}
+	// newest seq at the time of the read, for a user socket; a
+	// conversation missing here is read from the database.
+	lastSeqs := map[string]int64{}
 	if so.ch == channelUser {
 		rows, err := s.q.DeliveryCursorListForAccount(ctx, so.account)
 		if err != nil {
@@ -125,6 +128,7 @@ func (s *Service) openSequence(so *socket) error {
 		}
 		for _, r := range rows {
 			cursors[r.Conv] = r.DeliveredSeq
+			lastSeqs[r.Conv] = r.LastSeq
 		}
 	} else {
 		c, err := s.q.DeliveryCursorGet(ctx, db.DeliveryCursorGetParams{Account: so.account, Conv: so.conv})
@@ -142,13 +146,15 @@ func (s *Service) openSequence(so *socket) error {
 		}
 		st.last = max(c, s.cursors.pending(so.account, conv))
 	}
-	// Every conversation, including those that appeared during the open,
-	// is read from the database first.
+	// A conversation is read from the database when it has messages past
+	// the cursor: at the time of the read, or seen live since the socket
+	// registered. One that appeared during the open is read in any case.
 	for conv, st := range so.convs {
-		if _, known := cursors[conv]; !known {
+		last, known := lastSeqs[conv]
+		if _, has := cursors[conv]; !has {
 			st.last = s.cursors.pending(so.account, conv)
 		}
-		st.catching = true
+		st.catching = !known || last > st.last || st.maxSeen > st.last
 	}
 	so.replaying = false
 	so.startCatchUpLocked()
