@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -114,79 +113,171 @@ func cut(ws *websocket.Conn) {
 }
 
 // sender sends direct messages from one account over its user sockets and
-// records in the ledger the seq of every acknowledged one. A message's
-// clientMsgId names its recipient: "<index in to>.<n>".
+// records in the ledger the seq of every acknowledged one. When a socket's
+// connection ends, the next send reconnects it and first sends again, under
+// their clientMsgId, the messages that were not answered yet: the server
+// answers those with the seq it committed them under, as a client that
+// retries would be answered.
 type sender struct {
+	l       *load
+	ctx     context.Context
 	account string
+	token   string
 	to      []string
 	lg      *ledger
 	socks   []*senderSock
 	wg      sync.WaitGroup
 	next    atomic.Int64
 
-	sent, acked, refused atomic.Int64
-	firstRefusal         atomic.Pointer[string]
-	mu                   sync.Mutex
-	refusedTargets       []int // the targets of refused messages, to send again
+	sent, acked, refused, reconnects atomic.Int64
+	firstRefusal                     atomic.Pointer[string]
+
+	mu             sync.Mutex
+	pending        map[string]pendingSend // sent and not answered yet, by clientMsgId
+	refusedTargets []int                  // the targets of refused messages, to send again
 }
 
+type pendingSend struct {
+	sock, target int
+	frame        []byte
+}
+
+// senderSock is one of a sender's sockets and its current connection.
 type senderSock struct {
-	ws   *websocket.Conn
-	mu   sync.Mutex
-	dead atomic.Bool
+	mu     sync.Mutex
+	conn   *senderConn
+	closed bool
+}
+
+type senderConn struct {
+	ws    *websocket.Conn
+	ended atomic.Bool // its reader saw it end
 }
 
 // openSender opens sockets user sockets of account, which sends to the
 // accounts in to.
 func (l *load) openSender(ctx context.Context, account, token string, to []string, sockets int, lg *ledger) (*sender, error) {
-	s := &sender{account: account, to: to, lg: lg}
+	s := &sender{l: l, ctx: ctx, account: account, token: token, to: to, lg: lg, pending: map[string]pendingSend{}}
 	for range sockets {
-		ws, _, err := l.dialRetry(ctx, l.dialer, "/websocket/"+account, token, time.Now().Add(30*time.Second))
-		if err != nil {
+		ss := &senderSock{}
+		s.socks = append(s.socks, ss)
+		if err := s.connect(ss); err != nil {
 			s.close()
 			return nil, err
 		}
-		ss := &senderSock{ws: ws}
-		s.socks = append(s.socks, ss)
-		s.wg.Add(1)
-		go s.read(ss)
 	}
 	return s, nil
 }
 
-// send sends text to to[target] over socket sock; false when that socket
-// is dead.
-func (s *sender) send(sock, target int, text string) bool {
-	ss := s.socks[sock]
-	if ss.dead.Load() {
-		return false
+// connect opens a connection for ss and starts its reader. ss.mu held
+// (or ss not shared yet).
+func (s *sender) connect(ss *senderSock) error {
+	ws, _, err := s.l.dialRetry(s.ctx, s.l.dialer, "/websocket/"+s.account, s.token, time.Now().Add(30*time.Second))
+	if err != nil {
+		return err
 	}
-	id := strconv.Itoa(target) + "." + strconv.FormatInt(s.next.Add(1), 10)
+	ss.conn = &senderConn{ws: ws}
+	s.wg.Add(1)
+	go s.read(ss.conn)
+	return nil
+}
+
+// send sends text to to[target] over socket sock; false when the socket
+// cannot be reconnected.
+func (s *sender) send(sock, target int, text string) bool {
+	id := strconv.FormatInt(s.next.Add(1), 10)
 	to := s.to[target]
 	b, err := json.Marshal(api.SendFrame{Type: "send", To: &to, Text: text, ClientMsgId: &id})
 	if err != nil {
 		panic("encode send frame: " + err.Error())
 	}
+	// Pending before the write: the answer may come before it returns.
+	s.mu.Lock()
+	s.pending[id] = pendingSend{sock: sock, target: target, frame: b}
+	s.mu.Unlock()
+	ss := s.socks[sock]
 	ss.mu.Lock()
-	_ = ss.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	err = ss.ws.WriteMessage(websocket.TextMessage, b)
-	ss.mu.Unlock()
-	if err != nil {
-		ss.dead.Store(true)
+	defer ss.mu.Unlock()
+	for range 3 {
+		if ss.closed || (ss.conn.ended.Load() && !s.reconnect(sock, ss)) {
+			break
+		}
+		if s.write(ss, b) {
+			s.sent.Add(1)
+			return true
+		}
+	}
+	s.mu.Lock()
+	delete(s.pending, id)
+	s.mu.Unlock()
+	return false
+}
+
+// write writes one frame over ss's connection. ss.mu held.
+func (s *sender) write(ss *senderSock, b []byte) bool {
+	_ = ss.conn.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if err := ss.conn.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+		ss.conn.ended.Store(true)
 		return false
 	}
-	s.sent.Add(1)
 	return true
 }
 
-// read records the acks of one socket; echoes of the sender's own messages
-// are ignored.
-func (s *sender) read(ss *senderSock) {
+// reconnect replaces ss's ended connection and sends again the messages
+// sent over it that were not answered. ss.mu held.
+func (s *sender) reconnect(sock int, ss *senderSock) bool {
+	_ = ss.conn.ws.Close()
+	if err := s.connect(ss); err != nil {
+		fmt.Fprintf(os.Stderr, "loadtest: sender %s: %v\n", s.account, err)
+		return false
+	}
+	s.reconnects.Add(1)
+	s.resend(sock, ss)
+	return true
+}
+
+// resend sends again the messages sent over socket sock that were not
+// answered. ss.mu held.
+func (s *sender) resend(sock int, ss *senderSock) {
+	s.mu.Lock()
+	var again [][]byte
+	for _, p := range s.pending {
+		if p.sock == sock {
+			again = append(again, p.frame)
+		}
+	}
+	s.mu.Unlock()
+	for _, b := range again {
+		if !s.write(ss, b) {
+			return
+		}
+	}
+}
+
+// resendPending sends again, over each socket (reconnected if its
+// connection ended), the messages not answered yet.
+func (s *sender) resendPending() {
+	for sock, ss := range s.socks {
+		ss.mu.Lock()
+		if !ss.closed {
+			if ss.conn.ended.Load() {
+				s.reconnect(sock, ss)
+			} else {
+				s.resend(sock, ss)
+			}
+		}
+		ss.mu.Unlock()
+	}
+}
+
+// read records the answers to one connection's sends; echoes of the
+// sender's own messages are ignored.
+func (s *sender) read(c *senderConn) {
 	defer s.wg.Done()
-	defer ss.dead.Store(true)
+	defer c.ended.Store(true)
 	buf := make([]byte, 0, 4096)
 	for {
-		_, r, err := ss.ws.NextReader()
+		_, r, err := c.ws.NextReader()
 		if err != nil {
 			return
 		}
@@ -196,30 +287,39 @@ func (s *sender) read(ss *senderSock) {
 		}
 		buf = data
 		typ, _ := stringField(data, keyType)
-		switch {
-		case bytes.Equal(typ, typeAck):
-			id, ok1 := stringField(data, keyClientMsgID)
-			seq, ok2 := intField(data, keySeq)
-			target, _, ok3 := strings.Cut(string(id), ".")
-			i, err := strconv.Atoi(target)
-			if !ok1 || !ok2 || !ok3 || err != nil || i < 0 || i >= len(s.to) {
-				fmt.Fprintf(os.Stderr, "loadtest: unexpected ack %s\n", data)
-				continue
+		isAck, isErr := bytes.Equal(typ, typeAck), bytes.Equal(typ, typeError)
+		if !isAck && !isErr {
+			continue
+		}
+		id, _ := stringField(data, keyClientMsgID)
+		s.mu.Lock()
+		p, ok := s.pending[string(id)]
+		delete(s.pending, string(id))
+		if ok && isErr {
+			s.refusedTargets = append(s.refusedTargets, p.target)
+		}
+		s.mu.Unlock()
+		if !ok {
+			// A second answer to a message sent again, or an error
+			// that is not about a send.
+			if isErr && len(id) == 0 {
+				fmt.Fprintf(os.Stderr, "loadtest: sender %s: %s\n", s.account, data)
 			}
-			s.lg.acked(convKey{recipient: s.to[i], peer: s.account}, seq)
-			s.acked.Add(1)
-		case bytes.Equal(typ, typeError):
+			continue
+		}
+		if isErr {
 			s.refused.Add(1)
 			msg := string(data)
 			s.firstRefusal.CompareAndSwap(nil, &msg)
-			id, _ := stringField(data, keyClientMsgID)
-			target, _, _ := strings.Cut(string(id), ".")
-			if i, err := strconv.Atoi(target); err == nil && i >= 0 && i < len(s.to) {
-				s.mu.Lock()
-				s.refusedTargets = append(s.refusedTargets, i)
-				s.mu.Unlock()
-			}
+			continue
 		}
+		seq, ok := intField(data, keySeq)
+		if !ok {
+			fmt.Fprintf(os.Stderr, "loadtest: sender %s: ack without seq: %s\n", s.account, data)
+			continue
+		}
+		s.lg.acked(convKey{recipient: s.to[p.target], peer: s.account}, seq)
+		s.acked.Add(1)
 	}
 }
 
@@ -233,30 +333,38 @@ func (s *sender) takeRefused() []int {
 	return t
 }
 
-// settled reports whether every message sent was acked or refused.
-func (s *sender) settled() bool { return s.acked.Load()+s.refused.Load() >= s.sent.Load() }
+// settled reports whether every message sent was answered.
+func (s *sender) settled() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending) == 0
+}
 
 func (s *sender) close() {
 	for _, ss := range s.socks {
 		ss.mu.Lock()
-		closeNow(ss.ws)
+		ss.closed = true
+		if ss.conn != nil {
+			closeNow(ss.conn.ws)
+		}
 		ss.mu.Unlock()
 	}
 	s.wg.Wait()
 }
 
 // senderTotals sums what the senders sent, had acked and had refused, and
-// returns the first refusal seen.
-func senderTotals(senders []*sender) (sent, acked, refused int64, first string) {
+// how often they reconnected, and returns the first refusal seen.
+func senderTotals(senders []*sender) (sent, acked, refused, reconnects int64, first string) {
 	for _, s := range senders {
 		sent += s.sent.Load()
 		acked += s.acked.Load()
 		refused += s.refused.Load()
+		reconnects += s.reconnects.Load()
 		if p := s.firstRefusal.Load(); p != nil && first == "" {
 			first = *p
 		}
 	}
-	return sent, acked, refused, first
+	return sent, acked, refused, reconnects, first
 }
 
 // waitSettled waits until every sender's messages were acked or refused,

@@ -127,6 +127,14 @@ func (l *load) stall(ctx context.Context, out io.Writer) (bool, error) {
 	}
 	fmt.Fprintln(os.Stderr, "loadtest: sending")
 	pace(ctx, n, o.stallRate, o.duration, func(i int) bool { return ss[i].send(0, 0, run.text) })
+	// Messages whose answer was lost with a sender's connection are sent
+	// again, as a client would.
+	waitSettled(ctx, ss, time.Now().Add(time.Second))
+	for _, s := range ss {
+		if !s.settled() {
+			s.resendPending()
+		}
+	}
 	waitSettled(ctx, ss, run.finalAt)
 	fmt.Fprintln(os.Stderr, "loadtest: senders stopped; recipients reconnect and drain")
 	wg.Wait()
@@ -134,11 +142,11 @@ func (l *load) stall(ctx context.Context, out io.Writer) (bool, error) {
 		return false, err
 	}
 
-	sent, acked, refused, firstRefusal := senderTotals(ss)
+	sent, acked, refused, reconnects, firstRefusal := senderTotals(ss)
 	byClass, total := lg.summary()
 	fmt.Fprintf(out, "stall: %d pairs, %d-byte messages at %g/s per sender for %v, settle %v; stalls of %v (receive buffer %d bytes), cuts about every %v; ack mode %s\n",
 		n, o.stallSize, o.stallRate, o.duration, o.settle, o.stallFor, o.stallRcvBuf, o.cutEvery, o.ackMode)
-	fmt.Fprintf(out, "  senders: sent %d, acked %d, refused %d", sent, acked, refused)
+	fmt.Fprintf(out, "  senders: sent %d, acked %d, refused %d, reconnected %d", sent, acked, refused, reconnects)
 	if firstRefusal != "" {
 		fmt.Fprintf(out, " (first: %s)", firstRefusal)
 	}

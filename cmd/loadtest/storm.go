@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -87,9 +88,9 @@ func (l *load) storm(ctx context.Context, out io.Writer) (bool, error) {
 	_, total := lg.summary()
 	fmt.Fprintf(os.Stderr, "loadtest: %d messages acked in %v; %d sockets reconnect\n", total.acked, time.Since(start).Round(time.Millisecond), n)
 
-	cpu0 := cpuTime(l.o.pid)
+	cpu0, self0, mach0, t0 := cpuTime(l.o.pid), cpuTime(os.Getpid()), machineBusy(), time.Now()
 	wall, all := l.stormReconnect(ctx, socks, recips, rTokens, lg)
-	cpu := cpuTime(l.o.pid) - cpu0
+	cpu, self, mach, elapsed := cpuTime(l.o.pid)-cpu0, cpuTime(os.Getpid())-self0, machineBusy()-mach0, time.Since(t0)
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -124,8 +125,14 @@ func (l *load) storm(ctx context.Context, out io.Writer) (bool, error) {
 	fmt.Fprintf(out, "; per socket caught up p50 %v, p99 %v, max %v; handshake done p50 %v, p99 %v, max %v\n",
 		p50, p99, pmax, d50, d99, dmax)
 	fmt.Fprintf(out, "  failed dials %d, reconnects %d, error frames %d", dialFailures, reconnects, errFrames)
+	// CPU from the storm's start until every socket closed.
 	if cpu > 0 {
-		fmt.Fprintf(out, "; server CPU %v (%.0f%% of one core)", cpu.Round(10*time.Millisecond), 100*cpu.Seconds()/wall.Seconds())
+		fmt.Fprintf(out, "; in the %v until all closed, server CPU %v (%.0f%% of one core)",
+			elapsed.Round(10*time.Millisecond), cpu.Round(10*time.Millisecond), 100*cpu.Seconds()/elapsed.Seconds())
+	}
+	if mach > 0 {
+		fmt.Fprintf(out, ", generator CPU %v, machine busy %.0f%% of %d cores",
+			self.Round(10*time.Millisecond), 100*mach.Seconds()/elapsed.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
 	}
 	fmt.Fprintln(out)
 	byClass, total := lg.summary()
@@ -206,7 +213,13 @@ func (l *load) stormSend(ctx context.Context, senders, tokens []string, to [][]s
 			sl.target = sl.target[1:]
 			return sl.s.send(sl.sock, t, text)
 		})
-		waitSettled(ctx, ss, time.Now().Add(30*time.Second))
+		waitSettled(ctx, ss, time.Now().Add(10*time.Second))
+		for _, s := range ss {
+			if !s.settled() {
+				s.resendPending()
+			}
+		}
+		waitSettled(ctx, ss, time.Now().Add(20*time.Second))
 		again := 0
 		for _, sl := range slots {
 			if sl.sock == 0 {
@@ -220,7 +233,7 @@ func (l *load) stormSend(ctx context.Context, senders, tokens []string, to [][]s
 		fmt.Fprintf(os.Stderr, "loadtest: sending %d refused messages again\n", again)
 		time.Sleep(time.Second)
 	}
-	sent, acked, refused, first := senderTotals(ss)
+	sent, acked, refused, _, first := senderTotals(ss)
 	if want := int64(convs * o.stormUnread); acked != want {
 		return fmt.Errorf("senders: %d of %d messages acked; %d sent, %d refused (first: %s)", acked, want, sent, refused, first)
 	}
