@@ -1,8 +1,11 @@
-// Command loadtest drives a running Tim server over real WebSockets:
-// (a) pairs exchanging direct messages, (b) groups, (c) idle connections.
-// It reports messages/s committed and delivered, send-to-deliver latency,
-// server RSS per idle connection, and checks every delivery for loss,
-// duplicates and reordering.
+// Command loadtest drives a running Tim server over real WebSockets. Its
+// default scenarios are (a) pairs exchanging direct messages, (b) groups,
+// (c) idle connections: it reports messages/s committed and delivered,
+// send-to-deliver latency, server RSS per idle connection, and checks every
+// delivery for loss, duplicates and reordering. Two delivery scenarios check
+// at-least-once delivery across reconnects: stall (recipients that stop
+// reading or whose connections are cut, see stall.go) and storm (many
+// sockets with unread messages reconnecting at once, see storm.go).
 package main
 
 import (
@@ -55,6 +58,28 @@ type options struct {
 	perUser  int
 	duration time.Duration
 	pid      int
+
+	// The delivery scenarios.
+	ackMode     string
+	socketLimit int
+	sendLimit   float64
+
+	stallPairs  int
+	stallSize   int
+	stallRate   float64
+	stallFor    time.Duration
+	stallRcvBuf int
+	cutEvery    time.Duration
+	settle      time.Duration
+	drainIdle   time.Duration
+	drainMax    time.Duration
+
+	stormSockets    int
+	stormUnread     int
+	stormSize       int
+	stormPerAccount int
+	stormSenders    int
+	stormTimeout    time.Duration
 }
 
 // Targets of the realtime issue, for this 2-core machine.
@@ -69,7 +94,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	var o options
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.StringVar(&o.url, "url", "http://127.0.0.1:8081", "server base URL")
-	fs.StringVar(&o.scenario, "scenario", "all", "direct, group, idle or all")
+	fs.StringVar(&o.scenario, "scenario", "all", "direct, group, idle or all (these three); or stall or storm")
 	fs.IntVar(&o.pairs, "pairs", 100, "direct: pairs of users")
 	fs.IntVar(&o.rate, "rate", 10300, "direct: messages sent per second in total")
 	fs.IntVar(&o.groups, "groups", 20, "group: groups")
@@ -77,18 +102,52 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.members, "members", 100, "group: members per group, drawn from the 2*pairs accounts (each account joins several groups)")
 	fs.IntVar(&o.idle, "idle", 10000, "idle: connections")
 	fs.IntVar(&o.perUser, "idle-per-user", 1000, "idle: sockets per user (the server's TIM_SOCKETS_PER_USER must allow it)")
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "direct and group: sending time")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "direct, group and stall: sending time")
 	fs.IntVar(&o.pid, "pid", 0, "server pid, to read its RSS and CPU time")
+
+	fs.StringVar(&o.ackMode, "ack", "mixed", "stall and storm: recipients open sockets with ?ack=1 and ack what they hold (all), never (none), or half of them (mixed)")
+	fs.IntVar(&o.socketLimit, "socket-limit", 10, "stall and storm: the server's TIM_SOCKETS_PER_USER, which the generator stays within")
+	fs.Float64Var(&o.sendLimit, "send-limit", 50, "stall and storm: the server's TIM_SEND_RATE (frames per second per socket), which the generator stays under")
+	fs.IntVar(&o.stallPairs, "stall-pairs", 24, "stall: sender/recipient pairs; recipients take turns being normal, stalling and cut readers")
+	fs.IntVar(&o.stallSize, "stall-size", 8192, "stall: message text bytes")
+	fs.Float64Var(&o.stallRate, "stall-rate", 45, "stall: messages per second per sender")
+	fs.DurationVar(&o.stallFor, "stall-for", 4*time.Second, "stall: how long a stalling reader stops reading before it closes and reconnects")
+	fs.IntVar(&o.stallRcvBuf, "stall-rcvbuf", 32<<10, "stall: TCP receive buffer of stalling readers in bytes (0: the kernel's default)")
+	fs.DurationVar(&o.cutEvery, "cut-every", 2*time.Second, "stall: about how long a cut reader reads before its connection is cut")
+	fs.DurationVar(&o.settle, "settle", 3*time.Second, "stall: wait after the senders stop before the final reconnect")
+	fs.DurationVar(&o.drainIdle, "drain-idle", 2*time.Second, "stall: the final connection is drained once no frame came for this long")
+	fs.DurationVar(&o.drainMax, "drain-max", time.Minute, "stall: longest final drain")
+	fs.IntVar(&o.stormSockets, "storm-sockets", 2000, "storm: sockets that reconnect at once")
+	fs.IntVar(&o.stormUnread, "storm-unread", 10, "storm: unread messages waiting for each socket")
+	fs.IntVar(&o.stormSize, "storm-size", 256, "storm: message text bytes")
+	fs.IntVar(&o.stormPerAccount, "storm-per-account", 10, "storm: sockets per recipient account; 1: user sockets, more: direct sockets, one per sender, each with a cursor of its own")
+	fs.IntVar(&o.stormSenders, "storm-senders", 10, "storm: sender accounts (at least -storm-per-account)")
+	fs.DurationVar(&o.stormTimeout, "storm-timeout", 2*time.Minute, "storm: give up waiting for sockets to catch up after this")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.members > 2*o.pairs {
-		return fmt.Errorf("-members %d is more than the %d accounts (2*pairs)", o.members, 2*o.pairs)
+	if err := o.check(); err != nil {
+		return err
 	}
 	raiseFileLimit()
 	lt, err := newLoad(o)
 	if err != nil {
 		return err
+	}
+	switch o.scenario {
+	case "stall", "storm":
+		scenario := lt.stall
+		if o.scenario == "storm" {
+			scenario = lt.storm
+		}
+		ok, err := scenario(ctx, out)
+		if err != nil {
+			return fmt.Errorf("%s: %w", o.scenario, err)
+		}
+		if !ok {
+			return errors.New("acked messages were lost, or a connection repeated, reordered or skipped messages")
+		}
+		return nil
 	}
 	// One set of accounts serves every scenario: registering costs two
 	// password hashes each, which would dominate the run.
@@ -130,6 +189,32 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintln(out, "some targets were not met")
 	}
 	return nil
+}
+
+// check refuses flag values the scenarios cannot run with.
+func (o options) check() error {
+	var errs []error
+	bad := func(cond bool, format string, args ...any) {
+		if cond {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	bad(!slices.Contains([]string{"all", "direct", "group", "idle", "stall", "storm"}, o.scenario), "-scenario %q: want direct, group, idle, all, stall or storm", o.scenario)
+	bad(o.members > 2*o.pairs, "-members %d is more than the %d accounts (2*pairs)", o.members, 2*o.pairs)
+	bad(!slices.Contains([]string{"all", "none", "mixed"}, o.ackMode), "-ack %q: want all, none or mixed", o.ackMode)
+	bad(o.socketLimit < 1 || o.sendLimit <= 0, "-socket-limit and -send-limit must be positive")
+	// A message frame carries the text and about 300 bytes of fields
+	// within the server's default 64 KiB frame limit.
+	bad(o.stallSize < 1 || o.stallSize > 60000 || o.stormSize < 1 || o.stormSize > 60000, "-stall-size and -storm-size must be between 1 and 60000")
+	bad(o.stallPairs < 1 || o.stallRate <= 0, "-stall-pairs and -stall-rate must be positive")
+	// A stall sender sends over one socket; an ack-mode recipient acks
+	// every ackEvery.
+	bad(o.stallRate > o.sendLimit, "-stall-rate %g is above -send-limit %g", o.stallRate, o.sendLimit)
+	bad(o.ackMode != "none" && o.sendLimit < float64(time.Second/ackEvery), "-send-limit %g: ack-mode recipients ack %d times a second", o.sendLimit, time.Second/ackEvery)
+	bad(o.stormSockets < 1 || o.stormUnread < 1 || o.stormSenders < 1, "-storm-sockets, -storm-unread and -storm-senders must be positive")
+	bad(o.stormPerAccount < 1 || o.stormPerAccount > o.socketLimit, "-storm-per-account must be between 1 and -socket-limit %d", o.socketLimit)
+	bad(o.stormSenders < o.stormPerAccount, "-storm-senders %d: each of a recipient's %d sockets needs a sender of its own", o.stormSenders, o.stormPerAccount)
+	return errors.Join(errs...)
 }
 
 func raiseFileLimit() {
