@@ -74,6 +74,20 @@ func (l *ledger) missing(k convKey) int {
 	return 0
 }
 
+// missingFor is how many acked seqs recipient has not received yet, over
+// all its conversations.
+func (l *ledger) missingFor(recipient string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for k, c := range l.convs {
+		if k.recipient == recipient {
+			n += c.missing
+		}
+	}
+	return n
+}
+
 // contiguous is the newest seq of conversation k up to which the recipient
 // received everything: what an ack-mode client acknowledges.
 func (l *ledger) contiguous(k convKey) int64 {

@@ -191,3 +191,28 @@ func TestLedgerSummaryByClass(t *testing.T) {
 		t.Error("a lost message must fail the check")
 	}
 }
+
+func TestLedgerMissingForRecipient(t *testing.T) {
+	t.Parallel()
+	lg := newLedger()
+	other := convKey{recipient: convA.recipient, peer: "s9"}
+	for _, k := range []convKey{convA, other, convB} {
+		lg.expect(k, "c")
+		lg.acked(k, 1)
+		lg.acked(k, 2)
+	}
+	c := lg.connection("c")
+	c.received(convA, 1)
+	c.received(other, 2)
+	if got := lg.missingFor(convA.recipient); got != 2 {
+		t.Fatalf("missingFor %s = %d, want 2 (one in each of its conversations)", convA.recipient, got)
+	}
+	c.received(convA, 2)
+	c.received(other, 1)
+	if got := lg.missingFor(convA.recipient); got != 0 {
+		t.Fatalf("missingFor %s = %d after everything arrived, want 0", convA.recipient, got)
+	}
+	if got := lg.missingFor(convB.recipient); got != 2 {
+		t.Fatalf("missingFor %s = %d, want 2", convB.recipient, got)
+	}
+}

@@ -246,7 +246,12 @@ func (r *stallRun) recipient(ctx context.Context, account, token string, kind re
 	if c == nil {
 		return
 	}
-	c.read(time.Now().Add(o.drainMax), o.drainIdle)
+	// Drained once idle with nothing acked missing, or at drainMax: on a
+	// loaded machine a catch-up may pause longer than drainIdle.
+	deadline := time.Now().Add(o.drainMax)
+	for c.read(deadline, o.drainIdle) == endIdle && r.lg.missingFor(account) > 0 {
+		c.sendAcks()
+	}
 	c.sendAcks()
 	closeNow(c.ws)
 	r.done(c, class)
