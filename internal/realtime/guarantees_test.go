@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,4 +123,62 @@ func TestClientMsgIDPerConversation(t *testing.T) {
 	if again := ca.ack(); again.Id != toC[0].Id {
 		t.Fatalf("repeat in the same conversation got %+v, want the ack of %d", again, toC[0].Id)
 	}
+}
+
+// TestGroupPresenceCountsUnderConcurrency: sockets of one member opening
+// and closing at once leave the presence table with the count of those
+// still open.
+func TestGroupPresenceCountsUnderConcurrency(t *testing.T) {
+	e := setup(t)
+	a := e.user("a")
+	e.group(1, "a")
+	const n = 8
+	clients := make([]*client, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, _, err := e.tryDial("/websocket/1/a", a, nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			clients[i] = c
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for _, c := range clients {
+		c.nextOf("group.online")
+	}
+	count := func() int {
+		var sockets int
+		err := e.pool.QueryRow(context.Background(), `SELECT coalesce(sum(sockets), 0) FROM group_presence WHERE group_id = 1 AND account = 'a'`).Scan(&sockets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sockets
+	}
+	waitFor := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(wait)
+		for count() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("group presence counts %d sockets, want %d", count(), want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor(n)
+	for _, c := range clients[1:] {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.close() }()
+	}
+	wg.Wait()
+	waitFor(1)
+	clients[0].close()
+	waitFor(0)
 }

@@ -239,23 +239,35 @@ type groupMember struct {
 // returns the group.presence and group.online frames, which it also
 // publishes to the group's other sockets on every instance.
 func (s *Service) groupPresence(ctx context.Context, so *socket, online bool) ([][]byte, error) {
-	s.groupMu.Lock()
-	defer s.groupMu.Unlock()
 	k := groupMember{so.groupID, so.account}
+	s.groupMu.Lock()
 	if online {
 		s.groupLocal[k]++
 	} else if s.groupLocal[k]--; s.groupLocal[k] <= 0 {
 		delete(s.groupLocal, k)
 	}
 	n := s.groupLocal[k]
-	var err error
-	if n > 0 {
-		err = s.q.GroupPresenceUpsert(ctx, db.GroupPresenceUpsertParams{InstanceID: s.instanceID, GroupID: so.groupID, Account: so.account, Sockets: int32(n)})
-	} else {
-		err = s.q.GroupPresenceDelete(ctx, db.GroupPresenceDeleteParams{InstanceID: s.instanceID, GroupID: so.groupID, Account: so.account})
-	}
-	if err != nil {
-		return nil, fmt.Errorf("write group presence: %w", err)
+	s.groupMu.Unlock()
+	// The lock covers memory only. Writes of one member's count may then
+	// finish out of order: a writer that finds the count changed meanwhile
+	// writes again, so the last one to finish leaves the current count.
+	for {
+		var err error
+		if n > 0 {
+			err = s.q.GroupPresenceUpsert(ctx, db.GroupPresenceUpsertParams{InstanceID: s.instanceID, GroupID: so.groupID, Account: so.account, Sockets: int32(n)})
+		} else {
+			err = s.q.GroupPresenceDelete(ctx, db.GroupPresenceDeleteParams{InstanceID: s.instanceID, GroupID: so.groupID, Account: so.account})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("write group presence: %w", err)
+		}
+		s.groupMu.Lock()
+		now := s.groupLocal[k]
+		s.groupMu.Unlock()
+		if now == n {
+			break
+		}
+		n = now
 	}
 	rows, err := s.q.GroupPresenceOnline(ctx, db.GroupPresenceOnlineParams{GroupID: so.groupID, PresenceTimeoutSecs: s.cfg.PresenceTimeout.Seconds()})
 	if err != nil {
