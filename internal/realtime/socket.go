@@ -239,9 +239,10 @@ func (s *socket) writeLoop() {
 	defer close(s.writerDone)
 	ping := time.NewTicker(s.opts.pingInterval)
 	defer ping.Stop()
-	confirm := time.NewTimer(s.opts.confirmDelay)
-	confirm.Stop()
-	armed := false // confirm runs
+	// confirm fires the ping that confirms written message frames; made
+	// when first needed, so that an idle socket holds no timer for it.
+	var confirm *time.Timer
+	var confirmC <-chan time.Time // nil unless confirm runs
 	var batch []outFrame
 	for {
 		select {
@@ -251,8 +252,8 @@ func (s *socket) writeLoop() {
 				return
 			}
 			continue
-		case <-confirm.C:
-			armed = false
+		case <-confirmC:
+			confirmC = nil
 			if !s.ping() {
 				return
 			}
@@ -286,9 +287,13 @@ func (s *socket) writeLoop() {
 				s.finish(0, "")
 				return
 			}
-			if s.noteWritten(batch) && !armed && code == 0 {
-				confirm.Reset(s.opts.confirmDelay)
-				armed = true
+			if s.noteWritten(batch) && confirmC == nil && code == 0 {
+				if confirm == nil {
+					confirm = time.NewTimer(s.opts.confirmDelay)
+				} else {
+					confirm.Reset(s.opts.confirmDelay)
+				}
+				confirmC = confirm.C
 			}
 		}
 		clear(batch)
