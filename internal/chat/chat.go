@@ -138,16 +138,23 @@ func (m Message) Frame() api.MessageFrame {
 		Type: api.Message, Id: m.ID, Seq: m.Seq, FromUser: m.Sender,
 		Message: m.Body, Kind: api.MessageKind(m.Kind), Time: m.Time,
 	}
+	f.To, f.GroupId, f.ClientMsgId = m.Target()
+	return f
+}
+
+// Target is how frames name m's conversation and client id: exactly one of
+// to (the recipient) and groupID, and clientMsgID when the sender gave one.
+func (m Message) Target() (to *string, groupID *int64, clientMsgID *string) {
 	if m.GroupID != 0 {
 		gid := m.GroupID
-		f.GroupId = &gid
+		groupID = &gid
 	} else {
-		to := m.Recipient
-		f.To = &to
+		r := m.Recipient
+		to = &r
 	}
 	if m.ClientMsgID != "" {
 		id := m.ClientMsgID
-		f.ClientMsgId = &id
+		clientMsgID = &id
 	}
-	return f
+	return to, groupID, clientMsgID
 }

@@ -141,12 +141,7 @@ func (s *Service) catchUp(so *socket) {
 // goroutine, which reads the gap from the database.
 func (s *socket) deliver(conv string, seq int64, data []byte) {
 	s.dmu.Lock()
-	st := s.convs[conv]
-	if st == nil {
-		// A conversation that started after the socket opened.
-		st = &convState{}
-		s.setConv(conv, st)
-	}
+	st := s.convState(conv) // new: a conversation that started after the open
 	if s.replaying || st.catching {
 		st.maxSeen = max(st.maxSeen, seq)
 		s.dmu.Unlock()
@@ -173,6 +168,17 @@ func (s *socket) setConv(conv string, st *convState) {
 	s.convs[conv] = st
 }
 
+// convState returns conversation conv's state, made empty when it has
+// none. dmu held.
+func (s *socket) convState(conv string) *convState {
+	st := s.convs[conv]
+	if st == nil {
+		st = &convState{}
+		s.setConv(conv, st)
+	}
+	return st
+}
+
 // startCatchUpLocked starts the catch-up goroutine unless it runs. dmu held.
 func (s *socket) startCatchUpLocked() {
 	if s.catching || s.replaying {
@@ -186,11 +192,7 @@ func (s *socket) startCatchUpLocked() {
 func (s *socket) rewind(conv string, after int64) {
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
-	st := s.convs[conv]
-	if st == nil {
-		st = &convState{}
-		s.setConv(conv, st)
-	}
+	st := s.convState(conv)
 	st.maxSeen = max(st.maxSeen, st.last)
 	st.last = after
 	st.gen++

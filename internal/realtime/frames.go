@@ -238,17 +238,7 @@ func encodeError(code int32, message, clientMsgID string) []byte {
 
 func encodeAck(m chat.Message) []byte {
 	f := api.AckFrame{Type: "ack", Id: m.ID, Seq: m.Seq, Time: m.Time}
-	if m.GroupID != 0 {
-		gid := m.GroupID
-		f.GroupId = &gid
-	} else {
-		to := m.Recipient
-		f.To = &to
-	}
-	if m.ClientMsgID != "" {
-		id := m.ClientMsgID
-		f.ClientMsgId = &id
-	}
+	f.To, f.GroupId, f.ClientMsgId = m.Target()
 	return mustJSON(f)
 }
 

@@ -104,11 +104,7 @@ func (h *hub) nudge(conv, userA, userB string, group, last int64) {
 func (s *socket) nudge(conv string, last int64) {
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
-	st := s.convs[conv]
-	if st == nil {
-		st = &convState{}
-		s.setConv(conv, st)
-	}
+	st := s.convState(conv)
 	if s.replaying || st.catching {
 		st.maxSeen = max(st.maxSeen, last)
 		return

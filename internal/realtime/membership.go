@@ -101,11 +101,7 @@ func (s *socket) joinGroup(g, from int64) {
 	}
 	s.groups[g] = true
 	conv := chat.GroupKey(g)
-	st := s.convs[conv]
-	if st == nil {
-		st = &convState{}
-		s.setConv(conv, st)
-	}
+	st := s.convState(conv)
 	st.last = max(st.last, from)
 	st.maxSeen = max(st.maxSeen, st.last)
 	st.catching = true

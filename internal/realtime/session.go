@@ -139,12 +139,7 @@ func (s *Service) openSequence(so *socket) error {
 	}
 	so.dmu.Lock()
 	for conv, c := range cursors {
-		st := so.convs[conv]
-		if st == nil {
-			st = &convState{}
-			so.setConv(conv, st)
-		}
-		st.last = max(c, s.cursors.pending(so.account, conv))
+		so.convState(conv).last = max(c, s.cursors.pending(so.account, conv))
 	}
 	// A conversation is read from the database when it has messages past
 	// the cursor: at the time of the read, or seen live since the socket
