@@ -34,19 +34,28 @@ const (
 // when it is missing (fails instead when TIM_PROXY_TESTS=required).
 func proxyBinary(t *testing.T, name string) string {
 	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
+	if p, ok := lookBinary(name); ok {
 		return p
-	}
-	for _, dir := range []string{"/usr/sbin", "/usr/bin"} { // sbin is not on every PATH
-		if p := filepath.Join(dir, name); isExecutable(p) {
-			return p
-		}
 	}
 	if os.Getenv(envRequired) == "required" {
 		t.Fatalf("%s is not installed (apt-get install %s), and %s=required", name, name, envRequired)
 	}
 	t.Skipf("%s is not installed (apt-get install %s); set %s=required to fail instead", name, name, envRequired)
 	return ""
+}
+
+// lookBinary finds an executable on PATH or in /usr/sbin and /usr/bin,
+// which are not on every PATH.
+func lookBinary(name string) (string, bool) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, true
+	}
+	for _, dir := range []string{"/usr/sbin", "/usr/bin"} {
+		if p := filepath.Join(dir, name); isExecutable(p) {
+			return p, true
+		}
+	}
+	return "", false
 }
 
 func isExecutable(p string) bool {
