@@ -83,10 +83,12 @@ func TestClusterSurvivesCrashes(t *testing.T) {
 
 	dbURL := testdb.New(t)
 	secret := randomHex(t, 32)
+	// tim-1 serves its metrics on a listener of their own.
+	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", freePorts(t, 1)[0])
 	tims := make([]*timProc, 3)
 	for i := range tims {
 		name := fmt.Sprintf("tim-%d", i+1)
-		tims[i] = startTim(t, timBin, name, tmp, []string{
+		env := []string{
 			"TIM_ADDR=127.0.0.1:0",
 			"TIM_DATA_DIR=" + t.TempDir(),
 			"TIM_DATABASE_URL=" + dbURL,
@@ -95,7 +97,11 @@ func TestClusterSurvivesCrashes(t *testing.T) {
 			"TIM_PRESENCE_TIMEOUT=" + presenceTimeout.String(),
 			"TIM_INSTANCE_ID=" + name,
 			"TIM_LOG_LEVEL=info",
-		})
+		}
+		if i == 0 {
+			env = append(env, "TIM_METRICS_ADDR="+strings.TrimSuffix(strings.TrimPrefix(metricsURL, "http://"), "/metrics"))
+		}
+		tims[i] = startTim(t, timBin, name, tmp, env)
 	}
 	for _, p := range tims {
 		p.waitReady(t, 60*time.Second)
@@ -295,6 +301,29 @@ func TestClusterSurvivesCrashes(t *testing.T) {
 		}
 	}
 	t.Logf("tim-1 reconnected to nats %s after its node was killed", busBack.Round(time.Millisecond))
+
+	// tim-1's metrics tell the same story.
+	metrics := scrapeMetrics(t, metricsURL)
+	for name, ok := range map[string]func(float64) bool{
+		"tim_bus_connected":                  func(v float64) bool { return v == 1 },
+		"tim_bus_reconnects_total":           func(v float64) bool { return v >= 1 },
+		"tim_messages_committed_total":       func(v float64) bool { return v > 0 },
+		"tim_delivery_latency_seconds_count": func(v float64) bool { return v > 0 },
+	} {
+		if v, found := metrics[name]; !found || !ok(v) {
+			t.Errorf("tim-1 metrics: %s = %v (present: %v)", name, v, found)
+		}
+	}
+	t.Logf("tim-1: tim_bus_reconnects_total %v, tim_messages_committed_total %v, tim_delivery_latency_seconds_count %v",
+		metrics["tim_bus_reconnects_total"], metrics["tim_messages_committed_total"], metrics["tim_delivery_latency_seconds_count"])
+	if res, err := http.Get(t1.url + "/metrics"); err != nil {
+		t.Errorf("tim-1's main port: %v", err)
+	} else {
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound {
+			t.Errorf("tim-1 serves /metrics on its main port too (%d)", res.StatusCode)
+		}
+	}
 	t.Logf("watcher saw idle offline %s after tim-3 was killed (presence timeout %s)", offlineAfter.Round(time.Millisecond), presenceTimeout)
 	t.Logf("%d messages; traffic %s, drained %s after it; the test ran %s (setup and traffic %s)",
 		total, trafficEnded.Sub(trafficBegan).Round(time.Millisecond), drained.Sub(trafficEnded).Round(time.Millisecond),

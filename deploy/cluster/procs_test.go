@@ -401,6 +401,34 @@ func (p *timProc) natsNode(clientPorts []int) (int, error) {
 	return -1, nil
 }
 
+// scrapeMetrics reads the unlabelled samples of a /metrics page.
+func scrapeMetrics(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("scrape %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("scrape %s: %d", url, res.StatusCode)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok || strings.HasPrefix(name, "#") || strings.Contains(name, "{") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			out[name] = v
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("scrape %s: %v", url, err)
+	}
+	return out
+}
+
 // eventually polls cond every 20 ms until it holds or within passes, and
 // reports whether it held.
 func eventually(within time.Duration, cond func() bool) bool {
