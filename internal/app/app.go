@@ -18,7 +18,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"tim/gen/api"
 	"tim/gen/db"
@@ -58,6 +57,7 @@ var _ api.StrictServerInterface = (*server)(nil)
 // App is one running Tim instance over an existing database.
 type App struct {
 	handler  http.Handler
+	registry *prometheus.Registry // served at /metrics
 	realtime *realtime.Service
 	pool     *pgxpool.Pool
 	bus      *bus.Bus
@@ -98,6 +98,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	}
 	verifier := auth.NewVerifier(issuer, auth.NewRevocations(q))
 
+	reg, m := newRegistry()
 	var busOpts []bus.Option
 	if cfg.NATSCredsFile != "" {
 		busOpts = append(busOpts, bus.WithCredsFile(cfg.NATSCredsFile))
@@ -118,10 +119,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	cleanups = append(cleanups, b.Close)
 	profiles := profile.NewLoader(q, cfg.PresenceTimeout)
 
-	rt, err := realtime.New(ctx, realtime.Deps{Config: cfg, Pool: pool, Verifier: verifier, Bus: b, Logger: logger})
+	rt, err := realtime.New(ctx, realtime.Deps{Config: cfg, Pool: pool, Verifier: verifier, Bus: b, Logger: logger, Metrics: m})
 	if err != nil {
 		return nil, err
 	}
+	watch(m, pool, b, rt)
 	cleanups = append(cleanups, func() { _ = rt.Shutdown(context.WithoutCancel(ctx)) })
 
 	accts, err := accounts.New(pool, issuer, profiles, rt, accounts.Limits{
@@ -143,8 +145,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 		PerAccount: cfg.UploadsPerAccount,
 	}, logger)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	e, err := httpapi.New(httpapi.Options{
 		Logger:         logger,
 		Verifier:       verifier,
@@ -156,13 +156,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 		MaxMultipartBody: max(cfg.MaxAvatarBytes, cfg.MaxChatPicBytes, cfg.MaxMP3Bytes, cfg.MaxMP4Bytes) + 1<<20,
 		Body:             httpapi.BodyLimits{Timeout: cfg.BodyTimeout, MinBytes: cfg.UploadMinBytes, MinWindow: cfg.UploadMinWindow},
 		Mount:            rt.Register,
+		MetricsElsewhere: cfg.MetricsAddr != "", // Run serves MetricsHandler there
 	})
 	if err != nil {
 		return nil, err
 	}
 
 	jctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	a := &App{handler: e, realtime: rt, pool: pool, bus: b, logger: logger, stop: stop, done: make(chan struct{})}
+	a := &App{handler: m.HTTP(e), registry: reg, realtime: rt, pool: pool, bus: b, logger: logger, stop: stop, done: make(chan struct{})}
 	go a.janitor(jctx, q)
 	return a, nil
 }

@@ -65,6 +65,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		_ = a.Close(context.WithoutCancel(ctx))
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	stopMetrics := func(context.Context) error { return nil }
+	if cfg.MetricsAddr != "" {
+		if stopMetrics, err = serveMetrics(ctx, cfg.MetricsAddr, a.MetricsHandler(), logger); err != nil {
+			_ = ln.Close()
+			_ = a.Close(context.WithoutCancel(ctx))
+			return err
+		}
+	}
 	srv := &http.Server{
 		Handler:           a.Handler(),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -80,6 +88,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	select {
 	case err := <-serveErr:
+		_ = stopMetrics(context.WithoutCancel(ctx))
 		_ = a.Close(context.WithoutCancel(ctx))
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
@@ -91,8 +100,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// closes them (after committing in-flight sends) before the pool goes.
 	shutdownErr := srv.Shutdown(sctx)
 	closeErr := a.Close(sctx)
+	metricsErr := stopMetrics(sctx)
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
-	return errors.Join(shutdownErr, closeErr)
+	return errors.Join(shutdownErr, closeErr, metricsErr)
 }

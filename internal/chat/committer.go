@@ -58,6 +58,8 @@ type Committer struct {
 	closed bool
 	in     chan *pending
 	done   chan struct{}
+
+	observe func(sends, stored int, took time.Duration, err error) // see WithObserver
 }
 
 // NewCommitter starts a committer. publish receives every batch of new
@@ -70,7 +72,7 @@ type Committer struct {
 // cancelled by PostgreSQL itself, so a send that fails with the deadline was
 // not stored. (A deadline on the client side alone cannot promise that: the
 // server may still commit a statement whose client gave up.)
-func NewCommitter(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, publish func([]Message), timeout time.Duration) (*Committer, error) {
+func NewCommitter(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, publish func([]Message), timeout time.Duration, opts ...CommitterOption) (*Committer, error) {
 	cfg := pool.Config().Copy()
 	cfg.MaxConns, cfg.MinConns = 2, 0
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)
@@ -80,6 +82,9 @@ func NewCommitter(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, 
 	}
 	c := &Committer{q: db.New(own), pool: own, logger: logger, publish: publish, timeout: timeout, in: make(chan *pending, 4*MaxBatch), done: make(chan struct{})}
 	c.base, c.abort = context.WithCancel(context.Background())
+	for _, o := range opts {
+		o(c)
+	}
 	go c.run()
 	return c, nil
 }
@@ -151,7 +156,12 @@ func (c *Committer) run() {
 				break collect
 			}
 		}
-		if fresh := c.commit(batch); len(fresh) > 0 {
+		start := time.Now()
+		fresh := c.commit(batch)
+		if c.observe != nil {
+			c.observe(len(batch), len(fresh), time.Since(start), batchError(batch))
+		}
+		if len(fresh) > 0 {
 			c.publish(fresh)
 		}
 		for _, p := range batch {

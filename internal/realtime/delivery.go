@@ -98,6 +98,7 @@ func (s *Service) catchUp(so *socket) {
 		from, gen := st.last, st.gen
 		so.dmu.Unlock()
 
+		s.obs.CatchUpQuery()
 		msgs, err := s.store.After(s.ctx, conv, from, catchUpPage)
 		if err != nil {
 			if !errors.Is(err, context.Canceled) {
@@ -139,7 +140,7 @@ func (s *Service) catchUp(so *socket) {
 // conversation in seq order with no gap and no repeat: an older seq is
 // dropped, a seq past a gap hands the conversation to the catch-up
 // goroutine, which reads the gap from the database.
-func (s *socket) deliver(conv string, seq int64, data []byte) {
+func (s *socket) deliver(conv string, seq int64, data []byte, committed int64) {
 	s.dmu.Lock()
 	st := s.convState(conv) // new: a conversation that started after the open
 	if s.replaying || st.catching {
@@ -150,7 +151,7 @@ func (s *socket) deliver(conv string, seq int64, data []byte) {
 	switch {
 	case seq <= st.last:
 	case seq == st.last+1:
-		if s.enqueue(outFrame{data: data, conv: conv, seq: seq}) {
+		if s.enqueue(outFrame{data: data, conv: conv, seq: seq, committed: committed}) {
 			st.last = seq
 		}
 	default:

@@ -35,6 +35,8 @@ type Deps struct {
 	Verifier *auth.Verifier
 	Bus      *bus.Bus
 	Logger   *slog.Logger
+	// Metrics, if set, receives the service's measurements.
+	Metrics Observer
 }
 
 // Service is the realtime side of one Tim instance.
@@ -46,6 +48,7 @@ type Service struct {
 	nc         *nats.Conn
 	logger     *slog.Logger
 	instanceID string
+	obs        Observer
 
 	store     *chat.Store
 	committer *chat.Committer
@@ -108,7 +111,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		cfg: d.Config, pool: d.Pool, q: db.New(d.Pool), verifier: d.Verifier, nc: d.Bus.Conn(),
 		logger: d.Logger.With(slog.String("instance", id)), instanceID: id,
 		store: chat.NewStore(d.Pool), hub: newHub(), cursors: newCursorBook(), presence: newPresenceBook(),
-		groupLocal: map[groupMember]int{}, rewind: make(chan time.Duration, 1),
+		groupLocal: map[groupMember]int{}, rewind: make(chan time.Duration, 1), obs: observerOr(d.Metrics),
 	}
 	s.upgrader = websocket.Upgrader{
 		// A small read buffer of the socket's own (the HTTP server's 4 KiB
@@ -143,7 +146,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		s.unsubscribe()
 		return nil, fmt.Errorf("flush nats subscriptions: %w", err)
 	}
-	committer, err := chat.NewCommitter(ctx, d.Pool, s.logger, s.publishMessages, d.Config.CommitTimeout)
+	committer, err := chat.NewCommitter(ctx, d.Pool, s.logger, s.publishMessages, d.Config.CommitTimeout, chat.WithObserver(s.obs.Committed))
 	if err != nil {
 		s.unsubscribe()
 		return nil, err

@@ -20,7 +20,7 @@ import (
 func (s *Service) start(conn *websocket.Conn, raw *coalescingConn, h handshake, ackMode bool) *socket {
 	so := newSocket(wsTransport{c: conn, raw: raw}, s, socketOptions{
 		queueBytes: s.cfg.SocketQueueBytes, writeTimeout: s.cfg.WriteTimeout, closeTimeout: closeWriteTimeout,
-		pingInterval: s.cfg.PingInterval, confirmDelay: confirmDelay,
+		pingInterval: s.cfg.PingInterval, confirmDelay: confirmDelay, observer: s.obs,
 	})
 	so.id = s.nextID.Add(1)
 	so.account, so.jti, so.generation, so.ch, so.ackMode = h.claims.Account, h.claims.JTI, h.claims.Generation, h.ch, ackMode
@@ -206,6 +206,7 @@ func (s *Service) readLoop(conn *websocket.Conn, so *socket) {
 			continue
 		}
 		if !limiter.Allow() {
+			s.obs.SendRateLimited()
 			so.sendControl(encodeError(http.StatusTooManyRequests, "发送过于频繁", ""))
 			continue
 		}
