@@ -26,10 +26,10 @@ import (
 	"tim/internal/auth"
 	"tim/internal/blob"
 	"tim/internal/bus"
-	"tim/internal/chat"
 	"tim/internal/config"
 	"tim/internal/httpapi"
 	"tim/internal/media"
+	"tim/internal/messages"
 	"tim/internal/profile"
 	"tim/internal/realtime"
 	"tim/internal/social"
@@ -40,7 +40,7 @@ import (
 type (
 	accountsAPI = accounts.API
 	socialAPI   = social.API
-	historyAPI  = chat.History
+	historyAPI  = messages.History
 	mediaAPI    = media.API
 )
 
@@ -148,7 +148,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	e, err := httpapi.New(httpapi.Options{
 		Logger:         logger,
 		Verifier:       verifier,
-		Handler:        &server{accts, soc, chat.NewHistory(pool), med, &httpapi.Ops{DB: pool, Bus: b}},
+		Handler:        &server{accts, soc, messages.NewHistory(pool), med, &httpapi.Ops{DB: pool, Bus: b}},
 		Registry:       reg,
 		TrustedProxies: cfg.TrustedProxies,
 		MaxJSONBody:    cfg.MaxJSONBody,

@@ -10,7 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"tim/gen/db"
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 // Access ends the moment a right ends. Social and accounts tell the service
@@ -114,7 +114,7 @@ func (s *Service) joinGroup(ctx context.Context, g int64, account string) error 
 	if !s.hub.hasUserSocket(account) {
 		return nil
 	}
-	conv := chat.GroupKey(g)
+	conv := messages.GroupKey(g)
 	c, err := s.q.DeliveryCursorGet(ctx, db.DeliveryCursorGetParams{Account: account, Conv: conv})
 	if err != nil {
 		return fmt.Errorf("read cursor: %w", err)

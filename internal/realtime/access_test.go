@@ -11,7 +11,7 @@ import (
 	"tim/gen/api"
 	"tim/gen/db"
 	"tim/internal/auth"
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 // leave removes account from group g as the social API does: commit, then
@@ -188,12 +188,12 @@ func TestMessageLostByTheBusIsCaughtUp(t *testing.T) {
 	cb.next()
 	cb.next()
 	// A committer whose batches are never published: the bus "lost" them.
-	lost, err := chat.NewCommitter(context.Background(), e.pool, e.logger, func([]chat.Message) {}, 5*time.Second)
+	lost, err := messages.NewCommitter(context.Background(), e.pool, e.logger, func([]messages.Message) {}, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lost.Close()
-	if _, err := lost.Send(chat.Send{Sender: "a", To: "b", Body: "lost on the bus"}); err != nil {
+	if _, err := lost.Send(messages.Send{Sender: "a", To: "b", Body: "lost on the bus"}); err != nil {
 		t.Fatal(err)
 	}
 	if m := cb.message(); m.Message != "lost on the bus" || m.Seq != 1 {

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 func (s *Service) cursorLoop(ctx context.Context) {
@@ -29,7 +29,7 @@ func (s *Service) cursorLoop(ctx context.Context) {
 
 // publishMessages runs in the committer goroutine after each commit: it
 // encodes every frame once and publishes the batch in commit order.
-func (s *Service) publishMessages(msgs []chat.Message) {
+func (s *Service) publishMessages(msgs []messages.Message) {
 	buf := make([]byte, 0, 4096)
 	for _, m := range msgs {
 		w := wireMessage{Conv: m.Conv, Seq: m.Seq, Sender: m.Sender, Recipient: m.Recipient, GroupID: m.GroupID, Frame: encodeMessage(m)}

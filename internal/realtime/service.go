@@ -1,5 +1,5 @@
 // Package realtime serves Tim's WebSocket channels: it authenticates the
-// handshake, commits sends through the chat committer, fans committed
+// handshake, commits sends through the message committer, fans committed
 // messages out to every instance over NATS, replays what each socket has not
 // received, and tracks presence across instances.
 package realtime
@@ -24,8 +24,8 @@ import (
 	"tim/gen/db"
 	"tim/internal/auth"
 	"tim/internal/bus"
-	"tim/internal/chat"
 	"tim/internal/config"
+	"tim/internal/messages"
 )
 
 // Deps are what the service needs.
@@ -47,8 +47,8 @@ type Service struct {
 	logger     *slog.Logger
 	instanceID string
 
-	store     *chat.Store
-	committer *chat.Committer
+	store     *messages.Store
+	committer *messages.Committer
 	hub       *hub
 	cursors   *cursorBook
 	presence  *presenceBook
@@ -107,7 +107,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	s := &Service{
 		cfg: d.Config, pool: d.Pool, q: db.New(d.Pool), verifier: d.Verifier, nc: d.Bus.Conn(),
 		logger: d.Logger.With(slog.String("instance", id)), instanceID: id,
-		store: chat.NewStore(d.Pool), hub: newHub(), cursors: newCursorBook(), presence: newPresenceBook(),
+		store: messages.NewStore(d.Pool), hub: newHub(), cursors: newCursorBook(), presence: newPresenceBook(),
 		groupLocal: map[groupMember]int{}, rewind: make(chan time.Duration, 1),
 	}
 	s.upgrader = websocket.Upgrader{
@@ -143,7 +143,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		s.unsubscribe()
 		return nil, fmt.Errorf("flush nats subscriptions: %w", err)
 	}
-	committer, err := chat.NewCommitter(ctx, d.Pool, s.logger, s.publishMessages, d.Config.CommitTimeout)
+	committer, err := messages.NewCommitter(ctx, d.Pool, s.logger, s.publishMessages, d.Config.CommitTimeout)
 	if err != nil {
 		s.unsubscribe()
 		return nil, err

@@ -13,7 +13,7 @@ import (
 
 	"tim/gen/api"
 	"tim/gen/db"
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 // start creates the socket, starts its writer and runs the open sequence.
@@ -27,9 +27,9 @@ func (s *Service) start(conn *websocket.Conn, raw *coalescingConn, h handshake, 
 	so.openEpoch = h.epoch
 	switch h.ch {
 	case channelDirect:
-		so.peer, so.conv = h.peer, chat.DirectKey(h.claims.Account, h.peer)
+		so.peer, so.conv = h.peer, messages.DirectKey(h.claims.Account, h.peer)
 	case channelGroup:
-		so.groupID, so.conv = h.groupID, chat.GroupKey(h.groupID)
+		so.groupID, so.conv = h.groupID, messages.GroupKey(h.groupID)
 	}
 	go so.writeLoop()
 	// A socket lives no longer than its token.
@@ -227,19 +227,19 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 	}
 	switch f.kind {
 	case frameSend:
-		send := chat.Send{Sender: so.account, To: f.to, GroupID: f.groupID, Kind: f.msgKind, Body: f.text, ClientMsgID: f.clientMsgID}
+		send := messages.Send{Sender: so.account, To: f.to, GroupID: f.groupID, Kind: f.msgKind, Body: f.text, ClientMsgID: f.clientMsgID}
 		if f.to == "" && f.groupID == 0 {
 			send.To, send.GroupID = so.peer, so.groupID
 		}
-		s.committer.SendAsync(send, func(m chat.Message, err error) {
+		s.committer.SendAsync(send, func(m messages.Message, err error) {
 			switch {
 			case err == nil:
 				so.sendControl(encodeAck(m))
-			case errors.Is(err, chat.ErrForbidden) && send.GroupID != 0:
+			case errors.Is(err, messages.ErrForbidden) && send.GroupID != 0:
 				so.sendControl(encodeError(http.StatusForbidden, "你不是该群成员", send.ClientMsgID))
-			case errors.Is(err, chat.ErrForbidden):
+			case errors.Is(err, messages.ErrForbidden):
 				so.sendControl(encodeError(http.StatusForbidden, "对方不是你的好友", send.ClientMsgID))
-			case errors.Is(err, chat.ErrClosed):
+			case errors.Is(err, messages.ErrClosed):
 				so.sendControl(encodeError(http.StatusServiceUnavailable, "服务器正在关闭", send.ClientMsgID))
 			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 				// Not committed in time; nothing was stored.
@@ -307,9 +307,9 @@ func (s *Service) mayRead(so *socket, f clientFrame) (bool, error) {
 func (s *Service) socketConv(so *socket, f clientFrame) (string, bool) {
 	var conv string
 	if f.groupID != 0 {
-		conv = chat.GroupKey(f.groupID)
+		conv = messages.GroupKey(f.groupID)
 	} else {
-		conv = chat.DirectKey(so.account, f.to)
+		conv = messages.DirectKey(so.account, f.to)
 	}
 	if so.ch != channelUser {
 		return conv, conv == so.conv

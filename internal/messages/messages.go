@@ -1,6 +1,6 @@
-// Package chat stores messages durably: it names conversations, commits
+// Package messages stores messages durably: it names conversations, commits
 // sends in batches with gap-free seqs, and reads messages back by seq.
-package chat
+package messages
 
 import (
 	"context"
