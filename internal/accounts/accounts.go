@@ -15,8 +15,8 @@ import (
 	"tim/gen/db"
 	"tim/internal/auth"
 	"tim/internal/clientaddr"
-	"tim/internal/profile"
 	"tim/internal/store"
+	"tim/internal/userview"
 )
 
 // Messages of the account endpoints; the first four are the document's words.
@@ -43,7 +43,7 @@ type API struct {
 	pool     *pgxpool.Pool
 	q        *db.Queries
 	issuer   *auth.Issuer
-	profiles *profile.Loader
+	profiles *userview.Loader
 	sessions SessionCloser
 	limits   Limits
 	hasher   *auth.Hasher
@@ -54,7 +54,7 @@ type API struct {
 }
 
 // New returns the account API.
-func New(pool *pgxpool.Pool, issuer *auth.Issuer, profiles *profile.Loader, sessions SessionCloser, limits Limits, logger *slog.Logger) (*API, error) {
+func New(pool *pgxpool.Pool, issuer *auth.Issuer, profiles *userview.Loader, sessions SessionCloser, limits Limits, logger *slog.Logger) (*API, error) {
 	dummy, err := auth.HashPassword("timing-equaliser")
 	if err != nil {
 		return nil, fmt.Errorf("hash dummy password: %w", err)

@@ -30,10 +30,10 @@ import (
 	"tim/internal/httpapi"
 	"tim/internal/media"
 	"tim/internal/messages"
-	"tim/internal/profile"
 	"tim/internal/realtime"
 	"tim/internal/social"
 	"tim/internal/store"
+	"tim/internal/userview"
 )
 
 // The domain APIs under distinct names, so that server can embed them all.
@@ -116,7 +116,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 		return nil, err
 	}
 	cleanups = append(cleanups, b.Close)
-	profiles := profile.NewLoader(q, cfg.PresenceTimeout)
+	profiles := userview.NewLoader(q, cfg.PresenceTimeout)
 
 	rt, err := realtime.New(ctx, realtime.Deps{Config: cfg, Pool: pool, Verifier: verifier, Bus: b, Logger: logger})
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"tim/gen/api"
 	"tim/gen/db"
 	"tim/internal/auth"
-	"tim/internal/profile"
+	"tim/internal/userview"
 )
 
 // Response messages. The success messages of the original API document are
@@ -69,7 +69,7 @@ type Events interface {
 type API struct {
 	pool     *pgxpool.Pool
 	q        *db.Queries
-	profiles *profile.Loader
+	profiles *userview.Loader
 	events   Events
 	cfg      Config
 	logger   *slog.Logger
@@ -77,7 +77,7 @@ type API struct {
 
 // New returns an API reading and writing through pool; profiles builds the
 // user objects of responses; events hears of every change of rights.
-func New(pool *pgxpool.Pool, profiles *profile.Loader, events Events, cfg Config, logger *slog.Logger) *API {
+func New(pool *pgxpool.Pool, profiles *userview.Loader, events Events, cfg Config, logger *slog.Logger) *API {
 	return &API{pool: pool, q: db.New(pool), profiles: profiles, events: events, cfg: cfg, logger: logger}
 }
 

@@ -1,7 +1,7 @@
-// Package profile builds the user objects that responses show: never a
-// password or hash, with the avatar's URL and whether the user is online on
-// any server instance.
-package profile
+// Package userview presents users: it builds the user objects that
+// responses show, never with a password or hash, with the avatar's URL and
+// whether the user is online on any server instance.
+package userview
 
 import (
 	"context"
