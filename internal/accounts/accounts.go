@@ -14,7 +14,7 @@ import (
 	"tim/gen/api"
 	"tim/gen/db"
 	"tim/internal/auth"
-	"tim/internal/clientaddr"
+	"tim/internal/httpapi"
 	"tim/internal/store"
 	"tim/internal/userview"
 )
@@ -69,7 +69,7 @@ func New(pool *pgxpool.Pool, issuer *auth.Issuer, profiles *userview.Loader, ses
 // UserRegister creates an account.
 func (a *API) UserRegister(ctx context.Context, req api.UserRegisterRequestObject) (api.UserRegisterResponseObject, error) {
 	b := req.Body
-	if wait, err := a.reserveRegistration(ctx, clientaddr.From(ctx)); err != nil {
+	if wait, err := a.reserveRegistration(ctx, httpapi.ClientAddr(ctx)); err != nil {
 		return nil, err
 	} else if wait > 0 {
 		return api.UserRegister429JSONResponse{TooManyRequestsJSONResponse: tooMany(msgTooManyRegs, wait)}, nil
@@ -101,7 +101,7 @@ func (a *API) UserRegister(ctx context.Context, req api.UserRegisterRequestObjec
 // limit's number of guesses are checked in a window.
 func (a *API) UserLogin(ctx context.Context, req api.UserLoginRequestObject) (api.UserLoginResponseObject, error) {
 	account := req.Body.Account
-	reservation, wait, err := a.reserveLogin(ctx, account, clientaddr.From(ctx))
+	reservation, wait, err := a.reserveLogin(ctx, account, httpapi.ClientAddr(ctx))
 	if err != nil {
 		return nil, err
 	} else if wait > 0 {
