@@ -78,14 +78,15 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 		}
 	}()
 
-	pool, err := store.Open(ctx, cfg.DatabaseURL, 0)
+	st, err := store.Open(ctx, cfg.DatabaseURL, 0)
 	if err != nil {
 		return nil, err
 	}
-	cleanups = append(cleanups, pool.Close)
-	if err := store.Migrate(ctx, pool, logger); err != nil {
+	cleanups = append(cleanups, st.Close)
+	if err := st.Migrate(ctx, logger); err != nil {
 		return nil, err
 	}
+	pool := st.Pool()
 	q := db.New(pool)
 
 	secret, err := jwtSecret(cfg)

@@ -48,12 +48,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	if migrateOnly {
-		pool, err := store.Open(ctx, cfg.DatabaseURL, 2)
+		st, err := store.Open(ctx, cfg.DatabaseURL, 2)
 		if err != nil {
 			return err
 		}
-		defer pool.Close()
-		return store.Migrate(ctx, pool, logger)
+		defer st.Close()
+		return st.Migrate(ctx, logger)
 	}
 
 	a, err := New(ctx, cfg, logger)

@@ -30,11 +30,15 @@ func setup(t *testing.T) fixture {
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	f := fixture{ctx: ctx, url: testdb.New(t), log: logger}
-	pool := f.pool(t)
-	if err := store.Migrate(ctx, pool, logger); err != nil {
+	st, err := store.Open(ctx, f.url, 4)
+	if err != nil {
 		t.Fatal(err)
 	}
-	q := db.New(pool)
+	t.Cleanup(st.Close)
+	if err := st.Migrate(ctx, logger); err != nil {
+		t.Fatal(err)
+	}
+	q := db.New(st.Pool())
 	for _, acc := range []string{"a", "b", "c"} {
 		if _, err := q.UserInsert(ctx, db.UserInsertParams{Account: acc, Username: acc, PasswordHash: "x", Sex: "male", Age: 20}); err != nil {
 			t.Fatal(err)
@@ -57,12 +61,12 @@ func setup(t *testing.T) fixture {
 // pool opens a pool of its own, as another instance would.
 func (f fixture) pool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	pool, err := store.Open(f.ctx, f.url, 4)
+	st, err := store.Open(f.ctx, f.url, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(pool.Close)
-	return pool
+	t.Cleanup(st.Close)
+	return st.Pool()
 }
 
 type testWriter struct{ t *testing.T }

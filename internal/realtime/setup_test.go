@@ -71,14 +71,15 @@ func setup(t *testing.T, opts ...func(*config.Config)) *env {
 	lw := &testLogWriter{t: t, on: true}
 	t.Cleanup(func() { lw.mu.Lock(); lw.on = false; lw.mu.Unlock() })
 	logger := slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	pool, err := store.Open(ctx, testdb.New(t), 20)
+	st, err := store.Open(ctx, testdb.New(t), 20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(pool.Close)
-	if err := store.Migrate(ctx, pool, logger); err != nil {
+	t.Cleanup(st.Close)
+	if err := st.Migrate(ctx, logger); err != nil {
 		t.Fatal(err)
 	}
+	pool := st.Pool()
 	cfg := config.Default()
 	cfg.SendRate, cfg.SendBurst = 10000, 10000
 	for _, o := range opts {
