@@ -97,7 +97,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	if err != nil {
 		return nil, err
 	}
-	verifier := auth.NewVerifier(issuer, auth.NewRevocations(q))
+	verifier := auth.NewVerifier(issuer, auth.NewRevocations(st))
 
 	var busOpts []bus.Option
 	if cfg.NATSCredsFile != "" {
