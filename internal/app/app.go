@@ -117,7 +117,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 		return nil, err
 	}
 	cleanups = append(cleanups, b.Close)
-	profiles := userview.NewLoader(q, cfg.PresenceTimeout)
+	profiles := userview.NewLoader(st, cfg.PresenceTimeout)
 
 	rt, err := realtime.New(ctx, realtime.Deps{Config: cfg, Pool: pool, Verifier: verifier, Bus: b, Logger: logger})
 	if err != nil {
