@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	}
 	cleanups = append(cleanups, func() { _ = rt.Shutdown(context.WithoutCancel(ctx)) })
 
-	accts, err := accounts.New(pool, issuer, profiles, rt, accounts.Limits{
+	accts, err := accounts.New(st, issuer, profiles, rt, accounts.Limits{
 		PerAccount: cfg.LoginFailuresPerAccount, AccountWindow: cfg.LoginAccountWindow,
 		PerAddress: cfg.LoginFailuresPerAddress, AddressWindow: cfg.LoginAddressWindow,
 		RegistrationsPerAddress: cfg.RegistrationsPerAddress, RegistrationWindow: cfg.RegistrationWindow,
