@@ -134,7 +134,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	if err != nil {
 		return nil, err
 	}
-	soc := social.New(pool, profiles, rt, social.Config{GroupMemberLimit: cfg.GroupMemberLimit}, logger)
+	soc := social.New(st, profiles, rt, social.Config{GroupMemberLimit: cfg.GroupMemberLimit}, logger)
 	blobs, err := blob.NewLocal(filepath.Join(cfg.DataDir, "media"))
 	if err != nil {
 		return nil, err
