@@ -139,7 +139,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	if err != nil {
 		return nil, err
 	}
-	med := media.New(pool, blobs, media.Limits{
+	med := media.New(st, blobs, media.Limits{
 		Avatar: cfg.MaxAvatarBytes, ChatPic: cfg.MaxChatPicBytes, MP3: cfg.MaxMP3Bytes, MP4: cfg.MaxMP4Bytes,
 		PerAccount: cfg.UploadsPerAccount,
 	}, logger)
