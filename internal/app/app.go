@@ -119,7 +119,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	cleanups = append(cleanups, b.Close)
 	profiles := userview.NewLoader(st, cfg.PresenceTimeout)
 
-	rt, err := realtime.New(ctx, realtime.Deps{Config: cfg, Pool: pool, Verifier: verifier, Bus: b, Logger: logger})
+	rt, err := realtime.New(ctx, realtime.Deps{Config: cfg, Pool: pool, Store: st, Verifier: verifier, Bus: b, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	e, err := httpapi.New(httpapi.Options{
 		Logger:         logger,
 		Verifier:       verifier,
-		Handler:        &server{accts, soc, messages.NewHistory(pool), med, &httpapi.Ops{DB: pool, Bus: b}},
+		Handler:        &server{accts, soc, messages.NewHistory(st), med, &httpapi.Ops{DB: pool, Bus: b}},
 		Registry:       reg,
 		TrustedProxies: cfg.TrustedProxies,
 		MaxJSONBody:    cfg.MaxJSONBody,

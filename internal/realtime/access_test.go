@@ -188,7 +188,7 @@ func TestMessageLostByTheBusIsCaughtUp(t *testing.T) {
 	cb.next()
 	cb.next()
 	// A committer whose batches are never published: the bus "lost" them.
-	lost, err := messages.NewCommitter(context.Background(), e.pool, e.logger, func([]messages.Message) {}, 5*time.Second)
+	lost, err := messages.NewCommitter(context.Background(), e.store, e.logger, func([]messages.Message) {}, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

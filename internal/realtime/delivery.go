@@ -98,7 +98,7 @@ func (s *Service) catchUp(so *socket) {
 		from, gen := st.last, st.gen
 		so.dmu.Unlock()
 
-		msgs, err := s.store.After(s.ctx, conv, from, catchUpPage)
+		msgs, err := s.reader.After(s.ctx, conv, from, catchUpPage)
 		if err != nil {
 			if !errors.Is(err, context.Canceled) {
 				s.logger.Error("catch up", slog.String("conv", conv), slog.String("error", err.Error()))

@@ -109,7 +109,7 @@ func TestClientMsgIDPerConversation(t *testing.T) {
 		t.Fatalf("one id in three conversations stored %d, %d, %d", toB[0].Id, toC[0].Id, toG[0].Id)
 	}
 	for conv, want := range map[string]string{messages.DirectKey("a", "b"): "to b", messages.DirectKey("a", "c"): "to c", messages.GroupKey(7): "to the group"} {
-		msgs, err := e.svc.store.After(context.Background(), conv, 0, 10)
+		msgs, err := e.svc.reader.After(context.Background(), conv, 0, 10)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -204,7 +204,7 @@ func TestIdempotentResend(t *testing.T) {
 			t.Fatalf("repeat ack %+v, first %+v", again, first)
 		}
 	}
-	msgs, err := e.svc.store.After(context.Background(), messages.DirectKey("a", "b"), 0, 10)
+	msgs, err := e.svc.reader.After(context.Background(), messages.DirectKey("a", "b"), 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func TestRefusedAndMalformedFrames(t *testing.T) {
 			t.Fatalf("%s: got %v, want error %v", tc.frame, f, tc.code)
 		}
 	}
-	if msgs, _ := e.svc.store.After(context.Background(), messages.GroupKey(3), 0, 10); len(msgs) != 0 {
+	if msgs, _ := e.svc.reader.After(context.Background(), messages.GroupKey(3), 0, 10); len(msgs) != 0 {
 		t.Fatalf("refused send stored %v", msgs)
 	}
 	ca.send(strings.Repeat("x", 2048))

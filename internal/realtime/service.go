@@ -26,12 +26,14 @@ import (
 	"tim/internal/bus"
 	"tim/internal/config"
 	"tim/internal/messages"
+	"tim/internal/store"
 )
 
 // Deps are what the service needs.
 type Deps struct {
 	Config   config.Config
 	Pool     *pgxpool.Pool
+	Store    *store.Store
 	Verifier *auth.Verifier
 	Bus      *bus.Bus
 	Logger   *slog.Logger
@@ -47,7 +49,7 @@ type Service struct {
 	logger     *slog.Logger
 	instanceID string
 
-	store     *messages.Store
+	reader    *messages.Reader
 	committer *messages.Committer
 	hub       *hub
 	cursors   *cursorBook
@@ -107,7 +109,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	s := &Service{
 		cfg: d.Config, pool: d.Pool, q: db.New(d.Pool), verifier: d.Verifier, nc: d.Bus.Conn(),
 		logger: d.Logger.With(slog.String("instance", id)), instanceID: id,
-		store: messages.NewStore(d.Pool), hub: newHub(), cursors: newCursorBook(), presence: newPresenceBook(),
+		reader: messages.NewReader(d.Store), hub: newHub(), cursors: newCursorBook(), presence: newPresenceBook(),
 		groupLocal: map[groupMember]int{}, rewind: make(chan time.Duration, 1),
 	}
 	s.upgrader = websocket.Upgrader{
@@ -143,7 +145,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		s.unsubscribe()
 		return nil, fmt.Errorf("flush nats subscriptions: %w", err)
 	}
-	committer, err := messages.NewCommitter(ctx, d.Pool, s.logger, s.publishMessages, d.Config.CommitTimeout)
+	committer, err := messages.NewCommitter(ctx, d.Store, s.logger, s.publishMessages, d.Config.CommitTimeout)
 	if err != nil {
 		s.unsubscribe()
 		return nil, err

@@ -40,6 +40,7 @@ type env struct {
 	t      *testing.T
 	cfg    config.Config
 	pool   *pgxpool.Pool
+	store  *store.Store
 	q      *db.Queries
 	bus    *bus.Bus
 	issuer *auth.Issuer
@@ -94,7 +95,7 @@ func setup(t *testing.T, opts ...func(*config.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, cfg: cfg, pool: pool, q: db.New(pool), bus: b, issuer: issuer, logger: logger}
+	e := &env{t: t, cfg: cfg, pool: pool, store: st, q: db.New(pool), bus: b, issuer: issuer, logger: logger}
 	e.start()
 	return e
 }
@@ -102,7 +103,7 @@ func setup(t *testing.T, opts ...func(*config.Config)) *env {
 // start runs a service on e's database and bus.
 func (e *env) start() {
 	e.t.Helper()
-	svc, err := New(context.Background(), Deps{Config: e.cfg, Pool: e.pool, Verifier: auth.NewVerifier(e.issuer, noRevocations{}), Bus: e.bus, Logger: e.logger})
+	svc, err := New(context.Background(), Deps{Config: e.cfg, Pool: e.pool, Store: e.store, Verifier: auth.NewVerifier(e.issuer, noRevocations{}), Bus: e.bus, Logger: e.logger})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -135,7 +136,7 @@ func (e *env) restart() {
 
 // peer is a second instance on the same database and NATS.
 func (e *env) peer() *env {
-	p := &env{t: e.t, cfg: e.cfg, pool: e.pool, q: e.q, bus: e.bus, issuer: e.issuer, logger: e.logger}
+	p := &env{t: e.t, cfg: e.cfg, pool: e.pool, store: e.store, q: e.q, bus: e.bus, issuer: e.issuer, logger: e.logger}
 	b, err := bus.Start(context.Background(), e.bus.ClientURL(), e.logger)
 	if err != nil {
 		e.t.Fatal(err)
