@@ -119,7 +119,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	cleanups = append(cleanups, b.Close)
 	profiles := userview.NewLoader(st, cfg.PresenceTimeout)
 
-	rt, err := realtime.New(ctx, realtime.Deps{Config: cfg, Pool: pool, Store: st, Verifier: verifier, Bus: b, Logger: logger})
+	rt, err := realtime.New(ctx, realtime.Deps{Config: cfg, Store: st, Verifier: verifier, Bus: b, Logger: logger})
 	if err != nil {
 		return nil, err
 	}

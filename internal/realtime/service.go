@@ -17,11 +17,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
 
-	"tim/gen/db"
 	"tim/internal/auth"
 	"tim/internal/bus"
 	"tim/internal/config"
@@ -32,7 +30,6 @@ import (
 // Deps are what the service needs.
 type Deps struct {
 	Config   config.Config
-	Pool     *pgxpool.Pool
 	Store    *store.Store
 	Verifier *auth.Verifier
 	Bus      *bus.Bus
@@ -42,8 +39,7 @@ type Deps struct {
 // Service is the realtime side of one Tim instance.
 type Service struct {
 	cfg        config.Config
-	pool       *pgxpool.Pool
-	q          *db.Queries
+	q          *store.Store
 	verifier   *auth.Verifier
 	nc         *nats.Conn
 	logger     *slog.Logger
@@ -107,7 +103,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		id = d.Config.InstanceID + "-" + id
 	}
 	s := &Service{
-		cfg: d.Config, pool: d.Pool, q: db.New(d.Pool), verifier: d.Verifier, nc: d.Bus.Conn(),
+		cfg: d.Config, q: d.Store, verifier: d.Verifier, nc: d.Bus.Conn(),
 		logger: d.Logger.With(slog.String("instance", id)), instanceID: id,
 		reader: messages.NewReader(d.Store), hub: newHub(), cursors: newCursorBook(), presence: newPresenceBook(),
 		groupLocal: map[groupMember]int{}, rewind: make(chan time.Duration, 1),

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"tim/gen/api"
-	"tim/gen/db"
 	"tim/internal/messages"
 )
 
@@ -127,7 +126,7 @@ func (s *Service) openSequence(so *socket) error {
 			cursors[r.Conv] = r.DeliveredSeq
 		}
 	} else {
-		c, err := s.q.DeliveryCursorGet(ctx, db.DeliveryCursorGetParams{Account: so.account, Conv: so.conv})
+		c, err := s.q.DeliveryCursorGet(ctx, so.account, so.conv)
 		if err != nil {
 			return fmt.Errorf("read cursor: %w", err)
 		}
@@ -161,7 +160,7 @@ func (s *Service) onlineFriends(ctx context.Context, account string) ([]api.Onli
 	if err != nil {
 		return nil, fmt.Errorf("list friends: %w", err)
 	}
-	rows, err := s.q.UserProfiles(ctx, db.UserProfilesParams{Accounts: append(friends, account), PresenceTimeoutSecs: s.cfg.PresenceTimeout.Seconds()})
+	rows, err := s.q.UserProfiles(ctx, append(friends, account), s.cfg.PresenceTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("read profiles: %w", err)
 	}
@@ -293,11 +292,11 @@ func (s *Service) mayRead(so *socket, f clientFrame) (bool, error) {
 	ctx := s.ctx
 	switch {
 	case so.ch == channelGroup:
-		return s.q.GroupMemberExists(ctx, db.GroupMemberExistsParams{GroupID: so.groupID, Account: so.account})
+		return s.q.GroupMemberExists(ctx, so.groupID, so.account)
 	case f.groupID != 0:
-		return s.q.GroupMemberExists(ctx, db.GroupMemberExistsParams{GroupID: f.groupID, Account: so.account})
+		return s.q.GroupMemberExists(ctx, f.groupID, so.account)
 	case so.ch == channelDirect:
-		return s.q.FriendshipExists(ctx, db.FriendshipExistsParams{Account: so.account, Friend: so.peer})
+		return s.q.FriendshipExists(ctx, so.account, so.peer)
 	}
 	return true, nil
 }
