@@ -16,12 +16,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"tim/gen/api"
-	"tim/gen/db"
 	"tim/internal/accounts"
 	"tim/internal/auth"
 	"tim/internal/blob"
@@ -59,7 +57,7 @@ var _ api.StrictServerInterface = (*server)(nil)
 type App struct {
 	handler  http.Handler
 	realtime *realtime.Service
-	pool     *pgxpool.Pool
+	store    *store.Store
 	bus      *bus.Bus
 	logger   *slog.Logger
 	stop     context.CancelFunc
@@ -86,8 +84,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	if err := st.Migrate(ctx, logger); err != nil {
 		return nil, err
 	}
-	pool := st.Pool()
-	q := db.New(pool)
 
 	secret, err := jwtSecret(cfg)
 	if err != nil {
@@ -149,7 +145,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	e, err := httpapi.New(httpapi.Options{
 		Logger:         logger,
 		Verifier:       verifier,
-		Handler:        &server{accts, soc, messages.NewHistory(st), med, &httpapi.Ops{DB: pool, Bus: b}},
+		Handler:        &server{accts, soc, messages.NewHistory(st), med, &httpapi.Ops{DB: st, Bus: b}},
 		Registry:       reg,
 		TrustedProxies: cfg.TrustedProxies,
 		MaxJSONBody:    cfg.MaxJSONBody,
@@ -163,22 +159,22 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	}
 
 	jctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	a := &App{handler: e, realtime: rt, pool: pool, bus: b, logger: logger, stop: stop, done: make(chan struct{})}
-	go a.janitor(jctx, q)
+	a := &App{handler: e, realtime: rt, store: st, bus: b, logger: logger, stop: stop, done: make(chan struct{})}
+	go a.janitor(jctx)
 	return a, nil
 }
 
 // Handler is the HTTP surface.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Close stops background work and closes the database pool. Call it after
-// the HTTP server has stopped.
+// Close stops background work and closes the database connections. Call
+// it after the HTTP server has stopped.
 func (a *App) Close(ctx context.Context) error {
 	err := a.realtime.Shutdown(ctx)
 	a.stop()
 	<-a.done
 	a.bus.Close()
-	a.pool.Close()
+	a.store.Close()
 	return err
 }
 
@@ -188,7 +184,7 @@ func (a *App) NATSURL() string { return a.bus.ClientURL() }
 
 // janitor prunes rows that only matter for a while: failed logins,
 // registration attempts and revoked tokens past their expiry.
-func (a *App) janitor(ctx context.Context, q *db.Queries) {
+func (a *App) janitor(ctx context.Context) {
 	defer close(a.done)
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -198,14 +194,14 @@ func (a *App) janitor(ctx context.Context, q *db.Queries) {
 			return
 		case <-t.C:
 		}
-		if _, err := q.RevokedTokenDeleteExpired(ctx); err != nil && ctx.Err() == nil {
+		if _, err := a.store.RevokedTokenDeleteExpired(ctx); err != nil && ctx.Err() == nil {
 			a.logger.WarnContext(ctx, "prune revoked tokens", slog.Any("err", err))
 		}
 		cutoff := time.Now().Add(-24 * time.Hour)
-		if _, err := q.LoginFailureDeleteBefore(ctx, pgTime(cutoff)); err != nil && ctx.Err() == nil {
+		if _, err := a.store.LoginFailureDeleteBefore(ctx, cutoff); err != nil && ctx.Err() == nil {
 			a.logger.WarnContext(ctx, "prune login failures", slog.Any("err", err))
 		}
-		if _, err := q.RegistrationAttemptDeleteBefore(ctx, pgTime(cutoff)); err != nil && ctx.Err() == nil {
+		if _, err := a.store.RegistrationAttemptDeleteBefore(ctx, cutoff); err != nil && ctx.Err() == nil {
 			a.logger.WarnContext(ctx, "prune registration attempts", slog.Any("err", err))
 		}
 	}

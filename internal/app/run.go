@@ -88,7 +88,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	// WebSockets are hijacked, so Shutdown does not wait for them: the app
-	// closes them (after committing in-flight sends) before the pool goes.
+	// closes them (after committing in-flight sends) before the store closes.
 	shutdownErr := srv.Shutdown(sctx)
 	closeErr := a.Close(sctx)
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {

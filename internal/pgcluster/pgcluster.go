@@ -35,8 +35,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+	"tim/internal/store"
 )
 
 // Names inside the cluster directory and the data directory.
@@ -197,32 +196,14 @@ func (c *Cluster) URL(dbname string) string {
 }
 
 // EnsureDatabase creates database name unless it exists.
-func (c *Cluster) EnsureDatabase(ctx context.Context, name string) (err error) {
-	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+func (c *Cluster) EnsureDatabase(ctx context.Context, name string) error {
+	created, err := store.EnsureDatabase(ctx, c.URL("postgres"), name)
 	if err != nil {
-		return fmt.Errorf("connect to PostgreSQL: %w", err)
+		return err
 	}
-	defer func() {
-		if cerr := conn.Close(context.WithoutCancel(ctx)); cerr != nil && err == nil {
-			err = fmt.Errorf("close connection: %w", cerr)
-		}
-	}()
-
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
-		return fmt.Errorf("look up database %s: %w", name, err)
+	if created {
+		c.logger.InfoContext(ctx, "created database", slog.String("name", name))
 	}
-	if exists {
-		return nil
-	}
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42P04" {
-		return nil // duplicate_database: created concurrently
-	}
-	if err != nil {
-		return fmt.Errorf("create database %s: %w", name, err)
-	}
-	c.logger.InfoContext(ctx, "created database", slog.String("name", name))
 	return nil
 }
 
@@ -388,18 +369,7 @@ func (c *Cluster) readPidFile() (socketDir string, port int, err error) {
 func (c *Cluster) ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, c.URL("postgres"))
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	err = conn.Ping(ctx)
-	if cerr := conn.Close(ctx); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("ping: %w", err)
-	}
-	return nil
+	return store.PingServer(ctx, c.URL("postgres"))
 }
 
 // chooseSocketDir puts the socket in the cluster directory when the path

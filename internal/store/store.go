@@ -7,9 +7,11 @@
 // ErrNotFound, ErrConflict, ErrForeignKey and ErrSerialization, or
 // context.DeadlineExceeded for a statement the server timed out.
 //
-// No other package imports pgx or gen/db (store_test.go checks it): the
-// domain packages call a *Store, and a unit of work that needs several
-// statements in one transaction runs them through Tx.
+// No other package imports pgx or gen/db outside tests (boundary_test.go
+// checks it; testdb, which only tests use, is the exception): the domain
+// packages call a *Store, and a unit of work that needs several statements
+// in one transaction runs them through Tx. PingServer and EnsureDatabase
+// administer the private cluster of package pgcluster.
 package store
 
 import (

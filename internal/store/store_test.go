@@ -1,4 +1,4 @@
-package store
+package store_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"tim/internal/store"
 	"tim/internal/testdb"
 )
 
@@ -16,10 +17,10 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 
 // open returns a migrated store on a fresh database holding accounts a and
 // b and groups 1 and 2.
-func open(t *testing.T) *Store {
+func open(t *testing.T) *store.Store {
 	t.Helper()
 	ctx := t.Context()
-	st, err := Open(ctx, testdb.New(t), 8)
+	st, err := store.Open(ctx, testdb.New(t), 8)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +29,7 @@ func open(t *testing.T) *Store {
 		t.Fatal(err)
 	}
 	for _, acc := range []string{"a", "b"} {
-		if _, err := st.UserInsert(ctx, NewUser{Account: acc, Username: acc, PasswordHash: "x", Sex: "male", Age: 20}); err != nil {
+		if _, err := st.UserInsert(ctx, store.NewUser{Account: acc, Username: acc, PasswordHash: "x", Sex: "male", Age: 20}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -46,35 +47,35 @@ func TestErrorsAreTranslated(t *testing.T) {
 	st := open(t)
 	ctx := t.Context()
 
-	if _, err := st.UserGetByAccount(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("missing user: %v, want ErrNotFound", err)
+	if _, err := st.UserGetByAccount(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing user: %v, want store.ErrNotFound", err)
 	}
-	if _, err := st.GroupGet(ctx, 99); !errors.Is(err, ErrNotFound) {
-		t.Errorf("missing group: %v, want ErrNotFound", err)
+	if _, err := st.GroupGet(ctx, 99); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing group: %v, want store.ErrNotFound", err)
 	}
-	if _, err := st.TokenState(ctx, "nobody", "jti"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("token state of a missing user: %v, want ErrNotFound", err)
+	if _, err := st.TokenState(ctx, "nobody", "jti"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("token state of a missing user: %v, want store.ErrNotFound", err)
 	}
-	if _, err := st.UserInsert(ctx, NewUser{Account: "a", Username: "again", PasswordHash: "x", Sex: "male", Age: 20}); !errors.Is(err, ErrConflict) {
-		t.Errorf("account taken: %v, want ErrConflict", err)
+	if _, err := st.UserInsert(ctx, store.NewUser{Account: "a", Username: "again", PasswordHash: "x", Sex: "male", Age: 20}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("account taken: %v, want store.ErrConflict", err)
 	}
 	if err := st.GroupMemberInsert(ctx, 1, "a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.GroupMemberInsert(ctx, 1, "a"); !errors.Is(err, ErrConflict) {
-		t.Errorf("member twice: %v, want ErrConflict", err)
+	if err := st.GroupMemberInsert(ctx, 1, "a"); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("member twice: %v, want store.ErrConflict", err)
 	}
-	if _, err := st.FriendshipInsertPair(ctx, "a", "nobody"); !errors.Is(err, ErrForeignKey) {
-		t.Errorf("friend of a missing account: %v, want ErrForeignKey", err)
+	if _, err := st.FriendshipInsertPair(ctx, "a", "nobody"); !errors.Is(err, store.ErrForeignKey) {
+		t.Errorf("friend of a missing account: %v, want store.ErrForeignKey", err)
 	}
-	if _, err := st.FriendshipInsertPair(ctx, "a", "nobody"); errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+	if _, err := st.FriendshipInsertPair(ctx, "a", "nobody"); errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 		t.Errorf("foreign key violation also matches another sentinel: %v", err)
 	}
 }
 
 // TestDeadlockIsSerialization: two transactions that lock two groups in
 // opposite orders deadlock; PostgreSQL aborts one, and its caller sees
-// ErrSerialization (worth retrying), the other commits.
+// store.ErrSerialization (worth retrying), the other commits.
 func TestDeadlockIsSerialization(t *testing.T) {
 	st := open(t)
 	ctx := t.Context()
@@ -83,7 +84,7 @@ func TestDeadlockIsSerialization(t *testing.T) {
 	errs := make(chan error, 2)
 	for _, order := range [][2]int64{{1, 2}, {2, 1}} {
 		go func() {
-			errs <- st.Tx(ctx, func(q *Queries) error {
+			errs <- st.Tx(ctx, func(q *store.Queries) error {
 				if _, err := q.GroupLockForUpdate(ctx, order[0]); err != nil {
 					first.Done()
 					return err
@@ -101,8 +102,8 @@ func TestDeadlockIsSerialization(t *testing.T) {
 			failed = append(failed, err)
 		}
 	}
-	if len(failed) != 1 || !errors.Is(failed[0], ErrSerialization) {
-		t.Fatalf("deadlocked transactions failed with %v, want one ErrSerialization", failed)
+	if len(failed) != 1 || !errors.Is(failed[0], store.ErrSerialization) {
+		t.Fatalf("deadlocked transactions failed with %v, want one store.ErrSerialization", failed)
 	}
 }
 
@@ -123,7 +124,7 @@ func TestStatementTimeoutIsDeadline(t *testing.T) {
 	locked, release := make(chan struct{}), make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- st.Tx(ctx, func(q *Queries) error {
+		done <- st.Tx(ctx, func(q *store.Queries) error {
 			if _, err := q.GroupLockForUpdate(ctx, 1); err != nil {
 				close(locked)
 				return err
@@ -134,7 +135,7 @@ func TestStatementTimeoutIsDeadline(t *testing.T) {
 		})
 	}()
 	<-locked
-	err = short.Tx(ctx, func(q *Queries) error {
+	err = short.Tx(ctx, func(q *store.Queries) error {
 		_, err := q.GroupLockForUpdate(ctx, 1)
 		return err
 	})
