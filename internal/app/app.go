@@ -115,7 +115,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	cleanups = append(cleanups, b.Close)
 	profiles := userview.NewLoader(st, cfg.PresenceTimeout)
 
-	rt, err := realtime.New(ctx, realtime.Deps{Config: cfg, Store: st, Verifier: verifier, Bus: b, Logger: logger})
+	rt, err := realtime.New(ctx, realtime.Deps{Settings: realtime.Settings{
+		InstanceID: cfg.InstanceID, AllowedOrigins: cfg.AllowedOrigins, PresenceTimeout: cfg.PresenceTimeout,
+		MaxFrameBytes: cfg.MaxFrameBytes, SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
+		SocketsPerUser: cfg.SocketsPerUser, SocketQueueBytes: cfg.SocketQueueBytes, WriteTimeout: cfg.WriteTimeout,
+		CommitTimeout: cfg.CommitTimeout, PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout,
+	}, Store: st, Verifier: verifier, Bus: b, Logger: logger})
 	if err != nil {
 		return nil, err
 	}

@@ -22,14 +22,46 @@ import (
 
 	"tim/internal/auth"
 	"tim/internal/bus"
-	"tim/internal/config"
 	"tim/internal/messages"
 	"tim/internal/store"
 )
 
+// Settings are the service's settings. Package app fills them from the
+// configuration, where each has its TIM_* variable and default.
+type Settings struct {
+	// InstanceID names this instance in presence rows; each run adds a
+	// random suffix. Empty: the suffix alone.
+	InstanceID string
+	// AllowedOrigins are the browser origins allowed to open WebSockets
+	// besides same-origin and clients that send no Origin; "*" allows any.
+	AllowedOrigins []string
+	// PresenceTimeout: the users of an instance silent for this long show
+	// offline, and it no longer answers broadcasts.
+	PresenceTimeout time.Duration
+	// MaxFrameBytes limits one frame a client sends.
+	MaxFrameBytes int64
+	// SendRate is the sustained frames per second a socket may send, and
+	// SendBurst its burst.
+	SendRate  float64
+	SendBurst int
+	// SocketsPerUser limits one account's sockets on this instance.
+	SocketsPerUser int
+	// SocketQueueBytes is how many bytes of outgoing frames a socket may
+	// have queued before it is closed as a slow reader (4000).
+	SocketQueueBytes int
+	// WriteTimeout cuts a socket that takes no bytes for this long.
+	WriteTimeout time.Duration
+	// CommitTimeout bounds the commit of one batch of sends.
+	CommitTimeout time.Duration
+	// PingInterval is the time between server pings; PongTimeout closes a
+	// socket that has not answered for this long.
+	PingInterval time.Duration
+	PongTimeout  time.Duration
+}
+
 // Deps are what the service needs.
 type Deps struct {
-	Config   config.Config
+	Settings Settings
 	Store    *store.Store
 	Verifier *auth.Verifier
 	Bus      *bus.Bus
@@ -38,7 +70,7 @@ type Deps struct {
 
 // Service is the realtime side of one Tim instance.
 type Service struct {
-	cfg        config.Config
+	cfg        Settings
 	q          *store.Store
 	verifier   *auth.Verifier
 	nc         *nats.Conn
@@ -99,11 +131,11 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		return nil, fmt.Errorf("make instance id: %w", err)
 	}
 	id := hex.EncodeToString(b[:])
-	if d.Config.InstanceID != "" {
-		id = d.Config.InstanceID + "-" + id
+	if d.Settings.InstanceID != "" {
+		id = d.Settings.InstanceID + "-" + id
 	}
 	s := &Service{
-		cfg: d.Config, q: d.Store, verifier: d.Verifier, nc: d.Bus.Conn(),
+		cfg: d.Settings, q: d.Store, verifier: d.Verifier, nc: d.Bus.Conn(),
 		logger: d.Logger.With(slog.String("instance", id)), instanceID: id,
 		reader: messages.NewReader(d.Store), hub: newHub(), cursors: newCursorBook(), presence: newPresenceBook(),
 		groupLocal: map[groupMember]int{}, rewind: make(chan time.Duration, 1),
@@ -141,7 +173,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		s.unsubscribe()
 		return nil, fmt.Errorf("flush nats subscriptions: %w", err)
 	}
-	committer, err := messages.NewCommitter(ctx, d.Store, s.logger, s.publishMessages, d.Config.CommitTimeout)
+	committer, err := messages.NewCommitter(ctx, d.Store, s.logger, s.publishMessages, d.Settings.CommitTimeout)
 	if err != nil {
 		s.unsubscribe()
 		return nil, err

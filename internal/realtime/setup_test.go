@@ -106,7 +106,7 @@ func setup(t *testing.T, opts ...func(*config.Config)) *env {
 // start runs a service on e's database and bus.
 func (e *env) start() {
 	e.t.Helper()
-	svc, err := New(context.Background(), Deps{Config: e.cfg, Store: e.q, Verifier: auth.NewVerifier(e.issuer, noRevocations{}), Bus: e.bus, Logger: e.logger})
+	svc, err := New(context.Background(), Deps{Settings: settings(e.cfg), Store: e.q, Verifier: auth.NewVerifier(e.issuer, noRevocations{}), Bus: e.bus, Logger: e.logger})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -517,4 +517,14 @@ func (e *env) crash() {
 	s.committer.Close()
 	e.srv.Close()
 	e.svc = nil
+}
+
+// settings are the service's settings from cfg, as package app builds them.
+func settings(cfg config.Config) Settings {
+	return Settings{
+		InstanceID: cfg.InstanceID, AllowedOrigins: cfg.AllowedOrigins, PresenceTimeout: cfg.PresenceTimeout,
+		MaxFrameBytes: cfg.MaxFrameBytes, SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
+		SocketsPerUser: cfg.SocketsPerUser, SocketQueueBytes: cfg.SocketQueueBytes, WriteTimeout: cfg.WriteTimeout,
+		CommitTimeout: cfg.CommitTimeout, PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout,
+	}
 }
