@@ -188,10 +188,10 @@ func (c *Committer) commit(batch []*pending) []Message {
 		if err == nil || attempt == 5 || !retryable(err) {
 			break
 		}
-		c.logger.Warn("retrying message batch", slog.Int("attempt", attempt+1), slog.String("error", err.Error()))
+		c.logger.WarnContext(c.base, "retrying message batch", slog.Int("attempt", attempt+1), slog.Any("err", err))
 	}
 	if err != nil {
-		c.logger.Error("commit messages", slog.Int("sends", len(leaders)), slog.String("error", err.Error()))
+		c.logger.ErrorContext(c.base, "commit messages", slog.Int("sends", len(leaders)), slog.Any("err", err))
 		for _, p := range leaders {
 			p.err = err
 		}

@@ -338,7 +338,7 @@ func (c *Cluster) adopt(ctx context.Context, fast bool) (bool, error) {
 	}
 
 	c.logger.WarnContext(ctx, "PostgreSQL is running but does not answer; restarting it",
-		slog.String("dir", c.dir), slog.String("error", err.Error()))
+		slog.String("dir", c.dir), slog.Any("err", err))
 	if err := c.stop(ctx); err != nil {
 		return false, err
 	}
@@ -395,7 +395,7 @@ func (c *Cluster) removeSocketDir() {
 		return
 	}
 	if err := os.RemoveAll(c.socketDir); err != nil {
-		c.logger.Warn("remove socket directory", slog.String("dir", c.socketDir), slog.String("error", err.Error()))
+		c.logger.Warn("remove socket directory", slog.String("dir", c.socketDir), slog.Any("err", err))
 	}
 }
 
@@ -443,7 +443,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		if ctx.Err() != nil || time.Now().After(deadline) {
 			return fmt.Errorf("start PostgreSQL (server log %s): %w%s", c.logFile, err, c.logTail())
 		}
-		c.logger.WarnContext(ctx, "PostgreSQL did not start; retrying", slog.String("error", err.Error()))
+		c.logger.WarnContext(ctx, "PostgreSQL did not start; retrying", slog.Any("err", err))
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("start PostgreSQL: %w", ctx.Err())
@@ -473,7 +473,7 @@ func (c *Cluster) stop(ctx context.Context) error {
 			c.logger.InfoContext(ctx, "PostgreSQL is gone", slog.String("dir", c.dir))
 			return nil
 		}
-		c.logger.WarnContext(ctx, "PostgreSQL did not stop", slog.String("mode", mode), slog.String("error", stopErr.Error()))
+		c.logger.WarnContext(ctx, "PostgreSQL did not stop", slog.String("mode", mode), slog.Any("err", stopErr))
 	}
 	return fmt.Errorf("stop PostgreSQL: %w", stopErr)
 }

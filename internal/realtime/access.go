@@ -92,7 +92,7 @@ func (s *Service) onMember(data []byte) {
 		return
 	}
 	if err := s.joinGroup(s.ctx, w.GroupID, w.Account); err != nil {
-		s.logger.Error("follow group join", slog.Int64("group", w.GroupID), slog.String("account", w.Account), slog.Any("err", err))
+		s.logger.ErrorContext(s.ctx, "follow group join", slog.Int64("group", w.GroupID), slog.String("account", w.Account), slog.Any("err", err))
 	}
 }
 

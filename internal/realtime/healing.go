@@ -71,7 +71,7 @@ func (s *Service) busReconnected(outage time.Duration) {
 	default: // a rewind is pending; the loop looks back far enough
 	}
 	if err := s.recheck(s.ctx, s.hub.openSockets()); err != nil && s.ctx.Err() == nil {
-		s.logger.Error("re-check socket rights after reconnect", slog.Any("err", err))
+		s.logger.ErrorContext(s.ctx, "re-check socket rights after reconnect", slog.Any("err", err))
 	}
 }
 

@@ -84,23 +84,23 @@ func (s *Service) presenceLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			if err := s.flushPresence(context.WithoutCancel(ctx)); err != nil {
-				s.logger.Error("write presence", slog.String("error", err.Error()))
+				s.logger.ErrorContext(ctx, "write presence", slog.Any("err", err))
 			}
 			return
 		case <-s.presence.wake:
 			// Not cut short by shutdown, which writes the rest after it.
 			if err := s.flushPresence(context.WithoutCancel(ctx)); err != nil {
-				s.logger.ErrorContext(ctx, "write presence", slog.String("error", err.Error()))
+				s.logger.ErrorContext(ctx, "write presence", slog.Any("err", err))
 			}
 		case <-beat.C:
 			if err := s.q.InstanceHeartbeat(ctx, s.instanceID); err != nil {
-				s.logger.ErrorContext(ctx, "instance heartbeat", slog.String("error", err.Error()))
+				s.logger.ErrorContext(ctx, "instance heartbeat", slog.Any("err", err))
 			}
 			if err := s.reapStale(ctx); err != nil {
-				s.logger.ErrorContext(ctx, "reap stale presence", slog.String("error", err.Error()))
+				s.logger.ErrorContext(ctx, "reap stale presence", slog.Any("err", err))
 			}
 			if _, err := s.q.InstanceDeleteDead(ctx, 10*s.cfg.PresenceTimeout); err != nil {
-				s.logger.ErrorContext(ctx, "forget dead instances", slog.String("error", err.Error()))
+				s.logger.ErrorContext(ctx, "forget dead instances", slog.Any("err", err))
 			}
 		}
 	}
@@ -222,7 +222,7 @@ func (s *Service) reapStale(ctx context.Context) error {
 func (s *Service) onPresence(data []byte) {
 	var w wirePresence
 	if err := json.Unmarshal(data, &w); err != nil {
-		s.logger.Error("decode presence", slog.String("error", err.Error()))
+		s.logger.Error("decode presence", slog.Any("err", err))
 		return
 	}
 	frame := mustJSON(api.PresenceFrame{Type: "presence", Account: w.Account, Online: w.Online})
@@ -289,7 +289,7 @@ func (s *Service) groupPresence(ctx context.Context, so *socket, online bool) ([
 func (s *Service) onGroup(data []byte) {
 	var w wireGroup
 	if err := json.Unmarshal(data, &w); err != nil {
-		s.logger.Error("decode group presence", slog.String("error", err.Error()))
+		s.logger.Error("decode group presence", slog.Any("err", err))
 		return
 	}
 	var skip uint64

@@ -188,7 +188,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 			if !down.IsZero() {
 				outage = time.Since(down)
 			}
-			s.logger.Warn("bus reconnected: catching up", slog.Duration("outage", outage))
+			s.logger.WarnContext(s.ctx, "bus reconnected: catching up", slog.Duration("outage", outage))
 			s.busReconnected(outage)
 		}),
 	)
@@ -269,6 +269,6 @@ func (s *Service) publish(subject string, v any) {
 		err = s.nc.Publish(subject, data)
 	}
 	if err != nil {
-		s.logger.Error("publish", slog.String("subject", subject), slog.String("error", err.Error()))
+		s.logger.Error("publish", slog.String("subject", subject), slog.Any("err", err))
 	}
 }

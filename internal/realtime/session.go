@@ -35,7 +35,7 @@ func (s *Service) start(conn *websocket.Conn, raw *coalescingConn, h handshake, 
 	so.expiry = time.AfterFunc(time.Until(h.claims.ExpiresAt), func() { so.close(CloseLoggedOut, "token expired") })
 	s.hub.open(so)
 	if err := s.openSequence(so); err != nil {
-		s.logger.Error("open socket", slog.String("account", so.account), slog.String("error", err.Error()))
+		s.logger.ErrorContext(s.ctx, "open socket", slog.String("account", so.account), slog.Any("err", err))
 		so.close(CloseInternal, "internal error")
 	}
 	return so
@@ -57,7 +57,7 @@ func (s *Service) serve(conn *websocket.Conn, so *socket) {
 		s.hub.remove(so)
 		if so.ch == channelGroup {
 			if _, err := s.groupPresence(s.ctx, so, false); err != nil {
-				s.logger.Error("group presence", slog.String("error", err.Error()))
+				s.logger.ErrorContext(s.ctx, "group presence", slog.Any("err", err))
 			}
 		}
 	}
@@ -272,7 +272,7 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 			// A replay reads history: the right to it is checked now.
 			var err error
 			if ok, err = s.mayRead(so, f); err != nil {
-				s.logger.Error("check sync rights", slog.String("account", so.account), slog.Any("err", err))
+				s.logger.ErrorContext(s.ctx, "check sync rights", slog.String("account", so.account), slog.Any("err", err))
 				so.sendControl(encodeError(http.StatusInternalServerError, "同步失败", ""))
 				return
 			}
