@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -17,6 +16,7 @@ import (
 	"tim/internal/bus"
 	"tim/internal/metrics"
 	"tim/internal/realtime"
+	"tim/internal/store"
 )
 
 // newRegistry returns the registry /metrics serves, holding the Go and
@@ -29,8 +29,8 @@ func newRegistry() (*prometheus.Registry, *metrics.Metrics) {
 
 // watch exports the state of the database pool, the bus and the sockets,
 // read at each scrape.
-func watch(m *metrics.Metrics, pool *pgxpool.Pool, b *bus.Bus, rt *realtime.Service) {
-	m.WatchPool("main", pool.Stat)
+func watch(m *metrics.Metrics, st *store.Store, b *bus.Bus, rt *realtime.Service) {
+	m.WatchPool("main", st.PoolStats)
 	m.WatchBus(b)
 	m.WatchSockets(func() metrics.SocketStats {
 		st := rt.SocketStats()

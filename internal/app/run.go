@@ -48,12 +48,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	if migrateOnly {
-		pool, err := store.Open(ctx, cfg.DatabaseURL, 2)
+		st, err := store.Open(ctx, cfg.DatabaseURL, 2)
 		if err != nil {
 			return err
 		}
-		defer pool.Close()
-		return store.Migrate(ctx, pool, logger)
+		defer st.Close()
+		return st.Migrate(ctx, logger)
 	}
 
 	a, err := New(ctx, cfg, logger)
@@ -97,7 +97,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	// WebSockets are hijacked, so Shutdown does not wait for them: the app
-	// closes them (after committing in-flight sends) before the pool goes.
+	// closes them (after committing in-flight sends) before the store closes.
 	shutdownErr := srv.Shutdown(sctx)
 	closeErr := a.Close(sctx)
 	metricsErr := stopMetrics(sctx)

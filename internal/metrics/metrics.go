@@ -13,7 +13,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"tim/internal/store"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -248,7 +249,7 @@ func (m *Metrics) WatchBus(b Bus) {
 
 // WatchPool exports the statistics of a PostgreSQL connection pool, named
 // by the pool label, read from stat at each scrape.
-func (m *Metrics) WatchPool(name string, stat func() *pgxpool.Stat) {
+func (m *Metrics) WatchPool(name string, stat func() store.PoolStats) {
 	labels := prometheus.Labels{"pool": name}
 	desc := func(metric, help string, varLabels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(metric, help, varLabels, labels)
@@ -264,15 +265,15 @@ func (m *Metrics) WatchPool(name string, stat func() *pgxpool.Stat) {
 		descs: []*prometheus.Desc{conns, maxConns, acquires, waits, waitSeconds, canceled, created},
 		collect: func(ch chan<- prometheus.Metric) {
 			s := stat()
-			ch <- prometheus.MustNewConstMetric(conns, prometheus.GaugeValue, float64(s.AcquiredConns()), "acquired")
-			ch <- prometheus.MustNewConstMetric(conns, prometheus.GaugeValue, float64(s.IdleConns()), "idle")
-			ch <- prometheus.MustNewConstMetric(conns, prometheus.GaugeValue, float64(s.ConstructingConns()), "constructing")
-			ch <- prometheus.MustNewConstMetric(maxConns, prometheus.GaugeValue, float64(s.MaxConns()))
-			ch <- prometheus.MustNewConstMetric(acquires, prometheus.CounterValue, float64(s.AcquireCount()))
-			ch <- prometheus.MustNewConstMetric(waits, prometheus.CounterValue, float64(s.EmptyAcquireCount()))
-			ch <- prometheus.MustNewConstMetric(waitSeconds, prometheus.CounterValue, s.EmptyAcquireWaitTime().Seconds())
-			ch <- prometheus.MustNewConstMetric(canceled, prometheus.CounterValue, float64(s.CanceledAcquireCount()))
-			ch <- prometheus.MustNewConstMetric(created, prometheus.CounterValue, float64(s.NewConnsCount()))
+			ch <- prometheus.MustNewConstMetric(conns, prometheus.GaugeValue, float64(s.Acquired), "acquired")
+			ch <- prometheus.MustNewConstMetric(conns, prometheus.GaugeValue, float64(s.Idle), "idle")
+			ch <- prometheus.MustNewConstMetric(conns, prometheus.GaugeValue, float64(s.Constructing), "constructing")
+			ch <- prometheus.MustNewConstMetric(maxConns, prometheus.GaugeValue, float64(s.Max))
+			ch <- prometheus.MustNewConstMetric(acquires, prometheus.CounterValue, float64(s.Acquires))
+			ch <- prometheus.MustNewConstMetric(waits, prometheus.CounterValue, float64(s.EmptyAcquires))
+			ch <- prometheus.MustNewConstMetric(waitSeconds, prometheus.CounterValue, s.EmptyAcquireWait.Seconds())
+			ch <- prometheus.MustNewConstMetric(canceled, prometheus.CounterValue, float64(s.CanceledAcquires))
+			ch <- prometheus.MustNewConstMetric(created, prometheus.CounterValue, float64(s.NewConns))
 		},
 	})
 }

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 func (s *Service) cursorLoop(ctx context.Context) {
@@ -16,12 +16,12 @@ func (s *Service) cursorLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			if err := s.cursors.flush(context.WithoutCancel(ctx), s.q); err != nil {
-				s.logger.Error("flush cursors", slog.String("error", err.Error()))
+				s.logger.ErrorContext(ctx, "flush cursors", slog.Any("err", err))
 			}
 			return
 		case <-t.C:
 			if err := s.cursors.flush(ctx, s.q); err != nil {
-				s.logger.ErrorContext(ctx, "flush cursors", slog.String("error", err.Error()))
+				s.logger.ErrorContext(ctx, "flush cursors", slog.Any("err", err))
 			}
 		}
 	}
@@ -29,7 +29,7 @@ func (s *Service) cursorLoop(ctx context.Context) {
 
 // publishMessages runs in the committer goroutine after each commit: it
 // encodes every frame once and publishes the batch in commit order.
-func (s *Service) publishMessages(msgs []chat.Message) {
+func (s *Service) publishMessages(msgs []messages.Message) {
 	buf := make([]byte, 0, 4096)
 	for _, m := range msgs {
 		w := wireMessage{Conv: m.Conv, Seq: m.Seq, Sender: m.Sender, Recipient: m.Recipient, GroupID: m.GroupID, Frame: encodeMessage(m)}
@@ -47,7 +47,7 @@ func (s *Service) publishMessages(msgs []chat.Message) {
 // publishRaw sends data on subject; delivery is best effort, as publish's.
 func (s *Service) publishRaw(subject string, data []byte) {
 	if err := s.nc.Publish(subject, data); err != nil {
-		s.logger.Error("publish", slog.String("subject", subject), slog.String("error", err.Error()))
+		s.logger.Error("publish", slog.String("subject", subject), slog.Any("err", err))
 	}
 }
 
@@ -99,10 +99,10 @@ func (s *Service) catchUp(so *socket) {
 		so.dmu.Unlock()
 
 		s.obs.CatchUpQuery()
-		msgs, err := s.store.After(s.ctx, conv, from, catchUpPage)
+		msgs, err := s.reader.After(s.ctx, conv, from, catchUpPage)
 		if err != nil {
 			if !errors.Is(err, context.Canceled) {
-				s.logger.Error("catch up", slog.String("conv", conv), slog.String("error", err.Error()))
+				s.logger.ErrorContext(s.ctx, "catch up", slog.String("conv", conv), slog.Any("err", err))
 			}
 			so.close(CloseInternal, "internal error")
 			stop()
@@ -128,7 +128,7 @@ func (s *Service) catchUp(so *socket) {
 			// Everything committed up to the read is queued; a live seq seen
 			// meanwhile is committed too, so it was in the read.
 			if st.last < st.maxSeen {
-				s.logger.Error("catch up missed a live message", slog.String("conv", conv), slog.Int64("last", st.last), slog.Int64("seen", st.maxSeen))
+				s.logger.ErrorContext(s.ctx, "catch up missed a live message", slog.String("conv", conv), slog.Int64("last", st.last), slog.Int64("seen", st.maxSeen))
 			}
 			st.catching = false
 		}

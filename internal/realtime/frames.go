@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	"tim/gen/api"
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 // channel is the kind of WebSocket a client opened.
@@ -149,7 +149,7 @@ func textFrame(text string) (clientFrame, error) {
 	if strings.ContainsRune(text, 0) {
 		return clientFrame{}, badFrame("消息不能包含NUL字符")
 	}
-	return clientFrame{kind: frameSend, text: text, msgKind: chat.KindText}, nil
+	return clientFrame{kind: frameSend, text: text, msgKind: messages.KindText}, nil
 }
 
 func sendFromFrame(f api.SendFrame) (clientFrame, error) {
@@ -163,7 +163,7 @@ func sendFromFrame(f api.SendFrame) (clientFrame, error) {
 	}
 	c.to, c.groupID = to, gid
 	if f.Kind != nil {
-		if !chat.ValidKind(string(*f.Kind)) {
+		if !messages.ValidKind(string(*f.Kind)) {
 			return clientFrame{}, badFrame("kind必须是text、image、audio或video")
 		}
 		c.msgKind = string(*f.Kind)
@@ -226,7 +226,7 @@ func strictUnmarshal(data []byte, v any) error {
 
 // Server frames, encoded once.
 
-func encodeMessage(m chat.Message) []byte { return mustJSON(m.Frame()) }
+func encodeMessage(m messages.Message) []byte { return mustJSON(m.Frame()) }
 
 func encodeError(code int32, message, clientMsgID string) []byte {
 	f := api.ErrorFrame{Type: "error", Code: code, Message: message}
@@ -236,7 +236,7 @@ func encodeError(code int32, message, clientMsgID string) []byte {
 	return mustJSON(f)
 }
 
-func encodeAck(m chat.Message) []byte {
+func encodeAck(m messages.Message) []byte {
 	f := api.AckFrame{Type: "ack", Id: m.ID, Seq: m.Seq, Time: m.Time}
 	f.To, f.GroupId, f.ClientMsgId = m.Target()
 	return mustJSON(f)

@@ -3,7 +3,7 @@ package realtime
 import (
 	"slices"
 
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 // Membership of user sockets in groups: the hub registers a user socket for
@@ -100,7 +100,7 @@ func (s *socket) joinGroup(g, from int64) {
 		s.groups = map[int64]bool{}
 	}
 	s.groups[g] = true
-	conv := chat.GroupKey(g)
+	conv := messages.GroupKey(g)
 	st := s.convState(conv)
 	st.last = max(st.last, from)
 	st.maxSeen = max(st.maxSeen, st.last)

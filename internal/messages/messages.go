@@ -1,6 +1,6 @@
-// Package chat stores messages durably: it names conversations, commits
+// Package messages stores messages durably: it names conversations, commits
 // sends in batches with gap-free seqs, and reads messages back by seq.
-package chat
+package messages
 
 import (
 	"context"
@@ -8,12 +8,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tim/gen/api"
-	"tim/gen/db"
+	"tim/internal/store"
 )
 
 // Errors a send can end with, besides database errors.
@@ -42,19 +39,9 @@ func ValidKind(k string) bool {
 	return false
 }
 
-// Message is a committed message.
-type Message struct {
-	ID          int64
-	Conv        string
-	Seq         int64
-	Sender      string
-	Recipient   string // direct messages only
-	GroupID     int64  // group messages only
-	Kind        string
-	Body        string
-	ClientMsgID string
-	Time        time.Time
-}
+// Message is a committed message: the stored one (see store.Message for
+// its fields), which clients receive as a message frame.
+type Message store.Message
 
 // DirectKey names the conversation between accounts a and b.
 func DirectKey(a, b string) string {
@@ -80,56 +67,39 @@ func ParseKey(key string) (a, b string, group int64, ok bool) {
 	return "", "", 0, false
 }
 
-// Store reads messages.
-type Store struct {
-	q *db.Queries
+// Reader reads committed messages back by seq.
+type Reader struct {
+	q *store.Store
 }
 
-// NewStore returns a Store reading from pool.
-func NewStore(pool *pgxpool.Pool) *Store { return &Store{q: db.New(pool)} }
+// NewReader returns a Reader over st.
+func NewReader(st *store.Store) *Reader { return &Reader{q: st} }
 
 // After returns up to limit messages of conv with seq above after, in seq order.
-func (s *Store) After(ctx context.Context, conv string, after int64, limit int) ([]Message, error) {
-	rows, err := s.q.MessageListAfterSeq(ctx, db.MessageListAfterSeqParams{Conv: conv, AfterSeq: after, MaxRows: int32(limit)})
+func (r *Reader) After(ctx context.Context, conv string, after int64, limit int) ([]Message, error) {
+	rows, err := r.q.MessageListAfterSeq(ctx, conv, after, int32(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list messages after seq: %w", err)
 	}
 	out := make([]Message, len(rows))
-	for i, r := range rows {
-		out[i] = messageFromRow(r)
+	for i, m := range rows {
+		out[i] = Message(m)
 	}
 	return out, nil
 }
 
 // Before returns up to limit of the newest messages of conv with seq below
 // before, in seq order.
-func (s *Store) Before(ctx context.Context, conv string, before int64, limit int) ([]Message, error) {
-	rows, err := s.q.MessageListBeforeSeq(ctx, db.MessageListBeforeSeqParams{Conv: conv, BeforeSeq: before, MaxRows: int32(limit)})
+func (r *Reader) Before(ctx context.Context, conv string, before int64, limit int) ([]Message, error) {
+	rows, err := r.q.MessageListBeforeSeq(ctx, conv, before, int32(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list messages before seq: %w", err)
 	}
 	out := make([]Message, len(rows))
-	for i, r := range rows {
-		out[len(rows)-1-i] = messageFromRow(r)
+	for i, m := range rows {
+		out[len(rows)-1-i] = Message(m)
 	}
 	return out, nil
-}
-
-func messageFromRow(r db.Message) Message {
-	m := Message{Conv: r.Conv, Seq: r.Seq, Sender: r.Sender, Kind: r.Kind, Body: r.Body, Time: r.CreatedAt.Time}
-	if r.ID != nil {
-		m.ID = *r.ID
-	}
-	if r.Recipient != nil {
-		m.Recipient = *r.Recipient
-	}
-	if r.GroupID != nil {
-		m.GroupID = *r.GroupID
-	}
-	if r.ClientMsgID != nil {
-		m.ClientMsgID = *r.ClientMsgID
-	}
-	return m
 }
 
 // Frame is m as the message frame clients receive.

@@ -1,18 +1,14 @@
-package chat
+package messages
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"tim/gen/db"
+	"tim/internal/store"
 )
 
 // Send is one message a client asks to send: to an account or to a group.
@@ -46,8 +42,7 @@ type pending struct {
 // waiting at that moment (up to MaxBatch) and commits them in one
 // statement, then hands the new messages to publish in commit order.
 type Committer struct {
-	q       *db.Queries
-	pool    *pgxpool.Pool // the committer's own connections
+	q       *store.Store // the committer's own connections, with a statement timeout
 	logger  *slog.Logger
 	publish func([]Message)
 	timeout time.Duration   // bounds one batch's commit
@@ -67,20 +62,18 @@ type Committer struct {
 // sends (same client id) are not published again. A batch that cannot be
 // committed within timeout fails with context.DeadlineExceeded.
 //
-// The committer opens connections of its own, configured like pool's but
-// with timeout as the server's statement_timeout: a stalled commit is
-// cancelled by PostgreSQL itself, so a send that fails with the deadline was
-// not stored. (A deadline on the client side alone cannot promise that: the
-// server may still commit a statement whose client gave up.)
-func NewCommitter(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, publish func([]Message), timeout time.Duration, opts ...CommitterOption) (*Committer, error) {
-	cfg := pool.Config().Copy()
-	cfg.MaxConns, cfg.MinConns = 2, 0
-	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)
-	own, err := pgxpool.NewWithConfig(ctx, cfg)
+// The committer opens connections of its own, configured like st's but
+// with timeout as the server's statement timeout
+// (store.WithStatementTimeout): a stalled commit is cancelled by PostgreSQL
+// itself, so a send that fails with the deadline was not stored. (A
+// deadline on the client side alone cannot promise that: the server may
+// still commit a statement whose client gave up.)
+func NewCommitter(ctx context.Context, st *store.Store, logger *slog.Logger, publish func([]Message), timeout time.Duration, opts ...CommitterOption) (*Committer, error) {
+	own, err := st.WithStatementTimeout(ctx, timeout, 2)
 	if err != nil {
 		return nil, fmt.Errorf("open committer connections: %w", err)
 	}
-	c := &Committer{q: db.New(own), pool: own, logger: logger, publish: publish, timeout: timeout, in: make(chan *pending, 4*MaxBatch), done: make(chan struct{})}
+	c := &Committer{q: own, logger: logger, publish: publish, timeout: timeout, in: make(chan *pending, 4*MaxBatch), done: make(chan struct{})}
 	c.base, c.abort = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(c)
@@ -129,7 +122,7 @@ func (c *Committer) Close() {
 	c.mu.Unlock()
 	<-c.done
 	c.abort()
-	c.pool.Close()
+	c.q.Close()
 }
 
 // Abort fails the commit in flight and those still queued at once, with
@@ -205,10 +198,10 @@ func (c *Committer) commit(batch []*pending) []Message {
 		if err == nil || attempt == 5 || !retryable(err) {
 			break
 		}
-		c.logger.Warn("retrying message batch", slog.Int("attempt", attempt+1), slog.String("error", err.Error()))
+		c.logger.WarnContext(c.base, "retrying message batch", slog.Int("attempt", attempt+1), slog.Any("err", err))
 	}
 	if err != nil {
-		c.logger.Error("commit messages", slog.Int("sends", len(leaders)), slog.String("error", err.Error()))
+		c.logger.ErrorContext(c.base, "commit messages", slog.Int("sends", len(leaders)), slog.Any("err", err))
 		for _, p := range leaders {
 			p.err = err
 		}
@@ -219,15 +212,11 @@ func (c *Committer) commit(batch []*pending) []Message {
 	return fresh
 }
 
+// retryable reports whether a commit failed for racing a concurrent
+// committer: a serialization failure or deadlock, or the same client id
+// committed meanwhile.
 func retryable(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "40001", "40P01", "23505": // serialization failure, deadlock, unique violation
-			return true
-		}
-	}
-	return false
+	return errors.Is(err, store.ErrSerialization) || errors.Is(err, store.ErrConflict)
 }
 
 // commitOnce commits leaders in one statement, setting each one's msg or
@@ -238,11 +227,7 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
 	ctx, cancel := context.WithTimeout(c.base, c.timeout+2*time.Second)
 	defer cancel()
 	n := len(leaders)
-	arg := db.MessageCommitBatchParams{
-		Convs: make([]string, n), UsersA: make([]string, n), UsersB: make([]string, n),
-		Senders: make([]string, n), Recipients: make([]string, n), GroupIds: make([]int64, n),
-		Kinds: make([]string, n), Bodies: make([]string, n), ClientMsgIds: make([]string, n),
-	}
+	sends := make([]store.MessageSend, n)
 	results := make([]Message, n)
 	for i, p := range leaders {
 		s := p.send
@@ -251,34 +236,31 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
 			kind = KindText
 		}
 		m := Message{Sender: s.Sender, GroupID: s.GroupID, Kind: kind, Body: s.Body, ClientMsgID: s.ClientMsgID}
+		send := store.MessageSend{Sender: s.Sender, GroupID: s.GroupID, Kind: kind, Body: s.Body, ClientMsgID: s.ClientMsgID}
 		if s.GroupID != 0 {
 			m.Conv = GroupKey(s.GroupID)
 		} else {
 			m.Conv, m.Recipient = DirectKey(s.Sender, s.To), s.To
-			arg.UsersA[i], arg.UsersB[i], _, _ = ParseKey(m.Conv)
+			send.UserA, send.UserB, _, _ = ParseKey(m.Conv)
 		}
-		results[i] = m
-		arg.Convs[i], arg.Senders[i], arg.Recipients[i], arg.GroupIds[i] = m.Conv, s.Sender, m.Recipient, s.GroupID
-		arg.Kinds[i], arg.Bodies[i], arg.ClientMsgIds[i] = kind, s.Body, s.ClientMsgID
+		send.Conv, send.Recipient = m.Conv, m.Recipient
+		results[i], sends[i] = m, send
 	}
-	// One statement in its own transaction: one round trip.
-	rows, err := c.q.MessageCommitBatch(ctx, arg)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "57014" { // query_canceled: the statement timeout
-		return nil, fmt.Errorf("commit messages: %w: %w", context.DeadlineExceeded, err)
-	}
+	// One statement in its own transaction: one round trip. A statement
+	// the server timed out fails with context.DeadlineExceeded.
+	rows, err := c.q.MessageCommitBatch(ctx, sends)
 	if err != nil {
 		return nil, fmt.Errorf("commit messages: %w", err)
 	}
 	done := make([]bool, n)
 	repeated := make([]bool, n)
 	for _, r := range rows {
-		i := int(r.I) - 1
+		i := r.Index
 		if i < 0 || i >= n || done[i] {
-			return nil, fmt.Errorf("commit messages: unexpected row for send %d", r.I)
+			return nil, fmt.Errorf("commit messages: unexpected row for send %d", i)
 		}
 		done[i], repeated[i] = true, r.Repeated
-		results[i].ID, results[i].Seq, results[i].Time = r.ID, r.Seq, r.CreatedAt.Time
+		results[i].ID, results[i].Seq, results[i].Time = r.ID, r.Seq, r.Time
 	}
 	fresh := make([]Message, 0, len(rows))
 	for i, p := range leaders {
@@ -298,9 +280,9 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
 // storedMessage reads the message stored under m's sender, conversation
 // and client id.
 func (c *Committer) storedMessage(ctx context.Context, m Message) (Message, error) {
-	r, err := c.q.MessageGetByClientID(ctx, db.MessageGetByClientIDParams{Sender: m.Sender, Conv: m.Conv, ClientMsgID: &m.ClientMsgID})
+	r, err := c.q.MessageGetByClientID(ctx, m.Sender, m.Conv, m.ClientMsgID)
 	if err != nil {
 		return Message{}, fmt.Errorf("read repeated send: %w", err)
 	}
-	return messageFromRow(r), nil
+	return Message(r), nil
 }
