@@ -286,10 +286,11 @@ func TestLogoutClosesSockets(t *testing.T) {
 	}
 }
 
-// TestMigrateCommand: `tim migrate` applies the migrations and exits.
+// TestMigrateCommand: `tim migrate` applies the migrations to an empty
+// database and exits.
 func TestMigrateCommand(t *testing.T) {
 	t.Parallel()
-	url := testdb.New(t)
+	url := testdb.NewEmpty(t)
 	getenv := func(k string) string {
 		if k == "TIM_DATABASE_URL" {
 			return url
