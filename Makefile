@@ -4,7 +4,11 @@ SHELL := /bin/bash
 
 BIN        := bin
 GO         ?= go
-TESTPG_DIR ?= /tmp/tim-testpg
+# The test cluster of this checkout: two checkouts on one machine must not
+# share (and stop) one cluster. Override with `make test TESTPG_DIR=...`.
+ifeq ($(origin TESTPG_DIR),undefined)
+TESTPG_DIR := /tmp/tim-testpg-$(shell printf '%s' '$(CURDIR)' | sha256sum | cut -c1-12)
+endif
 LINT       := tools/lint/node_modules/.bin
 
 .PHONY: help
@@ -65,8 +69,9 @@ testpg: ## start the shared test PostgreSQL (idempotent)
 	@$(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) >/dev/null
 
 .PHONY: test
-test: ## run every test with -race against a private PostgreSQL
-	@set -e; url=$$($(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) | sed -n 's/^TIM_TEST_DATABASE_URL=//p'); \
+test: ## run every test with -race against a private PostgreSQL (or TIM_TEST_DATABASE_URL's)
+	@set -e; if [ -n "$${TIM_TEST_DATABASE_URL:-}" ]; then exec $(GO) test -race -count=1 -timeout 20m ./...; fi; \
+	url=$$($(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) | sed -n 's/^TIM_TEST_DATABASE_URL=//p'); \
 	trap '$(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) -stop >/dev/null 2>&1 || true' EXIT; \
 	TIM_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 20m ./...
 
