@@ -36,13 +36,30 @@ generate-api: $(BIN)/oapi-codegen ## regenerate the server, models and client fr
 generate-sql: $(BIN)/sqlc ## regenerate gen/db from migrations/ and queries/
 	$(BIN)/sqlc generate
 
+# Inputs of `make generate`, copied into a scratch directory by check-generated.
+GEN_INPUTS := Makefile go.mod go.sum sqlc.yaml api migrations queries gen/api/cfg.yaml gen/client/cfg.yaml
+
 .PHONY: check-generated
-check-generated: generate ## fail when gen/ differs from what the generators produce
-	@git add -N gen >/dev/null 2>&1 || true
-	@if ! git diff --exit-code --stat -- gen; then \
-		echo "gen/ is stale: run 'make generate' and commit the result"; exit 1; fi
-	$(GO) mod tidy
-	@git diff --exit-code --stat -- go.mod go.sum || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; exit 1; }
+check-generated: $(BIN)/oapi-codegen $(BIN)/sqlc ## fail when gen/, go.mod or go.sum differ from what the tools produce (touches nothing)
+	@set -e; tmp=$$(mktemp -d -t tim-check-generated-XXXXXX); trap 'rm -rf "$$tmp"' EXIT; \
+	cp -R --parents $(GEN_INPUTS) "$$tmp"; \
+	$(MAKE) -s -C "$$tmp" generate BIN=$(abspath $(BIN)) -o $(abspath $(BIN))/oapi-codegen -o $(abspath $(BIN))/sqlc >/dev/null; \
+	if ! diff -r gen "$$tmp/gen"; then \
+		echo "gen/ is stale (a file above differs, is missing, or has no source any more): run 'make generate' and commit the result"; exit 1; fi
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; exit 1; }
+
+.PHONY: check-generated-test
+check-generated-test: $(BIN)/oapi-codegen $(BIN)/sqlc ## prove that check-generated fails on a generated file whose query file is gone
+	@set -e; tmp=$$(mktemp -d -t tim-check-generated-test-XXXXXX); trap 'rm -rf "$$tmp"' EXIT; \
+	git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$$tmp"; \
+	$(MAKE) -s -C "$$tmp" check-generated BIN=$(abspath $(BIN)) -o $(abspath $(BIN))/oapi-codegen -o $(abspath $(BIN))/sqlc >/dev/null 2>&1 || \
+		{ echo "check-generated fails on an unchanged copy"; exit 1; }; \
+	rm "$$tmp/queries/presence.sql"; \
+	if $(MAKE) -s -C "$$tmp" check-generated BIN=$(abspath $(BIN)) -o $(abspath $(BIN))/oapi-codegen -o $(abspath $(BIN))/sqlc >"$$tmp.log" 2>&1; then \
+		cat "$$tmp.log"; rm -f "$$tmp.log"; echo "check-generated passed with queries/presence.sql deleted"; exit 1; fi; \
+	if ! grep -q 'presence.sql.gen.go' "$$tmp.log"; then \
+		cat "$$tmp.log"; rm -f "$$tmp.log"; echo "check-generated failed, but not for gen/db/presence.sql.gen.go"; exit 1; fi; \
+	rm -f "$$tmp.log"; echo "check-generated catches a generated file whose source was deleted"
 
 .PHONY: build
 build: ## build the server and the load generator into bin/
