@@ -61,6 +61,13 @@ check-generated-test: $(BIN)/oapi-codegen $(BIN)/sqlc ## prove that check-genera
 		cat "$$tmp.log"; rm -f "$$tmp.log"; echo "check-generated failed, but not for gen/db/presence.sql.gen.go"; exit 1; fi; \
 	rm -f "$$tmp.log"; echo "check-generated catches a generated file whose source was deleted"
 
+.PHONY: vet-sql
+vet-sql: $(BIN)/sqlc ## compile the queries, then vet them (sqlc vet) against a migrated database on the test cluster
+	$(BIN)/sqlc compile
+	@set -e; out=$$($(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) -migrated tim_sqlc_vet); \
+	trap '$(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) -stop >/dev/null 2>&1 || true' EXIT; \
+	TIM_SQLC_VET_DATABASE_URL=$$(sed -n 's/^TIM_MIGRATED_DATABASE_URL=//p' <<<"$$out") $(BIN)/sqlc vet && echo "sqlc vet: no findings"
+
 .PHONY: build
 build: ## build the server and the load generator into bin/
 	$(GO) build -o $(BIN)/tim ./cmd/tim
