@@ -21,8 +21,11 @@ $(BIN)/oapi-codegen: go.mod go.sum
 $(BIN)/sqlc: go.mod go.sum
 	$(GO) build -o $@ github.com/sqlc-dev/sqlc/cmd/sqlc
 
+$(BIN)/staticcheck: go.mod go.sum
+	$(GO) build -o $@ honnef.co/go/tools/cmd/staticcheck
+
 .PHONY: tools
-tools: $(BIN)/oapi-codegen $(BIN)/sqlc ## build the pinned code generators
+tools: $(BIN)/oapi-codegen $(BIN)/sqlc $(BIN)/staticcheck ## build the pinned code generators and staticcheck
 
 .PHONY: generate
 generate: generate-api generate-sql ## regenerate gen/ from api/ and queries/
@@ -82,9 +85,10 @@ $(LINT)/spectral: tools/lint/package.json tools/lint/package-lock.json
 	@touch $@
 
 .PHONY: lint
-lint: $(LINT)/spectral ## vet the code and lint the OpenAPI and AsyncAPI documents
+lint: $(LINT)/spectral $(BIN)/staticcheck ## gofmt, go vet and staticcheck the code; lint the OpenAPI and AsyncAPI documents
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
+	$(BIN)/staticcheck ./...
 	$(LINT)/spectral lint --fail-severity=warn api/openapi.yaml
 	node tools/lint/validate-asyncapi.mjs api/asyncapi.yaml
 
