@@ -47,23 +47,6 @@ FROM numbered n JOIN ins ON ins.conv = n.conv AND ins.seq = n.seq
 UNION ALL
 SELECT s.i::bigint, true, s.id::bigint, s.seq::bigint, s.created_at::timestamptz FROM stored s;
 
--- name: ConversationInsertMissing :exec
--- Creates the conversations that do not exist yet. Empty user_a/user_b and
--- zero group_id stand for NULL.
-INSERT INTO conversations (key, user_a, user_b, group_id)
-SELECT k.key, NULLIF(k.user_a, ''), NULLIF(k.user_b, ''), NULLIF(k.group_id, 0)
-FROM (SELECT unnest(sqlc.arg(keys)::text[]) AS key, unnest(sqlc.arg(users_a)::text[]) AS user_a,
-             unnest(sqlc.arg(users_b)::text[]) AS user_b, unnest(sqlc.arg(group_ids)::bigint[]) AS group_id) k
-ORDER BY k.key
-ON CONFLICT DO NOTHING;
-
--- name: ConversationBumpSeq :many
--- Reserves counts[i] seqs in conversation keys[i]; returns the new last_seq.
-UPDATE conversations c SET last_seq = c.last_seq + v.n
-FROM (SELECT unnest(sqlc.arg(keys)::text[]) AS key, unnest(sqlc.arg(counts)::bigint[]) AS n) v
-WHERE c.key = v.key
-RETURNING c.key, c.last_seq;
-
 -- name: MessageListAfterSeq :many
 -- The oldest messages of conv with seq above after_seq, in seq order.
 SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at

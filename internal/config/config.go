@@ -461,18 +461,121 @@ func mask(s string) string {
 	return "***"
 }
 
-// maskURL hides the password of a URL such as postgres://user:pw@host/db.
+// maskURL hides the password in a PostgreSQL connection string, in either
+// form that pgx accepts: a URL (postgres://user:pw@host/db, and a password
+// query parameter) or keyword/value pairs (host=db password=secret). A
+// keyword/value string that cannot be parsed is hidden whole, since where
+// its password lies is unknown.
 func maskURL(s string) string {
-	at := strings.LastIndex(s, "@")
-	scheme := strings.Index(s, "://")
-	if at < 0 || scheme < 0 || at < scheme {
-		return s
+	if s == "" {
+		return ""
 	}
-	userinfo := s[scheme+3 : at]
-	if i := strings.Index(userinfo, ":"); i >= 0 {
-		return s[:scheme+3] + userinfo[:i] + ":***" + s[at:]
+	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
+		return maskPostgresURL(s)
 	}
-	return s
+	masked, ok := maskKeywordValue(s)
+	if !ok {
+		return "***"
+	}
+	return masked
+}
+
+// maskPostgresURL hides the password of the userinfo and the value of any
+// password query parameter of a postgres:// URL.
+func maskPostgresURL(s string) string {
+	scheme := strings.Index(s, "://") + 3
+	rest, fragment, _ := strings.Cut(s[scheme:], "#")
+	authority, query, hasQuery := strings.Cut(rest, "?")
+	path := ""
+	if i := strings.Index(authority, "/"); i >= 0 {
+		authority, path = authority[:i], authority[i:]
+	}
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		if user, _, ok := strings.Cut(authority[:at], ":"); ok {
+			authority = user + ":***" + authority[at:]
+		}
+	}
+	out := s[:scheme] + authority + path
+	if hasQuery {
+		params := strings.Split(query, "&")
+		for i, p := range params {
+			if key, _, _ := strings.Cut(p, "="); strings.EqualFold(key, "password") {
+				params[i] = key + "=***"
+			}
+		}
+		out += "?" + strings.Join(params, "&")
+	}
+	if fragment != "" {
+		out += "#" + fragment
+	}
+	return out
+}
+
+// maskKeywordValue replaces the value of every password keyword of a
+// keyword/value connection string (key = value pairs separated by spaces;
+// a value is bare or single-quoted, with backslash escapes) by ***. It
+// reports false when s is not such a string.
+func maskKeywordValue(s string) (string, bool) {
+	var out strings.Builder
+	i := 0
+	for {
+		for i < len(s) && isSpace(s[i]) {
+			out.WriteByte(s[i])
+			i++
+		}
+		if i == len(s) {
+			return out.String(), true
+		}
+		start := i
+		for i < len(s) && s[i] != '=' && !isSpace(s[i]) {
+			i++
+		}
+		key := s[start:i]
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		if key == "" || i == len(s) || s[i] != '=' {
+			return "", false
+		}
+		i++ // '='
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		valueStart := i
+		if i < len(s) && s[i] == '\'' {
+			for i++; ; i++ {
+				if i >= len(s) {
+					return "", false // unterminated quote
+				}
+				if s[i] == '\\' {
+					i++
+					continue
+				}
+				if s[i] == '\'' {
+					i++
+					break
+				}
+			}
+		} else {
+			for i < len(s) && !isSpace(s[i]) {
+				if s[i] == '\\' {
+					i++
+				}
+				i++
+			}
+			i = min(i, len(s))
+		}
+		out.WriteString(s[start:valueStart])
+		if key == "password" {
+			out.WriteString("***")
+		} else {
+			out.WriteString(s[valueStart:i])
+		}
+	}
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
 }
 
 // maskNATSURL hides the credentials of NATS URLs, a comma-separated list of
