@@ -23,6 +23,11 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrClosed: the committer is shutting down.
 	ErrClosed = errors.New("committer closed")
+	// ErrNoMedia: a media send names no stored upload. Nothing was stored.
+	ErrNoMedia = errors.New("no such media")
+	// ErrWrongMedia: a media send names an upload of another kind (an MP3
+	// sent as an image). Nothing was stored.
+	ErrWrongMedia = errors.New("media of another kind")
 )
 
 // Kinds of message.
@@ -31,9 +36,12 @@ const (
 	KindImage = "image"
 	KindAudio = "audio"
 	KindVideo = "video"
+	// KindRecall is the kind of the event recalling a message: a row of
+	// the conversation with a seq of its own, never sent by a client.
+	KindRecall = "recall"
 )
 
-// ValidKind reports whether k is a message kind.
+// ValidKind reports whether k is a kind of message a client sends.
 func ValidKind(k string) bool {
 	switch k {
 	case KindText, KindImage, KindAudio, KindVideo:
@@ -54,6 +62,9 @@ type Message struct {
 	Body        string
 	ClientMsgID string
 	Time        time.Time
+	Media       *Media // media kinds, unless recalled
+	Recalled    bool   // the sender recalled it: Body is empty, Media nil
+	Recalls     int64  // KindRecall: the recalled message's id
 }
 
 // DirectKey names the conversation between accounts a and b.
@@ -80,17 +91,24 @@ func ParseKey(key string) (a, b string, group int64, ok bool) {
 	return "", "", 0, false
 }
 
-// Store reads messages.
+// Store reads messages and recalls them.
 type Store struct {
-	q *db.Queries
+	q    *db.Queries
+	pool *pgxpool.Pool
 }
 
-// NewStore returns a Store reading from pool.
-func NewStore(pool *pgxpool.Pool) *Store { return &Store{q: db.New(pool)} }
+// NewStore returns a Store on pool.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{q: db.New(pool), pool: pool} }
 
-// After returns up to limit messages of conv with seq above after, in seq order.
+// After returns up to limit rows of conv with seq above after, in seq
+// order: messages and recall events, as catch-up delivers them.
 func (s *Store) After(ctx context.Context, conv string, after int64, limit int) ([]Message, error) {
-	rows, err := s.q.MessageListAfterSeq(ctx, db.MessageListAfterSeqParams{Conv: conv, AfterSeq: after, MaxRows: int32(limit)})
+	return s.after(ctx, conv, after, limit, true)
+}
+
+// after is After, leaving recall events out unless events is set.
+func (s *Store) after(ctx context.Context, conv string, after int64, limit int, events bool) ([]Message, error) {
+	rows, err := s.q.MessageListAfterSeq(ctx, db.MessageListAfterSeqParams{Conv: conv, AfterSeq: after, Events: events, MaxRows: int32(limit)})
 	if err != nil {
 		return nil, fmt.Errorf("list messages after seq: %w", err)
 	}
@@ -102,7 +120,7 @@ func (s *Store) After(ctx context.Context, conv string, after int64, limit int) 
 }
 
 // Before returns up to limit of the newest messages of conv with seq below
-// before, in seq order.
+// before, in seq order; messages only, no recall events.
 func (s *Store) Before(ctx context.Context, conv string, before int64, limit int) ([]Message, error) {
 	rows, err := s.q.MessageListBeforeSeq(ctx, db.MessageListBeforeSeqParams{Conv: conv, BeforeSeq: before, MaxRows: int32(limit)})
 	if err != nil {
@@ -129,6 +147,11 @@ func messageFromRow(r db.Message) Message {
 	if r.ClientMsgID != nil {
 		m.ClientMsgID = *r.ClientMsgID
 	}
+	m.Media = mediaFromColumns(r.MediaType, r.MediaSize, r.MediaWidth, r.MediaHeight)
+	m.Recalled = r.Recalled
+	if r.Recalls != nil {
+		m.Recalls = *r.Recalls
+	}
 	return m
 }
 
@@ -148,6 +171,12 @@ func (m Message) Frame() api.MessageFrame {
 	if m.ClientMsgID != "" {
 		id := m.ClientMsgID
 		f.ClientMsgId = &id
+	}
+	if m.Recalled {
+		recalled := true
+		f.Recalled = &recalled
+	} else if m.Media != nil {
+		f.Media = m.Media.info(m.Kind, m.Body)
 	}
 	return f
 }

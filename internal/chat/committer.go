@@ -232,6 +232,7 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
 		Convs: make([]string, n), UsersA: make([]string, n), UsersB: make([]string, n),
 		Senders: make([]string, n), Recipients: make([]string, n), GroupIds: make([]int64, n),
 		Kinds: make([]string, n), Bodies: make([]string, n), ClientMsgIds: make([]string, n),
+		MediaKinds: make([]string, n),
 	}
 	results := make([]Message, n)
 	for i, p := range leaders {
@@ -250,6 +251,7 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
 		results[i] = m
 		arg.Convs[i], arg.Senders[i], arg.Recipients[i], arg.GroupIds[i] = m.Conv, s.Sender, m.Recipient, s.GroupID
 		arg.Kinds[i], arg.Bodies[i], arg.ClientMsgIds[i] = kind, s.Body, s.ClientMsgID
+		arg.MediaKinds[i] = mediaKind(kind)
 	}
 	// One statement in its own transaction: one round trip.
 	rows, err := c.q.MessageCommitBatch(ctx, arg)
@@ -260,26 +262,34 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("commit messages: %w", err)
 	}
-	done := make([]bool, n)
-	repeated := make([]bool, n)
+	status := make([]string, n)
 	for _, r := range rows {
 		i := int(r.I) - 1
-		if i < 0 || i >= n || done[i] {
+		if i < 0 || i >= n || status[i] != "" {
 			return nil, fmt.Errorf("commit messages: unexpected row for send %d", r.I)
 		}
-		done[i], repeated[i] = true, r.Repeated
+		status[i] = r.Status
 		results[i].ID, results[i].Seq, results[i].Time = r.ID, r.Seq, r.CreatedAt.Time
+		if r.MediaType != "" {
+			results[i].Media = &Media{Type: r.MediaType, Size: r.MediaSize, Width: r.MediaWidth, Height: r.MediaHeight}
+		}
 	}
 	fresh := make([]Message, 0, len(rows))
 	for i, p := range leaders {
-		switch {
-		case !done[i]:
-			p.msg, p.err = Message{}, ErrForbidden
-		case repeated[i]:
-			p.msg, p.err = c.storedMessage(ctx, results[i])
-		default:
+		switch status[i] {
+		case "new":
 			p.msg, p.err = results[i], nil
 			fresh = append(fresh, results[i])
+		case "repeated":
+			p.msg, p.err = c.storedMessage(ctx, results[i])
+		case "forbidden":
+			p.msg, p.err = Message{}, ErrForbidden
+		case "no_media":
+			p.msg, p.err = Message{}, ErrNoMedia
+		case "wrong_kind":
+			p.msg, p.err = Message{}, ErrWrongMedia
+		default: // no row: the statement and this code disagree
+			p.msg, p.err = Message{}, fmt.Errorf("commit messages: send %d ended %q", i+1, status[i])
 		}
 	}
 	return fresh, nil

@@ -245,6 +245,9 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 				so.sendControl(encodeError(http.StatusForbidden, "你不是该群成员", send.ClientMsgID))
 			case errors.Is(err, chat.ErrForbidden):
 				so.sendControl(encodeError(http.StatusForbidden, "对方不是你的好友", send.ClientMsgID))
+			case errors.Is(err, chat.ErrNoMedia), errors.Is(err, chat.ErrWrongMedia):
+				code, msg := mediaRefusal(err, send.Kind)
+				so.sendControl(encodeError(code, msg, send.ClientMsgID))
 			case errors.Is(err, chat.ErrClosed):
 				so.sendControl(encodeError(http.StatusServiceUnavailable, "服务器正在关闭", send.ClientMsgID))
 			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
