@@ -292,6 +292,8 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 			return
 		}
 		so.rewind(conv, f.seq)
+	case frameRecall:
+		s.recall(so, f.id)
 	}
 }
 

@@ -397,6 +397,8 @@ func validateFrame(t *testing.T, v map[string]any) {
 		name = "GroupPresenceFrame"
 	case "group.online":
 		name = "GroupOnlineFrame"
+	case "recall":
+		name = "RecallFrame"
 	case nil:
 		if _, ok := v["users"]; ok {
 			name = "UsersFrame"
