@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -20,6 +21,10 @@ import (
 type Config struct {
 	// Addr is the HTTP listen address. TIM_ADDR, -addr. Default ":8081".
 	Addr string
+	// MetricsAddr, when set, serves /metrics on a listener of its own
+	// (such as 127.0.0.1:9091) instead of on Addr. TIM_METRICS_ADDR.
+	// Default empty: /metrics on Addr.
+	MetricsAddr string
 	// DataDir holds the private PostgreSQL cluster, uploaded media and the
 	// generated JWT secret. TIM_DATA_DIR, -data. Default "./data".
 	DataDir string
@@ -257,6 +262,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		}
 	}
 	str("TIM_ADDR", &c.Addr)
+	str("TIM_METRICS_ADDR", &c.MetricsAddr)
 	str("TIM_DATA_DIR", &c.DataDir)
 	str("TIM_DATABASE_URL", &c.DatabaseURL)
 	str("TIM_JWT_SECRET", &c.JWTSecret)
@@ -343,6 +349,13 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		errs = append(errs, errors.New("TIM_JWT_SECRET: must be at least 32 bytes"))
 	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("TIM_METRICS_ADDR: want host:port such as 127.0.0.1:9091, got %q", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Addr {
+			errs = append(errs, errors.New("TIM_METRICS_ADDR: must differ from TIM_ADDR"))
+		}
+	}
 	errs = append(errs, c.checkNATS()...)
 	return c, errors.Join(errs...)
 }
@@ -395,6 +408,7 @@ func ParsePrefixes(s string) ([]netip.Prefix, error) {
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("addr", c.Addr),
+		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("data_dir", c.DataDir),
 		slog.String("database_url", maskURL(c.DatabaseURL)),
 		slog.String("jwt_secret", mask(c.JWTSecret)),

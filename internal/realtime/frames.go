@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	"tim/gen/api"
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 // channel is the kind of WebSocket a client opened.
@@ -153,7 +153,7 @@ func textFrame(text string) (clientFrame, error) {
 	if strings.ContainsRune(text, 0) {
 		return clientFrame{}, badFrame("消息不能包含NUL字符")
 	}
-	return clientFrame{kind: frameSend, text: text, msgKind: chat.KindText}, nil
+	return clientFrame{kind: frameSend, text: text, msgKind: messages.KindText}, nil
 }
 
 func sendFromFrame(f api.SendFrame) (clientFrame, error) {
@@ -167,7 +167,7 @@ func sendFromFrame(f api.SendFrame) (clientFrame, error) {
 	}
 	c.to, c.groupID = to, gid
 	if f.Kind != nil {
-		if !chat.ValidKind(string(*f.Kind)) {
+		if !messages.ValidKind(string(*f.Kind)) {
 			return clientFrame{}, badFrame("kind必须是text、image、audio或video")
 		}
 		c.msgKind = string(*f.Kind)
@@ -230,8 +230,8 @@ func strictUnmarshal(data []byte, v any) error {
 
 // Server frames, encoded once.
 
-func encodeMessage(m chat.Message) []byte {
-	if m.Kind == chat.KindRecall {
+func encodeMessage(m messages.Message) []byte {
+	if m.Kind == messages.KindRecall {
 		return mustJSON(m.RecallFrame())
 	}
 	return mustJSON(m.Frame())
@@ -245,19 +245,9 @@ func encodeError(code int32, message, clientMsgID string) []byte {
 	return mustJSON(f)
 }
 
-func encodeAck(m chat.Message) []byte {
+func encodeAck(m messages.Message) []byte {
 	f := api.AckFrame{Type: "ack", Id: m.ID, Seq: m.Seq, Time: m.Time}
-	if m.GroupID != 0 {
-		gid := m.GroupID
-		f.GroupId = &gid
-	} else {
-		to := m.Recipient
-		f.To = &to
-	}
-	if m.ClientMsgID != "" {
-		id := m.ClientMsgID
-		f.ClientMsgId = &id
-	}
+	f.To, f.GroupId, f.ClientMsgId = m.Target()
 	return mustJSON(f)
 }
 

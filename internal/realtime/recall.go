@@ -7,7 +7,7 @@ import (
 	"net/http"
 
 	"tim/gen/api"
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 // recallFromFrame decodes a client's recall frame.
@@ -28,13 +28,13 @@ func recallFromFrame(data []byte) (clientFrame, error) {
 // gets it in seq order, live or from its cursor. A refusal answers so
 // alone with an error frame naming the id.
 func (s *Service) recall(so *socket, id int64) {
-	req := chat.RecallRequest{Account: so.account, ID: id, Window: s.cfg.RecallWindow}
+	req := messages.RecallRequest{Account: so.account, ID: id, Window: s.cfg.RecallWindow}
 	if so.ch != channelUser {
 		req.Conv = so.conv
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.CommitTimeout)
 	defer cancel()
-	ev, err := s.store.Recall(ctx, req)
+	ev, err := s.recaller.Recall(ctx, req)
 	if err != nil {
 		code, msg := recallRefusal(err)
 		if code == http.StatusInternalServerError {
@@ -43,19 +43,19 @@ func (s *Service) recall(so *socket, id int64) {
 		so.sendControl(encodeRecallError(code, msg, id))
 		return
 	}
-	s.publishMessages([]chat.Message{ev})
+	s.publishMessages([]messages.Message{ev})
 }
 
 // recallRefusal is the error frame's code and message for a failed recall.
 func recallRefusal(err error) (int32, string) {
 	switch {
-	case errors.Is(err, chat.ErrNoMessage):
+	case errors.Is(err, messages.ErrNoMessage):
 		return http.StatusNotFound, "消息不存在"
-	case errors.Is(err, chat.ErrNotSender):
+	case errors.Is(err, messages.ErrNotSender):
 		return http.StatusForbidden, "只能撤回自己发送的消息"
-	case errors.Is(err, chat.ErrRecallExpired):
+	case errors.Is(err, messages.ErrRecallExpired):
 		return http.StatusForbidden, "超过撤回时限"
-	case errors.Is(err, chat.ErrRecalled):
+	case errors.Is(err, messages.ErrRecalled):
 		return http.StatusConflict, "消息已撤回"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, "服务器繁忙，请稍后重试"

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"tim/gen/api"
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 func (c *client) recall(id int64) {
@@ -198,11 +198,11 @@ func TestRecallRefused(t *testing.T) {
 
 	// Nothing else changed: the old message keeps its text, and the next
 	// message follows the one recall.
-	msgs, err := e.svc.store.After(context.Background(), chat.DirectKey("a", "b"), 0, 10)
+	msgs, err := e.svc.reader.After(context.Background(), messages.DirectKey("a", "b"), 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(msgs) != 3 || msgs[1].Body != "old" || msgs[1].Recalled || !msgs[0].Recalled || msgs[2].Kind != chat.KindRecall {
+	if len(msgs) != 3 || msgs[1].Body != "old" || msgs[1].Recalled || !msgs[0].Recalled || msgs[2].Kind != messages.KindRecall {
 		t.Fatalf("conversation %+v", msgs)
 	}
 	if m := cb.sendAndEcho(api.SendFrame{To: ptr("a"), Text: "after"}); m.Seq != 4 {

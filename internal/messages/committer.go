@@ -1,18 +1,14 @@
-package chat
+package messages
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"tim/gen/db"
+	"tim/internal/store"
 )
 
 // Send is one message a client asks to send: to an account or to a group.
@@ -46,8 +42,7 @@ type pending struct {
 // waiting at that moment (up to MaxBatch) and commits them in one
 // statement, then hands the new messages to publish in commit order.
 type Committer struct {
-	q       *db.Queries
-	pool    *pgxpool.Pool // the committer's own connections
+	q       *store.Store // the committer's own connections, with a statement timeout
 	logger  *slog.Logger
 	publish func([]Message)
 	timeout time.Duration   // bounds one batch's commit
@@ -58,6 +53,8 @@ type Committer struct {
 	closed bool
 	in     chan *pending
 	done   chan struct{}
+
+	observe func(sends, stored int, took time.Duration, err error) // see WithObserver
 }
 
 // NewCommitter starts a committer. publish receives every batch of new
@@ -65,21 +62,22 @@ type Committer struct {
 // sends (same client id) are not published again. A batch that cannot be
 // committed within timeout fails with context.DeadlineExceeded.
 //
-// The committer opens connections of its own, configured like pool's but
-// with timeout as the server's statement_timeout: a stalled commit is
-// cancelled by PostgreSQL itself, so a send that fails with the deadline was
-// not stored. (A deadline on the client side alone cannot promise that: the
-// server may still commit a statement whose client gave up.)
-func NewCommitter(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger, publish func([]Message), timeout time.Duration) (*Committer, error) {
-	cfg := pool.Config().Copy()
-	cfg.MaxConns, cfg.MinConns = 2, 0
-	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)
-	own, err := pgxpool.NewWithConfig(ctx, cfg)
+// The committer opens connections of its own, configured like st's but
+// with timeout as the server's statement timeout
+// (store.WithStatementTimeout): a stalled commit is cancelled by PostgreSQL
+// itself, so a send that fails with the deadline was not stored. (A
+// deadline on the client side alone cannot promise that: the server may
+// still commit a statement whose client gave up.)
+func NewCommitter(ctx context.Context, st *store.Store, logger *slog.Logger, publish func([]Message), timeout time.Duration, opts ...CommitterOption) (*Committer, error) {
+	own, err := st.WithStatementTimeout(ctx, timeout, 2)
 	if err != nil {
 		return nil, fmt.Errorf("open committer connections: %w", err)
 	}
-	c := &Committer{q: db.New(own), pool: own, logger: logger, publish: publish, timeout: timeout, in: make(chan *pending, 4*MaxBatch), done: make(chan struct{})}
+	c := &Committer{q: own, logger: logger, publish: publish, timeout: timeout, in: make(chan *pending, 4*MaxBatch), done: make(chan struct{})}
 	c.base, c.abort = context.WithCancel(context.Background())
+	for _, o := range opts {
+		o(c)
+	}
 	go c.run()
 	return c, nil
 }
@@ -124,7 +122,7 @@ func (c *Committer) Close() {
 	c.mu.Unlock()
 	<-c.done
 	c.abort()
-	c.pool.Close()
+	c.q.Close()
 }
 
 // Abort fails the commit in flight and those still queued at once, with
@@ -151,7 +149,12 @@ func (c *Committer) run() {
 				break collect
 			}
 		}
-		if fresh := c.commit(batch); len(fresh) > 0 {
+		start := time.Now()
+		fresh := c.commit(batch)
+		if c.observe != nil {
+			c.observe(len(batch), len(fresh), time.Since(start), batchError(batch))
+		}
+		if len(fresh) > 0 {
 			c.publish(fresh)
 		}
 		for _, p := range batch {
@@ -195,10 +198,10 @@ func (c *Committer) commit(batch []*pending) []Message {
 		if err == nil || attempt == 5 || !retryable(err) {
 			break
 		}
-		c.logger.Warn("retrying message batch", slog.Int("attempt", attempt+1), slog.String("error", err.Error()))
+		c.logger.WarnContext(c.base, "retrying message batch", slog.Int("attempt", attempt+1), slog.Any("err", err))
 	}
 	if err != nil {
-		c.logger.Error("commit messages", slog.Int("sends", len(leaders)), slog.String("error", err.Error()))
+		c.logger.ErrorContext(c.base, "commit messages", slog.Int("sends", len(leaders)), slog.Any("err", err))
 		for _, p := range leaders {
 			p.err = err
 		}
@@ -209,15 +212,11 @@ func (c *Committer) commit(batch []*pending) []Message {
 	return fresh
 }
 
+// retryable reports whether a commit failed for racing a concurrent
+// committer: a serialization failure or deadlock, or the same client id
+// committed meanwhile.
 func retryable(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "40001", "40P01", "23505": // serialization failure, deadlock, unique violation
-			return true
-		}
-	}
-	return false
+	return errors.Is(err, store.ErrSerialization) || errors.Is(err, store.ErrConflict)
 }
 
 // commitOnce commits leaders in one statement, setting each one's msg or
@@ -228,12 +227,7 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
 	ctx, cancel := context.WithTimeout(c.base, c.timeout+2*time.Second)
 	defer cancel()
 	n := len(leaders)
-	arg := db.MessageCommitBatchParams{
-		Convs: make([]string, n), UsersA: make([]string, n), UsersB: make([]string, n),
-		Senders: make([]string, n), Recipients: make([]string, n), GroupIds: make([]int64, n),
-		Kinds: make([]string, n), Bodies: make([]string, n), ClientMsgIds: make([]string, n),
-		MediaKinds: make([]string, n),
-	}
+	sends := make([]store.MessageSend, n)
 	results := make([]Message, n)
 	for i, p := range leaders {
 		s := p.send
@@ -242,51 +236,46 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
 			kind = KindText
 		}
 		m := Message{Sender: s.Sender, GroupID: s.GroupID, Kind: kind, Body: s.Body, ClientMsgID: s.ClientMsgID}
+		send := store.MessageSend{
+			Sender: s.Sender, GroupID: s.GroupID, Kind: kind, Body: s.Body, ClientMsgID: s.ClientMsgID, MediaKind: mediaKind(kind),
+		}
 		if s.GroupID != 0 {
 			m.Conv = GroupKey(s.GroupID)
 		} else {
 			m.Conv, m.Recipient = DirectKey(s.Sender, s.To), s.To
-			arg.UsersA[i], arg.UsersB[i], _, _ = ParseKey(m.Conv)
+			send.UserA, send.UserB, _, _ = ParseKey(m.Conv)
 		}
-		results[i] = m
-		arg.Convs[i], arg.Senders[i], arg.Recipients[i], arg.GroupIds[i] = m.Conv, s.Sender, m.Recipient, s.GroupID
-		arg.Kinds[i], arg.Bodies[i], arg.ClientMsgIds[i] = kind, s.Body, s.ClientMsgID
-		arg.MediaKinds[i] = mediaKind(kind)
+		send.Conv, send.Recipient = m.Conv, m.Recipient
+		results[i], sends[i] = m, send
 	}
-	// One statement in its own transaction: one round trip.
-	rows, err := c.q.MessageCommitBatch(ctx, arg)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "57014" { // query_canceled: the statement timeout
-		return nil, fmt.Errorf("commit messages: %w: %w", context.DeadlineExceeded, err)
-	}
+	// One statement in its own transaction: one round trip. A statement
+	// the server timed out fails with context.DeadlineExceeded.
+	rows, err := c.q.MessageCommitBatch(ctx, sends)
 	if err != nil {
 		return nil, fmt.Errorf("commit messages: %w", err)
 	}
-	status := make([]string, n)
+	status := make([]store.CommitStatus, n)
 	for _, r := range rows {
-		i := int(r.I) - 1
+		i := r.Index
 		if i < 0 || i >= n || status[i] != "" {
-			return nil, fmt.Errorf("commit messages: unexpected row for send %d", r.I)
+			return nil, fmt.Errorf("commit messages: unexpected row for send %d", i+1)
 		}
 		status[i] = r.Status
-		results[i].ID, results[i].Seq, results[i].Time = r.ID, r.Seq, r.CreatedAt.Time
-		if r.MediaType != "" {
-			results[i].Media = &Media{Type: r.MediaType, Size: r.MediaSize, Width: r.MediaWidth, Height: r.MediaHeight}
-		}
+		results[i].ID, results[i].Seq, results[i].Time, results[i].Media = r.ID, r.Seq, r.Time, r.Media
 	}
 	fresh := make([]Message, 0, len(rows))
 	for i, p := range leaders {
 		switch status[i] {
-		case "new":
+		case store.CommitNew:
 			p.msg, p.err = results[i], nil
 			fresh = append(fresh, results[i])
-		case "repeated":
+		case store.CommitRepeated:
 			p.msg, p.err = c.storedMessage(ctx, results[i])
-		case "forbidden":
+		case store.CommitForbidden:
 			p.msg, p.err = Message{}, ErrForbidden
-		case "no_media":
+		case store.CommitNoMedia:
 			p.msg, p.err = Message{}, ErrNoMedia
-		case "wrong_kind":
+		case store.CommitWrongKind:
 			p.msg, p.err = Message{}, ErrWrongMedia
 		default: // no row: the statement and this code disagree
 			p.msg, p.err = Message{}, fmt.Errorf("commit messages: send %d ended %q", i+1, status[i])
@@ -298,9 +287,9 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
 // storedMessage reads the message stored under m's sender, conversation
 // and client id.
 func (c *Committer) storedMessage(ctx context.Context, m Message) (Message, error) {
-	r, err := c.q.MessageGetByClientID(ctx, db.MessageGetByClientIDParams{Sender: m.Sender, Conv: m.Conv, ClientMsgID: &m.ClientMsgID})
+	r, err := c.q.MessageGetByClientID(ctx, m.Sender, m.Conv, m.ClientMsgID)
 	if err != nil {
 		return Message{}, fmt.Errorf("read repeated send: %w", err)
 	}
-	return messageFromRow(r), nil
+	return Message(r), nil
 }

@@ -1,6 +1,6 @@
-// Package chat stores messages durably: it names conversations, commits
+// Package messages stores messages durably: it names conversations, commits
 // sends in batches with gap-free seqs, and reads messages back by seq.
-package chat
+package messages
 
 import (
 	"context"
@@ -8,12 +8,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tim/gen/api"
-	"tim/gen/db"
+	"tim/internal/store"
 )
 
 // Errors a send can end with, besides database errors.
@@ -50,22 +47,9 @@ func ValidKind(k string) bool {
 	return false
 }
 
-// Message is a committed message.
-type Message struct {
-	ID          int64
-	Conv        string
-	Seq         int64
-	Sender      string
-	Recipient   string // direct messages only
-	GroupID     int64  // group messages only
-	Kind        string
-	Body        string
-	ClientMsgID string
-	Time        time.Time
-	Media       *Media // media kinds, unless recalled
-	Recalled    bool   // the sender recalled it: Body is empty, Media nil
-	Recalls     int64  // KindRecall: the recalled message's id
-}
+// Message is a committed message: the stored one (see store.Message for
+// its fields), which clients receive as a message frame.
+type Message store.Message
 
 // DirectKey names the conversation between accounts a and b.
 func DirectKey(a, b string) string {
@@ -91,68 +75,45 @@ func ParseKey(key string) (a, b string, group int64, ok bool) {
 	return "", "", 0, false
 }
 
-// Store reads messages and recalls them.
-type Store struct {
-	q    *db.Queries
-	pool *pgxpool.Pool
+// Reader reads committed messages back by seq.
+type Reader struct {
+	q *store.Store
 }
 
-// NewStore returns a Store on pool.
-func NewStore(pool *pgxpool.Pool) *Store { return &Store{q: db.New(pool), pool: pool} }
+// NewReader returns a Reader over st.
+func NewReader(st *store.Store) *Reader { return &Reader{q: st} }
 
 // After returns up to limit rows of conv with seq above after, in seq
 // order: messages and recall events, as catch-up delivers them.
-func (s *Store) After(ctx context.Context, conv string, after int64, limit int) ([]Message, error) {
-	return s.after(ctx, conv, after, limit, true)
+func (r *Reader) After(ctx context.Context, conv string, after int64, limit int) ([]Message, error) {
+	return r.after(ctx, conv, after, limit, true)
 }
 
 // after is After, leaving recall events out unless events is set.
-func (s *Store) after(ctx context.Context, conv string, after int64, limit int, events bool) ([]Message, error) {
-	rows, err := s.q.MessageListAfterSeq(ctx, db.MessageListAfterSeqParams{Conv: conv, AfterSeq: after, Events: events, MaxRows: int32(limit)})
+func (r *Reader) after(ctx context.Context, conv string, after int64, limit int, events bool) ([]Message, error) {
+	rows, err := r.q.MessageListAfterSeq(ctx, conv, after, events, int32(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list messages after seq: %w", err)
 	}
 	out := make([]Message, len(rows))
-	for i, r := range rows {
-		out[i] = messageFromRow(r)
+	for i, m := range rows {
+		out[i] = Message(m)
 	}
 	return out, nil
 }
 
 // Before returns up to limit of the newest messages of conv with seq below
 // before, in seq order; messages only, no recall events.
-func (s *Store) Before(ctx context.Context, conv string, before int64, limit int) ([]Message, error) {
-	rows, err := s.q.MessageListBeforeSeq(ctx, db.MessageListBeforeSeqParams{Conv: conv, BeforeSeq: before, MaxRows: int32(limit)})
+func (r *Reader) Before(ctx context.Context, conv string, before int64, limit int) ([]Message, error) {
+	rows, err := r.q.MessageListBeforeSeq(ctx, conv, before, int32(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list messages before seq: %w", err)
 	}
 	out := make([]Message, len(rows))
-	for i, r := range rows {
-		out[len(rows)-1-i] = messageFromRow(r)
+	for i, m := range rows {
+		out[len(rows)-1-i] = Message(m)
 	}
 	return out, nil
-}
-
-func messageFromRow(r db.Message) Message {
-	m := Message{Conv: r.Conv, Seq: r.Seq, Sender: r.Sender, Kind: r.Kind, Body: r.Body, Time: r.CreatedAt.Time}
-	if r.ID != nil {
-		m.ID = *r.ID
-	}
-	if r.Recipient != nil {
-		m.Recipient = *r.Recipient
-	}
-	if r.GroupID != nil {
-		m.GroupID = *r.GroupID
-	}
-	if r.ClientMsgID != nil {
-		m.ClientMsgID = *r.ClientMsgID
-	}
-	m.Media = mediaFromColumns(r.MediaType, r.MediaSize, r.MediaWidth, r.MediaHeight)
-	m.Recalled = r.Recalled
-	if r.Recalls != nil {
-		m.Recalls = *r.Recalls
-	}
-	return m
 }
 
 // Frame is m as the message frame clients receive.
@@ -161,22 +122,29 @@ func (m Message) Frame() api.MessageFrame {
 		Type: api.Message, Id: m.ID, Seq: m.Seq, FromUser: m.Sender,
 		Message: m.Body, Kind: api.MessageKind(m.Kind), Time: m.Time,
 	}
-	if m.GroupID != 0 {
-		gid := m.GroupID
-		f.GroupId = &gid
-	} else {
-		to := m.Recipient
-		f.To = &to
-	}
-	if m.ClientMsgID != "" {
-		id := m.ClientMsgID
-		f.ClientMsgId = &id
-	}
+	f.To, f.GroupId, f.ClientMsgId = m.Target()
 	if m.Recalled {
 		recalled := true
 		f.Recalled = &recalled
 	} else if m.Media != nil {
-		f.Media = m.Media.info(m.Kind, m.Body)
+		f.Media = mediaInfo(m.Media, m.Kind, m.Body)
 	}
 	return f
+}
+
+// Target is how frames name m's conversation and client id: exactly one of
+// to (the recipient) and groupID, and clientMsgID when the sender gave one.
+func (m Message) Target() (to *string, groupID *int64, clientMsgID *string) {
+	if m.GroupID != 0 {
+		gid := m.GroupID
+		groupID = &gid
+	} else {
+		r := m.Recipient
+		to = &r
+	}
+	if m.ClientMsgID != "" {
+		id := m.ClientMsgID
+		clientMsgID = &id
+	}
+	return to, groupID, clientMsgID
 }

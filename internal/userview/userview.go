@@ -1,7 +1,7 @@
-// Package profile builds the user objects that responses show: never a
-// password or hash, with the avatar's URL and whether the user is online on
-// any server instance.
-package profile
+// Package userview presents users: it builds the user objects that
+// responses show, never with a password or hash, with the avatar's URL and
+// whether the user is online on any server instance.
+package userview
 
 import (
 	"context"
@@ -10,19 +10,24 @@ import (
 	"time"
 
 	"tim/gen/api"
-	"tim/gen/db"
+	"tim/internal/store"
 )
+
+// Profiles reads stored profiles; *store.Store is one.
+type Profiles interface {
+	UserProfiles(ctx context.Context, accounts []string, presenceTimeout time.Duration) ([]store.Profile, error)
+}
 
 // Loader loads user objects.
 type Loader struct {
-	q               *db.Queries
+	profiles        Profiles
 	presenceTimeout time.Duration
 }
 
 // NewLoader returns a Loader; an instance silent for presenceTimeout no
 // longer makes its users online.
-func NewLoader(q *db.Queries, presenceTimeout time.Duration) *Loader {
-	return &Loader{q: q, presenceTimeout: presenceTimeout}
+func NewLoader(profiles Profiles, presenceTimeout time.Duration) *Loader {
+	return &Loader{profiles: profiles, presenceTimeout: presenceTimeout}
 }
 
 // Load returns the user objects of accounts that exist, ordered by account.
@@ -30,10 +35,7 @@ func (l *Loader) Load(ctx context.Context, accounts []string) ([]api.User, error
 	if len(accounts) == 0 {
 		return []api.User{}, nil
 	}
-	rows, err := l.q.UserProfiles(ctx, db.UserProfilesParams{
-		PresenceTimeoutSecs: l.presenceTimeout.Seconds(),
-		Accounts:            accounts,
-	})
+	rows, err := l.profiles.UserProfiles(ctx, accounts, l.presenceTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("load user profiles: %w", err)
 	}
@@ -58,7 +60,7 @@ func AvatarURL(account string) string {
 	return "/Tim/avatar?account=" + url.QueryEscape(account)
 }
 
-func toAPIUser(r db.UserProfilesRow) api.User {
+func toAPIUser(r store.Profile) api.User {
 	u := api.User{
 		Id:           r.ID,
 		Account:      r.Account,
@@ -70,7 +72,7 @@ func toAPIUser(r db.UserProfilesRow) api.User {
 	if r.Online {
 		u.OnlineStatus = 1
 	}
-	if r.Avatar != nil {
+	if r.Avatar != "" {
 		s := AvatarURL(r.Account)
 		u.AvatarUrl = &s
 	}

@@ -1,4 +1,4 @@
-package chat
+package messages
 
 import (
 	"crypto/rand"
@@ -7,9 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgtype"
-
-	"tim/gen/db"
+	"tim/internal/store"
 )
 
 // media stores a media row of kind (avatar, chatpic, mp3, mp4) owned by a,
@@ -19,20 +17,17 @@ func (f fixture) media(t *testing.T, kind, contentType string) string {
 	t.Helper()
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	row := db.MediaInsertParams{
+	m := store.Medium{
 		Name: time.Now().UTC().Format("2006-01-02:15:04:05") + "-" + hex.EncodeToString(b[:]), Kind: kind, Owner: "a",
-		Size: 1234, ContentType: contentType, Sha256: hex.EncodeToString(b[:]),
-		CreatedAt: pgtype.Timestamptz{Time: time.Now(), Valid: true},
+		Size: 1234, ContentType: contentType, SHA256: hex.EncodeToString(b[:]), CreatedAt: time.Now(),
 	}
 	if kind == "chatpic" || kind == "avatar" {
-		w, h := int32(640), int32(480)
-		row.Width, row.Height = &w, &h
+		m.Width, m.Height = 640, 480
 	}
-	pool := f.pool(t)
-	if err := db.New(pool).MediaInsert(f.ctx, row); err != nil {
+	if err := f.store(t).MediaInsert(f.ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	return row.Name
+	return m.Name
 }
 
 // TestCommitterChecksMedia: in one batch, a media send naming no upload or
@@ -44,7 +39,7 @@ func TestCommitterChecksMedia(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	r := &recorder{gate: make(chan struct{}), held: make(chan struct{})}
-	c := newCommitter(t, f.pool(t), r, f.log)
+	c := newCommitter(t, f.store(t), r, f.log)
 	pic, mp3, mp4 := f.media(t, "chatpic", "image/jpeg"), f.media(t, "mp3", "audio/mpeg"), f.media(t, "mp4", "video/mp4")
 	avatar := f.media(t, "avatar", "image/png")
 	sends := []Send{
@@ -99,7 +94,7 @@ func TestCommitterChecksMedia(t *testing.T) {
 		t.Errorf("published %d messages, want 5", got)
 	}
 
-	st := NewStore(f.pool(t))
+	st := NewReader(f.store(t))
 	stored, err := st.After(f.ctx, DirectKey("a", "b"), 0, 100)
 	if err != nil {
 		t.Fatal(err)

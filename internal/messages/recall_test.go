@@ -1,10 +1,26 @@
-package chat
+package messages
 
 import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// exec runs a statement the store has no method for (a fixture only a
+// test needs) on a connection of its own.
+func (f fixture) exec(t *testing.T, sql string, args ...any) {
+	t.Helper()
+	pool, err := pgxpool.New(f.ctx, f.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(f.ctx, sql, args...); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // TestRecall: the sender recalls within the window, in the socket's
 // conversation or any it sees: the event takes the next seq after every
@@ -15,9 +31,9 @@ import (
 func TestRecall(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	pool := f.pool(t)
-	c := newCommitter(t, pool, &recorder{}, f.log)
-	st := NewStore(pool)
+	st := f.store(t)
+	c := newCommitter(t, st, &recorder{}, f.log)
+	rd, rc := NewReader(st), NewRecaller(st)
 	pic := f.media(t, "chatpic", "image/png")
 	send := func(s Send) Message {
 		t.Helper()
@@ -31,9 +47,7 @@ func TestRecall(t *testing.T) {
 	txt := send(Send{Sender: "b", To: "a", Body: "from b"})
 	grp := send(Send{Sender: "a", GroupID: 1, Body: "to the group"})
 	old := send(Send{Sender: "a", To: "b", Body: "old"})
-	if _, err := pool.Exec(f.ctx, "UPDATE messages SET created_at = now() - interval '3 minutes' WHERE id = $1", old.ID); err != nil {
-		t.Fatal(err)
-	}
+	f.exec(t, "UPDATE messages SET created_at = now() - interval '3 minutes' WHERE id = $1", old.ID)
 	direct := DirectKey("a", "b")
 	window := 2 * time.Minute
 
@@ -52,15 +66,15 @@ func TestRecall(t *testing.T) {
 		{"someone else's, recipient's conversation", RecallRequest{Account: "a", ID: txt.ID}, ErrNotSender},
 	} {
 		tc.req.Window = window
-		if _, err := st.Recall(f.ctx, tc.req); !errors.Is(err, tc.want) {
+		if _, err := rc.Recall(f.ctx, tc.req); !errors.Is(err, tc.want) {
 			t.Errorf("%s: err %v, want %v", tc.name, err, tc.want)
 		}
 	}
-	if msgs, err := st.After(f.ctx, direct, 0, 100); err != nil || len(msgs) != 3 || msgs[0].Recalled || msgs[0].Media == nil {
+	if msgs, err := rd.After(f.ctx, direct, 0, 100); err != nil || len(msgs) != 3 || msgs[0].Recalled || msgs[0].Media == nil {
 		t.Fatalf("refused recalls changed the conversation: %+v, %v", msgs, err)
 	}
 
-	ev, err := st.Recall(f.ctx, RecallRequest{Account: "a", ID: img.ID, Conv: direct, Window: window})
+	ev, err := rc.Recall(f.ctx, RecallRequest{Account: "a", ID: img.ID, Conv: direct, Window: window})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +85,7 @@ func TestRecall(t *testing.T) {
 		t.Fatalf("recall frame %+v", f)
 	}
 	// Catch-up: the recalled message in place, the event at its own seq.
-	msgs, err := st.After(f.ctx, direct, 0, 100)
+	msgs, err := rd.After(f.ctx, direct, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,18 +100,18 @@ func TestRecall(t *testing.T) {
 		t.Fatalf("recalled frame %+v", fr)
 	}
 	// History lists messages only.
-	hist, err := st.after(f.ctx, direct, 0, 100, false)
+	hist, err := rd.after(f.ctx, direct, 0, 100, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if before, err := st.Before(f.ctx, direct, 100, 100); err != nil || len(hist) != 3 || len(before) != 3 || !hist[0].Recalled || !before[0].Recalled {
+	if before, err := rd.Before(f.ctx, direct, 100, 100); err != nil || len(hist) != 3 || len(before) != 3 || !hist[0].Recalled || !before[0].Recalled {
 		t.Fatalf("history %+v / %+v, %v", hist, before, err)
 	}
 
-	if _, err := st.Recall(f.ctx, RecallRequest{Account: "a", ID: img.ID, Window: window}); !errors.Is(err, ErrRecalled) {
+	if _, err := rc.Recall(f.ctx, RecallRequest{Account: "a", ID: img.ID, Window: window}); !errors.Is(err, ErrRecalled) {
 		t.Errorf("second recall: %v", err)
 	}
-	if _, err := st.Recall(f.ctx, RecallRequest{Account: "a", ID: ev.ID, Window: window}); !errors.Is(err, ErrNoMessage) {
+	if _, err := rc.Recall(f.ctx, RecallRequest{Account: "a", ID: ev.ID, Window: window}); !errors.Is(err, ErrNoMessage) {
 		t.Errorf("recall of the event: %v", err)
 	}
 	// A later message follows the event without a gap.
@@ -105,7 +119,7 @@ func TestRecall(t *testing.T) {
 		t.Errorf("next message seq %d, want 5", m.Seq)
 	}
 
-	gev, err := st.Recall(f.ctx, RecallRequest{Account: "a", ID: grp.ID, Window: window})
+	gev, err := rc.Recall(f.ctx, RecallRequest{Account: "a", ID: grp.ID, Window: window})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,18 +1,15 @@
-package chat
+package messages
 
 import (
 	"net/url"
 
 	"tim/gen/api"
+	"tim/internal/store"
 )
 
 // Media describes the file of a media message, as its media row held it
 // when the message was committed.
-type Media struct {
-	Type          string // content type, recognised at upload
-	Size          int64  // bytes
-	Width, Height int32  // pictures only; 0 when unknown
-}
+type Media = store.MessageMedia
 
 // mediaSource is where the uploads of one message kind come from: the
 // kind of their rows in the media table (the upload endpoint's) and the
@@ -32,22 +29,9 @@ var mediaSources = map[string]mediaSource{
 // names, or "" for a kind that names none (text).
 func mediaKind(k string) string { return mediaSources[k].kind }
 
-// mediaFromColumns is the Media of a message row's media columns, nil for
-// a row without.
-func mediaFromColumns(typ *string, size *int64, width, height *int32) *Media {
-	if typ == nil || size == nil {
-		return nil
-	}
-	m := &Media{Type: *typ, Size: *size}
-	if width != nil && height != nil {
-		m.Width, m.Height = *width, *height
-	}
-	return m
-}
-
-// info is m as the media field of the frame of a message of kind k whose
-// body is the stored name.
-func (m *Media) info(k, name string) *api.MediaInfo {
+// mediaInfo is m as the media field of the frame of a message of kind k
+// whose body is the stored name.
+func mediaInfo(m *Media, k, name string) *api.MediaInfo {
 	src, ok := mediaSources[k]
 	if !ok {
 		return nil

@@ -1,4 +1,4 @@
-package chat
+package messages
 
 import (
 	"context"
@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"tim/gen/db"
 	"tim/internal/store"
 	"tim/internal/testdb"
 )
@@ -30,39 +27,38 @@ func setup(t *testing.T) fixture {
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	f := fixture{ctx: ctx, url: testdb.New(t), log: logger}
-	pool := f.pool(t)
-	if err := store.Migrate(ctx, pool, logger); err != nil {
+	st := f.store(t)
+	if err := st.Migrate(ctx, logger); err != nil {
 		t.Fatal(err)
 	}
-	q := db.New(pool)
 	for _, acc := range []string{"a", "b", "c"} {
-		if _, err := q.UserInsert(ctx, db.UserInsertParams{Account: acc, Username: acc, PasswordHash: "x", Sex: "male", Age: 20}); err != nil {
+		if _, err := st.UserInsert(ctx, store.NewUser{Account: acc, Username: acc, PasswordHash: "x", Sex: "male", Age: 20}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := q.FriendshipInsertPair(ctx, db.FriendshipInsertPairParams{Lo: "a", Hi: "b"}); err != nil {
+	if _, err := st.FriendshipInsertPair(ctx, "a", "b"); err != nil {
 		t.Fatal(err)
 	}
-	if err := q.GroupInsertIfMissing(ctx, db.GroupInsertIfMissingParams{ID: 1, Name: "g", Owner: "a"}); err != nil {
+	if err := st.GroupInsertIfMissing(ctx, 1, "g", "a"); err != nil {
 		t.Fatal(err)
 	}
 	for _, acc := range []string{"a", "b"} {
-		if err := q.GroupMemberInsert(ctx, db.GroupMemberInsertParams{GroupID: 1, Account: acc}); err != nil {
+		if err := st.GroupMemberInsert(ctx, 1, acc); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return f
 }
 
-// pool opens a pool of its own, as another instance would.
-func (f fixture) pool(t *testing.T) *pgxpool.Pool {
+// store opens a store of its own, as another instance would.
+func (f fixture) store(t *testing.T) *store.Store {
 	t.Helper()
-	pool, err := store.Open(f.ctx, f.url, 4)
+	st, err := store.Open(f.ctx, f.url, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(pool.Close)
-	return pool
+	t.Cleanup(st.Close)
+	return st
 }
 
 type testWriter struct{ t *testing.T }
@@ -99,8 +95,8 @@ func (r *recorder) all() []Message {
 	return out
 }
 
-func newCommitter(t *testing.T, pool *pgxpool.Pool, r *recorder, log *slog.Logger) *Committer {
-	c, err := NewCommitter(context.Background(), pool, log, r.publish, 5*time.Second)
+func newCommitter(t *testing.T, st *store.Store, r *recorder, log *slog.Logger) *Committer {
+	c, err := NewCommitter(context.Background(), st, log, r.publish, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +142,7 @@ func TestCommitterBatchesInOrder(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	r := &recorder{gate: make(chan struct{}), held: make(chan struct{})}
-	c := newCommitter(t, f.pool(t), r, f.log)
+	c := newCommitter(t, f.store(t), r, f.log)
 
 	// The first send commits alone and its publish holds the committer,
 	// so that every later send is waiting when it collects the next batch.
@@ -200,7 +196,7 @@ func TestCommitterBatchesInOrder(t *testing.T) {
 			t.Fatalf("published %+v, acknowledged %+v", p, m)
 		}
 	}
-	stored, err := NewStore(f.pool(t)).After(f.ctx, DirectKey("a", "b"), 0, 1000)
+	stored, err := NewReader(f.store(t)).After(f.ctx, DirectKey("a", "b"), 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +214,7 @@ func TestCommitterIdempotent(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	r := &recorder{}
-	c := newCommitter(t, f.pool(t), r, f.log)
+	c := newCommitter(t, f.store(t), r, f.log)
 
 	// The same client id twice in one batch, then again in a later one,
 	// even with another text: one message.
@@ -249,8 +245,8 @@ func TestCommitterRefuses(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	r := &recorder{}
-	pool := f.pool(t)
-	c := newCommitter(t, pool, r, f.log)
+	st := f.store(t)
+	c := newCommitter(t, st, r, f.log)
 
 	res := sendAll(t, c, []Send{
 		{Sender: "a", To: "c", Body: "not a friend"},
@@ -267,9 +263,9 @@ func TestCommitterRefuses(t *testing.T) {
 	if res[1].m.Seq != 1 || res[4].m.Seq != 1 {
 		t.Fatalf("allowed sends: %+v, %+v", res[1].m, res[4].m)
 	}
-	st := NewStore(pool)
+	reader := NewReader(st)
 	for _, conv := range []string{DirectKey("a", "c"), GroupKey(2)} {
-		if msgs, err := st.After(f.ctx, conv, 0, 10); err != nil || len(msgs) != 0 {
+		if msgs, err := reader.After(f.ctx, conv, 0, 10); err != nil || len(msgs) != 0 {
 			t.Fatalf("%s: stored %v, %v", conv, msgs, err)
 		}
 	}
@@ -286,8 +282,8 @@ func TestCommittersGapFree(t *testing.T) {
 	f := setup(t)
 	const n = 400
 	committers := []*Committer{
-		newCommitter(t, f.pool(t), &recorder{}, f.log),
-		newCommitter(t, f.pool(t), &recorder{}, f.log),
+		newCommitter(t, f.store(t), &recorder{}, f.log),
+		newCommitter(t, f.store(t), &recorder{}, f.log),
 	}
 	results := make([][]result, len(committers))
 	var wg sync.WaitGroup
@@ -319,9 +315,9 @@ func TestCommittersGapFree(t *testing.T) {
 			last[r.m.Conv] = r.m.Seq
 		}
 	}
-	st := NewStore(f.pool(t))
+	reader := NewReader(f.store(t))
 	for _, conv := range []string{DirectKey("a", "b"), GroupKey(1)} {
-		msgs, err := st.After(f.ctx, conv, 0, 10*n)
+		msgs, err := reader.After(f.ctx, conv, 0, 10*n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -342,8 +338,8 @@ func TestCommittersGapFree(t *testing.T) {
 // the shutdown.
 func TestStalledDatabaseFailsSendsInTime(t *testing.T) {
 	f := setup(t)
-	pool := f.pool(t)
-	c, err := NewCommitter(f.ctx, pool, f.log, func([]Message) {}, 300*time.Millisecond)
+	st := f.store(t)
+	c, err := NewCommitter(f.ctx, st, f.log, func([]Message) {}, 300*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,15 +347,30 @@ func TestStalledDatabaseFailsSendsInTime(t *testing.T) {
 	if _, err := c.Send(Send{Sender: "a", To: "b", Body: "first"}); err != nil {
 		t.Fatal(err)
 	}
-	// Another session locks the conversation row, as a stalled writer would.
-	tx, err := f.pool(t).Begin(f.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(f.ctx) }()
-	if _, err := tx.Exec(f.ctx, "SELECT 1 FROM conversations WHERE key = $1 FOR UPDATE", DirectKey("a", "b")); err != nil {
-		t.Fatal(err)
-	}
+	// Another session holds the conversation row's lock, as a stalled
+	// writer would: a commit of its own that it neither ends nor rolls back
+	// until the test is done.
+	locked, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	unlock := func() { releaseOnce.Do(func() { close(release) }) }
+	defer unlock()
+	held := make(chan error, 1)
+	errRollback := errors.New("roll back")
+	writer := f.store(t)
+	go func() {
+		held <- writer.Tx(f.ctx, func(q *store.Queries) error {
+			_, err := q.MessageCommitBatch(f.ctx, []store.MessageSend{{
+				Conv: DirectKey("a", "b"), UserA: "a", UserB: "b", Sender: "a", Recipient: "b", Kind: KindText, Body: "held",
+			}})
+			close(locked)
+			if err != nil {
+				return err
+			}
+			<-release
+			return errRollback
+		})
+	}()
+	<-locked
 	if _, err := c.Send(Send{Sender: "a", To: "b", Body: "stalled"}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("send against a locked conversation: %v, want a deadline error", err)
 	}
@@ -367,8 +378,11 @@ func TestStalledDatabaseFailsSendsInTime(t *testing.T) {
 	if _, err := c.Send(Send{Sender: "b", To: "a", Body: "after abort"}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("send after Abort: %v, want context.Canceled", err)
 	}
-	_ = tx.Rollback(f.ctx)
-	msgs, err := NewStore(pool).After(f.ctx, DirectKey("a", "b"), 0, 10)
+	unlock()
+	if err := <-held; !errors.Is(err, errRollback) {
+		t.Fatalf("stalled writer: %v", err)
+	}
+	msgs, err := NewReader(st).After(f.ctx, DirectKey("a", "b"), 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}

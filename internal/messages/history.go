@@ -1,4 +1,4 @@
-package chat
+package messages
 
 import (
 	"context"
@@ -6,23 +6,20 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"tim/gen/api"
-	"tim/gen/db"
 	"tim/internal/auth"
 	"tim/internal/store"
 )
 
 // History serves GET /Tim/messages and GET /Tim/groupMessages.
 type History struct {
-	store *Store
-	q     *db.Queries
+	reader *Reader
+	q      *store.Store
 }
 
-// NewHistory returns the history endpoints over pool.
-func NewHistory(pool *pgxpool.Pool) *History {
-	return &History{store: NewStore(pool), q: db.New(pool)}
+// NewHistory returns the history endpoints over st.
+func NewHistory(st *store.Store) *History {
+	return &History{reader: NewReader(st), q: st}
 }
 
 const (
@@ -41,7 +38,7 @@ func (h *History) GetMessages(ctx context.Context, req api.GetMessagesRequestObj
 		return api.GetMessages403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: 403, Message: "无权查看其他账号的消息"}}, nil
 	}
 	if _, err := h.q.UserGetByAccount(ctx, p.With); err != nil {
-		if errors.Is(store.Translate(err), store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			return api.GetMessages404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: 404, Message: "用户不存在"}}, nil
 		}
 		return nil, fmt.Errorf("read user: %w", err)
@@ -64,12 +61,12 @@ func (h *History) GetGroupMessages(ctx context.Context, req api.GetGroupMessages
 		return api.GetGroupMessages403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: 403, Message: "无权查看其他账号的消息"}}, nil
 	}
 	if _, err := h.q.GroupGet(ctx, p.GroupID); err != nil {
-		if errors.Is(store.Translate(err), store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			return api.GetGroupMessages404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: 404, Message: "群不存在"}}, nil
 		}
 		return nil, fmt.Errorf("read group: %w", err)
 	}
-	member, err := h.q.GroupMemberExists(ctx, db.GroupMemberExistsParams{GroupID: p.GroupID, Account: p.Account})
+	member, err := h.q.GroupMemberExists(ctx, p.GroupID, p.Account)
 	if err != nil {
 		return nil, fmt.Errorf("check membership: %w", err)
 	}
@@ -94,7 +91,7 @@ func (h *History) page(ctx context.Context, conv string, before, after *int64, l
 	var msgs []Message
 	var err error
 	if after != nil {
-		msgs, err = h.store.after(ctx, conv, *after, n, false)
+		msgs, err = h.reader.after(ctx, conv, *after, n, false)
 		if before != nil {
 			for i, m := range msgs {
 				if m.Seq >= *before {
@@ -108,7 +105,7 @@ func (h *History) page(ctx context.Context, conv string, before, after *int64, l
 		if before != nil {
 			b = *before
 		}
-		msgs, err = h.store.Before(ctx, conv, b, n)
+		msgs, err = h.reader.Before(ctx, conv, b, n)
 	}
 	if err != nil {
 		return nil, err
