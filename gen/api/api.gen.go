@@ -129,6 +129,33 @@ func (e GroupPresenceFrameType) Valid() bool {
 	}
 }
 
+// Defines values for MediaInfoMime.
+const (
+	Audiompeg MediaInfoMime = "audio/mpeg"
+	Imagebmp  MediaInfoMime = "image/bmp"
+	Imagejpeg MediaInfoMime = "image/jpeg"
+	Imagepng  MediaInfoMime = "image/png"
+	Videomp4  MediaInfoMime = "video/mp4"
+)
+
+// Valid indicates whether the value is a known member of the MediaInfoMime enum.
+func (e MediaInfoMime) Valid() bool {
+	switch e {
+	case Audiompeg:
+		return true
+	case Imagebmp:
+		return true
+	case Imagejpeg:
+		return true
+	case Imagepng:
+		return true
+	case Videomp4:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MessageFrameType.
 const (
 	Message MessageFrameType = "message"
@@ -177,6 +204,36 @@ const (
 func (e PresenceFrameType) Valid() bool {
 	switch e {
 	case Presence:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecallClientFrameType.
+const (
+	RecallClientFrameTypeRecall RecallClientFrameType = "recall"
+)
+
+// Valid indicates whether the value is a known member of the RecallClientFrameType enum.
+func (e RecallClientFrameType) Valid() bool {
+	switch e {
+	case RecallClientFrameTypeRecall:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecallFrameType.
+const (
+	RecallFrameTypeRecall RecallFrameType = "recall"
+)
+
+// Valid indicates whether the value is a known member of the RecallFrameType enum.
+func (e RecallFrameType) Valid() bool {
+	switch e {
+	case RecallFrameTypeRecall:
 		return true
 	default:
 		return false
@@ -318,12 +375,16 @@ type Envelope struct {
 	Message string      `json:"message"`
 }
 
-// ErrorFrame A refused frame, in the envelope's style.
+// ErrorFrame A refused frame, in the envelope's style. A refused send names its
+// `clientMsgId`, a refused recall its message `id`.
 type ErrorFrame struct {
-	ClientMsgId *string        `json:"clientMsgId,omitempty"`
-	Code        int32          `json:"code"`
-	Message     string         `json:"message"`
-	Type        ErrorFrameType `json:"type"`
+	ClientMsgId *string `json:"clientMsgId,omitempty"`
+	Code        int32   `json:"code"`
+
+	// Id The message id of a refused recall.
+	Id      *int64         `json:"id,omitempty"`
+	Message string         `json:"message"`
+	Type    ErrorFrameType `json:"type"`
 }
 
 // ErrorFrameType defines model for ErrorFrame.Type.
@@ -412,16 +473,56 @@ type LoginRequest struct {
 	Password string `json:"password"`
 }
 
-// MessageFrame A chat message. Exactly one of `to` and `groupId` is set.
+// MediaInfo The file of a media message, as read when it was uploaded, so that a
+// client can lay it out and choose a player before fetching it.
+type MediaInfo struct {
+	// Height Images only, like width.
+	Height *int32 `json:"height,omitempty"`
+
+	// Mime The content type, recognised from the content.
+	Mime MediaInfoMime `json:"mime"`
+
+	// Size Bytes.
+	Size int64 `json:"size"`
+
+	// Url The download path on this server: /downloadchatpic, /downloadmp3
+	// or /downloadmp4 with the stored name as `filename`. Downloads
+	// take the token like any request (or as `token` in the query).
+	//
+	//
+	// Example: /downloadchatpic?filename=2024-05-01%3A12%3A00%3A00-9f86d081884c7d659a2feaa0c55ad015
+	Url string `json:"url"`
+
+	// Width Images only, in pixels as the picture is shown (a JPEG's Exif orientation applied).
+	Width *int32 `json:"width,omitempty"`
+}
+
+// MediaInfoMime The content type, recognised from the content.
+type MediaInfoMime string
+
+// MessageFrame A chat message. Exactly one of `to` and `groupId` is set. A media
+// message (kind image, audio or video) carries the stored name in
+// `message` and the file's description in `media`. A recalled message
+// keeps its id and seq but has `recalled: true`, an empty `message`
+// and no `media`.
 type MessageFrame struct {
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
 	FromUser    string  `json:"fromUser"`
 	GroupId     *int64  `json:"groupId,omitempty"`
 	Id          int64   `json:"id"`
 
-	// Kind text, or a media kind whose `message` is a name returned by an upload endpoint.
-	Kind    MessageKind `json:"kind"`
-	Message string      `json:"message"`
+	// Kind text, or a media kind whose `message` is a name returned by the
+	// matching upload endpoint: image by /uploadchatpic, audio by
+	// /uploadmp3, video by /uploadmp4.
+	Kind MessageKind `json:"kind"`
+
+	// Media The file of a media message, as read when it was uploaded, so that a
+	// client can lay it out and choose a player before fetching it.
+	Media   *MediaInfo `json:"media,omitempty"`
+	Message string     `json:"message"`
+
+	// Recalled Present, and true, when the sender recalled the message; a RecallFrame with this `id` follows it in the conversation.
+	Recalled *bool `json:"recalled,omitempty"`
 
 	// Seq Gap-free, strictly increasing within the conversation.
 	Seq  int64            `json:"seq"`
@@ -433,7 +534,9 @@ type MessageFrame struct {
 // MessageFrameType defines model for MessageFrame.Type.
 type MessageFrameType string
 
-// MessageKind text, or a media kind whose `message` is a name returned by an upload endpoint.
+// MessageKind text, or a media kind whose `message` is a name returned by the
+// matching upload endpoint: image by /uploadchatpic, audio by
+// /uploadmp3, video by /uploadmp4.
 type MessageKind string
 
 // MessageListEnvelope defines model for MessageListEnvelope.
@@ -468,6 +571,47 @@ type PresenceFrame struct {
 // PresenceFrameType defines model for PresenceFrame.Type.
 type PresenceFrameType string
 
+// RecallClientFrame Recalls message `id`, which the socket's account sent, within the
+// recall window (TIM_RECALL_WINDOW, 2 minutes by default) from when
+// it was stored. On a one-to-one or group socket the message must
+// belong to that socket's conversation.
+type RecallClientFrame struct {
+	Id   int64                 `json:"id"`
+	Type RecallClientFrameType `json:"type"`
+}
+
+// RecallClientFrameType defines model for RecallClientFrame.Type.
+type RecallClientFrameType string
+
+// RecallFrame The sender recalled message `id`. A recall is an event of the
+// conversation with a `seq` of its own, after every message before it,
+// delivered, acknowledged and replayed (`sync`, catch-up) like a
+// message, so that a client offline at the time gets it from its
+// cursor. From then on the recalled message shows `recalled: true`,
+// with an empty `message` and no `media`, in history and catch-up.
+// History (/Tim/messages, /Tim/groupMessages) lists messages only,
+// not recall events. In a direct conversation `by` and `with` are its
+// two accounts: `by` recalled, `with` is the other party (the
+// recalled message's `to`). In a group `groupId` is set instead of
+// `with`.
+type RecallFrame struct {
+	// By The account that recalled the message, its sender.
+	By      string `json:"by"`
+	GroupId *int64 `json:"groupId,omitempty"`
+
+	// Id The recalled message.
+	Id int64 `json:"id"`
+
+	// Seq This event's seq in the conversation, gap-free with its messages.
+	Seq  int64           `json:"seq"`
+	Time time.Time       `json:"time"`
+	Type RecallFrameType `json:"type"`
+	With *string         `json:"with,omitempty"`
+}
+
+// RecallFrameType defines model for RecallFrame.Type.
+type RecallFrameType string
+
 // RegisterRequest defines model for RegisterRequest.
 type RegisterRequest struct {
 	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
@@ -484,12 +628,19 @@ type RegisterRequest struct {
 	Username DisplayName `json:"username"`
 }
 
-// SendFrame Sends a message to `to` (an account) or `groupId`.
+// SendFrame Sends a message to `to` (an account) or `groupId`. With `kind`
+// image, audio or video, `text` is a name returned by the matching
+// upload endpoint (/uploadchatpic, /uploadmp3, /uploadmp4), uploaded
+// by anyone: an unknown name is refused with an error frame 404, a
+// name of another kind (an MP3 sent as image) with 400, and nothing
+// is stored.
 type SendFrame struct {
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
 	GroupId     *int64  `json:"groupId,omitempty"`
 
-	// Kind text, or a media kind whose `message` is a name returned by an upload endpoint.
+	// Kind text, or a media kind whose `message` is a name returned by the
+	// matching upload endpoint: image by /uploadchatpic, audio by
+	// /uploadmp3, video by /uploadmp4.
 	Kind *MessageKind `json:"kind,omitempty"`
 	Text string       `json:"text"`
 
@@ -5755,116 +5906,136 @@ func (sh *strictHandler) UploadMp4(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3bbxvJme+/8oEngGWkRVEXz4wlBIjssRzPWLaOJZ85OKYSFrs/kjXqrmpXVYviGHrIw1nMTnaTXez9",
-	"gt0skADztg8LbILJZf6ZeDxv+y8s6tI3spts2pLGs9GTRLKr6quq7/Kr71L9ouXzKOYMmZKt7RetEZIA",
-	"hfl31/cxVk8IG6L5HKD0BY0V5ay13doNx2QiodefKJS9dstrSX+EEdFPqkmMre2WVIKyYev83Gvd5Uwh",
-	"U+9TGXNJbRfTPVIWUoYejKkaAYEBDREYiRDGIy4R8Ewhk5QziIjyRyhBjRD0UA0HNzOZHfZohCD0TyBR",
-	"nGIAKxudd4CzcHJzUcf3jsiwukPfDnlDglSCsyEgU1RNQJHhok4fEqn2eUAHFIPZzj8aITMTdyPAmOgx",
-	"uMBgfsfnXismgkSo8u3lCVPV9BP7o1v6gCgCVIJAYkah+rHnCYpJy2vpLWptt1yLltcS+DyhQhOvRIJF",
-	"mr4jcNDabv2vtZzn1uyvcs2R80j3pondHSgUh/h8lr4nqBJhF4GHAUoFEUpJhigt60h8DqTPTxHUiMpa",
-	"etP+iwQOuIiIMryo3tlqea2IMholUWu746UrSpnCIQpD5B0ccIGLqGQ4rqayjyEfz6Wynw3QjMz1SjL3",
-	"aIi2wxkpthImDLEYQH8ChEESh5wEgCyIOWWqjrhB2u28PY/I2UNkQzVqba9vvGdIzT57Fey/JyiyYC5z",
-	"DswjN2TKpXX0lbu6KMa8L3gSP3i/mrSh/vGGBBp4QMDqulMEtxnAB0AURFwq2Pjhrc3VdQ8kBzUiCj4g",
-	"p+TQ9AYsifooJIx4GABVgGfEV+GkbpopQfMmOMsx5MxyzO1O593127c3bm29u9W5fXt9ITM9GKTa6ZAy",
-	"H6s4/5SENCD6o2aogCjMaLf2JSf+wWA17W7V9jdfOz4YPOIM97UFWDyy1s/zRtZdrdq+Fo1aYzwOtckw",
-	"Qm5NiDYbQAfmG6fypaJhmNqsedTYIRYYBxrRCqk4INp80U+wjkdC067Yd4ADkoSqtb3e6Xgl/tjcKPLH",
-	"Lf3zApZ4yIc8UbthWLkl/AQBT1FMQPETZFoIVG5iPGBc2XXT38YCJTKFAXBWOxsShtVzGZBQYkZin/MQ",
-	"CTMk1uzfLoMfHB0dgEYxdgs9GHABEvGEsnrmabJXTyWKBUZWUTZMF2JHi3qUSAV9y1FmtRZrueIwF6Pj",
-	"znU3MuZMWuC3mwSU638c5tD/Ev3dWhSjAUAViqZPGTFkVgCR2aXYP9i0uEsvPrE7YeDXDB5dzQFp1Yzc",
-	"82sl8JpjwNUpBDqviwrMWugoY6gGXdhnC4BxXhvzjMOBq0UgOK9RCTSaNb5Dgif4PEGppncujkPqGx25",
-	"9rG0y9CMS+6xUwx5jFWb+IAZ1QuUxYnaMfzr8I5BGBasDyiGQVtP7k4iJ1dCl2Yug+uFBrABNwInIUr8",
-	"kVVEVMKYixNYiYmUYy4CGBE5omx4Uz9HVZdFZKKtNmc+AmEBKM4hImwCwq6vBBJqZDyBMaFqR4MpMQGD",
-	"L/Wsu2xIT5E5q64HlehzFsh2l5UZ/IluuGqAb5WlMY1AcTNMJdjPdbI79gxC6qsrW2d/ZGyg78Z1QNcc",
-	"VhIh9GFFKoMFNMzjok+DANmVULdrNa1WLlyYY4zhA8bVCEWuYLWlZwoFI+E9Ibi4EtoOeYRKMxwkDM9i",
-	"9BUGOxCgIjSUQEQKKuxZwvFyyIeG3Edc7fGEBVdC6VN2wviY5ZbboF3P4XE5orFeXX0qSGmrP8cafiH+",
-	"CAPweTzRwmmBkmOVKd3fXHFqsh9/eDU7l/g+SrkDPafqeiDJRMJY43l9Lg8Mhjn3WgfUV4nAKapoRIa4",
-	"1o/iZU2o55p+/BrmN20bs4ux3LGd2rX1vlDrbcZ8xNUhUVQOKOmHeGVq3Jk1DNyZJqQogSdK0gCLrifD",
-	"2Q5jHNEIeaKumkbo82ACAQ3MIYIIoQ/b2uqUtOUNaZ9TlsguW1nvgDRHU3twuLmTzouhbw6PVIIfcomB",
-	"NtLnXuuI84dEDK9uEwzBVEKoR9U4gjAgYcjHaAHUEef7hE3c8ssroesJUZobImos1BTMgTqUc6kYxy3D",
-	"U+Owkle2O6l7NAV+IyINqtSo0DrPpDbYg5AOR0r/4rbuLVm1p4wkasQF/QSvBjk84vY06wGBPgk8wLNY",
-	"n1ItGjvlJxikD3ABY+Mx9wUGyBQloTQc/5SRU0LDK1OFuxBgjCxA5k/s2WHMHCEyiWMuFAb7GFByZJb4",
-	"CvXCDQmRHtgEP/SCpbEAKq0eNNbTKQorGkecH4Z8fGVkOg+y1cgBSM39TouZo6H1J4EShMkBChBE4Y4m",
-	"3gBhPugyaiHUCcbKnrrmK+j/QwOc9lGc6u/WonjrglwUW9cg5wJBznmqporRqEfVUYrszGGcCR6sa2W3",
-	"uQEhKoVCehDQIVVSy0LvR9CGVfi+CUkWgg+bG9Oxh5joxrr/Hz7bXf1/ZPWTzurtH7W/v3r8Yt3b3Dj/",
-	"zixneK1d/+RuSJGpPVFJqj50UxFJCDCkxumZxJrYnsTnPeP/11x8ikJaL/WK5P4JatJjZBi44Kd/8r11",
-	"w1ux4DEKRS03mfPWg+AiHfpeS9ro1VKhr/SbFy1k+pFnLeKftI4r1kvPZ9kIS+7DfGY7tETm3fP+x+gr",
-	"tx01G3FUhH/E1yfXEIMhRlpRun2IIqo0zpXIgjY8ULmrqsukDTEVN2s7jcQAZ6j76CnegxXj/Uefxpot",
-	"Uka9qZVWl/XclvXMARdVG3bNaDbmIzBGoiQQ6PmGqfblUD/rPOSSRI4QFNn5n0RY5iCn9G0MGMiQULYD",
-	"WhiIf6J/tLOxv7pz6g3ZhqO0s/LQlGVukalRuowAw3Hah/Velfmz0FOFS9yby7+zLEabPljHwRVcSy2r",
-	"ZI8GROGq+baCdxWvnEUz1q/mYxo4Zna0VPL0KVFEWLutxymv8YCG2MiKea1EoqgJ+zqEYGyZlkiiaJ+G",
-	"VE3sSYgYEkx8mg0NsqwJSMyftKG1aop3rSHHYI7wDqiQCgb6AS0QNoJkteWsZvR5UNyTjU7nuCKoNcsQ",
-	"jpmL2/n1l//y1U9/+dWnf/Hys39dvK9m4Lyfqslq6xySyaN5AXg54mOm1zlGHocIKwTS3dOY2QiOefLm",
-	"tjV+72x1mT8igvjWADKnktQII2tjlOAhZI/AytPvdjqdjm6r/1vf87pM//PuXvrV7b2bVqgLVvOdrXlW",
-	"84fd7lmns9rtnq3vdbtn7+7pf2/vHX+30nRmmLE6BcdFnADdYzvQ04vbA3yekNAGEEysTiqiElnPAw22",
-	"PSCKVOxFXxrjIIAlYagH0H/tgUOJBMv88sZ8YVzMNQKwCwIHidQSKgwPOPWfLo5JLJqE2F5aBy+xSvWT",
-	"nVWCaPzlTdVgg9XZoyG+sQ5sqo9MCoU5EQWBgdEkPCiM6MLKZSLo0jisaoX1uf9uGiJusCepPp/ZED5m",
-	"1jkwfwmMAXJJO7ZJmYra1SlK7xvL3Tw0aPfiDWTNDVM7k4dUqgudDVUYycbTcv0QIcjkMqf52KRTzjGw",
-	"dttleqo2Lhjrk9LNL+z0UYHC8KwiI+Ll7/7q5Z/++avf/+LlP3/+6osvX/315199+quXn/7d1//2+X/9",
-	"9h+fEQ/6x5UobUoTWeq5mX3lkUQbVtl43+wyPpXFY0+6edXKLV2ndCQ34dqNOjApLz7WmgK7UekJUSM2",
-	"4/nIcEEdKCJ58slSUHypzXQLnY+RZd3UbbTd2f/7h19/9uqLL/V0si9+8uqLL9vN9zh2C1e7yzXKctG2",
-	"5amsWSfZPOds5kMcEn9yiGwequWCDikjIciJVBjdkBBQgX6WHZoCXmvu9fgmrM4wnN3fdHnnplSmx5jX",
-	"PoDzuXPmQ8ouVJmWl+yZXgEPXnRb5vDRbW1Dt9Vut7utc60MGkmwofGBwshoW3L2wDay/qD8wxXo5ZyS",
-	"7RctzvDxoLX9bD7xTvHMf+hIr03r/DgdopD4U6sRGrvGlgP5aRbN1BDvbizO/C2uaS6CWYdVC7pv17xW",
-	"c/ojkklWG+5VeG8IC2DGSbM0qB4IHpmdulRV29ghckJZsEgq3NJ9qB9dgPVlVX77fRKvDgSiB/pBs66U",
-	"+QKJpGxYjMEW3Uh6Zb8pN83sYaOxqybb3qKUm0We48YpLvDM6mmFamJdxIVydG+u2iLPJqESSNME/XSa",
-	"RlW7JA9ty0zupmdjIZWG0tH5zaDikgBfDTjWVu4SLZbxq1pvq965HbC6Q4ISSBRQEw7mMXmeYCXUuYQZ",
-	"FyDsPIvwBhCqAjFVEbIQ6dpMMvAtBNJUm3iwddkP9OflUO5ccDqlH+agyWoFkU965rCRT/kJDqlUKJqY",
-	"5MYQzWs5DqlP21+/1VkUwmlmqt/xqgzC2SJ6D/FsmoXmPV70kTbAAiVkbrlf01S1AXPwuP5JGg1sobfi",
-	"LqJDWB7G4SLHBwuBwVzP6UUBg/nhvNew/ZdzjpiVMIksaCxdtUeOQ8t85a2MSGhUxQD1f0V7qD9rE25+",
-	"qDSAhxPm13DIE9RcKaeDthoPQC+tIKxgC1IoXlwysHopTDGzExPmX2a4Npt/1Qba08pyzlaVtpm2GB98",
-	"dKTl1sRUHeDsmYd7YBMPFkepbN9VlKYmcy6h0xSZMzuRLmCVhTXkiI8lULUDTP8CBLKCAy5MzcFypq3O",
-	"Asxuvg3mPRVhVd2YGmX1WDbmF/Ax0+DSS+MgMHYlxwJtrNka4XJopIKVGp9WrPU8NFGdWRLXs/HtyppU",
-	"u2ImEGdA2CQr8mBSEeajBxhKhE5BFXS89WZBwdczbw387kWjlRk1PVpqxEpLUdy5Ou68Mq986gC9BHiq",
-	"u/5mTh/VXt1Lm6Sc4xe0WsPmuVGRgl9XWeGBCUzarNFy7LyZp/DSXN6249kJGynyE0HV5FD3asnoIxFW",
-	"o9r/9tL9/OCjo1Zl5Zaeoa0aJRJ6uy5r1WXj3DGdQDfpdDZ96x/U/2J+G4UtoTeDZiSOlLJxGN3gB7au",
-	"s3JL7LjFk/faEY0M0xgvW21xqDUo+crF9EOcZEP+b1O+WX1uLE2XgKn0hOzahp1MOUtTE1RXEVozvqn9",
-	"YIMsS5LY0jDX6IhGEBHKFKFM7+lsDiSNrENCRiQMnaJVq5b3KRs6DbydQmfp5exrQI30rK+jyzSfCySh",
-	"opGpGlNtOBqZFFs/iVwiaxbuN6kMxHdFhR9h/9CEO0z6g+Z2WyNlae2jQQFE4xsS0/aERKHn3CrWse54",
-	"HEJblm+zo3IZyGoCU1LaXdZl94wp/+Dw8aPcnuulYFk8HnovtC7w0rOEZ+7MOO+lLh2TydBlNakMsJ9e",
-	"DaGnIkdcKLg7ogw1bkCm9LFUGkruOmeCyyGrYtJQ86ZZBYeAjB8iSGHRTpc1liMzyTRVSHHehvczBiSh",
-	"5O5Hu4gFvk0R2BT/etBHnyQSoS/4WJrYI2EmYzkIHLESFO+ynqWFRkOQwk+p0Ucx+4PxZhV+snkrIfWR",
-	"SSww9f4DrVcSDX2M3MvttTUeI5M8ET62uRiuuUZyTT9rfI8qdPLQ8loa8zsc0u60OwauxMhITFvbrc12",
-	"p71pjqVqZPRbWT8YO8ZlRQTs7gj9E8sGGQi0MqG3UeYKXX9JstR5CaTL1JivYmjTGI1Oht68IEmvDXuE",
-	"hhgAUQqjWBke6zJRqOWAOC+CNEPqz/Zkq3dGoJTbmtldD2DFu8uIhIHt2xyI7F0lJvUwmxWV4OvJYgAJ",
-	"UzQEqkAmvo9orBrvMsYh0s2GCUppki9djrghzgiEwctpN4axx5QFfNzusoN0IN8uqUj0z32esACDtKyC",
-	"KL2INMJthyXTAt4xocrrMoN+mRzbGuFbnU3LTtqAGgnRp7FWvq3WAqJUd3hwcUXMpcDNednOuuSjUlH+",
-	"RqdzsWPPS+l/9Q+/efm7v3E5cedea8sOXtVnRuRaoQLdNFlf3KRUmGIavbe40VQJmm62vrm4WVbSZRrc",
-	"akJcRd2Hbrxxu9FopXqtc691q8kiluuRTasGczPl9UUQ1tp+duy1ZBJFRIOP1kM+BMPKigxlwckmW8e6",
-	"WVGRubK+Iaq62z3k1M0d1hKsmFT2HgnD72n+7XkVl4B0WTFd2uY1yLKdLxz1yknyVM0RU010+cKrmjhr",
-	"/shafovJ+XG1sM1f9McfXqVovA73nE+zgF2mCh7waixXhlKJ3ab7945An8raczbiQPd0vRlNNgNWDh4f",
-	"Ht1cLJdpWGEOxhBIFBqQmuZrwy4oYkBaZuu10ZOw1bndBtul3cE6kFAGBbCytXH7pmchw9TtGdoSG7yy",
-	"lC2GxqY4W4DLscbTYZsrNsgl106FPf7qPz5/+Sd/9ob2+PVMa6eBsctuHrm2xQ1sccprBVGdrwBIENir",
-	"7Wrt8h1uqshsS33q4hECEn8EprTnhkyP5rN6ezfrfFmVXbyIqi5jqfB4+Xa+b4OW32qy3fnFNqbF1uIW",
-	"2R0uryNeb2x5dgN9xBykW56yneOPC4ECGUu9FhK4ZqtvO1vNopqcuzKdZkIdtQqtcOnCDZmGqtzVM7MM",
-	"dx+VLaJbmtmWYLS0Ynrhg+nlkY0ezW+3bPR4+SrO1+P29HKic6+10Xlnqec3GzJiXvd9lWK1rJCsN5h8",
-	"1cU8byAvOSR4UQ5IPDvW+58GTOynYvjg2fF5CUSkjlkDIlLeT8XNuN0Lwuabs0FW9LTgAOGqDNy13NbL",
-	"v+qPuEQGNHBX5+iHuQHtpg5/zJz30lZx2gqGWUG9WyDkTe1C/WW8jEQ49/LcR4suMW6eunR8iaeCch1W",
-	"xbHg5af/9PI3X7z6/S++/vFn34Szblk79sZWxvJPyqIFjrcBpwLLBxiiwgWw+QlG/DS9qzK/1I4y6GtA",
-	"bSs19PF4lpPfL/Z/DXGuHuK8MS/ZHbxsLFzkk2s4/D+EV5oA3CGqPfdlM5CbBc+5CFC41P/85oUZxJv2",
-	"/tqQ9/iSHVqlHJ8K6/X1T3/18md/+/KXv3v5s5/Yus8/ChumlyXd7EUcZBDAvq3brWUj97tNEYHHzbin",
-	"1POyLJS+geAtYaFXv/+F5py//PtvA/9cvfIyDEcydBxlm14LnlLOm6+6bLPi3f6FC2RKaowG9Tz4liqw",
-	"2ZsD5rHf1z/+7I9Ng6mS8RqmW1nPU1bh2LynWr7aLbCpfdSDmAwxgJCeoE3IS39pQ0nzzdFybtBLdA5l",
-	"GnHxo/k7hBo8nL0VqcGz9l0hlyoVVbWDtXLx1X9++tWP//1aJ1eJkOGXrBBpRKXi9j6bzIPjeDYXoI85",
-	"ZQtcOB9w6rLJ7IUJ4MQJqLuALuBob4/DMy3DEzSpl9Y9ZDS1ydHQI3n5Zf76o7mu3hU6ZA6fqljtBxmV",
-	"l3zQuRIMstgD89nPX/7/X357PDBXHxjQDNHEYRMiOV3kosxQh3E1aj50kgNSkUleOBKSzAcJpt8KB87D",
-	"fLxvmFOvD+NLwg+9c01YKlqENrI07D6qMSKDnkM07p4IrQJ7ns0w95EFNuv9uYW2bfiIqlGX5XWBnsvw",
-	"HaLmR6Gkq+Cgasdq0172er/isyMeBtJmpU6/OTBLsW3D4/SNWWrMISam1AMiMjFvN6lJjruP6kLAT8W1",
-	"NubGUE3GZPEbq0yR4QW9ju8aXl3Dqwb+uvIdSwvxVVpn44+IiqlfqzAOlUASSSDZa1Dc1Q/9CazZSzpc",
-	"FxWeYDfG3RFRB9RfWiCzl3pex6qvY9Xf0li1vaDJyU5NwDqVxSjeXCyHSUD5rAxG8aY7vzyxL3q2uYPT",
-	"b3qsls/9ePNaNpuwjH1NZFPJzJ6+lsu3MYdk/2BzoTxuLZRHV6c3K49bbyKPW9fy2IRV7CtRmspj9vS1",
-	"PL6d8rhVI48jJKEafVLvQndFHhudDoxHNERXrcV9lBKoBHvXb1nYfuA6fV0PxbzSM3qKDGUxOJCNneJv",
-	"81atplNyTp6AKNIntjJbIPFHeh+zVwf1k/xUn94RImHl0e7R4U3j80xvVXAXh9zqbAIjkbnLUGOU7AVQ",
-	"0yv1xJL6+q6cRkUExZdfza8lIAFdtLqlg0m9d+1Qq219tvng4N59Dw4e3Qcu4M7+QQrYdqCnF72XZv2l",
-	"eXZT1Tpx+ZRTX64TJaGiMRFqbcBFtJpe5dHsrFy4L/6Ki3VKFwpWHM//8OvP/vDbn7+lxbPl14O91fU6",
-	"6Uv+LsIh8DRufgCx4jJCEryZuMCKQJ8PGZUuCq5k+ua2my5xLLtFYSrV3QOBcUh8rY5cre0p5Yk0L8nP",
-	"b6hw14KumBssOMu1nxoJRBONH9+075g/QYyBpC9i67LSm9hgJX83JryzBR/SO0CZq9/d7IA01+JRZS/B",
-	"0LoYgy7b6rxnBszf4uYeOcFY7RSqm4ybcmSdtgMcF96Y2GXpKxPd+7aLhGyZEsSpe55c+aGerLlGwLyn",
-	"yJEEWxu327ALmV6B9M1omv0MAOWJSu8LIGJi7zfZ6nQqqw4NldqWX6oeK73951qTXWuyZposv8FtrhZz",
-	"TpS5Gmz/4N5950lZefD+5qoiw6F970CfCHePjry5jPG3LpRrw38tLm+N4Z/n4cicFIuNPYMHh4/BHDvs",
-	"Pd4r+wdbN63fYzkJ2bqWkGsJedskpNLnsJyPQx9PDWSzjrrp9D4H50x83MLiXkROEETCzDV++d1d22tr",
-	"IfdJOOJSbb/XeW/duMUcdbOVPLam3oPQ3HRjQGJoL9lo55HorLh+Nqq9n6iEhIUyIFlolyZnzzZLE7lM",
-	"IuKIxoVGLh9hto2FfNIrHUakpzWUoXv/YAsGNMQiBXY3KsguhzhLLVyIc7aR9fa4K8icA6HQsuBAOD8+",
-	"/+8AAAD//w==",
+	"7H1bcxtJlt5fOQHvhsjYIghepJbImPBSalHDblGiRcrtsKAZJKoOgBxWZZYqEwTRHXyYBzvavfauHb5f",
+	"wl5HzETMmx8c4d2Y3Zn+M6NWv/kvOPJkZl2AwoUSyVZ7+CIRQFbmycyT53znkqe+aoQySaVAoVVj56vG",
+	"AFmEGf25F4aY6hdM9JE+R6jCjKeaS9HYaezFIzZW0OmONapOsxE0VDjAhJmWepxiY6ehdMZFv3FxETQe",
+	"SaFR6E+5SqXitovJHrmIucAARlwPgEGPxwiCJQijgVQIeK5RKC4FJEyHA1SgBwhmqCUHp5lMD3syQMjM",
+	"T6AwO8MIVjZb90CKeLy6qOPHJ6xf32Foh7yjQOlMij6g0FyPQbP+ok6fMqUPZcR7HKPpzr8YoKCJuxFg",
+	"xMwYMsNofscXQSNlGUtQF9srh0LX08/sj27pI6YZcAUZMhqFm2ZvhpiNG0HDbFFjp+GeaASNDN8MeWaI",
+	"19kQyzT9SYa9xk7jH6wXPLduf1XrjpxnpjdD7F5PY3aMb6bpe4F6mNlFkHGESkOCSrE+Kss6Ct8A68oz",
+	"BD3gaia9vv8ygT2ZJUwTL+p7242gkXDBk2HS2GkFfkW50NjHjIh8iD2Z4SIqBY7qqexiLEdzqezmAyxH",
+	"5kYtmfs8Rtvh1Cm2JywjYjGC7hiYgGEaSxYBiiiVXOhZxPV8t/P2PGHnT1H09aCxs7F5n0jNPwc17L+f",
+	"cRTRXObsUZM7ynPpLPqqXV0VYz7J5DA9+LSetL758Y4CHgXAwMq6MwS3GSB7wDQkUmnY/NndrbWNAJQE",
+	"PWAaPmNn7Jh6AzFMupgpGMg4Aq4Bz1mo4/GsaXqC5k1wmmPYueWYB63WJxsPHmze3f5ku/XgwcZCZjro",
+	"eel0zEWIdZx/xmIeMfPRMFTENOa0W/1SEH/QW/Pdrdn+5kvHg94zKfDQaIDFIxv5PG9k09Wa7WvRqDOU",
+	"x7FRGXTIrQoxagN4j75xIl9pHsdeZ82jxg6xQDnwhNeciiNm1Bf/EmfxSEzPlfuOsMeGsW7sbLRaQYU/",
+	"tjbL/HHX/LyAJZ7KvhzqvTiu3RJ5ioBnmI1By1MU5hDoQsUEIKS262a+TTNUKDRGIMXM2bA4rp9Lj8UK",
+	"cxK7UsbIBJE4Y//2BPz05OQIDIqxWxhAT2agEE+5mM08y+zVS4XZAiWruej7hdg1Rz0ZKg1dy1G0Woul",
+	"XHmYq5FxF6YblUqhLPDbG0Zcmj8c5jB/MvPdepIiAaAaQdPlghGZNUBkeikOj7Ys7jKLz+xOEPyawqNr",
+	"BSCtm5Frv14BrwUGXJtAoPO6qMGspY5yhlqiC9u2BBjnPUNtHA5cKwPBeQ9VQCOt8UMWvcA3Q1R6cufS",
+	"NOYhycj1Xyi7DMtxyWNxhrFMsW4TDwSJXuAiHepd4l+HdwhhWLDe4xhHTTO5h0M1vhG6DHMRrs8MgI0k",
+	"HTgFyTAcWEHEFYxkdgorKVNqJLMIBkwNuOivmnZct0XCxkZrSxEiMBGBlhISJsaQ2fVVwGKDjMcwYlzv",
+	"GjCVjYHwpZl1W/T5GQqn1c2gCkMpItVsiyqDvzAPrhHwrdM09BBoScPUgv1CJjuzpxfzUN/YOocD0oGh",
+	"G9cBXTJWhllmjBWlCQsYmCezLo8iFDdC3Z6VtEa4yIzMGOIDIfUAs0LAGk0vNGaCxY+zTGY3QtuxTFAb",
+	"hoOhwPMUQ43RLkSoGY8VsMyDCmtLOF6OZZ/IfSb1vhyK6EYofSlOhRyJQnMT2g0cHlcDnprVNVaBp222",
+	"HUv8wsIBRhDKdGwOpwVKjlUmZP/ygtOQ/fzzm9m5YRiiUrvQcaKuA4qNFYwMnjd2eUQY5iJoHPFQDzOc",
+	"oIonrI/r3SS9rAoN3KO/eA/1659NxdVo7tRO7VZ7X6n2pjGfSX3MNFc9zrox3pgYd2oNI2fTxBwVyKFW",
+	"PMKy64k422GME56gHOqbphG6MhpDxCMyIliWGWPbaJ2KtLyjbDttiWyLlY0WKDJNreGwuuvnJTAk45Er",
+	"CGOpMDJK+iJonEj5lGX9m9sEIpgriM2oBkcwASyO5QgtgDqR8pCJsVt+dSN0vWDacEPCSUNNwByYhXKu",
+	"FeO4ZXhJDit1Y7vj3aMe+A2YIlRpUKF1nimjsHsx7w+0+cVt3Ueyai8FG+qBzPiXeDPI4Zm01mwADLos",
+	"CgDPU2OlWjR2Jk8x8g1kBiPymIcZRig0Z7Eijn8p2Bnj8Y2Jwj2IMEURoQjH1nYYCUeIGqapzDRGhxhx",
+	"dkJLfINy4Y6CxAxMwQ+zYD4WwJWVg6Q9naCwR+NEyuNYjm6MTOdBthI5AmW430kxMg2tPwl0xoTqYQYZ",
+	"07hriCcgLHttwS2EOsVUW6trvoD+xzzCSR/FmfluPUm3r8hFsX0Lcq4Q5Fx4MVWORj2rj1LkNgc5EwLY",
+	"MMJuaxNi1BozFUDE+1wrcxY6P4cmrMGfU0iyFHzY2pyMPaTMPGz6/9mrvbV/yta+bK09+Hnzz9def7UR",
+	"bG1e/Mk0ZwSNvfD0UcxR6P2sllRjdPMsURBhzMnpOUwNsR2Fbzrk/zdcfIaZsl7qFSXDUzSkpygwcsHP",
+	"8PQnG8RbaSZTzDS33ET21kF0lQ79oKFs9OpSoS//zVcNFKbJqwYLTxuva9bLzOeyEZbCh/nKdmiJLLqX",
+	"3V9gqN12zNiIkzL8Y6GxXGOM+pgYQen2IUm4NjhXoYiacKALV1VbKBtiKm/Wjo/EgBRo+uho2YEV8v5j",
+	"yFPDFp5RV43QaouO27IOGbiom7BHo9mYT4YpMq2AQSckpjpUfdPWecgVSxwhmOX2P0uwykFO6NsYMLA+",
+	"42IXzGFg4an50c7G/urs1DuqCSe+s+rQXORukYlR2oKBwJHvw3qvqvxZ6qnGJR7M5d9pFuPLNpzFwTVc",
+	"yy2r5E0jpnGNvq3hXS1rZ7Ec69fzMY8cMztaann6jGmWWb1txqmucY/HuJQWCxpDhdmMsK9DCKTLzIlk",
+	"mnd5zPXYWkKMSKD4tOgTspwRkJg/aaK1boqPrCLHaM7h7fFMaeiZBuZA2AiSlZbTkjGUUXlPNlut1zVB",
+	"rWmGcMxc3s7vv/3v3/3lr7/7+l+//eZ/LN5XGrjop26yRjvHbPxsXgBeDeRImHVOUaYxwgoDv3sGM9PB",
+	"oZarO1b53dtui3DAMhZaBSicSNIDTKyO0ZmMIW8CKy//rNVqtcyz5q+N/aAtzB+f7PuvHuyv2kNd0pr3",
+	"tudpzZ+12+et1lq7fb6x326ff7Jv/nyw//rPalVnjhnrU3BcxAnQNduFjlncDuCbIYttAIFidUozPVSz",
+	"eWCJbY+YZjV70VWkHDIQwzg2A5j/rcGhsyFW+eWD+YJczDMOwB5k2Bsqc0Iz4gEn/v3iUGLROEajT3xL",
+	"0itWg3Gt2qIi2A0X+YYZhiyOSUf4GE2HR533keiXWHM+wwvsSeCRVctVKs0uLCHYZ+/LtLxGcu0vK7GX",
+	"2Mh9HuMHi+tlRSdle5DxFkWE+Fl8VBrRRcCrRPBLQ8a6FU66mD3y0ewlNtyrnqkNkSNh/Rjzl4B0pcsv",
+	"so9UqZi5OmVB88EiYh5wtXvxAWLBDTNzJk+50lc6G64xUUtPy/XDsoyNr3Oazynzcw4WsNuuvAOAvEXW",
+	"fWYevzJDqQYw4nlN8sbb3/3bt//iX737/a/e/rffvPvtt+/+3W+++/pv3n79H7//n7/5v3//X16xALqv",
+	"awHlhCSy1Euafa31ZDCAWnrf7DK+VGULzW9evXDz6+RHchOeuVFHlJ0T4kytZTfKG7MGXJKTJocws/Ab",
+	"K/JkLmU1XGoz3UIXY+QJQrM22u7sP/nD337z7rffmunkX/zFu99+21x+j1O3cDN3eYawXLRtRdZt3kk+",
+	"zzmb+RT7LBwfo5gHwGXG+1ywGNRYaUzuKIh4hmGeyOqxuUUmZnzKABAYT++vX9652Z/e4npvX4GcO2fZ",
+	"5+JKhWl1yV6ZFQjgq3aD7KR2YwfajWaz2W5cGGGw1AkmGg80JiRt2fmBfci6rooPNyCXC0p2vmpIgc97",
+	"jZ1X84l3gmd+oxOzNo2L136IUo7STImwtBfvcvaIT/iZGOKTzcVJyuU1LY5g3mHdglKo4ED05CxrN0aL",
+	"f61r321RAMym3cNogAKcU9x61zEqsodZW1ioDiETELOxaSqH1nUeDqRUCAyMGYrGrO/JDKGHOiR3O9d1",
+	"0H+AvD+okYkHCSWxSxGPA4j5KcKIR3owCdRtFulcz2PCZ4keH9AwzwTGEpB9wa01JJNqDDrIJW0pJ6Kc",
+	"5BCU8iyCct5iUAoQ1Illxb+sIe/hWNs03ksl4QeNYRbXzzWSI0HBkpTpgZWm5CvMzjDbgXX/czhgOuVh",
+	"UHyTpFttIbPyF9tFypXz+JF3gSno+GT9ThM+de1VW2h2Wko2tdtZSm2DFZnR0/Rzx1uhlIHqnAV4zpLU",
+	"2DiNSVL/oR/yJ5utze211t211safbu1tbP7p1l6rRf+sPejdvxe17m/cv78dfhLdu/uAbfaQsVZ49y6L",
+	"Wht3G7Uu5UgPFvAlF5Dyc4wpLKtLaSpmacnXssLgs6PHT+4oeHzOe0bZodDW10lhMYxWL83SE5LBbLnj",
+	"csdN9YKBTvpMSGVWM3e6wuMaD7Q543WOZpIkbeHV9copFxHQYQiAzoFBNHQGViFkWcZdmmaZdbhoiyK9",
+	"yQfizM4aPFCQala8QwN2rE/CGO+Fx7ktThFTckwYQ9/0Qxdghppi5x3ffgd0NsROAEwAJqkeF7lVbWGe",
+	"EjIf5j3cFUZ8kJq6Vpy5tOPabMgiSODY43PTlFR9xNniZ7yuWeAa8ctec6PA5uEHdsuzIQZWA9msGopI",
+	"5HtcSvbdBQYv6HviZy+OuCIPE/RkHMuRYQMvSspBhhKeLiFzVXe76glL13oZYgBmMnQiuAgzZMootFIG",
+	"0GT/P1SQYNp/tHSgIGfaMnAj1pkTRCizzdTqGYxMmRYebZBksHf9isPOFbDp62EUTqLbLJSyWr0ptmPF",
+	"i2m3bn/K1ZYVON1xW7hfknQrsNKn1DxJt51acetGcN6pcK++veau1dpu4j+M56Qiy2/GgWIsoWu0ak6q",
+	"+mAXrIhVoDNk2hxkpkCm7M0Qa83ha5hxyc0xz2r4ADO7xqquI2ShN8QmRkNozWRDNaU32Qh0z3y+nCdk",
+	"rgNjQuDM8TjUS5xi0lMOqWLKVrbPzYCwTaqhBaM8eOiAKbmAijAiWD1TyOy2cAGKEReRHMHKycHhz188",
+	"frT39OnPvzh49unzLwLYhISLocZKFqe1DoyaytOH3M1oeC6AGcy0puWatNtQdkhV7qskQ6XbwsY+rZ+R",
+	"6YLqikKpgSCzfO1zjYPJzbMLcBllMXuz5uZHVBV5JRqUozhSBALwzGVO0BZVkgPcjf08x4VScUYicHmO",
+	"NnTrO3fWJ9dBW7gkGWPJllI0LD7MkMzVCFY6aizCTgCh0Tprw3TV2Sk5tC3ZwU4++fMFzO6t0ZPQR03Q",
+	"g9iEQmThMFMya8K+MyuF92ZNLYkxGmpwalvYuU+hVaiCVbJIBtyw49ja5G4uzbb4qft6Zf2EJ+v+lngA",
+	"9JG41KkVZSauiqidM3baQkjt94p2STXhwDC889dV9qrTHTuLwVDeoQsmtBZ6JP2RVDu2mZ9t4BvbdBKw",
+	"+SEpy/SY0l/8iS1nmJBpsuoIsWdt0kYBLpRGFlG+nx2h7kR1x/NrFLhUmmkwGhAjWiavVU5XjPjrgtrV",
+	"ZVkSgdZC3hODoml77ygynmoQbgB9B4ztmSyFeNX1oN9lBVeRCXZZ+Nsdz8O5L7DPlcZsGT/i0n7loOEg",
+	"y+xr0Rt3W4tS5JbzL96r8zzh+SJ6j/F8EtPMa17OQVnCgVkJJ1g4Zmiq24A5QQTzk4Lcl0lpkJQxx0SR",
+	"JiezQi404QvDtR1jjnTaotZVEUDH2ARzzBPw1klbTJgnsDJplZRtkcIEWQ1yF2tbUEmMsRS4Q6Ux3B04",
+	"6xxRebZCrgayTGYuMrLd2g6MlhIuhckn1pG1ZRbh8GiL0A/dNDWTXbX9bLdagVMg2k6E51BmsddjbvrO",
+	"VcnA+XjmPRwb1xMhmpZQRh0sDaxmBpOO7Qmt8nvCYkKWPTR/lV3T5rMRv/RDrXQ8HotwJqA2R1dNZg4T",
+	"iun4MjadGkuiVEHnktm918IUUzsxFuF15gzn86/bQBuHulwajfbPTNp5n31xYoQbJWA5rew95jb7fXGq",
+	"pO27jlJv6M4ldJIiisYy5aB3nltnUSzXuyDML8Agv/UuM7r4fjmDdJaanN58m1H6si4IckRxj1458dRH",
+	"EgKfjJc7H60LX7jiINX8vBpWWtoVa23eY0otnCZxo3B+0srSfa/ydRQpKGziKw0IpZkIMQCMFUKrJApa",
+	"wcZymanvhwGWyKgqa/Zc85vRvKavLEV552Zx543lW/nUlmtwKpmufxifYX2+zrVNUs3xB1ipYWM8PPMu",
+	"K3e9P3BQhUz6agL3cjkg15bMZDuenjCdonCYcT0+Nr06cxJZZiWq/Wvf7+dnX5w0asuHmBna+ChT0Nlz",
+	"VyfdlZCH1Am0h63WVmgzP8yfWJREtHXcaNCcxIHWNsPOPPBTW1yodkvsuGWES24BYlfZ52JmhSKrUIqV",
+	"S/nnOM6H/EdUQ6jeKVSZLrPBXshrB+7mwtm6H2aVJZoxPhUgcFkQoRSa2fok7qETnkDCuNCMC7On0xfx",
+	"eGKBv0rIM0WCVq9Z3uein8fNvScjKNiXQI0KfFjU+phYTK4hYxA0gUzsSIbDxN2mzHPOKZ+eha6yzRfY",
+	"PSZ/IOXgG263hTosrV0kFMAMvmEpb45ZEgcuumINA8fjENvacN6j5s9AXpjGk9Jsi7Z4TKr8s+Pnzwp9",
+	"7jxzTmZB5ysjC4LC/2EkwUXHR3Yonb4tZuTTg/cy0VTUQGYaHg24QEWOQo0iREWUPHIhAHeRqY5JY8Ob",
+	"tAoOAZHBFHlYtNsWS58jmqS/r6KlLOUvAIuVdD/aRSzxrUdgE/wbQBdDNlQI3UyOFGWVMvKgsShyxCrQ",
+	"si06lhae9EFloafG2Kv2Bxu7Kn6yplnMQxQKS0x9eGDkCuV/0LlXO+vrMkWh5DALsSmz/rp7SK2btuSE",
+	"0bE7D42gYTC/wyHNVrNFcCVFwVLe2GlsNVvNLbLd9YDkW1U+kB6TqiaP59EAw1OXHOFBoD0TZhtVIdDN",
+	"lyy/v62MRatHcg1je5eOZDJ05qW/dZqwz3iMETCtMUk18VhbZKWCApAWlXhoSPPZOXNZFGWoFBngrgew",
+	"x7stmIKe7ZsMoty7rIpZcQWhmSxGMBSax8A1qGEYIpJWk20hJCTmsf4QlaIsCHdRmYijA0F42XdDjG3D",
+	"E822OPIDhXZJs6H5uSuHIsLI3+0n57SRNTsOS/oqUiNGrnBCv0KNbKGqu60ty05GgdIJMdZYo9hWqwFR",
+	"6YcyurpKWpWUvIuqnnU3YCqV4TZbrasde9698nf/+e/e/u7fu4tZF0Fj2w5e12dO5HqpDBo9srH4kUp1",
+	"BHro/uKHJuqgmMc2thY/ltcVoQfuLkNcTfEB8/Dmg6VGqxQNuQgad5dZxGpRLHpqiblRjbcyCGvsvHod",
+	"NNQwSZgBH42nsg/Eypr1VckTqRqvzWNlQeZqy/RRzyoxqSbKR1pNsEL+tA6L45+4xKLpSpRtUb6zazPW",
+	"VVXPl0y96k1tnzpZe0wN0dWqyzMyaIsm60UpzYvX9Ydt/qI///wmj8b7cM/FJAvYZarhgWCG5spRqsvt",
+	"e/L4BIxV1pyzEUemp9vNWGYzYOXo+fHJ6uJz6WMvczBGhkwjgVR/aRj2QDMCabmuN0pPwXbrQRNsl3YH",
+	"Z4GEKiiAle3NB6vWXT5ZwtFoYsIrl9LFsLQqzhfgerTxZGzrhhVyxbVTo4+/+9+/efvP/+UH6uP3U62t",
+	"JZRdXv7yVhcvoYs9r5WO6nwBwKLI1lefqZcfSiplYp80VpdMEJCFA5s/cEd503xabu/lnV9WZJerIc+6",
+	"i1JqXi0R/2OQ8tvLbHdRXZWe2F78RF5I9H2O1wdrnr3ImJg9v+We7Rx/XAkUyFnqvZDALVv92NlqGtUU",
+	"3JXLNAp1zBRopaSjO8qHqtzFkmmGe4LaVnK5NLNdgtF82a6FDf0bDJZqWrxiYanm1fdBvB+3+wq5F0Fj",
+	"s3XvUu23lmTEovjYTR6ryx6SjSUmX1cd9gPOSwEJvqoGJF69NvvvAyb2Uzl88Or1RQVEeMcsgQjP+/64",
+	"2ZsrxWELyTbIy1ksMCBcCqHLNLVe/rVwIBUK4JGr32oaSwLtLgPVeS9tKSF7N336oD4qEfKhemH2G2EE",
+	"S3DuG1yeLXqTzvL5Xa+v0SqoVtioMQvefv1f3/7db9/9/lff//KbH8JZd1k99sFaxvKPZ9ESx9uAU4nl",
+	"I4xR4wLY/AITeeZfmFBUVucCugZQ25xeYx5Pc/Kn5f5vIc7NQ5wP5iW7g9eNhct8cguH/z/hlWUAbh/1",
+	"vvtyOZCbB89lFmHmXhBXlP+bQry+9/eGvK+v2aFVyfGp0V7f/+XfvP2r//D21797+1d/YSv6/FHoMLMs",
+	"frMXcdATeyWFKjLNZCP3u00RgefLcU+l58uykH8N3kfCQu9+/yvDOf/mP/0Y+OfmhRcxHMvRcZJv+kzw",
+	"5Dlvvuiyj5VfMFeqYloRYzyazYMfqQCbrgk3j/2+/+U3f2wSTFeUV99v5WyeKt+um8lXeyU29ZfzUtbH",
+	"yN5DrFzba0JF8s2Rcm7Qa3QO5RJxcdPiRbZLNM5fzbtEW/vCyms9FXU3/meei+/+z9ff/fJ/3crkuiNE",
+	"/JLf1nK3VSseHMezxQH6heRigQvnM8ldNpkthQfuOAF3VdAjibaEOZ6bMzxGSr207qGi5IQZKSjKG5mP",
+	"VIDCXXTIHT51sdrPciqv2dC5EQyy2APzzV+//We//vF4YG4+MGAYYhmHTYzsbJGLMkcd5Go0fOjveSvN",
+	"xsXFkZjlPkigfmscOE+L8X5gTr01xi8JP8zOLcNSySK0kadhd1GPEAV0HKIpX9sPbIZ5iCKyWe9vLLS1",
+	"N2jborgXGLgM3z4afsy0cjc4uN610rSTv2O+3HYgY6oPV/P6+jzFtgnP/Wub9UhSPQCOChI2tiULKTnu",
+	"sFzOUFGdsbGvirBL5b7rKi20xWSpBZhRaKHp6k25ygewohDbolT6YpXyjcwSKao3xjIkbRNzpV0JRWbn",
+	"bAhXpzyltnV65AnqK8FtNbVWi4oKi9/4TPcjr+h19rfI8BYZLuFqrBb+XQgNJypBzpR1xzpDlihzAF19",
+	"RldraqqAWI0T243xaMD0EQ8vfSD3XXXK2zD7bZj9xxpmt8VB3dmZEWsvlYtdfA6p1MbUGaTyGKR/aUnA",
+	"pT3S24MU4ikX/dnn8zDduj2by7DMHtU2XPZk5q1vz+XHmP5yeLS18DxuLzyP7orh9Hnc/pDzuH17Hpdh",
+	"FftK0WXPY9769jx+nOdxe8Z5HCCL9eDL2d5/dz9ls9WC0YDH6C6ayRCVAq7AvoCmeth+6jp9X+fKvFtz",
+	"/AwFqnJcIx/b4296K/WyU3L+qYhp1mXKVbVi4cDsY17xuzssHBK+vImClWd7J8er5K71BSFczZO7rS0Q",
+	"LKFqzAaj5C9QnlypF5bU9/dCLXX/ofzy6PnXIFjEF61uxTCZ7Rg8NmLb2DafHT1+EsDRsycgM3h4eOQB",
+	"2y50zKJ3fMKiTxGcuGiUVq2c2TeNkmGsecoyvd6TWbLmq5AsZyuXXmJ2w/eMKhWMa8zzP/ztN3/4+7/+",
+	"SO/9Vl+v/VFfNfIvyb8Kh8DLdHkDxB6XAbLow44LrJReBNId05FxDLjqct7yAhATWfqBrSYbGnHkrgmf",
+	"cTlUIAWWimu4coErVHxDikL66UGGSIkEo1WqDwyniCkw/yLztqi8yRxWiqrEcG8bPucPgQt39XirBYrK",
+	"HnJt63cYWYxRW2y37peL/tlCuqbJKaZ6t3QxixyVA+tv7uHIka3oXQ29mPcHGpgGKcIqIdt0e3KiRJW7",
+	"OWkmSxUQ6D2/jiTY3nxA75HwcgX8m8UN+xEApVfM2FIHLBvb0izbrVbthUmi0ujya5Vjlbfn3kqyW0m2",
+	"nCQris/NlWLOiTJXgh0ePX7iPCkrB59urWnW79uX4XVZ5koAqdXLKH/rQrlV/LfH5aNR/PM8HLmTYrGy",
+	"F3Bw/BzI7LBvIlk5PNpetX6Py52Q7dsTcntCPrYTUutzuJyPw5inBNmso24yM9HBOQrtW1jcSdgpQjYU",
+	"VIGwKDu2s74ey5DFA6n0zv3W/Q1yiznqpi8h2XIAAcRUpIdAYmzrgzSLSHReF2A6qn041EMWl24wqdJz",
+	"Pq98+jGfg0Y5lAOelh5yqRTTz1jIp4KKMaICKq9t6D482qY3lpUpsLtRQ3Y1xFl5woU4px+y3h5XPc05",
+	"EEpPlhwIF68v/l8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -120,7 +120,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 		InstanceID: cfg.InstanceID, AllowedOrigins: cfg.AllowedOrigins, PresenceTimeout: cfg.PresenceTimeout,
 		MaxFrameBytes: cfg.MaxFrameBytes, SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
 		SocketsPerUser: cfg.SocketsPerUser, SocketQueueBytes: cfg.SocketQueueBytes, WriteTimeout: cfg.WriteTimeout,
-		CommitTimeout: cfg.CommitTimeout, PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout,
+		CommitTimeout: cfg.CommitTimeout, RecallWindow: cfg.RecallWindow, PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout,
 	}, Store: st, Verifier: verifier, Bus: b, Logger: logger, Metrics: m})
 	if err != nil {
 		return nil, err

@@ -159,6 +159,9 @@ type Config struct {
 	// committed in time gets an error frame (503). TIM_COMMIT_TIMEOUT.
 	// Default 5s.
 	CommitTimeout time.Duration
+	// RecallWindow is how long after it was stored its sender may recall a
+	// message. TIM_RECALL_WINDOW. Default 2m.
+	RecallWindow time.Duration
 	// WriteTimeout bounds one write to a socket; a client that takes no
 	// bytes for this long is disconnected. TIM_WRITE_TIMEOUT. Default 10s.
 	WriteTimeout time.Duration
@@ -207,6 +210,7 @@ func Default() Config {
 		SocketQueueBytes:        4 << 20,
 		WriteTimeout:            10 * time.Second,
 		CommitTimeout:           5 * time.Second,
+		RecallWindow:            2 * time.Minute,
 		PingInterval:            30 * time.Second,
 		PongTimeout:             60 * time.Second,
 	}
@@ -326,6 +330,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	inum("TIM_SOCKET_QUEUE_BYTES", &c.SocketQueueBytes)
 	dur("TIM_WRITE_TIMEOUT", &c.WriteTimeout)
 	dur("TIM_COMMIT_TIMEOUT", &c.CommitTimeout)
+	dur("TIM_RECALL_WINDOW", &c.RecallWindow)
 	dur("TIM_PING_INTERVAL", &c.PingInterval)
 	dur("TIM_PONG_TIMEOUT", &c.PongTimeout)
 
@@ -449,6 +454,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("socket_queue_bytes", c.SocketQueueBytes),
 		slog.Duration("write_timeout", c.WriteTimeout),
 		slog.Duration("commit_timeout", c.CommitTimeout),
+		slog.Duration("recall_window", c.RecallWindow),
 		slog.Duration("ping_interval", c.PingInterval),
 		slog.Duration("pong_timeout", c.PongTimeout),
 	)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -132,9 +133,17 @@ func (a *API) upload(ctx context.Context, body *multipart.Reader, k kind) (strin
 	// or refused upload must not cost. The server discards the rest.
 
 	src := &partReader{r: part}
+	var content io.Reader = src
+	var sizer *sniff.ImageSizer
+	if k.accepts == sniff.Image {
+		// A picture's dimensions, read as it streams past, go with its row
+		// so that a message showing it needs no other request.
+		sizer = &sniff.ImageSizer{}
+		content = io.TeeReader(src, sizer)
+	}
 	var contentType string
 	limit := a.limit(k)
-	info, err := a.blobs.Put(ctx, src, limit, func(head []byte) error {
+	info, err := a.blobs.Put(ctx, content, limit, func(head []byte) error {
 		ct, _ := sniff.Detect(head)
 		if !sniff.Allowed(k.accepts, ct) {
 			return errWrongType
@@ -174,6 +183,11 @@ func (a *API) upload(ctx context.Context, body *multipart.Reader, k kind) (strin
 		ContentType: contentType,
 		SHA256:      info.SHA256,
 		CreatedAt:   now,
+	}
+	if sizer != nil {
+		if w, h, ok := sizer.Size(); ok && w <= math.MaxInt32 && h <= math.MaxInt32 {
+			row.Width, row.Height = int32(w), int32(h)
+		}
 	}
 	replaced, err := a.record(ctx, row, k == kindAvatar)
 	if err != nil {

@@ -236,7 +236,9 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
 			kind = KindText
 		}
 		m := Message{Sender: s.Sender, GroupID: s.GroupID, Kind: kind, Body: s.Body, ClientMsgID: s.ClientMsgID}
-		send := store.MessageSend{Sender: s.Sender, GroupID: s.GroupID, Kind: kind, Body: s.Body, ClientMsgID: s.ClientMsgID}
+		send := store.MessageSend{
+			Sender: s.Sender, GroupID: s.GroupID, Kind: kind, Body: s.Body, ClientMsgID: s.ClientMsgID, MediaKind: mediaKind(kind),
+		}
 		if s.GroupID != 0 {
 			m.Conv = GroupKey(s.GroupID)
 		} else {
@@ -252,26 +254,31 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("commit messages: %w", err)
 	}
-	done := make([]bool, n)
-	repeated := make([]bool, n)
+	status := make([]store.CommitStatus, n)
 	for _, r := range rows {
 		i := r.Index
-		if i < 0 || i >= n || done[i] {
-			return nil, fmt.Errorf("commit messages: unexpected row for send %d", i)
+		if i < 0 || i >= n || status[i] != "" {
+			return nil, fmt.Errorf("commit messages: unexpected row for send %d", i+1)
 		}
-		done[i], repeated[i] = true, r.Repeated
-		results[i].ID, results[i].Seq, results[i].Time = r.ID, r.Seq, r.Time
+		status[i] = r.Status
+		results[i].ID, results[i].Seq, results[i].Time, results[i].Media = r.ID, r.Seq, r.Time, r.Media
 	}
 	fresh := make([]Message, 0, len(rows))
 	for i, p := range leaders {
-		switch {
-		case !done[i]:
-			p.msg, p.err = Message{}, ErrForbidden
-		case repeated[i]:
-			p.msg, p.err = c.storedMessage(ctx, results[i])
-		default:
+		switch status[i] {
+		case store.CommitNew:
 			p.msg, p.err = results[i], nil
 			fresh = append(fresh, results[i])
+		case store.CommitRepeated:
+			p.msg, p.err = c.storedMessage(ctx, results[i])
+		case store.CommitForbidden:
+			p.msg, p.err = Message{}, ErrForbidden
+		case store.CommitNoMedia:
+			p.msg, p.err = Message{}, ErrNoMedia
+		case store.CommitWrongKind:
+			p.msg, p.err = Message{}, ErrWrongMedia
+		default: // no row: the statement and this code disagree
+			p.msg, p.err = Message{}, fmt.Errorf("commit messages: send %d ended %q", i+1, status[i])
 		}
 	}
 	return fresh, nil

@@ -149,13 +149,14 @@ func TestCommitterBatchesInOrder(t *testing.T) {
 	first := make(chan result, 1)
 	c.SendAsync(Send{Sender: "a", To: "b", Body: "first"}, func(m Message, err error) { first <- result{m, err} })
 	<-r.held
+	pic := f.media(t, "chatpic", "image/png")
 	var sends []Send
 	for i := range 300 {
 		switch i % 3 {
 		case 0:
 			sends = append(sends, Send{Sender: "a", To: "b", Body: fmt.Sprint(i)})
 		case 1:
-			sends = append(sends, Send{Sender: "b", To: "a", Body: fmt.Sprint(i), Kind: KindImage})
+			sends = append(sends, Send{Sender: "b", To: "a", Body: pic, Kind: KindImage})
 		default:
 			sends = append(sends, Send{Sender: "b", GroupID: 1, Body: fmt.Sprint(i)})
 		}

@@ -91,7 +91,7 @@ func (h *History) page(ctx context.Context, conv string, before, after *int64, l
 	var msgs []Message
 	var err error
 	if after != nil {
-		msgs, err = h.reader.After(ctx, conv, *after, n)
+		msgs, err = h.reader.after(ctx, conv, *after, n, false)
 		if before != nil {
 			for i, m := range msgs {
 				if m.Seq >= *before {

@@ -20,6 +20,11 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrClosed: the committer is shutting down.
 	ErrClosed = errors.New("committer closed")
+	// ErrNoMedia: a media send names no stored upload. Nothing was stored.
+	ErrNoMedia = errors.New("no such media")
+	// ErrWrongMedia: a media send names an upload of another kind (an MP3
+	// sent as an image). Nothing was stored.
+	ErrWrongMedia = errors.New("media of another kind")
 )
 
 // Kinds of message.
@@ -28,9 +33,12 @@ const (
 	KindImage = "image"
 	KindAudio = "audio"
 	KindVideo = "video"
+	// KindRecall is the kind of the event recalling a message: a row of
+	// the conversation with a seq of its own, never sent by a client.
+	KindRecall = "recall"
 )
 
-// ValidKind reports whether k is a message kind.
+// ValidKind reports whether k is a kind of message a client sends.
 func ValidKind(k string) bool {
 	switch k {
 	case KindText, KindImage, KindAudio, KindVideo:
@@ -75,9 +83,15 @@ type Reader struct {
 // NewReader returns a Reader over st.
 func NewReader(st *store.Store) *Reader { return &Reader{q: st} }
 
-// After returns up to limit messages of conv with seq above after, in seq order.
+// After returns up to limit rows of conv with seq above after, in seq
+// order: messages and recall events, as catch-up delivers them.
 func (r *Reader) After(ctx context.Context, conv string, after int64, limit int) ([]Message, error) {
-	rows, err := r.q.MessageListAfterSeq(ctx, conv, after, int32(limit))
+	return r.after(ctx, conv, after, limit, true)
+}
+
+// after is After, leaving recall events out unless events is set.
+func (r *Reader) after(ctx context.Context, conv string, after int64, limit int, events bool) ([]Message, error) {
+	rows, err := r.q.MessageListAfterSeq(ctx, conv, after, events, int32(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list messages after seq: %w", err)
 	}
@@ -89,7 +103,7 @@ func (r *Reader) After(ctx context.Context, conv string, after int64, limit int)
 }
 
 // Before returns up to limit of the newest messages of conv with seq below
-// before, in seq order.
+// before, in seq order; messages only, no recall events.
 func (r *Reader) Before(ctx context.Context, conv string, before int64, limit int) ([]Message, error) {
 	rows, err := r.q.MessageListBeforeSeq(ctx, conv, before, int32(limit))
 	if err != nil {
@@ -109,6 +123,12 @@ func (m Message) Frame() api.MessageFrame {
 		Message: m.Body, Kind: api.MessageKind(m.Kind), Time: m.Time,
 	}
 	f.To, f.GroupId, f.ClientMsgId = m.Target()
+	if m.Recalled {
+		recalled := true
+		f.Recalled = &recalled
+	} else if m.Media != nil {
+		f.Media = mediaInfo(m.Media, m.Kind, m.Body)
+	}
 	return f
 }
 

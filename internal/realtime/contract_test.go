@@ -27,6 +27,8 @@ var frameTypes = map[string]reflect.Type{
 	"SendFrame":          reflect.TypeFor[api.SendFrame](),
 	"AckClientFrame":     reflect.TypeFor[api.AckClientFrame](),
 	"SyncFrame":          reflect.TypeFor[api.SyncFrame](),
+	"RecallFrame":        reflect.TypeFor[api.RecallFrame](),
+	"RecallClientFrame":  reflect.TypeFor[api.RecallClientFrame](),
 }
 
 // TestAsyncAPIMatchesGeneratedTypes fails on drift between asyncapi.yaml,
@@ -85,7 +87,7 @@ func jsonFields(t reflect.Type) []string {
 func FuzzDecodeClientFrame(f *testing.F) {
 	for _, seed := range []string{
 		`{"to":"b","text":"hi"}`, `{"type":"send","to":"b","text":"hi","kind":"image","clientMsgId":"1"}`,
-		`{"type":"send","groupId":1,"text":"hi"}`, `{"type":"ack","with":"b","seq":3}`, `{"type":"sync","groupId":2,"afterSeq":0}`,
+		`{"type":"send","groupId":1,"text":"hi"}`, `{"type":"ack","with":"b","seq":3}`, `{"type":"sync","groupId":2,"afterSeq":0}`, `{"type":"recall","id":7}`,
 		`plain text`, `{"type":"bogus"}`, `{`, "\x00", `{"type":"send","to":"b","groupId":1,"text":"x"}`,
 	} {
 		f.Add(seed)
@@ -110,6 +112,10 @@ func FuzzDecodeClientFrame(f *testing.F) {
 			case frameAck, frameSync:
 				if (c.to == "") == (c.groupID == 0) || c.seq < 0 {
 					t.Fatalf("bad %v %+v from %q", c.kind, c, in)
+				}
+			case frameRecall:
+				if c.id < 1 {
+					t.Fatalf("bad recall %+v from %q", c, in)
 				}
 			}
 		}

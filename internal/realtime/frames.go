@@ -38,6 +38,7 @@ const (
 	frameSend frameKind = iota // a message: typed send, legacy {to,text} or plain text
 	frameAck
 	frameSync
+	frameRecall
 )
 
 // clientFrame is a decoded client frame. For frameSend, exactly one of To
@@ -51,6 +52,7 @@ type clientFrame struct {
 	msgKind     string
 	clientMsgID string
 	seq         int64 // ack: delivered up to; sync: replay after
+	id          int64 // recall: the message
 }
 
 // frameError is a refused client frame; code follows HTTP (400, 403, 429).
@@ -72,8 +74,8 @@ const maxClientMsgID = 64
 
 // decodeClientFrame reads one text frame from a socket of channel ch.
 //
-// A JSON object whose "type" is send, ack or sync is a typed frame on every
-// channel. Otherwise, on the user channel the frame must be the original's
+// A JSON object whose "type" is send, ack, sync or recall is a typed frame
+// on every channel. Otherwise, on the user channel the frame must be the original's
 // {"to","text"}; on one-conversation channels the whole frame is the text of
 // a message to that conversation.
 func decodeClientFrame(ch channel, data []byte) (clientFrame, error) {
@@ -119,6 +121,8 @@ func decodeClientFrame(ch channel, data []byte) (clientFrame, error) {
 				return clientFrame{}, badFrame("afterSeq不能为负")
 			}
 			return clientFrame{kind: frameSync, to: to, groupID: gid, seq: f.AfterSeq}, nil
+		case "recall":
+			return recallFromFrame(trimmed)
 		}
 		if ch == channelUser {
 			return clientFrame{}, badFrame("未知的帧类型")
@@ -226,7 +230,12 @@ func strictUnmarshal(data []byte, v any) error {
 
 // Server frames, encoded once.
 
-func encodeMessage(m messages.Message) []byte { return mustJSON(m.Frame()) }
+func encodeMessage(m messages.Message) []byte {
+	if m.Kind == messages.KindRecall {
+		return mustJSON(m.RecallFrame())
+	}
+	return mustJSON(m.Frame())
+}
 
 func encodeError(code int32, message, clientMsgID string) []byte {
 	f := api.ErrorFrame{Type: "error", Code: code, Message: message}

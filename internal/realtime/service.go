@@ -51,8 +51,12 @@ type Settings struct {
 	SocketQueueBytes int
 	// WriteTimeout cuts a socket that takes no bytes for this long.
 	WriteTimeout time.Duration
-	// CommitTimeout bounds the commit of one batch of sends.
+	// CommitTimeout bounds the commit of one batch of sends, and of a
+	// recall.
 	CommitTimeout time.Duration
+	// RecallWindow is how long after it was stored its sender may recall a
+	// message.
+	RecallWindow time.Duration
 	// PingInterval is the time between server pings; PongTimeout closes a
 	// socket that has not answered for this long.
 	PingInterval time.Duration
@@ -81,6 +85,7 @@ type Service struct {
 	obs        Observer
 
 	reader    *messages.Reader
+	recaller  *messages.Recaller
 	committer *messages.Committer
 	hub       *hub
 	cursors   *cursorBook
@@ -140,7 +145,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	s := &Service{
 		cfg: d.Settings, q: d.Store, verifier: d.Verifier, nc: d.Bus.Conn(),
 		logger: d.Logger.With(slog.String("instance", id)), instanceID: id,
-		reader: messages.NewReader(d.Store), hub: newHub(), cursors: newCursorBook(), presence: newPresenceBook(),
+		reader: messages.NewReader(d.Store), recaller: messages.NewRecaller(d.Store), hub: newHub(), cursors: newCursorBook(), presence: newPresenceBook(),
 		groupLocal: map[groupMember]int{}, rewind: make(chan time.Duration, 1), obs: observerOr(d.Metrics),
 	}
 	s.upgrader = websocket.Upgrader{

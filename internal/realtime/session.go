@@ -240,6 +240,9 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 				so.sendControl(encodeError(http.StatusForbidden, "你不是该群成员", send.ClientMsgID))
 			case errors.Is(err, messages.ErrForbidden):
 				so.sendControl(encodeError(http.StatusForbidden, "对方不是你的好友", send.ClientMsgID))
+			case errors.Is(err, messages.ErrNoMedia), errors.Is(err, messages.ErrWrongMedia):
+				code, msg := mediaRefusal(err, send.Kind)
+				so.sendControl(encodeError(code, msg, send.ClientMsgID))
 			case errors.Is(err, messages.ErrClosed):
 				so.sendControl(encodeError(http.StatusServiceUnavailable, "服务器正在关闭", send.ClientMsgID))
 			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
@@ -284,6 +287,8 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 			return
 		}
 		so.rewind(conv, f.seq)
+	case frameRecall:
+		s.recall(so, f.id)
 	}
 }
 

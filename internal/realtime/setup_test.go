@@ -402,6 +402,8 @@ func validateFrame(t *testing.T, v map[string]any) {
 		name = "GroupPresenceFrame"
 	case "group.online":
 		name = "GroupOnlineFrame"
+	case "recall":
+		name = "RecallFrame"
 	case nil:
 		if _, ok := v["users"]; ok {
 			name = "UsersFrame"
@@ -525,6 +527,6 @@ func settings(cfg config.Config) Settings {
 		InstanceID: cfg.InstanceID, AllowedOrigins: cfg.AllowedOrigins, PresenceTimeout: cfg.PresenceTimeout,
 		MaxFrameBytes: cfg.MaxFrameBytes, SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
 		SocketsPerUser: cfg.SocketsPerUser, SocketQueueBytes: cfg.SocketQueueBytes, WriteTimeout: cfg.WriteTimeout,
-		CommitTimeout: cfg.CommitTimeout, PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout,
+		CommitTimeout: cfg.CommitTimeout, RecallWindow: cfg.RecallWindow, PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout,
 	}
 }

@@ -17,21 +17,29 @@ type Medium struct {
 	ContentType string // sniffed at upload
 	SHA256      string // the blob's key
 	CreatedAt   time.Time
+	// Width and Height: a picture's dimensions in pixels as shown, read at
+	// upload; 0 when unknown or not a picture.
+	Width, Height int32
 }
 
 func mediumFromRow(r db.Medium) Medium {
 	return Medium{
 		Name: r.Name, Kind: r.Kind, Owner: r.Owner, Size: r.Size,
 		ContentType: r.ContentType, SHA256: r.Sha256, CreatedAt: r.CreatedAt.Time,
+		Width: deref(r.Width), Height: deref(r.Height),
 	}
 }
 
-// MediaInsert records m.
+// MediaInsert records m; its dimensions only when both are known.
 func (q *Queries) MediaInsert(ctx context.Context, m Medium) error {
-	return interpretError(q.q.MediaInsert(ctx, db.MediaInsertParams{
+	arg := db.MediaInsertParams{
 		Name: m.Name, Kind: m.Kind, Owner: m.Owner, Size: m.Size,
 		ContentType: m.ContentType, Sha256: m.SHA256, CreatedAt: timestamptz(m.CreatedAt),
-	}))
+	}
+	if m.Width > 0 && m.Height > 0 {
+		arg.Width, arg.Height = &m.Width, &m.Height
+	}
+	return interpretError(q.q.MediaInsert(ctx, arg))
 }
 
 // MediaGetByNameAndKind returns the media called name if it is of kind;

@@ -19,6 +19,17 @@ type Message struct {
 	Body        string
 	ClientMsgID string
 	Time        time.Time
+	Media       *MessageMedia // media kinds, unless recalled
+	Recalled    bool          // the sender recalled it: Body is empty, Media nil
+	Recalls     int64         // kind recall: the recalled message's id
+}
+
+// MessageMedia describes the file of a media message, as its media row
+// held it when the message was committed.
+type MessageMedia struct {
+	Type          string // content type, recognised at upload
+	Size          int64  // bytes
+	Width, Height int32  // pictures only; 0 when unknown
 }
 
 // MessageSend is one send of a batch to commit.
@@ -31,16 +42,33 @@ type MessageSend struct {
 	Kind         string
 	Body         string
 	ClientMsgID  string // "" for none
+	// MediaKind is the media table's kind (chatpic, mp3, mp4) of the upload
+	// a media send names by its Body; "" for a text send.
+	MediaKind string
 }
 
-// MessageCommitted is what MessageCommitBatch answers for one send it
-// allowed.
+// CommitStatus is how MessageCommitBatch ended one send.
+type CommitStatus string
+
+// Ends of a send in MessageCommitBatch.
+const (
+	CommitNew       CommitStatus = "new"        // stored now
+	CommitRepeated  CommitStatus = "repeated"   // an earlier send with the same client id is stored
+	CommitForbidden CommitStatus = "forbidden"  // not friends, or not a member of the group
+	CommitNoMedia   CommitStatus = "no_media"   // the body names no upload
+	CommitWrongKind CommitStatus = "wrong_kind" // the body names an upload of another kind
+)
+
+// MessageCommitted is what MessageCommitBatch answers for one send.
 type MessageCommitted struct {
-	Index    int  // the send's position in the batch
-	Repeated bool // an earlier send with the same client id is stored
-	ID       int64
-	Seq      int64
-	Time     time.Time
+	Index  int // the send's position in the batch
+	Status CommitStatus
+	// ID, Seq and Time: the stored message's (new or repeated).
+	ID   int64
+	Seq  int64
+	Time time.Time
+	// Media: a new media message's description, copied from its upload.
+	Media *MessageMedia
 }
 
 // ConversationCursor is how far an account has been delivered in a
@@ -82,7 +110,24 @@ func messageFromRow(r db.Message) Message {
 	if r.ClientMsgID != nil {
 		m.ClientMsgID = *r.ClientMsgID
 	}
+	if r.MediaType != nil && r.MediaSize != nil {
+		m.Media = &MessageMedia{Type: *r.MediaType, Size: *r.MediaSize}
+		if r.MediaWidth != nil && r.MediaHeight != nil {
+			m.Media.Width, m.Media.Height = *r.MediaWidth, *r.MediaHeight
+		}
+	}
+	m.Recalled = r.Recalled
+	m.Recalls = deref(r.Recalls)
 	return m
+}
+
+// deref is *p, or the zero value for nil.
+func deref[T any](p *T) T {
+	var v T
+	if p != nil {
+		v = *p
+	}
+	return v
 }
 
 func messagesFromRows(rows []db.Message) []Message {
@@ -93,23 +138,26 @@ func messagesFromRows(rows []db.Message) []Message {
 	return out
 }
 
-// MessageCommitBatch commits sends in one statement: it keeps the sends
-// allowed (a direct send needs friendship, a group send membership),
-// answers a send whose client id is stored with the stored message,
-// creates missing conversations, reserves gap-free seqs and inserts the new
-// messages. It answers each allowed send once, in no particular order; a
-// refused send has no answer.
+// MessageCommitBatch commits sends in one statement: it checks each send
+// (a direct send needs friendship, a group send membership, a media send
+// an upload of its MediaKind named by its body), answers a send whose
+// client id is stored with the stored message, creates missing
+// conversations, reserves gap-free seqs and inserts the new messages with
+// their upload's description. It answers each send once, in no particular
+// order, with how it ended.
 func (q *Queries) MessageCommitBatch(ctx context.Context, sends []MessageSend) ([]MessageCommitted, error) {
 	n := len(sends)
 	arg := db.MessageCommitBatchParams{
 		Convs: make([]string, n), UsersA: make([]string, n), UsersB: make([]string, n),
 		Senders: make([]string, n), Recipients: make([]string, n), GroupIds: make([]int64, n),
 		Kinds: make([]string, n), Bodies: make([]string, n), ClientMsgIds: make([]string, n),
+		MediaKinds: make([]string, n),
 	}
 	for i, s := range sends {
 		arg.Convs[i], arg.UsersA[i], arg.UsersB[i] = s.Conv, s.UserA, s.UserB
 		arg.Senders[i], arg.Recipients[i], arg.GroupIds[i] = s.Sender, s.Recipient, s.GroupID
 		arg.Kinds[i], arg.Bodies[i], arg.ClientMsgIds[i] = s.Kind, s.Body, s.ClientMsgID
+		arg.MediaKinds[i] = s.MediaKind
 	}
 	rows, err := q.q.MessageCommitBatch(ctx, arg)
 	if err != nil {
@@ -117,7 +165,10 @@ func (q *Queries) MessageCommitBatch(ctx context.Context, sends []MessageSend) (
 	}
 	out := make([]MessageCommitted, len(rows))
 	for i, r := range rows {
-		out[i] = MessageCommitted{Index: int(r.I) - 1, Repeated: r.Repeated, ID: r.ID, Seq: r.Seq, Time: r.CreatedAt.Time}
+		out[i] = MessageCommitted{Index: int(r.I) - 1, Status: CommitStatus(r.Status), ID: r.ID, Seq: r.Seq, Time: r.CreatedAt.Time}
+		if r.MediaType != "" {
+			out[i].Media = &MessageMedia{Type: r.MediaType, Size: r.MediaSize, Width: r.MediaWidth, Height: r.MediaHeight}
+		}
 	}
 	return out, nil
 }
@@ -132,10 +183,11 @@ func (q *Queries) MessageGetByClientID(ctx context.Context, sender, conv, client
 	return messageFromRow(r), nil
 }
 
-// MessageListAfterSeq returns up to limit of the oldest messages of conv
-// with seq above after, in seq order.
-func (q *Queries) MessageListAfterSeq(ctx context.Context, conv string, after int64, limit int32) ([]Message, error) {
-	rows, err := q.q.MessageListAfterSeq(ctx, db.MessageListAfterSeqParams{Conv: conv, AfterSeq: after, MaxRows: limit})
+// MessageListAfterSeq returns up to limit of the oldest rows of conv with
+// seq above after, in seq order: messages, and recall events too when
+// events is set (catch-up delivers them; history does not).
+func (q *Queries) MessageListAfterSeq(ctx context.Context, conv string, after int64, events bool, limit int32) ([]Message, error) {
+	rows, err := q.q.MessageListAfterSeq(ctx, db.MessageListAfterSeqParams{Conv: conv, AfterSeq: after, Events: events, MaxRows: limit})
 	if err != nil {
 		return nil, interpretError(err)
 	}
@@ -143,7 +195,7 @@ func (q *Queries) MessageListAfterSeq(ctx context.Context, conv string, after in
 }
 
 // MessageListBeforeSeq returns up to limit of the newest messages of conv
-// with seq below before, newest first.
+// with seq below before, newest first; messages only, no recall events.
 func (q *Queries) MessageListBeforeSeq(ctx context.Context, conv string, before int64, limit int32) ([]Message, error) {
 	rows, err := q.q.MessageListBeforeSeq(ctx, db.MessageListBeforeSeqParams{Conv: conv, BeforeSeq: before, MaxRows: limit})
 	if err != nil {
