@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -78,6 +79,21 @@ const (
 func (e ConnectedFrameMessage) Valid() bool {
 	switch e {
 	case Empty:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConnectedFrameType.
+const (
+	Connected ConnectedFrameType = "connected"
+)
+
+// Valid indicates whether the value is a known member of the ConnectedFrameType enum.
+func (e ConnectedFrameType) Valid() bool {
+	switch e {
+	case Connected:
 		return true
 	default:
 		return false
@@ -249,36 +265,66 @@ func (e UserOnlineStatus) Valid() bool {
 	}
 }
 
+// Defines values for UsersFrameType.
+const (
+	Users UsersFrameType = "users"
+)
+
+// Valid indicates whether the value is a known member of the UsersFrameType enum.
+func (e UsersFrameType) Valid() bool {
+	switch e {
+	case Users:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccountName An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type AccountName = string
 
 // AckClientFrame Confirms delivery up to `seq` of a conversation (sockets opened with ack=1).
+//
+// Example: {"seq":12,"type":"ack","with":"bob"}
 type AckClientFrame struct {
 	GroupId *int64             `json:"groupId,omitempty"`
 	Seq     int64              `json:"seq"`
 	Type    AckClientFrameType `json:"type"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
 // AckClientFrameType defines model for AckClientFrame.Type.
 type AckClientFrameType string
 
-// AckFrame The server's acknowledgement of a committed send. It names the
-// send's conversation: exactly one of `to` (the recipient account) and
-// `groupId` is set. A send that repeats a `clientMsgId` of the same
-// sender in the same conversation is not stored again; its ack is the
-// stored message's. The same `clientMsgId` in another conversation is
-// a new message.
+// AckFrame The server's acknowledgement of a committed send, to the sending
+// socket only. Every send is acked: typed `send` frames, the user
+// channel's `{"to","text"}` frames and plain-text frames alike. It
+// names the send's conversation: exactly one of `to` (the recipient
+// account) and `groupId` is set. `clientMsgId` is idempotent per
+// (sender, conversation): a send that repeats a `clientMsgId` of the
+// same sender in the same conversation is not stored again, and its
+// ack is the stored message's (same `id`, `seq` and `time`). The same
+// `clientMsgId` in another conversation is a new message.
+//
+// Example: {"clientMsgId":"c-7","id":43,"seq":13,"time":"2024-05-01T09:31:05.456Z","to":"bob","type":"ack"}
 type AckFrame struct {
-	ClientMsgId *string      `json:"clientMsgId,omitempty"`
-	GroupId     *int64       `json:"groupId,omitempty"`
-	Id          int64        `json:"id"`
-	Seq         int64        `json:"seq"`
-	Time        time.Time    `json:"time"`
-	To          *string      `json:"to,omitempty"`
-	Type        AckFrameType `json:"type"`
+	ClientMsgId *string   `json:"clientMsgId,omitempty"`
+	GroupId     *int64    `json:"groupId,omitempty"`
+	Id          int64     `json:"id"`
+	Seq         int64     `json:"seq"`
+	Time        time.Time `json:"time"`
+
+	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	To   *AccountName `json:"to,omitempty"`
+	Type AckFrameType `json:"type"`
 }
 
 // AckFrameType defines model for AckFrame.Type.
@@ -286,16 +332,21 @@ type AckFrameType string
 
 // AvatarUpload defines model for AvatarUpload.
 type AvatarUpload struct {
+	// File The picture; its size limit is a server setting (TIM_MAX_AVATAR_BYTES).
 	File openapi_types.File `json:"file"`
 
 	// Username Accepted for compatibility; the avatar belongs to the token's account.
 	Username *string `json:"username,omitempty"`
 }
 
-// ConnectedFrame The first frame of every socket.
+// ConnectedFrame The first frame of every socket. `code` and `message` are the
+// original system's; `type` makes it a member of the tagged union.
+//
+// Example: {"code":200,"message":"连接成功","type":"connected"}
 type ConnectedFrame struct {
 	Code    ConnectedFrameCode    `json:"code"`
 	Message ConnectedFrameMessage `json:"message"`
+	Type    ConnectedFrameType    `json:"type"`
 }
 
 // ConnectedFrameCode defines model for ConnectedFrame.Code.
@@ -304,12 +355,24 @@ type ConnectedFrameCode int32
 // ConnectedFrameMessage defines model for ConnectedFrame.Message.
 type ConnectedFrameMessage string
 
+// ConnectedFrameType defines model for ConnectedFrame.Type.
+type ConnectedFrameType string
+
+// DirectServerFrame A frame the server sends on a one-to-one channel; `type` tells which.
+type DirectServerFrame struct {
+	union json.RawMessage
+}
+
 // DisplayName A name shown to people (a username, a group name): 1 to 64
 // characters, none of them a control character (U+0000 to U+001F,
 // U+007F to U+009F).
+//
+// Example: 周末爬山
 type DisplayName = string
 
 // Envelope The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Envelope struct {
 	Code int32 `json:"code"`
 
@@ -319,11 +382,16 @@ type Envelope struct {
 }
 
 // ErrorFrame A refused frame, in the envelope's style.
+//
+// Example: {"clientMsgId":"c-8","code":403,"message":"对方不是你的好友","type":"error"}
 type ErrorFrame struct {
-	ClientMsgId *string        `json:"clientMsgId,omitempty"`
-	Code        int32          `json:"code"`
-	Message     string         `json:"message"`
-	Type        ErrorFrameType `json:"type"`
+	// ClientMsgId The refused send's `clientMsgId`, when it had one.
+	ClientMsgId *string `json:"clientMsgId,omitempty"`
+
+	// Code 400 malformed, 403 not a friend or member, 429 over the send rate, 500 or 503 server trouble (resend).
+	Code    int32          `json:"code"`
+	Message string         `json:"message"`
+	Type    ErrorFrameType `json:"type"`
 }
 
 // ErrorFrameType defines model for ErrorFrame.Type.
@@ -331,20 +399,27 @@ type ErrorFrameType string
 
 // FileUpload defines model for FileUpload.
 type FileUpload struct {
+	// File The file; its size limit is a server setting (TIM_MAX_*_BYTES).
 	File openapi_types.File `json:"file"`
 }
 
-// Group defines model for Group.
+// Group Example: {"id":7,"memberCount":3,"name":"周末爬山","owner":"bob"}
 type Group struct {
 	Id          int64  `json:"id"`
 	MemberCount int32  `json:"memberCount"`
 	Name        string `json:"name"`
-	Owner       string `json:"owner"`
+
+	// Owner An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Owner AccountName `json:"owner"`
 }
 
 // GroupEnvelope defines model for GroupEnvelope.
 type GroupEnvelope struct {
-	Code    int32  `json:"code"`
+	Code int32 `json:"code"`
+
+	// Data Example: {"id":7,"memberCount":3,"name":"周末爬山","owner":"bob"}
 	Data    Group  `json:"data"`
 	Message string `json:"message"`
 }
@@ -357,6 +432,8 @@ type GroupListEnvelope struct {
 }
 
 // GroupOnlineFrame The members connected to the group.
+//
+// Example: {"groupId":7,"text":"当前群在线用户列表：[alice, bob]","type":"group.online","users":[{"account":"alice","username":"爱丽丝"},{"account":"bob","username":"bob"}]}
 type GroupOnlineFrame struct {
 	GroupId int64 `json:"groupId"`
 
@@ -370,10 +447,15 @@ type GroupOnlineFrame struct {
 type GroupOnlineFrameType string
 
 // GroupPresenceFrame A member opened or closed a group socket.
+//
+// Example: {"account":"bob","groupId":7,"online":true,"text":"用户bob上线","type":"group.presence","username":"bob"}
 type GroupPresenceFrame struct {
-	Account string `json:"account"`
-	GroupId int64  `json:"groupId"`
-	Online  bool   `json:"online"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
+	GroupId int64       `json:"groupId"`
+	Online  bool        `json:"online"`
 
 	// Text 用户X上线 or 用户X下线.
 	Text     string                 `json:"text"`
@@ -384,11 +466,22 @@ type GroupPresenceFrame struct {
 // GroupPresenceFrameType defines model for GroupPresenceFrame.Type.
 type GroupPresenceFrameType string
 
-// LegacySendFrame The original system's direct message frame on the user channel.
+// GroupServerFrame A frame the server sends on a group channel; `type` tells which.
+type GroupServerFrame struct {
+	union json.RawMessage
+}
+
+// LegacySendFrame The original system's direct message frame on the user channel. It
+// is a send like any other: committed, acked, and delivered to the
+// sender's own sockets too.
+//
+// Example: {"text":"好的，八点见","to":"bob"}
 type LegacySendFrame struct {
 	Text string `json:"text"`
 
 	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	To AccountName `json:"to"`
 }
 
@@ -396,37 +489,61 @@ type LegacySendFrame struct {
 type LoginEnvelope struct {
 	Code int32 `json:"code"`
 
-	// Data [user, {"token": "..."}]
+	// Data Exactly two items, in this order: the `User`, then a
+	// `TokenHolder` (`{"token": "..."}`). Each item matches exactly
+	// one of the two schemas (both forbid other properties), so a
+	// client tells them apart by the `token` property.
 	Data    []LoginItem `json:"data"`
 	Message string      `json:"message"`
 }
 
-// LoginItem defines model for LoginItem.
+// LoginItem An item of a login's `data`: the `User` (first) or the `TokenHolder` (second).
 type LoginItem struct {
 	union json.RawMessage
 }
 
-// LoginRequest defines model for LoginRequest.
+// LoginRequest Example: {"account":"alice","password":"correct-horse"}
 type LoginRequest struct {
 	Account  string `json:"account"`
 	Password string `json:"password"`
 }
 
-// MessageFrame A chat message. Exactly one of `to` and `groupId` is set.
+// MessageFrame A chat message. Exactly one of `to` and `groupId` is set. Every
+// socket of the conversation's accounts receives it, the sender's own
+// sockets included (the sending socket too, besides its `ack`), so a
+// client that shows its own messages optimistically dedupes them by
+// `id` (or by `clientMsgId`).
+//
+// Example: {"clientMsgId":"b-17","fromUser":"bob","id":42,"kind":"text","message":"周六去爬山吗？","seq":12,"time":"2024-05-01T09:30:00.123Z","to":"alice","type":"message"}
 type MessageFrame struct {
+	// ClientMsgId The sender's `clientMsgId`, when it gave one.
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
-	FromUser    string  `json:"fromUser"`
-	GroupId     *int64  `json:"groupId,omitempty"`
-	Id          int64   `json:"id"`
+
+	// FromUser An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	FromUser AccountName `json:"fromUser"`
+	GroupId  *int64      `json:"groupId,omitempty"`
+
+	// Id The message's id, unique on the server.
+	Id int64 `json:"id"`
 
 	// Kind text, or a media kind whose `message` is a name returned by an upload endpoint.
-	Kind    MessageKind `json:"kind"`
-	Message string      `json:"message"`
+	//
+	// Example: text
+	Kind MessageKind `json:"kind"`
+
+	// Message The text, or for a media kind the uploaded file's name. At most the frame limit (TIM_MAX_FRAME_BYTES, 64 KiB by default).
+	Message string `json:"message"`
 
 	// Seq Gap-free, strictly increasing within the conversation.
-	Seq  int64            `json:"seq"`
-	Time time.Time        `json:"time"`
-	To   *string          `json:"to,omitempty"`
+	Seq  int64     `json:"seq"`
+	Time time.Time `json:"time"`
+
+	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	To   *AccountName     `json:"to,omitempty"`
 	Type MessageFrameType `json:"type"`
 }
 
@@ -434,6 +551,8 @@ type MessageFrame struct {
 type MessageFrameType string
 
 // MessageKind text, or a media kind whose `message` is a name returned by an upload endpoint.
+//
+// Example: text
 type MessageKind string
 
 // MessageListEnvelope defines model for MessageListEnvelope.
@@ -452,15 +571,23 @@ type NameEnvelope struct {
 	Message string `json:"message"`
 }
 
-// OnlineUser defines model for OnlineUser.
+// OnlineUser Example: {"account":"bob","username":"bob"}
 type OnlineUser struct {
-	Account  string `json:"account"`
-	Username string `json:"username"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account  AccountName `json:"account"`
+	Username string      `json:"username"`
 }
 
 // PresenceFrame A friend came online or went offline.
+//
+// Example: {"account":"bob","online":true,"type":"presence"}
 type PresenceFrame struct {
-	Account string            `json:"account"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName       `json:"account"`
 	Online  bool              `json:"online"`
 	Type    PresenceFrameType `json:"type"`
 }
@@ -468,32 +595,48 @@ type PresenceFrame struct {
 // PresenceFrameType defines model for PresenceFrame.Type.
 type PresenceFrameType string
 
-// RegisterRequest defines model for RegisterRequest.
+// RegisterRequest Example: {"account":"alice","age":24,"password":"correct-horse","sex":"female","username":"爱丽丝"}
 type RegisterRequest struct {
 	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	Account  AccountName `json:"account"`
 	Age      int32       `json:"age"`
 	Password string      `json:"password"`
 
 	// Sex male or female.
+	//
+	// Example: female
 	Sex Sex `json:"sex"`
 
 	// Username A name shown to people (a username, a group name): 1 to 64
 	// characters, none of them a control character (U+0000 to U+001F,
 	// U+007F to U+009F).
+	//
+	//
+	// Example: 周末爬山
 	Username DisplayName `json:"username"`
 }
 
 // SendFrame Sends a message to `to` (an account) or `groupId`.
+//
+// Example: {"clientMsgId":"c-7","text":"好的，八点见","to":"bob","type":"send"}
 type SendFrame struct {
+	// ClientMsgId Makes the send idempotent per (sender, conversation): resend
+	// under the same id after a reconnect and the message is stored
+	// once; the ack names it.
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
 	GroupId     *int64  `json:"groupId,omitempty"`
 
 	// Kind text, or a media kind whose `message` is a name returned by an upload endpoint.
+	//
+	// Example: text
 	Kind *MessageKind `json:"kind,omitempty"`
 	Text string       `json:"text"`
 
 	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	To   *AccountName  `json:"to,omitempty"`
 	Type SendFrameType `json:"type"`
 }
@@ -502,31 +645,44 @@ type SendFrame struct {
 type SendFrameType string
 
 // Sex male or female.
+//
+// Example: female
 type Sex string
 
 // SyncFrame Replays a conversation from `afterSeq`.
+//
+// Example: {"afterSeq":0,"groupId":7,"type":"sync"}
 type SyncFrame struct {
 	AfterSeq int64         `json:"afterSeq"`
 	GroupId  *int64        `json:"groupId,omitempty"`
 	Type     SyncFrameType `json:"type"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
 // SyncFrameType defines model for SyncFrame.Type.
 type SyncFrameType string
 
-// Token defines model for Token.
-type Token struct {
+// TokenHolder The second item of a login's `data`, holding the token.
+//
+// Example: {"token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ0aW0iLCJzdWIiOiJhbGljZSIsImV4cCI6MTcxNDU3MzgwMCwiaWF0IjoxNzE0NTcwMjAwLCJqdGkiOiI5YzNmMWUyYSJ9.qf0m4H0b5bO7oK3t1kqQhJ8yS2YwV7cR1xW9pL6dE3s"}
+type TokenHolder struct {
 	// Token A JWT to send in the `token` header.
 	Token string `json:"token"`
 }
 
 // User A user as every response shows it; never a password or hash.
+//
+// Example: {"account":"alice","age":24,"avatarUrl":"/Tim/avatar?account=alice","id":1,"onlineStatus":1,"sex":"female","username":"爱丽丝"}
 type User struct {
-	Account string `json:"account"`
-	Age     int32  `json:"age"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
+	Age     int32       `json:"age"`
 
 	// AvatarUrl Path of the avatar download, or null when there is none.
 	AvatarUrl *string `json:"avatarUrl"`
@@ -536,6 +692,8 @@ type User struct {
 	OnlineStatus UserOnlineStatus `json:"onlineStatus"`
 
 	// Sex male or female.
+	//
+	// Example: female
 	Sex      Sex    `json:"sex"`
 	Username string `json:"username"`
 }
@@ -548,6 +706,8 @@ type UserEnvelope struct {
 	Code int32 `json:"code"`
 
 	// Data A user as every response shows it; never a password or hash.
+	//
+	// Example: {"account":"alice","age":24,"avatarUrl":"/Tim/avatar?account=alice","id":1,"onlineStatus":1,"sex":"female","username":"爱丽丝"}
 	Data    User   `json:"data"`
 	Message string `json:"message"`
 }
@@ -559,12 +719,26 @@ type UserListEnvelope struct {
 	Message string `json:"message"`
 }
 
-// UsersFrame The user and their online friends, sent after ConnectedFrame on the user channel.
-type UsersFrame struct {
-	Users []OnlineUser `json:"users"`
+// UserServerFrame A frame the server sends on the user channel; `type` tells which.
+type UserServerFrame struct {
+	union json.RawMessage
 }
 
+// UsersFrame The user and their online friends, sent after ConnectedFrame on the
+// user channel: the user first, then each online friend.
+//
+// Example: {"type":"users","users":[{"account":"alice","username":"爱丽丝"},{"account":"bob","username":"bob"}]}
+type UsersFrame struct {
+	Type  UsersFrameType `json:"type"`
+	Users []OnlineUser   `json:"users"`
+}
+
+// UsersFrameType defines model for UsersFrame.Type.
+type UsersFrameType string
+
 // Account An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type Account = AccountName
 
 // AfterSeq defines model for AfterSeq.
@@ -577,6 +751,8 @@ type BeforeSeq = int64
 type Filename = string
 
 // FriendAccount An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type FriendAccount = AccountName
 
 // GroupID defines model for GroupID.
@@ -601,54 +777,98 @@ type LogoutAll = bool
 type Range = string
 
 // UserAccount An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type UserAccount = AccountName
 
+// BadFilename The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
+type BadFilename = Envelope
+
 // BadRequest The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type BadRequest = Envelope
 
 // Busy The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Busy = Envelope
 
 // Conflict The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Conflict = Envelope
 
 // Forbidden The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Forbidden = Envelope
 
 // InternalError The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type InternalError = Envelope
 
+// NoSuchFile The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
+type NoSuchFile = Envelope
+
 // NotFound The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type NotFound = Envelope
 
 // OK The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type OK = Envelope
 
 // RangeNotSatisfiable The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type RangeNotSatisfiable = Envelope
 
 // RequestTimeout The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type RequestTimeout = Envelope
 
 // TooLarge The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type TooLarge = Envelope
 
 // TooManyRequests The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type TooManyRequests = Envelope
 
 // TooManyUploads The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type TooManyUploads = Envelope
 
 // Unauthorized The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Unauthorized = Envelope
 
 // Unavailable The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Unavailable = Envelope
 
 // UnsupportedMediaType The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type UnsupportedMediaType = Envelope
 
 // UploadTooSlow The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type UploadTooSlow = Envelope
 
 // UserLogoutParams defines parameters for UserLogout.
@@ -800,7 +1020,9 @@ type GetMessagesParams struct {
 
 // DownloadChatPicParams defines parameters for DownloadChatPic.
 type DownloadChatPicParams struct {
-	// Filename A name returned by an upload endpoint.
+	// Filename A name returned by an upload endpoint of the same kind. Names have
+	// the shape `YYYY-MM-DD:hh:mm:ss-` followed by 32 lowercase hex
+	// digits; clients need not parse them.
 	Filename Filename `form:"filename" json:"filename"`
 
 	// Range An HTTP byte range, for seeking.
@@ -818,7 +1040,9 @@ type DownloadChatPicParams struct {
 
 // DownloadMp3Params defines parameters for DownloadMp3.
 type DownloadMp3Params struct {
-	// Filename A name returned by an upload endpoint.
+	// Filename A name returned by an upload endpoint of the same kind. Names have
+	// the shape `YYYY-MM-DD:hh:mm:ss-` followed by 32 lowercase hex
+	// digits; clients need not parse them.
 	Filename Filename `form:"filename" json:"filename"`
 
 	// Range An HTTP byte range, for seeking.
@@ -836,7 +1060,9 @@ type DownloadMp3Params struct {
 
 // DownloadMp4Params defines parameters for DownloadMp4.
 type DownloadMp4Params struct {
-	// Filename A name returned by an upload endpoint.
+	// Filename A name returned by an upload endpoint of the same kind. Names have
+	// the shape `YYYY-MM-DD:hh:mm:ss-` followed by 32 lowercase hex
+	// digits; clients need not parse them.
 	Filename Filename `form:"filename" json:"filename"`
 
 	// Range An HTTP byte range, for seeking.
@@ -870,6 +1096,424 @@ type UploadMp3MultipartRequestBody = FileUpload
 // UploadMp4MultipartRequestBody defines body for UploadMp4 for multipart/form-data ContentType.
 type UploadMp4MultipartRequestBody = FileUpload
 
+// AsConnectedFrame returns the union data inside the DirectServerFrame as a ConnectedFrame
+func (t DirectServerFrame) AsConnectedFrame() (ConnectedFrame, error) {
+	var body ConnectedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromConnectedFrame overwrites any union data inside the DirectServerFrame as the provided ConnectedFrame
+func (t *DirectServerFrame) FromConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	t.union = b
+	return err
+}
+
+// MergeConnectedFrame performs a merge with any union data inside the DirectServerFrame, using the provided ConnectedFrame
+func (t *DirectServerFrame) MergeConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMessageFrame returns the union data inside the DirectServerFrame as a MessageFrame
+func (t DirectServerFrame) AsMessageFrame() (MessageFrame, error) {
+	var body MessageFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMessageFrame overwrites any union data inside the DirectServerFrame as the provided MessageFrame
+func (t *DirectServerFrame) FromMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	t.union = b
+	return err
+}
+
+// MergeMessageFrame performs a merge with any union data inside the DirectServerFrame, using the provided MessageFrame
+func (t *DirectServerFrame) MergeMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAckFrame returns the union data inside the DirectServerFrame as a AckFrame
+func (t DirectServerFrame) AsAckFrame() (AckFrame, error) {
+	var body AckFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAckFrame overwrites any union data inside the DirectServerFrame as the provided AckFrame
+func (t *DirectServerFrame) FromAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	t.union = b
+	return err
+}
+
+// MergeAckFrame performs a merge with any union data inside the DirectServerFrame, using the provided AckFrame
+func (t *DirectServerFrame) MergeAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorFrame returns the union data inside the DirectServerFrame as a ErrorFrame
+func (t DirectServerFrame) AsErrorFrame() (ErrorFrame, error) {
+	var body ErrorFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorFrame overwrites any union data inside the DirectServerFrame as the provided ErrorFrame
+func (t *DirectServerFrame) FromErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	t.union = b
+	return err
+}
+
+// MergeErrorFrame performs a merge with any union data inside the DirectServerFrame, using the provided ErrorFrame
+func (t *DirectServerFrame) MergeErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t DirectServerFrame) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t DirectServerFrame) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "ack":
+		return t.AsAckFrame()
+	case "connected":
+		return t.AsConnectedFrame()
+	case "error":
+		return t.AsErrorFrame()
+	case "message":
+		return t.AsMessageFrame()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t DirectServerFrame) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *DirectServerFrame) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsConnectedFrame returns the union data inside the GroupServerFrame as a ConnectedFrame
+func (t GroupServerFrame) AsConnectedFrame() (ConnectedFrame, error) {
+	var body ConnectedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromConnectedFrame overwrites any union data inside the GroupServerFrame as the provided ConnectedFrame
+func (t *GroupServerFrame) FromConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	t.union = b
+	return err
+}
+
+// MergeConnectedFrame performs a merge with any union data inside the GroupServerFrame, using the provided ConnectedFrame
+func (t *GroupServerFrame) MergeConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsGroupPresenceFrame returns the union data inside the GroupServerFrame as a GroupPresenceFrame
+func (t GroupServerFrame) AsGroupPresenceFrame() (GroupPresenceFrame, error) {
+	var body GroupPresenceFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGroupPresenceFrame overwrites any union data inside the GroupServerFrame as the provided GroupPresenceFrame
+func (t *GroupServerFrame) FromGroupPresenceFrame(v GroupPresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.presence"}`))
+	t.union = b
+	return err
+}
+
+// MergeGroupPresenceFrame performs a merge with any union data inside the GroupServerFrame, using the provided GroupPresenceFrame
+func (t *GroupServerFrame) MergeGroupPresenceFrame(v GroupPresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.presence"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsGroupOnlineFrame returns the union data inside the GroupServerFrame as a GroupOnlineFrame
+func (t GroupServerFrame) AsGroupOnlineFrame() (GroupOnlineFrame, error) {
+	var body GroupOnlineFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGroupOnlineFrame overwrites any union data inside the GroupServerFrame as the provided GroupOnlineFrame
+func (t *GroupServerFrame) FromGroupOnlineFrame(v GroupOnlineFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.online"}`))
+	t.union = b
+	return err
+}
+
+// MergeGroupOnlineFrame performs a merge with any union data inside the GroupServerFrame, using the provided GroupOnlineFrame
+func (t *GroupServerFrame) MergeGroupOnlineFrame(v GroupOnlineFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.online"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMessageFrame returns the union data inside the GroupServerFrame as a MessageFrame
+func (t GroupServerFrame) AsMessageFrame() (MessageFrame, error) {
+	var body MessageFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMessageFrame overwrites any union data inside the GroupServerFrame as the provided MessageFrame
+func (t *GroupServerFrame) FromMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	t.union = b
+	return err
+}
+
+// MergeMessageFrame performs a merge with any union data inside the GroupServerFrame, using the provided MessageFrame
+func (t *GroupServerFrame) MergeMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAckFrame returns the union data inside the GroupServerFrame as a AckFrame
+func (t GroupServerFrame) AsAckFrame() (AckFrame, error) {
+	var body AckFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAckFrame overwrites any union data inside the GroupServerFrame as the provided AckFrame
+func (t *GroupServerFrame) FromAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	t.union = b
+	return err
+}
+
+// MergeAckFrame performs a merge with any union data inside the GroupServerFrame, using the provided AckFrame
+func (t *GroupServerFrame) MergeAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorFrame returns the union data inside the GroupServerFrame as a ErrorFrame
+func (t GroupServerFrame) AsErrorFrame() (ErrorFrame, error) {
+	var body ErrorFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorFrame overwrites any union data inside the GroupServerFrame as the provided ErrorFrame
+func (t *GroupServerFrame) FromErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	t.union = b
+	return err
+}
+
+// MergeErrorFrame performs a merge with any union data inside the GroupServerFrame, using the provided ErrorFrame
+func (t *GroupServerFrame) MergeErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t GroupServerFrame) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t GroupServerFrame) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "ack":
+		return t.AsAckFrame()
+	case "connected":
+		return t.AsConnectedFrame()
+	case "error":
+		return t.AsErrorFrame()
+	case "group.online":
+		return t.AsGroupOnlineFrame()
+	case "group.presence":
+		return t.AsGroupPresenceFrame()
+	case "message":
+		return t.AsMessageFrame()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t GroupServerFrame) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *GroupServerFrame) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsUser returns the union data inside the LoginItem as a User
 func (t LoginItem) AsUser() (User, error) {
 	var body User
@@ -896,22 +1540,22 @@ func (t *LoginItem) MergeUser(v User) error {
 	return err
 }
 
-// AsToken returns the union data inside the LoginItem as a Token
-func (t LoginItem) AsToken() (Token, error) {
-	var body Token
+// AsTokenHolder returns the union data inside the LoginItem as a TokenHolder
+func (t LoginItem) AsTokenHolder() (TokenHolder, error) {
+	var body TokenHolder
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromToken overwrites any union data inside the LoginItem as the provided Token
-func (t *LoginItem) FromToken(v Token) error {
+// FromTokenHolder overwrites any union data inside the LoginItem as the provided TokenHolder
+func (t *LoginItem) FromTokenHolder(v TokenHolder) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeToken performs a merge with any union data inside the LoginItem, using the provided Token
-func (t *LoginItem) MergeToken(v Token) error {
+// MergeTokenHolder performs a merge with any union data inside the LoginItem, using the provided TokenHolder
+func (t *LoginItem) MergeTokenHolder(v TokenHolder) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -928,6 +1572,251 @@ func (t LoginItem) MarshalJSON() ([]byte, error) {
 }
 
 func (t *LoginItem) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsConnectedFrame returns the union data inside the UserServerFrame as a ConnectedFrame
+func (t UserServerFrame) AsConnectedFrame() (ConnectedFrame, error) {
+	var body ConnectedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromConnectedFrame overwrites any union data inside the UserServerFrame as the provided ConnectedFrame
+func (t *UserServerFrame) FromConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	t.union = b
+	return err
+}
+
+// MergeConnectedFrame performs a merge with any union data inside the UserServerFrame, using the provided ConnectedFrame
+func (t *UserServerFrame) MergeConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUsersFrame returns the union data inside the UserServerFrame as a UsersFrame
+func (t UserServerFrame) AsUsersFrame() (UsersFrame, error) {
+	var body UsersFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUsersFrame overwrites any union data inside the UserServerFrame as the provided UsersFrame
+func (t *UserServerFrame) FromUsersFrame(v UsersFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"users"}`))
+	t.union = b
+	return err
+}
+
+// MergeUsersFrame performs a merge with any union data inside the UserServerFrame, using the provided UsersFrame
+func (t *UserServerFrame) MergeUsersFrame(v UsersFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"users"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMessageFrame returns the union data inside the UserServerFrame as a MessageFrame
+func (t UserServerFrame) AsMessageFrame() (MessageFrame, error) {
+	var body MessageFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMessageFrame overwrites any union data inside the UserServerFrame as the provided MessageFrame
+func (t *UserServerFrame) FromMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	t.union = b
+	return err
+}
+
+// MergeMessageFrame performs a merge with any union data inside the UserServerFrame, using the provided MessageFrame
+func (t *UserServerFrame) MergeMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAckFrame returns the union data inside the UserServerFrame as a AckFrame
+func (t UserServerFrame) AsAckFrame() (AckFrame, error) {
+	var body AckFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAckFrame overwrites any union data inside the UserServerFrame as the provided AckFrame
+func (t *UserServerFrame) FromAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	t.union = b
+	return err
+}
+
+// MergeAckFrame performs a merge with any union data inside the UserServerFrame, using the provided AckFrame
+func (t *UserServerFrame) MergeAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorFrame returns the union data inside the UserServerFrame as a ErrorFrame
+func (t UserServerFrame) AsErrorFrame() (ErrorFrame, error) {
+	var body ErrorFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorFrame overwrites any union data inside the UserServerFrame as the provided ErrorFrame
+func (t *UserServerFrame) FromErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	t.union = b
+	return err
+}
+
+// MergeErrorFrame performs a merge with any union data inside the UserServerFrame, using the provided ErrorFrame
+func (t *UserServerFrame) MergeErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPresenceFrame returns the union data inside the UserServerFrame as a PresenceFrame
+func (t UserServerFrame) AsPresenceFrame() (PresenceFrame, error) {
+	var body PresenceFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPresenceFrame overwrites any union data inside the UserServerFrame as the provided PresenceFrame
+func (t *UserServerFrame) FromPresenceFrame(v PresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"presence"}`))
+	t.union = b
+	return err
+}
+
+// MergePresenceFrame performs a merge with any union data inside the UserServerFrame, using the provided PresenceFrame
+func (t *UserServerFrame) MergePresenceFrame(v PresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"presence"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t UserServerFrame) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t UserServerFrame) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "ack":
+		return t.AsAckFrame()
+	case "connected":
+		return t.AsConnectedFrame()
+	case "error":
+		return t.AsErrorFrame()
+	case "message":
+		return t.AsMessageFrame()
+	case "presence":
+		return t.AsPresenceFrame()
+	case "users":
+		return t.AsUsersFrame()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t UserServerFrame) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *UserServerFrame) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -1858,10 +2747,12 @@ type AudioAudiompegResponse struct {
 	ContentLength int64
 }
 
+type BadFilenameJSONResponse Envelope
+
 type BadRequestJSONResponse Envelope
 
 type BusyResponseHeaders struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 type BusyJSONResponse struct {
 	Body Envelope
@@ -1874,6 +2765,8 @@ type ConflictJSONResponse Envelope
 type ForbiddenJSONResponse Envelope
 
 type InternalErrorJSONResponse Envelope
+
+type NoSuchFileJSONResponse Envelope
 
 type NotFoundJSONResponse Envelope
 
@@ -1919,7 +2812,7 @@ type RequestTimeoutJSONResponse Envelope
 type TooLargeJSONResponse Envelope
 
 type TooManyRequestsResponseHeaders struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 type TooManyRequestsJSONResponse struct {
 	Body Envelope
@@ -1928,7 +2821,7 @@ type TooManyRequestsJSONResponse struct {
 }
 
 type TooManyUploadsResponseHeaders struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 type TooManyUploadsJSONResponse struct {
 	Body Envelope
@@ -3992,7 +4885,7 @@ func (response DownloadChatPic304Response) VisitDownloadChatPicResponse(w http.R
 	return nil
 }
 
-type DownloadChatPic400JSONResponse struct{ BadRequestJSONResponse }
+type DownloadChatPic400JSONResponse struct{ BadFilenameJSONResponse }
 
 func (response DownloadChatPic400JSONResponse) VisitDownloadChatPicResponse(w http.ResponseWriter) error {
 
@@ -4020,7 +4913,7 @@ func (response DownloadChatPic401JSONResponse) VisitDownloadChatPicResponse(w ht
 	return err
 }
 
-type DownloadChatPic404JSONResponse struct{ NotFoundJSONResponse }
+type DownloadChatPic404JSONResponse struct{ NoSuchFileJSONResponse }
 
 func (response DownloadChatPic404JSONResponse) VisitDownloadChatPicResponse(w http.ResponseWriter) error {
 
@@ -4158,7 +5051,7 @@ func (response DownloadMp3304Response) VisitDownloadMp3Response(w http.ResponseW
 	return nil
 }
 
-type DownloadMp3400JSONResponse struct{ BadRequestJSONResponse }
+type DownloadMp3400JSONResponse struct{ BadFilenameJSONResponse }
 
 func (response DownloadMp3400JSONResponse) VisitDownloadMp3Response(w http.ResponseWriter) error {
 
@@ -4186,7 +5079,7 @@ func (response DownloadMp3401JSONResponse) VisitDownloadMp3Response(w http.Respo
 	return err
 }
 
-type DownloadMp3404JSONResponse struct{ NotFoundJSONResponse }
+type DownloadMp3404JSONResponse struct{ NoSuchFileJSONResponse }
 
 func (response DownloadMp3404JSONResponse) VisitDownloadMp3Response(w http.ResponseWriter) error {
 
@@ -4324,7 +5217,7 @@ func (response DownloadMp4304Response) VisitDownloadMp4Response(w http.ResponseW
 	return nil
 }
 
-type DownloadMp4400JSONResponse struct{ BadRequestJSONResponse }
+type DownloadMp4400JSONResponse struct{ BadFilenameJSONResponse }
 
 func (response DownloadMp4400JSONResponse) VisitDownloadMp4Response(w http.ResponseWriter) error {
 
@@ -4352,7 +5245,7 @@ func (response DownloadMp4401JSONResponse) VisitDownloadMp4Response(w http.Respo
 	return err
 }
 
-type DownloadMp4404JSONResponse struct{ NotFoundJSONResponse }
+type DownloadMp4404JSONResponse struct{ NoSuchFileJSONResponse }
 
 func (response DownloadMp4404JSONResponse) VisitDownloadMp4Response(w http.ResponseWriter) error {
 
@@ -4417,6 +5310,20 @@ func (response Healthz200JSONResponse) VisitHealthzResponse(w http.ResponseWrite
 	return err
 }
 
+type Healthz500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response Healthz500JSONResponse) VisitHealthzResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReadyzRequestObject struct {
 }
 
@@ -4434,6 +5341,20 @@ func (response Readyz200JSONResponse) VisitReadyzResponse(w http.ResponseWriter)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Readyz500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response Readyz500JSONResponse) VisitReadyzResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5755,116 +6676,196 @@ func (sh *strictHandler) UploadMp4(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3bbxvJme+/8oEngGWkRVEXz4wlBIjssRzPWLaOJZ85OKYSFrs/kjXqrmpXVYviGHrIw1nMTnaTXez9",
-	"gt0skADztg8LbILJZf6ZeDxv+y8s6tI3spts2pLGs9GTRLKr6quq7/Kr71L9ouXzKOYMmZKt7RetEZIA",
-	"hfl31/cxVk8IG6L5HKD0BY0V5ay13doNx2QiodefKJS9dstrSX+EEdFPqkmMre2WVIKyYev83Gvd5Uwh",
-	"U+9TGXNJbRfTPVIWUoYejKkaAYEBDREYiRDGIy4R8Ewhk5QziIjyRyhBjRD0UA0HNzOZHfZohCD0TyBR",
-	"nGIAKxudd4CzcHJzUcf3jsiwukPfDnlDglSCsyEgU1RNQJHhok4fEqn2eUAHFIPZzj8aITMTdyPAmOgx",
-	"uMBgfsfnXismgkSo8u3lCVPV9BP7o1v6gCgCVIJAYkah+rHnCYpJy2vpLWptt1yLltcS+DyhQhOvRIJF",
-	"mr4jcNDabv2vtZzn1uyvcs2R80j3pondHSgUh/h8lr4nqBJhF4GHAUoFEUpJhigt60h8DqTPTxHUiMpa",
-	"etP+iwQOuIiIMryo3tlqea2IMholUWu746UrSpnCIQpD5B0ccIGLqGQ4rqayjyEfz6Wynw3QjMz1SjL3",
-	"aIi2wxkpthImDLEYQH8ChEESh5wEgCyIOWWqjrhB2u28PY/I2UNkQzVqba9vvGdIzT57Fey/JyiyYC5z",
-	"DswjN2TKpXX0lbu6KMa8L3gSP3i/mrSh/vGGBBp4QMDqulMEtxnAB0AURFwq2Pjhrc3VdQ8kBzUiCj4g",
-	"p+TQ9AYsifooJIx4GABVgGfEV+GkbpopQfMmOMsx5MxyzO1O593127c3bm29u9W5fXt9ITM9GKTa6ZAy",
-	"H6s4/5SENCD6o2aogCjMaLf2JSf+wWA17W7V9jdfOz4YPOIM97UFWDyy1s/zRtZdrdq+Fo1aYzwOtckw",
-	"Qm5NiDYbQAfmG6fypaJhmNqsedTYIRYYBxrRCqk4INp80U+wjkdC067Yd4ADkoSqtb3e6Xgl/tjcKPLH",
-	"Lf3zApZ4yIc8UbthWLkl/AQBT1FMQPETZFoIVG5iPGBc2XXT38YCJTKFAXBWOxsShtVzGZBQYkZin/MQ",
-	"CTMk1uzfLoMfHB0dgEYxdgs9GHABEvGEsnrmabJXTyWKBUZWUTZMF2JHi3qUSAV9y1FmtRZrueIwF6Pj",
-	"znU3MuZMWuC3mwSU638c5tD/Ev3dWhSjAUAViqZPGTFkVgCR2aXYP9i0uEsvPrE7YeDXDB5dzQFp1Yzc",
-	"82sl8JpjwNUpBDqviwrMWugoY6gGXdhnC4BxXhvzjMOBq0UgOK9RCTSaNb5Dgif4PEGppncujkPqGx25",
-	"9rG0y9CMS+6xUwx5jFWb+IAZ1QuUxYnaMfzr8I5BGBasDyiGQVtP7k4iJ1dCl2Yug+uFBrABNwInIUr8",
-	"kVVEVMKYixNYiYmUYy4CGBE5omx4Uz9HVZdFZKKtNmc+AmEBKM4hImwCwq6vBBJqZDyBMaFqR4MpMQGD",
-	"L/Wsu2xIT5E5q64HlehzFsh2l5UZ/IluuGqAb5WlMY1AcTNMJdjPdbI79gxC6qsrW2d/ZGyg78Z1QNcc",
-	"VhIh9GFFKoMFNMzjok+DANmVULdrNa1WLlyYY4zhA8bVCEWuYLWlZwoFI+E9Ibi4EtoOeYRKMxwkDM9i",
-	"9BUGOxCgIjSUQEQKKuxZwvFyyIeG3Edc7fGEBVdC6VN2wviY5ZbboF3P4XE5orFeXX0qSGmrP8cafiH+",
-	"CAPweTzRwmmBkmOVKd3fXHFqsh9/eDU7l/g+SrkDPafqeiDJRMJY43l9Lg8Mhjn3WgfUV4nAKapoRIa4",
-	"1o/iZU2o55p+/BrmN20bs4ux3LGd2rX1vlDrbcZ8xNUhUVQOKOmHeGVq3Jk1DNyZJqQogSdK0gCLrifD",
-	"2Q5jHNEIeaKumkbo82ACAQ3MIYIIoQ/b2uqUtOUNaZ9TlsguW1nvgDRHU3twuLmTzouhbw6PVIIfcomB",
-	"NtLnXuuI84dEDK9uEwzBVEKoR9U4gjAgYcjHaAHUEef7hE3c8ssroesJUZobImos1BTMgTqUc6kYxy3D",
-	"U+Owkle2O6l7NAV+IyINqtSo0DrPpDbYg5AOR0r/4rbuLVm1p4wkasQF/QSvBjk84vY06wGBPgk8wLNY",
-	"n1ItGjvlJxikD3ABY+Mx9wUGyBQloTQc/5SRU0LDK1OFuxBgjCxA5k/s2WHMHCEyiWMuFAb7GFByZJb4",
-	"CvXCDQmRHtgEP/SCpbEAKq0eNNbTKQorGkecH4Z8fGVkOg+y1cgBSM39TouZo6H1J4EShMkBChBE4Y4m",
-	"3gBhPugyaiHUCcbKnrrmK+j/QwOc9lGc6u/WonjrglwUW9cg5wJBznmqporRqEfVUYrszGGcCR6sa2W3",
-	"uQEhKoVCehDQIVVSy0LvR9CGVfi+CUkWgg+bG9Oxh5joxrr/Hz7bXf1/ZPWTzurtH7W/v3r8Yt3b3Dj/",
-	"zixneK1d/+RuSJGpPVFJqj50UxFJCDCkxumZxJrYnsTnPeP/11x8ikJaL/WK5P4JatJjZBi44Kd/8r11",
-	"w1ux4DEKRS03mfPWg+AiHfpeS9ro1VKhr/SbFy1k+pFnLeKftI4r1kvPZ9kIS+7DfGY7tETm3fP+x+gr",
-	"tx01G3FUhH/E1yfXEIMhRlpRun2IIqo0zpXIgjY8ULmrqsukDTEVN2s7jcQAZ6j76CnegxXj/Uefxpot",
-	"Uka9qZVWl/XclvXMARdVG3bNaDbmIzBGoiQQ6PmGqfblUD/rPOSSRI4QFNn5n0RY5iCn9G0MGMiQULYD",
-	"WhiIf6J/tLOxv7pz6g3ZhqO0s/LQlGVukalRuowAw3Hah/Velfmz0FOFS9yby7+zLEabPljHwRVcSy2r",
-	"ZI8GROGq+baCdxWvnEUz1q/mYxo4Zna0VPL0KVFEWLutxymv8YCG2MiKea1EoqgJ+zqEYGyZlkiiaJ+G",
-	"VE3sSYgYEkx8mg0NsqwJSMyftKG1aop3rSHHYI7wDqiQCgb6AS0QNoJkteWsZvR5UNyTjU7nuCKoNcsQ",
-	"jpmL2/n1l//y1U9/+dWnf/Hys39dvK9m4Lyfqslq6xySyaN5AXg54mOm1zlGHocIKwTS3dOY2QiOefLm",
-	"tjV+72x1mT8igvjWADKnktQII2tjlOAhZI/AytPvdjqdjm6r/1vf87pM//PuXvrV7b2bVqgLVvOdrXlW",
-	"84fd7lmns9rtnq3vdbtn7+7pf2/vHX+30nRmmLE6BcdFnADdYzvQ04vbA3yekNAGEEysTiqiElnPAw22",
-	"PSCKVOxFXxrjIIAlYagH0H/tgUOJBMv88sZ8YVzMNQKwCwIHidQSKgwPOPWfLo5JLJqE2F5aBy+xSvWT",
-	"nVWCaPzlTdVgg9XZoyG+sQ5sqo9MCoU5EQWBgdEkPCiM6MLKZSLo0jisaoX1uf9uGiJusCepPp/ZED5m",
-	"1jkwfwmMAXJJO7ZJmYra1SlK7xvL3Tw0aPfiDWTNDVM7k4dUqgudDVUYycbTcv0QIcjkMqf52KRTzjGw",
-	"dttleqo2Lhjrk9LNL+z0UYHC8KwiI+Ll7/7q5Z/++avf/+LlP3/+6osvX/315199+quXn/7d1//2+X/9",
-	"9h+fEQ/6x5UobUoTWeq5mX3lkUQbVtl43+wyPpXFY0+6edXKLV2ndCQ34dqNOjApLz7WmgK7UekJUSM2",
-	"4/nIcEEdKCJ58slSUHypzXQLnY+RZd3UbbTd2f/7h19/9uqLL/V0si9+8uqLL9vN9zh2C1e7yzXKctG2",
-	"5amsWSfZPOds5kMcEn9yiGwequWCDikjIciJVBjdkBBQgX6WHZoCXmvu9fgmrM4wnN3fdHnnplSmx5jX",
-	"PoDzuXPmQ8ouVJmWl+yZXgEPXnRb5vDRbW1Dt9Vut7utc60MGkmwofGBwshoW3L2wDay/qD8wxXo5ZyS",
-	"7RctzvDxoLX9bD7xTvHMf+hIr03r/DgdopD4U6sRGrvGlgP5aRbN1BDvbizO/C2uaS6CWYdVC7pv17xW",
-	"c/ojkklWG+5VeG8IC2DGSbM0qB4IHpmdulRV29ghckJZsEgq3NJ9qB9dgPVlVX77fRKvDgSiB/pBs66U",
-	"+QKJpGxYjMEW3Uh6Zb8pN83sYaOxqybb3qKUm0We48YpLvDM6mmFamJdxIVydG+u2iLPJqESSNME/XSa",
-	"RlW7JA9ty0zupmdjIZWG0tH5zaDikgBfDTjWVu4SLZbxq1pvq965HbC6Q4ISSBRQEw7mMXmeYCXUuYQZ",
-	"FyDsPIvwBhCqAjFVEbIQ6dpMMvAtBNJUm3iwddkP9OflUO5ccDqlH+agyWoFkU965rCRT/kJDqlUKJqY",
-	"5MYQzWs5DqlP21+/1VkUwmlmqt/xqgzC2SJ6D/FsmoXmPV70kTbAAiVkbrlf01S1AXPwuP5JGg1sobfi",
-	"LqJDWB7G4SLHBwuBwVzP6UUBg/nhvNew/ZdzjpiVMIksaCxdtUeOQ8t85a2MSGhUxQD1f0V7qD9rE25+",
-	"qDSAhxPm13DIE9RcKaeDthoPQC+tIKxgC1IoXlwysHopTDGzExPmX2a4Npt/1Qba08pyzlaVtpm2GB98",
-	"dKTl1sRUHeDsmYd7YBMPFkepbN9VlKYmcy6h0xSZMzuRLmCVhTXkiI8lULUDTP8CBLKCAy5MzcFypq3O",
-	"Asxuvg3mPRVhVd2YGmX1WDbmF/Ax0+DSS+MgMHYlxwJtrNka4XJopIKVGp9WrPU8NFGdWRLXs/HtyppU",
-	"u2ImEGdA2CQr8mBSEeajBxhKhE5BFXS89WZBwdczbw387kWjlRk1PVpqxEpLUdy5Ou68Mq986gC9BHiq",
-	"u/5mTh/VXt1Lm6Sc4xe0WsPmuVGRgl9XWeGBCUzarNFy7LyZp/DSXN6249kJGynyE0HV5FD3asnoIxFW",
-	"o9r/9tL9/OCjo1Zl5Zaeoa0aJRJ6uy5r1WXj3DGdQDfpdDZ96x/U/2J+G4UtoTeDZiSOlLJxGN3gB7au",
-	"s3JL7LjFk/faEY0M0xgvW21xqDUo+crF9EOcZEP+b1O+WX1uLE2XgKn0hOzahp1MOUtTE1RXEVozvqn9",
-	"YIMsS5LY0jDX6IhGEBHKFKFM7+lsDiSNrENCRiQMnaJVq5b3KRs6DbydQmfp5exrQI30rK+jyzSfCySh",
-	"opGpGlNtOBqZFFs/iVwiaxbuN6kMxHdFhR9h/9CEO0z6g+Z2WyNlae2jQQFE4xsS0/aERKHn3CrWse54",
-	"HEJblm+zo3IZyGoCU1LaXdZl94wp/+Dw8aPcnuulYFk8HnovtC7w0rOEZ+7MOO+lLh2TydBlNakMsJ9e",
-	"DaGnIkdcKLg7ogw1bkCm9LFUGkruOmeCyyGrYtJQ86ZZBYeAjB8iSGHRTpc1liMzyTRVSHHehvczBiSh",
-	"5O5Hu4gFvk0R2BT/etBHnyQSoS/4WJrYI2EmYzkIHLESFO+ynqWFRkOQwk+p0Ucx+4PxZhV+snkrIfWR",
-	"SSww9f4DrVcSDX2M3MvttTUeI5M8ET62uRiuuUZyTT9rfI8qdPLQ8loa8zsc0u60OwauxMhITFvbrc12",
-	"p71pjqVqZPRbWT8YO8ZlRQTs7gj9E8sGGQi0MqG3UeYKXX9JstR5CaTL1JivYmjTGI1Oht68IEmvDXuE",
-	"hhgAUQqjWBke6zJRqOWAOC+CNEPqz/Zkq3dGoJTbmtldD2DFu8uIhIHt2xyI7F0lJvUwmxWV4OvJYgAJ",
-	"UzQEqkAmvo9orBrvMsYh0s2GCUppki9djrghzgiEwctpN4axx5QFfNzusoN0IN8uqUj0z32esACDtKyC",
-	"KL2INMJthyXTAt4xocrrMoN+mRzbGuFbnU3LTtqAGgnRp7FWvq3WAqJUd3hwcUXMpcDNednOuuSjUlH+",
-	"RqdzsWPPS+l/9Q+/efm7v3E5cedea8sOXtVnRuRaoQLdNFlf3KRUmGIavbe40VQJmm62vrm4WVbSZRrc",
-	"akJcRd2Hbrxxu9FopXqtc691q8kiluuRTasGczPl9UUQ1tp+duy1ZBJFRIOP1kM+BMPKigxlwckmW8e6",
-	"WVGRubK+Iaq62z3k1M0d1hKsmFT2HgnD72n+7XkVl4B0WTFd2uY1yLKdLxz1yknyVM0RU010+cKrmjhr",
-	"/shafovJ+XG1sM1f9McfXqVovA73nE+zgF2mCh7waixXhlKJ3ab7945An8raczbiQPd0vRlNNgNWDh4f",
-	"Ht1cLJdpWGEOxhBIFBqQmuZrwy4oYkBaZuu10ZOw1bndBtul3cE6kFAGBbCytXH7pmchw9TtGdoSG7yy",
-	"lC2GxqY4W4DLscbTYZsrNsgl106FPf7qPz5/+Sd/9ob2+PVMa6eBsctuHrm2xQ1sccprBVGdrwBIENir",
-	"7Wrt8h1uqshsS33q4hECEn8EprTnhkyP5rN6ezfrfFmVXbyIqi5jqfB4+Xa+b4OW32qy3fnFNqbF1uIW",
-	"2R0uryNeb2x5dgN9xBykW56yneOPC4ECGUu9FhK4ZqtvO1vNopqcuzKdZkIdtQqtcOnCDZmGqtzVM7MM",
-	"dx+VLaJbmtmWYLS0Ynrhg+nlkY0ezW+3bPR4+SrO1+P29HKic6+10Xlnqec3GzJiXvd9lWK1rJCsN5h8",
-	"1cU8byAvOSR4UQ5IPDvW+58GTOynYvjg2fF5CUSkjlkDIlLeT8XNuN0Lwuabs0FW9LTgAOGqDNy13NbL",
-	"v+qPuEQGNHBX5+iHuQHtpg5/zJz30lZx2gqGWUG9WyDkTe1C/WW8jEQ49/LcR4suMW6eunR8iaeCch1W",
-	"xbHg5af/9PI3X7z6/S++/vFn34Szblk79sZWxvJPyqIFjrcBpwLLBxiiwgWw+QlG/DS9qzK/1I4y6GtA",
-	"bSs19PF4lpPfL/Z/DXGuHuK8MS/ZHbxsLFzkk2s4/D+EV5oA3CGqPfdlM5CbBc+5CFC41P/85oUZxJv2",
-	"/tqQ9/iSHVqlHJ8K6/X1T3/18md/+/KXv3v5s5/Yus8/ChumlyXd7EUcZBDAvq3brWUj97tNEYHHzbin",
-	"1POyLJS+geAtYaFXv/+F5py//PtvA/9cvfIyDEcydBxlm14LnlLOm6+6bLPi3f6FC2RKaowG9Tz4liqw",
-	"2ZsD5rHf1z/+7I9Ng6mS8RqmW1nPU1bh2LynWr7aLbCpfdSDmAwxgJCeoE3IS39pQ0nzzdFybtBLdA5l",
-	"GnHxo/k7hBo8nL0VqcGz9l0hlyoVVbWDtXLx1X9++tWP//1aJ1eJkOGXrBBpRKXi9j6bzIPjeDYXoI85",
-	"ZQtcOB9w6rLJ7IUJ4MQJqLuALuBob4/DMy3DEzSpl9Y9ZDS1ydHQI3n5Zf76o7mu3hU6ZA6fqljtBxmV",
-	"l3zQuRIMstgD89nPX/7/X357PDBXHxjQDNHEYRMiOV3kosxQh3E1aj50kgNSkUleOBKSzAcJpt8KB87D",
-	"fLxvmFOvD+NLwg+9c01YKlqENrI07D6qMSKDnkM07p4IrQJ7ns0w95EFNuv9uYW2bfiIqlGX5XWBnsvw",
-	"HaLmR6Gkq+Cgasdq0172er/isyMeBtJmpU6/OTBLsW3D4/SNWWrMISam1AMiMjFvN6lJjruP6kLAT8W1",
-	"NubGUE3GZPEbq0yR4QW9ju8aXl3Dqwb+uvIdSwvxVVpn44+IiqlfqzAOlUASSSDZa1Dc1Q/9CazZSzpc",
-	"FxWeYDfG3RFRB9RfWiCzl3pex6qvY9Xf0li1vaDJyU5NwDqVxSjeXCyHSUD5rAxG8aY7vzyxL3q2uYPT",
-	"b3qsls/9ePNaNpuwjH1NZFPJzJ6+lsu3MYdk/2BzoTxuLZRHV6c3K49bbyKPW9fy2IRV7CtRmspj9vS1",
-	"PL6d8rhVI48jJKEafVLvQndFHhudDoxHNERXrcV9lBKoBHvXb1nYfuA6fV0PxbzSM3qKDGUxOJCNneJv",
-	"81atplNyTp6AKNIntjJbIPFHeh+zVwf1k/xUn94RImHl0e7R4U3j80xvVXAXh9zqbAIjkbnLUGOU7AVQ",
-	"0yv1xJL6+q6cRkUExZdfza8lIAFdtLqlg0m9d+1Qq219tvng4N59Dw4e3Qcu4M7+QQrYdqCnF72XZv2l",
-	"eXZT1Tpx+ZRTX64TJaGiMRFqbcBFtJpe5dHsrFy4L/6Ki3VKFwpWHM//8OvP/vDbn7+lxbPl14O91fU6",
-	"6Uv+LsIh8DRufgCx4jJCEryZuMCKQJ8PGZUuCq5k+ua2my5xLLtFYSrV3QOBcUh8rY5cre0p5Yk0L8nP",
-	"b6hw14KumBssOMu1nxoJRBONH9+075g/QYyBpC9i67LSm9hgJX83JryzBR/SO0CZq9/d7IA01+JRZS/B",
-	"0LoYgy7b6rxnBszf4uYeOcFY7RSqm4ybcmSdtgMcF96Y2GXpKxPd+7aLhGyZEsSpe55c+aGerLlGwLyn",
-	"yJEEWxu327ALmV6B9M1omv0MAOWJSu8LIGJi7zfZ6nQqqw4NldqWX6oeK73951qTXWuyZposv8FtrhZz",
-	"TpS5Gmz/4N5950lZefD+5qoiw6F970CfCHePjry5jPG3LpRrw38tLm+N4Z/n4cicFIuNPYMHh4/BHDvs",
-	"Pd4r+wdbN63fYzkJ2bqWkGsJedskpNLnsJyPQx9PDWSzjrrp9D4H50x83MLiXkROEETCzDV++d1d22tr",
-	"IfdJOOJSbb/XeW/duMUcdbOVPLam3oPQ3HRjQGJoL9lo55HorLh+Nqq9n6iEhIUyIFlolyZnzzZLE7lM",
-	"IuKIxoVGLh9hto2FfNIrHUakpzWUoXv/YAsGNMQiBXY3KsguhzhLLVyIc7aR9fa4K8icA6HQsuBAOD8+",
-	"/+8AAAD//w==",
+	"7H1rcxvHlehf6cJulcjdIQgQoChClbpL6xXKoqQVaSuOoTUaMw2gzZluaLpBEHKxKk7sWNfxs2LHjuON",
+	"7ZSd9b3ZRHY212/Hf0YgqU/+C7f6dM8TgxdFPeLiF4kAZrpPnz7vPn3OMzmbe23OCJMiV3km1yLYIT78",
+	"uWLbpC2vYNYk8NkhwvZpW1LOcpXcitvFPYFq9Z4kopbPWTmyjb22S3KVHHyXs3LCbhEPq3cJ63i5ypPm",
+	"l2tWTvba6kkhfcqauZ0dK3eKM0mYPE1FmwuqZ0lPSplLGbFQl8oWwqhBXYIY9gjqtrggiGxLwgTlDHlY",
+	"2i0ikGwRpKZKwqeHOQnvq9d/VM0tFBbKc4XFuUKxUliulIqVwuLcYmOhfsIukDJecsqkWF+2S/i4c4IU",
+	"GkW8UC/Z+TZrVnOJdXp4+wJhTdnKVRYWj49YJqB1cIEbLYJ89RMSxN8iDppZKBxHnLm92QwUo8JcsVA+",
+	"sbi0OL9UKhcKpYVhwBQXTmQBc2YDN7OBsDWYxwQS0uesiQiTVPaQxM0kINXcODRNjaILWMg17tAGJc4g",
+	"dFdbhMG+GhBRFysguU+cJGRXiWOhQhGt4R5S24uCjUXn1jaGgXS8nAXRFSL93kpDEn8QnnVic+YIJDnq",
+	"YipRnTS4T5CvXqEsia3F+KwN7ntYAjlK2DkPb1NP8clCsbxUPlE6Xl6ych5l+stiCBhlkjSJn9tRoLWx",
+	"jz0iI57lHSaz9xTrHw2zOFhiRAXyCU4hDrvUJjkrR9WL1zvE7+WsnOIT9ZuZwMr55HqH+mqHpN8h8YX9",
+	"s08auUrun+Yj0TKvfxXzBsCLajQFPiB1nVwfhPgKkR1f7zR3HSIk8ogQuEmEZn9BriNc51sEyRYViRUU",
+	"C0OADyYbtg3Hy/FtWC4UlorLywuL5aVyYXm5GNuMQsZmWLlHYOvHrYaRbvZq6sTl3YzVLGSvph7OdtfL",
+	"KWYu56wRjxnCX0tdHxZFHFTvIcxQp+1y7CDCnDanTCLegPUK9egmZU4eqW0XqIW3SJXBTy3cJqj2xBNP",
+	"PDG3tjZ3+nSl1ap4XkWIuRpqcNflXT16aQGpv30bC4JaZLvKHNqkUpxEtksVgSFGiIMYl6iNfaFognj5",
+	"KkvQ9UFk/BA2CDTHSD5Iy1+PsvBzlpQ561PCnJEs3IBHjomAl1NKgdeHwJsc+rCY95zPO+3V09mgNtWP",
+	"xwSijoUw0jp9iyBDYIo4sEQeFxIt/Mdiaa5oIcGRbGGJzuMtvA6jIdbx6sQXqMVdB1GJyDa2pdtLLHsp",
+	"e8kBcKMWe4jMstoIVNY6ZTbJkgBb2KUOVh8VSTtYkukUFqxSG2jRMlcbc8HEc3rmqTTbauMiZ2RNmUvj",
+	"QVbmwoG0/zDI1dxzevIhUJcLy8ez4R5iQa0ruwnkjrajlO2EqJZExoYRkrpuYCIe6no0TFNaO9SjGdx+",
+	"GSsjkN5I0sjiEM3mwiDxiR3SwB1XKmVYsEbYGovq5zG0fYE3eUeuuG4mifBNgsgW8XtI8k3CArFvJJQF",
+	"Qhl2QX3b9okgTBIHcZZcWgO7ggzR266bvTbzjgG5zrlLMNMWWzZ1rDD0442Ny0iZz5pALNTgPhKEbKaN",
+	"NW1j/yi0sYft+8hNH0a/jwnijzHWJGXNAIsnlfDzOkKZl9qpUagepgdGGXDxiQ9HD+yoYUSbM6H9xJWO",
+	"Q7n6wxjo6k+svpv32gTcjQwBXKcMA5hpVO1YGchZu1zSnpHaO6w3EhykAfd1LvJfs1Zknp9P+LqRlzaX",
+	"8kZHDZHhv8YGCulxgiH0szH3bNQ78IxxmubiXtOolxIeFuD4EezEzb341rXbLrVBB8w/LTQeQlJTTzpE",
+	"kbmSItqizVVyu7954fbXn/Vfe/n2Fy/3X7u5+z9vKhAnI64zbIu4vE2y9r4W2F015bmAYDE2JhiSynTW",
+	"jrOPqBAdItAMlepRu0XsTeJUmfHOMOshl/PNTnvWQoqGGJct4qPQm1IvUQbqT5mRGkNXyPUOEXJyBAHd",
+	"1RVqiQubIjqep+hcmdDn1y9dRA31izZ7HE70mkAzISoFMhizclvY7QxHd//Pb+3+5f/hJgnR/f0372jT",
+	"KRQagbFVXCyAAKpj53Kw2DRkERbuFrBXf7775ifGEosDd+eDr29/8dXum3/bffMTAMejQlDWzERUIKTi",
+	"GKMCmVfGArH3zVf9T17XOGpjIbrcd+JzDkVDOG+CKqacFjAQeM1A0nfPBquaMBFl7Y6sAAOYecEv02Gv",
+	"CGjuG6Rh5iCBe6LKumpfqUBdiO2AB0plQOgd0TuIDFgslBIy4N2X+y9+0P/tx3tfPtv/7rfff/PS/q3P",
+	"9z5+uf/aK/1fvrx/65BEglIHIcsjh4PSFMjr2C0tHNQqub+JZoK9Ry0sWpQ1Z9VzVFaZh3uKPTizCaBI",
+	"co48JSF8ze8CYdcn2OlBgOekDu0gCCYoTFdZk24RZnwVNanQISHtf8ZUEoSR5sI40igJHYs47ZiwYcOl",
+	"9rSyxxDeBt4kLEneV0iTCulr2145Y0iqh1AU4Bkg7+X49u7/7Y/9Vz/vf/7X/T/8afd/Pu7/8iXgKYMp",
+	"7W+KFEc5DuyO8WKR7GozZfRE/c//uvf1q7tv3+p/9G3/1V8dFg9BkLMFLoJtcGtCMRBb7Pg+YRIJCV6a",
+	"cs65X6eOo9E4xQ4wLteIIow0+rFBBvjJyhoOVBpGHjGUlIWcBJPd/uLl3bdv7f39w92br/Vff/v7b17a",
+	"fev93f/8xe57H+29+yvYEVBsMVMzth/axGzE9N+I3U8yt57l1y/f/vbd/vOf3f76N5oeDmt3YqBxH0KU",
+	"gKwklKC54xiDjVplkvgMu2d8n/sHk2OFTDnW/+Xzd37x8Z03frt/69bhyK517hGpRBHqMLLdJrYkzknk",
+	"EImpKxD2A+9Vxw2NlHN5E9Z5ka937JYy2g5msJUHDTalof/8dv/dj++FtdYlrqs21COOheodiRjXBziB",
+	"lOZtosXRMQHhQiWnqwwsEIg2zmD9P1h2ToJs4XHDPg3eYQ4iVP0wa1TaRS7Pqq+n5l0wXZJc8xjbZLzL",
+	"NN9mMUoCsXt//3D/2RdjiN2xcowrJyx71BEMmBz3jY93b34eH/dQtiwFhhVIJ9/IbNGibUN9I45oQLZi",
+	"u0UcZPN2T+2MjrkYsZry1CZ3cxTAlx6dchc15CuOQ1KW5fwG9eax42hlNYjyhZQg+Pzr/ovvay2kxO2L",
+	"78Fu6uFPE5fIzAkc+GXCOfo337/z2w8H5oBduEAaMmN8l+Atci6bGFOj3/nZz/ovfKVJMjZ6i2BXtnqp",
+	"sfW3N8AimgelfmPsBHwTBnR5s0mcS50scBXp63jShOCGgB6OyO3YNhHiJKqZeWpgESMwiLtYWZBMK/zL",
+	"1JYdPy1cqYebZL7utaeNY1jm1acPEAMJ3m2zwwmftPXSjkIohxpCgTkvcrmOJRUNiusH1MzF4wk7+9bn",
+	"u5/+fO+d5/Zf+kX/d39ThtebNw/PdTIuDnFMuNylRCDekYI6JH7KDixh4h8b1CO8Iw9mdpwYXNztb3/d",
+	"f/X1Oz97dv+z53ff+uzQF4fq3Okhh+rzQez7dIuAqZ8wrI4J/ZzUq6uymWIBCTip0eHm2ZMBQhixwW2i",
+	"AtkuFyQIEW1wfgH7zQNueykTM/vfvdD/8L8ODyewRiqQqwCFAA9DWB+05s0a1jDrma0WU+palzdpytHc",
+	"CLzpBqYucRA8IjIMnIWE27f326/7377Z//DT/b99tPvfH+y++Qlg4p2sOAJEoCN3dsj88UcEavjcA68L",
+	"O45PxHiAtJO7/90Lt7965c4fXt/78tlMUA5lo65gqVjRo+AQpOINaFi44dCCDYYGHoPzfHEgak7irv/a",
+	"S7tvfbb/3e/2P3hp753nbn/x4u1v3h/czzsvHG5cKEh4CcI3LSwgNqSoQScrCOVcNVzabEn1i2GEB4Dy",
+	"xxjuyBb36Q3iTB9fPuUThzBJsZsKuVxQzBaky+lgX4AU7qMwGprhbRQHvY39v3y4f+tZzZJKPr330f6t",
+	"P2g+BR4k2219lpRgv+CwCgU/j5sMnu5//tf9717Yffc9TR93Xnh59zefxOZifIMPxLQucjMVpISRbDeq",
+	"mHTu/68eVE/Tf/5mOMehUGEAkYUwqmPHCpCgoxpbfJM4wQPcNxtkR5sJEvkxhrcwdaezJzRldMTgZtQ7",
+	"AtWJ7BLCEGVCYmYTAbFTKoxuy9qkVHS3/5ff3/77r+689bfdz27uPntr92df7331nXJHX72194Z2cx0s",
+	"cR0LMghC8Et0soCZ6MKZ6uhZd9/8ZPflv/S/+nV8psMJOCGHtAlzCLN7OpDcZQb7otNuc18SZ404FG+A",
+	"gX0Q/b6YDty9cWv3pWf33nmu/8vn+3/5cu/Tr/u//9XhKvpjAnkKaMiBVRQW5EwGoUaw2Y3m1+J+g/N1",
+	"l3cPwbjTUv7Oz97rf/VHxcvP/+H7b17qf/7X21/8effPfzi8hZq0M23XOUhAopg2bOBkROc2IOljJhrE",
+	"Rz6W5KRaPkTeeKPKqHb9Nklb6gOA0Wbe49Qh6QPuLfXdvNcuH9L5dvnIOTtE5yyktXiS7MXs1MYw+AXR",
+	"RgsVkeSQf0ikJL6wkM48VNxUewrl0Rz6t1p2+kUsDaS0kE7/a2M1nJrxP55cmfspnrtRmFt+Kv9vc9ee",
+	"KVqlhZ1/HqQVK7dib56CfMezfibwpzhrUN8TyCEuhZScTluBXxPkek2f8ticbRFf6HOfGcHtTSIh9sqI",
+	"YwwFe/NHxWS6+TM5Qa7rTFQDE7Y3c1ZOPW/yDnesXNvnbeJLqskRYlarzmGm2VkajMPL2Q2+iS4oqHVd",
+	"y8C8Xul06ZFRcs2TekANvxqeSqCU1H6G8/L608SWZseH7PVG3HPF9ibjXZc4TeIRnXqrttrzqFS+vSDM",
+	"sRQhaHeXOZQ1q0xvPpwx5NEZIBf1m5J32N4kTgXUhqOohzk11FBwCAvG6AjiV5ndwowR95hAtWeqOcmr",
+	"Oauak2RbVnM7wfMgUNsupmxO/RJ+69JNkkerssqiI2uhc1vjJFoJUj7BV+MNVJO8hmYgv4/YtK2QV2WG",
+	"Y2dhspqhPDh1EETmUU0nCa+JpvmWOsRrc9CEbbWQGTUz8a3E1LMVhDVC4AzCJ22CpUA4NZzOQKkySHPW",
+	"44QnNuqrBMMZvauvKyDcxFSZhgrnUqhlbKon4FX9hNGmxwSagcFq1KlZhp1hrZJ6pDabRxtmuipLLZaF",
+	"hyRpQDBipBvMkMqVfiYXGyVXydlzSzkrR51cpVwyXFgsKTr2konVG0HKar68ePyniqB5mJcckxwDwiIx",
+	"27i0VeveyBb6EMmqzAE1tmMjOliSOfjWGosyyacSX5NKxmwxRx0j6wzQSZE3XNhtYYl9bYeqqZM00jBH",
+	"nUPj2Sd1ahK9YWInmsjNsakgEo6UZzZW155aW/nJUyuPr2ysXHnqkSc2zqyDthtrq1k5JfaG3IgwljRY",
+	"bAq5WNI6dans6aghhqXBFQ/WFIEozsjiHJuxHUc3oORaBiZPBY7cCOXRoL4w8lgJMZ3Cq3WCEpncIUbG",
+	"hCcl2Cda1nGfNinDLhI9IYl3TJxENQVDDXl4U3mTiSwGvVTcbBIHdRjlbFDYZB3/7H/3+91XPjLHP+Ea",
+	"Ixd1UIjAKCHFLhQK10ZlPi8kMp/h0yDPheBEjJCAK8tWSHNOBPKk/AMriSaPsU9qYzO2/jT1iS0hDd4f",
+	"svsrZtdjWQVKcQnEGcJK0c5JPqf0rVHw4e5K4roCdVvUbiladaga1aMMS51q4eF2m+pDKiUuhgqaUARE",
+	"qBny7MB6iU7rGOIqqh+DJyNKynx2Tf+sn45oqafdAo3XHSvHGbnUyFWeHC07U2DuWKMfT809Ti5vTvZg",
+	"bPU7MZIZJAigEtF2ce/iqOtdosW7TImqNuFtFxIwAgFohYlL6tNsRXtJx8tgE/rY1p4SMzabbBFPux7S",
+	"5y4KH0Ezj/1roVAoqHfVX8WzVpWpP5bOBl8tn51NX+Pqv/7x7rt/2rv53/1PPx0UmMO9rP+oVrcLhblq",
+	"dbt4tlrdXjqr/lw+e+1fM12tMOqQfUfXJLwjYh47GUhMcr2DXW3DwU0DIbHsiPwE8i553D1MuI24ybG8",
+	"HLcgsuWZgyXO2PC6IDokzDqum08Jvvg9tsLCWKU0XHiFOM0QWzHizaBHnzQ6QmlXH4jP2NcB8uGWcs8l",
+	"+dEm7IlAsqaz2fq3vtz9zZc6l+72t+/vvfOcyTUM4dRSZ5zZmkUnGm7j2SRscwt1W4QpXdnC4XWYcWZc",
+	"QAbJqcqFAvKwG2RXlQslkxdnMi25b7SxhcoLy4hvmWMN8G58LImFFgsF9dhioRSoBOnzTl2xPVzZcZI2",
+	"0hjqK4/VpuOIalCN6j24exWaUBIDdHiWumR6C1T9Mp35+S/TWJ6Tmn1huhp2HAjRYfdybAXmulSMRZTP",
+	"s6SwpIjjlE4RLYV3hVKSlncZ8YeFew7be0qANPVl+UzqCyz3cTxm1nnwYA+4P+Z6sB4suZ4YMQaJW9lb",
+	"GVdC91QdjFqpBvEwVYKZdygFX6BC3relU0k8MTEOgiCG7+PefcXJJahZMsKd0wQmUGhSB04m2Gkp1RgG",
+	"UJYsCNgpZv/21/3//fLe3z/sv/vx3lff6SPf/s239j/4+Ptv3nkSgtoWqvP6tYhc9dAcQMtp91iArRyk",
+	"sUbB8Mh1zu3d/PT2F9/e/uI/waKNHtVhotiDIGiu3Z/IssZCGrHjkGIhQEdi68snFpeOT6DPEsi7NiTa",
+	"ICYmUU0gkFk8QKfZKjLAYzCTQUJaOsUpbxh1XgYbwSZDDbggGKDPGbhvTtRCN8LEHZJUmiaNONUavJl7",
+	"q4aG9f7Uef32Fy/uffVdmlDbBsoMKkvTGI4uTEwRM7snlBms9JmBe87DqFaj4ScaCQrZ4Re/2vvqu3ya",
+	"YCeyvlIYvDYmOjZVGGuAHqMs+HDMEA9DqDRJgcPo9C7CIppO/6EjIgmJM0rTJVk+tfWjXkzvwkMcg8mA",
+	"d6JX4rh5qOI8AwS+Y+UukCa2e+uEjQoED0RzkQMho/BSqYkRs/DoL2ADfYBn/BzmIJdu6rvVcOJUiU4g",
+	"LX2iqM+6zOF0aKFUmT42OyYQ7zIUnElLzgcCxYGt8tG3e+889/03L/Wf/9Pez7/c/69n40dNA8I8kJJx",
+	"obS4WDo+piTP1IcmabHGM4RVekcyJBUk7d03+zdJD2fMaavscgRmhwm2UIG476g9VTRQU2ZGDY6CGcJV",
+	"VoNkvB9z1yF+Dc3o0+BNwqq5Cqrm8vl8NbdTm82jMxjujxMvLNBnTnersVAhzG3wi2bqXLZQAy5fInNH",
+	"P8TGLNQMwlWmwypGGOtoYxv7EtV10ZEaAFML3uxpsprIqoK9WJXEA2Mfb6/ql3Q6R/ThQbgFEWhZSSyA",
+	"ZUgDgITrYwLV1Ei1+AaiGTgDmlUmAnyb3Ead5AoRiskksDE+Rz8UmyMhvhKYhg+xcguZRmHgWoRprJWc",
+	"zX0lueZa3BdkpFU3cXLOdGHjCJbEFEsL48t/xakgMoDCAbNIIKFfMuwZu4VDKZ5HZzIyKbITJiAZJEoQ",
+	"aQQZcWH+QHRmKZBPbEK34NTPCqOKgTQPBhGIMtvtOMTRyRsmCcUIeyXrLVQngjowjkA1bG/WBvhbLUe0",
+	"eFc/o5RFWEWPtyX1qJDUxq7bQw5xOm1ihEG9V2U16tTQDPeVTEiEYWfHpD7U54pLOSvX8Lmnr20GZdac",
+	"XKW8YOU2KVOPgZxPBJVf/7j//J/7r3yt42f91976/pv3clYskyozeaJQKRTyxYVSmDwRULnZ/GCC6WPR",
+	"4bYMiUI38RaZNAwdYePB+0fUGRYQCXJnqGOhDqPXO6ERo837dET77uDQhDCRQfioejSpJgbhVxQFaeE6",
+	"CVQn8sJNZxlmvRIHQs/HBJzD5dGKqfIiW4HVpkPRYdj57JWVtTM69Gyh42X0KH0kfsUpvffaShrYfpFV",
+	"4vIcbs81fEIspB4ESUOZ7RMsqKkxQtmAIDncLXiwGTLxs4Yps2RCfoprfiCowQyahNAfrhQeNeSY3KSQ",
+	"qBIEpSvCRokeOjtsfIlPiNeY1RsBCDdVlQsPVcAsnRitwI8OcM2TAxtgAH/4or9pNzWyAxdjo99X40/R",
+	"4ANyETai9ERFIlEJVukTLCH3R6ljfL2TViVZVajvD7piwdFh1mR29Plw4oIHjoxlBMJikiC2qow1j43J",
+	"msNhWzv3aii4hKTzhxvq85h4bCoGqwEI40SHhLuR4c+UBB4RnswWwRF+Y3F4g92xEUVdQon4k/opQOSK",
+	"qoc6LEodbOcquQbxsDvi1ORQEGt4briMKC4Wxh2pTubuZJsQ2+PgXSfbaeYZ9Xg8pWkCfyoRW9biQ8GU",
+	"JT1GxM/WIUCMw1CZ5CZDHYf3SMC9Dn2s/Pg064mCXBFKCXOm9AbWIEkzTABJZsOjYcnwOg2kyjqQ4h7m",
+	"t1PH3JPFyhPUMdjwFlWAFhqU6K8yzmxicmLtTVOvTteeG5PLdX+ywA9gxd+v8OKgvIO9n1TWpSORI2OQ",
+	"65o9k3SjhBI4JCCe4safEVdGbiWsvVCWDSx/vcfsIWx1hShWFun7SnBpvxaU8U/zUljeX8mqxAm3mbnH",
+	"7AzhGetAcHj3iu7NGXV6+9WC7uFtpRA1caoJNy2DauKxvXFZSFkBCpvDVZjsyKUFVeCVLxmmzqcIQOor",
+	"4TnSO9+qn7PpJXp+9bEbq8WLdFWssiuL9qnV46ub7Z88fur8cp70zrft0pp6qICvFuiFU+dvOFdX1edW",
+	"/Zz79E/XV8Wq93hZvbS2YW9fPP1Yae1Gs7t2qkvx1bOF1af59sUbZwoXN+zu2tMr3Qunzl93zm3SS3R1",
+	"8YkbF721q4/1nlg/v5y/3ih45R8X6ov1S0v80ZIsbl7/99b5E731hSe6jy/ZV4rbV5fbF447Z0oi4+gi",
+	"uOWeNt7OX91QykYLcJYIc+tbkCnbe1gh6uSBhZosttnx/czY7sCenmKfV/T5ERbmvkGYSBuE9U4ipn5B",
+	"OKxOoCROC4vWUGN0wL7Sly0e892wyBd88b/MKz8K62M7wGja9FuHRF344h/MCIstd7CKvGyFBdn1FRSH",
+	"d5ly4q0g3VcHAGWL+KYE5UAIECrXq0d1DYKEuR8JHXpP8h6CbUmvrBiCrSkKanvEb21zBieRQW1YU+nA",
+	"QsQVBBViyqtgFUfeExkr6w9myk7lB9K0vRras2rywH5NYCxOFzGWHuYtqu8finTDIIPpfoQFoBjdQxdu",
+	"ys7hun8YOXCSTDo94Id/b8jKjUuLSUcRTFLf8J0XDyQbJjHzg05qGfNoKmknJdxSGTCxhWVGMrU5ot1V",
+	"6gdxMFPt1IIqQsa/TWLU0HuVxQm+ErEAnKybDAmC7VZy5MHEFs2IQSLmfcqkTTsUetoHkYsazRzbSjHE",
+	"0QCda3d8KnvrakZT7YhgX9uj+q+zgcg+f3Ujl+lvgByDglFYoNqKKcBl6g48AoOgaqdQKNk6m0X9SWp5",
+	"BGaxMA3KdCczZY7XiZBh5fC2j21JbSKU+XXl7KkTSwuLmjyw2+Q+lS1PWVttyhhxqmzmx+sLi8dPRslT",
+	"qIbdZs1CNWWP1cLTc0u37INbRbMWqlEh4BC/ympku62v6IZ9CxRZm84XOvMKXKomceZ4R5qVw3BQiKrK",
+	"ODNWeWAtaTKFXdUd5wDD4X60pNRJ8eAm6LY42UeZMFX8LCleC5aCH5fZW0d7JBEJtemjpBdO+e/Q2ib7",
+	"gCKxtxhBF5yoJ4Lu+hOYwkLX2Z5RKGpwv8qukvq6TkxoYeaIFt4kIAsIwsrnxm2a72HPna2gus+7AtLu",
+	"MYMrV45TZaYMDQQDNf1Qr4mEbxsKsoKv4XAs9gNEChnpohCAmdkaFHeoMqNsPSw2dfoDlMpSvp/eM5c3",
+	"EcTsdXJTRuufIciE+rKsEVY0wrrLgHlpg3rIw5RJTJli0cF6RdQzN5087LqGdOSc1qKQ4gGAV8KEESuS",
+	"rhAlEZY+iqwyhX+fYFdSD+4eS7V0KMZldzxTtiq8WAm3SbEtdSwxRFhYlUQXUNew1gk4yYnNs8yppzZn",
+	"gnwzV/eo06I9kmxhkfIAlHyVVZmumQJdSUI/VqGChTcTUe0ZZXtZQSDUgtpnO7XgxBXujFZZ9qXRCloo",
+	"FCxULhR0zszoHh9VlmzygTJ7fMyq8YpwRVD9U1b/LKIZjDwiW9zR624rrzGszdbCWwReO6H+WbZQuaje",
+	"LS6qf47rG4Vq0sVCCc2oaaqsFquEWNMddhbVKoKiW9TU6EcuwZtiNo/WgjQetWeixX1ZZadalBEBMWqp",
+	"1L0AnJ8yh42mMEuWbIGwEey3CYUAxpwgPnKyyiaW9boWjintIDnPo9OhzMCu4OZHjbaYuAlCMQNip05s",
+	"3BEkS26gSGxUWabcAPGQLTkAN//0T+iRYFzlAYMe0dm9As2cunRlfbbKVlAbR/2FIaIaVIjRjyIP95Ct",
+	"eFkLlrAuf+BxYxlUgIBCshTKB6dr6dY2VteeWrlw4dLVM6efunRl9dzqxfUamoF8zwCmKhMduwXKV6kS",
+	"UZmfx+123phFeZt7NaCd2r8oIgpPHNSMOhcMOx4UzlHiMJQAQlfDafvEFPacqV26vLF6Sc0PXFC7BNMH",
+	"enMFKoLPndK30+fMad7cGjBEbdaEIvUqo2XrioXEQQuFMjJUnxppRZkHc8FkpmYRDH5MmJFmrWGv6emF",
+	"eU9xJBTzgy/DlNxAGg0fRmtlUQmqTCYI30JB+bYNcNPabkdoc8bmLAjpAW/r4tABgfJGpDqtbCyu4e25",
+	"laYyls4k43ySD2DTxr5PiRiDQAvVHsd+r4JG7t6Z7TYXJFp2TBBZ0L8yWnOskp1VZT8JN37VqeXRCgug",
+	"k0aMKi41cDeJVJ9RevJ/qQW6HynidF00oygzosQ43ZQLpVnT8zQUB8ayCzYBu24ePRJmZ8GTQPxUIOK1",
+	"Za+iGcJAqgt5XeTI5nyTamEK/okD88TqiiKPOzrYB7FWRogD1Q1BhKxxe9PwsQh0XLw3R1BVW9FFQvdp",
+	"WjBSI6aQzaV9tc09FNQn1XjVHcW062VUcNQHFiMvAqWq7ApfBiIrQf76EWhl7UIKKGhZbQgpp4npIqTG",
+	"ollbVe5AB6LDgdjhbcIE7/g2yXO/OW9eEvPq2Z1YPJx6OSunEGOCkPlCvgA+eZsw3Ka5Sq6UL+RLcM4s",
+	"W+CWJC1diDBxkXFp65Qy1AO1biLf2iBSmk1EnqU25IOysgLhKpNdPkdcXfoN3CxUe1I9a6GsTPxrtTw6",
+	"q4txYykVIRlS8WNlp+EoOCygzPRnk4drSmZXlKVjRkDatqsyLIJC37BPpt8esEGwqqgfH+owSV1EJRId",
+	"2yYEPG5eZYwjT73W7BAhNK0wQ/0elWAkAOEGw4Cu71Lm8G6+yi4HE9kapX5H/VznHeYQJyjiDPSlDM2K",
+	"UWtBmfAuptLSDKh5VcG7WChpcgoZAc7ro23VTi0R8hHuTNk9bbqE9slqpiby53eSPrf0OyTds3OhUDhI",
+	"xVeoYKJjm08+BCcyP4gTwGuDVfCjmjBT7P6osrnpYct6+7PGDMlkPtYAE14pjn8lUdUcXjox/qVUlwn1",
+	"WrE0/rWw+QK8sDgJcBmVndXLC8sTzZZok7Bj5RYnQWKyOxm8NcHaoCVjPOyVqzx5zUrWeUcghSRuiljC",
+	"k8hdU6+lO+9Unsk1iRzWzVmkOjVrv2ZG287YdX+kJEjNymj6nKrECXe8RdI/jx3RJcvOBjlAmRJWtwsK",
+	"/SgxNPwdPTIfda1WPJUl7kYj/dKj95M1DkI9O2kS0GjKoAFriNERhsqw3qZzZzagR1t+xEZcViMdbcYk",
+	"m4FmLl9a35gdz5dBKukI89AnWEI53bBaJFpJ9uw09opA5cJyHl1JtDvJtu+S9hyaKS8sz2ojPt0sVRlR",
+	"YGpOZUahia2oEAGHakgdYsbtZJo3nRJ8X0yvSS0v1nHdISZWYWI8pBviTGubJPIMMkyT9KgHYvmDWRmF",
+	"CfR+2If3yCyZwCwJ2CEmtUbLwqgb4zAT5REOJerN3dM6sblHzAGrbEHk0ZwuDKqwlVirx+m0lyLaoIXu",
+	"sNPp2ON6lvCFfwCFV55ku6MWyPBGefwbYd/Vg7DXXSvhFccJSyDGyM7Qx6FYRSFJHcgoOiKrf3SyGjTw",
+	"IuoKZRpo4KECLdao7JgIkjTDiublQjlKdAzsvPBojmxTAYcxkP7IuHk9y8g6R6Qurz41lU5BoUFnl7EP",
+	"rjamePQiZ2QNS7s12eNB45d1CrfQDsQmQfPXHSu3UDg+1fOlCSk46k9zP/lxWu4qTrD4rMand8FokS3x",
+	"TDKz5Mlrav+DNB/9KZ4H8uS1nYT1ERzVgvUR0H7Ap5ByEONSG/yrsIDqGCfMVAMzjfX0CcWc3eKCMEQd",
+	"0yhUPczB8THVKkzwXhfeD1rWpxn1VAyQu1Uog5IG4A7KBQzJE4G5L+rMq6TvMqmRn7yKd+0eeDzKizmR",
+	"qhJbDFewf+vr21/+8fY378Sq1mrPaCfZbft3/a9T/bAnXWKyPmuGI5M9+MOree9aL2rCDXgjxmo6yyfG",
+	"a4mW6MNjkR7fMtHDqPk8ogxBSShdooxylmHon062XD8yyu63UXbXtKR38F5b73E6OTLgfyC0MolJ3iTy",
+	"rPlyMrM8zFiEInimHErUtGfA1A5GP7Ctfe3eHtDqBHEdJFwafzwbVbxaGHo4Oxg31AU04tPa2OduMHGp",
+	"OCQ6WZoqOtl/+YO9b9/qf/JG6uh0/5XP+6/+Rjdy0BWbDxKqTNwOytDyo2b5Aet6hZaAKcZxGlhKa7o6",
+	"+VB2M7+bHKZLk3FZYuRpWQ1eXj19z1ntgeVCTMLtEdMtDGW6IYydwWx7f/9QUf/rb987TsuY4kgXpvgS",
+	"h16eF/LGUFs8YNDRmlC/lghCRa3sElqROsNZ9WHTh3fR/eQuPNBsxtl/9sWDaanBjhmjmCdjmh+6mpIJ",
+	"S64ZEOJwjtBaRV9IGMoVKzEm049akFhvimDDSMEvFQgU8Y6M1S7Rt11qOj9SfaEPyxnpEiFhpDxKKMXs",
+	"mO65BLD3MLQbqsvxjz4SrGmSh1eCGiMTPHuBevReyYKBoq/LWUVf41VllABYXBpeAHb37Vd23/o/unhT",
+	"/9NP9597587vftl/7WZQAzazf26xUCksVAqFn2ZVfH0mDlBgJgyAdGIESG981r/5SQBAeTgApUwAMiTX",
+	"7mc3d5+9Na3Myqr0OFRqpac40veRgAOuDC+GtaiQXPcPC6PcRjJE4u1pTtmYMPd5Tk3CuW79gIywQ9T0",
+	"wk4eQKEegSsJOoTumKrrVaZmsnSMXI2lPlLWDAvAhEHxLNF2PoTyHsdk7qEbcHft1WJh6hff7z//0b0K",
+	"U2cO/jDz2P0+71WkOElU2yV4a9wBUmhLB03fA55FQuJedNLr4vCECMG4GVHuC9F8D5hHjiKWU5qlaucm",
+	"ISlvnBUa3putE9klhKGasXRNZX8lfGuWvvtsByX3yXXtsOWr7OqAXYoyzVK4MtririNiVmqVhdX3Z0Ki",
+	"rUF+aS2racBsHl3VOeTBZOaeTWp07jpEyKi0vy6/QSWagQcb3O9iX98vgvd9MnvS3OwcYk57EZrMdSQ9",
+	"VpXVsb2pRqtAxmu41mPCnNIqZOFg0dsyPoNZTpXVuWxZmZAHuyJbxMujS8zthQ1O2hiqcCAP96rMJ9gZ",
+	"kgB/jshDMe8z2v7obirYl71kC/qsM2GoKHjQ4+BUqcEfpgOR3SCieNAGEcW7bxCRXV02w4VItbIISrhH",
+	"oEYgVBQIxUphcW6xsVA/YRdIGS85ZVKsL9slfNw5QQqNIl6ol+zxrS7UMPny4vGfZta1PfI6Ht4Tt2R7",
+	"sLFuR3BZ3G5h2ab2UG22Ln2CPYFwkP8W1Jmv99C8bj1ghlAuSa1BXaLEUy1+R7vKjOYRLdwm+p5wUANQ",
+	"iA4RsQI6WmmUC4VAL2DWqzKX881O+yTCqEtcd0431dbdEGAexnVfnQDGFhZoxrRL4A2EWZWtXS5ZSODe",
+	"rJqsXChnCfYgO+lUC8vL1J5auJ81qz/Ky3vweXmxvbiniXnrHbul5voBpeYleGlIfl4gP7x2abzs6DiU",
+	"D8oNr10yoQhACTJ3LKAMlCBkk7JmHq1UWbZQQZPLlCrLECpoApmydrkEooSKKhsjMtbapSNxMQkJr0AT",
+	"mkmFRfj0kah4SLN41y6XxoqI8lgRYWonDYqI8kMvIsqTi4jykYiYhHQfh/5Uk4qI8OkjEfHQiojyEBHR",
+	"ItiVrRvDT3TN7emFQgF1W9QlpgwCt4kA9u20B4OwPzaDHjwwevfYS1aCoFuEERE/4Q4hDvwxn2CnNyki",
+	"TETawRLXsS5w6BNst9Tuh31e6p0o2BUUDxVo5uLKxjr4QGG9ZlN/fbFQUqINGgMaGaok+CB+r2hQ7y96",
+	"J7z++hjDW5jqovijb8Fih47bk4R7O/wAYV1pLeUhn7985pyFLl88h7iPHlm7HF0Z090ygmsnwUWP1JX7",
+	"dtL1HH7n3uu4kraxL+eVRpoLTrZiwTClDnOVHISA6z1JRKAK1Q+zk4dnlCjScN2fa/MHjWpFwajbX7x4",
+	"+5v3pw1DJVr3ZcSf0qM+VMV59AZtcL7u8u7DfQlegyoOJeKlx5rMW9Wc3CLYuTtORjM+sXmTUWEy6yTI",
+	"UUXus+ZMIqw5mro/aiGftF1sB81y2j7ZorwjoL1vVLnWdPOc0e3dWSTOZcsnBDL8urPI6wiJNglpI4xM",
+	"n4Mqkz5mokF8BDVFZqIWskFT2bAucamABLRAo4n6h8qCPQETBkVhecM8skna8mSsZAAUJG3pI7MG6Rqw",
+	"BaKsykxhRSwRZ3YSkDKUOEn1/zDlTdRiocKcMqWjkowLy3m0gkKRlyiPGeZwmVJy2O/pusflQiGzqglA",
+	"qUyaeyRih1POFEJX3wk+ErtHYvchFrtR96KRIteEB0eK27XLZ86ZGOHM6unSnMTNJlSiRXXsm2LgYnYa",
+	"I0oH444MqCNOPuLk8QbUqBheGIYbbzQxtLp+CYE/qtuYz6xdLs/qyN50zFs+Yt4j5j1i3omZNzO6Nl00",
+	"75p6GsqLw8ODmUkut7GLHAJUEhX49nUgvObhTYL8DqshKAkOqZFROe/K/Dy83+JCVk4UThRzVm57Lug4",
+	"YdjpWriIwbIDumSZBQ1VKAN3wdXlHPNRPlRYu2wwt2qtIzvYjdUsELH3ghuSg68Fqdxw5aNF27GXTF7g",
+	"4DvaehdWwi0VFpwlKrjXLpdBDsUh0JuWAXYymyPxhsnmGHxJhz9NnXIT5Yq9GYty7Vzb+f8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
