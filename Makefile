@@ -57,7 +57,7 @@ $(LINT)/spectral: tools/lint/package.json tools/lint/package-lock.json
 lint: $(LINT)/spectral ## vet the code and lint the OpenAPI and AsyncAPI documents
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
-	$(LINT)/spectral lint --fail-severity=warn api/openapi.yaml
+	$(LINT)/spectral lint --ruleset .spectral.yaml --fail-severity=warn api/openapi.yaml
 	node tools/lint/validate-asyncapi.mjs api/asyncapi.yaml
 
 .PHONY: testpg
