@@ -37,6 +37,9 @@ type Options struct {
 	MaxMultipartBody int64
 	// Body bounds how long request bodies may take to arrive.
 	Body BodyLimits
+	// AllowedOrigins are the browser origins (exact, or "*") whose pages
+	// may call the API from another origin (CORS); none: same origin only.
+	AllowedOrigins []string
 	// Mount registers routes outside the contract (the WebSockets).
 	Mount func(e *echo.Echo)
 }
@@ -62,6 +65,7 @@ func New(o Options) (*echo.Echo, error) {
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
 	e.Use(middleware.RequestID())
 	e.Use(accessLog(o.Logger, newMetrics(o.Registry)))
+	e.Use(newCORS(o.AllowedOrigins, spec).middleware)
 	e.Use(bodyDeadlines(o.Body))
 	e.Use(authenticator(o.Verifier))
 	e.Use(val.middleware)
