@@ -6,6 +6,9 @@ BIN        := bin
 GO         ?= go
 TESTPG_DIR ?= /tmp/tim-testpg
 LINT       := tools/lint/node_modules/.bin
+WEB        := web/node_modules/.bin
+# What make generate writes; make check-generated compares it with git.
+GENERATED  := gen
 
 .PHONY: help
 help: ## list the targets
@@ -21,7 +24,7 @@ $(BIN)/sqlc: go.mod go.sum
 tools: $(BIN)/oapi-codegen $(BIN)/sqlc ## build the pinned code generators
 
 .PHONY: generate
-generate: generate-api generate-sql ## regenerate gen/ from api/ and queries/
+generate: generate-api generate-sql generate-web ## regenerate gen/ from api/ and queries/
 
 .PHONY: generate-api
 generate-api: $(BIN)/oapi-codegen ## regenerate the server, models and client from api/openapi.yaml
@@ -32,11 +35,19 @@ generate-api: $(BIN)/oapi-codegen ## regenerate the server, models and client fr
 generate-sql: $(BIN)/sqlc ## regenerate gen/db from migrations/ and queries/
 	$(BIN)/sqlc generate
 
+$(WEB)/tsc: web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund
+	@touch $@
+
+.PHONY: generate-web
+generate-web: $(WEB)/tsc ## regenerate gen/ts (TypeScript types of api/openapi.yaml) with web/'s pinned packages
+	node web/scripts/generate.mjs
+
 .PHONY: check-generated
 check-generated: generate ## fail when gen/ differs from what the generators produce
-	@git add -N gen >/dev/null 2>&1 || true
-	@if ! git diff --exit-code --stat -- gen; then \
-		echo "gen/ is stale: run 'make generate' and commit the result"; exit 1; fi
+	@git add -N $(GENERATED) >/dev/null 2>&1 || true
+	@if ! git diff --exit-code --stat -- $(GENERATED); then \
+		echo "generated files are stale: run 'make generate' and commit the result"; exit 1; fi
 	$(GO) mod tidy
 	@git diff --exit-code --stat -- go.mod go.sum || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; exit 1; }
 
@@ -54,11 +65,12 @@ $(LINT)/spectral: tools/lint/package.json tools/lint/package-lock.json
 	@touch $@
 
 .PHONY: lint
-lint: $(LINT)/spectral ## vet the code and lint the OpenAPI and AsyncAPI documents
+lint: $(LINT)/spectral $(WEB)/tsc ## vet the code, lint the OpenAPI and AsyncAPI documents, type-check the TypeScript client
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 	$(LINT)/spectral lint --ruleset .spectral.yaml --fail-severity=warn api/openapi.yaml
 	node tools/lint/validate-asyncapi.mjs api/asyncapi.yaml
+	$(WEB)/tsc --strict --noEmit -p web/tsconfig.json
 
 .PHONY: testpg
 testpg: ## start the shared test PostgreSQL (idempotent)
