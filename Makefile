@@ -8,7 +8,7 @@ TESTPG_DIR ?= /tmp/tim-testpg
 LINT       := tools/lint/node_modules/.bin
 WEB        := web/node_modules/.bin
 # What make generate writes; make check-generated compares it with git.
-GENERATED  := gen
+GENERATED  := gen internal/docs/assets
 
 .PHONY: help
 help: ## list the targets
@@ -40,7 +40,7 @@ $(WEB)/tsc: web/package.json web/package-lock.json
 	@touch $@
 
 .PHONY: generate-web
-generate-web: $(WEB)/tsc ## regenerate gen/ts (TypeScript types of api/openapi.yaml) with web/'s pinned packages
+generate-web: $(WEB)/tsc ## regenerate gen/ts (TypeScript types of api/openapi.yaml) and the /docs Redoc bundle with web/'s pinned packages
 	node web/scripts/generate.mjs
 
 .PHONY: check-generated

@@ -19,6 +19,7 @@ import (
 	specs "tim/api"
 	"tim/gen/api"
 	"tim/internal/auth"
+	"tim/internal/docs"
 )
 
 // Options are what the HTTP surface is built from.
@@ -45,7 +46,8 @@ type Options struct {
 }
 
 // New returns the HTTP handler. Routes, top to bottom: the contract's
-// operations, the WebSockets, /metrics, and the contract documents.
+// operations, the WebSockets, /metrics, the contract documents, their
+// rendered pages under /docs, and an index at /.
 func New(o Options) (*echo.Echo, error) {
 	spec, err := api.GetSwagger()
 	if err != nil {
@@ -77,6 +79,12 @@ func New(o Options) (*echo.Echo, error) {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{})))
 	e.GET("/openapi.yaml", document(specs.OpenAPI))
 	e.GET("/asyncapi.yaml", document(specs.AsyncAPI))
+	pages, err := docs.New(specs.OpenAPI, specs.AsyncAPI)
+	if err != nil {
+		return nil, fmt.Errorf("documentation pages: %w", err)
+	}
+	pages.Register(e)
+	docs.RegisterIndex(e)
 	return e, nil
 }
 
