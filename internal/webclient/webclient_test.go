@@ -4,10 +4,12 @@
 package webclient_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"tim/internal/testenv"
 )
@@ -45,7 +47,10 @@ func TestTypeScriptClient(t *testing.T) {
 
 	env := testenv.New(t)
 	args := append([]string{"--experimental-websocket", "--test", "--test-reporter=spec"}, tests...)
-	run := exec.Command(node, args...)
+	// Each test has its own timeout; this bounds the run as a whole.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	run := exec.CommandContext(ctx, node, args...)
 	run.Env = append(os.Environ(), "TIM_URL="+env.URL, "NO_COLOR=1")
 	b, err := run.CombinedOutput()
 	t.Logf("node --test:\n%s", b)

@@ -5,10 +5,18 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { TimClient, TimError, splitLogin, type User } from "../client/client.js";
-import { FrameParseError, TimSocket, parseServerFrame } from "../client/socket.js";
+import {
+  FrameParseError,
+  TimSocket,
+  parseServerFrame,
+  type DirectServerFrame,
+  type FrameOfType,
+} from "../client/socket.js";
 
 const url = process.env["TIM_URL"];
 const live = url === undefined ? test.skip : test;
+// No test may wait for ever: a frame that never comes fails its test.
+const limit = { timeout: 60_000 };
 const password = "secret-pass";
 
 // A 1x1 PNG.
@@ -50,7 +58,7 @@ test("parseServerFrame accepts only the channel's frame types", () => {
   assert.throws(() => parseServerFrame("user", "[1]"), FrameParseError);
 });
 
-live("login returns the user and the token, and later calls carry it", async () => {
+live("login returns the user and the token, and later calls carry it", limit, async () => {
   const { client, user, token } = await loggedIn("alice");
   assert.equal(user.account, "alice");
   assert.equal(user.username, "alice");
@@ -66,7 +74,7 @@ live("login returns the user and the token, and later calls carry it", async () 
   assert.equal(groups.response.status, 200);
 });
 
-live("a refused login is a TimError with the envelope's message", async () => {
+live("a refused login is a TimError with the envelope's message", limit, async () => {
   const client = new TimClient({ baseUrl: url! });
   await register(client, "carol");
   await assert.rejects(client.login("carol", "wrong-password"), (err: unknown) => {
@@ -80,7 +88,7 @@ live("a refused login is a TimError with the envelope's message", async () => {
   assert.equal(client.token, undefined);
 });
 
-live("uploads take a Blob or a File, downloads come back by URL", async () => {
+live("uploads take a Blob or a File, downloads come back by URL", limit, async () => {
   const { client, token } = await loggedIn("dave");
   const name = await client.upload("chatpic", new Blob([png], { type: "image/png" }));
   assert.match(name, /^\d{4}-\d{2}-\d{2}:\d{2}:\d{2}:\d{2}-[0-9a-f]{32}$/);
@@ -104,7 +112,7 @@ live("uploads take a Blob or a File, downloads come back by URL", async () => {
   });
 });
 
-live("sockets parse frames into each channel's tagged union", async () => {
+live("sockets parse frames into each channel's tagged union", limit, async () => {
   const alice = await loggedIn("erin");
   const bob = await loggedIn("frank");
   const added = await alice.client.api.GET("/Tim/addFriend", {
@@ -122,9 +130,15 @@ live("sockets parse frames into each channel's tagged union", async () => {
   const direct = new TimSocket(url!, { kind: "direct", account: "erin", friend: "frank" }, { token: alice.token });
   assert.equal((await direct.next()).type, "connected");
   direct.sendText("周六去爬山吗？");
-  // The sender gets its ack and its own copy; both name the same message.
-  const ack = await direct.nextOf("ack");
-  const own = await direct.nextOf("message");
+  // The sender gets its ack and its own copy, in either order; both name
+  // the same message.
+  let ack: FrameOfType<DirectServerFrame, "ack"> | undefined;
+  let own: FrameOfType<DirectServerFrame, "message"> | undefined;
+  while (ack === undefined || own === undefined) {
+    const f = await direct.next();
+    if (f.type === "ack") ack = f;
+    else if (f.type === "message") own = f;
+  }
   assert.equal(own.id, ack.id);
   assert.equal(ack.to, "frank");
   const got = await inbox.nextOf("message");
@@ -143,7 +157,7 @@ live("sockets parse frames into each channel's tagged union", async () => {
   await inbox.closed;
 });
 
-live("a refused handshake closes without opening", async () => {
+live("a refused handshake closes without opening", limit, async () => {
   const s = new TimSocket(url!, { kind: "group", account: "nobody", groupId: 1 }, { token: "not-a-token" });
   await assert.rejects(s.opened);
   const closed = await s.closed;
