@@ -276,7 +276,7 @@ func (l *load) users(ctx context.Context, tag string, n int) ([]string, []string
 				return
 			}
 			for _, item := range lg.JSON200.Data {
-				if t, err := item.AsToken(); err == nil && t.Token != "" {
+				if t, err := item.AsTokenHolder(); err == nil && t.Token != "" {
 					tokens[i] = t.Token
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -78,6 +79,21 @@ const (
 func (e ConnectedFrameMessage) Valid() bool {
 	switch e {
 	case Empty:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConnectedFrameType.
+const (
+	Connected ConnectedFrameType = "connected"
+)
+
+// Valid indicates whether the value is a known member of the ConnectedFrameType enum.
+func (e ConnectedFrameType) Valid() bool {
+	switch e {
+	case Connected:
 		return true
 	default:
 		return false
@@ -306,36 +322,66 @@ func (e UserOnlineStatus) Valid() bool {
 	}
 }
 
+// Defines values for UsersFrameType.
+const (
+	Users UsersFrameType = "users"
+)
+
+// Valid indicates whether the value is a known member of the UsersFrameType enum.
+func (e UsersFrameType) Valid() bool {
+	switch e {
+	case Users:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccountName An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type AccountName = string
 
 // AckClientFrame Confirms delivery up to `seq` of a conversation (sockets opened with ack=1).
+//
+// Example: {"seq":12,"type":"ack","with":"bob"}
 type AckClientFrame struct {
 	GroupId *int64             `json:"groupId,omitempty"`
 	Seq     int64              `json:"seq"`
 	Type    AckClientFrameType `json:"type"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
 // AckClientFrameType defines model for AckClientFrame.Type.
 type AckClientFrameType string
 
-// AckFrame The server's acknowledgement of a committed send. It names the
-// send's conversation: exactly one of `to` (the recipient account) and
-// `groupId` is set. A send that repeats a `clientMsgId` of the same
-// sender in the same conversation is not stored again; its ack is the
-// stored message's. The same `clientMsgId` in another conversation is
-// a new message.
+// AckFrame The server's acknowledgement of a committed send, to the sending
+// socket only. Every send is acked: typed `send` frames, the user
+// channel's `{"to","text"}` frames and plain-text frames alike. It
+// names the send's conversation: exactly one of `to` (the recipient
+// account) and `groupId` is set. `clientMsgId` is idempotent per
+// (sender, conversation): a send that repeats a `clientMsgId` of the
+// same sender in the same conversation is not stored again, and its
+// ack is the stored message's (same `id`, `seq` and `time`). The same
+// `clientMsgId` in another conversation is a new message.
+//
+// Example: {"clientMsgId":"c-7","id":43,"seq":13,"time":"2024-05-01T09:31:05.456Z","to":"bob","type":"ack"}
 type AckFrame struct {
-	ClientMsgId *string      `json:"clientMsgId,omitempty"`
-	GroupId     *int64       `json:"groupId,omitempty"`
-	Id          int64        `json:"id"`
-	Seq         int64        `json:"seq"`
-	Time        time.Time    `json:"time"`
-	To          *string      `json:"to,omitempty"`
-	Type        AckFrameType `json:"type"`
+	ClientMsgId *string   `json:"clientMsgId,omitempty"`
+	GroupId     *int64    `json:"groupId,omitempty"`
+	Id          int64     `json:"id"`
+	Seq         int64     `json:"seq"`
+	Time        time.Time `json:"time"`
+
+	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	To   *AccountName `json:"to,omitempty"`
+	Type AckFrameType `json:"type"`
 }
 
 // AckFrameType defines model for AckFrame.Type.
@@ -343,16 +389,21 @@ type AckFrameType string
 
 // AvatarUpload defines model for AvatarUpload.
 type AvatarUpload struct {
+	// File The picture; its size limit is a server setting (TIM_MAX_AVATAR_BYTES).
 	File openapi_types.File `json:"file"`
 
 	// Username Accepted for compatibility; the avatar belongs to the token's account.
 	Username *string `json:"username,omitempty"`
 }
 
-// ConnectedFrame The first frame of every socket.
+// ConnectedFrame The first frame of every socket. `code` and `message` are the
+// original system's; `type` makes it a member of the tagged union.
+//
+// Example: {"code":200,"message":"连接成功","type":"connected"}
 type ConnectedFrame struct {
 	Code    ConnectedFrameCode    `json:"code"`
 	Message ConnectedFrameMessage `json:"message"`
+	Type    ConnectedFrameType    `json:"type"`
 }
 
 // ConnectedFrameCode defines model for ConnectedFrame.Code.
@@ -361,12 +412,24 @@ type ConnectedFrameCode int32
 // ConnectedFrameMessage defines model for ConnectedFrame.Message.
 type ConnectedFrameMessage string
 
+// ConnectedFrameType defines model for ConnectedFrame.Type.
+type ConnectedFrameType string
+
+// DirectServerFrame A frame the server sends on a one-to-one channel; `type` tells which.
+type DirectServerFrame struct {
+	union json.RawMessage
+}
+
 // DisplayName A name shown to people (a username, a group name): 1 to 64
 // characters, none of them a control character (U+0000 to U+001F,
 // U+007F to U+009F).
+//
+// Example: 周末爬山
 type DisplayName = string
 
 // Envelope The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Envelope struct {
 	Code int32 `json:"code"`
 
@@ -377,9 +440,14 @@ type Envelope struct {
 
 // ErrorFrame A refused frame, in the envelope's style. A refused send names its
 // `clientMsgId`, a refused recall its message `id`.
+//
+// Example: {"clientMsgId":"c-8","code":403,"message":"对方不是你的好友","type":"error"}
 type ErrorFrame struct {
+	// ClientMsgId The refused send's `clientMsgId`, when it had one.
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
-	Code        int32   `json:"code"`
+
+	// Code 400 malformed, 403 not a friend or member, 429 over the send rate, 500 or 503 server trouble (resend).
+	Code int32 `json:"code"`
 
 	// Id The message id of a refused recall.
 	Id      *int64         `json:"id,omitempty"`
@@ -392,20 +460,27 @@ type ErrorFrameType string
 
 // FileUpload defines model for FileUpload.
 type FileUpload struct {
+	// File The file; its size limit is a server setting (TIM_MAX_*_BYTES).
 	File openapi_types.File `json:"file"`
 }
 
-// Group defines model for Group.
+// Group Example: {"id":7,"memberCount":3,"name":"周末爬山","owner":"bob"}
 type Group struct {
 	Id          int64  `json:"id"`
 	MemberCount int32  `json:"memberCount"`
 	Name        string `json:"name"`
-	Owner       string `json:"owner"`
+
+	// Owner An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Owner AccountName `json:"owner"`
 }
 
 // GroupEnvelope defines model for GroupEnvelope.
 type GroupEnvelope struct {
-	Code    int32  `json:"code"`
+	Code int32 `json:"code"`
+
+	// Data Example: {"id":7,"memberCount":3,"name":"周末爬山","owner":"bob"}
 	Data    Group  `json:"data"`
 	Message string `json:"message"`
 }
@@ -418,6 +493,8 @@ type GroupListEnvelope struct {
 }
 
 // GroupOnlineFrame The members connected to the group.
+//
+// Example: {"groupId":7,"text":"当前群在线用户列表：[alice, bob]","type":"group.online","users":[{"account":"alice","username":"爱丽丝"},{"account":"bob","username":"bob"}]}
 type GroupOnlineFrame struct {
 	GroupId int64 `json:"groupId"`
 
@@ -431,10 +508,15 @@ type GroupOnlineFrame struct {
 type GroupOnlineFrameType string
 
 // GroupPresenceFrame A member opened or closed a group socket.
+//
+// Example: {"account":"bob","groupId":7,"online":true,"text":"用户bob上线","type":"group.presence","username":"bob"}
 type GroupPresenceFrame struct {
-	Account string `json:"account"`
-	GroupId int64  `json:"groupId"`
-	Online  bool   `json:"online"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
+	GroupId int64       `json:"groupId"`
+	Online  bool        `json:"online"`
 
 	// Text 用户X上线 or 用户X下线.
 	Text     string                 `json:"text"`
@@ -445,11 +527,22 @@ type GroupPresenceFrame struct {
 // GroupPresenceFrameType defines model for GroupPresenceFrame.Type.
 type GroupPresenceFrameType string
 
-// LegacySendFrame The original system's direct message frame on the user channel.
+// GroupServerFrame A frame the server sends on a group channel; `type` tells which.
+type GroupServerFrame struct {
+	union json.RawMessage
+}
+
+// LegacySendFrame The original system's direct message frame on the user channel. It
+// is a send like any other: committed, acked, and delivered to the
+// sender's own sockets too.
+//
+// Example: {"text":"好的，八点见","to":"bob"}
 type LegacySendFrame struct {
 	Text string `json:"text"`
 
 	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	To AccountName `json:"to"`
 }
 
@@ -457,17 +550,20 @@ type LegacySendFrame struct {
 type LoginEnvelope struct {
 	Code int32 `json:"code"`
 
-	// Data [user, {"token": "..."}]
+	// Data Exactly two items, in this order: the `User`, then a
+	// `TokenHolder` (`{"token": "..."}`). Each item matches exactly
+	// one of the two schemas (both forbid other properties), so a
+	// client tells them apart by the `token` property.
 	Data    []LoginItem `json:"data"`
 	Message string      `json:"message"`
 }
 
-// LoginItem defines model for LoginItem.
+// LoginItem An item of a login's `data`: the `User` (first) or the `TokenHolder` (second).
 type LoginItem struct {
 	union json.RawMessage
 }
 
-// LoginRequest defines model for LoginRequest.
+// LoginRequest Example: {"account":"alice","password":"correct-horse"}
 type LoginRequest struct {
 	Account  string `json:"account"`
 	Password string `json:"password"`
@@ -500,34 +596,55 @@ type MediaInfo struct {
 // MediaInfoMime The content type, recognised from the content.
 type MediaInfoMime string
 
-// MessageFrame A chat message. Exactly one of `to` and `groupId` is set. A media
-// message (kind image, audio or video) carries the stored name in
-// `message` and the file's description in `media`. A recalled message
-// keeps its id and seq but has `recalled: true`, an empty `message`
-// and no `media`.
+// MessageFrame A chat message. Exactly one of `to` and `groupId` is set. Every
+// socket of the conversation's accounts receives it, the sender's own
+// sockets included (the sending socket too, besides its `ack`), so a
+// client that shows its own messages optimistically dedupes them by
+// `id` (or by `clientMsgId`). A media message (kind image, audio or
+// video) carries the stored name in `message` and the file's
+// description in `media`. A recalled message keeps its id and seq but
+// has `recalled: true`, an empty `message` and no `media`.
+//
+// Example: {"clientMsgId":"b-17","fromUser":"bob","id":42,"kind":"text","message":"周六去爬山吗？","seq":12,"time":"2024-05-01T09:30:00.123Z","to":"alice","type":"message"}
 type MessageFrame struct {
+	// ClientMsgId The sender's `clientMsgId`, when it gave one.
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
-	FromUser    string  `json:"fromUser"`
-	GroupId     *int64  `json:"groupId,omitempty"`
-	Id          int64   `json:"id"`
+
+	// FromUser An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	FromUser AccountName `json:"fromUser"`
+	GroupId  *int64      `json:"groupId,omitempty"`
+
+	// Id The message's id, unique on the server.
+	Id int64 `json:"id"`
 
 	// Kind text, or a media kind whose `message` is a name returned by the
 	// matching upload endpoint: image by /uploadchatpic, audio by
 	// /uploadmp3, video by /uploadmp4.
+	//
+	//
+	// Example: text
 	Kind MessageKind `json:"kind"`
 
 	// Media The file of a media message, as read when it was uploaded, so that a
 	// client can lay it out and choose a player before fetching it.
-	Media   *MediaInfo `json:"media,omitempty"`
-	Message string     `json:"message"`
+	Media *MediaInfo `json:"media,omitempty"`
+
+	// Message The text, or for a media kind the uploaded file's name. At most the frame limit (TIM_MAX_FRAME_BYTES, 64 KiB by default).
+	Message string `json:"message"`
 
 	// Recalled Present, and true, when the sender recalled the message; a RecallFrame with this `id` follows it in the conversation.
 	Recalled *bool `json:"recalled,omitempty"`
 
 	// Seq Gap-free, strictly increasing within the conversation.
-	Seq  int64            `json:"seq"`
-	Time time.Time        `json:"time"`
-	To   *string          `json:"to,omitempty"`
+	Seq  int64     `json:"seq"`
+	Time time.Time `json:"time"`
+
+	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	To   *AccountName     `json:"to,omitempty"`
 	Type MessageFrameType `json:"type"`
 }
 
@@ -537,6 +654,8 @@ type MessageFrameType string
 // MessageKind text, or a media kind whose `message` is a name returned by the
 // matching upload endpoint: image by /uploadchatpic, audio by
 // /uploadmp3, video by /uploadmp4.
+//
+// Example: text
 type MessageKind string
 
 // MessageListEnvelope defines model for MessageListEnvelope.
@@ -555,15 +674,23 @@ type NameEnvelope struct {
 	Message string `json:"message"`
 }
 
-// OnlineUser defines model for OnlineUser.
+// OnlineUser Example: {"account":"bob","username":"bob"}
 type OnlineUser struct {
-	Account  string `json:"account"`
-	Username string `json:"username"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account  AccountName `json:"account"`
+	Username string      `json:"username"`
 }
 
 // PresenceFrame A friend came online or went offline.
+//
+// Example: {"account":"bob","online":true,"type":"presence"}
 type PresenceFrame struct {
-	Account string            `json:"account"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName       `json:"account"`
 	Online  bool              `json:"online"`
 	Type    PresenceFrameType `json:"type"`
 }
@@ -612,19 +739,26 @@ type RecallFrame struct {
 // RecallFrameType defines model for RecallFrame.Type.
 type RecallFrameType string
 
-// RegisterRequest defines model for RegisterRequest.
+// RegisterRequest Example: {"account":"alice","age":24,"password":"correct-horse","sex":"female","username":"爱丽丝"}
 type RegisterRequest struct {
 	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	Account  AccountName `json:"account"`
 	Age      int32       `json:"age"`
 	Password string      `json:"password"`
 
 	// Sex male or female.
+	//
+	// Example: female
 	Sex Sex `json:"sex"`
 
 	// Username A name shown to people (a username, a group name): 1 to 64
 	// characters, none of them a control character (U+0000 to U+001F,
 	// U+007F to U+009F).
+	//
+	//
+	// Example: 周末爬山
 	Username DisplayName `json:"username"`
 }
 
@@ -634,17 +768,27 @@ type RegisterRequest struct {
 // by anyone: an unknown name is refused with an error frame 404, a
 // name of another kind (an MP3 sent as image) with 400, and nothing
 // is stored.
+//
+// Example: {"clientMsgId":"c-7","text":"好的，八点见","to":"bob","type":"send"}
 type SendFrame struct {
+	// ClientMsgId Makes the send idempotent per (sender, conversation): resend
+	// under the same id after a reconnect and the message is stored
+	// once; the ack names it.
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
 	GroupId     *int64  `json:"groupId,omitempty"`
 
 	// Kind text, or a media kind whose `message` is a name returned by the
 	// matching upload endpoint: image by /uploadchatpic, audio by
 	// /uploadmp3, video by /uploadmp4.
+	//
+	//
+	// Example: text
 	Kind *MessageKind `json:"kind,omitempty"`
 	Text string       `json:"text"`
 
 	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	To   *AccountName  `json:"to,omitempty"`
 	Type SendFrameType `json:"type"`
 }
@@ -653,31 +797,44 @@ type SendFrame struct {
 type SendFrameType string
 
 // Sex male or female.
+//
+// Example: female
 type Sex string
 
 // SyncFrame Replays a conversation from `afterSeq`.
+//
+// Example: {"afterSeq":0,"groupId":7,"type":"sync"}
 type SyncFrame struct {
 	AfterSeq int64         `json:"afterSeq"`
 	GroupId  *int64        `json:"groupId,omitempty"`
 	Type     SyncFrameType `json:"type"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
 // SyncFrameType defines model for SyncFrame.Type.
 type SyncFrameType string
 
-// Token defines model for Token.
-type Token struct {
+// TokenHolder The second item of a login's `data`, holding the token.
+//
+// Example: {"token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ0aW0iLCJzdWIiOiJhbGljZSIsImV4cCI6MTcxNDU3MzgwMCwiaWF0IjoxNzE0NTcwMjAwLCJqdGkiOiI5YzNmMWUyYSJ9.qf0m4H0b5bO7oK3t1kqQhJ8yS2YwV7cR1xW9pL6dE3s"}
+type TokenHolder struct {
 	// Token A JWT to send in the `token` header.
 	Token string `json:"token"`
 }
 
 // User A user as every response shows it; never a password or hash.
+//
+// Example: {"account":"alice","age":24,"avatarUrl":"/Tim/avatar?account=alice","id":1,"onlineStatus":1,"sex":"female","username":"爱丽丝"}
 type User struct {
-	Account string `json:"account"`
-	Age     int32  `json:"age"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
+	Age     int32       `json:"age"`
 
 	// AvatarUrl Path of the avatar download, or null when there is none.
 	AvatarUrl *string `json:"avatarUrl"`
@@ -687,6 +844,8 @@ type User struct {
 	OnlineStatus UserOnlineStatus `json:"onlineStatus"`
 
 	// Sex male or female.
+	//
+	// Example: female
 	Sex      Sex    `json:"sex"`
 	Username string `json:"username"`
 }
@@ -699,6 +858,8 @@ type UserEnvelope struct {
 	Code int32 `json:"code"`
 
 	// Data A user as every response shows it; never a password or hash.
+	//
+	// Example: {"account":"alice","age":24,"avatarUrl":"/Tim/avatar?account=alice","id":1,"onlineStatus":1,"sex":"female","username":"爱丽丝"}
 	Data    User   `json:"data"`
 	Message string `json:"message"`
 }
@@ -710,12 +871,26 @@ type UserListEnvelope struct {
 	Message string `json:"message"`
 }
 
-// UsersFrame The user and their online friends, sent after ConnectedFrame on the user channel.
-type UsersFrame struct {
-	Users []OnlineUser `json:"users"`
+// UserServerFrame A frame the server sends on the user channel; `type` tells which.
+type UserServerFrame struct {
+	union json.RawMessage
 }
 
+// UsersFrame The user and their online friends, sent after ConnectedFrame on the
+// user channel: the user first, then each online friend.
+//
+// Example: {"type":"users","users":[{"account":"alice","username":"爱丽丝"},{"account":"bob","username":"bob"}]}
+type UsersFrame struct {
+	Type  UsersFrameType `json:"type"`
+	Users []OnlineUser   `json:"users"`
+}
+
+// UsersFrameType defines model for UsersFrame.Type.
+type UsersFrameType string
+
 // Account An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type Account = AccountName
 
 // AfterSeq defines model for AfterSeq.
@@ -728,6 +903,8 @@ type BeforeSeq = int64
 type Filename = string
 
 // FriendAccount An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type FriendAccount = AccountName
 
 // GroupID defines model for GroupID.
@@ -752,54 +929,98 @@ type LogoutAll = bool
 type Range = string
 
 // UserAccount An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type UserAccount = AccountName
 
+// BadFilename The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
+type BadFilename = Envelope
+
 // BadRequest The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type BadRequest = Envelope
 
 // Busy The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Busy = Envelope
 
 // Conflict The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Conflict = Envelope
 
 // Forbidden The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Forbidden = Envelope
 
 // InternalError The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type InternalError = Envelope
 
+// NoSuchFile The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
+type NoSuchFile = Envelope
+
 // NotFound The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type NotFound = Envelope
 
 // OK The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type OK = Envelope
 
 // RangeNotSatisfiable The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type RangeNotSatisfiable = Envelope
 
 // RequestTimeout The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type RequestTimeout = Envelope
 
 // TooLarge The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type TooLarge = Envelope
 
 // TooManyRequests The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type TooManyRequests = Envelope
 
 // TooManyUploads The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type TooManyUploads = Envelope
 
 // Unauthorized The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Unauthorized = Envelope
 
 // Unavailable The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Unavailable = Envelope
 
 // UnsupportedMediaType The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type UnsupportedMediaType = Envelope
 
 // UploadTooSlow The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type UploadTooSlow = Envelope
 
 // UserLogoutParams defines parameters for UserLogout.
@@ -951,7 +1172,9 @@ type GetMessagesParams struct {
 
 // DownloadChatPicParams defines parameters for DownloadChatPic.
 type DownloadChatPicParams struct {
-	// Filename A name returned by an upload endpoint.
+	// Filename A name returned by an upload endpoint of the same kind. Names have
+	// the shape `YYYY-MM-DD:hh:mm:ss-` followed by 32 lowercase hex
+	// digits; clients need not parse them.
 	Filename Filename `form:"filename" json:"filename"`
 
 	// Range An HTTP byte range, for seeking.
@@ -969,7 +1192,9 @@ type DownloadChatPicParams struct {
 
 // DownloadMp3Params defines parameters for DownloadMp3.
 type DownloadMp3Params struct {
-	// Filename A name returned by an upload endpoint.
+	// Filename A name returned by an upload endpoint of the same kind. Names have
+	// the shape `YYYY-MM-DD:hh:mm:ss-` followed by 32 lowercase hex
+	// digits; clients need not parse them.
 	Filename Filename `form:"filename" json:"filename"`
 
 	// Range An HTTP byte range, for seeking.
@@ -987,7 +1212,9 @@ type DownloadMp3Params struct {
 
 // DownloadMp4Params defines parameters for DownloadMp4.
 type DownloadMp4Params struct {
-	// Filename A name returned by an upload endpoint.
+	// Filename A name returned by an upload endpoint of the same kind. Names have
+	// the shape `YYYY-MM-DD:hh:mm:ss-` followed by 32 lowercase hex
+	// digits; clients need not parse them.
 	Filename Filename `form:"filename" json:"filename"`
 
 	// Range An HTTP byte range, for seeking.
@@ -1021,6 +1248,496 @@ type UploadMp3MultipartRequestBody = FileUpload
 // UploadMp4MultipartRequestBody defines body for UploadMp4 for multipart/form-data ContentType.
 type UploadMp4MultipartRequestBody = FileUpload
 
+// AsConnectedFrame returns the union data inside the DirectServerFrame as a ConnectedFrame
+func (t DirectServerFrame) AsConnectedFrame() (ConnectedFrame, error) {
+	var body ConnectedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromConnectedFrame overwrites any union data inside the DirectServerFrame as the provided ConnectedFrame
+func (t *DirectServerFrame) FromConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	t.union = b
+	return err
+}
+
+// MergeConnectedFrame performs a merge with any union data inside the DirectServerFrame, using the provided ConnectedFrame
+func (t *DirectServerFrame) MergeConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMessageFrame returns the union data inside the DirectServerFrame as a MessageFrame
+func (t DirectServerFrame) AsMessageFrame() (MessageFrame, error) {
+	var body MessageFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMessageFrame overwrites any union data inside the DirectServerFrame as the provided MessageFrame
+func (t *DirectServerFrame) FromMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	t.union = b
+	return err
+}
+
+// MergeMessageFrame performs a merge with any union data inside the DirectServerFrame, using the provided MessageFrame
+func (t *DirectServerFrame) MergeMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAckFrame returns the union data inside the DirectServerFrame as a AckFrame
+func (t DirectServerFrame) AsAckFrame() (AckFrame, error) {
+	var body AckFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAckFrame overwrites any union data inside the DirectServerFrame as the provided AckFrame
+func (t *DirectServerFrame) FromAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	t.union = b
+	return err
+}
+
+// MergeAckFrame performs a merge with any union data inside the DirectServerFrame, using the provided AckFrame
+func (t *DirectServerFrame) MergeAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorFrame returns the union data inside the DirectServerFrame as a ErrorFrame
+func (t DirectServerFrame) AsErrorFrame() (ErrorFrame, error) {
+	var body ErrorFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorFrame overwrites any union data inside the DirectServerFrame as the provided ErrorFrame
+func (t *DirectServerFrame) FromErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	t.union = b
+	return err
+}
+
+// MergeErrorFrame performs a merge with any union data inside the DirectServerFrame, using the provided ErrorFrame
+func (t *DirectServerFrame) MergeErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRecallFrame returns the union data inside the DirectServerFrame as a RecallFrame
+func (t DirectServerFrame) AsRecallFrame() (RecallFrame, error) {
+	var body RecallFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRecallFrame overwrites any union data inside the DirectServerFrame as the provided RecallFrame
+func (t *DirectServerFrame) FromRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	t.union = b
+	return err
+}
+
+// MergeRecallFrame performs a merge with any union data inside the DirectServerFrame, using the provided RecallFrame
+func (t *DirectServerFrame) MergeRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t DirectServerFrame) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t DirectServerFrame) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "ack":
+		return t.AsAckFrame()
+	case "connected":
+		return t.AsConnectedFrame()
+	case "error":
+		return t.AsErrorFrame()
+	case "message":
+		return t.AsMessageFrame()
+	case "recall":
+		return t.AsRecallFrame()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t DirectServerFrame) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *DirectServerFrame) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsConnectedFrame returns the union data inside the GroupServerFrame as a ConnectedFrame
+func (t GroupServerFrame) AsConnectedFrame() (ConnectedFrame, error) {
+	var body ConnectedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromConnectedFrame overwrites any union data inside the GroupServerFrame as the provided ConnectedFrame
+func (t *GroupServerFrame) FromConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	t.union = b
+	return err
+}
+
+// MergeConnectedFrame performs a merge with any union data inside the GroupServerFrame, using the provided ConnectedFrame
+func (t *GroupServerFrame) MergeConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsGroupPresenceFrame returns the union data inside the GroupServerFrame as a GroupPresenceFrame
+func (t GroupServerFrame) AsGroupPresenceFrame() (GroupPresenceFrame, error) {
+	var body GroupPresenceFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGroupPresenceFrame overwrites any union data inside the GroupServerFrame as the provided GroupPresenceFrame
+func (t *GroupServerFrame) FromGroupPresenceFrame(v GroupPresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.presence"}`))
+	t.union = b
+	return err
+}
+
+// MergeGroupPresenceFrame performs a merge with any union data inside the GroupServerFrame, using the provided GroupPresenceFrame
+func (t *GroupServerFrame) MergeGroupPresenceFrame(v GroupPresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.presence"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsGroupOnlineFrame returns the union data inside the GroupServerFrame as a GroupOnlineFrame
+func (t GroupServerFrame) AsGroupOnlineFrame() (GroupOnlineFrame, error) {
+	var body GroupOnlineFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGroupOnlineFrame overwrites any union data inside the GroupServerFrame as the provided GroupOnlineFrame
+func (t *GroupServerFrame) FromGroupOnlineFrame(v GroupOnlineFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.online"}`))
+	t.union = b
+	return err
+}
+
+// MergeGroupOnlineFrame performs a merge with any union data inside the GroupServerFrame, using the provided GroupOnlineFrame
+func (t *GroupServerFrame) MergeGroupOnlineFrame(v GroupOnlineFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.online"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMessageFrame returns the union data inside the GroupServerFrame as a MessageFrame
+func (t GroupServerFrame) AsMessageFrame() (MessageFrame, error) {
+	var body MessageFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMessageFrame overwrites any union data inside the GroupServerFrame as the provided MessageFrame
+func (t *GroupServerFrame) FromMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	t.union = b
+	return err
+}
+
+// MergeMessageFrame performs a merge with any union data inside the GroupServerFrame, using the provided MessageFrame
+func (t *GroupServerFrame) MergeMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAckFrame returns the union data inside the GroupServerFrame as a AckFrame
+func (t GroupServerFrame) AsAckFrame() (AckFrame, error) {
+	var body AckFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAckFrame overwrites any union data inside the GroupServerFrame as the provided AckFrame
+func (t *GroupServerFrame) FromAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	t.union = b
+	return err
+}
+
+// MergeAckFrame performs a merge with any union data inside the GroupServerFrame, using the provided AckFrame
+func (t *GroupServerFrame) MergeAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorFrame returns the union data inside the GroupServerFrame as a ErrorFrame
+func (t GroupServerFrame) AsErrorFrame() (ErrorFrame, error) {
+	var body ErrorFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorFrame overwrites any union data inside the GroupServerFrame as the provided ErrorFrame
+func (t *GroupServerFrame) FromErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	t.union = b
+	return err
+}
+
+// MergeErrorFrame performs a merge with any union data inside the GroupServerFrame, using the provided ErrorFrame
+func (t *GroupServerFrame) MergeErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRecallFrame returns the union data inside the GroupServerFrame as a RecallFrame
+func (t GroupServerFrame) AsRecallFrame() (RecallFrame, error) {
+	var body RecallFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRecallFrame overwrites any union data inside the GroupServerFrame as the provided RecallFrame
+func (t *GroupServerFrame) FromRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	t.union = b
+	return err
+}
+
+// MergeRecallFrame performs a merge with any union data inside the GroupServerFrame, using the provided RecallFrame
+func (t *GroupServerFrame) MergeRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t GroupServerFrame) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t GroupServerFrame) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "ack":
+		return t.AsAckFrame()
+	case "connected":
+		return t.AsConnectedFrame()
+	case "error":
+		return t.AsErrorFrame()
+	case "group.online":
+		return t.AsGroupOnlineFrame()
+	case "group.presence":
+		return t.AsGroupPresenceFrame()
+	case "message":
+		return t.AsMessageFrame()
+	case "recall":
+		return t.AsRecallFrame()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t GroupServerFrame) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *GroupServerFrame) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsUser returns the union data inside the LoginItem as a User
 func (t LoginItem) AsUser() (User, error) {
 	var body User
@@ -1047,22 +1764,22 @@ func (t *LoginItem) MergeUser(v User) error {
 	return err
 }
 
-// AsToken returns the union data inside the LoginItem as a Token
-func (t LoginItem) AsToken() (Token, error) {
-	var body Token
+// AsTokenHolder returns the union data inside the LoginItem as a TokenHolder
+func (t LoginItem) AsTokenHolder() (TokenHolder, error) {
+	var body TokenHolder
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromToken overwrites any union data inside the LoginItem as the provided Token
-func (t *LoginItem) FromToken(v Token) error {
+// FromTokenHolder overwrites any union data inside the LoginItem as the provided TokenHolder
+func (t *LoginItem) FromTokenHolder(v TokenHolder) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeToken performs a merge with any union data inside the LoginItem, using the provided Token
-func (t *LoginItem) MergeToken(v Token) error {
+// MergeTokenHolder performs a merge with any union data inside the LoginItem, using the provided TokenHolder
+func (t *LoginItem) MergeTokenHolder(v TokenHolder) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -1079,6 +1796,287 @@ func (t LoginItem) MarshalJSON() ([]byte, error) {
 }
 
 func (t *LoginItem) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsConnectedFrame returns the union data inside the UserServerFrame as a ConnectedFrame
+func (t UserServerFrame) AsConnectedFrame() (ConnectedFrame, error) {
+	var body ConnectedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromConnectedFrame overwrites any union data inside the UserServerFrame as the provided ConnectedFrame
+func (t *UserServerFrame) FromConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	t.union = b
+	return err
+}
+
+// MergeConnectedFrame performs a merge with any union data inside the UserServerFrame, using the provided ConnectedFrame
+func (t *UserServerFrame) MergeConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUsersFrame returns the union data inside the UserServerFrame as a UsersFrame
+func (t UserServerFrame) AsUsersFrame() (UsersFrame, error) {
+	var body UsersFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUsersFrame overwrites any union data inside the UserServerFrame as the provided UsersFrame
+func (t *UserServerFrame) FromUsersFrame(v UsersFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"users"}`))
+	t.union = b
+	return err
+}
+
+// MergeUsersFrame performs a merge with any union data inside the UserServerFrame, using the provided UsersFrame
+func (t *UserServerFrame) MergeUsersFrame(v UsersFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"users"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMessageFrame returns the union data inside the UserServerFrame as a MessageFrame
+func (t UserServerFrame) AsMessageFrame() (MessageFrame, error) {
+	var body MessageFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMessageFrame overwrites any union data inside the UserServerFrame as the provided MessageFrame
+func (t *UserServerFrame) FromMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	t.union = b
+	return err
+}
+
+// MergeMessageFrame performs a merge with any union data inside the UserServerFrame, using the provided MessageFrame
+func (t *UserServerFrame) MergeMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAckFrame returns the union data inside the UserServerFrame as a AckFrame
+func (t UserServerFrame) AsAckFrame() (AckFrame, error) {
+	var body AckFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAckFrame overwrites any union data inside the UserServerFrame as the provided AckFrame
+func (t *UserServerFrame) FromAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	t.union = b
+	return err
+}
+
+// MergeAckFrame performs a merge with any union data inside the UserServerFrame, using the provided AckFrame
+func (t *UserServerFrame) MergeAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorFrame returns the union data inside the UserServerFrame as a ErrorFrame
+func (t UserServerFrame) AsErrorFrame() (ErrorFrame, error) {
+	var body ErrorFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorFrame overwrites any union data inside the UserServerFrame as the provided ErrorFrame
+func (t *UserServerFrame) FromErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	t.union = b
+	return err
+}
+
+// MergeErrorFrame performs a merge with any union data inside the UserServerFrame, using the provided ErrorFrame
+func (t *UserServerFrame) MergeErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPresenceFrame returns the union data inside the UserServerFrame as a PresenceFrame
+func (t UserServerFrame) AsPresenceFrame() (PresenceFrame, error) {
+	var body PresenceFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPresenceFrame overwrites any union data inside the UserServerFrame as the provided PresenceFrame
+func (t *UserServerFrame) FromPresenceFrame(v PresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"presence"}`))
+	t.union = b
+	return err
+}
+
+// MergePresenceFrame performs a merge with any union data inside the UserServerFrame, using the provided PresenceFrame
+func (t *UserServerFrame) MergePresenceFrame(v PresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"presence"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRecallFrame returns the union data inside the UserServerFrame as a RecallFrame
+func (t UserServerFrame) AsRecallFrame() (RecallFrame, error) {
+	var body RecallFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRecallFrame overwrites any union data inside the UserServerFrame as the provided RecallFrame
+func (t *UserServerFrame) FromRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	t.union = b
+	return err
+}
+
+// MergeRecallFrame performs a merge with any union data inside the UserServerFrame, using the provided RecallFrame
+func (t *UserServerFrame) MergeRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t UserServerFrame) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t UserServerFrame) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "ack":
+		return t.AsAckFrame()
+	case "connected":
+		return t.AsConnectedFrame()
+	case "error":
+		return t.AsErrorFrame()
+	case "message":
+		return t.AsMessageFrame()
+	case "presence":
+		return t.AsPresenceFrame()
+	case "recall":
+		return t.AsRecallFrame()
+	case "users":
+		return t.AsUsersFrame()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t UserServerFrame) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *UserServerFrame) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -2009,10 +3007,12 @@ type AudioAudiompegResponse struct {
 	ContentLength int64
 }
 
+type BadFilenameJSONResponse Envelope
+
 type BadRequestJSONResponse Envelope
 
 type BusyResponseHeaders struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 type BusyJSONResponse struct {
 	Body Envelope
@@ -2025,6 +3025,8 @@ type ConflictJSONResponse Envelope
 type ForbiddenJSONResponse Envelope
 
 type InternalErrorJSONResponse Envelope
+
+type NoSuchFileJSONResponse Envelope
 
 type NotFoundJSONResponse Envelope
 
@@ -2070,7 +3072,7 @@ type RequestTimeoutJSONResponse Envelope
 type TooLargeJSONResponse Envelope
 
 type TooManyRequestsResponseHeaders struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 type TooManyRequestsJSONResponse struct {
 	Body Envelope
@@ -2079,7 +3081,7 @@ type TooManyRequestsJSONResponse struct {
 }
 
 type TooManyUploadsResponseHeaders struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 type TooManyUploadsJSONResponse struct {
 	Body Envelope
@@ -4143,7 +5145,7 @@ func (response DownloadChatPic304Response) VisitDownloadChatPicResponse(w http.R
 	return nil
 }
 
-type DownloadChatPic400JSONResponse struct{ BadRequestJSONResponse }
+type DownloadChatPic400JSONResponse struct{ BadFilenameJSONResponse }
 
 func (response DownloadChatPic400JSONResponse) VisitDownloadChatPicResponse(w http.ResponseWriter) error {
 
@@ -4171,7 +5173,7 @@ func (response DownloadChatPic401JSONResponse) VisitDownloadChatPicResponse(w ht
 	return err
 }
 
-type DownloadChatPic404JSONResponse struct{ NotFoundJSONResponse }
+type DownloadChatPic404JSONResponse struct{ NoSuchFileJSONResponse }
 
 func (response DownloadChatPic404JSONResponse) VisitDownloadChatPicResponse(w http.ResponseWriter) error {
 
@@ -4309,7 +5311,7 @@ func (response DownloadMp3304Response) VisitDownloadMp3Response(w http.ResponseW
 	return nil
 }
 
-type DownloadMp3400JSONResponse struct{ BadRequestJSONResponse }
+type DownloadMp3400JSONResponse struct{ BadFilenameJSONResponse }
 
 func (response DownloadMp3400JSONResponse) VisitDownloadMp3Response(w http.ResponseWriter) error {
 
@@ -4337,7 +5339,7 @@ func (response DownloadMp3401JSONResponse) VisitDownloadMp3Response(w http.Respo
 	return err
 }
 
-type DownloadMp3404JSONResponse struct{ NotFoundJSONResponse }
+type DownloadMp3404JSONResponse struct{ NoSuchFileJSONResponse }
 
 func (response DownloadMp3404JSONResponse) VisitDownloadMp3Response(w http.ResponseWriter) error {
 
@@ -4475,7 +5477,7 @@ func (response DownloadMp4304Response) VisitDownloadMp4Response(w http.ResponseW
 	return nil
 }
 
-type DownloadMp4400JSONResponse struct{ BadRequestJSONResponse }
+type DownloadMp4400JSONResponse struct{ BadFilenameJSONResponse }
 
 func (response DownloadMp4400JSONResponse) VisitDownloadMp4Response(w http.ResponseWriter) error {
 
@@ -4503,7 +5505,7 @@ func (response DownloadMp4401JSONResponse) VisitDownloadMp4Response(w http.Respo
 	return err
 }
 
-type DownloadMp4404JSONResponse struct{ NotFoundJSONResponse }
+type DownloadMp4404JSONResponse struct{ NoSuchFileJSONResponse }
 
 func (response DownloadMp4404JSONResponse) VisitDownloadMp4Response(w http.ResponseWriter) error {
 
@@ -4568,6 +5570,20 @@ func (response Healthz200JSONResponse) VisitHealthzResponse(w http.ResponseWrite
 	return err
 }
 
+type Healthz500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response Healthz500JSONResponse) VisitHealthzResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReadyzRequestObject struct {
 }
 
@@ -4585,6 +5601,20 @@ func (response Readyz200JSONResponse) VisitReadyzResponse(w http.ResponseWriter)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Readyz500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response Readyz500JSONResponse) VisitReadyzResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5906,136 +6936,217 @@ func (sh *strictHandler) UploadMp4(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1bcxtJlt5fOQHvhsjYIghepJbImPBSalHDblGiRcrtsKAZJKoOgBxWZZYqEwTRHXyYBzvavfauHb5f",
-	"wl5HzETMmx8c4d2Y3Zn+M6NWv/kvOPJkZl2AwoUSyVZ7+CIRQFbmycyT53znkqe+aoQySaVAoVVj56vG",
-	"AFmEGf25F4aY6hdM9JE+R6jCjKeaS9HYaezFIzZW0OmONapOsxE0VDjAhJmWepxiY6ehdMZFv3FxETQe",
-	"SaFR6E+5SqXitovJHrmIucAARlwPgEGPxwiCJQijgVQIeK5RKC4FJEyHA1SgBwhmqCUHp5lMD3syQMjM",
-	"T6AwO8MIVjZb90CKeLy6qOPHJ6xf32Foh7yjQOlMij6g0FyPQbP+ok6fMqUPZcR7HKPpzr8YoKCJuxFg",
-	"xMwYMsNofscXQSNlGUtQF9srh0LX08/sj27pI6YZcAUZMhqFm2ZvhpiNG0HDbFFjp+GeaASNDN8MeWaI",
-	"19kQyzT9SYa9xk7jH6wXPLduf1XrjpxnpjdD7F5PY3aMb6bpe4F6mNlFkHGESkOCSrE+Kss6Ct8A68oz",
-	"BD3gaia9vv8ygT2ZJUwTL+p7242gkXDBk2HS2GkFfkW50NjHjIh8iD2Z4SIqBY7qqexiLEdzqezmAyxH",
-	"5kYtmfs8Rtvh1Cm2JywjYjGC7hiYgGEaSxYBiiiVXOhZxPV8t/P2PGHnT1H09aCxs7F5n0jNPwc17L+f",
-	"cRTRXObsUZM7ynPpLPqqXV0VYz7J5DA9+LSetL758Y4CHgXAwMq6MwS3GSB7wDQkUmnY/NndrbWNAJQE",
-	"PWAaPmNn7Jh6AzFMupgpGMg4Aq4Bz1mo4/GsaXqC5k1wmmPYueWYB63WJxsPHmze3f5ku/XgwcZCZjro",
-	"eel0zEWIdZx/xmIeMfPRMFTENOa0W/1SEH/QW/Pdrdn+5kvHg94zKfDQaIDFIxv5PG9k09Wa7WvRqDOU",
-	"x7FRGXTIrQoxagN4j75xIl9pHsdeZ82jxg6xQDnwhNeciiNm1Bf/EmfxSEzPlfuOsMeGsW7sbLRaQYU/",
-	"tjbL/HHX/LyAJZ7KvhzqvTiu3RJ5ioBnmI1By1MU5hDoQsUEIKS262a+TTNUKDRGIMXM2bA4rp9Lj8UK",
-	"cxK7UsbIBJE4Y//2BPz05OQIDIqxWxhAT2agEE+5mM08y+zVS4XZAiWruej7hdg1Rz0ZKg1dy1G0Woul",
-	"XHmYq5FxF6YblUqhLPDbG0Zcmj8c5jB/MvPdepIiAaAaQdPlghGZNUBkeikOj7Ys7jKLz+xOEPyawqNr",
-	"BSCtm5Frv14BrwUGXJtAoPO6qMGspY5yhlqiC9u2BBjnPUNtHA5cKwPBeQ9VQCOt8UMWvcA3Q1R6cufS",
-	"NOYhycj1Xyi7DMtxyWNxhrFMsW4TDwSJXuAiHepd4l+HdwhhWLDe4xhHTTO5h0M1vhG6DHMRrs8MgI0k",
-	"HTgFyTAcWEHEFYxkdgorKVNqJLMIBkwNuOivmnZct0XCxkZrSxEiMBGBlhISJsaQ2fVVwGKDjMcwYlzv",
-	"GjCVjYHwpZl1W/T5GQqn1c2gCkMpItVsiyqDvzAPrhHwrdM09BBoScPUgv1CJjuzpxfzUN/YOocD0oGh",
-	"G9cBXTJWhllmjBWlCQsYmCezLo8iFDdC3Z6VtEa4yIzMGOIDIfUAs0LAGk0vNGaCxY+zTGY3QtuxTFAb",
-	"hoOhwPMUQ43RLkSoGY8VsMyDCmtLOF6OZZ/IfSb1vhyK6EYofSlOhRyJQnMT2g0cHlcDnprVNVaBp222",
-	"HUv8wsIBRhDKdGwOpwVKjlUmZP/ygtOQ/fzzm9m5YRiiUrvQcaKuA4qNFYwMnjd2eUQY5iJoHPFQDzOc",
-	"oIonrI/r3SS9rAoN3KO/eA/1659NxdVo7tRO7VZ7X6n2pjGfSX3MNFc9zrox3pgYd2oNI2fTxBwVyKFW",
-	"PMKy64k422GME56gHOqbphG6MhpDxCMyIliWGWPbaJ2KtLyjbDttiWyLlY0WKDJNreGwuuvnJTAk45Er",
-	"CGOpMDJK+iJonEj5lGX9m9sEIpgriM2oBkcwASyO5QgtgDqR8pCJsVt+dSN0vWDacEPCSUNNwByYhXKu",
-	"FeO4ZXhJDit1Y7vj3aMe+A2YIlRpUKF1nimjsHsx7w+0+cVt3Ueyai8FG+qBzPiXeDPI4Zm01mwADLos",
-	"CgDPU2OlWjR2Jk8x8g1kBiPymIcZRig0Z7Eijn8p2Bnj8Y2Jwj2IMEURoQjH1nYYCUeIGqapzDRGhxhx",
-	"dkJLfINy4Y6CxAxMwQ+zYD4WwJWVg6Q9naCwR+NEyuNYjm6MTOdBthI5AmW430kxMg2tPwl0xoTqYQYZ",
-	"07hriCcgLHttwS2EOsVUW6trvoD+xzzCSR/FmfluPUm3r8hFsX0Lcq4Q5Fx4MVWORj2rj1LkNgc5EwLY",
-	"MMJuaxNi1BozFUDE+1wrcxY6P4cmrMGfU0iyFHzY2pyMPaTMPGz6/9mrvbV/yta+bK09+Hnzz9def7UR",
-	"bG1e/Mk0ZwSNvfD0UcxR6P2sllRjdPMsURBhzMnpOUwNsR2Fbzrk/zdcfIaZsl7qFSXDUzSkpygwcsHP",
-	"8PQnG8RbaSZTzDS33ET21kF0lQ79oKFs9OpSoS//zVcNFKbJqwYLTxuva9bLzOeyEZbCh/nKdmiJLLqX",
-	"3V9gqN12zNiIkzL8Y6GxXGOM+pgYQen2IUm4NjhXoYiacKALV1VbKBtiKm/Wjo/EgBRo+uho2YEV8v5j",
-	"yFPDFp5RV43QaouO27IOGbiom7BHo9mYT4YpMq2AQSckpjpUfdPWecgVSxwhmOX2P0uwykFO6NsYMLA+",
-	"42IXzGFg4an50c7G/urs1DuqCSe+s+rQXORukYlR2oKBwJHvw3qvqvxZ6qnGJR7M5d9pFuPLNpzFwTVc",
-	"yy2r5E0jpnGNvq3hXS1rZ7Ec69fzMY8cMztaann6jGmWWb1txqmucY/HuJQWCxpDhdmMsK9DCKTLzIlk",
-	"mnd5zPXYWkKMSKD4tOgTspwRkJg/aaK1boqPrCLHaM7h7fFMaeiZBuZA2AiSlZbTkjGUUXlPNlut1zVB",
-	"rWmGcMxc3s7vv/3v3/3lr7/7+l+//eZ/LN5XGrjop26yRjvHbPxsXgBeDeRImHVOUaYxwgoDv3sGM9PB",
-	"oZarO1b53dtui3DAMhZaBSicSNIDTKyO0ZmMIW8CKy//rNVqtcyz5q+N/aAtzB+f7PuvHuyv2kNd0pr3",
-	"tudpzZ+12+et1lq7fb6x326ff7Jv/nyw//rPalVnjhnrU3BcxAnQNduFjlncDuCbIYttAIFidUozPVSz",
-	"eWCJbY+YZjV70VWkHDIQwzg2A5j/rcGhsyFW+eWD+YJczDMOwB5k2Bsqc0Iz4gEn/v3iUGLROEajT3xL",
-	"0itWg3Gt2qIi2A0X+YYZhiyOSUf4GE2HR533keiXWHM+wwvsSeCRVctVKs0uLCHYZ+/LtLxGcu0vK7GX",
-	"2Mh9HuMHi+tlRSdle5DxFkWE+Fl8VBrRRcCrRPBLQ8a6FU66mD3y0ewlNtyrnqkNkSNh/Rjzl4B0pcsv",
-	"so9UqZi5OmVB88EiYh5wtXvxAWLBDTNzJk+50lc6G64xUUtPy/XDsoyNr3Oazynzcw4WsNuuvAOAvEXW",
-	"fWYevzJDqQYw4nlN8sbb3/3bt//iX737/a/e/rffvPvtt+/+3W+++/pv3n79H7//n7/5v3//X16xALqv",
-	"awHlhCSy1Euafa31ZDCAWnrf7DK+VGULzW9evXDz6+RHchOeuVFHlJ0T4kytZTfKG7MGXJKTJocws/Ab",
-	"K/JkLmU1XGoz3UIXY+QJQrM22u7sP/nD337z7rffmunkX/zFu99+21x+j1O3cDN3eYawXLRtRdZt3kk+",
-	"zzmb+RT7LBwfo5gHwGXG+1ywGNRYaUzuKIh4hmGeyOqxuUUmZnzKABAYT++vX9652Z/e4npvX4GcO2fZ",
-	"5+JKhWl1yV6ZFQjgq3aD7KR2YwfajWaz2W5cGGGw1AkmGg80JiRt2fmBfci6rooPNyCXC0p2vmpIgc97",
-	"jZ1X84l3gmd+oxOzNo2L136IUo7STImwtBfvcvaIT/iZGOKTzcVJyuU1LY5g3mHdglKo4ED05CxrN0aL",
-	"f61r321RAMym3cNogAKcU9x61zEqsodZW1ioDiETELOxaSqH1nUeDqRUCAyMGYrGrO/JDKGHOiR3O9d1",
-	"0H+AvD+okYkHCSWxSxGPA4j5KcKIR3owCdRtFulcz2PCZ4keH9AwzwTGEpB9wa01JJNqDDrIJW0pJ6Kc",
-	"5BCU8iyCct5iUAoQ1Illxb+sIe/hWNs03ksl4QeNYRbXzzWSI0HBkpTpgZWm5CvMzjDbgXX/czhgOuVh",
-	"UHyTpFttIbPyF9tFypXz+JF3gSno+GT9ThM+de1VW2h2Wko2tdtZSm2DFZnR0/Rzx1uhlIHqnAV4zpLU",
-	"2DiNSVL/oR/yJ5utze211t211safbu1tbP7p1l6rRf+sPejdvxe17m/cv78dfhLdu/uAbfaQsVZ49y6L",
-	"Wht3G7Uu5UgPFvAlF5Dyc4wpLKtLaSpmacnXssLgs6PHT+4oeHzOe0bZodDW10lhMYxWL83SE5LBbLnj",
-	"csdN9YKBTvpMSGVWM3e6wuMaD7Q543WOZpIkbeHV9copFxHQYQiAzoFBNHQGViFkWcZdmmaZdbhoiyK9",
-	"yQfizM4aPFCQala8QwN2rE/CGO+Fx7ktThFTckwYQ9/0Qxdghppi5x3ffgd0NsROAEwAJqkeF7lVbWGe",
-	"EjIf5j3cFUZ8kJq6Vpy5tOPabMgiSODY43PTlFR9xNniZ7yuWeAa8ctec6PA5uEHdsuzIQZWA9msGopI",
-	"5HtcSvbdBQYv6HviZy+OuCIPE/RkHMuRYQMvSspBhhKeLiFzVXe76glL13oZYgBmMnQiuAgzZMootFIG",
-	"0GT/P1SQYNp/tHSgIGfaMnAj1pkTRCizzdTqGYxMmRYebZBksHf9isPOFbDp62EUTqLbLJSyWr0ptmPF",
-	"i2m3bn/K1ZYVON1xW7hfknQrsNKn1DxJt51acetGcN6pcK++veau1dpu4j+M56Qiy2/GgWIsoWu0ak6q",
-	"+mAXrIhVoDNk2hxkpkCm7M0Qa83ha5hxyc0xz2r4ADO7xqquI2ShN8QmRkNozWRDNaU32Qh0z3y+nCdk",
-	"rgNjQuDM8TjUS5xi0lMOqWLKVrbPzYCwTaqhBaM8eOiAKbmAijAiWD1TyOy2cAGKEReRHMHKycHhz188",
-	"frT39OnPvzh49unzLwLYhISLocZKFqe1DoyaytOH3M1oeC6AGcy0puWatNtQdkhV7qskQ6XbwsY+rZ+R",
-	"6YLqikKpgSCzfO1zjYPJzbMLcBllMXuz5uZHVBV5JRqUozhSBALwzGVO0BZVkgPcjf08x4VScUYicHmO",
-	"NnTrO3fWJ9dBW7gkGWPJllI0LD7MkMzVCFY6aizCTgCh0Tprw3TV2Sk5tC3ZwU4++fMFzO6t0ZPQR03Q",
-	"g9iEQmThMFMya8K+MyuF92ZNLYkxGmpwalvYuU+hVaiCVbJIBtyw49ja5G4uzbb4qft6Zf2EJ+v+lngA",
-	"9JG41KkVZSauiqidM3baQkjt94p2STXhwDC889dV9qrTHTuLwVDeoQsmtBZ6JP2RVDu2mZ9t4BvbdBKw",
-	"+SEpy/SY0l/8iS1nmJBpsuoIsWdt0kYBLpRGFlG+nx2h7kR1x/NrFLhUmmkwGhAjWiavVU5XjPjrgtrV",
-	"ZVkSgdZC3hODoml77ygynmoQbgB9B4ztmSyFeNX1oN9lBVeRCXZZ+Nsdz8O5L7DPlcZsGT/i0n7loOEg",
-	"y+xr0Rt3W4tS5JbzL96r8zzh+SJ6j/F8EtPMa17OQVnCgVkJJ1g4Zmiq24A5QQTzk4Lcl0lpkJQxx0SR",
-	"JiezQi404QvDtR1jjnTaotZVEUDH2ARzzBPw1klbTJgnsDJplZRtkcIEWQ1yF2tbUEmMsRS4Q6Ux3B04",
-	"6xxRebZCrgayTGYuMrLd2g6MlhIuhckn1pG1ZRbh8GiL0A/dNDWTXbX9bLdagVMg2k6E51BmsddjbvrO",
-	"VcnA+XjmPRwb1xMhmpZQRh0sDaxmBpOO7Qmt8nvCYkKWPTR/lV3T5rMRv/RDrXQ8HotwJqA2R1dNZg4T",
-	"iun4MjadGkuiVEHnktm918IUUzsxFuF15gzn86/bQBuHulwajfbPTNp5n31xYoQbJWA5rew95jb7fXGq",
-	"pO27jlJv6M4ldJIiisYy5aB3nltnUSzXuyDML8Agv/UuM7r4fjmDdJaanN58m1H6si4IckRxj1458dRH",
-	"EgKfjJc7H60LX7jiINX8vBpWWtoVa23eY0otnCZxo3B+0srSfa/ydRQpKGziKw0IpZkIMQCMFUKrJApa",
-	"wcZymanvhwGWyKgqa/Zc85vRvKavLEV552Zx543lW/nUlmtwKpmufxifYX2+zrVNUs3xB1ipYWM8PPMu",
-	"K3e9P3BQhUz6agL3cjkg15bMZDuenjCdonCYcT0+Nr06cxJZZiWq/Wvf7+dnX5w0asuHmBna+ChT0Nlz",
-	"VyfdlZCH1Am0h63WVmgzP8yfWJREtHXcaNCcxIHWNsPOPPBTW1yodkvsuGWES24BYlfZ52JmhSKrUIqV",
-	"S/nnOM6H/EdUQ6jeKVSZLrPBXshrB+7mwtm6H2aVJZoxPhUgcFkQoRSa2fok7qETnkDCuNCMC7On0xfx",
-	"eGKBv0rIM0WCVq9Z3uein8fNvScjKNiXQI0KfFjU+phYTK4hYxA0gUzsSIbDxN2mzHPOKZ+eha6yzRfY",
-	"PSZ/IOXgG263hTosrV0kFMAMvmEpb45ZEgcuumINA8fjENvacN6j5s9AXpjGk9Jsi7Z4TKr8s+Pnzwp9",
-	"7jxzTmZB5ysjC4LC/2EkwUXHR3Yonb4tZuTTg/cy0VTUQGYaHg24QEWOQo0iREWUPHIhAHeRqY5JY8Ob",
-	"tAoOAZHBFHlYtNsWS58jmqS/r6KlLOUvAIuVdD/aRSzxrUdgE/wbQBdDNlQI3UyOFGWVMvKgsShyxCrQ",
-	"si06lhae9EFloafG2Kv2Bxu7Kn6yplnMQxQKS0x9eGDkCuV/0LlXO+vrMkWh5DALsSmz/rp7SK2btuSE",
-	"0bE7D42gYTC/wyHNVrNFcCVFwVLe2GlsNVvNLbLd9YDkW1U+kB6TqiaP59EAw1OXHOFBoD0TZhtVIdDN",
-	"lyy/v62MRatHcg1je5eOZDJ05qW/dZqwz3iMETCtMUk18VhbZKWCApAWlXhoSPPZOXNZFGWoFBngrgew",
-	"x7stmIKe7ZsMoty7rIpZcQWhmSxGMBSax8A1qGEYIpJWk20hJCTmsf4QlaIsCHdRmYijA0F42XdDjG3D",
-	"E822OPIDhXZJs6H5uSuHIsLI3+0n57SRNTsOS/oqUiNGrnBCv0KNbKGqu60ty05GgdIJMdZYo9hWqwFR",
-	"6YcyurpKWpWUvIuqnnU3YCqV4TZbrasde9698nf/+e/e/u7fu4tZF0Fj2w5e12dO5HqpDBo9srH4kUp1",
-	"BHro/uKHJuqgmMc2thY/ltcVoQfuLkNcTfEB8/Dmg6VGqxQNuQgad5dZxGpRLHpqiblRjbcyCGvsvHod",
-	"NNQwSZgBH42nsg/Eypr1VckTqRqvzWNlQeZqy/RRzyoxqSbKR1pNsEL+tA6L45+4xKLpSpRtUb6zazPW",
-	"VVXPl0y96k1tnzpZe0wN0dWqyzMyaIsm60UpzYvX9Ydt/qI///wmj8b7cM/FJAvYZarhgWCG5spRqsvt",
-	"e/L4BIxV1pyzEUemp9vNWGYzYOXo+fHJ6uJz6WMvczBGhkwjgVR/aRj2QDMCabmuN0pPwXbrQRNsl3YH",
-	"Z4GEKiiAle3NB6vWXT5ZwtFoYsIrl9LFsLQqzhfgerTxZGzrhhVyxbVTo4+/+9+/efvP/+UH6uP3U62t",
-	"JZRdXv7yVhcvoYs9r5WO6nwBwKLI1lefqZcfSiplYp80VpdMEJCFA5s/cEd503xabu/lnV9WZJerIc+6",
-	"i1JqXi0R/2OQ8tvLbHdRXZWe2F78RF5I9H2O1wdrnr3ImJg9v+We7Rx/XAkUyFnqvZDALVv92NlqGtUU",
-	"3JXLNAp1zBRopaSjO8qHqtzFkmmGe4LaVnK5NLNdgtF82a6FDf0bDJZqWrxiYanm1fdBvB+3+wq5F0Fj",
-	"s3XvUu23lmTEovjYTR6ryx6SjSUmX1cd9gPOSwEJvqoGJF69NvvvAyb2Uzl88Or1RQVEeMcsgQjP+/64",
-	"2ZsrxWELyTbIy1ksMCBcCqHLNLVe/rVwIBUK4JGr32oaSwLtLgPVeS9tKSF7N336oD4qEfKhemH2G2EE",
-	"S3DuG1yeLXqTzvL5Xa+v0SqoVtioMQvefv1f3/7db9/9/lff//KbH8JZd1k99sFaxvKPZ9ESx9uAU4nl",
-	"I4xR4wLY/AITeeZfmFBUVucCugZQ25xeYx5Pc/Kn5f5vIc7NQ5wP5iW7g9eNhct8cguH/z/hlWUAbh/1",
-	"vvtyOZCbB89lFmHmXhBXlP+bQry+9/eGvK+v2aFVyfGp0V7f/+XfvP2r//D21797+1d/YSv6/FHoMLMs",
-	"frMXcdATeyWFKjLNZCP3u00RgefLcU+l58uykH8N3kfCQu9+/yvDOf/mP/0Y+OfmhRcxHMvRcZJv+kzw",
-	"5Dlvvuiyj5VfMFeqYloRYzyazYMfqQCbrgk3j/2+/+U3f2wSTFeUV99v5WyeKt+um8lXeyU29ZfzUtbH",
-	"yN5DrFzba0JF8s2Rcm7Qa3QO5RJxcdPiRbZLNM5fzbtEW/vCyms9FXU3/meei+/+z9ff/fJ/3crkuiNE",
-	"/JLf1nK3VSseHMezxQH6heRigQvnM8ldNpkthQfuOAF3VdAjibaEOZ6bMzxGSr207qGi5IQZKSjKG5mP",
-	"VIDCXXTIHT51sdrPciqv2dC5EQyy2APzzV+//We//vF4YG4+MGAYYhmHTYzsbJGLMkcd5Go0fOjveSvN",
-	"xsXFkZjlPkigfmscOE+L8X5gTr01xi8JP8zOLcNSySK0kadhd1GPEAV0HKIpX9sPbIZ5iCKyWe9vLLS1",
-	"N2jborgXGLgM3z4afsy0cjc4uN610rSTv2O+3HYgY6oPV/P6+jzFtgnP/Wub9UhSPQCOChI2tiULKTnu",
-	"sFzOUFGdsbGvirBL5b7rKi20xWSpBZhRaKHp6k25ygewohDbolT6YpXyjcwSKao3xjIkbRNzpV0JRWbn",
-	"bAhXpzyltnV65AnqK8FtNbVWi4oKi9/4TPcjr+h19rfI8BYZLuFqrBb+XQgNJypBzpR1xzpDlihzAF19",
-	"RldraqqAWI0T243xaMD0EQ8vfSD3XXXK2zD7bZj9xxpmt8VB3dmZEWsvlYtdfA6p1MbUGaTyGKR/aUnA",
-	"pT3S24MU4ikX/dnn8zDduj2by7DMHtU2XPZk5q1vz+XHmP5yeLS18DxuLzyP7orh9Hnc/pDzuH17Hpdh",
-	"FftK0WXPY9769jx+nOdxe8Z5HCCL9eDL2d5/dz9ls9WC0YDH6C6ayRCVAq7AvoCmeth+6jp9X+fKvFtz",
-	"/AwFqnJcIx/b4296K/WyU3L+qYhp1mXKVbVi4cDsY17xuzssHBK+vImClWd7J8er5K71BSFczZO7rS0Q",
-	"LKFqzAaj5C9QnlypF5bU9/dCLXX/ofzy6PnXIFjEF61uxTCZ7Rg8NmLb2DafHT1+EsDRsycgM3h4eOQB",
-	"2y50zKJ3fMKiTxGcuGiUVq2c2TeNkmGsecoyvd6TWbLmq5AsZyuXXmJ2w/eMKhWMa8zzP/ztN3/4+7/+",
-	"SO/9Vl+v/VFfNfIvyb8Kh8DLdHkDxB6XAbLow44LrJReBNId05FxDLjqct7yAhATWfqBrSYbGnHkrgmf",
-	"cTlUIAWWimu4coErVHxDikL66UGGSIkEo1WqDwyniCkw/yLztqi8yRxWiqrEcG8bPucPgQt39XirBYrK",
-	"HnJt63cYWYxRW2y37peL/tlCuqbJKaZ6t3QxixyVA+tv7uHIka3oXQ29mPcHGpgGKcIqIdt0e3KiRJW7",
-	"OWkmSxUQ6D2/jiTY3nxA75HwcgX8m8UN+xEApVfM2FIHLBvb0izbrVbthUmi0ujya5Vjlbfn3kqyW0m2",
-	"nCQris/NlWLOiTJXgh0ePX7iPCkrB59urWnW79uX4XVZ5koAqdXLKH/rQrlV/LfH5aNR/PM8HLmTYrGy",
-	"F3Bw/BzI7LBvIlk5PNpetX6Py52Q7dsTcntCPrYTUutzuJyPw5inBNmso24yM9HBOQrtW1jcSdgpQjYU",
-	"VIGwKDu2s74ey5DFA6n0zv3W/Q1yiznqpi8h2XIAAcRUpIdAYmzrgzSLSHReF2A6qn041EMWl24wqdJz",
-	"Pq98+jGfg0Y5lAOelh5yqRTTz1jIp4KKMaICKq9t6D482qY3lpUpsLtRQ3Y1xFl5woU4px+y3h5XPc05",
-	"EEpPlhwIF68v/l8AAAD//w==",
+	"7H17dxzFnehXqTO7eyzttsYzmpFtjU/OrmxsR8ayvZbAIYyXqemumSnUXTXuqpE05vicsAvBl0CAkxAS",
+	"wm5IDuxybzYxZHN5E76MR5L/4ivcU7+q6tf0vGTZOFz/A9Z0dz1/7+dzBZcHXc4Ik6JQe67QIdgjIfxz",
+	"xXVJV17BrE3gb48IN6RdSTkr1Aor/jbuC9Ro9iURjWLBKZAdHHR9UqgV4LeCUxBuhwRYfUtYLyjUnjZP",
+	"rjkF2e+qN4UMKWsXbt50Cqc5k4TJx6jockH1LNlJKfMpIw7aprKDMGpRnyCGA4K2O1wQRHYkYYJyhgIs",
+	"3Q4RSHYIUlOl16eHOQnfq8+/Vy8slharC6WlhVK5VlquVcq10tLCUmuxecItkSo+7lVJubnsVvAx7wQp",
+	"tcp4sVlxi13WrhdS+wzwzgXC2rJTqC0uHRuzTTjW4Q1udAgK1SMkSLhFPDS3WDqGOPP78zlHjEoL5VL1",
+	"xNLxpaPHK9VSqbI4ajHlxRN5izmzgdv5i3D1Mo8IJGTIWRsRJqnsI4nb6YXUC5OOaeYjuoCFXOMebVHi",
+	"Da/uaocwuFezRLSN1SJ5SLz0yq4Sz0GlMlrDfaSuF9mLRefWNkYt6Vg1b0VXiAz7Ky1JwuH1rBOXM08g",
+	"ydE2phI1SYuHBIXqE8rSp7WUnLXFwwBLAEcJNxfgHRooPFksV49XT1SOVY87hYAy/WM5WhhlkrRJWLip",
+	"ltbFIQ6IjHGW95jMv1OsHxpk8bDEiAoUEpw5OOxTlxScAlUfXu+RsF9wCgpP1DMzgVMIyfUeDdUNybBH",
+	"khv725C0CrXC3xyNSctR/VQcNQu8qEZTy4dDXSfXh1d8hcheqG+a+x4REgVECNwmQqO/INcRbvItgmSH",
+	"itQOyqURi7eTjbqGY9XkNSyXSsfLy8uLS9Xj1dLycjlxGaWcy3AKp+DqJ+2Gke383TSJz7dzdrOYv5tm",
+	"NNs9b6ecu52zhjzmEH9NdUPYFPFQs48wQ72uz7GHCPO6nDKJeAv2K9Srm5R5RaSuXaAO3iJ1Bo86uEtQ",
+	"46mnnnpqYW1t4bHHap1OLQhqQiw0UIv7Pt/Wo1cWkfp36GJBUIfs1JlH21SKk8j1qQIwxAjxEOMSdXEo",
+	"FEyQoFhnKbg+CI0fgQaWc4zFgyz9DSiL/s6jMmdDSpg3FoVb8MoRYXE5wxR4c8R600MfFvKeC3mvu/pY",
+	"/lLb6uERgajnIIw0T98iyACYAg4sUcCFRIv/slRZKDtIcCQ7WKLzeAuvw2iI9YImCQXqcN9DVCKyg13p",
+	"91PbPp6/Zbu4cZs9RGRZbVmWtU6ZS/IowBb2qYfVnwqkPSzJbAwLdqkFtHibq60FO/GCnnkmzrbausgZ",
+	"WVPi0uQlK3HhQNx/1MrV3At68hGrrpaWj+Wve4QEta7kJqA7Wo5SshOimhIZGUZI6vtWRDzU/eg1zSjt",
+	"0IDmYPtlrIRAeiMNI0sjOJsPgyQn9kgL93ypmGHJGSNrLKnHE2D7Am/znlzx/VwQ4ZsEkS0S9pHkm4RZ",
+	"sm8olANEGW5B/doNiSBMEg9xlt5aC/uCjODbvp+/N/ONWXKTc59gpiW2fOhYYej7GxuXkRKfNYA4qMVD",
+	"JAjZzAprWsb+XiRjj7r3sZc+Cn6fECScIKxJytr2FE8q4hf0hBIvtVKjjnoUHxgnwCUnPhw+cFMNI7qc",
+	"Ca0nrvQ8ytU/jICu/onVb0eDLgF1I4cANynDsMzsUd10cg5n7XJFa0bq7rC+SFCQhtTXhVh/zduRef9o",
+	"SteNtbSFjDY6bogc/TUxUASPUwyh302oZ+O+gXeM0rSQ1JrGfZTSsOCMT2EvKe4lr67b9akLPODos0Kf",
+	"QwRq6k2PKDBXVERLtIVaYfcXL9354uPB66/e+fTVweu3dv/nTbXE6YDrDNsiPu+SvLtvWLmroTQXICxG",
+	"xgRBUonOWnEOERWiRwSao1K96naIu0m8OjPaGWZ95HO+2evOO0jBEOOyQ0IUaVPqI8qA/SkxUp/QFXK9",
+	"R4Sc/oAA7prqaIkPlyJ6QaDgXInQ59cvXUQt9USLPR4nek/AmRCVApkTcwpb2O+NPu7BH97a/eP/xW0S",
+	"Hfc3X76tRaeIaFhhq7xUAgLUxN5lu9nsyuJTuNeFvfavu29+aCSx5OLu/vaLO59+Xh7c+jAraN357Cd3",
+	"3/rz3tsv7L755903P4S1BlQIytq5p2gpWPI4qUDmk4kr3Pvy88GHb+gD7GIhtnnoJecceUbRvCmQmXFa",
+	"OB6rUgO83zuOrGqoRZR1e7IG2GHmBaVN28TiRfPQHBpmHhK4L+psW106FWgbDD+gnlJpsaAn+gchEEul",
+	"SopAvPPq4OXfDn71wd5nzw++/tU3X76yf/uTvQ9eHbz+08GPX92/fUj0QvGKiB4gjwNHFSjouR1NOdQu",
+	"ebiJ5uzdow4WHcra8+o9KusswH2FO5y5BI5Ico4CRT5CTQwEwn5IsNcH689JbfdBYGlQJ11nbbpFmFFk",
+	"1KRC24u0cprgV2BjWoiMTOPId8IcddPYFFs+dWclTAbwNvAmYWnwvkLaVMhQC/5KU0NSvYRi688QeC8n",
+	"r3f/z/85eO2TwSd/2v/d73f/54PBj18BnDInpZVRkcEoz4PbMSoukttahhk/0eCTP+198druL28P3v9q",
+	"8NpPDguHwALaAf3BNWdr7DRgeOyFIWESCQkqnNLcediknqePcYYbYFyuEQUY2ePH5jBAiVaisuV3GAXE",
+	"QFLe4aSQ7M6nr+7+8vbeX97bvfX64I1ffvPlK7tvvbv77/+2+5v39975CdwIcL2EHJq4Dy1/thLMcczt",
+	"p5Fbz/KzV+989c7gxY/vfPELDQ+HdTuJpfEQ7JdwWOlVAltPnhhc1CqTJGTYPxOGPDwYHSvl0rHBj1+8",
+	"+28f3P35r/Zv3z4c2rXOAyIVKUI9Rna6xJXEO4k8IjH1BcKhVW21UdFQOZ+3YZ8X+XrP7SiJ7mDSXHVY",
+	"mlPs+w+/HLzzwf0Q5baJ76sLDYjnoGZPIsa1d8dSad4lmhwdEWBLVHS6zkA8AVPkHNb/B7HPS4EtvG7Q",
+	"p8V7zEOEqgfzhqVd5PKs+nlm3AW5Jo01T7BNxreZxts8REkd7N5f3tt//uXEwd50CowrDS1/1DEImB73",
+	"5x/s3vokOe6hXFlmGY6lTqGh2aJDuwb6xvhvgLZit0M85PJuX92MNsgYsppR46bXgdSCLz0+4y3qla94",
+	"HslIlkc3aHAUe55mVsNHvpghBJ98MXj5Xc2FFLl9+Tdwm3r4x4hPZO4EHjyZco7BrXfv/uq9oTngFi6Q",
+	"lswZ3yd4i5zLB8bM6Hd/9KPBS59rkEyM3iHYl51+Zmz96w2QiI4CU78xcQK+CQP6vN0m3qVe3nIV6Gtj",
+	"05TLjRZ6OCS357pEiJOoYeZpgESMQCDexkqCZJrhX6au7IVZ4koD3CZHm0F3ViOHYz599gAGEvttlx2O",
+	"baWrt/bIvnKo9hWY8yKX61hS0aK4eUDOXD6WkrNvf7L70b/uvf3C/iv/Nvj1n5Xg9eatw1OdjIpDPGNL",
+	"9ykRiPekoB5JuuABJYxxZIMGhPfkwcSOE8Obu/PVzwavvXH3R8/vf/zi7lsfH/rmUJN7feRR7TzEYUi3",
+	"CIj6KcHqiNDvSb27Opsrl5AAN462Rc+ftAfCiAtqExXI9bkg1n60wfkFHLYPeO2V3JPZ//qlwXv/dXhn",
+	"AnukAvlqoWD9YQhrL2zR7GENs765ajEjr/V5m2YUzQ2rTbcw9YmH4BWRI+AsptS+vV99MfjqzcF7H+3/",
+	"+f3d//7t7psfwkm8nWdHAPN0rM6OmD/5ikCtkAegdWHPC4mYvCCt5O5//dKdz39693dv7H32fO5SDuWi",
+	"rmCpUDGgoBBk7A1olLnh0IwNBgaeAGe/OBA0p89u8Poru299vP/1r/d/+8re2y/c+fTlO1++O3yfd186",
+	"XLuQjYax5psOFmAbUtCgIxmEUq5aPm13pHpiEOFbOPInGO7JDg/pDeLNbnw+HRKPMEmxnzG5XFDIZmPp",
+	"tLHPHgoPUWQNzdE2ysPaxv4f39u//bxGSUWffvP+/u3faTwFHCQ7Xe1oSqGf9WQh+3jSZPD24JM/7X/9",
+	"0u47v9HwcfelV3d/8WFiLsY3+JBN6yI3U0G8GMlXo8pp5f7/6EH1NIMXb0VzHAoU2hU5CKMm9hx7CNqq",
+	"scU3iWdf4KG5IDe+TKDITzC8hak/mzyhIaMnhi+j2ROoSeQ2IQxRJiRmLhFgO6XC8La8S8pYdwd//I87",
+	"f/nJ3bf+vPvxrd3nb+/+6Iu9z79W6uhrt/d+rtVcD0vcxIIML8E+id0OmIltcLiOn3X3zQ93X/3j4POf",
+	"JWc6HIMT8kiXMI8wt68NydvMnL7odbs8lMRbIx7FGyBgH4S/L2UNdz+/vfvK83tvvzD48YuDP36299EX",
+	"g//4yeEy+iMCBWrRECCrIMwGVFpTI8jshvNrcr/B+brPtw9BuNNU/u6PfjP4/D8VLr/4u2++fGXwyZ/u",
+	"fPqH3T/87vA2amLStFznIQFRZFqwAc+IDnxAMsRMtEiIQizJSbV9sLzxVp1Rrfptkq7UDoDxYt6T1CNZ",
+	"7/eW+u1o0K0ekvO7+kg5O0TlLIK1ZATtxfy4x8j4BdZGB5WR5BCcSKQkoXCQDktU2NR4BhXRAvqnRn5s",
+	"RiJGpLKYjQ3sYjWcmvFfnl5Z+CFeuFFaWH6m+E8L154rO5XFm387DCtOYcXdPA3BkGfD3MWf5qxFw0Ag",
+	"j/gU4nV6XbX8hiDXG9rL43K2RUKh/T5zgrubRILtlRHPCAru5vfK6Vj05wqCXNdhqmZN2N0sOAX1vglK",
+	"vOkUuiHvklBSDY5gs1r1DjMGz9HLOLyAXvtLnL2g9nUt5+T1TmeLnYwjb57WA+r1q+GpBEjJ3Gc0L28+",
+	"S1xpbnzEXW8kNVfsbjK+7ROvTQKi43LVVQcBlUq3F4R5jgIEre4yj7J2nenLBx9DEZ0BcFHPFL3D7ibx",
+	"asA2PAU9zGugllqHcGCMniBhnbkdzBjxjwjUeK5ekLxecOoFSXZkvXDTvg8EtetjyhbUk+hXn26SIlqV",
+	"dRa7rIUOfE2CaM3Gg4KuxluoIXkDzUHwH3FpVx1enRmMnYfJGgbywOsgiCyiho4gXhNt8yv1SNDlwAm7",
+	"aiNzamYSOqmp52sI6wMBH0RIugRLgXBmOB2eUmcQA63HiTw26qcUwhm+q3MZEG5jqkRDdeZSqG1sqjfg",
+	"U/2G4aZHBJqDwRrUazgGnWGvkgakMV9EG2a6OstslkVOkuxCMGJk286QCaR+rpAYpVAruAvHC06BeoVa",
+	"tWKwsFxRcByko643bDxrsbp07IcKoHkUtJygHEPEIjXbpJhW5/7QFvoQ0arcAfVpJ0b0sCQL8Ksz8cgk",
+	"n4l8TUsZ88kc9QytM4tOk7zRxG4LSxxqOVRNnYaRlnF1jrRnn9RxS/SGsZ1oIDduU0EkuJTnNlbXnllb",
+	"+cEzK0+ubKxceebUUxtn1oHbTZTVnIIieyPSJYwkDRKbOlwsaZP6VPa11RDD1iD/g7WFJcU5IZ4Tw7mT",
+	"xw1Hci3nJE9bRW4M82jRUBh6rIiYju/VPEGRTO4RQ2MiTwkOiaZ1PKRtyrCPRF9IEhwRJ1FDraGBAryp",
+	"tMlUFIPeKm63iYd6jHI2TGzy3D/7X//H7k/fN+6faI+xijpMRGCUCGIXS6Vr48KiF1Nh0fDXMM5Fy4kR",
+	"IbWuPFkhiznxkqfFH9hJPHkCfTIXm3P1j9GQuBJi5MMRt79ibj0RVaAYl0CcIawY7YLkC4rfGgYf3a4k",
+	"vi/Qdoe6HQWrHlWjBpRhqUMtAtztUu2kUuRiJKGJSEB8NCPeHdov0WEdI1RF9dC+GUNS7rtr+rF9OyQu",
+	"9v1RL1+Bp/rdGO76WoXQd3DTKXBGLrUKtafH09nMlm46419PrXPSy9HRTnoxcVKTXk3tPQGKw4AG0Ce6",
+	"Pu5fHJdTJjp8mykS2CW860NghyWsThQQpf6ar2nt61gVZM0Qu1oDY0YWlB0SaJVGhtxH0Sto7ol/KJVK",
+	"JfWt+lf5rFNn6h/Hz9qfls/OZ3PHBm98sPvO7/du/ffgo4+GCfFo7e1f6vWdUmmhXt8pn63Xd46fVf9c",
+	"PnvtH3JVuMiakZ8YbKLsETGvnbSUmFzvYV/LhpDeICSWPVGcgo6m3eijiOaY9JHl5aRkkk8nPSxxzoU3",
+	"BdGmZtbz/WKGoCaT50qLE5ndaKIYnWkOOUwAeg48hqTVE4prhwB8Rm63hw+p0X2fFFH8JigEWmUBmT0l",
+	"bivwtS9qggIiiQ3OVdL7REH7hKX/2Zi7we3Pdn/xmY74u/PVu3tvv2AiIqNda9o4SbjOg7p4b0qZS29p",
+	"u0OY4ugdHGX0TBI2LVClp6qWSijAvo0Bq5YqJnrPxIPy0MgMDqouLiO+ZZwvcOQhlsRBS6WSem2pVLGM",
+	"S4a811REBLKOvLQkNwGWq/mwTEcck71G6mn9On3T2YlB1h8rUEyC/2FJQl/wvUsRKT45hDJnqU9mF8LV",
+	"k9kk8L+fRfieVvKNIvaw54GVEvuXEzsw6WQJ/FO3fVydkoK80zpKthLlUmWYAt9mJBxl8TpsBTK1pJmL",
+	"CeSCtlVeJiGw2efB7V2gAZr0aT1Yej8JYLSxa/lXmeSX95VzjdupXuJhci8z70gIvkCFfGBbp5IEYuoz",
+	"sHacMMT9B3oml6CmyxiNVgOYQJFWYfVsECkzslJkQzrugM1SIftXPxv8r1f3/vLe4J0P9j7/Wnu9B7fe",
+	"2v/tB998+fbTYNd3UJM3r8XgqofmsLSCthAIUAFsJG/sD4itB4W9Wx/d+fSrO5/+O0jf8avaUpZ4EQjN",
+	"tQdjXNenkD3YSYfiIDiO1NVXTywdPzYFP0sd3rURBhcxNYhqAIHg6iE4zWeR9hztTOYQstQpCXmjoPMy",
+	"CCAuGSlrWnuIdrXw0DgVI43HmF7SUJoFjSTUmnMzeb0GhvX9NHnzzqcv733+dRZQu2aVOVCWhTEc54zM",
+	"YDa8L5Bpd/rcUB74KKjVx/ADfQjqsKMffrL3+dfFLMBOJX1lTvDaBAPhTJa8IXiMEwGiMaNzGAGlaQgc",
+	"Baf3YBnScPpXbRRKUZxxnC6N8pmrH/dh9ha+I2aonL1N9UnyHP9qTV1DiHPTKVwgbez21wkbZ2MfMpQj",
+	"D6xmkS5pzO8s8qpa9NK+UaM/MQ/5dFPntIMzrxY7dx3trNVuROP3jySfOtMeySMC8W2GrLtfcj5kh7Ay",
+	"0Ptf7b39wjdfvjJ48fd7//rZ/n89n/TiDTEJS32TxG5pqXJsQimkmf1RWXLJc4hg9kZyKCDEQz4wuToN",
+	"D2eMI1tucwTijLE3UYF46Kk7VTDQUOJLA7zsDOE6a0Cc4/e575Gwgea0o32TsHqhhuqFYrFYL9xszBfR",
+	"GQx5+ySICiMax3k9YS2Fuc35orkmlx3UgrxWZGojRKcxD7WacJ1pW5Ah8trg2sWhRE1d7KUBi2nYL/sa",
+	"rKaS1uAuViUJQInAO6v6Ix0pE//xbagb8dLy4oPglMECBLHsRwRqqJEayQtEc+Bem1eiB/yavkYdPwyW",
+	"j+motRFqx7+UmCNFvlInDX8kylzkCptWZYkihGsFl4eKci10eCjIWGlx6rin2Szn8VpSUxxfnFx2LQkF",
+	"sWAVDZgHAhDsucpafLS1S8OADrA0QOUgrMstRlbTbSxMhKKi0bb+WYxYLmbIx331Ku/p8EO3w7kgCKOu",
+	"j/sktOUmW0S6ELKoKzVkL6BDaLuTIwmvBlCCkDO/72gusk092cm3k463R9FRbM6GlapvHBQSl7cZ1XZ1",
+	"HqTTiJxInE7kwyUT3JxEjp2TrCrkJIIs82RvQW/kLO9UX+oKYMPayNjN9kI/f68e32YQcNrFsqM5d1SS",
+	"poaO2sduB8sudZ34l6BbqTMeJn+oxhUHTMAPOMiwQHHudBE9Zt4XdSbxZqI4VCwU2EynOR7C14YqG38G",
+	"1Ica8ndll/qPUa3cOJ7n7yor5cW/q6yUSvCfheXWiWNe6UT5xImqe9w7trSMF1sE45K7tIS9UnmpkBs6",
+	"58nOBLikDHXpDvEhP0MmUhTV0YK7cA6j85fPnDsi0Jkd2lKCFWFSxzJBcDIZZfofX/csSRnUlRsoN9CU",
+	"oKExPcglFgnBNUepUiccRVqhMzkRbfmBaxCUFwfqtSwqRXFcceyIIjsuoVvgl3Iiv4kV/ewgAlHm+j2P",
+	"eDqIzgQDGslQCYYOahJBPe3fQg3sbjaGhAG1HXUt+h11PVGpU96VNKBCUiVJ95FHvF6XGMmh2a+zBvUa",
+	"AKbNftrRNF9EK2liiuZ0Xn+gCauiBIiHdQZkYB65OAwpEUPYQ1kyZMWEcyvYPiLqLHEz5kWP4oZ28KkV",
+	"xzF3aJOQrt4gNaVzyHXU7Mk66ygUs+/XkAx7pKHkb0SCruxnZmc8mmW866+5UD6uIDjkga4PYIt9eoVa",
+	"ddEpqMNQWp6SelN+wTc+GLz4h8FPv9BeisHrb33z5W8KTiJkNzdKr1QrlYrlxUoUpWd5voFuO8Hs7sQI",
+	"7kY4Ett4i0zrSYxP49u3Qk3wC5pCqD1Gr/cilU7zhXz+c9B1aECYSpV+XL0KQrNH8eRvLIlLi9nDO1Yw",
+	"CBlLOj9BYy0gq4wSMhT3B6QDrCyiFVOdDLARtF7tIozcgWevrKyd0S5BBx2rosfpqWT2bRZatJY5BDAW",
+	"LXPKbeq6lFpRBpuphsiYVMY0IFFS6yTCKGEXsBybCnDnmxLGEPJG2RB9LhacHJOlyCsffQ53F1ohIQ5S",
+	"mwEGQZkbEiyoKdE1YvzvSoBp0k89Y5BpRCWS2h2gyXAAasbgNoqXP26QLH1JEeCngF5XW4/Jvg6uzpbP",
+	"BnMMKOdQ8SddSbum2Zx676h+FAmQmvEp3mmeBN2Kg4AJJl4PulXDX8xxGj4Bw1pB2srQ6jxiQdC8OXSj",
+	"5iQePldkxk6YMB4sJUZ/oBYDBdTfkl1pIy3/xPXSZUiwhFhcJZbh670sx81rGfFgjivhqRtlgsh3hR6O",
+	"k+rAbpocr0yCtCR2lbPniQ5CEwblaouwGgqSgnU+T0v9PcE5mHEI6gVETotDOruxvrgMSR/jK8un6fH5",
+	"JpzC5nQnurc0lx6bIKdfSUfkOdp3peUAUINirQppiSHmvnVm4vq2KfP4tpZerpw5vXLhwjNXVy8+dumq",
+	"gxZRQFlPklTxEG0KUQJHlG9qOpqgS5moax6mPMKp+p5BT8g602kE2savVDG76pRokGMjGhWhNF4qyFyq",
+	"cVHNwKYTlzh8RyMvcmzeW1pcSwVYRroc8GGGyBaJOlXUWSoLyhRGiNIjjTbrmMoPOiXCDm7McFQ6So00",
+	"fhYnmXqn1cSQgN3OQ3MN0Wduw0GuYvoLve68MdjUWWQujAyChmpbTEdY37uSXlAb9HapQQiiTt1eKHhY",
+	"RGeNfY1ZfWPoSLSaPqSt1pne+ySdFUwzHapAta+Nk2YvxTr7vvl5Dgp7WQuAg+BPgGDDqIXauIgDYY3V",
+	"p84Yl/au4JZEEa0qZDBOstRdNZp9YyZRK9fJKHAWcptHRpCafs3u1rEvm6y6qAK07IP5w2JzKtOuIXlj",
+	"3ixE42HWMAN1Ewj2IHlcz5CHbc3++CY9Jq1wWOVwdBglAHmxcHj5b9OrtNljmTK4NVex2VC6ElzvEQE2",
+	"lBw9xkFto/7YYsQxsEw591jlZWJsx0iiFqf+zqqUNPs52keStOVSvjYVkoTT+mdATlOC2UhHjVrNTqFW",
+	"aJEA+2Oi0A5FNjBi42gxt7xUmhSiOp2bJ0/1h42OX+862cnKf+NeT2azTOFHSsXqaAlYrSlPAB4TN7AO",
+	"ATexFVRyk/SMo9IE4FaMqFIRXVU401C6aKPOMvZSrSk6qKHUvDG6KbKqaZ1luzzNZVXSpCIa65/zTmT6",
+	"qTPoF9XnjNSgb5SpK2oKuEah8xETCkOoMaoeV0tVR/FIZhITU0Ve1SGsXa6AXAb1u9Vm5/U41VLJMexL",
+	"6o3QSMiaJr15qgiIGO4I82Y0jq5BcmSU0pDOQkejktB1YkOd9UDmifLKqWekFAwONwjmiczdUaqCPYA6",
+	"48wlJhfV3YwyWPTBjM11ejDZ1wcwaj6o2JNhbgF3P60AnA1TGRugsq5pWBpuFOUGayvQ8KQP1dB0Q9xT",
+	"Vp2I4A9tf73P3JH6kaJ3IlsnBATPhu2t18iqoVGDv1I6QNXO3GduDodJtAU8vHoe9ycwOnv9akP3sUpI",
+	"dDRJqIkuLQdqkoEfk1Jf8rQpl0MJivywFgdas1Glb1rHcwYApC7FViD9853mOZdeoudXn7ixWr5IV8Uq",
+	"u7Lknl49trrZ/cGTp88vF0n/fNetrKmXSvhqiV44ff6Gd3VV/d1pnvOf/eH6qlgNnqyqj9Y23J2Ljz1R",
+	"WbvR3l47vU3x1bOl1Wf5zsUbZ0oXN9zttWdXti+cPn/dO7dJL9HVpaduXAzWrj7Rf2r9/HLxeqsUVL9f",
+	"ai41Lx3nj1dkefP6P3fOn+ivLz61/eRx90p55+py98Ix70xF5MS12epyWSPN+asbiiNrAs5SMVC6+lDG",
+	"xjaqO1Q6mk1Nlrjs5H3mXLe1m81wzys6uBALo9RGiabWjXsSMfUE4agqoKI4HSw6I41OQ0KoLnLwROhH",
+	"xbXhh380n3wvalrlAaJpE886JLLCD39lkmpiu8Ot3WQn6pKmSz/YaAvHpsNG3qfQtH4Y8ohCOzn1qq79",
+	"lzLrxUSH3pdge3st2Z2VY6cZQBTU1ExWS+MMIlJsTxZTYdBBxBcElRLMq+SUx9ZnmEjrDybvz2TvpVmh",
+	"PhL61eRWyE+dWBIuEig9yiqsfn8octxs2syDMP9DEfiHzq2Unzj04E7kwJkZ2djx/x/qdUzKxch6C6ZP",
+	"rIiyzkZDifhWUjBSMz/kmRSzZYqMyrvIYoVBFDHGNaDFHK0G09D60Uz3EsfYDUBvTp++waM6SyJSLUYt",
+	"COc2YfkEu530yMPZFBrBbVbhA0oLzSoqetpvI7EynjlxlWKEAgO83O2FVPbX1YzGfE5wqOVc/a+zlhWc",
+	"v7pRyNVjgD5CYCwWqLFiCmqbOoKnYBBU75VKFVenUKh/kkYRgbgtTCiPbluuxPwmETLqBNYNsSupS4QS",
+	"666cPX3i+OKSBg/st3lIZSdQUlyXMka8Opv7/vri0rGTccYOamC/3XBQQ8l5jSgK00lYw+Yd1KBCgJej",
+	"zhpkp6u9HFEfQh0cTuJ0H1DV2sRb4D1pdg7DQWHpOuPMSPtWCtNgCreq28vDCUf30ZFSZ3iD+qF74ObH",
+	"f8FUSQNisrcLBf0wt5Gu1nRiEOrSx0k/mvKfoY9tvscvdbdYhzTHPQ51i18rYmv/EppTR9TiYZ1dJc11",
+	"7UvtYOaJDt4kQAsIwkqXx11a7OPAn6+hZsi3BeSQY/BOYc+rM1NWFiyxGn5o0EYidA0EOfZnHZQTPwAz",
+	"LSPbKFrA3HwDijXWmWHiARabOsoUSl8rnVLfmc/bCHz+OqMmp8/viMOEfjEmccHlTGLdNdB8tEEDFGDK",
+	"JKZMoehw/WEamLIdAfhQAXTkgubOECpsQt2tz82JqStYX4SjY6PqTHtDsQ9OTLeDpdo6FNd2e4EpQx0V",
+	"NIIqTtiV2kYZHVhUZVQ3RNNrbRJQvlOX55gwLC0m2SQnXzekt75fS9mipmN2KcU6qzNdAxW6jEb6sfEh",
+	"G0EVNZ5TMp0Te+qURHezYUPAoFZTneUXa6qhxVLJQdVSScdej+/ZWWfppp0ot2fnvBqvDMV0HG05r5aW",
+	"0BxGAZEd7ul9Q6ZCVGu9g7cIfHZC/WfZQdWy+ra8pP5zTNfeUZMulSpoTk1TZ41EZ4OGbqe7pHZhi2hT",
+	"03MP+QRvivkiso5fuDPR4aGss9MdyogA27dUooGAMz9tgpVModU82gLmKLhvY2KBE/Os3eVknU1N63Vt",
+	"W1OqUXKeSK5A2BfcPNTHliA31sQzRHaaxMU9QfLoBorJRp3l0g0gD/mUA87mb/4GnbLjKs0a+IhOKRVo",
+	"7vSlK+vzdbaCuuDnV1hpEm6sx0S/igLcR9bHHvbjPntWk8fSVnSExjAU2gFle+M0NlbXnlm5cOHS1TOP",
+	"PXPpyuq51YvrDTQHSYZ2TXUmem4HmK9iJaJ29CjudotGLCq6PGgA7DT+XgFR5MlQM5ooCC8Al74ihxEF",
+	"ELq6bTckplHHXOPS5Y3VS2p+wILGJZje8s0V6PC1cFpXhVswrtSFNUCIxrwxcepdxtvWHQiIhxZLOitn",
+	"eKQVJR4s2MlMDWIY/IgwI807oz7T0wvzncJIKM4PP0Z5oJYajR5Gc2VRs10jUoDvIFuOfQPUv67fE1qc",
+	"cTmzpkIdowLNniyA8lbMOp38U1zDOwsrbSUsnUnbDyUfOk2TmDHhAB3UeBKH/Roae3tndrpckHjbCULk",
+	"oDMbuB3vOVGZ3qmzH0QXDx7SFWZXJw0ZVVhq1g3xNYyj7OR/37C8Hyng9H00pyAzhsQk3FRLlXkTzxOR",
+	"AyPZ2UvAvl9Ep6KYMHgTgJ8KHYZT0whhVqoLc1/kyOV8k2piCvqJTiRM9AlBAfe0ERFsuIwQD3yeQELW",
+	"uLtp8FhYHpfstWlzxxRcpHifhgVDNRIM2RTLU9fcR7bfiD5X3T5cq16GBSdjnIJ4KXUlV4QyzhFMygXw",
+	"CiRS+pBKBFxWC0JKaWK6qYiRaNZWlToA+XoFS3Z4lzDBe6FLijxsHzUfiaPq3ZsJOzsNCk5BHYwxbhZL",
+	"xRLo713CcJcWaoVKsVSsgJNfdkAtSUu6YLniIifv8rQS1C1bNxZ1LRApziZizVIL8rZNjEAYQpoWiK9L",
+	"uYOahRpPq3cdlJf+fa1RRGd1cy0spQIkAyphoo0UuJijhkhM/21izkwLLPDUmxGQlu3qDAvbuAvuKQqC",
+	"E/Gu4ub7qMck9RGVSPRclxDQuHmdMY4C9Vm7R4TQsMIM9AdUgpAAgGuHAV6vIyyLdXbZTuTqIw176nGT",
+	"95hHPNuUCeBLCZo1w9Zs269tDBF7oKkBrqr1LpUqGpwiRIA4gPhatVJLhDzFvRm7oc+WRT1dD5RU0vbN",
+	"tM4twx6BHwzWqrEWS6WDdHCByqHaZvr0Q+Dp+U54Fq8Nd7WLa7HOcPvj2uBkh63q688bMwKTo6ewF0GU",
+	"+qQ8+ZNUlzL46MTkjzJdI9Vn5crkz6JmivDB0jSLy+nUpD5eXJ5qtlTbw5tOYWmaQ0x3G4evptjbqZ7o",
+	"p8xehdrT15x03zYEVEjitkhEm4nCNfVZtpNu7blCm8i8cI4tbkOOtMFc2oZjWrVDDez73zMJrJrR66c2",
+	"XDrVWQMKlom0fp5w/aXbyNjYolwKq9v/RnqUGGkqj185qj9b8X3AqTxyN/7QLz3+IFHjINBzMwsC+phy",
+	"YMAZIXREpjKTRn/uzAb0XC+OuYjLaqRHlzHNZaC5y5fWN+Yn46WN4x0jHoYES2iPE3V/QCtIYjA5RGKa",
+	"klcEqpaWi+hKqn1pvnyXlufQXHVxeV4L8ZGw1sECTDZhj4GoOZMYhaaWoqIDOFRB6hDDnafjvNl47Aci",
+	"ek0rebGe748QsUpTn0O2we2sskkqfiFHNMmOeiCUP5iUUZqC75/mrOVT95FYMpVYYtEhQbXG00LseWfB",
+	"OTBSRDnFoeWcqWHSJC4PiHGwyg5YHo13YZiFrUSDz8q9FNCagLCRvunE63qW6IO/AoZXnea6z0LpN48w",
+	"/UV18hcXuTyr+MWB0OuemfCK50XNAhJgZ+DjUKSiCKQOJBQ9Aqu/drAaFvBi6IpoGnDgkQQtkeF3RNjg",
+	"z6hDWbVUjQMorZwXuebIDhXgjIGwSsbN53lC1jkidbu0maF0Bgi1nVonvrjamuHVi5yRNSzdznSv20au",
+	"6xSy2A+EJpf1+St4WSwdm+n9ypQQHPebfZD4OCt2lafYPFzlRS7XsaSiRSH4+B4QLZYlnktHljx9Td2/",
+	"DfPRfyXjQJ6+djMlfVhXLUgfFvYtnuoKRzGWuqBfRd1AJihhJtHX5INrD8WC2+GCMEQ9HZIAI3JQfEye",
+	"uDHe60Z6urz7MEs5nVjIvTKUYUoD67Y1lkbEicDcF20YZFJ3mVbIT+dBXrsPGo/SYk5kWp6Uox3s3/7i",
+	"zmf/eefLtxMtWLRmlNJgBrd+Pfji872/vLf//Muz6jHpZiM5ikz+4A8v571nvqgB1+JGAtV0lE8C1zzi",
+	"E0kmCPpXSMC3jPXQMNUO7SLKENQh1in/lLMcQf+x5PiPhLIHL5TdMyzpG7zf0nsSTh4J8N8RWJlGJG8T",
+	"edb8OJ1YHkUsQuV1HWaWaMI7JGrb0Q8sa1+7vw5aHSCujYTHJ7tn48KiiyOds8N2Q12AKzmti0Pu24kr",
+	"5RHWycpM1snBq7/d++qtwYc/z7hO93/6yeC1X+iWh7r90EFMlamsoxwuP26W7zCvV8dikWISpp3TlX2g",
+	"1dZIdDPPTQzTpemwLDXyrKgGH68+dt9R7VuLhZgG22OkWxyJdCMQOwfZ9v7ynoL+N355/zAtZ4pHvDCD",
+	"lzjS8oIIN0bK4hZBx3NC/VnKCBW3pk9xReqNRtWHjR/eQyvPe9BA8xFn//mXD8alhts/jkOenGm+62xK",
+	"piS5tgXE0RiRrEQ3EitWEkhmC9l1cZuYzkupEnc1MBTxnkzURNHZLg0dH6l+0M5yRraJkDBSEaWYYr5N",
+	"91xqsffRtBuxy8mvnrJ7mublFVu7ZIp3L9CA3i9aMFRbfzmvtn6yWo0iAEvHR9fZ3/3lT3ff+t+6KNTg",
+	"o4/2X3j77q9/PHj9li21X8mrtF8u1UqLtVLph3mF9Z9LLsiKCUNLOjFmST//eHDrQ7uA6ugFVHIXkEO5",
+	"dj++tfv87VlpVl6l6JFUKzvFI34fEzjAyigxzNTdTFm5DWWIyduznLIJZu7znJqAc93HEBlih6inI/PT",
+	"DijUJ5CSoE3oce1yNZMTd6xRf0Ilc1NYJjKK55G289Eq77NN5j6qAffWKzxhpn753cGL798vM3Xu4A8z",
+	"jj1of68CxWms2j7BW5McSJEsDY4ghQG2Vq6QuB97en0ceYgQjJtj5b4Qz/ct48gji+WMYqm6uWlAKpgk",
+	"hUZ5s00itwlhqGEk3WTpY0fnPru2dRO5rhW2Yp1dHZJLUa5YCimjHe57IiGlRmWphU5SBKBtQHxpI6/5",
+	"1LwtPBpNZvJsMqNz3yNCxsWfdfkNKtEcvNji4TYOdX4RfB+S+ZMms3OEOB3Ex2TSkfRYddbE7qYarQYR",
+	"r9FejwjjpVWHhe2md2RyBrOdOmty2XFyV25vRXZIUESXmN+Pump2MVThQAHu1xl0AKRSSfyJflbCpMyZ",
+	"0tondeXOnHLddZat141GVOsumtY0pnw2mhOE1FminMo8hBSrbQvU7OlUqzjzUff10vcV4D4Sm7QL747Q",
+	"Tg5FMcnpkhuX5Y5L74/yZkONxYM6sjPFF7+bqk9+B7HyQTuIle+9g1h+vd0c5SfT68w2r4mXGi+hppZQ",
+	"rpWWFpZai80TbolU8XGvSsrNZbeCj3knSKlVxovNiju5F5oaplhdOvbD3Eq/j/Slh9dXmO6mPVFhyrS8",
+	"HMmH12VIcCAUbTSNKE2HnaH+TEqZipt1JrPL68zwTNHBXZJsE4qoED0ihgphV0sly9Ew69eZz/lmr6v4",
+	"xDbx/YUWDwPb5BDmYVx3lrRr7GCB5kx1byicXWdrlysOErg/ryarlqp5hN3GVZ3uYHmZujMT97Nm948i",
+	"Cr/9iMLEXdzXkML1nttRc32HggpTuDQisjDRy3cy7YAC/EN0A4rmA7rDkSCTHQIFrAQhm5S1i2ilzvKJ",
+	"CpqeppgWL2migqagKWuXK0BKqKizCSRjrVt5RC6mAeEVaL83LbGI3n5EKh7S+OO1y5WJJKI6kUSYqk/D",
+	"JKL60JOI6vQkovqIREwDuk9CZ85pSUT09iMS8dCSiOoIEtEh2JedG6N90Sbve7FUQtsd6hNTwIG7RAD6",
+	"9rrD5uPvm0EPbtK999NL17CgW4QRkfTNRyu2+lhIsNef9iCMLd3DEjexMH2EsNtRtx91vmn2YjOdLXsq",
+	"0NzFlY110IGiCtamIv1SqaJIG/RYNjRUUfDh872il/pgj3fKxN0nGN7CVLcJGJ+/iz066U5S6u1o18e6",
+	"4lpKQz5/+cw5B12+eA7xEJ1auxwnu+n+ITZhxqaoZIoFdNOq5+hqAUHPl7SLQ3lUcaQF65NLGMMUOyzU",
+	"CmC8bvYlEZYVqgfz05tnFCnS63owCf8HtWrFxqg7n75858t3ZzVDpZoW59ifsqM+VGWF9AVtcL7u8+2H",
+	"O31fL1UcisVLjzWdtqoxuUOwd2+YjOZC4vI2o8LEBEqgowrc5403JaqWmsl8dXQ7VNe2D+qGZIvynkAc",
+	"KhvbeoSm49wcSKucxeRcdkJCIDZxex6a36JNQroII9P5oc5kiJlokRBBNZS5uOUuOlZFj9NTcUXlSgkJ",
+	"6JxHU5UblQR7Itk3TneCVa9skq48mSh2AE6Sjnb2tci2WbZAlNWZKQmJJeLMTS+kCsVZMh1RTGEWtVmo",
+	"jadE6biY5OJyEa2giOSlCntG0WemCB4O+7pic7VUyq3HAqtUIs19IrGjIWcGoquzmR+R3Udk9yEmu3E/",
+	"p7Ek15gHx5Lbtctnzhkb4dzqY5UFidttqKGLmjg0ZczF/CxClDbGPRKgHmHyI0yeLECNs+FFZrjJQhND",
+	"q+uXEOijMAKaW7tcndeWvdmQt/oIeR8h7yPknRp5c61rs1nzrqm3oTA6vDwcmeRzF/vIIwAlcWnyUBvC",
+	"GwHeJCjssQaCYuYQ1BkXIq8dPQrfd7iQtROlE+WCU9hZsL0yDDpdizYxXDBBF1tzoBUMZaAu+LoQZTGO",
+	"h4qqrg3HVq31ZA/7iWoLIvGdze0c/swGoUOySod2Ex+ZiMbhb7T0LpyUWioc8CWqda9drgIdSq5AX1rO",
+	"stPRHKkvTDTH8Efa/GkqrBsrV+LLhJXr5rWb/y8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -72,6 +73,21 @@ const (
 func (e ConnectedFrameMessage) Valid() bool {
 	switch e {
 	case Empty:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConnectedFrameType.
+const (
+	Connected ConnectedFrameType = "connected"
+)
+
+// Valid indicates whether the value is a known member of the ConnectedFrameType enum.
+func (e ConnectedFrameType) Valid() bool {
+	switch e {
+	case Connected:
 		return true
 	default:
 		return false
@@ -300,36 +316,66 @@ func (e UserOnlineStatus) Valid() bool {
 	}
 }
 
+// Defines values for UsersFrameType.
+const (
+	Users UsersFrameType = "users"
+)
+
+// Valid indicates whether the value is a known member of the UsersFrameType enum.
+func (e UsersFrameType) Valid() bool {
+	switch e {
+	case Users:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccountName An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type AccountName = string
 
 // AckClientFrame Confirms delivery up to `seq` of a conversation (sockets opened with ack=1).
+//
+// Example: {"seq":12,"type":"ack","with":"bob"}
 type AckClientFrame struct {
 	GroupId *int64             `json:"groupId,omitempty"`
 	Seq     int64              `json:"seq"`
 	Type    AckClientFrameType `json:"type"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
 // AckClientFrameType defines model for AckClientFrame.Type.
 type AckClientFrameType string
 
-// AckFrame The server's acknowledgement of a committed send. It names the
-// send's conversation: exactly one of `to` (the recipient account) and
-// `groupId` is set. A send that repeats a `clientMsgId` of the same
-// sender in the same conversation is not stored again; its ack is the
-// stored message's. The same `clientMsgId` in another conversation is
-// a new message.
+// AckFrame The server's acknowledgement of a committed send, to the sending
+// socket only. Every send is acked: typed `send` frames, the user
+// channel's `{"to","text"}` frames and plain-text frames alike. It
+// names the send's conversation: exactly one of `to` (the recipient
+// account) and `groupId` is set. `clientMsgId` is idempotent per
+// (sender, conversation): a send that repeats a `clientMsgId` of the
+// same sender in the same conversation is not stored again, and its
+// ack is the stored message's (same `id`, `seq` and `time`). The same
+// `clientMsgId` in another conversation is a new message.
+//
+// Example: {"clientMsgId":"c-7","id":43,"seq":13,"time":"2024-05-01T09:31:05.456Z","to":"bob","type":"ack"}
 type AckFrame struct {
-	ClientMsgId *string      `json:"clientMsgId,omitempty"`
-	GroupId     *int64       `json:"groupId,omitempty"`
-	Id          int64        `json:"id"`
-	Seq         int64        `json:"seq"`
-	Time        time.Time    `json:"time"`
-	To          *string      `json:"to,omitempty"`
-	Type        AckFrameType `json:"type"`
+	ClientMsgId *string   `json:"clientMsgId,omitempty"`
+	GroupId     *int64    `json:"groupId,omitempty"`
+	Id          int64     `json:"id"`
+	Seq         int64     `json:"seq"`
+	Time        time.Time `json:"time"`
+
+	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	To   *AccountName `json:"to,omitempty"`
+	Type AckFrameType `json:"type"`
 }
 
 // AckFrameType defines model for AckFrame.Type.
@@ -337,16 +383,21 @@ type AckFrameType string
 
 // AvatarUpload defines model for AvatarUpload.
 type AvatarUpload struct {
+	// File The picture; its size limit is a server setting (TIM_MAX_AVATAR_BYTES).
 	File openapi_types.File `json:"file"`
 
 	// Username Accepted for compatibility; the avatar belongs to the token's account.
 	Username *string `json:"username,omitempty"`
 }
 
-// ConnectedFrame The first frame of every socket.
+// ConnectedFrame The first frame of every socket. `code` and `message` are the
+// original system's; `type` makes it a member of the tagged union.
+//
+// Example: {"code":200,"message":"连接成功","type":"connected"}
 type ConnectedFrame struct {
 	Code    ConnectedFrameCode    `json:"code"`
 	Message ConnectedFrameMessage `json:"message"`
+	Type    ConnectedFrameType    `json:"type"`
 }
 
 // ConnectedFrameCode defines model for ConnectedFrame.Code.
@@ -355,12 +406,24 @@ type ConnectedFrameCode int32
 // ConnectedFrameMessage defines model for ConnectedFrame.Message.
 type ConnectedFrameMessage string
 
+// ConnectedFrameType defines model for ConnectedFrame.Type.
+type ConnectedFrameType string
+
+// DirectServerFrame A frame the server sends on a one-to-one channel; `type` tells which.
+type DirectServerFrame struct {
+	union json.RawMessage
+}
+
 // DisplayName A name shown to people (a username, a group name): 1 to 64
 // characters, none of them a control character (U+0000 to U+001F,
 // U+007F to U+009F).
+//
+// Example: 周末爬山
 type DisplayName = string
 
 // Envelope The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Envelope struct {
 	Code int32 `json:"code"`
 
@@ -371,9 +434,14 @@ type Envelope struct {
 
 // ErrorFrame A refused frame, in the envelope's style. A refused send names its
 // `clientMsgId`, a refused recall its message `id`.
+//
+// Example: {"clientMsgId":"c-8","code":403,"message":"对方不是你的好友","type":"error"}
 type ErrorFrame struct {
+	// ClientMsgId The refused send's `clientMsgId`, when it had one.
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
-	Code        int32   `json:"code"`
+
+	// Code 400 malformed, 403 not a friend or member, 429 over the send rate, 500 or 503 server trouble (resend).
+	Code int32 `json:"code"`
 
 	// Id The message id of a refused recall.
 	Id      *int64         `json:"id,omitempty"`
@@ -386,20 +454,27 @@ type ErrorFrameType string
 
 // FileUpload defines model for FileUpload.
 type FileUpload struct {
+	// File The file; its size limit is a server setting (TIM_MAX_*_BYTES).
 	File openapi_types.File `json:"file"`
 }
 
-// Group defines model for Group.
+// Group Example: {"id":7,"memberCount":3,"name":"周末爬山","owner":"bob"}
 type Group struct {
 	Id          int64  `json:"id"`
 	MemberCount int32  `json:"memberCount"`
 	Name        string `json:"name"`
-	Owner       string `json:"owner"`
+
+	// Owner An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Owner AccountName `json:"owner"`
 }
 
 // GroupEnvelope defines model for GroupEnvelope.
 type GroupEnvelope struct {
-	Code    int32  `json:"code"`
+	Code int32 `json:"code"`
+
+	// Data Example: {"id":7,"memberCount":3,"name":"周末爬山","owner":"bob"}
 	Data    Group  `json:"data"`
 	Message string `json:"message"`
 }
@@ -412,6 +487,8 @@ type GroupListEnvelope struct {
 }
 
 // GroupOnlineFrame The members connected to the group.
+//
+// Example: {"groupId":7,"text":"当前群在线用户列表：[alice, bob]","type":"group.online","users":[{"account":"alice","username":"爱丽丝"},{"account":"bob","username":"bob"}]}
 type GroupOnlineFrame struct {
 	GroupId int64 `json:"groupId"`
 
@@ -425,10 +502,15 @@ type GroupOnlineFrame struct {
 type GroupOnlineFrameType string
 
 // GroupPresenceFrame A member opened or closed a group socket.
+//
+// Example: {"account":"bob","groupId":7,"online":true,"text":"用户bob上线","type":"group.presence","username":"bob"}
 type GroupPresenceFrame struct {
-	Account string `json:"account"`
-	GroupId int64  `json:"groupId"`
-	Online  bool   `json:"online"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
+	GroupId int64       `json:"groupId"`
+	Online  bool        `json:"online"`
 
 	// Text 用户X上线 or 用户X下线.
 	Text     string                 `json:"text"`
@@ -439,11 +521,22 @@ type GroupPresenceFrame struct {
 // GroupPresenceFrameType defines model for GroupPresenceFrame.Type.
 type GroupPresenceFrameType string
 
-// LegacySendFrame The original system's direct message frame on the user channel.
+// GroupServerFrame A frame the server sends on a group channel; `type` tells which.
+type GroupServerFrame struct {
+	union json.RawMessage
+}
+
+// LegacySendFrame The original system's direct message frame on the user channel. It
+// is a send like any other: committed, acked, and delivered to the
+// sender's own sockets too.
+//
+// Example: {"text":"好的，八点见","to":"bob"}
 type LegacySendFrame struct {
 	Text string `json:"text"`
 
 	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	To AccountName `json:"to"`
 }
 
@@ -451,17 +544,20 @@ type LegacySendFrame struct {
 type LoginEnvelope struct {
 	Code int32 `json:"code"`
 
-	// Data [user, {"token": "..."}]
+	// Data Exactly two items, in this order: the `User`, then a
+	// `TokenHolder` (`{"token": "..."}`). Each item matches exactly
+	// one of the two schemas (both forbid other properties), so a
+	// client tells them apart by the `token` property.
 	Data    []LoginItem `json:"data"`
 	Message string      `json:"message"`
 }
 
-// LoginItem defines model for LoginItem.
+// LoginItem An item of a login's `data`: the `User` (first) or the `TokenHolder` (second).
 type LoginItem struct {
 	union json.RawMessage
 }
 
-// LoginRequest defines model for LoginRequest.
+// LoginRequest Example: {"account":"alice","password":"correct-horse"}
 type LoginRequest struct {
 	Account  string `json:"account"`
 	Password string `json:"password"`
@@ -494,34 +590,55 @@ type MediaInfo struct {
 // MediaInfoMime The content type, recognised from the content.
 type MediaInfoMime string
 
-// MessageFrame A chat message. Exactly one of `to` and `groupId` is set. A media
-// message (kind image, audio or video) carries the stored name in
-// `message` and the file's description in `media`. A recalled message
-// keeps its id and seq but has `recalled: true`, an empty `message`
-// and no `media`.
+// MessageFrame A chat message. Exactly one of `to` and `groupId` is set. Every
+// socket of the conversation's accounts receives it, the sender's own
+// sockets included (the sending socket too, besides its `ack`), so a
+// client that shows its own messages optimistically dedupes them by
+// `id` (or by `clientMsgId`). A media message (kind image, audio or
+// video) carries the stored name in `message` and the file's
+// description in `media`. A recalled message keeps its id and seq but
+// has `recalled: true`, an empty `message` and no `media`.
+//
+// Example: {"clientMsgId":"b-17","fromUser":"bob","id":42,"kind":"text","message":"周六去爬山吗？","seq":12,"time":"2024-05-01T09:30:00.123Z","to":"alice","type":"message"}
 type MessageFrame struct {
+	// ClientMsgId The sender's `clientMsgId`, when it gave one.
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
-	FromUser    string  `json:"fromUser"`
-	GroupId     *int64  `json:"groupId,omitempty"`
-	Id          int64   `json:"id"`
+
+	// FromUser An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	FromUser AccountName `json:"fromUser"`
+	GroupId  *int64      `json:"groupId,omitempty"`
+
+	// Id The message's id, unique on the server.
+	Id int64 `json:"id"`
 
 	// Kind text, or a media kind whose `message` is a name returned by the
 	// matching upload endpoint: image by /uploadchatpic, audio by
 	// /uploadmp3, video by /uploadmp4.
+	//
+	//
+	// Example: text
 	Kind MessageKind `json:"kind"`
 
 	// Media The file of a media message, as read when it was uploaded, so that a
 	// client can lay it out and choose a player before fetching it.
-	Media   *MediaInfo `json:"media,omitempty"`
-	Message string     `json:"message"`
+	Media *MediaInfo `json:"media,omitempty"`
+
+	// Message The text, or for a media kind the uploaded file's name. At most the frame limit (TIM_MAX_FRAME_BYTES, 64 KiB by default).
+	Message string `json:"message"`
 
 	// Recalled Present, and true, when the sender recalled the message; a RecallFrame with this `id` follows it in the conversation.
 	Recalled *bool `json:"recalled,omitempty"`
 
 	// Seq Gap-free, strictly increasing within the conversation.
-	Seq  int64            `json:"seq"`
-	Time time.Time        `json:"time"`
-	To   *string          `json:"to,omitempty"`
+	Seq  int64     `json:"seq"`
+	Time time.Time `json:"time"`
+
+	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	To   *AccountName     `json:"to,omitempty"`
 	Type MessageFrameType `json:"type"`
 }
 
@@ -531,6 +648,8 @@ type MessageFrameType string
 // MessageKind text, or a media kind whose `message` is a name returned by the
 // matching upload endpoint: image by /uploadchatpic, audio by
 // /uploadmp3, video by /uploadmp4.
+//
+// Example: text
 type MessageKind string
 
 // MessageListEnvelope defines model for MessageListEnvelope.
@@ -549,15 +668,23 @@ type NameEnvelope struct {
 	Message string `json:"message"`
 }
 
-// OnlineUser defines model for OnlineUser.
+// OnlineUser Example: {"account":"bob","username":"bob"}
 type OnlineUser struct {
-	Account  string `json:"account"`
-	Username string `json:"username"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account  AccountName `json:"account"`
+	Username string      `json:"username"`
 }
 
 // PresenceFrame A friend came online or went offline.
+//
+// Example: {"account":"bob","online":true,"type":"presence"}
 type PresenceFrame struct {
-	Account string            `json:"account"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName       `json:"account"`
 	Online  bool              `json:"online"`
 	Type    PresenceFrameType `json:"type"`
 }
@@ -606,19 +733,26 @@ type RecallFrame struct {
 // RecallFrameType defines model for RecallFrame.Type.
 type RecallFrameType string
 
-// RegisterRequest defines model for RegisterRequest.
+// RegisterRequest Example: {"account":"alice","age":24,"password":"correct-horse","sex":"female","username":"爱丽丝"}
 type RegisterRequest struct {
 	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	Account  AccountName `json:"account"`
 	Age      int32       `json:"age"`
 	Password string      `json:"password"`
 
 	// Sex male or female.
+	//
+	// Example: female
 	Sex Sex `json:"sex"`
 
 	// Username A name shown to people (a username, a group name): 1 to 64
 	// characters, none of them a control character (U+0000 to U+001F,
 	// U+007F to U+009F).
+	//
+	//
+	// Example: 周末爬山
 	Username DisplayName `json:"username"`
 }
 
@@ -628,17 +762,27 @@ type RegisterRequest struct {
 // by anyone: an unknown name is refused with an error frame 404, a
 // name of another kind (an MP3 sent as image) with 400, and nothing
 // is stored.
+//
+// Example: {"clientMsgId":"c-7","text":"好的，八点见","to":"bob","type":"send"}
 type SendFrame struct {
+	// ClientMsgId Makes the send idempotent per (sender, conversation): resend
+	// under the same id after a reconnect and the message is stored
+	// once; the ack names it.
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
 	GroupId     *int64  `json:"groupId,omitempty"`
 
 	// Kind text, or a media kind whose `message` is a name returned by the
 	// matching upload endpoint: image by /uploadchatpic, audio by
 	// /uploadmp3, video by /uploadmp4.
+	//
+	//
+	// Example: text
 	Kind *MessageKind `json:"kind,omitempty"`
 	Text string       `json:"text"`
 
 	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	To   *AccountName  `json:"to,omitempty"`
 	Type SendFrameType `json:"type"`
 }
@@ -647,31 +791,44 @@ type SendFrame struct {
 type SendFrameType string
 
 // Sex male or female.
+//
+// Example: female
 type Sex string
 
 // SyncFrame Replays a conversation from `afterSeq`.
+//
+// Example: {"afterSeq":0,"groupId":7,"type":"sync"}
 type SyncFrame struct {
 	AfterSeq int64         `json:"afterSeq"`
 	GroupId  *int64        `json:"groupId,omitempty"`
 	Type     SyncFrameType `json:"type"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
 // SyncFrameType defines model for SyncFrame.Type.
 type SyncFrameType string
 
-// Token defines model for Token.
-type Token struct {
+// TokenHolder The second item of a login's `data`, holding the token.
+//
+// Example: {"token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ0aW0iLCJzdWIiOiJhbGljZSIsImV4cCI6MTcxNDU3MzgwMCwiaWF0IjoxNzE0NTcwMjAwLCJqdGkiOiI5YzNmMWUyYSJ9.qf0m4H0b5bO7oK3t1kqQhJ8yS2YwV7cR1xW9pL6dE3s"}
+type TokenHolder struct {
 	// Token A JWT to send in the `token` header.
 	Token string `json:"token"`
 }
 
 // User A user as every response shows it; never a password or hash.
+//
+// Example: {"account":"alice","age":24,"avatarUrl":"/Tim/avatar?account=alice","id":1,"onlineStatus":1,"sex":"female","username":"爱丽丝"}
 type User struct {
-	Account string `json:"account"`
-	Age     int32  `json:"age"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
+	Age     int32       `json:"age"`
 
 	// AvatarUrl Path of the avatar download, or null when there is none.
 	AvatarUrl *string `json:"avatarUrl"`
@@ -681,6 +838,8 @@ type User struct {
 	OnlineStatus UserOnlineStatus `json:"onlineStatus"`
 
 	// Sex male or female.
+	//
+	// Example: female
 	Sex      Sex    `json:"sex"`
 	Username string `json:"username"`
 }
@@ -693,6 +852,8 @@ type UserEnvelope struct {
 	Code int32 `json:"code"`
 
 	// Data A user as every response shows it; never a password or hash.
+	//
+	// Example: {"account":"alice","age":24,"avatarUrl":"/Tim/avatar?account=alice","id":1,"onlineStatus":1,"sex":"female","username":"爱丽丝"}
 	Data    User   `json:"data"`
 	Message string `json:"message"`
 }
@@ -704,12 +865,26 @@ type UserListEnvelope struct {
 	Message string `json:"message"`
 }
 
-// UsersFrame The user and their online friends, sent after ConnectedFrame on the user channel.
-type UsersFrame struct {
-	Users []OnlineUser `json:"users"`
+// UserServerFrame A frame the server sends on the user channel; `type` tells which.
+type UserServerFrame struct {
+	union json.RawMessage
 }
 
+// UsersFrame The user and their online friends, sent after ConnectedFrame on the
+// user channel: the user first, then each online friend.
+//
+// Example: {"type":"users","users":[{"account":"alice","username":"爱丽丝"},{"account":"bob","username":"bob"}]}
+type UsersFrame struct {
+	Type  UsersFrameType `json:"type"`
+	Users []OnlineUser   `json:"users"`
+}
+
+// UsersFrameType defines model for UsersFrame.Type.
+type UsersFrameType string
+
 // Account An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type Account = AccountName
 
 // AfterSeq defines model for AfterSeq.
@@ -722,6 +897,8 @@ type BeforeSeq = int64
 type Filename = string
 
 // FriendAccount An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type FriendAccount = AccountName
 
 // GroupID defines model for GroupID.
@@ -746,54 +923,98 @@ type LogoutAll = bool
 type Range = string
 
 // UserAccount An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type UserAccount = AccountName
 
+// BadFilename The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
+type BadFilename = Envelope
+
 // BadRequest The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type BadRequest = Envelope
 
 // Busy The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Busy = Envelope
 
 // Conflict The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Conflict = Envelope
 
 // Forbidden The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Forbidden = Envelope
 
 // InternalError The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type InternalError = Envelope
 
+// NoSuchFile The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
+type NoSuchFile = Envelope
+
 // NotFound The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type NotFound = Envelope
 
 // OK The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type OK = Envelope
 
 // RangeNotSatisfiable The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type RangeNotSatisfiable = Envelope
 
 // RequestTimeout The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type RequestTimeout = Envelope
 
 // TooLarge The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type TooLarge = Envelope
 
 // TooManyRequests The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type TooManyRequests = Envelope
 
 // TooManyUploads The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type TooManyUploads = Envelope
 
 // Unauthorized The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Unauthorized = Envelope
 
 // Unavailable The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Unavailable = Envelope
 
 // UnsupportedMediaType The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type UnsupportedMediaType = Envelope
 
 // UploadTooSlow The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type UploadTooSlow = Envelope
 
 // UserLogoutParams defines parameters for UserLogout.
@@ -945,7 +1166,9 @@ type GetMessagesParams struct {
 
 // DownloadChatPicParams defines parameters for DownloadChatPic.
 type DownloadChatPicParams struct {
-	// Filename A name returned by an upload endpoint.
+	// Filename A name returned by an upload endpoint of the same kind. Names have
+	// the shape `YYYY-MM-DD:hh:mm:ss-` followed by 32 lowercase hex
+	// digits; clients need not parse them.
 	Filename Filename `form:"filename" json:"filename"`
 
 	// Range An HTTP byte range, for seeking.
@@ -963,7 +1186,9 @@ type DownloadChatPicParams struct {
 
 // DownloadMp3Params defines parameters for DownloadMp3.
 type DownloadMp3Params struct {
-	// Filename A name returned by an upload endpoint.
+	// Filename A name returned by an upload endpoint of the same kind. Names have
+	// the shape `YYYY-MM-DD:hh:mm:ss-` followed by 32 lowercase hex
+	// digits; clients need not parse them.
 	Filename Filename `form:"filename" json:"filename"`
 
 	// Range An HTTP byte range, for seeking.
@@ -981,7 +1206,9 @@ type DownloadMp3Params struct {
 
 // DownloadMp4Params defines parameters for DownloadMp4.
 type DownloadMp4Params struct {
-	// Filename A name returned by an upload endpoint.
+	// Filename A name returned by an upload endpoint of the same kind. Names have
+	// the shape `YYYY-MM-DD:hh:mm:ss-` followed by 32 lowercase hex
+	// digits; clients need not parse them.
 	Filename Filename `form:"filename" json:"filename"`
 
 	// Range An HTTP byte range, for seeking.
@@ -1015,6 +1242,496 @@ type UploadMp3MultipartRequestBody = FileUpload
 // UploadMp4MultipartRequestBody defines body for UploadMp4 for multipart/form-data ContentType.
 type UploadMp4MultipartRequestBody = FileUpload
 
+// AsConnectedFrame returns the union data inside the DirectServerFrame as a ConnectedFrame
+func (t DirectServerFrame) AsConnectedFrame() (ConnectedFrame, error) {
+	var body ConnectedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromConnectedFrame overwrites any union data inside the DirectServerFrame as the provided ConnectedFrame
+func (t *DirectServerFrame) FromConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	t.union = b
+	return err
+}
+
+// MergeConnectedFrame performs a merge with any union data inside the DirectServerFrame, using the provided ConnectedFrame
+func (t *DirectServerFrame) MergeConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMessageFrame returns the union data inside the DirectServerFrame as a MessageFrame
+func (t DirectServerFrame) AsMessageFrame() (MessageFrame, error) {
+	var body MessageFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMessageFrame overwrites any union data inside the DirectServerFrame as the provided MessageFrame
+func (t *DirectServerFrame) FromMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	t.union = b
+	return err
+}
+
+// MergeMessageFrame performs a merge with any union data inside the DirectServerFrame, using the provided MessageFrame
+func (t *DirectServerFrame) MergeMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAckFrame returns the union data inside the DirectServerFrame as a AckFrame
+func (t DirectServerFrame) AsAckFrame() (AckFrame, error) {
+	var body AckFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAckFrame overwrites any union data inside the DirectServerFrame as the provided AckFrame
+func (t *DirectServerFrame) FromAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	t.union = b
+	return err
+}
+
+// MergeAckFrame performs a merge with any union data inside the DirectServerFrame, using the provided AckFrame
+func (t *DirectServerFrame) MergeAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorFrame returns the union data inside the DirectServerFrame as a ErrorFrame
+func (t DirectServerFrame) AsErrorFrame() (ErrorFrame, error) {
+	var body ErrorFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorFrame overwrites any union data inside the DirectServerFrame as the provided ErrorFrame
+func (t *DirectServerFrame) FromErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	t.union = b
+	return err
+}
+
+// MergeErrorFrame performs a merge with any union data inside the DirectServerFrame, using the provided ErrorFrame
+func (t *DirectServerFrame) MergeErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRecallFrame returns the union data inside the DirectServerFrame as a RecallFrame
+func (t DirectServerFrame) AsRecallFrame() (RecallFrame, error) {
+	var body RecallFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRecallFrame overwrites any union data inside the DirectServerFrame as the provided RecallFrame
+func (t *DirectServerFrame) FromRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	t.union = b
+	return err
+}
+
+// MergeRecallFrame performs a merge with any union data inside the DirectServerFrame, using the provided RecallFrame
+func (t *DirectServerFrame) MergeRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t DirectServerFrame) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t DirectServerFrame) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "ack":
+		return t.AsAckFrame()
+	case "connected":
+		return t.AsConnectedFrame()
+	case "error":
+		return t.AsErrorFrame()
+	case "message":
+		return t.AsMessageFrame()
+	case "recall":
+		return t.AsRecallFrame()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t DirectServerFrame) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *DirectServerFrame) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsConnectedFrame returns the union data inside the GroupServerFrame as a ConnectedFrame
+func (t GroupServerFrame) AsConnectedFrame() (ConnectedFrame, error) {
+	var body ConnectedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromConnectedFrame overwrites any union data inside the GroupServerFrame as the provided ConnectedFrame
+func (t *GroupServerFrame) FromConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	t.union = b
+	return err
+}
+
+// MergeConnectedFrame performs a merge with any union data inside the GroupServerFrame, using the provided ConnectedFrame
+func (t *GroupServerFrame) MergeConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsGroupPresenceFrame returns the union data inside the GroupServerFrame as a GroupPresenceFrame
+func (t GroupServerFrame) AsGroupPresenceFrame() (GroupPresenceFrame, error) {
+	var body GroupPresenceFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGroupPresenceFrame overwrites any union data inside the GroupServerFrame as the provided GroupPresenceFrame
+func (t *GroupServerFrame) FromGroupPresenceFrame(v GroupPresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.presence"}`))
+	t.union = b
+	return err
+}
+
+// MergeGroupPresenceFrame performs a merge with any union data inside the GroupServerFrame, using the provided GroupPresenceFrame
+func (t *GroupServerFrame) MergeGroupPresenceFrame(v GroupPresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.presence"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsGroupOnlineFrame returns the union data inside the GroupServerFrame as a GroupOnlineFrame
+func (t GroupServerFrame) AsGroupOnlineFrame() (GroupOnlineFrame, error) {
+	var body GroupOnlineFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGroupOnlineFrame overwrites any union data inside the GroupServerFrame as the provided GroupOnlineFrame
+func (t *GroupServerFrame) FromGroupOnlineFrame(v GroupOnlineFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.online"}`))
+	t.union = b
+	return err
+}
+
+// MergeGroupOnlineFrame performs a merge with any union data inside the GroupServerFrame, using the provided GroupOnlineFrame
+func (t *GroupServerFrame) MergeGroupOnlineFrame(v GroupOnlineFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.online"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMessageFrame returns the union data inside the GroupServerFrame as a MessageFrame
+func (t GroupServerFrame) AsMessageFrame() (MessageFrame, error) {
+	var body MessageFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMessageFrame overwrites any union data inside the GroupServerFrame as the provided MessageFrame
+func (t *GroupServerFrame) FromMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	t.union = b
+	return err
+}
+
+// MergeMessageFrame performs a merge with any union data inside the GroupServerFrame, using the provided MessageFrame
+func (t *GroupServerFrame) MergeMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAckFrame returns the union data inside the GroupServerFrame as a AckFrame
+func (t GroupServerFrame) AsAckFrame() (AckFrame, error) {
+	var body AckFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAckFrame overwrites any union data inside the GroupServerFrame as the provided AckFrame
+func (t *GroupServerFrame) FromAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	t.union = b
+	return err
+}
+
+// MergeAckFrame performs a merge with any union data inside the GroupServerFrame, using the provided AckFrame
+func (t *GroupServerFrame) MergeAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorFrame returns the union data inside the GroupServerFrame as a ErrorFrame
+func (t GroupServerFrame) AsErrorFrame() (ErrorFrame, error) {
+	var body ErrorFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorFrame overwrites any union data inside the GroupServerFrame as the provided ErrorFrame
+func (t *GroupServerFrame) FromErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	t.union = b
+	return err
+}
+
+// MergeErrorFrame performs a merge with any union data inside the GroupServerFrame, using the provided ErrorFrame
+func (t *GroupServerFrame) MergeErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRecallFrame returns the union data inside the GroupServerFrame as a RecallFrame
+func (t GroupServerFrame) AsRecallFrame() (RecallFrame, error) {
+	var body RecallFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRecallFrame overwrites any union data inside the GroupServerFrame as the provided RecallFrame
+func (t *GroupServerFrame) FromRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	t.union = b
+	return err
+}
+
+// MergeRecallFrame performs a merge with any union data inside the GroupServerFrame, using the provided RecallFrame
+func (t *GroupServerFrame) MergeRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t GroupServerFrame) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t GroupServerFrame) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "ack":
+		return t.AsAckFrame()
+	case "connected":
+		return t.AsConnectedFrame()
+	case "error":
+		return t.AsErrorFrame()
+	case "group.online":
+		return t.AsGroupOnlineFrame()
+	case "group.presence":
+		return t.AsGroupPresenceFrame()
+	case "message":
+		return t.AsMessageFrame()
+	case "recall":
+		return t.AsRecallFrame()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t GroupServerFrame) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *GroupServerFrame) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsUser returns the union data inside the LoginItem as a User
 func (t LoginItem) AsUser() (User, error) {
 	var body User
@@ -1041,22 +1758,22 @@ func (t *LoginItem) MergeUser(v User) error {
 	return err
 }
 
-// AsToken returns the union data inside the LoginItem as a Token
-func (t LoginItem) AsToken() (Token, error) {
-	var body Token
+// AsTokenHolder returns the union data inside the LoginItem as a TokenHolder
+func (t LoginItem) AsTokenHolder() (TokenHolder, error) {
+	var body TokenHolder
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromToken overwrites any union data inside the LoginItem as the provided Token
-func (t *LoginItem) FromToken(v Token) error {
+// FromTokenHolder overwrites any union data inside the LoginItem as the provided TokenHolder
+func (t *LoginItem) FromTokenHolder(v TokenHolder) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeToken performs a merge with any union data inside the LoginItem, using the provided Token
-func (t *LoginItem) MergeToken(v Token) error {
+// MergeTokenHolder performs a merge with any union data inside the LoginItem, using the provided TokenHolder
+func (t *LoginItem) MergeTokenHolder(v TokenHolder) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -1073,6 +1790,287 @@ func (t LoginItem) MarshalJSON() ([]byte, error) {
 }
 
 func (t *LoginItem) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsConnectedFrame returns the union data inside the UserServerFrame as a ConnectedFrame
+func (t UserServerFrame) AsConnectedFrame() (ConnectedFrame, error) {
+	var body ConnectedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromConnectedFrame overwrites any union data inside the UserServerFrame as the provided ConnectedFrame
+func (t *UserServerFrame) FromConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	t.union = b
+	return err
+}
+
+// MergeConnectedFrame performs a merge with any union data inside the UserServerFrame, using the provided ConnectedFrame
+func (t *UserServerFrame) MergeConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUsersFrame returns the union data inside the UserServerFrame as a UsersFrame
+func (t UserServerFrame) AsUsersFrame() (UsersFrame, error) {
+	var body UsersFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUsersFrame overwrites any union data inside the UserServerFrame as the provided UsersFrame
+func (t *UserServerFrame) FromUsersFrame(v UsersFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"users"}`))
+	t.union = b
+	return err
+}
+
+// MergeUsersFrame performs a merge with any union data inside the UserServerFrame, using the provided UsersFrame
+func (t *UserServerFrame) MergeUsersFrame(v UsersFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"users"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMessageFrame returns the union data inside the UserServerFrame as a MessageFrame
+func (t UserServerFrame) AsMessageFrame() (MessageFrame, error) {
+	var body MessageFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMessageFrame overwrites any union data inside the UserServerFrame as the provided MessageFrame
+func (t *UserServerFrame) FromMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	t.union = b
+	return err
+}
+
+// MergeMessageFrame performs a merge with any union data inside the UserServerFrame, using the provided MessageFrame
+func (t *UserServerFrame) MergeMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAckFrame returns the union data inside the UserServerFrame as a AckFrame
+func (t UserServerFrame) AsAckFrame() (AckFrame, error) {
+	var body AckFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAckFrame overwrites any union data inside the UserServerFrame as the provided AckFrame
+func (t *UserServerFrame) FromAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	t.union = b
+	return err
+}
+
+// MergeAckFrame performs a merge with any union data inside the UserServerFrame, using the provided AckFrame
+func (t *UserServerFrame) MergeAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorFrame returns the union data inside the UserServerFrame as a ErrorFrame
+func (t UserServerFrame) AsErrorFrame() (ErrorFrame, error) {
+	var body ErrorFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorFrame overwrites any union data inside the UserServerFrame as the provided ErrorFrame
+func (t *UserServerFrame) FromErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	t.union = b
+	return err
+}
+
+// MergeErrorFrame performs a merge with any union data inside the UserServerFrame, using the provided ErrorFrame
+func (t *UserServerFrame) MergeErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPresenceFrame returns the union data inside the UserServerFrame as a PresenceFrame
+func (t UserServerFrame) AsPresenceFrame() (PresenceFrame, error) {
+	var body PresenceFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPresenceFrame overwrites any union data inside the UserServerFrame as the provided PresenceFrame
+func (t *UserServerFrame) FromPresenceFrame(v PresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"presence"}`))
+	t.union = b
+	return err
+}
+
+// MergePresenceFrame performs a merge with any union data inside the UserServerFrame, using the provided PresenceFrame
+func (t *UserServerFrame) MergePresenceFrame(v PresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"presence"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRecallFrame returns the union data inside the UserServerFrame as a RecallFrame
+func (t UserServerFrame) AsRecallFrame() (RecallFrame, error) {
+	var body RecallFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRecallFrame overwrites any union data inside the UserServerFrame as the provided RecallFrame
+func (t *UserServerFrame) FromRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	t.union = b
+	return err
+}
+
+// MergeRecallFrame performs a merge with any union data inside the UserServerFrame, using the provided RecallFrame
+func (t *UserServerFrame) MergeRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t UserServerFrame) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t UserServerFrame) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "ack":
+		return t.AsAckFrame()
+	case "connected":
+		return t.AsConnectedFrame()
+	case "error":
+		return t.AsErrorFrame()
+	case "message":
+		return t.AsMessageFrame()
+	case "presence":
+		return t.AsPresenceFrame()
+	case "recall":
+		return t.AsRecallFrame()
+	case "users":
+		return t.AsUsersFrame()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t UserServerFrame) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *UserServerFrame) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -1234,7 +2232,8 @@ type ClientInterface interface {
 
 	// GetAvatar Download an avatar
 	//
-	// The account's avatar picture.
+	// The account's avatar picture; 404 when the account does not exist
+	// or has no avatar.
 	//
 	// Corresponds with GET /Tim/avatar (the `GetAvatar` operationId).
 	GetAvatar(ctx context.Context, params *GetAvatarParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1283,7 +2282,8 @@ type ClientInterface interface {
 
 	// GetGroupMessages Group message history
 	//
-	// A group's messages, paged like /Tim/messages. Members only.
+	// A group's messages, paged like /Tim/messages: without `afterSeq`
+	// and `beforeSeq`, the newest page. Members only.
 	//
 	// Corresponds with GET /Tim/groupMessages (the `GetGroupMessages` operationId).
 	GetGroupMessages(ctx context.Context, params *GetGroupMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1305,10 +2305,14 @@ type ClientInterface interface {
 
 	// GetMessages Direct message history
 	//
-	// Messages between `account` and `with`, in ascending seq order. With
-	// `afterSeq`, the page starts after it; with `beforeSeq`, the page holds
-	// the newest messages before it. Only the two parties may read it.
-	// Media messages carry `media`; a recalled message shows
+	// Messages between `account` and `with`, in ascending seq order.
+	// Without `afterSeq` and `beforeSeq`, the page holds the newest
+	// messages (the last `limit` of the conversation). With `afterSeq`,
+	// the page holds the oldest messages after it (page forward from
+	// there); with `beforeSeq`, the newest messages before it (page
+	// backward: pass the page's first seq as the next `beforeSeq`). With
+	// both, the oldest messages between them. Only the two parties may
+	// read it. Media messages carry `media`; a recalled message shows
 	// `recalled: true` with an empty `message`. Recall events (see
 	// RecallFrame) take seqs but are not listed, so a page may skip seqs.
 	//
@@ -1317,21 +2321,30 @@ type ClientInterface interface {
 
 	// DownloadChatPic Download a chat picture
 	//
-	// Streams a picture stored by /uploadchatpic.
+	// Streams a picture stored by /uploadchatpic. A `filename` that is not
+	// of the shape this server issues is refused with 400 before any
+	// lookup; a well-formed name that no chat picture has (a name of an
+	// MP3, say) is 404.
 	//
 	// Corresponds with GET /downloadchatpic (the `DownloadChatPic` operationId).
 	DownloadChatPic(ctx context.Context, params *DownloadChatPicParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DownloadMp3 Download an MP3
 	//
-	// Streams audio stored by /uploadmp3, with Range support for seeking.
+	// Streams audio stored by /uploadmp3, with Range support for seeking. A
+	// `filename` that is not of the shape this server issues is refused
+	// with 400 before any lookup; a well-formed name that no MP3 has is
+	// 404.
 	//
 	// Corresponds with GET /downloadmp3 (the `DownloadMp3` operationId).
 	DownloadMp3(ctx context.Context, params *DownloadMp3Params, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DownloadMp4 Download an MP4
 	//
-	// Streams video stored by /uploadmp4, with Range support for seeking.
+	// Streams video stored by /uploadmp4, with Range support for seeking. A
+	// `filename` that is not of the shape this server issues is refused
+	// with 400 before any lookup; a well-formed name that no MP4 has is
+	// 404.
 	//
 	// Corresponds with GET /downloadmp4 (the `DownloadMp4` operationId).
 	DownloadMp4(ctx context.Context, params *DownloadMp4Params, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1557,7 +2570,8 @@ func (c *Client) AddFriendPost(ctx context.Context, params *AddFriendPostParams,
 
 // GetAvatar Download an avatar
 //
-// The account's avatar picture.
+// The account's avatar picture; 404 when the account does not exist
+// or has no avatar.
 //
 // Corresponds with GET /Tim/avatar (the `GetAvatar` operationId).
 func (c *Client) GetAvatar(ctx context.Context, params *GetAvatarParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1676,7 +2690,8 @@ func (c *Client) GetGroups(ctx context.Context, params *GetGroupsParams, reqEdit
 
 // GetGroupMessages Group message history
 //
-// A group's messages, paged like /Tim/messages. Members only.
+// A group's messages, paged like /Tim/messages: without `afterSeq`
+// and `beforeSeq`, the newest page. Members only.
 //
 // Corresponds with GET /Tim/groupMessages (the `GetGroupMessages` operationId).
 func (c *Client) GetGroupMessages(ctx context.Context, params *GetGroupMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1728,10 +2743,14 @@ func (c *Client) LeaveGroup(ctx context.Context, params *LeaveGroupParams, reqEd
 
 // GetMessages Direct message history
 //
-// Messages between `account` and `with`, in ascending seq order. With
-// `afterSeq`, the page starts after it; with `beforeSeq`, the page holds
-// the newest messages before it. Only the two parties may read it.
-// Media messages carry `media`; a recalled message shows
+// Messages between `account` and `with`, in ascending seq order.
+// Without `afterSeq` and `beforeSeq`, the page holds the newest
+// messages (the last `limit` of the conversation). With `afterSeq`,
+// the page holds the oldest messages after it (page forward from
+// there); with `beforeSeq`, the newest messages before it (page
+// backward: pass the page's first seq as the next `beforeSeq`). With
+// both, the oldest messages between them. Only the two parties may
+// read it. Media messages carry `media`; a recalled message shows
 // `recalled: true` with an empty `message`. Recall events (see
 // RecallFrame) take seqs but are not listed, so a page may skip seqs.
 //
@@ -1750,7 +2769,10 @@ func (c *Client) GetMessages(ctx context.Context, params *GetMessagesParams, req
 
 // DownloadChatPic Download a chat picture
 //
-// Streams a picture stored by /uploadchatpic.
+// Streams a picture stored by /uploadchatpic. A `filename` that is not
+// of the shape this server issues is refused with 400 before any
+// lookup; a well-formed name that no chat picture has (a name of an
+// MP3, say) is 404.
 //
 // Corresponds with GET /downloadchatpic (the `DownloadChatPic` operationId).
 func (c *Client) DownloadChatPic(ctx context.Context, params *DownloadChatPicParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1767,7 +2789,10 @@ func (c *Client) DownloadChatPic(ctx context.Context, params *DownloadChatPicPar
 
 // DownloadMp3 Download an MP3
 //
-// Streams audio stored by /uploadmp3, with Range support for seeking.
+// Streams audio stored by /uploadmp3, with Range support for seeking. A
+// `filename` that is not of the shape this server issues is refused
+// with 400 before any lookup; a well-formed name that no MP3 has is
+// 404.
 //
 // Corresponds with GET /downloadmp3 (the `DownloadMp3` operationId).
 func (c *Client) DownloadMp3(ctx context.Context, params *DownloadMp3Params, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1784,7 +2809,10 @@ func (c *Client) DownloadMp3(ctx context.Context, params *DownloadMp3Params, req
 
 // DownloadMp4 Download an MP4
 //
-// Streams video stored by /uploadmp4, with Range support for seeking.
+// Streams video stored by /uploadmp4, with Range support for seeking. A
+// `filename` that is not of the shape this server issues is refused
+// with 400 before any lookup; a well-formed name that no MP4 has is
+// 404.
 //
 // Corresponds with GET /downloadmp4 (the `DownloadMp4` operationId).
 func (c *Client) DownloadMp4(ctx context.Context, params *DownloadMp4Params, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3545,7 +4573,8 @@ type ClientWithResponsesInterface interface {
 
 	// GetAvatarWithResponse Download an avatar
 	//
-	// The account's avatar picture.
+	// The account's avatar picture; 404 when the account does not exist
+	// or has no avatar.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3608,7 +4637,8 @@ type ClientWithResponsesInterface interface {
 
 	// GetGroupMessagesWithResponse Group message history
 	//
-	// A group's messages, paged like /Tim/messages. Members only.
+	// A group's messages, paged like /Tim/messages: without `afterSeq`
+	// and `beforeSeq`, the newest page. Members only.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3636,10 +4666,14 @@ type ClientWithResponsesInterface interface {
 
 	// GetMessagesWithResponse Direct message history
 	//
-	// Messages between `account` and `with`, in ascending seq order. With
-	// `afterSeq`, the page starts after it; with `beforeSeq`, the page holds
-	// the newest messages before it. Only the two parties may read it.
-	// Media messages carry `media`; a recalled message shows
+	// Messages between `account` and `with`, in ascending seq order.
+	// Without `afterSeq` and `beforeSeq`, the page holds the newest
+	// messages (the last `limit` of the conversation). With `afterSeq`,
+	// the page holds the oldest messages after it (page forward from
+	// there); with `beforeSeq`, the newest messages before it (page
+	// backward: pass the page's first seq as the next `beforeSeq`). With
+	// both, the oldest messages between them. Only the two parties may
+	// read it. Media messages carry `media`; a recalled message shows
 	// `recalled: true` with an empty `message`. Recall events (see
 	// RecallFrame) take seqs but are not listed, so a page may skip seqs.
 	//
@@ -3650,7 +4684,10 @@ type ClientWithResponsesInterface interface {
 
 	// DownloadChatPicWithResponse Download a chat picture
 	//
-	// Streams a picture stored by /uploadchatpic.
+	// Streams a picture stored by /uploadchatpic. A `filename` that is not
+	// of the shape this server issues is refused with 400 before any
+	// lookup; a well-formed name that no chat picture has (a name of an
+	// MP3, say) is 404.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3659,7 +4696,10 @@ type ClientWithResponsesInterface interface {
 
 	// DownloadMp3WithResponse Download an MP3
 	//
-	// Streams audio stored by /uploadmp3, with Range support for seeking.
+	// Streams audio stored by /uploadmp3, with Range support for seeking. A
+	// `filename` that is not of the shape this server issues is refused
+	// with 400 before any lookup; a well-formed name that no MP3 has is
+	// 404.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3668,7 +4708,10 @@ type ClientWithResponsesInterface interface {
 
 	// DownloadMp4WithResponse Download an MP4
 	//
-	// Streams video stored by /uploadmp4, with Range support for seeking.
+	// Streams video stored by /uploadmp4, with Range support for seeking. A
+	// `filename` that is not of the shape this server issues is refused
+	// with 400 before any lookup; a well-formed name that no MP4 has is
+	// 404.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3739,12 +4782,12 @@ type ClientWithResponsesInterface interface {
 
 // UserLoginResponse429Headers the declared response headers of an HTTP 429 response for UserLogin
 type UserLoginResponse429Headers struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 
 // UserLoginResponse503Headers the declared response headers of an HTTP 503 response for UserLogin
 type UserLoginResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 
 type UserLoginResponse struct {
@@ -3974,12 +5017,12 @@ func (r UserLogoutPostResponse) ContentType() string {
 
 // UserRegisterResponse429Headers the declared response headers of an HTTP 429 response for UserRegister
 type UserRegisterResponse429Headers struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 
 // UserRegisterResponse503Headers the declared response headers of an HTTP 503 response for UserRegister
 type UserRegisterResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 
 type UserRegisterResponse struct {
@@ -5113,11 +6156,11 @@ type DownloadChatPicResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BadFilename
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
+	JSON404 *NoSuchFile
 	// JSON416 the response for an HTTP 416 `application/json` response
 	JSON416 *RangeNotSatisfiable
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5131,7 +6174,7 @@ type DownloadChatPicResponse struct {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r DownloadChatPicResponse) GetJSON400() *BadRequest {
+func (r DownloadChatPicResponse) GetJSON400() *BadFilename {
 	return r.JSON400
 }
 
@@ -5141,7 +6184,7 @@ func (r DownloadChatPicResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r DownloadChatPicResponse) GetJSON404() *NotFound {
+func (r DownloadChatPicResponse) GetJSON404() *NoSuchFile {
 	return r.JSON404
 }
 
@@ -5211,11 +6254,11 @@ type DownloadMp3Response struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BadFilename
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
+	JSON404 *NoSuchFile
 	// JSON416 the response for an HTTP 416 `application/json` response
 	JSON416 *RangeNotSatisfiable
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5229,7 +6272,7 @@ type DownloadMp3Response struct {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r DownloadMp3Response) GetJSON400() *BadRequest {
+func (r DownloadMp3Response) GetJSON400() *BadFilename {
 	return r.JSON400
 }
 
@@ -5239,7 +6282,7 @@ func (r DownloadMp3Response) GetJSON401() *Unauthorized {
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r DownloadMp3Response) GetJSON404() *NotFound {
+func (r DownloadMp3Response) GetJSON404() *NoSuchFile {
 	return r.JSON404
 }
 
@@ -5309,11 +6352,11 @@ type DownloadMp4Response struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BadFilename
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
+	JSON404 *NoSuchFile
 	// JSON416 the response for an HTTP 416 `application/json` response
 	JSON416 *RangeNotSatisfiable
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5327,7 +6370,7 @@ type DownloadMp4Response struct {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r DownloadMp4Response) GetJSON400() *BadRequest {
+func (r DownloadMp4Response) GetJSON400() *BadFilename {
 	return r.JSON400
 }
 
@@ -5337,7 +6380,7 @@ func (r DownloadMp4Response) GetJSON401() *Unauthorized {
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r DownloadMp4Response) GetJSON404() *NotFound {
+func (r DownloadMp4Response) GetJSON404() *NoSuchFile {
 	return r.JSON404
 }
 
@@ -5385,11 +6428,18 @@ type HealthzResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *OK
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r HealthzResponse) GetJSON200() *OK {
 	return r.JSON200
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r HealthzResponse) GetJSON500() *InternalError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -5426,6 +6476,8 @@ type ReadyzResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *OK
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
 }
@@ -5433,6 +6485,11 @@ type ReadyzResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ReadyzResponse) GetJSON200() *OK {
 	return r.JSON200
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ReadyzResponse) GetJSON500() *InternalError {
+	return r.JSON500
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
@@ -5471,7 +6528,7 @@ func (r ReadyzResponse) ContentType() string {
 
 // UploadChatPicResponse429Headers the declared response headers of an HTTP 429 response for UploadChatPic
 type UploadChatPicResponse429Headers struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 
 type UploadChatPicResponse struct {
@@ -5568,7 +6625,7 @@ func (r UploadChatPicResponse) ContentType() string {
 
 // UploadHeadPicResponse429Headers the declared response headers of an HTTP 429 response for UploadHeadPic
 type UploadHeadPicResponse429Headers struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 
 type UploadHeadPicResponse struct {
@@ -5665,7 +6722,7 @@ func (r UploadHeadPicResponse) ContentType() string {
 
 // UploadMp3Response429Headers the declared response headers of an HTTP 429 response for UploadMp3
 type UploadMp3Response429Headers struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 
 type UploadMp3Response struct {
@@ -5762,7 +6819,7 @@ func (r UploadMp3Response) ContentType() string {
 
 // UploadMp4Response429Headers the declared response headers of an HTTP 429 response for UploadMp4
 type UploadMp4Response429Headers struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 
 type UploadMp4Response struct {
@@ -5996,7 +7053,8 @@ func (c *ClientWithResponses) AddFriendPostWithResponse(ctx context.Context, par
 
 // GetAvatarWithResponse Download an avatar
 //
-// The account's avatar picture.
+// The account's avatar picture; 404 when the account does not exist
+// or has no avatar.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6101,7 +7159,8 @@ func (c *ClientWithResponses) GetGroupsWithResponse(ctx context.Context, params 
 
 // GetGroupMessagesWithResponse Group message history
 //
-// A group's messages, paged like /Tim/messages. Members only.
+// A group's messages, paged like /Tim/messages: without `afterSeq`
+// and `beforeSeq`, the newest page. Members only.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6147,10 +7206,14 @@ func (c *ClientWithResponses) LeaveGroupWithResponse(ctx context.Context, params
 
 // GetMessagesWithResponse Direct message history
 //
-// Messages between `account` and `with`, in ascending seq order. With
-// `afterSeq`, the page starts after it; with `beforeSeq`, the page holds
-// the newest messages before it. Only the two parties may read it.
-// Media messages carry `media`; a recalled message shows
+// Messages between `account` and `with`, in ascending seq order.
+// Without `afterSeq` and `beforeSeq`, the page holds the newest
+// messages (the last `limit` of the conversation). With `afterSeq`,
+// the page holds the oldest messages after it (page forward from
+// there); with `beforeSeq`, the newest messages before it (page
+// backward: pass the page's first seq as the next `beforeSeq`). With
+// both, the oldest messages between them. Only the two parties may
+// read it. Media messages carry `media`; a recalled message shows
 // `recalled: true` with an empty `message`. Recall events (see
 // RecallFrame) take seqs but are not listed, so a page may skip seqs.
 //
@@ -6167,7 +7230,10 @@ func (c *ClientWithResponses) GetMessagesWithResponse(ctx context.Context, param
 
 // DownloadChatPicWithResponse Download a chat picture
 //
-// Streams a picture stored by /uploadchatpic.
+// Streams a picture stored by /uploadchatpic. A `filename` that is not
+// of the shape this server issues is refused with 400 before any
+// lookup; a well-formed name that no chat picture has (a name of an
+// MP3, say) is 404.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6182,7 +7248,10 @@ func (c *ClientWithResponses) DownloadChatPicWithResponse(ctx context.Context, p
 
 // DownloadMp3WithResponse Download an MP3
 //
-// Streams audio stored by /uploadmp3, with Range support for seeking.
+// Streams audio stored by /uploadmp3, with Range support for seeking. A
+// `filename` that is not of the shape this server issues is refused
+// with 400 before any lookup; a well-formed name that no MP3 has is
+// 404.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6197,7 +7266,10 @@ func (c *ClientWithResponses) DownloadMp3WithResponse(ctx context.Context, param
 
 // DownloadMp4WithResponse Download an MP4
 //
-// Streams video stored by /uploadmp4, with Range support for seeking.
+// Streams video stored by /uploadmp4, with Range support for seeking. A
+// `filename` that is not of the shape this server issues is refused
+// with 400 before any lookup; a well-formed name that no MP4 has is
+// 404.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6390,8 +7462,8 @@ func ParseUserLoginResponse(rsp *http.Response) (*UserLoginResponse, error) {
 	case rsp.StatusCode == 429:
 		var headers UserLoginResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -6400,8 +7472,8 @@ func ParseUserLoginResponse(rsp *http.Response) (*UserLoginResponse, error) {
 	case rsp.StatusCode == 503:
 		var headers UserLoginResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -6589,8 +7661,8 @@ func ParseUserRegisterResponse(rsp *http.Response) (*UserRegisterResponse, error
 	case rsp.StatusCode == 429:
 		var headers UserRegisterResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -6599,8 +7671,8 @@ func ParseUserRegisterResponse(rsp *http.Response) (*UserRegisterResponse, error
 	case rsp.StatusCode == 503:
 		var headers UserRegisterResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -7500,7 +8572,7 @@ func ParseDownloadChatPicResponse(rsp *http.Response) (*DownloadChatPicResponse,
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadFilename
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7514,7 +8586,7 @@ func ParseDownloadChatPicResponse(rsp *http.Response) (*DownloadChatPicResponse,
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
+		var dest NoSuchFile
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7646,7 +8718,7 @@ func ParseDownloadMp3Response(rsp *http.Response) (*DownloadMp3Response, error) 
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadFilename
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7660,7 +8732,7 @@ func ParseDownloadMp3Response(rsp *http.Response) (*DownloadMp3Response, error) 
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
+		var dest NoSuchFile
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7792,7 +8864,7 @@ func ParseDownloadMp4Response(rsp *http.Response) (*DownloadMp4Response, error) 
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadFilename
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7806,7 +8878,7 @@ func ParseDownloadMp4Response(rsp *http.Response) (*DownloadMp4Response, error) 
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
+		var dest NoSuchFile
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7941,6 +9013,13 @@ func ParseHealthzResponse(rsp *http.Response) (*HealthzResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
 	}
 
 	return response, nil
@@ -7966,6 +9045,13 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
@@ -8055,8 +9141,8 @@ func ParseUploadChatPicResponse(rsp *http.Response) (*UploadChatPicResponse, err
 	case rsp.StatusCode == 429:
 		var headers UploadChatPicResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -8143,8 +9229,8 @@ func ParseUploadHeadPicResponse(rsp *http.Response) (*UploadHeadPicResponse, err
 	case rsp.StatusCode == 429:
 		var headers UploadHeadPicResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -8231,8 +9317,8 @@ func ParseUploadMp3Response(rsp *http.Response) (*UploadMp3Response, error) {
 	case rsp.StatusCode == 429:
 		var headers UploadMp3Response429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -8319,8 +9405,8 @@ func ParseUploadMp4Response(rsp *http.Response) (*UploadMp4Response, error) {
 	case rsp.StatusCode == 429:
 		var headers UploadMp4Response429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
