@@ -716,9 +716,11 @@ type RecallClientFrameType string
 // recalled message's `to`). In a group `groupId` is set instead of
 // `with`.
 type RecallFrame struct {
-	// By The account that recalled the message, its sender.
-	By      string `json:"by"`
-	GroupId *int64 `json:"groupId,omitempty"`
+	// By An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	By      AccountName `json:"by"`
+	GroupId *int64      `json:"groupId,omitempty"`
 
 	// Id The recalled message.
 	Id int64 `json:"id"`
@@ -727,7 +729,11 @@ type RecallFrame struct {
 	Seq  int64           `json:"seq"`
 	Time time.Time       `json:"time"`
 	Type RecallFrameType `json:"type"`
-	With *string         `json:"with,omitempty"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
 }
 
 // RecallFrameType defines model for RecallFrame.Type.

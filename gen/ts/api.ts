@@ -971,11 +971,10 @@ export interface components {
              * @description This event's seq in the conversation, gap-free with its messages.
              */
             seq: number;
-            with?: string;
+            with?: components["schemas"]["AccountName"];
             /** Format: int64 */
             groupId?: number;
-            /** @description The account that recalled the message, its sender. */
-            by: string;
+            by: components["schemas"]["AccountName"];
             /** Format: date-time */
             time: string;
         };
