@@ -32,9 +32,9 @@ export type FrameOfType<F extends { type: string }, T extends F["type"]> = Extra
 
 /** The frame types each channel kind may carry. */
 export const serverFrameTypes = {
-  user: ["connected", "users", "message", "ack", "error", "presence"],
-  direct: ["connected", "message", "ack", "error"],
-  group: ["connected", "group.presence", "group.online", "message", "ack", "error"],
+  user: ["connected", "users", "message", "ack", "error", "presence", "recall"],
+  direct: ["connected", "message", "ack", "error", "recall"],
+  group: ["connected", "group.presence", "group.online", "message", "ack", "error", "recall"],
 } as const satisfies { [K in ChannelKind]: readonly ServerFrameOf<K>["type"][] };
 
 // Compile-time check that the lists above name every member of each union:
