@@ -72,6 +72,8 @@ var settings = []setting{
 	{"TIM_COMMIT_TIMEOUT", "14s", func(c config.Config) bool { return c.CommitTimeout == 14*time.Second }},
 	{"TIM_PING_INTERVAL", "15s", func(c config.Config) bool { return c.PingInterval == 15*time.Second }},
 	{"TIM_PONG_TIMEOUT", "16s", func(c config.Config) bool { return c.PongTimeout == 16*time.Second }},
+	{"TIM_RECALL_WINDOW", "17s", func(c config.Config) bool { return c.RecallWindow == 17*time.Second }},
+	{"TIM_METRICS_ADDR", "127.0.0.1:9091", func(c config.Config) bool { return c.MetricsAddr == "127.0.0.1:9091" }},
 }
 
 // TestSettingsCoverEveryVariable: every TIM_* variable that config.go reads

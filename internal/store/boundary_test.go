@@ -9,8 +9,9 @@ import (
 // Packages allowed to import the driver or the generated queries in their
 // non-test files, besides gen/ itself.
 var mayImportDriver = map[string]string{
-	"tim/internal/store":  "the store layer",
-	"tim/internal/testdb": "test support: creates and drops test databases, used by tests only",
+	"tim/internal/store":             "the store layer",
+	"tim/internal/testdb":            "test support: creates and drops test databases, used by tests only",
+	"tim/internal/testdb/cmd/testpg": "test support: starts the test cluster and migrates a database for sqlc vet",
 }
 
 // isDriver reports whether an import path is the generated queries or the
