@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
@@ -326,8 +327,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	num("TIM_MAX_FRAME_BYTES", &c.MaxFrameBytes)
 	if v := getenv("TIM_SEND_RATE"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 {
-			errs = append(errs, fmt.Errorf("TIM_SEND_RATE: want a positive number, got %q", v))
+		if err != nil || !(f > 0) || math.IsInf(f, 0) {
+			errs = append(errs, fmt.Errorf("TIM_SEND_RATE: want a positive finite number, got %q", v))
 		}
 		c.SendRate = f
 	}
