@@ -346,11 +346,60 @@ type conn struct {
 	ws      *websocket.Conn
 	account string
 	wmu     sync.Mutex
-	// Newest seq seen per conversation: groups by id, direct conversations
-	// by the other account.
-	lastGroup  map[int64]int64
-	lastDirect map[string]int64
-	lat        []time.Duration // read by the reader goroutine only until it ends
+	// Delivery order per conversation: groups by "g:<id>", direct
+	// conversations by the other account. Reader goroutine only.
+	convs map[string]*convOrder
+	lat   []time.Duration // read by the reader goroutine only until it ends
+}
+
+// convOrder is how far a connection has seen one conversation: the newest
+// seq, and seqs of its own sends acked ahead of it. A typed send is
+// answered by its ack alone, so its seq is part of the order without a
+// message frame.
+type convOrder struct {
+	last int64
+	own  map[int64]struct{}
+}
+
+// skipOwn moves last past the acked own seqs that follow it.
+func (o *convOrder) skipOwn() {
+	for {
+		if _, ok := o.own[o.last+1]; !ok {
+			return
+		}
+		delete(o.own, o.last+1)
+		o.last++
+	}
+}
+
+func (c *conn) conv(key string) *convOrder {
+	o := c.convs[key]
+	if o == nil {
+		o = &convOrder{own: map[int64]struct{}{}}
+		c.convs[key] = o
+	}
+	return o
+}
+
+// acked records the seq of an ack as the connection's own.
+func (c *conn) acked(data []byte) {
+	seq, ok := intField(data, keySeq)
+	if !ok {
+		return
+	}
+	var key string
+	if gid, ok := intField(data, keyGroup); ok {
+		key = "g:" + strconv.FormatInt(gid, 10)
+	} else if to, ok := stringField(data, keyTo); ok {
+		key = string(to)
+	} else {
+		return
+	}
+	o := c.conv(key)
+	if seq > o.last {
+		o.own[seq] = struct{}{}
+		o.skipOwn()
+	}
 }
 
 func (l *load) open(account, token string) (*conn, error) {
@@ -362,7 +411,7 @@ func (l *load) open(account, token string) (*conn, error) {
 		}
 		return nil, fmt.Errorf("dial %s: %w (status %d)", account, err, status)
 	}
-	return &conn{ws: ws, account: account, lastGroup: map[int64]int64{}, lastDirect: map[string]int64{}}, nil
+	return &conn{ws: ws, account: account, convs: map[string]*convOrder{}}, nil
 }
 
 func (c *conn) send(f api.SendFrame) error {
@@ -459,6 +508,7 @@ func (s *stats) read(c *conn, done func()) {
 			// The opening frames have no type.
 		case bytes.Equal(typ, typeAck):
 			s.acks.Add(1)
+			c.acked(data)
 		case bytes.Equal(typ, typeError):
 			s.errs.Add(1)
 		case bytes.Equal(typ, typeMessage):
@@ -491,39 +541,40 @@ func (s *stats) message(c *conn, me, data []byte, now time.Time) {
 		s.errs.Add(1)
 		return
 	}
-	var last int64
 	gid, isGroup := intField(data, keyGroup)
 	if isGroup != s.groups {
 		return // left over from another scenario
 	}
-	var other []byte
+	var o *convOrder
 	if isGroup {
-		last = c.lastGroup[gid]
+		o = c.conv("g:" + strconv.FormatInt(gid, 10))
 	} else {
 		to, ok := stringField(data, keyTo)
 		if !ok {
 			s.errs.Add(1)
 			return
 		}
-		other = from
+		other := from
 		if bytes.Equal(from, me) {
 			other = to
 		}
-		last = c.lastDirect[string(other)]
+		o = c.conv(string(other))
 	}
+	own := bytes.Equal(from, me)
+	o.skipOwn()
 	switch {
-	case seq <= last:
+	case seq <= o.last && own:
+		s.echoes.Add(1) // an own message already acked
+		return
+	case seq <= o.last:
 		s.dups.Add(1)
 		return
-	case seq != last+1:
+	case seq != o.last+1:
 		s.gaps.Add(1)
 	}
-	if isGroup {
-		c.lastGroup[gid] = seq
-	} else {
-		c.lastDirect[string(other)] = seq
-	}
-	if bytes.Equal(from, me) {
+	o.last = seq
+	o.skipOwn()
+	if own {
 		s.echoes.Add(1)
 		return
 	}

@@ -213,7 +213,7 @@ func TestClusterSurvivesCrashes(t *testing.T) {
 	// Not fatal: the checks below say which messages are missing.
 	eventually(20*time.Second, func() bool {
 		for i, s := range senders {
-			if len(recipients[i].missing(s.ackedSeqs())) > 0 || len(s.missing(s.ackedSeqs())) > 0 {
+			if len(recipients[i].missing(s.ackedSeqs())) > 0 {
 				return false
 			}
 		}
@@ -258,10 +258,8 @@ func TestClusterSurvivesCrashes(t *testing.T) {
 		if m := r.missing(acked); len(m) > 0 {
 			t.Errorf("%s lost %d acked messages from %s: seqs %v", r.account, len(m), s.account, m[:min(len(m), 10)])
 		}
-		// The sender's user socket carries the conversation too.
-		if m := s.missing(acked); len(m) > 0 {
-			t.Errorf("%s's own socket lost %d of its acked messages: seqs %v", s.account, len(m), m[:min(len(m), 10)])
-		}
+		// The sender's socket has the acks of its typed sends, not copies
+		// of them (api/asyncapi.yaml): the acked seqs above are its share.
 		gap := r.maxGap(trafficBegan.Add(500*time.Millisecond), trafficEnded)
 		if gap > resumeBound {
 			t.Errorf("%s went %s without a new message from %s", r.account, gap.Round(time.Millisecond), s.account)

@@ -19,6 +19,16 @@ type Send struct {
 	Kind        string
 	Body        string
 	ClientMsgID string // optional idempotency key, unique per sender and conversation
+	// Origin is the caller's name for the connection the send came from,
+	// handed back with the new message to publish (0: none).
+	Origin uint64
+}
+
+// Committed is a new message as publish receives it, with the Origin of the
+// send that created it.
+type Committed struct {
+	Message
+	Origin uint64
 }
 
 func (s Send) conv() string {
@@ -44,7 +54,7 @@ type pending struct {
 type Committer struct {
 	q       *store.Store // the committer's own connections, with a statement timeout
 	logger  *slog.Logger
-	publish func([]Message)
+	publish func([]Committed)
 	timeout time.Duration   // bounds one batch's commit
 	base    context.Context // ends when Abort is called
 	abort   context.CancelFunc
@@ -68,7 +78,7 @@ type Committer struct {
 // itself, so a send that fails with the deadline was not stored. (A
 // deadline on the client side alone cannot promise that: the server may
 // still commit a statement whose client gave up.)
-func NewCommitter(ctx context.Context, st *store.Store, logger *slog.Logger, publish func([]Message), timeout time.Duration, opts ...CommitterOption) (*Committer, error) {
+func NewCommitter(ctx context.Context, st *store.Store, logger *slog.Logger, publish func([]Committed), timeout time.Duration, opts ...CommitterOption) (*Committer, error) {
 	own, err := st.WithStatementTimeout(ctx, timeout, 2)
 	if err != nil {
 		return nil, fmt.Errorf("open committer connections: %w", err)
@@ -167,7 +177,7 @@ func (c *Committer) run() {
 // commit stores batch, retrying the whole statement when a concurrent
 // committer raced it (a deadlock, or the same client id committed
 // meanwhile), sets each send's msg or err and returns the new messages.
-func (c *Committer) commit(batch []*pending) []Message {
+func (c *Committer) commit(batch []*pending) []Committed {
 	// Sends repeating a client id in one conversation within the batch
 	// follow the first one.
 	leaders := make([]*pending, 0, len(batch))
@@ -191,7 +201,7 @@ func (c *Committer) commit(batch []*pending) []Message {
 		leaders = append(leaders, p)
 	}
 
-	var fresh []Message
+	var fresh []Committed
 	var err error
 	for attempt := 0; ; attempt++ {
 		fresh, err = c.commitOnce(leaders)
@@ -221,7 +231,7 @@ func retryable(err error) bool {
 
 // commitOnce commits leaders in one statement, setting each one's msg or
 // err, and returns the messages it created, in batch order.
-func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
+func (c *Committer) commitOnce(leaders []*pending) ([]Committed, error) {
 	// The server cancels the statement at c.timeout; the client gives up a
 	// little later, for a connection that stalls.
 	ctx, cancel := context.WithTimeout(c.base, c.timeout+2*time.Second)
@@ -263,12 +273,12 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Message, error) {
 		status[i] = r.Status
 		results[i].ID, results[i].Seq, results[i].Time, results[i].Media = r.ID, r.Seq, r.Time, r.Media
 	}
-	fresh := make([]Message, 0, len(rows))
+	fresh := make([]Committed, 0, len(rows))
 	for i, p := range leaders {
 		switch status[i] {
 		case store.CommitNew:
 			p.msg, p.err = results[i], nil
-			fresh = append(fresh, results[i])
+			fresh = append(fresh, Committed{Message: results[i], Origin: p.send.Origin})
 		case store.CommitRepeated:
 			p.msg, p.err = c.storedMessage(ctx, results[i])
 		case store.CommitForbidden:

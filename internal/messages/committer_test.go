@@ -69,15 +69,15 @@ func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return le
 // committer in its first publish until it is closed.
 type recorder struct {
 	mu      sync.Mutex
-	batches [][]Message
+	batches [][]Committed
 	gate    chan struct{}
 	held    chan struct{}
 }
 
-func (r *recorder) publish(msgs []Message) {
+func (r *recorder) publish(msgs []Committed) {
 	r.mu.Lock()
 	first := len(r.batches) == 0
-	r.batches = append(r.batches, append([]Message(nil), msgs...))
+	r.batches = append(r.batches, append([]Committed(nil), msgs...))
 	r.mu.Unlock()
 	if first && r.gate != nil {
 		close(r.held)
@@ -90,7 +90,9 @@ func (r *recorder) all() []Message {
 	defer r.mu.Unlock()
 	var out []Message
 	for _, b := range r.batches {
-		out = append(out, b...)
+		for _, m := range b {
+			out = append(out, m.Message)
+		}
 	}
 	return out
 }
@@ -154,7 +156,7 @@ func TestCommitterBatchesInOrder(t *testing.T) {
 	for i := range 300 {
 		switch i % 3 {
 		case 0:
-			sends = append(sends, Send{Sender: "a", To: "b", Body: fmt.Sprint(i)})
+			sends = append(sends, Send{Sender: "a", To: "b", Body: fmt.Sprint(i), Origin: uint64(i)})
 		case 1:
 			sends = append(sends, Send{Sender: "b", To: "a", Body: pic, Kind: KindImage})
 		default:
@@ -192,8 +194,8 @@ func TestCommitterBatchesInOrder(t *testing.T) {
 		if kind := sends[i].Kind; (kind == "" && m.Kind != KindText) || (kind != "" && m.Kind != kind) {
 			t.Fatalf("send %d: kind %q", i, m.Kind)
 		}
-		if p := r.batches[1][i]; p != m {
-			t.Fatalf("published %+v, acknowledged %+v", p, m)
+		if p := r.batches[1][i]; p.Message != m || p.Origin != sends[i].Origin {
+			t.Fatalf("published %+v, acknowledged %+v from origin %d", p, m, sends[i].Origin)
 		}
 	}
 	stored, err := NewReader(f.store(t)).After(f.ctx, DirectKey("a", "b"), 0, 1000)
@@ -339,7 +341,7 @@ func TestCommittersGapFree(t *testing.T) {
 func TestStalledDatabaseFailsSendsInTime(t *testing.T) {
 	f := setup(t)
 	st := f.store(t)
-	c, err := NewCommitter(f.ctx, st, f.log, func([]Message) {}, 300*time.Millisecond)
+	c, err := NewCommitter(f.ctx, st, f.log, func([]Committed) {}, 300*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}

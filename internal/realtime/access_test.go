@@ -185,7 +185,7 @@ func TestMessageLostByTheBusIsCaughtUp(t *testing.T) {
 	cb.next()
 	cb.next()
 	// A committer whose batches are never published: the bus "lost" them.
-	lost, err := messages.NewCommitter(context.Background(), e.q, e.logger, func([]messages.Message) {}, 5*time.Second)
+	lost, err := messages.NewCommitter(context.Background(), e.q, e.logger, func([]messages.Committed) {}, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -144,7 +144,9 @@ type fakeTransport struct {
 
 func (f *fakeTransport) WriteBatch(frames []outFrame, _ time.Time) error {
 	for _, fr := range frames {
-		f.frames <- fr.data
+		if fr.data != nil {
+			f.frames <- fr.data
+		}
 	}
 	return nil
 }
@@ -187,16 +189,16 @@ func TestHubOrderAndOverflow(t *testing.T) {
 	w := func(seq int64) *wireMessage {
 		return &wireMessage{Conv: "d:a:b", Seq: seq, Sender: "a", Recipient: "b", Frame: []byte{byte('0' + seq)}}
 	}
-	h.deliverMessage(w(1))
-	h.deliverMessage(w(1)) // repeat: dropped
-	h.deliverMessage(w(2))
-	h.deliverMessage(w(4)) // gap: handed to catch-up, not queued
+	h.deliverMessage("", w(1))
+	h.deliverMessage("", w(1)) // repeat: dropped
+	h.deliverMessage("", w(2))
+	h.deliverMessage("", w(4)) // gap: handed to catch-up, not queued
 	select {
 	case <-hooks.catchUps:
 	default:
 		t.Fatal("gap did not start a catch-up")
 	}
-	h.deliverMessage(w(5)) // while catching up: remembered only
+	h.deliverMessage("", w(5)) // while catching up: remembered only
 	s.dmu.Lock()
 	st := *s.convs["d:a:b"]
 	s.dmu.Unlock()

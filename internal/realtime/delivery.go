@@ -29,10 +29,14 @@ func (s *Service) cursorLoop(ctx context.Context) {
 
 // publishMessages runs in the committer goroutine after each commit: it
 // encodes every frame once and publishes the batch in commit order.
-func (s *Service) publishMessages(msgs []messages.Message) {
+func (s *Service) publishMessages(msgs []messages.Committed) {
 	buf := make([]byte, 0, 4096)
+	instance := []byte(s.instanceID)
 	for _, m := range msgs {
-		w := wireMessage{Conv: m.Conv, Seq: m.Seq, Sender: m.Sender, Recipient: m.Recipient, GroupID: m.GroupID, Frame: encodeMessage(m)}
+		w := wireMessage{
+			Conv: m.Conv, Seq: m.Seq, Sender: m.Sender, Recipient: m.Recipient, GroupID: m.GroupID,
+			Origin: m.Origin, Instance: instance, Committed: m.Time.UnixNano(), Frame: encodeMessage(m.Message),
+		}
 		buf = appendWireMessage(buf, &w)
 		if len(buf) >= maxNATSBatch {
 			s.publishRaw(subjectMessages, buf)
@@ -52,7 +56,7 @@ func (s *Service) publishRaw(subject string, data []byte) {
 }
 
 func (s *Service) onMessages(data []byte) {
-	if err := decodeWireMessages(data, s.hub.deliverMessage); err != nil {
+	if err := decodeWireMessages(data, func(w *wireMessage) { s.hub.deliverMessage(s.instanceID, w) }); err != nil {
 		s.logger.Error("decode messages", slog.Any("err", err))
 	}
 }
@@ -159,6 +163,30 @@ func (s *socket) deliver(conv string, seq int64, data []byte, committed int64) {
 		s.startCatchUpLocked()
 	}
 	s.dmu.Unlock()
+}
+
+// deliverOwn is deliver for the socket that sent the message: it has the
+// ack and gets no copy of the frame, but the seq counts as delivered, so
+// that the conversation goes on without a gap. An empty frame marks the
+// seq's place in the queue; writing it puts nothing on the wire, yet the
+// pong of the ping after it confirms the seq with the frames before it.
+func (s *socket) deliverOwn(conv string, seq int64) { s.deliver(conv, seq, nil, 0) }
+
+// ownCommitted is deliverOwn at the ack, which usually comes before the
+// bus delivers the message: the seq counts as delivered at once if it is
+// the conversation's next, so that a client in ack mode may ack it. A
+// later seq is left to the bus, which delivers in order.
+func (s *socket) ownCommitted(conv string, seq int64) {
+	s.dmu.Lock()
+	defer s.dmu.Unlock()
+	if s.replaying {
+		return
+	}
+	if st := s.convState(conv); !st.catching && seq == st.last+1 {
+		if s.enqueue(outFrame{conv: conv, seq: seq}) {
+			st.last = seq
+		}
+	}
 }
 
 // setConv records st as conversation conv's state. dmu held.

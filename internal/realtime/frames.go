@@ -53,6 +53,7 @@ type clientFrame struct {
 	clientMsgID string
 	seq         int64 // ack: delivered up to; sync: replay after
 	id          int64 // recall: the message
+	typed       bool  // send: a typed send frame, not plain text or {to,text}
 }
 
 // frameError is a refused client frame; code follows HTTP (400, 403, 429).
@@ -165,7 +166,7 @@ func sendFromFrame(f api.SendFrame) (clientFrame, error) {
 	if err != nil {
 		return clientFrame{}, err
 	}
-	c.to, c.groupID = to, gid
+	c.to, c.groupID, c.typed = to, gid, true
 	if f.Kind != nil {
 		if !messages.ValidKind(string(*f.Kind)) {
 			return clientFrame{}, badFrame("kind必须是text、image、audio或video")

@@ -141,14 +141,22 @@ func (h *hub) remove(s *socket) {
 }
 
 // deliverMessage hands a committed message's frame to every local socket
-// that receives its conversation.
-func (h *hub) deliverMessage(w *wireMessage) {
-	committed := commitTime(w.Frame)
+// that receives its conversation; instance is this instance's id, which
+// tells whether w's origin socket is one of its own.
+func (h *hub) deliverMessage(instance string, w *wireMessage) {
+	var origin uint64
+	if w.Origin != 0 && string(w.Instance) == instance {
+		origin = w.Origin
+	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if w.GroupID != 0 {
 		for s := range h.byGroup[w.GroupID] {
-			s.deliver(w.Conv, w.Seq, w.Frame, committed)
+			if s.id == origin {
+				s.deliverOwn(w.Conv, w.Seq)
+			} else {
+				s.deliver(w.Conv, w.Seq, w.Frame, w.Committed)
+			}
 		}
 		return
 	}
@@ -157,8 +165,12 @@ func (h *hub) deliverMessage(w *wireMessage) {
 			break
 		}
 		for s := range h.byAccount[acc] {
-			if s.ch == channelUser || s.conv == w.Conv {
-				s.deliver(w.Conv, w.Seq, w.Frame, committed)
+			switch {
+			case s.ch != channelUser && s.conv != w.Conv:
+			case s.id == origin:
+				s.deliverOwn(w.Conv, w.Seq)
+			default:
+				s.deliver(w.Conv, w.Seq, w.Frame, w.Committed)
 			}
 		}
 	}

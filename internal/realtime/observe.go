@@ -1,7 +1,6 @@
 package realtime
 
 import (
-	"bytes"
 	"time"
 )
 
@@ -41,28 +40,6 @@ func observerOr(o Observer) Observer {
 // closeAbnormal is the code recorded for a socket whose connection broke
 // before a close frame could be written (RFC 6455 reserves it for that).
 const closeAbnormal = 1006
-
-// commitTime reads the time of a message frame, its commit time, as unix
-// nanoseconds; 0 if it has none. The frame is JSON the committer encoded,
-// whose only "time" member is the top-level one: inside strings quotes are
-// escaped, so the bytes "time":" occur nowhere else.
-func commitTime(frame []byte) int64 {
-	key := []byte(`"time":"`)
-	i := bytes.Index(frame, key)
-	if i < 0 {
-		return 0
-	}
-	rest := frame[i+len(key):]
-	end := bytes.IndexByte(rest, '"')
-	if end < 0 {
-		return 0
-	}
-	t, err := time.Parse(time.RFC3339Nano, string(rest[:end]))
-	if err != nil {
-		return 0
-	}
-	return t.UnixNano()
-}
 
 // observeWritten records the delivery latency of the live message frames
 // of a batch just written.

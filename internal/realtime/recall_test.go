@@ -45,14 +45,14 @@ func (c *client) errorFrame() api.ErrorFrame {
 	return r
 }
 
-// sendAndEcho sends a message on c, which receives its own messages, and
-// returns the stored message as c saw it.
-func (c *client) sendAndEcho(f api.SendFrame) api.MessageFrame {
+// sendAndAck sends a typed message on c and returns its ack: the sending
+// socket gets no copy of its own message.
+func (c *client) sendAndAck(f api.SendFrame) api.AckFrame {
 	c.t.Helper()
 	f.Type = "send"
 	c.sendJSON(f)
-	_, msgs := c.acksAndMessages(1, 1)
-	return msgs[0]
+	acks, _ := c.acksAndMessages(1, 0)
+	return acks[0]
 }
 
 func wantRecall(t *testing.T, got api.RecallFrame, id, seq int64, by, with string, group int64) {
@@ -91,8 +91,8 @@ func TestRecallReachesEveryParticipant(t *testing.T) {
 	cbDirect.next()
 
 	to, gid := "b", int64(7)
-	dm := ca.sendAndEcho(api.SendFrame{To: &to, Text: "secret"})
-	gm := ca.sendAndEcho(api.SendFrame{GroupId: &gid, Text: "group secret"})
+	dm := ca.sendAndAck(api.SendFrame{To: &to, Text: "secret"})
+	gm := ca.sendAndAck(api.SendFrame{GroupId: &gid, Text: "group secret"})
 	if m := cb.message(); m.Id != dm.Id {
 		t.Fatalf("b got %+v", m)
 	}
@@ -122,7 +122,7 @@ func TestRecallReachesEveryParticipant(t *testing.T) {
 	}
 	wantRecall(t, cc.recallFrame(), gm.Id, 2, "a", "", 7)
 	// The conversation goes on at seq 3 for everyone.
-	next := cb.sendAndEcho(api.SendFrame{GroupId: &gid, Text: "next"})
+	next := cb.sendAndAck(api.SendFrame{GroupId: &gid, Text: "next"})
 	if next.Seq != 3 {
 		t.Fatalf("next group message seq %d, want 3", next.Seq)
 	}
@@ -156,9 +156,9 @@ func TestRecallRefused(t *testing.T) {
 	caDirect := e.dial("/websocket/OneToOne/a/b", a)
 	caDirect.next()
 	to, gid := "b", int64(7)
-	dm := ca.sendAndEcho(api.SendFrame{To: &to, Text: "hi"})
-	old := ca.sendAndEcho(api.SendFrame{To: &to, Text: "old"})
-	gm := ca.sendAndEcho(api.SendFrame{GroupId: &gid, Text: "g"})
+	dm := ca.sendAndAck(api.SendFrame{To: &to, Text: "hi"})
+	old := ca.sendAndAck(api.SendFrame{To: &to, Text: "old"})
+	gm := ca.sendAndAck(api.SendFrame{GroupId: &gid, Text: "g"})
 	for range 3 {
 		cb.message()
 	}
@@ -205,7 +205,7 @@ func TestRecallRefused(t *testing.T) {
 	if len(msgs) != 3 || msgs[1].Body != "old" || msgs[1].Recalled || !msgs[0].Recalled || msgs[2].Kind != messages.KindRecall {
 		t.Fatalf("conversation %+v", msgs)
 	}
-	if m := cb.sendAndEcho(api.SendFrame{To: ptr("a"), Text: "after"}); m.Seq != 4 {
+	if m := cb.sendAndAck(api.SendFrame{To: ptr("a"), Text: "after"}); m.Seq != 4 {
 		t.Fatalf("next seq %d, want 4", m.Seq)
 	}
 }

@@ -232,9 +232,16 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 		if f.to == "" && f.groupID == 0 {
 			send.To, send.GroupID = so.peer, so.groupID
 		}
+		if f.typed && so.ch != channelGroup {
+			// The ack answers a typed send; the frame is not sent back.
+			send.Origin = so.id
+		}
 		s.committer.SendAsync(send, func(m messages.Message, err error) {
 			switch {
 			case err == nil:
+				if send.Origin != 0 {
+					so.ownCommitted(m.Conv, m.Seq)
+				}
 				so.sendControl(encodeAck(m))
 			case errors.Is(err, messages.ErrForbidden) && send.GroupID != 0:
 				so.sendControl(encodeError(http.StatusForbidden, "你不是该群成员", send.ClientMsgID))

@@ -27,10 +27,16 @@ type wireMessage struct {
 	Sender    string
 	Recipient string // direct messages
 	GroupID   int64  // group messages
+	// Origin is the socket that sent the message on instance Instance (0:
+	// none): it has the ack and gets no copy of the frame (see
+	// socket.deliverOwn).
+	Origin    uint64
+	Instance  []byte
+	Committed int64 // commit time, unix ns
 	Frame     []byte
 }
 
-// appendWireMessage appends w to b: five fields as uvarint-prefixed bytes
+// appendWireMessage appends w to b: its fields as uvarint-prefixed bytes
 // or uvarints.
 func appendWireMessage(b []byte, w *wireMessage) []byte {
 	b = appendWireString(b, w.Conv)
@@ -38,6 +44,10 @@ func appendWireMessage(b []byte, w *wireMessage) []byte {
 	b = appendWireString(b, w.Sender)
 	b = appendWireString(b, w.Recipient)
 	b = binary.AppendUvarint(b, uint64(w.GroupID))
+	b = binary.AppendUvarint(b, w.Origin)
+	b = binary.AppendUvarint(b, uint64(len(w.Instance)))
+	b = append(b, w.Instance...)
+	b = binary.AppendUvarint(b, uint64(w.Committed))
 	b = binary.AppendUvarint(b, uint64(len(w.Frame)))
 	return append(b, w.Frame...)
 }
@@ -50,7 +60,7 @@ func appendWireString(b []byte, s string) []byte {
 var errWire = errors.New("malformed message batch")
 
 // decodeWireMessages calls fn for each message of a batch, in order. The
-// frames share data's memory.
+// frames and instances share data's memory.
 func decodeWireMessages(data []byte, fn func(*wireMessage)) error {
 	uvarint := func() (uint64, error) {
 		v, n := binary.Uvarint(data)
@@ -91,11 +101,26 @@ func decodeWireMessages(data []byte, fn func(*wireMessage)) error {
 		if err != nil {
 			return err
 		}
+		origin, err := uvarint()
+		if err != nil {
+			return err
+		}
+		instance, err := bytesField()
+		if err != nil {
+			return err
+		}
+		committed, err := uvarint()
+		if err != nil {
+			return err
+		}
 		frame, err := bytesField()
 		if err != nil {
 			return err
 		}
-		w = wireMessage{Conv: string(conv), Seq: int64(seq), Sender: string(sender), Recipient: string(recipient), GroupID: int64(gid), Frame: frame}
+		w = wireMessage{
+			Conv: string(conv), Seq: int64(seq), Sender: string(sender), Recipient: string(recipient), GroupID: int64(gid),
+			Origin: origin, Instance: instance, Committed: int64(committed), Frame: frame,
+		}
 		fn(&w)
 	}
 	return nil

@@ -21,7 +21,8 @@ func sameMessages(a, b []wireMessage) bool {
 	}
 	for i := range a {
 		g, w := a[i], b[i]
-		if g.Conv != w.Conv || g.Seq != w.Seq || g.Sender != w.Sender || g.Recipient != w.Recipient || g.GroupID != w.GroupID || !bytes.Equal(g.Frame, w.Frame) {
+		if g.Conv != w.Conv || g.Seq != w.Seq || g.Sender != w.Sender || g.Recipient != w.Recipient || g.GroupID != w.GroupID ||
+			g.Origin != w.Origin || !bytes.Equal(g.Instance, w.Instance) || g.Committed != w.Committed || !bytes.Equal(g.Frame, w.Frame) {
 			return false
 		}
 	}
@@ -58,7 +59,7 @@ func checkRoundTrip(t *testing.T, in []wireMessage) {
 func TestWireMessagesRoundTrip(t *testing.T) {
 	t.Parallel()
 	checkRoundTrip(t, []wireMessage{
-		{Conv: "d:a:b", Seq: 1, Sender: "a", Recipient: "b", Frame: []byte(`{"type":"message"}`)},
+		{Conv: "d:a:b", Seq: 1, Sender: "a", Recipient: "b", Origin: 7, Instance: []byte("i-1"), Committed: 1 << 60, Frame: []byte(`{"type":"message"}`)},
 		{Conv: "g:42", Seq: 1 << 40, Sender: "c", GroupID: 42, Frame: []byte("x")},
 		{Conv: "d:a:b", Seq: 2, Sender: "b", Recipient: "a", Frame: nil},
 	})
@@ -70,7 +71,7 @@ func TestDecodeWireMessagesRefusesGarbage(t *testing.T) {
 		"length past the end":  {5, 'a'},
 		"unterminated uvarint": {0x80},
 		"uvarint overflow":     bytes.Repeat([]byte{0xff}, 11),
-		"frame past the end":   append(appendWireMessage(nil, &wireMessage{Conv: "g:1"})[:8], 0x7f, '{', '}'),
+		"frame past the end":   append(appendWireMessage(nil, &wireMessage{Conv: "g:1"})[:11], 0x7f, '{', '}'),
 	} {
 		if out, err := decodeAll(b); !errors.Is(err, errWire) {
 			t.Errorf("%s: got %+v, %v; want errWire", name, out, err)
@@ -88,8 +89,8 @@ func FuzzDecodeWireMessages(f *testing.F) {
 	f.Add("", int64(-1), "", "", int64(-1), []byte(nil), []byte(nil))
 	f.Fuzz(func(t *testing.T, conv string, seq int64, sender, recipient string, gid int64, frame, raw []byte) {
 		checkRoundTrip(t, []wireMessage{
-			{Conv: conv, Seq: seq, Sender: sender, Recipient: recipient, GroupID: gid, Frame: frame},
-			{Conv: recipient, Seq: ^seq, Sender: conv, Recipient: sender, GroupID: -gid, Frame: raw},
+			{Conv: conv, Seq: seq, Sender: sender, Recipient: recipient, GroupID: gid, Origin: uint64(seq), Instance: []byte(sender), Committed: gid, Frame: frame},
+			{Conv: recipient, Seq: ^seq, Sender: conv, Recipient: sender, GroupID: -gid, Origin: uint64(gid), Instance: frame, Committed: ^gid, Frame: raw},
 		})
 
 		got, err := decodeAll(raw)

@@ -119,6 +119,9 @@ func (t wsTransport) WriteBatch(frames []outFrame, deadline time.Time) error {
 		return err
 	}
 	for _, f := range frames {
+		if f.data == nil {
+			continue // a seq's place only (socket.deliverOwn)
+		}
 		if err := t.c.WriteMessage(websocket.TextMessage, f.data); err != nil {
 			_ = t.raw.end()
 			return err
