@@ -84,6 +84,12 @@ func decodeClientFrame(ch channel, data []byte) (clientFrame, error) {
 		return clientFrame{}, badFrame("消息不是有效的UTF-8文本")
 	}
 	trimmed := bytes.TrimSpace(data)
+	if f, ok := scanFrame(trimmed); ok {
+		if f.kind == frameAck {
+			return ackFromFrame(f.ack)
+		}
+		return sendFromFrame(f.send)
+	}
 	var head struct {
 		Type *string `json:"type"`
 	}
@@ -101,14 +107,7 @@ func decodeClientFrame(ch channel, data []byte) (clientFrame, error) {
 			if err := strictUnmarshal(trimmed, &f); err != nil {
 				return clientFrame{}, badFrame("ack帧格式错误")
 			}
-			to, gid, err := target(f.With, f.GroupId)
-			if err != nil {
-				return clientFrame{}, err
-			}
-			if f.Seq < 0 {
-				return clientFrame{}, badFrame("seq不能为负")
-			}
-			return clientFrame{kind: frameAck, to: to, groupID: gid, seq: f.Seq}, nil
+			return ackFromFrame(f)
 		case "sync":
 			var f api.SyncFrame
 			if err := strictUnmarshal(trimmed, &f); err != nil {
@@ -183,6 +182,17 @@ func sendFromFrame(f api.SendFrame) (clientFrame, error) {
 	return c, nil
 }
 
+func ackFromFrame(f api.AckClientFrame) (clientFrame, error) {
+	to, gid, err := target(f.With, f.GroupId)
+	if err != nil {
+		return clientFrame{}, err
+	}
+	if f.Seq < 0 {
+		return clientFrame{}, badFrame("seq不能为负")
+	}
+	return clientFrame{kind: frameAck, to: to, groupID: gid, seq: f.Seq}, nil
+}
+
 // target checks that exactly one of an account and a group id is given.
 func target(with *string, groupID *int64) (string, int64, error) {
 	switch {
@@ -232,10 +242,7 @@ func strictUnmarshal(data []byte, v any) error {
 // Server frames, encoded once.
 
 func encodeMessage(m messages.Message) []byte {
-	if m.Kind == messages.KindRecall {
-		return mustJSON(m.RecallFrame())
-	}
-	return mustJSON(m.Frame())
+	return appendMessageFrame(make([]byte, 0, 192+len(m.Body)), &m)
 }
 
 func encodeError(code int32, message, clientMsgID string) []byte {
@@ -247,9 +254,13 @@ func encodeError(code int32, message, clientMsgID string) []byte {
 }
 
 func encodeAck(m messages.Message) []byte {
+	return appendAckFrame(make([]byte, 0, 128), &m)
+}
+
+func ackFrame(m *messages.Message) api.AckFrame {
 	f := api.AckFrame{Type: "ack", Id: m.ID, Seq: m.Seq, Time: m.Time}
 	f.To, f.GroupId, f.ClientMsgId = m.Target()
-	return mustJSON(f)
+	return f
 }
 
 // mustJSON encodes one of the generated frame types, which cannot fail.
