@@ -52,12 +52,13 @@ type pending struct {
 // waiting at that moment (up to MaxBatch) and commits them in one
 // statement, then hands the new messages to publish in commit order.
 type Committer struct {
-	q       *store.Store // the committer's own connections, with a statement timeout
-	logger  *slog.Logger
-	publish func([]Committed)
-	timeout time.Duration   // bounds one batch's commit
-	base    context.Context // ends when Abort is called
-	abort   context.CancelFunc
+	q        *store.Store // the committer's own connections, with a statement timeout
+	logger   *slog.Logger
+	publish  func([]Committed)
+	batchEnd func()          // see WithBatchEnd
+	timeout  time.Duration   // bounds one batch's commit
+	base     context.Context // ends when Abort is called
+	abort    context.CancelFunc
 
 	mu     sync.RWMutex
 	closed bool
@@ -169,6 +170,9 @@ func (c *Committer) run() {
 		}
 		for _, p := range batch {
 			p.done(p.msg, p.err)
+		}
+		if c.batchEnd != nil {
+			c.batchEnd()
 		}
 		clear(batch)
 	}

@@ -392,3 +392,50 @@ func TestStalledDatabaseFailsSendsInTime(t *testing.T) {
 		t.Fatalf("%d messages stored, want only the first: %+v", len(msgs), msgs)
 	}
 }
+
+// TestBatchEndFollowsEachBatch: the batch-end hook runs once per batch,
+// after its publish and every one of its senders' callbacks, in the
+// committer goroutine (so a callback may leave work for it unlocked).
+func TestBatchEndFollowsEachBatch(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	var events []string // committer goroutine only, read after Close
+	publish := func(msgs []Committed) { events = append(events, fmt.Sprintf("publish %d", len(msgs))) }
+	c, err := NewCommitter(context.Background(), f.store(t), f.log, publish, 5*time.Second,
+		WithBatchEnd(func() { events = append(events, "end") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		c.SendAsync(Send{Sender: "a", To: "b", Body: fmt.Sprint(i)}, func(Message, error) {
+			events = append(events, "done")
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	c.Close()
+	// Each batch: publish n, n × done, end.
+	batches, sent := 0, 0
+	for i := 0; i < len(events); {
+		var n int
+		if _, err := fmt.Sscanf(events[i], "publish %d", &n); err != nil || n == 0 || i+n+1 >= len(events)+1 {
+			t.Fatalf("event %d is %q, want a batch's publish: %v", i, events[i], events)
+		}
+		for j := 1; j <= n; j++ {
+			if events[i+j] != "done" {
+				t.Fatalf("event %d is %q, want done: %v", i+j, events[i+j], events)
+			}
+		}
+		if i+n+1 >= len(events) || events[i+n+1] != "end" {
+			t.Fatalf("batch at event %d does not end with the hook: %v", i, events)
+		}
+		i += n + 2
+		batches++
+		sent += n
+	}
+	if sent != 50 || batches == 0 {
+		t.Fatalf("%d sends in %d batches, want 50", sent, batches)
+	}
+}

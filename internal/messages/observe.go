@@ -15,6 +15,13 @@ func WithObserver(f func(sends, stored int, took time.Duration, err error)) Comm
 	return func(c *Committer) { c.observe = f }
 }
 
+// WithBatchEnd has f called from the committer goroutine after each batch,
+// once publish and every sender's done callback have run: what they queued
+// for one batch can then go out together.
+func WithBatchEnd(f func()) CommitterOption {
+	return func(c *Committer) { c.batchEnd = f }
+}
+
 // batchError is the error a batch failed with, if it failed: refusals of
 // single sends (ErrForbidden) are not failures.
 func batchError(batch []*pending) error {

@@ -189,16 +189,16 @@ func TestHubOrderAndOverflow(t *testing.T) {
 	w := func(seq int64) *wireMessage {
 		return &wireMessage{Conv: "d:a:b", Seq: seq, Sender: "a", Recipient: "b", Frame: []byte{byte('0' + seq)}}
 	}
-	h.deliverMessage("", w(1))
-	h.deliverMessage("", w(1)) // repeat: dropped
-	h.deliverMessage("", w(2))
-	h.deliverMessage("", w(4)) // gap: handed to catch-up, not queued
+	h.deliverMessage("", w(1), nil)
+	h.deliverMessage("", w(1), nil) // repeat: dropped
+	h.deliverMessage("", w(2), nil)
+	h.deliverMessage("", w(4), nil) // gap: handed to catch-up, not queued
 	select {
 	case <-hooks.catchUps:
 	default:
 		t.Fatal("gap did not start a catch-up")
 	}
-	h.deliverMessage("", w(5)) // while catching up: remembered only
+	h.deliverMessage("", w(5), nil) // while catching up: remembered only
 	s.dmu.Lock()
 	st := *s.convs["d:a:b"]
 	s.dmu.Unlock()

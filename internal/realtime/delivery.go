@@ -27,9 +27,16 @@ func (s *Service) cursorLoop(ctx context.Context) {
 	}
 }
 
-// publishMessages runs in the committer goroutine after each commit: it
-// encodes every frame once and publishes the batch in commit order.
-func (s *Service) publishMessages(msgs []messages.Committed) {
+// publishCommitted runs in the committer goroutine after each commit; the
+// writers it gives frames are woken at the batch's end, with the acks.
+func (s *Service) publishCommitted(msgs []messages.Committed) {
+	s.publishMessages(msgs, &s.commitWakes)
+}
+
+// publishMessages encodes every frame once, delivers the batch to this
+// instance's sockets and publishes it to the other instances, in commit
+// order. wakes, if set, takes the writers' wake-ups.
+func (s *Service) publishMessages(msgs []messages.Committed, wakes *wakeSet) {
 	buf := make([]byte, 0, 4096)
 	instance := []byte(s.instanceID)
 	for _, m := range msgs {
@@ -37,6 +44,9 @@ func (s *Service) publishMessages(msgs []messages.Committed) {
 			Conv: m.Conv, Seq: m.Seq, Sender: m.Sender, Recipient: m.Recipient, GroupID: m.GroupID,
 			Origin: m.Origin, Instance: instance, Committed: m.Time.UnixNano(), Frame: encodeMessage(m.Message),
 		}
+		// Local sockets first and without the bus round trip; the bus
+		// brings the batch back, and onMessages skips it.
+		s.hub.deliverMessage(s.instanceID, &w, wakes)
 		buf = appendWireMessage(buf, &w)
 		if len(buf) >= maxNATSBatch {
 			s.publishRaw(subjectMessages, buf)
@@ -56,7 +66,15 @@ func (s *Service) publishRaw(subject string, data []byte) {
 }
 
 func (s *Service) onMessages(data []byte) {
-	if err := decodeWireMessages(data, func(w *wireMessage) { s.hub.deliverMessage(s.instanceID, w) }); err != nil {
+	// One wake-up per socket for the whole batch.
+	var wakes wakeSet
+	defer wakes.wake()
+	err := decodeWireMessages(data, func(w *wireMessage) {
+		if string(w.Instance) != s.instanceID { // this instance's own were delivered by publishMessages
+			s.hub.deliverMessage(s.instanceID, w, &wakes)
+		}
+	})
+	if err != nil {
 		s.logger.Error("decode messages", slog.Any("err", err))
 	}
 }
@@ -144,7 +162,9 @@ func (s *Service) catchUp(so *socket) {
 // conversation in seq order with no gap and no repeat: an older seq is
 // dropped, a seq past a gap hands the conversation to the catch-up
 // goroutine, which reads the gap from the database.
-func (s *socket) deliver(conv string, seq int64, data []byte, committed int64) {
+//
+// wakes, if set, takes the writer's wake-up (see wakeSet).
+func (s *socket) deliver(conv string, seq int64, data []byte, committed int64, wakes *wakeSet) {
 	s.dmu.Lock()
 	st := s.convState(conv) // new: a conversation that started after the open
 	if s.replaying || st.catching {
@@ -155,7 +175,7 @@ func (s *socket) deliver(conv string, seq int64, data []byte, committed int64) {
 	switch {
 	case seq <= st.last:
 	case seq == st.last+1:
-		if s.enqueue(outFrame{data: data, conv: conv, seq: seq, committed: committed}) {
+		if s.enqueueBy(outFrame{data: data, conv: conv, seq: seq, committed: committed}, wakes) {
 			st.last = seq
 		}
 	default:
@@ -170,12 +190,15 @@ func (s *socket) deliver(conv string, seq int64, data []byte, committed int64) {
 // that the conversation goes on without a gap. An empty frame marks the
 // seq's place in the queue; writing it puts nothing on the wire, yet the
 // pong of the ping after it confirms the seq with the frames before it.
-func (s *socket) deliverOwn(conv string, seq int64) { s.deliver(conv, seq, nil, 0) }
+func (s *socket) deliverOwn(conv string, seq int64, wakes *wakeSet) {
+	s.deliver(conv, seq, nil, 0, wakes)
+}
 
-// ownCommitted is deliverOwn at the ack, which usually comes before the
-// bus delivers the message: the seq counts as delivered at once if it is
-// the conversation's next, so that a client in ack mode may ack it. A
-// later seq is left to the bus, which delivers in order.
+// ownCommitted is deliverOwn at the ack, for a message that was not
+// delivered to s (s was catching up, or its local delivery fell between):
+// the seq counts as delivered at once if it is the conversation's next, so
+// that a client in ack mode may ack it. A later seq is left to catch-up.
+// The caller wakes the writer.
 func (s *socket) ownCommitted(conv string, seq int64) {
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
@@ -183,7 +206,7 @@ func (s *socket) ownCommitted(conv string, seq int64) {
 		return
 	}
 	if st := s.convState(conv); !st.catching && seq == st.last+1 {
-		if s.enqueue(outFrame{conv: conv, seq: seq}) {
+		if s.push(outFrame{conv: conv, seq: seq}) {
 			st.last = seq
 		}
 	}

@@ -142,8 +142,9 @@ func (h *hub) remove(s *socket) {
 
 // deliverMessage hands a committed message's frame to every local socket
 // that receives its conversation; instance is this instance's id, which
-// tells whether w's origin socket is one of its own.
-func (h *hub) deliverMessage(instance string, w *wireMessage) {
+// tells whether w's origin socket is one of its own. wakes, if set, takes
+// the writers' wake-ups.
+func (h *hub) deliverMessage(instance string, w *wireMessage, wakes *wakeSet) {
 	var origin uint64
 	if w.Origin != 0 && string(w.Instance) == instance {
 		origin = w.Origin
@@ -153,9 +154,9 @@ func (h *hub) deliverMessage(instance string, w *wireMessage) {
 	if w.GroupID != 0 {
 		for s := range h.byGroup[w.GroupID] {
 			if s.id == origin {
-				s.deliverOwn(w.Conv, w.Seq)
+				s.deliverOwn(w.Conv, w.Seq, wakes)
 			} else {
-				s.deliver(w.Conv, w.Seq, w.Frame, w.Committed)
+				s.deliver(w.Conv, w.Seq, w.Frame, w.Committed, wakes)
 			}
 		}
 		return
@@ -168,9 +169,9 @@ func (h *hub) deliverMessage(instance string, w *wireMessage) {
 			switch {
 			case s.ch != channelUser && s.conv != w.Conv:
 			case s.id == origin:
-				s.deliverOwn(w.Conv, w.Seq)
+				s.deliverOwn(w.Conv, w.Seq, wakes)
 			default:
-				s.deliver(w.Conv, w.Seq, w.Frame, w.Committed)
+				s.deliver(w.Conv, w.Seq, w.Frame, w.Committed, wakes)
 			}
 		}
 	}

@@ -43,7 +43,7 @@ func (s *Service) recall(so *socket, id int64) {
 		so.sendControl(encodeRecallError(code, msg, id))
 		return
 	}
-	s.publishMessages([]messages.Committed{{Message: ev}})
+	s.publishMessages([]messages.Committed{{Message: ev}}, nil)
 }
 
 // recallRefusal is the error frame's code and message for a failed recall.

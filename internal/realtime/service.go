@@ -88,13 +88,16 @@ type Service struct {
 	recaller  *messages.Recaller
 	committer *messages.Committer
 	hub       *hub
-	cursors   *cursorBook
-	presence  *presenceBook
-	upgrader  websocket.Upgrader
-	subs      []*nats.Subscription
-	rewind    chan time.Duration // to the changes loop: look back over an outage
-	unhook    []func()           // unregisters the bus callbacks
-	nextID    atomic.Uint64
+	// commitWakes gathers the writers to wake at the end of a committer
+	// batch; the committer goroutine only.
+	commitWakes wakeSet
+	cursors     *cursorBook
+	presence    *presenceBook
+	upgrader    websocket.Upgrader
+	subs        []*nats.Subscription
+	rewind      chan time.Duration // to the changes loop: look back over an outage
+	unhook      []func()           // unregisters the bus callbacks
+	nextID      atomic.Uint64
 
 	groupMu    sync.Mutex
 	groupLocal map[groupMember]int
@@ -181,7 +184,8 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		s.unsubscribe()
 		return nil, fmt.Errorf("flush nats subscriptions: %w", err)
 	}
-	committer, err := messages.NewCommitter(ctx, d.Store, s.logger, s.publishMessages, d.Settings.CommitTimeout, messages.WithObserver(s.obs.Committed))
+	committer, err := messages.NewCommitter(ctx, d.Store, s.logger, s.publishCommitted, d.Settings.CommitTimeout,
+		messages.WithObserver(s.obs.Committed), messages.WithBatchEnd(s.commitWakes.wake))
 	if err != nil {
 		s.unsubscribe()
 		return nil, err

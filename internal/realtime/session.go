@@ -239,10 +239,14 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 		s.committer.SendAsync(send, func(m messages.Message, err error) {
 			switch {
 			case err == nil:
+				// In the committer goroutine: the writer is woken at the
+				// batch's end, with the batch's messages.
 				if send.Origin != 0 {
 					so.ownCommitted(m.Conv, m.Seq)
 				}
-				so.sendControl(encodeAck(m))
+				if so.push(outFrame{data: encodeAck(m)}) {
+					s.commitWakes.add(so)
+				}
 			case errors.Is(err, messages.ErrForbidden) && send.GroupID != 0:
 				so.sendControl(encodeError(http.StatusForbidden, "你不是该群成员", send.ClientMsgID))
 			case errors.Is(err, messages.ErrForbidden):

@@ -153,9 +153,31 @@ func signal(c chan struct{}) {
 	}
 }
 
-// enqueue queues f without blocking. On overflow the socket is closed as a
-// slow consumer: it resumes from its cursor after reconnecting.
+// enqueue queues f without blocking and wakes the writer. On overflow the
+// socket is closed as a slow consumer: it resumes from its cursor after
+// reconnecting.
 func (s *socket) enqueue(f outFrame) bool {
+	ok := s.push(f)
+	if ok {
+		signal(s.wake)
+	}
+	return ok
+}
+
+// enqueueBy is enqueue with the writer's wake-up left to wakes, if set.
+func (s *socket) enqueueBy(f outFrame, wakes *wakeSet) bool {
+	if wakes == nil {
+		return s.enqueue(f)
+	}
+	ok := s.push(f)
+	if ok {
+		wakes.add(s)
+	}
+	return ok
+}
+
+// push is enqueue without waking the writer, unless the socket overflowed.
+func (s *socket) push(f outFrame) bool {
 	s.qmu.Lock()
 	if s.closeCode != 0 {
 		s.qmu.Unlock()
@@ -171,8 +193,29 @@ func (s *socket) enqueue(f outFrame) bool {
 	s.queue = append(s.queue, f)
 	s.queueBytes += len(f.data)
 	s.qmu.Unlock()
-	signal(s.wake)
 	return true
+}
+
+// wakeSet gathers the sockets that were given frames during one batch and
+// wakes each writer once at its end, so that what a batch queues for a
+// socket (a message, an ack) goes out in one write. One goroutine uses it.
+type wakeSet struct {
+	socks map[*socket]struct{}
+}
+
+func (w *wakeSet) add(s *socket) {
+	if w.socks == nil {
+		w.socks = map[*socket]struct{}{}
+	}
+	w.socks[s] = struct{}{}
+}
+
+// wake wakes the writers gathered since the last call.
+func (w *wakeSet) wake() {
+	for s := range w.socks {
+		signal(s.wake)
+	}
+	clear(w.socks)
 }
 
 // enqueueWait queues f once the queue holds at most half its bytes, leaving

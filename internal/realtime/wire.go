@@ -7,7 +7,9 @@ import (
 )
 
 // NATS subjects. Every instance subscribes to all of them, itself included,
-// so one instance runs the same path as a cluster.
+// so one instance runs the same path as a cluster; only its own batches of
+// messages it skips, having delivered them to its sockets when it
+// committed them.
 const (
 	subjectMessages = "tim.msg"      // committed messages, in commit order per instance
 	subjectPresence = "tim.presence" // an account came online or went offline
