@@ -274,6 +274,13 @@ func TestRateLimit(t *testing.T) {
 	if f := ca.next(); f["code"] != float64(429) {
 		t.Fatalf("got %v, want 429", f)
 	}
+	// A refused typed send names its clientMsgId, so that it can be sent
+	// again.
+	to, id := "b", "c-9"
+	ca.sendJSON(api.SendFrame{Type: "send", To: &to, Text: "again", ClientMsgId: &id})
+	if f := ca.next(); f["code"] != float64(429) || f["clientMsgId"] != id {
+		t.Fatalf("got %v, want 429 naming %s", f, id)
+	}
 }
 
 func TestCloseSessions(t *testing.T) {

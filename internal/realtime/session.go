@@ -206,7 +206,13 @@ func (s *Service) readLoop(conn *websocket.Conn, so *socket) {
 		}
 		if !limiter.Allow() {
 			s.obs.SendRateLimited()
-			so.sendControl(encodeError(http.StatusTooManyRequests, "发送过于频繁", ""))
+			// A refused send names its clientMsgId, so that the client
+			// knows which one to send again.
+			var id string
+			if f, err := decodeClientFrame(so.ch, data); err == nil && f.kind == frameSend {
+				id = f.clientMsgID
+			}
+			so.sendControl(encodeError(http.StatusTooManyRequests, "发送过于频繁", id))
 			continue
 		}
 		if mt != websocket.TextMessage {
