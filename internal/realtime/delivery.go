@@ -27,16 +27,48 @@ func (s *Service) cursorLoop(ctx context.Context) {
 	}
 }
 
-// publishCommitted runs in the committer goroutine after each commit; the
-// writers it gives frames are woken at the batch's end, with the acks.
-func (s *Service) publishCommitted(msgs []messages.Committed) {
-	s.publishMessages(msgs, &s.commitWakes)
+// commitBatch is what the committer goroutine gathers over one batch: the
+// writers to wake at its end, and the acks already queued in their
+// messages' place, which the senders' callbacks then leave out.
+type commitBatch struct {
+	wakes wakeSet
+	acked map[ackKey]struct{}
 }
+
+type ackKey struct {
+	socket uint64
+	conv   string
+	seq    int64
+}
+
+// takeAck reports whether the ack of (socket, conv, seq) was queued in
+// this batch, and forgets it: a second send with the same client id
+// in the batch still gets its own ack.
+func (b *commitBatch) takeAck(k ackKey) bool {
+	_, ok := b.acked[k]
+	delete(b.acked, k)
+	return ok
+}
+
+// end wakes the batch's writers.
+func (b *commitBatch) end() {
+	b.wakes.wake()
+	clear(b.acked)
+}
+
+// publishCommitted runs in the committer goroutine after each commit.
+func (s *Service) publishCommitted(msgs []messages.Committed) { s.publishMessages(msgs, &s.commit) }
 
 // publishMessages encodes every frame once, delivers the batch to this
 // instance's sockets and publishes it to the other instances, in commit
-// order. wakes, if set, takes the writers' wake-ups.
-func (s *Service) publishMessages(msgs []messages.Committed, wakes *wakeSet) {
+// order. b is the committer's batch (nil for others): it takes the
+// writers' wake-ups, and the socket that sent a message gets its ack in
+// the message's place.
+func (s *Service) publishMessages(msgs []messages.Committed, b *commitBatch) {
+	var wakes *wakeSet
+	if b != nil {
+		wakes = &b.wakes
+	}
 	buf := make([]byte, 0, 4096)
 	instance := []byte(s.instanceID)
 	for _, m := range msgs {
@@ -44,9 +76,18 @@ func (s *Service) publishMessages(msgs []messages.Committed, wakes *wakeSet) {
 			Conv: m.Conv, Seq: m.Seq, Sender: m.Sender, Recipient: m.Recipient, GroupID: m.GroupID,
 			Origin: m.Origin, Instance: instance, Committed: m.Time.UnixNano(), Frame: encodeMessage(m.Message),
 		}
+		if b != nil && m.Origin != 0 {
+			w.Ack = encodeAck(m.Message)
+		}
 		// Local sockets first and without the bus round trip; the bus
 		// brings the batch back, and onMessages skips it.
 		s.hub.deliverMessage(s.instanceID, &w, wakes)
+		if w.AckQueued {
+			if b.acked == nil {
+				b.acked = map[ackKey]struct{}{}
+			}
+			b.acked[ackKey{m.Origin, m.Conv, m.Seq}] = struct{}{}
+		}
 		buf = appendWireMessage(buf, &w)
 		if len(buf) >= maxNATSBatch {
 			s.publishRaw(subjectMessages, buf)
@@ -163,42 +204,37 @@ func (s *Service) catchUp(so *socket) {
 // dropped, a seq past a gap hands the conversation to the catch-up
 // goroutine, which reads the gap from the database.
 //
-// wakes, if set, takes the writer's wake-up (see wakeSet).
-func (s *socket) deliver(conv string, seq int64, data []byte, committed int64, wakes *wakeSet) {
+// wakes, if set, takes the writer's wake-up (see wakeSet). deliver reports
+// whether it queued data.
+func (s *socket) deliver(conv string, seq int64, data []byte, committed int64, wakes *wakeSet) (queued bool) {
 	s.dmu.Lock()
 	st := s.convState(conv) // new: a conversation that started after the open
 	if s.replaying || st.catching {
 		st.maxSeen = max(st.maxSeen, seq)
 		s.dmu.Unlock()
-		return
+		return false
 	}
 	switch {
 	case seq <= st.last:
 	case seq == st.last+1:
 		if s.enqueueBy(outFrame{data: data, conv: conv, seq: seq, committed: committed}, wakes) {
-			st.last = seq
+			st.last, queued = seq, true
 		}
 	default:
 		st.catching, st.maxSeen = true, seq
 		s.startCatchUpLocked()
 	}
 	s.dmu.Unlock()
+	return queued
 }
 
-// deliverOwn is deliver for the socket that sent the message: it has the
-// ack and gets no copy of the frame, but the seq counts as delivered, so
-// that the conversation goes on without a gap. An empty frame marks the
-// seq's place in the queue; writing it puts nothing on the wire, yet the
-// pong of the ping after it confirms the seq with the frames before it.
-func (s *socket) deliverOwn(conv string, seq int64, wakes *wakeSet) {
-	s.deliver(conv, seq, nil, 0, wakes)
-}
-
-// ownCommitted is deliverOwn at the ack, for a message that was not
-// delivered to s (s was catching up, or its local delivery fell between):
-// the seq counts as delivered at once if it is the conversation's next, so
-// that a client in ack mode may ack it. A later seq is left to catch-up.
-// The caller wakes the writer.
+// ownCommitted marks seq as delivered to s, the socket that sent it, when
+// its ack did not take the message's place (s was catching up, or the
+// message was delivered before s registered): the seq counts at once if it
+// is the conversation's next, so that a client in ack mode may ack it; a
+// later seq is left to catch-up. The empty entry puts nothing on the wire,
+// yet the pong of the ping after it confirms the seq with the frames
+// before it. The caller wakes the writer.
 func (s *socket) ownCommitted(conv string, seq int64) {
 	s.dmu.Lock()
 	defer s.dmu.Unlock()

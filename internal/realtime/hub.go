@@ -142,8 +142,10 @@ func (h *hub) remove(s *socket) {
 
 // deliverMessage hands a committed message's frame to every local socket
 // that receives its conversation; instance is this instance's id, which
-// tells whether w's origin socket is one of its own. wakes, if set, takes
-// the writers' wake-ups.
+// tells whether w's origin socket is one of its own. The origin socket
+// gets w.Ack in the message's place (nil: an empty entry that only marks
+// the seq as delivered), and w.AckQueued says whether it was queued.
+// wakes, if set, takes the writers' wake-ups.
 func (h *hub) deliverMessage(instance string, w *wireMessage, wakes *wakeSet) {
 	var origin uint64
 	if w.Origin != 0 && string(w.Instance) == instance {
@@ -154,7 +156,7 @@ func (h *hub) deliverMessage(instance string, w *wireMessage, wakes *wakeSet) {
 	if w.GroupID != 0 {
 		for s := range h.byGroup[w.GroupID] {
 			if s.id == origin {
-				s.deliverOwn(w.Conv, w.Seq, wakes)
+				w.AckQueued = s.deliver(w.Conv, w.Seq, w.Ack, 0, wakes)
 			} else {
 				s.deliver(w.Conv, w.Seq, w.Frame, w.Committed, wakes)
 			}
@@ -169,7 +171,7 @@ func (h *hub) deliverMessage(instance string, w *wireMessage, wakes *wakeSet) {
 			switch {
 			case s.ch != channelUser && s.conv != w.Conv:
 			case s.id == origin:
-				s.deliverOwn(w.Conv, w.Seq, wakes)
+				w.AckQueued = s.deliver(w.Conv, w.Seq, w.Ack, 0, wakes)
 			default:
 				s.deliver(w.Conv, w.Seq, w.Frame, w.Committed, wakes)
 			}

@@ -88,16 +88,15 @@ type Service struct {
 	recaller  *messages.Recaller
 	committer *messages.Committer
 	hub       *hub
-	// commitWakes gathers the writers to wake at the end of a committer
-	// batch; the committer goroutine only.
-	commitWakes wakeSet
-	cursors     *cursorBook
-	presence    *presenceBook
-	upgrader    websocket.Upgrader
-	subs        []*nats.Subscription
-	rewind      chan time.Duration // to the changes loop: look back over an outage
-	unhook      []func()           // unregisters the bus callbacks
-	nextID      atomic.Uint64
+	// commit is the committer goroutine's batch state.
+	commit   commitBatch
+	cursors  *cursorBook
+	presence *presenceBook
+	upgrader websocket.Upgrader
+	subs     []*nats.Subscription
+	rewind   chan time.Duration // to the changes loop: look back over an outage
+	unhook   []func()           // unregisters the bus callbacks
+	nextID   atomic.Uint64
 
 	groupMu    sync.Mutex
 	groupLocal map[groupMember]int
@@ -185,7 +184,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		return nil, fmt.Errorf("flush nats subscriptions: %w", err)
 	}
 	committer, err := messages.NewCommitter(ctx, d.Store, s.logger, s.publishCommitted, d.Settings.CommitTimeout,
-		messages.WithObserver(s.obs.Committed), messages.WithBatchEnd(s.commitWakes.wake))
+		messages.WithObserver(s.obs.Committed), messages.WithBatchEnd(s.commit.end))
 	if err != nil {
 		s.unsubscribe()
 		return nil, err

@@ -248,10 +248,13 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 				// In the committer goroutine: the writer is woken at the
 				// batch's end, with the batch's messages.
 				if send.Origin != 0 {
+					if s.commit.takeAck(ackKey{so.id, m.Conv, m.Seq}) {
+						return // queued in the message's place
+					}
 					so.ownCommitted(m.Conv, m.Seq)
 				}
 				if so.push(outFrame{data: encodeAck(m)}) {
-					s.commitWakes.add(so)
+					s.commit.wakes.add(so)
 				}
 			case errors.Is(err, messages.ErrForbidden) && send.GroupID != 0:
 				so.sendControl(encodeError(http.StatusForbidden, "你不是该群成员", send.ClientMsgID))

@@ -36,6 +36,12 @@ type wireMessage struct {
 	Instance  []byte
 	Committed int64 // commit time, unix ns
 	Frame     []byte
+
+	// On the committing instance only, never on the bus: the origin's ack,
+	// which takes the message's place in that socket's queue, and whether
+	// it did (see hub.deliverMessage).
+	Ack       []byte
+	AckQueued bool
 }
 
 // appendWireMessage appends w to b: its fields as uvarint-prefixed bytes

@@ -120,7 +120,7 @@ func (t wsTransport) WriteBatch(frames []outFrame, deadline time.Time) error {
 	}
 	for _, f := range frames {
 		if f.data == nil {
-			continue // a seq's place only (socket.deliverOwn)
+			continue // a seq's place only (socket.ownCommitted)
 		}
 		if err := t.c.WriteMessage(websocket.TextMessage, f.data); err != nil {
 			_ = t.raw.end()
