@@ -439,6 +439,9 @@ func (c *conn) send(f api.SendFrame) error {
 type stats struct {
 	acks, delivered, echoes, dups, gaps, errs atomic.Int64
 	groups                                    bool // count group messages only (else direct only)
+	// peers, if set, is each account's partner in a direct run: messages
+	// of other conversations (replays of an earlier run) are not counted.
+	peers map[string]string
 	mu                                        sync.Mutex
 	lat                                       []time.Duration
 }
@@ -567,6 +570,9 @@ func (s *stats) message(c *conn, me, data []byte, now time.Time) {
 		other := from
 		if bytes.Equal(from, me) {
 			other = to
+		}
+		if want, ok := s.peers[string(me)]; ok && string(other) != want {
+			return // left over from another run
 		}
 		o = c.conv(string(other))
 	}
@@ -716,6 +722,10 @@ func (l *load) direct(ctx context.Context, name string, rate, partner int) (repo
 		}
 	}
 	s := newStats(false)
+	s.peers = make(map[string]string, len(accounts))
+	for i, a := range accounts {
+		s.peers[a] = accounts[i^partner]
+	}
 	conns, wait, err := l.openAll(accounts, tokens, s)
 	if err != nil {
 		return report{}, err

