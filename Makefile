@@ -84,12 +84,15 @@ vet-sql: $(BIN)/sqlc ## compile the queries, then vet them (sqlc vet) against a 
 	TIM_SQLC_VET_DATABASE_URL=$$(sed -n 's/^TIM_MIGRATED_DATABASE_URL=//p' <<<"$$out") $(BIN)/sqlc vet && echo "sqlc vet: no findings"
 
 .PHONY: build
-build: ## build the server and the load generator into bin/
-	$(GO) build -o $(BIN)/tim ./cmd/tim
+build: build-server ## build the server and the load generator into bin/
 	$(GO) build -o $(BIN)/loadtest ./cmd/loadtest
 
+.PHONY: build-server
+build-server: ## build the server alone into bin/tim
+	$(GO) build -o $(BIN)/tim ./cmd/tim
+
 .PHONY: run
-run: build ## run the server on :8081 with a private PostgreSQL under ./data
+run: build-server ## build the server alone and run it on :8081 with a private PostgreSQL under ./data
 	$(BIN)/tim
 
 $(LINT)/spectral: tools/lint/package.json tools/lint/package-lock.json

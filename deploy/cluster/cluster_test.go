@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,8 +174,9 @@ func TestClusterSurvivesCrashes(t *testing.T) {
 	// Traffic, with the crashes in the middle of it.
 	trafficBegan := time.Now()
 	stopSending := make(chan struct{})
+	var sending sync.WaitGroup
 	for _, s := range senders {
-		go s.sendFor(sendEvery, stopSending)
+		sending.Go(func() { s.sendFor(sendEvery, stopSending) })
 	}
 	time.Sleep(natsKillAt)
 	natsKilled := time.Now()
@@ -197,6 +199,7 @@ func TestClusterSurvivesCrashes(t *testing.T) {
 
 	time.Sleep(time.Until(trafficBegan.Add(sendFor)))
 	close(stopSending)
+	sending.Wait() // no send may start after the checks below count them
 	trafficEnded := time.Now()
 
 	// Every send is acked in the end (resent under its id after a

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"tim/internal/config"
+	"tim/internal/dbhealth"
 	"tim/internal/pgcluster"
 	"tim/internal/store"
 )
@@ -27,7 +28,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// A database outage is logged as a state change and summaries, not as
+	// one ERROR line per failed call (see dbhealth).
+	dbHealth := dbhealth.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}),
+		dbhealth.Options{Unavailable: store.Unavailable})
+	logger := slog.New(dbHealth.Handler())
 	logger.InfoContext(ctx, "starting tim", slog.Any("config", cfg))
 
 	if cfg.DatabaseURL == "" {
@@ -60,6 +65,16 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		dbHealth.Watch(watchCtx, a.store)
+	}()
+	defer func() {
+		stopWatch()
+		<-watched
+	}()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		_ = a.Close(context.WithoutCancel(ctx))

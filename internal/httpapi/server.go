@@ -67,7 +67,7 @@ func New(o Options) (*echo.Echo, error) {
 	e.IPExtractor = ipExtractor(o.TrustedProxies)
 
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
-	e.Use(middleware.RequestID())
+	e.Use(requestID)
 	e.Use(accessLog(o.Logger, newMetrics(o.Registry)))
 	e.Use(newCORS(o.AllowedOrigins, spec).middleware)
 	e.Use(bodyDeadlines(o.Body))

@@ -17,7 +17,9 @@
 // PostgreSQL refuses to run as root. When Tim runs as root, every
 // PostgreSQL program is run as the "postgres" system user, the cluster
 // directory is given to that user, and Start fails with a clear error if
-// that user cannot reach the directory (each parent needs o+x). Nothing is
+// that user cannot reach the directory: the error names the first directory
+// on the way that lacks search (x) permission for it, and the directories
+// Start created for the attempt are removed again. Nothing is
 // moved elsewhere behind the caller's back.
 package pgcluster
 
@@ -30,6 +32,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -225,15 +228,21 @@ func (c *Cluster) Stop(ctx context.Context) error {
 }
 
 // prepareDir creates the cluster directory, hands it to the server user
-// and checks that this user can reach it.
-func (c *Cluster) prepareDir(ctx context.Context) error {
-	// Parents we create stay open (0755) so that the server user can pass
-	// through them; the cluster directory itself, which holds the socket
-	// that admits the superuser without a password, is private (0700).
-	if err := os.MkdirAll(filepath.Dir(c.dir), 0o755); err != nil {
-		return fmt.Errorf("create cluster directory: %w", err)
-	}
-	if err := os.Mkdir(c.dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+// and checks that this user can reach it. When it fails, the directories
+// it created are removed again, so that a refused start leaves no empty
+// cluster directory behind.
+func (c *Cluster) prepareDir(ctx context.Context) (err error) {
+	created, err := mkdirs(c.dir)
+	defer func() {
+		if err != nil {
+			for i := len(created) - 1; i >= 0; i-- {
+				if rmErr := os.Remove(created[i]); rmErr != nil {
+					c.logger.WarnContext(ctx, "remove directory created for the cluster", slog.String("dir", created[i]), slog.Any("err", rmErr))
+				}
+			}
+		}
+	}()
+	if err != nil {
 		return fmt.Errorf("create cluster directory: %w", err)
 	}
 	if err := os.Chmod(c.dir, 0o700); err != nil {
@@ -243,6 +252,42 @@ func (c *Cluster) prepareDir(ctx context.Context) error {
 		return err
 	}
 	return c.run.checkReachable(ctx)
+}
+
+// mkdirs creates dir and its missing parents and returns those it
+// created, outermost first, even on failure. Parents stay open (0755) so
+// that the server user can pass through them; the cluster directory
+// itself, which holds the socket that admits the superuser without a
+// password, is private (0700).
+func mkdirs(dir string) ([]string, error) {
+	var missing []string
+	for p := dir; ; p = filepath.Dir(p) {
+		if _, err := os.Stat(p); err == nil {
+			break
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		missing = append(missing, p)
+		if p == filepath.Dir(p) {
+			break
+		}
+	}
+	slices.Reverse(missing)
+	var created []string
+	for _, p := range missing {
+		mode := os.FileMode(0o755)
+		if p == dir {
+			mode = 0o700
+		}
+		if err := os.Mkdir(p, mode); err != nil {
+			if errors.Is(err, os.ErrExist) {
+				continue // created meanwhile by someone else: not ours to remove
+			}
+			return created, err
+		}
+		created = append(created, p)
+	}
+	return created, nil
 }
 
 // initialise runs initdb unless the data directory already holds a

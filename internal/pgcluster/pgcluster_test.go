@@ -239,3 +239,81 @@ func TestVersionOrder(t *testing.T) {
 		t.Error("versionOf x is not nil")
 	}
 }
+
+// TestUnreachableDirNamesTheBlockingDirectory: when Tim runs as root, the
+// server runs as the postgres user, which cannot pass a directory of mode
+// 0700 owned by root. Start names that very directory (not some other
+// parent), and removes the directories it created for the attempt.
+func TestUnreachableDirNamesTheBlockingDirectory(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("only root runs PostgreSQL as another user")
+	}
+	top := filepath.Dir(clusterDir(t, "x")) // mode 0755, owned by root
+	blocking := filepath.Join(top, "private")
+	if err := os.Mkdir(blocking, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(blocking, 0o700); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	open := filepath.Join(blocking, "open") // 0755 below the blocking one
+	if err := os.Mkdir(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(open, "data")
+
+	_, err := Start(t.Context(), Options{Dir: filepath.Join(dataDir, "postgres"), Fast: true, Logger: testLogger(t)})
+	if err == nil {
+		t.Fatal("Start succeeded in a directory the postgres user cannot reach")
+	}
+	msg := err.Error()
+	t.Logf("refused as expected: %v", err)
+	if !strings.Contains(msg, "cannot enter "+blocking+" (mode 0700, owner root;") {
+		t.Errorf("error does not name %s, mode 0700, owner root:\n%s", blocking, msg)
+	}
+	if strings.Contains(msg, "/root") {
+		t.Errorf("error blames /root, which is not on the way:\n%s", msg)
+	}
+	if _, err := os.Stat(dataDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s left behind after the refused start: %v", dataDir, err)
+	}
+	if _, err := os.Stat(open); err != nil {
+		t.Errorf("%s, which existed before, is gone: %v", open, err)
+	}
+
+	// Opened to others, the same path works.
+	if err := os.Chmod(blocking, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	c := startCluster(t, filepath.Join(dataDir, "postgres"))
+	if got := query(t, c, "postgres", "SELECT 1"); got != 1 {
+		t.Fatalf("SELECT 1 = %d", got)
+	}
+}
+
+// TestMaySearch applies the owner, group and others bits in Unix order.
+func TestMaySearch(t *testing.T) {
+	t.Parallel()
+	r := &runner{cred: &syscall.Credential{Uid: 100, Gid: 200, Groups: []uint32{300}}}
+	for _, tc := range []struct {
+		perm     os.FileMode
+		uid, gid uint32
+		want     bool
+	}{
+		{0o700, 100, 0, true},    // owner with x
+		{0o077, 100, 200, false}, // owner without x: the group bits do not apply
+		{0o710, 0, 200, true},    // primary group
+		{0o710, 0, 300, true},    // supplementary group
+		{0o701, 0, 300, false},   // group without x: the others bits do not apply
+		{0o701, 0, 0, true},      // others
+		{0o770, 0, 0, false},     // others without x (/root is 0700)
+	} {
+		if got := r.maySearch(tc.perm, tc.uid, tc.gid); got != tc.want {
+			t.Errorf("maySearch(%04o, uid %d, gid %d) = %v, want %v", tc.perm, tc.uid, tc.gid, got, tc.want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -122,19 +123,82 @@ func (r *runner) chown(path string) error {
 }
 
 // checkReachable verifies that the programs' user can enter the working
-// directory. Any parent lacking search permission for it (for example
-// /root, mode 0700) makes every PostgreSQL program fail, so this reports
-// that once, clearly, instead.
+// directory. A directory on the way lacking search permission for that
+// user (for example /root, mode 0700) makes every PostgreSQL program fail,
+// so this names that directory once, clearly, instead.
 func (r *runner) checkReachable(ctx context.Context) error {
 	if r.cred == nil {
 		return nil
 	}
-	// The child switches user before it changes into cmd.Dir, so a
+	const advice = "choose a directory such as /var/lib/tim or /tmp, or run Tim as another user"
+	blocked, err := r.firstUnsearchable(r.workDir)
+	if err != nil {
+		return err
+	}
+	if blocked != "" {
+		return fmt.Errorf("PostgreSQL must run as the %q system user because Tim runs as root, and that user cannot enter %s "+
+			"(%s; every directory down to %s needs search (x) permission for %s): %s",
+			serverUser, blocked, describeDir(blocked), r.workDir, serverUser, advice)
+	}
+	// The modes allow it; something else (an ACL, a security module) may
+	// not. The child switches user before it changes into cmd.Dir, so a
 	// directory the server user cannot enter fails this start.
 	if err := r.command(ctx, "pg_ctl", "--version").Run(); err != nil {
-		return fmt.Errorf("PostgreSQL must run as the %q system user because Tim runs as root, and that user cannot reach %s "+
-			"(every parent directory needs o+x, which /root, mode 0700, lacks): choose a directory such as /var/lib/tim or /tmp, or run Tim as another user: %w",
-			serverUser, r.workDir, err)
+		return fmt.Errorf("PostgreSQL must run as the %q system user because Tim runs as root, and that user cannot enter %s: %s: %w",
+			serverUser, r.workDir, advice, err)
 	}
 	return nil
+}
+
+// firstUnsearchable returns the first directory from / down to dir, dir
+// included, that the programs' user may not search according to its mode
+// bits, or "" when each one lets it through.
+func (r *runner) firstUnsearchable(dir string) (string, error) {
+	path := "/"
+	for _, part := range append([]string{""}, strings.Split(strings.TrimPrefix(filepath.Clean(dir), "/"), "/")...) {
+		path = filepath.Join(path, part)
+		fi, err := os.Stat(path)
+		if err != nil {
+			return "", fmt.Errorf("inspect %s: %w", path, err)
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return "", nil // not a Unix file system: leave it to the programs
+		}
+		if !r.maySearch(fi.Mode().Perm(), st.Uid, st.Gid) {
+			return path, nil
+		}
+	}
+	return "", nil
+}
+
+// maySearch applies the Unix rule for search permission on a directory
+// with mode perm, owned by uid and gid, to the programs' user: the owner
+// bits if it owns the directory, else the group bits if it is in the
+// group, else the bits for others.
+func (r *runner) maySearch(perm os.FileMode, uid, gid uint32) bool {
+	if uid == r.cred.Uid {
+		return perm&0o100 != 0
+	}
+	if gid == r.cred.Gid || slices.Contains(r.cred.Groups, gid) {
+		return perm&0o010 != 0
+	}
+	return perm&0o001 != 0
+}
+
+// describeDir returns "mode 0700, owner root" for path, as far as known.
+func describeDir(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "not inspectable"
+	}
+	d := fmt.Sprintf("mode %04o", fi.Mode().Perm())
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		owner := strconv.FormatUint(uint64(st.Uid), 10)
+		if u, err := user.LookupId(owner); err == nil {
+			owner = u.Username
+		}
+		d += ", owner " + owner
+	}
+	return d
 }

@@ -121,6 +121,10 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 		s.hub.release(account)
 		return nil // the upgrader answered the client
 	}
+	// The upgrader wrote 101 on the hijacked connection, past Echo's
+	// response: record it there for the access log and the metrics.
+	c.Response().Status = http.StatusSwitchingProtocols
+	c.Response().Committed = true
 	// The socket's reader and writer live on in their own goroutines with
 	// small stacks; this handler's goroutine, with the HTTP server's buffers
 	// and its deep stack, ends after the open sequence.

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -22,6 +26,9 @@ var (
 	// ErrSerialization: the transaction lost a race with another one (a
 	// serialization failure or a deadlock); running it again may succeed.
 	ErrSerialization = errors.New("serialization failure")
+	// ErrUnavailable: the database could not be reached, or the
+	// connection broke (see Unavailable).
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // SQLSTATE codes interpretError knows.
@@ -33,6 +40,9 @@ const (
 	codeDeadlockDetected     = "40P01"
 	codeQueryCanceled        = "57014" // statement_timeout, or a cancel request
 	codeDuplicateDatabase    = "42P04"
+	codeAdminShutdown        = "57P01" // the server is shutting down
+	codeCrashShutdown        = "57P02"
+	codeCannotConnectNow     = "57P03" // the server is starting up
 )
 
 // interpretError is the one place where driver errors become this
@@ -46,6 +56,9 @@ func interpretError(err error) error {
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	if unreachable(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
@@ -62,4 +75,29 @@ func interpretError(err error) error {
 		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 	}
 	return err
+}
+
+// Unavailable reports whether err, returned by this package, means that
+// the database could not be reached or went away rather than that it
+// refused one statement.
+func Unavailable(err error) bool {
+	return errors.Is(err, ErrUnavailable)
+}
+
+// unreachable reports whether a driver error means that no connection
+// could be made, the connection broke, or the server is shutting down or
+// starting up.
+func unreachable(err error) bool {
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+		return true
+	}
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return strings.HasPrefix(pgErr.Code, "08") || // connection exception
+			pgErr.Code == codeAdminShutdown || pgErr.Code == codeCrashShutdown || pgErr.Code == codeCannotConnectNow
+	}
+	if _, ok := errors.AsType[*net.OpError](err); ok {
+		return true
+	}
+	return errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
