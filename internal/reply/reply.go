@@ -32,6 +32,14 @@ type Envelope struct {
 // New returns the envelope of status code with message.
 func New(code int32, message string) Envelope { return Envelope{Code: code, Message: message} }
 
+// The refusals of a group check (store's GroupMembership), for every
+// operation and socket that needs membership: the contract's NotFound and
+// Forbidden examples.
+var (
+	GroupNotFound  = New(http.StatusNotFound, "群聊不存在")
+	NotGroupMember = New(http.StatusForbidden, "不是群成员，无权查看")
+)
+
 type body struct {
 	Code    int32  `json:"code"`
 	Message string `json:"message"`
@@ -67,6 +75,9 @@ func (e Envelope) VisitUploadHeadPicResponse(w http.ResponseWriter) error { retu
 func (e Envelope) VisitUploadChatPicResponse(w http.ResponseWriter) error { return e.write(w) }
 func (e Envelope) VisitUploadMp3Response(w http.ResponseWriter) error     { return e.write(w) }
 func (e Envelope) VisitUploadMp4Response(w http.ResponseWriter) error     { return e.write(w) }
+
+func (e Envelope) VisitGetGroupMembersResponse(w http.ResponseWriter) error  { return e.write(w) }
+func (e Envelope) VisitGetGroupMessagesResponse(w http.ResponseWriter) error { return e.write(w) }
 
 func (e Envelope) VisitGetAvatarResponse(w http.ResponseWriter) error       { return e.write(w) }
 func (e Envelope) VisitDownloadChatPicResponse(w http.ResponseWriter) error { return e.write(w) }
