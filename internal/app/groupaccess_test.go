@@ -6,10 +6,9 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/gorilla/websocket"
-
 	"tim/gen/client"
 	"tim/internal/testenv"
+	"tim/internal/wstest"
 )
 
 // TestGroupRefusalsAgree: the member list, the group history and the group
@@ -51,9 +50,8 @@ func TestGroupRefusalsAgree(t *testing.T) {
 			check("groupMessages", history.StatusCode(), history.Body)
 			h := http.Header{}
 			h.Set("token", c)
-			conn, res, err := websocket.DefaultDialer.Dial(env.WebSocketURL("/websocket/"+jsonNumber(tc.group)+"/c"), h)
+			_, res, err := wstest.Dial(t, env.WebSocketURL("/websocket/"+jsonNumber(tc.group)+"/c"), h)
 			if err == nil {
-				conn.Close()
 				t.Fatal("group socket opened")
 			}
 			if res == nil {
