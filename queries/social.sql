@@ -3,11 +3,14 @@
 -- name: FriendshipExists :one
 SELECT EXISTS (SELECT 1 FROM friendships WHERE account = $1 AND friend = $2);
 
--- name: GroupGet :one
-SELECT * FROM groups WHERE id = $1;
-
 -- name: GroupMemberExists :one
 SELECT EXISTS (SELECT 1 FROM group_members WHERE group_id = $1 AND account = $2);
+
+-- name: GroupMembership :one
+-- Whether the group exists and whether account is a member of it, in one
+-- round trip.
+SELECT EXISTS (SELECT 1 FROM groups WHERE id = sqlc.arg(group_id)) AS group_exists,
+       EXISTS (SELECT 1 FROM group_members WHERE group_id = sqlc.arg(group_id) AND account = sqlc.arg(account)) AS member;
 
 -- name: GroupMemberAccounts :many
 SELECT account FROM group_members WHERE group_id = $1 ORDER BY account;

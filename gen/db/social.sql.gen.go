@@ -112,23 +112,6 @@ func (q *Queries) FriendshipInsertPair(ctx context.Context, arg FriendshipInsert
 	return result.RowsAffected(), nil
 }
 
-const groupGet = `-- name: GroupGet :one
-SELECT id, name, owner, member_count, created_at FROM groups WHERE id = $1
-`
-
-func (q *Queries) GroupGet(ctx context.Context, id int64) (Group, error) {
-	row := q.db.QueryRow(ctx, groupGet, id)
-	var i Group
-	err := row.Scan(
-		&i.ID,
-		&i.Name,
-		&i.Owner,
-		&i.MemberCount,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
 const groupInsertIfMissing = `-- name: GroupInsertIfMissing :exec
 INSERT INTO groups (id, name, owner)
 VALUES ($1, $2, $3)
@@ -321,6 +304,30 @@ type GroupMemberInsertParams struct {
 func (q *Queries) GroupMemberInsert(ctx context.Context, arg GroupMemberInsertParams) error {
 	_, err := q.db.Exec(ctx, groupMemberInsert, arg.GroupID, arg.Account)
 	return err
+}
+
+const groupMembership = `-- name: GroupMembership :one
+SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1) AS group_exists,
+       EXISTS (SELECT 1 FROM group_members WHERE group_id = $1 AND account = $2) AS member
+`
+
+type GroupMembershipParams struct {
+	GroupID int64
+	Account string
+}
+
+type GroupMembershipRow struct {
+	GroupExists bool
+	Member      bool
+}
+
+// Whether the group exists and whether account is a member of it, in one
+// round trip.
+func (q *Queries) GroupMembership(ctx context.Context, arg GroupMembershipParams) (GroupMembershipRow, error) {
+	row := q.db.QueryRow(ctx, groupMembership, arg.GroupID, arg.Account)
+	var i GroupMembershipRow
+	err := row.Scan(&i.GroupExists, &i.Member)
+	return i, err
 }
 
 const groupMembershipsOf = `-- name: GroupMembershipsOf :many

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"tim/gen/api"
 	"tim/internal/auth"
 	"tim/internal/httpapi"
+	"tim/internal/reply"
 	"tim/internal/store"
 	"tim/internal/userview"
 )
@@ -155,42 +157,26 @@ func (a *API) UserLogin(ctx context.Context, req api.UserLoginRequestObject) (ap
 
 // UserLogout revokes the presented token, or every token of the account.
 func (a *API) UserLogout(ctx context.Context, req api.UserLogoutRequestObject) (api.UserLogoutResponseObject, error) {
-	all := req.Params.All != nil && *req.Params.All
-	ok, err := a.logout(ctx, all)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return api.UserLogout401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Code: 401, Message: msgNoToken}}, nil
-	}
-	return api.UserLogout200JSONResponse{OKJSONResponse: api.OKJSONResponse{Code: 200, Message: msgLoggedOut}}, nil
+	return a.logout(ctx, req.Params.All != nil && *req.Params.All)
 }
 
 // UserLogoutPost is UserLogout for clients that POST.
 func (a *API) UserLogoutPost(ctx context.Context, req api.UserLogoutPostRequestObject) (api.UserLogoutPostResponseObject, error) {
-	all := req.Params.All != nil && *req.Params.All
-	ok, err := a.logout(ctx, all)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return api.UserLogoutPost401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Code: 401, Message: msgNoToken}}, nil
-	}
-	return api.UserLogoutPost200JSONResponse{OKJSONResponse: api.OKJSONResponse{Code: 200, Message: msgLoggedOut}}, nil
+	return a.logout(ctx, req.Params.All != nil && *req.Params.All)
 }
 
-func (a *API) logout(ctx context.Context, all bool) (bool, error) {
+func (a *API) logout(ctx context.Context, all bool) (reply.Envelope, error) {
 	c, ok := auth.FromContext(ctx)
 	if !ok {
-		return false, nil
+		return reply.New(http.StatusUnauthorized, msgNoToken), nil
 	}
 	if all {
 		if err := a.q.UserRevokeAllTokens(ctx, c.Account); err != nil {
-			return false, fmt.Errorf("revoke all tokens: %w", err)
+			return reply.Envelope{}, fmt.Errorf("revoke all tokens: %w", err)
 		}
 	} else {
 		if err := a.q.RevokedTokenInsert(ctx, c.JTI, c.Account, c.ExpiresAt); err != nil {
-			return false, fmt.Errorf("revoke token: %w", err)
+			return reply.Envelope{}, fmt.Errorf("revoke token: %w", err)
 		}
 	}
 	jti := c.JTI
@@ -203,7 +189,7 @@ func (a *API) logout(ctx context.Context, all bool) (bool, error) {
 			a.logger.WarnContext(ctx, "close sessions after logout", slog.String("account", c.Account), slog.Any("err", err))
 		}
 	}
-	return true, nil
+	return reply.New(http.StatusOK, msgLoggedOut), nil
 }
 
 func tooMany(msg string, wait time.Duration) api.TooManyRequestsJSONResponse {

@@ -2,8 +2,6 @@ package app_test
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/nats-io/nats-server/v2/server"
 
 	"tim/gen/client"
@@ -19,6 +16,7 @@ import (
 	"tim/internal/config"
 	"tim/internal/testdb"
 	"tim/internal/testenv"
+	"tim/internal/wstest"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -27,100 +25,12 @@ const wait = 10 * time.Second
 
 var ctx = context.Background()
 
-// socket is a WebSocket client as the document's clients use it: the token
-// in a header named token.
-type socket struct {
-	t      *testing.T
-	conn   *websocket.Conn
-	frames chan map[string]any
-	done   chan error
-}
-
-func dial(t *testing.T, env *testenv.Env, path, token string) *socket {
+// dial opens path as the document's clients do, the token in a header
+// named token; the shared test client checks every frame against the
+// contract.
+func dial(t *testing.T, env *testenv.Env, path, token string) *wstest.Conn {
 	t.Helper()
-	h := http.Header{}
-	h.Set("token", token)
-	conn, res, err := websocket.DefaultDialer.Dial(env.WebSocketURL(path), h)
-	if err != nil {
-		status := 0
-		if res != nil {
-			status = res.StatusCode
-		}
-		t.Fatalf("dial %s: %v (status %d)", path, err, status)
-	}
-	s := &socket{t: t, conn: conn, frames: make(chan map[string]any, 1024), done: make(chan error, 1)}
-	go func() {
-		for {
-			_, b, err := conn.ReadMessage()
-			if err != nil {
-				s.done <- err
-				close(s.frames)
-				return
-			}
-			var v map[string]any
-			if err := json.Unmarshal(b, &v); err != nil {
-				s.done <- err
-				close(s.frames)
-				return
-			}
-			s.frames <- v
-		}
-	}()
-	t.Cleanup(func() { conn.Close() })
-	return s
-}
-
-// next returns the next frame, failing the test after wait.
-func (s *socket) next() map[string]any {
-	s.t.Helper()
-	select {
-	case v, ok := <-s.frames:
-		if !ok {
-			s.t.Fatalf("socket closed: %v", <-s.done)
-		}
-		return v
-	case <-time.After(wait):
-		s.t.Fatal("no frame within the wait")
-	}
-	return nil
-}
-
-// nextOf skips frames until one of type typ.
-func (s *socket) nextOf(typ string) map[string]any {
-	s.t.Helper()
-	for {
-		if v := s.next(); v["type"] == typ {
-			return v
-		}
-	}
-}
-
-// closeCode waits for the server to close the socket and returns the code.
-func (s *socket) closeCode() int {
-	s.t.Helper()
-	deadline := time.After(wait)
-	for {
-		select {
-		case _, ok := <-s.frames:
-			if ok {
-				continue
-			}
-			var ce *websocket.CloseError
-			if err := <-s.done; errors.As(err, &ce) {
-				return ce.Code
-			}
-			return -1
-		case <-deadline:
-			s.t.Fatal("socket not closed within the wait")
-		}
-	}
-}
-
-func (s *socket) send(text string) {
-	s.t.Helper()
-	if err := s.conn.WriteMessage(websocket.TextMessage, []byte(text)); err != nil {
-		s.t.Fatal(err)
-	}
+	return wstest.MustDial(t, env.WebSocketURL(path), token)
 }
 
 func befriend(t *testing.T, env *testenv.Env, token, a, b string) {
@@ -164,10 +74,10 @@ func TestDocumentFlow(t *testing.T) {
 
 	b := dial(t, env, "/websocket/b", tb)
 	// The original's keys, and a type like every other server frame.
-	if v := b.next(); v["type"] != "connected" || v["code"] != float64(200) || v["message"] != "连接成功" {
+	if v := b.Next(); v["type"] != "connected" || v["code"] != float64(200) || v["message"] != "连接成功" {
 		t.Fatalf("first frame %v", v)
 	}
-	if v := b.next(); v["type"] != "users" || v["users"] == nil {
+	if v := b.Next(); v["type"] != "users" || v["users"] == nil {
 		t.Fatalf("second frame %v", v)
 	}
 	if got := onlineStatus(t, env, ta, "a", "b"); got != 1 {
@@ -175,8 +85,8 @@ func TestDocumentFlow(t *testing.T) {
 	}
 
 	a := dial(t, env, "/websocket/a", ta)
-	a.next() // 连接成功
-	users := a.next()["users"].([]any)
+	a.Next() // 连接成功
+	users := a.Next()["users"].([]any)
 	names := map[string]bool{}
 	for _, u := range users {
 		names[u.(map[string]any)["account"].(string)] = true
@@ -184,17 +94,17 @@ func TestDocumentFlow(t *testing.T) {
 	if !names["a"] || !names["b"] {
 		t.Errorf("users = %v, want a and online friend b", users)
 	}
-	if p := b.nextOf("presence"); p["account"] != "a" || p["online"] != true {
+	if p := b.Until("presence"); p["account"] != "a" || p["online"] != true {
 		t.Errorf("presence = %v", p)
 	}
 
 	chat := dial(t, env, "/websocket/OneToOne/a/b", ta)
-	chat.send("hi")
-	m := b.nextOf("message")
+	chat.Send("hi")
+	m := b.Until("message")
 	if m["fromUser"] != "a" || m["to"] != "b" || m["message"] != "hi" || m["seq"] != float64(1) || m["kind"] != "text" {
 		t.Errorf("message at b = %v", m)
 	}
-	if m := chat.nextOf("message"); m["message"] != "hi" {
+	if m := chat.Until("message"); m["message"] != "hi" {
 		t.Errorf("the one-to-one socket sees its conversation: %v", m)
 	}
 
@@ -202,22 +112,22 @@ func TestDocumentFlow(t *testing.T) {
 	join(t, env, tb, "b", 1)
 	ga := dial(t, env, "/websocket/1/a", ta)
 	gb := dial(t, env, "/websocket/1/b", tb)
-	p := ga.nextOf("group.presence")
+	p := ga.Until("group.presence")
 	for p["account"] != "b" {
-		p = ga.nextOf("group.presence")
+		p = ga.Until("group.presence")
 	}
 	if p["text"] != "用户b上线" || p["online"] != true {
 		t.Errorf("group.presence = %v", p)
 	}
-	on := ga.nextOf("group.online")
+	on := ga.Until("group.online")
 	for !strings.Contains(on["text"].(string), "b") {
-		on = ga.nextOf("group.online")
+		on = ga.Until("group.online")
 	}
 	if on["text"] != "当前群在线用户列表：[a, b]" {
 		t.Errorf("group.online text = %q", on["text"])
 	}
-	ga.send("hello group")
-	if m := gb.nextOf("message"); m["groupId"] != float64(1) || m["fromUser"] != "a" || m["message"] != "hello group" {
+	ga.Send("hello group")
+	if m := gb.Until("message"); m["groupId"] != float64(1) || m["fromUser"] != "a" || m["message"] != "hello group" {
 		t.Errorf("group message = %v", m)
 	}
 }
@@ -231,22 +141,22 @@ func TestOfflineMessagesSurviveRestart(t *testing.T) {
 	befriend(t, env, ta, "a", "b")
 	chat := dial(t, env, "/websocket/OneToOne/a/b", ta)
 	for _, text := range []string{"one", "two", "three"} {
-		chat.send(text)
-		chat.nextOf("message") // committed: the sender's own socket sees it
+		chat.Send(text)
+		chat.Until("message") // committed: the sender's own socket sees it
 	}
 	env.Restart(t)
 
 	b := dial(t, env, "/websocket/b", tb)
 	for i, want := range []string{"one", "two", "three"} {
-		m := b.nextOf("message")
+		m := b.Until("message")
 		if m["message"] != want || m["seq"] != float64(i+1) {
 			t.Fatalf("offline message %d = %v", i, m)
 		}
 	}
 	// Delivered once: a second socket after the cursor moved gets none of them.
 	chat2 := dial(t, env, "/websocket/OneToOne/a/b", env.Login(t, "a"))
-	chat2.send("four")
-	if m := b.nextOf("message"); m["message"] != "four" || m["seq"] != float64(4) {
+	chat2.Send("four")
+	if m := b.Until("message"); m["message"] != "four" || m["seq"] != float64(4) {
 		t.Fatalf("live after replay = %v", m)
 	}
 }
@@ -264,29 +174,29 @@ func TestLogoutClosesSockets(t *testing.T) {
 	here := dial(t, env, "/websocket/a", tok)
 	there := dial(t, peer, "/websocket/a", tok)
 	kept := dial(t, env, "/websocket/a", other)
-	kept.next() // connected
-	kept.next() // online friends
+	kept.Next() // connected
+	kept.Next() // online friends
 
 	res, err := env.Client.UserLogoutWithResponse(ctx, nil, testenv.Auth(tok))
 	if err != nil || res.StatusCode() != 200 {
 		t.Fatalf("logout: %v", err)
 	}
-	for name, s := range map[string]*socket{"same instance": here, "peer instance": there} {
-		if code := s.closeCode(); code != 4001 {
+	for name, s := range map[string]*wstest.Conn{"same instance": here, "peer instance": there} {
+		if code := s.Closed(); code != 4001 {
 			t.Errorf("%s: close code %d, want 4001", name, code)
 		}
 	}
 	// The revoked token cannot open a new socket.
 	h := http.Header{}
 	h.Set("token", tok)
-	_, r, err := websocket.DefaultDialer.Dial(env.WebSocketURL("/websocket/a"), h)
+	_, r, err := wstest.Dial(t, env.WebSocketURL("/websocket/a"), h)
 	if err == nil || r == nil || r.StatusCode != 401 {
 		t.Errorf("dial with revoked token: %v", err)
 	}
 	// The socket of the other token outlives the logout, which every
 	// instance has applied by now: it still sends, and reads the ack.
-	kept.send(`{"type":"send","to":"b","text":"after logout","clientMsgId":"k1"}`)
-	if ack := kept.nextOf("ack"); ack["clientMsgId"] != "k1" {
+	kept.Send(`{"type":"send","to":"b","text":"after logout","clientMsgId":"k1"}`)
+	if ack := kept.Until("ack"); ack["clientMsgId"] != "k1" {
 		t.Errorf("other token's socket: ack %v, want one for k1", ack)
 	}
 }

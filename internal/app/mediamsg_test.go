@@ -147,11 +147,11 @@ func TestMediaMessages(t *testing.T) {
 	avatarName := upload(t, env, ta, "/uploadheadpic", pngOf(t, 4, 4))
 
 	a := dial(t, env, "/websocket/a", ta)
-	a.next()
-	a.next()
+	a.Next()
+	a.Next()
 	b := dial(t, peer, "/websocket/b", tb) // on the other instance
-	b.next()
-	b.next()
+	b.Next()
+	b.Next()
 
 	send := func(to, kind, text, id string) string {
 		return `{"type":"send","to":"` + to + `","kind":"` + kind + `","text":"` + text + `","clientMsgId":"` + id + `"}`
@@ -168,21 +168,21 @@ func TestMediaMessages(t *testing.T) {
 		{send("b", "video", "no such name", "r6"), "文件不存在", 404},
 	}
 	for _, r := range refusals {
-		a.send(r.frame)
-		if f := a.nextOf("error"); f["code"] != r.code || f["message"] != r.msg {
+		a.Send(r.frame)
+		if f := a.Until("error"); f["code"] != r.code || f["message"] != r.msg {
 			t.Errorf("%s: %v, want %v %s", r.frame, f, r.code, r.msg)
 		}
 	}
 
 	// Nothing was stored: the first accepted send takes seq 1, and b's
 	// first frame is its message.
-	a.send(send("b", "image", picName, "m1"))
-	a.send(send("b", "image", photoName, "m2"))
-	a.send(send("b", "audio", mp3Name, "m3"))
-	a.send(`{"type":"send","groupId":1,"kind":"video","text":"` + mp4Name + `"}`)
+	a.Send(send("b", "image", picName, "m1"))
+	a.Send(send("b", "image", photoName, "m2"))
+	a.Send(send("b", "audio", mp3Name, "m3"))
+	a.Send(`{"type":"send","groupId":1,"kind":"video","text":"` + mp4Name + `"}`)
 	var live []client.MessageFrame
 	for range 3 {
-		live = append(live, messageFrame(t, b.nextOf("message")))
+		live = append(live, messageFrame(t, b.Until("message")))
 	}
 	for i, m := range live {
 		if m.Seq != int64(i+1) || m.FromUser != "a" {
@@ -198,7 +198,7 @@ func TestMediaMessages(t *testing.T) {
 
 	// c was offline: the video arrives from its cursor with its media.
 	c := dial(t, peer, "/websocket/c", tc)
-	video := messageFrame(t, c.nextOf("message"))
+	video := messageFrame(t, c.Until("message"))
 	if video.Seq != 1 || video.Kind != "video" || video.GroupId == nil || *video.GroupId != 1 {
 		t.Fatalf("c's message %+v", video)
 	}
@@ -206,8 +206,8 @@ func TestMediaMessages(t *testing.T) {
 
 	// a recalls the picture; history shows it recalled and lists no recall
 	// event, while the other messages keep their media.
-	a.send(`{"type":"recall","id":` + jsonNumber(live[0].Id) + `}`)
-	if f := b.nextOf("recall"); f["id"] != float64(live[0].Id) || f["seq"] != float64(4) || f["by"] != "a" || f["with"] != "b" {
+	a.Send(`{"type":"recall","id":` + jsonNumber(live[0].Id) + `}`)
+	if f := b.Until("recall"); f["id"] != float64(live[0].Id) || f["seq"] != float64(4) || f["by"] != "a" || f["with"] != "b" {
 		t.Fatalf("recall frame %v", f)
 	}
 	res, err := env.Client.GetMessagesWithResponse(ctx, &client.GetMessagesParams{Account: "b", With: "a"}, testenv.Auth(tb))

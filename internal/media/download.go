@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,6 +12,7 @@ import (
 
 	"tim/gen/api"
 	"tim/internal/blob"
+	"tim/internal/reply"
 	"tim/internal/store"
 )
 
@@ -35,97 +36,71 @@ func (c conditions) header() http.Header {
 	return h
 }
 
+// downloadResponse is the answer of every download operation: the content,
+// or an envelope refusing it.
+type downloadResponse interface {
+	api.GetAvatarResponseObject
+	api.DownloadChatPicResponseObject
+	api.DownloadMp3ResponseObject
+	api.DownloadMp4ResponseObject
+}
+
 // GetAvatar streams account's avatar. Avatars are public profile data: any
 // authenticated user may fetch anyone's.
 func (a *API) GetAvatar(ctx context.Context, req api.GetAvatarRequestObject) (api.GetAvatarResponseObject, error) {
 	p := req.Params
 	row, err := a.q.AvatarGetByAccount(ctx, p.Account)
+	if errors.Is(err, store.ErrNotFound) {
+		return reply.New(http.StatusNotFound, msgNoAvatar), nil
+	}
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return api.GetAvatar404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: 404, Message: msgNoAvatar}}, nil
-		}
-		o := a.downloadFailed(ctx, kindAvatar, err)
-		return api.GetAvatar500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+		return nil, fmt.Errorf("get avatar of %q: %w", p.Account, err)
 	}
-	c, o := a.open(ctx, row, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince}, "private, no-cache")
-	switch o.code {
-	case 0:
-		return c, nil
-	case 404:
-		return api.GetAvatar404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse(o.envelope())}, nil
-	}
-	return api.GetAvatar500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+	return a.open(ctx, row, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince}, "private, no-cache")
 }
 
 // DownloadChatPic streams a picture stored by UploadChatPic.
 func (a *API) DownloadChatPic(ctx context.Context, req api.DownloadChatPicRequestObject) (api.DownloadChatPicResponseObject, error) {
 	p := req.Params
-	c, o := a.download(ctx, kindChatPic, p.Filename, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince})
-	switch o.code {
-	case 0:
-		return c, nil
-	case 400:
-		return api.DownloadChatPic400JSONResponse{BadFilenameJSONResponse: api.BadFilenameJSONResponse(o.envelope())}, nil
-	case 404:
-		return api.DownloadChatPic404JSONResponse{NoSuchFileJSONResponse: api.NoSuchFileJSONResponse(o.envelope())}, nil
-	}
-	return api.DownloadChatPic500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+	return a.download(ctx, kindChatPic, p.Filename, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince})
 }
 
 // DownloadMp3 streams audio stored by UploadMp3.
 func (a *API) DownloadMp3(ctx context.Context, req api.DownloadMp3RequestObject) (api.DownloadMp3ResponseObject, error) {
 	p := req.Params
-	c, o := a.download(ctx, kindMP3, p.Filename, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince})
-	switch o.code {
-	case 0:
-		return c, nil
-	case 400:
-		return api.DownloadMp3400JSONResponse{BadFilenameJSONResponse: api.BadFilenameJSONResponse(o.envelope())}, nil
-	case 404:
-		return api.DownloadMp3404JSONResponse{NoSuchFileJSONResponse: api.NoSuchFileJSONResponse(o.envelope())}, nil
-	}
-	return api.DownloadMp3500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+	return a.download(ctx, kindMP3, p.Filename, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince})
 }
 
 // DownloadMp4 streams video stored by UploadMp4.
 func (a *API) DownloadMp4(ctx context.Context, req api.DownloadMp4RequestObject) (api.DownloadMp4ResponseObject, error) {
 	p := req.Params
-	c, o := a.download(ctx, kindMP4, p.Filename, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince})
-	switch o.code {
-	case 0:
-		return c, nil
-	case 400:
-		return api.DownloadMp4400JSONResponse{BadFilenameJSONResponse: api.BadFilenameJSONResponse(o.envelope())}, nil
-	case 404:
-		return api.DownloadMp4404JSONResponse{NoSuchFileJSONResponse: api.NoSuchFileJSONResponse(o.envelope())}, nil
-	}
-	return api.DownloadMp4500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+	return a.download(ctx, kindMP4, p.Filename, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince})
 }
 
 // download opens the media of kind k called name. A name this server cannot
 // have issued is refused before any lookup; a name of another kind is not
 // found.
-func (a *API) download(ctx context.Context, k kind, name string, cond conditions) (*content, outcome) {
+func (a *API) download(ctx context.Context, k kind, name string, cond conditions) (downloadResponse, error) {
 	if !NamePattern.MatchString(name) {
-		return nil, failed(400, msgBadName)
+		return reply.New(http.StatusBadRequest, msgBadName), nil
 	}
 	row, err := a.q.MediaGetByNameAndKind(ctx, name, k.name)
+	if errors.Is(err, store.ErrNotFound) {
+		return reply.New(http.StatusNotFound, msgNoSuchFile), nil
+	}
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, failed(404, msgNoSuchFile)
-		}
-		return nil, a.downloadFailed(ctx, k, err)
+		return nil, fmt.Errorf("get %s %q: %w", k.name, name, err)
 	}
 	// Named media never change: caches may keep them.
 	return a.open(ctx, row, cond, "private, max-age=31536000, immutable")
 }
 
 // open opens the blob of row for serving.
-func (a *API) open(ctx context.Context, row store.Medium, cond conditions, cacheControl string) (*content, outcome) {
+func (a *API) open(ctx context.Context, row store.Medium, cond conditions, cacheControl string) (downloadResponse, error) {
 	f, err := a.blobs.Open(ctx, row.SHA256)
 	if err != nil {
 		// A row whose blob is missing: the store lost it.
-		return nil, a.downloadFailed(ctx, kind{name: row.Kind}, err)
+		return nil, fmt.Errorf("open blob of %s %q: %w", row.Kind, row.Name, err)
 	}
 	return &content{
 		file:         f,
@@ -135,12 +110,7 @@ func (a *API) open(ctx context.Context, row store.Medium, cond conditions, cache
 		modTime:      row.CreatedAt,
 		cacheControl: cacheControl,
 		conditions:   cond.header(),
-	}, outcome{}
-}
-
-func (a *API) downloadFailed(ctx context.Context, k kind, err error) outcome {
-	a.logger.ErrorContext(ctx, "download failed", slog.String("kind", k.name), slog.Any("err", err))
-	return failed(500, msgDownloadFail)
+	}, nil
 }
 
 // content is an open blob served by http.ServeContent: 200, 206 for a

@@ -36,7 +36,6 @@ import (
 	"strings"
 	"time"
 
-	"tim/gen/api"
 	"tim/internal/blob"
 	"tim/internal/sniff"
 	"tim/internal/store"
@@ -45,7 +44,6 @@ import (
 // Response messages. The upload messages are the original document's words.
 const (
 	msgUploaded     = "上传成功"
-	msgUploadFailed = "上传失败"
 	msgNotImage     = "上传的格式不是图片"
 	msgNotMP3       = "上传的格式不是MP3"
 	msgNotVideo     = "上传的格式不是视频"
@@ -60,7 +58,6 @@ const (
 	msgNoSuchFile   = "文件不存在"
 	msgNoAvatar     = "该用户没有头像"
 	msgBadRange     = "请求的范围无效"
-	msgDownloadFail = "下载失败"
 )
 
 // TimeLayout is the layout of the upload time that starts every name.
@@ -162,16 +159,6 @@ func downloadName(name, contentType string) string {
 	}, name)
 	return safe + extension(contentType)
 }
-
-// outcome is how an operation ended, before it becomes a typed response.
-type outcome struct {
-	code    int32
-	message string
-}
-
-func (o outcome) envelope() api.Envelope { return api.Envelope{Code: o.code, Message: o.message} }
-
-func failed(code int32, message string) outcome { return outcome{code: code, message: message} }
 
 // release deletes the blob key when no media row refers to it any more.
 // Failing to delete only leaves an unreferenced blob behind, so errors are

@@ -15,6 +15,7 @@ import (
 	"tim/gen/api"
 	"tim/internal/auth"
 	"tim/internal/blob"
+	"tim/internal/reply"
 	"tim/internal/sniff"
 	"tim/internal/store"
 )
@@ -29,105 +30,45 @@ var errWrongType = errors.New("content of the wrong type")
 // one. The document's username field is accepted and ignored: the avatar
 // belongs to the token's account, whatever the form says.
 func (a *API) UploadHeadPic(ctx context.Context, req api.UploadHeadPicRequestObject) (api.UploadHeadPicResponseObject, error) {
-	name, o := a.upload(ctx, req.Body, kindAvatar)
-	switch o.code {
-	case 200:
-		return api.UploadHeadPic200JSONResponse{Code: 200, Message: msgUploaded, Data: name}, nil
-	case 400:
-		return api.UploadHeadPic400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
-	case 408:
-		return api.UploadHeadPic408JSONResponse{UploadTooSlowJSONResponse: api.UploadTooSlowJSONResponse(o.envelope())}, nil
-	case 413:
-		return api.UploadHeadPic413JSONResponse{TooLargeJSONResponse: api.TooLargeJSONResponse(o.envelope())}, nil
-	case 415:
-		return api.UploadHeadPic415JSONResponse{UnsupportedMediaTypeJSONResponse: api.UnsupportedMediaTypeJSONResponse(o.envelope())}, nil
-	case 429:
-		return api.UploadHeadPic429JSONResponse{TooManyUploadsJSONResponse: tooMany(o)}, nil
-	}
-	return api.UploadHeadPic500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+	return a.upload(ctx, req.Body, kindAvatar)
 }
 
 // UploadChatPic stores a JPEG, PNG or BMP picture.
 func (a *API) UploadChatPic(ctx context.Context, req api.UploadChatPicRequestObject) (api.UploadChatPicResponseObject, error) {
-	name, o := a.upload(ctx, req.Body, kindChatPic)
-	switch o.code {
-	case 200:
-		return api.UploadChatPic200JSONResponse{Code: 200, Message: msgUploaded, Data: name}, nil
-	case 400:
-		return api.UploadChatPic400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
-	case 408:
-		return api.UploadChatPic408JSONResponse{UploadTooSlowJSONResponse: api.UploadTooSlowJSONResponse(o.envelope())}, nil
-	case 413:
-		return api.UploadChatPic413JSONResponse{TooLargeJSONResponse: api.TooLargeJSONResponse(o.envelope())}, nil
-	case 415:
-		return api.UploadChatPic415JSONResponse{UnsupportedMediaTypeJSONResponse: api.UnsupportedMediaTypeJSONResponse(o.envelope())}, nil
-	case 429:
-		return api.UploadChatPic429JSONResponse{TooManyUploadsJSONResponse: tooMany(o)}, nil
-	}
-	return api.UploadChatPic500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+	return a.upload(ctx, req.Body, kindChatPic)
 }
 
 // UploadMp3 stores MPEG audio.
 func (a *API) UploadMp3(ctx context.Context, req api.UploadMp3RequestObject) (api.UploadMp3ResponseObject, error) {
-	name, o := a.upload(ctx, req.Body, kindMP3)
-	switch o.code {
-	case 200:
-		return api.UploadMp3200JSONResponse{Code: 200, Message: msgUploaded, Data: name}, nil
-	case 400:
-		return api.UploadMp3400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
-	case 408:
-		return api.UploadMp3408JSONResponse{UploadTooSlowJSONResponse: api.UploadTooSlowJSONResponse(o.envelope())}, nil
-	case 413:
-		return api.UploadMp3413JSONResponse{TooLargeJSONResponse: api.TooLargeJSONResponse(o.envelope())}, nil
-	case 415:
-		return api.UploadMp3415JSONResponse{UnsupportedMediaTypeJSONResponse: api.UnsupportedMediaTypeJSONResponse(o.envelope())}, nil
-	case 429:
-		return api.UploadMp3429JSONResponse{TooManyUploadsJSONResponse: tooMany(o)}, nil
-	}
-	return api.UploadMp3500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+	return a.upload(ctx, req.Body, kindMP3)
 }
 
 // UploadMp4 stores an MP4 video.
 func (a *API) UploadMp4(ctx context.Context, req api.UploadMp4RequestObject) (api.UploadMp4ResponseObject, error) {
-	name, o := a.upload(ctx, req.Body, kindMP4)
-	switch o.code {
-	case 200:
-		return api.UploadMp4200JSONResponse{Code: 200, Message: msgUploaded, Data: name}, nil
-	case 400:
-		return api.UploadMp4400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
-	case 408:
-		return api.UploadMp4408JSONResponse{UploadTooSlowJSONResponse: api.UploadTooSlowJSONResponse(o.envelope())}, nil
-	case 413:
-		return api.UploadMp4413JSONResponse{TooLargeJSONResponse: api.TooLargeJSONResponse(o.envelope())}, nil
-	case 415:
-		return api.UploadMp4415JSONResponse{UnsupportedMediaTypeJSONResponse: api.UnsupportedMediaTypeJSONResponse(o.envelope())}, nil
-	case 429:
-		return api.UploadMp4429JSONResponse{TooManyUploadsJSONResponse: tooMany(o)}, nil
-	}
-	return api.UploadMp4500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
+	return a.upload(ctx, req.Body, kindMP4)
 }
 
 // upload streams the file field of body into the blob store and records it
-// as media of kind k owned by the token's account. It returns the new name,
-// or the outcome refusing the upload. Unexpected failures are logged and
-// end in 500 上传失败; they never leave a row behind, nor a blob that no row
-// refers to (cleaning up is best effort: a failed delete is logged).
-func (a *API) upload(ctx context.Context, body *multipart.Reader, k kind) (string, outcome) {
+// as media of kind k owned by the token's account. It answers with the new
+// name, or refuses the upload. Unexpected failures are errors; they never
+// leave a row behind, nor a blob that no row refers to (cleaning up is best
+// effort: a failed delete is logged).
+func (a *API) upload(ctx context.Context, body *multipart.Reader, k kind) (reply.Envelope, error) {
 	claims, ok := auth.FromContext(ctx)
 	if !ok {
 		// The auth middleware runs before every handler: this is a wiring bug.
-		return "", a.uploadFailed(ctx, k, errors.New("no verified token in context"))
+		return reply.Envelope{}, errors.New("media: no verified token in context")
 	}
 	// The slot is taken before the body is read, so a client that waits
 	// for 100 Continue sends nothing when it would be refused.
 	if !a.slots.acquire(claims.Account) {
-		return "", failed(429, msgTooMany)
+		return reply.Envelope{Code: http.StatusTooManyRequests, Message: msgTooMany, RetryAfter: retryAfter}, nil
 	}
 	defer a.slots.release(claims.Account)
 
-	part, o := filePart(body)
-	if o.code != 0 {
-		return "", o
+	part, refused := filePart(body)
+	if part == nil {
+		return refused, nil
 	}
 	// part is not closed: closing reads it to its end, which an oversized
 	// or refused upload must not cost. The server discards the rest.
@@ -157,20 +98,20 @@ func (a *API) upload(ctx context.Context, body *multipart.Reader, k kind) (strin
 		// Slower than the minimum transfer rate; the store has discarded
 		// what it received.
 		a.logger.InfoContext(ctx, "upload too slow", slog.String("kind", k.name), slog.Int64("bytes", src.n))
-		return "", failed(408, msgTooSlow)
+		return reply.New(http.StatusRequestTimeout, msgTooSlow), nil
 	case errors.Is(err, errWrongType):
-		return "", failed(415, k.wrongType)
+		return reply.New(http.StatusUnsupportedMediaType, k.wrongType), nil
 	case errors.Is(err, blob.ErrTooLarge), isBodyTooLarge(src.err):
-		return "", failed(413, fmt.Sprintf(msgTooLarge, limit))
+		return reply.New(http.StatusRequestEntityTooLarge, fmt.Sprintf(msgTooLarge, limit)), nil
 	case errors.Is(err, blob.ErrEmpty):
-		return "", failed(400, msgEmptyFile)
+		return reply.New(http.StatusBadRequest, msgEmptyFile), nil
 	case src.err != nil, errors.Is(err, context.Canceled):
 		// The request body broke off or is not valid multipart: the
 		// client's doing, and the store has discarded what it received.
 		a.logger.InfoContext(ctx, "upload cut off", slog.String("kind", k.name), slog.Any("err", err))
-		return "", failed(400, msgBadBody)
+		return reply.New(http.StatusBadRequest, msgBadBody), nil
 	default:
-		return "", a.uploadFailed(ctx, k, err)
+		return reply.Envelope{}, fmt.Errorf("store %s: %w", k.name, err)
 	}
 
 	now := a.now().UTC().Truncate(time.Microsecond) // PostgreSQL's resolution
@@ -192,41 +133,36 @@ func (a *API) upload(ctx context.Context, body *multipart.Reader, k kind) (strin
 	replaced, err := a.record(ctx, row, k == kindAvatar)
 	if err != nil {
 		a.release(ctx, info.Key)
-		return "", a.uploadFailed(ctx, k, err)
+		return reply.Envelope{}, fmt.Errorf("record %s: %w", k.name, err)
 	}
 	if replaced != "" {
 		a.release(ctx, replaced)
 	}
-	return name, outcome{code: 200, message: msgUploaded}
-}
-
-func (a *API) uploadFailed(ctx context.Context, k kind, err error) outcome {
-	a.logger.ErrorContext(ctx, "upload failed", slog.String("kind", k.name), slog.Any("err", err))
-	return failed(500, msgUploadFailed)
+	return reply.Envelope{Code: http.StatusOK, Message: msgUploaded, Data: name}, nil
 }
 
 // filePart advances body to the file field, skipping other fields (the
 // avatar form's username). A body without one, or one that is not valid
-// multipart, is refused.
-func filePart(body *multipart.Reader) (*multipart.Part, outcome) {
+// multipart, is refused: the part is nil and the envelope says why.
+func filePart(body *multipart.Reader) (*multipart.Part, reply.Envelope) {
 	for {
 		p, err := body.NextPart()
 		// Only a bare io.EOF is the closing boundary; NextPart wraps the
 		// io.EOF of a body that ends early.
 		if err == io.EOF { //nolint:errorlint // see above
-			return nil, failed(400, msgNoFile)
+			return nil, reply.New(http.StatusBadRequest, msgNoFile)
 		}
 		if isBodyTooLarge(err) {
-			return nil, failed(413, msgBodyTooLarge)
+			return nil, reply.New(http.StatusRequestEntityTooLarge, msgBodyTooLarge)
 		}
 		if isTimeout(err) {
-			return nil, failed(408, msgTooSlow)
+			return nil, reply.New(http.StatusRequestTimeout, msgTooSlow)
 		}
 		if err != nil {
-			return nil, failed(400, msgBadBody)
+			return nil, reply.New(http.StatusBadRequest, msgBadBody)
 		}
 		if p.FormName() == fileField {
-			return p, outcome{}
+			return p, reply.Envelope{}
 		}
 	}
 }
@@ -315,12 +251,6 @@ func (e *partReader) Read(p []byte) (int, error) {
 // isTimeout reports whether err comes from a request body that missed its
 // read deadline: an upload slower than the minimum transfer rate.
 func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
-
-// tooMany is the 429 refusing an upload over the account's limit.
-func tooMany(o outcome) api.TooManyUploadsJSONResponse {
-	secs := int32(retryAfter)
-	return api.TooManyUploadsJSONResponse{Body: o.envelope(), Headers: api.TooManyUploadsResponseHeaders{RetryAfter: &secs}}
-}
 
 // isBodyTooLarge reports whether err comes from the HTTP layer's limit on
 // the whole request body.

@@ -8,6 +8,7 @@ import (
 
 	"tim/gen/api"
 	"tim/internal/auth"
+	"tim/internal/reply"
 	"tim/internal/store"
 )
 
@@ -60,18 +61,14 @@ func (h *History) GetGroupMessages(ctx context.Context, req api.GetGroupMessages
 	if p.Account != claims.Account {
 		return api.GetGroupMessages403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: 403, Message: "无权查看其他账号的消息"}}, nil
 	}
-	if _, err := h.q.GroupGet(ctx, p.GroupID); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return api.GetGroupMessages404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: 404, Message: "群不存在"}}, nil
-		}
-		return nil, fmt.Errorf("read group: %w", err)
-	}
-	member, err := h.q.GroupMemberExists(ctx, p.GroupID, p.Account)
-	if err != nil {
-		return nil, fmt.Errorf("check membership: %w", err)
-	}
-	if !member {
-		return api.GetGroupMessages403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: 403, Message: "你不是该群成员"}}, nil
+	member, err := h.q.GroupMembership(ctx, p.GroupID, p.Account)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return reply.GroupNotFound, nil
+	case err != nil:
+		return nil, fmt.Errorf("check membership of group %d: %w", p.GroupID, err)
+	case !member:
+		return reply.NotGroupMember, nil
 	}
 	msgs, err := h.page(ctx, GroupKey(p.GroupID), p.BeforeSeq, p.AfterSeq, p.Limit)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"tim/internal/config"
 	"tim/internal/sniff/snifftestdata"
 	"tim/internal/testenv"
+	"tim/internal/wstest"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -58,22 +59,22 @@ func withTraffic(t *testing.T) *testenv.Env {
 	bob := dial(t, env, "bob", tokens["bob"])
 	ann := dial(t, env, "ann", tokens["ann"])
 	for i, to := range []string{"bob", "bob", "cat"} {
-		ann.write(t, map[string]any{"type": "send", "to": to, "text": "hello", "clientMsgId": strconv.Itoa(i)})
-		ann.until(t, "ack")
+		ann.SendJSON(map[string]any{"type": "send", "to": to, "text": "hello", "clientMsgId": strconv.Itoa(i)})
+		ann.Until("ack")
 	}
 	for range 2 {
-		m := bob.until(t, "message")
-		bob.write(t, map[string]any{"type": "ack", "with": "ann", "seq": m["seq"]})
+		m := bob.Until("message")
+		bob.SendJSON(map[string]any{"type": "ack", "with": "ann", "seq": m["seq"]})
 	}
 	cat := dial(t, env, "cat", tokens["cat"])
-	cat.until(t, "message")
+	cat.Until("message")
 
 	// Frames beyond the burst are refused with 429.
 	for range 8 {
-		ann.write(t, map[string]any{"type": "ack", "with": "bob", "seq": 0})
+		ann.SendJSON(map[string]any{"type": "ack", "with": "bob", "seq": 0})
 	}
 	for {
-		if f := ann.until(t, "error"); f["code"] == float64(http.StatusTooManyRequests) {
+		if f := ann.Until("error"); f["code"] == float64(http.StatusTooManyRequests) {
 			break
 		}
 	}
@@ -97,64 +98,19 @@ func withTraffic(t *testing.T) *testenv.Env {
 	}
 
 	// ann and cat close normally; bob stays connected.
-	for _, s := range []*socket{ann, cat} {
-		s.closeNormally(t)
+	for _, s := range []*wstest.Conn{ann, cat} {
+		if code := s.Close(); code != websocket.CloseNormalClosure {
+			t.Fatalf("close: the server answered %d", code)
+		}
 	}
 	return env
 }
 
-type socket struct {
-	*websocket.Conn
-}
-
-func dial(t *testing.T, env *testenv.Env, account, token string) *socket {
+// dial opens account's user socket in ack mode; the shared test client
+// checks every frame against the contract.
+func dial(t *testing.T, env *testenv.Env, account, token string) *wstest.Conn {
 	t.Helper()
-	conn, res, err := websocket.DefaultDialer.Dial(env.WebSocketURL("/websocket/"+account+"?ack=1"), http.Header{"token": {token}})
-	if err != nil {
-		t.Fatalf("dial %s: %v", account, err)
-	}
-	res.Body.Close()
-	t.Cleanup(func() { conn.Close() })
-	return &socket{conn}
-}
-
-func (s *socket) write(t *testing.T, v any) {
-	t.Helper()
-	if err := s.WriteJSON(v); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// until reads frames until one of type typ.
-func (s *socket) until(t *testing.T, typ string) map[string]any {
-	t.Helper()
-	_ = s.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for {
-		var f map[string]any
-		if err := s.ReadJSON(&f); err != nil {
-			t.Fatalf("waiting for a %s frame: %v", typ, err)
-		}
-		if f["type"] == typ {
-			return f
-		}
-	}
-}
-
-// closeNormally sends a close frame and waits for the server's.
-func (s *socket) closeNormally(t *testing.T) {
-	t.Helper()
-	if err := s.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")); err != nil {
-		t.Fatal(err)
-	}
-	_ = s.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for {
-		if _, _, err := s.ReadMessage(); err != nil {
-			if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
-				t.Fatalf("close: %v", err)
-			}
-			return
-		}
-	}
+	return wstest.MustDial(t, env.WebSocketURL("/websocket/"+account+"?ack=1"), token)
 }
 
 // sample is one line of the text exposition format.

@@ -12,6 +12,7 @@ import (
 
 	"tim/gen/api"
 	"tim/internal/auth"
+	"tim/internal/reply"
 	"tim/internal/store"
 )
 
@@ -98,18 +99,14 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 			return refuse(c, http.StatusForbidden, "对方不是你的好友")
 		}
 	case channelGroup:
-		if _, err := s.q.GroupGet(ctx, h.groupID); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return refuse(c, http.StatusNotFound, "群不存在")
-			}
-			return fmt.Errorf("read group: %w", err)
-		}
-		ok, err := s.q.GroupMemberExists(ctx, h.groupID, account)
-		if err != nil {
+		member, err := s.q.GroupMembership(ctx, h.groupID, account)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return refuse(c, int(reply.GroupNotFound.Code), reply.GroupNotFound.Message)
+		case err != nil:
 			return fmt.Errorf("check membership: %w", err)
-		}
-		if !ok {
-			return refuse(c, http.StatusForbidden, "你不是该群成员")
+		case !member:
+			return refuse(c, int(reply.NotGroupMember.Code), reply.NotGroupMember.Message)
 		}
 	}
 	if !s.hub.reserve(account, s.cfg.SocketsPerUser) {

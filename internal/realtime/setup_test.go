@@ -2,7 +2,6 @@ package realtime
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -24,6 +23,7 @@ import (
 	"tim/internal/config"
 	"tim/internal/store"
 	"tim/internal/testdb"
+	"tim/internal/wstest"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -215,159 +215,34 @@ func (e *env) tryDial(path, token string, header http.Header) (*client, *http.Re
 	if token != "" {
 		header.Set("token", token)
 	}
-	conn, resp, err := websocket.DefaultDialer.Dial(e.wsURL(path), header)
+	c, resp, err := wstest.Dial(e.t, e.wsURL(path), header)
 	if err != nil {
 		return nil, resp, err
 	}
-	c := &client{t: e.t, conn: conn, frames: make(chan []byte, 100000), done: make(chan struct{}), union: unionOf(path)}
-	go c.readLoop()
-	e.t.Cleanup(c.close)
-	return c, resp, nil
+	return &client{Conn: c, t: e.t}, resp, nil
 }
 
-// client is a test WebSocket client; a goroutine reads frames into a channel.
+// client is the shared test client (package wstest), which checks every
+// frame against the contract, under the names the tests here use.
 type client struct {
-	t        *testing.T
-	union    string // the schema of every frame the server sends on this channel
-	conn     *websocket.Conn
-	frames   chan []byte
-	done     chan struct{}
-	closeMu  sync.Mutex
-	closeErr error
-	once     sync.Once
+	*wstest.Conn
+	t *testing.T
 }
 
-func (c *client) readLoop() {
-	defer close(c.done)
-	for {
-		_, data, err := c.conn.ReadMessage()
-		if err != nil {
-			c.closeMu.Lock()
-			c.closeErr = err
-			c.closeMu.Unlock()
-			return
-		}
-		c.frames <- data
-	}
-}
-
-func (c *client) close() {
-	c.once.Do(func() {
-		_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-		select {
-		case <-c.done:
-		case <-time.After(2 * time.Second):
-		}
-		_ = c.conn.Close()
-		<-c.done
-	})
-}
-
-func (c *client) send(text string) {
-	c.t.Helper()
-	if err := c.conn.WriteMessage(websocket.TextMessage, []byte(text)); err != nil {
-		c.t.Fatalf("write: %v", err)
-	}
-}
-
-func (c *client) sendJSON(v any) {
-	c.t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.send(string(b))
-}
-
-// next returns the next frame, validated against its schema.
-func (c *client) next() map[string]any {
-	c.t.Helper()
-	select {
-	case data := <-c.frames:
-		var v map[string]any
-		if err := json.Unmarshal(data, &v); err != nil {
-			c.t.Fatalf("frame %q is not a JSON object: %v", data, err)
-		}
-		validateFrame(c.t, v, c.union)
-		return v
-	case <-c.done:
-		// Frames read before the close are still in the channel.
-		select {
-		case data := <-c.frames:
-			c.frames <- data
-			return c.next()
-		default:
-		}
-		c.t.Fatalf("socket closed: %v", c.err())
-	case <-time.After(wait):
-		c.t.Fatal("no frame within the timeout")
-	}
-	return nil
-}
-
-func (c *client) err() error {
-	c.closeMu.Lock()
-	defer c.closeMu.Unlock()
-	return c.closeErr
-}
-
-// nextOf skips frames until one of type typ, failing on message frames
-// when typ is not "message" (they must not be skipped).
+func (c *client) send(text string)     { c.t.Helper(); c.Send(text) }
+func (c *client) sendJSON(v any)       { c.t.Helper(); c.SendJSON(v) }
+func (c *client) next() map[string]any { c.t.Helper(); return c.Next() }
 func (c *client) nextOf(typ string) map[string]any {
 	c.t.Helper()
-	for {
-		f := c.next()
-		if f["type"] == typ {
-			return f
-		}
-		if f["type"] == "message" || f["type"] == "error" {
-			c.t.Fatalf("want a %s frame, got %v", typ, f)
-		}
-	}
+	return c.NextOf(typ)
 }
-
-func (c *client) message() api.MessageFrame {
+func (c *client) message() api.MessageFrame { c.t.Helper(); return c.Message() }
+func (c *client) ack() api.AckFrame         { c.t.Helper(); return c.Ack() }
+func (c *client) closed() int               { c.t.Helper(); return c.Closed() }
+func (c *client) close()                    { c.Close() }
+func (c *client) acksAndMessages(nAcks, nMsgs int) ([]api.AckFrame, []api.MessageFrame) {
 	c.t.Helper()
-	f := c.nextOf("message")
-	var m api.MessageFrame
-	b, _ := json.Marshal(f)
-	if err := json.Unmarshal(b, &m); err != nil {
-		c.t.Fatal(err)
-	}
-	return m
-}
-
-func (c *client) ack() api.AckFrame {
-	c.t.Helper()
-	f := c.next()
-	if f["type"] != "ack" {
-		c.t.Fatalf("want an ack, got %v", f)
-	}
-	var a api.AckFrame
-	b, _ := json.Marshal(f)
-	if err := json.Unmarshal(b, &a); err != nil {
-		c.t.Fatal(err)
-	}
-	return a
-}
-
-// closed waits for the server to close the socket and returns the code.
-func (c *client) closed() int {
-	c.t.Helper()
-	deadline := time.After(wait)
-	for {
-		select {
-		case <-c.frames:
-		case <-c.done:
-			var ce *websocket.CloseError
-			if errors.As(c.err(), &ce) {
-				return ce.Code
-			}
-			return -1
-		case <-deadline:
-			c.t.Fatal("socket not closed within the timeout")
-		}
-	}
+	return c.AcksAndMessages(nAcks, nMsgs)
 }
 
 var (
@@ -384,89 +259,6 @@ func loadSpec(t *testing.T) *openapi3.T {
 		t.Fatal(specErr)
 	}
 	return spec
-}
-
-// unionOf names the schema of the server frames of the channel at path.
-func unionOf(path string) string {
-	path, _, _ = strings.Cut(path, "?")
-	switch rest := strings.TrimPrefix(path, "/websocket/"); {
-	case strings.HasPrefix(rest, "OneToOne/"):
-		return "DirectServerFrame"
-	case strings.Contains(rest, "/"):
-		return "GroupServerFrame"
-	default:
-		return "UserServerFrame"
-	}
-}
-
-// validateFrame checks a server frame against its schema in openapi.yaml,
-// chosen by its type, and against the tagged union of its channel's frames.
-func validateFrame(t *testing.T, v map[string]any, union string) {
-	t.Helper()
-	name := ""
-	switch v["type"] {
-	case "connected":
-		name = "ConnectedFrame"
-	case "users":
-		name = "UsersFrame"
-	case "message":
-		name = "MessageFrame"
-	case "ack":
-		name = "AckFrame"
-	case "error":
-		name = "ErrorFrame"
-	case "presence":
-		name = "PresenceFrame"
-	case "group.presence":
-		name = "GroupPresenceFrame"
-	case "group.online":
-		name = "GroupOnlineFrame"
-	case "recall":
-		name = "RecallFrame"
-	default:
-		t.Fatalf("unknown frame type %v", v["type"])
-	}
-	for _, name := range []string{name, union} {
-		ref := loadSpec(t).Components.Schemas[name]
-		if ref == nil {
-			t.Fatalf("schema %s missing", name)
-		}
-		if err := ref.Value.VisitJSON(v); err != nil {
-			t.Fatalf("frame %v does not match %s: %v", v, name, err)
-		}
-	}
-}
-
-// acksAndMessages reads until it has nAcks acks and nMsgs messages, which
-// may interleave, and returns each kind in arrival order.
-func (c *client) acksAndMessages(nAcks, nMsgs int) ([]api.AckFrame, []api.MessageFrame) {
-	c.t.Helper()
-	var acks []api.AckFrame
-	var msgs []api.MessageFrame
-	for len(acks) < nAcks || len(msgs) < nMsgs {
-		f := c.next()
-		b, _ := json.Marshal(f)
-		switch f["type"] {
-		case "ack":
-			var a api.AckFrame
-			if err := json.Unmarshal(b, &a); err != nil {
-				c.t.Fatal(err)
-			}
-			acks = append(acks, a)
-		case "message":
-			var m api.MessageFrame
-			if err := json.Unmarshal(b, &m); err != nil {
-				c.t.Fatal(err)
-			}
-			msgs = append(msgs, m)
-		case "error":
-			c.t.Fatalf("error frame %v", f)
-		}
-	}
-	if len(acks) > nAcks || len(msgs) > nMsgs {
-		c.t.Fatalf("%d acks and %d messages, want %d and %d", len(acks), len(msgs), nAcks, nMsgs)
-	}
-	return acks, msgs
 }
 
 // rawClient does not read until told to, so that its socket backs up.

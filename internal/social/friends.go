@@ -8,23 +8,9 @@ import (
 	"net/http"
 
 	"tim/gen/api"
+	"tim/internal/reply"
 	"tim/internal/store"
 )
-
-// outcome is an expected answer of a friend change, before it becomes the
-// typed response of the GET or the POST form.
-type outcome struct {
-	code    int32
-	message string
-}
-
-func (o outcome) envelope() api.Envelope {
-	return api.Envelope{Code: o.code, Message: o.message}
-}
-
-func unexpected(o outcome) error {
-	return fmt.Errorf("social: no response type for outcome %d %q", o.code, o.message)
-}
 
 // orderedPair returns a and b with the smaller first, so that every
 // statement on a friendship takes its rows in the same order.
@@ -35,46 +21,46 @@ func orderedPair(a, b string) (lo, hi string) {
 	return b, a
 }
 
-func (a *API) addFriend(ctx context.Context, user, friend string) (outcome, error) {
+func (a *API) addFriend(ctx context.Context, user, friend string) (reply.Envelope, error) {
 	caller, err := callerAccount(ctx)
 	if err != nil {
-		return outcome{}, err
+		return reply.Envelope{}, err
 	}
 	if user != caller {
-		return outcome{http.StatusForbidden, msgForbidden}, nil
+		return reply.New(http.StatusForbidden, msgForbidden), nil
 	}
 	if friend == user {
-		return outcome{http.StatusBadRequest, msgSelfFriend}, nil
+		return reply.New(http.StatusBadRequest, msgSelfFriend), nil
 	}
 	lo, hi := orderedPair(user, friend)
 	inserted, err := a.q.FriendshipInsertPair(ctx, lo, hi)
 	switch {
 	case errors.Is(err, store.ErrForeignKey):
-		return outcome{http.StatusNotFound, msgUserNotFound}, nil
+		return reply.New(http.StatusNotFound, msgUserNotFound), nil
 	case err != nil:
-		return outcome{}, fmt.Errorf("insert friendship: %w", err)
+		return reply.Envelope{}, fmt.Errorf("insert friendship: %w", err)
 	case !inserted:
-		return outcome{http.StatusConflict, msgAlreadyFriends}, nil
+		return reply.New(http.StatusConflict, msgAlreadyFriends), nil
 	}
 	a.logger.InfoContext(ctx, "friend added", slog.String("account", user), slog.String("friend", friend))
-	return outcome{http.StatusOK, msgFriendAdded}, nil
+	return reply.New(http.StatusOK, msgFriendAdded), nil
 }
 
-func (a *API) deleteFriend(ctx context.Context, user, friend string) (outcome, error) {
+func (a *API) deleteFriend(ctx context.Context, user, friend string) (reply.Envelope, error) {
 	caller, err := callerAccount(ctx)
 	if err != nil {
-		return outcome{}, err
+		return reply.Envelope{}, err
 	}
 	if user != caller {
-		return outcome{http.StatusForbidden, msgForbidden}, nil
+		return reply.New(http.StatusForbidden, msgForbidden), nil
 	}
 	lo, hi := orderedPair(user, friend)
 	deleted, err := a.q.FriendshipDeletePair(ctx, lo, hi)
 	if err != nil {
-		return outcome{}, fmt.Errorf("delete friendship: %w", err)
+		return reply.Envelope{}, fmt.Errorf("delete friendship: %w", err)
 	}
 	if !deleted {
-		return outcome{http.StatusNotFound, msgNotFriends}, nil
+		return reply.New(http.StatusNotFound, msgNotFriends), nil
 	}
 	if err := a.events.FriendshipEnded(ctx, user, friend); err != nil {
 		// The friendship is gone; sockets the event misses close at their
@@ -82,83 +68,27 @@ func (a *API) deleteFriend(ctx context.Context, user, friend string) (outcome, e
 		a.logger.WarnContext(ctx, "publish friendship end", slog.String("account", user), slog.String("friend", friend), slog.Any("err", err))
 	}
 	a.logger.InfoContext(ctx, "friend deleted", slog.String("account", user), slog.String("friend", friend))
-	return outcome{http.StatusOK, msgFriendDeleted}, nil
+	return reply.New(http.StatusOK, msgFriendDeleted), nil
 }
 
 // AddFriend makes the two accounts each other's friends (GET form).
 func (a *API) AddFriend(ctx context.Context, req api.AddFriendRequestObject) (api.AddFriendResponseObject, error) {
-	o, err := a.addFriend(ctx, req.Params.UserAccount, req.Params.FriendAccount)
-	if err != nil {
-		return nil, err
-	}
-	switch o.code {
-	case http.StatusOK:
-		return api.AddFriend200JSONResponse{OKJSONResponse: api.OKJSONResponse(o.envelope())}, nil
-	case http.StatusBadRequest:
-		return api.AddFriend400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
-	case http.StatusForbidden:
-		return api.AddFriend403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse(o.envelope())}, nil
-	case http.StatusNotFound:
-		return api.AddFriend404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse(o.envelope())}, nil
-	case http.StatusConflict:
-		return api.AddFriend409JSONResponse{ConflictJSONResponse: api.ConflictJSONResponse(o.envelope())}, nil
-	}
-	return nil, unexpected(o)
+	return a.addFriend(ctx, req.Params.UserAccount, req.Params.FriendAccount)
 }
 
 // AddFriendPost is AddFriend's POST form.
 func (a *API) AddFriendPost(ctx context.Context, req api.AddFriendPostRequestObject) (api.AddFriendPostResponseObject, error) {
-	o, err := a.addFriend(ctx, req.Params.UserAccount, req.Params.FriendAccount)
-	if err != nil {
-		return nil, err
-	}
-	switch o.code {
-	case http.StatusOK:
-		return api.AddFriendPost200JSONResponse{OKJSONResponse: api.OKJSONResponse(o.envelope())}, nil
-	case http.StatusBadRequest:
-		return api.AddFriendPost400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
-	case http.StatusForbidden:
-		return api.AddFriendPost403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse(o.envelope())}, nil
-	case http.StatusNotFound:
-		return api.AddFriendPost404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse(o.envelope())}, nil
-	case http.StatusConflict:
-		return api.AddFriendPost409JSONResponse{ConflictJSONResponse: api.ConflictJSONResponse(o.envelope())}, nil
-	}
-	return nil, unexpected(o)
+	return a.addFriend(ctx, req.Params.UserAccount, req.Params.FriendAccount)
 }
 
 // DeleteFriend ends a friendship in both directions (GET form).
 func (a *API) DeleteFriend(ctx context.Context, req api.DeleteFriendRequestObject) (api.DeleteFriendResponseObject, error) {
-	o, err := a.deleteFriend(ctx, req.Params.UserAccount, req.Params.FriendAccount)
-	if err != nil {
-		return nil, err
-	}
-	switch o.code {
-	case http.StatusOK:
-		return api.DeleteFriend200JSONResponse{OKJSONResponse: api.OKJSONResponse(o.envelope())}, nil
-	case http.StatusForbidden:
-		return api.DeleteFriend403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse(o.envelope())}, nil
-	case http.StatusNotFound:
-		return api.DeleteFriend404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse(o.envelope())}, nil
-	}
-	return nil, unexpected(o)
+	return a.deleteFriend(ctx, req.Params.UserAccount, req.Params.FriendAccount)
 }
 
 // DeleteFriendPost is DeleteFriend's POST form.
 func (a *API) DeleteFriendPost(ctx context.Context, req api.DeleteFriendPostRequestObject) (api.DeleteFriendPostResponseObject, error) {
-	o, err := a.deleteFriend(ctx, req.Params.UserAccount, req.Params.FriendAccount)
-	if err != nil {
-		return nil, err
-	}
-	switch o.code {
-	case http.StatusOK:
-		return api.DeleteFriendPost200JSONResponse{OKJSONResponse: api.OKJSONResponse(o.envelope())}, nil
-	case http.StatusForbidden:
-		return api.DeleteFriendPost403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse(o.envelope())}, nil
-	case http.StatusNotFound:
-		return api.DeleteFriendPost404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse(o.envelope())}, nil
-	}
-	return nil, unexpected(o)
+	return a.deleteFriend(ctx, req.Params.UserAccount, req.Params.FriendAccount)
 }
 
 // GetFriends lists the account's friends, ordered by account.

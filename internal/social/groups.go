@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"tim/gen/api"
+	"tim/internal/reply"
 	"tim/internal/store"
 )
 
@@ -184,18 +185,14 @@ func (a *API) GetGroupMembers(ctx context.Context, req api.GetGroupMembersReques
 		return nil, err
 	}
 	id := req.Params.GroupID
-	if _, err := a.q.GroupGet(ctx, id); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return api.GetGroupMembers404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: http.StatusNotFound, Message: msgGroupNotFound}}, nil
-		}
-		return nil, fmt.Errorf("get group %d: %w", id, err)
-	}
-	member, err := a.q.GroupMemberExists(ctx, id, caller)
-	if err != nil {
-		return nil, fmt.Errorf("check membership: %w", err)
-	}
-	if !member {
-		return api.GetGroupMembers403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgMembersOnly}}, nil
+	member, err := a.q.GroupMembership(ctx, id, caller)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return reply.GroupNotFound, nil
+	case err != nil:
+		return nil, fmt.Errorf("check membership of group %d: %w", id, err)
+	case !member:
+		return reply.NotGroupMember, nil
 	}
 	accounts, err := a.q.GroupMemberAccounts(ctx, id)
 	if err != nil {

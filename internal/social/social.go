@@ -34,8 +34,6 @@ const (
 	msgAlreadyMember = "已在群聊中"
 	msgGroupFull     = "群聊已满"
 	msgNotMember     = "不在群聊中"
-	msgGroupNotFound = "群聊不存在"
-	msgMembersOnly   = "不是群成员，无权查看"
 	msgBadGroupID    = "参数GroupID不合法：群聊ID必须是1到9007199254740991之间的整数"
 	msgBadGroupName  = "参数GroupName不合法：群聊名称须为1到64个字符，且不含控制字符"
 )

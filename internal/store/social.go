@@ -74,15 +74,6 @@ func (q *Queries) FriendshipDeletePair(ctx context.Context, lo, hi string) (dele
 	return n > 0, interpretError(err)
 }
 
-// GroupGet returns group id; ErrNotFound when it does not exist.
-func (q *Queries) GroupGet(ctx context.Context, id int64) (Group, error) {
-	r, err := q.q.GroupGet(ctx, id)
-	if err != nil {
-		return Group{}, interpretError(err)
-	}
-	return groupFromRow(r), nil
-}
-
 // GroupLockForUpdate returns group id locked until the transaction ends,
 // which serialises joins and leaves of one group; ErrNotFound when it does
 // not exist.
@@ -128,6 +119,19 @@ func (q *Queries) GroupListByMember(ctx context.Context, account string) ([]Grou
 func (q *Queries) GroupMemberExists(ctx context.Context, groupID int64, account string) (bool, error) {
 	ok, err := q.q.GroupMemberExists(ctx, db.GroupMemberExistsParams{GroupID: groupID, Account: account})
 	return ok, interpretError(err)
+}
+
+// GroupMembership reports whether account is a member of group groupID,
+// in one query; ErrNotFound when the group does not exist.
+func (q *Queries) GroupMembership(ctx context.Context, groupID int64, account string) (member bool, err error) {
+	r, err := q.q.GroupMembership(ctx, db.GroupMembershipParams{GroupID: groupID, Account: account})
+	if err != nil {
+		return false, interpretError(err)
+	}
+	if !r.GroupExists {
+		return false, ErrNotFound
+	}
+	return r.Member, nil
 }
 
 // GroupMemberAccounts returns the members of group groupID, ordered by

@@ -50,8 +50,8 @@ func TestErrorsAreTranslated(t *testing.T) {
 	if _, err := st.UserGetByAccount(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("missing user: %v, want store.ErrNotFound", err)
 	}
-	if _, err := st.GroupGet(ctx, 99); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("missing group: %v, want store.ErrNotFound", err)
+	if _, err := st.GroupMembership(ctx, 99, "a"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("membership of a missing group: %v, want store.ErrNotFound", err)
 	}
 	if _, err := st.TokenState(ctx, "nobody", "jti"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("token state of a missing user: %v, want store.ErrNotFound", err)
@@ -107,6 +107,32 @@ func TestDeadlockIsSerialization(t *testing.T) {
 	}
 }
 
+// TestGroupMembership: one query tells a missing group from a group the
+// account is not in, and from one it is in.
+func TestGroupMembership(t *testing.T) {
+	st := open(t)
+	ctx := t.Context()
+	if err := st.GroupMemberInsert(ctx, 1, "a"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		group      int64
+		account    string
+		wantMember bool
+		wantErr    error
+	}{
+		{1, "a", true, nil},
+		{1, "b", false, nil},
+		{2, "a", false, nil},
+		{3, "a", false, store.ErrNotFound},
+	} {
+		member, err := st.GroupMembership(ctx, tc.group, tc.account)
+		if member != tc.wantMember || !errors.Is(err, tc.wantErr) {
+			t.Errorf("GroupMembership(%d, %q) = %v, %v; want %v, %v", tc.group, tc.account, member, err, tc.wantMember, tc.wantErr)
+		}
+	}
+}
+
 // TestStatementTimeoutIsDeadline: on a store with a statement timeout, a
 // statement that waits longer is cancelled by the server and fails with
 // context.DeadlineExceeded, although the caller's context had no deadline.
@@ -118,7 +144,7 @@ func TestStatementTimeoutIsDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer short.Close()
-	if _, err := short.GroupGet(ctx, 1); err != nil {
+	if _, err := short.GroupMembership(ctx, 1, "a"); err != nil {
 		t.Fatalf("quick statement: %v", err)
 	}
 	locked, release := make(chan struct{}), make(chan struct{})

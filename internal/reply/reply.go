@@ -1,0 +1,85 @@
+// Package reply answers the contract's operations in the envelope. One
+// value, Envelope, is the response object of every operation below: its
+// Visit methods write the status, the Retry-After header when set, and the
+// body {code, message[, data]}. Which statuses an operation may answer is the
+// contract's business; the spec-validating transport of the tests holds the
+// handlers to it.
+//
+// Expected outcomes (400, 403, 404, 409, 413, 415, 429 and successes) are
+// Envelopes; anything unexpected is an error returned to the central error
+// handler, which logs it and answers 500 without details.
+package reply
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// Envelope is an expected answer: Code is the HTTP status and the body's
+// code.
+type Envelope struct {
+	Code    int32
+	Message string
+	// Data is the body's data; nil leaves it out.
+	Data any
+	// RetryAfter, when positive, is sent as the Retry-After header, in
+	// seconds.
+	RetryAfter int32
+}
+
+// New returns the envelope of status code with message.
+func New(code int32, message string) Envelope { return Envelope{Code: code, Message: message} }
+
+// The refusals of a group check (store's GroupMembership), for every
+// operation and socket that needs membership: the contract's NotFound and
+// Forbidden examples.
+var (
+	GroupNotFound  = New(http.StatusNotFound, "群聊不存在")
+	NotGroupMember = New(http.StatusForbidden, "不是群成员，无权查看")
+)
+
+type body struct {
+	Code    int32  `json:"code"`
+	Message string `json:"message"`
+	Data    any    `json:"data,omitempty"`
+}
+
+// write writes e as the generated JSON responses do.
+func (e Envelope) write(w http.ResponseWriter) error {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(body{Code: e.Code, Message: e.Message, Data: e.Data}); err != nil {
+		return err
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter)))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(int(e.Code))
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// The operations answered with an Envelope.
+
+func (e Envelope) VisitUserLogoutResponse(w http.ResponseWriter) error     { return e.write(w) }
+func (e Envelope) VisitUserLogoutPostResponse(w http.ResponseWriter) error { return e.write(w) }
+
+func (e Envelope) VisitAddFriendResponse(w http.ResponseWriter) error        { return e.write(w) }
+func (e Envelope) VisitAddFriendPostResponse(w http.ResponseWriter) error    { return e.write(w) }
+func (e Envelope) VisitDeleteFriendResponse(w http.ResponseWriter) error     { return e.write(w) }
+func (e Envelope) VisitDeleteFriendPostResponse(w http.ResponseWriter) error { return e.write(w) }
+
+func (e Envelope) VisitUploadHeadPicResponse(w http.ResponseWriter) error { return e.write(w) }
+func (e Envelope) VisitUploadChatPicResponse(w http.ResponseWriter) error { return e.write(w) }
+func (e Envelope) VisitUploadMp3Response(w http.ResponseWriter) error     { return e.write(w) }
+func (e Envelope) VisitUploadMp4Response(w http.ResponseWriter) error     { return e.write(w) }
+
+func (e Envelope) VisitGetGroupMembersResponse(w http.ResponseWriter) error  { return e.write(w) }
+func (e Envelope) VisitGetGroupMessagesResponse(w http.ResponseWriter) error { return e.write(w) }
+
+func (e Envelope) VisitGetAvatarResponse(w http.ResponseWriter) error       { return e.write(w) }
+func (e Envelope) VisitDownloadChatPicResponse(w http.ResponseWriter) error { return e.write(w) }
+func (e Envelope) VisitDownloadMp3Response(w http.ResponseWriter) error     { return e.write(w) }
+func (e Envelope) VisitDownloadMp4Response(w http.ResponseWriter) error     { return e.write(w) }
