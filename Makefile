@@ -12,7 +12,7 @@ endif
 LINT       := tools/lint/node_modules/.bin
 WEB        := web/node_modules/.bin
 # What make generate writes; make check-generated compares it with git.
-GENERATED  := gen internal/docs/assets
+GENERATED  := gen internal/docs/assets internal/webapp/assets
 
 .PHONY: help
 help: ## list the targets
@@ -47,14 +47,14 @@ $(WEB)/tsc: web/package.json web/package-lock.json
 	@touch $@
 
 .PHONY: generate-web
-generate-web: $(WEB)/tsc ## regenerate gen/ts (TypeScript types of api/openapi.yaml) and the /docs Redoc bundle with web/'s pinned packages
+generate-web: $(WEB)/tsc ## regenerate gen/ts (TypeScript types of api/openapi.yaml), the /docs Redoc bundle and the web client of / (internal/webapp/assets) with web/'s pinned packages
 	node web/scripts/generate.mjs
 
 # Inputs of `make generate`, copied into a scratch directory by check-generated.
-GEN_INPUTS := Makefile go.mod go.sum sqlc.yaml api migrations queries gen/api/cfg.yaml gen/client/cfg.yaml web/package.json web/package-lock.json web/scripts
+GEN_INPUTS := Makefile go.mod go.sum sqlc.yaml api migrations queries gen/api/cfg.yaml gen/client/cfg.yaml web/package.json web/package-lock.json web/tsconfig.json web/scripts web/client web/app
 
 .PHONY: check-generated
-check-generated: $(BIN)/oapi-codegen $(BIN)/sqlc $(WEB)/tsc ## fail when gen/, the docs assets, go.mod or go.sum differ from what the tools produce (touches nothing)
+check-generated: $(BIN)/oapi-codegen $(BIN)/sqlc $(WEB)/tsc ## fail when gen/, the docs and web client assets, go.mod or go.sum differ from what the tools produce (touches nothing)
 	@set -e; tmp=$$(mktemp -d -t tim-check-generated-XXXXXX); trap 'rm -rf "$$tmp"' EXIT; \
 	cp -R --parents $(GEN_INPUTS) "$$tmp"; ln -s $(abspath web/node_modules) "$$tmp/web/node_modules"; \
 	$(MAKE) -s -C "$$tmp" generate BIN=$(abspath $(BIN)) -o $(abspath $(BIN))/oapi-codegen -o $(abspath $(BIN))/sqlc -o $(WEB)/tsc >/dev/null; \
@@ -100,7 +100,7 @@ $(LINT)/spectral: tools/lint/package.json tools/lint/package-lock.json
 	@touch $@
 
 .PHONY: lint
-lint: $(LINT)/spectral $(WEB)/tsc $(BIN)/staticcheck ## gofmt, go vet and staticcheck the code; lint the OpenAPI and AsyncAPI documents; type-check the TypeScript client
+lint: $(LINT)/spectral $(WEB)/tsc $(BIN)/staticcheck ## gofmt, go vet and staticcheck the code; lint the OpenAPI and AsyncAPI documents; type-check the TypeScript client and the web client
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 	$(BIN)/staticcheck ./...

@@ -1,8 +1,8 @@
 // Package docs serves Tim's API reference to people: /docs renders the
 // OpenAPI document with the Redoc bundle embedded in the binary (pinned in
 // web/package-lock.json, copied by make generate; nothing is fetched from
-// elsewhere at run time), /docs/websocket lists the WebSocket channels and
-// frames of the AsyncAPI document, and / is a small index linking to both.
+// elsewhere at run time), and /docs/websocket lists the WebSocket channels
+// and frames of the AsyncAPI document. The web client at / links to both.
 package docs
 
 import (
@@ -56,27 +56,6 @@ const redocInit = `Redoc.init("/openapi.yaml", {
 }, document.getElementById("redoc"));
 `
 
-// index is the / page.
-const index = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Tim</title>
-<style>body { font: 16px/1.5 sans-serif; max-width: 40em; margin: 3em auto; padding: 0 1em; color: #222; } code { background: #f4f4f4; padding: 0 .2em; }</style>
-</head>
-<body>
-<h1>Tim</h1>
-<p>An instant-messaging server: accounts, friends, groups, media and realtime chat.</p>
-<ul>
-<li><a href="/docs">HTTP API reference</a> (<a href="/openapi.yaml">openapi.yaml</a>)</li>
-<li><a href="/docs/websocket">WebSocket channels and frames</a> (<a href="/asyncapi.yaml">asyncapi.yaml</a>)</li>
-<li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>, <a href="/metrics">/metrics</a></li>
-</ul>
-</body>
-</html>
-`
-
 // Pages are the rendered documentation pages.
 type Pages struct {
 	websocket []byte
@@ -104,12 +83,6 @@ func (p *Pages) Register(e *echo.Echo) {
 	e.GET("/docs/redoc.standalone.js", asset("text/javascript; charset=utf-8", redocJS))
 	e.GET("/docs/redoc-init.js", asset("text/javascript; charset=utf-8", []byte(redocInit)))
 	e.GET("/docs/redoc.LICENSE.txt", asset("text/plain; charset=utf-8", redocLicense))
-}
-
-// RegisterIndex adds / (a page linking to the documentation), for
-// deployments that serve nothing else there.
-func RegisterIndex(e *echo.Echo) {
-	e.GET("/", page("text/html; charset=utf-8", []byte(index)))
 }
 
 func page(contentType string, body []byte) echo.HandlerFunc {

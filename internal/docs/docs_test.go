@@ -25,7 +25,6 @@ func serve(t *testing.T) *httptest.Server {
 	}
 	e := echo.New()
 	pages.Register(e)
-	docs.RegisterIndex(e)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return srv
@@ -176,20 +175,6 @@ func TestWebSocketPageListsTheContract(t *testing.T) {
 	for _, want := range []string{"<h2>Delivery</h2>", "<code>clientMsgId</code>", "<table>", "&#34;to&#34;"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %s", want)
-		}
-	}
-}
-
-func TestIndexLinksToTheDocs(t *testing.T) {
-	t.Parallel()
-	srv := serve(t)
-	res, body := get(t, srv, "/")
-	if res.StatusCode != 200 {
-		t.Fatalf("%d", res.StatusCode)
-	}
-	for _, want := range []string{`href="/docs"`, `href="/docs/websocket"`, `href="/openapi.yaml"`, `href="/asyncapi.yaml"`} {
-		if !strings.Contains(body, want) {
-			t.Errorf("index lacks %s", want)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"tim/gen/api"
 	"tim/internal/auth"
 	"tim/internal/docs"
+	"tim/internal/webapp"
 )
 
 // Options are what the HTTP surface is built from.
@@ -49,7 +50,7 @@ type Options struct {
 
 // New returns the HTTP handler. Routes, top to bottom: the contract's
 // operations, the WebSockets, /metrics, the contract documents, their
-// rendered pages under /docs, and an index at /.
+// rendered pages under /docs, and the web chat client at /.
 func New(o Options) (*echo.Echo, error) {
 	spec, err := api.GetSwagger()
 	if err != nil {
@@ -88,7 +89,9 @@ func New(o Options) (*echo.Echo, error) {
 		return nil, fmt.Errorf("documentation pages: %w", err)
 	}
 	pages.Register(e)
-	docs.RegisterIndex(e)
+	if err := webapp.Register(e); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 

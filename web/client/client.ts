@@ -13,6 +13,7 @@ export type User = Schemas["User"];
 export type Group = Schemas["Group"];
 export type Envelope = Schemas["Envelope"];
 export type MessageFrame = Schemas["MessageFrame"];
+export type MessageKind = Schemas["MessageKind"];
 
 /** A refusal from the server: the envelope, its status and Retry-After. */
 export class TimError extends Error {
@@ -77,6 +78,16 @@ export function splitLogin(data: Schemas["LoginItem"][]): Login {
     throw new TimError(500, "登录响应格式不正确");
   }
   return { user, token };
+}
+
+/**
+ * unwrap returns the data of a call made through `api`, or throws the
+ * server's refusal as a TimError:
+ * `const friends = unwrap(await client.api.GET("/Tim/getFriends", ...)).data`.
+ */
+export function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
+  if (result.data === undefined) throw refusal(result.response, result.error);
+  return result.data;
 }
 
 /** The error for a response that is not 2xx. */
@@ -166,8 +177,16 @@ export class TimClient {
 
   /** The avatar URL of a user (User.avatarUrl is relative to the server). */
   avatarUrl(user: User): string | null {
-    if (user.avatarUrl === null) return null;
-    const url = new URL(user.avatarUrl, this.baseUrl + "/");
+    return user.avatarUrl === null ? null : this.withToken(user.avatarUrl);
+  }
+
+  /**
+   * withToken resolves a download path of the server (User.avatarUrl, a
+   * media message's `media.url`) into a URL that carries the token, for
+   * <img src> and the like.
+   */
+  withToken(path: string): string {
+    const url = new URL(path, this.baseUrl + "/");
     if (this.#token !== undefined) url.searchParams.set("token", this.#token);
     return url.toString();
   }

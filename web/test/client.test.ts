@@ -4,7 +4,7 @@
 // tests that need no server run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { TimClient, TimError, splitLogin, type User } from "../client/client.js";
+import { TimClient, TimError, splitLogin, unwrap, type User } from "../client/client.js";
 import {
   FrameParseError,
   TimSocket,
@@ -155,6 +155,20 @@ live("sockets parse frames into each channel's tagged union", limit, async () =>
   inbox.close();
   assert.equal((await direct.closed).code, 1000);
   await inbox.closed;
+});
+
+live("unwrap returns a call's data or throws the refusal; withToken makes download URLs", limit, async () => {
+  const { client, token } = await loggedIn("grace");
+  const groups = unwrap(await client.api.GET("/Tim/getGroups", { params: { query: { account: "grace" } } }));
+  assert.deepEqual(groups.data, []);
+  await assert.rejects(
+    async () => unwrap(await client.api.GET("/Tim/getGroupMembers", { params: { query: { GroupID: 424242 } } })),
+    (err: unknown) => err instanceof TimError && err.status === 404 && err.message.length > 0,
+  );
+  const u = new URL(client.withToken("/downloadchatpic?filename=a%3Ab"));
+  assert.equal(u.origin, new URL(url!).origin);
+  assert.equal(u.searchParams.get("filename"), "a:b");
+  assert.equal(u.searchParams.get("token"), token);
 });
 
 live("a refused handshake closes without opening", limit, async () => {

@@ -1,0 +1,566 @@
+// Tim's web chat client, the reference use of web/client: register and log
+// in, friends with presence, groups, one-to-one and group chat with history
+// and pictures, avatars. Plain TypeScript and DOM. `make generate` bundles
+// it (esbuild, pinned in web/package.json) into internal/webapp/assets,
+// which the server embeds and serves at /.
+//
+// How it talks to Tim:
+// - HTTP through TimClient, typed by the contract: accounts, friends,
+//   groups, history and uploads.
+// - One socket on the user channel (TimSocket "user") for everything live:
+//   the messages of every conversation (its own sends included), friends'
+//   presence, and its sends. It is opened with ack=1 and acknowledges each
+//   message it receives, so the server's delivery cursor moves exactly past
+//   what the page got; a page opened later (after a reload, or on another
+//   device) first receives everything sent after that: the offline messages.
+import { TimClient, TimError, unwrap, type Group, type MessageFrame, type MessageKind, type User } from "../client/client.js";
+import { TimSocket, type UserServerFrame } from "../client/socket.js";
+import { Conversations, directKey, groupKey, keyOf, parseKey, type ConvKey } from "./conversations.js";
+import { byId, field, h } from "./dom.js";
+
+const ui = {
+  status: byId("status", HTMLParagraphElement),
+  me: byId("me", HTMLDivElement),
+  meAvatar: byId("me-avatar", HTMLSpanElement),
+  meName: byId("me-name", HTMLSpanElement),
+  connection: byId("connection", HTMLSpanElement),
+  avatarFile: byId("avatar-file", HTMLInputElement),
+  logout: byId("logout", HTMLButtonElement),
+  auth: byId("auth", HTMLElement),
+  loginForm: byId("login-form", HTMLFormElement),
+  registerForm: byId("register-form", HTMLFormElement),
+  chat: byId("chat", HTMLElement),
+  friends: byId("friends", HTMLUListElement),
+  addFriendForm: byId("add-friend-form", HTMLFormElement),
+  groups: byId("groups", HTMLUListElement),
+  createGroupForm: byId("create-group-form", HTMLFormElement),
+  joinGroupForm: byId("join-group-form", HTMLFormElement),
+  convTitle: byId("conv-title", HTMLHeadingElement),
+  leaveGroup: byId("leave-group", HTMLButtonElement),
+  messages: byId("messages", HTMLOListElement),
+  sendForm: byId("send-form", HTMLFormElement),
+  pictureFile: byId("picture-file", HTMLInputElement),
+};
+
+// ---- status line and errors ------------------------------------------------
+
+function say(text: string, kind: "info" | "error" = "info"): void {
+  ui.status.textContent = text;
+  ui.status.dataset["kind"] = kind;
+}
+
+/** report shows an error; a refusal by the server shows its own message. */
+function report(err: unknown): void {
+  if (err instanceof TimError) {
+    say(`${err.message} (${err.status})`, "error");
+    return;
+  }
+  console.error(err); // not expected: worth a look in the console
+  say(err instanceof Error ? err.message : String(err), "error");
+}
+
+/** on adds an event handler whose errors, thrown or rejected, are reported. */
+function on<E extends Event>(target: EventTarget, type: string, handler: (ev: E) => void | Promise<void>): void {
+  target.addEventListener(type, (ev) => {
+    try {
+      const done = handler(ev as E);
+      if (done) done.catch(report);
+    } catch (err) {
+      report(err);
+    }
+  });
+}
+
+// ---- the session: a token and the user, kept across reloads ---------------
+
+interface Session {
+  token: string;
+  user: User;
+}
+
+const sessionKey = "tim.session";
+
+function loadSession(): Session | undefined {
+  const raw = localStorage.getItem(sessionKey);
+  if (raw === null) return undefined;
+  try {
+    return JSON.parse(raw) as Session;
+  } catch {
+    localStorage.removeItem(sessionKey);
+    return undefined;
+  }
+}
+
+function saveSession(s: Session): void {
+  localStorage.setItem(sessionKey, JSON.stringify(s));
+}
+
+// ---- the chat, once logged in ---------------------------------------------
+
+class Chat {
+  readonly client: TimClient;
+  me: User;
+  friends: User[] = [];
+  groups: Group[] = [];
+  online = new Set<string>();
+  convs = new Conversations();
+  open: ConvKey | undefined;
+  socket: TimSocket<"user"> | undefined;
+  #stopped = false;
+  #retries = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #sent = 0;
+  /** The elements of the open conversation's messages, by id. */
+  #shown = new Map<number, HTMLLIElement>();
+
+  constructor(client: TimClient, me: User) {
+    this.client = client;
+    this.me = me;
+  }
+
+  async start(): Promise<void> {
+    ui.auth.hidden = true;
+    ui.chat.hidden = false;
+    ui.me.hidden = false;
+    this.renderMe();
+    this.renderConversation();
+    await Promise.all([this.loadFriends(), this.loadGroups()]);
+    this.connect();
+  }
+
+  /** stop closes the socket and stops reconnecting. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    this.socket?.close();
+  }
+
+  // -- the socket --
+
+  connect(): void {
+    const s = new TimSocket(this.client.baseUrl, { kind: "user", account: this.me.account }, {
+      token: this.client.token ?? "",
+      ack: true,
+    });
+    this.socket = s;
+    s.onFrame((frame) => {
+      try {
+        this.onFrame(s, frame);
+      } catch (err) {
+        report(err);
+      }
+    });
+    s.onInvalid(report);
+    void s.closed.then(({ code }) => this.onClosed(s, code));
+  }
+
+  onFrame(s: TimSocket<"user">, f: UserServerFrame): void {
+    switch (f.type) {
+      case "connected":
+        break;
+      case "users": {
+        // The user first, then the friends online now.
+        const again = this.#retries > 0;
+        this.#retries = 0;
+        this.online = new Set(f.users.slice(1).map((u) => u.account));
+        this.setConnected(true);
+        this.renderLists();
+        if (again) void Promise.all([this.loadFriends(), this.loadGroups()]).catch(report);
+        break;
+      }
+      case "presence":
+        if (f.online) this.online.add(f.account);
+        else this.online.delete(f.account);
+        if (this.friends.some((u) => u.account === f.account)) this.renderLists();
+        else void this.loadFriends().catch(report);
+        break;
+      case "message":
+        this.receive(s, f);
+        break;
+      case "recall": {
+        const key = f.groupId !== undefined ? groupKey(f.groupId) : directKey(f.by === this.me.account ? (f.with ?? "") : f.by);
+        this.ack(s, key, f.seq);
+        if (this.convs.recall(f.id) === this.open) this.renderMessages();
+        break;
+      }
+      case "ack":
+        break; // the message frame of the send comes too, and shows it
+      case "error":
+        say(`${f.message} (${f.code})`, "error");
+        break;
+    }
+  }
+
+  receive(s: TimSocket<"user">, m: MessageFrame): void {
+    const key = keyOf(m, this.me.account);
+    this.ack(s, key, m.seq);
+    const isNew = this.convs.add(key, m);
+    if (isNew && key !== this.open && m.fromUser !== this.me.account) this.convs.bumpUnread(key);
+    if (key === this.open) this.renderMessages();
+    this.renderLists();
+    // A message from someone who just befriended us, or of a group joined elsewhere.
+    const peer = parseKey(key);
+    if (peer.kind === "direct" && !this.friends.some((u) => u.account === peer.account)) void this.loadFriends().catch(report);
+    if (peer.kind === "group" && !this.groups.some((g) => g.id === peer.id)) void this.loadGroups().catch(report);
+  }
+
+  /** ack confirms delivery up to seq, so that the cursor moves past it. */
+  ack(s: TimSocket<"user">, key: ConvKey, seq: number): void {
+    const c = parseKey(key);
+    s.send(c.kind === "group" ? { type: "ack", groupId: c.id, seq } : { type: "ack", with: c.account, seq });
+  }
+
+  onClosed(s: TimSocket<"user">, code: number): void {
+    if (this.socket !== s || this.#stopped) return;
+    this.setConnected(false);
+    if (code === 4001) {
+      endSession("The session ended (logged out elsewhere, or expired): log in again.");
+      return;
+    }
+    const seconds = Math.min(30, 2 ** this.#retries++);
+    say(`Disconnected (${code}); reconnecting in ${seconds} s`);
+    this.#retryTimer = setTimeout(() => this.connect(), seconds * 1000);
+  }
+
+  setConnected(connected: boolean): void {
+    ui.connection.classList.toggle("online", connected);
+    ui.me.dataset["connected"] = String(connected);
+    if (connected) say("Connected");
+  }
+
+  send(text: string, kind: MessageKind = "text"): void {
+    const s = this.socket;
+    if (this.open === undefined) return;
+    if (s === undefined || s.socket.readyState !== WebSocket.OPEN) throw new Error("Not connected: nothing was sent");
+    const to = parseKey(this.open);
+    // Resending under the same clientMsgId would store the message once.
+    const clientMsgId = `${Date.now().toString(36)}-${++this.#sent}`;
+    s.send(
+      to.kind === "group"
+        ? { type: "send", groupId: to.id, text, kind, clientMsgId }
+        : { type: "send", to: to.account, text, kind, clientMsgId },
+    );
+  }
+
+  // -- HTTP --
+
+  async loadFriends(): Promise<void> {
+    const friends = unwrap(await this.client.api.GET("/Tim/getFriends", { params: { query: { account: this.me.account } } })).data;
+    this.friends = friends;
+    for (const f of friends) if (f.onlineStatus === 1) this.online.add(f.account);
+    this.renderLists();
+  }
+
+  async loadGroups(): Promise<void> {
+    this.groups = unwrap(await this.client.api.GET("/Tim/getGroups", { params: { query: { account: this.me.account } } })).data;
+    if (this.open?.startsWith("g:") && !this.groups.some((g) => groupKey(g.id) === this.open)) this.openConversation(undefined);
+    this.renderLists();
+  }
+
+  async addFriend(account: string): Promise<void> {
+    unwrap(await this.client.api.GET("/Tim/addFriend", { params: { query: { UserAccount: this.me.account, FriendAccount: account } } }));
+    await this.loadFriends();
+    this.openConversation(directKey(account));
+  }
+
+  async createGroup(name: string): Promise<void> {
+    const group = unwrap(await this.client.api.POST("/Tim/createGroup", { params: { query: { UserAccount: this.me.account, GroupName: name } } })).data;
+    await this.loadGroups();
+    this.openConversation(groupKey(group.id));
+    say(`Created group ${group.name}: others join it with id ${group.id}`);
+  }
+
+  async joinGroup(id: number): Promise<void> {
+    const group = unwrap(await this.client.api.POST("/Tim/joinGroup", { params: { query: { UserAccount: this.me.account, GroupID: id } } })).data;
+    await this.loadGroups();
+    this.openConversation(groupKey(group.id));
+  }
+
+  async leaveGroup(id: number): Promise<void> {
+    unwrap(await this.client.api.POST("/Tim/leaveGroup", { params: { query: { UserAccount: this.me.account, GroupID: id } } }));
+    await this.loadGroups();
+    say("Left the group");
+  }
+
+  /** loadHistory fetches the newest page of a conversation. */
+  async loadHistory(key: ConvKey): Promise<void> {
+    const c = parseKey(key);
+    const page =
+      c.kind === "group"
+        ? unwrap(await this.client.api.GET("/Tim/groupMessages", { params: { query: { account: this.me.account, GroupID: c.id } } }))
+        : unwrap(await this.client.api.GET("/Tim/messages", { params: { query: { account: this.me.account, with: c.account } } }));
+    for (const m of page.data) this.convs.add(key, m);
+    if (this.open === key) this.renderMessages();
+  }
+
+  async sendPicture(file: File): Promise<void> {
+    if (this.open === undefined) return;
+    say(`Sending ${file.name}…`);
+    const name = await this.client.upload("chatpic", file);
+    this.send(name, "image");
+    say("Picture sent");
+  }
+
+  async uploadAvatar(file: File): Promise<void> {
+    const name = await this.client.uploadAvatar(file);
+    // The avatar's path stays the same; the upload's name makes it new to the browser's cache.
+    const path = `/Tim/avatar?account=${encodeURIComponent(this.me.account)}&v=${encodeURIComponent(name)}`;
+    this.me = { ...this.me, avatarUrl: path };
+    saveSession({ token: this.client.token ?? "", user: this.me });
+    this.renderMe();
+    say("Avatar updated");
+  }
+
+  // -- rendering --
+
+  openConversation(key: ConvKey | undefined): void {
+    this.open = key;
+    this.#shown.clear();
+    if (key !== undefined) {
+      this.convs.markRead(key);
+      void this.loadHistory(key).catch(report);
+    }
+    this.renderConversation();
+    this.renderLists();
+  }
+
+  renderMe(): void {
+    ui.meName.textContent = `${this.me.username} (${this.me.account})`;
+    ui.meAvatar.replaceChildren(...avatarContent(this.client, this.me));
+  }
+
+  renderLists(): void {
+    ui.friends.replaceChildren(
+      ...this.friends.map((f) => {
+        const key = directKey(f.account);
+        const online = this.online.has(f.account);
+        return h(
+          "li",
+          {},
+          h(
+            "button",
+            { type: "button", class: key === this.open ? "active" : undefined, "data-conv": key, "data-account": f.account },
+            h("span", { class: online ? "dot online" : "dot", "data-online": String(online), title: online ? "online" : "offline" }),
+            h("span", { class: "avatar" }, ...avatarContent(this.client, f)),
+            h("span", { class: "name" }, f.username === f.account ? f.account : `${f.username} (${f.account})`),
+            h("span", { class: "unread" }, unreadText(this.convs.unread(key))),
+          ),
+        );
+      }),
+    );
+    ui.groups.replaceChildren(
+      ...this.groups.map((g) => {
+        const key = groupKey(g.id);
+        return h(
+          "li",
+          {},
+          h(
+            "button",
+            { type: "button", class: key === this.open ? "active" : undefined, "data-conv": key, "data-group-id": g.id },
+            h("span", { class: "name" }, `${g.name} #${g.id}`),
+            h("span", { class: "unread" }, unreadText(this.convs.unread(key))),
+          ),
+        );
+      }),
+    );
+  }
+
+  renderConversation(): void {
+    const c = this.open === undefined ? undefined : parseKey(this.open);
+    if (c === undefined) {
+      ui.convTitle.textContent = "Pick a friend or a group";
+    } else if (c.kind === "direct") {
+      const f = this.friends.find((u) => u.account === c.account);
+      ui.convTitle.textContent = f ? `${f.username} (${f.account})` : c.account;
+    } else {
+      const g = this.groups.find((x) => x.id === c.id);
+      ui.convTitle.textContent = g ? `${g.name} #${g.id}` : `#${c.id}`;
+    }
+    ui.leaveGroup.hidden = c?.kind !== "group";
+    ui.sendForm.hidden = c === undefined;
+    this.renderMessages();
+  }
+
+  renderMessages(): void {
+    const list = this.open === undefined ? [] : this.convs.list(this.open);
+    ui.messages.replaceChildren(
+      ...list.map((m) => {
+        let el = this.#shown.get(m.id);
+        if (el === undefined || el.dataset["recalled"] !== String(m.recalled === true)) {
+          el = this.messageElement(m);
+          this.#shown.set(m.id, el);
+        }
+        return el;
+      }),
+    );
+    ui.messages.scrollTop = ui.messages.scrollHeight;
+  }
+
+  /** nameOf is how an account is shown: a friend by name, anyone else by account. */
+  nameOf(account: string): string {
+    return this.friends.find((u) => u.account === account)?.username ?? account;
+  }
+
+  messageElement(m: MessageFrame): HTMLLIElement {
+    const mine = m.fromUser === this.me.account;
+    let body: Node;
+    if (m.recalled === true) {
+      body = h("span", { class: "recalled" }, "message recalled");
+    } else if (m.media !== undefined && m.kind === "image") {
+      body = h("img", { src: this.client.withToken(m.media.url), width: m.media.width, height: m.media.height, alt: "picture" });
+    } else if (m.media !== undefined && m.kind === "audio") {
+      body = h("audio", { src: this.client.withToken(m.media.url), controls: true, preload: "none" });
+    } else if (m.media !== undefined && m.kind === "video") {
+      body = h("video", { src: this.client.withToken(m.media.url), controls: true, preload: "metadata" });
+    } else {
+      body = h("span", { class: "text" }, m.message);
+    }
+    return h(
+      "li",
+      { class: mine ? "msg mine" : "msg", "data-id": m.id, "data-seq": m.seq, "data-kind": m.kind, "data-recalled": String(m.recalled === true) },
+      m.groupId !== undefined && !mine ? h("span", { class: "from" }, this.nameOf(m.fromUser)) : null,
+      body,
+      h("time", { datetime: m.time }, new Date(m.time).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })),
+    );
+  }
+}
+
+function unreadText(n: number): string {
+  return n === 0 ? "" : String(n);
+}
+
+/** avatarContent is a user's picture, or their initial. */
+function avatarContent(client: TimClient, u: User): Node[] {
+  const url = client.avatarUrl(u);
+  if (url !== null) return [h("img", { src: url, alt: "" })];
+  return [document.createTextNode(Array.from(u.username)[0]?.toUpperCase() ?? "?")];
+}
+
+// ---- wiring ----------------------------------------------------------------
+
+let chat: Chat | undefined;
+
+async function begin(client: TimClient, user: User): Promise<void> {
+  chat = new Chat(client, user);
+  await chat.start();
+}
+
+/** endSession forgets the token and shows the login form. */
+function endSession(message: string): void {
+  chat?.stop();
+  chat = undefined;
+  localStorage.removeItem(sessionKey);
+  ui.chat.hidden = true;
+  ui.me.hidden = true;
+  ui.auth.hidden = false;
+  say(message);
+}
+
+async function login(account: string, password: string): Promise<void> {
+  const client = new TimClient({ baseUrl: location.origin });
+  const { user, token } = await client.login(account, password);
+  saveSession({ token, user });
+  await begin(client, user);
+}
+
+on<SubmitEvent>(ui.loginForm, "submit", async (ev) => {
+  ev.preventDefault();
+  const f = ui.loginForm;
+  await login(field(f, "account").value, field(f, "password").value);
+  f.reset();
+});
+
+on<SubmitEvent>(ui.registerForm, "submit", async (ev) => {
+  ev.preventDefault();
+  const f = ui.registerForm;
+  const sex = field(f, "sex").value === "male" ? "male" : "female";
+  const body = {
+    account: field(f, "account").value,
+    username: field(f, "username").value,
+    password: field(f, "password").value,
+    age: Number(field(f, "age").value),
+    sex,
+  } as const;
+  const client = new TimClient({ baseUrl: location.origin });
+  unwrap(await client.api.POST("/Tim/UserRegister", { body }));
+  await login(body.account, body.password);
+  f.reset();
+});
+
+on(ui.logout, "click", async () => {
+  const c = chat;
+  chat?.stop();
+  try {
+    await c?.client.logout();
+  } finally {
+    endSession("Logged out");
+  }
+});
+
+on(ui.avatarFile, "change", async () => {
+  const file = ui.avatarFile.files?.[0];
+  ui.avatarFile.value = "";
+  if (file !== undefined) await chat?.uploadAvatar(file);
+});
+
+on<SubmitEvent>(ui.addFriendForm, "submit", async (ev) => {
+  ev.preventDefault();
+  await chat?.addFriend(field(ui.addFriendForm, "account").value.trim());
+  ui.addFriendForm.reset();
+});
+
+on<SubmitEvent>(ui.createGroupForm, "submit", async (ev) => {
+  ev.preventDefault();
+  await chat?.createGroup(field(ui.createGroupForm, "name").value.trim());
+  ui.createGroupForm.reset();
+});
+
+on<SubmitEvent>(ui.joinGroupForm, "submit", async (ev) => {
+  ev.preventDefault();
+  await chat?.joinGroup(Number(field(ui.joinGroupForm, "id").value));
+  ui.joinGroupForm.reset();
+});
+
+on(ui.leaveGroup, "click", async () => {
+  const c = chat?.open === undefined ? undefined : parseKey(chat.open);
+  if (c?.kind === "group") await chat?.leaveGroup(c.id);
+});
+
+for (const list of [ui.friends, ui.groups]) {
+  on<MouseEvent>(list, "click", (ev) => {
+    const button = ev.target instanceof Element ? ev.target.closest<HTMLButtonElement>("button[data-conv]") : null;
+    const key = button?.dataset["conv"];
+    if (key !== undefined) chat?.openConversation(key as ConvKey);
+  });
+}
+
+on<SubmitEvent>(ui.sendForm, "submit", (ev) => {
+  ev.preventDefault();
+  const input = field(ui.sendForm, "text");
+  if (input.value.trim() === "") return;
+  chat?.send(input.value);
+  input.value = "";
+});
+
+on(ui.pictureFile, "change", async () => {
+  const file = ui.pictureFile.files?.[0];
+  ui.pictureFile.value = "";
+  if (file !== undefined) await chat?.sendPicture(file);
+});
+
+// A saved session resumes after a probe of its token: a browser cannot see
+// why a socket's handshake failed, so the REST call tells (asyncapi.yaml,
+// "What a browser sees of a refusal").
+async function resume(): Promise<void> {
+  const saved = loadSession();
+  if (saved === undefined) return;
+  const client = new TimClient({ baseUrl: location.origin, token: saved.token });
+  const { response } = await client.api.GET("/Tim/getFriends", { params: { query: { account: saved.user.account } } });
+  if (response.status === 401) {
+    endSession("The session expired: log in again.");
+    return;
+  }
+  await begin(client, saved.user);
+}
+
+resume().catch(report);
