@@ -71,6 +71,10 @@ func (a *API) JoinGroup(ctx context.Context, req api.JoinGroupRequestObject) (ap
 		if err := q.DeliveryCursorSetToGroupEnd(ctx, db.DeliveryCursorSetToGroupEndParams{Account: caller, GroupID: &g.ID}); err != nil {
 			return fmt.Errorf("set delivery cursor: %w", err)
 		}
+		// Nor is it unread: the read cursor starts there too.
+		if err := q.ReadCursorSetToGroupEnd(ctx, db.ReadCursorSetToGroupEndParams{Account: caller, GroupID: g.ID}); err != nil {
+			return fmt.Errorf("set read cursor: %w", err)
+		}
 		return nil
 	})
 	switch {

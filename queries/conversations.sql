@@ -1,0 +1,64 @@
+-- The conversation list and group readers.
+
+-- name: ConversationListForAccount :many
+-- One page of account's conversations, most recent activity first: its
+-- direct conversations that have messages and every group it belongs to
+-- (a group without messages yet has last_seq 0 and its join time as
+-- activity). The page is cut before anything else is read, so a page costs
+-- the same however many conversations the account has beyond it; then each
+-- row gets its name, both read cursors, its newest message and its unread
+-- count: last_seq - read_seq less the account's own messages past its
+-- read cursor (counted on messages_conv_sender). Pages after the first
+-- start after (after_activity, after_key) when paged.
+WITH convs AS (
+    SELECT c.key AS key, c.last_seq AS last_seq, c.updated_at AS activity,
+           (CASE WHEN c.user_a = sqlc.arg(account)::text THEN c.user_b ELSE c.user_a END)::text AS peer,
+           0::bigint AS group_id
+    FROM conversations c
+    WHERE (c.user_a = sqlc.arg(account)::text OR c.user_b = sqlc.arg(account)::text) AND c.last_seq > 0
+    UNION ALL
+    SELECT coalesce(c.key, 'g:' || gm.group_id::text)::text, coalesce(c.last_seq, 0)::bigint,
+           coalesce(c.updated_at, gm.joined_at)::timestamptz, ''::text, gm.group_id
+    FROM group_members gm
+    LEFT JOIN conversations c ON c.group_id = gm.group_id
+    WHERE gm.account = sqlc.arg(account)::text
+), page AS (
+    SELECT cv.key, cv.last_seq, cv.activity, cv.peer, cv.group_id
+    FROM convs cv
+    WHERE NOT sqlc.arg(paged)::boolean
+       OR (cv.activity, cv.key) < (sqlc.arg(after_activity)::timestamptz, sqlc.arg(after_key)::text)
+    ORDER BY cv.activity DESC, cv.key DESC
+    LIMIT sqlc.arg(max_rows)::integer
+)
+SELECT p.key::text AS conv, p.last_seq::bigint AS last_seq, p.activity::timestamptz AS activity,
+       p.peer::text AS peer, p.group_id::bigint AS group_id,
+       coalesce(u.username, g.name, '')::text AS name,
+       coalesce(rc.read_seq, 0)::bigint AS read_seq,
+       coalesce(prc.read_seq, 0)::bigint AS peer_read_seq,
+       (p.last_seq - coalesce(rc.read_seq, 0) - (
+           SELECT count(*) FROM messages o
+           WHERE o.conv = p.key AND o.sender = sqlc.arg(account)::text
+             AND o.seq > coalesce(rc.read_seq, 0) AND o.seq <= p.last_seq
+       ))::bigint AS unread,
+       (m.seq IS NOT NULL)::boolean AS has_message,
+       coalesce(m.id, 0)::bigint AS msg_id, coalesce(m.sender, '')::text AS msg_sender,
+       coalesce(m.recipient, '')::text AS msg_recipient, coalesce(m.kind, '')::text AS msg_kind,
+       coalesce(m.body, '')::text AS msg_body, coalesce(m.client_msg_id, '')::text AS msg_client_msg_id,
+       coalesce(m.created_at, p.activity)::timestamptz AS msg_time
+FROM page p
+LEFT JOIN read_cursors rc ON rc.account = sqlc.arg(account)::text AND rc.conv = p.key
+LEFT JOIN read_cursors prc ON p.peer <> '' AND prc.account = p.peer AND prc.conv = p.key
+LEFT JOIN users u ON p.peer <> '' AND u.account = p.peer
+LEFT JOIN groups g ON p.group_id <> 0 AND g.id = p.group_id
+LEFT JOIN messages m ON p.last_seq > 0 AND m.conv = p.key AND m.seq = p.last_seq
+ORDER BY p.activity DESC, p.key DESC;
+
+-- name: GroupReaderList :many
+-- The current members of a group whose read cursor in its conversation is
+-- at least seq, by account.
+SELECT rc.account, u.username, rc.read_seq
+FROM read_cursors rc
+JOIN group_members gm ON gm.group_id = sqlc.arg(group_id)::bigint AND gm.account = rc.account
+JOIN users u ON u.account = rc.account
+WHERE rc.conv = sqlc.arg(conv)::text AND rc.read_seq >= sqlc.arg(seq)::bigint
+ORDER BY rc.account;
