@@ -84,6 +84,24 @@ func (e ConnectedFrameMessage) Valid() bool {
 	}
 }
 
+// Defines values for ConversationType.
+const (
+	ConversationTypeDirect ConversationType = "direct"
+	ConversationTypeGroup  ConversationType = "group"
+)
+
+// Valid indicates whether the value is a known member of the ConversationType enum.
+func (e ConversationType) Valid() bool {
+	switch e {
+	case ConversationTypeDirect:
+		return true
+	case ConversationTypeGroup:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorFrameType.
 const (
 	Error ErrorFrameType = "error"
@@ -183,6 +201,36 @@ func (e PresenceFrameType) Valid() bool {
 	}
 }
 
+// Defines values for ReadFrameType.
+const (
+	Read ReadFrameType = "read"
+)
+
+// Valid indicates whether the value is a known member of the ReadFrameType enum.
+func (e ReadFrameType) Valid() bool {
+	switch e {
+	case Read:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReceiptFrameType.
+const (
+	Receipt ReceiptFrameType = "receipt"
+)
+
+// Valid indicates whether the value is a known member of the ReceiptFrameType enum.
+func (e ReceiptFrameType) Valid() bool {
+	switch e {
+	case Receipt:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SendFrameType.
 const (
 	Send SendFrameType = "send"
@@ -225,6 +273,36 @@ const (
 func (e SyncFrameType) Valid() bool {
 	switch e {
 	case Sync:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TypingClientFrameType.
+const (
+	TypingClientFrameTypeTyping TypingClientFrameType = "typing"
+)
+
+// Valid indicates whether the value is a known member of the TypingClientFrameType enum.
+func (e TypingClientFrameType) Valid() bool {
+	switch e {
+	case TypingClientFrameTypeTyping:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TypingFrameType.
+const (
+	TypingFrameTypeTyping TypingFrameType = "typing"
+)
+
+// Valid indicates whether the value is a known member of the TypingFrameType enum.
+func (e TypingFrameType) Valid() bool {
+	switch e {
+	case TypingFrameTypeTyping:
 		return true
 	default:
 		return false
@@ -303,6 +381,51 @@ type ConnectedFrameCode int32
 
 // ConnectedFrameMessage defines model for ConnectedFrame.Message.
 type ConnectedFrameMessage string
+
+// Conversation One conversation of the conversation list. A direct conversation
+// has `with` and `peerReadSeq`, a group `groupId`. `unread` is
+// `lastSeq - readSeq` less the account's own messages in that range.
+type Conversation struct {
+	GroupId *int64 `json:"groupId,omitempty"`
+
+	// LastMessage The newest message; null when the group has none yet.
+	LastMessage *MessageFrame `json:"lastMessage"`
+
+	// LastSeq The seq of the newest message, 0 when there is none.
+	LastSeq int64 `json:"lastSeq"`
+
+	// Name The other party's username, or the group's name.
+	Name string `json:"name"`
+
+	// PeerReadSeq The other party's read cursor (direct conversations).
+	PeerReadSeq *int64 `json:"peerReadSeq,omitempty"`
+
+	// ReadSeq The account's read cursor.
+	ReadSeq int64            `json:"readSeq"`
+	Type    ConversationType `json:"type"`
+	Unread  int64            `json:"unread"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	With *AccountName `json:"with,omitempty"`
+}
+
+// ConversationType defines model for Conversation.Type.
+type ConversationType string
+
+// ConversationListEnvelope defines model for ConversationListEnvelope.
+type ConversationListEnvelope struct {
+	Code    int32            `json:"code"`
+	Data    ConversationPage `json:"data"`
+	Message string           `json:"message"`
+}
+
+// ConversationPage defines model for ConversationPage.
+type ConversationPage struct {
+	Conversations []Conversation `json:"conversations"`
+
+	// Next The cursor of the next page; null on the last page.
+	Next *string `json:"next"`
+}
 
 // DisplayName A name shown to people (a username, a group name): 1 to 64
 // characters, none of them a control character (U+0000 to U+001F,
@@ -383,6 +506,22 @@ type GroupPresenceFrame struct {
 
 // GroupPresenceFrameType defines model for GroupPresenceFrame.Type.
 type GroupPresenceFrameType string
+
+// GroupReader defines model for GroupReader.
+type GroupReader struct {
+	Account string `json:"account"`
+
+	// ReadSeq The member's read cursor in the group.
+	ReadSeq  int64  `json:"readSeq"`
+	Username string `json:"username"`
+}
+
+// GroupReaderListEnvelope defines model for GroupReaderListEnvelope.
+type GroupReaderListEnvelope struct {
+	Code    int32         `json:"code"`
+	Data    []GroupReader `json:"data"`
+	Message string        `json:"message"`
+}
 
 // LegacySendFrame The original system's direct message frame on the user channel.
 type LegacySendFrame struct {
@@ -468,6 +607,73 @@ type PresenceFrame struct {
 // PresenceFrameType defines model for PresenceFrame.Type.
 type PresenceFrameType string
 
+// ReadFrame Marks a conversation read up to `seq` (a client frame, like
+// POST /Tim/read): exactly one of `with` and `groupId`, which on a
+// one-to-one or group socket must name the socket's conversation.
+//
+// Example: {"seq":7,"type":"read","with":"b"}
+type ReadFrame struct {
+	GroupId *int64        `json:"groupId,omitempty"`
+	Seq     int64         `json:"seq"`
+	Type    ReadFrameType `json:"type"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	With *AccountName `json:"with,omitempty"`
+}
+
+// ReadFrameType defines model for ReadFrame.Type.
+type ReadFrameType string
+
+// ReadRequest The body of POST /Tim/read; exactly one of `with` and `groupId`.
+type ReadRequest struct {
+	GroupId *int64 `json:"groupId,omitempty"`
+
+	// Seq Read up to and including this seq.
+	Seq int64 `json:"seq"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	With *AccountName `json:"with,omitempty"`
+}
+
+// ReceiptEnvelope defines model for ReceiptEnvelope.
+type ReceiptEnvelope struct {
+	Code int32 `json:"code"`
+
+	// Data `reader` read the conversation up to `seq`. Exactly one of `with`
+	// and `groupId` is set; `with` is the other party of the direct
+	// conversation as seen by the socket's account (the reader's peer on
+	// the reader's sockets, the reader on the peer's). A read cursor only
+	// grows: receipts from several devices may arrive out of order, and a
+	// client keeps the largest `seq`.
+	//
+	//
+	// Example: {"reader":"b","seq":7,"time":"2024-05-01T12:00:05Z","type":"receipt","with":"a"}
+	Data    ReceiptFrame `json:"data"`
+	Message string       `json:"message"`
+}
+
+// ReceiptFrame `reader` read the conversation up to `seq`. Exactly one of `with`
+// and `groupId` is set; `with` is the other party of the direct
+// conversation as seen by the socket's account (the reader's peer on
+// the reader's sockets, the reader on the peer's). A read cursor only
+// grows: receipts from several devices may arrive out of order, and a
+// client keeps the largest `seq`.
+//
+// Example: {"reader":"b","seq":7,"time":"2024-05-01T12:00:05Z","type":"receipt","with":"a"}
+type ReceiptFrame struct {
+	GroupId *int64 `json:"groupId,omitempty"`
+	Reader  string `json:"reader"`
+	Seq     int64  `json:"seq"`
+
+	// Time When the read cursor reached `seq`.
+	Time time.Time        `json:"time"`
+	Type ReceiptFrameType `json:"type"`
+	With *string          `json:"with,omitempty"`
+}
+
+// ReceiptFrameType defines model for ReceiptFrame.Type.
+type ReceiptFrameType string
+
 // RegisterRequest defines model for RegisterRequest.
 type RegisterRequest struct {
 	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
@@ -522,6 +728,38 @@ type Token struct {
 	// Token A JWT to send in the `token` header.
 	Token string `json:"token"`
 }
+
+// TypingClientFrame The account is typing in a conversation (a client frame): exactly
+// one of `with` (a friend) and `groupId` (a group the account belongs
+// to), which on a one-to-one or group socket must name the socket's
+// conversation. Not stored and never acknowledged.
+//
+// Example: {"type":"typing","with":"b"}
+type TypingClientFrame struct {
+	GroupId *int64                `json:"groupId,omitempty"`
+	Type    TypingClientFrameType `json:"type"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	With *AccountName `json:"with,omitempty"`
+}
+
+// TypingClientFrameType defines model for TypingClientFrame.Type.
+type TypingClientFrameType string
+
+// TypingFrame `from` is typing. Direct: `with` names the conversation as seen by
+// the recipient, that is `from`. Group: `groupId`. Not stored, not
+// replayed; at most one per sender and conversation every 2 seconds.
+//
+// Example: {"from":"a","type":"typing","with":"a"}
+type TypingFrame struct {
+	From    string          `json:"from"`
+	GroupId *int64          `json:"groupId,omitempty"`
+	Type    TypingFrameType `json:"type"`
+	With    *string         `json:"with,omitempty"`
+}
+
+// TypingFrameType defines model for TypingFrame.Type.
+type TypingFrameType string
 
 // User A user as every response shows it; never a password or hash.
 type User struct {
@@ -699,6 +937,18 @@ type GetAvatarParams struct {
 	IfModifiedSince *IfModifiedSince `json:"If-Modified-Since,omitempty"`
 }
 
+// GetConversationsParams defines parameters for GetConversations.
+type GetConversationsParams struct {
+	// Account The account whose data is read.
+	Account Account `form:"account" json:"account"`
+
+	// Limit Conversations per page.
+	Limit *int32 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next` of the previous page, as it came; opaque.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // CreateGroupParams defines parameters for CreateGroup.
 type CreateGroupParams struct {
 	// UserAccount The acting account; it must be the token's account.
@@ -760,6 +1010,15 @@ type GetGroupMessagesParams struct {
 
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetGroupReadersParams defines parameters for GetGroupReaders.
+type GetGroupReadersParams struct {
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+	GroupID GroupID `form:"GroupID" json:"GroupID"`
+
+	// Seq The seq of the group message.
+	Seq int64 `form:"seq" json:"seq"`
 }
 
 // JoinGroupParams defines parameters for JoinGroup.
@@ -858,6 +1117,9 @@ type UserLoginJSONRequestBody = LoginRequest
 // UserRegisterJSONRequestBody defines body for UserRegister for application/json ContentType.
 type UserRegisterJSONRequestBody = RegisterRequest
 
+// MarkReadJSONRequestBody defines body for MarkRead for application/json ContentType.
+type MarkReadJSONRequestBody = ReadRequest
+
 // UploadChatPicMultipartRequestBody defines body for UploadChatPic for multipart/form-data ContentType.
 type UploadChatPicMultipartRequestBody = FileUpload
 
@@ -955,6 +1217,9 @@ type ServerInterface interface {
 	// GetAvatar Download an avatar
 	// (GET /Tim/avatar)
 	GetAvatar(ctx echo.Context, params GetAvatarParams) error
+	// GetConversations Conversation list with unread counts
+	// (GET /Tim/conversations)
+	GetConversations(ctx echo.Context, params GetConversationsParams) error
 	// CreateGroup Create a group
 	// (POST /Tim/createGroup)
 	CreateGroup(ctx echo.Context, params CreateGroupParams) error
@@ -976,6 +1241,9 @@ type ServerInterface interface {
 	// GetGroupMessages Group message history
 	// (GET /Tim/groupMessages)
 	GetGroupMessages(ctx echo.Context, params GetGroupMessagesParams) error
+	// GetGroupReaders Members who read a group message
+	// (GET /Tim/groupReaders)
+	GetGroupReaders(ctx echo.Context, params GetGroupReadersParams) error
 	// JoinGroup Join a group
 	// (POST /Tim/joinGroup)
 	JoinGroup(ctx echo.Context, params JoinGroupParams) error
@@ -985,6 +1253,9 @@ type ServerInterface interface {
 	// GetMessages Direct message history
 	// (GET /Tim/messages)
 	GetMessages(ctx echo.Context, params GetMessagesParams) error
+	// MarkRead Move the read cursor of a conversation
+	// (POST /Tim/read)
+	MarkRead(ctx echo.Context) error
 	// DownloadChatPic Download a chat picture
 	// (GET /downloadchatpic)
 	DownloadChatPic(ctx echo.Context, params DownloadChatPicParams) error
@@ -1203,6 +1474,38 @@ func (w *ServerInterfaceWrapper) GetAvatar(ctx echo.Context) error {
 	return err
 }
 
+// GetConversations converts echo context to params.
+func (w *ServerInterfaceWrapper) GetConversations(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetConversationsParams
+	// ------------- Required query parameter "account" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "account", ctx.QueryParams(), &params.Account, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetConversations(ctx, params)
+	return err
+}
+
 // CreateGroup converts echo context to params.
 func (w *ServerInterfaceWrapper) CreateGroup(ctx echo.Context) error {
 	var err error
@@ -1378,6 +1681,31 @@ func (w *ServerInterfaceWrapper) GetGroupMessages(ctx echo.Context) error {
 	return err
 }
 
+// GetGroupReaders converts echo context to params.
+func (w *ServerInterfaceWrapper) GetGroupReaders(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetGroupReadersParams
+	// ------------- Required query parameter "GroupID" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "GroupID", ctx.QueryParams(), &params.GroupID, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter GroupID: %s", err))
+	}
+
+	// ------------- Required query parameter "seq" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "seq", ctx.QueryParams(), &params.Seq, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter seq: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetGroupReaders(ctx, params)
+	return err
+}
+
 // JoinGroup converts echo context to params.
 func (w *ServerInterfaceWrapper) JoinGroup(ctx echo.Context) error {
 	var err error
@@ -1471,6 +1799,15 @@ func (w *ServerInterfaceWrapper) GetMessages(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMessages(ctx, params)
+	return err
+}
+
+// MarkRead converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkRead(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkRead(ctx)
 	return err
 }
 
@@ -1831,6 +2168,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/Tim/getGroupMembers", wrapper.GetGroupMembers, options.OperationMiddlewares["getGroupMembers"]...)
 	router.GET(options.BaseURL+"/Tim/messages", wrapper.GetMessages, options.OperationMiddlewares["getMessages"]...)
 	router.GET(options.BaseURL+"/Tim/groupMessages", wrapper.GetGroupMessages, options.OperationMiddlewares["getGroupMessages"]...)
+	router.GET(options.BaseURL+"/Tim/conversations", wrapper.GetConversations, options.OperationMiddlewares["getConversations"]...)
+	router.POST(options.BaseURL+"/Tim/read", wrapper.MarkRead, options.OperationMiddlewares["markRead"]...)
+	router.GET(options.BaseURL+"/Tim/groupReaders", wrapper.GetGroupReaders, options.OperationMiddlewares["getGroupReaders"]...)
 	router.POST(options.BaseURL+"/uploadheadpic", wrapper.UploadHeadPic, options.OperationMiddlewares["uploadHeadPic"]...)
 	router.POST(options.BaseURL+"/uploadchatpic", wrapper.UploadChatPic, options.OperationMiddlewares["uploadChatPic"]...)
 	router.POST(options.BaseURL+"/uploadmp3", wrapper.UploadMp3, options.OperationMiddlewares["uploadMp3"]...)
@@ -2884,6 +3224,84 @@ func (response GetAvatar500JSONResponse) VisitGetAvatarResponse(w http.ResponseW
 	return err
 }
 
+type GetConversationsRequestObject struct {
+	Params GetConversationsParams
+}
+
+type GetConversationsResponseObject interface {
+	VisitGetConversationsResponse(w http.ResponseWriter) error
+}
+
+type GetConversations200JSONResponse ConversationListEnvelope
+
+func (response GetConversations200JSONResponse) VisitGetConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversations400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetConversations400JSONResponse) VisitGetConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversations401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetConversations401JSONResponse) VisitGetConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversations403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetConversations403JSONResponse) VisitGetConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversations500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetConversations500JSONResponse) VisitGetConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateGroupRequestObject struct {
 	Params CreateGroupParams
 }
@@ -3486,6 +3904,98 @@ func (response GetGroupMessages500JSONResponse) VisitGetGroupMessagesResponse(w 
 	return err
 }
 
+type GetGroupReadersRequestObject struct {
+	Params GetGroupReadersParams
+}
+
+type GetGroupReadersResponseObject interface {
+	VisitGetGroupReadersResponse(w http.ResponseWriter) error
+}
+
+type GetGroupReaders200JSONResponse GroupReaderListEnvelope
+
+func (response GetGroupReaders200JSONResponse) VisitGetGroupReadersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupReaders400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetGroupReaders400JSONResponse) VisitGetGroupReadersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupReaders401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetGroupReaders401JSONResponse) VisitGetGroupReadersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupReaders403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetGroupReaders403JSONResponse) VisitGetGroupReadersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupReaders404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetGroupReaders404JSONResponse) VisitGetGroupReadersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupReaders500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetGroupReaders500JSONResponse) VisitGetGroupReadersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type JoinGroupRequestObject struct {
 	Params JoinGroupParams
 }
@@ -3751,6 +4261,98 @@ func (response GetMessages404JSONResponse) VisitGetMessagesResponse(w http.Respo
 type GetMessages500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response GetMessages500JSONResponse) VisitGetMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkReadRequestObject struct {
+	Body *MarkReadJSONRequestBody
+}
+
+type MarkReadResponseObject interface {
+	VisitMarkReadResponse(w http.ResponseWriter) error
+}
+
+type MarkRead200JSONResponse ReceiptEnvelope
+
+func (response MarkRead200JSONResponse) VisitMarkReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkRead400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response MarkRead400JSONResponse) VisitMarkReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkRead401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response MarkRead401JSONResponse) VisitMarkReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkRead403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response MarkRead403JSONResponse) VisitMarkReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkRead404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response MarkRead404JSONResponse) VisitMarkReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkRead500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response MarkRead500JSONResponse) VisitMarkReadResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -4975,6 +5577,9 @@ type StrictServerInterface interface {
 	// GetAvatar Download an avatar
 	// (GET /Tim/avatar)
 	GetAvatar(ctx context.Context, request GetAvatarRequestObject) (GetAvatarResponseObject, error)
+	// GetConversations Conversation list with unread counts
+	// (GET /Tim/conversations)
+	GetConversations(ctx context.Context, request GetConversationsRequestObject) (GetConversationsResponseObject, error)
 	// CreateGroup Create a group
 	// (POST /Tim/createGroup)
 	CreateGroup(ctx context.Context, request CreateGroupRequestObject) (CreateGroupResponseObject, error)
@@ -4996,6 +5601,9 @@ type StrictServerInterface interface {
 	// GetGroupMessages Group message history
 	// (GET /Tim/groupMessages)
 	GetGroupMessages(ctx context.Context, request GetGroupMessagesRequestObject) (GetGroupMessagesResponseObject, error)
+	// GetGroupReaders Members who read a group message
+	// (GET /Tim/groupReaders)
+	GetGroupReaders(ctx context.Context, request GetGroupReadersRequestObject) (GetGroupReadersResponseObject, error)
 	// JoinGroup Join a group
 	// (POST /Tim/joinGroup)
 	JoinGroup(ctx context.Context, request JoinGroupRequestObject) (JoinGroupResponseObject, error)
@@ -5005,6 +5613,9 @@ type StrictServerInterface interface {
 	// GetMessages Direct message history
 	// (GET /Tim/messages)
 	GetMessages(ctx context.Context, request GetMessagesRequestObject) (GetMessagesResponseObject, error)
+	// MarkRead Move the read cursor of a conversation
+	// (POST /Tim/read)
+	MarkRead(ctx context.Context, request MarkReadRequestObject) (MarkReadResponseObject, error)
 	// DownloadChatPic Download a chat picture
 	// (GET /downloadchatpic)
 	DownloadChatPic(ctx context.Context, request DownloadChatPicRequestObject) (DownloadChatPicResponseObject, error)
@@ -5263,6 +5874,31 @@ func (sh *strictHandler) GetAvatar(ctx echo.Context, params GetAvatarParams) err
 	return nil
 }
 
+// GetConversations operation middleware
+func (sh *strictHandler) GetConversations(ctx echo.Context, params GetConversationsParams) error {
+	var request GetConversationsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetConversations(ctx.Request().Context(), request.(GetConversationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetConversations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetConversationsResponseObject); ok {
+		return validResponse.VisitGetConversationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CreateGroup operation middleware
 func (sh *strictHandler) CreateGroup(ctx echo.Context, params CreateGroupParams) error {
 	var request CreateGroupRequestObject
@@ -5438,6 +6074,31 @@ func (sh *strictHandler) GetGroupMessages(ctx echo.Context, params GetGroupMessa
 	return nil
 }
 
+// GetGroupReaders operation middleware
+func (sh *strictHandler) GetGroupReaders(ctx echo.Context, params GetGroupReadersParams) error {
+	var request GetGroupReadersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetGroupReaders(ctx.Request().Context(), request.(GetGroupReadersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetGroupReaders")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetGroupReadersResponseObject); ok {
+		return validResponse.VisitGetGroupReadersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // JoinGroup operation middleware
 func (sh *strictHandler) JoinGroup(ctx echo.Context, params JoinGroupParams) error {
 	var request JoinGroupRequestObject
@@ -5507,6 +6168,52 @@ func (sh *strictHandler) GetMessages(ctx echo.Context, params GetMessagesParams)
 		return err
 	} else if validResponse, ok := response.(GetMessagesResponseObject); ok {
 		return validResponse.VisitGetMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkRead operation middleware
+func (sh *strictHandler) MarkRead(ctx echo.Context) error {
+	var request MarkReadRequestObject
+
+	var body MarkReadJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkRead(ctx.Request().Context(), request.(MarkReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkRead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkReadResponseObject); ok {
+		return validResponse.VisitMarkReadResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5755,116 +6462,154 @@ func (sh *strictHandler) UploadMp4(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3bbxvJme+/8oEngGWkRVEXz4wlBIjssRzPWLaOJZ85OKYSFrs/kjXqrmpXVYviGHrIw1nMTnaTXez9",
-	"gt0skADztg8LbILJZf6ZeDxv+y8s6tI3spts2pLGs9GTRLKr6quq7/Kr71L9ouXzKOYMmZKt7RetEZIA",
-	"hfl31/cxVk8IG6L5HKD0BY0V5ay13doNx2QiodefKJS9dstrSX+EEdFPqkmMre2WVIKyYev83Gvd5Uwh",
-	"U+9TGXNJbRfTPVIWUoYejKkaAYEBDREYiRDGIy4R8Ewhk5QziIjyRyhBjRD0UA0HNzOZHfZohCD0TyBR",
-	"nGIAKxudd4CzcHJzUcf3jsiwukPfDnlDglSCsyEgU1RNQJHhok4fEqn2eUAHFIPZzj8aITMTdyPAmOgx",
-	"uMBgfsfnXismgkSo8u3lCVPV9BP7o1v6gCgCVIJAYkah+rHnCYpJy2vpLWptt1yLltcS+DyhQhOvRIJF",
-	"mr4jcNDabv2vtZzn1uyvcs2R80j3pondHSgUh/h8lr4nqBJhF4GHAUoFEUpJhigt60h8DqTPTxHUiMpa",
-	"etP+iwQOuIiIMryo3tlqea2IMholUWu746UrSpnCIQpD5B0ccIGLqGQ4rqayjyEfz6Wynw3QjMz1SjL3",
-	"aIi2wxkpthImDLEYQH8ChEESh5wEgCyIOWWqjrhB2u28PY/I2UNkQzVqba9vvGdIzT57Fey/JyiyYC5z",
-	"DswjN2TKpXX0lbu6KMa8L3gSP3i/mrSh/vGGBBp4QMDqulMEtxnAB0AURFwq2Pjhrc3VdQ8kBzUiCj4g",
-	"p+TQ9AYsifooJIx4GABVgGfEV+GkbpopQfMmOMsx5MxyzO1O593127c3bm29u9W5fXt9ITM9GKTa6ZAy",
-	"H6s4/5SENCD6o2aogCjMaLf2JSf+wWA17W7V9jdfOz4YPOIM97UFWDyy1s/zRtZdrdq+Fo1aYzwOtckw",
-	"Qm5NiDYbQAfmG6fypaJhmNqsedTYIRYYBxrRCqk4INp80U+wjkdC067Yd4ADkoSqtb3e6Xgl/tjcKPLH",
-	"Lf3zApZ4yIc8UbthWLkl/AQBT1FMQPETZFoIVG5iPGBc2XXT38YCJTKFAXBWOxsShtVzGZBQYkZin/MQ",
-	"CTMk1uzfLoMfHB0dgEYxdgs9GHABEvGEsnrmabJXTyWKBUZWUTZMF2JHi3qUSAV9y1FmtRZrueIwF6Pj",
-	"znU3MuZMWuC3mwSU638c5tD/Ev3dWhSjAUAViqZPGTFkVgCR2aXYP9i0uEsvPrE7YeDXDB5dzQFp1Yzc",
-	"82sl8JpjwNUpBDqviwrMWugoY6gGXdhnC4BxXhvzjMOBq0UgOK9RCTSaNb5Dgif4PEGppncujkPqGx25",
-	"9rG0y9CMS+6xUwx5jFWb+IAZ1QuUxYnaMfzr8I5BGBasDyiGQVtP7k4iJ1dCl2Yug+uFBrABNwInIUr8",
-	"kVVEVMKYixNYiYmUYy4CGBE5omx4Uz9HVZdFZKKtNmc+AmEBKM4hImwCwq6vBBJqZDyBMaFqR4MpMQGD",
-	"L/Wsu2xIT5E5q64HlehzFsh2l5UZ/IluuGqAb5WlMY1AcTNMJdjPdbI79gxC6qsrW2d/ZGyg78Z1QNcc",
-	"VhIh9GFFKoMFNMzjok+DANmVULdrNa1WLlyYY4zhA8bVCEWuYLWlZwoFI+E9Ibi4EtoOeYRKMxwkDM9i",
-	"9BUGOxCgIjSUQEQKKuxZwvFyyIeG3Edc7fGEBVdC6VN2wviY5ZbboF3P4XE5orFeXX0qSGmrP8cafiH+",
-	"CAPweTzRwmmBkmOVKd3fXHFqsh9/eDU7l/g+SrkDPafqeiDJRMJY43l9Lg8Mhjn3WgfUV4nAKapoRIa4",
-	"1o/iZU2o55p+/BrmN20bs4ux3LGd2rX1vlDrbcZ8xNUhUVQOKOmHeGVq3Jk1DNyZJqQogSdK0gCLrifD",
-	"2Q5jHNEIeaKumkbo82ACAQ3MIYIIoQ/b2uqUtOUNaZ9TlsguW1nvgDRHU3twuLmTzouhbw6PVIIfcomB",
-	"NtLnXuuI84dEDK9uEwzBVEKoR9U4gjAgYcjHaAHUEef7hE3c8ssroesJUZobImos1BTMgTqUc6kYxy3D",
-	"U+Owkle2O6l7NAV+IyINqtSo0DrPpDbYg5AOR0r/4rbuLVm1p4wkasQF/QSvBjk84vY06wGBPgk8wLNY",
-	"n1ItGjvlJxikD3ABY+Mx9wUGyBQloTQc/5SRU0LDK1OFuxBgjCxA5k/s2WHMHCEyiWMuFAb7GFByZJb4",
-	"CvXCDQmRHtgEP/SCpbEAKq0eNNbTKQorGkecH4Z8fGVkOg+y1cgBSM39TouZo6H1J4EShMkBChBE4Y4m",
-	"3gBhPugyaiHUCcbKnrrmK+j/QwOc9lGc6u/WonjrglwUW9cg5wJBznmqporRqEfVUYrszGGcCR6sa2W3",
-	"uQEhKoVCehDQIVVSy0LvR9CGVfi+CUkWgg+bG9Oxh5joxrr/Hz7bXf1/ZPWTzurtH7W/v3r8Yt3b3Dj/",
-	"zixneK1d/+RuSJGpPVFJqj50UxFJCDCkxumZxJrYnsTnPeP/11x8ikJaL/WK5P4JatJjZBi44Kd/8r11",
-	"w1ux4DEKRS03mfPWg+AiHfpeS9ro1VKhr/SbFy1k+pFnLeKftI4r1kvPZ9kIS+7DfGY7tETm3fP+x+gr",
-	"tx01G3FUhH/E1yfXEIMhRlpRun2IIqo0zpXIgjY8ULmrqsukDTEVN2s7jcQAZ6j76CnegxXj/Uefxpot",
-	"Uka9qZVWl/XclvXMARdVG3bNaDbmIzBGoiQQ6PmGqfblUD/rPOSSRI4QFNn5n0RY5iCn9G0MGMiQULYD",
-	"WhiIf6J/tLOxv7pz6g3ZhqO0s/LQlGVukalRuowAw3Hah/Velfmz0FOFS9yby7+zLEabPljHwRVcSy2r",
-	"ZI8GROGq+baCdxWvnEUz1q/mYxo4Zna0VPL0KVFEWLutxymv8YCG2MiKea1EoqgJ+zqEYGyZlkiiaJ+G",
-	"VE3sSYgYEkx8mg0NsqwJSMyftKG1aop3rSHHYI7wDqiQCgb6AS0QNoJkteWsZvR5UNyTjU7nuCKoNcsQ",
-	"jpmL2/n1l//y1U9/+dWnf/Hys39dvK9m4Lyfqslq6xySyaN5AXg54mOm1zlGHocIKwTS3dOY2QiOefLm",
-	"tjV+72x1mT8igvjWADKnktQII2tjlOAhZI/AytPvdjqdjm6r/1vf87pM//PuXvrV7b2bVqgLVvOdrXlW",
-	"84fd7lmns9rtnq3vdbtn7+7pf2/vHX+30nRmmLE6BcdFnADdYzvQ04vbA3yekNAGEEysTiqiElnPAw22",
-	"PSCKVOxFXxrjIIAlYagH0H/tgUOJBMv88sZ8YVzMNQKwCwIHidQSKgwPOPWfLo5JLJqE2F5aBy+xSvWT",
-	"nVWCaPzlTdVgg9XZoyG+sQ5sqo9MCoU5EQWBgdEkPCiM6MLKZSLo0jisaoX1uf9uGiJusCepPp/ZED5m",
-	"1jkwfwmMAXJJO7ZJmYra1SlK7xvL3Tw0aPfiDWTNDVM7k4dUqgudDVUYycbTcv0QIcjkMqf52KRTzjGw",
-	"dttleqo2Lhjrk9LNL+z0UYHC8KwiI+Ll7/7q5Z/++avf/+LlP3/+6osvX/315199+quXn/7d1//2+X/9",
-	"9h+fEQ/6x5UobUoTWeq5mX3lkUQbVtl43+wyPpXFY0+6edXKLV2ndCQ34dqNOjApLz7WmgK7UekJUSM2",
-	"4/nIcEEdKCJ58slSUHypzXQLnY+RZd3UbbTd2f/7h19/9uqLL/V0si9+8uqLL9vN9zh2C1e7yzXKctG2",
-	"5amsWSfZPOds5kMcEn9yiGwequWCDikjIciJVBjdkBBQgX6WHZoCXmvu9fgmrM4wnN3fdHnnplSmx5jX",
-	"PoDzuXPmQ8ouVJmWl+yZXgEPXnRb5vDRbW1Dt9Vut7utc60MGkmwofGBwshoW3L2wDay/qD8wxXo5ZyS",
-	"7RctzvDxoLX9bD7xTvHMf+hIr03r/DgdopD4U6sRGrvGlgP5aRbN1BDvbizO/C2uaS6CWYdVC7pv17xW",
-	"c/ojkklWG+5VeG8IC2DGSbM0qB4IHpmdulRV29ghckJZsEgq3NJ9qB9dgPVlVX77fRKvDgSiB/pBs66U",
-	"+QKJpGxYjMEW3Uh6Zb8pN83sYaOxqybb3qKUm0We48YpLvDM6mmFamJdxIVydG+u2iLPJqESSNME/XSa",
-	"RlW7JA9ty0zupmdjIZWG0tH5zaDikgBfDTjWVu4SLZbxq1pvq965HbC6Q4ISSBRQEw7mMXmeYCXUuYQZ",
-	"FyDsPIvwBhCqAjFVEbIQ6dpMMvAtBNJUm3iwddkP9OflUO5ccDqlH+agyWoFkU965rCRT/kJDqlUKJqY",
-	"5MYQzWs5DqlP21+/1VkUwmlmqt/xqgzC2SJ6D/FsmoXmPV70kTbAAiVkbrlf01S1AXPwuP5JGg1sobfi",
-	"LqJDWB7G4SLHBwuBwVzP6UUBg/nhvNew/ZdzjpiVMIksaCxdtUeOQ8t85a2MSGhUxQD1f0V7qD9rE25+",
-	"qDSAhxPm13DIE9RcKaeDthoPQC+tIKxgC1IoXlwysHopTDGzExPmX2a4Npt/1Qba08pyzlaVtpm2GB98",
-	"dKTl1sRUHeDsmYd7YBMPFkepbN9VlKYmcy6h0xSZMzuRLmCVhTXkiI8lULUDTP8CBLKCAy5MzcFypq3O",
-	"Asxuvg3mPRVhVd2YGmX1WDbmF/Ax0+DSS+MgMHYlxwJtrNka4XJopIKVGp9WrPU8NFGdWRLXs/HtyppU",
-	"u2ImEGdA2CQr8mBSEeajBxhKhE5BFXS89WZBwdczbw387kWjlRk1PVpqxEpLUdy5Ou68Mq986gC9BHiq",
-	"u/5mTh/VXt1Lm6Sc4xe0WsPmuVGRgl9XWeGBCUzarNFy7LyZp/DSXN6249kJGynyE0HV5FD3asnoIxFW",
-	"o9r/9tL9/OCjo1Zl5Zaeoa0aJRJ6uy5r1WXj3DGdQDfpdDZ96x/U/2J+G4UtoTeDZiSOlLJxGN3gB7au",
-	"s3JL7LjFk/faEY0M0xgvW21xqDUo+crF9EOcZEP+b1O+WX1uLE2XgKn0hOzahp1MOUtTE1RXEVozvqn9",
-	"YIMsS5LY0jDX6IhGEBHKFKFM7+lsDiSNrENCRiQMnaJVq5b3KRs6DbydQmfp5exrQI30rK+jyzSfCySh",
-	"opGpGlNtOBqZFFs/iVwiaxbuN6kMxHdFhR9h/9CEO0z6g+Z2WyNlae2jQQFE4xsS0/aERKHn3CrWse54",
-	"HEJblm+zo3IZyGoCU1LaXdZl94wp/+Dw8aPcnuulYFk8HnovtC7w0rOEZ+7MOO+lLh2TydBlNakMsJ9e",
-	"DaGnIkdcKLg7ogw1bkCm9LFUGkruOmeCyyGrYtJQ86ZZBYeAjB8iSGHRTpc1liMzyTRVSHHehvczBiSh",
-	"5O5Hu4gFvk0R2BT/etBHnyQSoS/4WJrYI2EmYzkIHLESFO+ynqWFRkOQwk+p0Ucx+4PxZhV+snkrIfWR",
-	"SSww9f4DrVcSDX2M3MvttTUeI5M8ET62uRiuuUZyTT9rfI8qdPLQ8loa8zsc0u60OwauxMhITFvbrc12",
-	"p71pjqVqZPRbWT8YO8ZlRQTs7gj9E8sGGQi0MqG3UeYKXX9JstR5CaTL1JivYmjTGI1Oht68IEmvDXuE",
-	"hhgAUQqjWBke6zJRqOWAOC+CNEPqz/Zkq3dGoJTbmtldD2DFu8uIhIHt2xyI7F0lJvUwmxWV4OvJYgAJ",
-	"UzQEqkAmvo9orBrvMsYh0s2GCUppki9djrghzgiEwctpN4axx5QFfNzusoN0IN8uqUj0z32esACDtKyC",
-	"KL2INMJthyXTAt4xocrrMoN+mRzbGuFbnU3LTtqAGgnRp7FWvq3WAqJUd3hwcUXMpcDNednOuuSjUlH+",
-	"RqdzsWPPS+l/9Q+/efm7v3E5cedea8sOXtVnRuRaoQLdNFlf3KRUmGIavbe40VQJmm62vrm4WVbSZRrc",
-	"akJcRd2Hbrxxu9FopXqtc691q8kiluuRTasGczPl9UUQ1tp+duy1ZBJFRIOP1kM+BMPKigxlwckmW8e6",
-	"WVGRubK+Iaq62z3k1M0d1hKsmFT2HgnD72n+7XkVl4B0WTFd2uY1yLKdLxz1yknyVM0RU010+cKrmjhr",
-	"/shafovJ+XG1sM1f9McfXqVovA73nE+zgF2mCh7waixXhlKJ3ab7945An8raczbiQPd0vRlNNgNWDh4f",
-	"Ht1cLJdpWGEOxhBIFBqQmuZrwy4oYkBaZuu10ZOw1bndBtul3cE6kFAGBbCytXH7pmchw9TtGdoSG7yy",
-	"lC2GxqY4W4DLscbTYZsrNsgl106FPf7qPz5/+Sd/9ob2+PVMa6eBsctuHrm2xQ1sccprBVGdrwBIENir",
-	"7Wrt8h1uqshsS33q4hECEn8EprTnhkyP5rN6ezfrfFmVXbyIqi5jqfB4+Xa+b4OW32qy3fnFNqbF1uIW",
-	"2R0uryNeb2x5dgN9xBykW56yneOPC4ECGUu9FhK4ZqtvO1vNopqcuzKdZkIdtQqtcOnCDZmGqtzVM7MM",
-	"dx+VLaJbmtmWYLS0Ynrhg+nlkY0ezW+3bPR4+SrO1+P29HKic6+10Xlnqec3GzJiXvd9lWK1rJCsN5h8",
-	"1cU8byAvOSR4UQ5IPDvW+58GTOynYvjg2fF5CUSkjlkDIlLeT8XNuN0Lwuabs0FW9LTgAOGqDNy13NbL",
-	"v+qPuEQGNHBX5+iHuQHtpg5/zJz30lZx2gqGWUG9WyDkTe1C/WW8jEQ49/LcR4suMW6eunR8iaeCch1W",
-	"xbHg5af/9PI3X7z6/S++/vFn34Szblk79sZWxvJPyqIFjrcBpwLLBxiiwgWw+QlG/DS9qzK/1I4y6GtA",
-	"bSs19PF4lpPfL/Z/DXGuHuK8MS/ZHbxsLFzkk2s4/D+EV5oA3CGqPfdlM5CbBc+5CFC41P/85oUZxJv2",
-	"/tqQ9/iSHVqlHJ8K6/X1T3/18md/+/KXv3v5s5/Yus8/ChumlyXd7EUcZBDAvq3brWUj97tNEYHHzbin",
-	"1POyLJS+geAtYaFXv/+F5py//PtvA/9cvfIyDEcydBxlm14LnlLOm6+6bLPi3f6FC2RKaowG9Tz4liqw",
-	"2ZsD5rHf1z/+7I9Ng6mS8RqmW1nPU1bh2LynWr7aLbCpfdSDmAwxgJCeoE3IS39pQ0nzzdFybtBLdA5l",
-	"GnHxo/k7hBo8nL0VqcGz9l0hlyoVVbWDtXLx1X9++tWP//1aJ1eJkOGXrBBpRKXi9j6bzIPjeDYXoI85",
-	"ZQtcOB9w6rLJ7IUJ4MQJqLuALuBob4/DMy3DEzSpl9Y9ZDS1ydHQI3n5Zf76o7mu3hU6ZA6fqljtBxmV",
-	"l3zQuRIMstgD89nPX/7/X357PDBXHxjQDNHEYRMiOV3kosxQh3E1aj50kgNSkUleOBKSzAcJpt8KB87D",
-	"fLxvmFOvD+NLwg+9c01YKlqENrI07D6qMSKDnkM07p4IrQJ7ns0w95EFNuv9uYW2bfiIqlGX5XWBnsvw",
-	"HaLmR6Gkq+Cgasdq0172er/isyMeBtJmpU6/OTBLsW3D4/SNWWrMISam1AMiMjFvN6lJjruP6kLAT8W1",
-	"NubGUE3GZPEbq0yR4QW9ju8aXl3Dqwb+uvIdSwvxVVpn44+IiqlfqzAOlUASSSDZa1Dc1Q/9CazZSzpc",
-	"FxWeYDfG3RFRB9RfWiCzl3pex6qvY9Xf0li1vaDJyU5NwDqVxSjeXCyHSUD5rAxG8aY7vzyxL3q2uYPT",
-	"b3qsls/9ePNaNpuwjH1NZFPJzJ6+lsu3MYdk/2BzoTxuLZRHV6c3K49bbyKPW9fy2IRV7CtRmspj9vS1",
-	"PL6d8rhVI48jJKEafVLvQndFHhudDoxHNERXrcV9lBKoBHvXb1nYfuA6fV0PxbzSM3qKDGUxOJCNneJv",
-	"81atplNyTp6AKNIntjJbIPFHeh+zVwf1k/xUn94RImHl0e7R4U3j80xvVXAXh9zqbAIjkbnLUGOU7AVQ",
-	"0yv1xJL6+q6cRkUExZdfza8lIAFdtLqlg0m9d+1Qq219tvng4N59Dw4e3Qcu4M7+QQrYdqCnF72XZv2l",
-	"eXZT1Tpx+ZRTX64TJaGiMRFqbcBFtJpe5dHsrFy4L/6Ki3VKFwpWHM//8OvP/vDbn7+lxbPl14O91fU6",
-	"6Uv+LsIh8DRufgCx4jJCEryZuMCKQJ8PGZUuCq5k+ua2my5xLLtFYSrV3QOBcUh8rY5cre0p5Yk0L8nP",
-	"b6hw14KumBssOMu1nxoJRBONH9+075g/QYyBpC9i67LSm9hgJX83JryzBR/SO0CZq9/d7IA01+JRZS/B",
-	"0LoYgy7b6rxnBszf4uYeOcFY7RSqm4ybcmSdtgMcF96Y2GXpKxPd+7aLhGyZEsSpe55c+aGerLlGwLyn",
-	"yJEEWxu327ALmV6B9M1omv0MAOWJSu8LIGJi7zfZ6nQqqw4NldqWX6oeK73951qTXWuyZposv8FtrhZz",
-	"TpS5Gmz/4N5950lZefD+5qoiw6F970CfCHePjry5jPG3LpRrw38tLm+N4Z/n4cicFIuNPYMHh4/BHDvs",
-	"Pd4r+wdbN63fYzkJ2bqWkGsJedskpNLnsJyPQx9PDWSzjrrp9D4H50x83MLiXkROEETCzDV++d1d22tr",
-	"IfdJOOJSbb/XeW/duMUcdbOVPLam3oPQ3HRjQGJoL9lo55HorLh+Nqq9n6iEhIUyIFlolyZnzzZLE7lM",
-	"IuKIxoVGLh9hto2FfNIrHUakpzWUoXv/YAsGNMQiBXY3KsguhzhLLVyIc7aR9fa4K8icA6HQsuBAOD8+",
-	"/+8AAAD//w==",
+	"7H1rbxtJkuBfSfAWsIQtUZREt9sSFlj5Oe62bK0lbx/G9CyTVUEyW8XMcmZSFMfQh/lwh77eu9073Hvv",
+	"tQfMAPNtgDvgZjDPPzNu97f7C4eMzKwHWUUWZUntvtEHwxRZlRmZERnviHzbCMUoERy4Vo3dt40h0Agk",
+	"ftwPQ0j0C8oHgH9HoELJEs0Eb+w29uMJnSrS7U01qG6zETRUOIQRNU/qaQKN3YbSkvFB4/w8aNwXXAPX",
+	"D5hKhGJ2iNkRGY8Zh4BMmB4SSvosBsLpCMhkKBQQONPAFROcjKgOh6CIHgIxU9WcHFcyP+3xEIg0PxEF",
+	"8hQisrbd+oQIHk/Xlw388JgOygcM7ZS3FFFaCj4gwDXTU6LpYNmgT6nSByJifQbR/OBfDIHjwt0MZELN",
+	"HEJCtHjg86CRUElHoDP0ijHX5fBT+6Pb+ohqSpgiEijOwsxjb8Ygp42gYVDU2G24NxpBQ8KbMZMGeC3H",
+	"kIfpzyT0G7uNf7KZ0dym/VVtOnCemdEMsPt9DfII3szD9wL0WNpNEHEESpMRKEUHoCzpKHhDaE+cAtFD",
+	"pirh9ePnAewLOaIaaVF/0m4EjRHjbDQeNXZbgd9RxjUMQCKQ96AvJCyDksOkHMoexGKyEMpeOkE9MLdK",
+	"wXzEYrADzp1ie8IkAgsR6U0J5WScxIJGBHiUCMZ1FXB9P+winI/o2VPgAz1s7G5tf4qgpn8HJeT/SDLg",
+	"0ULi7OMjt5Sn0ir4ikNdFmE+lmKcPHlQDtrA/HhLERYFhBLL606BOGQQ0SdUk5FQmmz/6PbOxlZAlCB6",
+	"SDX5jJ7SIxyN8PGoB1KRoYgjwjSBMxrqeFq1TA/QogXOUww9sxRzt9W6s3X37vbt9p126+7draXE9KTv",
+	"udMR4yGUUf4pjVlEzZ+GoCKqIYXdypcM+Cf9DT/chh1vMXd80n8mOBwYCbB8ZsOfF81shtqwYy2btUJ4",
+	"HBmRgYfcihAjNgjr4zeO5SvN4tjLrEXQ2CmWCAc2YiWn4pAa8cV+DFU0EuN7+bEj6NNxrBu7W61WUKCP",
+	"ne08fdw2Py8hiadiIMZ6P45LUSJOgMApyCnR4gS4OQQ6EzEB4ULbfTPfJhIUcA0REbxyNTSOy9fSp7GC",
+	"FMSeEDFQjiBW4G+fkx8cHx8So8VYFAakLyRRACeMVxNPHVy9VCCXCFnN+MBvxJ456qOx0qRnKQp3azmX",
+	"y09zOTzu3AyjEsGVVfz2xxET5oPTOcxHar7bHCWAClAJo+kxThHMEkVkfisODnes3mU2n1pMoPo1p49u",
+	"ZApp2Yrc85sF5TXTATdmNNBFQ5TorLmBUoKqMYR9NqcwLnoHn3F64EZeEVz0UkFpxD2+R6MX8GYMSs9i",
+	"LkliFiKP3PxS2W2oRyUP+SnEIoEyJD7hyHoJ48lY7yH9On0HNQyrrPcZxFHTLO7eWE2vBS5DXKjXS6PA",
+	"RgIPnCKjcTi0jIgpMhHyhKwlVKmJkBEZUjVkfLBunmO6w0d0aqS24CEQyiOihSAjyqdE2v1VhMZGM56S",
+	"CWV6zyhTckpQvzSr7vABOwXupLqZVEEoeKSaHV4k8BfmxQ1UfMskDb5EtMBpSpX9jCc7s6cfs1Bf2z6H",
+	"Q5SBoZvXKbporIylNMaK0qgLGDVPyB6LIuDXAt2+5bSGuQiJZgzSARd6CDJjsEbScw2S0/ihlEJeC2xH",
+	"YgTaEBwZczhLINQQ7ZEINGWxIlR6pcLaEo6WYzFAcJ8J/UiMeXQtkL7kJ1xMeCa5UdsNnD6uhiwxu2us",
+	"Ag9btR2L9ELDIUQkFMnUHE6rKDlSmeH99RmnAfv559eDuXEYglJ7pOtYXZcoOlVkYvR5Y5dHqMOcB41D",
+	"FuqxhBmo2IgOYLM3SlYVoYF79csLiF//bsIvR3Indmk30vtSpTfO+UzoI6qZ6jPai+Ha2LgTaxA5myZm",
+	"oIgYa8UiyLuekLKdjnHMRiDG+rphJD0RTUnEIjQiqJTG2DZSp8Atbyn7nLZAdvjaVosoNE2t4bC+59fF",
+	"IUTjkSkSxkJBZIT0edA4FuIplYPrQwICzBSJzaxGj6Cc0DgWE7AK1LEQB5RP3fara4HrBdWGGkYMJdSM",
+	"mkOqtJwr1XHcNrxEh5W6Nux496hX/IZUoVZptELrPFNGYPdjNhhq84tD3Ueyay85HeuhkOzHcD2awzNh",
+	"rdmAUNKjUUDgLDFWqtXGTsUJRP4BIckEPeahhAi4ZjRWSPEvOT2lLL42VrhPIkiAR8DDqbUdJtwBosZJ",
+	"IqSG6AAiRo9xi6+RL9xSZGQmxuCH2TAfC2DK8kGUno5R2KNxLMRRLCbXBqbzIFuOHBFlqN9xMTQNrT+J",
+	"aEm56oMkkmrYM8CjIiz6Hc6sCnUCibZW12IG/dcsglkfxan5bnOUtC/JRdG+UXIuUck592wqH416Vh6l",
+	"SG0OdCYEZMswu51tEoPWIFVAIjZgWpmz0P0b0iQb5C8xJJkLPuxsz8YeEmpeNuP/6NX+xg/pxo9bG3f/",
+	"pvmXG6/fbgU72+d/Nk8ZQWM/PLkfM+D6kSwF1RjdTI4UiSBm6PQcJwbYroI3XfT/Gyo+Bamsl3pNifAE",
+	"DOgJcIhc8DM8+YstpK1EigSkZpaa0N56El2mQz9oKBu9Win05b952wBuHnnVoOFJ43XJfpn1rBphyXyY",
+	"r+yAFshseNH7EkLt0FGBiOO8+kdDY7nGEA1gZBilw8NoxLTRcxXwqEme6MxV1eHKhpjyyNr1kRgiOJgx",
+	"ulp0yRp6/yFkiSELT6jrhml1eNehrIsGLugm2cfZbMxHQgJUK0JJN0SiOlAD86zzkCs6coCATO1/OoIi",
+	"BTmmb2PAhA4o43vEHAYanpgf7Wrsr85OvaWa5NgPVpya8dQtMjNLh1PCYeLHsN6rIn3mRipxiQcL6Xee",
+	"xFjdB6souIRqmSWV9NGIatjAb0toV4vSVdQj/XI6ZpEjZgdLKU2fUk2lldtmnuIe91kMtaRY0BgrkBVh",
+	"X6choCwzJ5Jq1mMx01NrCVEEAePTfICaZUVAYvGiEdayJd63ghyiBYe3z6TSpG8eMAfCRpAst5znjKGI",
+	"8jjZbrVelwS15gnCEXMend/+4b9/83c/++arf/3u6/+xHK84cTZOxWLTczS/1Od85jy7w1/4LmYKWUfE",
+	"JIS68FuHG+Oja/hsFxWlbgIgXwCNjuBN1yjceOpIyomapDvmxmzp4qHuxlTpI3hDNtAval4iMSiVj9Hd",
+	"UkRMeJbAgLzI8C+jNJQxgisRVAbQgwxfNI6f9xu7rxbLFveCpbPz12WKXTE9Y4/wcRyTic+zsbtn9pgb",
+	"rj+11GeesZaIDbPNId3tapVceuPRXJw8IK10ZgmWtdsw6IrimVceK8vbEyq1sSM8i0C7S+cSGMyXzTKm",
+	"kqOuOhMYmiLhWCohyVoJ+ar1C6xOLpo/o9nc3BeYZJbNW+AbToqVKjv2XF1Am7okLckl4+QPSkaJ2bal",
+	"gC7jVk+Z0qmlNyeJPM+twWYjqpealPmJD6k1RnLseSU27GZctr5DN/bsunLkiX56DSO1CvgZ+TSolHSK",
+	"JxLOKtIA3OlIGcKZJknGiIRlQwaL+PUC7lO5N/n1OEjKtsaYkTGdPluUKaaGRhJoQRIQSQxkjeZ4iJc1",
+	"5q/1XWulfdLu8HBIJQ2tpcad7qyHMLLGkJYiJukjZO3ln7darZZ513zaehR0uPlw55H/6u6jdSt0cubd",
+	"J+1F5t2POp2zVmuj0znbetTpnN15ZD7effT6z0ttvDzJl7mebWoEAffYHuka8usSeDOmsRWcmFSiNNVj",
+	"Va2srHBwZnDRU2jFSCSReYr4gJNTRhcYC63Q1PaJhP5YGVVSIg04O8VvDmbATmNormwsrLBL1YudZ+OA",
+	"gd26+nqN3XnEYvhgZb2u4oy5fqj9RBH6e2h8mJvR5T8VgWAr62FlOzzqgbzvc5lq4MRrIHMIERNuvdiL",
+	"twAtJSfQ7CtFKCp359oElsXF1UgpHPvSxW8tQZYua1aCXdUyn2Pe/wJL0KJdefcvxgoyZfXS3GQlKmCp",
+	"zH73u3/77l/8q/e//+m7//rz97/+w/t/9/Nvvvrlu6/+47f/8+f/97f/8IoGpPe61J0ww4ks9AJXX65O",
+	"KudWroU3u40vVV579cgrZ25+n/xMbsGViDrE3MwQKkWBRZR3ZQrpXPSpXlBlvdMsS3Iln9FKyHQbnc2R",
+	"podWIdpi9p/+8Vdfv//1H8xy0i/+9v2v/9Csj+PEbVwlliuY5TK0ZTUX6SDpOpch84XNaJ1jK4twsdDu",
+	"ssifMfkYLx7UlSoXVtmb0q3w8C7ZhO+QzzosXA+3fQoDGk6PgC9yuwnJBozTmKip0jC6pbzTyadzOo+c",
+	"RazZbMz74xDPn2t/rBbWfHg/64VtX7GI1p+KAeOXitzilr0yOxCQt50Gekc7jV3SaTSbzU7j3AiBWpSA",
+	"MD7RMEK807Mn9iUbsMr+uA4KSSHZfdsQHGo42JzAWfzQsdmbxvlrP0UuM7mS+9SO3a1m3Pk035kp7mwv",
+	"L00q5zfpgGUbWnA/lkjMcEjTk9UkD0vCS+jSnY0irWxM9aUYIaauVMTWjticMB4tOxVu6z43jy6x8VSZ",
+	"THpMk42+BAiIeRD3lfFQAlWMD/JJYnn/SKmMuqY40ryRWTuWlKI3f8pxkxfEmfIbPLd7hqGiU5i6XBMz",
+	"misHzdJdmSK0bgWhXyayapeFanQYLC4JbLJGqYLk4PxupHQxfnAtTNhIuSuUWBiAsOFgg7k9YnmHIloC",
+	"1YRhvppI6JtxeQDgClacM11W0kc/SD0sA2SphWNT3UloVSADNSas2ZyCvvl7NetmoVEywx8WWBHlDCJb",
+	"9JyRmS3ZaKAVyz2g8kTNJqygdp/PaVmjjoK8BzBmJ9Dhh8+PjsnmMRttmjfW53MnchFLL94CMhmycGiU",
+	"S9rhgsOGFhvC7nHegrRlcsh3MCcCv5xJ1rAeYjijo8T64FBI3El3AAMgPvLS6KFq8BEk22zVCUXNBG+u",
+	"LdvG0EpOdVvog6xIaRZ9UqSMvTqEcb2pULMVrCnBG5gYD+Mxlg9h7ZiCNxewaz8UT9UICoEl1xezc/Ol",
+	"0vEKZENhijnkdCUa0F3LlubyJnJ8al67Rjrr8DIFe89Toc2fyse0fZzOWsUdXpiPmrcBa88LjMlnL7pc",
+	"MQPyLUUSAEkE7/DCty4hMCDZt97aNi/cUutNsl9wsggeTzt8IMVE7RJp90sRoxMSBacgaUwiOGUhKIK1",
+	"jLZMQowxD07IyBiwZhdohztOfgKQKBd3lANQ2u3hLE+VzonU6DmugQwWlePGdmu7vdG6vdHaOt7a3m21",
+	"dlu3f9jIsV8EM+PA9NI4cHm+QIXts3ruWEU/ljxCJNjKNrtpefaw2E6YY/N2jxZx+lqKgPTV60syz17A",
+	"gCkNso55Xpt1BQ3HEap7DGzdbi3LkKhntn8SlGH4bBm8R3A2q04uejwfJ6/hFyi4JC23MzCVIWCBb878",
+	"pNAas244w9cw/ZTyLOdUyEUyc8ZJsDB6fllOgsVy8AJ+gKvxKc4fPgU8qq1pV7ofjyzxFVE5ojGqtH0w",
+	"n/K2sfnbsAv8ofTcH015WEEhL8BQ5ZzCjnKg69sdlZAFzXVaWjFv6UqIYg4TUx5epbabrr8MgdZzuVrA",
+	"Xft3Zq3Hz744NucWE8Cd86mLD3eJrZJYnlJrxy6FdJowPlhYnJAvXTOaDb6BKd8zRQlFky4z3jq8qKSv",
+	"UWcRr8/4Kdd8yC+XRerTiTtci/W8qUdWtvSKaleTPMslwPOIcKP15JP+oznNxW2f3YLrtwNnadzBcWVU",
+	"Xk0wVYq1YRvdjEqa5AEqvLse9VlXjwoN2Ku1rjAisCnDTBE7dJNgAGw3n5icoRG7AnW4RJYG0V7aNsvQ",
+	"SAKSuKoIg+3C/DZNfLvYYyOHdzM3aptBFQmUKKL2pav0nF+AHmoJJoS8DPne2baCDb9vo31UuU1OE+HU",
+	"UEwUYXrPHzyS9lIREtuprOYUq9IX57fN1im8lHFZSyw9TFtN2XKGSEx4LGgU+My5ilzrJemVK8Q5rN/t",
+	"CPMA50HcyrLMcWexijhf5GjOE5+m/Wu40pSHEBCIFZBWTnFoBVv16h0upgzXyNTKq7ipCmxm8ypvYSvy",
+	"mKuizmtzYviUmStwXpihv5u4RXke0JUtUi3QOCzXsCW8THq3uWsaExBMZbUF8cWyoHo5BleWJGUHnl8w",
+	"nqJwLJmeHplRLRg9oNJyVPvpkcfnZ18cN0qbUqFOgw3xqCLdfVeQ7woN7+EgpDNutXZCm1lgPkLWaNd2",
+	"B8VJUxCHWtvMPfPCD1Knx/zkdt58zA79sUiuYsB4Zd87q35mO5ewz2GaTvlX2JmuPOJUWC4l2MSOpB1p",
+	"91LmrNCdVdXsrmJ+bGvD+2kBOLVdr9xLx2xERpRxTRk3OJ0v72YjG8pUIxrHjtHqDUv7RkW2HHjXa7Iq",
+	"yMgXVQAV2Cip9SZKoLFmI2yIpZvkeIjdA8LxyNXopwnimPxOQ9cv7QvoHaF+iwnzhtpt+ycLaw/QZqDG",
+	"GqIJa07pKA5cQNam5DgaJ7HtOGoLP7MzkLY786A0O7zDH6Io/+zo+bNMnput4GkGN+m+NbwgyGqUDCc4",
+	"7/pgMOa+d3hF8js58EVjZilqKKQm94eMg9EbgGvgISiE5L4LQ7ry2DIijQ1tWnvFEiZqoZE3ovY6vPY5",
+	"wkX6KkgtRJM8SAmQxkq4H+0m5ujW22sz9BuQHoR0rID0pJgozFalHJsxRJEDVhEtOrxrYWGjAVEy9NAI",
+	"SdwPGAfP/WQ12JiFwBXkiPrgieErY6P64LlXu5ubIgGuxFiG0BRysOleUpvmWfRg6tidh0bQMDqz00Oa",
+	"rWYL1ZUEOE1YY7ex02w1d9CJpYfI34r8AeWYUCU5k/eHEJ5YMkiVQHsmDBpVxtDR4Zx2BVGEdrieiA2I",
+	"bYU28mTSXZRe1W2SR5TFxubTGkaJRhrrcJlrU4O2Qtqthdu/nW1Lo0iCUruG2N0IxB7vDqeK9O3Y6D6x",
+	"bZixqjpdFVMkNIuFiIy5ZjFhmqhxGAKgVBMdzgUZmdcGY1AKjSXX/gKBwwOB+rIfBgl7wngkJs0OP/QT",
+	"hXZL5dj83BNjHkHkO8ZQbTaRjWDX6ZK+N+GEMh1YE4xyNbHtD2+3diw5GQGKJ8TYLo0MrVYCgtL3RHR5",
+	"/RkLKV/nRTnrylUK/Ua3W63LnXtRt5L3//k37373712573nQaNvJy8ZMgdzMNdfEV7aWv1LouYMvfbr8",
+	"pZnuWua1rZ3lr6XdqvCF23WAK2lpY17evltrtkIrqvOgcbvOJhZbLeJbNdaGnUPzSlhj99XroKHGoxE1",
+	"ykfjqRgQJGVNByrnkleN1+a1PCNzHcsGoKsaF6uZpsRWEqxhl44ujeO/MPTbDUr6G3d4vhOEzYRXRTmf",
+	"M/WK/T+YXnBMDdDFXv4VGZrZI5tZg+bz1+WHbfGmP//8Oo/GRajnfJYE7DaV0EBQIblSLZVaND1+eEyM",
+	"VdZcgIhDM9INMuogg6wdPj86Xl9+Ln0QcoGOIYFqQCXVt6Ig+0RTVNJSWW+EniLt1t0msUNaDFYpCUWl",
+	"gKy1t++u27D4bGNgI4lRX1lJFpPaojjdgKuRxrNB3msWyAXXTok8/uZ///zdP/+XHyiPLyZaWzWEXdpU",
+	"+UYW15DFntZyR3UxA6BRZG/tqJTL9wQ2yLJvGqtLjIAADYc2SeeW8qb5PN/eTwdflWXne+xX1TrkHi9e",
+	"PPJ94PLtOujOenbjG+3lb6TtqS9yvD5Y8uxHxsTse5R7snP0cSmqQEpSF9IEbsjq+05W81pNRl0pT8NQ",
+	"RyVDK/ascaEq11V7nuAeg7b9wVYmthUIzTeDXPqgvxen1qPZxT21Hi/eMnQxavd918+Dxnbrk5We36lJ",
+	"iFlLy+s8Vqsekq0aiy/rOf4B5yVTCd4WAxKvXhv8+4CJ/SsfPnj1+rygRHjHLCoRnvb9cUO3e+6wzTXv",
+	"qXHmCu8ENs9AQmi7OWp2yvTUdqPbdXZ+ae4vpjcMqcrapK35mwwtq8BiKiNGQPqsGRsvsINW5ssQLdyl",
+	"iELi/8aa8pM0O/y5vztppj8fJvtiWirTyraQ6/AOz3V/Ixdr/tbhue5vpJu+yWbfKzT/UgAd3i0m/3fX",
+	"9zClsaRyXGkqtTJGVa4tWYcX+6VZQ4tp8qVgXDVne98JXooqFZTkdc/0CzM7dWjWu4v2n83V4nCmXRPX",
+	"xMxOFena57tECzIAC2xfxLGYMD7AdKk9/x5TFR2dyD6ZpyRjzqKVmS2VxUDSzKwEkTESp5Drz5j4jAeD",
+	"7d304Q6X0Jeghuk9PNLNnW6gAlD59p6qzDp9DPr+TDOpi8ugub652bhokPtmVyteZ3Z74W1m28tvMyvj",
+	"FRnmnTvwlImxQhADe00QloTt5ermysC2tNKouB5x+/Yny2qQX1/IMHfpT/hG4oL/OXWmrKukC8+4C14w",
+	"iqEFMbZWI2ic0ngMWfIC7qlPTpjhv6/ezrZtzCqRsWiARQZlW9s+F9iXh6Z5Cg0FQKZiXKfAYAcLDEQx",
+	"v8uPlG/KeCe7YFMYKApNDe/kGl2002HS9n++yd92IWkwlye41Wq1WlvBgoXTXBeP9HGzE+27d1vVOzGE",
+	"OBYWJ3432tul27G1e/vT3Vbrh4t3wbzstuH973/67U++tqA08uvP+g74ef36W4YabVe7xsFxePbswcvt",
+	"Zw8Gk4MH++5fwp9/+dB+/qtC7knj27/75bu//w9//O0/fPuL/2Y753iHT9YWfJWGe4UcmxKnUvV8H7Mt",
+	"9MGWyv3ZHrJWjbAYdLHOgi5lWX9enUJXa9p1bIk/1ukwTu2xSRMb4VAoI2Mid8mKeVigDxQ7tk+4CwZb",
+	"oWR1gXm7534OkA81s6uvbfVdTyuvWX227Lrb+nUjr6/QyVpshFZyIN599V/e/ebX9tT/aRwFpB9Pojmi",
+	"t/k7OZKPIAYNS7yQL8BpXul1xHj9GeOkJ/TQSVQjAucp+UF+/BuP0fV7jD6YliwGr9q1mKeTG+/i/ye0",
+	"UsdfOAD9yH1Zz3+R5iJiLa/rwZL16J+z4fzoF7beXl9xfLCeOvfuZ7979/d/+yekzplt8cheRkGoARzY",
+	"xpmVZOR+txm35Hk96imMvCoJ+bvqPxISev/7nxrK+Tf/6ftAP9fPvJDgaKodj1KkVypPnvIWsy77WqWv",
+	"M8fGWFRNgx8pA5tv3buI/L79ydd/ahys6CMeeFRW05RlOM42raKr/RyZ2kcD9M9F2I/IupxT3yYpcL4F",
+	"XM5NeoWxtpQjLn/0HmYhH8GbOg/v+6rmGs8+RXfqlZ6KsiZulefim//z1Tc/+cUNTy47QkgvafxjyJQW",
+	"tqF8tRNnkHWarcGXb6n0unbfeNtWehT6+mJkxl1qJ0kPpoJHQYeXaKCFs0bW2q0dG3aZMAWBq7UwtNrh",
+	"MdBTxgfre9hB0F02bl1KTJF2q10Rk3icX9+FNZJgyU09g/zGVzmJlLtopco9tFKfqEtw98sM6xkJHU9E",
+	"ilpEqllleztD5EIf/6tc8S56sgvO4qxstEFjFtrUgOz5MP/87TuF50Mqhc2JnXUUv/vl//r2F78pamr1",
+	"HcVVnZ6rDYuS6W6YUJ4JHWSMwVIQLR6PxfzoS8H4EpfyZ4K5YiHbOpzse0bgrk6MBNh7D+HM6BRTwMo6",
+	"666OXP+tDjczudi5Gcv8yfggrWNPHdBljOWzFMordrxci0203CP89T+++2c/+/54hK8/78sQRB0HshFj",
+	"y0ImqbS1PQW18pKcKE2nWV8ATBJw1yrguCUO5afZfN8xpd44B1c0hwzm6pDUaJn1k1bZ9kBPADjpOpnr",
+	"Gmliz5bAFhCHwCNb1PzGmtpN8gXTww7PmkQFroBzAGkeDhboM71nuWm3522R/LNDEUfKFh0W83RUVkHZ",
+	"JFm+0kRg7g1zjQldrlKFlncpxtiy6wpzjq8y9Q4D/hcN/8006bkx927MvRrxg+LlG7XsPX8JZbnosV2d",
+	"y/IFqSJDtMC8TlfVSzXAAmlMibOphOktvYX6RoVaWmAvGXbV/T5/kXa4uw2ImANR0QR4jZYlJ83erY3J",
+	"esczPTjR2rRB2r6QEyqjXUKdxUq1tXViMcHUrSHewd/hXGgs8HLNSny5VkilZL7ZlR3d5nwpTXmk7M3h",
+	"cGpM2IQqVdIW65aaYYgZLNbiMqMxhXl6eJkeMtl2q2VrRy18xIHXJGnTUQcNLjOwKu9sH1myRuO0/6ux",
+	"t+O0kZBax5RFarCInUYdIgOblqoEiURJmmQfE1nLksZsiqJj7R1OZRoc3yPUYsenxObTYEkWS3cLclTS",
+	"4Rri2PZahlFqBGCqputyOxA++zFduJhwv/gON2SwR7qPH7qs07wvpIs5MTkrZjKkriuGOYnKbbzf911E",
+	"yBoHhtthKEjYHlNZy+ocVQb+67ybm2kFcT8o4t7elxitB6Td2iFr2PmMppdp5bwPeXcJcd4SwjS+2CZr",
+	"3mXiJutw30zPXeRQirKZfOL1MulrWMYL2y99tYrEvCvCJdAVPBEvSrs2I430HMMxWsqdvEPCZwFmyXe+",
+	"EVvJ2FbHtnltuQHb2/kR51LxXGrdCj6GfGf0SyuoXLZ7syzP7ltAuJgYFndnSapm2ryZfnDz5l4xvS9z",
+	"oKzmqZltX15mphaGvtEVCl4ZcQpzvagxWz1/vKp1B9+CKRxSnbCw0tg40hLoSBHqy5R8783elGzam1/c",
+	"ECVZLW6O+0OqD1m4sjL/iMXAbcvemzKmmzKm72UZk731y52dilomfxZHyc7ycziOmJg/g6Nkx/k+cUuI",
+	"KytH/U0BnBhVsvJ8HiQ7N2ezDsns4/1VdU9m+vTNufwYywsPDneWnsf20vPoWrjNn8f2h5zH9s15rEMq",
+	"f433yNU9j+nTN+fx4zyP7YrzOAQa6+GPq9OBXP+f7VYr55ZIpAhBKcIUsfcRFw/bD9ygF41uLOpKxk6B",
+	"g8onOqVze/3bqO3TuktyHiBjzPWobdqJ184YPKYOrN44iwikXh+y9mz/+Ggd46W+4a7rKX27tUM4HeEF",
+	"ma5bu2F88zv1woJ68TBQrf4yLzk9pcz24l7cZoZGbNnuFgyTavfokWHbxrb57PDh44AcPntMhCT3Dg69",
+	"wrZHumbTu76CydcMzTRySopWTrXfZDSONUuo1Jt9IUcb3jqvZzEbFm+nuu4+ToVbKksM9T/+6us//vYf",
+	"P9K+inbLjoU4isXk427lZEFVl+IgsGPVM0DscRkCjT7suJA1CaEYcKZcRq9GtmMIcN0VwaQNdme6oAQE",
+	"738InQM4q7sWHHLNi91ds2vY3FjwjPvpoQSwbv51e5HICUBCKHFJVx2uJeWqD5JgO7i13pS4OnLySZt8",
+	"zu4R5m+U2GkRhfcroaPeRQYg6vB261N754iLHYi+e+QEEr2Xa3yFIc6hDfj2YeLAtv0U+jEbDDXGJXhY",
+	"BKTtrrsoXAHgOtOZxWJtNlMd7kEi7e27TbJPUr5C7tvt3jDklwVgbCtZKqe29XW71SptSIdQGll+pXzM",
+	"9rS54WQ3nGwlTpZd7rGQizknykIOdnD48LHzpKw9ebCzoelgANi0pWfjWHQEan0V4W9dKDeC/+a4fDSC",
+	"f5GHI3VSLBf2nDw5ek7Q7LCXw68dHLbXrd9jtRPSvjkhNyfkYzshpT6H1XwcxjxFlc066mZLlZw6h7l1",
+	"Vi3ujugJEDnmeMNLdq3D7uZmLEIaD4XSu5+2Pt1Ct5iDbr4rgW23GpBY2Hv9eIQfxRhT2nxivu+7Op8R",
+	"dzDWYxrnWhqo3Hu+0HT+NV+UglnhQ5bkXnK5jPPvWJVPBQVjRAWGQyHcB4dt0mcx5CGw2CgBu5geVXjD",
+	"hTjnX7LeHnc7hXMg5N7MORDOX5//vwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -42,6 +42,8 @@ type (
 	socialAPI   = social.API
 	historyAPI  = chat.History
 	mediaAPI    = media.API
+	// conversationsAPI: the conversation list, read cursors, group readers.
+	conversationsAPI = chat.Conversations
 )
 
 // server implements the whole contract by embedding each domain's API.
@@ -50,6 +52,7 @@ type server struct {
 	*socialAPI
 	*historyAPI
 	*mediaAPI
+	*conversationsAPI
 	*httpapi.Ops
 }
 
@@ -148,7 +151,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	e, err := httpapi.New(httpapi.Options{
 		Logger:         logger,
 		Verifier:       verifier,
-		Handler:        &server{accts, soc, chat.NewHistory(pool), med, &httpapi.Ops{DB: pool, Bus: b}},
+		Handler:        &server{accts, soc, chat.NewHistory(pool), med, chat.NewConversations(pool, rt), &httpapi.Ops{DB: pool, Bus: b}},
 		Registry:       reg,
 		TrustedProxies: cfg.TrustedProxies,
 		MaxJSONBody:    cfg.MaxJSONBody,

@@ -38,6 +38,8 @@ const (
 	frameSend frameKind = iota // a message: typed send, legacy {to,text} or plain text
 	frameAck
 	frameSync
+	frameRead   // moves the read cursor (receipts.go)
+	frameTyping // a typing indicator (typing.go)
 )
 
 // clientFrame is a decoded client frame. For frameSend, exactly one of To
@@ -50,7 +52,7 @@ type clientFrame struct {
 	text        string
 	msgKind     string
 	clientMsgID string
-	seq         int64 // ack: delivered up to; sync: replay after
+	seq         int64 // ack: delivered up to; sync: replay after; read: read up to
 }
 
 // frameError is a refused client frame; code follows HTTP (400, 403, 429).
@@ -72,8 +74,8 @@ const maxClientMsgID = 64
 
 // decodeClientFrame reads one text frame from a socket of channel ch.
 //
-// A JSON object whose "type" is send, ack or sync is a typed frame on every
-// channel. Otherwise, on the user channel the frame must be the original's
+// A JSON object whose "type" is send, ack, sync, read or typing is a typed
+// frame on every channel. Otherwise, on the user channel the frame must be the original's
 // {"to","text"}; on one-conversation channels the whole frame is the text of
 // a message to that conversation.
 func decodeClientFrame(ch channel, data []byte) (clientFrame, error) {
@@ -119,6 +121,10 @@ func decodeClientFrame(ch channel, data []byte) (clientFrame, error) {
 				return clientFrame{}, badFrame("afterSeq不能为负")
 			}
 			return clientFrame{kind: frameSync, to: to, groupID: gid, seq: f.AfterSeq}, nil
+		case "read":
+			return decodeRead(trimmed)
+		case "typing":
+			return decodeTyping(trimmed)
 		}
 		if ch == channelUser {
 			return clientFrame{}, badFrame("未知的帧类型")

@@ -289,6 +289,10 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 			return
 		}
 		so.rewind(conv, f.seq)
+	case frameRead:
+		s.handleRead(so, f)
+	case frameTyping:
+		s.handleTyping(so, f)
 	}
 }
 

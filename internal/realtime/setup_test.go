@@ -397,6 +397,10 @@ func validateFrame(t *testing.T, v map[string]any) {
 		name = "GroupPresenceFrame"
 	case "group.online":
 		name = "GroupOnlineFrame"
+	case "receipt":
+		name = "ReceiptFrame"
+	case "typing":
+		name = "TypingFrame"
 	case nil:
 		if _, ok := v["users"]; ok {
 			name = "UsersFrame"
@@ -510,6 +514,7 @@ func (e *env) crash() {
 	s.hub.closeAll(CloseGoingAway, "crash")
 	s.sockets.Wait()
 	s.committer.Close()
+	s.reads.Close()
 	e.srv.Close()
 	e.svc = nil
 }
