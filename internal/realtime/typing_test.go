@@ -3,11 +3,13 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"tim/gen/api"
 	"tim/gen/db"
+	"tim/internal/chat"
 )
 
 func typing(with string, groupID int64) api.TypingClientFrame {
@@ -43,19 +45,23 @@ func TestTypingRelayedOncePerIntervalToFriendsAndMembers(t *testing.T) {
 	e.befriend("a", "b")
 	e.group(9, "a", "b", "c")
 	e.group(10, "a", "b")
-	open := func(env *env, path, token string) *client {
-		s := env.dial(path, token)
+	// A message in each conversation: a socket that replayed its messages
+	// is registered for live frames (ack=1: every socket replays them all).
+	e.commit(chat.Send{Sender: "a", To: "b", Body: "hi"}, chat.Send{Sender: "a", GroupID: 9, Body: "hi"})
+	open := func(env *env, path, token string, replayed int) *client {
+		s := env.dial(path+"?ack=1", token)
 		s.next()
-		if path != "/websocket/9/c" {
+		if !strings.HasPrefix(path, "/websocket/9/") {
 			s.next()
 		}
+		s.opened(replayed)
 		return s
 	}
-	aU := open(e, "/websocket/a", a)
-	a2 := open(p, "/websocket/a", a)
-	bU := open(p, "/websocket/b", b)
-	cG := open(p, "/websocket/9/c", c)
-	dU := open(e, "/websocket/d", d)
+	aU := open(e, "/websocket/a", a, 2)
+	a2 := open(p, "/websocket/a", a, 2)
+	bU := open(p, "/websocket/b", b, 2)
+	cG := open(p, "/websocket/9/c", c, 1)
+	dU := open(e, "/websocket/d", d, 0)
 
 	start := time.Now()
 	for range 3 {
