@@ -1,5 +1,7 @@
 // Command loadtest drives a running Tim server over real WebSockets. Its
-// default scenarios are (a) pairs exchanging direct messages, (b) groups,
+// default scenarios are (a) pairs exchanging direct messages, with a read
+// receipt for every tenth message received and a typing indicator before
+// every fifth sent, (b) groups,
 // (c) idle connections: it reports messages/s committed and delivered,
 // send-to-deliver latency, server RSS per idle connection, and checks every
 // delivery for loss, duplicates and reordering. Two delivery scenarios check
@@ -318,6 +320,8 @@ type conn struct {
 	lastGroup  map[int64]int64
 	lastDirect map[string]int64
 	lat        []time.Duration // read by the reader goroutine only until it ends
+	received   int             // direct messages from others (reader goroutine)
+	sent       int             // messages sent (sending goroutine)
 }
 
 func (l *load) open(account, token string) (*conn, error) {
@@ -332,7 +336,10 @@ func (l *load) open(account, token string) (*conn, error) {
 	return &conn{ws: ws, account: account, lastGroup: map[int64]int64{}, lastDirect: map[string]int64{}}, nil
 }
 
-func (c *conn) send(f api.SendFrame) error {
+func (c *conn) send(f api.SendFrame) error { return c.write(f) }
+
+// write sends one client frame.
+func (c *conn) write(f any) error {
 	b, err := json.Marshal(f)
 	if err != nil {
 		return err
@@ -347,8 +354,12 @@ func (c *conn) send(f api.SendFrame) error {
 type stats struct {
 	acks, delivered, echoes, dups, gaps, errs atomic.Int64
 	groups                                    bool // count group messages only (else direct only)
-	mu                                        sync.Mutex
-	lat                                       []time.Duration
+	// Direct only: read frames and typing frames sent, receipt and
+	// typing frames received.
+	reads, typings, receipts, typed atomic.Int64
+	signals                         bool // send read frames
+	mu                              sync.Mutex
+	lat                             []time.Duration
 }
 
 // Keys of the message frame fields the reader looks at. Inside a JSON
@@ -363,6 +374,14 @@ var (
 	typeMessage = []byte("message")
 	typeAck     = []byte("ack")
 	typeError   = []byte("error")
+	typeReceipt = []byte("receipt")
+	typeTyping  = []byte("typing")
+)
+
+// The direct scenario's receipts and typing indicators.
+const (
+	readEvery   = 10 // a read frame for every tenth message received
+	typingEvery = 5  // a typing frame before every fifth message sent
 )
 
 // stringField returns the raw value of the string field key (no unescaping).
@@ -430,6 +449,10 @@ func (s *stats) read(c *conn, done func()) {
 			s.errs.Add(1)
 		case bytes.Equal(typ, typeMessage):
 			s.message(c, me, data, now)
+		case bytes.Equal(typ, typeReceipt):
+			s.receipts.Add(1)
+		case bytes.Equal(typ, typeTyping):
+			s.typed.Add(1)
 		}
 	}
 }
@@ -498,6 +521,12 @@ func (s *stats) message(c *conn, me, data []byte, now time.Time) {
 	if text, ok := stringField(data, keyMessage); ok && len(text) > 1 && text[0] == 't' {
 		if ts, err := strconv.ParseInt(string(text[1:]), 10, 64); err == nil {
 			c.lat = append(c.lat, now.Sub(time.Unix(0, ts)))
+		}
+	}
+	if c.received++; s.signals && !isGroup && c.received%readEvery == 0 {
+		with := string(other)
+		if c.write(api.ReadFrame{Type: api.Read, With: &with, Seq: seq}) == nil {
+			s.reads.Add(1)
 		}
 	}
 }
@@ -615,6 +644,7 @@ func (l *load) direct(ctx context.Context) (report, error) {
 		}
 	}
 	s := newStats(false)
+	s.signals = true
 	conns, wait, err := l.openAll(accounts, tokens, s)
 	if err != nil {
 		return report{}, err
@@ -622,12 +652,23 @@ func (l *load) direct(ctx context.Context) (report, error) {
 	cpu0, self0, mach0 := cpuTime(l.o.pid), cpuTime(os.Getpid()), machineBusy()
 	sent, elapsed := drive(ctx, s, conns, func(i int) api.SendFrame {
 		to := accounts[i^1]
+		if c := conns[i]; c.sent%typingEvery == 0 {
+			if c.write(api.TypingClientFrame{Type: api.TypingClientFrameTypeTyping, With: &to}) == nil {
+				s.typings.Add(1)
+			}
+		}
+		conns[i].sent++
 		return api.SendFrame{Type: "send", To: &to}
 	}, l.o.rate, l.o.duration, func(n int64) int64 { return n })
 	cpu, self, mach := cpuTime(l.o.pid)-cpu0, cpuTime(os.Getpid())-self0, machineBusy()-mach0
+	// Every read moves a cursor: one receipt to the reader, one to its peer.
+	for drain := time.Now().Add(5 * time.Second); s.receipts.Load() < 2*s.reads.Load() && time.Now().Before(drain); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	closeAll(conns, wait)
 	r := l.report("direct", s, sent, sent, elapsed)
-	r.detail = fmt.Sprintf("%d pairs, %d msg/s offered", l.o.pairs, l.o.rate)
+	r.detail = fmt.Sprintf("%d pairs, %d msg/s offered; %d reads, %d receipts of %d; %d typing sent, %d relayed (at most one per sender every 2 s)",
+		l.o.pairs, l.o.rate, s.reads.Load(), s.receipts.Load(), 2*s.reads.Load(), s.typings.Load(), s.typed.Load())
 	r.cpu, r.self, r.machine = cpu, self, mach
 	rate := float64(min(r.acked, r.deliv)) / elapsed.Seconds()
 	r.met = !r.bad() && rate >= targetDirectRate && r.p99 < targetDirectP99
