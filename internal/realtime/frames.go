@@ -75,9 +75,9 @@ const maxClientMsgID = 64
 // decodeClientFrame reads one text frame from a socket of channel ch.
 //
 // A JSON object whose "type" is send, ack, sync, read or typing is a typed
-// frame on every channel. Otherwise, on the user channel the frame must be the original's
-// {"to","text"}; on one-conversation channels the whole frame is the text of
-// a message to that conversation.
+// frame on every channel. Otherwise, on the user channel the frame must be
+// the original's {"to","text"}; on one-conversation channels the whole frame
+// is the text of a message to that conversation.
 func decodeClientFrame(ch channel, data []byte) (clientFrame, error) {
 	if !utf8.Valid(data) {
 		return clientFrame{}, badFrame("消息不是有效的UTF-8文本")
