@@ -4,7 +4,11 @@ SHELL := /bin/bash
 
 BIN        := bin
 GO         ?= go
-TESTPG_DIR ?= /tmp/tim-testpg
+# The test cluster of this checkout: two checkouts on one machine must not
+# share (and stop) one cluster. Override with `make test TESTPG_DIR=...`.
+ifeq ($(origin TESTPG_DIR),undefined)
+TESTPG_DIR := /tmp/tim-testpg-$(shell printf '%s' '$(CURDIR)' | sha256sum | cut -c1-12)
+endif
 LINT       := tools/lint/node_modules/.bin
 
 .PHONY: help
@@ -17,8 +21,11 @@ $(BIN)/oapi-codegen: go.mod go.sum
 $(BIN)/sqlc: go.mod go.sum
 	$(GO) build -o $@ github.com/sqlc-dev/sqlc/cmd/sqlc
 
+$(BIN)/staticcheck: go.mod go.sum
+	$(GO) build -o $@ honnef.co/go/tools/cmd/staticcheck
+
 .PHONY: tools
-tools: $(BIN)/oapi-codegen $(BIN)/sqlc ## build the pinned code generators
+tools: $(BIN)/oapi-codegen $(BIN)/sqlc $(BIN)/staticcheck ## build the pinned code generators and staticcheck
 
 .PHONY: generate
 generate: generate-api generate-sql ## regenerate gen/ from api/ and queries/
@@ -32,13 +39,37 @@ generate-api: $(BIN)/oapi-codegen ## regenerate the server, models and client fr
 generate-sql: $(BIN)/sqlc ## regenerate gen/db from migrations/ and queries/
 	$(BIN)/sqlc generate
 
+# Inputs of `make generate`, copied into a scratch directory by check-generated.
+GEN_INPUTS := Makefile go.mod go.sum sqlc.yaml api migrations queries gen/api/cfg.yaml gen/client/cfg.yaml
+
 .PHONY: check-generated
-check-generated: generate ## fail when gen/ differs from what the generators produce
-	@git add -N gen >/dev/null 2>&1 || true
-	@if ! git diff --exit-code --stat -- gen; then \
-		echo "gen/ is stale: run 'make generate' and commit the result"; exit 1; fi
-	$(GO) mod tidy
-	@git diff --exit-code --stat -- go.mod go.sum || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; exit 1; }
+check-generated: $(BIN)/oapi-codegen $(BIN)/sqlc ## fail when gen/, go.mod or go.sum differ from what the tools produce (touches nothing)
+	@set -e; tmp=$$(mktemp -d -t tim-check-generated-XXXXXX); trap 'rm -rf "$$tmp"' EXIT; \
+	cp -R --parents $(GEN_INPUTS) "$$tmp"; \
+	$(MAKE) -s -C "$$tmp" generate BIN=$(abspath $(BIN)) -o $(abspath $(BIN))/oapi-codegen -o $(abspath $(BIN))/sqlc >/dev/null; \
+	if ! diff -r gen "$$tmp/gen"; then \
+		echo "gen/ is stale (a file above differs, is missing, or has no source any more): run 'make generate' and commit the result"; exit 1; fi
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; exit 1; }
+
+.PHONY: check-generated-test
+check-generated-test: $(BIN)/oapi-codegen $(BIN)/sqlc ## prove that check-generated fails on a generated file whose query file is gone
+	@set -e; tmp=$$(mktemp -d -t tim-check-generated-test-XXXXXX); trap 'rm -rf "$$tmp"' EXIT; \
+	git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$$tmp"; \
+	$(MAKE) -s -C "$$tmp" check-generated BIN=$(abspath $(BIN)) -o $(abspath $(BIN))/oapi-codegen -o $(abspath $(BIN))/sqlc >/dev/null 2>&1 || \
+		{ echo "check-generated fails on an unchanged copy"; exit 1; }; \
+	rm "$$tmp/queries/presence.sql"; \
+	if $(MAKE) -s -C "$$tmp" check-generated BIN=$(abspath $(BIN)) -o $(abspath $(BIN))/oapi-codegen -o $(abspath $(BIN))/sqlc >"$$tmp.log" 2>&1; then \
+		cat "$$tmp.log"; rm -f "$$tmp.log"; echo "check-generated passed with queries/presence.sql deleted"; exit 1; fi; \
+	if ! grep -q 'presence.sql.gen.go' "$$tmp.log"; then \
+		cat "$$tmp.log"; rm -f "$$tmp.log"; echo "check-generated failed, but not for gen/db/presence.sql.gen.go"; exit 1; fi; \
+	rm -f "$$tmp.log"; echo "check-generated catches a generated file whose source was deleted"
+
+.PHONY: vet-sql
+vet-sql: $(BIN)/sqlc ## compile the queries, then vet them (sqlc vet) against a migrated database on the test cluster
+	$(BIN)/sqlc compile
+	@set -e; out=$$($(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) -migrated tim_sqlc_vet); \
+	trap '$(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) -stop >/dev/null 2>&1 || true' EXIT; \
+	TIM_SQLC_VET_DATABASE_URL=$$(sed -n 's/^TIM_MIGRATED_DATABASE_URL=//p' <<<"$$out") $(BIN)/sqlc vet && echo "sqlc vet: no findings"
 
 .PHONY: build
 build: ## build the server and the load generator into bin/
@@ -54,9 +85,10 @@ $(LINT)/spectral: tools/lint/package.json tools/lint/package-lock.json
 	@touch $@
 
 .PHONY: lint
-lint: $(LINT)/spectral ## vet the code and lint the OpenAPI and AsyncAPI documents
+lint: $(LINT)/spectral $(BIN)/staticcheck ## gofmt, go vet and staticcheck the code; lint the OpenAPI and AsyncAPI documents
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
+	$(BIN)/staticcheck ./...
 	$(LINT)/spectral lint --fail-severity=warn api/openapi.yaml
 	node tools/lint/validate-asyncapi.mjs api/asyncapi.yaml
 
@@ -65,8 +97,9 @@ testpg: ## start the shared test PostgreSQL (idempotent)
 	@$(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) >/dev/null
 
 .PHONY: test
-test: ## run every test with -race against a private PostgreSQL
-	@set -e; url=$$($(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) | sed -n 's/^TIM_TEST_DATABASE_URL=//p'); \
+test: ## run every test with -race against a private PostgreSQL (or TIM_TEST_DATABASE_URL's)
+	@set -e; if [ -n "$${TIM_TEST_DATABASE_URL:-}" ]; then exec $(GO) test -race -count=1 -timeout 20m ./...; fi; \
+	url=$$($(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) | sed -n 's/^TIM_TEST_DATABASE_URL=//p'); \
 	trap '$(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) -stop >/dev/null 2>&1 || true' EXIT; \
 	TIM_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 20m ./...
 

@@ -15,6 +15,9 @@ CREATE INDEX read_cursors_conv ON read_cursors (conv, read_seq);
 -- unread ones; this index reads just those, however many messages of
 -- others lie in the range.
 CREATE INDEX messages_conv_sender ON messages (conv, sender, seq);
+-- Recall events (0009) take seqs but are not messages to read: the list
+-- subtracts those past the cursor, read on this index alone.
+CREATE INDEX messages_conv_recall ON messages (conv, seq) WHERE kind = 'recall';
 
 -- Until now what was delivered was all a client could have read: start
 -- every read cursor there, so that existing history does not show as

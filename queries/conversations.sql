@@ -6,9 +6,11 @@
 -- (a group without messages yet has last_seq 0 and its join time as
 -- activity). The page is cut from the conversations' keys and times alone
 -- (every one of the account's is sorted, no more); then each of its rows
--- gets its name, both read cursors, its newest message and its unread
--- count: last_seq - read_seq less the account's own messages past its
--- read cursor (counted on messages_conv_sender). Pages after the first
+-- gets its name, both read cursors, its newest message (recall events
+-- aside: a recalled message shows as recalled) and its unread count:
+-- last_seq - read_seq less the account's own messages past its read cursor
+-- (counted on messages_conv_sender) and less the recall events there
+-- (counted on messages_conv_recall), which take seqs but are no messages. Pages after the first
 -- start after (after_activity, after_key) when paged. Each row's details
 -- are subqueries by primary key, so that the planner has no joins to
 -- order and reads nothing but the page's rows.
@@ -42,20 +44,30 @@ SELECT p.key::text AS conv, p.last_seq::bigint AS last_seq, p.activity::timestam
              ELSE 0 END)::bigint AS peer_read_seq,
        (p.last_seq - r.read_seq - (
            SELECT count(*) FROM messages o
-           WHERE o.conv = p.key AND o.sender = sqlc.arg(account)::text AND o.seq > r.read_seq AND o.seq <= p.last_seq
+           WHERE o.conv = p.key AND o.sender = sqlc.arg(account)::text AND o.kind <> 'recall'
+             AND o.seq > r.read_seq AND o.seq <= p.last_seq
+       ) - (
+           SELECT count(*) FROM messages e
+           WHERE e.conv = p.key AND e.kind = 'recall' AND e.seq > r.read_seq AND e.seq <= p.last_seq
        ))::bigint AS unread,
        (m.seq IS NOT NULL)::boolean AS has_message,
+       coalesce(m.seq, 0)::bigint AS msg_seq,
        coalesce(m.id, 0)::bigint AS msg_id, coalesce(m.sender, '')::text AS msg_sender,
        coalesce(m.recipient, '')::text AS msg_recipient, coalesce(m.kind, '')::text AS msg_kind,
        coalesce(m.body, '')::text AS msg_body, coalesce(m.client_msg_id, '')::text AS msg_client_msg_id,
-       coalesce(m.created_at, p.activity)::timestamptz AS msg_time
+       coalesce(m.created_at, p.activity)::timestamptz AS msg_time,
+       m.media_type AS msg_media_type, m.media_size AS msg_media_size,
+       m.media_width AS msg_media_width, m.media_height AS msg_media_height,
+       coalesce(m.recalled, false)::boolean AS msg_recalled
 FROM page p
 CROSS JOIN LATERAL (
     SELECT coalesce((SELECT rc.read_seq FROM read_cursors rc WHERE rc.account = sqlc.arg(account)::text AND rc.conv = p.key), 0) AS read_seq
 ) r
 LEFT JOIN LATERAL (
-    SELECT mm.seq, mm.id, mm.sender, mm.recipient, mm.kind, mm.body, mm.client_msg_id, mm.created_at
-    FROM messages mm WHERE mm.conv = p.key AND mm.seq = p.last_seq
+    SELECT mm.seq, mm.id, mm.sender, mm.recipient, mm.kind, mm.body, mm.client_msg_id, mm.created_at,
+           mm.media_type, mm.media_size, mm.media_width, mm.media_height, mm.recalled
+    FROM messages mm WHERE mm.conv = p.key AND mm.seq <= p.last_seq AND mm.kind <> 'recall'
+    ORDER BY mm.seq DESC LIMIT 1
 ) m ON true
 ORDER BY p.activity DESC, p.key DESC;
 

@@ -1,6 +1,7 @@
 -- name: MediaInsert :exec
-INSERT INTO media (name, kind, owner, size, content_type, sha256, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7);
+-- width and height: a picture's dimensions, NULL when unknown or not a picture.
+INSERT INTO media (name, kind, owner, size, content_type, sha256, created_at, width, height)
+VALUES ($1, $2, $3, $4, $5, $6, $7, sqlc.narg(width), sqlc.narg(height));
 
 -- name: MediaGetByNameAndKind :one
 SELECT * FROM media WHERE name = $1 AND kind = $2;

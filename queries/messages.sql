@@ -1,24 +1,47 @@
 -- Durable messages, conversations and delivery cursors.
 
 -- name: MessageCommitBatch :many
--- Commits a batch of sends in one statement, so one round trip: it keeps
--- the sends allowed (a direct send needs friendship, a group send
--- membership), answers a send whose (sender, conv, client_msg_id) is stored with
--- the stored message, creates missing conversations and reserves seqs in
--- each conversation under its row lock (taken in key order, so concurrent
--- committers cannot deadlock), and inserts the new messages. It returns one
--- row per allowed send, by its 1-based position i; a refused send has none.
+-- Commits a batch of sends in one statement, so one round trip: it checks
+-- each send (a direct send needs friendship, a group send membership, and
+-- a media send a media row named by its body whose kind is media_kinds[i];
+-- empty for a text send, which reads no media row), answers a send whose
+-- (sender, conv, client_msg_id) is stored with the stored message, creates
+-- missing conversations and reserves seqs in each conversation under its
+-- row lock (taken in key order, so concurrent committers cannot deadlock),
+-- and inserts the new messages with the media row's description. It
+-- returns one row per send, by its 1-based position i, whose status is
+-- new, repeated, or why it was refused: forbidden, no_media, wrong_kind.
 -- Empty strings and zero group ids stand for NULL.
 WITH input AS (
     SELECT unnest(sqlc.arg(convs)::text[]) AS conv, unnest(sqlc.arg(users_a)::text[]) AS user_a,
            unnest(sqlc.arg(users_b)::text[]) AS user_b, unnest(sqlc.arg(senders)::text[]) AS sender,
            unnest(sqlc.arg(recipients)::text[]) AS recipient, unnest(sqlc.arg(group_ids)::bigint[]) AS group_id,
            unnest(sqlc.arg(kinds)::text[]) AS kind, unnest(sqlc.arg(bodies)::text[]) AS body,
-           unnest(sqlc.arg(client_msg_ids)::text[]) AS client_msg_id, generate_subscripts(sqlc.arg(convs)::text[], 1) AS i
+           unnest(sqlc.arg(client_msg_ids)::text[]) AS client_msg_id, unnest(sqlc.arg(media_kinds)::text[]) AS media_kind,
+           generate_subscripts(sqlc.arg(convs)::text[], 1) AS i
+), checked AS (
+    SELECT input.*, md.content_type, md.size, md.width, md.height,
+           CASE
+               WHEN NOT CASE WHEN input.group_id = 0
+                        THEN EXISTS (SELECT 1 FROM friendships f WHERE f.account = input.sender AND f.friend = input.recipient)
+                        ELSE EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = input.group_id AND m.account = input.sender) END
+                   THEN 'forbidden'
+               WHEN input.media_kind = '' THEN 'ok'
+               WHEN md.kind IS NULL THEN 'no_media'
+               WHEN md.kind <> input.media_kind THEN 'wrong_kind'
+               ELSE 'ok'
+           END AS status
+    FROM input
+    -- A lookup by primary key for each media send only (OFFSET 0 keeps the
+    -- planner from turning it into a join over the whole media table).
+    LEFT JOIN LATERAL (
+        SELECT md.kind, md.content_type, md.size, md.width, md.height
+        FROM media md
+        WHERE input.media_kind <> '' AND md.name = input.body
+        OFFSET 0
+    ) md ON true
 ), allowed AS (
-    SELECT input.* FROM input
-    WHERE (input.group_id = 0 AND EXISTS (SELECT 1 FROM friendships f WHERE f.account = input.sender AND f.friend = input.recipient))
-       OR (input.group_id <> 0 AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = input.group_id AND m.account = input.sender))
+    SELECT * FROM checked WHERE checked.status = 'ok'
 ), stored AS (
     SELECT a.i, m.id, m.seq, m.created_at
     FROM allowed a JOIN messages m ON m.sender = a.sender AND m.conv = a.conv AND m.client_msg_id = a.client_msg_id
@@ -37,46 +60,39 @@ WITH input AS (
 ), numbered AS (
     SELECT f.*, b.last_seq - f.n + f.r AS seq FROM fresh f JOIN bump b ON b.key = f.conv
 ), ins AS (
-    INSERT INTO messages (conv, seq, sender, recipient, group_id, kind, body, client_msg_id)
-    SELECT n.conv, n.seq, n.sender, NULLIF(n.recipient, ''), NULLIF(n.group_id, 0), n.kind, n.body, NULLIF(n.client_msg_id, '')
+    INSERT INTO messages (conv, seq, sender, recipient, group_id, kind, body, client_msg_id, media_type, media_size, media_width, media_height)
+    SELECT n.conv, n.seq, n.sender, NULLIF(n.recipient, ''), NULLIF(n.group_id, 0), n.kind, n.body, NULLIF(n.client_msg_id, ''),
+           n.content_type, n.size, n.width, n.height
     FROM numbered n
     RETURNING messages.id, messages.conv, messages.seq, messages.created_at
 )
-SELECT n.i::bigint AS i, false AS repeated, ins.id::bigint AS id, ins.seq::bigint AS seq, ins.created_at::timestamptz AS created_at
+SELECT n.i::bigint AS i, 'new'::text AS status, ins.id::bigint AS id, ins.seq::bigint AS seq, ins.created_at::timestamptz AS created_at,
+       coalesce(n.content_type, '')::text AS media_type, coalesce(n.size, 0)::bigint AS media_size,
+       coalesce(n.width, 0)::integer AS media_width, coalesce(n.height, 0)::integer AS media_height
 FROM numbered n JOIN ins ON ins.conv = n.conv AND ins.seq = n.seq
 UNION ALL
-SELECT s.i::bigint, true, s.id::bigint, s.seq::bigint, s.created_at::timestamptz FROM stored s;
-
--- name: ConversationInsertMissing :exec
--- Creates the conversations that do not exist yet. Empty user_a/user_b and
--- zero group_id stand for NULL.
-INSERT INTO conversations (key, user_a, user_b, group_id)
-SELECT k.key, NULLIF(k.user_a, ''), NULLIF(k.user_b, ''), NULLIF(k.group_id, 0)
-FROM (SELECT unnest(sqlc.arg(keys)::text[]) AS key, unnest(sqlc.arg(users_a)::text[]) AS user_a,
-             unnest(sqlc.arg(users_b)::text[]) AS user_b, unnest(sqlc.arg(group_ids)::bigint[]) AS group_id) k
-ORDER BY k.key
-ON CONFLICT DO NOTHING;
-
--- name: ConversationBumpSeq :many
--- Reserves counts[i] seqs in conversation keys[i]; returns the new last_seq.
-UPDATE conversations c SET last_seq = c.last_seq + v.n
-FROM (SELECT unnest(sqlc.arg(keys)::text[]) AS key, unnest(sqlc.arg(counts)::bigint[]) AS n) v
-WHERE c.key = v.key
-RETURNING c.key, c.last_seq;
+SELECT s.i::bigint, 'repeated', s.id::bigint, s.seq::bigint, s.created_at::timestamptz, '', 0, 0, 0 FROM stored s
+UNION ALL
+SELECT c.i::bigint, c.status, 0, 0, now(), '', 0, 0, 0 FROM checked c WHERE c.status <> 'ok';
 
 -- name: MessageListAfterSeq :many
--- The oldest messages of conv with seq above after_seq, in seq order.
-SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at
+-- The oldest messages of conv with seq above after_seq, in seq order;
+-- recall events too when events is true (catch-up), not when false
+-- (history).
+SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at,
+       media_type, media_size, media_width, media_height, recalled, recalls
 FROM messages
-WHERE conv = sqlc.arg(conv) AND seq > sqlc.arg(after_seq)
+WHERE conv = sqlc.arg(conv) AND seq > sqlc.arg(after_seq) AND (sqlc.arg(events)::boolean OR kind <> 'recall')
 ORDER BY seq
 LIMIT sqlc.arg(max_rows);
 
 -- name: MessageListBeforeSeq :many
--- The newest messages of conv with seq below before_seq, newest first.
-SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at
+-- The newest messages of conv with seq below before_seq, newest first;
+-- messages only, no recall events (history).
+SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at,
+       media_type, media_size, media_width, media_height, recalled, recalls
 FROM messages
-WHERE conv = sqlc.arg(conv) AND seq < sqlc.arg(before_seq)
+WHERE conv = sqlc.arg(conv) AND seq < sqlc.arg(before_seq) AND kind <> 'recall'
 ORDER BY seq DESC
 LIMIT sqlc.arg(max_rows);
 
@@ -117,7 +133,8 @@ SELECT group_id FROM group_members WHERE account = $1 ORDER BY group_id;
 
 -- name: MessageGetByClientID :one
 -- The message sender stored under client_msg_id in conv.
-SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at
+SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at,
+       media_type, media_size, media_width, media_height, recalled, recalls
 FROM messages
 WHERE sender = sqlc.arg(sender) AND conv = sqlc.arg(conv) AND client_msg_id = sqlc.arg(client_msg_id);
 

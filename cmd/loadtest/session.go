@@ -431,6 +431,10 @@ type recvConn struct {
 	// seqs have all been received, when a message completes it.
 	caughtUp func(k convKey)
 
+	// waitMissing: an idle pause ends the read only once every acked seq
+	// of this recipient arrived.
+	waitMissing bool
+
 	errFrames int64 // error frames received
 	closeCode int   // the server's close code, 0 when it sent none
 }
@@ -456,7 +460,7 @@ func (c *recvConn) read(deadline time.Time, idle time.Duration) readEnd {
 	buf := make([]byte, 0, 4096)
 	for {
 		until := deadline
-		if idle > 0 {
+		if idle > 0 && !(c.waitMissing && c.lg.missingFor(c.me) > 0) {
 			until = earliest(until, time.Now().Add(idle))
 		}
 		_ = c.ws.SetReadDeadline(until)

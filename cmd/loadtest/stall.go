@@ -248,10 +248,8 @@ func (r *stallRun) recipient(ctx context.Context, account, token string, kind re
 	}
 	// Drained once idle with nothing acked missing, or at drainMax: on a
 	// loaded machine a catch-up may pause longer than drainIdle.
-	deadline := time.Now().Add(o.drainMax)
-	for c.read(deadline, o.drainIdle) == endIdle && r.lg.missingFor(account) > 0 {
-		c.sendAcks()
-	}
+	c.waitMissing = true
+	c.read(time.Now().Add(o.drainMax), o.drainIdle)
 	c.sendAcks()
 	closeNow(c.ws)
 	r.done(c, class)

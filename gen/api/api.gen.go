@@ -147,6 +147,33 @@ func (e GroupPresenceFrameType) Valid() bool {
 	}
 }
 
+// Defines values for MediaInfoMime.
+const (
+	Audiompeg MediaInfoMime = "audio/mpeg"
+	Imagebmp  MediaInfoMime = "image/bmp"
+	Imagejpeg MediaInfoMime = "image/jpeg"
+	Imagepng  MediaInfoMime = "image/png"
+	Videomp4  MediaInfoMime = "video/mp4"
+)
+
+// Valid indicates whether the value is a known member of the MediaInfoMime enum.
+func (e MediaInfoMime) Valid() bool {
+	switch e {
+	case Audiompeg:
+		return true
+	case Imagebmp:
+		return true
+	case Imagejpeg:
+		return true
+	case Imagepng:
+		return true
+	case Videomp4:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MessageFrameType.
 const (
 	Message MessageFrameType = "message"
@@ -210,6 +237,36 @@ const (
 func (e ReadFrameType) Valid() bool {
 	switch e {
 	case Read:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecallClientFrameType.
+const (
+	RecallClientFrameTypeRecall RecallClientFrameType = "recall"
+)
+
+// Valid indicates whether the value is a known member of the RecallClientFrameType enum.
+func (e RecallClientFrameType) Valid() bool {
+	switch e {
+	case RecallClientFrameTypeRecall:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecallFrameType.
+const (
+	RecallFrameTypeRecall RecallFrameType = "recall"
+)
+
+// Valid indicates whether the value is a known member of the RecallFrameType enum.
+func (e RecallFrameType) Valid() bool {
+	switch e {
+	case RecallFrameTypeRecall:
 		return true
 	default:
 		return false
@@ -441,12 +498,16 @@ type Envelope struct {
 	Message string      `json:"message"`
 }
 
-// ErrorFrame A refused frame, in the envelope's style.
+// ErrorFrame A refused frame, in the envelope's style. A refused send names its
+// `clientMsgId`, a refused recall its message `id`.
 type ErrorFrame struct {
-	ClientMsgId *string        `json:"clientMsgId,omitempty"`
-	Code        int32          `json:"code"`
-	Message     string         `json:"message"`
-	Type        ErrorFrameType `json:"type"`
+	ClientMsgId *string `json:"clientMsgId,omitempty"`
+	Code        int32   `json:"code"`
+
+	// Id The message id of a refused recall.
+	Id      *int64         `json:"id,omitempty"`
+	Message string         `json:"message"`
+	Type    ErrorFrameType `json:"type"`
 }
 
 // ErrorFrameType defines model for ErrorFrame.Type.
@@ -551,16 +612,56 @@ type LoginRequest struct {
 	Password string `json:"password"`
 }
 
-// MessageFrame A chat message. Exactly one of `to` and `groupId` is set.
+// MediaInfo The file of a media message, as read when it was uploaded, so that a
+// client can lay it out and choose a player before fetching it.
+type MediaInfo struct {
+	// Height Images only, like width.
+	Height *int32 `json:"height,omitempty"`
+
+	// Mime The content type, recognised from the content.
+	Mime MediaInfoMime `json:"mime"`
+
+	// Size Bytes.
+	Size int64 `json:"size"`
+
+	// Url The download path on this server: /downloadchatpic, /downloadmp3
+	// or /downloadmp4 with the stored name as `filename`. Downloads
+	// take the token like any request (or as `token` in the query).
+	//
+	//
+	// Example: /downloadchatpic?filename=2024-05-01%3A12%3A00%3A00-9f86d081884c7d659a2feaa0c55ad015
+	Url string `json:"url"`
+
+	// Width Images only, in pixels as the picture is shown (a JPEG's Exif orientation applied).
+	Width *int32 `json:"width,omitempty"`
+}
+
+// MediaInfoMime The content type, recognised from the content.
+type MediaInfoMime string
+
+// MessageFrame A chat message. Exactly one of `to` and `groupId` is set. A media
+// message (kind image, audio or video) carries the stored name in
+// `message` and the file's description in `media`. A recalled message
+// keeps its id and seq but has `recalled: true`, an empty `message`
+// and no `media`.
 type MessageFrame struct {
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
 	FromUser    string  `json:"fromUser"`
 	GroupId     *int64  `json:"groupId,omitempty"`
 	Id          int64   `json:"id"`
 
-	// Kind text, or a media kind whose `message` is a name returned by an upload endpoint.
-	Kind    MessageKind `json:"kind"`
-	Message string      `json:"message"`
+	// Kind text, or a media kind whose `message` is a name returned by the
+	// matching upload endpoint: image by /uploadchatpic, audio by
+	// /uploadmp3, video by /uploadmp4.
+	Kind MessageKind `json:"kind"`
+
+	// Media The file of a media message, as read when it was uploaded, so that a
+	// client can lay it out and choose a player before fetching it.
+	Media   *MediaInfo `json:"media,omitempty"`
+	Message string     `json:"message"`
+
+	// Recalled Present, and true, when the sender recalled the message; a RecallFrame with this `id` follows it in the conversation.
+	Recalled *bool `json:"recalled,omitempty"`
 
 	// Seq Gap-free, strictly increasing within the conversation.
 	Seq  int64            `json:"seq"`
@@ -572,7 +673,9 @@ type MessageFrame struct {
 // MessageFrameType defines model for MessageFrame.Type.
 type MessageFrameType string
 
-// MessageKind text, or a media kind whose `message` is a name returned by an upload endpoint.
+// MessageKind text, or a media kind whose `message` is a name returned by the
+// matching upload endpoint: image by /uploadchatpic, audio by
+// /uploadmp3, video by /uploadmp4.
 type MessageKind string
 
 // MessageListEnvelope defines model for MessageListEnvelope.
@@ -635,6 +738,47 @@ type ReadRequest struct {
 	With *AccountName `json:"with,omitempty"`
 }
 
+// RecallClientFrame Recalls message `id`, which the socket's account sent, within the
+// recall window (TIM_RECALL_WINDOW, 2 minutes by default) from when
+// it was stored. On a one-to-one or group socket the message must
+// belong to that socket's conversation.
+type RecallClientFrame struct {
+	Id   int64                 `json:"id"`
+	Type RecallClientFrameType `json:"type"`
+}
+
+// RecallClientFrameType defines model for RecallClientFrame.Type.
+type RecallClientFrameType string
+
+// RecallFrame The sender recalled message `id`. A recall is an event of the
+// conversation with a `seq` of its own, after every message before it,
+// delivered, acknowledged and replayed (`sync`, catch-up) like a
+// message, so that a client offline at the time gets it from its
+// cursor. From then on the recalled message shows `recalled: true`,
+// with an empty `message` and no `media`, in history and catch-up.
+// History (/Tim/messages, /Tim/groupMessages) lists messages only,
+// not recall events. In a direct conversation `by` and `with` are its
+// two accounts: `by` recalled, `with` is the other party (the
+// recalled message's `to`). In a group `groupId` is set instead of
+// `with`.
+type RecallFrame struct {
+	// By The account that recalled the message, its sender.
+	By      string `json:"by"`
+	GroupId *int64 `json:"groupId,omitempty"`
+
+	// Id The recalled message.
+	Id int64 `json:"id"`
+
+	// Seq This event's seq in the conversation, gap-free with its messages.
+	Seq  int64           `json:"seq"`
+	Time time.Time       `json:"time"`
+	Type RecallFrameType `json:"type"`
+	With *string         `json:"with,omitempty"`
+}
+
+// RecallFrameType defines model for RecallFrame.Type.
+type RecallFrameType string
+
 // ReceiptEnvelope defines model for ReceiptEnvelope.
 type ReceiptEnvelope struct {
 	Code int32 `json:"code"`
@@ -690,12 +834,19 @@ type RegisterRequest struct {
 	Username DisplayName `json:"username"`
 }
 
-// SendFrame Sends a message to `to` (an account) or `groupId`.
+// SendFrame Sends a message to `to` (an account) or `groupId`. With `kind`
+// image, audio or video, `text` is a name returned by the matching
+// upload endpoint (/uploadchatpic, /uploadmp3, /uploadmp4), uploaded
+// by anyone: an unknown name is refused with an error frame 404, a
+// name of another kind (an MP3 sent as image) with 400, and nothing
+// is stored.
 type SendFrame struct {
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
 	GroupId     *int64  `json:"groupId,omitempty"`
 
-	// Kind text, or a media kind whose `message` is a name returned by an upload endpoint.
+	// Kind text, or a media kind whose `message` is a name returned by the
+	// matching upload endpoint: image by /uploadchatpic, audio by
+	// /uploadmp3, video by /uploadmp4.
 	Kind *MessageKind `json:"kind,omitempty"`
 	Text string       `json:"text"`
 
@@ -6462,154 +6613,174 @@ func (sh *strictHandler) UploadMp4(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rbxtJkuBfSfAWsIQtUZREt9sSFlj5Oe62bK0lbx/G9CyTVUEyW8XMcmZSFMfQh/lwh77eu9073Hvv",
-	"tQfMAPNtgDvgZjDPPzNu97f7C4eMzKwHWUUWZUntvtEHwxRZlRmZERnviHzbCMUoERy4Vo3dt40h0Agk",
-	"ftwPQ0j0C8oHgH9HoELJEs0Eb+w29uMJnSrS7U01qG6zETRUOIQRNU/qaQKN3YbSkvFB4/w8aNwXXAPX",
-	"D5hKhGJ2iNkRGY8Zh4BMmB4SSvosBsLpCMhkKBQQONPAFROcjKgOh6CIHgIxU9WcHFcyP+3xEIg0PxEF",
-	"8hQisrbd+oQIHk/Xlw388JgOygcM7ZS3FFFaCj4gwDXTU6LpYNmgT6nSByJifQbR/OBfDIHjwt0MZELN",
-	"HEJCtHjg86CRUElHoDP0ijHX5fBT+6Pb+ohqSpgiEijOwsxjb8Ygp42gYVDU2G24NxpBQ8KbMZMGeC3H",
-	"kIfpzyT0G7uNf7KZ0dym/VVtOnCemdEMsPt9DfII3szD9wL0WNpNEHEESpMRKEUHoCzpKHhDaE+cAtFD",
-	"pirh9ePnAewLOaIaaVF/0m4EjRHjbDQeNXZbgd9RxjUMQCKQ96AvJCyDksOkHMoexGKyEMpeOkE9MLdK",
-	"wXzEYrADzp1ie8IkAgsR6U0J5WScxIJGBHiUCMZ1FXB9P+winI/o2VPgAz1s7G5tf4qgpn8HJeT/SDLg",
-	"0ULi7OMjt5Sn0ir4ikNdFmE+lmKcPHlQDtrA/HhLERYFhBLL606BOGQQ0SdUk5FQmmz/6PbOxlZAlCB6",
-	"SDX5jJ7SIxyN8PGoB1KRoYgjwjSBMxrqeFq1TA/QogXOUww9sxRzt9W6s3X37vbt9p126+7draXE9KTv",
-	"udMR4yGUUf4pjVlEzZ+GoCKqIYXdypcM+Cf9DT/chh1vMXd80n8mOBwYCbB8ZsOfF81shtqwYy2btUJ4",
-	"HBmRgYfcihAjNgjr4zeO5SvN4tjLrEXQ2CmWCAc2YiWn4pAa8cV+DFU0EuN7+bEj6NNxrBu7W61WUKCP",
-	"ne08fdw2Py8hiadiIMZ6P45LUSJOgMApyCnR4gS4OQQ6EzEB4ULbfTPfJhIUcA0REbxyNTSOy9fSp7GC",
-	"FMSeEDFQjiBW4G+fkx8cHx8So8VYFAakLyRRACeMVxNPHVy9VCCXCFnN+MBvxJ456qOx0qRnKQp3azmX",
-	"y09zOTzu3AyjEsGVVfz2xxET5oPTOcxHar7bHCWAClAJo+kxThHMEkVkfisODnes3mU2n1pMoPo1p49u",
-	"ZApp2Yrc85sF5TXTATdmNNBFQ5TorLmBUoKqMYR9NqcwLnoHn3F64EZeEVz0UkFpxD2+R6MX8GYMSs9i",
-	"LkliFiKP3PxS2W2oRyUP+SnEIoEyJD7hyHoJ48lY7yH9On0HNQyrrPcZxFHTLO7eWE2vBS5DXKjXS6PA",
-	"RgIPnCKjcTi0jIgpMhHyhKwlVKmJkBEZUjVkfLBunmO6w0d0aqS24CEQyiOihSAjyqdE2v1VhMZGM56S",
-	"CWV6zyhTckpQvzSr7vABOwXupLqZVEEoeKSaHV4k8BfmxQ1UfMskDb5EtMBpSpX9jCc7s6cfs1Bf2z6H",
-	"Q5SBoZvXKbporIylNMaK0qgLGDVPyB6LIuDXAt2+5bSGuQiJZgzSARd6CDJjsEbScw2S0/ihlEJeC2xH",
-	"YgTaEBwZczhLINQQ7ZEINGWxIlR6pcLaEo6WYzFAcJ8J/UiMeXQtkL7kJ1xMeCa5UdsNnD6uhiwxu2us",
-	"Ag9btR2L9ELDIUQkFMnUHE6rKDlSmeH99RmnAfv559eDuXEYglJ7pOtYXZcoOlVkYvR5Y5dHqMOcB41D",
-	"FuqxhBmo2IgOYLM3SlYVoYF79csLiF//bsIvR3Indmk30vtSpTfO+UzoI6qZ6jPai+Ha2LgTaxA5myZm",
-	"oIgYa8UiyLuekLKdjnHMRiDG+rphJD0RTUnEIjQiqJTG2DZSp8Atbyn7nLZAdvjaVosoNE2t4bC+59fF",
-	"IUTjkSkSxkJBZIT0edA4FuIplYPrQwICzBSJzaxGj6Cc0DgWE7AK1LEQB5RP3fara4HrBdWGGkYMJdSM",
-	"mkOqtJwr1XHcNrxEh5W6Nux496hX/IZUoVZptELrPFNGYPdjNhhq84tD3Ueyay85HeuhkOzHcD2awzNh",
-	"rdmAUNKjUUDgLDFWqtXGTsUJRP4BIckEPeahhAi4ZjRWSPEvOT2lLL42VrhPIkiAR8DDqbUdJtwBosZJ",
-	"IqSG6AAiRo9xi6+RL9xSZGQmxuCH2TAfC2DK8kGUno5R2KNxLMRRLCbXBqbzIFuOHBFlqN9xMTQNrT+J",
-	"aEm56oMkkmrYM8CjIiz6Hc6sCnUCibZW12IG/dcsglkfxan5bnOUtC/JRdG+UXIuUck592wqH416Vh6l",
-	"SG0OdCYEZMswu51tEoPWIFVAIjZgWpmz0P0b0iQb5C8xJJkLPuxsz8YeEmpeNuP/6NX+xg/pxo9bG3f/",
-	"pvmXG6/fbgU72+d/Nk8ZQWM/PLkfM+D6kSwF1RjdTI4UiSBm6PQcJwbYroI3XfT/Gyo+Bamsl3pNifAE",
-	"DOgJcIhc8DM8+YstpK1EigSkZpaa0N56El2mQz9oKBu9Win05b952wBuHnnVoOFJ43XJfpn1rBphyXyY",
-	"r+yAFshseNH7EkLt0FGBiOO8+kdDY7nGEA1gZBilw8NoxLTRcxXwqEme6MxV1eHKhpjyyNr1kRgiOJgx",
-	"ulp0yRp6/yFkiSELT6jrhml1eNehrIsGLugm2cfZbMxHQgJUK0JJN0SiOlAD86zzkCs6coCATO1/OoIi",
-	"BTmmb2PAhA4o43vEHAYanpgf7Wrsr85OvaWa5NgPVpya8dQtMjNLh1PCYeLHsN6rIn3mRipxiQcL6Xee",
-	"xFjdB6souIRqmSWV9NGIatjAb0toV4vSVdQj/XI6ZpEjZgdLKU2fUk2lldtmnuIe91kMtaRY0BgrkBVh",
-	"X6choCwzJ5Jq1mMx01NrCVEEAePTfICaZUVAYvGiEdayJd63ghyiBYe3z6TSpG8eMAfCRpAst5znjKGI",
-	"8jjZbrVelwS15gnCEXMend/+4b9/83c/++arf/3u6/+xHK84cTZOxWLTczS/1Od85jy7w1/4LmYKWUfE",
-	"JIS68FuHG+Oja/hsFxWlbgIgXwCNjuBN1yjceOpIyomapDvmxmzp4qHuxlTpI3hDNtAval4iMSiVj9Hd",
-	"UkRMeJbAgLzI8C+jNJQxgisRVAbQgwxfNI6f9xu7rxbLFveCpbPz12WKXTE9Y4/wcRyTic+zsbtn9pgb",
-	"rj+11GeesZaIDbPNId3tapVceuPRXJw8IK10ZgmWtdsw6IrimVceK8vbEyq1sSM8i0C7S+cSGMyXzTKm",
-	"kqOuOhMYmiLhWCohyVoJ+ar1C6xOLpo/o9nc3BeYZJbNW+AbToqVKjv2XF1Am7okLckl4+QPSkaJ2bal",
-	"gC7jVk+Z0qmlNyeJPM+twWYjqpealPmJD6k1RnLseSU27GZctr5DN/bsunLkiX56DSO1CvgZ+TSolHSK",
-	"JxLOKtIA3OlIGcKZJknGiIRlQwaL+PUC7lO5N/n1OEjKtsaYkTGdPluUKaaGRhJoQRIQSQxkjeZ4iJc1",
-	"5q/1XWulfdLu8HBIJQ2tpcad7qyHMLLGkJYiJukjZO3ln7darZZ513zaehR0uPlw55H/6u6jdSt0cubd",
-	"J+1F5t2POp2zVmuj0znbetTpnN15ZD7effT6z0ttvDzJl7mebWoEAffYHuka8usSeDOmsRWcmFSiNNVj",
-	"Va2srHBwZnDRU2jFSCSReYr4gJNTRhcYC63Q1PaJhP5YGVVSIg04O8VvDmbATmNormwsrLBL1YudZ+OA",
-	"gd26+nqN3XnEYvhgZb2u4oy5fqj9RBH6e2h8mJvR5T8VgWAr62FlOzzqgbzvc5lq4MRrIHMIERNuvdiL",
-	"twAtJSfQ7CtFKCp359oElsXF1UgpHPvSxW8tQZYua1aCXdUyn2Pe/wJL0KJdefcvxgoyZfXS3GQlKmCp",
-	"zH73u3/77l/8q/e//+m7//rz97/+w/t/9/Nvvvrlu6/+47f/8+f/97f/8IoGpPe61J0ww4ks9AJXX65O",
-	"KudWroU3u40vVV579cgrZ25+n/xMbsGViDrE3MwQKkWBRZR3ZQrpXPSpXlBlvdMsS3Iln9FKyHQbnc2R",
-	"podWIdpi9p/+8Vdfv//1H8xy0i/+9v2v/9Csj+PEbVwlliuY5TK0ZTUX6SDpOpch84XNaJ1jK4twsdDu",
-	"ssifMfkYLx7UlSoXVtmb0q3w8C7ZhO+QzzosXA+3fQoDGk6PgC9yuwnJBozTmKip0jC6pbzTyadzOo+c",
-	"RazZbMz74xDPn2t/rBbWfHg/64VtX7GI1p+KAeOXitzilr0yOxCQt50Gekc7jV3SaTSbzU7j3AiBWpSA",
-	"MD7RMEK807Mn9iUbsMr+uA4KSSHZfdsQHGo42JzAWfzQsdmbxvlrP0UuM7mS+9SO3a1m3Pk035kp7mwv",
-	"L00q5zfpgGUbWnA/lkjMcEjTk9UkD0vCS+jSnY0irWxM9aUYIaauVMTWjticMB4tOxVu6z43jy6x8VSZ",
-	"THpMk42+BAiIeRD3lfFQAlWMD/JJYnn/SKmMuqY40ryRWTuWlKI3f8pxkxfEmfIbPLd7hqGiU5i6XBMz",
-	"misHzdJdmSK0bgWhXyayapeFanQYLC4JbLJGqYLk4PxupHQxfnAtTNhIuSuUWBiAsOFgg7k9YnmHIloC",
-	"1YRhvppI6JtxeQDgClacM11W0kc/SD0sA2SphWNT3UloVSADNSas2ZyCvvl7NetmoVEywx8WWBHlDCJb",
-	"9JyRmS3ZaKAVyz2g8kTNJqygdp/PaVmjjoK8BzBmJ9Dhh8+PjsnmMRttmjfW53MnchFLL94CMhmycGiU",
-	"S9rhgsOGFhvC7nHegrRlcsh3MCcCv5xJ1rAeYjijo8T64FBI3El3AAMgPvLS6KFq8BEk22zVCUXNBG+u",
-	"LdvG0EpOdVvog6xIaRZ9UqSMvTqEcb2pULMVrCnBG5gYD+Mxlg9h7ZiCNxewaz8UT9UICoEl1xezc/Ol",
-	"0vEKZENhijnkdCUa0F3LlubyJnJ8al67Rjrr8DIFe89Toc2fyse0fZzOWsUdXpiPmrcBa88LjMlnL7pc",
-	"MQPyLUUSAEkE7/DCty4hMCDZt97aNi/cUutNsl9wsggeTzt8IMVE7RJp90sRoxMSBacgaUwiOGUhKIK1",
-	"jLZMQowxD07IyBiwZhdohztOfgKQKBd3lANQ2u3hLE+VzonU6DmugQwWlePGdmu7vdG6vdHaOt7a3m21",
-	"dlu3f9jIsV8EM+PA9NI4cHm+QIXts3ruWEU/ljxCJNjKNrtpefaw2E6YY/N2jxZx+lqKgPTV60syz17A",
-	"gCkNso55Xpt1BQ3HEap7DGzdbi3LkKhntn8SlGH4bBm8R3A2q04uejwfJ6/hFyi4JC23MzCVIWCBb878",
-	"pNAas244w9cw/ZTyLOdUyEUyc8ZJsDB6fllOgsVy8AJ+gKvxKc4fPgU8qq1pV7ofjyzxFVE5ojGqtH0w",
-	"n/K2sfnbsAv8ofTcH015WEEhL8BQ5ZzCjnKg69sdlZAFzXVaWjFv6UqIYg4TUx5epbabrr8MgdZzuVrA",
-	"Xft3Zq3Hz744NucWE8Cd86mLD3eJrZJYnlJrxy6FdJowPlhYnJAvXTOaDb6BKd8zRQlFky4z3jq8qKSv",
-	"UWcRr8/4Kdd8yC+XRerTiTtci/W8qUdWtvSKaleTPMslwPOIcKP15JP+oznNxW2f3YLrtwNnadzBcWVU",
-	"Xk0wVYq1YRvdjEqa5AEqvLse9VlXjwoN2Ku1rjAisCnDTBE7dJNgAGw3n5icoRG7AnW4RJYG0V7aNsvQ",
-	"SAKSuKoIg+3C/DZNfLvYYyOHdzM3aptBFQmUKKL2pav0nF+AHmoJJoS8DPne2baCDb9vo31UuU1OE+HU",
-	"UEwUYXrPHzyS9lIREtuprOYUq9IX57fN1im8lHFZSyw9TFtN2XKGSEx4LGgU+My5ilzrJemVK8Q5rN/t",
-	"CPMA50HcyrLMcWexijhf5GjOE5+m/Wu40pSHEBCIFZBWTnFoBVv16h0upgzXyNTKq7ipCmxm8ypvYSvy",
-	"mKuizmtzYviUmStwXpihv5u4RXke0JUtUi3QOCzXsCW8THq3uWsaExBMZbUF8cWyoHo5BleWJGUHnl8w",
-	"nqJwLJmeHplRLRg9oNJyVPvpkcfnZ18cN0qbUqFOgw3xqCLdfVeQ7woN7+EgpDNutXZCm1lgPkLWaNd2",
-	"B8VJUxCHWtvMPfPCD1Knx/zkdt58zA79sUiuYsB4Zd87q35mO5ewz2GaTvlX2JmuPOJUWC4l2MSOpB1p",
-	"91LmrNCdVdXsrmJ+bGvD+2kBOLVdr9xLx2xERpRxTRk3OJ0v72YjG8pUIxrHjtHqDUv7RkW2HHjXa7Iq",
-	"yMgXVQAV2Cip9SZKoLFmI2yIpZvkeIjdA8LxyNXopwnimPxOQ9cv7QvoHaF+iwnzhtpt+ycLaw/QZqDG",
-	"GqIJa07pKA5cQNam5DgaJ7HtOGoLP7MzkLY786A0O7zDH6Io/+zo+bNMnput4GkGN+m+NbwgyGqUDCc4",
-	"7/pgMOa+d3hF8js58EVjZilqKKQm94eMg9EbgGvgISiE5L4LQ7ry2DIijQ1tWnvFEiZqoZE3ovY6vPY5",
-	"wkX6KkgtRJM8SAmQxkq4H+0m5ujW22sz9BuQHoR0rID0pJgozFalHJsxRJEDVhEtOrxrYWGjAVEy9NAI",
-	"SdwPGAfP/WQ12JiFwBXkiPrgieErY6P64LlXu5ubIgGuxFiG0BRysOleUpvmWfRg6tidh0bQMDqz00Oa",
-	"rWYL1ZUEOE1YY7ex02w1d9CJpYfI34r8AeWYUCU5k/eHEJ5YMkiVQHsmDBpVxtDR4Zx2BVGEdrieiA2I",
-	"bYU28mTSXZRe1W2SR5TFxubTGkaJRhrrcJlrU4O2Qtqthdu/nW1Lo0iCUruG2N0IxB7vDqeK9O3Y6D6x",
-	"bZixqjpdFVMkNIuFiIy5ZjFhmqhxGAKgVBMdzgUZmdcGY1AKjSXX/gKBwwOB+rIfBgl7wngkJs0OP/QT",
-	"hXZL5dj83BNjHkHkO8ZQbTaRjWDX6ZK+N+GEMh1YE4xyNbHtD2+3diw5GQGKJ8TYLo0MrVYCgtL3RHR5",
-	"/RkLKV/nRTnrylUK/Ua3W63LnXtRt5L3//k37373712573nQaNvJy8ZMgdzMNdfEV7aWv1LouYMvfbr8",
-	"pZnuWua1rZ3lr6XdqvCF23WAK2lpY17evltrtkIrqvOgcbvOJhZbLeJbNdaGnUPzSlhj99XroKHGoxE1",
-	"ykfjqRgQJGVNByrnkleN1+a1PCNzHcsGoKsaF6uZpsRWEqxhl44ujeO/MPTbDUr6G3d4vhOEzYRXRTmf",
-	"M/WK/T+YXnBMDdDFXv4VGZrZI5tZg+bz1+WHbfGmP//8Oo/GRajnfJYE7DaV0EBQIblSLZVaND1+eEyM",
-	"VdZcgIhDM9INMuogg6wdPj86Xl9+Ln0QcoGOIYFqQCXVt6Ig+0RTVNJSWW+EniLt1t0msUNaDFYpCUWl",
-	"gKy1t++u27D4bGNgI4lRX1lJFpPaojjdgKuRxrNB3msWyAXXTok8/uZ///zdP/+XHyiPLyZaWzWEXdpU",
-	"+UYW15DFntZyR3UxA6BRZG/tqJTL9wQ2yLJvGqtLjIAADYc2SeeW8qb5PN/eTwdflWXne+xX1TrkHi9e",
-	"PPJ94PLtOujOenbjG+3lb6TtqS9yvD5Y8uxHxsTse5R7snP0cSmqQEpSF9IEbsjq+05W81pNRl0pT8NQ",
-	"RyVDK/ascaEq11V7nuAeg7b9wVYmthUIzTeDXPqgvxen1qPZxT21Hi/eMnQxavd918+Dxnbrk5We36lJ",
-	"iFlLy+s8Vqsekq0aiy/rOf4B5yVTCd4WAxKvXhv8+4CJ/SsfPnj1+rygRHjHLCoRnvb9cUO3e+6wzTXv",
-	"qXHmCu8ENs9AQmi7OWp2yvTUdqPbdXZ+ae4vpjcMqcrapK35mwwtq8BiKiNGQPqsGRsvsINW5ssQLdyl",
-	"iELi/8aa8pM0O/y5vztppj8fJvtiWirTyraQ6/AOz3V/Ixdr/tbhue5vpJu+yWbfKzT/UgAd3i0m/3fX",
-	"9zClsaRyXGkqtTJGVa4tWYcX+6VZQ4tp8qVgXDVne98JXooqFZTkdc/0CzM7dWjWu4v2n83V4nCmXRPX",
-	"xMxOFena57tECzIAC2xfxLGYMD7AdKk9/x5TFR2dyD6ZpyRjzqKVmS2VxUDSzKwEkTESp5Drz5j4jAeD",
-	"7d304Q6X0Jeghuk9PNLNnW6gAlD59p6qzDp9DPr+TDOpi8ugub652bhokPtmVyteZ3Z74W1m28tvMyvj",
-	"FRnmnTvwlImxQhADe00QloTt5ermysC2tNKouB5x+/Yny2qQX1/IMHfpT/hG4oL/OXWmrKukC8+4C14w",
-	"iqEFMbZWI2ic0ngMWfIC7qlPTpjhv6/ezrZtzCqRsWiARQZlW9s+F9iXh6Z5Cg0FQKZiXKfAYAcLDEQx",
-	"v8uPlG/KeCe7YFMYKApNDe/kGl2002HS9n++yd92IWkwlye41Wq1WlvBgoXTXBeP9HGzE+27d1vVOzGE",
-	"OBYWJ3432tul27G1e/vT3Vbrh4t3wbzstuH973/67U++tqA08uvP+g74ef36W4YabVe7xsFxePbswcvt",
-	"Zw8Gk4MH++5fwp9/+dB+/qtC7knj27/75bu//w9//O0/fPuL/2Y753iHT9YWfJWGe4UcmxKnUvV8H7Mt",
-	"9MGWyv3ZHrJWjbAYdLHOgi5lWX9enUJXa9p1bIk/1ukwTu2xSRMb4VAoI2Mid8mKeVigDxQ7tk+4CwZb",
-	"oWR1gXm7534OkA81s6uvbfVdTyuvWX227Lrb+nUjr6/QyVpshFZyIN599V/e/ebX9tT/aRwFpB9Pojmi",
-	"t/k7OZKPIAYNS7yQL8BpXul1xHj9GeOkJ/TQSVQjAucp+UF+/BuP0fV7jD6YliwGr9q1mKeTG+/i/ye0",
-	"UsdfOAD9yH1Zz3+R5iJiLa/rwZL16J+z4fzoF7beXl9xfLCeOvfuZ7979/d/+yekzplt8cheRkGoARzY",
-	"xpmVZOR+txm35Hk96imMvCoJ+bvqPxISev/7nxrK+Tf/6ftAP9fPvJDgaKodj1KkVypPnvIWsy77WqWv",
-	"M8fGWFRNgx8pA5tv3buI/L79ydd/ahys6CMeeFRW05RlOM42raKr/RyZ2kcD9M9F2I/IupxT3yYpcL4F",
-	"XM5NeoWxtpQjLn/0HmYhH8GbOg/v+6rmGs8+RXfqlZ6KsiZulefim//z1Tc/+cUNTy47QkgvafxjyJQW",
-	"tqF8tRNnkHWarcGXb6n0unbfeNtWehT6+mJkxl1qJ0kPpoJHQYeXaKCFs0bW2q0dG3aZMAWBq7UwtNrh",
-	"MdBTxgfre9hB0F02bl1KTJF2q10Rk3icX9+FNZJgyU09g/zGVzmJlLtopco9tFKfqEtw98sM6xkJHU9E",
-	"ilpEqllleztD5EIf/6tc8S56sgvO4qxstEFjFtrUgOz5MP/87TuF50Mqhc2JnXUUv/vl//r2F78pamr1",
-	"HcVVnZ6rDYuS6W6YUJ4JHWSMwVIQLR6PxfzoS8H4EpfyZ4K5YiHbOpzse0bgrk6MBNh7D+HM6BRTwMo6",
-	"666OXP+tDjczudi5Gcv8yfggrWNPHdBljOWzFMordrxci0203CP89T+++2c/+/54hK8/78sQRB0HshFj",
-	"y0ImqbS1PQW18pKcKE2nWV8ATBJw1yrguCUO5afZfN8xpd44B1c0hwzm6pDUaJn1k1bZ9kBPADjpOpnr",
-	"Gmliz5bAFhCHwCNb1PzGmtpN8gXTww7PmkQFroBzAGkeDhboM71nuWm3522R/LNDEUfKFh0W83RUVkHZ",
-	"JFm+0kRg7g1zjQldrlKFlncpxtiy6wpzjq8y9Q4D/hcN/8006bkx927MvRrxg+LlG7XsPX8JZbnosV2d",
-	"y/IFqSJDtMC8TlfVSzXAAmlMibOphOktvYX6RoVaWmAvGXbV/T5/kXa4uw2ImANR0QR4jZYlJ83erY3J",
-	"esczPTjR2rRB2r6QEyqjXUKdxUq1tXViMcHUrSHewd/hXGgs8HLNSny5VkilZL7ZlR3d5nwpTXmk7M3h",
-	"cGpM2IQqVdIW65aaYYgZLNbiMqMxhXl6eJkeMtl2q2VrRy18xIHXJGnTUQcNLjOwKu9sH1myRuO0/6ux",
-	"t+O0kZBax5RFarCInUYdIgOblqoEiURJmmQfE1nLksZsiqJj7R1OZRoc3yPUYsenxObTYEkWS3cLclTS",
-	"4Rri2PZahlFqBGCqputyOxA++zFduJhwv/gON2SwR7qPH7qs07wvpIs5MTkrZjKkriuGOYnKbbzf911E",
-	"yBoHhtthKEjYHlNZy+ocVQb+67ybm2kFcT8o4t7elxitB6Td2iFr2PmMppdp5bwPeXcJcd4SwjS+2CZr",
-	"3mXiJutw30zPXeRQirKZfOL1MulrWMYL2y99tYrEvCvCJdAVPBEvSrs2I430HMMxWsqdvEPCZwFmyXe+",
-	"EVvJ2FbHtnltuQHb2/kR51LxXGrdCj6GfGf0SyuoXLZ7syzP7ltAuJgYFndnSapm2ryZfnDz5l4xvS9z",
-	"oKzmqZltX15mphaGvtEVCl4ZcQpzvagxWz1/vKp1B9+CKRxSnbCw0tg40hLoSBHqy5R8783elGzam1/c",
-	"ECVZLW6O+0OqD1m4sjL/iMXAbcvemzKmmzKm72UZk731y52dilomfxZHyc7ycziOmJg/g6Nkx/k+cUuI",
-	"KytH/U0BnBhVsvJ8HiQ7N2ezDsns4/1VdU9m+vTNufwYywsPDneWnsf20vPoWrjNn8f2h5zH9s15rEMq",
-	"f433yNU9j+nTN+fx4zyP7YrzOAQa6+GPq9OBXP+f7VYr55ZIpAhBKcIUsfcRFw/bD9ygF41uLOpKxk6B",
-	"g8onOqVze/3bqO3TuktyHiBjzPWobdqJ184YPKYOrN44iwikXh+y9mz/+Ggd46W+4a7rKX27tUM4HeEF",
-	"ma5bu2F88zv1woJ68TBQrf4yLzk9pcz24l7cZoZGbNnuFgyTavfokWHbxrb57PDh44AcPntMhCT3Dg69",
-	"wrZHumbTu76CydcMzTRySopWTrXfZDSONUuo1Jt9IUcb3jqvZzEbFm+nuu4+ToVbKksM9T/+6us//vYf",
-	"P9K+inbLjoU4isXk427lZEFVl+IgsGPVM0DscRkCjT7suJA1CaEYcKZcRq9GtmMIcN0VwaQNdme6oAQE",
-	"738InQM4q7sWHHLNi91ds2vY3FjwjPvpoQSwbv51e5HICUBCKHFJVx2uJeWqD5JgO7i13pS4OnLySZt8",
-	"zu4R5m+U2GkRhfcroaPeRQYg6vB261N754iLHYi+e+QEEr2Xa3yFIc6hDfj2YeLAtv0U+jEbDDXGJXhY",
-	"BKTtrrsoXAHgOtOZxWJtNlMd7kEi7e27TbJPUr5C7tvt3jDklwVgbCtZKqe29XW71SptSIdQGll+pXzM",
-	"9rS54WQ3nGwlTpZd7rGQizknykIOdnD48LHzpKw9ebCzoelgANi0pWfjWHQEan0V4W9dKDeC/+a4fDSC",
-	"f5GHI3VSLBf2nDw5ek7Q7LCXw68dHLbXrd9jtRPSvjkhNyfkYzshpT6H1XwcxjxFlc066mZLlZw6h7l1",
-	"Vi3ujugJEDnmeMNLdq3D7uZmLEIaD4XSu5+2Pt1Ct5iDbr4rgW23GpBY2Hv9eIQfxRhT2nxivu+7Op8R",
-	"dzDWYxrnWhqo3Hu+0HT+NV+UglnhQ5bkXnK5jPPvWJVPBQVjRAWGQyHcB4dt0mcx5CGw2CgBu5geVXjD",
-	"hTjnX7LeHnc7hXMg5N7MORDOX5//vwAAAP//",
+	"7L1bbyPJlSD8VwL8ZlASJkVREusmwfhGdXW1S1Wakmp64cqyGcw8JKOVjMjKCIqiC3rwwy68Pbszu9j7",
+	"7G0WsAG/GdgF1gNf/4yru9/2LyziRERmJJnJi0qSq9d66C6KzIw4EXHi3C/vG5EYpoIDV7Kx+74xABpD",
+	"hh/3owhS9YryPuDfMcgoY6ligjd2G/vJmE4k6XQnCmSn2QgaMhrAkOon1SSFxm5DqozxfuP8PGg8FFwB",
+	"V4+YTIVkZojpERlPGIeAjJkaEEp6LAHC6RDIeCAkEDhTwCUTnAypigYgiRoA0VMtOTmuZHba4wGQTP9E",
+	"JGSnEJO17dYdIngyWV808ONj2q8eMDJT3pJEqkzwPgGumJoQRfuLBn1OpToQMesxiGcH/3wAHBduZyBj",
+	"qucQGcTzBz4PGinN6BBUcbxixFU1/NT8aLc+pooSJkkGFGdh+rF3I8gmjaChj6ix27BvNIJGBu9GLNPA",
+	"q2wEPkx/lkGvsdv4/zYLnNs0v8pNC84LPZoGdr+nIDuCd7PwvQI1yswmiCQGqcgQpKR9kAZ1JLwjtCtO",
+	"gagBk7XwuvF9AHsiG1KFuKjutBtBY8g4G46Gjd1W4HaUcQV9yBDIB9ATGSyCksO4GsouJGI8F8puPsFy",
+	"YG5VgvmEJWAGnLnF5oZlCCzEpDshlJNRmggaE+BxKhhXdcD13LDzznxIz54D76tBY3dr+x6Cmv8dVKD/",
+	"k4wBj+ciZw8fuSUdltbBVx7qshDzaSZG6bNH1aD19Y+3JGFxQCgxtO4UiD0MInqEKjIUUpHtH9ze2dgK",
+	"iBREDagin9FTeoSjET4adiGTZCCSmDBF4IxGKpnULdMBNG+BsxhDzwzG3G+17m7dv799u3233bp/f2sh",
+	"Mj3rOep0xHgEVZh/ShMWU/2nRqiYKshhN/ylAP5Zb8MNt2HGm08dn/VeCA4HmgMsnlnT53kz66E2zFiL",
+	"Zq1hHkeaZeAlNyxEsw3CeviNJflSsSRxPGseNGaKBcyBDVnFrTikmn2xH0EdjiT4nj92DD06SlRjd6vV",
+	"Ckr4sbPt48dt/fMClHgu+mKk9pOk8kjECRA4hWxClDgBri+BKlhMQLhQZt/0t2kGEriCmAheuxqaJNVr",
+	"6dFEQg5iV4gEKEcQa85vn5PvHh8fEi3FmCMMSE9kRAKcMF6PPMuc1WsJ2QImqxjvu43Y01d9OJKKdA1G",
+	"4W4tpnL+NJdD4871MDIVXBrBb38UM6E/WJlDf6T6u81hCigAVRCaLuMUwawQRGa34uBwx8hdevOpOQkU",
+	"v2bk0Y1CIK1akX1+syS8FjLgxpQEOm+ICpnVGyhHqCWGMM96AuO8d/AZKwdu+ILgvJdKQiPu8QMav4J3",
+	"I5Bq+uTSNGER0sjNL6TZhuWw5DE/hUSkUHWIzziSXsJ4OlJ7iL9W3kEJwwjrPQZJ3NSLezCSk2uBSyMX",
+	"yvWZFmBjgRdOkuEoGhhCxCQZi+yErKVUyrHIYjKgcsB4f10/x1TIh3SiubbgERDKY6KEIEPKJyQz+ysJ",
+	"TbRkPCFjytSeFqayCUH5Uq865H12CtxydT2phEjwWDZDXkbwV/rFDRR8qzgNvkSUwGkqhf2CJlu1p5ew",
+	"SF3bPkcD5IGRndcKuqisjLJMKytSoSygxTyRdVkcA78W6PYNpdXERWSoxiAecKEGkBUEVnN6riDjNHmc",
+	"ZSK7FtiOxBCURjgy4nCWQqQg3iMxKMoSSWjmhAqjS1hcTkQfwX0h1BMx4vG1QPqan3Ax5gXnRmk3sPK4",
+	"HLBU767WChxs9Xos4guNBhCTSKQTfTmNoGRRZYr2L084Ndgvv3c9JzeKIpByj3QsqesQSSeSjLU8r/Xy",
+	"GGWY86BxyCI1ymAKKjakfdjsDtNVWWhgX/3iAuzXvZvyy+HcqVnaDfe+VO6Nc74Q6ogqJnuMdhO4NjJu",
+	"2RrEVqdJGEgiRkqyGHzTE2K2lTGO2RDESF03jKQr4gmJWYxKBM0yrWxrrlOilrekeU4ZIEO+ttUiElVT",
+	"ozis77l1cYhQeWSSRImQEGsmfR40joV4TrP+9R0CAswkSfSsWo6gnNAkEWMwAtSxEAeUT+z2y2uB6xVV",
+	"GhuGDDnUlJhD6qScK5Vx7Da8RoOVvLbTceZRJ/gNqESpUkuFxngmNcPuJaw/UPoXe3SfyK695nSkBiJj",
+	"P4LrkRxeCKPNBoSSLo0DAmep1lKNNHYqTiB2D4iMjNFiHmUQA1eMJhIx/jWnp5Ql10YK90kMKfAYeDQx",
+	"usOYW0DkKE1FpiA+gJjRY9zia6QLtyQZ6onR+aE3zPkCmDR0ELmnJRTmahwLcZSI8bWBaS3IhiLHRGrs",
+	"t1QMVUNjTyIqo1z2ICMZVbCngUdBWPRCzowIdQKpMlrXfAL91yyGaRvFqf5uc5i2L8lE0b4Rci5RyDl3",
+	"ZMr3Rr2o9lLkOgcaEwKypYndzjZJQCnIZEBi1mdK6rvQ+SFpkg3yl+iS9JwPO9vTvoeU6pf1+D94s7/x",
+	"fbrxo9bG/R82/3Lj7futYGf7/M9mMSNo7EcnDxMGXD3JKkHVSjfLhpLEkDA0eo5SDWxHwrsO2v81Fp9C",
+	"Jo2Vek2K6AQ06ClwiK3zMzr5zhbiVpqJFDLFDDahvvUsvkyDftCQxnu1kuvLffO+AVw/8qZBo5PG24r9",
+	"0utZ1cNS2DDfmAENkMXwovsFRMoeR81BHPviH4205ppA3IehJpT2HIZDprScK4HHTfJMFaaqkEvjYvIP",
+	"a9d5YojgoMfoKNEha2j9h4ilGi0coq5rohXyjj2yDiq4oJpkH2czPp8MUqBKEko6ESLVgezrZ62FXNKh",
+	"BQSyXP+nQyhjkCX6xgdMaJ8yvkf0ZaDRif7RrMb8avXUW7JJjt1g5akZz80iU7OEnBIOYzeGsV6V8dMb",
+	"qcIkHszF31kUY8s+WIfBFVjLDKrkj8ZUwQZ+W4G7SlSuYjnUr8ZjFltktrBU4vQpVTQzfFvPU97jHktg",
+	"KS4WNEYSshq3r5UQkJfpG0kV67KEqYnRhCiCgP5p3kfJssYhMX/RCGvVEh8aRg7xnMvbY5lUpKcf0BfC",
+	"eJAMtZyljJGI/TPZbrXeVji1ZhHCIrN/nN/8/r999bc/++on/+rDl/998bnixMU4NYvN79HsUl/yqfts",
+	"L3/pu4RJJB0xyyBSpd9CrpWPjqazHRSUOilA9gpofATvOlrgxltHckrUJJ0R12pLBy91J6FSHcE7soF2",
+	"Uf0SSUBK30d3SxIx5kUAA9IiTb+00FBFCK6EUWlAD4rzoknystfYfTOft9gXDJ6dv60S7MrhGXuEj5KE",
+	"jF2cjdk9vcdcU/2JwT79jNFEjJtt5tDtrtbxpXfumMuTB6SVz5yBIe3GDboie+a118rQ9pRmSusRjkSg",
+	"3qW8AAb9ZbOKqHjYtcwEGqdINMqkyMhaBfrK9QusLps3f4Gz3twXmGSazBvgG5aLVQo75l5dQJq6JCnJ",
+	"BuP4F6XAxGLbckAXUavnTKpc05vhRI7mLkFmY6oWqpT+xIfUKCMeeV6JDNsZF63v0I49vS4PPdFOr2Ao",
+	"VwG/QJ8GzTI6wRsJZzVhAPZ25AThTJG0IETCkCF9ivj1HOpTuzf+eiwkVVuj1ciETl7MixSTA80JlCAp",
+	"iDQBskY9GuJ4jf5rfddoaXfaIY8GNKOR0dS4lZ3VAIZGGVKZSEj+CFl7/RetVqul39Wftp4EIdcf7j5x",
+	"X91/sm6Yjqfe3WnPU+9+EIZnrdZGGJ5tPQnDs7tP9Mf7T97+RaWO56N8lenZhEYQsI/tkY5Gvw6BdyOa",
+	"GMaJQSVSUTWS9cLKChdn6iy6ErWYDFFkFiM+4uZU4QX6QmsktX2SQW8ktSiZIQ5YPcVtDkbAThLQ0ot7",
+	"EhUgo2oxpUUQXwPRWOQezCCiSYLKjAsm6LC4cxHVY4U9ZzXuSgcCi43+WIayksPMFTgXKhaAPuhlVYsl",
+	"DvIJS+Cj9YplZXwMS0RBLY7RNEWTQ29GG6pVBoKtLDJW7fCwC9lDF3a1xIE7YWnmQMSYG4P7/C1Apc7y",
+	"XvNKGYra3bk23mrO4moYKo596ZLCUjw3X9Y0s72qZb7EFIU5Sqs5duks1ejWKOTqS7PoVUirleLFh9/+",
+	"mw///F9+/buffvgvP//6V7//+t/+/Kuf/PLDT/7DN//j5//nN3//hgak+7bS8jFFiQz0AldfLflKawFf",
+	"6tzMNr6WvqDtDq+auLl9cjPZBdce1CGGkUZQy7XMQTmrq8isNyEXYeoMDbQI6FzJvLXSYdqNLubII1nr",
+	"Dtqc7D/5wz9++fWvfq+Xk3/xN1//6vfN5c84tRtXe8o1xHLRsRXpIfkg+ToXHeYrE3w7Q1bmncVcFdEc",
+	"/pR2ynj5oq6UZLHK3lRuhYN3wSb8EemsPYXrobbPoU+jyRHweRZCkbE+4zQhciIVDG9JZx9zkpo1HpqD",
+	"1ZuNIYocktl77a7V3PQUZxK+sJou5uH6c9Fn/FIPt7xlb/QOBOR92EBDbtjYJWGj2WyGjXPNBJbCBITx",
+	"mYIhnjs9e2ZeMr614o/rwJAckt33DcFhCVugZTjzHzrWe9M4f+um8IKoa6nP0m7G1fRQF5E8NcXd7cVZ",
+	"VNX0Jh+wakMxluEZ74k6c3wCRu8xsQe5xZJaMop2S+u1N+5/iIv0Jhpyo6KRiHKS0Il+VIyMbz8aCCGB",
+	"UJImdAIZMVlvpAcqwngApqpUvgGw/qCCFz4bopFa8GQSkISdABmzWA2mabpJc5lL04esjvS4iAv9TqA1",
+	"QNHnzGjBYlgOkgtyDusFbfpRmIEXCBr4iRWBF8FQxY4l+1EFeA8myuQZrcrAsqR6rbEYc4zmSKkaGGqK",
+	"zszsFLJdsul+jgZUpSwKim+G6U7IReZ/0S5iwq1LEq1KVJKOyybsNMkj+7wMuaInXjaMOU4v9p6siQzf",
+	"xp87joljiow1EsEZHaZat21Mg/r/uym/s93abm+0bm+0tv58Z39r+8939lst/N/G/d69O3Hr3ta9e+3o",
+	"bnzn9n263QNKW9Ht2zRubd1uVPq8YzVYgJeMk5SdQYJxY8qLo9Vbiza2NUo+O3z89JYkj89YTzM74Mq4",
+	"gzBuB+L1lVF6ijLoI7dYbrGpmjB4LpQKUVrvZu4VJo8rXOTolqrwhCMlCblj12snjMcEL0NA8B5oSRbv",
+	"wDqJaJYxm0fiow7jIS/ir12kkD5ZLQ8UoOod7+CEHWOLimiSFC7xkJ8ApGiQIizGcTBDd6TQ99Nxz+8S",
+	"lY2gExDKCQxTNSmCv0Ou3+Iin+YCZipNPpBNXal+sbRnXR/IIpHAosf39KPI6mNGF7/jeM0Ck5jb9oqU",
+	"R5MoGJgjz0YQFD47GzKRn7GXjbRHKHmF3yM+O3LEJFoWSU8kiRhrNHCkxLeee3qUp5HJKjXjKU03ehlA",
+	"QPRi8EYwHmVApWZoXojy9Ph/rCiGWbvh0pEMOdL6ghuizpwoBx9tZnZPy8joknTSBlIGU4yguOxMEjqb",
+	"v47xLphuizk15VT2XUNe9HOb5qecbRmC052E3P4yTHcCQ328x4dp27IVu28ozlsW7ti349yVXNsu/I+j",
+	"yZXd4dciqGtN6Aq1muMyP9gjhsRKojKgSl9kKolI6btRtT/7ClbsmbdWsll8lAmhCpCFVjCTuUUioyZr",
+	"qDH+2oTI9fTfq1nA5hqupgjOHEtTNcUpFj1jiCyW/AponcnggGYncjr+ElUXP0RzjVoMcg4tLXKG/PDl",
+	"0THZPGbDTf3G+mwooBeA4yQdzZFYhCIzDbngsKHEhjB77FsZTdY3EjLkXvjlVOzhlCz73nCdu/kOoD/f",
+	"BRI0uqg+fgKxo1vLRFZMxSJcW/CoxhVPvZ/rp6rJ0BE9UsaMvWUQ43oje6cLMuQIr2FiPEpGmA1rtbp3",
+	"F1AdP/ac6g9IC2pz463NI2X/sLt3pcvkAsiN0FgIYCG3XuYx47EYk7XjZwc/fPX44f7z5z/8/NmLRy8/",
+	"D8g2GTI+UlDKGTOqvpY582QFW4eJvOSEkjn33c+O13c/5CbS0jiLqJpHApZzmK54//QGrCL51R/W3Gjs",
+	"slRecunnKhlKdZzAqY3TxiMqkWxbHyyPqMfA/zEPbFaVCRR1g1tTElNByG1IPsSBHxBulL0M0PYUk7WO",
+	"nPCoE5BIi5Abo3TdGh1yPdUzajlWYZkloeZstdBL+qBQj0A0wTgHG4pGnlgbEXem6ZktkQOthMwonSE3",
+	"a59RPUlZ80TzwoBpdJwYA5tdSzPk37VfryHJciGdgaFgiKVWRpTrGHYqi7BPtFyEnAvlzgpPSTbJM43w",
+	"FdF9pNOdWNpnySCehQy5Ggt3JeWuecytNnAPm+B1P6AQg+3djfXj2dHOsG4BmQp4tQYHwrhUmviJXsjN",
+	"DFU3qjuZXxHNBu7PapYBIqJB8kpJ85LV96rIpPK2LKlOymo3GZPmeG8hV6hShwPSt1quuZNenI68GlV2",
+	"WcJVsKRVddnuZJ7S+goiYOn1xUTa+XJ17QqUldIUM2jQydDr1zFy8kxcuic4z1r+8IoZo9j0Xdybc8Vt",
+	"HKShJlOkX/NYAG7V/FnmbnNxNMi3JEkBMiJ4yEvf2oSrgBTfOjqsX7gl1w0zKjzDmu6FvJ+JsdzVl0zv",
+	"lzR0XWpuQxMSwymLQBKsFWPS0MUI+ZfIYsiMlarwgRhbo4nrzPogld3DaSE/s57vRtciKEr8eGcahc36",
+	"eGt7t9Xabd3+fsPTBxDMQiWgl6YSVMdj19gsV8/Nqal36R9IBqZyiNk0n9KsSj5wjz6afmSuOtiCzJ5X",
+	"0GdSQbaMT3FpWTpoWIpQX8Nt63ZrUQT6cr7GO1VeKDhbBO8RnE3bN+Y97schL+HMLMVRGGqnYao6gDkB",
+	"BfonSXK/JtI1TO+jvMjpE5mfR/O5ZnqdE8bjTsgr3RYB6Sg4U3NMlcRZKkM+Zaoka9MWSt8uWZgj14Pc",
+	"3RpyrN85ERx2sY6nLdhjHCUyj1jNpcgsE5mNkmi32oGmUNzmW7ksQLS86k04ONxB5QnLYunFrptx2q1W",
+	"YOVPZRbCck1osQdkbgj3ZYlQ89WhCzg5riZaZJZCaWlyab2sNrDkyNzQMr4PaYKKaQ/0J99Nrf/WNBV/",
+	"qCSORxMe1erj+urOmNmQWXZczd0KAwj1yv2umDxzJUgxcxITHl2ljSpff9UBmpiU1UKplXtn2ub72efH",
+	"mrhhEL4V6p333KTqL87rNGNXQjpJGe/Ptdj4ypQW//ANzDueyowvG2ILk2vIy6a1NWrt2OtTjuY1pwp6",
+	"qYwupzXkSqz7Blqysn22LJs2yQsvC1uTQy0algwNM+Kd3T6zBddvvZ3GcQvHlWF5PcLUaR+abHQKLGmS",
+	"R6gV7LqjL0pL1qgJTva32fmBUd+ZJGboJsHQxl2fqxfHiKVpQ+5MQ3t57WaNIylkzqKFFhZ/fmOC2i4X",
+	"evTOXc+NInlQhwIV0rp56SrDAi6AD0sxJoS86vCdi2wFy/u+ieOk0m5yno1lTGZM7bmLR/KCniLDmp6r",
+	"ubLqhOrZbTPJ8q+rwqcOMWKq5+fUuxikwKVv1ST8LsjxWyGIw3jLjjAZbRbErSJsAncWS1n5lXb0feKT",
+	"vIgql4ryCAICiQTS8gSHVrC1XNL9xTSGJXJwfD0g1xP0bE4vKG2Ff3J12Hltlh6XDHEFFh499B8n2qA6",
+	"w+PKFinnSByGapjoMJY5Z7etXBpYxQb9B+XaFMtFj19Z+osZeHbBeIuiUcbU5EiPam3XQDNDUc2nJ+48",
+	"P/v8uFFZGRllGoyspJJ09m1VOFvt5gEOQsJRq7UTmZhx/RGKbi+mRQVOmoM4UMrkZOkXvptbhmYnN/P6",
+	"+jD6IBBdRZ/x2uLrRvwsdi5l34NJPuVfYXn0ag9UabnUhImSvC3KXk6cja+jruJ6zfxYW9XGT0eCK2pK",
+	"L9uXjtmQDCnjijKuz3S2xhgbGjOBHKIbDAmt2jC4r0VkF3Hr3CZBgb4oAsjABVQahxZN0A8VDahqErTn",
+	"xyIaDW2huDxLGTOwaWSLdn8O3SOUbzFrW2O7qUFsYO0C6gxUa0M0Zc0JHSaBjcsyZgSL4yQxbS+c+87d",
+	"gbzmtgOlGfKQP0ZW/tnRyxcFP7duQEuzSOe9pgVB4WzRlOC842LCMAE75DUZ2MS5tHApciAyRR4OGAeJ",
+	"XkkFPAKJkDy0wUO2RlMVkiYaN42+YhATpdDYKVF7IV/6HuEiXSkeJYQX+UxoIoX90Wyih7dOX5vC34B0",
+	"IaIjCaSbibHEPESK7joaxxZYSZQIecfAwoZ9IrPIQSMyYn8wUW/FT0aCTVgEXIKH1AfPNF3ByHG893J3",
+	"c1OkwKUYZRE0RdbftC/JTf0smnlVYu9DI2homdnKIc1Ws4XiSgqcpqyx29hptpo7aOlTA6RvZfqAfEzI",
+	"igyAhwOITmxYtRMCzZ3QxygLgo5W+bw0pSQUHZMbkJgyYUiTSWde4kynSZ5QlmidTykYpgpxLOSZVysV",
+	"dYW8ZCg3f1vdlsZxBlKiuc6OQMz1DjmVpGfGRvNJ7sqWxaqYJJFeLMRkxBVLCFNEjqIIALmaCDkXZKhf",
+	"649ASlSWbA1GBA4vBMrLbhhEbBML0Qz5oZsoMluajfTPXTHiMcSubCl6wjWt2bWypCuQP6bod0fpl8ux",
+	"qcF/u7Vj0EkzULwhWndpFMdqOCBI9UDEl9ckoJTMc17ms7ZmQqnpxXardblzzyuZ+fV/+vWH3/47W3Pq",
+	"PGi0zeRVY+ZAbnodHvCVrcWvlAq/4kv3Fr80VeJZv7a1s/i1vGQyvnB7GeAq6qrql7fvLzVbqR7yedC4",
+	"vcwmluv941tLrA3bV/hCWGP3zdugIUfDIdXCR+O56BNEZUX70vNbyMZb/ZpPyGzZ7D6ouu45cqozjuEE",
+	"a2h979Ak+Y5NSZhtshNyvxyhyXGWZT7vqXrlIpQu6arymmqgyw3lanLvikc2iy5B52+rL9v8TX/5veu8",
+	"GhfBnvNpFDDbVIEDQQ3nyqVUmxX09PEx0VpZc85BHOqRbg5jmcMga4cvj47XF99L56mdI2NkQBWgkOrq",
+	"IZJ9oigKaTmv10xPknbrfpOYIc0J1gkJZaGArLW3768b59p0dxrNiVFeWYkXk6VZcb4BV8ONpz3h18yQ",
+	"S6adCn781f/6+Yd/9i8+kh9fjLW2lmB2eWefG168BC92uOZd1fkEgMaxaR1Zy5cfCKzSbN7UWpcYAgEa",
+	"DUwk0y3pVPNZur2fD74qyfYbvdVlsXuPl7tffhuofHuZ4y4aR+Eb7cVv5D2SLnK9Pprz7Mdaxey5I3do",
+	"Z/HjUkSBHKUuJAncoNW3Ha1mpZoCu3Kahq6OWoJWLpxqXVU2JX0W4Z6CMkWqV0a2FRDNdSRY+KBrzrrU",
+	"o0X32KUeL7e6vRi2u+Zf50Fju3Vnped3lkTEoq/CdV6rVS/J1hKLr2p89RH3pRAJ3pcdEm/e6vN3DhPz",
+	"l+8+ePP2vCREOMMsChEO9911MznvxWWbqSC7xJ0rvROYOIMMItNSQLFTpiamJPqu1fMrA6QxvGFAvaSN",
+	"NddO35AKzKnWbAQyFzVj/AVm0Np4GaKE7cwvMvxXa1N5sH/IX7oGvlNF4jEiGmN3mZKmjnnIQ+6VICcX",
+	"qUCOzRWK1BmbiELWbOIXPcEi2xLrN9AMCBf5u+uufLnWv3gfmgaAAy+rvKowt7G2TGXkhJz1XM0b91MR",
+	"gODD1iSdfHFsemmlItkSIOSdclZhZ30PQ1MrypZJRTMlXeaRLd8d8jL4eXGeLwTjsjldI17wSmySQUV8",
+	"/lRdbX2Yh3pbd1FFNeFkHGNesVhQqmenknTM8x2iBOnbFDhTbAFDRgWHPfcekzWVj8k+mUV2fdbSy84i",
+	"4wFLoEjNShFfhuIUvD4GqQvK0Ai5mz8c8gx6GchB3q82s3PnGygBpN8GQ1Yp0E9BPZwqunxxNjnTX6YY",
+	"F20Grij0im2/b8/t+r29uOt3FTkrTt5aLE+ZGEkEMTDtdDHXfM9LyK8C2+BKCW4vTnj79p1FBbDeXsh2",
+	"YCO08I3Uxid4EldlgpvxINlGqOhoUYJodbARNE5pMoIivgL31MVPTLGIN++n2xsUlWAw+YPF+si2tl24",
+	"sqs7kYdSNCQAmYjRMokiO5goIsohaG4kv3nB3fxIukJDUSr+f9erstjOh8nL5Lti+NuluEYvlHGr1Wq1",
+	"toI5C6deCcn8cb0T7fv3W/U7MYAkEeZM3G60tyu3Y2v39r3dVuv783dBv2y34evf/fSbH39pQGn46y+K",
+	"3rl53fpbGhtN9ffGwXF09uLR6+0Xj/rjg0f79r+Uv/zisfn8V6XwmMY3f/vLD3/37//wm7//5hf/1ZRt",
+	"dTapon3WKoXpS2FAFXav+vk+ZXXto5Wph9O9Vgy3Nydo3bElcc+Qfl/iQ2twXvJ6gcnYillWMjNxHRvR",
+	"QEjNY2LbjFQ/LNBMaxOcrb/aMCUjC8yqZg89QD7WEjBL36e7g1QRb5z7hatq6lt0l8XYcv7P2yu0A5er",
+	"cFdciA8/+c8ffv0rc+v/NK4C4o9DUQ/pTYiRh/IxJKBggaH0FVjJawB+m3DGSVeogeWomgXOYvIjf/wb",
+	"o9b1G7U+GpfMCV619dPHkxsD6P8juLKMSbMP6on9cjkTSx4uiTnZJprP62U3o8O50S+svb29YhfmcuLc",
+	"h5/99sPf/c2fkDint8Ud9iIMemoqnmDXhlo0sr+boGDycjnsKY28Kgrhy88efSoo9PXvfqox51//x28D",
+	"/lw/8UKEo7l0PMwPvVZ4cpg3n3SZ12rNsR4ZY3E9Dn6iBGy2b8w89Pvmx1/+qVGwso24746yHqf84k21",
+	"eLXvoamr/ZTSPsSmzFWpKlSTlCjfHCpnJ71Cd2BOERc/+gADpY/g3TIP77vE6yWefY7m1Cu9FVXVYWvv",
+	"xVf/+ydf/fgXNzS56gohvuT+D1sMbb4Rp1+0OVmCLt+SJBplGXCVd30yySilpjLombGl6jLShYngcRDy",
+	"Cgm0dNfIWru1Y9wuYyYhsOkgGldDngA9Zby/vufX+DAmJSZJu9Wu8Uk89dd3YYkkWNDRtu9vfJ2RSNqG",
+	"pHXmoZUqGl6CuT8rTr1AoeOxyI8WD1Wvsr1dHORcG/8bL78YLdklY3GR2dqgCYtM9ELxfOQ/f/tu6fmI",
+	"ZsKE7U4bij/88n9+84tflyW15Q3FdW2G6hWLiuluiJBPhA4KwmAwiJavx3x69IVgfIFJ+TPBbD6T6VtF",
+	"9h0hiI17NBYgCReKwJmWKSaAyX/GXF2US9czBUVrDv0nFk+3qfa5AbqKsHyWQ3nFhpdr0YkWW4S//IcP",
+	"//Rn3x6L8PWHpmmEWMaArNnYIpdJzm1NsWIl87KmUtFJUboAgwRsTz8ct8Kg/LyY74+MqTfGwRXVIX1y",
+	"y6DUcJH2kycCd0GNATjpWJ7rV6kNTI5zBDw2edfvjKptKr6FvKhjFdgc0z7kcThYQ4CpPRsw1HW6iP/s",
+	"QCTY22gmzEgWSZ5NUoRUjQXG3jBbYNKGUzVDfuC34pLYI2fiigDv5RFI04WFQz4dx0Rq6go3ba+UPL4K",
+	"g5O8Ss/rlbFWCp2otv2XjQHSgMsTluKzNQLqpeiRFX0CS9FLns2uSjLFWIWLei6nSiDdaKo3muoSro9y",
+	"08qlVFUTWlLHNU2ni6poTCrJAJVHJ47WlfMNMP0co/lMoKbtpdkrZ49KFDAD0hNZ3njFRYfSkNsuukRf",
+	"iJrGCGuVhcPXTYRnUZYr5CE/nioDi4qy8S/3RDamWbyb14WnyqhpiRhj1NmA8j5ILF6O6XOuUZhNhvO7",
+	"i9nRTbiaVJTHskmeKRPWGfKUSllRdOyWnKLlBSxGWcSeUhJDDIsinO1Wy3ZARPhcDc0myeveWmhwmYFr",
+	"WFAuZUzWNIm2JYgDUlQPiUCuY7QlxchVYKmyBxmYoF8pSCwqIjx7GCZcFe9moistVwq5pvfWr2L4DXXV",
+	"RctBxqQIA7ALslgScgVJYvpPwDDXXzDK1BZa7gsXuJkvXIy5W3zINRrskc7Tx8dkxozTsTXscwVsPKC2",
+	"5oi+idJuvNv3XTyQNQ4Mt0NjkDAVvIo2Hh5W5pXqfQs9UxKSXlA+e/0A8Hg9IO3WDlnDunI0b0LtGU58",
+	"Sw+xhh7CFL7YJmvO2mMnw/aK9r36I5uK1l6v4r6aZLwyPWRWy/f0rSg29q9kRHlVWTgccaRrCY4WsO76",
+	"thQXwFjEDboydxVjG/XAhOR5A7a3/RFnoghtVOAK5hG/W8ylpasu2r1pkmf2LSBcjDWJu7sgyjSvH04/",
+	"un54txyZWNh+VjMyTVfQr9KwS0PfyAolg5I4hZly6Bho71+vetlhqgNqrZ50pDKgQ6mFd9uX1FY2nWmc",
+	"VxGQY+d4OKDqkEUrC/NPbFfWmySxmySxb2uSmGmKa+9OTaaY1yZ58T3EsvIzdxBLwSNPwC0hNmkf5TcJ",
+	"cKJFydr7eZDu3NzNZVBmH3t6Lnsz86dv7uWnmLx5cLiz8D62F95HWyBv9j62P+Y+tm/u4zKo8tfYW3fZ",
+	"+5g/fXMfP8372K65jwOgiRr8qD6SyVZX2m61PLNEmokIpCRMklE6e9m+awe9qGNmXs03dgocpB+jlc/t",
+	"5G8ttk+WXZK1AGllrkul7eBCo4E+x9yA1R0Vzozc6kPWXuwfH62jq9eVM7YVu2+3dginQ+xCbmvha8I3",
+	"u1OvDKgX92AtVb3nNaenlJlK5/OL+NCYLdrdkmJSbx490mRb6zafHT5+GpDDF0+JyMiDg0MnsO2Rjt70",
+	"jku+culOU2Wy0rKWU283GY4SxVKaqc2eyIYbTjtfTmPWJN5Mdd1VskqduysU9T/845d/+M0/fKJVK82W",
+	"HQtxlIjxp10oy4AqL8VAYMZaTgEx12UANP6460LWMohEnzNpg5EVkh2NgOs2fycvXzxVYyYwjVcjawAu",
+	"UsYFB680tG2NtYalowUvqJ8aZADGzL9u2rScAKSEEhsvFnKVUS57kBEstrdWNPAld9rke+wBYa5fx06L",
+	"SGzxhYZ66xmAOOTt1j2/wZXpOasfOYFU7XllxdDJOTC+6h6MLdiSMB7yXsL6A4V+CR6VAWnbZiKlBgu2",
+	"7p9eLKaVMxlyBxJpb99vkn2S0xXy0Gz3hka/wgFjCvXSbGIKi7dbrcpyfwil5uVXSsdMxaAbSnZDyVai",
+	"ZEXrlLlUzBpR5lKwg8PHT60lZe3Zo50NRft9wJI4XePHokOQ66swf2NCuWH8N9flk2H88ywcuZFiMbPn",
+	"5NnRS4JqB45A1g4O2+vG7rHaDWnf3JCbG/Kp3ZBKm8NqNg6tnqLIZgx101lWVpzDsEAjFneG9ARINuLY",
+	"P6domrG7uZmIiCYDIdXuvda9LTSLWehmCyqYYrYBSYTpmshj/ChGGNLmcgpcVdvZiLiDkRrRxKvGIL33",
+	"XI7s7GsunwYD2gcs9V6yYZiz7xiRTwYlZUQG2EpWw31w2CY9loAPgTmNCrDL4VGlN6yLc/YlY+2xvT+s",
+	"AcF70zMgnL89/78BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -141,6 +141,33 @@ func (e GroupPresenceFrameType) Valid() bool {
 	}
 }
 
+// Defines values for MediaInfoMime.
+const (
+	Audiompeg MediaInfoMime = "audio/mpeg"
+	Imagebmp  MediaInfoMime = "image/bmp"
+	Imagejpeg MediaInfoMime = "image/jpeg"
+	Imagepng  MediaInfoMime = "image/png"
+	Videomp4  MediaInfoMime = "video/mp4"
+)
+
+// Valid indicates whether the value is a known member of the MediaInfoMime enum.
+func (e MediaInfoMime) Valid() bool {
+	switch e {
+	case Audiompeg:
+		return true
+	case Imagebmp:
+		return true
+	case Imagejpeg:
+		return true
+	case Imagepng:
+		return true
+	case Videomp4:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MessageFrameType.
 const (
 	Message MessageFrameType = "message"
@@ -204,6 +231,36 @@ const (
 func (e ReadFrameType) Valid() bool {
 	switch e {
 	case Read:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecallClientFrameType.
+const (
+	RecallClientFrameTypeRecall RecallClientFrameType = "recall"
+)
+
+// Valid indicates whether the value is a known member of the RecallClientFrameType enum.
+func (e RecallClientFrameType) Valid() bool {
+	switch e {
+	case RecallClientFrameTypeRecall:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RecallFrameType.
+const (
+	RecallFrameTypeRecall RecallFrameType = "recall"
+)
+
+// Valid indicates whether the value is a known member of the RecallFrameType enum.
+func (e RecallFrameType) Valid() bool {
+	switch e {
+	case RecallFrameTypeRecall:
 		return true
 	default:
 		return false
@@ -435,12 +492,16 @@ type Envelope struct {
 	Message string      `json:"message"`
 }
 
-// ErrorFrame A refused frame, in the envelope's style.
+// ErrorFrame A refused frame, in the envelope's style. A refused send names its
+// `clientMsgId`, a refused recall its message `id`.
 type ErrorFrame struct {
-	ClientMsgId *string        `json:"clientMsgId,omitempty"`
-	Code        int32          `json:"code"`
-	Message     string         `json:"message"`
-	Type        ErrorFrameType `json:"type"`
+	ClientMsgId *string `json:"clientMsgId,omitempty"`
+	Code        int32   `json:"code"`
+
+	// Id The message id of a refused recall.
+	Id      *int64         `json:"id,omitempty"`
+	Message string         `json:"message"`
+	Type    ErrorFrameType `json:"type"`
 }
 
 // ErrorFrameType defines model for ErrorFrame.Type.
@@ -545,16 +606,56 @@ type LoginRequest struct {
 	Password string `json:"password"`
 }
 
-// MessageFrame A chat message. Exactly one of `to` and `groupId` is set.
+// MediaInfo The file of a media message, as read when it was uploaded, so that a
+// client can lay it out and choose a player before fetching it.
+type MediaInfo struct {
+	// Height Images only, like width.
+	Height *int32 `json:"height,omitempty"`
+
+	// Mime The content type, recognised from the content.
+	Mime MediaInfoMime `json:"mime"`
+
+	// Size Bytes.
+	Size int64 `json:"size"`
+
+	// Url The download path on this server: /downloadchatpic, /downloadmp3
+	// or /downloadmp4 with the stored name as `filename`. Downloads
+	// take the token like any request (or as `token` in the query).
+	//
+	//
+	// Example: /downloadchatpic?filename=2024-05-01%3A12%3A00%3A00-9f86d081884c7d659a2feaa0c55ad015
+	Url string `json:"url"`
+
+	// Width Images only, in pixels as the picture is shown (a JPEG's Exif orientation applied).
+	Width *int32 `json:"width,omitempty"`
+}
+
+// MediaInfoMime The content type, recognised from the content.
+type MediaInfoMime string
+
+// MessageFrame A chat message. Exactly one of `to` and `groupId` is set. A media
+// message (kind image, audio or video) carries the stored name in
+// `message` and the file's description in `media`. A recalled message
+// keeps its id and seq but has `recalled: true`, an empty `message`
+// and no `media`.
 type MessageFrame struct {
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
 	FromUser    string  `json:"fromUser"`
 	GroupId     *int64  `json:"groupId,omitempty"`
 	Id          int64   `json:"id"`
 
-	// Kind text, or a media kind whose `message` is a name returned by an upload endpoint.
-	Kind    MessageKind `json:"kind"`
-	Message string      `json:"message"`
+	// Kind text, or a media kind whose `message` is a name returned by the
+	// matching upload endpoint: image by /uploadchatpic, audio by
+	// /uploadmp3, video by /uploadmp4.
+	Kind MessageKind `json:"kind"`
+
+	// Media The file of a media message, as read when it was uploaded, so that a
+	// client can lay it out and choose a player before fetching it.
+	Media   *MediaInfo `json:"media,omitempty"`
+	Message string     `json:"message"`
+
+	// Recalled Present, and true, when the sender recalled the message; a RecallFrame with this `id` follows it in the conversation.
+	Recalled *bool `json:"recalled,omitempty"`
 
 	// Seq Gap-free, strictly increasing within the conversation.
 	Seq  int64            `json:"seq"`
@@ -566,7 +667,9 @@ type MessageFrame struct {
 // MessageFrameType defines model for MessageFrame.Type.
 type MessageFrameType string
 
-// MessageKind text, or a media kind whose `message` is a name returned by an upload endpoint.
+// MessageKind text, or a media kind whose `message` is a name returned by the
+// matching upload endpoint: image by /uploadchatpic, audio by
+// /uploadmp3, video by /uploadmp4.
 type MessageKind string
 
 // MessageListEnvelope defines model for MessageListEnvelope.
@@ -629,6 +732,47 @@ type ReadRequest struct {
 	With *AccountName `json:"with,omitempty"`
 }
 
+// RecallClientFrame Recalls message `id`, which the socket's account sent, within the
+// recall window (TIM_RECALL_WINDOW, 2 minutes by default) from when
+// it was stored. On a one-to-one or group socket the message must
+// belong to that socket's conversation.
+type RecallClientFrame struct {
+	Id   int64                 `json:"id"`
+	Type RecallClientFrameType `json:"type"`
+}
+
+// RecallClientFrameType defines model for RecallClientFrame.Type.
+type RecallClientFrameType string
+
+// RecallFrame The sender recalled message `id`. A recall is an event of the
+// conversation with a `seq` of its own, after every message before it,
+// delivered, acknowledged and replayed (`sync`, catch-up) like a
+// message, so that a client offline at the time gets it from its
+// cursor. From then on the recalled message shows `recalled: true`,
+// with an empty `message` and no `media`, in history and catch-up.
+// History (/Tim/messages, /Tim/groupMessages) lists messages only,
+// not recall events. In a direct conversation `by` and `with` are its
+// two accounts: `by` recalled, `with` is the other party (the
+// recalled message's `to`). In a group `groupId` is set instead of
+// `with`.
+type RecallFrame struct {
+	// By The account that recalled the message, its sender.
+	By      string `json:"by"`
+	GroupId *int64 `json:"groupId,omitempty"`
+
+	// Id The recalled message.
+	Id int64 `json:"id"`
+
+	// Seq This event's seq in the conversation, gap-free with its messages.
+	Seq  int64           `json:"seq"`
+	Time time.Time       `json:"time"`
+	Type RecallFrameType `json:"type"`
+	With *string         `json:"with,omitempty"`
+}
+
+// RecallFrameType defines model for RecallFrame.Type.
+type RecallFrameType string
+
 // ReceiptEnvelope defines model for ReceiptEnvelope.
 type ReceiptEnvelope struct {
 	Code int32 `json:"code"`
@@ -684,12 +828,19 @@ type RegisterRequest struct {
 	Username DisplayName `json:"username"`
 }
 
-// SendFrame Sends a message to `to` (an account) or `groupId`.
+// SendFrame Sends a message to `to` (an account) or `groupId`. With `kind`
+// image, audio or video, `text` is a name returned by the matching
+// upload endpoint (/uploadchatpic, /uploadmp3, /uploadmp4), uploaded
+// by anyone: an unknown name is refused with an error frame 404, a
+// name of another kind (an MP3 sent as image) with 400, and nothing
+// is stored.
 type SendFrame struct {
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
 	GroupId     *int64  `json:"groupId,omitempty"`
 
-	// Kind text, or a media kind whose `message` is a name returned by an upload endpoint.
+	// Kind text, or a media kind whose `message` is a name returned by the
+	// matching upload endpoint: image by /uploadchatpic, audio by
+	// /uploadmp3, video by /uploadmp4.
 	Kind *MessageKind `json:"kind,omitempty"`
 	Text string       `json:"text"`
 
@@ -1357,8 +1508,10 @@ type ClientInterface interface {
 	// and every group the account belongs to, with or without messages.
 	// Only the token's account may read its list.
 	//
-	// `unread` is `lastSeq - readSeq` less the account's own messages in
-	// that range. `readSeq` is the account's read cursor (see
+	// `unread` is `lastSeq - readSeq` less the account's own messages and
+	// the recall events (which take seqs but are no messages) in that
+	// range. `lastMessage` is the newest message, with `recalled: true`
+	// if it was recalled; never a recall event. `readSeq` is the account's read cursor (see
 	// `POST /Tim/read`); a member's read cursor starts at the group's
 	// newest message when it joins. `peerReadSeq`, on direct
 	// conversations, is the other party's read cursor.
@@ -1449,6 +1602,9 @@ type ClientInterface interface {
 	// Messages between `account` and `with`, in ascending seq order. With
 	// `afterSeq`, the page starts after it; with `beforeSeq`, the page holds
 	// the newest messages before it. Only the two parties may read it.
+	// Media messages carry `media`; a recalled message shows
+	// `recalled: true` with an empty `message`. Recall events (see
+	// RecallFrame) take seqs but are not listed, so a page may skip seqs.
 	//
 	// Corresponds with GET /Tim/messages (the `GetMessages` operationId).
 	GetMessages(ctx context.Context, params *GetMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1771,8 +1927,10 @@ func (c *Client) GetAvatar(ctx context.Context, params *GetAvatarParams, reqEdit
 // and every group the account belongs to, with or without messages.
 // Only the token's account may read its list.
 //
-// `unread` is `lastSeq - readSeq` less the account's own messages in
-// that range. `readSeq` is the account's read cursor (see
+// `unread` is `lastSeq - readSeq` less the account's own messages and
+// the recall events (which take seqs but are no messages) in that
+// range. `lastMessage` is the newest message, with `recalled: true`
+// if it was recalled; never a recall event. `readSeq` is the account's read cursor (see
 // `POST /Tim/read`); a member's read cursor starts at the group's
 // newest message when it joins. `peerReadSeq`, on direct
 // conversations, is the other party's read cursor.
@@ -1973,6 +2131,9 @@ func (c *Client) LeaveGroup(ctx context.Context, params *LeaveGroupParams, reqEd
 // Messages between `account` and `with`, in ascending seq order. With
 // `afterSeq`, the page starts after it; with `beforeSeq`, the page holds
 // the newest messages before it. Only the two parties may read it.
+// Media messages carry `media`; a recalled message shows
+// `recalled: true` with an empty `message`. Recall events (see
+// RecallFrame) take seqs but are not listed, so a page may skip seqs.
 //
 // Corresponds with GET /Tim/messages (the `GetMessages` operationId).
 func (c *Client) GetMessages(ctx context.Context, params *GetMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4044,8 +4205,10 @@ type ClientWithResponsesInterface interface {
 	// and every group the account belongs to, with or without messages.
 	// Only the token's account may read its list.
 	//
-	// `unread` is `lastSeq - readSeq` less the account's own messages in
-	// that range. `readSeq` is the account's read cursor (see
+	// `unread` is `lastSeq - readSeq` less the account's own messages and
+	// the recall events (which take seqs but are no messages) in that
+	// range. `lastMessage` is the newest message, with `recalled: true`
+	// if it was recalled; never a recall event. `readSeq` is the account's read cursor (see
 	// `POST /Tim/read`); a member's read cursor starts at the group's
 	// newest message when it joins. `peerReadSeq`, on direct
 	// conversations, is the other party's read cursor.
@@ -4158,6 +4321,9 @@ type ClientWithResponsesInterface interface {
 	// Messages between `account` and `with`, in ascending seq order. With
 	// `afterSeq`, the page starts after it; with `beforeSeq`, the page holds
 	// the newest messages before it. Only the two parties may read it.
+	// Media messages carry `media`; a recalled message shows
+	// `recalled: true` with an empty `message`. Recall events (see
+	// RecallFrame) take seqs but are not listed, so a page may skip seqs.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6807,8 +6973,10 @@ func (c *ClientWithResponses) GetAvatarWithResponse(ctx context.Context, params 
 // and every group the account belongs to, with or without messages.
 // Only the token's account may read its list.
 //
-// `unread` is `lastSeq - readSeq` less the account's own messages in
-// that range. `readSeq` is the account's read cursor (see
+// `unread` is `lastSeq - readSeq` less the account's own messages and
+// the recall events (which take seqs but are no messages) in that
+// range. `lastMessage` is the newest message, with `recalled: true`
+// if it was recalled; never a recall event. `readSeq` is the account's read cursor (see
 // `POST /Tim/read`); a member's read cursor starts at the group's
 // newest message when it joins. `peerReadSeq`, on direct
 // conversations, is the other party's read cursor.
@@ -6987,6 +7155,9 @@ func (c *ClientWithResponses) LeaveGroupWithResponse(ctx context.Context, params
 // Messages between `account` and `with`, in ascending seq order. With
 // `afterSeq`, the page starts after it; with `beforeSeq`, the page holds
 // the newest messages before it. Only the two parties may read it.
+// Media messages carry `media`; a recalled message shows
+// `recalled: true` with an empty `message`. Recall events (see
+// RecallFrame) take seqs but are not listed, so a page may skip seqs.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -12,7 +12,7 @@ import (
 )
 
 const avatarGetByAccount = `-- name: AvatarGetByAccount :one
-SELECT m.name, m.kind, m.owner, m.size, m.content_type, m.sha256, m.created_at
+SELECT m.name, m.kind, m.owner, m.size, m.content_type, m.sha256, m.created_at, m.width, m.height
 FROM avatars a
 JOIN media m ON m.name = a.media_name
 WHERE a.account = $1
@@ -30,6 +30,8 @@ func (q *Queries) AvatarGetByAccount(ctx context.Context, account string) (Mediu
 		&i.ContentType,
 		&i.Sha256,
 		&i.CreatedAt,
+		&i.Width,
+		&i.Height,
 	)
 	return i, err
 }
@@ -106,7 +108,7 @@ func (q *Queries) MediaDeleteByName(ctx context.Context, name string) (string, e
 }
 
 const mediaGetByNameAndKind = `-- name: MediaGetByNameAndKind :one
-SELECT name, kind, owner, size, content_type, sha256, created_at FROM media WHERE name = $1 AND kind = $2
+SELECT name, kind, owner, size, content_type, sha256, created_at, width, height FROM media WHERE name = $1 AND kind = $2
 `
 
 type MediaGetByNameAndKindParams struct {
@@ -125,13 +127,15 @@ func (q *Queries) MediaGetByNameAndKind(ctx context.Context, arg MediaGetByNameA
 		&i.ContentType,
 		&i.Sha256,
 		&i.CreatedAt,
+		&i.Width,
+		&i.Height,
 	)
 	return i, err
 }
 
 const mediaInsert = `-- name: MediaInsert :exec
-INSERT INTO media (name, kind, owner, size, content_type, sha256, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO media (name, kind, owner, size, content_type, sha256, created_at, width, height)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 `
 
 type MediaInsertParams struct {
@@ -142,8 +146,11 @@ type MediaInsertParams struct {
 	ContentType string
 	Sha256      string
 	CreatedAt   pgtype.Timestamptz
+	Width       *int32
+	Height      *int32
 }
 
+// width and height: a picture's dimensions, NULL when unknown or not a picture.
 func (q *Queries) MediaInsert(ctx context.Context, arg MediaInsertParams) error {
 	_, err := q.db.Exec(ctx, mediaInsert,
 		arg.Name,
@@ -153,6 +160,8 @@ func (q *Queries) MediaInsert(ctx context.Context, arg MediaInsertParams) error 
 		arg.ContentType,
 		arg.Sha256,
 		arg.CreatedAt,
+		arg.Width,
+		arg.Height,
 	)
 	return err
 }

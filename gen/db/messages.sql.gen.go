@@ -11,72 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const conversationBumpSeq = `-- name: ConversationBumpSeq :many
-UPDATE conversations c SET last_seq = c.last_seq + v.n
-FROM (SELECT unnest($1::text[]) AS key, unnest($2::bigint[]) AS n) v
-WHERE c.key = v.key
-RETURNING c.key, c.last_seq
-`
-
-type ConversationBumpSeqParams struct {
-	Keys   []string
-	Counts []int64
-}
-
-type ConversationBumpSeqRow struct {
-	Key     string
-	LastSeq int64
-}
-
-// Reserves counts[i] seqs in conversation keys[i]; returns the new last_seq.
-func (q *Queries) ConversationBumpSeq(ctx context.Context, arg ConversationBumpSeqParams) ([]ConversationBumpSeqRow, error) {
-	rows, err := q.db.Query(ctx, conversationBumpSeq, arg.Keys, arg.Counts)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ConversationBumpSeqRow
-	for rows.Next() {
-		var i ConversationBumpSeqRow
-		if err := rows.Scan(&i.Key, &i.LastSeq); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const conversationInsertMissing = `-- name: ConversationInsertMissing :exec
-INSERT INTO conversations (key, user_a, user_b, group_id)
-SELECT k.key, NULLIF(k.user_a, ''), NULLIF(k.user_b, ''), NULLIF(k.group_id, 0)
-FROM (SELECT unnest($1::text[]) AS key, unnest($2::text[]) AS user_a,
-             unnest($3::text[]) AS user_b, unnest($4::bigint[]) AS group_id) k
-ORDER BY k.key
-ON CONFLICT DO NOTHING
-`
-
-type ConversationInsertMissingParams struct {
-	Keys     []string
-	UsersA   []string
-	UsersB   []string
-	GroupIds []int64
-}
-
-// Creates the conversations that do not exist yet. Empty user_a/user_b and
-// zero group_id stand for NULL.
-func (q *Queries) ConversationInsertMissing(ctx context.Context, arg ConversationInsertMissingParams) error {
-	_, err := q.db.Exec(ctx, conversationInsertMissing,
-		arg.Keys,
-		arg.UsersA,
-		arg.UsersB,
-		arg.GroupIds,
-	)
-	return err
-}
-
 const conversationsChanged = `-- name: ConversationsChanged :many
 SELECT key, coalesce(user_a, '')::text AS user_a, coalesce(user_b, '')::text AS user_b,
        coalesce(group_id, 0)::bigint AS group_id, last_seq, updated_at
@@ -263,17 +197,37 @@ WITH input AS (
            unnest($3::text[]) AS user_b, unnest($4::text[]) AS sender,
            unnest($5::text[]) AS recipient, unnest($6::bigint[]) AS group_id,
            unnest($7::text[]) AS kind, unnest($8::text[]) AS body,
-           unnest($9::text[]) AS client_msg_id, generate_subscripts($1::text[], 1) AS i
+           unnest($9::text[]) AS client_msg_id, unnest($10::text[]) AS media_kind,
+           generate_subscripts($1::text[], 1) AS i
+), checked AS (
+    SELECT input.conv, input.user_a, input.user_b, input.sender, input.recipient, input.group_id, input.kind, input.body, input.client_msg_id, input.media_kind, input.i, md.content_type, md.size, md.width, md.height,
+           CASE
+               WHEN NOT CASE WHEN input.group_id = 0
+                        THEN EXISTS (SELECT 1 FROM friendships f WHERE f.account = input.sender AND f.friend = input.recipient)
+                        ELSE EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = input.group_id AND m.account = input.sender) END
+                   THEN 'forbidden'
+               WHEN input.media_kind = '' THEN 'ok'
+               WHEN md.kind IS NULL THEN 'no_media'
+               WHEN md.kind <> input.media_kind THEN 'wrong_kind'
+               ELSE 'ok'
+           END AS status
+    FROM input
+    -- A lookup by primary key for each media send only (OFFSET 0 keeps the
+    -- planner from turning it into a join over the whole media table).
+    LEFT JOIN LATERAL (
+        SELECT md.kind, md.content_type, md.size, md.width, md.height
+        FROM media md
+        WHERE input.media_kind <> '' AND md.name = input.body
+        OFFSET 0
+    ) md ON true
 ), allowed AS (
-    SELECT input.conv, input.user_a, input.user_b, input.sender, input.recipient, input.group_id, input.kind, input.body, input.client_msg_id, input.i FROM input
-    WHERE (input.group_id = 0 AND EXISTS (SELECT 1 FROM friendships f WHERE f.account = input.sender AND f.friend = input.recipient))
-       OR (input.group_id <> 0 AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = input.group_id AND m.account = input.sender))
+    SELECT conv, user_a, user_b, sender, recipient, group_id, kind, body, client_msg_id, media_kind, i, content_type, size, width, height, status FROM checked WHERE checked.status = 'ok'
 ), stored AS (
     SELECT a.i, m.id, m.seq, m.created_at
     FROM allowed a JOIN messages m ON m.sender = a.sender AND m.conv = a.conv AND m.client_msg_id = a.client_msg_id
     WHERE a.client_msg_id <> ''
 ), fresh AS (
-    SELECT a.conv, a.user_a, a.user_b, a.sender, a.recipient, a.group_id, a.kind, a.body, a.client_msg_id, a.i, row_number() OVER (PARTITION BY a.conv ORDER BY a.i) AS r, count(*) OVER (PARTITION BY a.conv) AS n
+    SELECT a.conv, a.user_a, a.user_b, a.sender, a.recipient, a.group_id, a.kind, a.body, a.client_msg_id, a.media_kind, a.i, a.content_type, a.size, a.width, a.height, a.status, row_number() OVER (PARTITION BY a.conv ORDER BY a.i) AS r, count(*) OVER (PARTITION BY a.conv) AS n
     FROM allowed a
     WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.i = a.i)
 ), bump AS (
@@ -284,17 +238,22 @@ WITH input AS (
     ON CONFLICT (key) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq, updated_at = now()
     RETURNING c.key, c.last_seq
 ), numbered AS (
-    SELECT f.conv, f.user_a, f.user_b, f.sender, f.recipient, f.group_id, f.kind, f.body, f.client_msg_id, f.i, f.r, f.n, b.last_seq - f.n + f.r AS seq FROM fresh f JOIN bump b ON b.key = f.conv
+    SELECT f.conv, f.user_a, f.user_b, f.sender, f.recipient, f.group_id, f.kind, f.body, f.client_msg_id, f.media_kind, f.i, f.content_type, f.size, f.width, f.height, f.status, f.r, f.n, b.last_seq - f.n + f.r AS seq FROM fresh f JOIN bump b ON b.key = f.conv
 ), ins AS (
-    INSERT INTO messages (conv, seq, sender, recipient, group_id, kind, body, client_msg_id)
-    SELECT n.conv, n.seq, n.sender, NULLIF(n.recipient, ''), NULLIF(n.group_id, 0), n.kind, n.body, NULLIF(n.client_msg_id, '')
+    INSERT INTO messages (conv, seq, sender, recipient, group_id, kind, body, client_msg_id, media_type, media_size, media_width, media_height)
+    SELECT n.conv, n.seq, n.sender, NULLIF(n.recipient, ''), NULLIF(n.group_id, 0), n.kind, n.body, NULLIF(n.client_msg_id, ''),
+           n.content_type, n.size, n.width, n.height
     FROM numbered n
     RETURNING messages.id, messages.conv, messages.seq, messages.created_at
 )
-SELECT n.i::bigint AS i, false AS repeated, ins.id::bigint AS id, ins.seq::bigint AS seq, ins.created_at::timestamptz AS created_at
+SELECT n.i::bigint AS i, 'new'::text AS status, ins.id::bigint AS id, ins.seq::bigint AS seq, ins.created_at::timestamptz AS created_at,
+       coalesce(n.content_type, '')::text AS media_type, coalesce(n.size, 0)::bigint AS media_size,
+       coalesce(n.width, 0)::integer AS media_width, coalesce(n.height, 0)::integer AS media_height
 FROM numbered n JOIN ins ON ins.conv = n.conv AND ins.seq = n.seq
 UNION ALL
-SELECT s.i::bigint, true, s.id::bigint, s.seq::bigint, s.created_at::timestamptz FROM stored s
+SELECT s.i::bigint, 'repeated', s.id::bigint, s.seq::bigint, s.created_at::timestamptz, '', 0, 0, 0 FROM stored s
+UNION ALL
+SELECT c.i::bigint, c.status, 0, 0, now(), '', 0, 0, 0 FROM checked c WHERE c.status <> 'ok'
 `
 
 type MessageCommitBatchParams struct {
@@ -307,24 +266,32 @@ type MessageCommitBatchParams struct {
 	Kinds        []string
 	Bodies       []string
 	ClientMsgIds []string
+	MediaKinds   []string
 }
 
 type MessageCommitBatchRow struct {
-	I         int64
-	Repeated  bool
-	ID        int64
-	Seq       int64
-	CreatedAt pgtype.Timestamptz
+	I           int64
+	Status      string
+	ID          int64
+	Seq         int64
+	CreatedAt   pgtype.Timestamptz
+	MediaType   string
+	MediaSize   int64
+	MediaWidth  int32
+	MediaHeight int32
 }
 
 // Durable messages, conversations and delivery cursors.
-// Commits a batch of sends in one statement, so one round trip: it keeps
-// the sends allowed (a direct send needs friendship, a group send
-// membership), answers a send whose (sender, conv, client_msg_id) is stored with
-// the stored message, creates missing conversations and reserves seqs in
-// each conversation under its row lock (taken in key order, so concurrent
-// committers cannot deadlock), and inserts the new messages. It returns one
-// row per allowed send, by its 1-based position i; a refused send has none.
+// Commits a batch of sends in one statement, so one round trip: it checks
+// each send (a direct send needs friendship, a group send membership, and
+// a media send a media row named by its body whose kind is media_kinds[i];
+// empty for a text send, which reads no media row), answers a send whose
+// (sender, conv, client_msg_id) is stored with the stored message, creates
+// missing conversations and reserves seqs in each conversation under its
+// row lock (taken in key order, so concurrent committers cannot deadlock),
+// and inserts the new messages with the media row's description. It
+// returns one row per send, by its 1-based position i, whose status is
+// new, repeated, or why it was refused: forbidden, no_media, wrong_kind.
 // Empty strings and zero group ids stand for NULL.
 func (q *Queries) MessageCommitBatch(ctx context.Context, arg MessageCommitBatchParams) ([]MessageCommitBatchRow, error) {
 	rows, err := q.db.Query(ctx, messageCommitBatch,
@@ -337,6 +304,7 @@ func (q *Queries) MessageCommitBatch(ctx context.Context, arg MessageCommitBatch
 		arg.Kinds,
 		arg.Bodies,
 		arg.ClientMsgIds,
+		arg.MediaKinds,
 	)
 	if err != nil {
 		return nil, err
@@ -347,10 +315,14 @@ func (q *Queries) MessageCommitBatch(ctx context.Context, arg MessageCommitBatch
 		var i MessageCommitBatchRow
 		if err := rows.Scan(
 			&i.I,
-			&i.Repeated,
+			&i.Status,
 			&i.ID,
 			&i.Seq,
 			&i.CreatedAt,
+			&i.MediaType,
+			&i.MediaSize,
+			&i.MediaWidth,
+			&i.MediaHeight,
 		); err != nil {
 			return nil, err
 		}
@@ -363,7 +335,8 @@ func (q *Queries) MessageCommitBatch(ctx context.Context, arg MessageCommitBatch
 }
 
 const messageGetByClientID = `-- name: MessageGetByClientID :one
-SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at
+SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at,
+       media_type, media_size, media_width, media_height, recalled, recalls
 FROM messages
 WHERE sender = $1 AND conv = $2 AND client_msg_id = $3
 `
@@ -389,27 +362,42 @@ func (q *Queries) MessageGetByClientID(ctx context.Context, arg MessageGetByClie
 		&i.Body,
 		&i.ClientMsgID,
 		&i.CreatedAt,
+		&i.MediaType,
+		&i.MediaSize,
+		&i.MediaWidth,
+		&i.MediaHeight,
+		&i.Recalled,
+		&i.Recalls,
 	)
 	return i, err
 }
 
 const messageListAfterSeq = `-- name: MessageListAfterSeq :many
-SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at
+SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at,
+       media_type, media_size, media_width, media_height, recalled, recalls
 FROM messages
-WHERE conv = $1 AND seq > $2
+WHERE conv = $1 AND seq > $2 AND ($3::boolean OR kind <> 'recall')
 ORDER BY seq
-LIMIT $3
+LIMIT $4
 `
 
 type MessageListAfterSeqParams struct {
 	Conv     string
 	AfterSeq int64
+	Events   bool
 	MaxRows  int32
 }
 
-// The oldest messages of conv with seq above after_seq, in seq order.
+// The oldest messages of conv with seq above after_seq, in seq order;
+// recall events too when events is true (catch-up), not when false
+// (history).
 func (q *Queries) MessageListAfterSeq(ctx context.Context, arg MessageListAfterSeqParams) ([]Message, error) {
-	rows, err := q.db.Query(ctx, messageListAfterSeq, arg.Conv, arg.AfterSeq, arg.MaxRows)
+	rows, err := q.db.Query(ctx, messageListAfterSeq,
+		arg.Conv,
+		arg.AfterSeq,
+		arg.Events,
+		arg.MaxRows,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -428,6 +416,12 @@ func (q *Queries) MessageListAfterSeq(ctx context.Context, arg MessageListAfterS
 			&i.Body,
 			&i.ClientMsgID,
 			&i.CreatedAt,
+			&i.MediaType,
+			&i.MediaSize,
+			&i.MediaWidth,
+			&i.MediaHeight,
+			&i.Recalled,
+			&i.Recalls,
 		); err != nil {
 			return nil, err
 		}
@@ -440,9 +434,10 @@ func (q *Queries) MessageListAfterSeq(ctx context.Context, arg MessageListAfterS
 }
 
 const messageListBeforeSeq = `-- name: MessageListBeforeSeq :many
-SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at
+SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at,
+       media_type, media_size, media_width, media_height, recalled, recalls
 FROM messages
-WHERE conv = $1 AND seq < $2
+WHERE conv = $1 AND seq < $2 AND kind <> 'recall'
 ORDER BY seq DESC
 LIMIT $3
 `
@@ -453,7 +448,8 @@ type MessageListBeforeSeqParams struct {
 	MaxRows   int32
 }
 
-// The newest messages of conv with seq below before_seq, newest first.
+// The newest messages of conv with seq below before_seq, newest first;
+// messages only, no recall events (history).
 func (q *Queries) MessageListBeforeSeq(ctx context.Context, arg MessageListBeforeSeqParams) ([]Message, error) {
 	rows, err := q.db.Query(ctx, messageListBeforeSeq, arg.Conv, arg.BeforeSeq, arg.MaxRows)
 	if err != nil {
@@ -474,6 +470,12 @@ func (q *Queries) MessageListBeforeSeq(ctx context.Context, arg MessageListBefor
 			&i.Body,
 			&i.ClientMsgID,
 			&i.CreatedAt,
+			&i.MediaType,
+			&i.MediaSize,
+			&i.MediaWidth,
+			&i.MediaHeight,
+			&i.Recalled,
+			&i.Recalls,
 		); err != nil {
 			return nil, err
 		}

@@ -76,6 +76,8 @@ type Medium struct {
 	ContentType string
 	Sha256      string
 	CreatedAt   pgtype.Timestamptz
+	Width       *int32
+	Height      *int32
 }
 
 type Message struct {
@@ -89,6 +91,12 @@ type Message struct {
 	Body        string
 	ClientMsgID *string
 	CreatedAt   pgtype.Timestamptz
+	MediaType   *string
+	MediaSize   *int64
+	MediaWidth  *int32
+	MediaHeight *int32
+	Recalled    bool
+	Recalls     *int64
 }
 
 type Presence struct {

@@ -8,15 +8,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"tim/gen/api"
-	"tim/gen/db"
 	"tim/internal/auth"
-	"tim/internal/clientaddr"
-	"tim/internal/profile"
+	"tim/internal/httpapi"
 	"tim/internal/store"
+	"tim/internal/userview"
 )
 
 // Messages of the account endpoints; the first four are the document's words.
@@ -40,10 +36,9 @@ type SessionCloser interface {
 
 // API implements the account operations of the contract.
 type API struct {
-	pool     *pgxpool.Pool
-	q        *db.Queries
+	q        *store.Store
 	issuer   *auth.Issuer
-	profiles *profile.Loader
+	profiles *userview.Loader
 	sessions SessionCloser
 	limits   Limits
 	hasher   *auth.Hasher
@@ -54,13 +49,13 @@ type API struct {
 }
 
 // New returns the account API.
-func New(pool *pgxpool.Pool, issuer *auth.Issuer, profiles *profile.Loader, sessions SessionCloser, limits Limits, logger *slog.Logger) (*API, error) {
+func New(st *store.Store, issuer *auth.Issuer, profiles *userview.Loader, sessions SessionCloser, limits Limits, logger *slog.Logger) (*API, error) {
 	dummy, err := auth.HashPassword("timing-equaliser")
 	if err != nil {
 		return nil, fmt.Errorf("hash dummy password: %w", err)
 	}
 	return &API{
-		pool: pool, q: db.New(pool), issuer: issuer, profiles: profiles,
+		q: st, issuer: issuer, profiles: profiles,
 		sessions: sessions, limits: limits, logger: logger, dummyHash: dummy,
 		hasher: auth.NewHasher(limits.HashConcurrency, limits.HashQueue, limits.HashWait),
 	}, nil
@@ -69,7 +64,7 @@ func New(pool *pgxpool.Pool, issuer *auth.Issuer, profiles *profile.Loader, sess
 // UserRegister creates an account.
 func (a *API) UserRegister(ctx context.Context, req api.UserRegisterRequestObject) (api.UserRegisterResponseObject, error) {
 	b := req.Body
-	if wait, err := a.reserveRegistration(ctx, clientaddr.From(ctx)); err != nil {
+	if wait, err := a.reserveRegistration(ctx, httpapi.ClientAddr(ctx)); err != nil {
 		return nil, err
 	} else if wait > 0 {
 		return api.UserRegister429JSONResponse{TooManyRequestsJSONResponse: tooMany(msgTooManyRegs, wait)}, nil
@@ -80,10 +75,10 @@ func (a *API) UserRegister(ctx context.Context, req api.UserRegisterRequestObjec
 	} else if err != nil {
 		return nil, err
 	}
-	_, err = a.q.UserInsert(ctx, db.UserInsertParams{
+	_, err = a.q.UserInsert(ctx, store.NewUser{
 		Account: b.Account, Username: b.Username, PasswordHash: hash, Sex: string(b.Sex), Age: b.Age,
 	})
-	if err = store.Translate(err); errors.Is(err, store.ErrConflict) {
+	if errors.Is(err, store.ErrConflict) {
 		return api.UserRegister409JSONResponse{ConflictJSONResponse: api.ConflictJSONResponse{Code: 409, Message: msgAccountTaken}}, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("insert user: %w", err)
@@ -101,7 +96,7 @@ func (a *API) UserRegister(ctx context.Context, req api.UserRegisterRequestObjec
 // limit's number of guesses are checked in a window.
 func (a *API) UserLogin(ctx context.Context, req api.UserLoginRequestObject) (api.UserLoginResponseObject, error) {
 	account := req.Body.Account
-	reservation, wait, err := a.reserveLogin(ctx, account, clientaddr.From(ctx))
+	reservation, wait, err := a.reserveLogin(ctx, account, httpapi.ClientAddr(ctx))
 	if err != nil {
 		return nil, err
 	} else if wait > 0 {
@@ -115,7 +110,6 @@ func (a *API) UserLogin(ctx context.Context, req api.UserLoginRequestObject) (ap
 	}()
 
 	row, err := a.q.UserGetByAccount(ctx, account)
-	err = store.Translate(err)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("get user: %w", err)
 	}
@@ -135,7 +129,7 @@ func (a *API) UserLogin(ctx context.Context, req api.UserLoginRequestObject) (ap
 		return nil, fmt.Errorf("check password of %q: %w", account, err)
 	}
 	if fresh != "" {
-		if err := a.q.UserSetPasswordHash(ctx, db.UserSetPasswordHashParams{Account: account, PasswordHash: fresh}); err != nil {
+		if err := a.q.UserSetPasswordHash(ctx, account, fresh); err != nil {
 			return nil, fmt.Errorf("upgrade password hash of %q: %w", account, err)
 		}
 		a.logger.InfoContext(ctx, "upgraded password hash to argon2id", slog.String("account", account))
@@ -195,10 +189,7 @@ func (a *API) logout(ctx context.Context, all bool) (bool, error) {
 			return false, fmt.Errorf("revoke all tokens: %w", err)
 		}
 	} else {
-		err := a.q.RevokedTokenInsert(ctx, db.RevokedTokenInsertParams{
-			Jti: c.JTI, Account: c.Account, ExpiresAt: pgtype.Timestamptz{Time: c.ExpiresAt, Valid: true},
-		})
-		if err != nil {
+		if err := a.q.RevokedTokenInsert(ctx, c.JTI, c.Account, c.ExpiresAt); err != nil {
 			return false, fmt.Errorf("revoke token: %w", err)
 		}
 	}

@@ -8,9 +8,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	"tim/gen/db"
+	"tim/internal/store"
 )
 
 // Limits bound what registrations and logins may cost.
@@ -56,9 +54,8 @@ func (a *API) reserveLogin(ctx context.Context, account, addr string) (loginRese
 	}
 	var res loginReservation
 	var wait time.Duration
-	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+	err := a.q.Tx(ctx, func(q *store.Queries) error {
 		res, wait = loginReservation{}, 0
-		q := a.q.WithTx(tx)
 		// Always the account's lock before the address's, so that two
 		// attempts never wait for each other's second lock.
 		for _, k := range keys {
@@ -67,17 +64,15 @@ func (a *API) reserveLogin(ctx context.Context, account, addr string) (loginRese
 			}
 		}
 		for _, k := range keys {
-			r, err := q.LoginFailureReserve(ctx, db.LoginFailureReserveParams{
-				Scope: k.scope, Key: k.key, MaxFailures: int64(k.limit), WindowSecs: k.window.Seconds(),
-			})
+			id, retry, err := q.LoginFailureReserve(ctx, k.scope, k.key, int64(k.limit), k.window)
 			if err != nil {
 				return fmt.Errorf("reserve login attempt: %w", err)
 			}
-			if r.ID == 0 {
-				wait = max(wait, secondsDuration(r.WaitSecs))
+			if id == 0 {
+				wait = max(wait, atLeastASecond(retry))
 				continue
 			}
-			res.ids = append(res.ids, r.ID)
+			res.ids = append(res.ids, id)
 		}
 		if wait > 0 {
 			return errRollback
@@ -113,19 +108,16 @@ func (a *API) reserveRegistration(ctx context.Context, addr string) (time.Durati
 		return 0, nil
 	}
 	var wait time.Duration
-	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
-		q := a.q.WithTx(tx)
+	err := a.q.Tx(ctx, func(q *store.Queries) error {
 		if err := q.RateLimitLock(ctx, "register:"+addr); err != nil {
 			return fmt.Errorf("lock registration limit: %w", err)
 		}
-		r, err := q.RegistrationAttemptReserve(ctx, db.RegistrationAttemptReserveParams{
-			Address: addr, MaxAttempts: int64(a.limits.RegistrationsPerAddress), WindowSecs: a.limits.RegistrationWindow.Seconds(),
-		})
+		recorded, retry, err := q.RegistrationAttemptReserve(ctx, addr, int64(a.limits.RegistrationsPerAddress), a.limits.RegistrationWindow)
 		if err != nil {
 			return fmt.Errorf("record registration attempt: %w", err)
 		}
-		if !r.Recorded {
-			wait = secondsDuration(r.WaitSecs)
+		if !recorded {
+			wait = atLeastASecond(retry)
 		}
 		return nil
 	})
@@ -135,10 +127,10 @@ func (a *API) reserveRegistration(ctx context.Context, addr string) (time.Durati
 // errRollback ends a transaction that must leave nothing behind.
 var errRollback = errors.New("roll back")
 
-// secondsDuration turns a wait in seconds into a positive duration: a
-// client told to wait is told at least a second.
-func secondsDuration(s float64) time.Duration {
-	return max(time.Second, time.Duration(s*float64(time.Second)))
+// atLeastASecond makes a wait positive: a client told to wait is told at
+// least a second.
+func atLeastASecond(d time.Duration) time.Duration {
+	return max(time.Second, d)
 }
 
 // retryAfter is a Retry-After header's value: whole seconds, rounded up.

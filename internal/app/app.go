@@ -16,34 +16,31 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"tim/gen/api"
-	"tim/gen/db"
 	"tim/internal/accounts"
 	"tim/internal/auth"
 	"tim/internal/blob"
 	"tim/internal/bus"
-	"tim/internal/chat"
 	"tim/internal/config"
 	"tim/internal/httpapi"
 	"tim/internal/media"
-	"tim/internal/profile"
+	"tim/internal/messages"
 	"tim/internal/realtime"
 	"tim/internal/social"
 	"tim/internal/store"
+	"tim/internal/userview"
 )
 
 // The domain APIs under distinct names, so that server can embed them all.
 type (
 	accountsAPI = accounts.API
 	socialAPI   = social.API
-	historyAPI  = chat.History
+	historyAPI  = messages.History
 	mediaAPI    = media.API
 	// conversationsAPI: the conversation list, read cursors, group readers.
-	conversationsAPI = chat.Conversations
+	conversationsAPI = messages.Conversations
 )
 
 // server implements the whole contract by embedding each domain's API.
@@ -61,8 +58,9 @@ var _ api.StrictServerInterface = (*server)(nil)
 // App is one running Tim instance over an existing database.
 type App struct {
 	handler  http.Handler
+	registry *prometheus.Registry // served at /metrics
 	realtime *realtime.Service
-	pool     *pgxpool.Pool
+	store    *store.Store
 	bus      *bus.Bus
 	logger   *slog.Logger
 	stop     context.CancelFunc
@@ -81,15 +79,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 		}
 	}()
 
-	pool, err := store.Open(ctx, cfg.DatabaseURL, 0)
+	st, err := store.Open(ctx, cfg.DatabaseURL, 0)
 	if err != nil {
 		return nil, err
 	}
-	cleanups = append(cleanups, pool.Close)
-	if err := store.Migrate(ctx, pool, logger); err != nil {
+	cleanups = append(cleanups, st.Close)
+	if err := st.Migrate(ctx, logger); err != nil {
 		return nil, err
 	}
-	q := db.New(pool)
 
 	secret, err := jwtSecret(cfg)
 	if err != nil {
@@ -99,8 +96,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	if err != nil {
 		return nil, err
 	}
-	verifier := auth.NewVerifier(issuer, auth.NewRevocations(q))
+	verifier := auth.NewVerifier(issuer, auth.NewRevocations(st))
 
+	reg, m := newRegistry()
 	var busOpts []bus.Option
 	if cfg.NATSCredsFile != "" {
 		busOpts = append(busOpts, bus.WithCredsFile(cfg.NATSCredsFile))
@@ -119,15 +117,21 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 		return nil, err
 	}
 	cleanups = append(cleanups, b.Close)
-	profiles := profile.NewLoader(q, cfg.PresenceTimeout)
+	profiles := userview.NewLoader(st, cfg.PresenceTimeout)
 
-	rt, err := realtime.New(ctx, realtime.Deps{Config: cfg, Pool: pool, Verifier: verifier, Bus: b, Logger: logger})
+	rt, err := realtime.New(ctx, realtime.Deps{Settings: realtime.Settings{
+		InstanceID: cfg.InstanceID, AllowedOrigins: cfg.AllowedOrigins, PresenceTimeout: cfg.PresenceTimeout,
+		MaxFrameBytes: cfg.MaxFrameBytes, SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
+		SocketsPerUser: cfg.SocketsPerUser, SocketQueueBytes: cfg.SocketQueueBytes, WriteTimeout: cfg.WriteTimeout,
+		CommitTimeout: cfg.CommitTimeout, RecallWindow: cfg.RecallWindow, PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout,
+	}, Store: st, Verifier: verifier, Bus: b, Logger: logger, Metrics: m})
 	if err != nil {
 		return nil, err
 	}
+	watch(m, st, b, rt)
 	cleanups = append(cleanups, func() { _ = rt.Shutdown(context.WithoutCancel(ctx)) })
 
-	accts, err := accounts.New(pool, issuer, profiles, rt, accounts.Limits{
+	accts, err := accounts.New(st, issuer, profiles, rt, accounts.Limits{
 		PerAccount: cfg.LoginFailuresPerAccount, AccountWindow: cfg.LoginAccountWindow,
 		PerAddress: cfg.LoginFailuresPerAddress, AddressWindow: cfg.LoginAddressWindow,
 		RegistrationsPerAddress: cfg.RegistrationsPerAddress, RegistrationWindow: cfg.RegistrationWindow,
@@ -136,22 +140,20 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	if err != nil {
 		return nil, err
 	}
-	soc := social.New(pool, profiles, rt, social.Config{GroupMemberLimit: cfg.GroupMemberLimit}, logger)
+	soc := social.New(st, profiles, rt, social.Config{GroupMemberLimit: cfg.GroupMemberLimit}, logger)
 	blobs, err := blob.NewLocal(filepath.Join(cfg.DataDir, "media"))
 	if err != nil {
 		return nil, err
 	}
-	med := media.New(pool, blobs, media.Limits{
+	med := media.New(st, blobs, media.Limits{
 		Avatar: cfg.MaxAvatarBytes, ChatPic: cfg.MaxChatPicBytes, MP3: cfg.MaxMP3Bytes, MP4: cfg.MaxMP4Bytes,
 		PerAccount: cfg.UploadsPerAccount,
 	}, logger)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	e, err := httpapi.New(httpapi.Options{
 		Logger:         logger,
 		Verifier:       verifier,
-		Handler:        &server{accts, soc, chat.NewHistory(pool), med, chat.NewConversations(pool, rt), &httpapi.Ops{DB: pool, Bus: b}},
+		Handler:        &server{accts, soc, messages.NewHistory(st), med, messages.NewConversations(st, rt), &httpapi.Ops{DB: st, Bus: b}},
 		Registry:       reg,
 		TrustedProxies: cfg.TrustedProxies,
 		MaxJSONBody:    cfg.MaxJSONBody,
@@ -159,28 +161,29 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 		MaxMultipartBody: max(cfg.MaxAvatarBytes, cfg.MaxChatPicBytes, cfg.MaxMP3Bytes, cfg.MaxMP4Bytes) + 1<<20,
 		Body:             httpapi.BodyLimits{Timeout: cfg.BodyTimeout, MinBytes: cfg.UploadMinBytes, MinWindow: cfg.UploadMinWindow},
 		Mount:            rt.Register,
+		MetricsElsewhere: cfg.MetricsAddr != "", // Run serves MetricsHandler there
 	})
 	if err != nil {
 		return nil, err
 	}
 
 	jctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	a := &App{handler: e, realtime: rt, pool: pool, bus: b, logger: logger, stop: stop, done: make(chan struct{})}
-	go a.janitor(jctx, q)
+	a := &App{handler: m.HTTP(e), registry: reg, realtime: rt, store: st, bus: b, logger: logger, stop: stop, done: make(chan struct{})}
+	go a.janitor(jctx)
 	return a, nil
 }
 
 // Handler is the HTTP surface.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Close stops background work and closes the database pool. Call it after
-// the HTTP server has stopped.
+// Close stops background work and closes the database connections. Call
+// it after the HTTP server has stopped.
 func (a *App) Close(ctx context.Context) error {
 	err := a.realtime.Shutdown(ctx)
 	a.stop()
 	<-a.done
 	a.bus.Close()
-	a.pool.Close()
+	a.store.Close()
 	return err
 }
 
@@ -190,7 +193,7 @@ func (a *App) NATSURL() string { return a.bus.ClientURL() }
 
 // janitor prunes rows that only matter for a while: failed logins,
 // registration attempts and revoked tokens past their expiry.
-func (a *App) janitor(ctx context.Context, q *db.Queries) {
+func (a *App) janitor(ctx context.Context) {
 	defer close(a.done)
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -200,14 +203,14 @@ func (a *App) janitor(ctx context.Context, q *db.Queries) {
 			return
 		case <-t.C:
 		}
-		if _, err := q.RevokedTokenDeleteExpired(ctx); err != nil && ctx.Err() == nil {
+		if _, err := a.store.RevokedTokenDeleteExpired(ctx); err != nil && ctx.Err() == nil {
 			a.logger.WarnContext(ctx, "prune revoked tokens", slog.Any("err", err))
 		}
 		cutoff := time.Now().Add(-24 * time.Hour)
-		if _, err := q.LoginFailureDeleteBefore(ctx, pgTime(cutoff)); err != nil && ctx.Err() == nil {
+		if _, err := a.store.LoginFailureDeleteBefore(ctx, cutoff); err != nil && ctx.Err() == nil {
 			a.logger.WarnContext(ctx, "prune login failures", slog.Any("err", err))
 		}
-		if _, err := q.RegistrationAttemptDeleteBefore(ctx, pgTime(cutoff)); err != nil && ctx.Err() == nil {
+		if _, err := a.store.RegistrationAttemptDeleteBefore(ctx, cutoff); err != nil && ctx.Err() == nil {
 			a.logger.WarnContext(ctx, "prune registration attempts", slog.Any("err", err))
 		}
 	}

@@ -48,12 +48,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	if migrateOnly {
-		pool, err := store.Open(ctx, cfg.DatabaseURL, 2)
+		st, err := store.Open(ctx, cfg.DatabaseURL, 2)
 		if err != nil {
 			return err
 		}
-		defer pool.Close()
-		return store.Migrate(ctx, pool, logger)
+		defer st.Close()
+		return st.Migrate(ctx, logger)
 	}
 
 	a, err := New(ctx, cfg, logger)
@@ -64,6 +64,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		_ = a.Close(context.WithoutCancel(ctx))
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	stopMetrics := func(context.Context) error { return nil }
+	if cfg.MetricsAddr != "" {
+		if stopMetrics, err = serveMetrics(ctx, cfg.MetricsAddr, a.MetricsHandler(), logger); err != nil {
+			_ = ln.Close()
+			_ = a.Close(context.WithoutCancel(ctx))
+			return err
+		}
 	}
 	srv := &http.Server{
 		Handler:           a.Handler(),
@@ -80,6 +88,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	select {
 	case err := <-serveErr:
+		_ = stopMetrics(context.WithoutCancel(ctx))
 		_ = a.Close(context.WithoutCancel(ctx))
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
@@ -88,11 +97,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	// WebSockets are hijacked, so Shutdown does not wait for them: the app
-	// closes them (after committing in-flight sends) before the pool goes.
+	// closes them (after committing in-flight sends) before the store closes.
 	shutdownErr := srv.Shutdown(sctx)
 	closeErr := a.Close(sctx)
+	metricsErr := stopMetrics(sctx)
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
-	return errors.Join(shutdownErr, closeErr)
+	return errors.Join(shutdownErr, closeErr, metricsErr)
 }

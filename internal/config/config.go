@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -20,6 +21,10 @@ import (
 type Config struct {
 	// Addr is the HTTP listen address. TIM_ADDR, -addr. Default ":8081".
 	Addr string
+	// MetricsAddr, when set, serves /metrics on a listener of its own
+	// (such as 127.0.0.1:9091) instead of on Addr. TIM_METRICS_ADDR.
+	// Default empty: /metrics on Addr.
+	MetricsAddr string
 	// DataDir holds the private PostgreSQL cluster, uploaded media and the
 	// generated JWT secret. TIM_DATA_DIR, -data. Default "./data".
 	DataDir string
@@ -154,6 +159,9 @@ type Config struct {
 	// committed in time gets an error frame (503). It bounds the write of
 	// one batch of read cursors too. TIM_COMMIT_TIMEOUT. Default 5s.
 	CommitTimeout time.Duration
+	// RecallWindow is how long after it was stored its sender may recall a
+	// message. TIM_RECALL_WINDOW. Default 2m.
+	RecallWindow time.Duration
 	// WriteTimeout bounds one write to a socket; a client that takes no
 	// bytes for this long is disconnected. TIM_WRITE_TIMEOUT. Default 10s.
 	WriteTimeout time.Duration
@@ -202,6 +210,7 @@ func Default() Config {
 		SocketQueueBytes:        4 << 20,
 		WriteTimeout:            10 * time.Second,
 		CommitTimeout:           5 * time.Second,
+		RecallWindow:            2 * time.Minute,
 		PingInterval:            30 * time.Second,
 		PongTimeout:             60 * time.Second,
 	}
@@ -253,6 +262,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 		}
 	}
 	str("TIM_ADDR", &c.Addr)
+	str("TIM_METRICS_ADDR", &c.MetricsAddr)
 	str("TIM_DATA_DIR", &c.DataDir)
 	str("TIM_DATABASE_URL", &c.DatabaseURL)
 	str("TIM_JWT_SECRET", &c.JWTSecret)
@@ -320,6 +330,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	inum("TIM_SOCKET_QUEUE_BYTES", &c.SocketQueueBytes)
 	dur("TIM_WRITE_TIMEOUT", &c.WriteTimeout)
 	dur("TIM_COMMIT_TIMEOUT", &c.CommitTimeout)
+	dur("TIM_RECALL_WINDOW", &c.RecallWindow)
 	dur("TIM_PING_INTERVAL", &c.PingInterval)
 	dur("TIM_PONG_TIMEOUT", &c.PongTimeout)
 
@@ -337,6 +348,13 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	}
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		errs = append(errs, errors.New("TIM_JWT_SECRET: must be at least 32 bytes"))
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("TIM_METRICS_ADDR: want host:port such as 127.0.0.1:9091, got %q", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Addr {
+			errs = append(errs, errors.New("TIM_METRICS_ADDR: must differ from TIM_ADDR"))
+		}
 	}
 	errs = append(errs, c.checkNATS()...)
 	return c, errors.Join(errs...)
@@ -390,6 +408,7 @@ func ParsePrefixes(s string) ([]netip.Prefix, error) {
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("addr", c.Addr),
+		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("data_dir", c.DataDir),
 		slog.String("database_url", maskURL(c.DatabaseURL)),
 		slog.String("jwt_secret", mask(c.JWTSecret)),
@@ -435,6 +454,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("socket_queue_bytes", c.SocketQueueBytes),
 		slog.Duration("write_timeout", c.WriteTimeout),
 		slog.Duration("commit_timeout", c.CommitTimeout),
+		slog.Duration("recall_window", c.RecallWindow),
 		slog.Duration("ping_interval", c.PingInterval),
 		slog.Duration("pong_timeout", c.PongTimeout),
 	)
@@ -447,18 +467,121 @@ func mask(s string) string {
 	return "***"
 }
 
-// maskURL hides the password of a URL such as postgres://user:pw@host/db.
+// maskURL hides the password in a PostgreSQL connection string, in either
+// form that pgx accepts: a URL (postgres://user:pw@host/db, and a password
+// query parameter) or keyword/value pairs (host=db password=secret). A
+// keyword/value string that cannot be parsed is hidden whole, since where
+// its password lies is unknown.
 func maskURL(s string) string {
-	at := strings.LastIndex(s, "@")
-	scheme := strings.Index(s, "://")
-	if at < 0 || scheme < 0 || at < scheme {
-		return s
+	if s == "" {
+		return ""
 	}
-	userinfo := s[scheme+3 : at]
-	if i := strings.Index(userinfo, ":"); i >= 0 {
-		return s[:scheme+3] + userinfo[:i] + ":***" + s[at:]
+	if strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://") {
+		return maskPostgresURL(s)
 	}
-	return s
+	masked, ok := maskKeywordValue(s)
+	if !ok {
+		return "***"
+	}
+	return masked
+}
+
+// maskPostgresURL hides the password of the userinfo and the value of any
+// password query parameter of a postgres:// URL.
+func maskPostgresURL(s string) string {
+	scheme := strings.Index(s, "://") + 3
+	rest, fragment, _ := strings.Cut(s[scheme:], "#")
+	authority, query, hasQuery := strings.Cut(rest, "?")
+	path := ""
+	if i := strings.Index(authority, "/"); i >= 0 {
+		authority, path = authority[:i], authority[i:]
+	}
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		if user, _, ok := strings.Cut(authority[:at], ":"); ok {
+			authority = user + ":***" + authority[at:]
+		}
+	}
+	out := s[:scheme] + authority + path
+	if hasQuery {
+		params := strings.Split(query, "&")
+		for i, p := range params {
+			if key, _, _ := strings.Cut(p, "="); strings.EqualFold(key, "password") {
+				params[i] = key + "=***"
+			}
+		}
+		out += "?" + strings.Join(params, "&")
+	}
+	if fragment != "" {
+		out += "#" + fragment
+	}
+	return out
+}
+
+// maskKeywordValue replaces the value of every password keyword of a
+// keyword/value connection string (key = value pairs separated by spaces;
+// a value is bare or single-quoted, with backslash escapes) by ***. It
+// reports false when s is not such a string.
+func maskKeywordValue(s string) (string, bool) {
+	var out strings.Builder
+	i := 0
+	for {
+		for i < len(s) && isSpace(s[i]) {
+			out.WriteByte(s[i])
+			i++
+		}
+		if i == len(s) {
+			return out.String(), true
+		}
+		start := i
+		for i < len(s) && s[i] != '=' && !isSpace(s[i]) {
+			i++
+		}
+		key := s[start:i]
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		if key == "" || i == len(s) || s[i] != '=' {
+			return "", false
+		}
+		i++ // '='
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		valueStart := i
+		if i < len(s) && s[i] == '\'' {
+			for i++; ; i++ {
+				if i >= len(s) {
+					return "", false // unterminated quote
+				}
+				if s[i] == '\\' {
+					i++
+					continue
+				}
+				if s[i] == '\'' {
+					i++
+					break
+				}
+			}
+		} else {
+			for i < len(s) && !isSpace(s[i]) {
+				if s[i] == '\\' {
+					i++
+				}
+				i++
+			}
+			i = min(i, len(s))
+		}
+		out.WriteString(s[start:valueStart])
+		if key == "password" {
+			out.WriteString("***")
+		} else {
+			out.WriteString(s[valueStart:i])
+		}
+	}
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
 }
 
 // maskNATSURL hides the credentials of NATS URLs, a comma-separated list of

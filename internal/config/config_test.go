@@ -82,3 +82,48 @@ func TestNATSCredentialSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestDatabaseURLPasswordIsMasked: the password of TIM_DATABASE_URL never
+// reaches the log, in either form pgx accepts.
+func TestDatabaseURLPasswordIsMasked(t *testing.T) {
+	t.Parallel()
+	for dsn, want := range map[string]string{
+		"postgres://tim:pa55word@db:5432/tim":                               "postgres://tim:***@db:5432/tim",
+		"postgresql://tim:pa55word@h1:5432,h2:5432/tim?sslmode=require":     "postgresql://tim:***@h1:5432,h2:5432/tim?sslmode=require",
+		"postgres://tim:pa55%40word@db/tim":                                 "postgres://tim:***@db/tim",
+		"postgres://tim@db/tim?sslmode=require&password=pa55word":           "postgres://tim@db/tim?sslmode=require&password=***",
+		"postgres://tim@db/tim?options=-c%20a%3Db":                          "postgres://tim@db/tim?options=-c%20a%3Db",
+		"postgres://db/tim":                                                 "postgres://db/tim",
+		"host=db user=tim password=pa55word dbname=tim":                     "host=db user=tim password=*** dbname=tim",
+		"host=db password = pa55word":                                       "host=db password = ***",
+		`host=db password='pa55 word \' quoted' dbname=tim sslmode=disable`: "host=db password=*** dbname=tim sslmode=disable",
+		`password=pa55\ word host=db`:                                       "password=*** host=db",
+		"host=/tmp/pg user=postgres dbname=tim":                             "host=/tmp/pg user=postgres dbname=tim",
+		"host=db password='pa55word":                                        "database_url=***",
+		"pa55word":                                                          "database_url=***",
+	} {
+		c, err := load(map[string]string{"TIM_DATABASE_URL": dsn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := logged(t, c)
+		if strings.Contains(out, "pa55") {
+			t.Errorf("%s: password in log: %s", dsn, out)
+		}
+		if !strings.Contains(out, want) {
+			t.Errorf("%s: want %s in %s", dsn, want, out)
+		}
+	}
+}
+
+func TestJWTSecretIsMasked(t *testing.T) {
+	t.Parallel()
+	secret := "s3cr3t-0123456789abcdefghijklmnopqrstuvwxyz"
+	c, err := load(map[string]string{"TIM_JWT_SECRET": secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := logged(t, c); strings.Contains(out, "s3cr3t") || !strings.Contains(out, "jwt_secret=***") {
+		t.Errorf("secret not masked: %s", out)
+	}
+}

@@ -29,6 +29,8 @@ type Options struct {
 	Handler api.StrictServerInterface
 	// Registry receives the HTTP metrics and is served at /metrics.
 	Registry *prometheus.Registry
+	// MetricsElsewhere leaves /metrics out: another listener serves it.
+	MetricsElsewhere bool
 	// TrustedProxies may set X-Forwarded-For.
 	TrustedProxies []netip.Prefix
 	// MaxJSONBody limits JSON request bodies, in bytes.
@@ -70,7 +72,9 @@ func New(o Options) (*echo.Echo, error) {
 	if o.Mount != nil {
 		o.Mount(e)
 	}
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{})))
+	if !o.MetricsElsewhere {
+		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{})))
+	}
 	e.GET("/openapi.yaml", document(specs.OpenAPI))
 	e.GET("/asyncapi.yaml", document(specs.AsyncAPI))
 	return e, nil

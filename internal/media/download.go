@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"tim/gen/api"
-	"tim/gen/db"
 	"tim/internal/blob"
 	"tim/internal/store"
 )
@@ -42,7 +41,7 @@ func (a *API) GetAvatar(ctx context.Context, req api.GetAvatarRequestObject) (ap
 	p := req.Params
 	row, err := a.q.AvatarGetByAccount(ctx, p.Account)
 	if err != nil {
-		if errors.Is(store.Translate(err), store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			return api.GetAvatar404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: 404, Message: msgNoAvatar}}, nil
 		}
 		o := a.downloadFailed(ctx, kindAvatar, err)
@@ -110,9 +109,9 @@ func (a *API) download(ctx context.Context, k kind, name string, cond conditions
 	if !NamePattern.MatchString(name) {
 		return nil, failed(400, msgBadName)
 	}
-	row, err := a.q.MediaGetByNameAndKind(ctx, db.MediaGetByNameAndKindParams{Name: name, Kind: k.name})
+	row, err := a.q.MediaGetByNameAndKind(ctx, name, k.name)
 	if err != nil {
-		if errors.Is(store.Translate(err), store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			return nil, failed(404, msgNoSuchFile)
 		}
 		return nil, a.downloadFailed(ctx, k, err)
@@ -122,8 +121,8 @@ func (a *API) download(ctx context.Context, k kind, name string, cond conditions
 }
 
 // open opens the blob of row for serving.
-func (a *API) open(ctx context.Context, row db.Medium, cond conditions, cacheControl string) (*content, outcome) {
-	f, err := a.blobs.Open(ctx, row.Sha256)
+func (a *API) open(ctx context.Context, row store.Medium, cond conditions, cacheControl string) (*content, outcome) {
+	f, err := a.blobs.Open(ctx, row.SHA256)
 	if err != nil {
 		// A row whose blob is missing: the store lost it.
 		return nil, a.downloadFailed(ctx, kind{name: row.Kind}, err)
@@ -132,8 +131,8 @@ func (a *API) open(ctx context.Context, row db.Medium, cond conditions, cacheCon
 		file:         f,
 		contentType:  row.ContentType,
 		disposition:  `inline; filename="` + downloadName(row.Name, row.ContentType) + `"`,
-		etag:         strconv.Quote(row.Sha256),
-		modTime:      row.CreatedAt.Time,
+		etag:         strconv.Quote(row.SHA256),
+		modTime:      row.CreatedAt,
 		cacheControl: cacheControl,
 		conditions:   cond.header(),
 	}, outcome{}

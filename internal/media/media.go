@@ -36,10 +36,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"tim/gen/api"
-	"tim/gen/db"
 	"tim/internal/blob"
 	"tim/internal/sniff"
 	"tim/internal/store"
@@ -101,8 +98,7 @@ var (
 // API implements the media operations of the generated
 // StrictServerInterface.
 type API struct {
-	pool   *pgxpool.Pool
-	q      *db.Queries
+	q      *store.Store
 	blobs  blob.Store
 	limits Limits
 	slots  *slots
@@ -110,10 +106,10 @@ type API struct {
 	now    func() time.Time
 }
 
-// New returns an API recording media in pool and keeping their bytes in
+// New returns an API recording media in st and keeping their bytes in
 // blobs.
-func New(pool *pgxpool.Pool, blobs blob.Store, limits Limits, logger *slog.Logger) *API {
-	return &API{pool: pool, q: db.New(pool), blobs: blobs, limits: limits, slots: newSlots(limits.PerAccount), logger: logger, now: time.Now}
+func New(st *store.Store, blobs blob.Store, limits Limits, logger *slog.Logger) *API {
+	return &API{q: st, blobs: blobs, limits: limits, slots: newSlots(limits.PerAccount), logger: logger, now: time.Now}
 }
 
 func (a *API) limit(k kind) int64 {
@@ -182,7 +178,7 @@ func failed(code int32, message string) outcome { return outcome{code: code, mes
 // logged, not returned.
 func (a *API) release(ctx context.Context, key string) {
 	ctx = context.WithoutCancel(ctx)
-	err := store.InTx(ctx, a.pool, func(q *db.Queries) error {
+	err := a.q.Tx(ctx, func(q *store.Queries) error {
 		if err := q.MediaLockSHA256(ctx, key); err != nil {
 			return fmt.Errorf("lock blob: %w", err)
 		}

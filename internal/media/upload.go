@@ -6,15 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"os"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgtype"
-
 	"tim/gen/api"
-	"tim/gen/db"
 	"tim/internal/auth"
 	"tim/internal/blob"
 	"tim/internal/sniff"
@@ -135,9 +133,17 @@ func (a *API) upload(ctx context.Context, body *multipart.Reader, k kind) (strin
 	// or refused upload must not cost. The server discards the rest.
 
 	src := &partReader{r: part}
+	var content io.Reader = src
+	var sizer *sniff.ImageSizer
+	if k.accepts == sniff.Image {
+		// A picture's dimensions, read as it streams past, go with its row
+		// so that a message showing it needs no other request.
+		sizer = &sniff.ImageSizer{}
+		content = io.TeeReader(src, sizer)
+	}
 	var contentType string
 	limit := a.limit(k)
-	info, err := a.blobs.Put(ctx, src, limit, func(head []byte) error {
+	info, err := a.blobs.Put(ctx, content, limit, func(head []byte) error {
 		ct, _ := sniff.Detect(head)
 		if !sniff.Allowed(k.accepts, ct) {
 			return errWrongType
@@ -169,14 +175,19 @@ func (a *API) upload(ctx context.Context, body *multipart.Reader, k kind) (strin
 
 	now := a.now().UTC().Truncate(time.Microsecond) // PostgreSQL's resolution
 	name := newName(now)
-	row := db.MediaInsertParams{
+	row := store.Medium{
 		Name:        name,
 		Kind:        k.name,
 		Owner:       claims.Account,
 		Size:        info.Size,
 		ContentType: contentType,
-		Sha256:      info.SHA256,
-		CreatedAt:   pgtype.Timestamptz{Time: now, Valid: true},
+		SHA256:      info.SHA256,
+		CreatedAt:   now,
+	}
+	if sizer != nil {
+		if w, h, ok := sizer.Size(); ok && w <= math.MaxInt32 && h <= math.MaxInt32 {
+			row.Width, row.Height = int32(w), int32(h)
+		}
 	}
 	replaced, err := a.record(ctx, row, k == kindAvatar)
 	if err != nil {
@@ -223,15 +234,15 @@ func filePart(body *multipart.Reader) (*multipart.Part, outcome) {
 // record writes the media row of an uploaded blob and, for an avatar,
 // points the owner's avatar at it. It returns the blob key of the avatar
 // it replaced, whose row it deleted, or "".
-func (a *API) record(ctx context.Context, row db.MediaInsertParams, avatar bool) (replaced string, err error) {
-	err = store.InTx(ctx, a.pool, func(q *db.Queries) error {
+func (a *API) record(ctx context.Context, row store.Medium, avatar bool) (replaced string, err error) {
+	err = a.q.Tx(ctx, func(q *store.Queries) error {
 		// Under the blob's lock no clean-up can delete it; one may have
 		// done so between Put and here, if the blob was shared and its
 		// last other reference went away meanwhile.
-		if err := q.MediaLockSHA256(ctx, row.Sha256); err != nil {
+		if err := q.MediaLockSHA256(ctx, row.SHA256); err != nil {
 			return fmt.Errorf("lock blob: %w", err)
 		}
-		f, err := a.blobs.Open(ctx, row.Sha256)
+		f, err := a.blobs.Open(ctx, row.SHA256)
 		if err != nil {
 			return fmt.Errorf("check stored blob: %w", err)
 		}
@@ -245,18 +256,18 @@ func (a *API) record(ctx context.Context, row db.MediaInsertParams, avatar bool)
 			return nil
 		}
 
-		n, err := q.AvatarInsertIfAbsent(ctx, db.AvatarInsertIfAbsentParams{Account: row.Owner, MediaName: row.Name})
+		inserted, err := q.AvatarInsertIfAbsent(ctx, row.Owner, row.Name)
 		if err != nil {
 			return fmt.Errorf("insert avatar: %w", err)
 		}
-		if n == 1 {
+		if inserted {
 			return nil
 		}
 		old, err := q.AvatarGetNameForUpdate(ctx, row.Owner)
 		if err != nil {
 			return fmt.Errorf("get avatar: %w", err)
 		}
-		if err := q.AvatarUpdate(ctx, db.AvatarUpdateParams{Account: row.Owner, MediaName: row.Name}); err != nil {
+		if err := q.AvatarUpdate(ctx, row.Owner, row.Name); err != nil {
 			return fmt.Errorf("update avatar: %w", err)
 		}
 		replaced, err = q.MediaDeleteByName(ctx, old)

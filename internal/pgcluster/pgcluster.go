@@ -35,8 +35,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+	"tim/internal/store"
 )
 
 // Names inside the cluster directory and the data directory.
@@ -197,32 +196,14 @@ func (c *Cluster) URL(dbname string) string {
 }
 
 // EnsureDatabase creates database name unless it exists.
-func (c *Cluster) EnsureDatabase(ctx context.Context, name string) (err error) {
-	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+func (c *Cluster) EnsureDatabase(ctx context.Context, name string) error {
+	created, err := store.EnsureDatabase(ctx, c.URL("postgres"), name)
 	if err != nil {
-		return fmt.Errorf("connect to PostgreSQL: %w", err)
+		return err
 	}
-	defer func() {
-		if cerr := conn.Close(context.WithoutCancel(ctx)); cerr != nil && err == nil {
-			err = fmt.Errorf("close connection: %w", cerr)
-		}
-	}()
-
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
-		return fmt.Errorf("look up database %s: %w", name, err)
+	if created {
+		c.logger.InfoContext(ctx, "created database", slog.String("name", name))
 	}
-	if exists {
-		return nil
-	}
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42P04" {
-		return nil // duplicate_database: created concurrently
-	}
-	if err != nil {
-		return fmt.Errorf("create database %s: %w", name, err)
-	}
-	c.logger.InfoContext(ctx, "created database", slog.String("name", name))
 	return nil
 }
 
@@ -357,7 +338,7 @@ func (c *Cluster) adopt(ctx context.Context, fast bool) (bool, error) {
 	}
 
 	c.logger.WarnContext(ctx, "PostgreSQL is running but does not answer; restarting it",
-		slog.String("dir", c.dir), slog.String("error", err.Error()))
+		slog.String("dir", c.dir), slog.Any("err", err))
 	if err := c.stop(ctx); err != nil {
 		return false, err
 	}
@@ -388,18 +369,7 @@ func (c *Cluster) readPidFile() (socketDir string, port int, err error) {
 func (c *Cluster) ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, c.URL("postgres"))
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	err = conn.Ping(ctx)
-	if cerr := conn.Close(ctx); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("ping: %w", err)
-	}
-	return nil
+	return store.PingServer(ctx, c.URL("postgres"))
 }
 
 // chooseSocketDir puts the socket in the cluster directory when the path
@@ -425,7 +395,7 @@ func (c *Cluster) removeSocketDir() {
 		return
 	}
 	if err := os.RemoveAll(c.socketDir); err != nil {
-		c.logger.Warn("remove socket directory", slog.String("dir", c.socketDir), slog.String("error", err.Error()))
+		c.logger.Warn("remove socket directory", slog.String("dir", c.socketDir), slog.Any("err", err))
 	}
 }
 
@@ -473,7 +443,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		if ctx.Err() != nil || time.Now().After(deadline) {
 			return fmt.Errorf("start PostgreSQL (server log %s): %w%s", c.logFile, err, c.logTail())
 		}
-		c.logger.WarnContext(ctx, "PostgreSQL did not start; retrying", slog.String("error", err.Error()))
+		c.logger.WarnContext(ctx, "PostgreSQL did not start; retrying", slog.Any("err", err))
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("start PostgreSQL: %w", ctx.Err())
@@ -503,7 +473,7 @@ func (c *Cluster) stop(ctx context.Context) error {
 			c.logger.InfoContext(ctx, "PostgreSQL is gone", slog.String("dir", c.dir))
 			return nil
 		}
-		c.logger.WarnContext(ctx, "PostgreSQL did not stop", slog.String("mode", mode), slog.String("error", stopErr.Error()))
+		c.logger.WarnContext(ctx, "PostgreSQL did not stop", slog.String("mode", mode), slog.Any("err", stopErr))
 	}
 	return fmt.Errorf("stop PostgreSQL: %w", stopErr)
 }

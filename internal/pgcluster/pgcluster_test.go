@@ -155,7 +155,7 @@ func TestStartAfterKill(t *testing.T) {
 	t.Parallel()
 	dir := clusterDir(t, "postgres")
 
-	c := startCluster(t, dir)
+	startCluster(t, dir)
 	b, err := os.ReadFile(filepath.Join(dir, dataName, "postmaster.pid"))
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestStartAfterKill(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	c = startCluster(t, dir)
+	c := startCluster(t, dir)
 	if got := query(t, c, "postgres", "SELECT 1"); got != 1 {
 		t.Fatalf("SELECT 1 = %d", got)
 	}

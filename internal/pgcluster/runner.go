@@ -61,10 +61,6 @@ func newRunner(binDir, workDir string) (*runner, error) {
 	return r, nil
 }
 
-// switchesUser reports whether programs run as another user than the
-// current process.
-func (r *runner) switchesUser() bool { return r.cred != nil }
-
 // command prepares prog from the binary directory. PG* variables are
 // removed from its environment so that a PGDATA or PGPORT meant for another
 // server cannot redirect it.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"tim/gen/db"
-	"tim/internal/chat"
+	"tim/internal/messages"
+	"tim/internal/store"
 )
 
 // Access ends the moment a right ends. Social and accounts tell the service
@@ -30,7 +30,7 @@ func (s *Service) broadcast(ctx context.Context, subject string, v any) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, broadcastWait)
 	defer cancel()
-	live, err := s.q.InstanceCountLive(ctx, s.cfg.PresenceTimeout.Seconds())
+	live, err := s.q.InstanceCountLive(ctx, s.cfg.PresenceTimeout)
 	if err != nil {
 		return fmt.Errorf("count instances: %w", err)
 	}
@@ -92,7 +92,7 @@ func (s *Service) onMember(data []byte) {
 		return
 	}
 	if err := s.joinGroup(s.ctx, w.GroupID, w.Account); err != nil {
-		s.logger.Error("follow group join", slog.Int64("group", w.GroupID), slog.String("account", w.Account), slog.Any("err", err))
+		s.logger.ErrorContext(s.ctx, "follow group join", slog.Int64("group", w.GroupID), slog.String("account", w.Account), slog.Any("err", err))
 	}
 }
 
@@ -114,8 +114,8 @@ func (s *Service) joinGroup(ctx context.Context, g int64, account string) error 
 	if !s.hub.hasUserSocket(account) {
 		return nil
 	}
-	conv := chat.GroupKey(g)
-	c, err := s.q.DeliveryCursorGet(ctx, db.DeliveryCursorGetParams{Account: account, Conv: conv})
+	conv := messages.GroupKey(g)
+	c, err := s.q.DeliveryCursorGet(ctx, account, conv)
 	if err != nil {
 		return fmt.Errorf("read cursor: %w", err)
 	}
@@ -147,12 +147,10 @@ func (s *Service) recheck(ctx context.Context, socks []*socket) error {
 	if len(socks) == 0 {
 		return nil
 	}
-	var tokens db.TokensRevokedAmongParams
+	tokens := make([]store.HeldToken, 0, len(socks))
 	accounts := map[string]bool{}
 	for _, so := range socks {
-		tokens.Accounts = append(tokens.Accounts, so.account)
-		tokens.Jtis = append(tokens.Jtis, so.jti)
-		tokens.Generations = append(tokens.Generations, so.generation)
+		tokens = append(tokens, store.HeldToken{Account: so.account, JTI: so.jti, Generation: so.generation})
 		accounts[so.account] = true
 	}
 	revoked, err := s.q.TokensRevokedAmong(ctx, tokens)

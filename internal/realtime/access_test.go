@@ -6,12 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgtype"
-
 	"tim/gen/api"
-	"tim/gen/db"
 	"tim/internal/auth"
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 // leave removes account from group g as the social API does: commit, then
@@ -19,7 +16,7 @@ import (
 func (e *env) leave(g int64, account string) {
 	e.t.Helper()
 	ctx := context.Background()
-	if _, err := e.q.GroupMemberDelete(ctx, db.GroupMemberDeleteParams{GroupID: g, Account: account}); err != nil {
+	if _, err := e.q.GroupMemberDelete(ctx, g, account); err != nil {
 		e.t.Fatal(err)
 	}
 	if err := e.svc.MembershipChanged(ctx, g, account, false); err != nil {
@@ -82,7 +79,7 @@ func TestSyncChecksMembershipNow(t *testing.T) {
 	if m := group.message(); m.Message != "history" {
 		t.Fatalf("b got %+v", m)
 	}
-	if _, err := e.q.GroupMemberDelete(context.Background(), db.GroupMemberDeleteParams{GroupID: 1, Account: "b"}); err != nil {
+	if _, err := e.q.GroupMemberDelete(context.Background(), 1, "b"); err != nil {
 		t.Fatal(err)
 	}
 	gid := int64(1)
@@ -104,7 +101,7 @@ func TestUnfriendClosesDirectSockets(t *testing.T) {
 	cb := p.dial("/websocket/OneToOne/b/a", b)
 	cb.next()
 	ctx := context.Background()
-	if _, err := e.q.FriendshipDeletePair(ctx, db.FriendshipDeletePairParams{Lo: "a", Hi: "b"}); err != nil {
+	if _, err := e.q.FriendshipDeletePair(ctx, "a", "b"); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.svc.FriendshipEnded(ctx, "a", "b"); err != nil {
@@ -153,17 +150,17 @@ func TestRecheckRepairsLostEvents(t *testing.T) {
 	user.next()
 	ctx := context.Background()
 	// Changed behind the service's back: no event.
-	if _, err := e.q.GroupMemberDelete(ctx, db.GroupMemberDeleteParams{GroupID: 1, Account: "b"}); err != nil {
+	if _, err := e.q.GroupMemberDelete(ctx, 1, "b"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.q.FriendshipDeletePair(ctx, db.FriendshipDeletePairParams{Lo: "a", Hi: "b"}); err != nil {
+	if _, err := e.q.FriendshipDeletePair(ctx, "a", "b"); err != nil {
 		t.Fatal(err)
 	}
 	claims, err := e.issuer.Parse(a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.q.RevokedTokenInsert(ctx, db.RevokedTokenInsertParams{Jti: claims.JTI, Account: "a", ExpiresAt: pgtype.Timestamptz{Time: claims.ExpiresAt, Valid: true}}); err != nil {
+	if err := e.q.RevokedTokenInsert(ctx, claims.JTI, "a", claims.ExpiresAt); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.svc.recheck(ctx, e.svc.hub.openSockets()); err != nil {
@@ -188,12 +185,12 @@ func TestMessageLostByTheBusIsCaughtUp(t *testing.T) {
 	cb.next()
 	cb.next()
 	// A committer whose batches are never published: the bus "lost" them.
-	lost, err := chat.NewCommitter(context.Background(), e.pool, e.logger, func([]chat.Message) {}, 5*time.Second)
+	lost, err := messages.NewCommitter(context.Background(), e.q, e.logger, func([]messages.Message) {}, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lost.Close()
-	if _, err := lost.Send(chat.Send{Sender: "a", To: "b", Body: "lost on the bus"}); err != nil {
+	if _, err := lost.Send(messages.Send{Sender: "a", To: "b", Body: "lost on the bus"}); err != nil {
 		t.Fatal(err)
 	}
 	if m := cb.message(); m.Message != "lost on the bus" || m.Seq != 1 {

@@ -31,6 +31,8 @@ var frameTypes = map[string]reflect.Type{
 	"ReceiptFrame":       reflect.TypeFor[api.ReceiptFrame](),
 	"TypingClientFrame":  reflect.TypeFor[api.TypingClientFrame](),
 	"TypingFrame":        reflect.TypeFor[api.TypingFrame](),
+	"RecallFrame":        reflect.TypeFor[api.RecallFrame](),
+	"RecallClientFrame":  reflect.TypeFor[api.RecallClientFrame](),
 }
 
 // TestAsyncAPIMatchesGeneratedTypes fails on drift between asyncapi.yaml,
@@ -89,7 +91,7 @@ func jsonFields(t reflect.Type) []string {
 func FuzzDecodeClientFrame(f *testing.F) {
 	for _, seed := range []string{
 		`{"to":"b","text":"hi"}`, `{"type":"send","to":"b","text":"hi","kind":"image","clientMsgId":"1"}`,
-		`{"type":"send","groupId":1,"text":"hi"}`, `{"type":"ack","with":"b","seq":3}`, `{"type":"sync","groupId":2,"afterSeq":0}`,
+		`{"type":"send","groupId":1,"text":"hi"}`, `{"type":"ack","with":"b","seq":3}`, `{"type":"sync","groupId":2,"afterSeq":0}`, `{"type":"recall","id":7}`,
 		`{"type":"read","with":"b","seq":3}`, `{"type":"typing","groupId":2}`,
 		`plain text`, `{"type":"bogus"}`, `{`, "\x00", `{"type":"send","to":"b","groupId":1,"text":"x"}`,
 	} {
@@ -123,6 +125,10 @@ func FuzzDecodeClientFrame(f *testing.F) {
 			case frameTyping:
 				if (c.to == "") == (c.groupID == 0) {
 					t.Fatalf("bad typing %+v from %q", c, in)
+				}
+			case frameRecall:
+				if c.id < 1 {
+					t.Fatalf("bad recall %+v from %q", c, in)
 				}
 			}
 		}

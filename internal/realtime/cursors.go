@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sync"
 
-	"tim/gen/db"
+	"tim/internal/store"
 )
 
 type cursorKey struct{ account, conv string }
@@ -37,22 +37,20 @@ func (b *cursorBook) pending(account, conv string) int64 {
 
 // flush writes the dirty cursors. An entry is forgotten only once written
 // and unchanged meanwhile, so pending never misses an advance.
-func (b *cursorBook) flush(ctx context.Context, q *db.Queries) error {
+func (b *cursorBook) flush(ctx context.Context, q *store.Store) error {
 	b.mu.Lock()
 	if len(b.dirty) == 0 {
 		b.mu.Unlock()
 		return nil
 	}
 	snap := make(map[cursorKey]int64, len(b.dirty))
-	arg := db.DeliveryCursorUpsertBatchParams{}
+	cursors := make([]store.Cursor, 0, len(b.dirty))
 	for k, v := range b.dirty {
 		snap[k] = v
-		arg.Accounts = append(arg.Accounts, k.account)
-		arg.Convs = append(arg.Convs, k.conv)
-		arg.Seqs = append(arg.Seqs, v)
+		cursors = append(cursors, store.Cursor{Account: k.account, Conv: k.conv, Seq: v})
 	}
 	b.mu.Unlock()
-	if err := q.DeliveryCursorUpsertBatch(ctx, arg); err != nil {
+	if err := q.DeliveryCursorUpsertBatch(ctx, cursors); err != nil {
 		return fmt.Errorf("write delivery cursors: %w", err)
 	}
 	b.mu.Lock()

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 func (s *Service) cursorLoop(ctx context.Context) {
@@ -16,12 +16,12 @@ func (s *Service) cursorLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			if err := s.cursors.flush(context.WithoutCancel(ctx), s.q); err != nil {
-				s.logger.Error("flush cursors", slog.String("error", err.Error()))
+				s.logger.ErrorContext(ctx, "flush cursors", slog.Any("err", err))
 			}
 			return
 		case <-t.C:
 			if err := s.cursors.flush(ctx, s.q); err != nil {
-				s.logger.ErrorContext(ctx, "flush cursors", slog.String("error", err.Error()))
+				s.logger.ErrorContext(ctx, "flush cursors", slog.Any("err", err))
 			}
 		}
 	}
@@ -29,7 +29,7 @@ func (s *Service) cursorLoop(ctx context.Context) {
 
 // publishMessages runs in the committer goroutine after each commit: it
 // encodes every frame once and publishes the batch in commit order.
-func (s *Service) publishMessages(msgs []chat.Message) {
+func (s *Service) publishMessages(msgs []messages.Message) {
 	buf := make([]byte, 0, 4096)
 	for _, m := range msgs {
 		w := wireMessage{Conv: m.Conv, Seq: m.Seq, Sender: m.Sender, Recipient: m.Recipient, GroupID: m.GroupID, Frame: encodeMessage(m)}
@@ -47,7 +47,7 @@ func (s *Service) publishMessages(msgs []chat.Message) {
 // publishRaw sends data on subject; delivery is best effort, as publish's.
 func (s *Service) publishRaw(subject string, data []byte) {
 	if err := s.nc.Publish(subject, data); err != nil {
-		s.logger.Error("publish", slog.String("subject", subject), slog.String("error", err.Error()))
+		s.logger.Error("publish", slog.String("subject", subject), slog.Any("err", err))
 	}
 }
 
@@ -98,10 +98,11 @@ func (s *Service) catchUp(so *socket) {
 		from, gen := st.last, st.gen
 		so.dmu.Unlock()
 
-		msgs, err := s.store.After(s.ctx, conv, from, catchUpPage)
+		s.obs.CatchUpQuery()
+		msgs, err := s.reader.After(s.ctx, conv, from, catchUpPage)
 		if err != nil {
 			if !errors.Is(err, context.Canceled) {
-				s.logger.Error("catch up", slog.String("conv", conv), slog.String("error", err.Error()))
+				s.logger.ErrorContext(s.ctx, "catch up", slog.String("conv", conv), slog.Any("err", err))
 			}
 			so.close(CloseInternal, "internal error")
 			stop()
@@ -127,7 +128,7 @@ func (s *Service) catchUp(so *socket) {
 			// Everything committed up to the read is queued; a live seq seen
 			// meanwhile is committed too, so it was in the read.
 			if st.last < st.maxSeen {
-				s.logger.Error("catch up missed a live message", slog.String("conv", conv), slog.Int64("last", st.last), slog.Int64("seen", st.maxSeen))
+				s.logger.ErrorContext(s.ctx, "catch up missed a live message", slog.String("conv", conv), slog.Int64("last", st.last), slog.Int64("seen", st.maxSeen))
 			}
 			st.catching = false
 		}
@@ -139,14 +140,9 @@ func (s *Service) catchUp(so *socket) {
 // conversation in seq order with no gap and no repeat: an older seq is
 // dropped, a seq past a gap hands the conversation to the catch-up
 // goroutine, which reads the gap from the database.
-func (s *socket) deliver(conv string, seq int64, data []byte) {
+func (s *socket) deliver(conv string, seq int64, data []byte, committed int64) {
 	s.dmu.Lock()
-	st := s.convs[conv]
-	if st == nil {
-		// A conversation that started after the socket opened.
-		st = &convState{}
-		s.setConv(conv, st)
-	}
+	st := s.convState(conv) // new: a conversation that started after the open
 	if s.replaying || st.catching {
 		st.maxSeen = max(st.maxSeen, seq)
 		s.dmu.Unlock()
@@ -155,7 +151,7 @@ func (s *socket) deliver(conv string, seq int64, data []byte) {
 	switch {
 	case seq <= st.last:
 	case seq == st.last+1:
-		if s.enqueue(outFrame{data: data, conv: conv, seq: seq}) {
+		if s.enqueue(outFrame{data: data, conv: conv, seq: seq, committed: committed}) {
 			st.last = seq
 		}
 	default:
@@ -173,6 +169,17 @@ func (s *socket) setConv(conv string, st *convState) {
 	s.convs[conv] = st
 }
 
+// convState returns conversation conv's state, made empty when it has
+// none. dmu held.
+func (s *socket) convState(conv string) *convState {
+	st := s.convs[conv]
+	if st == nil {
+		st = &convState{}
+		s.setConv(conv, st)
+	}
+	return st
+}
+
 // startCatchUpLocked starts the catch-up goroutine unless it runs. dmu held.
 func (s *socket) startCatchUpLocked() {
 	if s.catching || s.replaying {
@@ -186,11 +193,7 @@ func (s *socket) startCatchUpLocked() {
 func (s *socket) rewind(conv string, after int64) {
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
-	st := s.convs[conv]
-	if st == nil {
-		st = &convState{}
-		s.setConv(conv, st)
-	}
+	st := s.convState(conv)
 	st.maxSeen = max(st.maxSeen, st.last)
 	st.last = after
 	st.gen++

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	"tim/gen/api"
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 // channel is the kind of WebSocket a client opened.
@@ -38,6 +38,7 @@ const (
 	frameSend frameKind = iota // a message: typed send, legacy {to,text} or plain text
 	frameAck
 	frameSync
+	frameRecall
 	frameRead   // moves the read cursor (receipts.go)
 	frameTyping // a typing indicator (typing.go)
 )
@@ -53,6 +54,7 @@ type clientFrame struct {
 	msgKind     string
 	clientMsgID string
 	seq         int64 // ack: delivered up to; sync: replay after; read: read up to
+	id          int64 // recall: the message
 }
 
 // frameError is a refused client frame; code follows HTTP (400, 403, 429).
@@ -74,10 +76,10 @@ const maxClientMsgID = 64
 
 // decodeClientFrame reads one text frame from a socket of channel ch.
 //
-// A JSON object whose "type" is send, ack, sync, read or typing is a typed
-// frame on every channel. Otherwise, on the user channel the frame must be
-// the original's {"to","text"}; on one-conversation channels the whole frame
-// is the text of a message to that conversation.
+// A JSON object whose "type" is send, ack, sync, recall, read or typing is
+// a typed frame on every channel. Otherwise, on the user channel the frame
+// must be the original's {"to","text"}; on one-conversation channels the
+// whole frame is the text of a message to that conversation.
 func decodeClientFrame(ch channel, data []byte) (clientFrame, error) {
 	if !utf8.Valid(data) {
 		return clientFrame{}, badFrame("消息不是有效的UTF-8文本")
@@ -125,6 +127,8 @@ func decodeClientFrame(ch channel, data []byte) (clientFrame, error) {
 			return decodeRead(trimmed)
 		case "typing":
 			return decodeTyping(trimmed)
+		case "recall":
+			return recallFromFrame(trimmed)
 		}
 		if ch == channelUser {
 			return clientFrame{}, badFrame("未知的帧类型")
@@ -155,7 +159,7 @@ func textFrame(text string) (clientFrame, error) {
 	if strings.ContainsRune(text, 0) {
 		return clientFrame{}, badFrame("消息不能包含NUL字符")
 	}
-	return clientFrame{kind: frameSend, text: text, msgKind: chat.KindText}, nil
+	return clientFrame{kind: frameSend, text: text, msgKind: messages.KindText}, nil
 }
 
 func sendFromFrame(f api.SendFrame) (clientFrame, error) {
@@ -169,7 +173,7 @@ func sendFromFrame(f api.SendFrame) (clientFrame, error) {
 	}
 	c.to, c.groupID = to, gid
 	if f.Kind != nil {
-		if !chat.ValidKind(string(*f.Kind)) {
+		if !messages.ValidKind(string(*f.Kind)) {
 			return clientFrame{}, badFrame("kind必须是text、image、audio或video")
 		}
 		c.msgKind = string(*f.Kind)
@@ -232,7 +236,12 @@ func strictUnmarshal(data []byte, v any) error {
 
 // Server frames, encoded once.
 
-func encodeMessage(m chat.Message) []byte { return mustJSON(m.Frame()) }
+func encodeMessage(m messages.Message) []byte {
+	if m.Kind == messages.KindRecall {
+		return mustJSON(m.RecallFrame())
+	}
+	return mustJSON(m.Frame())
+}
 
 func encodeError(code int32, message, clientMsgID string) []byte {
 	f := api.ErrorFrame{Type: "error", Code: code, Message: message}
@@ -242,19 +251,9 @@ func encodeError(code int32, message, clientMsgID string) []byte {
 	return mustJSON(f)
 }
 
-func encodeAck(m chat.Message) []byte {
+func encodeAck(m messages.Message) []byte {
 	f := api.AckFrame{Type: "ack", Id: m.ID, Seq: m.Seq, Time: m.Time}
-	if m.GroupID != 0 {
-		gid := m.GroupID
-		f.GroupId = &gid
-	} else {
-		to := m.Recipient
-		f.To = &to
-	}
-	if m.ClientMsgID != "" {
-		id := m.ClientMsgID
-		f.ClientMsgId = &id
-	}
+	f.To, f.GroupId, f.ClientMsgId = m.Target()
 	return mustJSON(f)
 }
 

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"tim/gen/api"
-	"tim/gen/db"
 	"tim/internal/config"
 	"tim/internal/store"
 )
@@ -28,7 +27,7 @@ func TestDeadInstanceUsersGoOffline(t *testing.T) {
 	if err := e.q.InstanceHeartbeat(ctx, "dead"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.q.PresenceApply(ctx, db.PresenceApplyParams{InstanceID: "dead", Accounts: []string{"a"}, Sockets: []int32{1}}); err != nil {
+	if err := e.q.PresenceApply(ctx, "dead", []string{"a"}, []int32{1}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.pool.Exec(ctx, `UPDATE instances SET last_seen = now() - interval '1 hour' WHERE id = 'dead'`); err != nil {
@@ -69,11 +68,11 @@ func TestGroupJoinedAndLeftWhileConnected(t *testing.T) {
 	// b joins as the social API does: member and cursor at the group's end
 	// in one transaction, so that no membership check sees one without the
 	// other.
-	if err := store.InTx(ctx, e.pool, func(q *db.Queries) error {
-		if err := q.GroupMemberInsert(ctx, db.GroupMemberInsertParams{GroupID: 1, Account: "b"}); err != nil {
+	if err := e.q.Tx(ctx, func(q *store.Queries) error {
+		if err := q.GroupMemberInsert(ctx, 1, "b"); err != nil {
 			return err
 		}
-		return q.DeliveryCursorSetToGroupEnd(ctx, db.DeliveryCursorSetToGroupEndParams{Account: "b", GroupID: &gid})
+		return q.DeliveryCursorSetToGroupEnd(ctx, "b", gid)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +85,7 @@ func TestGroupJoinedAndLeftWhileConnected(t *testing.T) {
 	}
 
 	// b leaves; once the leave was applied, group messages stop.
-	if _, err := e.q.GroupMemberDelete(ctx, db.GroupMemberDeleteParams{GroupID: 1, Account: "b"}); err != nil {
+	if _, err := e.q.GroupMemberDelete(ctx, 1, "b"); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.svc.MembershipChanged(ctx, 1, "b", false); err != nil {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"tim/gen/api"
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 // TestStalledReaderLosesNothing: a socket without ack mode whose client
@@ -69,7 +69,7 @@ func TestReadingClientIsConfirmed(t *testing.T) {
 			t.Fatalf("got seq %d, want %d", m.Seq, i+1)
 		}
 	}
-	e.waitCursor("b", chat.DirectKey("a", "b"), n)
+	e.waitCursor("b", messages.DirectKey("a", "b"), n)
 	cb.close()
 	cb2 := e.dial("/websocket/b", b)
 	cb2.next() // connected
@@ -109,8 +109,8 @@ func TestClientMsgIDPerConversation(t *testing.T) {
 	if toB[0].Id == toC[0].Id || toC[0].Id == toG[0].Id {
 		t.Fatalf("one id in three conversations stored %d, %d, %d", toB[0].Id, toC[0].Id, toG[0].Id)
 	}
-	for conv, want := range map[string]string{chat.DirectKey("a", "b"): "to b", chat.DirectKey("a", "c"): "to c", chat.GroupKey(7): "to the group"} {
-		msgs, err := e.svc.store.After(context.Background(), conv, 0, 10)
+	for conv, want := range map[string]string{messages.DirectKey("a", "b"): "to b", messages.DirectKey("a", "c"): "to c", messages.GroupKey(7): "to the group"} {
+		msgs, err := e.svc.reader.After(context.Background(), conv, 0, 10)
 		if err != nil {
 			t.Fatal(err)
 		}

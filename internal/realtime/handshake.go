@@ -11,7 +11,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"tim/gen/api"
-	"tim/gen/db"
 	"tim/internal/auth"
 	"tim/internal/store"
 )
@@ -87,7 +86,7 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 	}
 	switch ch {
 	case channelDirect:
-		ok, err := s.q.FriendshipExists(ctx, db.FriendshipExistsParams{Account: account, Friend: peer})
+		ok, err := s.q.FriendshipExists(ctx, account, peer)
 		if err != nil {
 			return fmt.Errorf("check friendship: %w", err)
 		}
@@ -96,12 +95,12 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 		}
 	case channelGroup:
 		if _, err := s.q.GroupGet(ctx, h.groupID); err != nil {
-			if errors.Is(store.Translate(err), store.ErrNotFound) {
+			if errors.Is(err, store.ErrNotFound) {
 				return refuse(c, http.StatusNotFound, "群不存在")
 			}
 			return fmt.Errorf("read group: %w", err)
 		}
-		ok, err := s.q.GroupMemberExists(ctx, db.GroupMemberExistsParams{GroupID: h.groupID, Account: account})
+		ok, err := s.q.GroupMemberExists(ctx, h.groupID, account)
 		if err != nil {
 			return fmt.Errorf("check membership: %w", err)
 		}

@@ -4,10 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgtype"
-
-	"tim/gen/db"
 )
 
 // The bus is best effort: a message it loses between instances, or that
@@ -42,11 +38,11 @@ func (s *Service) changesLoop(ctx context.Context, rewind <-chan time.Duration) 
 		case <-ctx.Done():
 			return
 		case d := <-rewind:
-			since.Time = since.Time.Add(-d - changesSettle - changesEvery)
+			since = since.Add(-d - changesSettle - changesEvery)
 		case <-t.C:
 		}
 		for {
-			rows, err := s.q.ConversationsChanged(ctx, db.ConversationsChangedParams{Since: since, SettleSecs: changesSettle.Seconds(), MaxRows: changesPage})
+			rows, err := s.q.ConversationsChanged(ctx, since, changesSettle, changesPage)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.logger.ErrorContext(ctx, "read changed conversations", slog.Any("err", err))
@@ -57,7 +53,7 @@ func (s *Service) changesLoop(ctx context.Context, rewind <-chan time.Duration) 
 				s.hub.nudge(r.Key, r.UserA, r.UserB, r.GroupID, r.LastSeq)
 			}
 			if len(rows) > 0 {
-				since = pgtype.Timestamptz{Time: rows[len(rows)-1].UpdatedAt.Time, Valid: true}
+				since = rows[len(rows)-1].UpdatedAt
 			}
 			if len(rows) < changesPage {
 				break
@@ -75,7 +71,7 @@ func (s *Service) busReconnected(outage time.Duration) {
 	default: // a rewind is pending; the loop looks back far enough
 	}
 	if err := s.recheck(s.ctx, s.hub.openSockets()); err != nil && s.ctx.Err() == nil {
-		s.logger.Error("re-check socket rights after reconnect", slog.Any("err", err))
+		s.logger.ErrorContext(s.ctx, "re-check socket rights after reconnect", slog.Any("err", err))
 	}
 }
 
@@ -104,11 +100,7 @@ func (h *hub) nudge(conv, userA, userB string, group, last int64) {
 func (s *socket) nudge(conv string, last int64) {
 	s.dmu.Lock()
 	defer s.dmu.Unlock()
-	st := s.convs[conv]
-	if st == nil {
-		st = &convState{}
-		s.setConv(conv, st)
-	}
+	st := s.convState(conv)
 	if s.replaying || st.catching {
 		st.maxSeen = max(st.maxSeen, last)
 		return

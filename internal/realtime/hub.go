@@ -143,11 +143,12 @@ func (h *hub) remove(s *socket) {
 // deliverMessage hands a committed message's frame to every local socket
 // that receives its conversation.
 func (h *hub) deliverMessage(w *wireMessage) {
+	committed := commitTime(w.Frame)
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if w.GroupID != 0 {
 		for s := range h.byGroup[w.GroupID] {
-			s.deliver(w.Conv, w.Seq, w.Frame)
+			s.deliver(w.Conv, w.Seq, w.Frame, committed)
 		}
 		return
 	}
@@ -157,7 +158,7 @@ func (h *hub) deliverMessage(w *wireMessage) {
 		}
 		for s := range h.byAccount[acc] {
 			if s.ch == channelUser || s.conv == w.Conv {
-				s.deliver(w.Conv, w.Seq, w.Frame)
+				s.deliver(w.Conv, w.Seq, w.Frame, committed)
 			}
 		}
 	}

@@ -3,7 +3,7 @@ package realtime
 import (
 	"slices"
 
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 // Membership of user sockets in groups: the hub registers a user socket for
@@ -100,12 +100,8 @@ func (s *socket) joinGroup(g, from int64) {
 		s.groups = map[int64]bool{}
 	}
 	s.groups[g] = true
-	conv := chat.GroupKey(g)
-	st := s.convs[conv]
-	if st == nil {
-		st = &convState{}
-		s.setConv(conv, st)
-	}
+	conv := messages.GroupKey(g)
+	st := s.convState(conv)
 	st.last = max(st.last, from)
 	st.maxSeen = max(st.maxSeen, st.last)
 	st.catching = true

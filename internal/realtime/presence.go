@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"tim/gen/api"
-	"tim/gen/db"
 )
 
 // presenceBook counts this instance's sockets per account. A worker writes
@@ -85,23 +84,23 @@ func (s *Service) presenceLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			if err := s.flushPresence(context.WithoutCancel(ctx)); err != nil {
-				s.logger.Error("write presence", slog.String("error", err.Error()))
+				s.logger.ErrorContext(ctx, "write presence", slog.Any("err", err))
 			}
 			return
 		case <-s.presence.wake:
 			// Not cut short by shutdown, which writes the rest after it.
 			if err := s.flushPresence(context.WithoutCancel(ctx)); err != nil {
-				s.logger.ErrorContext(ctx, "write presence", slog.String("error", err.Error()))
+				s.logger.ErrorContext(ctx, "write presence", slog.Any("err", err))
 			}
 		case <-beat.C:
 			if err := s.q.InstanceHeartbeat(ctx, s.instanceID); err != nil {
-				s.logger.ErrorContext(ctx, "instance heartbeat", slog.String("error", err.Error()))
+				s.logger.ErrorContext(ctx, "instance heartbeat", slog.Any("err", err))
 			}
 			if err := s.reapStale(ctx); err != nil {
-				s.logger.ErrorContext(ctx, "reap stale presence", slog.String("error", err.Error()))
+				s.logger.ErrorContext(ctx, "reap stale presence", slog.Any("err", err))
 			}
-			if _, err := s.q.InstanceDeleteDead(ctx, (10 * s.cfg.PresenceTimeout).Seconds()); err != nil {
-				s.logger.ErrorContext(ctx, "forget dead instances", slog.String("error", err.Error()))
+			if _, err := s.q.InstanceDeleteDead(ctx, 10*s.cfg.PresenceTimeout); err != nil {
+				s.logger.ErrorContext(ctx, "forget dead instances", slog.Any("err", err))
 			}
 		}
 	}
@@ -141,7 +140,7 @@ func (s *Service) flushPresence(ctx context.Context) error {
 	if len(accounts) == 0 {
 		return nil
 	}
-	if err := s.q.PresenceApply(ctx, db.PresenceApplyParams{InstanceID: s.instanceID, Accounts: accounts, Sockets: counts}); err != nil {
+	if err := s.q.PresenceApply(ctx, s.instanceID, accounts, counts); err != nil {
 		// Try again on the next change.
 		p.mu.Lock()
 		for _, a := range accounts {
@@ -167,7 +166,7 @@ func (s *Service) flushPresence(ctx context.Context) error {
 // that went offline unless they still have a socket on a live instance.
 func (s *Service) announce(ctx context.Context, online, offline []string) error {
 	if len(offline) > 0 {
-		still, err := s.q.PresenceOnlineAccounts(ctx, db.PresenceOnlineAccountsParams{Accounts: offline, PresenceTimeoutSecs: s.cfg.PresenceTimeout.Seconds()})
+		still, err := s.q.PresenceOnlineAccounts(ctx, offline, s.cfg.PresenceTimeout)
 		if err != nil {
 			return fmt.Errorf("check presence: %w", err)
 		}
@@ -209,7 +208,7 @@ func (s *Service) announce(ctx context.Context, online, offline []string) error 
 // presence timeout (they died without shutting down) and tells their users'
 // friends that those users went offline.
 func (s *Service) reapStale(ctx context.Context) error {
-	accounts, err := s.q.PresenceTakeStale(ctx, db.PresenceTakeStaleParams{Self: s.instanceID, OlderThanSecs: s.cfg.PresenceTimeout.Seconds()})
+	accounts, err := s.q.PresenceTakeStale(ctx, s.instanceID, s.cfg.PresenceTimeout)
 	if err != nil {
 		return fmt.Errorf("take stale presence: %w", err)
 	}
@@ -223,7 +222,7 @@ func (s *Service) reapStale(ctx context.Context) error {
 func (s *Service) onPresence(data []byte) {
 	var w wirePresence
 	if err := json.Unmarshal(data, &w); err != nil {
-		s.logger.Error("decode presence", slog.String("error", err.Error()))
+		s.logger.Error("decode presence", slog.Any("err", err))
 		return
 	}
 	frame := mustJSON(api.PresenceFrame{Type: "presence", Account: w.Account, Online: w.Online})
@@ -254,9 +253,9 @@ func (s *Service) groupPresence(ctx context.Context, so *socket, online bool) ([
 	for {
 		var err error
 		if n > 0 {
-			err = s.q.GroupPresenceUpsert(ctx, db.GroupPresenceUpsertParams{InstanceID: s.instanceID, GroupID: so.groupID, Account: so.account, Sockets: int32(n)})
+			err = s.q.GroupPresenceUpsert(ctx, s.instanceID, so.groupID, so.account, int32(n))
 		} else {
-			err = s.q.GroupPresenceDelete(ctx, db.GroupPresenceDeleteParams{InstanceID: s.instanceID, GroupID: so.groupID, Account: so.account})
+			err = s.q.GroupPresenceDelete(ctx, s.instanceID, so.groupID, so.account)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("write group presence: %w", err)
@@ -269,7 +268,7 @@ func (s *Service) groupPresence(ctx context.Context, so *socket, online bool) ([
 		}
 		n = now
 	}
-	rows, err := s.q.GroupPresenceOnline(ctx, db.GroupPresenceOnlineParams{GroupID: so.groupID, PresenceTimeoutSecs: s.cfg.PresenceTimeout.Seconds()})
+	rows, err := s.q.GroupPresenceOnline(ctx, so.groupID, s.cfg.PresenceTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("list group presence: %w", err)
 	}
@@ -302,7 +301,7 @@ func (s *Service) groupPresence(ctx context.Context, so *socket, online bool) ([
 func (s *Service) onGroup(data []byte) {
 	var w wireGroup
 	if err := json.Unmarshal(data, &w); err != nil {
-		s.logger.Error("decode group presence", slog.String("error", err.Error()))
+		s.logger.Error("decode group presence", slog.Any("err", err))
 		return
 	}
 	var skip uint64

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"tim/gen/api"
-	"tim/internal/chat"
 	"tim/internal/config"
+	"tim/internal/messages"
 )
 
 func TestHandshakeRefusals(t *testing.T) {
@@ -127,7 +127,7 @@ func TestDirectLiveAndOffline(t *testing.T) {
 	}
 	// A second user socket opened now has nothing pending: the pongs of
 	// b's client confirmed what it read.
-	e.waitCursor("b", chat.DirectKey("a", "b"), n+1)
+	e.waitCursor("b", messages.DirectKey("a", "b"), n+1)
 	cb.close()
 	cb2 := e.dial("/websocket/b", b)
 	cb2.next()
@@ -205,7 +205,7 @@ func TestIdempotentResend(t *testing.T) {
 			t.Fatalf("repeat ack %+v, first %+v", again, first)
 		}
 	}
-	msgs, err := e.svc.store.After(context.Background(), chat.DirectKey("a", "b"), 0, 10)
+	msgs, err := e.svc.reader.After(context.Background(), messages.DirectKey("a", "b"), 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func TestRefusedAndMalformedFrames(t *testing.T) {
 			t.Fatalf("%s: got %v, want error %v", tc.frame, f, tc.code)
 		}
 	}
-	if msgs, _ := e.svc.store.After(context.Background(), chat.GroupKey(3), 0, 10); len(msgs) != 0 {
+	if msgs, _ := e.svc.reader.After(context.Background(), messages.GroupKey(3), 0, 10); len(msgs) != 0 {
 		t.Fatalf("refused send stored %v", msgs)
 	}
 	ca.send(strings.Repeat("x", 2048))

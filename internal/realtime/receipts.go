@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"tim/gen/api"
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 // Read receipts. A read frame (or POST /Tim/read, through MarkRead) moves
-// the account's read cursor, which chat.Reads stores before anyone hears
+// the account's read cursor, which messages.Reads stores before anyone hears
 // of it; a cursor that moved is published on subjectReceipt, and every
 // instance hands a receipt frame to the local sockets concerned: the
 // reader's, and for a direct conversation the other party's while the two
@@ -34,7 +34,7 @@ type wireReceipt struct {
 // MarkRead moves r's read cursor and, when it moved, sends receipts to the
 // sockets concerned on every instance. The cursor is stored when MarkRead
 // returns without error.
-func (s *Service) MarkRead(ctx context.Context, r chat.Read) (chat.Receipt, error) {
+func (s *Service) MarkRead(ctx context.Context, r messages.Read) (messages.Receipt, error) {
 	rc, err := s.reads.Mark(ctx, r)
 	if err == nil && rc.Moved {
 		s.publishReceipt(rc)
@@ -54,14 +54,14 @@ func (s *Service) handleRead(so *socket, f clientFrame) {
 		so.sendControl(encodeError(http.StatusBadRequest, "with不能是自己的账号", ""))
 		return
 	}
-	s.reads.MarkAsync(chat.Read{Reader: so.account, With: f.to, GroupID: f.groupID, Seq: f.seq}, func(rc chat.Receipt, err error) {
+	s.reads.MarkAsync(messages.Read{Reader: so.account, With: f.to, GroupID: f.groupID, Seq: f.seq}, func(rc messages.Receipt, err error) {
 		if err == nil {
 			if rc.Moved {
 				s.publishReceipt(rc)
 			}
 			return
 		}
-		code, msg, refused := chat.ReadRefusal(err)
+		code, msg, refused := messages.ReadRefusal(err)
 		if !refused {
 			code, msg = http.StatusInternalServerError, "标记已读失败"
 		}
@@ -69,7 +69,7 @@ func (s *Service) handleRead(so *socket, f clientFrame) {
 	})
 }
 
-func (s *Service) publishReceipt(rc chat.Receipt) {
+func (s *Service) publishReceipt(rc messages.Receipt) {
 	s.publish(subjectReceipt, wireReceipt{
 		Reader: rc.Reader, With: rc.With, GroupID: rc.GroupID, Seq: rc.Cursor, Time: rc.Time,
 		ToPeer: rc.GroupID == 0 && rc.Friends,
@@ -82,7 +82,7 @@ func (s *Service) onReceipt(data []byte) {
 		s.logger.Error("decode receipt", slog.Any("err", err))
 		return
 	}
-	rc := chat.Receipt{Read: chat.Read{Reader: w.Reader, With: w.With, GroupID: w.GroupID}, Cursor: w.Seq, Time: w.Time}
+	rc := messages.Receipt{Read: messages.Read{Reader: w.Reader, With: w.With, GroupID: w.GroupID}, Cursor: w.Seq, Time: w.Time}
 	conv := rc.Conv()
 	s.hub.toConversation(w.Reader, conv, mustJSON(rc.Frame(w.Reader)))
 	if w.ToPeer && w.With != "" {
@@ -106,9 +106,9 @@ func (h *hub) toConversation(account, conv string, frame []byte) {
 // frameConv is the conversation a read or typing frame names; on a
 // one-to-one or group socket it must be the socket's own.
 func frameConv(so *socket, f clientFrame) (string, bool) {
-	conv := chat.GroupKey(f.groupID)
+	conv := messages.GroupKey(f.groupID)
 	if f.groupID == 0 {
-		conv = chat.DirectKey(so.account, f.to)
+		conv = messages.DirectKey(so.account, f.to)
 	}
 	return conv, so.ch == channelUser || conv == so.conv
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"tim/gen/api"
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 // readCursor is account's stored read cursor in conv, 0 when it has none.
@@ -26,7 +26,7 @@ func (e *env) readCursor(account, conv string) int64 {
 
 // commit stores sends as the committer does for a socket, and tells every
 // instance.
-func (e *env) commit(sends ...chat.Send) {
+func (e *env) commit(sends ...messages.Send) {
 	e.t.Helper()
 	for _, s := range sends {
 		if _, err := e.svc.committer.Send(s); err != nil {
@@ -90,9 +90,9 @@ func TestReadReceiptsReachEveryDeviceOnEveryInstance(t *testing.T) {
 	e.group(9, "a", "b")
 	e.group(7, "a")
 	e.commit(
-		chat.Send{Sender: "a", To: "b", Body: "1"}, chat.Send{Sender: "a", To: "b", Body: "2"},
-		chat.Send{Sender: "b", To: "a", Body: "3"}, chat.Send{Sender: "a", To: "b", Body: "4"},
-		chat.Send{Sender: "a", GroupID: 9, Body: "g1"}, chat.Send{Sender: "a", GroupID: 9, Body: "g2"},
+		messages.Send{Sender: "a", To: "b", Body: "1"}, messages.Send{Sender: "a", To: "b", Body: "2"},
+		messages.Send{Sender: "b", To: "a", Body: "3"}, messages.Send{Sender: "a", To: "b", Body: "4"},
+		messages.Send{Sender: "a", GroupID: 9, Body: "g1"}, messages.Send{Sender: "a", GroupID: 9, Body: "g2"},
 	)
 	// ack=1: no cursor moves, so every socket replays everything.
 	b1 := e.dial("/websocket/b?ack=1", b)
@@ -110,7 +110,7 @@ func TestReadReceiptsReachEveryDeviceOnEveryInstance(t *testing.T) {
 	a2 := e.dial("/websocket/OneToOne/a/b?ack=1", a)
 	a2.next()
 	a2.opened(4)
-	direct := chat.DirectKey("a", "b")
+	direct := messages.DirectKey("a", "b")
 
 	b1.sendJSON(read("a", 0, 2))
 	for _, c := range []*client{b1, b2, a1, a2} {
@@ -166,10 +166,10 @@ func TestReadReceiptsReachEveryDeviceOnEveryInstance(t *testing.T) {
 			t.Fatalf("%s: error %v, want %v", tc.frame, code, tc.code)
 		}
 	}
-	if d, g := e.readCursor("b", direct), e.readCursor("b", chat.GroupKey(9)); d != 4 || g != 2 {
+	if d, g := e.readCursor("b", direct), e.readCursor("b", messages.GroupKey(9)); d != 4 || g != 2 {
 		t.Fatalf("read cursors %d and %d after refusals, want 4 and 2", d, g)
 	}
-	if got := e.readCursor("b", chat.GroupKey(7)); got != 0 {
+	if got := e.readCursor("b", messages.GroupKey(7)); got != 0 {
 		t.Fatalf("non-member's cursor %d", got)
 	}
 
@@ -188,7 +188,7 @@ func TestReadCursorsSurviveARestart(t *testing.T) {
 	e := setup(t)
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
-	e.commit(chat.Send{Sender: "a", To: "b", Body: "1"}, chat.Send{Sender: "a", To: "b", Body: "2"})
+	e.commit(messages.Send{Sender: "a", To: "b", Body: "1"}, messages.Send{Sender: "a", To: "b", Body: "2"})
 	cb := e.dial("/websocket/b?ack=1", b)
 	cb.next()
 	cb.next()
@@ -212,7 +212,7 @@ func TestReadCursorsSurviveARestart(t *testing.T) {
 	if r := ca.receipt(); r.Seq != 2 || *r.With != "b" {
 		t.Fatalf("receipt %+v, want seq 2", r)
 	}
-	if got := e.readCursor("b", chat.DirectKey("a", "b")); got != 2 {
+	if got := e.readCursor("b", messages.DirectKey("a", "b")); got != 2 {
 		t.Fatalf("read cursor %d", got)
 	}
 }

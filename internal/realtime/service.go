@@ -1,5 +1,5 @@
 // Package realtime serves Tim's WebSocket channels: it authenticates the
-// handshake, commits sends through the chat committer, fans committed
+// handshake, commits sends through the message committer, fans committed
 // messages out to every instance over NATS, replays what each socket has not
 // received, and tracks presence across instances.
 package realtime
@@ -17,39 +17,77 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
 
-	"tim/gen/db"
 	"tim/internal/auth"
 	"tim/internal/bus"
-	"tim/internal/chat"
-	"tim/internal/config"
+	"tim/internal/messages"
+	"tim/internal/store"
 )
+
+// Settings are the service's settings. Package app fills them from the
+// configuration, where each has its TIM_* variable and default.
+type Settings struct {
+	// InstanceID names this instance in presence rows; each run adds a
+	// random suffix. Empty: the suffix alone.
+	InstanceID string
+	// AllowedOrigins are the browser origins allowed to open WebSockets
+	// besides same-origin and clients that send no Origin; "*" allows any.
+	AllowedOrigins []string
+	// PresenceTimeout: the users of an instance silent for this long show
+	// offline, and it no longer answers broadcasts.
+	PresenceTimeout time.Duration
+	// MaxFrameBytes limits one frame a client sends.
+	MaxFrameBytes int64
+	// SendRate is the sustained frames per second a socket may send, and
+	// SendBurst its burst.
+	SendRate  float64
+	SendBurst int
+	// SocketsPerUser limits one account's sockets on this instance.
+	SocketsPerUser int
+	// SocketQueueBytes is how many bytes of outgoing frames a socket may
+	// have queued before it is closed as a slow reader (4000).
+	SocketQueueBytes int
+	// WriteTimeout cuts a socket that takes no bytes for this long.
+	WriteTimeout time.Duration
+	// CommitTimeout bounds the commit of one batch of sends, and of a
+	// recall.
+	CommitTimeout time.Duration
+	// RecallWindow is how long after it was stored its sender may recall a
+	// message.
+	RecallWindow time.Duration
+	// PingInterval is the time between server pings; PongTimeout closes a
+	// socket that has not answered for this long.
+	PingInterval time.Duration
+	PongTimeout  time.Duration
+}
 
 // Deps are what the service needs.
 type Deps struct {
-	Config   config.Config
-	Pool     *pgxpool.Pool
+	Settings Settings
+	Store    *store.Store
 	Verifier *auth.Verifier
 	Bus      *bus.Bus
 	Logger   *slog.Logger
+	// Metrics, if set, receives the service's measurements.
+	Metrics Observer
 }
 
 // Service is the realtime side of one Tim instance.
 type Service struct {
-	cfg        config.Config
-	pool       *pgxpool.Pool
-	q          *db.Queries
+	cfg        Settings
+	q          *store.Store
 	verifier   *auth.Verifier
 	nc         *nats.Conn
 	logger     *slog.Logger
 	instanceID string
+	obs        Observer
 
-	store     *chat.Store
-	committer *chat.Committer
-	reads     *chat.Reads // read cursors (receipts.go)
+	reader    *messages.Reader
+	recaller  *messages.Recaller
+	committer *messages.Committer
+	reads     *messages.Reads // read cursors (receipts.go)
 	hub       *hub
 	cursors   *cursorBook
 	presence  *presenceBook
@@ -106,14 +144,14 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		return nil, fmt.Errorf("make instance id: %w", err)
 	}
 	id := hex.EncodeToString(b[:])
-	if d.Config.InstanceID != "" {
-		id = d.Config.InstanceID + "-" + id
+	if d.Settings.InstanceID != "" {
+		id = d.Settings.InstanceID + "-" + id
 	}
 	s := &Service{
-		cfg: d.Config, pool: d.Pool, q: db.New(d.Pool), verifier: d.Verifier, nc: d.Bus.Conn(),
+		cfg: d.Settings, q: d.Store, verifier: d.Verifier, nc: d.Bus.Conn(),
 		logger: d.Logger.With(slog.String("instance", id)), instanceID: id,
-		store: chat.NewStore(d.Pool), hub: newHub(), cursors: newCursorBook(), presence: newPresenceBook(),
-		groupLocal: map[groupMember]int{}, rewind: make(chan time.Duration, 1),
+		reader: messages.NewReader(d.Store), recaller: messages.NewRecaller(d.Store), hub: newHub(), cursors: newCursorBook(), presence: newPresenceBook(),
+		groupLocal: map[groupMember]int{}, rewind: make(chan time.Duration, 1), obs: observerOr(d.Metrics),
 	}
 	s.upgrader = websocket.Upgrader{
 		// A small read buffer of the socket's own (the HTTP server's 4 KiB
@@ -149,13 +187,13 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		s.unsubscribe()
 		return nil, fmt.Errorf("flush nats subscriptions: %w", err)
 	}
-	committer, err := chat.NewCommitter(ctx, d.Pool, s.logger, s.publishMessages, d.Config.CommitTimeout)
+	committer, err := messages.NewCommitter(ctx, d.Store, s.logger, s.publishMessages, d.Settings.CommitTimeout, messages.WithObserver(s.obs.Committed))
 	if err != nil {
 		s.unsubscribe()
 		return nil, err
 	}
 	s.committer = committer
-	s.reads = chat.NewReads(d.Pool, s.logger, d.Config.CommitTimeout)
+	s.reads = messages.NewReads(d.Store, s.logger, d.Settings.CommitTimeout)
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	var down time.Time // when the bus went down; the bus runs its callbacks one at a time
 	s.unhook = append(s.unhook,
@@ -165,7 +203,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 			if !down.IsZero() {
 				outage = time.Since(down)
 			}
-			s.logger.Warn("bus reconnected: catching up", slog.Duration("outage", outage))
+			s.logger.WarnContext(s.ctx, "bus reconnected: catching up", slog.Duration("outage", outage))
 			s.busReconnected(outage)
 		}),
 	)
@@ -247,6 +285,6 @@ func (s *Service) publish(subject string, v any) {
 		err = s.nc.Publish(subject, data)
 	}
 	if err != nil {
-		s.logger.Error("publish", slog.String("subject", subject), slog.String("error", err.Error()))
+		s.logger.Error("publish", slog.String("subject", subject), slog.Any("err", err))
 	}
 }

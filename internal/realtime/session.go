@@ -12,31 +12,30 @@ import (
 	"golang.org/x/time/rate"
 
 	"tim/gen/api"
-	"tim/gen/db"
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 // start creates the socket, starts its writer and runs the open sequence.
 func (s *Service) start(conn *websocket.Conn, raw *coalescingConn, h handshake, ackMode bool) *socket {
 	so := newSocket(wsTransport{c: conn, raw: raw}, s, socketOptions{
 		queueBytes: s.cfg.SocketQueueBytes, writeTimeout: s.cfg.WriteTimeout, closeTimeout: closeWriteTimeout,
-		pingInterval: s.cfg.PingInterval, confirmDelay: confirmDelay,
+		pingInterval: s.cfg.PingInterval, confirmDelay: confirmDelay, observer: s.obs,
 	})
 	so.id = s.nextID.Add(1)
 	so.account, so.jti, so.generation, so.ch, so.ackMode = h.claims.Account, h.claims.JTI, h.claims.Generation, h.ch, ackMode
 	so.openEpoch = h.epoch
 	switch h.ch {
 	case channelDirect:
-		so.peer, so.conv = h.peer, chat.DirectKey(h.claims.Account, h.peer)
+		so.peer, so.conv = h.peer, messages.DirectKey(h.claims.Account, h.peer)
 	case channelGroup:
-		so.groupID, so.conv = h.groupID, chat.GroupKey(h.groupID)
+		so.groupID, so.conv = h.groupID, messages.GroupKey(h.groupID)
 	}
 	go so.writeLoop()
 	// A socket lives no longer than its token.
 	so.expiry = time.AfterFunc(time.Until(h.claims.ExpiresAt), func() { so.close(CloseLoggedOut, "token expired") })
 	s.hub.open(so)
 	if err := s.openSequence(so); err != nil {
-		s.logger.Error("open socket", slog.String("account", so.account), slog.String("error", err.Error()))
+		s.logger.ErrorContext(s.ctx, "open socket", slog.String("account", so.account), slog.Any("err", err))
 		so.close(CloseInternal, "internal error")
 	}
 	return so
@@ -58,7 +57,7 @@ func (s *Service) serve(conn *websocket.Conn, so *socket) {
 		s.hub.remove(so)
 		if so.ch == channelGroup {
 			if _, err := s.groupPresence(s.ctx, so, false); err != nil {
-				s.logger.Error("group presence", slog.String("error", err.Error()))
+				s.logger.ErrorContext(s.ctx, "group presence", slog.Any("err", err))
 			}
 		}
 	}
@@ -131,7 +130,7 @@ func (s *Service) openSequence(so *socket) error {
 			lastSeqs[r.Conv] = r.LastSeq
 		}
 	} else {
-		c, err := s.q.DeliveryCursorGet(ctx, db.DeliveryCursorGetParams{Account: so.account, Conv: so.conv})
+		c, err := s.q.DeliveryCursorGet(ctx, so.account, so.conv)
 		if err != nil {
 			return fmt.Errorf("read cursor: %w", err)
 		}
@@ -139,12 +138,7 @@ func (s *Service) openSequence(so *socket) error {
 	}
 	so.dmu.Lock()
 	for conv, c := range cursors {
-		st := so.convs[conv]
-		if st == nil {
-			st = &convState{}
-			so.setConv(conv, st)
-		}
-		st.last = max(c, s.cursors.pending(so.account, conv))
+		so.convState(conv).last = max(c, s.cursors.pending(so.account, conv))
 	}
 	// A conversation is read from the database when it has messages past
 	// the cursor: at the time of the read, or seen live since the socket
@@ -167,7 +161,7 @@ func (s *Service) onlineFriends(ctx context.Context, account string) ([]api.Onli
 	if err != nil {
 		return nil, fmt.Errorf("list friends: %w", err)
 	}
-	rows, err := s.q.UserProfiles(ctx, db.UserProfilesParams{Accounts: append(friends, account), PresenceTimeoutSecs: s.cfg.PresenceTimeout.Seconds()})
+	rows, err := s.q.UserProfiles(ctx, append(friends, account), s.cfg.PresenceTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("read profiles: %w", err)
 	}
@@ -211,6 +205,7 @@ func (s *Service) readLoop(conn *websocket.Conn, so *socket) {
 			continue
 		}
 		if !limiter.Allow() {
+			s.obs.SendRateLimited()
 			so.sendControl(encodeError(http.StatusTooManyRequests, "发送过于频繁", ""))
 			continue
 		}
@@ -233,19 +228,22 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 	}
 	switch f.kind {
 	case frameSend:
-		send := chat.Send{Sender: so.account, To: f.to, GroupID: f.groupID, Kind: f.msgKind, Body: f.text, ClientMsgID: f.clientMsgID}
+		send := messages.Send{Sender: so.account, To: f.to, GroupID: f.groupID, Kind: f.msgKind, Body: f.text, ClientMsgID: f.clientMsgID}
 		if f.to == "" && f.groupID == 0 {
 			send.To, send.GroupID = so.peer, so.groupID
 		}
-		s.committer.SendAsync(send, func(m chat.Message, err error) {
+		s.committer.SendAsync(send, func(m messages.Message, err error) {
 			switch {
 			case err == nil:
 				so.sendControl(encodeAck(m))
-			case errors.Is(err, chat.ErrForbidden) && send.GroupID != 0:
+			case errors.Is(err, messages.ErrForbidden) && send.GroupID != 0:
 				so.sendControl(encodeError(http.StatusForbidden, "你不是该群成员", send.ClientMsgID))
-			case errors.Is(err, chat.ErrForbidden):
+			case errors.Is(err, messages.ErrForbidden):
 				so.sendControl(encodeError(http.StatusForbidden, "对方不是你的好友", send.ClientMsgID))
-			case errors.Is(err, chat.ErrClosed):
+			case errors.Is(err, messages.ErrNoMedia), errors.Is(err, messages.ErrWrongMedia):
+				code, msg := mediaRefusal(err, send.Kind)
+				so.sendControl(encodeError(code, msg, send.ClientMsgID))
+			case errors.Is(err, messages.ErrClosed):
 				so.sendControl(encodeError(http.StatusServiceUnavailable, "服务器正在关闭", send.ClientMsgID))
 			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 				// Not committed in time; nothing was stored.
@@ -279,7 +277,7 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 			// A replay reads history: the right to it is checked now.
 			var err error
 			if ok, err = s.mayRead(so, f); err != nil {
-				s.logger.Error("check sync rights", slog.String("account", so.account), slog.Any("err", err))
+				s.logger.ErrorContext(s.ctx, "check sync rights", slog.String("account", so.account), slog.Any("err", err))
 				so.sendControl(encodeError(http.StatusInternalServerError, "同步失败", ""))
 				return
 			}
@@ -293,6 +291,8 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 		s.handleRead(so, f)
 	case frameTyping:
 		s.handleTyping(so, f)
+	case frameRecall:
+		s.recall(so, f.id)
 	}
 }
 
@@ -303,11 +303,11 @@ func (s *Service) mayRead(so *socket, f clientFrame) (bool, error) {
 	ctx := s.ctx
 	switch {
 	case so.ch == channelGroup:
-		return s.q.GroupMemberExists(ctx, db.GroupMemberExistsParams{GroupID: so.groupID, Account: so.account})
+		return s.q.GroupMemberExists(ctx, so.groupID, so.account)
 	case f.groupID != 0:
-		return s.q.GroupMemberExists(ctx, db.GroupMemberExistsParams{GroupID: f.groupID, Account: so.account})
+		return s.q.GroupMemberExists(ctx, f.groupID, so.account)
 	case so.ch == channelDirect:
-		return s.q.FriendshipExists(ctx, db.FriendshipExistsParams{Account: so.account, Friend: so.peer})
+		return s.q.FriendshipExists(ctx, so.account, so.peer)
 	}
 	return true, nil
 }
@@ -317,9 +317,9 @@ func (s *Service) mayRead(so *socket, f clientFrame) (bool, error) {
 func (s *Service) socketConv(so *socket, f clientFrame) (string, bool) {
 	var conv string
 	if f.groupID != 0 {
-		conv = chat.GroupKey(f.groupID)
+		conv = messages.GroupKey(f.groupID)
 	} else {
-		conv = chat.DirectKey(so.account, f.to)
+		conv = messages.DirectKey(so.account, f.to)
 	}
 	if so.ch != channelUser {
 		return conv, conv == so.conv

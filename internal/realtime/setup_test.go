@@ -19,7 +19,6 @@ import (
 	"go.uber.org/goleak"
 
 	"tim/gen/api"
-	"tim/gen/db"
 	"tim/internal/auth"
 	"tim/internal/bus"
 	"tim/internal/config"
@@ -39,8 +38,8 @@ func (noRevocations) Revoked(context.Context, auth.Claims) (bool, error) { retur
 type env struct {
 	t      *testing.T
 	cfg    config.Config
-	pool   *pgxpool.Pool
-	q      *db.Queries
+	q      *store.Store
+	pool   *pgxpool.Pool // for fixtures the store has no query for
 	bus    *bus.Bus
 	issuer *auth.Issuer
 	svc    *Service
@@ -71,14 +70,20 @@ func setup(t *testing.T, opts ...func(*config.Config)) *env {
 	lw := &testLogWriter{t: t, on: true}
 	t.Cleanup(func() { lw.mu.Lock(); lw.on = false; lw.mu.Unlock() })
 	logger := slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	pool, err := store.Open(ctx, testdb.New(t), 20)
+	url := testdb.New(t)
+	st, err := store.Open(ctx, url, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if err := st.Migrate(ctx, logger); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	if err := store.Migrate(ctx, pool, logger); err != nil {
-		t.Fatal(err)
-	}
 	cfg := config.Default()
 	cfg.SendRate, cfg.SendBurst = 10000, 10000
 	for _, o := range opts {
@@ -93,7 +98,7 @@ func setup(t *testing.T, opts ...func(*config.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, cfg: cfg, pool: pool, q: db.New(pool), bus: b, issuer: issuer, logger: logger}
+	e := &env{t: t, cfg: cfg, q: st, pool: pool, bus: b, issuer: issuer, logger: logger}
 	e.start()
 	return e
 }
@@ -101,7 +106,7 @@ func setup(t *testing.T, opts ...func(*config.Config)) *env {
 // start runs a service on e's database and bus.
 func (e *env) start() {
 	e.t.Helper()
-	svc, err := New(context.Background(), Deps{Config: e.cfg, Pool: e.pool, Verifier: auth.NewVerifier(e.issuer, noRevocations{}), Bus: e.bus, Logger: e.logger})
+	svc, err := New(context.Background(), Deps{Settings: settings(e.cfg), Store: e.q, Verifier: auth.NewVerifier(e.issuer, noRevocations{}), Bus: e.bus, Logger: e.logger})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -134,7 +139,7 @@ func (e *env) restart() {
 
 // peer is a second instance on the same database and NATS.
 func (e *env) peer() *env {
-	p := &env{t: e.t, cfg: e.cfg, pool: e.pool, q: e.q, bus: e.bus, issuer: e.issuer, logger: e.logger}
+	p := &env{t: e.t, cfg: e.cfg, q: e.q, pool: e.pool, bus: e.bus, issuer: e.issuer, logger: e.logger}
 	b, err := bus.Start(context.Background(), e.bus.ClientURL(), e.logger)
 	if err != nil {
 		e.t.Fatal(err)
@@ -148,7 +153,7 @@ func (e *env) peer() *env {
 // user creates account and returns a token for it.
 func (e *env) user(account string) string {
 	e.t.Helper()
-	_, err := e.q.UserInsert(context.Background(), db.UserInsertParams{Account: account, Username: "name-" + account, PasswordHash: "x", Sex: "male", Age: 20})
+	_, err := e.q.UserInsert(context.Background(), store.NewUser{Account: account, Username: "name-" + account, PasswordHash: "x", Sex: "male", Age: 20})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -168,7 +173,7 @@ func (e *env) befriend(a, b string) {
 	if a > b {
 		a, b = b, a
 	}
-	if _, err := e.q.FriendshipInsertPair(context.Background(), db.FriendshipInsertPairParams{Lo: a, Hi: b}); err != nil {
+	if _, err := e.q.FriendshipInsertPair(context.Background(), a, b); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -176,11 +181,11 @@ func (e *env) befriend(a, b string) {
 func (e *env) group(id int64, members ...string) {
 	e.t.Helper()
 	ctx := context.Background()
-	if err := e.q.GroupInsertIfMissing(ctx, db.GroupInsertIfMissingParams{ID: id, Name: "g", Owner: members[0]}); err != nil {
+	if err := e.q.GroupInsertIfMissing(ctx, id, "g", members[0]); err != nil {
 		e.t.Fatal(err)
 	}
 	for _, m := range members {
-		if err := e.q.GroupMemberInsert(ctx, db.GroupMemberInsertParams{GroupID: id, Account: m}); err != nil {
+		if err := e.q.GroupMemberInsert(ctx, id, m); err != nil {
 			e.t.Fatal(err)
 		}
 	}
@@ -401,6 +406,8 @@ func validateFrame(t *testing.T, v map[string]any) {
 		name = "ReceiptFrame"
 	case "typing":
 		name = "TypingFrame"
+	case "recall":
+		name = "RecallFrame"
 	case nil:
 		if _, ok := v["users"]; ok {
 			name = "UsersFrame"
@@ -487,7 +494,7 @@ func (e *env) waitCursor(account, conv string, seq int64) {
 	e.t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
-		got, err := e.q.DeliveryCursorGet(context.Background(), db.DeliveryCursorGetParams{Account: account, Conv: conv})
+		got, err := e.q.DeliveryCursorGet(context.Background(), account, conv)
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -517,4 +524,14 @@ func (e *env) crash() {
 	s.reads.Close()
 	e.srv.Close()
 	e.svc = nil
+}
+
+// settings are the service's settings from cfg, as package app builds them.
+func settings(cfg config.Config) Settings {
+	return Settings{
+		InstanceID: cfg.InstanceID, AllowedOrigins: cfg.AllowedOrigins, PresenceTimeout: cfg.PresenceTimeout,
+		MaxFrameBytes: cfg.MaxFrameBytes, SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
+		SocketsPerUser: cfg.SocketsPerUser, SocketQueueBytes: cfg.SocketQueueBytes, WriteTimeout: cfg.WriteTimeout,
+		CommitTimeout: cfg.CommitTimeout, RecallWindow: cfg.RecallWindow, PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout,
+	}
 }

@@ -35,9 +35,10 @@ type transport interface {
 // outFrame is an encoded frame queued for a socket. Message frames carry
 // their conversation and seq so that writing them can advance the cursor.
 type outFrame struct {
-	data []byte
-	conv string
-	seq  int64
+	data      []byte
+	conv      string
+	seq       int64
+	committed int64 // live message frames: their commit time, unix ns
 }
 
 // convState is how far a socket has been delivered in one conversation.
@@ -132,6 +133,8 @@ type socketOptions struct {
 	// pingInterval between keep-alive pings; confirmDelay after a write of
 	// message frames, the ping that confirms them (sockets without ack mode).
 	pingInterval, confirmDelay time.Duration
+	// observer, if set, learns of deliveries and the close.
+	observer Observer
 }
 
 func newSocket(t transport, hooks socketHooks, opts socketOptions) *socket {
@@ -287,6 +290,7 @@ func (s *socket) writeLoop() {
 				s.finish(0, "")
 				return
 			}
+			s.observeWritten(batch)
 			if s.noteWritten(batch) && confirmC == nil && code == 0 {
 				if confirm == nil {
 					confirm = time.NewTimer(s.opts.confirmDelay)
@@ -380,6 +384,7 @@ func (s *socket) ponged(data []byte) {
 // waits briefly for the client's reply and closes the connection.
 func (s *socket) finish(code int, msg string) {
 	s.qmu.Lock()
+	s.observeClose(code)
 	if s.closeCode == 0 {
 		s.closeCode = CloseNormal
 	}

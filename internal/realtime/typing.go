@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"tim/gen/api"
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 // Typing indicators. A typing frame is relayed to the friend, or to the
@@ -109,7 +109,7 @@ func (s *Service) onTyping(data []byte) {
 	}
 	f := api.TypingFrame{Type: api.TypingFrameTypeTyping, From: w.From}
 	if w.GroupID != 0 {
-		if !s.typingRelayed.allow(typingKey{w.From, chat.GroupKey(w.GroupID)}, w.Time) {
+		if !s.typingRelayed.allow(typingKey{w.From, messages.GroupKey(w.GroupID)}, w.Time) {
 			return
 		}
 		gid := w.GroupID
@@ -117,7 +117,7 @@ func (s *Service) onTyping(data []byte) {
 		s.hub.toGroupMembers(w.GroupID, w.From, mustJSON(f))
 		return
 	}
-	conv := chat.DirectKey(w.From, w.To)
+	conv := messages.DirectKey(w.From, w.To)
 	if !s.typingRelayed.allow(typingKey{w.From, conv}, w.Time) {
 		return
 	}

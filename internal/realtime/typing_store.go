@@ -3,8 +3,6 @@ package realtime
 import (
 	"context"
 	"fmt"
-
-	"tim/gen/db"
 )
 
 // The database side of typing indicators.
@@ -13,13 +11,13 @@ import (
 // group g that it is typing: friends, or members, now.
 func (s *Service) mayType(ctx context.Context, account, to string, g int64) (bool, error) {
 	if g != 0 {
-		ok, err := s.q.GroupMemberExists(ctx, db.GroupMemberExistsParams{GroupID: g, Account: account})
+		ok, err := s.q.GroupMemberExists(ctx, g, account)
 		if err != nil {
 			return false, fmt.Errorf("check membership: %w", err)
 		}
 		return ok, nil
 	}
-	ok, err := s.q.FriendshipExists(ctx, db.FriendshipExistsParams{Account: account, Friend: to})
+	ok, err := s.q.FriendshipExists(ctx, account, to)
 	if err != nil {
 		return false, fmt.Errorf("check friendship: %w", err)
 	}

@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"tim/gen/api"
-	"tim/gen/db"
-	"tim/internal/chat"
+	"tim/internal/messages"
 )
 
 func typing(with string, groupID int64) api.TypingClientFrame {
@@ -47,7 +46,7 @@ func TestTypingRelayedOncePerIntervalToFriendsAndMembers(t *testing.T) {
 	e.group(10, "a", "b")
 	// A message in each conversation: a socket that replayed its messages
 	// is registered for live frames (ack=1: every socket replays them all).
-	e.commit(chat.Send{Sender: "a", To: "b", Body: "hi"}, chat.Send{Sender: "a", GroupID: 9, Body: "hi"})
+	e.commit(messages.Send{Sender: "a", To: "b", Body: "hi"}, messages.Send{Sender: "a", GroupID: 9, Body: "hi"})
 	open := func(env *env, path, token string, replayed int) *client {
 		s := env.dial(path+"?ack=1", token)
 		s.next()
@@ -117,7 +116,7 @@ func TestTypingRelayedOncePerIntervalToFriendsAndMembers(t *testing.T) {
 
 	// The friendship ends without an event reaching anyone: the next typing
 	// that passes the limit is refused.
-	if _, err := e.q.FriendshipDeletePair(context.Background(), db.FriendshipDeletePairParams{Lo: "a", Hi: "b"}); err != nil {
+	if _, err := e.q.FriendshipDeletePair(context.Background(), "a", "b"); err != nil {
 		t.Fatal(err)
 	}
 	deadline = time.Now().Add(wait)

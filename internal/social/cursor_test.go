@@ -12,8 +12,8 @@ import (
 
 // A member who joins starts at the group's newest message, so history from
 // before the join is not pushed as unread; a rejoin starts at the end again.
-// The group's history is written straight into the database, as the
-// messaging code would.
+// The group's history is committed straight into the database with the
+// query the messaging code commits sends with.
 func TestJoinStartsDeliveryAtGroupEnd(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
@@ -27,18 +27,26 @@ func TestJoinStartsDeliveryAtGroupEnd(t *testing.T) {
 	owner, late := f.newUser("cursor"), f.newUser("cursor")
 	g := f.createGroup(owner, "history")
 	conv := fmt.Sprintf("g:%d", g.Id)
-	if err := q.ConversationInsertMissing(f.ctx, db.ConversationInsertMissingParams{
-		Keys: []string{conv}, UsersA: []string{""}, UsersB: []string{""}, GroupIds: []int64{g.Id},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	history := func(n int64) int64 {
+	history := func(n int) int64 {
 		t.Helper()
-		rows, err := q.ConversationBumpSeq(f.ctx, db.ConversationBumpSeqParams{Keys: []string{conv}, Counts: []int64{n}})
-		if err != nil || len(rows) != 1 {
-			t.Fatalf("bump seq: %v %v", rows, err)
+		p := db.MessageCommitBatchParams{}
+		for i := range n {
+			p.Convs = append(p.Convs, conv)
+			p.UsersA, p.UsersB = append(p.UsersA, ""), append(p.UsersB, "")
+			p.Senders, p.Recipients = append(p.Senders, owner.account), append(p.Recipients, "")
+			p.GroupIds = append(p.GroupIds, g.Id)
+			p.Kinds, p.Bodies = append(p.Kinds, "text"), append(p.Bodies, fmt.Sprintf("before %d", i))
+			p.ClientMsgIds = append(p.ClientMsgIds, "")
 		}
-		return rows[0].LastSeq
+		rows, err := q.MessageCommitBatch(f.ctx, p)
+		if err != nil || len(rows) != n {
+			t.Fatalf("commit %d messages: %v %v", n, rows, err)
+		}
+		var last int64
+		for _, r := range rows {
+			last = max(last, r.Seq)
+		}
+		return last
 	}
 	cursor := func() int64 {
 		t.Helper()

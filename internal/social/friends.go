@@ -2,12 +2,12 @@ package social
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 
 	"tim/gen/api"
-	"tim/gen/db"
 	"tim/internal/store"
 )
 
@@ -47,18 +47,13 @@ func (a *API) addFriend(ctx context.Context, user, friend string) (outcome, erro
 		return outcome{http.StatusBadRequest, msgSelfFriend}, nil
 	}
 	lo, hi := orderedPair(user, friend)
-	var inserted int64
-	err = store.InTx(ctx, a.pool, func(q *db.Queries) error {
-		var err error
-		inserted, err = q.FriendshipInsertPair(ctx, db.FriendshipInsertPairParams{Lo: lo, Hi: hi})
-		return err
-	})
+	inserted, err := a.q.FriendshipInsertPair(ctx, lo, hi)
 	switch {
-	case store.IsForeignKeyViolation(err):
+	case errors.Is(err, store.ErrForeignKey):
 		return outcome{http.StatusNotFound, msgUserNotFound}, nil
 	case err != nil:
-		return outcome{}, fmt.Errorf("insert friendship: %w", store.Translate(err))
-	case inserted == 0:
+		return outcome{}, fmt.Errorf("insert friendship: %w", err)
+	case !inserted:
 		return outcome{http.StatusConflict, msgAlreadyFriends}, nil
 	}
 	a.logger.InfoContext(ctx, "friend added", slog.String("account", user), slog.String("friend", friend))
@@ -74,16 +69,11 @@ func (a *API) deleteFriend(ctx context.Context, user, friend string) (outcome, e
 		return outcome{http.StatusForbidden, msgForbidden}, nil
 	}
 	lo, hi := orderedPair(user, friend)
-	var deleted int64
-	err = store.InTx(ctx, a.pool, func(q *db.Queries) error {
-		var err error
-		deleted, err = q.FriendshipDeletePair(ctx, db.FriendshipDeletePairParams{Lo: lo, Hi: hi})
-		return err
-	})
+	deleted, err := a.q.FriendshipDeletePair(ctx, lo, hi)
 	if err != nil {
-		return outcome{}, fmt.Errorf("delete friendship: %w", store.Translate(err))
+		return outcome{}, fmt.Errorf("delete friendship: %w", err)
 	}
-	if deleted == 0 {
+	if !deleted {
 		return outcome{http.StatusNotFound, msgNotFriends}, nil
 	}
 	if err := a.events.FriendshipEnded(ctx, user, friend); err != nil {

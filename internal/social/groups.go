@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"tim/gen/api"
-	"tim/gen/db"
 	"tim/internal/store"
 )
 
@@ -42,18 +41,16 @@ func (a *API) JoinGroup(ctx context.Context, req api.JoinGroupRequestObject) (ap
 	if p.GroupID < 1 || p.GroupID > MaxGroupID {
 		return api.JoinGroup400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: msgBadGroupID}}, nil
 	}
-	var group db.Group
-	err = store.InTx(ctx, a.pool, func(q *db.Queries) error {
-		if err := q.GroupInsertIfMissing(ctx, db.GroupInsertIfMissingParams{
-			ID: p.GroupID, Name: defaultNamePrefix + strconv.FormatInt(p.GroupID, 10), Owner: caller,
-		}); err != nil {
+	var group store.Group
+	err = a.q.Tx(ctx, func(q *store.Queries) error {
+		if err := q.GroupInsertIfMissing(ctx, p.GroupID, defaultNamePrefix+strconv.FormatInt(p.GroupID, 10), caller); err != nil {
 			return fmt.Errorf("create group on join: %w", err)
 		}
 		g, err := q.GroupLockForUpdate(ctx, p.GroupID)
 		if err != nil {
-			return fmt.Errorf("lock group: %w", store.Translate(err))
+			return fmt.Errorf("lock group: %w", err)
 		}
-		member, err := q.GroupMemberExists(ctx, db.GroupMemberExistsParams{GroupID: g.ID, Account: caller})
+		member, err := q.GroupMemberExists(ctx, g.ID, caller)
 		if err != nil {
 			return fmt.Errorf("check membership: %w", err)
 		}
@@ -68,11 +65,11 @@ func (a *API) JoinGroup(ctx context.Context, req api.JoinGroupRequestObject) (ap
 			return err
 		}
 		// History from before the join is not pushed to the new member.
-		if err := q.DeliveryCursorSetToGroupEnd(ctx, db.DeliveryCursorSetToGroupEndParams{Account: caller, GroupID: &g.ID}); err != nil {
+		if err := q.DeliveryCursorSetToGroupEnd(ctx, caller, g.ID); err != nil {
 			return fmt.Errorf("set delivery cursor: %w", err)
 		}
 		// Nor is it unread: the read cursor starts there too.
-		if err := q.ReadCursorSetToGroupEnd(ctx, db.ReadCursorSetToGroupEndParams{Account: caller, GroupID: g.ID}); err != nil {
+		if err := q.ReadCursorSetToGroupEnd(ctx, caller, g.ID); err != nil {
 			return fmt.Errorf("set read cursor: %w", err)
 		}
 		return nil
@@ -101,22 +98,22 @@ func (a *API) LeaveGroup(ctx context.Context, req api.LeaveGroupRequestObject) (
 	if p.UserAccount != caller {
 		return api.LeaveGroup403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
 	}
-	err = store.InTx(ctx, a.pool, func(q *db.Queries) error {
+	err = a.q.Tx(ctx, func(q *store.Queries) error {
 		// Lock the group before its member rows, in the order joins use.
 		if _, err := q.GroupLockForUpdate(ctx, p.GroupID); err != nil {
-			if err = store.Translate(err); errors.Is(err, store.ErrNotFound) {
+			if errors.Is(err, store.ErrNotFound) {
 				return errNotMember
 			}
 			return fmt.Errorf("lock group: %w", err)
 		}
-		deleted, err := q.GroupMemberDelete(ctx, db.GroupMemberDeleteParams{GroupID: p.GroupID, Account: caller})
+		deleted, err := q.GroupMemberDelete(ctx, p.GroupID, caller)
 		if err != nil {
 			return fmt.Errorf("delete member: %w", err)
 		}
-		if deleted == 0 {
+		if !deleted {
 			return errNotMember
 		}
-		if _, err := q.GroupMemberCountAdjust(ctx, db.GroupMemberCountAdjustParams{ID: p.GroupID, Delta: -1}); err != nil {
+		if _, err := q.GroupMemberCountAdjust(ctx, p.GroupID, -1); err != nil {
 			return fmt.Errorf("decrement member count: %w", err)
 		}
 		return nil
@@ -146,8 +143,8 @@ func (a *API) CreateGroup(ctx context.Context, req api.CreateGroupRequestObject)
 	if !validGroupName(p.GroupName) {
 		return api.CreateGroup400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: msgBadGroupName}}, nil
 	}
-	var group db.Group
-	err = store.InTx(ctx, a.pool, func(q *db.Queries) error {
+	var group store.Group
+	err = a.q.Tx(ctx, func(q *store.Queries) error {
 		g, err := insertNextGroup(ctx, q, p.GroupName, caller)
 		if err != nil {
 			return err
@@ -192,12 +189,12 @@ func (a *API) GetGroupMembers(ctx context.Context, req api.GetGroupMembersReques
 	}
 	id := req.Params.GroupID
 	if _, err := a.q.GroupGet(ctx, id); err != nil {
-		if err = store.Translate(err); errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			return api.GetGroupMembers404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: http.StatusNotFound, Message: msgGroupNotFound}}, nil
 		}
 		return nil, fmt.Errorf("get group %d: %w", id, err)
 	}
-	member, err := a.q.GroupMemberExists(ctx, db.GroupMemberExistsParams{GroupID: id, Account: caller})
+	member, err := a.q.GroupMemberExists(ctx, id, caller)
 	if err != nil {
 		return nil, fmt.Errorf("check membership: %w", err)
 	}
@@ -227,28 +224,28 @@ func validGroupName(name string) bool {
 
 // insertNextGroup inserts a group under the next sequence id that no join
 // has taken.
-func insertNextGroup(ctx context.Context, q *db.Queries, name, owner string) (db.Group, error) {
+func insertNextGroup(ctx context.Context, q *store.Queries, name, owner string) (store.Group, error) {
 	for range maxIDAttempts {
-		g, err := q.GroupInsertNext(ctx, db.GroupInsertNextParams{Name: name, Owner: owner})
+		g, err := q.GroupInsertNext(ctx, name, owner)
 		if err == nil {
 			return g, nil
 		}
-		if err = store.Translate(err); !errors.Is(err, store.ErrNotFound) {
-			return db.Group{}, fmt.Errorf("insert group: %w", err)
+		if !errors.Is(err, store.ErrNotFound) {
+			return store.Group{}, fmt.Errorf("insert group: %w", err)
 		}
 	}
-	return db.Group{}, fmt.Errorf("insert group: no free id in %d attempts", maxIDAttempts)
+	return store.Group{}, fmt.Errorf("insert group: no free id in %d attempts", maxIDAttempts)
 }
 
 // addMember inserts the member and bumps the count; the caller holds the
 // group row's lock (or has just inserted it).
-func addMember(ctx context.Context, q *db.Queries, groupID int64, account string) (db.Group, error) {
-	if err := q.GroupMemberInsert(ctx, db.GroupMemberInsertParams{GroupID: groupID, Account: account}); err != nil {
-		return db.Group{}, fmt.Errorf("insert member: %w", store.Translate(err))
+func addMember(ctx context.Context, q *store.Queries, groupID int64, account string) (store.Group, error) {
+	if err := q.GroupMemberInsert(ctx, groupID, account); err != nil {
+		return store.Group{}, fmt.Errorf("insert member: %w", err)
 	}
-	g, err := q.GroupMemberCountAdjust(ctx, db.GroupMemberCountAdjustParams{ID: groupID, Delta: 1})
+	g, err := q.GroupMemberCountAdjust(ctx, groupID, 1)
 	if err != nil {
-		return db.Group{}, fmt.Errorf("increment member count: %w", err)
+		return store.Group{}, fmt.Errorf("increment member count: %w", err)
 	}
 	return g, nil
 }

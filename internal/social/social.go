@@ -8,12 +8,10 @@ import (
 	"errors"
 	"log/slog"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"tim/gen/api"
-	"tim/gen/db"
 	"tim/internal/auth"
-	"tim/internal/profile"
+	"tim/internal/store"
+	"tim/internal/userview"
 )
 
 // Response messages. The success messages of the original API document are
@@ -67,18 +65,17 @@ type Events interface {
 // API implements the friend and group operations of the generated
 // StrictServerInterface.
 type API struct {
-	pool     *pgxpool.Pool
-	q        *db.Queries
-	profiles *profile.Loader
+	q        *store.Store
+	profiles *userview.Loader
 	events   Events
 	cfg      Config
 	logger   *slog.Logger
 }
 
-// New returns an API reading and writing through pool; profiles builds the
+// New returns an API reading and writing through st; profiles builds the
 // user objects of responses; events hears of every change of rights.
-func New(pool *pgxpool.Pool, profiles *profile.Loader, events Events, cfg Config, logger *slog.Logger) *API {
-	return &API{pool: pool, q: db.New(pool), profiles: profiles, events: events, cfg: cfg, logger: logger}
+func New(st *store.Store, profiles *userview.Loader, events Events, cfg Config, logger *slog.Logger) *API {
+	return &API{q: st, profiles: profiles, events: events, cfg: cfg, logger: logger}
 }
 
 // membershipChanged tells events of a committed join or leave. The change
@@ -101,6 +98,6 @@ func callerAccount(ctx context.Context) (string, error) {
 	return c.Account, nil
 }
 
-func toAPIGroup(g db.Group) api.Group {
+func toAPIGroup(g store.Group) api.Group {
 	return api.Group{Id: g.ID, Name: g.Name, Owner: g.Owner, MemberCount: g.MemberCount}
 }

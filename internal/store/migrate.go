@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"sort"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"tim/migrations"
 )
 
@@ -19,8 +17,8 @@ const migrationLock = 0x74696d // "tim"
 // Migrate applies every embedded migration not yet applied, each in its own
 // transaction, in name order. It is safe to run from several instances at
 // once.
-func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
-	conn, err := pool.Acquire(ctx)
+func (s *Store) Migrate(ctx context.Context, logger *slog.Logger) error {
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("acquire connection: %w", err)
 	}

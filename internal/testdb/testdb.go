@@ -1,5 +1,14 @@
-// Package testdb gives each test its own fresh, empty database on a real
-// PostgreSQL server.
+// Package testdb gives each test its own fresh database on a real
+// PostgreSQL server, with Tim's migrations already applied.
+//
+// Migrating a database takes far longer than copying one, so the
+// migrations are applied once per server, to a template database named
+// for their content (tim_template_<hash>), and every test database is a
+// copy of it (CREATE DATABASE ... TEMPLATE). The template records the
+// migrations in schema_migrations exactly as store.Migrate does, so
+// store.Migrate on a test database finds nothing to do. The template
+// refuses connections, which would make copying it fail, and stays on
+// the server for the next run; a new set of migrations gets a new one.
 //
 // The server is the one named by TIM_TEST_DATABASE_URL (an admin URL,
 // allowed to CREATE DATABASE) when that is set; `make test` sets it to a
@@ -51,9 +60,14 @@ const (
 )
 
 // shared is the private cluster of this test process, started at most once
-// by New and stopped by Main. It is the package's only global state.
+// by New and stopped by Main, and the name of the migrated template found
+// or built on first use. It is the package's only global state.
 var shared struct {
 	mainUsed atomic.Bool // Main is running the tests
+
+	templateOnce sync.Once
+	template     string // tim_template_<hash>
+	templateErr  error
 
 	once     sync.Once
 	dir      string // the directory holding ownerFile and the cluster
@@ -77,26 +91,48 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// New creates a brand-new empty database named tim_test_<random hex> and
-// returns a URL to connect to it. The database is dropped, even if
-// connections remain, when the test ends.
+// New creates a database named tim_test_<random hex> with every migration
+// applied, as a copy of the migrated template, and returns a URL to connect
+// to it. The database is dropped, even if connections remain, when the
+// test ends.
 func New(t testing.TB) string {
 	t.Helper()
 	admin, err := adminURL()
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
-
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatalf("testdb: random database name: %v", err)
+	tmpl, err := migratedTemplate(admin)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
 	}
-	name := "tim_test_" + hex.EncodeToString(b[:])
+	return create(t, admin, tmpl)
+}
+
+// NewEmpty is New without the migrations: the database is a copy of
+// template0, for tests of migrating itself.
+func NewEmpty(t testing.TB) string {
+	t.Helper()
+	admin, err := adminURL()
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	return create(t, admin, "template0")
+}
+
+// create makes a database tim_test_<random hex> as a copy of template tmpl,
+// drops it at the end of the test, and returns its URL.
+func create(t testing.TB, admin, tmpl string) string {
+	t.Helper()
+	name, err := randomName("tim_test_")
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
 	ident := pgx.Identifier{name}.Sanitize()
 
-	// template0 guarantees an empty database and, unlike template1, never
-	// has sessions that would make a concurrent CREATE DATABASE fail.
-	if err := execAdmin(admin, "CREATE DATABASE "+ident+" TEMPLATE template0"); err != nil {
+	// Copying fails while another session is connected to the template.
+	// Nothing can be: template0 and the migrated template both refuse
+	// connections, and copies may run concurrently.
+	if err := execAdmin(admin, "CREATE DATABASE "+ident+" TEMPLATE "+pgx.Identifier{tmpl}.Sanitize()); err != nil {
 		t.Fatalf("testdb: create database: %v", err)
 	}
 	t.Cleanup(func() {
@@ -110,6 +146,15 @@ func New(t testing.TB) string {
 		t.Fatalf("testdb: %v", err)
 	}
 	return u
+}
+
+// randomName returns prefix followed by 16 random hex digits.
+func randomName(prefix string) (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("random database name: %w", err)
+	}
+	return prefix + hex.EncodeToString(b[:]), nil
 }
 
 // adminURL returns the URL of the server's maintenance database, starting

@@ -34,6 +34,38 @@ func JPEG() []byte {
 	return buf.Bytes()
 }
 
+// JPEGWithExif returns a w×h gradient encoded by image/jpeg, with an Exif
+// APP1 segment right after the SOI marker that holds the given orientation
+// tag (1 to 8) followed by pad zero bytes, so that the frame header lies
+// beyond the first pad bytes of the file, as in a camera's picture.
+func JPEGWithExif(w, h int, orientation uint16, pad int) []byte {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, gradient(w, h), &jpeg.Options{Quality: 80}); err != nil {
+		panic("snifftestdata: encode jpeg: " + err.Error())
+	}
+	plain := buf.Bytes()
+	le := binary.LittleEndian
+	exif := []byte("Exif\x00\x00II")
+	exif = le.AppendUint16(exif, 42)
+	exif = le.AppendUint32(exif, 8) // IFD0 right after the TIFF header
+	exif = le.AppendUint16(exif, 1) // one entry
+	exif = le.AppendUint16(exif, 0x0112)
+	exif = le.AppendUint16(exif, 3) // SHORT
+	exif = le.AppendUint32(exif, 1)
+	exif = le.AppendUint16(exif, orientation)
+	exif = le.AppendUint16(exif, 0)
+	exif = le.AppendUint32(exif, 0) // no next IFD
+	exif = append(exif, make([]byte, pad)...)
+	if len(exif)+2 > 0xFFFF {
+		panic("snifftestdata: Exif segment too long")
+	}
+	out := append([]byte{}, plain[:2]...) // SOI
+	out = append(out, 0xFF, 0xE1)
+	out = binary.BigEndian.AppendUint16(out, uint16(len(exif)+2))
+	out = append(out, exif...)
+	return append(out, plain[2:]...)
+}
+
 // gradient returns a w×h image whose colours vary with position.
 func gradient(w, h int) image.Image {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))

@@ -1,0 +1,150 @@
+// Package messages stores messages durably: it names conversations, commits
+// sends in batches with gap-free seqs, and reads messages back by seq.
+package messages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"tim/gen/api"
+	"tim/internal/store"
+)
+
+// Errors a send can end with, besides database errors.
+var (
+	// ErrForbidden: the sender is not the recipient's friend, or not a member
+	// of the group. Nothing was stored.
+	ErrForbidden = errors.New("forbidden")
+	// ErrClosed: the committer is shutting down.
+	ErrClosed = errors.New("committer closed")
+	// ErrNoMedia: a media send names no stored upload. Nothing was stored.
+	ErrNoMedia = errors.New("no such media")
+	// ErrWrongMedia: a media send names an upload of another kind (an MP3
+	// sent as an image). Nothing was stored.
+	ErrWrongMedia = errors.New("media of another kind")
+)
+
+// Kinds of message.
+const (
+	KindText  = "text"
+	KindImage = "image"
+	KindAudio = "audio"
+	KindVideo = "video"
+	// KindRecall is the kind of the event recalling a message: a row of
+	// the conversation with a seq of its own, never sent by a client.
+	KindRecall = "recall"
+)
+
+// ValidKind reports whether k is a kind of message a client sends.
+func ValidKind(k string) bool {
+	switch k {
+	case KindText, KindImage, KindAudio, KindVideo:
+		return true
+	}
+	return false
+}
+
+// Message is a committed message: the stored one (see store.Message for
+// its fields), which clients receive as a message frame.
+type Message store.Message
+
+// DirectKey names the conversation between accounts a and b.
+func DirectKey(a, b string) string {
+	if b < a {
+		a, b = b, a
+	}
+	return "d:" + a + ":" + b
+}
+
+// GroupKey names a group's conversation.
+func GroupKey(id int64) string { return "g:" + strconv.FormatInt(id, 10) }
+
+// ParseKey splits a conversation key: two accounts, or a group id.
+func ParseKey(key string) (a, b string, group int64, ok bool) {
+	switch {
+	case strings.HasPrefix(key, "d:"):
+		a, b, ok = strings.Cut(key[2:], ":")
+		return a, b, 0, ok && a != "" && b != ""
+	case strings.HasPrefix(key, "g:"):
+		id, err := strconv.ParseInt(key[2:], 10, 64)
+		return "", "", id, err == nil && id > 0
+	}
+	return "", "", 0, false
+}
+
+// Reader reads committed messages back by seq.
+type Reader struct {
+	q *store.Store
+}
+
+// NewReader returns a Reader over st.
+func NewReader(st *store.Store) *Reader { return &Reader{q: st} }
+
+// After returns up to limit rows of conv with seq above after, in seq
+// order: messages and recall events, as catch-up delivers them.
+func (r *Reader) After(ctx context.Context, conv string, after int64, limit int) ([]Message, error) {
+	return r.after(ctx, conv, after, limit, true)
+}
+
+// after is After, leaving recall events out unless events is set.
+func (r *Reader) after(ctx context.Context, conv string, after int64, limit int, events bool) ([]Message, error) {
+	rows, err := r.q.MessageListAfterSeq(ctx, conv, after, events, int32(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list messages after seq: %w", err)
+	}
+	out := make([]Message, len(rows))
+	for i, m := range rows {
+		out[i] = Message(m)
+	}
+	return out, nil
+}
+
+// Before returns up to limit of the newest messages of conv with seq below
+// before, in seq order; messages only, no recall events.
+func (r *Reader) Before(ctx context.Context, conv string, before int64, limit int) ([]Message, error) {
+	rows, err := r.q.MessageListBeforeSeq(ctx, conv, before, int32(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list messages before seq: %w", err)
+	}
+	out := make([]Message, len(rows))
+	for i, m := range rows {
+		out[len(rows)-1-i] = Message(m)
+	}
+	return out, nil
+}
+
+// Frame is m as the message frame clients receive.
+func (m Message) Frame() api.MessageFrame {
+	f := api.MessageFrame{
+		Type: api.Message, Id: m.ID, Seq: m.Seq, FromUser: m.Sender,
+		Message: m.Body, Kind: api.MessageKind(m.Kind), Time: m.Time,
+	}
+	f.To, f.GroupId, f.ClientMsgId = m.Target()
+	if m.Recalled {
+		recalled := true
+		f.Recalled = &recalled
+	} else if m.Media != nil {
+		f.Media = mediaInfo(m.Media, m.Kind, m.Body)
+	}
+	return f
+}
+
+// Target is how frames name m's conversation and client id: exactly one of
+// to (the recipient) and groupID, and clientMsgID when the sender gave one.
+func (m Message) Target() (to *string, groupID *int64, clientMsgID *string) {
+	if m.GroupID != 0 {
+		gid := m.GroupID
+		groupID = &gid
+	} else {
+		r := m.Recipient
+		to = &r
+	}
+	if m.ClientMsgID != "" {
+		id := m.ClientMsgID
+		clientMsgID = &id
+	}
+	return to, groupID, clientMsgID
+}

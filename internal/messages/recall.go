@@ -1,0 +1,118 @@
+package messages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"tim/gen/api"
+	"tim/internal/store"
+)
+
+// Errors a recall can end with, besides database errors. Nothing changed.
+var (
+	// ErrNoMessage: no message has the id, or it belongs to a conversation
+	// the account cannot see (not a party, not a member, another
+	// conversation than the socket's).
+	ErrNoMessage = errors.New("no such message")
+	// ErrNotSender: the message is someone else's.
+	ErrNotSender = errors.New("not the sender")
+	// ErrRecallExpired: the message is older than the recall window.
+	ErrRecallExpired = errors.New("recall window passed")
+	// ErrRecalled: the message was recalled already.
+	ErrRecalled = errors.New("already recalled")
+)
+
+// RecallRequest asks to recall message ID for Account.
+type RecallRequest struct {
+	Account string
+	ID      int64
+	// Conv, when set, is the only conversation the message may belong to
+	// (a one-to-one or group socket's).
+	Conv string
+	// Window is how long after it was stored a message may be recalled.
+	Window time.Duration
+}
+
+// RecallFrame is m, a KindRecall event, as the recall frame clients
+// receive.
+func (m Message) RecallFrame() api.RecallFrame {
+	f := api.RecallFrame{Type: api.RecallFrameTypeRecall, Id: m.Recalls, Seq: m.Seq, By: m.Sender, Time: m.Time}
+	if m.GroupID != 0 {
+		gid := m.GroupID
+		f.GroupId = &gid
+	} else {
+		with := m.Recipient
+		f.With = &with
+	}
+	return f
+}
+
+// Recaller recalls messages.
+type Recaller struct {
+	st *store.Store
+}
+
+// NewRecaller returns a Recaller over st.
+func NewRecaller(st *store.Store) *Recaller { return &Recaller{st: st} }
+
+// Recall recalls a message: in one transaction it checks that the
+// account may see the message and sent it within the window, stores the
+// recall event at the conversation's next seq, and empties the message's
+// body and media. It returns the event, to be published like a committed
+// message; the errors above leave everything as it was.
+func (rc *Recaller) Recall(ctx context.Context, r RecallRequest) (Message, error) {
+	var ev Message
+	err := rc.st.Tx(ctx, func(q *store.Queries) error {
+		m, err := q.MessageGetForRecall(ctx, r.ID, r.Window)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNoMessage
+		}
+		if err != nil {
+			return fmt.Errorf("read message: %w", err)
+		}
+		if m.Kind == KindRecall || (r.Conv != "" && m.Conv != r.Conv) {
+			return ErrNoMessage
+		}
+		if m.GroupID != 0 {
+			member, err := q.GroupMemberExists(ctx, m.GroupID, r.Account)
+			if err != nil {
+				return fmt.Errorf("check membership: %w", err)
+			}
+			if !member {
+				return ErrNoMessage
+			}
+		} else if r.Account != m.Sender && r.Account != m.Recipient {
+			return ErrNoMessage
+		}
+		switch {
+		case m.Sender != r.Account:
+			return ErrNotSender
+		case m.Recalled:
+			return ErrRecalled
+		case m.Expired:
+			return ErrRecallExpired
+		}
+		seq, err := q.ConversationTakeSeq(ctx, m.Conv)
+		if err != nil {
+			return fmt.Errorf("reserve seq: %w", err)
+		}
+		id, at, err := q.MessageInsertRecall(ctx, m, seq)
+		if err != nil {
+			return fmt.Errorf("insert recall: %w", err)
+		}
+		if err := q.MessageMarkRecalled(ctx, m.ID); err != nil {
+			return fmt.Errorf("mark recalled: %w", err)
+		}
+		ev = Message{
+			ID: id, Conv: m.Conv, Seq: seq, Sender: m.Sender, Recipient: m.Recipient, GroupID: m.GroupID,
+			Kind: KindRecall, Time: at, Recalls: m.ID,
+		}
+		return nil
+	})
+	if err != nil {
+		return Message{}, fmt.Errorf("recall message %d: %w", r.ID, err)
+	}
+	return ev, nil
+}

@@ -1,0 +1,68 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"tim/gen/api"
+	"tim/internal/messages"
+)
+
+// recallFromFrame decodes a client's recall frame.
+func recallFromFrame(data []byte) (clientFrame, error) {
+	var f api.RecallClientFrame
+	if err := strictUnmarshal(data, &f); err != nil {
+		return clientFrame{}, badFrame("recall帧格式错误")
+	}
+	if f.Id < 1 {
+		return clientFrame{}, badFrame("id必须是正整数")
+	}
+	return clientFrame{kind: frameRecall, id: f.Id}, nil
+}
+
+// recall recalls message id for so's account. The recall event is
+// committed before anyone hears of it, then published like a committed
+// message: every socket of the conversation, the recalling one included,
+// gets it in seq order, live or from its cursor. A refusal answers so
+// alone with an error frame naming the id.
+func (s *Service) recall(so *socket, id int64) {
+	req := messages.RecallRequest{Account: so.account, ID: id, Window: s.cfg.RecallWindow}
+	if so.ch != channelUser {
+		req.Conv = so.conv
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.CommitTimeout)
+	defer cancel()
+	ev, err := s.recaller.Recall(ctx, req)
+	if err != nil {
+		code, msg := recallRefusal(err)
+		if code == http.StatusInternalServerError {
+			s.logger.Error("recall", slog.String("account", so.account), slog.Int64("id", id), slog.Any("err", err))
+		}
+		so.sendControl(encodeRecallError(code, msg, id))
+		return
+	}
+	s.publishMessages([]messages.Message{ev})
+}
+
+// recallRefusal is the error frame's code and message for a failed recall.
+func recallRefusal(err error) (int32, string) {
+	switch {
+	case errors.Is(err, messages.ErrNoMessage):
+		return http.StatusNotFound, "消息不存在"
+	case errors.Is(err, messages.ErrNotSender):
+		return http.StatusForbidden, "只能撤回自己发送的消息"
+	case errors.Is(err, messages.ErrRecallExpired):
+		return http.StatusForbidden, "超过撤回时限"
+	case errors.Is(err, messages.ErrRecalled):
+		return http.StatusConflict, "消息已撤回"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable, "服务器繁忙，请稍后重试"
+	}
+	return http.StatusInternalServerError, "撤回失败"
+}
+
+func encodeRecallError(code int32, message string, id int64) []byte {
+	return mustJSON(api.ErrorFrame{Type: "error", Code: code, Message: message, Id: &id})
+}
