@@ -10,6 +10,9 @@ ifeq ($(origin TESTPG_DIR),undefined)
 TESTPG_DIR := /tmp/tim-testpg-$(shell printf '%s' '$(CURDIR)' | sha256sum | cut -c1-12)
 endif
 LINT       := tools/lint/node_modules/.bin
+WEB        := web/node_modules/.bin
+# What make generate writes; make check-generated compares it with git.
+GENERATED  := gen internal/docs/assets
 
 .PHONY: help
 help: ## list the targets
@@ -28,7 +31,7 @@ $(BIN)/staticcheck: go.mod go.sum
 tools: $(BIN)/oapi-codegen $(BIN)/sqlc $(BIN)/staticcheck ## build the pinned code generators and staticcheck
 
 .PHONY: generate
-generate: generate-api generate-sql ## regenerate gen/ from api/ and queries/
+generate: generate-api generate-sql generate-web ## regenerate gen/ from api/ and queries/
 
 .PHONY: generate-api
 generate-api: $(BIN)/oapi-codegen ## regenerate the server, models and client from api/openapi.yaml
@@ -39,26 +42,35 @@ generate-api: $(BIN)/oapi-codegen ## regenerate the server, models and client fr
 generate-sql: $(BIN)/sqlc ## regenerate gen/db from migrations/ and queries/
 	$(BIN)/sqlc generate
 
+$(WEB)/tsc: web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund
+	@touch $@
+
+.PHONY: generate-web
+generate-web: $(WEB)/tsc ## regenerate gen/ts (TypeScript types of api/openapi.yaml) and the /docs Redoc bundle with web/'s pinned packages
+	node web/scripts/generate.mjs
+
 # Inputs of `make generate`, copied into a scratch directory by check-generated.
-GEN_INPUTS := Makefile go.mod go.sum sqlc.yaml api migrations queries gen/api/cfg.yaml gen/client/cfg.yaml
+GEN_INPUTS := Makefile go.mod go.sum sqlc.yaml api migrations queries gen/api/cfg.yaml gen/client/cfg.yaml web/package.json web/package-lock.json web/scripts
 
 .PHONY: check-generated
-check-generated: $(BIN)/oapi-codegen $(BIN)/sqlc ## fail when gen/, go.mod or go.sum differ from what the tools produce (touches nothing)
+check-generated: $(BIN)/oapi-codegen $(BIN)/sqlc $(WEB)/tsc ## fail when gen/, the docs assets, go.mod or go.sum differ from what the tools produce (touches nothing)
 	@set -e; tmp=$$(mktemp -d -t tim-check-generated-XXXXXX); trap 'rm -rf "$$tmp"' EXIT; \
-	cp -R --parents $(GEN_INPUTS) "$$tmp"; \
-	$(MAKE) -s -C "$$tmp" generate BIN=$(abspath $(BIN)) -o $(abspath $(BIN))/oapi-codegen -o $(abspath $(BIN))/sqlc >/dev/null; \
-	if ! diff -r gen "$$tmp/gen"; then \
-		echo "gen/ is stale (a file above differs, is missing, or has no source any more): run 'make generate' and commit the result"; exit 1; fi
+	cp -R --parents $(GEN_INPUTS) "$$tmp"; ln -s $(abspath web/node_modules) "$$tmp/web/node_modules"; \
+	$(MAKE) -s -C "$$tmp" generate BIN=$(abspath $(BIN)) -o $(abspath $(BIN))/oapi-codegen -o $(abspath $(BIN))/sqlc -o $(WEB)/tsc >/dev/null; \
+	for d in $(GENERATED); do if ! diff -r "$$d" "$$tmp/$$d"; then \
+		echo "$$d is stale (a file above differs, is missing, or has no source any more): run 'make generate' and commit the result"; exit 1; fi; done
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; exit 1; }
 
 .PHONY: check-generated-test
-check-generated-test: $(BIN)/oapi-codegen $(BIN)/sqlc ## prove that check-generated fails on a generated file whose query file is gone
+check-generated-test: $(BIN)/oapi-codegen $(BIN)/sqlc $(WEB)/tsc ## prove that check-generated fails on a generated file whose query file is gone
 	@set -e; tmp=$$(mktemp -d -t tim-check-generated-test-XXXXXX); trap 'rm -rf "$$tmp"' EXIT; \
 	git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$$tmp"; \
-	$(MAKE) -s -C "$$tmp" check-generated BIN=$(abspath $(BIN)) -o $(abspath $(BIN))/oapi-codegen -o $(abspath $(BIN))/sqlc >/dev/null 2>&1 || \
+	rm -rf "$$tmp/web/node_modules"; ln -s $(abspath web/node_modules) "$$tmp/web/node_modules"; \
+	$(MAKE) -s -C "$$tmp" check-generated BIN=$(abspath $(BIN)) -o $(abspath $(BIN))/oapi-codegen -o $(abspath $(BIN))/sqlc -o $(WEB)/tsc >/dev/null 2>&1 || \
 		{ echo "check-generated fails on an unchanged copy"; exit 1; }; \
 	rm "$$tmp/queries/presence.sql"; \
-	if $(MAKE) -s -C "$$tmp" check-generated BIN=$(abspath $(BIN)) -o $(abspath $(BIN))/oapi-codegen -o $(abspath $(BIN))/sqlc >"$$tmp.log" 2>&1; then \
+	if $(MAKE) -s -C "$$tmp" check-generated BIN=$(abspath $(BIN)) -o $(abspath $(BIN))/oapi-codegen -o $(abspath $(BIN))/sqlc -o $(WEB)/tsc >"$$tmp.log" 2>&1; then \
 		cat "$$tmp.log"; rm -f "$$tmp.log"; echo "check-generated passed with queries/presence.sql deleted"; exit 1; fi; \
 	if ! grep -q 'presence.sql.gen.go' "$$tmp.log"; then \
 		cat "$$tmp.log"; rm -f "$$tmp.log"; echo "check-generated failed, but not for gen/db/presence.sql.gen.go"; exit 1; fi; \
@@ -85,12 +97,13 @@ $(LINT)/spectral: tools/lint/package.json tools/lint/package-lock.json
 	@touch $@
 
 .PHONY: lint
-lint: $(LINT)/spectral $(BIN)/staticcheck ## gofmt, go vet and staticcheck the code; lint the OpenAPI and AsyncAPI documents
+lint: $(LINT)/spectral $(WEB)/tsc $(BIN)/staticcheck ## gofmt, go vet and staticcheck the code; lint the OpenAPI and AsyncAPI documents; type-check the TypeScript client
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 	$(BIN)/staticcheck ./...
-	$(LINT)/spectral lint --fail-severity=warn api/openapi.yaml
+	$(LINT)/spectral lint --ruleset .spectral.yaml --fail-severity=warn api/openapi.yaml
 	node tools/lint/validate-asyncapi.mjs api/asyncapi.yaml
+	$(WEB)/tsc --strict --noEmit -p web/tsconfig.json
 
 .PHONY: testpg
 testpg: ## start the shared test PostgreSQL (idempotent)

@@ -350,7 +350,7 @@ func (j *journey) checkLogs(px *proxy, paths ...string) {
 	}
 }
 
-func isConnected(f frame) bool { return f.Type == "" && f.Code == 200 }
+func isConnected(f frame) bool { return f.Type == "connected" && f.Code == 200 }
 
 // isMessage matches a direct message from from with text.
 func isMessage(from, text string) func(frame) bool {

@@ -267,18 +267,35 @@ func (l *load) users(ctx context.Context, tag string, n int) ([]string, []string
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			reg, err := l.c.UserRegisterWithResponse(ctx, client.UserRegisterJSONRequestBody{Account: accounts[i], Username: accounts[i], Password: password, Sex: "male", Age: 20})
+			// A busy server answers 503 (its password hashing is full) or
+			// 429 with Retry-After: a client waits and tries again.
+			var reg *client.UserRegisterResponse
+			var lg *client.UserLoginResponse
+			var err error
+			for try := 0; try < 30; try++ {
+				reg, err = l.c.UserRegisterWithResponse(ctx, client.UserRegisterJSONRequestBody{Account: accounts[i], Username: accounts[i], Password: password, Sex: "male", Age: 20})
+				if err != nil || !busy(reg.StatusCode()) {
+					break
+				}
+				time.Sleep(retryAfter(reg.HTTPResponse))
+			}
 			if err != nil || reg.JSON200 == nil {
 				errs <- fmt.Errorf("register %s: %v %s", accounts[i], err, body(reg))
 				return
 			}
-			lg, err := l.c.UserLoginWithResponse(ctx, client.UserLoginJSONRequestBody{Account: accounts[i], Password: password})
+			for try := 0; try < 30; try++ {
+				lg, err = l.c.UserLoginWithResponse(ctx, client.UserLoginJSONRequestBody{Account: accounts[i], Password: password})
+				if err != nil || !busy(lg.StatusCode()) {
+					break
+				}
+				time.Sleep(retryAfter(lg.HTTPResponse))
+			}
 			if err != nil || lg.JSON200 == nil {
 				errs <- fmt.Errorf("login %s: %v", accounts[i], err)
 				return
 			}
 			for _, item := range lg.JSON200.Data {
-				if t, err := item.AsToken(); err == nil && t.Token != "" {
+				if t, err := item.AsTokenHolder(); err == nil && t.Token != "" {
 					tokens[i] = t.Token
 				}
 			}
@@ -290,6 +307,22 @@ func (l *load) users(ctx context.Context, tag string, n int) ([]string, []string
 		return nil, nil, err
 	}
 	return accounts, tokens, nil
+}
+
+// busy reports whether a status asks the client to come back later.
+func busy(status int) bool {
+	return status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests
+}
+
+// retryAfter is how long a busy answer asks to wait: its Retry-After
+// seconds, or one second.
+func retryAfter(r *http.Response) time.Duration {
+	if r != nil {
+		if n, err := strconv.Atoi(r.Header.Get("Retry-After")); err == nil && n > 0 {
+			return time.Duration(n) * time.Second
+		}
+	}
+	return time.Second
 }
 
 func body(r interface{ StatusCode() int }) string {

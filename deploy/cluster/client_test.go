@@ -258,11 +258,8 @@ func (c *chatClient) handle(f serverFrame, raw []byte) {
 		c.mu.Lock()
 		c.presence = append(c.presence, presenceEvent{account: f.Account, online: f.Online, at: now})
 		c.mu.Unlock()
-	case "":
-		if f.Users == nil {
-			c.violation("unexpected frame %s", raw)
-			return
-		}
+	case "connected":
+	case "users":
 		// The users frame: the account itself, then its online friends.
 		c.mu.Lock()
 		for i, u := range f.Users {

@@ -353,7 +353,7 @@ func register(t *testing.T, p *timProc, account string) string {
 	if login.JSON200 == nil || len(login.JSON200.Data) != 2 {
 		t.Fatalf("log in %s on %s: %d %s", account, p.name, login.StatusCode(), login.Body)
 	}
-	tok, err := login.JSON200.Data[1].AsToken()
+	tok, err := login.JSON200.Data[1].AsTokenHolder()
 	if err != nil || tok.Token == "" {
 		t.Fatalf("log in %s: no token: %v", account, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -78,6 +79,21 @@ const (
 func (e ConnectedFrameMessage) Valid() bool {
 	switch e {
 	case Empty:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConnectedFrameType.
+const (
+	Connected ConnectedFrameType = "connected"
+)
+
+// Valid indicates whether the value is a known member of the ConnectedFrameType enum.
+func (e ConnectedFrameType) Valid() bool {
+	switch e {
+	case Connected:
 		return true
 	default:
 		return false
@@ -384,36 +400,66 @@ func (e UserOnlineStatus) Valid() bool {
 	}
 }
 
+// Defines values for UsersFrameType.
+const (
+	Users UsersFrameType = "users"
+)
+
+// Valid indicates whether the value is a known member of the UsersFrameType enum.
+func (e UsersFrameType) Valid() bool {
+	switch e {
+	case Users:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccountName An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type AccountName = string
 
 // AckClientFrame Confirms delivery up to `seq` of a conversation (sockets opened with ack=1).
+//
+// Example: {"seq":12,"type":"ack","with":"bob"}
 type AckClientFrame struct {
 	GroupId *int64             `json:"groupId,omitempty"`
 	Seq     int64              `json:"seq"`
 	Type    AckClientFrameType `json:"type"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
 // AckClientFrameType defines model for AckClientFrame.Type.
 type AckClientFrameType string
 
-// AckFrame The server's acknowledgement of a committed send. It names the
-// send's conversation: exactly one of `to` (the recipient account) and
-// `groupId` is set. A send that repeats a `clientMsgId` of the same
-// sender in the same conversation is not stored again; its ack is the
-// stored message's. The same `clientMsgId` in another conversation is
-// a new message.
+// AckFrame The server's acknowledgement of a committed send, to the sending
+// socket only. Every send is acked: typed `send` frames, the user
+// channel's `{"to","text"}` frames and plain-text frames alike. It
+// names the send's conversation: exactly one of `to` (the recipient
+// account) and `groupId` is set. `clientMsgId` is idempotent per
+// (sender, conversation): a send that repeats a `clientMsgId` of the
+// same sender in the same conversation is not stored again, and its
+// ack is the stored message's (same `id`, `seq` and `time`). The same
+// `clientMsgId` in another conversation is a new message.
+//
+// Example: {"clientMsgId":"c-7","id":43,"seq":13,"time":"2024-05-01T09:31:05.456Z","to":"bob","type":"ack"}
 type AckFrame struct {
-	ClientMsgId *string      `json:"clientMsgId,omitempty"`
-	GroupId     *int64       `json:"groupId,omitempty"`
-	Id          int64        `json:"id"`
-	Seq         int64        `json:"seq"`
-	Time        time.Time    `json:"time"`
-	To          *string      `json:"to,omitempty"`
-	Type        AckFrameType `json:"type"`
+	ClientMsgId *string   `json:"clientMsgId,omitempty"`
+	GroupId     *int64    `json:"groupId,omitempty"`
+	Id          int64     `json:"id"`
+	Seq         int64     `json:"seq"`
+	Time        time.Time `json:"time"`
+
+	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	To   *AccountName `json:"to,omitempty"`
+	Type AckFrameType `json:"type"`
 }
 
 // AckFrameType defines model for AckFrame.Type.
@@ -421,16 +467,21 @@ type AckFrameType string
 
 // AvatarUpload defines model for AvatarUpload.
 type AvatarUpload struct {
+	// File The picture; its size limit is a server setting (TIM_MAX_AVATAR_BYTES).
 	File openapi_types.File `json:"file"`
 
 	// Username Accepted for compatibility; the avatar belongs to the token's account.
 	Username *string `json:"username,omitempty"`
 }
 
-// ConnectedFrame The first frame of every socket.
+// ConnectedFrame The first frame of every socket. `code` and `message` are the
+// original system's; `type` makes it a member of the tagged union.
+//
+// Example: {"code":200,"message":"连接成功","type":"connected"}
 type ConnectedFrame struct {
 	Code    ConnectedFrameCode    `json:"code"`
 	Message ConnectedFrameMessage `json:"message"`
+	Type    ConnectedFrameType    `json:"type"`
 }
 
 // ConnectedFrameCode defines model for ConnectedFrame.Code.
@@ -439,16 +490,26 @@ type ConnectedFrameCode int32
 // ConnectedFrameMessage defines model for ConnectedFrame.Message.
 type ConnectedFrameMessage string
 
+// ConnectedFrameType defines model for ConnectedFrame.Type.
+type ConnectedFrameType string
+
 // Conversation One conversation of the conversation list. A direct conversation
 // has `with` and `peerReadSeq`, a group `groupId`. `unread` is
-// `lastSeq - readSeq` less the account's own messages in that range.
+// `lastSeq - readSeq` less the account's own messages and the recall
+// events in that range; a recalled message of another account still
+// counts (its place in the conversation shows it was recalled).
+//
+// Example: {"lastMessage":{"fromUser":"bob","id":42,"kind":"text","message":"周六去爬山吗？","seq":12,"time":"2024-05-01T09:30:00.123Z","to":"alice","type":"message"},"lastSeq":12,"name":"bob","peerReadSeq":11,"readSeq":10,"type":"direct","unread":2,"with":"bob"}
 type Conversation struct {
 	GroupId *int64 `json:"groupId,omitempty"`
 
-	// LastMessage The newest message; null when the group has none yet.
+	// LastMessage The newest message (never a recall event), as a MessageFrame: a
+	// media message with its `media`, a recalled one with
+	// `recalled: true`, an empty `message` and no `media`. Null when
+	// the group has no message yet.
 	LastMessage *MessageFrame `json:"lastMessage"`
 
-	// LastSeq The seq of the newest message, 0 when there is none.
+	// LastSeq The conversation's last seq (of a message or a recall event), 0 when there is none.
 	LastSeq int64 `json:"lastSeq"`
 
 	// Name The other party's username, or the group's name.
@@ -463,6 +524,8 @@ type Conversation struct {
 	Unread  int64            `json:"unread"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
@@ -484,12 +547,21 @@ type ConversationPage struct {
 	Next *string `json:"next"`
 }
 
+// DirectServerFrame A frame the server sends on a one-to-one channel; `type` tells which.
+type DirectServerFrame struct {
+	union json.RawMessage
+}
+
 // DisplayName A name shown to people (a username, a group name): 1 to 64
 // characters, none of them a control character (U+0000 to U+001F,
 // U+007F to U+009F).
+//
+// Example: 周末爬山
 type DisplayName = string
 
 // Envelope The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Envelope struct {
 	Code int32 `json:"code"`
 
@@ -500,9 +572,14 @@ type Envelope struct {
 
 // ErrorFrame A refused frame, in the envelope's style. A refused send names its
 // `clientMsgId`, a refused recall its message `id`.
+//
+// Example: {"clientMsgId":"c-8","code":403,"message":"对方不是你的好友","type":"error"}
 type ErrorFrame struct {
+	// ClientMsgId The refused send's `clientMsgId`, when it had one.
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
-	Code        int32   `json:"code"`
+
+	// Code 400 malformed, 403 not a friend or member, 429 over the send rate, 500 or 503 server trouble (resend).
+	Code int32 `json:"code"`
 
 	// Id The message id of a refused recall.
 	Id      *int64         `json:"id,omitempty"`
@@ -515,20 +592,27 @@ type ErrorFrameType string
 
 // FileUpload defines model for FileUpload.
 type FileUpload struct {
+	// File The file; its size limit is a server setting (TIM_MAX_*_BYTES).
 	File openapi_types.File `json:"file"`
 }
 
-// Group defines model for Group.
+// Group Example: {"id":7,"memberCount":3,"name":"周末爬山","owner":"bob"}
 type Group struct {
 	Id          int64  `json:"id"`
 	MemberCount int32  `json:"memberCount"`
 	Name        string `json:"name"`
-	Owner       string `json:"owner"`
+
+	// Owner An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Owner AccountName `json:"owner"`
 }
 
 // GroupEnvelope defines model for GroupEnvelope.
 type GroupEnvelope struct {
-	Code    int32  `json:"code"`
+	Code int32 `json:"code"`
+
+	// Data Example: {"id":7,"memberCount":3,"name":"周末爬山","owner":"bob"}
 	Data    Group  `json:"data"`
 	Message string `json:"message"`
 }
@@ -541,6 +625,8 @@ type GroupListEnvelope struct {
 }
 
 // GroupOnlineFrame The members connected to the group.
+//
+// Example: {"groupId":7,"text":"当前群在线用户列表：[alice, bob]","type":"group.online","users":[{"account":"alice","username":"爱丽丝"},{"account":"bob","username":"bob"}]}
 type GroupOnlineFrame struct {
 	GroupId int64 `json:"groupId"`
 
@@ -554,10 +640,15 @@ type GroupOnlineFrame struct {
 type GroupOnlineFrameType string
 
 // GroupPresenceFrame A member opened or closed a group socket.
+//
+// Example: {"account":"bob","groupId":7,"online":true,"text":"用户bob上线","type":"group.presence","username":"bob"}
 type GroupPresenceFrame struct {
-	Account string `json:"account"`
-	GroupId int64  `json:"groupId"`
-	Online  bool   `json:"online"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
+	GroupId int64       `json:"groupId"`
+	Online  bool        `json:"online"`
 
 	// Text 用户X上线 or 用户X下线.
 	Text     string                 `json:"text"`
@@ -568,9 +659,12 @@ type GroupPresenceFrame struct {
 // GroupPresenceFrameType defines model for GroupPresenceFrame.Type.
 type GroupPresenceFrameType string
 
-// GroupReader defines model for GroupReader.
+// GroupReader Example: {"account":"bob","readSeq":4,"username":"bob"}
 type GroupReader struct {
-	Account string `json:"account"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
 
 	// ReadSeq The member's read cursor in the group.
 	ReadSeq  int64  `json:"readSeq"`
@@ -584,11 +678,22 @@ type GroupReaderListEnvelope struct {
 	Message string        `json:"message"`
 }
 
-// LegacySendFrame The original system's direct message frame on the user channel.
+// GroupServerFrame A frame the server sends on a group channel; `type` tells which.
+type GroupServerFrame struct {
+	union json.RawMessage
+}
+
+// LegacySendFrame The original system's direct message frame on the user channel. It
+// is a send like any other: committed, acked, and delivered to the
+// sender's own sockets too.
+//
+// Example: {"text":"好的，八点见","to":"bob"}
 type LegacySendFrame struct {
 	Text string `json:"text"`
 
 	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	To AccountName `json:"to"`
 }
 
@@ -596,17 +701,20 @@ type LegacySendFrame struct {
 type LoginEnvelope struct {
 	Code int32 `json:"code"`
 
-	// Data [user, {"token": "..."}]
+	// Data Exactly two items, in this order: the `User`, then a
+	// `TokenHolder` (`{"token": "..."}`). Each item matches exactly
+	// one of the two schemas (both forbid other properties), so a
+	// client tells them apart by the `token` property.
 	Data    []LoginItem `json:"data"`
 	Message string      `json:"message"`
 }
 
-// LoginItem defines model for LoginItem.
+// LoginItem An item of a login's `data`: the `User` (first) or the `TokenHolder` (second).
 type LoginItem struct {
 	union json.RawMessage
 }
 
-// LoginRequest defines model for LoginRequest.
+// LoginRequest Example: {"account":"alice","password":"correct-horse"}
 type LoginRequest struct {
 	Account  string `json:"account"`
 	Password string `json:"password"`
@@ -639,34 +747,55 @@ type MediaInfo struct {
 // MediaInfoMime The content type, recognised from the content.
 type MediaInfoMime string
 
-// MessageFrame A chat message. Exactly one of `to` and `groupId` is set. A media
-// message (kind image, audio or video) carries the stored name in
-// `message` and the file's description in `media`. A recalled message
-// keeps its id and seq but has `recalled: true`, an empty `message`
-// and no `media`.
+// MessageFrame A chat message. Exactly one of `to` and `groupId` is set. Every
+// socket of the conversation's accounts receives it, the sender's own
+// sockets included (the sending socket too, besides its `ack`), so a
+// client that shows its own messages optimistically dedupes them by
+// `id` (or by `clientMsgId`). A media message (kind image, audio or
+// video) carries the stored name in `message` and the file's
+// description in `media`. A recalled message keeps its id and seq but
+// has `recalled: true`, an empty `message` and no `media`.
+//
+// Example: {"clientMsgId":"b-17","fromUser":"bob","id":42,"kind":"text","message":"周六去爬山吗？","seq":12,"time":"2024-05-01T09:30:00.123Z","to":"alice","type":"message"}
 type MessageFrame struct {
+	// ClientMsgId The sender's `clientMsgId`, when it gave one.
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
-	FromUser    string  `json:"fromUser"`
-	GroupId     *int64  `json:"groupId,omitempty"`
-	Id          int64   `json:"id"`
+
+	// FromUser An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	FromUser AccountName `json:"fromUser"`
+	GroupId  *int64      `json:"groupId,omitempty"`
+
+	// Id The message's id, unique on the server.
+	Id int64 `json:"id"`
 
 	// Kind text, or a media kind whose `message` is a name returned by the
 	// matching upload endpoint: image by /uploadchatpic, audio by
 	// /uploadmp3, video by /uploadmp4.
+	//
+	//
+	// Example: text
 	Kind MessageKind `json:"kind"`
 
 	// Media The file of a media message, as read when it was uploaded, so that a
 	// client can lay it out and choose a player before fetching it.
-	Media   *MediaInfo `json:"media,omitempty"`
-	Message string     `json:"message"`
+	Media *MediaInfo `json:"media,omitempty"`
+
+	// Message The text, or for a media kind the uploaded file's name. At most the frame limit (TIM_MAX_FRAME_BYTES, 64 KiB by default).
+	Message string `json:"message"`
 
 	// Recalled Present, and true, when the sender recalled the message; a RecallFrame with this `id` follows it in the conversation.
 	Recalled *bool `json:"recalled,omitempty"`
 
 	// Seq Gap-free, strictly increasing within the conversation.
-	Seq  int64            `json:"seq"`
-	Time time.Time        `json:"time"`
-	To   *string          `json:"to,omitempty"`
+	Seq  int64     `json:"seq"`
+	Time time.Time `json:"time"`
+
+	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	To   *AccountName     `json:"to,omitempty"`
 	Type MessageFrameType `json:"type"`
 }
 
@@ -676,6 +805,8 @@ type MessageFrameType string
 // MessageKind text, or a media kind whose `message` is a name returned by the
 // matching upload endpoint: image by /uploadchatpic, audio by
 // /uploadmp3, video by /uploadmp4.
+//
+// Example: text
 type MessageKind string
 
 // MessageListEnvelope defines model for MessageListEnvelope.
@@ -694,15 +825,23 @@ type NameEnvelope struct {
 	Message string `json:"message"`
 }
 
-// OnlineUser defines model for OnlineUser.
+// OnlineUser Example: {"account":"bob","username":"bob"}
 type OnlineUser struct {
-	Account  string `json:"account"`
-	Username string `json:"username"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account  AccountName `json:"account"`
+	Username string      `json:"username"`
 }
 
 // PresenceFrame A friend came online or went offline.
+//
+// Example: {"account":"bob","online":true,"type":"presence"}
 type PresenceFrame struct {
-	Account string            `json:"account"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName       `json:"account"`
 	Online  bool              `json:"online"`
 	Type    PresenceFrameType `json:"type"`
 }
@@ -714,13 +853,15 @@ type PresenceFrameType string
 // POST /Tim/read): exactly one of `with` and `groupId`, which on a
 // one-to-one or group socket must name the socket's conversation.
 //
-// Example: {"seq":7,"type":"read","with":"b"}
+// Example: {"seq":12,"type":"read","with":"bob"}
 type ReadFrame struct {
 	GroupId *int64        `json:"groupId,omitempty"`
 	Seq     int64         `json:"seq"`
 	Type    ReadFrameType `json:"type"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
@@ -728,6 +869,8 @@ type ReadFrame struct {
 type ReadFrameType string
 
 // ReadRequest The body of POST /Tim/read; exactly one of `with` and `groupId`.
+//
+// Example: {"seq":12,"with":"bob"}
 type ReadRequest struct {
 	GroupId *int64 `json:"groupId,omitempty"`
 
@@ -735,6 +878,8 @@ type ReadRequest struct {
 	Seq int64 `json:"seq"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
@@ -762,9 +907,11 @@ type RecallClientFrameType string
 // recalled message's `to`). In a group `groupId` is set instead of
 // `with`.
 type RecallFrame struct {
-	// By The account that recalled the message, its sender.
-	By      string `json:"by"`
-	GroupId *int64 `json:"groupId,omitempty"`
+	// By An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	By      AccountName `json:"by"`
+	GroupId *int64      `json:"groupId,omitempty"`
 
 	// Id The recalled message.
 	Id int64 `json:"id"`
@@ -773,7 +920,11 @@ type RecallFrame struct {
 	Seq  int64           `json:"seq"`
 	Time time.Time       `json:"time"`
 	Type RecallFrameType `json:"type"`
-	With *string         `json:"with,omitempty"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
 }
 
 // RecallFrameType defines model for RecallFrame.Type.
@@ -788,10 +939,11 @@ type ReceiptEnvelope struct {
 	// conversation as seen by the socket's account (the reader's peer on
 	// the reader's sockets, the reader on the peer's). A read cursor only
 	// grows: receipts from several devices may arrive out of order, and a
-	// client keeps the largest `seq`.
+	// client keeps the largest `seq`. Receipts are not stored as
+	// messages, take no seq and are not replayed.
 	//
 	//
-	// Example: {"reader":"b","seq":7,"time":"2024-05-01T12:00:05Z","type":"receipt","with":"a"}
+	// Example: {"reader":"bob","seq":12,"time":"2024-05-01T09:32:00Z","type":"receipt","with":"alice"}
 	Data    ReceiptFrame `json:"data"`
 	Message string       `json:"message"`
 }
@@ -801,36 +953,54 @@ type ReceiptEnvelope struct {
 // conversation as seen by the socket's account (the reader's peer on
 // the reader's sockets, the reader on the peer's). A read cursor only
 // grows: receipts from several devices may arrive out of order, and a
-// client keeps the largest `seq`.
+// client keeps the largest `seq`. Receipts are not stored as
+// messages, take no seq and are not replayed.
 //
-// Example: {"reader":"b","seq":7,"time":"2024-05-01T12:00:05Z","type":"receipt","with":"a"}
+// Example: {"reader":"bob","seq":12,"time":"2024-05-01T09:32:00Z","type":"receipt","with":"alice"}
 type ReceiptFrame struct {
 	GroupId *int64 `json:"groupId,omitempty"`
-	Reader  string `json:"reader"`
-	Seq     int64  `json:"seq"`
+
+	// Reader An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Reader AccountName `json:"reader"`
+
+	// Seq The reader's read cursor in the conversation.
+	Seq int64 `json:"seq"`
 
 	// Time When the read cursor reached `seq`.
 	Time time.Time        `json:"time"`
 	Type ReceiptFrameType `json:"type"`
-	With *string          `json:"with,omitempty"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
 }
 
 // ReceiptFrameType defines model for ReceiptFrame.Type.
 type ReceiptFrameType string
 
-// RegisterRequest defines model for RegisterRequest.
+// RegisterRequest Example: {"account":"alice","age":24,"password":"correct-horse","sex":"female","username":"爱丽丝"}
 type RegisterRequest struct {
 	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	Account  AccountName `json:"account"`
 	Age      int32       `json:"age"`
 	Password string      `json:"password"`
 
 	// Sex male or female.
+	//
+	// Example: female
 	Sex Sex `json:"sex"`
 
 	// Username A name shown to people (a username, a group name): 1 to 64
 	// characters, none of them a control character (U+0000 to U+001F,
 	// U+007F to U+009F).
+	//
+	//
+	// Example: 周末爬山
 	Username DisplayName `json:"username"`
 }
 
@@ -840,17 +1010,27 @@ type RegisterRequest struct {
 // by anyone: an unknown name is refused with an error frame 404, a
 // name of another kind (an MP3 sent as image) with 400, and nothing
 // is stored.
+//
+// Example: {"clientMsgId":"c-7","text":"好的，八点见","to":"bob","type":"send"}
 type SendFrame struct {
+	// ClientMsgId Makes the send idempotent per (sender, conversation): resend
+	// under the same id after a reconnect and the message is stored
+	// once; the ack names it.
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
 	GroupId     *int64  `json:"groupId,omitempty"`
 
 	// Kind text, or a media kind whose `message` is a name returned by the
 	// matching upload endpoint: image by /uploadchatpic, audio by
 	// /uploadmp3, video by /uploadmp4.
+	//
+	//
+	// Example: text
 	Kind *MessageKind `json:"kind,omitempty"`
 	Text string       `json:"text"`
 
 	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	To   *AccountName  `json:"to,omitempty"`
 	Type SendFrameType `json:"type"`
 }
@@ -859,23 +1039,31 @@ type SendFrame struct {
 type SendFrameType string
 
 // Sex male or female.
+//
+// Example: female
 type Sex string
 
 // SyncFrame Replays a conversation from `afterSeq`.
+//
+// Example: {"afterSeq":0,"groupId":7,"type":"sync"}
 type SyncFrame struct {
 	AfterSeq int64         `json:"afterSeq"`
 	GroupId  *int64        `json:"groupId,omitempty"`
 	Type     SyncFrameType `json:"type"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
 // SyncFrameType defines model for SyncFrame.Type.
 type SyncFrameType string
 
-// Token defines model for Token.
-type Token struct {
+// TokenHolder The second item of a login's `data`, holding the token.
+//
+// Example: {"token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ0aW0iLCJzdWIiOiJhbGljZSIsImV4cCI6MTcxNDU3MzgwMCwiaWF0IjoxNzE0NTcwMjAwLCJqdGkiOiI5YzNmMWUyYSJ9.qf0m4H0b5bO7oK3t1kqQhJ8yS2YwV7cR1xW9pL6dE3s"}
+type TokenHolder struct {
 	// Token A JWT to send in the `token` header.
 	Token string `json:"token"`
 }
@@ -885,12 +1073,14 @@ type Token struct {
 // to), which on a one-to-one or group socket must name the socket's
 // conversation. Not stored and never acknowledged.
 //
-// Example: {"type":"typing","with":"b"}
+// Example: {"type":"typing","with":"bob"}
 type TypingClientFrame struct {
 	GroupId *int64                `json:"groupId,omitempty"`
 	Type    TypingClientFrameType `json:"type"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
@@ -901,21 +1091,33 @@ type TypingClientFrameType string
 // the recipient, that is `from`. Group: `groupId`. Not stored, not
 // replayed; at most one per sender and conversation every 2 seconds.
 //
-// Example: {"from":"a","type":"typing","with":"a"}
+// Example: {"from":"bob","type":"typing","with":"bob"}
 type TypingFrame struct {
-	From    string          `json:"from"`
+	// From An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	From    AccountName     `json:"from"`
 	GroupId *int64          `json:"groupId,omitempty"`
 	Type    TypingFrameType `json:"type"`
-	With    *string         `json:"with,omitempty"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
 }
 
 // TypingFrameType defines model for TypingFrame.Type.
 type TypingFrameType string
 
 // User A user as every response shows it; never a password or hash.
+//
+// Example: {"account":"alice","age":24,"avatarUrl":"/Tim/avatar?account=alice","id":1,"onlineStatus":1,"sex":"female","username":"爱丽丝"}
 type User struct {
-	Account string `json:"account"`
-	Age     int32  `json:"age"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
+	Age     int32       `json:"age"`
 
 	// AvatarUrl Path of the avatar download, or null when there is none.
 	AvatarUrl *string `json:"avatarUrl"`
@@ -925,6 +1127,8 @@ type User struct {
 	OnlineStatus UserOnlineStatus `json:"onlineStatus"`
 
 	// Sex male or female.
+	//
+	// Example: female
 	Sex      Sex    `json:"sex"`
 	Username string `json:"username"`
 }
@@ -937,6 +1141,8 @@ type UserEnvelope struct {
 	Code int32 `json:"code"`
 
 	// Data A user as every response shows it; never a password or hash.
+	//
+	// Example: {"account":"alice","age":24,"avatarUrl":"/Tim/avatar?account=alice","id":1,"onlineStatus":1,"sex":"female","username":"爱丽丝"}
 	Data    User   `json:"data"`
 	Message string `json:"message"`
 }
@@ -948,12 +1154,26 @@ type UserListEnvelope struct {
 	Message string `json:"message"`
 }
 
-// UsersFrame The user and their online friends, sent after ConnectedFrame on the user channel.
-type UsersFrame struct {
-	Users []OnlineUser `json:"users"`
+// UserServerFrame A frame the server sends on the user channel; `type` tells which.
+type UserServerFrame struct {
+	union json.RawMessage
 }
 
+// UsersFrame The user and their online friends, sent after ConnectedFrame on the
+// user channel: the user first, then each online friend.
+//
+// Example: {"type":"users","users":[{"account":"alice","username":"爱丽丝"},{"account":"bob","username":"bob"}]}
+type UsersFrame struct {
+	Type  UsersFrameType `json:"type"`
+	Users []OnlineUser   `json:"users"`
+}
+
+// UsersFrameType defines model for UsersFrame.Type.
+type UsersFrameType string
+
 // Account An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type Account = AccountName
 
 // AfterSeq defines model for AfterSeq.
@@ -966,6 +1186,8 @@ type BeforeSeq = int64
 type Filename = string
 
 // FriendAccount An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type FriendAccount = AccountName
 
 // GroupID defines model for GroupID.
@@ -990,54 +1212,98 @@ type LogoutAll = bool
 type Range = string
 
 // UserAccount An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type UserAccount = AccountName
 
+// BadFilename The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
+type BadFilename = Envelope
+
 // BadRequest The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type BadRequest = Envelope
 
 // Busy The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Busy = Envelope
 
 // Conflict The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Conflict = Envelope
 
 // Forbidden The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Forbidden = Envelope
 
 // InternalError The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type InternalError = Envelope
 
+// NoSuchFile The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
+type NoSuchFile = Envelope
+
 // NotFound The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type NotFound = Envelope
 
 // OK The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type OK = Envelope
 
 // RangeNotSatisfiable The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type RangeNotSatisfiable = Envelope
 
 // RequestTimeout The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type RequestTimeout = Envelope
 
 // TooLarge The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type TooLarge = Envelope
 
 // TooManyRequests The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type TooManyRequests = Envelope
 
 // TooManyUploads The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type TooManyUploads = Envelope
 
 // Unauthorized The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Unauthorized = Envelope
 
 // Unavailable The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Unavailable = Envelope
 
 // UnsupportedMediaType The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type UnsupportedMediaType = Envelope
 
 // UploadTooSlow The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type UploadTooSlow = Envelope
 
 // UserLogoutParams defines parameters for UserLogout.
@@ -1210,7 +1476,9 @@ type GetMessagesParams struct {
 
 // DownloadChatPicParams defines parameters for DownloadChatPic.
 type DownloadChatPicParams struct {
-	// Filename A name returned by an upload endpoint.
+	// Filename A name returned by an upload endpoint of the same kind. Names have
+	// the shape `YYYY-MM-DD:hh:mm:ss-` followed by 32 lowercase hex
+	// digits; clients need not parse them.
 	Filename Filename `form:"filename" json:"filename"`
 
 	// Range An HTTP byte range, for seeking.
@@ -1228,7 +1496,9 @@ type DownloadChatPicParams struct {
 
 // DownloadMp3Params defines parameters for DownloadMp3.
 type DownloadMp3Params struct {
-	// Filename A name returned by an upload endpoint.
+	// Filename A name returned by an upload endpoint of the same kind. Names have
+	// the shape `YYYY-MM-DD:hh:mm:ss-` followed by 32 lowercase hex
+	// digits; clients need not parse them.
 	Filename Filename `form:"filename" json:"filename"`
 
 	// Range An HTTP byte range, for seeking.
@@ -1246,7 +1516,9 @@ type DownloadMp3Params struct {
 
 // DownloadMp4Params defines parameters for DownloadMp4.
 type DownloadMp4Params struct {
-	// Filename A name returned by an upload endpoint.
+	// Filename A name returned by an upload endpoint of the same kind. Names have
+	// the shape `YYYY-MM-DD:hh:mm:ss-` followed by 32 lowercase hex
+	// digits; clients need not parse them.
 	Filename Filename `form:"filename" json:"filename"`
 
 	// Range An HTTP byte range, for seeking.
@@ -1283,6 +1555,640 @@ type UploadMp3MultipartRequestBody = FileUpload
 // UploadMp4MultipartRequestBody defines body for UploadMp4 for multipart/form-data ContentType.
 type UploadMp4MultipartRequestBody = FileUpload
 
+// AsConnectedFrame returns the union data inside the DirectServerFrame as a ConnectedFrame
+func (t DirectServerFrame) AsConnectedFrame() (ConnectedFrame, error) {
+	var body ConnectedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromConnectedFrame overwrites any union data inside the DirectServerFrame as the provided ConnectedFrame
+func (t *DirectServerFrame) FromConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	t.union = b
+	return err
+}
+
+// MergeConnectedFrame performs a merge with any union data inside the DirectServerFrame, using the provided ConnectedFrame
+func (t *DirectServerFrame) MergeConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMessageFrame returns the union data inside the DirectServerFrame as a MessageFrame
+func (t DirectServerFrame) AsMessageFrame() (MessageFrame, error) {
+	var body MessageFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMessageFrame overwrites any union data inside the DirectServerFrame as the provided MessageFrame
+func (t *DirectServerFrame) FromMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	t.union = b
+	return err
+}
+
+// MergeMessageFrame performs a merge with any union data inside the DirectServerFrame, using the provided MessageFrame
+func (t *DirectServerFrame) MergeMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAckFrame returns the union data inside the DirectServerFrame as a AckFrame
+func (t DirectServerFrame) AsAckFrame() (AckFrame, error) {
+	var body AckFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAckFrame overwrites any union data inside the DirectServerFrame as the provided AckFrame
+func (t *DirectServerFrame) FromAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	t.union = b
+	return err
+}
+
+// MergeAckFrame performs a merge with any union data inside the DirectServerFrame, using the provided AckFrame
+func (t *DirectServerFrame) MergeAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorFrame returns the union data inside the DirectServerFrame as a ErrorFrame
+func (t DirectServerFrame) AsErrorFrame() (ErrorFrame, error) {
+	var body ErrorFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorFrame overwrites any union data inside the DirectServerFrame as the provided ErrorFrame
+func (t *DirectServerFrame) FromErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	t.union = b
+	return err
+}
+
+// MergeErrorFrame performs a merge with any union data inside the DirectServerFrame, using the provided ErrorFrame
+func (t *DirectServerFrame) MergeErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRecallFrame returns the union data inside the DirectServerFrame as a RecallFrame
+func (t DirectServerFrame) AsRecallFrame() (RecallFrame, error) {
+	var body RecallFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRecallFrame overwrites any union data inside the DirectServerFrame as the provided RecallFrame
+func (t *DirectServerFrame) FromRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	t.union = b
+	return err
+}
+
+// MergeRecallFrame performs a merge with any union data inside the DirectServerFrame, using the provided RecallFrame
+func (t *DirectServerFrame) MergeRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReceiptFrame returns the union data inside the DirectServerFrame as a ReceiptFrame
+func (t DirectServerFrame) AsReceiptFrame() (ReceiptFrame, error) {
+	var body ReceiptFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReceiptFrame overwrites any union data inside the DirectServerFrame as the provided ReceiptFrame
+func (t *DirectServerFrame) FromReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	t.union = b
+	return err
+}
+
+// MergeReceiptFrame performs a merge with any union data inside the DirectServerFrame, using the provided ReceiptFrame
+func (t *DirectServerFrame) MergeReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTypingFrame returns the union data inside the DirectServerFrame as a TypingFrame
+func (t DirectServerFrame) AsTypingFrame() (TypingFrame, error) {
+	var body TypingFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTypingFrame overwrites any union data inside the DirectServerFrame as the provided TypingFrame
+func (t *DirectServerFrame) FromTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	t.union = b
+	return err
+}
+
+// MergeTypingFrame performs a merge with any union data inside the DirectServerFrame, using the provided TypingFrame
+func (t *DirectServerFrame) MergeTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t DirectServerFrame) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t DirectServerFrame) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "ack":
+		return t.AsAckFrame()
+	case "connected":
+		return t.AsConnectedFrame()
+	case "error":
+		return t.AsErrorFrame()
+	case "message":
+		return t.AsMessageFrame()
+	case "recall":
+		return t.AsRecallFrame()
+	case "receipt":
+		return t.AsReceiptFrame()
+	case "typing":
+		return t.AsTypingFrame()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t DirectServerFrame) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *DirectServerFrame) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsConnectedFrame returns the union data inside the GroupServerFrame as a ConnectedFrame
+func (t GroupServerFrame) AsConnectedFrame() (ConnectedFrame, error) {
+	var body ConnectedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromConnectedFrame overwrites any union data inside the GroupServerFrame as the provided ConnectedFrame
+func (t *GroupServerFrame) FromConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	t.union = b
+	return err
+}
+
+// MergeConnectedFrame performs a merge with any union data inside the GroupServerFrame, using the provided ConnectedFrame
+func (t *GroupServerFrame) MergeConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsGroupPresenceFrame returns the union data inside the GroupServerFrame as a GroupPresenceFrame
+func (t GroupServerFrame) AsGroupPresenceFrame() (GroupPresenceFrame, error) {
+	var body GroupPresenceFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGroupPresenceFrame overwrites any union data inside the GroupServerFrame as the provided GroupPresenceFrame
+func (t *GroupServerFrame) FromGroupPresenceFrame(v GroupPresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.presence"}`))
+	t.union = b
+	return err
+}
+
+// MergeGroupPresenceFrame performs a merge with any union data inside the GroupServerFrame, using the provided GroupPresenceFrame
+func (t *GroupServerFrame) MergeGroupPresenceFrame(v GroupPresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.presence"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsGroupOnlineFrame returns the union data inside the GroupServerFrame as a GroupOnlineFrame
+func (t GroupServerFrame) AsGroupOnlineFrame() (GroupOnlineFrame, error) {
+	var body GroupOnlineFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGroupOnlineFrame overwrites any union data inside the GroupServerFrame as the provided GroupOnlineFrame
+func (t *GroupServerFrame) FromGroupOnlineFrame(v GroupOnlineFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.online"}`))
+	t.union = b
+	return err
+}
+
+// MergeGroupOnlineFrame performs a merge with any union data inside the GroupServerFrame, using the provided GroupOnlineFrame
+func (t *GroupServerFrame) MergeGroupOnlineFrame(v GroupOnlineFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.online"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMessageFrame returns the union data inside the GroupServerFrame as a MessageFrame
+func (t GroupServerFrame) AsMessageFrame() (MessageFrame, error) {
+	var body MessageFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMessageFrame overwrites any union data inside the GroupServerFrame as the provided MessageFrame
+func (t *GroupServerFrame) FromMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	t.union = b
+	return err
+}
+
+// MergeMessageFrame performs a merge with any union data inside the GroupServerFrame, using the provided MessageFrame
+func (t *GroupServerFrame) MergeMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAckFrame returns the union data inside the GroupServerFrame as a AckFrame
+func (t GroupServerFrame) AsAckFrame() (AckFrame, error) {
+	var body AckFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAckFrame overwrites any union data inside the GroupServerFrame as the provided AckFrame
+func (t *GroupServerFrame) FromAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	t.union = b
+	return err
+}
+
+// MergeAckFrame performs a merge with any union data inside the GroupServerFrame, using the provided AckFrame
+func (t *GroupServerFrame) MergeAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorFrame returns the union data inside the GroupServerFrame as a ErrorFrame
+func (t GroupServerFrame) AsErrorFrame() (ErrorFrame, error) {
+	var body ErrorFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorFrame overwrites any union data inside the GroupServerFrame as the provided ErrorFrame
+func (t *GroupServerFrame) FromErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	t.union = b
+	return err
+}
+
+// MergeErrorFrame performs a merge with any union data inside the GroupServerFrame, using the provided ErrorFrame
+func (t *GroupServerFrame) MergeErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRecallFrame returns the union data inside the GroupServerFrame as a RecallFrame
+func (t GroupServerFrame) AsRecallFrame() (RecallFrame, error) {
+	var body RecallFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRecallFrame overwrites any union data inside the GroupServerFrame as the provided RecallFrame
+func (t *GroupServerFrame) FromRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	t.union = b
+	return err
+}
+
+// MergeRecallFrame performs a merge with any union data inside the GroupServerFrame, using the provided RecallFrame
+func (t *GroupServerFrame) MergeRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReceiptFrame returns the union data inside the GroupServerFrame as a ReceiptFrame
+func (t GroupServerFrame) AsReceiptFrame() (ReceiptFrame, error) {
+	var body ReceiptFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReceiptFrame overwrites any union data inside the GroupServerFrame as the provided ReceiptFrame
+func (t *GroupServerFrame) FromReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	t.union = b
+	return err
+}
+
+// MergeReceiptFrame performs a merge with any union data inside the GroupServerFrame, using the provided ReceiptFrame
+func (t *GroupServerFrame) MergeReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTypingFrame returns the union data inside the GroupServerFrame as a TypingFrame
+func (t GroupServerFrame) AsTypingFrame() (TypingFrame, error) {
+	var body TypingFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTypingFrame overwrites any union data inside the GroupServerFrame as the provided TypingFrame
+func (t *GroupServerFrame) FromTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	t.union = b
+	return err
+}
+
+// MergeTypingFrame performs a merge with any union data inside the GroupServerFrame, using the provided TypingFrame
+func (t *GroupServerFrame) MergeTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t GroupServerFrame) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t GroupServerFrame) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "ack":
+		return t.AsAckFrame()
+	case "connected":
+		return t.AsConnectedFrame()
+	case "error":
+		return t.AsErrorFrame()
+	case "group.online":
+		return t.AsGroupOnlineFrame()
+	case "group.presence":
+		return t.AsGroupPresenceFrame()
+	case "message":
+		return t.AsMessageFrame()
+	case "recall":
+		return t.AsRecallFrame()
+	case "receipt":
+		return t.AsReceiptFrame()
+	case "typing":
+		return t.AsTypingFrame()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t GroupServerFrame) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *GroupServerFrame) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsUser returns the union data inside the LoginItem as a User
 func (t LoginItem) AsUser() (User, error) {
 	var body User
@@ -1309,22 +2215,22 @@ func (t *LoginItem) MergeUser(v User) error {
 	return err
 }
 
-// AsToken returns the union data inside the LoginItem as a Token
-func (t LoginItem) AsToken() (Token, error) {
-	var body Token
+// AsTokenHolder returns the union data inside the LoginItem as a TokenHolder
+func (t LoginItem) AsTokenHolder() (TokenHolder, error) {
+	var body TokenHolder
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromToken overwrites any union data inside the LoginItem as the provided Token
-func (t *LoginItem) FromToken(v Token) error {
+// FromTokenHolder overwrites any union data inside the LoginItem as the provided TokenHolder
+func (t *LoginItem) FromTokenHolder(v TokenHolder) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeToken performs a merge with any union data inside the LoginItem, using the provided Token
-func (t *LoginItem) MergeToken(v Token) error {
+// MergeTokenHolder performs a merge with any union data inside the LoginItem, using the provided TokenHolder
+func (t *LoginItem) MergeTokenHolder(v TokenHolder) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -1341,6 +2247,359 @@ func (t LoginItem) MarshalJSON() ([]byte, error) {
 }
 
 func (t *LoginItem) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsConnectedFrame returns the union data inside the UserServerFrame as a ConnectedFrame
+func (t UserServerFrame) AsConnectedFrame() (ConnectedFrame, error) {
+	var body ConnectedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromConnectedFrame overwrites any union data inside the UserServerFrame as the provided ConnectedFrame
+func (t *UserServerFrame) FromConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	t.union = b
+	return err
+}
+
+// MergeConnectedFrame performs a merge with any union data inside the UserServerFrame, using the provided ConnectedFrame
+func (t *UserServerFrame) MergeConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUsersFrame returns the union data inside the UserServerFrame as a UsersFrame
+func (t UserServerFrame) AsUsersFrame() (UsersFrame, error) {
+	var body UsersFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUsersFrame overwrites any union data inside the UserServerFrame as the provided UsersFrame
+func (t *UserServerFrame) FromUsersFrame(v UsersFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"users"}`))
+	t.union = b
+	return err
+}
+
+// MergeUsersFrame performs a merge with any union data inside the UserServerFrame, using the provided UsersFrame
+func (t *UserServerFrame) MergeUsersFrame(v UsersFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"users"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMessageFrame returns the union data inside the UserServerFrame as a MessageFrame
+func (t UserServerFrame) AsMessageFrame() (MessageFrame, error) {
+	var body MessageFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMessageFrame overwrites any union data inside the UserServerFrame as the provided MessageFrame
+func (t *UserServerFrame) FromMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	t.union = b
+	return err
+}
+
+// MergeMessageFrame performs a merge with any union data inside the UserServerFrame, using the provided MessageFrame
+func (t *UserServerFrame) MergeMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAckFrame returns the union data inside the UserServerFrame as a AckFrame
+func (t UserServerFrame) AsAckFrame() (AckFrame, error) {
+	var body AckFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAckFrame overwrites any union data inside the UserServerFrame as the provided AckFrame
+func (t *UserServerFrame) FromAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	t.union = b
+	return err
+}
+
+// MergeAckFrame performs a merge with any union data inside the UserServerFrame, using the provided AckFrame
+func (t *UserServerFrame) MergeAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorFrame returns the union data inside the UserServerFrame as a ErrorFrame
+func (t UserServerFrame) AsErrorFrame() (ErrorFrame, error) {
+	var body ErrorFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorFrame overwrites any union data inside the UserServerFrame as the provided ErrorFrame
+func (t *UserServerFrame) FromErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	t.union = b
+	return err
+}
+
+// MergeErrorFrame performs a merge with any union data inside the UserServerFrame, using the provided ErrorFrame
+func (t *UserServerFrame) MergeErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPresenceFrame returns the union data inside the UserServerFrame as a PresenceFrame
+func (t UserServerFrame) AsPresenceFrame() (PresenceFrame, error) {
+	var body PresenceFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPresenceFrame overwrites any union data inside the UserServerFrame as the provided PresenceFrame
+func (t *UserServerFrame) FromPresenceFrame(v PresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"presence"}`))
+	t.union = b
+	return err
+}
+
+// MergePresenceFrame performs a merge with any union data inside the UserServerFrame, using the provided PresenceFrame
+func (t *UserServerFrame) MergePresenceFrame(v PresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"presence"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRecallFrame returns the union data inside the UserServerFrame as a RecallFrame
+func (t UserServerFrame) AsRecallFrame() (RecallFrame, error) {
+	var body RecallFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRecallFrame overwrites any union data inside the UserServerFrame as the provided RecallFrame
+func (t *UserServerFrame) FromRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	t.union = b
+	return err
+}
+
+// MergeRecallFrame performs a merge with any union data inside the UserServerFrame, using the provided RecallFrame
+func (t *UserServerFrame) MergeRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReceiptFrame returns the union data inside the UserServerFrame as a ReceiptFrame
+func (t UserServerFrame) AsReceiptFrame() (ReceiptFrame, error) {
+	var body ReceiptFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReceiptFrame overwrites any union data inside the UserServerFrame as the provided ReceiptFrame
+func (t *UserServerFrame) FromReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	t.union = b
+	return err
+}
+
+// MergeReceiptFrame performs a merge with any union data inside the UserServerFrame, using the provided ReceiptFrame
+func (t *UserServerFrame) MergeReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTypingFrame returns the union data inside the UserServerFrame as a TypingFrame
+func (t UserServerFrame) AsTypingFrame() (TypingFrame, error) {
+	var body TypingFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTypingFrame overwrites any union data inside the UserServerFrame as the provided TypingFrame
+func (t *UserServerFrame) FromTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	t.union = b
+	return err
+}
+
+// MergeTypingFrame performs a merge with any union data inside the UserServerFrame, using the provided TypingFrame
+func (t *UserServerFrame) MergeTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t UserServerFrame) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t UserServerFrame) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "ack":
+		return t.AsAckFrame()
+	case "connected":
+		return t.AsConnectedFrame()
+	case "error":
+		return t.AsErrorFrame()
+	case "message":
+		return t.AsMessageFrame()
+	case "presence":
+		return t.AsPresenceFrame()
+	case "recall":
+		return t.AsRecallFrame()
+	case "receipt":
+		return t.AsReceiptFrame()
+	case "typing":
+		return t.AsTypingFrame()
+	case "users":
+		return t.AsUsersFrame()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t UserServerFrame) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *UserServerFrame) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -2349,10 +3608,12 @@ type AudioAudiompegResponse struct {
 	ContentLength int64
 }
 
+type BadFilenameJSONResponse Envelope
+
 type BadRequestJSONResponse Envelope
 
 type BusyResponseHeaders struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 type BusyJSONResponse struct {
 	Body Envelope
@@ -2365,6 +3626,8 @@ type ConflictJSONResponse Envelope
 type ForbiddenJSONResponse Envelope
 
 type InternalErrorJSONResponse Envelope
+
+type NoSuchFileJSONResponse Envelope
 
 type NotFoundJSONResponse Envelope
 
@@ -2410,7 +3673,7 @@ type RequestTimeoutJSONResponse Envelope
 type TooLargeJSONResponse Envelope
 
 type TooManyRequestsResponseHeaders struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 type TooManyRequestsJSONResponse struct {
 	Body Envelope
@@ -2419,7 +3682,7 @@ type TooManyRequestsJSONResponse struct {
 }
 
 type TooManyUploadsResponseHeaders struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 type TooManyUploadsJSONResponse struct {
 	Body Envelope
@@ -4745,7 +6008,7 @@ func (response DownloadChatPic304Response) VisitDownloadChatPicResponse(w http.R
 	return nil
 }
 
-type DownloadChatPic400JSONResponse struct{ BadRequestJSONResponse }
+type DownloadChatPic400JSONResponse struct{ BadFilenameJSONResponse }
 
 func (response DownloadChatPic400JSONResponse) VisitDownloadChatPicResponse(w http.ResponseWriter) error {
 
@@ -4773,7 +6036,7 @@ func (response DownloadChatPic401JSONResponse) VisitDownloadChatPicResponse(w ht
 	return err
 }
 
-type DownloadChatPic404JSONResponse struct{ NotFoundJSONResponse }
+type DownloadChatPic404JSONResponse struct{ NoSuchFileJSONResponse }
 
 func (response DownloadChatPic404JSONResponse) VisitDownloadChatPicResponse(w http.ResponseWriter) error {
 
@@ -4911,7 +6174,7 @@ func (response DownloadMp3304Response) VisitDownloadMp3Response(w http.ResponseW
 	return nil
 }
 
-type DownloadMp3400JSONResponse struct{ BadRequestJSONResponse }
+type DownloadMp3400JSONResponse struct{ BadFilenameJSONResponse }
 
 func (response DownloadMp3400JSONResponse) VisitDownloadMp3Response(w http.ResponseWriter) error {
 
@@ -4939,7 +6202,7 @@ func (response DownloadMp3401JSONResponse) VisitDownloadMp3Response(w http.Respo
 	return err
 }
 
-type DownloadMp3404JSONResponse struct{ NotFoundJSONResponse }
+type DownloadMp3404JSONResponse struct{ NoSuchFileJSONResponse }
 
 func (response DownloadMp3404JSONResponse) VisitDownloadMp3Response(w http.ResponseWriter) error {
 
@@ -5077,7 +6340,7 @@ func (response DownloadMp4304Response) VisitDownloadMp4Response(w http.ResponseW
 	return nil
 }
 
-type DownloadMp4400JSONResponse struct{ BadRequestJSONResponse }
+type DownloadMp4400JSONResponse struct{ BadFilenameJSONResponse }
 
 func (response DownloadMp4400JSONResponse) VisitDownloadMp4Response(w http.ResponseWriter) error {
 
@@ -5105,7 +6368,7 @@ func (response DownloadMp4401JSONResponse) VisitDownloadMp4Response(w http.Respo
 	return err
 }
 
-type DownloadMp4404JSONResponse struct{ NotFoundJSONResponse }
+type DownloadMp4404JSONResponse struct{ NoSuchFileJSONResponse }
 
 func (response DownloadMp4404JSONResponse) VisitDownloadMp4Response(w http.ResponseWriter) error {
 
@@ -5170,6 +6433,20 @@ func (response Healthz200JSONResponse) VisitHealthzResponse(w http.ResponseWrite
 	return err
 }
 
+type Healthz500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response Healthz500JSONResponse) VisitHealthzResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReadyzRequestObject struct {
 }
 
@@ -5187,6 +6464,20 @@ func (response Readyz200JSONResponse) VisitReadyzResponse(w http.ResponseWriter)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Readyz500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response Readyz500JSONResponse) VisitReadyzResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6613,174 +7904,264 @@ func (sh *strictHandler) UploadMp4(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1bbyPJlSD8VwL8ZlASJkVREusmwfhGdXW1S1Wakmp64cqyGcw8JKOVjMjKCIqiC3rwwy68Pbszu9j7",
-	"7G0WsAG/GdgF1gNf/4yru9/2LyziRERmJJnJi0qSq9d66C6KzIw4EXHi3C/vG5EYpoIDV7Kx+74xABpD",
-	"hh/3owhS9YryPuDfMcgoY6ligjd2G/vJmE4k6XQnCmSn2QgaMhrAkOon1SSFxm5DqozxfuP8PGg8FFwB",
-	"V4+YTIVkZojpERlPGIeAjJkaEEp6LAHC6RDIeCAkEDhTwCUTnAypigYgiRoA0VMtOTmuZHba4wGQTP9E",
-	"JGSnEJO17dYdIngyWV808ONj2q8eMDJT3pJEqkzwPgGumJoQRfuLBn1OpToQMesxiGcH/3wAHBduZyBj",
-	"qucQGcTzBz4PGinN6BBUcbxixFU1/NT8aLc+pooSJkkGFGdh+rF3I8gmjaChj6ix27BvNIJGBu9GLNPA",
-	"q2wEPkx/lkGvsdv4/zYLnNs0v8pNC84LPZoGdr+nIDuCd7PwvQI1yswmiCQGqcgQpKR9kAZ1JLwjtCtO",
-	"gagBk7XwuvF9AHsiG1KFuKjutBtBY8g4G46Gjd1W4HaUcQV9yBDIB9ATGSyCksO4GsouJGI8F8puPsFy",
-	"YG5VgvmEJWAGnLnF5oZlCCzEpDshlJNRmggaE+BxKhhXdcD13LDzznxIz54D76tBY3dr+x6Cmv8dVKD/",
-	"k4wBj+ciZw8fuSUdltbBVx7qshDzaSZG6bNH1aD19Y+3JGFxQCgxtO4UiD0MInqEKjIUUpHtH9ze2dgK",
-	"iBREDagin9FTeoSjET4adiGTZCCSmDBF4IxGKpnULdMBNG+BsxhDzwzG3G+17m7dv799u3233bp/f2sh",
-	"Mj3rOep0xHgEVZh/ShMWU/2nRqiYKshhN/ylAP5Zb8MNt2HGm08dn/VeCA4HmgMsnlnT53kz66E2zFiL",
-	"Zq1hHkeaZeAlNyxEsw3CeviNJflSsSRxPGseNGaKBcyBDVnFrTikmn2xH0EdjiT4nj92DD06SlRjd6vV",
-	"Ckr4sbPt48dt/fMClHgu+mKk9pOk8kjECRA4hWxClDgBri+BKlhMQLhQZt/0t2kGEriCmAheuxqaJNVr",
-	"6dFEQg5iV4gEKEcQa85vn5PvHh8fEi3FmCMMSE9kRAKcMF6PPMuc1WsJ2QImqxjvu43Y01d9OJKKdA1G",
-	"4W4tpnL+NJdD4871MDIVXBrBb38UM6E/WJlDf6T6u81hCigAVRCaLuMUwawQRGa34uBwx8hdevOpOQkU",
-	"v2bk0Y1CIK1akX1+syS8FjLgxpQEOm+ICpnVGyhHqCWGMM96AuO8d/AZKwdu+ILgvJdKQiPu8QMav4J3",
-	"I5Bq+uTSNGER0sjNL6TZhuWw5DE/hUSkUHWIzziSXsJ4OlJ7iL9W3kEJwwjrPQZJ3NSLezCSk2uBSyMX",
-	"yvWZFmBjgRdOkuEoGhhCxCQZi+yErKVUyrHIYjKgcsB4f10/x1TIh3SiubbgERDKY6KEIEPKJyQz+ysJ",
-	"TbRkPCFjytSeFqayCUH5Uq865H12CtxydT2phEjwWDZDXkbwV/rFDRR8qzgNvkSUwGkqhf2CJlu1p5ew",
-	"SF3bPkcD5IGRndcKuqisjLJMKytSoSygxTyRdVkcA78W6PYNpdXERWSoxiAecKEGkBUEVnN6riDjNHmc",
-	"ZSK7FtiOxBCURjgy4nCWQqQg3iMxKMoSSWjmhAqjS1hcTkQfwX0h1BMx4vG1QPqan3Ax5gXnRmk3sPK4",
-	"HLBU767WChxs9Xos4guNBhCTSKQTfTmNoGRRZYr2L084Ndgvv3c9JzeKIpByj3QsqesQSSeSjLU8r/Xy",
-	"GGWY86BxyCI1ymAKKjakfdjsDtNVWWhgX/3iAuzXvZvyy+HcqVnaDfe+VO6Nc74Q6ogqJnuMdhO4NjJu",
-	"2RrEVqdJGEgiRkqyGHzTE2K2lTGO2RDESF03jKQr4gmJWYxKBM0yrWxrrlOilrekeU4ZIEO+ttUiElVT",
-	"ozis77l1cYhQeWSSRImQEGsmfR40joV4TrP+9R0CAswkSfSsWo6gnNAkEWMwAtSxEAeUT+z2y2uB6xVV",
-	"GhuGDDnUlJhD6qScK5Vx7Da8RoOVvLbTceZRJ/gNqESpUkuFxngmNcPuJaw/UPoXe3SfyK695nSkBiJj",
-	"P4LrkRxeCKPNBoSSLo0DAmep1lKNNHYqTiB2D4iMjNFiHmUQA1eMJhIx/jWnp5Ql10YK90kMKfAYeDQx",
-	"usOYW0DkKE1FpiA+gJjRY9zia6QLtyQZ6onR+aE3zPkCmDR0ELmnJRTmahwLcZSI8bWBaS3IhiLHRGrs",
-	"t1QMVUNjTyIqo1z2ICMZVbCngUdBWPRCzowIdQKpMlrXfAL91yyGaRvFqf5uc5i2L8lE0b4Rci5RyDl3",
-	"ZMr3Rr2o9lLkOgcaEwKypYndzjZJQCnIZEBi1mdK6rvQ+SFpkg3yl+iS9JwPO9vTvoeU6pf1+D94s7/x",
-	"fbrxo9bG/R82/3Lj7futYGf7/M9mMSNo7EcnDxMGXD3JKkHVSjfLhpLEkDA0eo5SDWxHwrsO2v81Fp9C",
-	"Jo2Vek2K6AQ06ClwiK3zMzr5zhbiVpqJFDLFDDahvvUsvkyDftCQxnu1kuvLffO+AVw/8qZBo5PG24r9",
-	"0utZ1cNS2DDfmAENkMXwovsFRMoeR81BHPviH4205ppA3IehJpT2HIZDprScK4HHTfJMFaaqkEvjYvIP",
-	"a9d5YojgoMfoKNEha2j9h4ilGi0coq5rohXyjj2yDiq4oJpkH2czPp8MUqBKEko6ESLVgezrZ62FXNKh",
-	"BQSyXP+nQyhjkCX6xgdMaJ8yvkf0ZaDRif7RrMb8avXUW7JJjt1g5akZz80iU7OEnBIOYzeGsV6V8dMb",
-	"qcIkHszF31kUY8s+WIfBFVjLDKrkj8ZUwQZ+W4G7SlSuYjnUr8ZjFltktrBU4vQpVTQzfFvPU97jHktg",
-	"KS4WNEYSshq3r5UQkJfpG0kV67KEqYnRhCiCgP5p3kfJssYhMX/RCGvVEh8aRg7xnMvbY5lUpKcf0BfC",
-	"eJAMtZyljJGI/TPZbrXeVji1ZhHCIrN/nN/8/r999bc/++on/+rDl/998bnixMU4NYvN79HsUl/yqfts",
-	"L3/pu4RJJB0xyyBSpd9CrpWPjqazHRSUOilA9gpofATvOlrgxltHckrUJJ0R12pLBy91J6FSHcE7soF2",
-	"Uf0SSUBK30d3SxIx5kUAA9IiTb+00FBFCK6EUWlAD4rzoknystfYfTOft9gXDJ6dv60S7MrhGXuEj5KE",
-	"jF2cjdk9vcdcU/2JwT79jNFEjJtt5tDtrtbxpXfumMuTB6SVz5yBIe3GDboie+a118rQ9pRmSusRjkSg",
-	"3qW8AAb9ZbOKqHjYtcwEGqdINMqkyMhaBfrK9QusLps3f4Gz3twXmGSazBvgG5aLVQo75l5dQJq6JCnJ",
-	"BuP4F6XAxGLbckAXUavnTKpc05vhRI7mLkFmY6oWqpT+xIfUKCMeeV6JDNsZF63v0I49vS4PPdFOr2Ao",
-	"VwG/QJ8GzTI6wRsJZzVhAPZ25AThTJG0IETCkCF9ivj1HOpTuzf+eiwkVVuj1ciETl7MixSTA80JlCAp",
-	"iDQBskY9GuJ4jf5rfddoaXfaIY8GNKOR0dS4lZ3VAIZGGVKZSEj+CFl7/RetVqul39Wftp4EIdcf7j5x",
-	"X91/sm6Yjqfe3WnPU+9+EIZnrdZGGJ5tPQnDs7tP9Mf7T97+RaWO56N8lenZhEYQsI/tkY5Gvw6BdyOa",
-	"GMaJQSVSUTWS9cLKChdn6iy6ErWYDFFkFiM+4uZU4QX6QmsktX2SQW8ktSiZIQ5YPcVtDkbAThLQ0ot7",
-	"EhUgo2oxpUUQXwPRWOQezCCiSYLKjAsm6LC4cxHVY4U9ZzXuSgcCi43+WIayksPMFTgXKhaAPuhlVYsl",
-	"DvIJS+Cj9YplZXwMS0RBLY7RNEWTQ29GG6pVBoKtLDJW7fCwC9lDF3a1xIE7YWnmQMSYG4P7/C1Apc7y",
-	"XvNKGYra3bk23mrO4moYKo596ZLCUjw3X9Y0s72qZb7EFIU5Sqs5duks1ejWKOTqS7PoVUirleLFh9/+",
-	"mw///F9+/buffvgvP//6V7//+t/+/Kuf/PLDT/7DN//j5//nN3//hgak+7bS8jFFiQz0AldfLflKawFf",
-	"6tzMNr6WvqDtDq+auLl9cjPZBdce1CGGkUZQy7XMQTmrq8isNyEXYeoMDbQI6FzJvLXSYdqNLubII1nr",
-	"Dtqc7D/5wz9++fWvfq+Xk3/xN1//6vfN5c84tRtXe8o1xHLRsRXpIfkg+ToXHeYrE3w7Q1bmncVcFdEc",
-	"/pR2ynj5oq6UZLHK3lRuhYN3wSb8EemsPYXrobbPoU+jyRHweRZCkbE+4zQhciIVDG9JZx9zkpo1HpqD",
-	"1ZuNIYocktl77a7V3PQUZxK+sJou5uH6c9Fn/FIPt7xlb/QOBOR92EBDbtjYJWGj2WyGjXPNBJbCBITx",
-	"mYIhnjs9e2ZeMr614o/rwJAckt33DcFhCVugZTjzHzrWe9M4f+um8IKoa6nP0m7G1fRQF5E8NcXd7cVZ",
-	"VNX0Jh+wakMxluEZ74k6c3wCRu8xsQe5xZJaMop2S+u1N+5/iIv0Jhpyo6KRiHKS0Il+VIyMbz8aCCGB",
-	"UJImdAIZMVlvpAcqwngApqpUvgGw/qCCFz4bopFa8GQSkISdABmzWA2mabpJc5lL04esjvS4iAv9TqA1",
-	"QNHnzGjBYlgOkgtyDusFbfpRmIEXCBr4iRWBF8FQxY4l+1EFeA8myuQZrcrAsqR6rbEYc4zmSKkaGGqK",
-	"zszsFLJdsul+jgZUpSwKim+G6U7IReZ/0S5iwq1LEq1KVJKOyybsNMkj+7wMuaInXjaMOU4v9p6siQzf",
-	"xp87joljiow1EsEZHaZat21Mg/r/uym/s93abm+0bm+0tv58Z39r+8939lst/N/G/d69O3Hr3ta9e+3o",
-	"bnzn9n263QNKW9Ht2zRubd1uVPq8YzVYgJeMk5SdQYJxY8qLo9Vbiza2NUo+O3z89JYkj89YTzM74Mq4",
-	"gzBuB+L1lVF6ijLoI7dYbrGpmjB4LpQKUVrvZu4VJo8rXOTolqrwhCMlCblj12snjMcEL0NA8B5oSRbv",
-	"wDqJaJYxm0fiow7jIS/ir12kkD5ZLQ8UoOod7+CEHWOLimiSFC7xkJ8ApGiQIizGcTBDd6TQ99Nxz+8S",
-	"lY2gExDKCQxTNSmCv0Ou3+Iin+YCZipNPpBNXal+sbRnXR/IIpHAosf39KPI6mNGF7/jeM0Ck5jb9oqU",
-	"R5MoGJgjz0YQFD47GzKRn7GXjbRHKHmF3yM+O3LEJFoWSU8kiRhrNHCkxLeee3qUp5HJKjXjKU03ehlA",
-	"QPRi8EYwHmVApWZoXojy9Ph/rCiGWbvh0pEMOdL6ghuizpwoBx9tZnZPy8joknTSBlIGU4yguOxMEjqb",
-	"v47xLphuizk15VT2XUNe9HOb5qecbRmC052E3P4yTHcCQ328x4dp27IVu28ozlsW7ti349yVXNsu/I+j",
-	"yZXd4dciqGtN6Aq1muMyP9gjhsRKojKgSl9kKolI6btRtT/7ClbsmbdWsll8lAmhCpCFVjCTuUUioyZr",
-	"qDH+2oTI9fTfq1nA5hqupgjOHEtTNcUpFj1jiCyW/AponcnggGYncjr+ElUXP0RzjVoMcg4tLXKG/PDl",
-	"0THZPGbDTf3G+mwooBeA4yQdzZFYhCIzDbngsKHEhjB77FsZTdY3EjLkXvjlVOzhlCz73nCdu/kOoD/f",
-	"BRI0uqg+fgKxo1vLRFZMxSJcW/CoxhVPvZ/rp6rJ0BE9UsaMvWUQ43oje6cLMuQIr2FiPEpGmA1rtbp3",
-	"F1AdP/ac6g9IC2pz463NI2X/sLt3pcvkAsiN0FgIYCG3XuYx47EYk7XjZwc/fPX44f7z5z/8/NmLRy8/",
-	"D8g2GTI+UlDKGTOqvpY582QFW4eJvOSEkjn33c+O13c/5CbS0jiLqJpHApZzmK54//QGrCL51R/W3Gjs",
-	"slRecunnKhlKdZzAqY3TxiMqkWxbHyyPqMfA/zEPbFaVCRR1g1tTElNByG1IPsSBHxBulL0M0PYUk7WO",
-	"nPCoE5BIi5Abo3TdGh1yPdUzajlWYZkloeZstdBL+qBQj0A0wTgHG4pGnlgbEXem6ZktkQOthMwonSE3",
-	"a59RPUlZ80TzwoBpdJwYA5tdSzPk37VfryHJciGdgaFgiKVWRpTrGHYqi7BPtFyEnAvlzgpPSTbJM43w",
-	"FdF9pNOdWNpnySCehQy5Ggt3JeWuecytNnAPm+B1P6AQg+3djfXj2dHOsG4BmQp4tQYHwrhUmviJXsjN",
-	"DFU3qjuZXxHNBu7PapYBIqJB8kpJ85LV96rIpPK2LKlOymo3GZPmeG8hV6hShwPSt1quuZNenI68GlV2",
-	"WcJVsKRVddnuZJ7S+goiYOn1xUTa+XJ17QqUldIUM2jQydDr1zFy8kxcuic4z1r+8IoZo9j0Xdybc8Vt",
-	"HKShJlOkX/NYAG7V/FnmbnNxNMi3JEkBMiJ4yEvf2oSrgBTfOjqsX7gl1w0zKjzDmu6FvJ+JsdzVl0zv",
-	"lzR0XWpuQxMSwymLQBKsFWPS0MUI+ZfIYsiMlarwgRhbo4nrzPogld3DaSE/s57vRtciKEr8eGcahc36",
-	"eGt7t9Xabd3+fsPTBxDMQiWgl6YSVMdj19gsV8/Nqal36R9IBqZyiNk0n9KsSj5wjz6afmSuOtiCzJ5X",
-	"0GdSQbaMT3FpWTpoWIpQX8Nt63ZrUQT6cr7GO1VeKDhbBO8RnE3bN+Y97schL+HMLMVRGGqnYao6gDkB",
-	"BfonSXK/JtI1TO+jvMjpE5mfR/O5ZnqdE8bjTsgr3RYB6Sg4U3NMlcRZKkM+Zaoka9MWSt8uWZgj14Pc",
-	"3RpyrN85ERx2sY6nLdhjHCUyj1jNpcgsE5mNkmi32oGmUNzmW7ksQLS86k04ONxB5QnLYunFrptx2q1W",
-	"YOVPZRbCck1osQdkbgj3ZYlQ89WhCzg5riZaZJZCaWlyab2sNrDkyNzQMr4PaYKKaQ/0J99Nrf/WNBV/",
-	"qCSORxMe1erj+urOmNmQWXZczd0KAwj1yv2umDxzJUgxcxITHl2ljSpff9UBmpiU1UKplXtn2ub72efH",
-	"mrhhEL4V6p333KTqL87rNGNXQjpJGe/Ptdj4ypQW//ANzDueyowvG2ILk2vIy6a1NWrt2OtTjuY1pwp6",
-	"qYwupzXkSqz7Blqysn22LJs2yQsvC1uTQy0algwNM+Kd3T6zBddvvZ3GcQvHlWF5PcLUaR+abHQKLGmS",
-	"R6gV7LqjL0pL1qgJTva32fmBUd+ZJGboJsHQxl2fqxfHiKVpQ+5MQ3t57WaNIylkzqKFFhZ/fmOC2i4X",
-	"evTOXc+NInlQhwIV0rp56SrDAi6AD0sxJoS86vCdi2wFy/u+ieOk0m5yno1lTGZM7bmLR/KCniLDmp6r",
-	"ubLqhOrZbTPJ8q+rwqcOMWKq5+fUuxikwKVv1ST8LsjxWyGIw3jLjjAZbRbErSJsAncWS1n5lXb0feKT",
-	"vIgql4ryCAICiQTS8gSHVrC1XNL9xTSGJXJwfD0g1xP0bE4vKG2Ff3J12Hltlh6XDHEFFh499B8n2qA6",
-	"w+PKFinnSByGapjoMJY5Z7etXBpYxQb9B+XaFMtFj19Z+osZeHbBeIuiUcbU5EiPam3XQDNDUc2nJ+48",
-	"P/v8uFFZGRllGoyspJJ09m1VOFvt5gEOQsJRq7UTmZhx/RGKbi+mRQVOmoM4UMrkZOkXvptbhmYnN/P6",
-	"+jD6IBBdRZ/x2uLrRvwsdi5l34NJPuVfYXn0ag9UabnUhImSvC3KXk6cja+jruJ6zfxYW9XGT0eCK2pK",
-	"L9uXjtmQDCnjijKuz3S2xhgbGjOBHKIbDAmt2jC4r0VkF3Hr3CZBgb4oAsjABVQahxZN0A8VDahqErTn",
-	"xyIaDW2huDxLGTOwaWSLdn8O3SOUbzFrW2O7qUFsYO0C6gxUa0M0Zc0JHSaBjcsyZgSL4yQxbS+c+87d",
-	"gbzmtgOlGfKQP0ZW/tnRyxcFP7duQEuzSOe9pgVB4WzRlOC842LCMAE75DUZ2MS5tHApciAyRR4OGAeJ",
-	"XkkFPAKJkDy0wUO2RlMVkiYaN42+YhATpdDYKVF7IV/6HuEiXSkeJYQX+UxoIoX90Wyih7dOX5vC34B0",
-	"IaIjCaSbibHEPESK7joaxxZYSZQIecfAwoZ9IrPIQSMyYn8wUW/FT0aCTVgEXIKH1AfPNF3ByHG893J3",
-	"c1OkwKUYZRE0RdbftC/JTf0smnlVYu9DI2homdnKIc1Ws4XiSgqcpqyx29hptpo7aOlTA6RvZfqAfEzI",
-	"igyAhwOITmxYtRMCzZ3QxygLgo5W+bw0pSQUHZMbkJgyYUiTSWde4kynSZ5QlmidTykYpgpxLOSZVysV",
-	"dYW8ZCg3f1vdlsZxBlKiuc6OQMz1DjmVpGfGRvNJ7sqWxaqYJJFeLMRkxBVLCFNEjqIIALmaCDkXZKhf",
-	"649ASlSWbA1GBA4vBMrLbhhEbBML0Qz5oZsoMluajfTPXTHiMcSubCl6wjWt2bWypCuQP6bod0fpl8ux",
-	"qcF/u7Vj0EkzULwhWndpFMdqOCBI9UDEl9ckoJTMc17ms7ZmQqnpxXardblzzyuZ+fV/+vWH3/47W3Pq",
-	"PGi0zeRVY+ZAbnodHvCVrcWvlAq/4kv3Fr80VeJZv7a1s/i1vGQyvnB7GeAq6qrql7fvLzVbqR7yedC4",
-	"vcwmluv941tLrA3bV/hCWGP3zdugIUfDIdXCR+O56BNEZUX70vNbyMZb/ZpPyGzZ7D6ouu45cqozjuEE",
-	"a2h979Ak+Y5NSZhtshNyvxyhyXGWZT7vqXrlIpQu6arymmqgyw3lanLvikc2iy5B52+rL9v8TX/5veu8",
-	"GhfBnvNpFDDbVIEDQQ3nyqVUmxX09PEx0VpZc85BHOqRbg5jmcMga4cvj47XF99L56mdI2NkQBWgkOrq",
-	"IZJ9oigKaTmv10xPknbrfpOYIc0J1gkJZaGArLW3768b59p0dxrNiVFeWYkXk6VZcb4BV8ONpz3h18yQ",
-	"S6adCn781f/6+Yd/9i8+kh9fjLW2lmB2eWefG168BC92uOZd1fkEgMaxaR1Zy5cfCKzSbN7UWpcYAgEa",
-	"DUwk0y3pVPNZur2fD74qyfYbvdVlsXuPl7tffhuofHuZ4y4aR+Eb7cVv5D2SLnK9Pprz7Mdaxey5I3do",
-	"Z/HjUkSBHKUuJAncoNW3Ha1mpZoCu3Kahq6OWoJWLpxqXVU2JX0W4Z6CMkWqV0a2FRDNdSRY+KBrzrrU",
-	"o0X32KUeL7e6vRi2u+Zf50Fju3Vnped3lkTEoq/CdV6rVS/J1hKLr2p89RH3pRAJ3pcdEm/e6vN3DhPz",
-	"l+8+ePP2vCREOMMsChEO9911MznvxWWbqSC7xJ0rvROYOIMMItNSQLFTpiamJPqu1fMrA6QxvGFAvaSN",
-	"NddO35AKzKnWbAQyFzVj/AVm0Np4GaKE7cwvMvxXa1N5sH/IX7oGvlNF4jEiGmN3mZKmjnnIQ+6VICcX",
-	"qUCOzRWK1BmbiELWbOIXPcEi2xLrN9AMCBf5u+uufLnWv3gfmgaAAy+rvKowt7G2TGXkhJz1XM0b91MR",
-	"gODD1iSdfHFsemmlItkSIOSdclZhZ30PQ1MrypZJRTMlXeaRLd8d8jL4eXGeLwTjsjldI17wSmySQUV8",
-	"/lRdbX2Yh3pbd1FFNeFkHGNesVhQqmenknTM8x2iBOnbFDhTbAFDRgWHPfcekzWVj8k+mUV2fdbSy84i",
-	"4wFLoEjNShFfhuIUvD4GqQvK0Ai5mz8c8gx6GchB3q82s3PnGygBpN8GQ1Yp0E9BPZwqunxxNjnTX6YY",
-	"F20Grij0im2/b8/t+r29uOt3FTkrTt5aLE+ZGEkEMTDtdDHXfM9LyK8C2+BKCW4vTnj79p1FBbDeXsh2",
-	"YCO08I3Uxid4EldlgpvxINlGqOhoUYJodbARNE5pMoIivgL31MVPTLGIN++n2xsUlWAw+YPF+si2tl24",
-	"sqs7kYdSNCQAmYjRMokiO5goIsohaG4kv3nB3fxIukJDUSr+f9erstjOh8nL5Lti+NuluEYvlHGr1Wq1",
-	"toI5C6deCcn8cb0T7fv3W/U7MYAkEeZM3G60tyu3Y2v39r3dVuv783dBv2y34evf/fSbH39pQGn46y+K",
-	"3rl53fpbGhtN9ffGwXF09uLR6+0Xj/rjg0f79r+Uv/zisfn8V6XwmMY3f/vLD3/37//wm7//5hf/1ZRt",
-	"dTapon3WKoXpS2FAFXav+vk+ZXXto5Wph9O9Vgy3Nydo3bElcc+Qfl/iQ2twXvJ6gcnYillWMjNxHRvR",
-	"QEjNY2LbjFQ/LNBMaxOcrb/aMCUjC8yqZg89QD7WEjBL36e7g1QRb5z7hatq6lt0l8XYcv7P2yu0A5er",
-	"cFdciA8/+c8ffv0rc+v/NK4C4o9DUQ/pTYiRh/IxJKBggaH0FVjJawB+m3DGSVeogeWomgXOYvIjf/wb",
-	"o9b1G7U+GpfMCV619dPHkxsD6P8juLKMSbMP6on9cjkTSx4uiTnZJprP62U3o8O50S+svb29YhfmcuLc",
-	"h5/99sPf/c2fkDint8Ud9iIMemoqnmDXhlo0sr+boGDycjnsKY28Kgrhy88efSoo9PXvfqox51//x28D",
-	"/lw/8UKEo7l0PMwPvVZ4cpg3n3SZ12rNsR4ZY3E9Dn6iBGy2b8w89Pvmx1/+qVGwso24746yHqf84k21",
-	"eLXvoamr/ZTSPsSmzFWpKlSTlCjfHCpnJ71Cd2BOERc/+gADpY/g3TIP77vE6yWefY7m1Cu9FVXVYWvv",
-	"xVf/+ydf/fgXNzS56gohvuT+D1sMbb4Rp1+0OVmCLt+SJBplGXCVd30yySilpjLombGl6jLShYngcRDy",
-	"Cgm0dNfIWru1Y9wuYyYhsOkgGldDngA9Zby/vufX+DAmJSZJu9Wu8Uk89dd3YYkkWNDRtu9vfJ2RSNqG",
-	"pHXmoZUqGl6CuT8rTr1AoeOxyI8WD1Wvsr1dHORcG/8bL78YLdklY3GR2dqgCYtM9ELxfOQ/f/tu6fmI",
-	"ZsKE7U4bij/88n9+84tflyW15Q3FdW2G6hWLiuluiJBPhA4KwmAwiJavx3x69IVgfIFJ+TPBbD6T6VtF",
-	"9h0hiI17NBYgCReKwJmWKSaAyX/GXF2US9czBUVrDv0nFk+3qfa5AbqKsHyWQ3nFhpdr0YkWW4S//IcP",
-	"//Rn3x6L8PWHpmmEWMaArNnYIpdJzm1NsWIl87KmUtFJUboAgwRsTz8ct8Kg/LyY74+MqTfGwRXVIX1y",
-	"y6DUcJH2kycCd0GNATjpWJ7rV6kNTI5zBDw2edfvjKptKr6FvKhjFdgc0z7kcThYQ4CpPRsw1HW6iP/s",
-	"QCTY22gmzEgWSZ5NUoRUjQXG3jBbYNKGUzVDfuC34pLYI2fiigDv5RFI04WFQz4dx0Rq6go3ba+UPL4K",
-	"g5O8Ss/rlbFWCp2otv2XjQHSgMsTluKzNQLqpeiRFX0CS9FLns2uSjLFWIWLei6nSiDdaKo3muoSro9y",
-	"08qlVFUTWlLHNU2ni6poTCrJAJVHJ47WlfMNMP0co/lMoKbtpdkrZ49KFDAD0hNZ3njFRYfSkNsuukRf",
-	"iJrGCGuVhcPXTYRnUZYr5CE/nioDi4qy8S/3RDamWbyb14WnyqhpiRhj1NmA8j5ILF6O6XOuUZhNhvO7",
-	"i9nRTbiaVJTHskmeKRPWGfKUSllRdOyWnKLlBSxGWcSeUhJDDIsinO1Wy3ZARPhcDc0myeveWmhwmYFr",
-	"WFAuZUzWNIm2JYgDUlQPiUCuY7QlxchVYKmyBxmYoF8pSCwqIjx7GCZcFe9moistVwq5pvfWr2L4DXXV",
-	"RctBxqQIA7ALslgScgVJYvpPwDDXXzDK1BZa7gsXuJkvXIy5W3zINRrskc7Tx8dkxozTsTXscwVsPKC2",
-	"5oi+idJuvNv3XTyQNQ4Mt0NjkDAVvIo2Hh5W5pXqfQs9UxKSXlA+e/0A8Hg9IO3WDlnDunI0b0LtGU58",
-	"Sw+xhh7CFL7YJmvO2mMnw/aK9r36I5uK1l6v4r6aZLwyPWRWy/f0rSg29q9kRHlVWTgccaRrCY4WsO76",
-	"thQXwFjEDboydxVjG/XAhOR5A7a3/RFnoghtVOAK5hG/W8ylpasu2r1pkmf2LSBcjDWJu7sgyjSvH04/",
-	"un54txyZWNh+VjMyTVfQr9KwS0PfyAolg5I4hZly6Bho71+vetlhqgNqrZ50pDKgQ6mFd9uX1FY2nWmc",
-	"VxGQY+d4OKDqkEUrC/NPbFfWmySxmySxb2uSmGmKa+9OTaaY1yZ58T3EsvIzdxBLwSNPwC0hNmkf5TcJ",
-	"cKJFydr7eZDu3NzNZVBmH3t6Lnsz86dv7uWnmLx5cLiz8D62F95HWyBv9j62P+Y+tm/u4zKo8tfYW3fZ",
-	"+5g/fXMfP8372K65jwOgiRr8qD6SyVZX2m61PLNEmokIpCRMklE6e9m+awe9qGNmXs03dgocpB+jlc/t",
-	"5G8ttk+WXZK1AGllrkul7eBCo4E+x9yA1R0Vzozc6kPWXuwfH62jq9eVM7YVu2+3dginQ+xCbmvha8I3",
-	"u1OvDKgX92AtVb3nNaenlJlK5/OL+NCYLdrdkmJSbx490mRb6zafHT5+GpDDF0+JyMiDg0MnsO2Rjt70",
-	"jku+culOU2Wy0rKWU283GY4SxVKaqc2eyIYbTjtfTmPWJN5Mdd1VskqduysU9T/845d/+M0/fKJVK82W",
-	"HQtxlIjxp10oy4AqL8VAYMZaTgEx12UANP6460LWMohEnzNpg5EVkh2NgOs2fycvXzxVYyYwjVcjawAu",
-	"UsYFB680tG2NtYalowUvqJ8aZADGzL9u2rScAKSEEhsvFnKVUS57kBEstrdWNPAld9rke+wBYa5fx06L",
-	"SGzxhYZ66xmAOOTt1j2/wZXpOasfOYFU7XllxdDJOTC+6h6MLdiSMB7yXsL6A4V+CR6VAWnbZiKlBgu2",
-	"7p9eLKaVMxlyBxJpb99vkn2S0xXy0Gz3hka/wgFjCvXSbGIKi7dbrcpyfwil5uVXSsdMxaAbSnZDyVai",
-	"ZEXrlLlUzBpR5lKwg8PHT60lZe3Zo50NRft9wJI4XePHokOQ66swf2NCuWH8N9flk2H88ywcuZFiMbPn",
-	"5NnRS4JqB45A1g4O2+vG7rHaDWnf3JCbG/Kp3ZBKm8NqNg6tnqLIZgx101lWVpzDsEAjFneG9ARINuLY",
-	"P6domrG7uZmIiCYDIdXuvda9LTSLWehmCyqYYrYBSYTpmshj/ChGGNLmcgpcVdvZiLiDkRrRxKvGIL33",
-	"XI7s7GsunwYD2gcs9V6yYZiz7xiRTwYlZUQG2EpWw31w2CY9loAPgTmNCrDL4VGlN6yLc/YlY+2xvT+s",
-	"AcF70zMgnL89/78BAAD//w==",
+	"7L17cxvHnSj6VbqwZ0vkniEFkKAeUKXOofUKFVHSEelovYbWaMw0gDYH3dB0gxTsUlW8Gye+jh3btXGc",
+	"eL2bR9l7fO+eRHY212/HX0ag5L/8FW7179c9LwxeFCUrvsofjoiZ6efv/Xy+5MtuTwomtCrVni91GA1Y",
+	"BP9c933W01epaDP4O2DKj3hPcylKtdJ6uEcHijSaA81UY7nkldhN2u2FrFQrwW8lr6T8DutS8y0T/W6p",
+	"9rR9ct0r6UHPvKl0xEW7dOuWVzothWZCn+GqJxXHWfKTchFywTyyx3WHUNLiISOCdhnZ60jFCLupmVBc",
+	"CtKl2u8wRXSHETNVdn04zCn43nz+vXpppbxSXSqvLZUrtfLJ2mqlVl5bWmutNE/4ZValx4MqqzRP+qv0",
+	"WHCClVsVutJc9Zd7ol0vZfbZpTcvMtHWnVJtZe3YhG3CsY5ucLvDSGQeEcWiXRaQhZXyMSJFOFgsOGJS",
+	"XqqUqyfWjq8dPb5aLZdXV8YtprJyomgxZ7dpu3gRPi7ziCJKR1K0CROa6wHRtJ1dSL007ZjmPqKLVOlN",
+	"GfAWZ8Ho6q51mIB7tUske9QsUkYsyK7sGgs8Uq6QTTog5nqJu1hyfnN73JKOVYtWdJXpaLDe0iwaXc8W",
+	"86UIFNGS7FGuSZO1ZMRIZD7hIntaa+lZWzLqUg3gqOHmuvQm7xo8WalUj1dPrB6rHvdKXS7wx0q8MC40",
+	"a7OodMssrUcj2mU6wVnZF7r4Tik+tMgSUE0JVyRiNHdwNOQ+K3klbj680WfRoOSVDJ6YZ3YCrxSxG30e",
+	"mRvSUZ+lN/bfItYq1Up/czQhLUfxqTpqF3jJjGaWD4e6xW6Mrvgq0/0Ib1qGAVOadJlStM0Uor9iNwht",
+	"yl1GdIerzA4q5TGLd5ONu4Zj1fQ1nCyXj1dOnlxZqx6vlk+erKQuo1xwGV7pCbj6absRbK94N00Wyr2C",
+	"3awU76YZz3bf26kUbuecJY8FxB+pbgSbYgFpDggVpN8LJQ0IE0FPcqGJbMF+lXl1h4tgmZhrV6RDd1ld",
+	"wKMO7THSeOqpp55a2txcOnOm1unUut2aUksN0pJhKPdw9NUVYv4d+VQx0mE36yLgba7VKeKH3AAYEYwF",
+	"REhNejRSBiZYd7kuMnB9EBo/Bg0c55iIB3n62+Ui/ruIypyLOBPBRBRuwStHlMPlHFOQzTHrzQ59WMh7",
+	"PpL93saZ4qW2zcMjivDAI5QgT99lxAKYAQ6qSVcqTVb+cW11qeIRJYnuUE0u0F26BaMR0e82WaRIR4YB",
+	"4Zqwm9TX4SCz7ePFW3aLm7TZQ0SWjZZjWVtc+KyIAuzSkAfU/GlAOqCazcewYJcooCXb3GgtuYmXcOa5",
+	"ONtG65IUbNOIS9OXbMSFA3H/cSs3cy/h5GNWXS2fPFa87jES1JaRm4DuoBxlZCfCkRJZGUZpHoZORDzU",
+	"/eCa5pR2eJcXYPsVaoRA/lwWRtbGcLYQBklPHLAW7YfaMMOyN0HWWDOPp8D2RdmWfb0ehoUgIncYYbss",
+	"GhAtd5hwZN9SKA+IMtyC+bUXMcWEZgGRIru1Fg0VG8O3w7B4b/Ybu+SmlCGjAiW2YuhYF+T729tXiBGf",
+	"EUA80pIRUYzt5IU1lLG/F8vY4+594qWPg98nFYumCGuai7Y7xVOG+HX7yoiXqNSYox7HByYJcOmJD4cP",
+	"3DLDqJ4UCvXE9X7ApfmHFdDNP6n57Wi3x0DdKCDATS4oLDN/VLe8gsPZvLKKmpG5O4oXCQrSiPq6lOiv",
+	"RTuy7x/N6LqJlraU00YnDVGgv6YGiuFxhiHw3ZR6NukbeMcqTUtprWnSRxkNC874CRqkxb301fV6IfeB",
+	"Bxx9VuE5xKBm3gyYAXNDRVCiLdVK+7/86Z3PPxq+/uqdT14dvv7S/n+9aZY4G3CdFbsslD1WdPcNJ3c1",
+	"jOYChMXKmCBIGtEZFeeIcKX6TJEFrs2rfof5OyyoC6udUTEgoZQ7/d6iRwwMCak7LCKxNmU+4gLYnxEj",
+	"8YSusht9pvTsBwRw1zRHy0K4FNXvdg2cGxH6wtblS6RlnqDYE0iGewLORLhWxJ6YV9qlYX/8cQ//8Nb+",
+	"H/9f2mbxcX/zxdsoOsVEwwlblbUyEKAmDa64zeZXlpzC/S7stX/af/MDK4mlF/f17z6/88lnleFLH+QF",
+	"rTuf/uzrt/589+0f77/55/03P4C1drlSXLQLT9FRsPRxckXsJ1NXePeLz4YfvIEH2KNK7ckoSM859ozi",
+	"eTMgM+e0cDxOpQZ4v38c2UCoJVz0+roG2GHnBaUNbWLJomVkD42KgCg6UHWxZy6dK7IHhh9QT7l2WNBX",
+	"g4MQiLXyaoZAvPPq8OXfDX/9/t1PXxh+9etvvnjl3u2P777/6vD1nw9/8uq924dELwyviOkBCSRwVEW6",
+	"fb+DlMPsUkY7ZMHdPelQ1eGivWje47ouunRgcEcKn8ERaSlJ15CPCImBIjSMGA0GYP05hXYfApYGc9J1",
+	"0ea7TFhFxkyq0F6EymmKX4GNaSk2Mk0i3ylz1C1rU2yF3J+XMFnA26Y7TGTB+yprc6UjFPyNpka0eYkk",
+	"1p8R8D6Zvt57f/6P4WsfDz/+073f/+f+f70//MkrgFP2pFAZVTmMCgK4HaviEr2HMszkiYYf/+nu56/t",
+	"/+r28L0vh6/97LBwCCygHdAffHu21k4Dhsd+FDGhidKgwhnNXUZNHgR4jHPcgJB6kxnAyB8/tYcBSrQR",
+	"lR2/o6TLLCQVHU4Gye588ur+r27f/cu7+y+9PnzjV9988cr+W7/d/7d/3v/Ne3ff+RncCHC9lByaug+U",
+	"P1sp5jjh9rPIjbP8y6t3vnxn+OJHdz7/JcLDYd1OamkyAvslHFZ2lcDW0ycGF7UhNIsEDc9GkYwORsfK",
+	"hXRs+JMXv/7n97/+xa/v3b59OLRrS3aZNqSI9AW72WO+ZsEpEjBNeagIjZxqi0ZFS+VC2YZ9XpJbfb9j",
+	"JLqDSXPVUWnOsO8//Gr4zvsPQpTbY2FoLrTLAo80+5oIid4dR6VljyE5OqLAlmjodF2AeAKmyAWK/w9i",
+	"X5ABW3jdok9L9kVAGDcPFi1LuyT1OfPz3LgLck0Wa54UO0LuCcTbIkTJHOzdv7x774WXUwd7yysJaTS0",
+	"4lEnIGB23F+8v//Sx+lxD+XKcsvwHHWKLM1WHd6z0DfBfwO0lfodFhBf9gbmZtAgY8lqTo2bXQcyC778",
+	"gzlvEVe+HgQsJ1ke3ebdozQIkFmNHvlKjhB8/Pnw5d8iFzLk9uXfwG3i8GdYyHThBAE8mXGO4Uu//frX",
+	"747MAbdwkbV0wfgho7vsfDEw5kb/+kc/Gv70MwTJ1OgdRkPdGeTGxl+fA4noKDD156ZOIHdgwFC22yy4",
+	"3C9argF9NDbNuNx4oYdDcvu+z5Q6RRp2ngZIxAQE4j1qJEiBDP8K93U/yhNX3qVtdrTZ7c1r5PDsp88e",
+	"wEDivu2Jw7Gt9HBrj+0rh2pfgTkvSb1FNVctTpsH5MyVYxk5+/bH+x/+0923f3zvlX8e/uufjeD15kuH",
+	"pzpZFYcF1pYecqaI7GvFA5Z2wQNKWOPINu8y2dcHEztOjG7uzpf/Mnztja9/9MK9j17cf+ujQ98cacpg",
+	"QAKOzkMaRXyXgaifEayOKHxP4+7qYqFSJgrcOGiLXjzlDkQwH9QmrogfSsWc/Whbyos0ah/w2lcLT+be",
+	"Vz8dvvu/D+9MYI9ckdAsFKw/glD0wi7bPWxSMbBXrebktaFs85yiue206RblIQsIvKIKBJyVjNp399ef",
+	"D798c/juh/f+/N7+//nd/psfwEm8XWRHAPN0os6OmT/9iiKtSHZB66JBEDE1fUGo5N776qd3Pvv5179/",
+	"4+6nLxQu5VAu6irVBhW7HBSCnL2BjDM3HJqxwcLAk+DsVweC5uzZDV9/Zf+tj+599a/3fvfK3bd/fOeT",
+	"l+988dvR+/z6p4drF3LRMM5806EKbEMGGjCSQRnlqhXydkebJxYRvoUjf1LQvu7IiD/HgvmNz6cjFjCh",
+	"OQ1zJpeLBtlcLB0a+9yhyIjE1tACbaMyqm3c++O7926/gChp6NNv3rt3+/eIp4CD7GYPHU0Z9HOeLOIe",
+	"T5sM3h5+/Kd7X/10/53fIHx8/dNX93/5QWouIbfliE3rkrRTQbwYK1ajKlnl/v/BQXGa4YsvxXMcChS6",
+	"FXmEkiYNPHcIaNXYlTsscC/IyF6Qn1wmUOQnBd2lPJxPnkDI6KvRy2j2FWkyvceYIFwoTYXPFNhOubK8",
+	"reiSctbd4R///c5ffvb1W3/e/+il/Rdu7//o87uffWXU0ddu3/0FqrkB1bRJFRtdgnuSuB2oUHvgcJ08",
+	"6/6bH+y/+sfhZ/+SnulwDE4kYD0mAib8ARqS94Q9fdXv9WSkWbDJAk63QcA+CH9fyxvufnF7/5UX7r79",
+	"4+FPXhz+8dO7H34+/PefHS6jP6JI1ywaAmQNhLmASmdqBJndcn4k99tSboVy7xCEO6TyX//oN8PP/sPg",
+	"8ou//+aLV4Yf/+nOJ3/Y/8PvD2+jNiYN5bqAKIgiQ8EGPCMY+EB0RIVqsYhEVLNTZvtgeZOtuuCo+u2w",
+	"nkYHwGQx74c8YHnv96757Wi3Vz0k53f1sXJ2iMpZDGvpCNpLxXGPsfELrI0eqRAtITiRac0i5REMSzTY",
+	"1HiGLJMl8j8bxbEZqRiR1ZV8bGCPmuHMjP/49PrSP9Cl58pLJ59Z/p9L15+veKsrt/7bKKx4pXV/5zQE",
+	"Q56LChd/WooWj7qKBCzkEK/T75nlNxS70UAvjy/FLosU+n0WlPR3mAbbq2CBFRT8ne9VsrHoz5cUu4Fh",
+	"qnZN1N8peSXzvg1KvOWVepHssUhzBEewWW0EhxmD5+EyDi+g1/2SZC+YfV0vOHnc6Xyxk0nkzdM4IK7f",
+	"DM81QEruPuN5ZfNZ5mt742PuejutuVJ/R8i9kAVt1mUYl2uuutvl2uj2ionAM4CA6q4IuGjXBV4++BiW",
+	"yVkAF/PM0Dvq77CgBmwjMNAjggZpmXUoD8boKxbVhd+hQrDwiCKN5+slLeslr17S7Kaul26594Gg9kLK",
+	"xZJ5Ev8a8h22TDZ0XSQua4WBr2kQrbl4UNDVZIs0tGyQBQj+Yz7vmcOrC4uxizBZw0IeeB0U08ukgRHE",
+	"m6ptf+UB6/YkcMKe2ciCmZlFXmbqxRqheCDgg4hYj1GtCM0Nh+EpdQEx0DhO7LExP2UQzvJdzGUgtE25",
+	"EQ3NmWtltrFj3oBP8Q3LTY8osgCDNXjQ8Cw6w14177LG4jLZttPVRW6zInaS5BdCiWB7boZcIPXzpdQo",
+	"pVrJXzpe8ko8KNWqqxYLK6sGjrvZqOttF8+6XF079g8GoGUctJyiHCPEIjPbtJhW78HQFv4I0arCAfG0",
+	"UyMGVLMl+NWbemRazkW+ZqWMxWSOB5bW2UVnSd54YrdLNY1QDjVTZ2GkZV2dY+3ZpzBuiT9nbScI5NZt",
+	"qpgGl/LC9sbmM5vrf//M+g/Xt9evPvPEU9tnt4DbTZXVvJIhe2PSJawkDRKbOVyqeZOHXA/Qakhha5D/",
+	"IdrKkeKCEM+p4dzp44YjuV5wkqedIjeBebR4pCw9NkQM43uRJxiSKQNmaUzsKaERQ1onI97mgoZEDZRm",
+	"3SPqFGmYNTRIl+4YbTITxYBbpe02C0hfcClGiU2R++feV/++//P3rPsn3mOioo4SERglhtiVcvn6pLDo",
+	"lUxYNPw1inPxchJEyKyrSFbIY06y5FnxB3aSTJ5Cn9zFFl99TOZHL/6yyHEkez2Z30Ku9DJZJwGPmK8z",
+	"z+qiQxVpGHHIQkePsegqo8EWu9Hw4niWmAkvk0ZfRIwC462LRkiV3mI3yBJEdZiPSMiUSseTH1FE7okk",
+	"e8qpZBHzaRjWBduFdCBgsoYxG3XilFGT4HnCNUEKyoaMoB+6LuAPCB1VRjjxmWPZmXNQHbkHwGy0Qzf6",
+	"4gj0mi1tJnDSimQXHfwuW8ewzRWvtMOF4aVGDCplbClvvD988Q/Dn39+96X/M/zww+Hrb33zxW9KXkrm",
+	"LmSz5Vq5vFxZWY3ZrNM7LEi4CW55JXvoOJrLLYO1pW6vVKtUDDS6PxJ8QDgoeSW8yVJt5VsQ/XOnTMPw",
+	"cqtUe3oyT7MfILLcul6ka2dz9ciCAa8ohiYCwLbogXWYpIerEVoXaF1x39o4SmVIZsApoEMMlEZ+NS/U",
+	"RcP9ViM66jPzmiCs29ODNK0VARHSjbRMLvXDkOx1mMC0OsQyg4tCxvMPmEbgFP3Q2gsx5n+ESMQAMSYx",
+	"OMaBI4qYdyF5cQG0ihi5Cg6pDCs0iBTZcDbMADk8fU2MZWdxdLceHFHEcWqwq+pUrpr5cXkGeSmDGNPn",
+	"M3hB/H6kZEQWCuimWjzcc4gmLS2ho6llHe78eR4XkwgMiypii454HKb6fkhquc3zTJOYBEeSw473kGXI",
+	"Cbudwo4vcqVja+aIfOvElwmJXCdPpqlkscQSUD3VpJpe1BXLI1KSTjqrtbwyVQrNSSt2CdenHMYVO1n+",
+	"EFI4AwE3mnXVPPuBvdCbG/hdWqyjUUQHQEQMBy4mfYjBVigy75EeNdKFoahEoowABNH8nKMjkP03hvSO",
+	"Pbr0du3KxkDXFTzckUM9A6gHSZHRGHF/3Yr5qTBSxUSgzI6o4UxLWi4ZBmUtOrE4r1kYKrLX4X7HbDbg",
+	"ZtQuF1RjbG2X9noco5KMfjgWA2OdL5GFx19lVsBlGMc7xjdgHro3E4lquixgrsGwrnEvX4WnqXcZ7+kJ",
+	"L5vHKZEczqT45W14aiWSWHIaoDUab/eWV5KCzSDe5A7rljePNORNI5s7s72YuoNpr6ZPdYZ3k0Od9nLm",
+	"UFP4M4obgDCqF9LBpUl1D4zoL4ya3mOyF0LwcSJSOCXH/LVYQw/BsSrYQyPqo5dAWHul7rAumt11JEMS",
+	"v0IWnvzv5XK5bL41/6qc8+rC/OP4OffTyXN5XcOoCvvv/CfqCaNCzHgPwz/W6zfL5aV6/WblXL1+8/g5",
+	"88+T567/90I3Q5pHFUVVYSYoYfa1U85awG70aYiqHKTgKk11Xy3PoOtnQz29B8sZcxfeVAzDIQzpXj5U",
+	"VpiCxPhMCyh4CoMK4DFirb5iAZJwzymq7vChfM8gZEZfd2+C0RrN6mBXzpiEUSnBF634blQWJ9Y3eNCY",
+	"agw+4WwU+byQ4e1P93/5KWal3Pnyt3ff/rHN2ol3jeR8mgG4COqSvR1RJLclUDu4Jh0aZ51PE/AdUGWn",
+	"qpbLpEtDl6dQLa/aDBObsyQja9fySHXlJJG7NkAIjjyimnlkrVw2r62VVx2v1ZHsNw0Rgcz4YEQVmATL",
+	"1WJY5mOOyV0jD9AHlL3pA+sAlSm2sWloMqowIBzcv0EsIwGMYNY5HrL57cnmyXzG5L+bx448qxE3Tj6h",
+	"QQAOdxpeSe3AVkZIoakBiuPmlAyAnsaEr9XY4JPjHXJPxDaqEXQ8bF9IZklz18WaaAmYhud2nwfXEcGZ",
+	"YTVEHCy7nxQwujSM4qt8JFQ/XOJD0vdgsoeq9c6kLsZnkFcMH9qZXIbyhBOcMwhgisT6knMZgeSZE6li",
+	"e+txD63LtdLwy38Z/l+v3v3Lu8N33r/72VcYwDl86a17v3v/my/efhpMxR5pyub1BFxxaAlLK6GzS4EK",
+	"4pLSEhNz4ggr3X3pwzuffHnnk38DIT15Fe3LqReB0Fx/OMZiXajhTzsUj8BxZK6+emLt+LEZ+Fnm8K6P",
+	"8R3ObtFAAAE3wgicFrNId45uJnsIeeqUhrxx0HkF5BSfjRVJnWsPo4ZkZOPjYsXIehGzUJoHjTTU2nNz",
+	"NhOEYbyfpmze+eTlu599lQfUnl1lAZTlYYwm6c9zeMAfCGS6nT4/UtJoHNTiMfw9HoI57PiHn9397Kvl",
+	"PMDOJH3lTvD6FF/3XE7pEXhMclrjMeNzGAOlWQgcB6dXsUxTNhY1D2axpbz6oOBkoi0eUSXnIbA6XEzL",
+	"Dw+8DnxrhZfkdpa/nquuPtake3lE+b5d+7fJ/e/DVov09a/aTJvhlJNuKsuqciRr0od56vHYMOzNgBjZ",
+	"U5vpk/QNPTY+543PI7h+yytdZG3qD7aYmBSZNRJe5SJxnHXHBm2JOBbXUQSMqLWmChGQkO9gJTTwVteS",
+	"kGAPQ3wx+NRGi8dKRl1gHKsNxHFB4lrKEcugUzfe+/Lu2z/+5otXhi/+591/+vTe/34hHfs5wmedoJPm",
+	"UGtrq8emFNCdO4oxL5nIAnkjfyMFRBuy6B4aK8vCw1kb/qz3JAEmZy3AXBEZBeZODQw0jKbQgNhsQWhd",
+	"NCA77vsyDFjUIAsYnr3DRL1UI/XS8vJyvXSrsbhMzlKo9sa6cTl9G25dT/kvYG57vmShKXWHtKAakouB",
+	"iE9jESr80rpA66zlS+gC6dFIkyaWCG3AYhruywGC1Uw8HO5iQ7Nuzs8L55v88W3w9mRpRVklcMpgk4UM",
+	"6COKNMxIjfQFkgUIylx0QSu5a8SsUzAyzsYGrP44hXwlc2TIV+ak4Y9UccRCgdtZB+K80lrJl5GhXEsd",
+	"GSk2UeCeOVtmPl9WspbMFMdXphfrLhaP4wGLQABSBDdES443LBMbRZUKHIPoMtAPnB9jjyqb12ZotKua",
+	"nSCWTwUJ6cC8KvuYtOZ3pFSMUNIL6YBFrklBi2kfEt24jQ3LXkCH8XanQOnc6ELopRThwEMusscD3Zns",
+	"uaiU4X9TjcF8HONz6YnmG49EzJdtwdH3JbvZchRerMum6qqkC6V4qVotXro6rZdK1itSfBV/rmB5Tww0",
+	"VpI+RF0tCouPIZB7AnIae1R3kM3HVU9r5Kh77Heo7nHfS37p9lbrQkbpH6pJUTubUwL+bapIUp5rmZyx",
+	"76u60HQnVX84kSBcMY0FGcHXloRbVRZKEI+4q/NL/R9xO5YklvVvV9crK3+7ul4uw3+WTrZOHAvKJyon",
+	"TlT948GxtZN0pcUoLftrazQoV9ay9o61VE5aOlsr0J0pQM0F6fGbLISSADpVFcccNXj/Fyi5cOXs+SOK",
+	"nL3JW0YqY0JjZDDkw7JpnryZ8CFHaAxQWBSxoJgiyQl5KaQ9KQG7QK00dxCn+5CzBWlVxdlTkBmWZIuN",
+	"xosnCQwQJc34Ljievdgx6iRJN4giXPhhP2ABZnLZjDQraBo50yNNpniADmzSoP5OY0S2MNtxEdq5iHHZ",
+	"07zLleZG4h+QgAX9HrOCSHNQFw0eNACQm4OsJ3lxmaxnaTNZwOJyXaTThowQGdUF0JBF4tMo4kyN4BcX",
+	"uVhebcn/EVUXqZuxL2KM7/poCPsOYz3cILf1W9kN0uxrG4d/gEjiyb795lLluIHpRy+Gfc54gRjuxkQK",
+	"tOkumzVUIDmNb99+PMXxb7tx9AW/0Y81ROQch8u8EBBmUvl/YF4FGTzgdPo3jsRlpfbRHRsYhPBuTJJH",
+	"rAVk1XFVACM6ANJh3DdZtyWyARtBiUbnfuzIP3d1ffMsOvM9cqxKfsCfSJeAykMLKq0jAOPQsqDnAzZH",
+	"QL0bvB1xyLxLHo1pQKqu8ylCScp+4Xg6VxCvY/voQKpKQR7LcskrcDaoIov1edpbakWMecRsBhgEF37E",
+	"qOK2TvSY8b8rWY7pCJM5Mx1jKpFWFgFNRrMgcybHcbz8BxbJspcUA34G6LHlV0L2McM338MJrDug60PZ",
+	"2Ww7pxqyOfPeUXwUi5jI+AzvtE+6vVWPABNMvd7tVS1/scdp+QQM66RwJ4Cb80hERfvmyI3ak3j0nAk5",
+	"e2bKFrFWFHP+MAwQBqi/JTPVdlb+SZp26YhRDQmhRiyjN/p5jlvUt/DhHFfKxz7Zhfhg3IaH6apLkZbU",
+	"rgr2PNW1b+McfTQwm6GgMhUWlWiZv6e49XOufFxA7LY5pLOb6EXPkfQJXu5imp6cbyqcw57uVMf0VUbH",
+	"mfY3abSj8iVYwOyTrtKyQC3uuIBfo4HXxZXLW9sEKuiaLxZH62KkUnKdCuehSxA8h2DQdWkeMsoEamAH",
+	"ERF7HeHHXCGOEb0hXxEGEqP+ykrCVGZJbYszvh5OTZgEgMZAV8oKOzEwdEztT9kiWVg6NQsojSsH9G1d",
+	"d75FWYxEUEwFrAtGwLGGsxuHK6Le78UX3Li71MI7N3L/xLpP+Eo2iN8hfwaj4zR40EESeb4ubCrAHheB",
+	"3EN96OrZ0+sXLz5zbePSmcvXPLJCulz0NcvUxEXLLOYl80yjXnI5l1uWJzrptjWGANUFVsdAJyTVk+jQ",
+	"g41WHqUAEBEwh06Qud389Y2944mVnrK6YSZdIzYcgdAvMB07LkyUYTe2FGhcEMyazjxb6xSLgLjBrQuB",
+	"a68uYh+xly42hTapiIHPISALDTUQfsMjvtEwlvq9RWs/rovY1RE7Mxybs2IFoQgSRlUibTASaoQuyGGx",
+	"SczknPUECGfcGDkStAmOmMbqAvc+zUAGluEON1A8QMeK3ctyXXzf/rwAxNOZGz2kpQDcVitQi1BEQ6VM",
+	"kiIceHUhpM4kzatlsmHwpCBlnDSaA0uFLUGGu1B1ofdkbHGt4Wtut5572daRSmWpg63VIXqmtlRDy8ai",
+	"XUiufIe1AkOlUENkZasucIYiRGwOHmUTWX7nh8sUVHEEIFd40UeADxWZZzzStlaXpICEA5tHybQyK1E8",
+	"NMEoZVtpDgqMKNlQrCKaynjv0Ui4z8UTPRT1NjPnCGQ2IoiDbKACMlL6JqWRjPqKAP/roshddGoC/bGu",
+	"IyR1Ob4EBZuZcAEiIwKLrfhH0abfYywi0pZCiX+1ziWPJL86JmE+OKIWkVMmcbiGKNdFO5J7qkZsLJ8t",
+	"Da8MK6QhCdgu95ki0CQOWwfIPjBXCL9BQ27ilUJ/DVYJiNpMaXeGV93ohoqnawCqmDealdMd8xQ735uB",
+	"7cuOw45oYZENgbbK9xR3y0qtXP6HUkplw+jFWIxH78vDEeSjOHh7Dn6hxoVZx0BQEGb94G3V2fVccwb9",
+	"9Foihg2REBzSq7hPIgw3+ACpcORivYvr+Y2GuOapUJsrzaJZY4eAKhoyODaIyKzkZqlWarEuDSckIx2K",
+	"ocnV9Brv418rT8tUnC0EqciPBBudvN4tdjNvTJz0err2wQwxTplsAOQ3Zk1F7GZCTOsWxK8nLnXDWaCM",
+	"K42LLUPIW6po3DUjCTV2uAgadZFzvqPbwSMNzW7qCY4O4vwcdZFzdJCFvH8j7dVInBmLXuxHrIumUQcG",
+	"UrCaUSL6tlOabUkXJ1rHSkYUQdc087harnqGRwhbajHTts4cwuaVVVDJoSOp2ewijlMtlz2rnmjcCI/1",
+	"61kKts4UnZvAHRPBnJ72TSj3GCfAZ+vqknFldTENvi76oNPGlXJ5YLVQqCuGEexx7ESc2O4OoC6k8Jmt",
+	"runvxPUO8GAmVsZ4OPVkD+Ahf1hx0aOMBO5+VgNHPoR6YvD0FtKwLNwYyg2ue6Dh6Wg+S9Mtcc+4CGOC",
+	"P7L9rYHwx5rGDL0bMbuDjNcAcNuyDDnNluzvQNAz2bV25oHwCzhM/NVhljh7MPmx+es3G3qAQkR8NGmo",
+	"iS+tAGrSQcnzG7oxUHpsyLVHOjK09mEb55gDAI3NZUpscKHTPO/zy/zCxpPPbVQu8Q21Ia6u+ac3jm3s",
+	"9P7+h6cvnFxmgws9f3XTvFSm18r84ukLzwXXNszfneb58Nl/2NpQG90fVs1Hm9v+zUtnnlzdfK69t3l6",
+	"j9Nr58obz8qbl547W7607e9tPru+d/H0hRvB+R1+mW+sPfXcpe7mtScHT21dOLl8o1XuVr9fbq41Lx+X",
+	"P1jVlZ0b/6tz4cRga+WpvR8e969Wbl472bt4LDi7qgpyLly/nLzH78K1bcORkYCLTHw+9lPIOWyr5ZPH",
+	"phIKmCx12en7LLpuSKGZaONON3QyyiV8AfXNcz0Nsv6zxFMWpzRYDXXBFXXJl41fcFawVE1aV7m5LrRc",
+	"TPvVyNxutazmu0wupZRBw+qx/mjKxjqadIPHZ9PJvgUnTJ582JU8MAKSBqQRSBkLTuMsH4b2NxIYWiZY",
+	"JazmACNpSDDGROHsDrb/gIcGba4IDr1MIPOrlpZnk0v2jDBXF06jP0WojUkzENSz2Z4GAkSQnR9t8yvZ",
+	"7vIpqDBz50W6mUAEP/z27bYPG6owZGsUuMaClQsVmYMbrWN6HlX2+uLiaS5y+ZRD+LgbmyEjHao6Y+Ms",
+	"RlRlLC7/ZBTGTY3hh/9hP/me+4AHcPIY1bAFxdngh78yfTq13ZHwSkiYaKVL7rsUBM+VeBtTo3jOQp6H",
+	"3y8iey35nVWSOFGAKOhlmO5SZSiUGLiUcdfZzSMsVIyUUyJ22atMrIs/VSI9mFVirhAnnjc9xKYJM7kz",
+	"RWROLA0XKZQeFwhlfn8kXAOuxsvDcAlA8+1HLpKyuMrNwzuRA5djyGdf//+hbO60Agz5ALlHoZpCXHxp",
+	"PPypb6XuQmbmR7x8wnzlIR56sYU8IlvcVhO0SZTM0L7IIxftijqh8qxBFgyS2Wu1qF8XadyvJdQAcrht",
+	"Lj6joCemRh6nzbmqXQ+p7Fpe2MZpv43CZcnMqatUY4RwED/8fsT1YMvMaONOGI1QNMd/nXPc68K17VKh",
+	"gQhIOiS4UkUa67b3sm059wQMQur9cnnVx7oJ5p+ssUzAjqFswg3qgReubZMmU5r4/SgC03dEfQ1OY9ki",
+	"V8+dPnF8ZQ3Bg4ZtGXHd6RrBs8eFYEFdLHx/a2Xt2KmkTAdp0LDd8EjDiKaNOFfSS7kZFj3S4EpBeFBd",
+	"NNjNHoYHueO1GeEsqfEBNrA2C5ZkX9udw3DQg7guYv3SCY4IpnCrAEV4wvF9dLTGCopg14lduQVZWjBV",
+	"2jMDGgpIIrLNwfDGzcsd52e0cIsmpASEevwHbBBP+b/6LBqMCZXL3C3F1GTSowagNIs8yBdzWgEGZpEF",
+	"c0QtGdXFNdbcQutNh4pAdegOA1rACFUD4dMeXx7QbrhYI81I7imo0UghrIsGQV3YDqTg4kL44d02UZFv",
+	"IchzP2PqTPIA/F+C7ZF4AQuLDejrVxdW7uhStYO5oNAlmXB3Z6FsE4jMxzIa5iBg01MP06ATt9UKfCk0",
+	"9UGfsx9t8y7pUi405cKg6GirWt61ZXG7EHwIoKOXUKCAhF6bsu6C1byEuoIFQXmYwYSxJBGjIUT/+R2q",
+	"zdahD7Pf79qOxXFdcSimTn2Nzp/4wOKGlBhkgWttMrBqZi7Ps8lSKNm5yiYh33VtoOoioWyoTqaWslwX",
+	"dYHtMi9sXb6UqPQ2+NLK1qTxvBFDvaTIgxFCbzVcohaUTK+L4prpNbJSLnukWi5j5IvzfiWmqRieIRu5",
+	"xVlo84PpwEieaI/ChuI2qmzRjFeBmtYeuiSr5TWyQEmX6Y4McN9QcSBuy92huww+O2H+c9Ij1Yr5trJm",
+	"/nMMS2CbSdfKq2TBNjdKNcFvLHpYCbtMFly/ZaMkRIKGJGR0Ry0uu55KeGeqIyNdF6c7XDAFTkVtZA4F",
+	"Z37aphTZnpxFtAXs/GgURkyEEwucQftUXcxM67ENqu3qp6VMFUkgNFTSPsRjS5EbZzsfITtN5tO+YkV0",
+	"gyRkoy4K6QaQh2LKAWfzN39DnnDjSmH5CNaRUmTh9OWrW4t1sQ5dSxArbU0N54rGVyHKyQWnRgNiBAYb",
+	"N4zGB6pd8z9zPCFXmsVOg7gZbWN7Y/OZ9YsXL187e+aZy1c3zm9c2mqQBTDDuzXVher7HWC+hpWo2tGj",
+	"tNdbtmLRsi+7DYCdxt8ZIIpdxGZGGz4cdCEW1pDDmAIobITai1gr5O2OJguNy1e2Ny6b+QELGpdhesc3",
+	"132fKbV0GpszLNkYlaVNQIjGovUd4S6TbWOzehaQlXLVtfTKjbRuxIMlN5kNXoPBjyg70qI37jOcXtnv",
+	"DEZCH3f4MS7+5KjR+GGQK6saoolHMoDvEde5exs01l7YVyjO+FI46yYGd1PRZjGAylbCOr3iU9ykN5fW",
+	"20ZYOps1eWo5cpq2fMKUA/RI44c0GtTIxNs7e7MnFUu2nSJEHjm7TdvJnlNNzL26+Pv44sFUvy7c6pxZ",
+	"32CpXTcEpgtJ8pP/XcPxfmKAMwxtb8EYEtNwUy2vLtpA+JgcWMnOXQINw2XyRJxngRGFBvi5wvj1GiKE",
+	"XSn2cL4kiS/lDkdiCvoJVg/yIxYwobnhNF0ZoN0TzM6CsQA8TEBCNqW/Y/FYOR4X0wAIrsMaMAYuMrwP",
+	"YcFSjRRDtils5poHxCK3wnOF4ByrelkWnE4O6CZLqRu5ItJJGaC0XACvQNhfCAU/gMuiIGSUJqFYSqLZ",
+	"3DDqANTdKTmyI3tMKNmPfLYso/ZR+5E6at69lXIN8G7JK5mDsfbY5fJyGQwDPSZoj5dqpdXl8vIqRE/p",
+	"DqglWUkXjG1SFRRbOm0EdcfWrRMABSLD2VSiWaIgb/HZcBvIBVhiIXb9BjWLNJ4273qkqObb9cYyOUd5",
+	"aDQErQ0gWVCJqLa1EFgAXijn94T23UbNRZ8qDYKIKQUhUHYEgrJdXVBFWjg23FOcPaKSXXHltBLSF5qH",
+	"hGui+r7PGGjcsi6EJF3zWbvPlEJYsV23oFCDERIAcN0wwOsxa2m5Lq64iXw80qhvHjdlXwQsIKIPZasB",
+	"voygWbNsTUrSNdrXHoVUF9DUAFfNetfKqwhOMSJAgFVyrajUMqWfkMHASdIMPSNQJ8iHr44+q7Ah64FL",
+	"pyGWzFQgz0Vb3srq3DrqM/jBYq0Za6Vcnm/RqQY+aOZ9+hFwTn0nQjaup42xd3/9+fDLN5OWSHPcfmze",
+	"h+vPVRPPDVvF6y8aMwaTo08kCYrwSWX6J08KauUNbNVcLZ+Y/pGdZJt3mezjXJXV6Z9tS3mRRlgmqFpZ",
+	"m2Vxqt/rScNToN7MtjXyVldOzjTbJhUDu1ZQi9dmOcQNq/mcdR2Q1soz7O2JvhpkzF6l2tPXvZLqd7s0",
+	"GmCZRgJUSNO2SoXxqtJ181maB5kzrT1fajNdFCe3K10sJ9r4Ue8xes0Cys40DL9ny0who8enLs8wjuQF",
+	"21MolR0tsagk3krlegdY3XQChTWLNnTR6lFqrA0+eeUofrYehoBTReRu8qFf/sHDRI2DQM+tPAjgMRXA",
+	"gDdG6IhNZbb83fmz26Qlo+7yhIu4ItXjy5jtMsjClctb24vT8dIlSEwQDyNGNfRBd1LZMlmHVCGREtOM",
+	"vKJItXxymeCQeIPj5LusPEcWqisnF1GIj4W1DlVgson6AkTNucQoMrMUFR/AoQpSh5hHMhvnzSe6PBTR",
+	"a1bJS/TDcIyIVZ75HBLZZP+/3h/+5JV5ZZNMyEWBaJIf9UAofzApozwD3z8tRSvk/mOxZCaxxKFDimpN",
+	"poU0CM6Bc2CsiPKE1J2k0miT+bLLrINVd8DyaL0LoyxsPR58Xu5lgNbGsI31Tadex1niD/4KGF51lus+",
+	"B/XeAybwi+r0Ly5Jfc7wiwOh130z4fUgiHt2psDOwsehSEUxSB1IKHoMVn/tYDUq4CXQFdM04MBjCVoq",
+	"peGIcvGqtgz1KVItV5OYTyfnxa45dpMrcMZAJKiQ9vMiIes80+u4kHmhdA4IvUpFm83y4kZrjlcvScE2",
+	"qfY7s72+KQPe4izY4lBr7kBocgXP38DLSvnYXO+vzgjBbpkPFx/nxa7KDJuHq7wk9RbVXLU4xEvfB6Il",
+	"ssTz2ciSp6+b+3dhPvhXOg7k6eu3MtKHc9WC9OFg3+Ep1iFOsDSdZaFmRNbMNx4mcETMB5XK13yX6wHG",
+	"gdWsraSw6gX4Ogz+xmWCFmyBpqTdNAX+wyKXrISxEjjo2DQloiWW94LijVx3jEYaF5Wpi8siHCQu9FSd",
+	"jS4dYNkCrtG/C66hRkiV3kxVli0oAS/YHlNJiyL0TqSjFr24zhxVcYEl5+LgupbvilEXrrh6XJmJFhTA",
+	"ytV5IpkqT3Uxtg462dCJG4xmijKRBcVYXaRiGBdr6dRk8yIcyRa7ER9HqsqPc4xmTk1pOsA3syflksnM",
+	"yTdZpqQVZKzhBfSFuRWYzM1Mlojtz9cgodHhdQZCMwXxYT3J0Lb2FHE+TvDxYul7PNVUkrqDDHT+70Gn",
+	"EnsHSvMwJK4OFdepavW9kPqssNpRXexB6kWcpoeZMOhrxQpyboJl0oh3iKccWxlzlT7MhZFGtq5hY/EU",
+	"gNRo/0XrUFSu5Big0SgIu1Lxz0ou1DJp9JjR7nE9HoTMFVTtUl5B6Zvs9HCjV8y91MDYgimXAooZQMRB",
+	"zyJQA99vEC1J21bMw8hDqAUgBTvlvjOQ3A9DF5VuQASGMZc6SnI0pO0nVdkMCIapK+kB0HTlLlOu77CW",
+	"PZdYY8hCLX65LiLWipjqWHMvUD3cgjtAxRgcbpoCFUkppzOE+H6ElZwBLT0uWL96tvxXbFtZKxcHzoHJ",
+	"rJS2cFiPPH4yoZH59L4fRRwmAQNriN/lsq9gveDx5RpK855K1VJOEuStp6pyabu9t3nm7GDzufW9zTO9",
+	"ncvdc4peuxRe7l7Yfao9JkQQYS2z1XxK1OSGSdfvx7oFX/RstkdK4C4sjIducMBaD73FWhJfQrwwhEaO",
+	"sZXlGP3Tz5dSFNplQk5qe+HqmMedDFz7pJPHyq6vUbYfETYTqpxYXSlXXeTBjF1xyif/dnV9Ff61trTW",
+	"Wmme8MusSo8HVVZpnvRX6bHgBCu3KnSlueqX4qY3lZUT5YyxLhm0Vj5ZW63UZhtuSikpM8xyde3YDJ07",
+	"LL/C0VJR6V4pRVHxadxKt5KkFSEElLwS8kBo75ZJZ802QJ92pel3zfWuHR/f1aSUbuWAaYBwLKtjTqWc",
+	"K7BVdAjV+AyGb7y//85/YsOUdKPilWyj69TOKwbJBBZ1iZHdIPoZg+iA7OLys37WWHvv5x8PX/vlnS/e",
+	"vnf737DZuTOx3prZdJumoJkEsgIz7vj5HmXrw33bBtJHhKFaIIni1VkhKaOEICtM6yHg54Hc8RmcQVb4",
+	"t/oCRkot+R2pDM8NMDQaRpTggLGFXm0QETJplI1GTVunUwu5X8PWKIuLpS3aZctjmBHMfcllhaV9KLNC",
+	"bLbQ1fUH4HkxxOOEQTRziKfRCVOJd3Dv9ud3Pv2PO1+8bU7XnHu6vF6qb9JL/zr8/LO7f3n33gsvz+tP",
+	"gUOahInFg3+XcRAA1+FGCtsw2yCFawELmWZTHA5XmRWBO3FaWIf3jFYDTVCRMRlZYhSFzqTHf2wcfvjG",
+	"4fuGJbzBB+1FSMPJY0fCdwRWZnENtJk+Z3+czeIYZ05B3VlMd3HhIEXKtBv9wGr09QcbKIrSOAYrHJ8e",
+	"JproYytjg0RH4xecgpBM69NIhm7i1cqYKInVuaIkhq/+7u6Xbw0/+EUuhBMl4eF7Xw5f+1leEp49ZGI2",
+	"ebt4lu8wrzfH4pBiGqadx9L8RlAbj272uc2luDwblmVGnhfV4OONMw8c1b61mOxZsD1BupWxSDcGsQuQ",
+	"7e5f3jXQ/8avHhymFUzxmBfm8JLGWl43xo2xsrhD0MmcED8b6+xKcUUejEfVR40fcjREZZTI1XEWIqdH",
+	"Oq52YA20GHHuvfDywbgUnOzMyFMwzXedTWU9c20HiOMxIt1KZixWrKeQzDUQ6NE2C7DpTqZHTS32AidF",
+	"b20HB8zTAqdW2j2J3qMMUyz22pzPLPYBhpjE7HL6q0+4Pc3y8rorTjvDuxfBH/RgaMFIJ+6TRZ2457Ff",
+	"7//q5/tv/d9Y9Xv44Yf3fvz21//6k+HrL5Um2bEr5Ql27IxB3YkJI0s6MWFJv/ho+NIHbgHV8QtYLVxA",
+	"AeXa/+il/Rduz0uzivrKjqVa+Ske8/uEwAFWxj5zG9cx2dAN8HIV87Sn8/wjKq6sY4UJW0Ij0+oDnPm2",
+	"rVlEmmwgReDVRYGynKFpZKFaXkVX/R5XzLOlHQxFqIuQ0V0u2oun0gX/0ezOFamWq5MootvfgZUCr7gP",
+	"3A3nHG6nDz7jCK4WG9Wxgcd4c/phlbI8BE9wlABHAmnbezKGALh7cxjV5Lonen8LFaLY5VadQ4mJPzo2",
+	"k0Yy/PhP925/ntUYbs0nWiEozWgHKJjuMcFKE6zNhIggGNEsKk2mXc9KLqa46C5IbpP2Ydxlsu6IRoDh",
+	"N9kgXjJgEImG7r+kS7uZyXOd/hlEIUHPdltPOHboFRGhC/EqH7A9+QGaMO5LOUq72F7+7fDF9x6Ui61w",
+	"8EcZ3R52zLwBxVk8cobZTnN+xzIBtvnVSRyp0nSQRMtD+BuCDYFxCzx0F5P5vmUceextmVOlNjc3C0h1",
+	"p2nQce2xJtN7jAnSsMw+3XfVw/pxPhMB1rS7gcam5bq4NqJTk0KVGqIhOzIM0gHASd8/LPQEQNuAgMM4",
+	"ADDTOMl1xYons7VKcqPLMEhFsSobuMw1WYAXWzLaoxHWaIHvI7Z4ylbHGmMK6CbHZEu64Fh10aT+jhkt",
+	"Fcjaw56yGGECfQzdpm/q9Ax2O3XRlLrjFa7c3YrusO4ySWLW9ySE1XJsy1gXNmDdSPap+HFlyw7ZgO9T",
+	"RdHjEHtcF5ODyJNWwdDGMRU/PRonjh0cFbuhSLOv4/6NWD0K6hvZ8N4uHRC1w3vw7hg94lCMKqMUNBuY",
+	"nPJuFCkNEGl30CCcXAuG76bZpjhotDLeBDJ84/3hi38Y/vxzlF2Gr7/1zRe/iSMuK+MiLsu1cnm5srI6",
+	"PeKyuBlcgeFmbHjrQ44dzfQseWzreXTjHDAYey5jD0aujpPoNmlkK5/lM5GoIh0wvzglbVx/Yg8qj0EO",
+	"BebIYFlXy0GT2pCgdmH1X99WEnU2cVoX2J1pmRhaFScqjTSMKohGX7TJPnGvn7qoi+1c91cwNWEwmeW/",
+	"tbgLP9VowgjlHoT3d6hoMwWt4qH8huuAaItpuKQoEA9wdMwLUJqKQEFeEyQ11YXhyWxSspZhzws01Qle",
+	"JhlOdWEzmhaTpaKdxUyW73hZLZdtzWlYvWtYaWQkJ5TbxcIppHs0J52byYLhrbbjskdgEa4etVqEFBgK",
+	"CV+M97S9Z6xZoiQJZEHWjblsWhdFSQSY8uLkCcOobegACgrUtfK06Xd1YWN7kpBAuyEHRJqFoe0p1411",
+	"fsj8sZ2f27IubDZNvHO5J+LdGyA5RRrnz9okprSZtAEiBBgtrLyz16G2FLFBVGVP3h18DWsHC8ZteVcM",
+	"WUyAOQu0nvs57V7lWrGw5WXvHlLdRABVgVehrG9duCyrjGUybUol1pLqqhBXyYIzp9rJIJPZfgdAWHhl",
+	"uUTGxSK5yVAUc2gHLSeDvXcw5yBjfrxa2CgdgKQpm5YiGYyqrKQtkTEvTOcsuBZaBTOgfns8NV41PVza",
+	"14IulDmsiWaCB1WfZuy5gbCRy9dzp+YRIfcMBcyeWYEtKG507mSX+2x1Pmomig2n81lobfeKiUaizNCP",
+	"RYqMNVbuspFm6ZAFmUaz8SJGLpdqrKq/pSNGu8qoX5iw73ouNgck2wza0O6GS8lqpIsA14UlcKpDewwL",
+	"0bp+W0r1mSpki1ZppmJQF6GUO/2e4TB7LAyXgLUErkUk1URIKH4fr7FDDVMkSePouti8suoRRQeLE3xQ",
+	"Lv39dIfqK9yfW388Z3f/uPDDt1/4IXUXD7Tyw1bf75i5vkO1HzK4NKYAhKMf3d7qdNoBDehH6AY0jQd0",
+	"hyMhtogXCJ+KsR3oMbpeF8VEhcxOU+qigKiQGWjK5pVVICVc1cUUkrHZW31MLmYB4XUDDDMTi/jtx6Ti",
+	"ES0Ts3lldSqJqE4lEbY5xyiJqD7yJKI6O4moPiYRs4DuDw0wzEwi4rcfk4hHlkRUx5CIDqOh7jw3PlTX",
+	"luddKZdThqdeJH2mAH37vVEP9fftoAf3Gt//6WVLjfNdJphKhy7HK3b6mFHjBrMehLUMGh2/SbGDVsSo",
+	"3zG3H9s9m/3EExhbA8nCpfXtLdCB4t6ottfxWnnVkDYu2nEfLEPBR8/3Ki714R7vjPVVnxR0l3JsQD25",
+	"zCoN+LQ7yai3423xW4ZrGQ35wpWz5z1y5dJ5IiPyxOaVpCZhw1xVw9UTcBn8uZrOvazqOd4K1+2Hmvdo",
+	"pI8ajrTkTD3pnvYcCtuAf7w50Ew5VmgeLM7uATKkCNf1cOoyH9Rxlpij7nzy8p0vfjuvp+sS7bJJlqj8",
+	"qI9U9we8oG0pt0K592hXWcalqkOxgOFYs2mriMkdRoP7w2SyEDFftgVXNmVKAx014L5oAzbipna5AqUe",
+	"iVgvpL51dSQ1qlytOmwbhSslCyCtSpGQc92JGEN31yLp9hVWjSOU2JDiutARFarFIgJF6xeaSResY1Xy",
+	"A/5E0vhytUzUotkazzTYMhLsCVvvD31osmVf2WE9fSpVkxriMDoYT9Rie3bZinBRF7ZzF9VECj+7kCpU",
+	"Ecv12rf1881moSiVEaWTnl8rJ6HAniN5mf5riSMSexXRaICNNavlcmHZfFilEWkeEIkdDzlzEF0sOvuY",
+	"7D4mu48w2QWH56QKsbGNbyq53bxy9ry1ES5snFld0rTdhlaHpInuZdplanEeIQqNcY8FqMeY/BiTpwtQ",
+	"k2x4sRluutAkyMbWZQL6KNYjXti8Ul1Ey958yFt9jLyPkfcx8s6MvIXWtfmsedfN29C/Fl4eDX4OpU8h",
+	"xsxASdJBNkJDeKNLdxiJ+gLqdUca8kaSfrG1o0fh+45UunaifKJS8ko3l1xLc4tO1+NNjNaTw544HnTs",
+	"51jINsR+YctJyHXcHGc0fHuzr/s0TBWjU6nvXOmb0c9cji4kvnV4L/WRTZoY/Qald+Vl1FLlgS/RrHvz",
+	"ShXoUHoFeGkFy84GjGa+sNEcox+h+dM2wrVWrtSXKSvXreu3/r8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

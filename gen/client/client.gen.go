@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -72,6 +73,21 @@ const (
 func (e ConnectedFrameMessage) Valid() bool {
 	switch e {
 	case Empty:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConnectedFrameType.
+const (
+	Connected ConnectedFrameType = "connected"
+)
+
+// Valid indicates whether the value is a known member of the ConnectedFrameType enum.
+func (e ConnectedFrameType) Valid() bool {
+	switch e {
+	case Connected:
 		return true
 	default:
 		return false
@@ -378,36 +394,66 @@ func (e UserOnlineStatus) Valid() bool {
 	}
 }
 
+// Defines values for UsersFrameType.
+const (
+	Users UsersFrameType = "users"
+)
+
+// Valid indicates whether the value is a known member of the UsersFrameType enum.
+func (e UsersFrameType) Valid() bool {
+	switch e {
+	case Users:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccountName An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type AccountName = string
 
 // AckClientFrame Confirms delivery up to `seq` of a conversation (sockets opened with ack=1).
+//
+// Example: {"seq":12,"type":"ack","with":"bob"}
 type AckClientFrame struct {
 	GroupId *int64             `json:"groupId,omitempty"`
 	Seq     int64              `json:"seq"`
 	Type    AckClientFrameType `json:"type"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
 // AckClientFrameType defines model for AckClientFrame.Type.
 type AckClientFrameType string
 
-// AckFrame The server's acknowledgement of a committed send. It names the
-// send's conversation: exactly one of `to` (the recipient account) and
-// `groupId` is set. A send that repeats a `clientMsgId` of the same
-// sender in the same conversation is not stored again; its ack is the
-// stored message's. The same `clientMsgId` in another conversation is
-// a new message.
+// AckFrame The server's acknowledgement of a committed send, to the sending
+// socket only. Every send is acked: typed `send` frames, the user
+// channel's `{"to","text"}` frames and plain-text frames alike. It
+// names the send's conversation: exactly one of `to` (the recipient
+// account) and `groupId` is set. `clientMsgId` is idempotent per
+// (sender, conversation): a send that repeats a `clientMsgId` of the
+// same sender in the same conversation is not stored again, and its
+// ack is the stored message's (same `id`, `seq` and `time`). The same
+// `clientMsgId` in another conversation is a new message.
+//
+// Example: {"clientMsgId":"c-7","id":43,"seq":13,"time":"2024-05-01T09:31:05.456Z","to":"bob","type":"ack"}
 type AckFrame struct {
-	ClientMsgId *string      `json:"clientMsgId,omitempty"`
-	GroupId     *int64       `json:"groupId,omitempty"`
-	Id          int64        `json:"id"`
-	Seq         int64        `json:"seq"`
-	Time        time.Time    `json:"time"`
-	To          *string      `json:"to,omitempty"`
-	Type        AckFrameType `json:"type"`
+	ClientMsgId *string   `json:"clientMsgId,omitempty"`
+	GroupId     *int64    `json:"groupId,omitempty"`
+	Id          int64     `json:"id"`
+	Seq         int64     `json:"seq"`
+	Time        time.Time `json:"time"`
+
+	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	To   *AccountName `json:"to,omitempty"`
+	Type AckFrameType `json:"type"`
 }
 
 // AckFrameType defines model for AckFrame.Type.
@@ -415,16 +461,21 @@ type AckFrameType string
 
 // AvatarUpload defines model for AvatarUpload.
 type AvatarUpload struct {
+	// File The picture; its size limit is a server setting (TIM_MAX_AVATAR_BYTES).
 	File openapi_types.File `json:"file"`
 
 	// Username Accepted for compatibility; the avatar belongs to the token's account.
 	Username *string `json:"username,omitempty"`
 }
 
-// ConnectedFrame The first frame of every socket.
+// ConnectedFrame The first frame of every socket. `code` and `message` are the
+// original system's; `type` makes it a member of the tagged union.
+//
+// Example: {"code":200,"message":"连接成功","type":"connected"}
 type ConnectedFrame struct {
 	Code    ConnectedFrameCode    `json:"code"`
 	Message ConnectedFrameMessage `json:"message"`
+	Type    ConnectedFrameType    `json:"type"`
 }
 
 // ConnectedFrameCode defines model for ConnectedFrame.Code.
@@ -433,16 +484,26 @@ type ConnectedFrameCode int32
 // ConnectedFrameMessage defines model for ConnectedFrame.Message.
 type ConnectedFrameMessage string
 
+// ConnectedFrameType defines model for ConnectedFrame.Type.
+type ConnectedFrameType string
+
 // Conversation One conversation of the conversation list. A direct conversation
 // has `with` and `peerReadSeq`, a group `groupId`. `unread` is
-// `lastSeq - readSeq` less the account's own messages in that range.
+// `lastSeq - readSeq` less the account's own messages and the recall
+// events in that range; a recalled message of another account still
+// counts (its place in the conversation shows it was recalled).
+//
+// Example: {"lastMessage":{"fromUser":"bob","id":42,"kind":"text","message":"周六去爬山吗？","seq":12,"time":"2024-05-01T09:30:00.123Z","to":"alice","type":"message"},"lastSeq":12,"name":"bob","peerReadSeq":11,"readSeq":10,"type":"direct","unread":2,"with":"bob"}
 type Conversation struct {
 	GroupId *int64 `json:"groupId,omitempty"`
 
-	// LastMessage The newest message; null when the group has none yet.
+	// LastMessage The newest message (never a recall event), as a MessageFrame: a
+	// media message with its `media`, a recalled one with
+	// `recalled: true`, an empty `message` and no `media`. Null when
+	// the group has no message yet.
 	LastMessage *MessageFrame `json:"lastMessage"`
 
-	// LastSeq The seq of the newest message, 0 when there is none.
+	// LastSeq The conversation's last seq (of a message or a recall event), 0 when there is none.
 	LastSeq int64 `json:"lastSeq"`
 
 	// Name The other party's username, or the group's name.
@@ -457,6 +518,8 @@ type Conversation struct {
 	Unread  int64            `json:"unread"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
@@ -478,12 +541,21 @@ type ConversationPage struct {
 	Next *string `json:"next"`
 }
 
+// DirectServerFrame A frame the server sends on a one-to-one channel; `type` tells which.
+type DirectServerFrame struct {
+	union json.RawMessage
+}
+
 // DisplayName A name shown to people (a username, a group name): 1 to 64
 // characters, none of them a control character (U+0000 to U+001F,
 // U+007F to U+009F).
+//
+// Example: 周末爬山
 type DisplayName = string
 
 // Envelope The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Envelope struct {
 	Code int32 `json:"code"`
 
@@ -494,9 +566,14 @@ type Envelope struct {
 
 // ErrorFrame A refused frame, in the envelope's style. A refused send names its
 // `clientMsgId`, a refused recall its message `id`.
+//
+// Example: {"clientMsgId":"c-8","code":403,"message":"对方不是你的好友","type":"error"}
 type ErrorFrame struct {
+	// ClientMsgId The refused send's `clientMsgId`, when it had one.
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
-	Code        int32   `json:"code"`
+
+	// Code 400 malformed, 403 not a friend or member, 429 over the send rate, 500 or 503 server trouble (resend).
+	Code int32 `json:"code"`
 
 	// Id The message id of a refused recall.
 	Id      *int64         `json:"id,omitempty"`
@@ -509,20 +586,27 @@ type ErrorFrameType string
 
 // FileUpload defines model for FileUpload.
 type FileUpload struct {
+	// File The file; its size limit is a server setting (TIM_MAX_*_BYTES).
 	File openapi_types.File `json:"file"`
 }
 
-// Group defines model for Group.
+// Group Example: {"id":7,"memberCount":3,"name":"周末爬山","owner":"bob"}
 type Group struct {
 	Id          int64  `json:"id"`
 	MemberCount int32  `json:"memberCount"`
 	Name        string `json:"name"`
-	Owner       string `json:"owner"`
+
+	// Owner An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Owner AccountName `json:"owner"`
 }
 
 // GroupEnvelope defines model for GroupEnvelope.
 type GroupEnvelope struct {
-	Code    int32  `json:"code"`
+	Code int32 `json:"code"`
+
+	// Data Example: {"id":7,"memberCount":3,"name":"周末爬山","owner":"bob"}
 	Data    Group  `json:"data"`
 	Message string `json:"message"`
 }
@@ -535,6 +619,8 @@ type GroupListEnvelope struct {
 }
 
 // GroupOnlineFrame The members connected to the group.
+//
+// Example: {"groupId":7,"text":"当前群在线用户列表：[alice, bob]","type":"group.online","users":[{"account":"alice","username":"爱丽丝"},{"account":"bob","username":"bob"}]}
 type GroupOnlineFrame struct {
 	GroupId int64 `json:"groupId"`
 
@@ -548,10 +634,15 @@ type GroupOnlineFrame struct {
 type GroupOnlineFrameType string
 
 // GroupPresenceFrame A member opened or closed a group socket.
+//
+// Example: {"account":"bob","groupId":7,"online":true,"text":"用户bob上线","type":"group.presence","username":"bob"}
 type GroupPresenceFrame struct {
-	Account string `json:"account"`
-	GroupId int64  `json:"groupId"`
-	Online  bool   `json:"online"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
+	GroupId int64       `json:"groupId"`
+	Online  bool        `json:"online"`
 
 	// Text 用户X上线 or 用户X下线.
 	Text     string                 `json:"text"`
@@ -562,9 +653,12 @@ type GroupPresenceFrame struct {
 // GroupPresenceFrameType defines model for GroupPresenceFrame.Type.
 type GroupPresenceFrameType string
 
-// GroupReader defines model for GroupReader.
+// GroupReader Example: {"account":"bob","readSeq":4,"username":"bob"}
 type GroupReader struct {
-	Account string `json:"account"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
 
 	// ReadSeq The member's read cursor in the group.
 	ReadSeq  int64  `json:"readSeq"`
@@ -578,11 +672,22 @@ type GroupReaderListEnvelope struct {
 	Message string        `json:"message"`
 }
 
-// LegacySendFrame The original system's direct message frame on the user channel.
+// GroupServerFrame A frame the server sends on a group channel; `type` tells which.
+type GroupServerFrame struct {
+	union json.RawMessage
+}
+
+// LegacySendFrame The original system's direct message frame on the user channel. It
+// is a send like any other: committed, acked, and delivered to the
+// sender's own sockets too.
+//
+// Example: {"text":"好的，八点见","to":"bob"}
 type LegacySendFrame struct {
 	Text string `json:"text"`
 
 	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	To AccountName `json:"to"`
 }
 
@@ -590,17 +695,20 @@ type LegacySendFrame struct {
 type LoginEnvelope struct {
 	Code int32 `json:"code"`
 
-	// Data [user, {"token": "..."}]
+	// Data Exactly two items, in this order: the `User`, then a
+	// `TokenHolder` (`{"token": "..."}`). Each item matches exactly
+	// one of the two schemas (both forbid other properties), so a
+	// client tells them apart by the `token` property.
 	Data    []LoginItem `json:"data"`
 	Message string      `json:"message"`
 }
 
-// LoginItem defines model for LoginItem.
+// LoginItem An item of a login's `data`: the `User` (first) or the `TokenHolder` (second).
 type LoginItem struct {
 	union json.RawMessage
 }
 
-// LoginRequest defines model for LoginRequest.
+// LoginRequest Example: {"account":"alice","password":"correct-horse"}
 type LoginRequest struct {
 	Account  string `json:"account"`
 	Password string `json:"password"`
@@ -633,34 +741,55 @@ type MediaInfo struct {
 // MediaInfoMime The content type, recognised from the content.
 type MediaInfoMime string
 
-// MessageFrame A chat message. Exactly one of `to` and `groupId` is set. A media
-// message (kind image, audio or video) carries the stored name in
-// `message` and the file's description in `media`. A recalled message
-// keeps its id and seq but has `recalled: true`, an empty `message`
-// and no `media`.
+// MessageFrame A chat message. Exactly one of `to` and `groupId` is set. Every
+// socket of the conversation's accounts receives it, the sender's own
+// sockets included (the sending socket too, besides its `ack`), so a
+// client that shows its own messages optimistically dedupes them by
+// `id` (or by `clientMsgId`). A media message (kind image, audio or
+// video) carries the stored name in `message` and the file's
+// description in `media`. A recalled message keeps its id and seq but
+// has `recalled: true`, an empty `message` and no `media`.
+//
+// Example: {"clientMsgId":"b-17","fromUser":"bob","id":42,"kind":"text","message":"周六去爬山吗？","seq":12,"time":"2024-05-01T09:30:00.123Z","to":"alice","type":"message"}
 type MessageFrame struct {
+	// ClientMsgId The sender's `clientMsgId`, when it gave one.
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
-	FromUser    string  `json:"fromUser"`
-	GroupId     *int64  `json:"groupId,omitempty"`
-	Id          int64   `json:"id"`
+
+	// FromUser An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	FromUser AccountName `json:"fromUser"`
+	GroupId  *int64      `json:"groupId,omitempty"`
+
+	// Id The message's id, unique on the server.
+	Id int64 `json:"id"`
 
 	// Kind text, or a media kind whose `message` is a name returned by the
 	// matching upload endpoint: image by /uploadchatpic, audio by
 	// /uploadmp3, video by /uploadmp4.
+	//
+	//
+	// Example: text
 	Kind MessageKind `json:"kind"`
 
 	// Media The file of a media message, as read when it was uploaded, so that a
 	// client can lay it out and choose a player before fetching it.
-	Media   *MediaInfo `json:"media,omitempty"`
-	Message string     `json:"message"`
+	Media *MediaInfo `json:"media,omitempty"`
+
+	// Message The text, or for a media kind the uploaded file's name. At most the frame limit (TIM_MAX_FRAME_BYTES, 64 KiB by default).
+	Message string `json:"message"`
 
 	// Recalled Present, and true, when the sender recalled the message; a RecallFrame with this `id` follows it in the conversation.
 	Recalled *bool `json:"recalled,omitempty"`
 
 	// Seq Gap-free, strictly increasing within the conversation.
-	Seq  int64            `json:"seq"`
-	Time time.Time        `json:"time"`
-	To   *string          `json:"to,omitempty"`
+	Seq  int64     `json:"seq"`
+	Time time.Time `json:"time"`
+
+	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	To   *AccountName     `json:"to,omitempty"`
 	Type MessageFrameType `json:"type"`
 }
 
@@ -670,6 +799,8 @@ type MessageFrameType string
 // MessageKind text, or a media kind whose `message` is a name returned by the
 // matching upload endpoint: image by /uploadchatpic, audio by
 // /uploadmp3, video by /uploadmp4.
+//
+// Example: text
 type MessageKind string
 
 // MessageListEnvelope defines model for MessageListEnvelope.
@@ -688,15 +819,23 @@ type NameEnvelope struct {
 	Message string `json:"message"`
 }
 
-// OnlineUser defines model for OnlineUser.
+// OnlineUser Example: {"account":"bob","username":"bob"}
 type OnlineUser struct {
-	Account  string `json:"account"`
-	Username string `json:"username"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account  AccountName `json:"account"`
+	Username string      `json:"username"`
 }
 
 // PresenceFrame A friend came online or went offline.
+//
+// Example: {"account":"bob","online":true,"type":"presence"}
 type PresenceFrame struct {
-	Account string            `json:"account"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName       `json:"account"`
 	Online  bool              `json:"online"`
 	Type    PresenceFrameType `json:"type"`
 }
@@ -708,13 +847,15 @@ type PresenceFrameType string
 // POST /Tim/read): exactly one of `with` and `groupId`, which on a
 // one-to-one or group socket must name the socket's conversation.
 //
-// Example: {"seq":7,"type":"read","with":"b"}
+// Example: {"seq":12,"type":"read","with":"bob"}
 type ReadFrame struct {
 	GroupId *int64        `json:"groupId,omitempty"`
 	Seq     int64         `json:"seq"`
 	Type    ReadFrameType `json:"type"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
@@ -722,6 +863,8 @@ type ReadFrame struct {
 type ReadFrameType string
 
 // ReadRequest The body of POST /Tim/read; exactly one of `with` and `groupId`.
+//
+// Example: {"seq":12,"with":"bob"}
 type ReadRequest struct {
 	GroupId *int64 `json:"groupId,omitempty"`
 
@@ -729,6 +872,8 @@ type ReadRequest struct {
 	Seq int64 `json:"seq"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
@@ -756,9 +901,11 @@ type RecallClientFrameType string
 // recalled message's `to`). In a group `groupId` is set instead of
 // `with`.
 type RecallFrame struct {
-	// By The account that recalled the message, its sender.
-	By      string `json:"by"`
-	GroupId *int64 `json:"groupId,omitempty"`
+	// By An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	By      AccountName `json:"by"`
+	GroupId *int64      `json:"groupId,omitempty"`
 
 	// Id The recalled message.
 	Id int64 `json:"id"`
@@ -767,7 +914,11 @@ type RecallFrame struct {
 	Seq  int64           `json:"seq"`
 	Time time.Time       `json:"time"`
 	Type RecallFrameType `json:"type"`
-	With *string         `json:"with,omitempty"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
 }
 
 // RecallFrameType defines model for RecallFrame.Type.
@@ -782,10 +933,11 @@ type ReceiptEnvelope struct {
 	// conversation as seen by the socket's account (the reader's peer on
 	// the reader's sockets, the reader on the peer's). A read cursor only
 	// grows: receipts from several devices may arrive out of order, and a
-	// client keeps the largest `seq`.
+	// client keeps the largest `seq`. Receipts are not stored as
+	// messages, take no seq and are not replayed.
 	//
 	//
-	// Example: {"reader":"b","seq":7,"time":"2024-05-01T12:00:05Z","type":"receipt","with":"a"}
+	// Example: {"reader":"bob","seq":12,"time":"2024-05-01T09:32:00Z","type":"receipt","with":"alice"}
 	Data    ReceiptFrame `json:"data"`
 	Message string       `json:"message"`
 }
@@ -795,36 +947,54 @@ type ReceiptEnvelope struct {
 // conversation as seen by the socket's account (the reader's peer on
 // the reader's sockets, the reader on the peer's). A read cursor only
 // grows: receipts from several devices may arrive out of order, and a
-// client keeps the largest `seq`.
+// client keeps the largest `seq`. Receipts are not stored as
+// messages, take no seq and are not replayed.
 //
-// Example: {"reader":"b","seq":7,"time":"2024-05-01T12:00:05Z","type":"receipt","with":"a"}
+// Example: {"reader":"bob","seq":12,"time":"2024-05-01T09:32:00Z","type":"receipt","with":"alice"}
 type ReceiptFrame struct {
 	GroupId *int64 `json:"groupId,omitempty"`
-	Reader  string `json:"reader"`
-	Seq     int64  `json:"seq"`
+
+	// Reader An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Reader AccountName `json:"reader"`
+
+	// Seq The reader's read cursor in the conversation.
+	Seq int64 `json:"seq"`
 
 	// Time When the read cursor reached `seq`.
 	Time time.Time        `json:"time"`
 	Type ReceiptFrameType `json:"type"`
-	With *string          `json:"with,omitempty"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
 }
 
 // ReceiptFrameType defines model for ReceiptFrame.Type.
 type ReceiptFrameType string
 
-// RegisterRequest defines model for RegisterRequest.
+// RegisterRequest Example: {"account":"alice","age":24,"password":"correct-horse","sex":"female","username":"爱丽丝"}
 type RegisterRequest struct {
 	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	Account  AccountName `json:"account"`
 	Age      int32       `json:"age"`
 	Password string      `json:"password"`
 
 	// Sex male or female.
+	//
+	// Example: female
 	Sex Sex `json:"sex"`
 
 	// Username A name shown to people (a username, a group name): 1 to 64
 	// characters, none of them a control character (U+0000 to U+001F,
 	// U+007F to U+009F).
+	//
+	//
+	// Example: 周末爬山
 	Username DisplayName `json:"username"`
 }
 
@@ -834,17 +1004,27 @@ type RegisterRequest struct {
 // by anyone: an unknown name is refused with an error frame 404, a
 // name of another kind (an MP3 sent as image) with 400, and nothing
 // is stored.
+//
+// Example: {"clientMsgId":"c-7","text":"好的，八点见","to":"bob","type":"send"}
 type SendFrame struct {
+	// ClientMsgId Makes the send idempotent per (sender, conversation): resend
+	// under the same id after a reconnect and the message is stored
+	// once; the ack names it.
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
 	GroupId     *int64  `json:"groupId,omitempty"`
 
 	// Kind text, or a media kind whose `message` is a name returned by the
 	// matching upload endpoint: image by /uploadchatpic, audio by
 	// /uploadmp3, video by /uploadmp4.
+	//
+	//
+	// Example: text
 	Kind *MessageKind `json:"kind,omitempty"`
 	Text string       `json:"text"`
 
 	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	To   *AccountName  `json:"to,omitempty"`
 	Type SendFrameType `json:"type"`
 }
@@ -853,23 +1033,31 @@ type SendFrame struct {
 type SendFrameType string
 
 // Sex male or female.
+//
+// Example: female
 type Sex string
 
 // SyncFrame Replays a conversation from `afterSeq`.
+//
+// Example: {"afterSeq":0,"groupId":7,"type":"sync"}
 type SyncFrame struct {
 	AfterSeq int64         `json:"afterSeq"`
 	GroupId  *int64        `json:"groupId,omitempty"`
 	Type     SyncFrameType `json:"type"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
 // SyncFrameType defines model for SyncFrame.Type.
 type SyncFrameType string
 
-// Token defines model for Token.
-type Token struct {
+// TokenHolder The second item of a login's `data`, holding the token.
+//
+// Example: {"token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ0aW0iLCJzdWIiOiJhbGljZSIsImV4cCI6MTcxNDU3MzgwMCwiaWF0IjoxNzE0NTcwMjAwLCJqdGkiOiI5YzNmMWUyYSJ9.qf0m4H0b5bO7oK3t1kqQhJ8yS2YwV7cR1xW9pL6dE3s"}
+type TokenHolder struct {
 	// Token A JWT to send in the `token` header.
 	Token string `json:"token"`
 }
@@ -879,12 +1067,14 @@ type Token struct {
 // to), which on a one-to-one or group socket must name the socket's
 // conversation. Not stored and never acknowledged.
 //
-// Example: {"type":"typing","with":"b"}
+// Example: {"type":"typing","with":"bob"}
 type TypingClientFrame struct {
 	GroupId *int64                `json:"groupId,omitempty"`
 	Type    TypingClientFrameType `json:"type"`
 
 	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
 	With *AccountName `json:"with,omitempty"`
 }
 
@@ -895,21 +1085,33 @@ type TypingClientFrameType string
 // the recipient, that is `from`. Group: `groupId`. Not stored, not
 // replayed; at most one per sender and conversation every 2 seconds.
 //
-// Example: {"from":"a","type":"typing","with":"a"}
+// Example: {"from":"bob","type":"typing","with":"bob"}
 type TypingFrame struct {
-	From    string          `json:"from"`
+	// From An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	From    AccountName     `json:"from"`
 	GroupId *int64          `json:"groupId,omitempty"`
 	Type    TypingFrameType `json:"type"`
-	With    *string         `json:"with,omitempty"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
 }
 
 // TypingFrameType defines model for TypingFrame.Type.
 type TypingFrameType string
 
 // User A user as every response shows it; never a password or hash.
+//
+// Example: {"account":"alice","age":24,"avatarUrl":"/Tim/avatar?account=alice","id":1,"onlineStatus":1,"sex":"female","username":"爱丽丝"}
 type User struct {
-	Account string `json:"account"`
-	Age     int32  `json:"age"`
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
+	Age     int32       `json:"age"`
 
 	// AvatarUrl Path of the avatar download, or null when there is none.
 	AvatarUrl *string `json:"avatarUrl"`
@@ -919,6 +1121,8 @@ type User struct {
 	OnlineStatus UserOnlineStatus `json:"onlineStatus"`
 
 	// Sex male or female.
+	//
+	// Example: female
 	Sex      Sex    `json:"sex"`
 	Username string `json:"username"`
 }
@@ -931,6 +1135,8 @@ type UserEnvelope struct {
 	Code int32 `json:"code"`
 
 	// Data A user as every response shows it; never a password or hash.
+	//
+	// Example: {"account":"alice","age":24,"avatarUrl":"/Tim/avatar?account=alice","id":1,"onlineStatus":1,"sex":"female","username":"爱丽丝"}
 	Data    User   `json:"data"`
 	Message string `json:"message"`
 }
@@ -942,12 +1148,26 @@ type UserListEnvelope struct {
 	Message string `json:"message"`
 }
 
-// UsersFrame The user and their online friends, sent after ConnectedFrame on the user channel.
-type UsersFrame struct {
-	Users []OnlineUser `json:"users"`
+// UserServerFrame A frame the server sends on the user channel; `type` tells which.
+type UserServerFrame struct {
+	union json.RawMessage
 }
 
+// UsersFrame The user and their online friends, sent after ConnectedFrame on the
+// user channel: the user first, then each online friend.
+//
+// Example: {"type":"users","users":[{"account":"alice","username":"爱丽丝"},{"account":"bob","username":"bob"}]}
+type UsersFrame struct {
+	Type  UsersFrameType `json:"type"`
+	Users []OnlineUser   `json:"users"`
+}
+
+// UsersFrameType defines model for UsersFrame.Type.
+type UsersFrameType string
+
 // Account An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type Account = AccountName
 
 // AfterSeq defines model for AfterSeq.
@@ -960,6 +1180,8 @@ type BeforeSeq = int64
 type Filename = string
 
 // FriendAccount An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type FriendAccount = AccountName
 
 // GroupID defines model for GroupID.
@@ -984,54 +1206,98 @@ type LogoutAll = bool
 type Range = string
 
 // UserAccount An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
 type UserAccount = AccountName
 
+// BadFilename The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
+type BadFilename = Envelope
+
 // BadRequest The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type BadRequest = Envelope
 
 // Busy The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Busy = Envelope
 
 // Conflict The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Conflict = Envelope
 
 // Forbidden The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Forbidden = Envelope
 
 // InternalError The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type InternalError = Envelope
 
+// NoSuchFile The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
+type NoSuchFile = Envelope
+
 // NotFound The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type NotFound = Envelope
 
 // OK The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type OK = Envelope
 
 // RangeNotSatisfiable The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type RangeNotSatisfiable = Envelope
 
 // RequestTimeout The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type RequestTimeout = Envelope
 
 // TooLarge The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type TooLarge = Envelope
 
 // TooManyRequests The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type TooManyRequests = Envelope
 
 // TooManyUploads The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type TooManyUploads = Envelope
 
 // Unauthorized The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Unauthorized = Envelope
 
 // Unavailable The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type Unavailable = Envelope
 
 // UnsupportedMediaType The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type UnsupportedMediaType = Envelope
 
 // UploadTooSlow The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
 type UploadTooSlow = Envelope
 
 // UserLogoutParams defines parameters for UserLogout.
@@ -1204,7 +1470,9 @@ type GetMessagesParams struct {
 
 // DownloadChatPicParams defines parameters for DownloadChatPic.
 type DownloadChatPicParams struct {
-	// Filename A name returned by an upload endpoint.
+	// Filename A name returned by an upload endpoint of the same kind. Names have
+	// the shape `YYYY-MM-DD:hh:mm:ss-` followed by 32 lowercase hex
+	// digits; clients need not parse them.
 	Filename Filename `form:"filename" json:"filename"`
 
 	// Range An HTTP byte range, for seeking.
@@ -1222,7 +1490,9 @@ type DownloadChatPicParams struct {
 
 // DownloadMp3Params defines parameters for DownloadMp3.
 type DownloadMp3Params struct {
-	// Filename A name returned by an upload endpoint.
+	// Filename A name returned by an upload endpoint of the same kind. Names have
+	// the shape `YYYY-MM-DD:hh:mm:ss-` followed by 32 lowercase hex
+	// digits; clients need not parse them.
 	Filename Filename `form:"filename" json:"filename"`
 
 	// Range An HTTP byte range, for seeking.
@@ -1240,7 +1510,9 @@ type DownloadMp3Params struct {
 
 // DownloadMp4Params defines parameters for DownloadMp4.
 type DownloadMp4Params struct {
-	// Filename A name returned by an upload endpoint.
+	// Filename A name returned by an upload endpoint of the same kind. Names have
+	// the shape `YYYY-MM-DD:hh:mm:ss-` followed by 32 lowercase hex
+	// digits; clients need not parse them.
 	Filename Filename `form:"filename" json:"filename"`
 
 	// Range An HTTP byte range, for seeking.
@@ -1277,6 +1549,640 @@ type UploadMp3MultipartRequestBody = FileUpload
 // UploadMp4MultipartRequestBody defines body for UploadMp4 for multipart/form-data ContentType.
 type UploadMp4MultipartRequestBody = FileUpload
 
+// AsConnectedFrame returns the union data inside the DirectServerFrame as a ConnectedFrame
+func (t DirectServerFrame) AsConnectedFrame() (ConnectedFrame, error) {
+	var body ConnectedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromConnectedFrame overwrites any union data inside the DirectServerFrame as the provided ConnectedFrame
+func (t *DirectServerFrame) FromConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	t.union = b
+	return err
+}
+
+// MergeConnectedFrame performs a merge with any union data inside the DirectServerFrame, using the provided ConnectedFrame
+func (t *DirectServerFrame) MergeConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMessageFrame returns the union data inside the DirectServerFrame as a MessageFrame
+func (t DirectServerFrame) AsMessageFrame() (MessageFrame, error) {
+	var body MessageFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMessageFrame overwrites any union data inside the DirectServerFrame as the provided MessageFrame
+func (t *DirectServerFrame) FromMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	t.union = b
+	return err
+}
+
+// MergeMessageFrame performs a merge with any union data inside the DirectServerFrame, using the provided MessageFrame
+func (t *DirectServerFrame) MergeMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAckFrame returns the union data inside the DirectServerFrame as a AckFrame
+func (t DirectServerFrame) AsAckFrame() (AckFrame, error) {
+	var body AckFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAckFrame overwrites any union data inside the DirectServerFrame as the provided AckFrame
+func (t *DirectServerFrame) FromAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	t.union = b
+	return err
+}
+
+// MergeAckFrame performs a merge with any union data inside the DirectServerFrame, using the provided AckFrame
+func (t *DirectServerFrame) MergeAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorFrame returns the union data inside the DirectServerFrame as a ErrorFrame
+func (t DirectServerFrame) AsErrorFrame() (ErrorFrame, error) {
+	var body ErrorFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorFrame overwrites any union data inside the DirectServerFrame as the provided ErrorFrame
+func (t *DirectServerFrame) FromErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	t.union = b
+	return err
+}
+
+// MergeErrorFrame performs a merge with any union data inside the DirectServerFrame, using the provided ErrorFrame
+func (t *DirectServerFrame) MergeErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRecallFrame returns the union data inside the DirectServerFrame as a RecallFrame
+func (t DirectServerFrame) AsRecallFrame() (RecallFrame, error) {
+	var body RecallFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRecallFrame overwrites any union data inside the DirectServerFrame as the provided RecallFrame
+func (t *DirectServerFrame) FromRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	t.union = b
+	return err
+}
+
+// MergeRecallFrame performs a merge with any union data inside the DirectServerFrame, using the provided RecallFrame
+func (t *DirectServerFrame) MergeRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReceiptFrame returns the union data inside the DirectServerFrame as a ReceiptFrame
+func (t DirectServerFrame) AsReceiptFrame() (ReceiptFrame, error) {
+	var body ReceiptFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReceiptFrame overwrites any union data inside the DirectServerFrame as the provided ReceiptFrame
+func (t *DirectServerFrame) FromReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	t.union = b
+	return err
+}
+
+// MergeReceiptFrame performs a merge with any union data inside the DirectServerFrame, using the provided ReceiptFrame
+func (t *DirectServerFrame) MergeReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTypingFrame returns the union data inside the DirectServerFrame as a TypingFrame
+func (t DirectServerFrame) AsTypingFrame() (TypingFrame, error) {
+	var body TypingFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTypingFrame overwrites any union data inside the DirectServerFrame as the provided TypingFrame
+func (t *DirectServerFrame) FromTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	t.union = b
+	return err
+}
+
+// MergeTypingFrame performs a merge with any union data inside the DirectServerFrame, using the provided TypingFrame
+func (t *DirectServerFrame) MergeTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t DirectServerFrame) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t DirectServerFrame) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "ack":
+		return t.AsAckFrame()
+	case "connected":
+		return t.AsConnectedFrame()
+	case "error":
+		return t.AsErrorFrame()
+	case "message":
+		return t.AsMessageFrame()
+	case "recall":
+		return t.AsRecallFrame()
+	case "receipt":
+		return t.AsReceiptFrame()
+	case "typing":
+		return t.AsTypingFrame()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t DirectServerFrame) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *DirectServerFrame) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsConnectedFrame returns the union data inside the GroupServerFrame as a ConnectedFrame
+func (t GroupServerFrame) AsConnectedFrame() (ConnectedFrame, error) {
+	var body ConnectedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromConnectedFrame overwrites any union data inside the GroupServerFrame as the provided ConnectedFrame
+func (t *GroupServerFrame) FromConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	t.union = b
+	return err
+}
+
+// MergeConnectedFrame performs a merge with any union data inside the GroupServerFrame, using the provided ConnectedFrame
+func (t *GroupServerFrame) MergeConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsGroupPresenceFrame returns the union data inside the GroupServerFrame as a GroupPresenceFrame
+func (t GroupServerFrame) AsGroupPresenceFrame() (GroupPresenceFrame, error) {
+	var body GroupPresenceFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGroupPresenceFrame overwrites any union data inside the GroupServerFrame as the provided GroupPresenceFrame
+func (t *GroupServerFrame) FromGroupPresenceFrame(v GroupPresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.presence"}`))
+	t.union = b
+	return err
+}
+
+// MergeGroupPresenceFrame performs a merge with any union data inside the GroupServerFrame, using the provided GroupPresenceFrame
+func (t *GroupServerFrame) MergeGroupPresenceFrame(v GroupPresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.presence"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsGroupOnlineFrame returns the union data inside the GroupServerFrame as a GroupOnlineFrame
+func (t GroupServerFrame) AsGroupOnlineFrame() (GroupOnlineFrame, error) {
+	var body GroupOnlineFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGroupOnlineFrame overwrites any union data inside the GroupServerFrame as the provided GroupOnlineFrame
+func (t *GroupServerFrame) FromGroupOnlineFrame(v GroupOnlineFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.online"}`))
+	t.union = b
+	return err
+}
+
+// MergeGroupOnlineFrame performs a merge with any union data inside the GroupServerFrame, using the provided GroupOnlineFrame
+func (t *GroupServerFrame) MergeGroupOnlineFrame(v GroupOnlineFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"group.online"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMessageFrame returns the union data inside the GroupServerFrame as a MessageFrame
+func (t GroupServerFrame) AsMessageFrame() (MessageFrame, error) {
+	var body MessageFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMessageFrame overwrites any union data inside the GroupServerFrame as the provided MessageFrame
+func (t *GroupServerFrame) FromMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	t.union = b
+	return err
+}
+
+// MergeMessageFrame performs a merge with any union data inside the GroupServerFrame, using the provided MessageFrame
+func (t *GroupServerFrame) MergeMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAckFrame returns the union data inside the GroupServerFrame as a AckFrame
+func (t GroupServerFrame) AsAckFrame() (AckFrame, error) {
+	var body AckFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAckFrame overwrites any union data inside the GroupServerFrame as the provided AckFrame
+func (t *GroupServerFrame) FromAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	t.union = b
+	return err
+}
+
+// MergeAckFrame performs a merge with any union data inside the GroupServerFrame, using the provided AckFrame
+func (t *GroupServerFrame) MergeAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorFrame returns the union data inside the GroupServerFrame as a ErrorFrame
+func (t GroupServerFrame) AsErrorFrame() (ErrorFrame, error) {
+	var body ErrorFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorFrame overwrites any union data inside the GroupServerFrame as the provided ErrorFrame
+func (t *GroupServerFrame) FromErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	t.union = b
+	return err
+}
+
+// MergeErrorFrame performs a merge with any union data inside the GroupServerFrame, using the provided ErrorFrame
+func (t *GroupServerFrame) MergeErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRecallFrame returns the union data inside the GroupServerFrame as a RecallFrame
+func (t GroupServerFrame) AsRecallFrame() (RecallFrame, error) {
+	var body RecallFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRecallFrame overwrites any union data inside the GroupServerFrame as the provided RecallFrame
+func (t *GroupServerFrame) FromRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	t.union = b
+	return err
+}
+
+// MergeRecallFrame performs a merge with any union data inside the GroupServerFrame, using the provided RecallFrame
+func (t *GroupServerFrame) MergeRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReceiptFrame returns the union data inside the GroupServerFrame as a ReceiptFrame
+func (t GroupServerFrame) AsReceiptFrame() (ReceiptFrame, error) {
+	var body ReceiptFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReceiptFrame overwrites any union data inside the GroupServerFrame as the provided ReceiptFrame
+func (t *GroupServerFrame) FromReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	t.union = b
+	return err
+}
+
+// MergeReceiptFrame performs a merge with any union data inside the GroupServerFrame, using the provided ReceiptFrame
+func (t *GroupServerFrame) MergeReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTypingFrame returns the union data inside the GroupServerFrame as a TypingFrame
+func (t GroupServerFrame) AsTypingFrame() (TypingFrame, error) {
+	var body TypingFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTypingFrame overwrites any union data inside the GroupServerFrame as the provided TypingFrame
+func (t *GroupServerFrame) FromTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	t.union = b
+	return err
+}
+
+// MergeTypingFrame performs a merge with any union data inside the GroupServerFrame, using the provided TypingFrame
+func (t *GroupServerFrame) MergeTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t GroupServerFrame) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t GroupServerFrame) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "ack":
+		return t.AsAckFrame()
+	case "connected":
+		return t.AsConnectedFrame()
+	case "error":
+		return t.AsErrorFrame()
+	case "group.online":
+		return t.AsGroupOnlineFrame()
+	case "group.presence":
+		return t.AsGroupPresenceFrame()
+	case "message":
+		return t.AsMessageFrame()
+	case "recall":
+		return t.AsRecallFrame()
+	case "receipt":
+		return t.AsReceiptFrame()
+	case "typing":
+		return t.AsTypingFrame()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t GroupServerFrame) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *GroupServerFrame) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsUser returns the union data inside the LoginItem as a User
 func (t LoginItem) AsUser() (User, error) {
 	var body User
@@ -1303,22 +2209,22 @@ func (t *LoginItem) MergeUser(v User) error {
 	return err
 }
 
-// AsToken returns the union data inside the LoginItem as a Token
-func (t LoginItem) AsToken() (Token, error) {
-	var body Token
+// AsTokenHolder returns the union data inside the LoginItem as a TokenHolder
+func (t LoginItem) AsTokenHolder() (TokenHolder, error) {
+	var body TokenHolder
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromToken overwrites any union data inside the LoginItem as the provided Token
-func (t *LoginItem) FromToken(v Token) error {
+// FromTokenHolder overwrites any union data inside the LoginItem as the provided TokenHolder
+func (t *LoginItem) FromTokenHolder(v TokenHolder) error {
 	b, err := json.Marshal(v)
 	t.union = b
 	return err
 }
 
-// MergeToken performs a merge with any union data inside the LoginItem, using the provided Token
-func (t *LoginItem) MergeToken(v Token) error {
+// MergeTokenHolder performs a merge with any union data inside the LoginItem, using the provided TokenHolder
+func (t *LoginItem) MergeTokenHolder(v TokenHolder) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -1335,6 +2241,359 @@ func (t LoginItem) MarshalJSON() ([]byte, error) {
 }
 
 func (t *LoginItem) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsConnectedFrame returns the union data inside the UserServerFrame as a ConnectedFrame
+func (t UserServerFrame) AsConnectedFrame() (ConnectedFrame, error) {
+	var body ConnectedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromConnectedFrame overwrites any union data inside the UserServerFrame as the provided ConnectedFrame
+func (t *UserServerFrame) FromConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	t.union = b
+	return err
+}
+
+// MergeConnectedFrame performs a merge with any union data inside the UserServerFrame, using the provided ConnectedFrame
+func (t *UserServerFrame) MergeConnectedFrame(v ConnectedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"connected"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsUsersFrame returns the union data inside the UserServerFrame as a UsersFrame
+func (t UserServerFrame) AsUsersFrame() (UsersFrame, error) {
+	var body UsersFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUsersFrame overwrites any union data inside the UserServerFrame as the provided UsersFrame
+func (t *UserServerFrame) FromUsersFrame(v UsersFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"users"}`))
+	t.union = b
+	return err
+}
+
+// MergeUsersFrame performs a merge with any union data inside the UserServerFrame, using the provided UsersFrame
+func (t *UserServerFrame) MergeUsersFrame(v UsersFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"users"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMessageFrame returns the union data inside the UserServerFrame as a MessageFrame
+func (t UserServerFrame) AsMessageFrame() (MessageFrame, error) {
+	var body MessageFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMessageFrame overwrites any union data inside the UserServerFrame as the provided MessageFrame
+func (t *UserServerFrame) FromMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	t.union = b
+	return err
+}
+
+// MergeMessageFrame performs a merge with any union data inside the UserServerFrame, using the provided MessageFrame
+func (t *UserServerFrame) MergeMessageFrame(v MessageFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsAckFrame returns the union data inside the UserServerFrame as a AckFrame
+func (t UserServerFrame) AsAckFrame() (AckFrame, error) {
+	var body AckFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAckFrame overwrites any union data inside the UserServerFrame as the provided AckFrame
+func (t *UserServerFrame) FromAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	t.union = b
+	return err
+}
+
+// MergeAckFrame performs a merge with any union data inside the UserServerFrame, using the provided AckFrame
+func (t *UserServerFrame) MergeAckFrame(v AckFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"ack"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorFrame returns the union data inside the UserServerFrame as a ErrorFrame
+func (t UserServerFrame) AsErrorFrame() (ErrorFrame, error) {
+	var body ErrorFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorFrame overwrites any union data inside the UserServerFrame as the provided ErrorFrame
+func (t *UserServerFrame) FromErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	t.union = b
+	return err
+}
+
+// MergeErrorFrame performs a merge with any union data inside the UserServerFrame, using the provided ErrorFrame
+func (t *UserServerFrame) MergeErrorFrame(v ErrorFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"error"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPresenceFrame returns the union data inside the UserServerFrame as a PresenceFrame
+func (t UserServerFrame) AsPresenceFrame() (PresenceFrame, error) {
+	var body PresenceFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPresenceFrame overwrites any union data inside the UserServerFrame as the provided PresenceFrame
+func (t *UserServerFrame) FromPresenceFrame(v PresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"presence"}`))
+	t.union = b
+	return err
+}
+
+// MergePresenceFrame performs a merge with any union data inside the UserServerFrame, using the provided PresenceFrame
+func (t *UserServerFrame) MergePresenceFrame(v PresenceFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"presence"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRecallFrame returns the union data inside the UserServerFrame as a RecallFrame
+func (t UserServerFrame) AsRecallFrame() (RecallFrame, error) {
+	var body RecallFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRecallFrame overwrites any union data inside the UserServerFrame as the provided RecallFrame
+func (t *UserServerFrame) FromRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	t.union = b
+	return err
+}
+
+// MergeRecallFrame performs a merge with any union data inside the UserServerFrame, using the provided RecallFrame
+func (t *UserServerFrame) MergeRecallFrame(v RecallFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"recall"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReceiptFrame returns the union data inside the UserServerFrame as a ReceiptFrame
+func (t UserServerFrame) AsReceiptFrame() (ReceiptFrame, error) {
+	var body ReceiptFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReceiptFrame overwrites any union data inside the UserServerFrame as the provided ReceiptFrame
+func (t *UserServerFrame) FromReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	t.union = b
+	return err
+}
+
+// MergeReceiptFrame performs a merge with any union data inside the UserServerFrame, using the provided ReceiptFrame
+func (t *UserServerFrame) MergeReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTypingFrame returns the union data inside the UserServerFrame as a TypingFrame
+func (t UserServerFrame) AsTypingFrame() (TypingFrame, error) {
+	var body TypingFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTypingFrame overwrites any union data inside the UserServerFrame as the provided TypingFrame
+func (t *UserServerFrame) FromTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	t.union = b
+	return err
+}
+
+// MergeTypingFrame performs a merge with any union data inside the UserServerFrame, using the provided TypingFrame
+func (t *UserServerFrame) MergeTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t UserServerFrame) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t UserServerFrame) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "ack":
+		return t.AsAckFrame()
+	case "connected":
+		return t.AsConnectedFrame()
+	case "error":
+		return t.AsErrorFrame()
+	case "message":
+		return t.AsMessageFrame()
+	case "presence":
+		return t.AsPresenceFrame()
+	case "recall":
+		return t.AsRecallFrame()
+	case "receipt":
+		return t.AsReceiptFrame()
+	case "typing":
+		return t.AsTypingFrame()
+	case "users":
+		return t.AsUsersFrame()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t UserServerFrame) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *UserServerFrame) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -1496,7 +2755,8 @@ type ClientInterface interface {
 
 	// GetAvatar Download an avatar
 	//
-	// The account's avatar picture.
+	// The account's avatar picture; 404 when the account does not exist
+	// or has no avatar.
 	//
 	// Corresponds with GET /Tim/avatar (the `GetAvatar` operationId).
 	GetAvatar(ctx context.Context, params *GetAvatarParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1508,13 +2768,21 @@ type ClientInterface interface {
 	// and every group the account belongs to, with or without messages.
 	// Only the token's account may read its list.
 	//
+	// `lastMessage` is the conversation's newest message as a
+	// MessageFrame, exactly as history returns it: a media message
+	// carries `media`, a recalled message `recalled: true` with an empty
+	// `message` and no `media`. It is never a recall event (see
+	// RecallFrame): after a recall `lastSeq` is the event's seq, and
+	// `lastMessage` stays the newest message, which may be the recalled
+	// one.
+	//
 	// `unread` is `lastSeq - readSeq` less the account's own messages and
-	// the recall events (which take seqs but are no messages) in that
-	// range. `lastMessage` is the newest message, with `recalled: true`
-	// if it was recalled; never a recall event. `readSeq` is the account's read cursor (see
-	// `POST /Tim/read`); a member's read cursor starts at the group's
-	// newest message when it joins. `peerReadSeq`, on direct
-	// conversations, is the other party's read cursor.
+	// the recall events in that range. A message of another account that
+	// was recalled still counts: it keeps its place in the conversation,
+	// where a client shows that it was recalled. `readSeq` is the
+	// account's read cursor (see `POST /Tim/read`); a member's read cursor
+	// starts at the group's newest message when it joins. `peerReadSeq`,
+	// on direct conversations, is the other party's read cursor.
 	//
 	// Pages: pass the `next` of a page as `cursor` to get the following
 	// one; `next` is null on the last page. A conversation that takes a
@@ -1568,7 +2836,8 @@ type ClientInterface interface {
 
 	// GetGroupMessages Group message history
 	//
-	// A group's messages, paged like /Tim/messages. Members only.
+	// A group's messages, paged like /Tim/messages: without `afterSeq`
+	// and `beforeSeq`, the newest page. Members only.
 	//
 	// Corresponds with GET /Tim/groupMessages (the `GetGroupMessages` operationId).
 	GetGroupMessages(ctx context.Context, params *GetGroupMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1599,10 +2868,14 @@ type ClientInterface interface {
 
 	// GetMessages Direct message history
 	//
-	// Messages between `account` and `with`, in ascending seq order. With
-	// `afterSeq`, the page starts after it; with `beforeSeq`, the page holds
-	// the newest messages before it. Only the two parties may read it.
-	// Media messages carry `media`; a recalled message shows
+	// Messages between `account` and `with`, in ascending seq order.
+	// Without `afterSeq` and `beforeSeq`, the page holds the newest
+	// messages (the last `limit` of the conversation). With `afterSeq`,
+	// the page holds the oldest messages after it (page forward from
+	// there); with `beforeSeq`, the newest messages before it (page
+	// backward: pass the page's first seq as the next `beforeSeq`). With
+	// both, the oldest messages between them. Only the two parties may
+	// read it. Media messages carry `media`; a recalled message shows
 	// `recalled: true` with an empty `message`. Recall events (see
 	// RecallFrame) take seqs but are not listed, so a page may skip seqs.
 	//
@@ -1618,13 +2891,14 @@ type ClientInterface interface {
 	//
 	// The read cursor only moves forward: a `seq` at or below it changes
 	// nothing and the answer carries the cursor as it stands. It never
-	// passes the conversation's newest message: a `seq` beyond it is
-	// refused with 400 and changes nothing. When the cursor moves, the
-	// reader's sockets (all devices, all instances) get a `receipt` frame,
-	// and so do the other party's for a direct conversation while the two
-	// are friends; a read with a former friend moves the cursor without
-	// telling them. A group's receipts go to the reader's own sockets
-	// only; `GET /Tim/groupReaders` lists who read what.
+	// passes the conversation's newest seq (a message's or a recall
+	// event's): a `seq` beyond it is refused with 400 and changes nothing.
+	// When the cursor moves, the reader's sockets (all devices, all
+	// instances) get a `receipt` frame, and so do the other party's for a
+	// direct conversation while the two are friends; a read with a former
+	// friend moves the cursor without telling them. A group's receipts go
+	// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+	// read what.
 	//
 	// Errors change nothing: 400 (neither or both of `with` and
 	// `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
@@ -1645,13 +2919,14 @@ type ClientInterface interface {
 	//
 	// The read cursor only moves forward: a `seq` at or below it changes
 	// nothing and the answer carries the cursor as it stands. It never
-	// passes the conversation's newest message: a `seq` beyond it is
-	// refused with 400 and changes nothing. When the cursor moves, the
-	// reader's sockets (all devices, all instances) get a `receipt` frame,
-	// and so do the other party's for a direct conversation while the two
-	// are friends; a read with a former friend moves the cursor without
-	// telling them. A group's receipts go to the reader's own sockets
-	// only; `GET /Tim/groupReaders` lists who read what.
+	// passes the conversation's newest seq (a message's or a recall
+	// event's): a `seq` beyond it is refused with 400 and changes nothing.
+	// When the cursor moves, the reader's sockets (all devices, all
+	// instances) get a `receipt` frame, and so do the other party's for a
+	// direct conversation while the two are friends; a read with a former
+	// friend moves the cursor without telling them. A group's receipts go
+	// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+	// read what.
 	//
 	// Errors change nothing: 400 (neither or both of `with` and
 	// `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
@@ -1665,21 +2940,30 @@ type ClientInterface interface {
 
 	// DownloadChatPic Download a chat picture
 	//
-	// Streams a picture stored by /uploadchatpic.
+	// Streams a picture stored by /uploadchatpic. A `filename` that is not
+	// of the shape this server issues is refused with 400 before any
+	// lookup; a well-formed name that no chat picture has (a name of an
+	// MP3, say) is 404.
 	//
 	// Corresponds with GET /downloadchatpic (the `DownloadChatPic` operationId).
 	DownloadChatPic(ctx context.Context, params *DownloadChatPicParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DownloadMp3 Download an MP3
 	//
-	// Streams audio stored by /uploadmp3, with Range support for seeking.
+	// Streams audio stored by /uploadmp3, with Range support for seeking. A
+	// `filename` that is not of the shape this server issues is refused
+	// with 400 before any lookup; a well-formed name that no MP3 has is
+	// 404.
 	//
 	// Corresponds with GET /downloadmp3 (the `DownloadMp3` operationId).
 	DownloadMp3(ctx context.Context, params *DownloadMp3Params, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DownloadMp4 Download an MP4
 	//
-	// Streams video stored by /uploadmp4, with Range support for seeking.
+	// Streams video stored by /uploadmp4, with Range support for seeking. A
+	// `filename` that is not of the shape this server issues is refused
+	// with 400 before any lookup; a well-formed name that no MP4 has is
+	// 404.
 	//
 	// Corresponds with GET /downloadmp4 (the `DownloadMp4` operationId).
 	DownloadMp4(ctx context.Context, params *DownloadMp4Params, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1905,7 +3189,8 @@ func (c *Client) AddFriendPost(ctx context.Context, params *AddFriendPostParams,
 
 // GetAvatar Download an avatar
 //
-// The account's avatar picture.
+// The account's avatar picture; 404 when the account does not exist
+// or has no avatar.
 //
 // Corresponds with GET /Tim/avatar (the `GetAvatar` operationId).
 func (c *Client) GetAvatar(ctx context.Context, params *GetAvatarParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1927,13 +3212,21 @@ func (c *Client) GetAvatar(ctx context.Context, params *GetAvatarParams, reqEdit
 // and every group the account belongs to, with or without messages.
 // Only the token's account may read its list.
 //
+// `lastMessage` is the conversation's newest message as a
+// MessageFrame, exactly as history returns it: a media message
+// carries `media`, a recalled message `recalled: true` with an empty
+// `message` and no `media`. It is never a recall event (see
+// RecallFrame): after a recall `lastSeq` is the event's seq, and
+// `lastMessage` stays the newest message, which may be the recalled
+// one.
+//
 // `unread` is `lastSeq - readSeq` less the account's own messages and
-// the recall events (which take seqs but are no messages) in that
-// range. `lastMessage` is the newest message, with `recalled: true`
-// if it was recalled; never a recall event. `readSeq` is the account's read cursor (see
-// `POST /Tim/read`); a member's read cursor starts at the group's
-// newest message when it joins. `peerReadSeq`, on direct
-// conversations, is the other party's read cursor.
+// the recall events in that range. A message of another account that
+// was recalled still counts: it keeps its place in the conversation,
+// where a client shows that it was recalled. `readSeq` is the
+// account's read cursor (see `POST /Tim/read`); a member's read cursor
+// starts at the group's newest message when it joins. `peerReadSeq`,
+// on direct conversations, is the other party's read cursor.
 //
 // Pages: pass the `next` of a page as `cursor` to get the following
 // one; `next` is null on the last page. A conversation that takes a
@@ -2057,7 +3350,8 @@ func (c *Client) GetGroups(ctx context.Context, params *GetGroupsParams, reqEdit
 
 // GetGroupMessages Group message history
 //
-// A group's messages, paged like /Tim/messages. Members only.
+// A group's messages, paged like /Tim/messages: without `afterSeq`
+// and `beforeSeq`, the newest page. Members only.
 //
 // Corresponds with GET /Tim/groupMessages (the `GetGroupMessages` operationId).
 func (c *Client) GetGroupMessages(ctx context.Context, params *GetGroupMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2128,10 +3422,14 @@ func (c *Client) LeaveGroup(ctx context.Context, params *LeaveGroupParams, reqEd
 
 // GetMessages Direct message history
 //
-// Messages between `account` and `with`, in ascending seq order. With
-// `afterSeq`, the page starts after it; with `beforeSeq`, the page holds
-// the newest messages before it. Only the two parties may read it.
-// Media messages carry `media`; a recalled message shows
+// Messages between `account` and `with`, in ascending seq order.
+// Without `afterSeq` and `beforeSeq`, the page holds the newest
+// messages (the last `limit` of the conversation). With `afterSeq`,
+// the page holds the oldest messages after it (page forward from
+// there); with `beforeSeq`, the newest messages before it (page
+// backward: pass the page's first seq as the next `beforeSeq`). With
+// both, the oldest messages between them. Only the two parties may
+// read it. Media messages carry `media`; a recalled message shows
 // `recalled: true` with an empty `message`. Recall events (see
 // RecallFrame) take seqs but are not listed, so a page may skip seqs.
 //
@@ -2157,13 +3455,14 @@ func (c *Client) GetMessages(ctx context.Context, params *GetMessagesParams, req
 //
 // The read cursor only moves forward: a `seq` at or below it changes
 // nothing and the answer carries the cursor as it stands. It never
-// passes the conversation's newest message: a `seq` beyond it is
-// refused with 400 and changes nothing. When the cursor moves, the
-// reader's sockets (all devices, all instances) get a `receipt` frame,
-// and so do the other party's for a direct conversation while the two
-// are friends; a read with a former friend moves the cursor without
-// telling them. A group's receipts go to the reader's own sockets
-// only; `GET /Tim/groupReaders` lists who read what.
+// passes the conversation's newest seq (a message's or a recall
+// event's): a `seq` beyond it is refused with 400 and changes nothing.
+// When the cursor moves, the reader's sockets (all devices, all
+// instances) get a `receipt` frame, and so do the other party's for a
+// direct conversation while the two are friends; a read with a former
+// friend moves the cursor without telling them. A group's receipts go
+// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+// read what.
 //
 // Errors change nothing: 400 (neither or both of `with` and
 // `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
@@ -2194,13 +3493,14 @@ func (c *Client) MarkReadWithBody(ctx context.Context, contentType string, body 
 //
 // The read cursor only moves forward: a `seq` at or below it changes
 // nothing and the answer carries the cursor as it stands. It never
-// passes the conversation's newest message: a `seq` beyond it is
-// refused with 400 and changes nothing. When the cursor moves, the
-// reader's sockets (all devices, all instances) get a `receipt` frame,
-// and so do the other party's for a direct conversation while the two
-// are friends; a read with a former friend moves the cursor without
-// telling them. A group's receipts go to the reader's own sockets
-// only; `GET /Tim/groupReaders` lists who read what.
+// passes the conversation's newest seq (a message's or a recall
+// event's): a `seq` beyond it is refused with 400 and changes nothing.
+// When the cursor moves, the reader's sockets (all devices, all
+// instances) get a `receipt` frame, and so do the other party's for a
+// direct conversation while the two are friends; a read with a former
+// friend moves the cursor without telling them. A group's receipts go
+// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+// read what.
 //
 // Errors change nothing: 400 (neither or both of `with` and
 // `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
@@ -2224,7 +3524,10 @@ func (c *Client) MarkRead(ctx context.Context, body MarkReadJSONRequestBody, req
 
 // DownloadChatPic Download a chat picture
 //
-// Streams a picture stored by /uploadchatpic.
+// Streams a picture stored by /uploadchatpic. A `filename` that is not
+// of the shape this server issues is refused with 400 before any
+// lookup; a well-formed name that no chat picture has (a name of an
+// MP3, say) is 404.
 //
 // Corresponds with GET /downloadchatpic (the `DownloadChatPic` operationId).
 func (c *Client) DownloadChatPic(ctx context.Context, params *DownloadChatPicParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2241,7 +3544,10 @@ func (c *Client) DownloadChatPic(ctx context.Context, params *DownloadChatPicPar
 
 // DownloadMp3 Download an MP3
 //
-// Streams audio stored by /uploadmp3, with Range support for seeking.
+// Streams audio stored by /uploadmp3, with Range support for seeking. A
+// `filename` that is not of the shape this server issues is refused
+// with 400 before any lookup; a well-formed name that no MP3 has is
+// 404.
 //
 // Corresponds with GET /downloadmp3 (the `DownloadMp3` operationId).
 func (c *Client) DownloadMp3(ctx context.Context, params *DownloadMp3Params, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2258,7 +3564,10 @@ func (c *Client) DownloadMp3(ctx context.Context, params *DownloadMp3Params, req
 
 // DownloadMp4 Download an MP4
 //
-// Streams video stored by /uploadmp4, with Range support for seeking.
+// Streams video stored by /uploadmp4, with Range support for seeking. A
+// `filename` that is not of the shape this server issues is refused
+// with 400 before any lookup; a well-formed name that no MP4 has is
+// 404.
 //
 // Corresponds with GET /downloadmp4 (the `DownloadMp4` operationId).
 func (c *Client) DownloadMp4(ctx context.Context, params *DownloadMp4Params, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4191,7 +5500,8 @@ type ClientWithResponsesInterface interface {
 
 	// GetAvatarWithResponse Download an avatar
 	//
-	// The account's avatar picture.
+	// The account's avatar picture; 404 when the account does not exist
+	// or has no avatar.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4205,13 +5515,21 @@ type ClientWithResponsesInterface interface {
 	// and every group the account belongs to, with or without messages.
 	// Only the token's account may read its list.
 	//
+	// `lastMessage` is the conversation's newest message as a
+	// MessageFrame, exactly as history returns it: a media message
+	// carries `media`, a recalled message `recalled: true` with an empty
+	// `message` and no `media`. It is never a recall event (see
+	// RecallFrame): after a recall `lastSeq` is the event's seq, and
+	// `lastMessage` stays the newest message, which may be the recalled
+	// one.
+	//
 	// `unread` is `lastSeq - readSeq` less the account's own messages and
-	// the recall events (which take seqs but are no messages) in that
-	// range. `lastMessage` is the newest message, with `recalled: true`
-	// if it was recalled; never a recall event. `readSeq` is the account's read cursor (see
-	// `POST /Tim/read`); a member's read cursor starts at the group's
-	// newest message when it joins. `peerReadSeq`, on direct
-	// conversations, is the other party's read cursor.
+	// the recall events in that range. A message of another account that
+	// was recalled still counts: it keeps its place in the conversation,
+	// where a client shows that it was recalled. `readSeq` is the
+	// account's read cursor (see `POST /Tim/read`); a member's read cursor
+	// starts at the group's newest message when it joins. `peerReadSeq`,
+	// on direct conversations, is the other party's read cursor.
 	//
 	// Pages: pass the `next` of a page as `cursor` to get the following
 	// one; `next` is null on the last page. A conversation that takes a
@@ -4279,7 +5597,8 @@ type ClientWithResponsesInterface interface {
 
 	// GetGroupMessagesWithResponse Group message history
 	//
-	// A group's messages, paged like /Tim/messages. Members only.
+	// A group's messages, paged like /Tim/messages: without `afterSeq`
+	// and `beforeSeq`, the newest page. Members only.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4318,10 +5637,14 @@ type ClientWithResponsesInterface interface {
 
 	// GetMessagesWithResponse Direct message history
 	//
-	// Messages between `account` and `with`, in ascending seq order. With
-	// `afterSeq`, the page starts after it; with `beforeSeq`, the page holds
-	// the newest messages before it. Only the two parties may read it.
-	// Media messages carry `media`; a recalled message shows
+	// Messages between `account` and `with`, in ascending seq order.
+	// Without `afterSeq` and `beforeSeq`, the page holds the newest
+	// messages (the last `limit` of the conversation). With `afterSeq`,
+	// the page holds the oldest messages after it (page forward from
+	// there); with `beforeSeq`, the newest messages before it (page
+	// backward: pass the page's first seq as the next `beforeSeq`). With
+	// both, the oldest messages between them. Only the two parties may
+	// read it. Media messages carry `media`; a recalled message shows
 	// `recalled: true` with an empty `message`. Recall events (see
 	// RecallFrame) take seqs but are not listed, so a page may skip seqs.
 	//
@@ -4339,13 +5662,14 @@ type ClientWithResponsesInterface interface {
 	//
 	// The read cursor only moves forward: a `seq` at or below it changes
 	// nothing and the answer carries the cursor as it stands. It never
-	// passes the conversation's newest message: a `seq` beyond it is
-	// refused with 400 and changes nothing. When the cursor moves, the
-	// reader's sockets (all devices, all instances) get a `receipt` frame,
-	// and so do the other party's for a direct conversation while the two
-	// are friends; a read with a former friend moves the cursor without
-	// telling them. A group's receipts go to the reader's own sockets
-	// only; `GET /Tim/groupReaders` lists who read what.
+	// passes the conversation's newest seq (a message's or a recall
+	// event's): a `seq` beyond it is refused with 400 and changes nothing.
+	// When the cursor moves, the reader's sockets (all devices, all
+	// instances) get a `receipt` frame, and so do the other party's for a
+	// direct conversation while the two are friends; a read with a former
+	// friend moves the cursor without telling them. A group's receipts go
+	// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+	// read what.
 	//
 	// Errors change nothing: 400 (neither or both of `with` and
 	// `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
@@ -4366,13 +5690,14 @@ type ClientWithResponsesInterface interface {
 	//
 	// The read cursor only moves forward: a `seq` at or below it changes
 	// nothing and the answer carries the cursor as it stands. It never
-	// passes the conversation's newest message: a `seq` beyond it is
-	// refused with 400 and changes nothing. When the cursor moves, the
-	// reader's sockets (all devices, all instances) get a `receipt` frame,
-	// and so do the other party's for a direct conversation while the two
-	// are friends; a read with a former friend moves the cursor without
-	// telling them. A group's receipts go to the reader's own sockets
-	// only; `GET /Tim/groupReaders` lists who read what.
+	// passes the conversation's newest seq (a message's or a recall
+	// event's): a `seq` beyond it is refused with 400 and changes nothing.
+	// When the cursor moves, the reader's sockets (all devices, all
+	// instances) get a `receipt` frame, and so do the other party's for a
+	// direct conversation while the two are friends; a read with a former
+	// friend moves the cursor without telling them. A group's receipts go
+	// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+	// read what.
 	//
 	// Errors change nothing: 400 (neither or both of `with` and
 	// `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
@@ -4386,7 +5711,10 @@ type ClientWithResponsesInterface interface {
 
 	// DownloadChatPicWithResponse Download a chat picture
 	//
-	// Streams a picture stored by /uploadchatpic.
+	// Streams a picture stored by /uploadchatpic. A `filename` that is not
+	// of the shape this server issues is refused with 400 before any
+	// lookup; a well-formed name that no chat picture has (a name of an
+	// MP3, say) is 404.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4395,7 +5723,10 @@ type ClientWithResponsesInterface interface {
 
 	// DownloadMp3WithResponse Download an MP3
 	//
-	// Streams audio stored by /uploadmp3, with Range support for seeking.
+	// Streams audio stored by /uploadmp3, with Range support for seeking. A
+	// `filename` that is not of the shape this server issues is refused
+	// with 400 before any lookup; a well-formed name that no MP3 has is
+	// 404.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4404,7 +5735,10 @@ type ClientWithResponsesInterface interface {
 
 	// DownloadMp4WithResponse Download an MP4
 	//
-	// Streams video stored by /uploadmp4, with Range support for seeking.
+	// Streams video stored by /uploadmp4, with Range support for seeking. A
+	// `filename` that is not of the shape this server issues is refused
+	// with 400 before any lookup; a well-formed name that no MP4 has is
+	// 404.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4475,12 +5809,12 @@ type ClientWithResponsesInterface interface {
 
 // UserLoginResponse429Headers the declared response headers of an HTTP 429 response for UserLogin
 type UserLoginResponse429Headers struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 
 // UserLoginResponse503Headers the declared response headers of an HTTP 503 response for UserLogin
 type UserLoginResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 
 type UserLoginResponse struct {
@@ -4710,12 +6044,12 @@ func (r UserLogoutPostResponse) ContentType() string {
 
 // UserRegisterResponse429Headers the declared response headers of an HTTP 429 response for UserRegister
 type UserRegisterResponse429Headers struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 
 // UserRegisterResponse503Headers the declared response headers of an HTTP 503 response for UserRegister
 type UserRegisterResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 
 type UserRegisterResponse struct {
@@ -6070,11 +7404,11 @@ type DownloadChatPicResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BadFilename
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
+	JSON404 *NoSuchFile
 	// JSON416 the response for an HTTP 416 `application/json` response
 	JSON416 *RangeNotSatisfiable
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -6088,7 +7422,7 @@ type DownloadChatPicResponse struct {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r DownloadChatPicResponse) GetJSON400() *BadRequest {
+func (r DownloadChatPicResponse) GetJSON400() *BadFilename {
 	return r.JSON400
 }
 
@@ -6098,7 +7432,7 @@ func (r DownloadChatPicResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r DownloadChatPicResponse) GetJSON404() *NotFound {
+func (r DownloadChatPicResponse) GetJSON404() *NoSuchFile {
 	return r.JSON404
 }
 
@@ -6168,11 +7502,11 @@ type DownloadMp3Response struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BadFilename
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
+	JSON404 *NoSuchFile
 	// JSON416 the response for an HTTP 416 `application/json` response
 	JSON416 *RangeNotSatisfiable
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -6186,7 +7520,7 @@ type DownloadMp3Response struct {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r DownloadMp3Response) GetJSON400() *BadRequest {
+func (r DownloadMp3Response) GetJSON400() *BadFilename {
 	return r.JSON400
 }
 
@@ -6196,7 +7530,7 @@ func (r DownloadMp3Response) GetJSON401() *Unauthorized {
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r DownloadMp3Response) GetJSON404() *NotFound {
+func (r DownloadMp3Response) GetJSON404() *NoSuchFile {
 	return r.JSON404
 }
 
@@ -6266,11 +7600,11 @@ type DownloadMp4Response struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON400 the response for an HTTP 400 `application/json` response
-	JSON400 *BadRequest
+	JSON400 *BadFilename
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
+	JSON404 *NoSuchFile
 	// JSON416 the response for an HTTP 416 `application/json` response
 	JSON416 *RangeNotSatisfiable
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -6284,7 +7618,7 @@ type DownloadMp4Response struct {
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
-func (r DownloadMp4Response) GetJSON400() *BadRequest {
+func (r DownloadMp4Response) GetJSON400() *BadFilename {
 	return r.JSON400
 }
 
@@ -6294,7 +7628,7 @@ func (r DownloadMp4Response) GetJSON401() *Unauthorized {
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r DownloadMp4Response) GetJSON404() *NotFound {
+func (r DownloadMp4Response) GetJSON404() *NoSuchFile {
 	return r.JSON404
 }
 
@@ -6342,11 +7676,18 @@ type HealthzResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *OK
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r HealthzResponse) GetJSON200() *OK {
 	return r.JSON200
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r HealthzResponse) GetJSON500() *InternalError {
+	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -6383,6 +7724,8 @@ type ReadyzResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *OK
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
 }
@@ -6390,6 +7733,11 @@ type ReadyzResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ReadyzResponse) GetJSON200() *OK {
 	return r.JSON200
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ReadyzResponse) GetJSON500() *InternalError {
+	return r.JSON500
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
@@ -6428,7 +7776,7 @@ func (r ReadyzResponse) ContentType() string {
 
 // UploadChatPicResponse429Headers the declared response headers of an HTTP 429 response for UploadChatPic
 type UploadChatPicResponse429Headers struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 
 type UploadChatPicResponse struct {
@@ -6525,7 +7873,7 @@ func (r UploadChatPicResponse) ContentType() string {
 
 // UploadHeadPicResponse429Headers the declared response headers of an HTTP 429 response for UploadHeadPic
 type UploadHeadPicResponse429Headers struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 
 type UploadHeadPicResponse struct {
@@ -6622,7 +7970,7 @@ func (r UploadHeadPicResponse) ContentType() string {
 
 // UploadMp3Response429Headers the declared response headers of an HTTP 429 response for UploadMp3
 type UploadMp3Response429Headers struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 
 type UploadMp3Response struct {
@@ -6719,7 +8067,7 @@ func (r UploadMp3Response) ContentType() string {
 
 // UploadMp4Response429Headers the declared response headers of an HTTP 429 response for UploadMp4
 type UploadMp4Response429Headers struct {
-	RetryAfter *int
+	RetryAfter *int32
 }
 
 type UploadMp4Response struct {
@@ -6953,7 +8301,8 @@ func (c *ClientWithResponses) AddFriendPostWithResponse(ctx context.Context, par
 
 // GetAvatarWithResponse Download an avatar
 //
-// The account's avatar picture.
+// The account's avatar picture; 404 when the account does not exist
+// or has no avatar.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6973,13 +8322,21 @@ func (c *ClientWithResponses) GetAvatarWithResponse(ctx context.Context, params 
 // and every group the account belongs to, with or without messages.
 // Only the token's account may read its list.
 //
+// `lastMessage` is the conversation's newest message as a
+// MessageFrame, exactly as history returns it: a media message
+// carries `media`, a recalled message `recalled: true` with an empty
+// `message` and no `media`. It is never a recall event (see
+// RecallFrame): after a recall `lastSeq` is the event's seq, and
+// `lastMessage` stays the newest message, which may be the recalled
+// one.
+//
 // `unread` is `lastSeq - readSeq` less the account's own messages and
-// the recall events (which take seqs but are no messages) in that
-// range. `lastMessage` is the newest message, with `recalled: true`
-// if it was recalled; never a recall event. `readSeq` is the account's read cursor (see
-// `POST /Tim/read`); a member's read cursor starts at the group's
-// newest message when it joins. `peerReadSeq`, on direct
-// conversations, is the other party's read cursor.
+// the recall events in that range. A message of another account that
+// was recalled still counts: it keeps its place in the conversation,
+// where a client shows that it was recalled. `readSeq` is the
+// account's read cursor (see `POST /Tim/read`); a member's read cursor
+// starts at the group's newest message when it joins. `peerReadSeq`,
+// on direct conversations, is the other party's read cursor.
 //
 // Pages: pass the `next` of a page as `cursor` to get the following
 // one; `next` is null on the last page. A conversation that takes a
@@ -7089,7 +8446,8 @@ func (c *ClientWithResponses) GetGroupsWithResponse(ctx context.Context, params 
 
 // GetGroupMessagesWithResponse Group message history
 //
-// A group's messages, paged like /Tim/messages. Members only.
+// A group's messages, paged like /Tim/messages: without `afterSeq`
+// and `beforeSeq`, the newest page. Members only.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7152,10 +8510,14 @@ func (c *ClientWithResponses) LeaveGroupWithResponse(ctx context.Context, params
 
 // GetMessagesWithResponse Direct message history
 //
-// Messages between `account` and `with`, in ascending seq order. With
-// `afterSeq`, the page starts after it; with `beforeSeq`, the page holds
-// the newest messages before it. Only the two parties may read it.
-// Media messages carry `media`; a recalled message shows
+// Messages between `account` and `with`, in ascending seq order.
+// Without `afterSeq` and `beforeSeq`, the page holds the newest
+// messages (the last `limit` of the conversation). With `afterSeq`,
+// the page holds the oldest messages after it (page forward from
+// there); with `beforeSeq`, the newest messages before it (page
+// backward: pass the page's first seq as the next `beforeSeq`). With
+// both, the oldest messages between them. Only the two parties may
+// read it. Media messages carry `media`; a recalled message shows
 // `recalled: true` with an empty `message`. Recall events (see
 // RecallFrame) take seqs but are not listed, so a page may skip seqs.
 //
@@ -7179,13 +8541,14 @@ func (c *ClientWithResponses) GetMessagesWithResponse(ctx context.Context, param
 //
 // The read cursor only moves forward: a `seq` at or below it changes
 // nothing and the answer carries the cursor as it stands. It never
-// passes the conversation's newest message: a `seq` beyond it is
-// refused with 400 and changes nothing. When the cursor moves, the
-// reader's sockets (all devices, all instances) get a `receipt` frame,
-// and so do the other party's for a direct conversation while the two
-// are friends; a read with a former friend moves the cursor without
-// telling them. A group's receipts go to the reader's own sockets
-// only; `GET /Tim/groupReaders` lists who read what.
+// passes the conversation's newest seq (a message's or a recall
+// event's): a `seq` beyond it is refused with 400 and changes nothing.
+// When the cursor moves, the reader's sockets (all devices, all
+// instances) get a `receipt` frame, and so do the other party's for a
+// direct conversation while the two are friends; a read with a former
+// friend moves the cursor without telling them. A group's receipts go
+// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+// read what.
 //
 // Errors change nothing: 400 (neither or both of `with` and
 // `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
@@ -7212,13 +8575,14 @@ func (c *ClientWithResponses) MarkReadWithBodyWithResponse(ctx context.Context, 
 //
 // The read cursor only moves forward: a `seq` at or below it changes
 // nothing and the answer carries the cursor as it stands. It never
-// passes the conversation's newest message: a `seq` beyond it is
-// refused with 400 and changes nothing. When the cursor moves, the
-// reader's sockets (all devices, all instances) get a `receipt` frame,
-// and so do the other party's for a direct conversation while the two
-// are friends; a read with a former friend moves the cursor without
-// telling them. A group's receipts go to the reader's own sockets
-// only; `GET /Tim/groupReaders` lists who read what.
+// passes the conversation's newest seq (a message's or a recall
+// event's): a `seq` beyond it is refused with 400 and changes nothing.
+// When the cursor moves, the reader's sockets (all devices, all
+// instances) get a `receipt` frame, and so do the other party's for a
+// direct conversation while the two are friends; a read with a former
+// friend moves the cursor without telling them. A group's receipts go
+// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+// read what.
 //
 // Errors change nothing: 400 (neither or both of `with` and
 // `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
@@ -7238,7 +8602,10 @@ func (c *ClientWithResponses) MarkReadWithResponse(ctx context.Context, body Mar
 
 // DownloadChatPicWithResponse Download a chat picture
 //
-// Streams a picture stored by /uploadchatpic.
+// Streams a picture stored by /uploadchatpic. A `filename` that is not
+// of the shape this server issues is refused with 400 before any
+// lookup; a well-formed name that no chat picture has (a name of an
+// MP3, say) is 404.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7253,7 +8620,10 @@ func (c *ClientWithResponses) DownloadChatPicWithResponse(ctx context.Context, p
 
 // DownloadMp3WithResponse Download an MP3
 //
-// Streams audio stored by /uploadmp3, with Range support for seeking.
+// Streams audio stored by /uploadmp3, with Range support for seeking. A
+// `filename` that is not of the shape this server issues is refused
+// with 400 before any lookup; a well-formed name that no MP3 has is
+// 404.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7268,7 +8638,10 @@ func (c *ClientWithResponses) DownloadMp3WithResponse(ctx context.Context, param
 
 // DownloadMp4WithResponse Download an MP4
 //
-// Streams video stored by /uploadmp4, with Range support for seeking.
+// Streams video stored by /uploadmp4, with Range support for seeking. A
+// `filename` that is not of the shape this server issues is refused
+// with 400 before any lookup; a well-formed name that no MP4 has is
+// 404.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7461,8 +8834,8 @@ func ParseUserLoginResponse(rsp *http.Response) (*UserLoginResponse, error) {
 	case rsp.StatusCode == 429:
 		var headers UserLoginResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -7471,8 +8844,8 @@ func ParseUserLoginResponse(rsp *http.Response) (*UserLoginResponse, error) {
 	case rsp.StatusCode == 503:
 		var headers UserLoginResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -7660,8 +9033,8 @@ func ParseUserRegisterResponse(rsp *http.Response) (*UserRegisterResponse, error
 	case rsp.StatusCode == 429:
 		var headers UserRegisterResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -7670,8 +9043,8 @@ func ParseUserRegisterResponse(rsp *http.Response) (*UserRegisterResponse, error
 	case rsp.StatusCode == 503:
 		var headers UserRegisterResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -8747,7 +10120,7 @@ func ParseDownloadChatPicResponse(rsp *http.Response) (*DownloadChatPicResponse,
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadFilename
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8761,7 +10134,7 @@ func ParseDownloadChatPicResponse(rsp *http.Response) (*DownloadChatPicResponse,
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
+		var dest NoSuchFile
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8893,7 +10266,7 @@ func ParseDownloadMp3Response(rsp *http.Response) (*DownloadMp3Response, error) 
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadFilename
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8907,7 +10280,7 @@ func ParseDownloadMp3Response(rsp *http.Response) (*DownloadMp3Response, error) 
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
+		var dest NoSuchFile
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9039,7 +10412,7 @@ func ParseDownloadMp4Response(rsp *http.Response) (*DownloadMp4Response, error) 
 		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadFilename
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9053,7 +10426,7 @@ func ParseDownloadMp4Response(rsp *http.Response) (*DownloadMp4Response, error) 
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
+		var dest NoSuchFile
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9188,6 +10561,13 @@ func ParseHealthzResponse(rsp *http.Response) (*HealthzResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
 	}
 
 	return response, nil
@@ -9213,6 +10593,13 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
@@ -9302,8 +10689,8 @@ func ParseUploadChatPicResponse(rsp *http.Response) (*UploadChatPicResponse, err
 	case rsp.StatusCode == 429:
 		var headers UploadChatPicResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -9390,8 +10777,8 @@ func ParseUploadHeadPicResponse(rsp *http.Response) (*UploadHeadPicResponse, err
 	case rsp.StatusCode == 429:
 		var headers UploadHeadPicResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -9478,8 +10865,8 @@ func ParseUploadMp3Response(rsp *http.Response) (*UploadMp3Response, error) {
 	case rsp.StatusCode == 429:
 		var headers UploadMp3Response429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value
@@ -9566,8 +10953,8 @@ func ParseUploadMp4Response(rsp *http.Response) (*UploadMp4Response, error) {
 	case rsp.StatusCode == 429:
 		var headers UploadMp4Response429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			}
 			headers.RetryAfter = &value

@@ -147,7 +147,7 @@ func (a *API) UserLogin(ctx context.Context, req api.UserLoginRequestObject) (ap
 	if err := userItem.FromUser(u); err != nil {
 		return nil, fmt.Errorf("encode login user: %w", err)
 	}
-	if err := tokenItem.FromToken(api.Token{Token: token}); err != nil {
+	if err := tokenItem.FromTokenHolder(api.TokenHolder{Token: token}); err != nil {
 		return nil, fmt.Errorf("encode login token: %w", err)
 	}
 	return api.UserLogin200JSONResponse{Code: 200, Message: msgLoggedIn, Data: []api.LoginItem{userItem, tokenItem}}, nil

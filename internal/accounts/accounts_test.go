@@ -114,7 +114,7 @@ func TestLoginAsDocumented(t *testing.T) {
 	if err != nil || u.Account != "123" || u.Username != "lxc" {
 		t.Errorf("data[0] = %+v, %v", u, err)
 	}
-	tok, err := res.JSON200.Data[1].AsToken()
+	tok, err := res.JSON200.Data[1].AsTokenHolder()
 	if err != nil || strings.Count(tok.Token, ".") != 2 {
 		t.Errorf("data[1] = %+v, %v", tok, err)
 	}

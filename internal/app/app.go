@@ -160,6 +160,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 		// The largest file limit, plus room for the other parts and headers.
 		MaxMultipartBody: max(cfg.MaxAvatarBytes, cfg.MaxChatPicBytes, cfg.MaxMP3Bytes, cfg.MaxMP4Bytes) + 1<<20,
 		Body:             httpapi.BodyLimits{Timeout: cfg.BodyTimeout, MinBytes: cfg.UploadMinBytes, MinWindow: cfg.UploadMinWindow},
+		AllowedOrigins:   cfg.AllowedOrigins,
 		Mount:            rt.Register,
 		MetricsElsewhere: cfg.MetricsAddr != "", // Run serves MetricsHandler there
 	})

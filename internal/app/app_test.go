@@ -163,10 +163,11 @@ func TestDocumentFlow(t *testing.T) {
 	befriend(t, env, ta, "a", "b")
 
 	b := dial(t, env, "/websocket/b", tb)
-	if v := b.next(); v["code"] != float64(200) || v["message"] != "连接成功" {
+	// The original's keys, and a type like every other server frame.
+	if v := b.next(); v["type"] != "connected" || v["code"] != float64(200) || v["message"] != "连接成功" {
 		t.Fatalf("first frame %v", v)
 	}
-	if v := b.next(); v["users"] == nil {
+	if v := b.next(); v["type"] != "users" || v["users"] == nil {
 		t.Fatalf("second frame %v", v)
 	}
 	if got := onlineStatus(t, env, ta, "a", "b"); got != 1 {

@@ -73,6 +73,11 @@ func checkArgon2id(hash, password string) (bool, error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &time, &threads); err != nil {
 		return false, fmt.Errorf("parse argon2id parameters: %w", err)
 	}
+	// argon2 panics on zero time or threads; a stored hash must not make a
+	// login cost more than the hashes Tim writes (bounded memory).
+	if time < 1 || time > 16 || threads < 1 || memory < 8*uint32(threads) || memory > 256<<10 {
+		return false, fmt.Errorf("argon2id parameters out of range: m=%d,t=%d,p=%d", memory, time, threads)
+	}
 	b64 := base64.RawStdEncoding
 	salt, err := b64.DecodeString(parts[4])
 	if err != nil {
@@ -81,6 +86,9 @@ func checkArgon2id(hash, password string) (bool, error) {
 	want, err := b64.DecodeString(parts[5])
 	if err != nil {
 		return false, fmt.Errorf("decode argon2id key: %w", err)
+	}
+	if len(want) < 16 || len(want) > 64 {
+		return false, fmt.Errorf("argon2id key of %d bytes", len(want))
 	}
 	got := argon2.IDKey([]byte(password), salt, time, memory, threads, uint32(len(want)))
 	if subtle.ConstantTimeCompare(got, want) != 1 {

@@ -142,6 +142,12 @@ func TestCheckPasswordRefusesMalformedHashes(t *testing.T) {
 		"key not base64":      with(5, "@@@@"),
 		"padded base64 key":   with(5, parts[5]+"="),
 		"bcrypt truncated":    bcryptHash(t, "pw", "$2a$")[:20],
+		// argon2 itself panics on these, or would take without bound.
+		"zero time":   with(3, "m=8192,t=0,p=1"),
+		"zero lanes":  with(3, "m=8192,t=1,p=0"),
+		"huge memory": with(3, "m=4194304,t=1,p=1"),
+		"huge time":   with(3, "m=8192,t=1000,p=1"),
+		"empty key":   with(5, ""),
 	} {
 		stale, err := CheckPassword(hash, "pw")
 		if err == nil || errors.Is(err, ErrMismatch) {

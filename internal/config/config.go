@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
+	"net/url"
 	"runtime"
 	"slices"
 	"strconv"
@@ -135,9 +137,11 @@ type Config struct {
 	NATSKeyFile  string
 	// InstanceID names this instance for presence. TIM_INSTANCE_ID. Default random.
 	InstanceID string
-	// AllowedOrigins are the browser origins allowed to open WebSockets,
-	// besides same-origin and clients that send no Origin.
-	// TIM_ALLOWED_ORIGINS, comma-separated. Default none.
+	// AllowedOrigins are the browser origins whose pages may call the API
+	// from another origin (CORS) and open WebSockets, besides same-origin
+	// and clients that send no Origin: exact origins (scheme://host[:port],
+	// no path), or "*" for every origin. TIM_ALLOWED_ORIGINS,
+	// comma-separated. Default none (same origin only).
 	AllowedOrigins []string
 	// PresenceTimeout after which a silent instance's users show offline.
 	// TIM_PRESENCE_TIMEOUT. Default 30s.
@@ -312,6 +316,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if v := getenv("TIM_ALLOWED_ORIGINS"); v != "" {
 		for _, o := range strings.Split(v, ",") {
 			if o = strings.TrimSpace(o); o != "" {
+				if !isOrigin(o) {
+					errs = append(errs, fmt.Errorf("TIM_ALLOWED_ORIGINS: want origins such as https://app.example.com (scheme and host, no path) or *, got %q", o))
+				}
 				c.AllowedOrigins = append(c.AllowedOrigins, o)
 			}
 		}
@@ -320,8 +327,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	num("TIM_MAX_FRAME_BYTES", &c.MaxFrameBytes)
 	if v := getenv("TIM_SEND_RATE"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 {
-			errs = append(errs, fmt.Errorf("TIM_SEND_RATE: want a positive number, got %q", v))
+		if err != nil || !(f > 0) || math.IsInf(f, 0) {
+			errs = append(errs, fmt.Errorf("TIM_SEND_RATE: want a positive finite number, got %q", v))
 		}
 		c.SendRate = f
 	}
@@ -605,4 +612,16 @@ func maskNATSURL(s string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// isOrigin reports whether o is "*" or a browser origin: http or https, a
+// host, an optional port, and nothing else (a browser's Origin header never
+// has a path, so an entry with one would never match).
+func isOrigin(o string) bool {
+	if o == "*" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		u.User == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == "" && !strings.HasSuffix(o, "?") && !strings.HasSuffix(o, "#")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
@@ -125,5 +126,22 @@ func TestJWTSecretIsMasked(t *testing.T) {
 	}
 	if out := logged(t, c); strings.Contains(out, "s3cr3t") || !strings.Contains(out, "jwt_secret=***") {
 		t.Errorf("secret not masked: %s", out)
+	}
+}
+
+func TestAllowedOrigins(t *testing.T) {
+	t.Parallel()
+	c, err := load(map[string]string{"TIM_ALLOWED_ORIGINS": "https://app.example.com, http://localhost:5173,*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"https://app.example.com", "http://localhost:5173", "*"}; !slices.Equal(c.AllowedOrigins, want) {
+		t.Errorf("AllowedOrigins = %q, want %q", c.AllowedOrigins, want)
+	}
+	// Entries a browser's Origin header can never equal are refused.
+	for _, bad := range []string{"app.example.com", "https://app.example.com/", "https://app.example.com/app", "ftp://app.example.com", "https://", "https://u@app.example.com", "https://app.example.com?x"} {
+		if _, err := load(map[string]string{"TIM_ALLOWED_ORIGINS": bad}); err == nil || !strings.Contains(err.Error(), "TIM_ALLOWED_ORIGINS") {
+			t.Errorf("%q: err %v, want a TIM_ALLOWED_ORIGINS error", bad, err)
+		}
 	}
 }

@@ -72,6 +72,8 @@ var settings = []setting{
 	{"TIM_COMMIT_TIMEOUT", "14s", func(c config.Config) bool { return c.CommitTimeout == 14*time.Second }},
 	{"TIM_PING_INTERVAL", "15s", func(c config.Config) bool { return c.PingInterval == 15*time.Second }},
 	{"TIM_PONG_TIMEOUT", "16s", func(c config.Config) bool { return c.PongTimeout == 16*time.Second }},
+	{"TIM_RECALL_WINDOW", "17s", func(c config.Config) bool { return c.RecallWindow == 17*time.Second }},
+	{"TIM_METRICS_ADDR", "127.0.0.1:9091", func(c config.Config) bool { return c.MetricsAddr == "127.0.0.1:9091" }},
 }
 
 // TestSettingsCoverEveryVariable: every TIM_* variable that config.go reads
@@ -202,9 +204,11 @@ func TestLoadRefusesBadValues(t *testing.T) {
 	cases = append(cases,
 		bad{"TIM_HASH_QUEUE", "-1", "want a non-negative integer"},
 		bad{"TIM_HASH_QUEUE", "few", "want a non-negative integer"},
-		bad{"TIM_SEND_RATE", "0", "want a positive number"},
-		bad{"TIM_SEND_RATE", "-2", "want a positive number"},
-		bad{"TIM_SEND_RATE", "fast", "want a positive number"},
+		bad{"TIM_SEND_RATE", "0", "want a positive finite number"},
+		bad{"TIM_SEND_RATE", "-2", "want a positive finite number"},
+		bad{"TIM_SEND_RATE", "fast", "want a positive finite number"},
+		bad{"TIM_SEND_RATE", "NaN", "want a positive finite number"},
+		bad{"TIM_SEND_RATE", "+Inf", "want a positive finite number"},
 		bad{"TIM_LOG_LEVEL", "loud", "TIM_LOG_LEVEL"},
 		bad{"TIM_TRUSTED_PROXIES", "10.0.0.1,proxy.example", `"proxy.example" is neither an address nor a prefix`},
 		bad{"TIM_TRUSTED_PROXIES", "10.0.0.0/33", "is neither an address nor a prefix"},

@@ -19,6 +19,7 @@ import (
 	specs "tim/api"
 	"tim/gen/api"
 	"tim/internal/auth"
+	"tim/internal/docs"
 )
 
 // Options are what the HTTP surface is built from.
@@ -39,12 +40,16 @@ type Options struct {
 	MaxMultipartBody int64
 	// Body bounds how long request bodies may take to arrive.
 	Body BodyLimits
+	// AllowedOrigins are the browser origins (exact, or "*") whose pages
+	// may call the API from another origin (CORS); none: same origin only.
+	AllowedOrigins []string
 	// Mount registers routes outside the contract (the WebSockets).
 	Mount func(e *echo.Echo)
 }
 
 // New returns the HTTP handler. Routes, top to bottom: the contract's
-// operations, the WebSockets, /metrics, and the contract documents.
+// operations, the WebSockets, /metrics, the contract documents, their
+// rendered pages under /docs, and an index at /.
 func New(o Options) (*echo.Echo, error) {
 	spec, err := api.GetSwagger()
 	if err != nil {
@@ -64,6 +69,7 @@ func New(o Options) (*echo.Echo, error) {
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
 	e.Use(middleware.RequestID())
 	e.Use(accessLog(o.Logger, newMetrics(o.Registry)))
+	e.Use(newCORS(o.AllowedOrigins, spec).middleware)
 	e.Use(bodyDeadlines(o.Body))
 	e.Use(authenticator(o.Verifier))
 	e.Use(val.middleware)
@@ -77,6 +83,12 @@ func New(o Options) (*echo.Echo, error) {
 	}
 	e.GET("/openapi.yaml", document(specs.OpenAPI))
 	e.GET("/asyncapi.yaml", document(specs.AsyncAPI))
+	pages, err := docs.New(specs.OpenAPI, specs.AsyncAPI)
+	if err != nil {
+		return nil, fmt.Errorf("documentation pages: %w", err)
+	}
+	pages.Register(e)
+	docs.RegisterIndex(e)
 	return e, nil
 }
 

@@ -185,6 +185,9 @@ func describeValidationError(err error) (int, string) {
 		if hasSchemaErr {
 			reason = se.Reason
 		}
+		if reason == "" {
+			reason = parseReason(err, p)
+		}
 		return http.StatusBadRequest, fmt.Sprintf(msgParamInvalid, p.Name, reason)
 	}
 	if re.RequestBody != nil {
@@ -242,4 +245,29 @@ func tokenMessage(errs []error) string {
 		}
 	}
 	return msgNoToken
+}
+
+// parseReason says what is wrong with a parameter value that did not even
+// parse as its schema's type (GroupID=abc), for which kin-openapi gives no
+// reason of its own.
+func parseReason(err error, p *openapi3.Parameter) string {
+	var s *openapi3.Schema
+	if p.Schema != nil {
+		s = p.Schema.Value
+	}
+	switch {
+	case s != nil && s.Type.Is(openapi3.TypeInteger) && s.Min != nil && s.Max != nil:
+		return fmt.Sprintf("须为%d到%d之间的整数", int64(*s.Min), int64(*s.Max))
+	case s != nil && s.Type.Is(openapi3.TypeInteger):
+		return "须为整数"
+	case s != nil && s.Type.Is(openapi3.TypeNumber):
+		return "须为数字"
+	case s != nil && s.Type.Is(openapi3.TypeBoolean):
+		return "须为true或false"
+	}
+	var pe *openapi3filter.ParseError
+	if errors.As(err, &pe) && pe.Reason != "" {
+		return pe.Reason
+	}
+	return "格式不正确"
 }

@@ -65,9 +65,9 @@ func (a *API) DownloadChatPic(ctx context.Context, req api.DownloadChatPicReques
 	case 0:
 		return c, nil
 	case 400:
-		return api.DownloadChatPic400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
+		return api.DownloadChatPic400JSONResponse{BadFilenameJSONResponse: api.BadFilenameJSONResponse(o.envelope())}, nil
 	case 404:
-		return api.DownloadChatPic404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse(o.envelope())}, nil
+		return api.DownloadChatPic404JSONResponse{NoSuchFileJSONResponse: api.NoSuchFileJSONResponse(o.envelope())}, nil
 	}
 	return api.DownloadChatPic500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
 }
@@ -80,9 +80,9 @@ func (a *API) DownloadMp3(ctx context.Context, req api.DownloadMp3RequestObject)
 	case 0:
 		return c, nil
 	case 400:
-		return api.DownloadMp3400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
+		return api.DownloadMp3400JSONResponse{BadFilenameJSONResponse: api.BadFilenameJSONResponse(o.envelope())}, nil
 	case 404:
-		return api.DownloadMp3404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse(o.envelope())}, nil
+		return api.DownloadMp3404JSONResponse{NoSuchFileJSONResponse: api.NoSuchFileJSONResponse(o.envelope())}, nil
 	}
 	return api.DownloadMp3500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
 }
@@ -95,9 +95,9 @@ func (a *API) DownloadMp4(ctx context.Context, req api.DownloadMp4RequestObject)
 	case 0:
 		return c, nil
 	case 400:
-		return api.DownloadMp4400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse(o.envelope())}, nil
+		return api.DownloadMp4400JSONResponse{BadFilenameJSONResponse: api.BadFilenameJSONResponse(o.envelope())}, nil
 	case 404:
-		return api.DownloadMp4404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse(o.envelope())}, nil
+		return api.DownloadMp4404JSONResponse{NoSuchFileJSONResponse: api.NoSuchFileJSONResponse(o.envelope())}, nil
 	}
 	return api.DownloadMp4500JSONResponse{InternalErrorJSONResponse: api.InternalErrorJSONResponse(o.envelope())}, nil
 }

@@ -318,7 +318,7 @@ func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 
 // tooMany is the 429 refusing an upload over the account's limit.
 func tooMany(o outcome) api.TooManyUploadsJSONResponse {
-	secs := retryAfter
+	secs := int32(retryAfter)
 	return api.TooManyUploadsJSONResponse{Body: o.envelope(), Headers: api.TooManyUploadsResponseHeaders{RetryAfter: &secs}}
 }
 

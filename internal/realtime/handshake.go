@@ -43,6 +43,10 @@ func refuse(c echo.Context, code int, msg string) error {
 }
 
 func (s *Service) open(c echo.Context, ch channel, account, peer, group string) error {
+	// Checked here, not only by the upgrader, which would refuse in plain text.
+	if !s.checkOrigin(c.Request()) {
+		return refuse(c, http.StatusForbidden, "不允许该来源建立连接")
+	}
 	s.stateMu.Lock()
 	if s.closing {
 		s.stateMu.Unlock()

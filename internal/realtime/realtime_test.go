@@ -2,7 +2,9 @@ package realtime
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -51,6 +53,13 @@ func TestHandshakeRefusals(t *testing.T) {
 			}
 			if resp == nil || resp.StatusCode != tc.status {
 				t.Fatalf("status %v, want %d", resp, tc.status)
+			}
+			// Every refusal is the envelope, as on every other route.
+			var env api.Envelope
+			b, _ := io.ReadAll(resp.Body)
+			if err := json.Unmarshal(b, &env); err != nil || int(env.Code) != tc.status || env.Message == "" ||
+				!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+				t.Fatalf("body %q (%s), want the envelope of %d", b, resp.Header.Get("Content-Type"), tc.status)
 			}
 		})
 	}

@@ -228,7 +228,7 @@ func (c *client) poll(typ string, d time.Duration) map[string]any {
 			if err := json.Unmarshal(data, &v); err != nil {
 				c.t.Fatal(err)
 			}
-			validateFrame(c.t, v)
+			validateFrame(c.t, v, c.union)
 			if v["type"] == typ {
 				return v
 			}

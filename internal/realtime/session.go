@@ -75,7 +75,7 @@ func (s *Service) openSequence(so *socket) error {
 	wait, cancel := context.WithTimeout(ctx, presenceWait)
 	s.presence.waitWritten(wait, change)
 	cancel()
-	so.sendControl(mustJSON(api.ConnectedFrame{Code: 200, Message: api.Empty}))
+	so.sendControl(mustJSON(api.ConnectedFrame{Type: api.Connected, Code: 200, Message: api.Empty}))
 	var groups []int64
 	switch so.ch {
 	case channelUser:
@@ -83,7 +83,7 @@ func (s *Service) openSequence(so *socket) error {
 		if err != nil {
 			return err
 		}
-		so.sendControl(mustJSON(api.UsersFrame{Users: users}))
+		so.sendControl(mustJSON(api.UsersFrame{Type: api.Users, Users: users}))
 		so.presenceReady()
 		if groups, err = s.q.GroupMemberGroupIDs(ctx, so.account); err != nil {
 			return fmt.Errorf("list groups: %w", err)

@@ -219,7 +219,7 @@ func (e *env) tryDial(path, token string, header http.Header) (*client, *http.Re
 	if err != nil {
 		return nil, resp, err
 	}
-	c := &client{t: e.t, conn: conn, frames: make(chan []byte, 100000), done: make(chan struct{})}
+	c := &client{t: e.t, conn: conn, frames: make(chan []byte, 100000), done: make(chan struct{}), union: unionOf(path)}
 	go c.readLoop()
 	e.t.Cleanup(c.close)
 	return c, resp, nil
@@ -228,6 +228,7 @@ func (e *env) tryDial(path, token string, header http.Header) (*client, *http.Re
 // client is a test WebSocket client; a goroutine reads frames into a channel.
 type client struct {
 	t        *testing.T
+	union    string // the schema of every frame the server sends on this channel
 	conn     *websocket.Conn
 	frames   chan []byte
 	done     chan struct{}
@@ -287,7 +288,7 @@ func (c *client) next() map[string]any {
 		if err := json.Unmarshal(data, &v); err != nil {
 			c.t.Fatalf("frame %q is not a JSON object: %v", data, err)
 		}
-		validateFrame(c.t, v)
+		validateFrame(c.t, v, c.union)
 		return v
 	case <-c.done:
 		// Frames read before the close are still in the channel.
@@ -385,11 +386,29 @@ func loadSpec(t *testing.T) *openapi3.T {
 	return spec
 }
 
-// validateFrame checks a server frame against its schema in openapi.yaml.
-func validateFrame(t *testing.T, v map[string]any) {
+// unionOf names the schema of the server frames of the channel at path.
+func unionOf(path string) string {
+	path, _, _ = strings.Cut(path, "?")
+	switch rest := strings.TrimPrefix(path, "/websocket/"); {
+	case strings.HasPrefix(rest, "OneToOne/"):
+		return "DirectServerFrame"
+	case strings.Contains(rest, "/"):
+		return "GroupServerFrame"
+	default:
+		return "UserServerFrame"
+	}
+}
+
+// validateFrame checks a server frame against its schema in openapi.yaml,
+// chosen by its type, and against the tagged union of its channel's frames.
+func validateFrame(t *testing.T, v map[string]any, union string) {
 	t.Helper()
 	name := ""
 	switch v["type"] {
+	case "connected":
+		name = "ConnectedFrame"
+	case "users":
+		name = "UsersFrame"
 	case "message":
 		name = "MessageFrame"
 	case "ack":
@@ -408,21 +427,17 @@ func validateFrame(t *testing.T, v map[string]any) {
 		name = "TypingFrame"
 	case "recall":
 		name = "RecallFrame"
-	case nil:
-		if _, ok := v["users"]; ok {
-			name = "UsersFrame"
-		} else {
-			name = "ConnectedFrame"
-		}
 	default:
 		t.Fatalf("unknown frame type %v", v["type"])
 	}
-	ref := loadSpec(t).Components.Schemas[name]
-	if ref == nil {
-		t.Fatalf("schema %s missing", name)
-	}
-	if err := ref.Value.VisitJSON(v); err != nil {
-		t.Fatalf("frame %v does not match %s: %v", v, name, err)
+	for _, name := range []string{name, union} {
+		ref := loadSpec(t).Components.Schemas[name]
+		if ref == nil {
+			t.Fatalf("schema %s missing", name)
+		}
+		if err := ref.Value.VisitJSON(v); err != nil {
+			t.Fatalf("frame %v does not match %s: %v", v, name, err)
+		}
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 var mayImportDriver = map[string]string{
 	"tim/internal/store":             "the store layer",
 	"tim/internal/testdb":            "test support: creates and drops test databases, used by tests only",
-	"tim/internal/testdb/cmd/testpg": "test support: runs a private test cluster for make test and vet-sql",
+	"tim/internal/testdb/cmd/testpg": "test support: starts the test cluster and migrates a database for sqlc vet",
 }
 
 // isDriver reports whether an import path is the generated queries or the

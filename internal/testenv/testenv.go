@@ -168,7 +168,7 @@ func (e *Env) Login(t testing.TB, account string) string {
 	if res.JSON200 == nil || len(res.JSON200.Data) != 2 {
 		t.Fatalf("login %s: status %d: %s", account, res.StatusCode(), res.Body)
 	}
-	tok, err := res.JSON200.Data[1].AsToken()
+	tok, err := res.JSON200.Data[1].AsTokenHolder()
 	if err != nil || tok.Token == "" {
 		t.Fatalf("login %s: no token in %s", account, res.Body)
 	}

@@ -1,17 +1,29 @@
 #!/usr/bin/env node
-// Validate an AsyncAPI (3.x) document with @asyncapi/parser.
+// Validate an AsyncAPI (3.x) document with @asyncapi/parser, then check every
+// message example against its payload schema.
 // Usage: node tools/lint/validate-asyncapi.mjs api/asyncapi.yaml
 // The document is read via fromFile() with its absolute path as `source`, so
 // relative $refs (e.g. './openapi.yaml#/components/schemas/X') resolve against it.
-// Exit 1 on any error-severity diagnostic; warnings/info are printed only.
+// Payloads in the OpenAPI 3.0 schema format are parsed by the registered
+// OpenAPI schema parser. The parser checks message examples only for
+// AsyncAPI 2, so this script validates them itself (ajv, OpenAPI schemas
+// converted to JSON Schema): mock servers and the documentation serve them.
+// Exit 1 on any error-severity diagnostic or invalid example; warnings/info
+// are printed only.
 import path from 'node:path';
 import { Parser, fromFile, DiagnosticSeverity } from '@asyncapi/parser';
+import { OpenAPISchemaParser } from '@asyncapi/openapi-schema-parser';
+import { fromSchema } from '@openapi-contrib/openapi-schema-to-json-schema';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 
 const file = process.argv[2];
 if (!file) { console.error('usage: validate-asyncapi.mjs <asyncapi.yaml>'); process.exit(2); }
 const source = path.resolve(file);
 
-const { document, diagnostics } = await fromFile(new Parser(), source).parse();
+const parser = new Parser();
+parser.registerSchemaParser(OpenAPISchemaParser());
+const { document, diagnostics } = await fromFile(parser, source).parse();
 const name = (s) => DiagnosticSeverity[s] ?? String(s);
 for (const d of diagnostics) {
   const where = d.source ? path.relative(process.cwd(), d.source) : file;
@@ -24,4 +36,57 @@ if (errors > 0 || !document) {
   console.error(`${file}: FAILED (${errors} error(s), ${warnings} other diagnostic(s))`);
   process.exit(1);
 }
-console.log(`${file}: OK (AsyncAPI ${document.version()}, ${warnings} non-error diagnostic(s))`);
+
+// jsonSchema returns a message payload as JSON Schema: OpenAPI 3.0 schemas
+// are converted (nullable, example), and discriminators, which only pick
+// among oneOf branches that the branches' own `type` enums already tell
+// apart, are dropped.
+function jsonSchema(payload) {
+  const raw = payload.json();
+  let schema = raw.schema ?? raw;
+  if (String(raw.schemaFormat ?? '').startsWith('application/vnd.oai.openapi')) {
+    schema = fromSchema(structuredClone(schema), { strictMode: false });
+  }
+  const strip = (s) => {
+    if (Array.isArray(s)) { s.forEach(strip); return; }
+    if (s && typeof s === 'object') {
+      delete s.discriminator;
+      delete s['x-parser-schema-id'];
+      delete s.$schema;
+      Object.values(s).forEach(strip);
+    }
+  };
+  schema = structuredClone(schema);
+  strip(schema);
+  return schema;
+}
+
+const ajv = new Ajv({ strict: false, allErrors: true });
+addFormats(ajv);
+let examples = 0;
+let bad = 0;
+for (const channel of document.allChannels()) {
+  for (const message of channel.messages()) {
+    const payload = message.payload();
+    const list = message.examples().all();
+    if (!payload) continue;
+    if (list.length === 0) {
+      console.error(`${file}: channel ${channel.id()} message ${message.id()} has no example`);
+      bad++;
+      continue;
+    }
+    const validate = ajv.compile(jsonSchema(payload));
+    for (const ex of list) {
+      examples++;
+      if (!validate(ex.payload())) {
+        bad++;
+        console.error(`${file}: channel ${channel.id()} message ${message.id()} example ${ex.name() ?? '?'}: ${ajv.errorsText(validate.errors)}`);
+      }
+    }
+  }
+}
+if (bad > 0) {
+  console.error(`${file}: FAILED (${bad} missing or invalid example(s))`);
+  process.exit(1);
+}
+console.log(`${file}: OK (AsyncAPI ${document.version()}, ${warnings} non-error diagnostic(s), ${examples} example(s) valid)`);
