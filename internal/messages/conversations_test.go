@@ -394,6 +394,85 @@ func TestConversationListSkipsRecalls(t *testing.T) {
 	}
 }
 
+// TestConversationListShowsMedia: the last message of a conversation is
+// the MessageFrame that history returns, media description included, so
+// that a client shows a picture or a voice message from the list alone.
+func TestConversationListShowsMedia(t *testing.T) {
+	w := newWorld(t)
+	w.befriend("a", "b")
+	g := w.createGroup("a", "voices")
+	w.join("b", g)
+	ctx := context.Background()
+	now := time.Now()
+	for _, m := range []store.Medium{
+		{Name: "pic-1", Kind: "chatpic", Owner: "b", Size: 1234, ContentType: "image/png", SHA256: "p1", CreatedAt: now, Width: 640, Height: 480},
+		{Name: "song-1", Kind: "mp3", Owner: "a", Size: 4321, ContentType: "audio/mpeg", SHA256: "s1", CreatedAt: now},
+	} {
+		if err := w.st.MediaInsert(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []messages.Send{
+		{Sender: "b", To: "a", Kind: "text", Body: "look"},
+		{Sender: "b", To: "a", Kind: "image", Body: "pic-1"},
+		{Sender: "a", GroupID: g, Kind: "audio", Body: "song-1"},
+	} {
+		if _, err := w.commit.Send(s); err != nil {
+			t.Fatalf("send %s: %v", s.Body, err)
+		}
+	}
+	history := func(account string, c client.Conversation) client.MessageFrame {
+		t.Helper()
+		var body []byte
+		if c.GroupId != nil {
+			r, err := w.env.Client.GetGroupMessagesWithResponse(ctx, &client.GetGroupMessagesParams{Account: account, GroupID: *c.GroupId}, w.auth[account])
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.ok("group history", r.StatusCode(), r.Body)
+			body = r.Body
+		} else {
+			r, err := w.env.Client.GetMessagesWithResponse(ctx, &client.GetMessagesParams{Account: account, With: *c.With}, w.auth[account])
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.ok("history", r.StatusCode(), r.Body)
+			body = r.Body
+		}
+		var env struct{ Data []client.MessageFrame }
+		if err := json.Unmarshal(body, &env); err != nil || len(env.Data) == 0 {
+			t.Fatalf("history: %v: %s", err, body)
+		}
+		return env.Data[len(env.Data)-1]
+	}
+	list := w.all("a", 10)
+	if len(list) != 2 {
+		t.Fatalf("%d conversations, want 2: %+v", len(list), list)
+	}
+	for _, c := range list {
+		last := c.LastMessage
+		if last == nil || last.Media == nil {
+			t.Fatalf("%s: last message %+v, want one with media", c.Name, last)
+		}
+		got, _ := json.Marshal(last)
+		want, _ := json.Marshal(history("a", c))
+		if string(got) != string(want) {
+			t.Errorf("%s: the list's last message %s, history's %s", c.Name, got, want)
+		}
+	}
+	// The group's voice message was sent last; the picture has its size.
+	if m := list[0].LastMessage.Media; list[0].GroupId == nil || m.Mime != "audio/mpeg" || m.Size != 4321 || m.Width != nil {
+		t.Errorf("group's last message media %+v", m)
+	}
+	if m := list[1].LastMessage.Media; m.Mime != "image/png" || m.Size != 1234 || m.Width == nil || *m.Width != 640 || *m.Height != 480 ||
+		!strings.Contains(m.Url, "pic-1") {
+		t.Errorf("direct last message media %+v", m)
+	}
+	if list[1].Unread != 2 {
+		t.Errorf("direct unread %d, want 2", list[1].Unread)
+	}
+}
+
 // TestMarkRead: forward only, refusals that change nothing, group readers.
 func TestMarkRead(t *testing.T) {
 	w := newWorld(t)
