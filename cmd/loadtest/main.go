@@ -1,6 +1,8 @@
 // Command loadtest drives a running Tim server over real WebSockets. Its
 // default scenarios are (a) pairs exchanging direct messages, at the
-// normal rate and at twice it (direct-high), (b) groups,
+// normal rate and at twice it (direct-high), with a read receipt for every
+// tenth message received and a typing indicator before every fifth sent,
+// (b) groups,
 // (c) idle connections: it reports messages/s committed and delivered,
 // send-to-deliver latency, server RSS per idle connection, and checks every
 // delivery for loss, duplicates and reordering. Two delivery scenarios check
@@ -358,8 +360,10 @@ type conn struct {
 	wmu     sync.Mutex
 	// Delivery order per conversation: groups by "g:<id>", direct
 	// conversations by the other account. Reader goroutine only.
-	convs map[string]*convOrder
-	lat   []time.Duration // read by the reader goroutine only until it ends
+	convs    map[string]*convOrder
+	lat      []time.Duration // read by the reader goroutine only until it ends
+	received int             // direct messages from others (reader goroutine)
+	sent     int             // messages sent (sending goroutine)
 }
 
 // convOrder is how far a connection has seen one conversation: the newest
@@ -424,7 +428,10 @@ func (l *load) open(account, token string) (*conn, error) {
 	return &conn{ws: ws, account: account, convs: map[string]*convOrder{}}, nil
 }
 
-func (c *conn) send(f api.SendFrame) error {
+func (c *conn) send(f api.SendFrame) error { return c.write(f) }
+
+// write sends one client frame.
+func (c *conn) write(f any) error {
 	b, err := json.Marshal(f)
 	if err != nil {
 		return err
@@ -442,8 +449,12 @@ type stats struct {
 	// peers, if set, is each account's partner in a direct run: messages
 	// of other conversations (replays of an earlier run) are not counted.
 	peers map[string]string
-	mu                                        sync.Mutex
-	lat                                       []time.Duration
+	// Direct only: read frames and typing frames sent, receipt and
+	// typing frames received.
+	reads, typings, receipts, typed atomic.Int64
+	signals                         bool // send read frames
+	mu                              sync.Mutex
+	lat                             []time.Duration
 }
 
 // Keys of the message frame fields the reader looks at. Inside a JSON
@@ -458,6 +469,14 @@ var (
 	typeMessage = []byte("message")
 	typeAck     = []byte("ack")
 	typeError   = []byte("error")
+	typeReceipt = []byte("receipt")
+	typeTyping  = []byte("typing")
+)
+
+// The direct scenario's receipts and typing indicators.
+const (
+	readEvery   = 10 // a read frame for every tenth message received
+	typingEvery = 5  // a typing frame before every fifth message sent
 )
 
 // stringField returns the raw value of the string field key (no unescaping).
@@ -526,6 +545,10 @@ func (s *stats) read(c *conn, done func()) {
 			s.errs.Add(1)
 		case bytes.Equal(typ, typeMessage):
 			s.message(c, me, data, now)
+		case bytes.Equal(typ, typeReceipt):
+			s.receipts.Add(1)
+		case bytes.Equal(typ, typeTyping):
+			s.typed.Add(1)
 		}
 	}
 }
@@ -559,6 +582,7 @@ func (s *stats) message(c *conn, me, data []byte, now time.Time) {
 		return // left over from another scenario
 	}
 	var o *convOrder
+	var other []byte
 	if isGroup {
 		o = c.conv("g:" + strconv.FormatInt(gid, 10))
 	} else {
@@ -567,7 +591,7 @@ func (s *stats) message(c *conn, me, data []byte, now time.Time) {
 			s.errs.Add(1)
 			return
 		}
-		other := from
+		other = from
 		if bytes.Equal(from, me) {
 			other = to
 		}
@@ -598,6 +622,12 @@ func (s *stats) message(c *conn, me, data []byte, now time.Time) {
 	if text, ok := stringField(data, keyMessage); ok && len(text) > 1 && text[0] == 't' {
 		if ts, err := strconv.ParseInt(string(text[1:]), 10, 64); err == nil {
 			c.lat = append(c.lat, now.Sub(time.Unix(0, ts)))
+		}
+	}
+	if c.received++; s.signals && !isGroup && c.received%readEvery == 0 {
+		with := string(other)
+		if c.write(api.ReadFrame{Type: api.Read, With: &with, Seq: seq}) == nil {
+			s.reads.Add(1)
 		}
 	}
 }
@@ -726,6 +756,7 @@ func (l *load) direct(ctx context.Context, name string, rate, partner int) (repo
 	for i, a := range accounts {
 		s.peers[a] = accounts[i^partner]
 	}
+	s.signals = true
 	conns, wait, err := l.openAll(accounts, tokens, s)
 	if err != nil {
 		return report{}, err
@@ -733,12 +764,23 @@ func (l *load) direct(ctx context.Context, name string, rate, partner int) (repo
 	cpu0, self0, mach0 := cpuTime(l.o.pid), cpuTime(os.Getpid()), machineBusy()
 	sent, elapsed := drive(ctx, s, conns, func(i int) api.SendFrame {
 		to := accounts[i^partner]
+		if c := conns[i]; c.sent%typingEvery == 0 {
+			if c.write(api.TypingClientFrame{Type: api.TypingClientFrameTypeTyping, With: &to}) == nil {
+				s.typings.Add(1)
+			}
+		}
+		conns[i].sent++
 		return api.SendFrame{Type: "send", To: &to}
 	}, rate, l.o.duration, func(n int64) int64 { return n })
 	cpu, self, mach := cpuTime(l.o.pid)-cpu0, cpuTime(os.Getpid())-self0, machineBusy()-mach0
+	// Every read moves a cursor: one receipt to the reader, one to its peer.
+	for drain := time.Now().Add(5 * time.Second); s.receipts.Load() < 2*s.reads.Load() && time.Now().Before(drain); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	closeAll(conns, wait)
 	r := l.report(name, s, sent, sent, elapsed)
-	r.detail = fmt.Sprintf("%d pairs, %d msg/s offered", l.o.pairs, rate)
+	r.detail = fmt.Sprintf("%d pairs, %d msg/s offered; %d reads, %d receipts of %d; %d typing sent, %d relayed (at most one per sender every 2 s)",
+		l.o.pairs, rate, s.reads.Load(), s.receipts.Load(), 2*s.reads.Load(), s.typings.Load(), s.typed.Load())
 	r.cpu, r.self, r.machine = cpu, self, mach
 	// Nearly all of what was offered, at least the floor, within p99.
 	floor := max(float64(targetDirectRate), 0.97*float64(rate))

@@ -100,6 +100,24 @@ func (e ConnectedFrameType) Valid() bool {
 	}
 }
 
+// Defines values for ConversationType.
+const (
+	ConversationTypeDirect ConversationType = "direct"
+	ConversationTypeGroup  ConversationType = "group"
+)
+
+// Valid indicates whether the value is a known member of the ConversationType enum.
+func (e ConversationType) Valid() bool {
+	switch e {
+	case ConversationTypeDirect:
+		return true
+	case ConversationTypeGroup:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorFrameType.
 const (
 	Error ErrorFrameType = "error"
@@ -226,6 +244,21 @@ func (e PresenceFrameType) Valid() bool {
 	}
 }
 
+// Defines values for ReadFrameType.
+const (
+	Read ReadFrameType = "read"
+)
+
+// Valid indicates whether the value is a known member of the ReadFrameType enum.
+func (e ReadFrameType) Valid() bool {
+	switch e {
+	case Read:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RecallClientFrameType.
 const (
 	RecallClientFrameTypeRecall RecallClientFrameType = "recall"
@@ -250,6 +283,21 @@ const (
 func (e RecallFrameType) Valid() bool {
 	switch e {
 	case RecallFrameTypeRecall:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReceiptFrameType.
+const (
+	Receipt ReceiptFrameType = "receipt"
+)
+
+// Valid indicates whether the value is a known member of the ReceiptFrameType enum.
+func (e ReceiptFrameType) Valid() bool {
+	switch e {
+	case Receipt:
 		return true
 	default:
 		return false
@@ -298,6 +346,36 @@ const (
 func (e SyncFrameType) Valid() bool {
 	switch e {
 	case Sync:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TypingClientFrameType.
+const (
+	TypingClientFrameTypeTyping TypingClientFrameType = "typing"
+)
+
+// Valid indicates whether the value is a known member of the TypingClientFrameType enum.
+func (e TypingClientFrameType) Valid() bool {
+	switch e {
+	case TypingClientFrameTypeTyping:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TypingFrameType.
+const (
+	TypingFrameTypeTyping TypingFrameType = "typing"
+)
+
+// Valid indicates whether the value is a known member of the TypingFrameType enum.
+func (e TypingFrameType) Valid() bool {
+	switch e {
+	case TypingFrameTypeTyping:
 		return true
 	default:
 		return false
@@ -367,15 +445,22 @@ type AckClientFrameType string
 // (sender, conversation): a send that repeats a `clientMsgId` of the
 // same sender in the same conversation is not stored again, and its
 // ack is the stored message's (same `id`, `seq` and `time`). The same
-// `clientMsgId` in another conversation is a new message.
+// `clientMsgId` in another conversation is a new message. The socket
+// that sent a typed `send` on the user or one-to-one channel gets the
+// ack instead of the message frame, so the ack of a media message
+// also carries its `media` description, as the message frame would.
 //
 // Example: {"clientMsgId":"c-7","id":43,"seq":13,"time":"2024-05-01T09:31:05.456Z","to":"bob","type":"ack"}
 type AckFrame struct {
-	ClientMsgId *string   `json:"clientMsgId,omitempty"`
-	GroupId     *int64    `json:"groupId,omitempty"`
-	Id          int64     `json:"id"`
-	Seq         int64     `json:"seq"`
-	Time        time.Time `json:"time"`
+	ClientMsgId *string `json:"clientMsgId,omitempty"`
+	GroupId     *int64  `json:"groupId,omitempty"`
+	Id          int64   `json:"id"`
+
+	// Media The file of a media message, as read when it was uploaded, so that a
+	// client can lay it out and choose a player before fetching it.
+	Media *MediaInfo `json:"media,omitempty"`
+	Seq   int64      `json:"seq"`
+	Time  time.Time  `json:"time"`
 
 	// To An account name, 1 to 32 letters, digits or `_ . - @`.
 	//
@@ -414,6 +499,60 @@ type ConnectedFrameMessage string
 
 // ConnectedFrameType defines model for ConnectedFrame.Type.
 type ConnectedFrameType string
+
+// Conversation One conversation of the conversation list. A direct conversation
+// has `with` and `peerReadSeq`, a group `groupId`. `unread` is
+// `lastSeq - readSeq` less the account's own messages and the recall
+// events in that range; a recalled message of another account still
+// counts (its place in the conversation shows it was recalled).
+//
+// Example: {"lastMessage":{"fromUser":"bob","id":42,"kind":"text","message":"周六去爬山吗？","seq":12,"time":"2024-05-01T09:30:00.123Z","to":"alice","type":"message"},"lastSeq":12,"name":"bob","peerReadSeq":11,"readSeq":10,"type":"direct","unread":2,"with":"bob"}
+type Conversation struct {
+	GroupId *int64 `json:"groupId,omitempty"`
+
+	// LastMessage The newest message (never a recall event), as a MessageFrame: a
+	// media message with its `media`, a recalled one with
+	// `recalled: true`, an empty `message` and no `media`. Null when
+	// the group has no message yet.
+	LastMessage *MessageFrame `json:"lastMessage"`
+
+	// LastSeq The conversation's last seq (of a message or a recall event), 0 when there is none.
+	LastSeq int64 `json:"lastSeq"`
+
+	// Name The other party's username, or the group's name.
+	Name string `json:"name"`
+
+	// PeerReadSeq The other party's read cursor (direct conversations).
+	PeerReadSeq *int64 `json:"peerReadSeq,omitempty"`
+
+	// ReadSeq The account's read cursor.
+	ReadSeq int64            `json:"readSeq"`
+	Type    ConversationType `json:"type"`
+	Unread  int64            `json:"unread"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
+}
+
+// ConversationType defines model for Conversation.Type.
+type ConversationType string
+
+// ConversationListEnvelope defines model for ConversationListEnvelope.
+type ConversationListEnvelope struct {
+	Code    int32            `json:"code"`
+	Data    ConversationPage `json:"data"`
+	Message string           `json:"message"`
+}
+
+// ConversationPage defines model for ConversationPage.
+type ConversationPage struct {
+	Conversations []Conversation `json:"conversations"`
+
+	// Next The cursor of the next page; null on the last page.
+	Next *string `json:"next"`
+}
 
 // DirectServerFrame A frame the server sends on a one-to-one channel; `type` tells which.
 type DirectServerFrame struct {
@@ -526,6 +665,25 @@ type GroupPresenceFrame struct {
 
 // GroupPresenceFrameType defines model for GroupPresenceFrame.Type.
 type GroupPresenceFrameType string
+
+// GroupReader Example: {"account":"bob","readSeq":4,"username":"bob"}
+type GroupReader struct {
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
+
+	// ReadSeq The member's read cursor in the group.
+	ReadSeq  int64  `json:"readSeq"`
+	Username string `json:"username"`
+}
+
+// GroupReaderListEnvelope defines model for GroupReaderListEnvelope.
+type GroupReaderListEnvelope struct {
+	Code    int32         `json:"code"`
+	Data    []GroupReader `json:"data"`
+	Message string        `json:"message"`
+}
 
 // GroupServerFrame A frame the server sends on a group channel; `type` tells which.
 type GroupServerFrame struct {
@@ -698,6 +856,40 @@ type PresenceFrame struct {
 // PresenceFrameType defines model for PresenceFrame.Type.
 type PresenceFrameType string
 
+// ReadFrame Marks a conversation read up to `seq` (a client frame, like
+// POST /Tim/read): exactly one of `with` and `groupId`, which on a
+// one-to-one or group socket must name the socket's conversation.
+//
+// Example: {"seq":12,"type":"read","with":"bob"}
+type ReadFrame struct {
+	GroupId *int64        `json:"groupId,omitempty"`
+	Seq     int64         `json:"seq"`
+	Type    ReadFrameType `json:"type"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
+}
+
+// ReadFrameType defines model for ReadFrame.Type.
+type ReadFrameType string
+
+// ReadRequest The body of POST /Tim/read; exactly one of `with` and `groupId`.
+//
+// Example: {"seq":12,"with":"bob"}
+type ReadRequest struct {
+	GroupId *int64 `json:"groupId,omitempty"`
+
+	// Seq Read up to and including this seq.
+	Seq int64 `json:"seq"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
+}
+
 // RecallClientFrame Recalls message `id`, which the socket's account sent, within the
 // recall window (TIM_RECALL_WINDOW, 2 minutes by default) from when
 // it was stored. On a one-to-one or group socket the message must
@@ -744,6 +936,57 @@ type RecallFrame struct {
 
 // RecallFrameType defines model for RecallFrame.Type.
 type RecallFrameType string
+
+// ReceiptEnvelope defines model for ReceiptEnvelope.
+type ReceiptEnvelope struct {
+	Code int32 `json:"code"`
+
+	// Data `reader` read the conversation up to `seq`. Exactly one of `with`
+	// and `groupId` is set; `with` is the other party of the direct
+	// conversation as seen by the socket's account (the reader's peer on
+	// the reader's sockets, the reader on the peer's). A read cursor only
+	// grows: receipts from several devices may arrive out of order, and a
+	// client keeps the largest `seq`. Receipts are not stored as
+	// messages, take no seq and are not replayed.
+	//
+	//
+	// Example: {"reader":"bob","seq":12,"time":"2024-05-01T09:32:00Z","type":"receipt","with":"alice"}
+	Data    ReceiptFrame `json:"data"`
+	Message string       `json:"message"`
+}
+
+// ReceiptFrame `reader` read the conversation up to `seq`. Exactly one of `with`
+// and `groupId` is set; `with` is the other party of the direct
+// conversation as seen by the socket's account (the reader's peer on
+// the reader's sockets, the reader on the peer's). A read cursor only
+// grows: receipts from several devices may arrive out of order, and a
+// client keeps the largest `seq`. Receipts are not stored as
+// messages, take no seq and are not replayed.
+//
+// Example: {"reader":"bob","seq":12,"time":"2024-05-01T09:32:00Z","type":"receipt","with":"alice"}
+type ReceiptFrame struct {
+	GroupId *int64 `json:"groupId,omitempty"`
+
+	// Reader An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Reader AccountName `json:"reader"`
+
+	// Seq The reader's read cursor in the conversation.
+	Seq int64 `json:"seq"`
+
+	// Time When the read cursor reached `seq`.
+	Time time.Time        `json:"time"`
+	Type ReceiptFrameType `json:"type"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
+}
+
+// ReceiptFrameType defines model for ReceiptFrame.Type.
+type ReceiptFrameType string
 
 // RegisterRequest Example: {"account":"alice","age":24,"password":"correct-horse","sex":"female","username":"爱丽丝"}
 type RegisterRequest struct {
@@ -831,6 +1074,47 @@ type TokenHolder struct {
 	// Token A JWT to send in the `token` header.
 	Token string `json:"token"`
 }
+
+// TypingClientFrame The account is typing in a conversation (a client frame): exactly
+// one of `with` (a friend) and `groupId` (a group the account belongs
+// to), which on a one-to-one or group socket must name the socket's
+// conversation. Not stored and never acknowledged.
+//
+// Example: {"type":"typing","with":"bob"}
+type TypingClientFrame struct {
+	GroupId *int64                `json:"groupId,omitempty"`
+	Type    TypingClientFrameType `json:"type"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
+}
+
+// TypingClientFrameType defines model for TypingClientFrame.Type.
+type TypingClientFrameType string
+
+// TypingFrame `from` is typing. Direct: `with` names the conversation as seen by
+// the recipient, that is `from`. Group: `groupId`. Not stored, not
+// replayed; at most one per sender and conversation every 2 seconds.
+//
+// Example: {"from":"bob","type":"typing","with":"bob"}
+type TypingFrame struct {
+	// From An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	From    AccountName     `json:"from"`
+	GroupId *int64          `json:"groupId,omitempty"`
+	Type    TypingFrameType `json:"type"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
+}
+
+// TypingFrameType defines model for TypingFrame.Type.
+type TypingFrameType string
 
 // User A user as every response shows it; never a password or hash.
 //
@@ -1077,6 +1361,18 @@ type GetAvatarParams struct {
 	IfModifiedSince *IfModifiedSince `json:"If-Modified-Since,omitempty"`
 }
 
+// GetConversationsParams defines parameters for GetConversations.
+type GetConversationsParams struct {
+	// Account The account whose data is read.
+	Account Account `form:"account" json:"account"`
+
+	// Limit Conversations per page.
+	Limit *int32 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next` of the previous page, as it came; opaque.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // CreateGroupParams defines parameters for CreateGroup.
 type CreateGroupParams struct {
 	// UserAccount The acting account; it must be the token's account.
@@ -1138,6 +1434,15 @@ type GetGroupMessagesParams struct {
 
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetGroupReadersParams defines parameters for GetGroupReaders.
+type GetGroupReadersParams struct {
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+	GroupID GroupID `form:"GroupID" json:"GroupID"`
+
+	// Seq The seq of the group message.
+	Seq int64 `form:"seq" json:"seq"`
 }
 
 // JoinGroupParams defines parameters for JoinGroup.
@@ -1241,6 +1546,9 @@ type UserLoginJSONRequestBody = LoginRequest
 
 // UserRegisterJSONRequestBody defines body for UserRegister for application/json ContentType.
 type UserRegisterJSONRequestBody = RegisterRequest
+
+// MarkReadJSONRequestBody defines body for MarkRead for application/json ContentType.
+type MarkReadJSONRequestBody = ReadRequest
 
 // UploadChatPicMultipartRequestBody defines body for UploadChatPic for multipart/form-data ContentType.
 type UploadChatPicMultipartRequestBody = FileUpload
@@ -1424,6 +1732,74 @@ func (t *DirectServerFrame) MergeRecallFrame(v RecallFrame) error {
 	return err
 }
 
+// AsReceiptFrame returns the union data inside the DirectServerFrame as a ReceiptFrame
+func (t DirectServerFrame) AsReceiptFrame() (ReceiptFrame, error) {
+	var body ReceiptFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReceiptFrame overwrites any union data inside the DirectServerFrame as the provided ReceiptFrame
+func (t *DirectServerFrame) FromReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	t.union = b
+	return err
+}
+
+// MergeReceiptFrame performs a merge with any union data inside the DirectServerFrame, using the provided ReceiptFrame
+func (t *DirectServerFrame) MergeReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTypingFrame returns the union data inside the DirectServerFrame as a TypingFrame
+func (t DirectServerFrame) AsTypingFrame() (TypingFrame, error) {
+	var body TypingFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTypingFrame overwrites any union data inside the DirectServerFrame as the provided TypingFrame
+func (t *DirectServerFrame) FromTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	t.union = b
+	return err
+}
+
+// MergeTypingFrame performs a merge with any union data inside the DirectServerFrame, using the provided TypingFrame
+func (t *DirectServerFrame) MergeTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t DirectServerFrame) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -1448,6 +1824,10 @@ func (t DirectServerFrame) ValueByDiscriminator() (interface{}, error) {
 		return t.AsMessageFrame()
 	case "recall":
 		return t.AsRecallFrame()
+	case "receipt":
+		return t.AsReceiptFrame()
+	case "typing":
+		return t.AsTypingFrame()
 	default:
 		return nil, errors.New("unknown discriminator value: " + discriminator)
 	}
@@ -1701,6 +2081,74 @@ func (t *GroupServerFrame) MergeRecallFrame(v RecallFrame) error {
 	return err
 }
 
+// AsReceiptFrame returns the union data inside the GroupServerFrame as a ReceiptFrame
+func (t GroupServerFrame) AsReceiptFrame() (ReceiptFrame, error) {
+	var body ReceiptFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReceiptFrame overwrites any union data inside the GroupServerFrame as the provided ReceiptFrame
+func (t *GroupServerFrame) FromReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	t.union = b
+	return err
+}
+
+// MergeReceiptFrame performs a merge with any union data inside the GroupServerFrame, using the provided ReceiptFrame
+func (t *GroupServerFrame) MergeReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTypingFrame returns the union data inside the GroupServerFrame as a TypingFrame
+func (t GroupServerFrame) AsTypingFrame() (TypingFrame, error) {
+	var body TypingFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTypingFrame overwrites any union data inside the GroupServerFrame as the provided TypingFrame
+func (t *GroupServerFrame) FromTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	t.union = b
+	return err
+}
+
+// MergeTypingFrame performs a merge with any union data inside the GroupServerFrame, using the provided TypingFrame
+func (t *GroupServerFrame) MergeTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t GroupServerFrame) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -1729,6 +2177,10 @@ func (t GroupServerFrame) ValueByDiscriminator() (interface{}, error) {
 		return t.AsMessageFrame()
 	case "recall":
 		return t.AsRecallFrame()
+	case "receipt":
+		return t.AsReceiptFrame()
+	case "typing":
+		return t.AsTypingFrame()
 	default:
 		return nil, errors.New("unknown discriminator value: " + discriminator)
 	}
@@ -2044,6 +2496,74 @@ func (t *UserServerFrame) MergeRecallFrame(v RecallFrame) error {
 	return err
 }
 
+// AsReceiptFrame returns the union data inside the UserServerFrame as a ReceiptFrame
+func (t UserServerFrame) AsReceiptFrame() (ReceiptFrame, error) {
+	var body ReceiptFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReceiptFrame overwrites any union data inside the UserServerFrame as the provided ReceiptFrame
+func (t *UserServerFrame) FromReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	t.union = b
+	return err
+}
+
+// MergeReceiptFrame performs a merge with any union data inside the UserServerFrame, using the provided ReceiptFrame
+func (t *UserServerFrame) MergeReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTypingFrame returns the union data inside the UserServerFrame as a TypingFrame
+func (t UserServerFrame) AsTypingFrame() (TypingFrame, error) {
+	var body TypingFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTypingFrame overwrites any union data inside the UserServerFrame as the provided TypingFrame
+func (t *UserServerFrame) FromTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	t.union = b
+	return err
+}
+
+// MergeTypingFrame performs a merge with any union data inside the UserServerFrame, using the provided TypingFrame
+func (t *UserServerFrame) MergeTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t UserServerFrame) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -2070,6 +2590,10 @@ func (t UserServerFrame) ValueByDiscriminator() (interface{}, error) {
 		return t.AsPresenceFrame()
 	case "recall":
 		return t.AsRecallFrame()
+	case "receipt":
+		return t.AsReceiptFrame()
+	case "typing":
+		return t.AsTypingFrame()
 	case "users":
 		return t.AsUsersFrame()
 	default:
@@ -2110,6 +2634,9 @@ type ServerInterface interface {
 	// GetAvatar Download an avatar
 	// (GET /Tim/avatar)
 	GetAvatar(ctx echo.Context, params GetAvatarParams) error
+	// GetConversations Conversation list with unread counts
+	// (GET /Tim/conversations)
+	GetConversations(ctx echo.Context, params GetConversationsParams) error
 	// CreateGroup Create a group
 	// (POST /Tim/createGroup)
 	CreateGroup(ctx echo.Context, params CreateGroupParams) error
@@ -2131,6 +2658,9 @@ type ServerInterface interface {
 	// GetGroupMessages Group message history
 	// (GET /Tim/groupMessages)
 	GetGroupMessages(ctx echo.Context, params GetGroupMessagesParams) error
+	// GetGroupReaders Members who read a group message
+	// (GET /Tim/groupReaders)
+	GetGroupReaders(ctx echo.Context, params GetGroupReadersParams) error
 	// JoinGroup Join a group
 	// (POST /Tim/joinGroup)
 	JoinGroup(ctx echo.Context, params JoinGroupParams) error
@@ -2140,6 +2670,9 @@ type ServerInterface interface {
 	// GetMessages Direct message history
 	// (GET /Tim/messages)
 	GetMessages(ctx echo.Context, params GetMessagesParams) error
+	// MarkRead Move the read cursor of a conversation
+	// (POST /Tim/read)
+	MarkRead(ctx echo.Context) error
 	// DownloadChatPic Download a chat picture
 	// (GET /downloadchatpic)
 	DownloadChatPic(ctx echo.Context, params DownloadChatPicParams) error
@@ -2358,6 +2891,38 @@ func (w *ServerInterfaceWrapper) GetAvatar(ctx echo.Context) error {
 	return err
 }
 
+// GetConversations converts echo context to params.
+func (w *ServerInterfaceWrapper) GetConversations(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetConversationsParams
+	// ------------- Required query parameter "account" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "account", ctx.QueryParams(), &params.Account, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetConversations(ctx, params)
+	return err
+}
+
 // CreateGroup converts echo context to params.
 func (w *ServerInterfaceWrapper) CreateGroup(ctx echo.Context) error {
 	var err error
@@ -2533,6 +3098,31 @@ func (w *ServerInterfaceWrapper) GetGroupMessages(ctx echo.Context) error {
 	return err
 }
 
+// GetGroupReaders converts echo context to params.
+func (w *ServerInterfaceWrapper) GetGroupReaders(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetGroupReadersParams
+	// ------------- Required query parameter "GroupID" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "GroupID", ctx.QueryParams(), &params.GroupID, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter GroupID: %s", err))
+	}
+
+	// ------------- Required query parameter "seq" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "seq", ctx.QueryParams(), &params.Seq, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter seq: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetGroupReaders(ctx, params)
+	return err
+}
+
 // JoinGroup converts echo context to params.
 func (w *ServerInterfaceWrapper) JoinGroup(ctx echo.Context) error {
 	var err error
@@ -2626,6 +3216,15 @@ func (w *ServerInterfaceWrapper) GetMessages(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMessages(ctx, params)
+	return err
+}
+
+// MarkRead converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkRead(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkRead(ctx)
 	return err
 }
 
@@ -2986,6 +3585,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/Tim/getGroupMembers", wrapper.GetGroupMembers, options.OperationMiddlewares["getGroupMembers"]...)
 	router.GET(options.BaseURL+"/Tim/messages", wrapper.GetMessages, options.OperationMiddlewares["getMessages"]...)
 	router.GET(options.BaseURL+"/Tim/groupMessages", wrapper.GetGroupMessages, options.OperationMiddlewares["getGroupMessages"]...)
+	router.GET(options.BaseURL+"/Tim/conversations", wrapper.GetConversations, options.OperationMiddlewares["getConversations"]...)
+	router.POST(options.BaseURL+"/Tim/read", wrapper.MarkRead, options.OperationMiddlewares["markRead"]...)
+	router.GET(options.BaseURL+"/Tim/groupReaders", wrapper.GetGroupReaders, options.OperationMiddlewares["getGroupReaders"]...)
 	router.POST(options.BaseURL+"/uploadheadpic", wrapper.UploadHeadPic, options.OperationMiddlewares["uploadHeadPic"]...)
 	router.POST(options.BaseURL+"/uploadchatpic", wrapper.UploadChatPic, options.OperationMiddlewares["uploadChatPic"]...)
 	router.POST(options.BaseURL+"/uploadmp3", wrapper.UploadMp3, options.OperationMiddlewares["uploadMp3"]...)
@@ -4043,6 +4645,84 @@ func (response GetAvatar500JSONResponse) VisitGetAvatarResponse(w http.ResponseW
 	return err
 }
 
+type GetConversationsRequestObject struct {
+	Params GetConversationsParams
+}
+
+type GetConversationsResponseObject interface {
+	VisitGetConversationsResponse(w http.ResponseWriter) error
+}
+
+type GetConversations200JSONResponse ConversationListEnvelope
+
+func (response GetConversations200JSONResponse) VisitGetConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversations400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetConversations400JSONResponse) VisitGetConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversations401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetConversations401JSONResponse) VisitGetConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversations403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetConversations403JSONResponse) VisitGetConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversations500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetConversations500JSONResponse) VisitGetConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateGroupRequestObject struct {
 	Params CreateGroupParams
 }
@@ -4645,6 +5325,98 @@ func (response GetGroupMessages500JSONResponse) VisitGetGroupMessagesResponse(w 
 	return err
 }
 
+type GetGroupReadersRequestObject struct {
+	Params GetGroupReadersParams
+}
+
+type GetGroupReadersResponseObject interface {
+	VisitGetGroupReadersResponse(w http.ResponseWriter) error
+}
+
+type GetGroupReaders200JSONResponse GroupReaderListEnvelope
+
+func (response GetGroupReaders200JSONResponse) VisitGetGroupReadersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupReaders400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetGroupReaders400JSONResponse) VisitGetGroupReadersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupReaders401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetGroupReaders401JSONResponse) VisitGetGroupReadersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupReaders403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetGroupReaders403JSONResponse) VisitGetGroupReadersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupReaders404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetGroupReaders404JSONResponse) VisitGetGroupReadersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupReaders500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetGroupReaders500JSONResponse) VisitGetGroupReadersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type JoinGroupRequestObject struct {
 	Params JoinGroupParams
 }
@@ -4910,6 +5682,98 @@ func (response GetMessages404JSONResponse) VisitGetMessagesResponse(w http.Respo
 type GetMessages500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response GetMessages500JSONResponse) VisitGetMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkReadRequestObject struct {
+	Body *MarkReadJSONRequestBody
+}
+
+type MarkReadResponseObject interface {
+	VisitMarkReadResponse(w http.ResponseWriter) error
+}
+
+type MarkRead200JSONResponse ReceiptEnvelope
+
+func (response MarkRead200JSONResponse) VisitMarkReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkRead400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response MarkRead400JSONResponse) VisitMarkReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkRead401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response MarkRead401JSONResponse) VisitMarkReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkRead403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response MarkRead403JSONResponse) VisitMarkReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkRead404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response MarkRead404JSONResponse) VisitMarkReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkRead500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response MarkRead500JSONResponse) VisitMarkReadResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -6162,6 +7026,9 @@ type StrictServerInterface interface {
 	// GetAvatar Download an avatar
 	// (GET /Tim/avatar)
 	GetAvatar(ctx context.Context, request GetAvatarRequestObject) (GetAvatarResponseObject, error)
+	// GetConversations Conversation list with unread counts
+	// (GET /Tim/conversations)
+	GetConversations(ctx context.Context, request GetConversationsRequestObject) (GetConversationsResponseObject, error)
 	// CreateGroup Create a group
 	// (POST /Tim/createGroup)
 	CreateGroup(ctx context.Context, request CreateGroupRequestObject) (CreateGroupResponseObject, error)
@@ -6183,6 +7050,9 @@ type StrictServerInterface interface {
 	// GetGroupMessages Group message history
 	// (GET /Tim/groupMessages)
 	GetGroupMessages(ctx context.Context, request GetGroupMessagesRequestObject) (GetGroupMessagesResponseObject, error)
+	// GetGroupReaders Members who read a group message
+	// (GET /Tim/groupReaders)
+	GetGroupReaders(ctx context.Context, request GetGroupReadersRequestObject) (GetGroupReadersResponseObject, error)
 	// JoinGroup Join a group
 	// (POST /Tim/joinGroup)
 	JoinGroup(ctx context.Context, request JoinGroupRequestObject) (JoinGroupResponseObject, error)
@@ -6192,6 +7062,9 @@ type StrictServerInterface interface {
 	// GetMessages Direct message history
 	// (GET /Tim/messages)
 	GetMessages(ctx context.Context, request GetMessagesRequestObject) (GetMessagesResponseObject, error)
+	// MarkRead Move the read cursor of a conversation
+	// (POST /Tim/read)
+	MarkRead(ctx context.Context, request MarkReadRequestObject) (MarkReadResponseObject, error)
 	// DownloadChatPic Download a chat picture
 	// (GET /downloadchatpic)
 	DownloadChatPic(ctx context.Context, request DownloadChatPicRequestObject) (DownloadChatPicResponseObject, error)
@@ -6450,6 +7323,31 @@ func (sh *strictHandler) GetAvatar(ctx echo.Context, params GetAvatarParams) err
 	return nil
 }
 
+// GetConversations operation middleware
+func (sh *strictHandler) GetConversations(ctx echo.Context, params GetConversationsParams) error {
+	var request GetConversationsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetConversations(ctx.Request().Context(), request.(GetConversationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetConversations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetConversationsResponseObject); ok {
+		return validResponse.VisitGetConversationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CreateGroup operation middleware
 func (sh *strictHandler) CreateGroup(ctx echo.Context, params CreateGroupParams) error {
 	var request CreateGroupRequestObject
@@ -6625,6 +7523,31 @@ func (sh *strictHandler) GetGroupMessages(ctx echo.Context, params GetGroupMessa
 	return nil
 }
 
+// GetGroupReaders operation middleware
+func (sh *strictHandler) GetGroupReaders(ctx echo.Context, params GetGroupReadersParams) error {
+	var request GetGroupReadersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetGroupReaders(ctx.Request().Context(), request.(GetGroupReadersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetGroupReaders")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetGroupReadersResponseObject); ok {
+		return validResponse.VisitGetGroupReadersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // JoinGroup operation middleware
 func (sh *strictHandler) JoinGroup(ctx echo.Context, params JoinGroupParams) error {
 	var request JoinGroupRequestObject
@@ -6694,6 +7617,52 @@ func (sh *strictHandler) GetMessages(ctx echo.Context, params GetMessagesParams)
 		return err
 	} else if validResponse, ok := response.(GetMessagesResponseObject); ok {
 		return validResponse.VisitGetMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkRead operation middleware
+func (sh *strictHandler) MarkRead(ctx echo.Context) error {
+	var request MarkReadRequestObject
+
+	var body MarkReadJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkRead(ctx.Request().Context(), request.(MarkReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkRead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkReadResponseObject); ok {
+		return validResponse.VisitMarkReadResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6942,218 +7911,267 @@ func (sh *strictHandler) UploadMp4(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rcxvHlehf6cLulsjdIQQQoCRCldqlZEmhLEpakbbiGFqjMdMA2pzphqYbJCGXquJdO9Z17NiuxHHi",
-	"eDdOyt71vdlEdjbXb8d/RiCpT/4Lt/p097wweFGUrPgqHxwRM9OP0+ecPu/zXMHlQZczwqQo1J4rdAj2",
-	"SAj/XHFd0pVXMGsT+Nsjwg1pV1LOCrXCir+N+wI1mn1JRKNYcApkBwddnxRqBfit4BSE2yEBVt8S1gsK",
-	"tafNk2tOQfa76k0hQ8rahZs3ncJpziRh8jEqulxQPUt2Usp8yoiDtqnsIIxa1CeI4YCg7Q4XBJEdSZig",
-	"nKEAS7dDBJIdgtRU6fXpYU7C9+rz79ULi6XF6kJpaaFUrpWWa5VyrbS0sNRabJ5wS6SKj3tVUm4uuxV8",
-	"zDtBSq0yXmxW3GKXteuF1D4DvHOBsLbsFGqLS8fGbBPAOrzBjQ5BoXqEBAm3iIfmFkvHEGd+fz4HxKi0",
-	"UC5VTywdXzp6vFItlSqLoxZTXjyRt5gzG7idvwhXL/OIQEKGnLURYZLKPpK4nV5IvTAJTDOD6AIWco17",
-	"tEWJN7y6qx3C4FzNEtE2VovkIfHSK7tKPAeVymgN95E6XmQPFp1b2xi1pGPVvBVdITLsr7QkCYfXs05c",
-	"zjyBJEfbmErUJC0eEhSqTyhLQ2spOWuLhwGWgI4STi7AOzRQdLJYrh6vnqgcqx53CgFl+sdytDDKJGmT",
-	"sHBTLa2LQxwQGdMs7zGZf6ZYPzTE4mGJERUoJDgDOOxTlxScAlUfXu+RsF9wCopO1DMzgVMIyfUeDdUJ",
-	"ybBHkhv725C0CrXC3xyNWctR/VQcNQu8qEZTywegrpPrwyu+QmQv1CfNfY8IiQIiBG4ToclfkOsIN/kW",
-	"QbJDRWoH5dKIxdvJRh3DsWryGJZLpePl5eXFperxaml5uZw4jFLOYTiFU3D0k3bDyHb+bprE59s5u1nM",
-	"300zmu2et1PO3c5Zwx5zmL/muiFsinio2UeYoV7X59hDhHldTplEvAX7FerVTcq8IlLHLlAHb5E6g0cd",
-	"3CWo8dRTTz21sLa28NhjtU6nFgQ1IRYaqMV9n2/r0SuLSP07dLEgqEN26syjbSrFSeT6VCEYYoR4iHGJ",
-	"ujgUCidIUKyzFF4fhMePIAN7c4ylgyz/DSiL/s7jMmdDSpg3loRb8MoRYWk5cynw5oj1poc+LOI9F/Je",
-	"d/Wx/KW21cMjAlHPQRjpO32LIINgCjmwRAEXEi3+y1JloewgwZHsYInO4y28DqMh1guaJBSow30PUYnI",
-	"Dnal309t+3j+lu3ixm32EIlltWWvrHXKXJLHAbawTz2s/lQo7WFJZruwYJdaQIu3udpasBMv6JlnutlW",
-	"Wxc5I2tKXJq8ZCUuHOj2H7VyNfeCnnzEqqul5WP56x4hQa0ruQn4jpajlOyEqOZERoYRkvq+FREPdT96",
-	"TTNKOzSgOdR+GSshkN5I48jSiJvNh0GSE3ukhXu+VJdhyRkjayypxxNw+wJv855c8f1cFOGbBJEtEvaR",
-	"5JuEWbZvOJQDTBlOQf3aDYkgTBIPcZbeWgv7goy4t30/f2/mG7PkJuc+wUxLbPnYscLQ9zc2LiMlPmsE",
-	"cVCLh0gQspkV1rSM/b1Ixh517mMPfRT+PiFIOEFYk5S1LRRPKuYX9IQSL7VSo0A96h4YJ8AlJz6ce+Cm",
-	"GkZ0ORNaT1zpeZSrfxgBXf0Tq9+OBl0C6kYOA25ShmGZWVDddHKAs3a5ojUjdXZYHyQoSEPq60Ksv+bt",
-	"yLx/NKXrxlraQkYbHTdEjv6aGCjCxymG0O8m1LNx38A7RmlaSGpN4z5KaVgA41PYS4p7yaPrdn3qwh1w",
-	"9Fmh4RChmnrTIwrNFRfREm2hVtj9xUt3vvh48Pqrdz59dfD6rd3/eVMtcTrkOsO2iM+7JO/sG1buaijN",
-	"BRiLkTFBkFSis1acQ0SF6BGB5qhUr7od4m4Sr86MdoZZH/mcb/a68w5SOMS47JAQRdqU+ogyuP6UGKkh",
-	"dIVc7xEhpwcQ4F1TgZb4cCiiFwQKz5UIfX790kXUUk+02ONxovcENxOiUiADMaewhf3eaHAP/vDW7h//",
-	"L26TCNzffPm2Fp0ipmGFrfJSCRhQE3uX7WazK4uhcK8Le+1fd9/80EhiycXd/e0Xdz79vDy49WFW0Lrz",
-	"2U/uvvXnvbdf2H3zz7tvfghrDagQlLVzoWg5WBKcVCDzycQV7n35+eDDNzQAu1iIbR56yTlHwiiaN4Uy",
-	"M04L4LEqNeD7vdPIqsZaRFm3J2tAHWZeUNq0TSxeNA8N0DDzkMB9UWfb6tCpQNtg+AH1lEpLBT3RPwiD",
-	"WCpVUgzinVcHL/928KsP9j57fvD1r7758pX925/sffDq4PWfDn786v7tQ+IX6q6I+AHyONyoAgU9t6M5",
-	"h9olDzfRnD171MGiQ1l7Xr1HZZ0FuK9ohzOXAIgk5yhQ7CPUzEAg7IcEe32w/pzUdh8ElgYF6Tpr0y3C",
-	"jCKjJhXaXqSV08R9BTamhcjINI59J8xRN41NseVTd1bGZBBvA28SlkbvK6RNhQy14K80NSTVSyi2/gyh",
-	"93LyePf//J+D1z4ZfPKn/d/9fvd/Phj8+BWgKQMprYyKDEV5HpyOUXGR3NYyzPiJBp/8ae+L13Z/eXvw",
-	"/leD135yWDQEFtAO6A+uga2x04DhsReGhEkkJKhwSnPnYZN6ngbjDCfAuFwjCjGy4McGGKBEK1HZ3ncY",
-	"BcRgUh5wUkR259NXd395e+8v7+3een3wxi+/+fKV3bfe3f33f9v9zft77/wETgRuvYQcmjgPLX+2Epfj",
-	"mNNPE7ee5Wev3vnqncGLH9/54hcaHw7rdBJL4yHYLwFY6VXCtZ6EGBzUKpMkZNg/E4Y8PBgfK+XyscGP",
-	"X7z7bx/c/fmv9m/fPhzetc4DIhUrQj1GdrrElcQ7iTwiMfUFwqFVbbVR0XA5n7dhnxf5es/tKInuYNJc",
-	"dViaU9f3H345eOeD+yHKbRPfVwcaEM9BzZ5EjGvvjuXSvEs0OzoiwJao+HSdgXgCpsg5rP8fxD4vhbbw",
-	"uiGfFu8xDxGqHsybK+0il2fVzzPTLsg1aap5gm0yvs003eYRSgqwe395b//5lxOAvekUGFcaWv6oYwgw",
-	"Pe7PP9i99Uly3EM5sswyHMudQsOzRYd2DfaN8d8Ab8Vuh3jI5d2+OhltkDFsNaPGTa8DqQVfenzGU9Qr",
-	"X/E8kpEsj27Q4Cj2PH1ZDYN8McMIPvli8PK7+hZS7Pbl38Bp6uEfIz6RuRN48GTKOQa33r37q/eG5oBT",
-	"uEBaMmd8n+Atci4fGTOj3/3RjwYvfa5RMjF6h2BfdvqZsfWvN0AiOgqX+o2JE/BNGNDn7TbxLvXylqtQ",
-	"XxubplxutNDDYbk91yVCnEQNM08DJGIEAvE2VhIk0xf+ZerKXphlrjTAbXK0GXRnNXI45tNnD2Agsd92",
-	"2eHYVrp6a4/sK4dqX4E5L3K5jiUVLYqbB7yZy8dScvbtT3Y/+te9t1/Yf+XfBr/+sxK83rx1eKqTUXGI",
-	"Z2zpPiUC8Z4U1CNJFzyQhDGObNCA8J48mNhxYnhzd7762eC1N+7+6Pn9j1/cfevjQ98canKvjzyqnYc4",
-	"DOkWAVE/JVgdEfo9qXdXZ3PlEhLgxtG26PmTFiCMuKA2UYFcnwti7UcbnF/AYfuAx17Jhcz+1y8N3vuv",
-	"w4MJ7JEK5KuFgvWHIay9sEWzhzXM+uaoxYx3rc/bNKNoblhtuoWpTzwEr4gcAWcxpfbt/eqLwVdvDt77",
-	"aP/P7+/+92933/wQIPF2nh0BzNOxOjti/uQrArVCHoDWhT0vJGLygrSSu//1S3c+/+nd372x99nzuUs5",
-	"lIO6gqUixYCCQpCxN6BR5oZDMzYYHHgCnP3iQNicht3g9Vd23/p4/+tf7//2lb23X7jz6ct3vnx3+Dzv",
-	"vnS4diEbDWPNNx0swDaksEFHMgilXLV82u5I9cQQwrcA8icY7skOD+kN4s1ufD4dEo8wSbGfMblcUMRm",
-	"Y+m0sc8ChYcosobmaBvlYW1j/4/v7d9+XpOk4k+/eX//9u80nQINkp2udjSlyM96spB9PGkyeHvwyZ/2",
-	"v35p953faPy4+9Kru7/4MDEX4xt8yKZ1kZupIF6M5KtR5bRy/3/0oHqawYu3ojkOBQvtihyEURN7jgWC",
-	"tmps8U3i2Rd4aA7IjQ8TOPITDG9h6s8mT2jM6Inhw2j2BGoSuU0IQ5QJiZlLBNhOqTB3W94hZay7gz/+",
-	"x52//OTuW3/e/fjW7vO3d3/0xd7nXyt19LXbez/Xaq6HJW5iQYaXYJ/EbgfMxDY4XMfPuvvmh7uv/nHw",
-	"+c+SMx2OwQl5pEuYR5jb14bkbWagL3rdLg8l8daIR/EGCNgHud+Xsoa7n9/efeX5vbdfGPz4xcEfP9v7",
-	"6IvBf/zkcC/6IwIFatEQIKswzAZUWlMjyOzm5tfsfoPzdZ9vH4Jwp7n83R/9ZvD5fypafvF333z5yuCT",
-	"P9359A+7f/jd4W3UxKRpuc5DAqLItGADnhEd+IBkiJlokRCFWJKTavtgeeOtOqNa9dskXakdAOPFvCep",
-	"R7Le7y3129GgWz0k53f1kXJ2iMpZhGvJCNqL+XGPkfELrI0OKiPJITiRSElC4SAdlqioqfEMKqIF9E+N",
-	"/NiMRIxIZTEbG9jFajg14788vbLwQ7xwo7Sw/EzxnxauPVd2Kos3/3YYV5zCirt5GoIhz4a5iz/NWYuG",
-	"gUAe8SnE6/S6avkNQa43tJfH5WyLhEL7feYEdzeJBNsrI54RFNzN75XTsejPFQS5rsNUzZqwu1lwCup9",
-	"E5R40yl0Q94loaQaHcFmteodZgyeo5dxeAG99pc4e0Ht61oO5PVOZ4udjCNvntYD6vWr4akETMmcZzQv",
-	"bz5LXGlOfMRZbyQ1V+xuMr7tE69NAqLjctVRBwGVSrcXhHmOQgSt7jKPsnad6cMHH0MRnQF0Uc8Uv8Pu",
-	"JvFqcG14CnuY10AttQ7hwBg9QcI6czuYMeIfEajxXL0geb3g1AuS7Mh64aZ9Hxhq18eULagn0a8+3SRF",
-	"tCrrLHZZCx34mkTRmo0HBV2Nt1BD8gaag+A/4tKuAl6dGYqdh8kaBvPA6yCILKKGjiBeE23zK/VI0OVw",
-	"E3bVRubUzCR0UlPP1xDWAAEfREi6BEuBcGY4HZ5SZxADrceJPDbqpxTBmXtX5zIg3MZUiYYK5lKobWyq",
-	"N+BT/Ya5TY8INAeDNajXcAw5w14lDUhjvog2zHR1ltksi5wk2YVgxMi2nSETSP1cITFKoVZwF44XnAL1",
-	"CrVqxVBhuaLwOEhHXW/YeNZidenYDxVC8yhoOcE5hphFarZJMa3O/eEt9CHiVbkDamgnRvSwJAvwqzMR",
-	"ZJLPxL6m5Yz5bI56hteZRadZ3mhmt4UlDrUcqqZO40jLuDpH2rNP6rglesPYTjSSG7epIBJcynMbq2vP",
-	"rK384JmVJ1c2Vq48c+qpjTPrcNtNlNWcgmJ7I9IljCQNEpsCLpa0SX0q+9pqiGFrkP/B2sKy4pwQz4nh",
-	"3ElwA0iu5UDytFXkxlweLRoKw48VE9PxvfpOUCyTe8TwmMhTgkOieR0PaZsy7CPRF5IER8RJ1FBraKAA",
-	"byptMhXFoLeK223ioR6jnA0zmzz3z/7X/7H70/eN+yfaY6yiDjMRGCXC2MVS6dq4sOjFVFg0/DVMc9Fy",
-	"YkJIrStPVshSTrzkaekHdhJPniCfzMHmHP1jNCSuhBj5cMTpr5hTT0QVqItLIM4QVhftguQL6r41F3x0",
-	"upL4vkDbHep2FK56VI0aUIalDrUIcLdLtZNKsYuRjCZiATFoRrw7tF+iwzpGqIrqoX0zxqTcd9f0Y/t2",
-	"SFzs+6NevgJP9bsx3vW1CqHP4KZT4IxcahVqT4/ns5kt3XTGv55a56SXI9BOejEBqUmvpvaeQMVhRAPs",
-	"E10f9y+OyykTHb7NFAvsEt71IbDDMlYnCohSf83XtPZ1rAqyZohdrYExIwvKDgm0SiND7qPoFTT3xD+U",
-	"SqWS+lb9q3zWqTP1j+Nn7U/LZ+ezuWODNz7Yfef3e7f+e/DRR8OMeLT29i/1+k6ptFCv75TP1us7x8+q",
-	"fy6fvfYPuSpcZM3ITww2UfaImNdOWk5Mrvewr2VDSG8QEsueKE7BR9Nu9FFMc0z6yPJyUjLJ55Meljjn",
-	"wJuCaFMz6/l+McNQk8lzpcWJl91ophjBNIcdJhA9Bx9D0uoJdWuHgHxGbrfAh9Tovk+KKH4TFAKtsoDM",
-	"nhK3FfraFzVDAZHEBucq6X2ioH3C8v9szN3g9me7v/hMR/zd+erdvbdfMBGR0a41b5wkXOdhXbw3pcyl",
-	"t7TdIUzd6B0cZfRMEjYtUqWnqpZKKMC+jQGrliomes/Eg/LQyAwOqi4uI75lnC8A8hBL4qClUkm9tlSq",
-	"2ItLhrzXVEwEso68tCQ3AZer+bhMR4DJHiP1tH6dPunsxPcm689AJsMCh8aDexc2UtfpEGWdpT6ZXVZX",
-	"T2YT1P9+Fhl9WgE5CuzDngfGTOxfTuzAZJ0lyFQhxXEFJYWgp3UwbSVKucrcHXybkXCUYeyw9czUkmau",
-	"OZBLAVbHmUTnZp8HN4uBomiyrPVg6f0kkNGGuOUfZfJava8X3Lid6iUe5iVn5h2JwReokA9s61SSQEwN",
-	"A2vuCUPcf6AwuQSlX8YovhrBBIqUD6uOg+SZEakiU9NxB0ybiti/+tngf72695f3Bu98sPf519o5Prj1",
-	"1v5vP/jmy7efBvO/g5q8eS1GVz00h6UVtCFBgKZgA35jt0FsZCjs3frozqdf3fn030FIj1/VBrXEi8Bo",
-	"rj0YG7yGQhawk4DiIABH6uirJ5aOH5viPksB79oIu4yYGkU1gkAM9hCe5l+RFo52JgOELHdKYt4o7LwM",
-	"copLRoqk1myiPTI8NL7HSDEyFpo0lmZRI4m1Bm4m/dfgsD6fJm/e+fTlvc+/ziJq16wyB8uyOIbj1JIZ",
-	"rIv3BTPtTp8bShcfhbUaDD/QQFDAjn74yd7nXxezCDuV9JWB4LUJdsSZDH5D+BjnC0RjRnAYgaVpDByF",
-	"p/dgQNJ4+ldtO0pxnHE3XZrkM0c/7sPsKXxHrFU5e5vqkyQc/2otYkOEc9MpXCBt7PbXCRtnih+ypyMP",
-	"jGuRymms9Cxyvlry0i5Uoz8xD/l0U6e+g8+vFvuAHe3T1d5GEx4QST51ph2XRwTi2wzZqADJ+ZC5wspA",
-	"73+19/YL33z5yuDF3+/962f7//V80tk3dElY7ptkdktLlWMTKibN7LbKskuewwSzJ5LDASFs8oHJ1Wl8",
-	"OGP83XKbIxBnjFmKCsRDT52pwoGGEl8a4IxnCNdZA8Ihv899j4QNNKf98ZuE1Qs1VC8Ui8V64WZjvojO",
-	"YEjvJ0FUP9H41+sJoyrMbeCL5ppcdlAL0l+RKaEQQWMeSjrhOtMmI8PktV22i0OJmromTAMW07Bf9jVa",
-	"TSWtwVmsShKAEoF3VvVHOqAm/uPbUDfipeWFEQGUwVAEIe9HBGqokRrJA0Rz4IWbV6IH/Jo+Rh1mDJaP",
-	"6bi1EWrHv5SYI8W+UpCGPxLVMHKFTauyRIHEtYLLQ8W5Fjo8FGSstDh1eNRsBvZ4Lakpji9Ors6WxIJY",
-	"sIoGzEMBiAldZS0+2tqlcUDHYRqkchDWVRkj4+o2FiaQUfFoWyYtJiwXM+TjvnqV93SUotvhXBCEUdfH",
-	"fRLaqpQtIl2IbNQFHbIH0CG03cmRhFcDqFTImd939C2yTT3ZGW9OLZfgfxMtVHTUxWfjUdU3DgqJy9uM",
-	"aoM8D9L5R04kYCcS6ZKZcU4iOc9JliNyEtGZedK4oDdylneqL3XpsMPTT3qhnw8Gj28zCGLtYtnR13xU",
-	"5qaGjtrHbgfLLnWd+JegW6kzHiZ/qMZVDEwQETjdsEBxPnYRPWbeF3Um8Wai4FQsQdjsqTkewteGhRsf",
-	"CdScGvKhZZf6j1H93ThG6O8qK+XFv6uslErwn4Xl1oljXulE+cSJqnvcO7a0jBdbBOOSu7SEvVJ5Ka2E",
-	"LSWCEJPheZ7sTEBqylCX7hAfckBkIg1SgRpcknMYnb985twRgc7s0JaSygiTOl4KAqDJJPfCVPSQYTQK",
-	"KQyJGFRMsOSYveTynoQcnKOjqTOI4rvQmZw4uvxwOQgFjMMDW5YOo+ixOGJFcTGX0C3whjmRt8ZKknYQ",
-	"gShz/Z5HPB26Z0IQjaCp5EwHNYmgnvaqoQZ2NxtDsoXajjoo/Y46sKjAKu9KGlAhqRLM+8gjXq9LjCDS",
-	"7NdZg3oNQORmP+3emi+ilTRvRnO6mkCg+bRiI4iHdQY8ZB65OAwpEUP0RVkyUMYEkSvsPyLqLHEy5kWP",
-	"4oZ2K6oVx5F+aJOQrt4gNQV7yHXU7Mk66ygitO/XkAx7pKHEeUSCruxnZmc8mmW8w7G5UD6ucDrkga5K",
-	"YEuMeoVaddEpKGAopVEJ0Slv5BsfDF78w+CnX2inx+D1t7758jcFJxEonBsbWKqVSsXyYiWKDbQihMFu",
-	"O8HsTswI70a4L9t4i0zrv4yh8e0btSZ4I0351R6j13uRhqhvjsO9vDQiTKWZP65eBRnco3jyN5bFpaX2",
-	"4R0rHIQ8KZ0VoakWiFVGaSBKdACiA6osohVTEw2oEZRo7XGMvItnr6ysndEeRgcdq6LH6alkzm8WW7TS",
-	"OoQwlixzinzqapha7wYTrMbImFXGPCBRyOskwihhZrB3OhUQRGAKJ0OgHWVD/LlYcHIsoCKvaPU53F1o",
-	"hYQ4SG0GLgjK3JBgQU1hsBHjf1fCWpNu7xlDWyMukVQWgUyGw14z9rtRd/njhsjShxQhfgrpdY33mO3r",
-	"kO5s0W6w7oCuD3WG0vW7a/qaU+8d1Y8iEVNffOruNE+CbsVBcAkmXg+6VXO/GHCaewKGtVK4FcAVPGJR",
-	"0bw5dKIGEg+fZzNjdkzYIpYSoz9QA4RC6m/JTLWRln/iKu0yJFhCBLASy/D1XvbGzWtU8WDAlXD8jbJo",
-	"5HtWD8fndWCvT46TJ8FaErvK2fNEf6MJvnK1gVkNBanIOouopf6e4GvM+Bf1AiIfyCHBbqxrL8PSx7je",
-	"8nl6DN+Ej9lAd6K3TN/SY9Py9CvpOEBHu8K0HABqUKxVIS0xxLdvnZlowm3KPL6tpZcrZ06vXLjwzNXV",
-	"i49duuqgRRRQ1pMkVbJE21GUwBFluZo+KuhSJtabhykHc6qqaNATss508oJ2GShVzK46JRrkmJwOO+Ap",
-	"e97GGTbDDZ443+HjG3nGYxPx0pJcKuIzUvPgimaIbJGodUadpdKyTKWGKF/TKLqOKUWhczTs4MbgR6Wj",
-	"NEzj0XGSuYBagwwJWAg9NNcQfeY2HOQqeWCh15031p46iwyTkenRMHTLBBDWKKEEG9QGlV5q7IIwWLcX",
-	"Ch4W0Vljt2NWFRkCidbghxTZOtN7n6TOgh2nQxUW97UZ1OylWGffNz/PQaUxaxxwEPwJyG3ucKE2LuLI",
-	"XGMiqjPGpT0rOCVRRKuKTow7LnVWjWbfWFDUynV2DMBCbvPIPlLTr9ndOvZlk+YXlaSWfbCMWEJPpf41",
-	"JG/Mm4VoEs3abKCQA8EeZLPrGfIIsdl/mBXa7M4PV8vI1X42lEIFB31EgKElR9lxUNvoSLZOcow2D5Mi",
-	"NC1TPLRc5oQm1OznqDxJppnLU9tUSBJO62MC4VBJgyOdTWo1O4VaoUUC7I+JpDsUgcTIqmNswUulSWG2",
-	"07mq8uwNsNHx610nO1mhc9zrycSdKXxhqXgjLXarNeVJ3WNiH9YhaCg2vUpu8rtxVIUBXKMRvyuiq4oG",
-	"G0oBbtRZxkir1VMHNZRuOUYhRlYfrrNsQ6u5rB6c1H5jpXfeiexNdQatsfqckRq0yDIlVE2t2ihLILre",
-	"whDKqarH1VLVUbcvMzmYqXq2CghrlysgDEKpcrXZeT1OtVRyzMUo9UZoJNlNk8k9VRRHjHeEeTNaZNcg",
-	"DzTK3kgn3KNR+fY6h6POeiBNRSn01DPyDwYXIQQkRTb2KCvDAqDOOHOJSbt1N6NkHQ2YsWldDybR/ACW",
-	"1AcVPzN8j8DZTytaZ0NtxgbZrGselsYbxbnBxAs8POn1NTzdMPeUKSli+EPbX+8zd6RSpvidyJZEAZG2",
-	"YdsINrK6b9TLsJQOsrUz95mbc8MkOiAeXumS+xPcnT1+taH7KEREoEliTXRoOViTDF6ZlL6Tp6e5HKpt",
-	"5IfmONCFjiol1/rDMwggddW5Aumf7zTPufQSPb/6xI3V8kW6KlbZlSX39Oqx1c3uD548fX65SPrnu25l",
-	"Tb1UwldL9MLp8ze8q6vq707znP/sD9dXxWrwZFV9tLbh7lx87InK2o329trpbYqvni2tPst3Lt44U7q4",
-	"4W6vPbuyfeH0+eveuU16ia4uPXXjYrB29Yn+U+vnl4vXW6Wg+v1Sc6l56Th/vCLLm9f/uXP+RH998ant",
-	"J4+7V8o7V5e7F455ZyoiJzbPFtLLWobOX91QN7Jm4CwVx6ULLWUMe6MaYaUj8tRkicNOnmfOcVtj3Qzn",
-	"vKIDJLEw6nKUU2t9xycRU08QjgogKo7TwaIz0tI1JITqeg5PhH5URxx++Efzyfei/lweEJq2K61Dzi78",
-	"8FcmqSa2O9zFTnaihnC6yoUNAnFs5m/k8gpNl4shNyx0zlOv6jKHKVtizHTofUkYsMeS3Vk59tQBRkH5",
-	"0GRhOM4gUMa2nzHFFB1EfEFQKXF5lZzy2FIUE3n9weT9mYzMNCvUR0K/mtwK+SmIJfEiQdKjTNHq94ci",
-	"T8+m/jwInwPUu3/ofFn5yU8PDiIHzi7Jxr///1CaZFI+SdZFMX1ySJQ5NxpLxLeSRpKa+SHPBpkt22VU",
-	"7kiWKgyhiDFOBy3maDWYhtZ5Zxq1OMZuAHpzGvqGjuosSUi1mLQgJN2kFhDsdtIjD2eEaAK3mZEPKLU1",
-	"q6joab+N5NB45sRRihEKDNzlbi+ksr+uZjSGeYJDLefqf521V8H5qxuFXD0G+CPE62KBGiumdrgpmXgK",
-	"BkH1XqlUcXUaiPonaRQRiNvCxA/pDu1KzG8SIaOmZ90Qu5K6RCix7srZ0yeOLy5p9MB+m4dUdgIlxXUp",
-	"Y8Srs7nvry8uHTsZZx2hBvbbDQc1lJzXiEI/nYQ1bN5BDSoE+E/qrEF2utp/ErVc1AHuJE5ZAlWtTbwF",
-	"3pNm5zAc1NCuM86MtG+lMI2mcKq6kz5AODqPjpQ6Sx3UD93uNz/oDKZKGhCTbWwo6Ie5PYO1phOjUJc+",
-	"TvrRlP8MLXvzfYmps8U60jpu56i7GVsRW3uu0JwCUYuHdXaVNNe1A7eDmSc6eJMALyAIK10ed2mxjwN/",
-	"voaaId8WkAePwe+FPa/OTAVdsMRq/KFBG4nQNRjk2J91JFD8AMy0jGyjaAFz8w2oS1ln5hIPsNjUoa1Q",
-	"5VvplPrMfN5GEGigs4JyWhqPACa0xjHJFy5nEusGieajDRqgAFMmMWWKRIdLLdPAlB4JwDsLqCMX9O0M",
-	"8ckmAt9685yYu4L1RTg6IKvOtJ8V++AedTtYqq1DHXG3F5iK21HtJihYhV2pbZQRwKKCqrr3m15rk4Dy",
-	"nTo8x8R+aTHJJmr5uve+9Spbzhb1V7NLKdZZnelyr9BQNdKPjXfaCKqo8ZyS6Zw4Z0VJdDcbNu4MylLV",
-	"WX5dqhpaLJUcVC2VdMD3+PakdZbuT4py25POq/HKUDfI0ZbzamkJzWEUENnhnt43JFBEZeU7eIvAZyfU",
-	"f5YdVC2rb8tL6j/HdJkhNelSqYLm1DR11kg0cWjozsFLahe2Xjg17QWRT/CmmC8i61KGMxMdHso6O92h",
-	"jAiwfUslGgiA+WkTIWVqyubxFjBHwXkbEwtAzLN2l5N1NjWv12V8TVVKyXki5wNhX3DzUIMtwW6siWeI",
-	"7TSJi3uC5PENFLONOsvlG8Ae8jlHAh8jVLRR9o0fLBj/4MJqJmbGlj62zEOzP5lo+2Mq9hbRio1lCHDf",
-	"pk1RyE20iQjpeWp1hg2P4i1bgg51Q8VKmj5BK+unV1fjcnO6b6i6l0QXm2YKm6QrHcUW+hptwCQAF1bX",
-	"x64+bM5SOk6bMBJiaZDlb/4GnbKA5sxcrDpPWKC505eurM/X2QrqQkiFGsDkTFkXkn5V79iEM4T9uMei",
-	"NW1gaat5QlMgCq2gsn2RGhura8+sXLhw6eqZx565dGX13OrF9Qaag8xRu6Y6Ez23A9KIultF7ehR3O0W",
-	"jZxYdHnQAGJq/L2iqsi1o2Y0ASdeANET6n6IWKLQlY27ITFNWuYaly5vrF5S8wNbaFyC6a0gsQLd3RZO",
-	"64qA0ZmuAYdozBubr95lvG3dfYJ4aLGks6eGR1pR8tKCnWwugWZHhBlp3hn1mZ5emO8Ui4LGDPBjlNxr",
-	"2fPoYbSYImq2Y0iKEzjIluLfAH246/eEJgeXM2s71eFA0OjLUixvxbKEkw/FNbyzsNJW0mOGSiUfgqYh",
-	"3AkAdFDjSRz2a2js6Z3Z6XJB4m0nOLODzmzgdrznRFcCp85SxFxEK8yuTpp7RbEts24IZWIcZSf/+4YV",
-	"hpBCTt9HcwozY0xM4k21VJk3oVMRfzSirj0E7PtFdCqKzIM3Afmp0BFPNU0QZqW6KPtFjlzON6m+XUBh",
-	"09mhiR4xKOCetqqCUZsR4oETGFjIGnc3DR0Ly2STfVYtq1R4kRIGNC4YrpGQUEyhRHXMfWR7zWi46tbx",
-	"Whc1MkkynCyIl1JXglYo4zTPpKAEr0B2rA8JXSB2aMlQaZFMN5QxIt7aqtKPIK+yYNkO7xImeC90SZGH",
-	"7aPmI3FUvXsz4XigQcEpKMAYa2+xVCyBQaNLGO7SQq1QKZaKFYh6kB3Q09KiP5jyuMhJpj2tNBcr5xgX",
-	"g5YQ1VUvYlVbaza2RZBAGKLHFoivy/iD3okaT6t3HZSX03+tUURndWM1LKVCJIMqYaKFGPjco2ZYTP9t",
-	"rkTT/gxCF8wISAu7dYaFbdoG5xTFG4p4V1RYNQ31mKS+uldFz3UJARMErzPGUaA+a/eIEBpXmMH+gEqQ",
-	"mgBx7TAg/Og412KdXbYTuRqkYU89bvIe84hnG3IBfinJu2auNdvybRtDcCSorkCrar1LpYpGp4gQIDAi",
-	"Plat5RMhT3Fvxk74s6XGT9f/JpWJfzNthJBhj8APhmrVWIul0kG690DVWG1EfvohcH19J1yt14Y7GsZ1",
-	"eGc4/XEtkLLDVvXx540ZocnRU9iLMEp9Up78SapDHXx0YvJHmY6h6rNyZfJnUSNN+GBpmsXldOlSHy8u",
-	"TzVbquXlTaewNA0Q053m4asp9naqJ/opO2Ch9vQ1J92zDwEXkrgtEuF3onBNfZbtolx7rtAmMi++ZYvb",
-	"GCztQZC22ZzWdVED+/73TBqxvuj1UxuZnuqqAlXoRNpgkfCFplsI2WCrXA6rWz9HiqUY6TuIXzmqP1vx",
-	"faCpPHY3HuiXHn+QpHEQ7LmZRQENphwccEYIHZHt0JQ3OHdmA/rtF8ccxGU10qPDmOYw0NzlS+sb85Pp",
-	"0gY2jxEPQ6L0fBRHuRbRCpIYbDCRmKbkFYGqpeUiupJqXZsv36XlOTRXXVye10J8JKx1sABjRNhjIGrO",
-	"JEahqaWoCACHKkgdYvz3dDdvNkD9gYhe00perOf7I0Ss0tRwyDY3nlU2SQV05Igm2VEPRPIHkzJKU9z7",
-	"pzlr+dR9JJZMJZZYckhwrfG8EHveWfCWjBRRTnFoN2gqyTSJywNiPM6yA5ZH424ZvsJWosFnvb0U0poI",
-	"uZHO+sTrepbog7+CC686zXGfhXp+HmH6i+rkLy5yeVbdFwcir3u+hFc8L2oUkUA7gx+HIhVFKHUgoegR",
-	"Wv21o9WwgBdjV8TT4AYeydASTeePCBsNG3Wnq5aqcUSplfMiXyXZoQKcMRBnyrj5PE/IOkekbpU3M5bO",
-	"gKG2S+/EF1dbM7x6kTOyhqXbme5128R3nUItgQORyWUNf4Uvi6VjM71fmRKD417DD5IeZ6Wu8hSbh6O8",
-	"yOU6llS0KERj3wOhxbLEc+lQm6evqfO3cU/6r2RgzNPXbqakD+u7BunD4r6lU11nKqZSF/SrqMXLBCXM",
-	"5FSb1HvtoVhwO1wQhqinYzRgRA6Kj0nJN8Z73URR1+wfvlJOJxZyrxfKMKeBddtKVyMCZ2DuizYuNKm7",
-	"TCvkpxNDr90HjUdpMScyfWzK0Q72b39x57P/vPPl24m+OlozSmkwg1u/Hnzx+d5f3tt//uVZ9Zh0B5kc",
-	"RSZ/8If35r3ne1EjrqWNBKnpsKcErXnEJ5JMEPSvkIBvGeuhuVQ7tIsoQ1BcWldXoJzlCPqPJcd/JJQ9",
-	"eKHsnnFJn+D9lt6TePJIgP+O4Mo0InmbyLPmx+nE8iiEE8rp61CsRAPmIVHbjn5gWfva/XXQ6oh5bSQ8",
-	"Ptk9G5d3XRzpnB22G+oyaMlpXRxy305cKY+wTlZmsk4OXv3t3ldvDT78ecZ1uv/TTwav/UK3u9Q9pQ5i",
-	"qkylYeXc8uNm+Q7f9QosligmUdo5XUQJ+qeNJDfz3MQwXZqOylIjz0pq8PHqY/ed1L61WIhpqD0musWR",
-	"RDeCsHOIbe8v7ynsf+OX94/ScqZ4dBdm6BJHWl4Q0cZIWdwS6PibUH+WMkLpyn4CSZ66Fak3mlQftvvw",
-	"Hvqz3oMGmk84+8+/fLBbarin5zjiyZnmu35NyZQk17aIOJoikkX/RlLFSoLIbM3ALm4T004rVU2wFgX7",
-	"x0VidPpPQ8dHqh+0s5yRbSIkjFREqUsx36Z7LrXY+2jaja7Lya+esnua5uUVW8xlincv0IDeL14w1OFg",
-	"Oa/DQbJ8j2IAS8dHdzvY/eVPd9/637pK1uCjj/ZfePvur388eP2WbXhQyet3UC7VSou1UumHee0Nnksu",
-	"yIoJQ0s6MWZJP/94cOtDu4Dq6AVUcheQw7l2P761+/ztWXlWXr3ukVwrO8Wj+z5mcECVUaacKXGasnIb",
-	"zhCzt2c5ZRPM3Oc5NQHnujklMswOUU9H5qcdUKhPICVBm9DjCvJqJifuLKT+hHryptJOZBTPY23no1Xe",
-	"Z5vMfVQD7q0BfMJM/fK7gxffv19m6tzBH2Yae9D+XoWK01i1fYK3JjmQIlkaHEGKAmxZYiFxP/b0+jjy",
-	"ECEYN8fKfSGe71umkUcWyxnFUnVy06BUMEkKjRKJm0RuE8JQw0i6ySrTjk4Gd20DLXJdK2zFOrs6JJei",
-	"XLEUUkY73PdEQkqNKoALnaQISNuA+NJGXguweVuJNZrM5NlkRue+R4SM62zreiRUojl4scXDbRzq/CL4",
-	"PiTzJ01m5whxOojBZNKR9Fh11sTuphqtBhGv0V6PCOOlVcDCdtM7MjmD2U6dNbnsOLkrt6ciOyQookvM",
-	"70etUrsYypKgAPfrDNo6Uqkk/kRXMWFS5kwV85O6lGlOZfQ6y5ZGRyMKoxdNgyBTqRzNCULqLFFfZh5C",
-	"itW2BWr2dKpVnPmou6vp8wpwH4lN2oV3R2gnh6KY5LQ+jiugxw0QRnmzoejkQR3ZmWqU303VJ7+PW/mg",
-	"fdzK997HLb8AcY7yk+k4Z1sIxUuNl1BTSyjXSksLS63F5gm3RKr4uFcl5eayW8HHvBOk1CrjxWbFndyR",
-	"Tg1TrC4d+2Fu6eNH+tLD6ytMt0ifqDBlWpOOvIfXZUhwIBRvNA1CTZ+joS5ZSpmKm6oms8vrzNyZooO7",
-	"JNnOFVEherpGRKoyeLVUsjcaZv068znf7HXVPbFNfH+hxcPAtpqEeRjX/T3tGjtYoDlT7hwqidfZ2uWK",
-	"gwTuz6vJqqVqHmO3cVWnO1hepu7MzP2s2f2jiMJvP6IwcRb3NaRwved21FzfoaDCFC2NiCxM9FyezDug",
-	"I8EQ34AuAkDuABJkskOgopcgZJOydhGt1Fk+U0HT8xTTTSfNVNAUPGXtcgVYCRV1NoFlrHUrj9jFNCi8",
-	"Ak0Qp2UW0duPWMVDGn+8drkykUVUJ7IIUwZrmEVUH3oWUZ2eRVQfsYhpUPdJ6I86LYuI3n7EIh5aFlEd",
-	"wSI6BPuyc2O0L9rkfS+WSmi7Q31iCjhwlwgg31532Hz8fTPowU269w69dA0LukUYEUnffLRiq4+FBHv9",
-	"aQFhbOkelriJbSk97HagHp9tBdTsxWY6WwdWoLmLKxvroANFJb1Nif6lUkWxNuh0bXio4uDD8L2il/pg",
-	"wTtl4u4TDG9hqvsmjM/fxR6ddCYp9Xa062Nd3VpKQz5/+cw5B12+eA7xEJ1auxwnu+mGKjZhxqaoZIoF",
-	"dNOq5+hqAUHPl7SLQ3lU3UgL1ieXMIap67BQK4DxutmXRNirUD2Yn948o1iRXteDSfg/qFUrNkbd+fTl",
-	"O1++O6sZKtU6Osf+lB31oSorpA9og/N1n28/3On7eqniUCxeeqzptFVNyR2CvXujZDQXEpe3GRUmJlAC",
-	"H1XoPm+8KVH52Ezmq2Oqndp+St2QbFHeE4hDqWdbj9C04JsDaZWzmJ3LTkgIxCZuz0MLYrRJSBdhZFph",
-	"1JkMMRMtEiKohjIXNz5Gx6rocXoqLjFdKSEBrQRpqnKjkmBPJBvp6aa7toLryUSxA3CSdLSzr0W2zbIF",
-	"oqzOTElILBFnbnohVSjOkmkRYwqzqM1CbTwlSsfFJBeXi2gFRSwvVdgzij4zRfBw2NclrKulUm49Flil",
-	"EmnuE4sdjTkzMF2dzfyI7T5iuw8x240bXI1lucY8OJbdrl0+c87YCOdWH6ssSNxuQw1d1MShqesu5mcR",
-	"orQx7pEA9YiSH1HyZAFqnA0vMsNNFpoYWl2/hEAfhRHQ3Nrl6ry27M1GvNVHxPuIeB8R79TEm2tdm82a",
-	"d029DYXR4eXhyCSfu9hHHgEsiUuTh9oQ3gjwJkFhjzUQFDOHoM64EHnt6FH4vsOFrJ0onSgXnMLOgm0e",
-	"YsjpWrSJ4YIJutiaA+0tKAN1wdeFKItxPFRUdW04tmqtJ3vYT1RbEInvbG7n8Gc2CB2SVTq0m/jIRDQO",
-	"f6Old+Gk1FLhgC9RrXvtchX4UHIF+tBylp2O5kh9YaI5hj/S5k9TYd1YuRJfJqxcN6/d/H8BAAD//w==",
+	"7L17cxvHnSj6VbqwZ0vkniEFkKAeUKXOofUKFVHSEelovYbWaMw0gDYH3dB0gxTsUlW8Gye+jh3btXGc",
+	"eL2bR9l7fO+eRHY212/HX0ag5L/8FW7179c9LwxeFCUrvsofjoiZ6efv/Xy+5MtuTwomtCrVni91GA1Y",
+	"BP9c933W01epaDP4O2DKj3hPcylKtdJ6uEcHijSaA81UY7nkldhN2u2FrFQrwW8lr6T8DutS8y0T/W6p",
+	"9rR9ct0r6UHPvKl0xEW7dOuWVzothWZCn+GqJxXHWfKTchFywTyyx3WHUNLiISOCdhnZ60jFCLupmVBc",
+	"CtKl2u8wRXSHETNVdn04zCn43nz+vXpppbxSXSqvLZUrtfLJ2mqlVl5bWmutNE/4ZValx4MqqzRP+qv0",
+	"WHCClVsVutJc9Zd7ol0vZfbZpTcvMtHWnVJtZe3YhG3CsY5ucLvDSGQeEcWiXRaQhZXyMSJFOFgsOGJS",
+	"XqqUqyfWjq8dPb5aLZdXV8YtprJyomgxZ7dpu3gRPi7ziCJKR1K0CROa6wHRtJ1dSL007ZjmPqKLVOlN",
+	"GfAWZ8Ho6q51mIB7tUske9QsUkYsyK7sGgs8Uq6QTTog5nqJu1hyfnN73JKOVYtWdJXpaLDe0iwaXc8W",
+	"86UIFNGS7FGuSZO1ZMRIZD7hIntaa+lZWzLqUg3gqOHmuvQm7xo8WalUj1dPrB6rHvdKXS7wx0q8MC40",
+	"a7OodMssrUcj2mU6wVnZF7r4Tik+tMgSUE0JVyRiNHdwNOQ+K3klbj680WfRoOSVDJ6YZ3YCrxSxG30e",
+	"mRvSUZ+lN/bfItYq1Up/czQhLUfxqTpqF3jJjGaWD4e6xW6Mrvgq0/0Ib1qGAVOadJlStM0Uor9iNwht",
+	"yl1GdIerzA4q5TGLd5ONu4Zj1fQ1nCyXj1dOnlxZqx6vlk+erKQuo1xwGV7pCbj6absRbK94N00Wyr2C",
+	"3awU76YZz3bf26kUbuecJY8FxB+pbgSbYgFpDggVpN8LJQ0IE0FPcqGJbMF+lXl1h4tgmZhrV6RDd1ld",
+	"wKMO7THSeOqpp55a2txcOnOm1unUut2aUksN0pJhKPdw9NUVYv4d+VQx0mE36yLgba7VKeKH3AAYEYwF",
+	"REhNejRSBiZYd7kuMnB9EBo/Bg0c55iIB3n62+Ui/ruIypyLOBPBRBRuwStHlMPlHFOQzTHrzQ59WMh7",
+	"PpL93saZ4qW2zcMjivDAI5QgT99lxAKYAQ6qSVcqTVb+cW11qeIRJYnuUE0u0F26BaMR0e82WaRIR4YB",
+	"4Zqwm9TX4SCz7ePFW3aLm7TZQ0SWjZZjWVtc+KyIAuzSkAfU/GlAOqCazcewYJcooCXb3GgtuYmXcOa5",
+	"ONtG65IUbNOIS9OXbMSFA3H/cSs3cy/h5GNWXS2fPFa87jES1JaRm4DuoBxlZCfCkRJZGUZpHoZORDzU",
+	"/eCa5pR2eJcXYPsVaoRA/lwWRtbGcLYQBklPHLAW7YfaMMOyN0HWWDOPp8D2RdmWfb0ehoUgIncYYbss",
+	"GhAtd5hwZN9SKA+IMtyC+bUXMcWEZgGRIru1Fg0VG8O3w7B4b/Ybu+SmlCGjAiW2YuhYF+T729tXiBGf",
+	"EUA80pIRUYzt5IU1lLG/F8vY4+594qWPg98nFYumCGuai7Y7xVOG+HX7yoiXqNSYox7HByYJcOmJD4cP",
+	"3DLDqJ4UCvXE9X7ApfmHFdDNP6n57Wi3x0DdKCDATS4oLDN/VLe8gsPZvLKKmpG5O4oXCQrSiPq6lOiv",
+	"RTuy7x/N6LqJlraU00YnDVGgv6YGiuFxhiHw3ZR6NukbeMcqTUtprWnSRxkNC874CRqkxb301fV6IfeB",
+	"Bxx9VuE5xKBm3gyYAXNDRVCiLdVK+7/86Z3PPxq+/uqdT14dvv7S/n+9aZY4G3CdFbsslD1WdPcNJ3c1",
+	"jOYChMXKmCBIGtEZFeeIcKX6TJEFrs2rfof5OyyoC6udUTEgoZQ7/d6iRwwMCak7LCKxNmU+4gLYnxEj",
+	"8YSusht9pvTsBwRw1zRHy0K4FNXvdg2cGxH6wtblS6RlnqDYE0iGewLORLhWxJ6YV9qlYX/8cQ//8Nb+",
+	"H/9f2mbxcX/zxdsoOsVEwwlblbUyEKAmDa64zeZXlpzC/S7stX/af/MDK4mlF/f17z6/88lnleFLH+QF",
+	"rTuf/uzrt/589+0f77/55/03P4C1drlSXLQLT9FRsPRxckXsJ1NXePeLz4YfvIEH2KNK7ckoSM859ozi",
+	"eTMgM+e0cDxOpQZ4v38c2UCoJVz0+roG2GHnBaUNbWLJomVkD42KgCg6UHWxZy6dK7IHhh9QT7l2WNBX",
+	"g4MQiLXyaoZAvPPq8OXfDX/9/t1PXxh+9etvvnjl3u2P777/6vD1nw9/8uq924dELwyviOkBCSRwVEW6",
+	"fb+DlMPsUkY7ZMHdPelQ1eGivWje47ouunRgcEcKn8ERaSlJ15CPCImBIjSMGA0GYP05hXYfApYGc9J1",
+	"0ea7TFhFxkyq0F6EymmKX4GNaSk2Mk0i3ylz1C1rU2yF3J+XMFnA26Y7TGTB+yprc6UjFPyNpka0eYkk",
+	"1p8R8D6Zvt57f/6P4WsfDz/+073f/+f+f70//MkrgFP2pFAZVTmMCgK4HaviEr2HMszkiYYf/+nu56/t",
+	"/+r28L0vh6/97LBwCCygHdAffHu21k4Dhsd+FDGhidKgwhnNXUZNHgR4jHPcgJB6kxnAyB8/tYcBSrQR",
+	"lR2/o6TLLCQVHU4Gye588ur+r27f/cu7+y+9PnzjV9988cr+W7/d/7d/3v/Ne3ff+RncCHC9lByaug+U",
+	"P1sp5jjh9rPIjbP8y6t3vnxn+OJHdz7/JcLDYd1OamkyAvslHFZ2lcDW0ycGF7UhNIsEDc9GkYwORsfK",
+	"hXRs+JMXv/7n97/+xa/v3b59OLRrS3aZNqSI9AW72WO+ZsEpEjBNeagIjZxqi0ZFS+VC2YZ9XpJbfb9j",
+	"JLqDSXPVUWnOsO8//Gr4zvsPQpTbY2FoLrTLAo80+5oIid4dR6VljyE5OqLAlmjodF2AeAKmyAWK/w9i",
+	"X5ABW3jdok9L9kVAGDcPFi1LuyT1OfPz3LgLck0Wa54UO0LuCcTbIkTJHOzdv7x774WXUwd7yysJaTS0",
+	"4lEnIGB23F+8v//Sx+lxD+XKcsvwHHWKLM1WHd6z0DfBfwO0lfodFhBf9gbmZtAgY8lqTo2bXQcyC778",
+	"gzlvEVe+HgQsJ1ke3ebdozQIkFmNHvlKjhB8/Pnw5d8iFzLk9uXfwG3i8GdYyHThBAE8mXGO4Uu//frX",
+	"747MAbdwkbV0wfgho7vsfDEw5kb/+kc/Gv70MwTJ1OgdRkPdGeTGxl+fA4noKDD156ZOIHdgwFC22yy4",
+	"3C9argF9NDbNuNx4oYdDcvu+z5Q6RRp2ngZIxAQE4j1qJEiBDP8K93U/yhNX3qVtdrTZ7c1r5PDsp88e",
+	"wEDivu2Jw7Gt9HBrj+0rh2pfgTkvSb1FNVctTpsH5MyVYxk5+/bH+x/+0923f3zvlX8e/uufjeD15kuH",
+	"pzpZFYcF1pYecqaI7GvFA5Z2wQNKWOPINu8y2dcHEztOjG7uzpf/Mnztja9/9MK9j17cf+ujQ98cacpg",
+	"QAKOzkMaRXyXgaifEayOKHxP4+7qYqFSJgrcOGiLXjzlDkQwH9QmrogfSsWc/Whbyos0ah/w2lcLT+be",
+	"Vz8dvvu/D+9MYI9ckdAsFKw/glD0wi7bPWxSMbBXrebktaFs85yiue206RblIQsIvKIKBJyVjNp399ef",
+	"D798c/juh/f+/N7+//nd/psfwEm8XWRHAPN0os6OmT/9iiKtSHZB66JBEDE1fUGo5N776qd3Pvv5179/",
+	"4+6nLxQu5VAu6irVBhW7HBSCnL2BjDM3HJqxwcLAk+DsVweC5uzZDV9/Zf+tj+599a/3fvfK3bd/fOeT",
+	"l+988dvR+/z6p4drF3LRMM5806EKbEMGGjCSQRnlqhXydkebJxYRvoUjf1LQvu7IiD/HgvmNz6cjFjCh",
+	"OQ1zJpeLBtlcLB0a+9yhyIjE1tACbaMyqm3c++O7926/gChp6NNv3rt3+/eIp4CD7GYPHU0Z9HOeLOIe",
+	"T5sM3h5+/Kd7X/10/53fIHx8/dNX93/5QWouIbfliE3rkrRTQbwYK1ajKlnl/v/BQXGa4YsvxXMcChS6",
+	"FXmEkiYNPHcIaNXYlTsscC/IyF6Qn1wmUOQnBd2lPJxPnkDI6KvRy2j2FWkyvceYIFwoTYXPFNhOubK8",
+	"reiSctbd4R///c5ffvb1W3/e/+il/Rdu7//o87uffWXU0ddu3/0FqrkB1bRJFRtdgnuSuB2oUHvgcJ08",
+	"6/6bH+y/+sfhZ/+SnulwDE4kYD0mAib8ARqS94Q9fdXv9WSkWbDJAk63QcA+CH9fyxvufnF7/5UX7r79",
+	"4+FPXhz+8dO7H34+/PefHS6jP6JI1ywaAmQNhLmASmdqBJndcn4k99tSboVy7xCEO6TyX//oN8PP/sPg",
+	"8ou//+aLV4Yf/+nOJ3/Y/8PvD2+jNiYN5bqAKIgiQ8EGPCMY+EB0RIVqsYhEVLNTZvtgeZOtuuCo+u2w",
+	"nkYHwGQx74c8YHnv96757Wi3Vz0k53f1sXJ2iMpZDGvpCNpLxXGPsfELrI0eqRAtITiRac0i5REMSzTY",
+	"1HiGLJMl8j8bxbEZqRiR1ZV8bGCPmuHMjP/49PrSP9Cl58pLJ59Z/p9L15+veKsrt/7bKKx4pXV/5zQE",
+	"Q56LChd/WooWj7qKBCzkEK/T75nlNxS70UAvjy/FLosU+n0WlPR3mAbbq2CBFRT8ne9VsrHoz5cUu4Fh",
+	"qnZN1N8peSXzvg1KvOWVepHssUhzBEewWW0EhxmD5+EyDi+g1/2SZC+YfV0vOHnc6Xyxk0nkzdM4IK7f",
+	"DM81QEruPuN5ZfNZ5mt742PuejutuVJ/R8i9kAVt1mUYl2uuutvl2uj2ionAM4CA6q4IuGjXBV4++BiW",
+	"yVkAF/PM0Dvq77CgBmwjMNAjggZpmXUoD8boKxbVhd+hQrDwiCKN5+slLeslr17S7Kaul26594Gg9kLK",
+	"xZJ5Ev8a8h22TDZ0XSQua4WBr2kQrbl4UNDVZIs0tGyQBQj+Yz7vmcOrC4uxizBZw0IeeB0U08ukgRHE",
+	"m6ptf+UB6/YkcMKe2ciCmZlFXmbqxRqheCDgg4hYj1GtCM0Nh+EpdQEx0DhO7LExP2UQzvJdzGUgtE25",
+	"EQ3NmWtltrFj3oBP8Q3LTY8osgCDNXjQ8Cw6w14177LG4jLZttPVRW6zInaS5BdCiWB7bgY7AkCEdboY",
+	"AZrQLAxIEV+/IYBSsCUtl8zVWFggbUNO4EBgN0JpRgMXw+OiFAAIbDSwUdN2EGBRVrEv1QUNlSS+4etG",
+	"QNWKNOCFBkkhgmfUtpGhyZ7sh0EuOPz5UupkSrWSv3S85JV4UKpVVy1lqawa3OxmI8m3XYzucnXt2D8Y",
+	"JJVxIHaKGo4QwMxs0+J0vQdDL/khjwcXMI0Ogpy8IVryfil24RLwflIjBlSzJfjVm3rIWs5FxGflD8XE",
+	"ngeW4ttFZwn/eJK/SzWNUBo3U2ehqmUdvmOt+qcweos/Zy1IiOrWeayYBsf6wvbG5jOb63//zPoP17fX",
+	"rz7zxFPbZ7eA50+VWL2Swf4xSSNWnwC51Rwu1bzJQ64HaDulsDXIghFt5RhSQaDr1KD29HHDkVwvOMnT",
+	"Tp2dwEJbPFKWKxkihFHOSAcN45ABs5Q29hfRiCGBkxFvc0FDogZKs+4RdYo0zBoapEt3gGSlYzlwq7Td",
+	"ZgHpCy7FKHkqcoLd++rf93/+nnWCxXtMFPVRsgOjxBC7Ui5fnxQcvpIJDoe/itDeLidBhMy6iiSmPOYk",
+	"S54Vf2AnyeQp9MldbPHVx8xu9OIvixxftteT+S3kSi+TdRLwiPk686wuOlSRhhEKLXT0GIuuMhpssRsN",
+	"L47qiUWRZdLoi4hRED/qohFSpbfYDbIEsS3mIxIypdJR9UcUkXsiySFzimnEfBqGdcF2ISkKRA0jnhil",
+	"6pRRFuF5IjsAa80GzqA3vi7gDwigVUZE85kTXDLnoDpyD4DZ6Mhu9MUR6DVb2kzgpBXJLoY5uJwlw2hX",
+	"vNIOF4b7GmGwlLEovfH+8MU/DH/++d2X/s/www+Hr7/1zRe/KXkpzaOQMZdr5fJyZWU1ZsxO+7Ig4Sa4",
+	"5ZXsoeNoLsMO1pa6vVKtUjHQ6P5I8AHhoOSV8CZLtZVvQQHKnTINw8utUu3paQwZPkBkuXW9yOKQzVgk",
+	"Cwa8ohiaCADbIghblKSHqxFaFxm5zUWTxuKalwZKIyqaF+qi4X6rER31mXlNENbt6UGa1oqACOlGWiaX",
+	"+mFI9jpMYHIhYpnBRSHj+QdMI3CKfmitppj5MEIkYoAYkx4d48ARRcy7kMK5YEVVi1wFh1SGFRpEimxQ",
+	"H+bBHJ7WKsayszjGXQ+OKOI4NViXdSpjz/y4PIO8lEGM6fMZvCB+P1IyIgsFdFMtHu45RJOWltDR1LIO",
+	"d/48j4tJBAaHFbFFRzwO04hxSMYJm+2aJjEJjiSHHe8hy5ATdjuFHV/kSsc23RH51okvE9LZTp5MU8li",
+	"iSWgeqqekl7UFcsjUpJOOre3vDJVCs1JK3YJ16ccxhU7Wf4QUjgDYUeaddU8+4G90Jsb+F1arKNRRAdA",
+	"RAwHLiZ9iMFWKDLvkR410oWhqM4GAATR/JyjI5ADOYb0jj269HbtysZA1xU83JFDPQOoB6mh0Rhxf92K",
+	"+algWsVEoMyOaIEtIxbnNQtDRfY63O+YzQbcjNrlgmqMMO7SXo9jbJbRD8diYKzzJbLw+KvMCrgMo5nH",
+	"eEjMQ/dmIlFNlwXMNRjWNe7lq/A09S7jPT3hZfM4JZLDmRS/vA1PrUQSS04DtMnj7d7ySlKwGcSb3GHd",
+	"8uaRhrxpZHNnthdTdzDt1fSpzvBucqjTXs4cagp/RnEDEEb1Qjq4NKn6gxH9hVHTe0z2QgjBTkQKp+SY",
+	"vxZr6Cc5VgWrcER99JUIa7XVHdZF54OOZEjiV8jCk/+9XC6XzbfmX5VzXl2Yfxw/5346eS6vaxhVYf+d",
+	"/0Q9YVSIGe9n+cd6/Wa5vFSv36ycq9dvHj9n/nny3PX/XuhsSfOootgyzIclzL52ylkL2I0+DVGVg0Rk",
+	"panuq+UZdP1swKv3YDlj7sKbYO6VEdD45UNlhSlIjM+0gIKnMKgAHiPW6isWONOxVVTd4UMRo0HIjL7u",
+	"3gTTPToXwLqeMYyjUoIvWvHdqCxOrG/woDHVfHzC2Sjy2THD25/u//JTzM258+Vv7779Y5u7FO8ayfk0",
+	"k3ER1CV7O6JIbkugdnBNOjTOvZ8m4Dugyk5VLZdJl4YuW6NaXrV5NjZzS0bWruWR6spJIndtmBQceUQ1",
+	"88hauWxeWyuvOl6rI9lvGiIC9QGCEVVgEixXi2GZjzkmd408QMdC9qYPrANUptjGpqHJqMKAcHD/BrGM",
+	"BDCCWed4yOa3J5sn8xmT/24eO/KsRtw4BYcGAYQd0PBKage2PkQKTQ1QHDenZAD0NKa9rcYGnxzvkHsi",
+	"tlGNoOPhe09SS5q7OthES8A0PLf7PLiOCM4MqyHiYNn9pIDRJaMUX+UjofrhEh+SvgeTPVStdyZ1MT6D",
+	"vGL40M7kMhRpnOCcQQBTJNaXnMsIJM+cSBXbW497aF2ulYZf/svw/3r17l/eHb7z/t3PvsIw1uFLb937",
+	"3fvffPH202Aq9khTNq8n4IpDS1haCZ1dClQQl5qXmJgTR1jp7ksf3vnkyzuf/BsI6cmraF9OvQiE5vrD",
+	"MRbrQg1/2qF4BI4jc/XVE2vHj83AzzKHd32M73B2iwYCCLgRRuC0mEW6c3Qz2UPIU6c05I2Dzisgp/hs",
+	"rEjqXHsYOyUjGyUYK0bWi5iF0jxopKHWnpuzmSAM4/00ZfPOJy/f/eyrPKD27CoLoCwPYzRJAp/DA/5A",
+	"INPt9PmRwk7joBaP4e/xEMxhxz/87O5nXy3nAXYm6St3gten+LrnckqPwGOS2RuPGZ/DGCjNQuA4OL2K",
+	"xaqyEbl5MIst5dUHBScTbfGIKjkPgdXhYlp+eOB14FsrvCS3s/z1XHVVwibdyyPK9+3av03ufx+2WqSv",
+	"f9Vm2gynnHRTWVaVI1mTPsxTj8eGYW8GxMie2kyfpG/osfE5b3wewfVbXukia1N/sMXEpMiskfAqF4mT",
+	"DfVMh6RaioBxxdZUIQIS8h2sBwfe6loSGO1hoDOG4NqY+VjJqAuM5rWBOC5UXks5Yhl06sZ7X959+8ff",
+	"fPHK8MX/vPtPn9773y+ko0VH+KwTdNIcam1t9diUMsJzRzHmJRNZIG/kb6SAaEMu4UNjZVl4OGuDwPWe",
+	"JMDkrAWYKyKjwNypgYGG0RQaEKEuCK2LBuQIfl+GAYsaZAGD1HeYqJdqpF5aXl6ul241FpfJWQo171g3",
+	"bipgg87rKf8FzG3Plyw0pe6QFtSEcjEQ8WksQmQzrQu0zlq+hC6QHo00aWKh1AYspuG+HCBYzcTD4S42",
+	"NOvm/Lxwvskf3wZvT5ZWlFsDpww2WcgDP6JIw4zUSF8gWYCgzEUXtJK7Rsy9BSPjbGzA6o9TyFcyR4Z8",
+	"ZU4a/kiViCwUuJ11IM6urZV8GRnKtdSRkWITBe6Zc4bm82Ula8lMcXxlesnyYvE4HrAIBJIA8LGG5YKA",
+	"f4guA/3A+TH2qLLZfYZGu9rhCWL5VJCQDsyrso+pe35HSsUIJb2QDljkWjW0mPYh3Y/b2LDsBXQYb3cK",
+	"lM6NLoReShEOPOQiezzQncmei0oZ/jfVGMzHMT6XpGm+8UjEfNkWHH1fspstyuHFumyquky6XIyXqljj",
+	"pWv0eqmUxSLFV/HnCpb3xEBjPe1D1NWisPgYArknILOzR3UH2Xxc+7VGjrrHfofqHve95Jdub7UuZJT+",
+	"oZqU9rOZNeDfpookRcqWyRn7vqoLTXdSVZgTCcKVFFmQEXxtSbhVZaEQ84i7Or/U/xE3pUliWf92db2y",
+	"8rer6+Uy/GfpZOvEsaB8onLiRNU/HhxbO0lXWozSsr+2RoNyZS1r71hLZealc9YC3ZkC1FyQHr/JQuXy",
+	"aFxtIHPU4P1foOTClbPnjyhy9iZvGamMCY2RwZAVzKZ58mbChxyhMUBhUcSCYookJ+SlkPakBOwCtdLc",
+	"QZL0dLYguaw4hwzy45KcudF48SSBAaKkGd8Fx7MXO0adJOkGUYQLP+wHLMB8NpuXZwVNI2d6pMkUD1z2",
+	"E/V3GiOyBWRq2QjtXMS47Gne5UpzI/EPSMCCfo9ZQaQ5qIsGDxoAyM1B1pO8uEzWs7SZLGCJvS7SaUNG",
+	"iIzqAmjIYpyklccvLnKxvNqS/yOqLlI3Y1/EGN/10RD2HcZ6uEFuq9iyG6TZ1zYO/wCRxJN9+82lynED",
+	"049eDPuc8QIx3I2JFGjTXTZrqEByGt++/XiK49/2JOkLfqMfa4jIOQ6XeSEgzKTy/8C8eqAUupTUPrpj",
+	"A4MQ3o2lAhBrAVl1XBvBiA6AdBj3TdZtoXDARlCi0bkfO/LPXV3fPIvOfI8cq5If8CfShbDy0IJK6wjA",
+	"OLQs6HyBLSJQ7wZvRxwy71JoYxqQSu48RShJ2S8cT+cK4nVsNyFIVSnIY1kueQXOBlVksT5Pe0utiDGP",
+	"mM0Ag+DCjxhV3FbLHjP+dyXLMR1hMmemY0wl0soioMloFmTO5DiOl//AIln2kmLAzwA9Nj5LyD7mOec7",
+	"WYF1B3R9KL6bbWpVQzZn3juKj2IRExmf4Z32Sbe36hFggqnXu72q5S/2OC2fgGGdFO4EcHMeiaho3xy5",
+	"UXsSj54zIWfPTNki1opizh+GAcIA9bdkptrOyj9J6zIdMaohIdSIZfRGP89xi7o3PpzjSvnYJ7sQH4zb",
+	"8DBddSnSktpVwZ6nuvZtnKOPBmYzFNTnwtIaLfP3FLd+zpWPC4jdNod0dhO96DmSPsHLXUzTk/NNhXPY",
+	"053qmL7K6DjT/iaNdlS+EA2YfdK1ahaoxR0X8Gs08Lq4cnlrm0AdYfPF4mh1kFRKrlPhPHQJgucQDLou",
+	"zUNGmUAN7KMiYq8j/JgrRzKiN+Tr4kBi1F9ZYZzKLKltccbXw6mMkwDQGOhKWWEnBoaOqYAqWyQLS6dm",
+	"AaVxRZG+revON2qLkQhKyoB1wQg41nB243BF1Pu9+IIbd5daeOdG7p9Y/QpfyQbxO+TPYHScBg86SCLP",
+	"14VNBdjjIpB7qA9dPXt6/eLFZ65tXDpz+ZpHVkiXi75mmcrAaJnFvGSeaVdMLudyy/JEJ127xhCgusDq",
+	"GOiEpHoSHXqw0cqjFAAiAubQCTK3m7++sXc8sd5VVjfMpGvEhiMQ+gWmY8flmTLsxhZEjcuiWdOZZyu+",
+	"YhEQN7h1IXDt1UXsI/bSJbfQJhUx8DkEZKGhBsJveMQ3GsZSv7do7cd1Ebs6YmeGY3NWrCAUQcKoSlhL",
+	"iWuELshhsUnM5Jz1BAhn3Bg5ErQJjpjG6gL3Ps1ABpbhDjdQPEDHit3Lcl183/68AMTTmRs9pKUA3FYr",
+	"UItQREOlTJIiHHh1IaTOJM2rZbJh8KQgZZw0mgNLhS1BhrtQdaH3ZGxxreFrbreee9lW00plqYOt1SF6",
+	"psJWQ8vGol1IrnyHtQKnylnVBc5QhIjNwaNsIsvv/HCZgiqOAOQKL/oI8KEi84xH2tbqkhSQcGDzKJlW",
+	"ZiWKhyYYpWwrzUGBESUbilVEUxnvPRoJ97l4ooei3mbmHIHMRgRxkA1UQEZK36Q0klFfEeB/XRS5i05N",
+	"oD/WdYSkLseXoGw1Ey5AZERgsXUPKdr0e4xFRNpSKPGv1rnkkeRXxyTMB0fUInLKJA7XEOW6aEdyT9WI",
+	"jeWzBfKVYYU0JAHb5T5TBFrlYQMF2QfmCuE3aMhNvFLor8EqAVGbKe3O8Kob3VDxdCVEFfNGs3K6Y55i",
+	"/38zsH3ZcdgRLSyyIdBW+Z7iblmplcv/UEqpbBi9GIvx6H15OIJ8FAdvz8Ev1Lgw6xgICsKsH7ytOrue",
+	"a86gn15LxLAtFIJDehX3SYThBh8gFY5crHdxPb/RENc8FWpzpVk0a+wQUEVDBscGEZmV3CzVSi3WpeGE",
+	"ZKRDMTS5ml7jffxr5WmZirOFIBX5kWCjk9e7xW7mjYmTXk/XPpghximTDYD8xqypiN1MiGndgvj1xKVu",
+	"OAsUs6VxyWkIeUsVjbtmJKHGDhdBoy5yznd0O3ikodlNPcHRQZyfoy5yjg6ykPdvpL0aiTNj0Yv9iHXR",
+	"NOrAQApWM0pE3/aLs4354kTrWMmIIugdZx5Xy1XP8AhhSy1mmveZQ9i8smqLzip0wSziONVy2bPqicaN",
+	"8Fi/nqXE60zRuQncMRHM6WnfhHKPcQJ8trowGVdcGNPg66IPOm1cL5gHVguFumIYwR7HTsSJ7e4A6kIK",
+	"n52K6+i6egd4MBMrYzycCrQH8JA/rLjoUUYCdz+rgSMfQj0xeHoLaVgWbgzlBtc90PB0NJ+l6Za4Z1yE",
+	"McEf2f7WQPhjTWOG3o2Y3UHGawC4bVmGnGZL9ncg6JnsWjvzQPgFHCb+6jBLnD2Y/Nj89ZsNPUAhIj6a",
+	"NNTEl1YANemg5PkN3RgoPTbk2iMdGVr7sI1zzAGAxhY7JTa40Gme9/llfmHjyec2Kpf4htoQV9f80xvH",
+	"NnZ6f//D0xdOLrPBhZ6/umleKtNrZX7x9IXngmsb5u9O83z47D9sbaiN7g+r5qPNbf/mpTNPrm4+197b",
+	"PL3H6bVz5Y1n5c1Lz50tX9r29zafXd+7ePrCjeD8Dr/MN9aeeu5Sd/Pak4Onti6cXL7RKner3y8315qX",
+	"j8sfrOrKzo3/1blwYrC18tTeD4/7Vys3r53sXTwWnF1VBTkXrmtQ3uN34dq24chIwEUmPh+7SuQcttXy",
+	"yWNTCQVMlrrs9H0WXTek0Ey0cafbWhnlEr6AKu+5zg5Z/1niKYtTGqyGuuCKuuSL5y84K1iqJq2r3FwX",
+	"Wi6m/WpkbrdaVvNdJpdSyqBh9Vh/NGVjHU26weOz6WTfghMmTz7sSh4YAUkD0gikjAWncZYPQ/sbCQwt",
+	"E6wSVnOAkbRlGGOicHYH24XBQ4M2VwSHXiaQ+VVLy7PJJXtGmKsLp9GfItTGpBkI6tlsTwMBIsjOj7b5",
+	"lWyP/RRUmLnzIt1MIIIffvt224cNVRiyNQpcY8HKhYrMwY3WMT2PKnt9cfE0F7l8yiF83JPOkJEOVZ2x",
+	"cRYjqjIWl38yCuPWzvDD/7CffM99wAM4eYxq2ILibPDDX5k+ndruSHglJEy00iX3XQqC50q8jalRPGch",
+	"z8PvMJG9lvzOKkmcKEAUdHRM9+oyFEoMXMq462/nERYqRsopEbvsVSbWxZ8qkR7MKjFXiBPPmx5i04SZ",
+	"3JkiMieWhosUSo8LhDK/PxKuAVfj5WG4BKAF+SMXSVlc5ebhnciByzHks6///1A2d1oBhnyA3KNQTSEu",
+	"vjQe/tS3UnchM/MjXj5hvvIQD73YQh6RLW6rCdokSmZoX+SRi3ZFnVB51iALBsnstVrUr4s07tcSagA5",
+	"3DYXn1HQE1Mjj9PmXNWuh1R2LS9s47TfRuGyZObUVaoxQjiIH34/4nqwZWa0cSeMRiia47/OOe514dp2",
+	"qdBABCQdElypIo1124HaNt57AgYh9X65vOpj3QTzT9ZYJmDHUDbhBvXAC9e2SZMpTfx+FIHpO6K+Bqex",
+	"bJGr506fOL6yhuBBw7aMuO50jeDZ40KwoC4Wvr+1snbsVFKmgzRo2G54pGFE00acK+ml3AyLHmlwpSA8",
+	"qC4a7GYPw4Pc8dqMcJbU+AAbWJsFS7Kv7c5hOOjEXBexfukERwRTuFWAIjzh+D46WmMFRbDrxK7cgiwt",
+	"mCrtmQENBSQR2eZgeOPm5Y7zM1q4RRNSAkI9/gM2iKf8X30WDcaEymXulmJqMulRA1CaRR7kizmtAAOz",
+	"yII5opaM6uIaa26h9aZDRaA6dIcBLWCEqoHwaY8vD2g3XKyRZiT3FNRopBDWRYOgLmwfVnBxIfzwbpuo",
+	"yLcQ5LmfMXUmeQD+L8H2SLyAhcUG9CasCyt3dKnawVxQ6BVNuLuzULYJROZjGQ1zELDpqYdp0InbagW+",
+	"FJr6oM/Zj7Z5l3QpF5pyYVB0tGEv79qyuF0IPgTQ0UsoUEBCr01Zd8FqXkJdwYKgPMxgwliSiNEQov/8",
+	"DtVm69CN2u93bd/muK44FFOnvkbnT3xgcVtODLLAtTYZWDUzl+fZZCmU7Fxlk5DvujZQdZFQNlQnU0tZ",
+	"rou6wKahF7YuX0pUeht8aWVr0njeiKFeUuTBCKG3Gi5RC0qm10VxzfQaWSmXPVItlzHyxXm/EtNUDM+Q",
+	"jdziLLT5wXRgJE+0R2FbdRtVtmjGq0BNaw9dktXyGlmgpMt0Rwa4b6g4EDcn79BdBp+dMP856ZFqxXxb",
+	"WTP/OYYlsM2ka+VVsmCbG0F//yVo8N9Y9LASdpksuK7TRkmIBA1JyOiOWlx2PZXwzlRHRrouTne4YAqc",
+	"itrIHArO/LRNKbKdSYtoC9j50SiMmAgnFjiD9qm6mJnWYzNY29VPS5kqkkCgPyc+xGNLkRtnOx8hO03m",
+	"075iRXSDJGSjLgrpBpCHYsqRgscYFF1aeuPvl2zgxdJGLiTcNdB1xAPJHxo2sdKD7fu6TNadRb1LB67O",
+	"CIdiPi5zPztPrS6opVGy5dojkF5kSEkzZGR96/TGRtIKQQGEGr6ketS25N9hPe0ZsjBAsAErBjAsaNcG",
+	"ly1FRi1rM8Eiqi2w/M3fkCfcQUthGSsW1lJk4fTlq1uLdbEObVxwAFtkxPnm8VXcsY3WjQbESFA2kBqt",
+	"MVS7bohmdSFXmsVelPiIG9sbm8+sX7x4+drZM89cvrpxfuPSVoMsgF/CrakuVN/vgDRieKuqHT1Ke71l",
+	"Kycu+7LbAGRq/J3Bqthnbma08dRBF4KDDX+ISaLC7ra9iLVC3u5ostC4fGV747KZH8hC4zJM7wSJdd9n",
+	"Si2dxm4V8Z1uAoVoLFpnGu4y2TYVag/Kh62Uq67HWW6kdSMvLbnJFlJgdkTZkRa9cZ/h9Mp+Z0gUtPeH",
+	"H+NqWI48jx8GxRRVQ7rhkQwl8Ihr6L4NKnwv7CtEB18KZ+7FaHcq2izGWNlKZAmv+BQ36c2l9baRHnNY",
+	"quXIaVrEnXKAHmn8kEaDGpl4e2dv9qRiybZTlNkjZ7dpO9lzqre9VxcZZF4m68Ktzvk5DNmy64ZIfSFJ",
+	"fvK/azhhiBjgDEPbbDGGxDTcVMuri3FTZEsfrajrLoGG4TJ5Ik48wRBLA/xcYUB/DRHCrhRbe1+SxJdy",
+	"hyN3AYUNyyn5EQuY0Nyw3q4M0BAMdnjBWAAuNyAhm9LfsXisHJGNaQBEGyKpNHCREQYQFizVSEkoNqfP",
+	"XPOAWORWeK4QrWR1USuTpLMluslS6kbQinRSFyktKMErEAcZQgUUEDtQMjRapFAsJeJtbhj9CAoRlRzZ",
+	"kT0mlOxHPluWUfuo/UgdNe/eSvlKeLfklczBWAP1cnm5DJaSHhO0x0u10upyeXkVwsl0B/S0rOgP1kep",
+	"CqpPnTaai5NzrFcEJUTD6lWiaqNmY/HZsF9IjlhiITaDB72TNJ4273qkqAje9cYyOUd5aFQmrQ0gWVAx",
+	"nASLQ7AA3HLOEQxd3Y3ejyyRBkHElIKYMDsCQWG3LqgiLRwb7ilOp1HJrrhyahrpC81Dw1dV3/cZAxOE",
+	"rAshSdd81u4zpRBWbBsyqFxhpCYAXDcMCD+YxrVcF1fcRD4eadQ3j5uyLwIWENGHOt4AX0byrlm2JiXp",
+	"GnV0j0LuD6iugKtmvWvlVQSnGBEg4iy5VtTymdJPyGDgVAuGriIonOTDV0efVdih9sC15BBLZqoY6MJP",
+	"b2WNEDrqM/jBYq0Za6Vcnm/RqY5GaPd++hHw1n0nYliup63Td3/9+fDLN5MeUXPcfuzvgOvPlVfPDVvF",
+	"6y8aMwaTo08kGZvwSWX6J08KauUN7F1dLZ+Y/pGdZJt3mezjXJXV6Z9tS3mRRlg3qVpZm2Vxqt/rScNT",
+	"oADPtrV6V1dOzjTbJhUDu1awE6zNcogbVhU861pCrZVn2NsTfTXI2AFLtaeveyXV73ZpNMC6lQSokKZt",
+	"lYprVqXr5rM0DzJnWnu+1Ga6KHBwV7rgVnR6oCJoFL0FlJ1pGH7P1t1CRo9PXeJlHNoMxrhQKjtaYmJK",
+	"3LfKNVOwyvoECmsWbeiiVSzVWKdE8spR/Gw9DAGnisjd5EO//IOHiRoHgZ5beRDAYyqAAW+M0BHbDm09",
+	"wPNnt41O3F2ecBFXpHp8GbNdBlm4cnlre3E6XrqMkQniYcSMnk+S9IFlsg65UyIlphl5RZFq+eQywSHx",
+	"BsfJd1l5jixUV04uohAfC2sdqsAYEfUFiJpziVFkZikqPoBDFaQOMbFmNs6bz/x5KKLXrJKX6IfhGBGr",
+	"PPM5JLLJ/n+9P/zJK/PKJpkYlALRJD/qgVD+YFJGeQa+f1qKVsj9x2LJTGKJQ4cU1ZpMC2kQnANvyVgR",
+	"5QmpO0np1SbzZZdZj7PugOXRultGWdh6PPi83MsArQ3qG+usT72Os8Qf/BUwvOos130OCuAHTOAX1elf",
+	"XJL6nOEXB0Kv+2bC60EQNzFNgZ2Fj0ORimKQOpBQ9Bis/trBalTAS6ArpmnAgccStFSOxxHlAnhtXe5T",
+	"pFquJkGwTs6LfZXsJlfgjIHQWCHt50VC1nmm13Eh80LpHBB6lYo2m+XFjdYcr16Sgm1S7Xdme31TBrzF",
+	"WbDFofjegdDkCp6/gZeV8rG53l+dEYLdMh8uPs6LXZUZNg9XeUnqLaq5anEIIL8PREtkieezoTZPXzf3",
+	"7+Ke8K90YMzT129lpA/nuwbpw8G+w1MszJxgaTrtRM2IrJlvPMxoiZgPKpWv+S7XAwyMq1lbSWEZEPB1",
+	"GPyN6yYt2IpVSf9tCvyHRS57C4NHcNCxeVtES6x3BtUsrbs5rrJTF5dFOEhiClKFR7p0gHUcuEb/LriG",
+	"GiFVejNVaregJr5ge0wlPZvQO5EO4/TiwntUxRWnnIuD61q+TUhdxG59V6qKFlQEyxW+IpmyV3UxtjA8",
+	"2dCJG4xmqlSRBcVYXaSCOhdr6Vxt8yIcyRa7ER9HquyRc4xmTk1pOsA3syflohTMyTdZpsYXpPDhBfSF",
+	"uRWYzM1MlohtWNggodHhdQZCMx0CYD3J0LYYF3E+TvDxYi8APNVU1r6DDHT+70HrFnsHSvMwJK4wF9ep",
+	"8v0QtlBY/qku9iAXJc5bxNQg9LViST03wTJpxDvEU46tjLnSJ+bCSCNb6LGxeApAarQhpXUoKleDDdBo",
+	"FIRd7fxnJRdqmTR6zGj3uB4PYggLypgpr6AWUHZ6uNEr5l5qYGzBHFQB1R0g4qBnEaiB7zeIlqRtSwhi",
+	"KCYUR5CCnXLfGUjuh6EL0zcgAsNANMsIydFQxyApU2dAMExdSQ+Apit3mXKNmLXsuUwjQxZq8ct1EbFW",
+	"xFTHmnuB6uEW3AEqxuBw0xSoSEo5nSHE9yOs5Axo6XHB+tWz9dBi28pauTiSEExmpbSFw3rk8ZMJnd2n",
+	"N0Ip4jAJGFhD/C6XfQXrBY8v11Cr+FSquHRSMcB6qiqXttt7m2fODjafW9/bPNPbudw9p+i1S+Hl7oXd",
+	"p9pjYiYR1jJbzeeITe4gdf1+rFvwRc+mv6QE7sJKgegGB6z10FusJfElBFBDHNYYW1mO0T/9fClFoV1q",
+	"6KQ+IK6we9zawfWTOnms7Bo9ZRs0YXelyonVlXLVRR7M2CaofPJvV9dX4V9rS2utleYJv8yq9HhQZZXm",
+	"SX+VHgtOsHKrQleaq34p7gJUWTlRzhjrkkFr5ZO11UpttuGm1NYywyxX147N0MrE8iscLRWm75VSFBWf",
+	"xr2FK0meFUJAySshD4R+d5n83mxH+GlXmn7XXO/a8fFtXkrp3haYFwnHsjrmVMq5imNFh1CNz2D4xvv7",
+	"7/wndpBJd25eyXb+Tu28YpBMYJWbGNkNop8xiA7ILi4/62eNtfd+/vHwtV/e+eLte7f/Dbu/OxPrrZlN",
+	"t2kKmsmoKzDjjp/vUbY+3LdtIH1EGKoFkihenRWSMkoIssK0HgJ+Hkimn8EZZIV/qy9gpNSS35HK8NwA",
+	"Y8VhRAkOGFv51gYRIZNG2WjUtHU6tZD7NWyNsrhY2qJdtjyGGcHcl1yaXNqHMivEZit/XX8AnhdDPE4Y",
+	"RDOHeBqdMJV4B/duf37n0/+488Xb5nTNuafrDaYaSb30r8PPP7v7l3fvvfDyvP4UOKRJmFg8+HcZBwFw",
+	"HW6ksA3TL1K4FrCQaTbF4XCVWRG4E+fJdXjPaDXQFRYZk5ElRlHoTHr8x8bhh28cvm9Ywht80F6ENJw8",
+	"diR8R2BlFtdAm+lz9sfZLI5xKhkU4sWUEBcOUqRMu9EPrEZff7CBoiiNY7DC8elhook+tjI2SHQ0fsEp",
+	"CMm0Po1k6CZerYyJklidK0pi+Orv7n751vCDX+RCOFESHr735fC1n+Ul4dlDJmaTt4tn+Q7zenMsDimm",
+	"Ydp57FVgBLXx6Gaf21yKy7NhWWbkeVENPt4488BR7VuLyZ4F2xOkWxmLdGMQuwDZ7v7lXQP9b/zqwWFa",
+	"wRSPeWEOL2ms5XVj3BgrizsEncwJ8bOxzq4UV+TBeFR91PghR0NURolcHWchcnqk42oH1kCLEefeCy8f",
+	"jEvByc6MPAXTfNfZVNYz13aAOB4j0r11xmLFegrJXEeFHm2zALsQZZr21GIvcFIF2La0wDwtcGql3ZPo",
+	"PcowxWKvzfnMYh9giEnMLqe/+oTb0ywvr7tqvTO8exH8QQ+GFoy0Jj9Z1Jp8Hvv1/q9+vv/W/41l0Icf",
+	"fnjvx29//a8/Gb7+UmmSHbtSnmDHzhjUnZgwsqQTE5b0i4+GL33gFlAdv4DVwgUUUK79j17af+H2vDSr",
+	"qNHuWKqVn+Ixv08IHGBl7DO3cR2TDd0AL1cxT3s6zz+i4lJDVpiwNUUyvU/AmW/7vEWkyQZSBF5dFCjL",
+	"GZpGFqrlVXTV73HFPFvrwlCEuggZ3eWivXgq3QEBze5ckWq5Ookiuv0dWCnwihvj3XDO4Xb64DOO4Gqx",
+	"UR07mow3px9Wbc9D8ARHCXAkkLa9J2MIgLs3h1FNrnui97dQIYpdbtU5lJj4o2MzaSTDj/907/bnWY3h",
+	"1nyiFYLSjHaAgukeE6w0wdpMiAiCEc2i0mTa9azkYoqL7oLkNmkfxl0m645oBBh+kw3iJQMGkWjo/kva",
+	"1puZbBCfGcv8CU3sbYHl2KFXRIQuxKt8wPbkB2jCuC/lKO1ie/m3wxffe1AutsLBH2V0e9gx8wYUZ/HI",
+	"GWY7zfkdywTY91gncaRK00ESLQ/hbwg2BMYt8NBdTOb7lnHksbdlTpXa3NwsINWdpkHHxdiaTO8xJkjD",
+	"Mvt0I1oPC+r5tvYXSGBGqlyui2sjOjUpVKkhGrIjwyAdAJw0QsRCTwC0DQg4jAMAM52kXJuweDJbqyQ3",
+	"ugyDVBSrsoHLXJMFeLEloz0aYY0W+D5ii6dsdawxpoBucky2pAuOVRdN6u+Y0VKBrD1ssosRJtDY0W36",
+	"pk7PYLdTF02pO17hyt2t6A7rLpMkZn1PQlgtxz6VdWED1o1kn4ofV7bskA34PlUUPQ6xx3UxOYg86Z0M",
+	"fS1T8dOjceLY0lKxG4o0+zpuaInVo6C+kQ3v7dIBUTu8B++O0SMOxagySkGzgckp70aR0gCRdgcNwsn1",
+	"pPhumm2Kg0Yr400gwzfeH774h+HPP0fZZfj6W9988Zs44rIyLuKyXCuXlysrq9MjLou74xUYbsaGtz7k",
+	"2NFME5fHtp5HN84Bg7HnMvZg5Oo4iW6TRrbyWT4TiSrSAfOLU9LGNWz2oPIY5FBgjgzWubUcNKkNCWoX",
+	"lkP2bWlVZxOndYHtqpaJoVVxotJIB62CaPRFm+wTNz+qi7rYzrXDBVMTBpNZ/lsj1JqrqEYTRij3ILy/",
+	"Q0WbKeidD+U3XEtIW0zDJUWBeICjY16A0lQECvKaIKmpLgxPZpOStQx7XqCp1vgyyXCqC5vRtJgsFe0s",
+	"ZrJ8C9BquWyLcMPqXQdPIyM5odwuFk4h3bQ6aWVNFgxvtS2oPQKLcAW61SKkwFBI+GK8p+09Y80SJUkg",
+	"C7JuzGXTuihKIsCUFydPGEZtQwdQUKCut6lNv6sLG9uThATaDTkg0iwMbZO9bqzzQ+aPbYXdlnVhs2ni",
+	"ncs9Ee/eAMkp0jh/1iYxpc2kDRAhwGhh5Z29DrW1mQ2iKnvy7uBrWExZMG7Lu2LIYgLMWaD13M9p9yrX",
+	"ioUtL3v3kOomAiiTvAp1juvCZVllLJNpUyqxllRXlrlKFpw51U4Gmcz2OwDCwivLJTIuFslNhqKYQzto",
+	"ORlsRoQ5Bxnz49XCzvEAJE3ZtBTJYFRlJW2JjHlhOmfB9RQrmAH12+Op8arp4dK+FnShzGFNNBM8qPo0",
+	"Y88NhI1cvp47NY8IuWcoYPbMCmxBced3J7vcZ+/3UTNRbDidz0Jr23lMNBJlhn4sUmSssXKXjXSPhyzI",
+	"NJqNFzFyuVRjVf0tHTHaVUb9woR914SyOSDZ7tiGdjdcSlYjXQS4LiyBUx3aY1iI1jUgU6qPpbxH2KJV",
+	"mqkY1EUo5U6/ZzjMHgvDJWAtgeuZSTUREroBxGvsUMMUSdJJuy42r6x6RNHB4gQflEt/P92h+gr359Yf",
+	"z9ndPy788O0XfkjdxQOt/LDV9ztmru9Q7YcMLo0pAOHoR7e3Op12QEf+EboBXfQB3eFIiC3iBcKnYmwH",
+	"mq6u10UxUSGz05S6KCAqZAaasnllFUgJV3UxhWRs9lYfk4tZQHjdAMPMxCJ++zGpeETLxGxeWZ1KIqpT",
+	"SYTtVjJKIqqPPImozk4iqo9JxCyg+0MDDDOTiPjtxyTikSUR1TEkosNoqDvPjQ/VteV5V8rllOGpF0mf",
+	"KUDffm/UQ/19O+jBvcb3f3rZUuN8lwmm0qHL8YqdPmbUuMGsB2Etg0bHb1LX8Yj6HWib5OyezX7iCYyt",
+	"gWTh0vr2FuhAcbNY2/x5rbxqSBsX7bgxmKHgo+d7FZf6cI93xvqqTwq6Szl25J5cZpUGfNqdZNTb8bb4",
+	"LcO1jIZ84crZ8x65cuk8kRF5YvNKUpOwYa6q4eoJuAz+XE3nXlb1HG+F6/ZDzXs00kcNR1pypp50k38O",
+	"hW3AP94caKYcKzQPFmf3ABlShOt6OHWZD+o4S8xRdz55+c4Xv53X03WJdtkkS1R+1Eeq+wNe0LaUW6Hc",
+	"e7SrLONS1aFYwHCs2bRVxOQOo8H9YTJZiJgv24IrmzKlgY4acF+0ARtxl79cgVLPNqWzro6kRpWrVYdt",
+	"o3ClZAGkVSkScq47EWPo7lok3b7CqnGEEhtSXBc6okK1WESgaP1CM+mCdaxKfsCfSDqBrpaJWjRb45kG",
+	"W0aCPWHr/aEPTbbsKzusp0+lalJDHEYH44labM8uWxEu6sJ27qKaSOFnF1KFKmJOCLdMydbPN5uFolRG",
+	"lE56fq2chAJ7juRl+q8ljkjsVUSjAXYarZbLhWXzYZVGpHlAJHY85MxBdLHo7GOy+5jsPsJkFxyekyrE",
+	"xja+qeR288rZ89ZGuLBxZnVJ03YbWh2SJrqXaZepxXmEKDTGPRagHmPyY0yeLkBNsuHFZrjpQpMgG1uX",
+	"CeijWI94YfNKdREte/Mhb/Ux8j5G3sfIOzPyFlrX5rPmXTdvQ/9aeHk0+DmUPoUYMwMlSQfZCA3hjS7d",
+	"YSTqC6jXHWnIG0n6xdaOHoXvO1Lp2onyiUrJK91ccj3eLTpdjzcxWk8Oe+J40IWcYyHbEPuFLSch13Fz",
+	"nNHw7c2+7tMwVYxOpb5zpW9GP3M5upD41uG91Ec2aWL0G5TelZdRS5UHvkSz7s0rVaBD6RXgpRUsOxsw",
+	"mvnCRnOMfoTmT9sI11q5Ul+mrFy3rt/6/wIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -94,6 +94,24 @@ func (e ConnectedFrameType) Valid() bool {
 	}
 }
 
+// Defines values for ConversationType.
+const (
+	ConversationTypeDirect ConversationType = "direct"
+	ConversationTypeGroup  ConversationType = "group"
+)
+
+// Valid indicates whether the value is a known member of the ConversationType enum.
+func (e ConversationType) Valid() bool {
+	switch e {
+	case ConversationTypeDirect:
+		return true
+	case ConversationTypeGroup:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorFrameType.
 const (
 	Error ErrorFrameType = "error"
@@ -220,6 +238,21 @@ func (e PresenceFrameType) Valid() bool {
 	}
 }
 
+// Defines values for ReadFrameType.
+const (
+	Read ReadFrameType = "read"
+)
+
+// Valid indicates whether the value is a known member of the ReadFrameType enum.
+func (e ReadFrameType) Valid() bool {
+	switch e {
+	case Read:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RecallClientFrameType.
 const (
 	RecallClientFrameTypeRecall RecallClientFrameType = "recall"
@@ -244,6 +277,21 @@ const (
 func (e RecallFrameType) Valid() bool {
 	switch e {
 	case RecallFrameTypeRecall:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReceiptFrameType.
+const (
+	Receipt ReceiptFrameType = "receipt"
+)
+
+// Valid indicates whether the value is a known member of the ReceiptFrameType enum.
+func (e ReceiptFrameType) Valid() bool {
+	switch e {
+	case Receipt:
 		return true
 	default:
 		return false
@@ -292,6 +340,36 @@ const (
 func (e SyncFrameType) Valid() bool {
 	switch e {
 	case Sync:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TypingClientFrameType.
+const (
+	TypingClientFrameTypeTyping TypingClientFrameType = "typing"
+)
+
+// Valid indicates whether the value is a known member of the TypingClientFrameType enum.
+func (e TypingClientFrameType) Valid() bool {
+	switch e {
+	case TypingClientFrameTypeTyping:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TypingFrameType.
+const (
+	TypingFrameTypeTyping TypingFrameType = "typing"
+)
+
+// Valid indicates whether the value is a known member of the TypingFrameType enum.
+func (e TypingFrameType) Valid() bool {
+	switch e {
+	case TypingFrameTypeTyping:
 		return true
 	default:
 		return false
@@ -361,15 +439,22 @@ type AckClientFrameType string
 // (sender, conversation): a send that repeats a `clientMsgId` of the
 // same sender in the same conversation is not stored again, and its
 // ack is the stored message's (same `id`, `seq` and `time`). The same
-// `clientMsgId` in another conversation is a new message.
+// `clientMsgId` in another conversation is a new message. The socket
+// that sent a typed `send` on the user or one-to-one channel gets the
+// ack instead of the message frame, so the ack of a media message
+// also carries its `media` description, as the message frame would.
 //
 // Example: {"clientMsgId":"c-7","id":43,"seq":13,"time":"2024-05-01T09:31:05.456Z","to":"bob","type":"ack"}
 type AckFrame struct {
-	ClientMsgId *string   `json:"clientMsgId,omitempty"`
-	GroupId     *int64    `json:"groupId,omitempty"`
-	Id          int64     `json:"id"`
-	Seq         int64     `json:"seq"`
-	Time        time.Time `json:"time"`
+	ClientMsgId *string `json:"clientMsgId,omitempty"`
+	GroupId     *int64  `json:"groupId,omitempty"`
+	Id          int64   `json:"id"`
+
+	// Media The file of a media message, as read when it was uploaded, so that a
+	// client can lay it out and choose a player before fetching it.
+	Media *MediaInfo `json:"media,omitempty"`
+	Seq   int64      `json:"seq"`
+	Time  time.Time  `json:"time"`
 
 	// To An account name, 1 to 32 letters, digits or `_ . - @`.
 	//
@@ -408,6 +493,60 @@ type ConnectedFrameMessage string
 
 // ConnectedFrameType defines model for ConnectedFrame.Type.
 type ConnectedFrameType string
+
+// Conversation One conversation of the conversation list. A direct conversation
+// has `with` and `peerReadSeq`, a group `groupId`. `unread` is
+// `lastSeq - readSeq` less the account's own messages and the recall
+// events in that range; a recalled message of another account still
+// counts (its place in the conversation shows it was recalled).
+//
+// Example: {"lastMessage":{"fromUser":"bob","id":42,"kind":"text","message":"周六去爬山吗？","seq":12,"time":"2024-05-01T09:30:00.123Z","to":"alice","type":"message"},"lastSeq":12,"name":"bob","peerReadSeq":11,"readSeq":10,"type":"direct","unread":2,"with":"bob"}
+type Conversation struct {
+	GroupId *int64 `json:"groupId,omitempty"`
+
+	// LastMessage The newest message (never a recall event), as a MessageFrame: a
+	// media message with its `media`, a recalled one with
+	// `recalled: true`, an empty `message` and no `media`. Null when
+	// the group has no message yet.
+	LastMessage *MessageFrame `json:"lastMessage"`
+
+	// LastSeq The conversation's last seq (of a message or a recall event), 0 when there is none.
+	LastSeq int64 `json:"lastSeq"`
+
+	// Name The other party's username, or the group's name.
+	Name string `json:"name"`
+
+	// PeerReadSeq The other party's read cursor (direct conversations).
+	PeerReadSeq *int64 `json:"peerReadSeq,omitempty"`
+
+	// ReadSeq The account's read cursor.
+	ReadSeq int64            `json:"readSeq"`
+	Type    ConversationType `json:"type"`
+	Unread  int64            `json:"unread"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
+}
+
+// ConversationType defines model for Conversation.Type.
+type ConversationType string
+
+// ConversationListEnvelope defines model for ConversationListEnvelope.
+type ConversationListEnvelope struct {
+	Code    int32            `json:"code"`
+	Data    ConversationPage `json:"data"`
+	Message string           `json:"message"`
+}
+
+// ConversationPage defines model for ConversationPage.
+type ConversationPage struct {
+	Conversations []Conversation `json:"conversations"`
+
+	// Next The cursor of the next page; null on the last page.
+	Next *string `json:"next"`
+}
 
 // DirectServerFrame A frame the server sends on a one-to-one channel; `type` tells which.
 type DirectServerFrame struct {
@@ -520,6 +659,25 @@ type GroupPresenceFrame struct {
 
 // GroupPresenceFrameType defines model for GroupPresenceFrame.Type.
 type GroupPresenceFrameType string
+
+// GroupReader Example: {"account":"bob","readSeq":4,"username":"bob"}
+type GroupReader struct {
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
+
+	// ReadSeq The member's read cursor in the group.
+	ReadSeq  int64  `json:"readSeq"`
+	Username string `json:"username"`
+}
+
+// GroupReaderListEnvelope defines model for GroupReaderListEnvelope.
+type GroupReaderListEnvelope struct {
+	Code    int32         `json:"code"`
+	Data    []GroupReader `json:"data"`
+	Message string        `json:"message"`
+}
 
 // GroupServerFrame A frame the server sends on a group channel; `type` tells which.
 type GroupServerFrame struct {
@@ -692,6 +850,40 @@ type PresenceFrame struct {
 // PresenceFrameType defines model for PresenceFrame.Type.
 type PresenceFrameType string
 
+// ReadFrame Marks a conversation read up to `seq` (a client frame, like
+// POST /Tim/read): exactly one of `with` and `groupId`, which on a
+// one-to-one or group socket must name the socket's conversation.
+//
+// Example: {"seq":12,"type":"read","with":"bob"}
+type ReadFrame struct {
+	GroupId *int64        `json:"groupId,omitempty"`
+	Seq     int64         `json:"seq"`
+	Type    ReadFrameType `json:"type"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
+}
+
+// ReadFrameType defines model for ReadFrame.Type.
+type ReadFrameType string
+
+// ReadRequest The body of POST /Tim/read; exactly one of `with` and `groupId`.
+//
+// Example: {"seq":12,"with":"bob"}
+type ReadRequest struct {
+	GroupId *int64 `json:"groupId,omitempty"`
+
+	// Seq Read up to and including this seq.
+	Seq int64 `json:"seq"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
+}
+
 // RecallClientFrame Recalls message `id`, which the socket's account sent, within the
 // recall window (TIM_RECALL_WINDOW, 2 minutes by default) from when
 // it was stored. On a one-to-one or group socket the message must
@@ -738,6 +930,57 @@ type RecallFrame struct {
 
 // RecallFrameType defines model for RecallFrame.Type.
 type RecallFrameType string
+
+// ReceiptEnvelope defines model for ReceiptEnvelope.
+type ReceiptEnvelope struct {
+	Code int32 `json:"code"`
+
+	// Data `reader` read the conversation up to `seq`. Exactly one of `with`
+	// and `groupId` is set; `with` is the other party of the direct
+	// conversation as seen by the socket's account (the reader's peer on
+	// the reader's sockets, the reader on the peer's). A read cursor only
+	// grows: receipts from several devices may arrive out of order, and a
+	// client keeps the largest `seq`. Receipts are not stored as
+	// messages, take no seq and are not replayed.
+	//
+	//
+	// Example: {"reader":"bob","seq":12,"time":"2024-05-01T09:32:00Z","type":"receipt","with":"alice"}
+	Data    ReceiptFrame `json:"data"`
+	Message string       `json:"message"`
+}
+
+// ReceiptFrame `reader` read the conversation up to `seq`. Exactly one of `with`
+// and `groupId` is set; `with` is the other party of the direct
+// conversation as seen by the socket's account (the reader's peer on
+// the reader's sockets, the reader on the peer's). A read cursor only
+// grows: receipts from several devices may arrive out of order, and a
+// client keeps the largest `seq`. Receipts are not stored as
+// messages, take no seq and are not replayed.
+//
+// Example: {"reader":"bob","seq":12,"time":"2024-05-01T09:32:00Z","type":"receipt","with":"alice"}
+type ReceiptFrame struct {
+	GroupId *int64 `json:"groupId,omitempty"`
+
+	// Reader An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Reader AccountName `json:"reader"`
+
+	// Seq The reader's read cursor in the conversation.
+	Seq int64 `json:"seq"`
+
+	// Time When the read cursor reached `seq`.
+	Time time.Time        `json:"time"`
+	Type ReceiptFrameType `json:"type"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
+}
+
+// ReceiptFrameType defines model for ReceiptFrame.Type.
+type ReceiptFrameType string
 
 // RegisterRequest Example: {"account":"alice","age":24,"password":"correct-horse","sex":"female","username":"爱丽丝"}
 type RegisterRequest struct {
@@ -825,6 +1068,47 @@ type TokenHolder struct {
 	// Token A JWT to send in the `token` header.
 	Token string `json:"token"`
 }
+
+// TypingClientFrame The account is typing in a conversation (a client frame): exactly
+// one of `with` (a friend) and `groupId` (a group the account belongs
+// to), which on a one-to-one or group socket must name the socket's
+// conversation. Not stored and never acknowledged.
+//
+// Example: {"type":"typing","with":"bob"}
+type TypingClientFrame struct {
+	GroupId *int64                `json:"groupId,omitempty"`
+	Type    TypingClientFrameType `json:"type"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
+}
+
+// TypingClientFrameType defines model for TypingClientFrame.Type.
+type TypingClientFrameType string
+
+// TypingFrame `from` is typing. Direct: `with` names the conversation as seen by
+// the recipient, that is `from`. Group: `groupId`. Not stored, not
+// replayed; at most one per sender and conversation every 2 seconds.
+//
+// Example: {"from":"bob","type":"typing","with":"bob"}
+type TypingFrame struct {
+	// From An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	From    AccountName     `json:"from"`
+	GroupId *int64          `json:"groupId,omitempty"`
+	Type    TypingFrameType `json:"type"`
+
+	// With An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	With *AccountName `json:"with,omitempty"`
+}
+
+// TypingFrameType defines model for TypingFrame.Type.
+type TypingFrameType string
 
 // User A user as every response shows it; never a password or hash.
 //
@@ -1071,6 +1355,18 @@ type GetAvatarParams struct {
 	IfModifiedSince *IfModifiedSince `json:"If-Modified-Since,omitempty"`
 }
 
+// GetConversationsParams defines parameters for GetConversations.
+type GetConversationsParams struct {
+	// Account The account whose data is read.
+	Account Account `form:"account" json:"account"`
+
+	// Limit Conversations per page.
+	Limit *int32 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next` of the previous page, as it came; opaque.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // CreateGroupParams defines parameters for CreateGroup.
 type CreateGroupParams struct {
 	// UserAccount The acting account; it must be the token's account.
@@ -1132,6 +1428,15 @@ type GetGroupMessagesParams struct {
 
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetGroupReadersParams defines parameters for GetGroupReaders.
+type GetGroupReadersParams struct {
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+	GroupID GroupID `form:"GroupID" json:"GroupID"`
+
+	// Seq The seq of the group message.
+	Seq int64 `form:"seq" json:"seq"`
 }
 
 // JoinGroupParams defines parameters for JoinGroup.
@@ -1235,6 +1540,9 @@ type UserLoginJSONRequestBody = LoginRequest
 
 // UserRegisterJSONRequestBody defines body for UserRegister for application/json ContentType.
 type UserRegisterJSONRequestBody = RegisterRequest
+
+// MarkReadJSONRequestBody defines body for MarkRead for application/json ContentType.
+type MarkReadJSONRequestBody = ReadRequest
 
 // UploadChatPicMultipartRequestBody defines body for UploadChatPic for multipart/form-data ContentType.
 type UploadChatPicMultipartRequestBody = FileUpload
@@ -1418,6 +1726,74 @@ func (t *DirectServerFrame) MergeRecallFrame(v RecallFrame) error {
 	return err
 }
 
+// AsReceiptFrame returns the union data inside the DirectServerFrame as a ReceiptFrame
+func (t DirectServerFrame) AsReceiptFrame() (ReceiptFrame, error) {
+	var body ReceiptFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReceiptFrame overwrites any union data inside the DirectServerFrame as the provided ReceiptFrame
+func (t *DirectServerFrame) FromReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	t.union = b
+	return err
+}
+
+// MergeReceiptFrame performs a merge with any union data inside the DirectServerFrame, using the provided ReceiptFrame
+func (t *DirectServerFrame) MergeReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTypingFrame returns the union data inside the DirectServerFrame as a TypingFrame
+func (t DirectServerFrame) AsTypingFrame() (TypingFrame, error) {
+	var body TypingFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTypingFrame overwrites any union data inside the DirectServerFrame as the provided TypingFrame
+func (t *DirectServerFrame) FromTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	t.union = b
+	return err
+}
+
+// MergeTypingFrame performs a merge with any union data inside the DirectServerFrame, using the provided TypingFrame
+func (t *DirectServerFrame) MergeTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t DirectServerFrame) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -1442,6 +1818,10 @@ func (t DirectServerFrame) ValueByDiscriminator() (interface{}, error) {
 		return t.AsMessageFrame()
 	case "recall":
 		return t.AsRecallFrame()
+	case "receipt":
+		return t.AsReceiptFrame()
+	case "typing":
+		return t.AsTypingFrame()
 	default:
 		return nil, errors.New("unknown discriminator value: " + discriminator)
 	}
@@ -1695,6 +2075,74 @@ func (t *GroupServerFrame) MergeRecallFrame(v RecallFrame) error {
 	return err
 }
 
+// AsReceiptFrame returns the union data inside the GroupServerFrame as a ReceiptFrame
+func (t GroupServerFrame) AsReceiptFrame() (ReceiptFrame, error) {
+	var body ReceiptFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReceiptFrame overwrites any union data inside the GroupServerFrame as the provided ReceiptFrame
+func (t *GroupServerFrame) FromReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	t.union = b
+	return err
+}
+
+// MergeReceiptFrame performs a merge with any union data inside the GroupServerFrame, using the provided ReceiptFrame
+func (t *GroupServerFrame) MergeReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTypingFrame returns the union data inside the GroupServerFrame as a TypingFrame
+func (t GroupServerFrame) AsTypingFrame() (TypingFrame, error) {
+	var body TypingFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTypingFrame overwrites any union data inside the GroupServerFrame as the provided TypingFrame
+func (t *GroupServerFrame) FromTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	t.union = b
+	return err
+}
+
+// MergeTypingFrame performs a merge with any union data inside the GroupServerFrame, using the provided TypingFrame
+func (t *GroupServerFrame) MergeTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t GroupServerFrame) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -1723,6 +2171,10 @@ func (t GroupServerFrame) ValueByDiscriminator() (interface{}, error) {
 		return t.AsMessageFrame()
 	case "recall":
 		return t.AsRecallFrame()
+	case "receipt":
+		return t.AsReceiptFrame()
+	case "typing":
+		return t.AsTypingFrame()
 	default:
 		return nil, errors.New("unknown discriminator value: " + discriminator)
 	}
@@ -2038,6 +2490,74 @@ func (t *UserServerFrame) MergeRecallFrame(v RecallFrame) error {
 	return err
 }
 
+// AsReceiptFrame returns the union data inside the UserServerFrame as a ReceiptFrame
+func (t UserServerFrame) AsReceiptFrame() (ReceiptFrame, error) {
+	var body ReceiptFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReceiptFrame overwrites any union data inside the UserServerFrame as the provided ReceiptFrame
+func (t *UserServerFrame) FromReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	t.union = b
+	return err
+}
+
+// MergeReceiptFrame performs a merge with any union data inside the UserServerFrame, using the provided ReceiptFrame
+func (t *UserServerFrame) MergeReceiptFrame(v ReceiptFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"receipt"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTypingFrame returns the union data inside the UserServerFrame as a TypingFrame
+func (t UserServerFrame) AsTypingFrame() (TypingFrame, error) {
+	var body TypingFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTypingFrame overwrites any union data inside the UserServerFrame as the provided TypingFrame
+func (t *UserServerFrame) FromTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	t.union = b
+	return err
+}
+
+// MergeTypingFrame performs a merge with any union data inside the UserServerFrame, using the provided TypingFrame
+func (t *UserServerFrame) MergeTypingFrame(v TypingFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"typing"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t UserServerFrame) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -2064,6 +2584,10 @@ func (t UserServerFrame) ValueByDiscriminator() (interface{}, error) {
 		return t.AsPresenceFrame()
 	case "recall":
 		return t.AsRecallFrame()
+	case "receipt":
+		return t.AsReceiptFrame()
+	case "typing":
+		return t.AsTypingFrame()
 	case "users":
 		return t.AsUsersFrame()
 	default:
@@ -2244,6 +2768,37 @@ type ClientInterface interface {
 	// Corresponds with GET /Tim/avatar (the `GetAvatar` operationId).
 	GetAvatar(ctx context.Context, params *GetAvatarParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetConversations Conversation list with unread counts
+	//
+	// The account's conversations, most recent activity first: every direct
+	// conversation that has messages (with a friend or a former friend)
+	// and every group the account belongs to, with or without messages.
+	// Only the token's account may read its list.
+	//
+	// `lastMessage` is the conversation's newest message as a
+	// MessageFrame, exactly as history returns it: a media message
+	// carries `media`, a recalled message `recalled: true` with an empty
+	// `message` and no `media`. It is never a recall event (see
+	// RecallFrame): after a recall `lastSeq` is the event's seq, and
+	// `lastMessage` stays the newest message, which may be the recalled
+	// one.
+	//
+	// `unread` is `lastSeq - readSeq` less the account's own messages and
+	// the recall events in that range. A message of another account that
+	// was recalled still counts: it keeps its place in the conversation,
+	// where a client shows that it was recalled. `readSeq` is the
+	// account's read cursor (see `POST /Tim/read`); a member's read cursor
+	// starts at the group's newest message when it joins. `peerReadSeq`,
+	// on direct conversations, is the other party's read cursor.
+	//
+	// Pages: pass the `next` of a page as `cursor` to get the following
+	// one; `next` is null on the last page. A conversation that takes a
+	// message while a client pages moves to the top of the list: a client
+	// refreshes the first page when it sees new messages.
+	//
+	// Corresponds with GET /Tim/conversations (the `GetConversations` operationId).
+	GetConversations(ctx context.Context, params *GetConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateGroup Create a group
 	//
 	// Creates a group with a server-chosen id; the creator is its owner and first member.
@@ -2294,6 +2849,15 @@ type ClientInterface interface {
 	// Corresponds with GET /Tim/groupMessages (the `GetGroupMessages` operationId).
 	GetGroupMessages(ctx context.Context, params *GetGroupMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetGroupReaders Members who read a group message
+	//
+	// The group's current members whose read cursor is at `seq` or beyond,
+	// ordered by account. Members only (403 otherwise, also after
+	// leaving); an unknown group is 404.
+	//
+	// Corresponds with GET /Tim/groupReaders (the `GetGroupReaders` operationId).
+	GetGroupReaders(ctx context.Context, params *GetGroupReadersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// JoinGroup Join a group
 	//
 	// Joins the group. A group id that does not exist yet is created by the
@@ -2324,6 +2888,62 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /Tim/messages (the `GetMessages` operationId).
 	GetMessages(ctx context.Context, params *GetMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkReadWithBody Move the read cursor of a conversation
+	//
+	// Marks the token's account as having read a conversation up to `seq`,
+	// as the `read` frame of the WebSockets does, for clients without a
+	// socket. Name exactly one of `with` (a direct conversation) and
+	// `groupId`.
+	//
+	// The read cursor only moves forward: a `seq` at or below it changes
+	// nothing and the answer carries the cursor as it stands. It never
+	// passes the conversation's newest seq (a message's or a recall
+	// event's): a `seq` beyond it is refused with 400 and changes nothing.
+	// When the cursor moves, the reader's sockets (all devices, all
+	// instances) get a `receipt` frame, and so do the other party's for a
+	// direct conversation while the two are friends; a read with a former
+	// friend moves the cursor without telling them. A group's receipts go
+	// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+	// read what.
+	//
+	// Errors change nothing: 400 (neither or both of `with` and
+	// `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
+	// a member of the group, also after leaving it), 404 (unknown account
+	// or group, or a direct conversation without messages).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /Tim/read (the `MarkRead` operationId).
+	MarkReadWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkRead Move the read cursor of a conversation
+	//
+	// Marks the token's account as having read a conversation up to `seq`,
+	// as the `read` frame of the WebSockets does, for clients without a
+	// socket. Name exactly one of `with` (a direct conversation) and
+	// `groupId`.
+	//
+	// The read cursor only moves forward: a `seq` at or below it changes
+	// nothing and the answer carries the cursor as it stands. It never
+	// passes the conversation's newest seq (a message's or a recall
+	// event's): a `seq` beyond it is refused with 400 and changes nothing.
+	// When the cursor moves, the reader's sockets (all devices, all
+	// instances) get a `receipt` frame, and so do the other party's for a
+	// direct conversation while the two are friends; a read with a former
+	// friend moves the cursor without telling them. A group's receipts go
+	// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+	// read what.
+	//
+	// Errors change nothing: 400 (neither or both of `with` and
+	// `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
+	// a member of the group, also after leaving it), 404 (unknown account
+	// or group, or a direct conversation without messages).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /Tim/read (the `MarkRead` operationId).
+	MarkRead(ctx context.Context, body MarkReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DownloadChatPic Download a chat picture
 	//
@@ -2592,6 +3212,47 @@ func (c *Client) GetAvatar(ctx context.Context, params *GetAvatarParams, reqEdit
 	return c.Client.Do(req)
 }
 
+// GetConversations Conversation list with unread counts
+//
+// The account's conversations, most recent activity first: every direct
+// conversation that has messages (with a friend or a former friend)
+// and every group the account belongs to, with or without messages.
+// Only the token's account may read its list.
+//
+// `lastMessage` is the conversation's newest message as a
+// MessageFrame, exactly as history returns it: a media message
+// carries `media`, a recalled message `recalled: true` with an empty
+// `message` and no `media`. It is never a recall event (see
+// RecallFrame): after a recall `lastSeq` is the event's seq, and
+// `lastMessage` stays the newest message, which may be the recalled
+// one.
+//
+// `unread` is `lastSeq - readSeq` less the account's own messages and
+// the recall events in that range. A message of another account that
+// was recalled still counts: it keeps its place in the conversation,
+// where a client shows that it was recalled. `readSeq` is the
+// account's read cursor (see `POST /Tim/read`); a member's read cursor
+// starts at the group's newest message when it joins. `peerReadSeq`,
+// on direct conversations, is the other party's read cursor.
+//
+// Pages: pass the `next` of a page as `cursor` to get the following
+// one; `next` is null on the last page. A conversation that takes a
+// message while a client pages moves to the top of the list: a client
+// refreshes the first page when it sees new messages.
+//
+// Corresponds with GET /Tim/conversations (the `GetConversations` operationId).
+func (c *Client) GetConversations(ctx context.Context, params *GetConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConversationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CreateGroup Create a group
 //
 // Creates a group with a server-chosen id; the creator is its owner and first member.
@@ -2712,6 +3373,25 @@ func (c *Client) GetGroupMessages(ctx context.Context, params *GetGroupMessagesP
 	return c.Client.Do(req)
 }
 
+// GetGroupReaders Members who read a group message
+//
+// The group's current members whose read cursor is at `seq` or beyond,
+// ordered by account. Members only (403 otherwise, also after
+// leaving); an unknown group is 404.
+//
+// Corresponds with GET /Tim/groupReaders (the `GetGroupReaders` operationId).
+func (c *Client) GetGroupReaders(ctx context.Context, params *GetGroupReadersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetGroupReadersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // JoinGroup Join a group
 //
 // Joins the group. A group id that does not exist yet is created by the
@@ -2763,6 +3443,82 @@ func (c *Client) LeaveGroup(ctx context.Context, params *LeaveGroupParams, reqEd
 // Corresponds with GET /Tim/messages (the `GetMessages` operationId).
 func (c *Client) GetMessages(ctx context.Context, params *GetMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMessagesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkReadWithBody Move the read cursor of a conversation
+//
+// Marks the token's account as having read a conversation up to `seq`,
+// as the `read` frame of the WebSockets does, for clients without a
+// socket. Name exactly one of `with` (a direct conversation) and
+// `groupId`.
+//
+// The read cursor only moves forward: a `seq` at or below it changes
+// nothing and the answer carries the cursor as it stands. It never
+// passes the conversation's newest seq (a message's or a recall
+// event's): a `seq` beyond it is refused with 400 and changes nothing.
+// When the cursor moves, the reader's sockets (all devices, all
+// instances) get a `receipt` frame, and so do the other party's for a
+// direct conversation while the two are friends; a read with a former
+// friend moves the cursor without telling them. A group's receipts go
+// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+// read what.
+//
+// Errors change nothing: 400 (neither or both of `with` and
+// `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
+// a member of the group, also after leaving it), 404 (unknown account
+// or group, or a direct conversation without messages).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /Tim/read (the `MarkRead` operationId).
+func (c *Client) MarkReadWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkReadRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkRead Move the read cursor of a conversation
+//
+// Marks the token's account as having read a conversation up to `seq`,
+// as the `read` frame of the WebSockets does, for clients without a
+// socket. Name exactly one of `with` (a direct conversation) and
+// `groupId`.
+//
+// The read cursor only moves forward: a `seq` at or below it changes
+// nothing and the answer carries the cursor as it stands. It never
+// passes the conversation's newest seq (a message's or a recall
+// event's): a `seq` beyond it is refused with 400 and changes nothing.
+// When the cursor moves, the reader's sockets (all devices, all
+// instances) get a `receipt` frame, and so do the other party's for a
+// direct conversation while the two are friends; a read with a former
+// friend moves the cursor without telling them. A group's receipts go
+// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+// read what.
+//
+// Errors change nothing: 400 (neither or both of `with` and
+// `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
+// a member of the group, also after leaving it), 404 (unknown account
+// or group, or a direct conversation without messages).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /Tim/read (the `MarkRead` operationId).
+func (c *Client) MarkRead(ctx context.Context, body MarkReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkReadRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3352,6 +4108,80 @@ func NewGetAvatarRequest(server string, params *GetAvatarParams) (*http.Request,
 	return req, nil
 }
 
+// NewGetConversationsRequest constructs an http.Request for the GetConversations method
+func NewGetConversationsRequest(server string, params *GetConversationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/conversations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCreateGroupRequest constructs an http.Request for the CreateGroup method
 func NewCreateGroupRequest(server string, params *CreateGroupParams) (*http.Request, error) {
 	var err error
@@ -3770,6 +4600,64 @@ func NewGetGroupMessagesRequest(server string, params *GetGroupMessagesParams) (
 	return req, nil
 }
 
+// NewGetGroupReadersRequest constructs an http.Request for the GetGroupReaders method
+func NewGetGroupReadersRequest(server string, params *GetGroupReadersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/groupReaders")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "GroupID", params.GroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "seq", params.Seq, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewJoinGroupRequest constructs an http.Request for the JoinGroup method
 func NewJoinGroupRequest(server string, params *JoinGroupParams) (*http.Request, error) {
 	var err error
@@ -3976,6 +4864,46 @@ func NewGetMessagesRequest(server string, params *GetMessagesParams) (*http.Requ
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewMarkReadRequest calls the generic MarkRead builder with application/json body
+func NewMarkReadRequest(server string, body MarkReadJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewMarkReadRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewMarkReadRequestWithBody constructs an http.Request for the MarkRead method, with any body, and a specified content type
+func NewMarkReadRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/read")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4587,6 +5515,39 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /Tim/avatar (the `GetAvatar` operationId).
 	GetAvatarWithResponse(ctx context.Context, params *GetAvatarParams, reqEditors ...RequestEditorFn) (*GetAvatarResponse, error)
 
+	// GetConversationsWithResponse Conversation list with unread counts
+	//
+	// The account's conversations, most recent activity first: every direct
+	// conversation that has messages (with a friend or a former friend)
+	// and every group the account belongs to, with or without messages.
+	// Only the token's account may read its list.
+	//
+	// `lastMessage` is the conversation's newest message as a
+	// MessageFrame, exactly as history returns it: a media message
+	// carries `media`, a recalled message `recalled: true` with an empty
+	// `message` and no `media`. It is never a recall event (see
+	// RecallFrame): after a recall `lastSeq` is the event's seq, and
+	// `lastMessage` stays the newest message, which may be the recalled
+	// one.
+	//
+	// `unread` is `lastSeq - readSeq` less the account's own messages and
+	// the recall events in that range. A message of another account that
+	// was recalled still counts: it keeps its place in the conversation,
+	// where a client shows that it was recalled. `readSeq` is the
+	// account's read cursor (see `POST /Tim/read`); a member's read cursor
+	// starts at the group's newest message when it joins. `peerReadSeq`,
+	// on direct conversations, is the other party's read cursor.
+	//
+	// Pages: pass the `next` of a page as `cursor` to get the following
+	// one; `next` is null on the last page. A conversation that takes a
+	// message while a client pages moves to the top of the list: a client
+	// refreshes the first page when it sees new messages.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /Tim/conversations (the `GetConversations` operationId).
+	GetConversationsWithResponse(ctx context.Context, params *GetConversationsParams, reqEditors ...RequestEditorFn) (*GetConversationsResponse, error)
+
 	// CreateGroupWithResponse Create a group
 	//
 	// Creates a group with a server-chosen id; the creator is its owner and first member.
@@ -4651,6 +5612,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /Tim/groupMessages (the `GetGroupMessages` operationId).
 	GetGroupMessagesWithResponse(ctx context.Context, params *GetGroupMessagesParams, reqEditors ...RequestEditorFn) (*GetGroupMessagesResponse, error)
 
+	// GetGroupReadersWithResponse Members who read a group message
+	//
+	// The group's current members whose read cursor is at `seq` or beyond,
+	// ordered by account. Members only (403 otherwise, also after
+	// leaving); an unknown group is 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /Tim/groupReaders (the `GetGroupReaders` operationId).
+	GetGroupReadersWithResponse(ctx context.Context, params *GetGroupReadersParams, reqEditors ...RequestEditorFn) (*GetGroupReadersResponse, error)
+
 	// JoinGroupWithResponse Join a group
 	//
 	// Joins the group. A group id that does not exist yet is created by the
@@ -4687,6 +5659,62 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /Tim/messages (the `GetMessages` operationId).
 	GetMessagesWithResponse(ctx context.Context, params *GetMessagesParams, reqEditors ...RequestEditorFn) (*GetMessagesResponse, error)
+
+	// MarkReadWithBodyWithResponse Move the read cursor of a conversation
+	//
+	// Marks the token's account as having read a conversation up to `seq`,
+	// as the `read` frame of the WebSockets does, for clients without a
+	// socket. Name exactly one of `with` (a direct conversation) and
+	// `groupId`.
+	//
+	// The read cursor only moves forward: a `seq` at or below it changes
+	// nothing and the answer carries the cursor as it stands. It never
+	// passes the conversation's newest seq (a message's or a recall
+	// event's): a `seq` beyond it is refused with 400 and changes nothing.
+	// When the cursor moves, the reader's sockets (all devices, all
+	// instances) get a `receipt` frame, and so do the other party's for a
+	// direct conversation while the two are friends; a read with a former
+	// friend moves the cursor without telling them. A group's receipts go
+	// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+	// read what.
+	//
+	// Errors change nothing: 400 (neither or both of `with` and
+	// `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
+	// a member of the group, also after leaving it), 404 (unknown account
+	// or group, or a direct conversation without messages).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/read (the `MarkRead` operationId).
+	MarkReadWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkReadResponse, error)
+
+	// MarkReadWithResponse Move the read cursor of a conversation
+	//
+	// Marks the token's account as having read a conversation up to `seq`,
+	// as the `read` frame of the WebSockets does, for clients without a
+	// socket. Name exactly one of `with` (a direct conversation) and
+	// `groupId`.
+	//
+	// The read cursor only moves forward: a `seq` at or below it changes
+	// nothing and the answer carries the cursor as it stands. It never
+	// passes the conversation's newest seq (a message's or a recall
+	// event's): a `seq` beyond it is refused with 400 and changes nothing.
+	// When the cursor moves, the reader's sockets (all devices, all
+	// instances) get a `receipt` frame, and so do the other party's for a
+	// direct conversation while the two are friends; a read with a former
+	// friend moves the cursor without telling them. A group's receipts go
+	// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+	// read what.
+	//
+	// Errors change nothing: 400 (neither or both of `with` and
+	// `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
+	// a member of the group, also after leaving it), 404 (unknown account
+	// or group, or a direct conversation without messages).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/read (the `MarkRead` operationId).
+	MarkReadWithResponse(ctx context.Context, body MarkReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkReadResponse, error)
 
 	// DownloadChatPicWithResponse Download a chat picture
 	//
@@ -5396,6 +6424,75 @@ func (r GetAvatarResponse) ContentType() string {
 	return ""
 }
 
+type GetConversationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConversationListEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConversationsResponse) GetJSON200() *ConversationListEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetConversationsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetConversationsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetConversationsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetConversationsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConversationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConversationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConversationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConversationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CreateGroupResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5907,6 +7004,82 @@ func (r GetGroupMessagesResponse) ContentType() string {
 	return ""
 }
 
+type GetGroupReadersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GroupReaderListEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetGroupReadersResponse) GetJSON200() *GroupReaderListEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetGroupReadersResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetGroupReadersResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetGroupReadersResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetGroupReadersResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetGroupReadersResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetGroupReadersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetGroupReadersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetGroupReadersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetGroupReadersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type JoinGroupResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6129,6 +7302,82 @@ func (r GetMessagesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetMessagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MarkReadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReceiptEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarkReadResponse) GetJSON200() *ReceiptEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarkReadResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarkReadResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarkReadResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarkReadResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r MarkReadResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkReadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkReadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkReadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkReadResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7073,6 +8322,45 @@ func (c *ClientWithResponses) GetAvatarWithResponse(ctx context.Context, params 
 	return ParseGetAvatarResponse(rsp)
 }
 
+// GetConversationsWithResponse Conversation list with unread counts
+//
+// The account's conversations, most recent activity first: every direct
+// conversation that has messages (with a friend or a former friend)
+// and every group the account belongs to, with or without messages.
+// Only the token's account may read its list.
+//
+// `lastMessage` is the conversation's newest message as a
+// MessageFrame, exactly as history returns it: a media message
+// carries `media`, a recalled message `recalled: true` with an empty
+// `message` and no `media`. It is never a recall event (see
+// RecallFrame): after a recall `lastSeq` is the event's seq, and
+// `lastMessage` stays the newest message, which may be the recalled
+// one.
+//
+// `unread` is `lastSeq - readSeq` less the account's own messages and
+// the recall events in that range. A message of another account that
+// was recalled still counts: it keeps its place in the conversation,
+// where a client shows that it was recalled. `readSeq` is the
+// account's read cursor (see `POST /Tim/read`); a member's read cursor
+// starts at the group's newest message when it joins. `peerReadSeq`,
+// on direct conversations, is the other party's read cursor.
+//
+// Pages: pass the `next` of a page as `cursor` to get the following
+// one; `next` is null on the last page. A conversation that takes a
+// message while a client pages moves to the top of the list: a client
+// refreshes the first page when it sees new messages.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /Tim/conversations (the `GetConversations` operationId).
+func (c *ClientWithResponses) GetConversationsWithResponse(ctx context.Context, params *GetConversationsParams, reqEditors ...RequestEditorFn) (*GetConversationsResponse, error) {
+	rsp, err := c.GetConversations(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConversationsResponse(rsp)
+}
+
 // CreateGroupWithResponse Create a group
 //
 // Creates a group with a server-chosen id; the creator is its owner and first member.
@@ -7179,6 +8467,23 @@ func (c *ClientWithResponses) GetGroupMessagesWithResponse(ctx context.Context, 
 	return ParseGetGroupMessagesResponse(rsp)
 }
 
+// GetGroupReadersWithResponse Members who read a group message
+//
+// The group's current members whose read cursor is at `seq` or beyond,
+// ordered by account. Members only (403 otherwise, also after
+// leaving); an unknown group is 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /Tim/groupReaders (the `GetGroupReaders` operationId).
+func (c *ClientWithResponses) GetGroupReadersWithResponse(ctx context.Context, params *GetGroupReadersParams, reqEditors ...RequestEditorFn) (*GetGroupReadersResponse, error) {
+	rsp, err := c.GetGroupReaders(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetGroupReadersResponse(rsp)
+}
+
 // JoinGroupWithResponse Join a group
 //
 // Joins the group. A group id that does not exist yet is created by the
@@ -7232,6 +8537,74 @@ func (c *ClientWithResponses) GetMessagesWithResponse(ctx context.Context, param
 		return nil, err
 	}
 	return ParseGetMessagesResponse(rsp)
+}
+
+// MarkReadWithBodyWithResponse Move the read cursor of a conversation
+//
+// Marks the token's account as having read a conversation up to `seq`,
+// as the `read` frame of the WebSockets does, for clients without a
+// socket. Name exactly one of `with` (a direct conversation) and
+// `groupId`.
+//
+// The read cursor only moves forward: a `seq` at or below it changes
+// nothing and the answer carries the cursor as it stands. It never
+// passes the conversation's newest seq (a message's or a recall
+// event's): a `seq` beyond it is refused with 400 and changes nothing.
+// When the cursor moves, the reader's sockets (all devices, all
+// instances) get a `receipt` frame, and so do the other party's for a
+// direct conversation while the two are friends; a read with a former
+// friend moves the cursor without telling them. A group's receipts go
+// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+// read what.
+//
+// Errors change nothing: 400 (neither or both of `with` and
+// `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
+// a member of the group, also after leaving it), 404 (unknown account
+// or group, or a direct conversation without messages).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/read (the `MarkRead` operationId).
+func (c *ClientWithResponses) MarkReadWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MarkReadResponse, error) {
+	rsp, err := c.MarkReadWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkReadResponse(rsp)
+}
+
+// MarkReadWithResponse Move the read cursor of a conversation
+//
+// Marks the token's account as having read a conversation up to `seq`,
+// as the `read` frame of the WebSockets does, for clients without a
+// socket. Name exactly one of `with` (a direct conversation) and
+// `groupId`.
+//
+// The read cursor only moves forward: a `seq` at or below it changes
+// nothing and the answer carries the cursor as it stands. It never
+// passes the conversation's newest seq (a message's or a recall
+// event's): a `seq` beyond it is refused with 400 and changes nothing.
+// When the cursor moves, the reader's sockets (all devices, all
+// instances) get a `receipt` frame, and so do the other party's for a
+// direct conversation while the two are friends; a read with a former
+// friend moves the cursor without telling them. A group's receipts go
+// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+// read what.
+//
+// Errors change nothing: 400 (neither or both of `with` and
+// `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
+// a member of the group, also after leaving it), 404 (unknown account
+// or group, or a direct conversation without messages).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/read (the `MarkRead` operationId).
+func (c *ClientWithResponses) MarkReadWithResponse(ctx context.Context, body MarkReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkReadResponse, error) {
+	rsp, err := c.MarkRead(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkReadResponse(rsp)
 }
 
 // DownloadChatPicWithResponse Download a chat picture
@@ -7971,6 +9344,60 @@ func ParseGetAvatarResponse(rsp *http.Response) (*GetAvatarResponse, error) {
 	return response, nil
 }
 
+// ParseGetConversationsResponse parses an HTTP response from a GetConversationsWithResponse call
+func ParseGetConversationsResponse(rsp *http.Response) (*GetConversationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConversationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConversationListEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseCreateGroupResponse parses an HTTP response from a CreateGroupWithResponse call
 func ParseCreateGroupResponse(rsp *http.Response) (*CreateGroupResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8377,6 +9804,67 @@ func ParseGetGroupMessagesResponse(rsp *http.Response) (*GetGroupMessagesRespons
 	return response, nil
 }
 
+// ParseGetGroupReadersResponse parses an HTTP response from a GetGroupReadersWithResponse call
+func ParseGetGroupReadersResponse(rsp *http.Response) (*GetGroupReadersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetGroupReadersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GroupReaderListEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseJoinGroupResponse parses an HTTP response from a JoinGroupWithResponse call
 func ParseJoinGroupResponse(rsp *http.Response) (*JoinGroupResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -8515,6 +10003,67 @@ func ParseGetMessagesResponse(rsp *http.Response) (*GetMessagesResponse, error) 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest MessageListEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseMarkReadResponse parses an HTTP response from a MarkReadWithResponse call
+func ParseMarkReadResponse(rsp *http.Response) (*MarkReadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkReadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReceiptEnvelope
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -105,6 +105,13 @@ type Presence struct {
 	Sockets    int32
 }
 
+type ReadCursor struct {
+	Account   string
+	Conv      string
+	ReadSeq   int64
+	UpdatedAt pgtype.Timestamptz
+}
+
 type RegistrationAttempt struct {
 	Address     string
 	AttemptedAt pgtype.Timestamptz

@@ -293,6 +293,111 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/Tim/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Conversation list with unread counts
+         * @description The account's conversations, most recent activity first: every direct
+         *     conversation that has messages (with a friend or a former friend)
+         *     and every group the account belongs to, with or without messages.
+         *     Only the token's account may read its list.
+         *
+         *     `lastMessage` is the conversation's newest message as a
+         *     MessageFrame, exactly as history returns it: a media message
+         *     carries `media`, a recalled message `recalled: true` with an empty
+         *     `message` and no `media`. It is never a recall event (see
+         *     RecallFrame): after a recall `lastSeq` is the event's seq, and
+         *     `lastMessage` stays the newest message, which may be the recalled
+         *     one.
+         *
+         *     `unread` is `lastSeq - readSeq` less the account's own messages and
+         *     the recall events in that range. A message of another account that
+         *     was recalled still counts: it keeps its place in the conversation,
+         *     where a client shows that it was recalled. `readSeq` is the
+         *     account's read cursor (see `POST /Tim/read`); a member's read cursor
+         *     starts at the group's newest message when it joins. `peerReadSeq`,
+         *     on direct conversations, is the other party's read cursor.
+         *
+         *     Pages: pass the `next` of a page as `cursor` to get the following
+         *     one; `next` is null on the last page. A conversation that takes a
+         *     message while a client pages moves to the top of the list: a client
+         *     refreshes the first page when it sees new messages.
+         */
+        get: operations["getConversations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move the read cursor of a conversation
+         * @description Marks the token's account as having read a conversation up to `seq`,
+         *     as the `read` frame of the WebSockets does, for clients without a
+         *     socket. Name exactly one of `with` (a direct conversation) and
+         *     `groupId`.
+         *
+         *     The read cursor only moves forward: a `seq` at or below it changes
+         *     nothing and the answer carries the cursor as it stands. It never
+         *     passes the conversation's newest seq (a message's or a recall
+         *     event's): a `seq` beyond it is refused with 400 and changes nothing.
+         *     When the cursor moves, the reader's sockets (all devices, all
+         *     instances) get a `receipt` frame, and so do the other party's for a
+         *     direct conversation while the two are friends; a read with a former
+         *     friend moves the cursor without telling them. A group's receipts go
+         *     to the reader's own sockets only; `GET /Tim/groupReaders` lists who
+         *     read what.
+         *
+         *     Errors change nothing: 400 (neither or both of `with` and
+         *     `groupId`, `with` the account itself, `seq` beyond the end), 403 (not
+         *     a member of the group, also after leaving it), 404 (unknown account
+         *     or group, or a direct conversation without messages).
+         */
+        post: operations["markRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/groupReaders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Members who read a group message
+         * @description The group's current members whose read cursor is at `seq` or beyond,
+         *     ordered by account. Members only (403 otherwise, also after
+         *     leaving); an unknown group is 404.
+         */
+        get: operations["getGroupReaders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/uploadheadpic": {
         parameters: {
             query?: never;
@@ -714,17 +819,17 @@ export interface components {
          * UserServerFrame
          * @description A frame the server sends on the user channel; `type` tells which.
          */
-        UserServerFrame: components["schemas"]["ConnectedFrame"] | components["schemas"]["UsersFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["AckFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["RecallFrame"];
+        UserServerFrame: components["schemas"]["ConnectedFrame"] | components["schemas"]["UsersFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["AckFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["RecallFrame"] | components["schemas"]["ReceiptFrame"] | components["schemas"]["TypingFrame"];
         /**
          * DirectServerFrame
          * @description A frame the server sends on a one-to-one channel; `type` tells which.
          */
-        DirectServerFrame: components["schemas"]["ConnectedFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["AckFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["RecallFrame"];
+        DirectServerFrame: components["schemas"]["ConnectedFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["AckFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["RecallFrame"] | components["schemas"]["ReceiptFrame"] | components["schemas"]["TypingFrame"];
         /**
          * GroupServerFrame
          * @description A frame the server sends on a group channel; `type` tells which.
          */
-        GroupServerFrame: components["schemas"]["ConnectedFrame"] | components["schemas"]["GroupPresenceFrame"] | components["schemas"]["GroupOnlineFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["AckFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["RecallFrame"];
+        GroupServerFrame: components["schemas"]["ConnectedFrame"] | components["schemas"]["GroupPresenceFrame"] | components["schemas"]["GroupOnlineFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["AckFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["RecallFrame"] | components["schemas"]["ReceiptFrame"] | components["schemas"]["TypingFrame"];
         /**
          * ConnectedFrame
          * @description The first frame of every socket. `code` and `message` are the
@@ -849,7 +954,10 @@ export interface components {
          *     (sender, conversation): a send that repeats a `clientMsgId` of the
          *     same sender in the same conversation is not stored again, and its
          *     ack is the stored message's (same `id`, `seq` and `time`). The same
-         *     `clientMsgId` in another conversation is a new message.
+         *     `clientMsgId` in another conversation is a new message. The socket
+         *     that sent a typed `send` on the user or one-to-one channel gets the
+         *     ack instead of the message frame, so the ack of a media message
+         *     also carries its `media` description, as the message frame would.
          * @example {
          *       "type": "ack",
          *       "clientMsgId": "c-7",
@@ -875,6 +983,7 @@ export interface components {
             seq: number;
             /** Format: date-time */
             time: string;
+            media?: components["schemas"]["MediaInfo"];
         };
         /**
          * ErrorFrame
@@ -1145,6 +1254,223 @@ export interface components {
             groupId?: number;
             /** Format: int64 */
             afterSeq: number;
+        };
+        /**
+         * ReceiptFrame
+         * @description `reader` read the conversation up to `seq`. Exactly one of `with`
+         *     and `groupId` is set; `with` is the other party of the direct
+         *     conversation as seen by the socket's account (the reader's peer on
+         *     the reader's sockets, the reader on the peer's). A read cursor only
+         *     grows: receipts from several devices may arrive out of order, and a
+         *     client keeps the largest `seq`. Receipts are not stored as
+         *     messages, take no seq and are not replayed.
+         * @example {
+         *       "type": "receipt",
+         *       "reader": "bob",
+         *       "with": "alice",
+         *       "seq": 12,
+         *       "time": "2024-05-01T09:32:00Z"
+         *     }
+         */
+        ReceiptFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "receipt";
+            reader: components["schemas"]["AccountName"];
+            with?: components["schemas"]["AccountName"];
+            /** Format: int64 */
+            groupId?: number;
+            /**
+             * Format: int64
+             * @description The reader's read cursor in the conversation.
+             */
+            seq: number;
+            /**
+             * Format: date-time
+             * @description When the read cursor reached `seq`.
+             */
+            time: string;
+        };
+        /**
+         * TypingFrame
+         * @description `from` is typing. Direct: `with` names the conversation as seen by
+         *     the recipient, that is `from`. Group: `groupId`. Not stored, not
+         *     replayed; at most one per sender and conversation every 2 seconds.
+         * @example {
+         *       "type": "typing",
+         *       "from": "bob",
+         *       "with": "bob"
+         *     }
+         */
+        TypingFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "typing";
+            from: components["schemas"]["AccountName"];
+            with?: components["schemas"]["AccountName"];
+            /** Format: int64 */
+            groupId?: number;
+        };
+        /**
+         * ReadFrame
+         * @description Marks a conversation read up to `seq` (a client frame, like
+         *     POST /Tim/read): exactly one of `with` and `groupId`, which on a
+         *     one-to-one or group socket must name the socket's conversation.
+         * @example {
+         *       "type": "read",
+         *       "with": "bob",
+         *       "seq": 12
+         *     }
+         */
+        ReadFrame: {
+            /** @enum {string} */
+            type: "read";
+            with?: components["schemas"]["AccountName"];
+            /** Format: int64 */
+            groupId?: number;
+            /** Format: int64 */
+            seq: number;
+        };
+        /**
+         * TypingClientFrame
+         * @description The account is typing in a conversation (a client frame): exactly
+         *     one of `with` (a friend) and `groupId` (a group the account belongs
+         *     to), which on a one-to-one or group socket must name the socket's
+         *     conversation. Not stored and never acknowledged.
+         * @example {
+         *       "type": "typing",
+         *       "with": "bob"
+         *     }
+         */
+        TypingClientFrame: {
+            /** @enum {string} */
+            type: "typing";
+            with?: components["schemas"]["AccountName"];
+            /** Format: int64 */
+            groupId?: number;
+        };
+        /**
+         * Conversation
+         * @description One conversation of the conversation list. A direct conversation
+         *     has `with` and `peerReadSeq`, a group `groupId`. `unread` is
+         *     `lastSeq - readSeq` less the account's own messages and the recall
+         *     events in that range; a recalled message of another account still
+         *     counts (its place in the conversation shows it was recalled).
+         * @example {
+         *       "type": "direct",
+         *       "with": "bob",
+         *       "name": "bob",
+         *       "lastMessage": {
+         *         "type": "message",
+         *         "id": 42,
+         *         "seq": 12,
+         *         "fromUser": "bob",
+         *         "to": "alice",
+         *         "message": "周六去爬山吗？",
+         *         "kind": "text",
+         *         "time": "2024-05-01T09:30:00.123Z"
+         *       },
+         *       "lastSeq": 12,
+         *       "readSeq": 10,
+         *       "unread": 2,
+         *       "peerReadSeq": 11
+         *     }
+         */
+        Conversation: {
+            /** @enum {string} */
+            type: "direct" | "group";
+            with?: components["schemas"]["AccountName"];
+            /** Format: int64 */
+            groupId?: number;
+            /** @description The other party's username, or the group's name. */
+            name: string;
+            /**
+             * @description The newest message (never a recall event), as a MessageFrame: a
+             *     media message with its `media`, a recalled one with
+             *     `recalled: true`, an empty `message` and no `media`. Null when
+             *     the group has no message yet.
+             */
+            lastMessage: components["schemas"]["MessageFrame"] | null;
+            /**
+             * Format: int64
+             * @description The conversation's last seq (of a message or a recall event), 0 when there is none.
+             */
+            lastSeq: number;
+            /**
+             * Format: int64
+             * @description The account's read cursor.
+             */
+            readSeq: number;
+            /** Format: int64 */
+            unread: number;
+            /**
+             * Format: int64
+             * @description The other party's read cursor (direct conversations).
+             */
+            peerReadSeq?: number;
+        };
+        /** ConversationPage */
+        ConversationPage: {
+            conversations: components["schemas"]["Conversation"][];
+            /** @description The cursor of the next page; null on the last page. */
+            next: string | null;
+        };
+        ConversationListEnvelope: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["ConversationPage"];
+        };
+        /**
+         * ReadRequest
+         * @description The body of POST /Tim/read; exactly one of `with` and `groupId`.
+         * @example {
+         *       "with": "bob",
+         *       "seq": 12
+         *     }
+         */
+        ReadRequest: {
+            with?: components["schemas"]["AccountName"];
+            /** Format: int64 */
+            groupId?: number;
+            /**
+             * Format: int64
+             * @description Read up to and including this seq.
+             */
+            seq: number;
+        };
+        ReceiptEnvelope: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["ReceiptFrame"];
+        };
+        /**
+         * GroupReader
+         * @example {
+         *       "account": "bob",
+         *       "username": "bob",
+         *       "readSeq": 4
+         *     }
+         */
+        GroupReader: {
+            account: components["schemas"]["AccountName"];
+            username: string;
+            /**
+             * Format: int64
+             * @description The member's read cursor in the group.
+             */
+            readSeq: number;
+        };
+        GroupReaderListEnvelope: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["GroupReader"][];
         };
     };
     responses: {
@@ -2252,6 +2578,111 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["MessageListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getConversations: {
+        parameters: {
+            query: {
+                /**
+                 * @description The account whose data is read.
+                 * @example alice
+                 */
+                account: components["parameters"]["Account"];
+                /**
+                 * @description Conversations per page.
+                 * @example 50
+                 */
+                limit?: number;
+                /**
+                 * @description The `next` of the previous page, as it came; opaque.
+                 * @example MTcxNDU1NTgwMDEyMzAwMDpkOmFsaWNlOmJvYg
+                 */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 获取会话列表成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    markRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReadRequest"];
+            };
+        };
+        responses: {
+            /** @description 已读成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceiptEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getGroupReaders: {
+        parameters: {
+            query: {
+                /**
+                 * @description The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+                 * @example 7
+                 */
+                GroupID: components["parameters"]["GroupID"];
+                /**
+                 * @description The seq of the group message.
+                 * @example 4
+                 */
+                seq: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 获取已读成员成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupReaderListEnvelope"];
                 };
             };
             400: components["responses"]["BadRequest"];

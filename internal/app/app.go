@@ -39,6 +39,8 @@ type (
 	socialAPI   = social.API
 	historyAPI  = messages.History
 	mediaAPI    = media.API
+	// conversationsAPI: the conversation list, read cursors, group readers.
+	conversationsAPI = messages.Conversations
 )
 
 // server implements the whole contract by embedding each domain's API.
@@ -47,6 +49,7 @@ type server struct {
 	*socialAPI
 	*historyAPI
 	*mediaAPI
+	*conversationsAPI
 	*httpapi.Ops
 }
 
@@ -150,7 +153,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	e, err := httpapi.New(httpapi.Options{
 		Logger:         logger,
 		Verifier:       verifier,
-		Handler:        &server{accts, soc, messages.NewHistory(st), med, &httpapi.Ops{DB: st, Bus: b}},
+		Handler:        &server{accts, soc, messages.NewHistory(st), med, messages.NewConversations(st, rt), &httpapi.Ops{DB: st, Bus: b}},
 		Registry:       reg,
 		TrustedProxies: cfg.TrustedProxies,
 		MaxJSONBody:    cfg.MaxJSONBody,

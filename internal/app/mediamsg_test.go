@@ -195,6 +195,14 @@ func TestMediaMessages(t *testing.T) {
 	if live[0].Message != picName || live[0].Kind != "image" || live[2].Kind != "audio" {
 		t.Fatalf("message %+v", live[0])
 	}
+	// a's socket sent typed sends: it gets their acks, not the messages,
+	// and the picture's ack describes the picture as b's message does.
+	ack := a.Until("ack")
+	media, _ := ack["media"].(map[string]any)
+	if ack["clientMsgId"] != "m1" || media == nil || media["url"] != live[0].Media.Url ||
+		media["width"] != float64(30) || media["height"] != float64(20) || media["mime"] != "image/png" {
+		t.Fatalf("a's ack of the picture %v, b's message media %+v", ack, live[0].Media)
+	}
 
 	// c was offline: the video arrives from its cursor with its media.
 	c := dial(t, peer, "/websocket/c", tc)

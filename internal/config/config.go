@@ -160,8 +160,8 @@ type Config struct {
 	// TIM_SOCKET_QUEUE_BYTES. Default 4 MiB.
 	SocketQueueBytes int
 	// CommitTimeout bounds the commit of one batch of sends; a send not
-	// committed in time gets an error frame (503). TIM_COMMIT_TIMEOUT.
-	// Default 5s.
+	// committed in time gets an error frame (503). It bounds the write of
+	// one batch of read cursors too. TIM_COMMIT_TIMEOUT. Default 5s.
 	CommitTimeout time.Duration
 	// RecallWindow is how long after it was stored its sender may recall a
 	// message. TIM_RECALL_WINDOW. Default 2m.

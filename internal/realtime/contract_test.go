@@ -27,6 +27,10 @@ var frameTypes = map[string]reflect.Type{
 	"SendFrame":          reflect.TypeFor[api.SendFrame](),
 	"AckClientFrame":     reflect.TypeFor[api.AckClientFrame](),
 	"SyncFrame":          reflect.TypeFor[api.SyncFrame](),
+	"ReadFrame":          reflect.TypeFor[api.ReadFrame](),
+	"ReceiptFrame":       reflect.TypeFor[api.ReceiptFrame](),
+	"TypingClientFrame":  reflect.TypeFor[api.TypingClientFrame](),
+	"TypingFrame":        reflect.TypeFor[api.TypingFrame](),
 	"RecallFrame":        reflect.TypeFor[api.RecallFrame](),
 	"RecallClientFrame":  reflect.TypeFor[api.RecallClientFrame](),
 }
@@ -101,6 +105,7 @@ func FuzzDecodeClientFrame(f *testing.F) {
 	for _, seed := range []string{
 		`{"to":"b","text":"hi"}`, `{"type":"send","to":"b","text":"hi","kind":"image","clientMsgId":"1"}`,
 		`{"type":"send","groupId":1,"text":"hi"}`, `{"type":"ack","with":"b","seq":3}`, `{"type":"sync","groupId":2,"afterSeq":0}`, `{"type":"recall","id":7}`,
+		`{"type":"read","with":"b","seq":3}`, `{"type":"typing","groupId":2}`,
 		`plain text`, `{"type":"bogus"}`, `{`, "\x00", `{"type":"send","to":"b","groupId":1,"text":"x"}`,
 	} {
 		f.Add(seed)
@@ -125,6 +130,14 @@ func FuzzDecodeClientFrame(f *testing.F) {
 			case frameAck, frameSync:
 				if (c.to == "") == (c.groupID == 0) || c.seq < 0 {
 					t.Fatalf("bad %v %+v from %q", c.kind, c, in)
+				}
+			case frameRead:
+				if (c.to == "") == (c.groupID == 0) || c.seq < 1 {
+					t.Fatalf("bad read %+v from %q", c, in)
+				}
+			case frameTyping:
+				if (c.to == "") == (c.groupID == 0) {
+					t.Fatalf("bad typing %+v from %q", c, in)
 				}
 			case frameRecall:
 				if c.id < 1 {

@@ -56,7 +56,7 @@ func appendMessageFrame(b []byte, m *messages.Message) []byte {
 
 // appendAckFrame appends the ack of m to b.
 func appendAckFrame(b []byte, m *messages.Message) []byte {
-	if !jsonTime(m.Time) {
+	if m.Media != nil || !jsonTime(m.Time) {
 		return append(b, mustJSON(ackFrame(m))...)
 	}
 	b = append(b, '{')

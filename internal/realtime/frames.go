@@ -39,6 +39,8 @@ const (
 	frameAck
 	frameSync
 	frameRecall
+	frameRead   // moves the read cursor (receipts.go)
+	frameTyping // a typing indicator (typing.go)
 )
 
 // clientFrame is a decoded client frame. For frameSend, exactly one of To
@@ -51,7 +53,7 @@ type clientFrame struct {
 	text        string
 	msgKind     string
 	clientMsgID string
-	seq         int64 // ack: delivered up to; sync: replay after
+	seq         int64 // ack: delivered up to; sync: replay after; read: read up to
 	id          int64 // recall: the message
 	typed       bool  // send: a typed send frame, not plain text or {to,text}
 }
@@ -75,10 +77,10 @@ const maxClientMsgID = 64
 
 // decodeClientFrame reads one text frame from a socket of channel ch.
 //
-// A JSON object whose "type" is send, ack, sync or recall is a typed frame
-// on every channel. Otherwise, on the user channel the frame must be the original's
-// {"to","text"}; on one-conversation channels the whole frame is the text of
-// a message to that conversation.
+// A JSON object whose "type" is send, ack, sync, recall, read or typing is
+// a typed frame on every channel. Otherwise, on the user channel the frame
+// must be the original's {"to","text"}; on one-conversation channels the
+// whole frame is the text of a message to that conversation.
 func decodeClientFrame(ch channel, data []byte) (clientFrame, error) {
 	if !utf8.Valid(data) {
 		return clientFrame{}, badFrame("消息不是有效的UTF-8文本")
@@ -121,6 +123,10 @@ func decodeClientFrame(ch channel, data []byte) (clientFrame, error) {
 				return clientFrame{}, badFrame("afterSeq不能为负")
 			}
 			return clientFrame{kind: frameSync, to: to, groupID: gid, seq: f.AfterSeq}, nil
+		case "read":
+			return decodeRead(trimmed)
+		case "typing":
+			return decodeTyping(trimmed)
 		case "recall":
 			return recallFromFrame(trimmed)
 		}
@@ -257,9 +263,14 @@ func encodeAck(m messages.Message) []byte {
 	return appendAckFrame(make([]byte, 0, 128), &m)
 }
 
+// ackFrame is the ack of m; a media message's carries its media, since the
+// sending socket gets no message frame of it.
 func ackFrame(m *messages.Message) api.AckFrame {
 	f := api.AckFrame{Type: "ack", Id: m.ID, Seq: m.Seq, Time: m.Time}
 	f.To, f.GroupId, f.ClientMsgId = m.Target()
+	if m.Media != nil {
+		f.Media = m.Frame().Media
+	}
 	return f
 }
 

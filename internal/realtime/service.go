@@ -87,6 +87,7 @@ type Service struct {
 	reader    *messages.Reader
 	recaller  *messages.Recaller
 	committer *messages.Committer
+	reads     *messages.Reads // read cursors (receipts.go)
 	hub       *hub
 	// commit is the committer goroutine's batch state.
 	commit   commitBatch
@@ -100,6 +101,10 @@ type Service struct {
 
 	groupMu    sync.Mutex
 	groupLocal map[groupMember]int
+
+	// typingSent limits the typing frames this instance's sockets send,
+	// typingRelayed those it delivers (typing.go).
+	typingSent, typingRelayed typingGate
 
 	ctx      context.Context // ends at Shutdown, after the sockets closed
 	cancel   context.CancelFunc
@@ -162,6 +167,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	for subject, fn := range map[string]func([]byte){
 		subjectMessages: s.onMessages, subjectPresence: s.onPresence, subjectGroup: s.onGroup,
 		subjectClose: s.onClose, subjectMember: s.onMember, subjectFriend: s.onFriend,
+		subjectReceipt: s.onReceipt, subjectTyping: s.onTyping,
 	} {
 		sub, err := s.nc.Subscribe(subject, func(m *nats.Msg) {
 			fn(m.Data)
@@ -190,6 +196,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		return nil, err
 	}
 	s.committer = committer
+	s.reads = messages.NewReads(d.Store, s.logger, d.Settings.CommitTimeout)
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	var down time.Time // when the bus went down; the bus runs its callbacks one at a time
 	s.unhook = append(s.unhook,
@@ -255,6 +262,7 @@ func (s *Service) doShutdown(ctx context.Context) error {
 		<-committed
 		errs = append(errs, fmt.Errorf("commit in-flight sends: %w", ctx.Err()))
 	}
+	s.reads.Close()
 	s.cancel()
 	s.bg.Wait()
 	s.unsubscribe()

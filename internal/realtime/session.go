@@ -307,6 +307,10 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 			return
 		}
 		so.rewind(conv, f.seq)
+	case frameRead:
+		s.handleRead(so, f)
+	case frameTyping:
+		s.handleTyping(so, f)
 	case frameRecall:
 		s.recall(so, f.id)
 	}

@@ -324,6 +324,7 @@ func (e *env) crash() {
 	s.hub.closeAll(CloseGoingAway, "crash")
 	s.sockets.Wait()
 	s.committer.Close()
+	s.reads.Close()
 	e.srv.Close()
 	e.svc = nil
 }

@@ -69,6 +69,10 @@ func (a *API) JoinGroup(ctx context.Context, req api.JoinGroupRequestObject) (ap
 		if err := q.DeliveryCursorSetToGroupEnd(ctx, caller, g.ID); err != nil {
 			return fmt.Errorf("set delivery cursor: %w", err)
 		}
+		// Nor is it unread: the read cursor starts there too.
+		if err := q.ReadCursorSetToGroupEnd(ctx, caller, g.ID); err != nil {
+			return fmt.Errorf("set read cursor: %w", err)
+		}
 		return nil
 	})
 	switch {

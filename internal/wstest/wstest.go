@@ -206,6 +206,23 @@ func (c *Conn) NextOf(typ string) map[string]any {
 	}
 }
 
+// Poll returns the next frame of type typ that comes within d, skipping
+// others, or nil when none does (for frames that must not come).
+func (c *Conn) Poll(typ string, d time.Duration) map[string]any {
+	c.t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case f := <-c.frames:
+			if v := c.checked(f); v["type"] == typ {
+				return v
+			}
+		case <-deadline:
+			return nil
+		}
+	}
+}
+
 // Until skips frames of any type until one of type typ.
 func (c *Conn) Until(typ string) map[string]any {
 	c.t.Helper()

@@ -8,9 +8,10 @@
 // - HTTP through TimClient, typed by the contract: accounts, friends,
 //   groups, history and uploads.
 // - One socket on the user channel (TimSocket "user") for everything live:
-//   the messages of every conversation (its own sends included), friends'
-//   presence, and its sends. It is opened with ack=1 and acknowledges each
-//   message it receives, so the server's delivery cursor moves exactly past
+//   the messages of every conversation (its own typed sends come back as
+//   acks, from which it shows them), friends' presence, and its sends. It
+//   is opened with ack=1 and acknowledges each message it receives (and the
+//   seq of each ack), so the server's delivery cursor moves exactly past
 //   what the page got; a page opened later (after a reload, or on another
 //   device) first receives everything sent after that: the offline messages.
 import { TimClient, TimError, unwrap, type Group, type MessageFrame, type MessageKind, type User } from "../client/client.js";
@@ -110,6 +111,9 @@ class Chat {
   #retries = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #sent = 0;
+  /** This page's sends not acked yet, by clientMsgId: the ack is all the
+   * sending socket gets of its own message, so it shows the message. */
+  #pending = new Map<string, { text: string; kind: MessageKind }>();
   /** The elements of the open conversation's messages, by id. */
   #shown = new Map<number, HTMLLIElement>();
 
@@ -183,8 +187,28 @@ class Chat {
         if (this.convs.recall(f.id) === this.open) this.renderMessages();
         break;
       }
-      case "ack":
-        break; // the message frame of the send comes too, and shows it
+      case "ack": {
+        // A typed send gets its ack, not the message: the page shows its
+        // own message from what it sent and what the ack says.
+        const sent = f.clientMsgId === undefined ? undefined : this.#pending.get(f.clientMsgId);
+        if (sent === undefined || f.clientMsgId === undefined) break;
+        this.#pending.delete(f.clientMsgId);
+        const m: MessageFrame = {
+          type: "message",
+          id: f.id,
+          seq: f.seq,
+          fromUser: this.me.account,
+          message: sent.text,
+          kind: sent.kind,
+          time: f.time,
+          clientMsgId: f.clientMsgId,
+        };
+        if (f.groupId !== undefined) m.groupId = f.groupId;
+        else m.to = f.to;
+        if (f.media !== undefined) m.media = f.media;
+        this.receive(s, m);
+        break;
+      }
       case "error":
         say(`${f.message} (${f.code})`, "error");
         break;
@@ -235,6 +259,7 @@ class Chat {
     const to = parseKey(this.open);
     // Resending under the same clientMsgId would store the message once.
     const clientMsgId = `${Date.now().toString(36)}-${++this.#sent}`;
+    this.#pending.set(clientMsgId, { text, kind });
     s.send(
       to.kind === "group"
         ? { type: "send", groupId: to.id, text, kind, clientMsgId }

@@ -9,7 +9,13 @@ export type UserServerFrame = Schemas["UserServerFrame"];
 export type DirectServerFrame = Schemas["DirectServerFrame"];
 export type GroupServerFrame = Schemas["GroupServerFrame"];
 /** Typed frames a client sends on any channel. */
-export type ClientFrame = Schemas["SendFrame"] | Schemas["AckClientFrame"] | Schemas["SyncFrame"];
+export type ClientFrame =
+  | Schemas["SendFrame"]
+  | Schemas["AckClientFrame"]
+  | Schemas["SyncFrame"]
+  | Schemas["RecallClientFrame"]
+  | Schemas["ReadFrame"]
+  | Schemas["TypingClientFrame"];
 /** The original system's direct message frame, user channel only. */
 export type LegacySendFrame = Schemas["LegacySendFrame"];
 
@@ -32,9 +38,9 @@ export type FrameOfType<F extends { type: string }, T extends F["type"]> = Extra
 
 /** The frame types each channel kind may carry. */
 export const serverFrameTypes = {
-  user: ["connected", "users", "message", "ack", "error", "presence", "recall"],
-  direct: ["connected", "message", "ack", "error", "recall"],
-  group: ["connected", "group.presence", "group.online", "message", "ack", "error", "recall"],
+  user: ["connected", "users", "message", "ack", "error", "presence", "recall", "receipt", "typing"],
+  direct: ["connected", "message", "ack", "error", "recall", "receipt", "typing"],
+  group: ["connected", "group.presence", "group.online", "message", "ack", "error", "recall", "receipt", "typing"],
 } as const satisfies { [K in ChannelKind]: readonly ServerFrameOf<K>["type"][] };
 
 // Compile-time check that the lists above name every member of each union:
@@ -217,7 +223,7 @@ export class TimSocket<K extends ChannelKind> {
     }
   }
 
-  /** Sends a typed frame (send, ack, sync). */
+  /** Sends a typed frame (send, ack, sync, recall, read, typing). */
   send(frame: K extends "user" ? ClientFrame | LegacySendFrame : ClientFrame): void {
     this.socket.send(JSON.stringify(frame));
   }

@@ -58,6 +58,20 @@ test("parseServerFrame accepts only the channel's frame types", () => {
   assert.throws(() => parseServerFrame("user", "[1]"), FrameParseError);
 });
 
+test("every channel carries receipts and typing", () => {
+  const receipt = '{"type":"receipt","reader":"b","with":"a","seq":3,"time":"2024-05-01T09:32:00Z"}';
+  const typing = '{"type":"typing","from":"b","with":"b"}';
+  for (const kind of ["user", "direct", "group"] as const) {
+    const r = parseServerFrame(kind, receipt);
+    assert.equal(r.type, "receipt");
+    if (r.type === "receipt") assert.equal(r.seq, 3); // narrowed by type
+    const t = parseServerFrame(kind, typing);
+    if (t.type === "typing") assert.equal(t.from, "b");
+    else assert.fail(`${kind}: typing parsed as ${t.type}`);
+  }
+  assert.throws(() => parseServerFrame("direct", '{"type":"read","with":"a","seq":3}'), FrameParseError);
+});
+
 live("login returns the user and the token, and later calls carry it", limit, async () => {
   const { client, user, token } = await loggedIn("alice");
   assert.equal(user.account, "alice");
@@ -169,6 +183,55 @@ live("unwrap returns a call's data or throws the refusal; withToken makes downlo
   assert.equal(u.origin, new URL(url!).origin);
   assert.equal(u.searchParams.get("filename"), "a:b");
   assert.equal(u.searchParams.get("token"), token);
+});
+
+live("read receipts, typing and the conversation list", limit, async () => {
+  const alice = await loggedIn("gina");
+  const bob = await loggedIn("hank");
+  const added = await alice.client.api.GET("/Tim/addFriend", {
+    params: { query: { UserAccount: "gina", FriendAccount: "hank" } },
+  });
+  assert.equal(added.response.status, 200);
+
+  const inbox = new TimSocket(url!, { kind: "user", account: "hank" }, { token: bob.token });
+  await inbox.nextOf("users");
+  const direct = new TimSocket(url!, { kind: "direct", account: "gina", friend: "hank" }, { token: alice.token });
+  assert.equal((await direct.next()).type, "connected");
+  direct.send({ type: "send", to: "hank", text: "在吗？", clientMsgId: "g-1" });
+  const ack = await direct.nextOf("ack");
+  assert.equal((await inbox.nextOf("message")).seq, ack.seq);
+
+  // hank's list shows the message unread, as a MessageFrame.
+  const before = await bob.client.api.GET("/Tim/conversations", { params: { query: { account: "hank" } } });
+  assert.equal(before.response.status, 200);
+  const conv = before.data?.data.conversations[0];
+  assert.equal(conv?.type, "direct");
+  assert.equal(conv?.with, "gina");
+  assert.equal(conv?.unread, 1);
+  assert.equal(conv?.lastMessage?.id, ack.id);
+  assert.equal(conv?.lastMessage?.clientMsgId, "g-1");
+
+  // hank types and reads; gina's socket gets both, typed.
+  inbox.send({ type: "typing", with: "gina" });
+  const typing = await direct.nextOf("typing");
+  assert.equal(typing.from, "hank");
+  assert.equal(typing.with, "hank");
+  inbox.send({ type: "read", with: "gina", seq: ack.seq });
+  const receipt = await direct.nextOf("receipt");
+  assert.equal(receipt.reader, "hank");
+  assert.equal(receipt.with, "hank");
+  assert.equal(receipt.seq, ack.seq);
+  assert.equal((await inbox.nextOf("receipt")).with, "gina");
+
+  const after = await bob.client.api.GET("/Tim/conversations", { params: { query: { account: "hank" } } });
+  assert.equal(after.data?.data.conversations[0]?.unread, 0);
+  const mine = await alice.client.api.GET("/Tim/conversations", { params: { query: { account: "gina" } } });
+  assert.equal(mine.data?.data.conversations[0]?.peerReadSeq, ack.seq);
+
+  direct.close();
+  inbox.close();
+  await direct.closed;
+  await inbox.closed;
 });
 
 live("a refused handshake closes without opening", limit, async () => {

@@ -615,9 +615,9 @@ function multipart(file, fileName) {
 
 // web/client/socket.ts
 var serverFrameTypes = {
-  user: ["connected", "users", "message", "ack", "error", "presence", "recall"],
-  direct: ["connected", "message", "ack", "error", "recall"],
-  group: ["connected", "group.presence", "group.online", "message", "ack", "error", "recall"]
+  user: ["connected", "users", "message", "ack", "error", "presence", "recall", "receipt", "typing"],
+  direct: ["connected", "message", "ack", "error", "recall", "receipt", "typing"],
+  group: ["connected", "group.presence", "group.online", "message", "ack", "error", "recall", "receipt", "typing"]
 };
 var FrameParseError = class extends Error {
   raw;
@@ -754,7 +754,7 @@ var TimSocket = class {
       if (isFrame(f, type)) return f;
     }
   }
-  /** Sends a typed frame (send, ack, sync). */
+  /** Sends a typed frame (send, ack, sync, recall, read, typing). */
   send(frame) {
     this.socket.send(JSON.stringify(frame));
   }
@@ -915,6 +915,9 @@ var Chat = class {
   #retries = 0;
   #retryTimer;
   #sent = 0;
+  /** This page's sends not acked yet, by clientMsgId: the ack is all the
+   * sending socket gets of its own message, so it shows the message. */
+  #pending = /* @__PURE__ */ new Map();
   /** The elements of the open conversation's messages, by id. */
   #shown = /* @__PURE__ */ new Map();
   constructor(client, me) {
@@ -981,9 +984,26 @@ var Chat = class {
         if (this.convs.recall(f.id) === this.open) this.renderMessages();
         break;
       }
-      case "ack":
+      case "ack": {
+        const sent = f.clientMsgId === void 0 ? void 0 : this.#pending.get(f.clientMsgId);
+        if (sent === void 0 || f.clientMsgId === void 0) break;
+        this.#pending.delete(f.clientMsgId);
+        const m = {
+          type: "message",
+          id: f.id,
+          seq: f.seq,
+          fromUser: this.me.account,
+          message: sent.text,
+          kind: sent.kind,
+          time: f.time,
+          clientMsgId: f.clientMsgId
+        };
+        if (f.groupId !== void 0) m.groupId = f.groupId;
+        else m.to = f.to;
+        if (f.media !== void 0) m.media = f.media;
+        this.receive(s, m);
         break;
-      // the message frame of the send comes too, and shows it
+      }
       case "error":
         say(`${f.message} (${f.code})`, "error");
         break;
@@ -1027,6 +1047,7 @@ var Chat = class {
     if (s === void 0 || s.socket.readyState !== WebSocket.OPEN) throw new Error("Not connected: nothing was sent");
     const to = parseKey(this.open);
     const clientMsgId = `${Date.now().toString(36)}-${++this.#sent}`;
+    this.#pending.set(clientMsgId, { text, kind });
     s.send(
       to.kind === "group" ? { type: "send", groupId: to.id, text, kind, clientMsgId } : { type: "send", to: to.account, text, kind, clientMsgId }
     );

@@ -1,0 +1,220 @@
+package messages
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"tim/gen/api"
+	"tim/internal/auth"
+	"tim/internal/store"
+)
+
+// ReadMarker moves read cursors and tells the sockets concerned; the
+// realtime service is one.
+type ReadMarker interface {
+	MarkRead(ctx context.Context, r Read) (Receipt, error)
+}
+
+// Conversations serves GET /Tim/conversations, POST /Tim/read and
+// GET /Tim/groupReaders.
+type Conversations struct {
+	store  convStore
+	marker ReadMarker
+}
+
+// NewConversations returns the endpoints over st; reads go through marker.
+func NewConversations(st *store.Store, marker ReadMarker) *Conversations {
+	return &Conversations{store: convStore{q: st}, marker: marker}
+}
+
+const (
+	conversationsDefaultLimit = 50
+	conversationsMaxLimit     = 200
+
+	msgConversationsOK = "获取会话列表成功"
+	msgReadOK          = "已读成功"
+	msgGroupReadersOK  = "获取已读成员成功"
+	msgUnauthorized    = "身份未认证"
+)
+
+// GetConversations returns a page of the account's conversations, most
+// recent activity first, with unread counts.
+func (c *Conversations) GetConversations(ctx context.Context, req api.GetConversationsRequestObject) (api.GetConversationsResponseObject, error) {
+	p := req.Params
+	claims, ok := auth.FromContext(ctx)
+	if !ok {
+		return api.GetConversations401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Code: http.StatusUnauthorized, Message: msgUnauthorized}}, nil
+	}
+	if p.Account != claims.Account {
+		return api.GetConversations403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: "无权查看其他账号的会话"}}, nil
+	}
+	limit := conversationsDefaultLimit
+	if p.Limit != nil {
+		limit = int(min(max(*p.Limit, 1), conversationsMaxLimit))
+	}
+	var after *pageCursor
+	if p.Cursor != nil {
+		cur, err := decodePageCursor(*p.Cursor)
+		if err != nil {
+			return api.GetConversations400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: "参数cursor不合法：请使用上一页返回的next"}}, nil
+		}
+		after = &cur
+	}
+	// One row more than the page tells whether another page follows.
+	rows, err := c.store.listConversations(ctx, p.Account, after, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	page := api.ConversationPage{Conversations: make([]api.Conversation, 0, min(len(rows), limit))}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[limit-1]
+		next := encodePageCursor(pageCursor{at: last.activity, conv: last.conv})
+		page.Next = &next
+	}
+	for _, r := range rows {
+		page.Conversations = append(page.Conversations, toAPIConversation(r))
+	}
+	return api.GetConversations200JSONResponse{Code: http.StatusOK, Message: msgConversationsOK, Data: page}, nil
+}
+
+func toAPIConversation(r conversationRow) api.Conversation {
+	out := api.Conversation{Name: r.name, LastSeq: r.lastSeq, ReadSeq: r.readSeq, Unread: max(r.unread, 0)}
+	if r.groupID != 0 {
+		out.Type = api.ConversationTypeGroup
+		gid := r.groupID
+		out.GroupId = &gid
+	} else {
+		out.Type = api.ConversationTypeDirect
+		with, peerRead := r.peer, r.peerReadSeq
+		out.With, out.PeerReadSeq = &with, &peerRead
+	}
+	if r.last != nil {
+		f := r.last.Frame()
+		out.LastMessage = &f
+	}
+	return out
+}
+
+// A page cursor is the activity time, in microseconds since the epoch (as
+// PostgreSQL stores it), and the conversation key, base64url encoded.
+func encodePageCursor(c pageCursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.at.UnixMicro(), 10) + ":" + c.conv))
+}
+
+func decodePageCursor(s string) (pageCursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return pageCursor{}, fmt.Errorf("decode cursor: %w", err)
+	}
+	micros, conv, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return pageCursor{}, fmt.Errorf("cursor %q: no separator", raw)
+	}
+	us, err := strconv.ParseInt(micros, 10, 64)
+	if err != nil {
+		return pageCursor{}, fmt.Errorf("cursor time: %w", err)
+	}
+	if _, _, _, ok := ParseKey(conv); !ok {
+		return pageCursor{}, fmt.Errorf("cursor %q: not a conversation", conv)
+	}
+	return pageCursor{at: time.UnixMicro(us), conv: conv}, nil
+}
+
+// MarkRead moves the account's read cursor of one conversation, for
+// clients without a socket.
+func (c *Conversations) MarkRead(ctx context.Context, req api.MarkReadRequestObject) (api.MarkReadResponseObject, error) {
+	claims, ok := auth.FromContext(ctx)
+	if !ok {
+		return api.MarkRead401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Code: http.StatusUnauthorized, Message: msgUnauthorized}}, nil
+	}
+	b := req.Body
+	bad := func(msg string) (api.MarkReadResponseObject, error) {
+		return api.MarkRead400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: msg}}, nil
+	}
+	if b == nil {
+		return bad("请求体格式错误")
+	}
+	rd := Read{Reader: claims.Account, Seq: b.Seq}
+	switch {
+	case (b.With == nil) == (b.GroupId == nil):
+		return bad("需要with或groupId之一")
+	case b.With != nil && *b.With == claims.Account:
+		return bad("with不能是自己的账号")
+	case b.With != nil:
+		rd.With = *b.With
+	default:
+		rd.GroupID = *b.GroupId
+	}
+	if rd.Seq < 1 {
+		return bad("seq必须是正整数")
+	}
+	rc, err := c.marker.MarkRead(ctx, rd)
+	if err != nil {
+		code, msg, refused := ReadRefusal(err)
+		switch {
+		case !refused:
+			return nil, err
+		case code == http.StatusBadRequest:
+			return bad(msg)
+		case code == http.StatusForbidden:
+			return api.MarkRead403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msg}}, nil
+		case code == http.StatusNotFound:
+			return api.MarkRead404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: http.StatusNotFound, Message: msg}}, nil
+		}
+		return nil, err
+	}
+	return api.MarkRead200JSONResponse{Code: http.StatusOK, Message: msgReadOK, Data: rc.Frame(rc.Reader)}, nil
+}
+
+// Frame is the receipt as the sockets of account see it: with names the
+// other party of a direct conversation from account's side.
+func (rc Receipt) Frame(account string) api.ReceiptFrame {
+	f := api.ReceiptFrame{Type: api.Receipt, Reader: rc.Reader, Seq: rc.Cursor, Time: rc.Time}
+	if rc.GroupID != 0 {
+		gid := rc.GroupID
+		f.GroupId = &gid
+		return f
+	}
+	with := rc.With
+	if account != rc.Reader {
+		with = rc.Reader
+	}
+	f.With = &with
+	return f
+}
+
+// GetGroupReaders lists the group's members whose read cursor reached seq.
+func (c *Conversations) GetGroupReaders(ctx context.Context, req api.GetGroupReadersRequestObject) (api.GetGroupReadersResponseObject, error) {
+	p := req.Params
+	claims, ok := auth.FromContext(ctx)
+	if !ok {
+		return api.GetGroupReaders401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Code: http.StatusUnauthorized, Message: msgUnauthorized}}, nil
+	}
+	if p.Seq < 1 {
+		return api.GetGroupReaders400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: "seq必须是正整数"}}, nil
+	}
+	exists, member, err := c.store.groupAccess(ctx, p.GroupID, claims.Account)
+	switch {
+	case err != nil:
+		return nil, err
+	case !exists:
+		return api.GetGroupReaders404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: http.StatusNotFound, Message: "群不存在"}}, nil
+	case !member:
+		return api.GetGroupReaders403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: "你不是该群成员"}}, nil
+	}
+	readers, err := c.store.listGroupReaders(ctx, p.GroupID, p.Seq)
+	if err != nil {
+		return nil, err
+	}
+	data := make([]api.GroupReader, len(readers))
+	for i, r := range readers {
+		data[i] = api.GroupReader{Account: r.account, Username: r.username, ReadSeq: r.readSeq}
+	}
+	return api.GetGroupReaders200JSONResponse{Code: http.StatusOK, Message: msgGroupReadersOK, Data: data}, nil
+}

@@ -1,0 +1,153 @@
+package realtime
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"tim/gen/api"
+	"tim/internal/messages"
+)
+
+// Typing indicators. A typing frame is relayed to the friend, or to the
+// group's other members that are online, on every instance: not stored, not
+// replayed, never acknowledged. At most one per sender and conversation is
+// relayed every typingInterval: the sender's instance lets one through
+// (typingSent) before it checks the right in the database and publishes
+// on subjectTyping, and every instance lets one through per sending time
+// (typingRelayed) before it delivers, which holds the limit also for a
+// sender with sockets on several instances.
+
+// subjectTyping carries typing indicators to every instance.
+const subjectTyping = "tim.typing"
+
+// typingInterval is the least time between two typing frames relayed for
+// one sender and conversation.
+const typingInterval = 2 * time.Second
+
+type wireTyping struct {
+	From    string    `json:"f"`
+	To      string    `json:"t,omitempty"` // direct
+	GroupID int64     `json:"g,omitempty"` // group
+	Time    time.Time `json:"at"`          // when the sender's instance let it through
+}
+
+type typingKey struct{ account, conv string }
+
+// typingGate lets one typing frame per sender and conversation through
+// every typingInterval. Entries older than that are swept now and then, so
+// it holds only the senders of the last few seconds.
+type typingGate struct {
+	mu    sync.Mutex
+	last  map[typingKey]time.Time
+	swept time.Time
+}
+
+// allow reports whether a frame of k at time at may pass, and records it
+// when it does. A frame earlier than the last one let through never passes.
+func (g *typingGate) allow(k typingKey, at time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if t, ok := g.last[k]; ok && at.Sub(t) < typingInterval {
+		return false
+	}
+	if g.last == nil {
+		g.last = map[typingKey]time.Time{}
+	}
+	if at.Sub(g.swept) >= typingInterval {
+		for key, t := range g.last {
+			if at.Sub(t) >= typingInterval {
+				delete(g.last, key)
+			}
+		}
+		g.swept = at
+	}
+	g.last[k] = at
+	return true
+}
+
+// handleTyping serves a typing frame: over the limit it is dropped
+// silently; without the right (friendship, membership, read from the
+// database now) it gets an error frame.
+func (s *Service) handleTyping(so *socket, f clientFrame) {
+	conv, ok := frameConv(so, f)
+	if !ok {
+		so.sendControl(encodeError(http.StatusBadRequest, "该连接只能发送本会话的输入状态", ""))
+		return
+	}
+	if f.to == so.account {
+		so.sendControl(encodeError(http.StatusBadRequest, "with不能是自己的账号", ""))
+		return
+	}
+	now := time.Now()
+	if !s.typingSent.allow(typingKey{so.account, conv}, now) {
+		return
+	}
+	allowed, err := s.mayType(s.ctx, so.account, f.to, f.groupID)
+	switch {
+	case err != nil:
+		s.logger.Error("check typing rights", slog.String("account", so.account), slog.Any("err", err))
+		so.sendControl(encodeError(http.StatusInternalServerError, "发送输入状态失败", ""))
+		return
+	case !allowed && f.groupID != 0:
+		so.sendControl(encodeError(http.StatusForbidden, "你不是该群成员", ""))
+		return
+	case !allowed:
+		so.sendControl(encodeError(http.StatusForbidden, "对方不是你的好友", ""))
+		return
+	}
+	s.publish(subjectTyping, wireTyping{From: so.account, To: f.to, GroupID: f.groupID, Time: now})
+}
+
+func (s *Service) onTyping(data []byte) {
+	var w wireTyping
+	if err := json.Unmarshal(data, &w); err != nil {
+		s.logger.Error("decode typing", slog.Any("err", err))
+		return
+	}
+	f := api.TypingFrame{Type: api.TypingFrameTypeTyping, From: w.From}
+	if w.GroupID != 0 {
+		if !s.typingRelayed.allow(typingKey{w.From, messages.GroupKey(w.GroupID)}, w.Time) {
+			return
+		}
+		gid := w.GroupID
+		f.GroupId = &gid
+		s.hub.toGroupMembers(w.GroupID, w.From, mustJSON(f))
+		return
+	}
+	conv := messages.DirectKey(w.From, w.To)
+	if !s.typingRelayed.allow(typingKey{w.From, conv}, w.Time) {
+		return
+	}
+	with := w.From
+	f.With = &with
+	s.hub.toConversation(w.To, conv, mustJSON(f))
+}
+
+// toGroupMembers queues a control frame to the registered sockets that
+// carry group g (group sockets of g and members' user sockets), except
+// those of account.
+func (h *hub) toGroupMembers(g int64, except string, frame []byte) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.byGroup[g] {
+		if s.account != except {
+			s.sendControl(frame)
+		}
+	}
+}
+
+// decodeTyping decodes a typing frame.
+func decodeTyping(data []byte) (clientFrame, error) {
+	var f api.TypingClientFrame
+	if err := strictUnmarshal(data, &f); err != nil {
+		return clientFrame{}, badFrame("typing帧格式错误")
+	}
+	to, gid, err := target(f.With, f.GroupId)
+	if err != nil {
+		return clientFrame{}, err
+	}
+	return clientFrame{kind: frameTyping, to: to, groupID: gid}, nil
+}
