@@ -55,6 +55,7 @@ type options struct {
 	pairs    int
 	rate     int
 	highRate int
+	receipts bool
 	groups   int
 	gRate    int
 	members  int
@@ -102,6 +103,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.scenario, "scenario", "all", "direct, direct-high, group, idle or all (these four); or stall or storm")
 	fs.IntVar(&o.pairs, "pairs", 100, "direct: pairs of users")
 	fs.IntVar(&o.rate, "rate", 10300, "direct: messages sent per second in total")
+	fs.BoolVar(&o.receipts, "receipts", true, "direct and direct-high: send read frames (every tenth message received) and typing frames (before every fifth sent)")
 	fs.IntVar(&o.highRate, "high-rate", 20000, "direct-high: messages sent per second in total, by other pairs of the same accounts (0: skip it)")
 	fs.IntVar(&o.groups, "groups", 20, "group: groups")
 	fs.IntVar(&o.gRate, "group-rate", 2100, "group: messages sent per second in total (deliveries are this times members-1)")
@@ -756,7 +758,7 @@ func (l *load) direct(ctx context.Context, name string, rate, partner int) (repo
 	for i, a := range accounts {
 		s.peers[a] = accounts[i^partner]
 	}
-	s.signals = true
+	s.signals = l.o.receipts
 	conns, wait, err := l.openAll(accounts, tokens, s)
 	if err != nil {
 		return report{}, err
@@ -764,7 +766,7 @@ func (l *load) direct(ctx context.Context, name string, rate, partner int) (repo
 	cpu0, self0, mach0 := cpuTime(l.o.pid), cpuTime(os.Getpid()), machineBusy()
 	sent, elapsed := drive(ctx, s, conns, func(i int) api.SendFrame {
 		to := accounts[i^partner]
-		if c := conns[i]; c.sent%typingEvery == 0 {
+		if c := conns[i]; s.signals && c.sent%typingEvery == 0 {
 			if c.write(api.TypingClientFrame{Type: api.TypingClientFrameTypeTyping, With: &to}) == nil {
 				s.typings.Add(1)
 			}
