@@ -64,21 +64,6 @@ func (e ConnectedFrameCode) Valid() bool {
 	}
 }
 
-// Defines values for ConnectedFrameMessage.
-const (
-	Empty ConnectedFrameMessage = "连接成功"
-)
-
-// Valid indicates whether the value is a known member of the ConnectedFrameMessage enum.
-func (e ConnectedFrameMessage) Valid() bool {
-	switch e {
-	case Empty:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for ConnectedFrameType.
 const (
 	Connected ConnectedFrameType = "connected"
@@ -480,16 +465,15 @@ type AvatarUpload struct {
 //
 // Example: {"code":200,"message":"连接成功","type":"connected"}
 type ConnectedFrame struct {
-	Code    ConnectedFrameCode    `json:"code"`
-	Message ConnectedFrameMessage `json:"message"`
-	Type    ConnectedFrameType    `json:"type"`
+	Code ConnectedFrameCode `json:"code"`
+
+	// Message Always 连接成功 (a pattern rather than a one-value enum, which generators cannot name).
+	Message string             `json:"message"`
+	Type    ConnectedFrameType `json:"type"`
 }
 
 // ConnectedFrameCode defines model for ConnectedFrame.Code.
 type ConnectedFrameCode int32
-
-// ConnectedFrameMessage defines model for ConnectedFrame.Message.
-type ConnectedFrameMessage string
 
 // ConnectedFrameType defines model for ConnectedFrame.Type.
 type ConnectedFrameType string

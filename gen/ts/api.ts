@@ -851,8 +851,8 @@ export interface components {
              * @enum {integer}
              */
             code: 200;
-            /** @enum {string} */
-            message: "连接成功";
+            /** @description Always 连接成功 (a pattern rather than a one-value enum, which generators cannot name). */
+            message: string;
         };
         /**
          * OnlineUser

@@ -75,7 +75,7 @@ func (s *Service) openSequence(so *socket) error {
 	wait, cancel := context.WithTimeout(ctx, presenceWait)
 	s.presence.waitWritten(wait, change)
 	cancel()
-	so.sendControl(mustJSON(api.ConnectedFrame{Type: api.Connected, Code: 200, Message: api.Empty}))
+	so.sendControl(mustJSON(api.ConnectedFrame{Type: api.Connected, Code: 200, Message: "连接成功"}))
 	var groups []int64
 	switch so.ch {
 	case channelUser:

@@ -50,6 +50,7 @@ func TestValidate(t *testing.T) {
 		{"group.online on the user channel", user, online, false},
 		{"code of the wrong type", user, map[string]any{"type": "connected", "code": "200", "message": "连接成功"}, false},
 		{"missing message", user, map[string]any{"type": "connected", "code": float64(200)}, false},
+		{"another message", user, map[string]any{"type": "connected", "code": float64(200), "message": "连接成功了"}, false},
 		{"no type", user, map[string]any{"code": float64(200), "message": "x"}, false},
 		{"unknown type", user, map[string]any{"type": "hello"}, false},
 	} {
