@@ -210,6 +210,9 @@ func (s *socket) deliver(conv string, seq int64, data []byte, committed int64, w
 	st := s.convState(conv) // new: a conversation that started after the open
 	if s.replaying || st.catching {
 		st.maxSeen = max(st.maxSeen, seq)
+		if s.replaying && (st.firstLive == 0 || seq < st.firstLive) {
+			st.firstLive = seq
+		}
 		s.dmu.Unlock()
 		return false
 	}

@@ -75,8 +75,33 @@ func (s *Service) openSequence(so *socket) error {
 	wait, cancel := context.WithTimeout(ctx, presenceWait)
 	s.presence.waitWritten(wait, change)
 	cancel()
-	so.sendControl(mustJSON(api.ConnectedFrame{Type: api.Connected, Code: 200, Message: "连接成功"}))
 	var groups []int64
+	if so.ch == channelUser {
+		var err error
+		if groups, err = s.q.GroupMemberGroupIDs(ctx, so.account); err != nil {
+			return fmt.Errorf("list groups: %w", err)
+		}
+	}
+	register := func() {
+		so.dmu.Lock()
+		if len(groups) > 0 {
+			so.groups = make(map[int64]bool, len(groups))
+		}
+		for _, g := range groups {
+			so.groups[g] = true
+		}
+		so.dmu.Unlock()
+		s.hub.add(so, groups)
+		so.registered = true // serve undoes this, even if the rest fails
+	}
+	if so.ch != channelGroup {
+		// Registered before the client sees the socket open, so that a
+		// message sent after the connected frame reaches this socket (live,
+		// or held for its replay), whatever the account's other sockets do
+		// to the shared cursor meanwhile.
+		register()
+	}
+	so.sendControl(mustJSON(api.ConnectedFrame{Type: api.Connected, Code: 200, Message: "连接成功"}))
 	switch so.ch {
 	case channelUser:
 		users, err := s.onlineFriends(ctx, so.account)
@@ -85,9 +110,6 @@ func (s *Service) openSequence(so *socket) error {
 		}
 		so.sendControl(mustJSON(api.UsersFrame{Type: api.Users, Users: users}))
 		so.presenceReady()
-		if groups, err = s.q.GroupMemberGroupIDs(ctx, so.account); err != nil {
-			return fmt.Errorf("list groups: %w", err)
-		}
 	case channelGroup:
 		frames, err := s.groupPresence(ctx, so, true)
 		if err != nil {
@@ -97,17 +119,8 @@ func (s *Service) openSequence(so *socket) error {
 			so.sendControl(f)
 		}
 		so.presenceReady()
+		register()
 	}
-	so.dmu.Lock()
-	if len(groups) > 0 {
-		so.groups = make(map[int64]bool, len(groups))
-	}
-	for _, g := range groups {
-		so.groups[g] = true
-	}
-	so.dmu.Unlock()
-	s.hub.add(so, groups)
-	so.registered = true // serve undoes this, even if the rest fails
 	if s.hub.epoch(so.account) != so.openEpoch {
 		// A change of rights was applied while the socket opened: it may
 		// have missed the socket, so check the rights again.
@@ -147,6 +160,11 @@ func (s *Service) openSequence(so *socket) error {
 		last, known := lastSeqs[conv]
 		if _, has := cursors[conv]; !has {
 			st.last = s.cursors.pending(so.account, conv)
+		}
+		if st.firstLive > 0 {
+			// Seen live after registering: this socket gets it, even if
+			// another socket of the account had the cursor move past it.
+			st.last = min(st.last, st.firstLive-1)
 		}
 		st.catching = !known || last > st.last || st.maxSeen > st.last
 	}

@@ -46,7 +46,11 @@ type convState struct {
 	last     int64 // newest seq queued to the socket
 	catching bool  // the catch-up goroutine owns this conversation
 	maxSeen  int64 // newest live seq seen while catching up
-	gen      int   // bumped by a rewind (sync), which restarts a catch-up
+	// firstLive is the oldest live seq seen while the socket opened (0:
+	// none): its replay starts before it, wherever the account's cursor
+	// (which its other sockets move) stands.
+	firstLive int64
+	gen       int // bumped by a rewind (sync), which restarts a catch-up
 }
 
 // socketHooks are the service callbacks a socket uses.
