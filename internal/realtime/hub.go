@@ -156,7 +156,7 @@ func (h *hub) deliverMessage(instance string, w *wireMessage, wakes *wakeSet) {
 	if w.GroupID != 0 {
 		for s := range h.byGroup[w.GroupID] {
 			if s.id == origin {
-				w.AckQueued = s.deliver(w.Conv, w.Seq, w.Ack, 0, wakes)
+				w.AckQueued = s.deliver(w.Conv, w.Seq, w.Ack, w.Committed, wakes)
 			} else {
 				s.deliver(w.Conv, w.Seq, w.Frame, w.Committed, wakes)
 			}
@@ -171,7 +171,7 @@ func (h *hub) deliverMessage(instance string, w *wireMessage, wakes *wakeSet) {
 			switch {
 			case s.ch != channelUser && s.conv != w.Conv:
 			case s.id == origin:
-				w.AckQueued = s.deliver(w.Conv, w.Seq, w.Ack, 0, wakes)
+				w.AckQueued = s.deliver(w.Conv, w.Seq, w.Ack, w.Committed, wakes)
 			default:
 				s.deliver(w.Conv, w.Seq, w.Frame, w.Committed, wakes)
 			}
