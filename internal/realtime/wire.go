@@ -30,8 +30,8 @@ type wireMessage struct {
 	Recipient string // direct messages
 	GroupID   int64  // group messages
 	// Origin is the socket that sent the message on instance Instance (0:
-	// none): it has the ack and gets no copy of the frame (see
-	// socket.deliverOwn).
+	// none): it gets the ack in the message's place, not a copy (see
+	// hub.deliverMessage).
 	Origin    uint64
 	Instance  []byte
 	Committed int64 // commit time, unix ns
