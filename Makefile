@@ -34,8 +34,9 @@ tools: $(BIN)/oapi-codegen $(BIN)/sqlc $(BIN)/staticcheck ## build the pinned co
 generate: generate-api generate-sql generate-web ## regenerate gen/ from api/ and queries/
 
 .PHONY: generate-api
-generate-api: $(BIN)/oapi-codegen ## regenerate the server, models and client from api/openapi.yaml
-	$(BIN)/oapi-codegen -config gen/api/cfg.yaml api/openapi.yaml
+generate-api: $(BIN)/oapi-codegen ## regenerate the models, server and client from api/openapi.yaml
+	$(BIN)/oapi-codegen -config gen/models/cfg.yaml api/openapi.yaml
+	$(BIN)/oapi-codegen -config gen/server/cfg.yaml api/openapi.yaml
 	$(BIN)/oapi-codegen -config gen/client/cfg.yaml api/openapi.yaml
 
 .PHONY: generate-sql
@@ -51,7 +52,7 @@ generate-web: $(WEB)/tsc ## regenerate gen/ts (TypeScript types of api/openapi.y
 	node web/scripts/generate.mjs
 
 # Inputs of `make generate`, copied into a scratch directory by check-generated.
-GEN_INPUTS := Makefile go.mod go.sum sqlc.yaml api migrations queries gen/api/cfg.yaml gen/client/cfg.yaml web/package.json web/package-lock.json web/tsconfig.json web/scripts web/client web/app
+GEN_INPUTS := Makefile go.mod go.sum sqlc.yaml api migrations queries gen/models/cfg.yaml gen/server/cfg.yaml gen/client/cfg.yaml web/package.json web/package-lock.json web/tsconfig.json web/scripts web/client web/app
 
 .PHONY: check-generated
 check-generated: $(BIN)/oapi-codegen $(BIN)/sqlc $(WEB)/tsc ## fail when gen/, the docs and web client assets, go.mod or go.sum differ from what the tools produce (touches nothing)

@@ -36,8 +36,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"tim/gen/api"
 	"tim/gen/client"
+	"tim/gen/models"
 )
 
 func main() {
@@ -285,7 +285,7 @@ func (l *load) users(ctx context.Context, tag string, n int) ([]string, []string
 			var lg *client.UserLoginResponse
 			var err error
 			for try := 0; try < 30; try++ {
-				reg, err = l.c.UserRegisterWithResponse(ctx, client.UserRegisterJSONRequestBody{Account: accounts[i], Username: accounts[i], Password: password, Sex: "male", Age: 20})
+				reg, err = l.c.UserRegisterWithResponse(ctx, models.UserRegisterJSONRequestBody{Account: accounts[i], Username: accounts[i], Password: password, Sex: "male", Age: 20})
 				if err != nil || !busy(reg.StatusCode()) {
 					break
 				}
@@ -296,7 +296,7 @@ func (l *load) users(ctx context.Context, tag string, n int) ([]string, []string
 				return
 			}
 			for try := 0; try < 30; try++ {
-				lg, err = l.c.UserLoginWithResponse(ctx, client.UserLoginJSONRequestBody{Account: accounts[i], Password: password})
+				lg, err = l.c.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: accounts[i], Password: password})
 				if err != nil || !busy(lg.StatusCode()) {
 					break
 				}
@@ -430,7 +430,7 @@ func (l *load) open(account, token string) (*conn, error) {
 	return &conn{ws: ws, account: account, convs: map[string]*convOrder{}}, nil
 }
 
-func (c *conn) send(f api.SendFrame) error { return c.write(f) }
+func (c *conn) send(f models.SendFrame) error { return c.write(f) }
 
 // write sends one client frame.
 func (c *conn) write(f any) error {
@@ -628,7 +628,7 @@ func (s *stats) message(c *conn, me, data []byte, now time.Time) {
 	}
 	if c.received++; s.signals && !isGroup && c.received%readEvery == 0 {
 		with := string(other)
-		if c.write(api.ReadFrame{Type: api.Read, With: &with, Seq: seq}) == nil {
+		if c.write(models.ReadFrame{Type: models.Read, With: &with, Seq: seq}) == nil {
 			s.reads.Add(1)
 		}
 	}
@@ -699,7 +699,7 @@ func (s *stats) percentiles() (p50, p99, pmax time.Duration) {
 // drive sends from senders at the total rate for the duration, each frame
 // built by mk, and waits until want deliveries arrived (or a drain timeout).
 // One goroutine paces every sender, so that pacing costs few wake-ups.
-func drive(ctx context.Context, s *stats, senders []*conn, mk func(i int) api.SendFrame, rate int, d time.Duration, want func(sent int64) int64) (int64, time.Duration) {
+func drive(ctx context.Context, s *stats, senders []*conn, mk func(i int) models.SendFrame, rate int, d time.Duration, want func(sent int64) int64) (int64, time.Duration) {
 	var sent int64
 	start := time.Now()
 	fmt.Fprintln(os.Stderr, "loadtest: sending")
@@ -748,7 +748,7 @@ func (l *load) direct(ctx context.Context, name string, rate, partner int) (repo
 		if j < i || j >= len(accounts) {
 			continue
 		}
-		r, err := l.c.AddFriendWithResponse(ctx, &client.AddFriendParams{UserAccount: accounts[i], FriendAccount: accounts[j]}, auth(tokens[i]))
+		r, err := l.c.AddFriendWithResponse(ctx, &models.AddFriendParams{UserAccount: accounts[i], FriendAccount: accounts[j]}, auth(tokens[i]))
 		if err != nil || r.StatusCode() != 200 {
 			return report{}, fmt.Errorf("add friend: %v %s", err, body(r))
 		}
@@ -764,15 +764,15 @@ func (l *load) direct(ctx context.Context, name string, rate, partner int) (repo
 		return report{}, err
 	}
 	cpu0, self0, mach0 := cpuTime(l.o.pid), cpuTime(os.Getpid()), machineBusy()
-	sent, elapsed := drive(ctx, s, conns, func(i int) api.SendFrame {
+	sent, elapsed := drive(ctx, s, conns, func(i int) models.SendFrame {
 		to := accounts[i^partner]
 		if c := conns[i]; s.signals && c.sent%typingEvery == 0 {
-			if c.write(api.TypingClientFrame{Type: api.TypingClientFrameTypeTyping, With: &to}) == nil {
+			if c.write(models.TypingClientFrame{Type: models.TypingClientFrameTypeTyping, With: &to}) == nil {
 				s.typings.Add(1)
 			}
 		}
 		conns[i].sent++
-		return api.SendFrame{Type: "send", To: &to}
+		return models.SendFrame{Type: "send", To: &to}
 	}, rate, l.o.duration, func(n int64) int64 { return n })
 	cpu, self, mach := cpuTime(l.o.pid)-cpu0, cpuTime(os.Getpid())-self0, machineBusy()-mach0
 	// Every read moves a cursor: one receipt to the reader, one to its peer.
@@ -811,7 +811,7 @@ func (l *load) group(ctx context.Context) (report, error) {
 				defer wg.Done()
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				r, err := l.c.JoinGroupWithResponse(ctx, &client.JoinGroupParams{UserAccount: accounts[a], GroupID: base + int64(k)}, auth(tokens[a]))
+				r, err := l.c.JoinGroupWithResponse(ctx, &models.JoinGroupParams{UserAccount: accounts[a], GroupID: base + int64(k)}, auth(tokens[a]))
 				if err != nil || r.StatusCode() != 200 {
 					errs <- fmt.Errorf("join group: %v %s", err, body(r))
 				}
@@ -834,9 +834,9 @@ func (l *load) group(ctx context.Context) (report, error) {
 		senders[k] = conns[(k*stride)%n]
 	}
 	cpu0, self0, mach0 := cpuTime(l.o.pid), cpuTime(os.Getpid()), machineBusy()
-	sent, elapsed := drive(ctx, s, senders, func(i int) api.SendFrame {
+	sent, elapsed := drive(ctx, s, senders, func(i int) models.SendFrame {
 		gid := base + int64(i)
-		return api.SendFrame{Type: "send", GroupId: &gid}
+		return models.SendFrame{Type: "send", GroupId: &gid}
 	}, l.o.gRate, l.o.duration, func(n int64) int64 { return n * int64(m-1) })
 	cpu, self, mach := cpuTime(l.o.pid)-cpu0, cpuTime(os.Getpid())-self0, machineBusy()-mach0
 	closeAll(conns, wait)

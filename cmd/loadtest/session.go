@@ -22,8 +22,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"tim/gen/api"
-	"tim/gen/client"
+	"tim/gen/models"
 )
 
 var keyClientMsgID = []byte(`"clientMsgId":"`)
@@ -43,7 +42,7 @@ func (l *load) befriend(ctx context.Context, accounts, tokens []string, friend f
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			r, err := l.c.AddFriendWithResponse(ctx, &client.AddFriendParams{UserAccount: accounts[i], FriendAccount: friend(i)}, auth(tokens[i]))
+			r, err := l.c.AddFriendWithResponse(ctx, &models.AddFriendParams{UserAccount: accounts[i], FriendAccount: friend(i)}, auth(tokens[i]))
 			if err != nil || r.StatusCode() != http.StatusOK {
 				errs <- fmt.Errorf("add friend %s: %v %s", accounts[i], err, body(r))
 			}
@@ -187,7 +186,7 @@ func (s *sender) connect(ss *senderSock) error {
 func (s *sender) send(sock, target int, text string) bool {
 	id := strconv.FormatInt(s.next.Add(1), 10)
 	to := s.to[target]
-	b, err := json.Marshal(api.SendFrame{Type: "send", To: &to, Text: text, ClientMsgId: &id})
+	b, err := json.Marshal(models.SendFrame{Type: "send", To: &to, Text: text, ClientMsgId: &id})
 	if err != nil {
 		panic("encode send frame: " + err.Error())
 	}
@@ -528,7 +527,7 @@ func (c *recvConn) sendAcks() {
 			continue
 		}
 		peer := k.peer
-		b, err := json.Marshal(api.AckClientFrame{Type: "ack", With: &peer, Seq: up})
+		b, err := json.Marshal(models.AckClientFrame{Type: "ack", With: &peer, Seq: up})
 		if err != nil {
 			panic("encode ack frame: " + err.Error())
 		}

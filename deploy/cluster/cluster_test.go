@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"tim/gen/client"
+	"tim/gen/models"
 	"tim/internal/testdb"
 )
 
@@ -340,14 +341,14 @@ func register(t *testing.T, p *timProc, account string) string {
 	}
 	ctx := context.Background()
 	const password = "secret-pass"
-	reg, err := c.UserRegisterWithResponse(ctx, client.RegisterRequest{Account: account, Password: password, Username: account, Age: 20, Sex: client.Male})
+	reg, err := c.UserRegisterWithResponse(ctx, models.RegisterRequest{Account: account, Password: password, Username: account, Age: 20, Sex: models.Male})
 	if err != nil {
 		t.Fatalf("register %s on %s: %v", account, p.name, err)
 	}
 	if reg.StatusCode() != http.StatusOK {
 		t.Fatalf("register %s on %s: %d %s", account, p.name, reg.StatusCode(), reg.Body)
 	}
-	login, err := c.UserLoginWithResponse(ctx, client.UserLoginJSONRequestBody{Account: account, Password: password})
+	login, err := c.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: account, Password: password})
 	if err != nil {
 		t.Fatalf("log in %s on %s: %v", account, p.name, err)
 	}
@@ -368,7 +369,7 @@ func befriend(t *testing.T, p *timProc, tokens map[string]string, a, b string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.AddFriendWithResponse(context.Background(), &client.AddFriendParams{UserAccount: a, FriendAccount: b},
+	res, err := c.AddFriendWithResponse(context.Background(), &models.AddFriendParams{UserAccount: a, FriendAccount: b},
 		func(_ context.Context, req *http.Request) error { req.Header.Set("token", tokens[a]); return nil })
 	if err != nil {
 		t.Fatalf("befriend %s and %s on %s: %v", a, b, p.name, err)

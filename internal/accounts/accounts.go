@@ -9,7 +9,8 @@ import (
 	"net/http"
 	"time"
 
-	"tim/gen/api"
+	"tim/gen/models"
+	"tim/gen/server"
 	"tim/internal/auth"
 	"tim/internal/httpapi"
 	"tim/internal/reply"
@@ -64,16 +65,16 @@ func New(st *store.Store, issuer *auth.Issuer, profiles *userview.Loader, sessio
 }
 
 // UserRegister creates an account.
-func (a *API) UserRegister(ctx context.Context, req api.UserRegisterRequestObject) (api.UserRegisterResponseObject, error) {
+func (a *API) UserRegister(ctx context.Context, req server.UserRegisterRequestObject) (server.UserRegisterResponseObject, error) {
 	b := req.Body
 	if wait, err := a.reserveRegistration(ctx, httpapi.ClientAddr(ctx)); err != nil {
 		return nil, err
 	} else if wait > 0 {
-		return api.UserRegister429JSONResponse{TooManyRequestsJSONResponse: tooMany(msgTooManyRegs, wait)}, nil
+		return server.UserRegister429JSONResponse{TooManyRequestsJSONResponse: tooMany(msgTooManyRegs, wait)}, nil
 	}
 	hash, err := a.hasher.Hash(ctx, b.Password)
 	if errors.Is(err, auth.ErrBusy) {
-		return api.UserRegister503JSONResponse{BusyJSONResponse: a.busy()}, nil
+		return server.UserRegister503JSONResponse{BusyJSONResponse: a.busy()}, nil
 	} else if err != nil {
 		return nil, err
 	}
@@ -81,7 +82,7 @@ func (a *API) UserRegister(ctx context.Context, req api.UserRegisterRequestObjec
 		Account: b.Account, Username: b.Username, PasswordHash: hash, Sex: string(b.Sex), Age: b.Age,
 	})
 	if errors.Is(err, store.ErrConflict) {
-		return api.UserRegister409JSONResponse{ConflictJSONResponse: api.ConflictJSONResponse{Code: 409, Message: msgAccountTaken}}, nil
+		return server.UserRegister409JSONResponse{ConflictJSONResponse: server.ConflictJSONResponse{Code: 409, Message: msgAccountTaken}}, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("insert user: %w", err)
 	}
@@ -89,20 +90,20 @@ func (a *API) UserRegister(ctx context.Context, req api.UserRegisterRequestObjec
 	if err != nil || !ok {
 		return nil, fmt.Errorf("load new user %q: %w", b.Account, err)
 	}
-	return api.UserRegister200JSONResponse{Code: 200, Message: msgRegistered, Data: u}, nil
+	return server.UserRegister200JSONResponse{Code: 200, Message: msgRegistered, Data: u}, nil
 }
 
 // UserLogin checks the password and issues a token. The attempt is
 // recorded as a failure before the password is checked and taken back when
 // it is right, so that however many attempts run at once, no more than the
 // limit's number of guesses are checked in a window.
-func (a *API) UserLogin(ctx context.Context, req api.UserLoginRequestObject) (api.UserLoginResponseObject, error) {
+func (a *API) UserLogin(ctx context.Context, req server.UserLoginRequestObject) (server.UserLoginResponseObject, error) {
 	account := req.Body.Account
 	reservation, wait, err := a.reserveLogin(ctx, account, httpapi.ClientAddr(ctx))
 	if err != nil {
 		return nil, err
 	} else if wait > 0 {
-		return api.UserLogin429JSONResponse{TooManyRequestsJSONResponse: tooMany(msgTooMany, wait)}, nil
+		return server.UserLogin429JSONResponse{TooManyRequestsJSONResponse: tooMany(msgTooMany, wait)}, nil
 	}
 	failed := false
 	defer func() {
@@ -123,10 +124,10 @@ func (a *API) UserLogin(ctx context.Context, req api.UserLoginRequestObject) (ap
 	fresh, err := a.hasher.Verify(ctx, hash, req.Body.Password)
 	switch {
 	case errors.Is(err, auth.ErrBusy):
-		return api.UserLogin503JSONResponse{BusyJSONResponse: a.busy()}, nil
+		return server.UserLogin503JSONResponse{BusyJSONResponse: a.busy()}, nil
 	case !found || errors.Is(err, auth.ErrMismatch):
 		failed = true
-		return api.UserLogin401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Code: 401, Message: msgBadLogin}}, nil
+		return server.UserLogin401JSONResponse{UnauthorizedJSONResponse: server.UnauthorizedJSONResponse{Code: 401, Message: msgBadLogin}}, nil
 	case err != nil:
 		return nil, fmt.Errorf("check password of %q: %w", account, err)
 	}
@@ -145,23 +146,23 @@ func (a *API) UserLogin(ctx context.Context, req api.UserLoginRequestObject) (ap
 	if err != nil || !ok {
 		return nil, fmt.Errorf("load user %q: %w", account, err)
 	}
-	var userItem, tokenItem api.LoginItem
+	var userItem, tokenItem models.LoginItem
 	if err := userItem.FromUser(u); err != nil {
 		return nil, fmt.Errorf("encode login user: %w", err)
 	}
-	if err := tokenItem.FromTokenHolder(api.TokenHolder{Token: token}); err != nil {
+	if err := tokenItem.FromTokenHolder(models.TokenHolder{Token: token}); err != nil {
 		return nil, fmt.Errorf("encode login token: %w", err)
 	}
-	return api.UserLogin200JSONResponse{Code: 200, Message: msgLoggedIn, Data: []api.LoginItem{userItem, tokenItem}}, nil
+	return server.UserLogin200JSONResponse{Code: 200, Message: msgLoggedIn, Data: []models.LoginItem{userItem, tokenItem}}, nil
 }
 
 // UserLogout revokes the presented token, or every token of the account.
-func (a *API) UserLogout(ctx context.Context, req api.UserLogoutRequestObject) (api.UserLogoutResponseObject, error) {
+func (a *API) UserLogout(ctx context.Context, req server.UserLogoutRequestObject) (server.UserLogoutResponseObject, error) {
 	return a.logout(ctx, req.Params.All != nil && *req.Params.All)
 }
 
 // UserLogoutPost is UserLogout for clients that POST.
-func (a *API) UserLogoutPost(ctx context.Context, req api.UserLogoutPostRequestObject) (api.UserLogoutPostResponseObject, error) {
+func (a *API) UserLogoutPost(ctx context.Context, req server.UserLogoutPostRequestObject) (server.UserLogoutPostResponseObject, error) {
 	return a.logout(ctx, req.Params.All != nil && *req.Params.All)
 }
 
@@ -192,16 +193,16 @@ func (a *API) logout(ctx context.Context, all bool) (reply.Envelope, error) {
 	return reply.New(http.StatusOK, msgLoggedOut), nil
 }
 
-func tooMany(msg string, wait time.Duration) api.TooManyRequestsJSONResponse {
-	return api.TooManyRequestsJSONResponse{
-		Body:    api.Envelope{Code: 429, Message: msg},
-		Headers: api.TooManyRequestsResponseHeaders{RetryAfter: retryAfter(wait)},
+func tooMany(msg string, wait time.Duration) server.TooManyRequestsJSONResponse {
+	return server.TooManyRequestsJSONResponse{
+		Body:    models.Envelope{Code: 429, Message: msg},
+		Headers: server.TooManyRequestsResponseHeaders{RetryAfter: retryAfter(wait)},
 	}
 }
 
-func (a *API) busy() api.BusyJSONResponse {
-	return api.BusyJSONResponse{
-		Body:    api.Envelope{Code: 503, Message: msgBusy},
-		Headers: api.BusyResponseHeaders{RetryAfter: retryAfter(a.hasher.RetryAfter())},
+func (a *API) busy() server.BusyJSONResponse {
+	return server.BusyJSONResponse{
+		Body:    models.Envelope{Code: 503, Message: msgBusy},
+		Headers: server.BusyResponseHeaders{RetryAfter: retryAfter(a.hasher.RetryAfter())},
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"tim/gen/client"
+	"tim/gen/models"
 	"tim/internal/config"
 	"tim/internal/testenv"
 )
@@ -21,8 +22,8 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 var ctx = context.Background()
 
-func register(account, password string) client.RegisterRequest {
-	return client.RegisterRequest{Account: account, Password: password, Username: "lxc", Age: 1, Sex: client.Male}
+func register(account, password string) models.RegisterRequest {
+	return models.RegisterRequest{Account: account, Password: password, Username: "lxc", Age: 1, Sex: models.Male}
 }
 
 func TestRegisterAsDocumented(t *testing.T) {
@@ -40,7 +41,7 @@ func TestRegisterAsDocumented(t *testing.T) {
 		t.Errorf("envelope = %d %q", got.Code, got.Message)
 	}
 	u := got.Data
-	if u.Account != "123" || u.Username != "lxc" || u.Age != 1 || u.Sex != client.Male || u.OnlineStatus != 0 || u.AvatarUrl != nil || u.Id == 0 {
+	if u.Account != "123" || u.Username != "lxc" || u.Age != 1 || u.Sex != models.Male || u.OnlineStatus != 0 || u.AvatarUrl != nil || u.Id == 0 {
 		t.Errorf("user = %+v", u)
 	}
 	if bytes.Contains(res.Body, []byte("password")) || bytes.Contains(res.Body, []byte("argon2")) {
@@ -130,7 +131,7 @@ func TestLoginAsDocumented(t *testing.T) {
 			return nil
 		},
 	} {
-		fr, err := env.Client.GetFriendsWithResponse(ctx, &client.GetFriendsParams{Account: "123"}, edit)
+		fr, err := env.Client.GetFriendsWithResponse(ctx, &models.GetFriendsParams{Account: "123"}, edit)
 		if err != nil || fr.StatusCode() != 200 {
 			t.Errorf("%s: status %d: %s", name, fr.StatusCode(), fr.Body)
 		}
@@ -141,7 +142,7 @@ func TestLoginFailuresLookTheSame(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t)
 	env.Register(t, "alice")
-	for _, body := range []client.UserLoginJSONRequestBody{
+	for _, body := range []models.UserLoginJSONRequestBody{
 		{Account: "alice", Password: "wrong-password"},
 		{Account: "nobody", Password: testenv.Password},
 	} {
@@ -160,13 +161,13 @@ func TestLoginRateLimitPerAccount(t *testing.T) {
 	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.LoginFailuresPerAccount = 3 }))
 	env.Register(t, "alice")
 	for i := 0; i < 3; i++ {
-		res, err := env.Client.UserLoginWithResponse(ctx, client.UserLoginJSONRequestBody{Account: "alice", Password: "wrong-password"})
+		res, err := env.Client.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: "alice", Password: "wrong-password"})
 		if err != nil || res.StatusCode() != 401 {
 			t.Fatalf("attempt %d: status %d: %s", i, res.StatusCode(), res.Body)
 		}
 	}
 	// Now even the right password waits.
-	res, err := env.Client.UserLoginWithResponse(ctx, client.UserLoginJSONRequestBody{Account: "alice", Password: testenv.Password})
+	res, err := env.Client.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: "alice", Password: testenv.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,12 +183,12 @@ func TestLoginRateLimitPerAddress(t *testing.T) {
 	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.LoginFailuresPerAddress = 2 }))
 	env.Register(t, "alice")
 	for _, acct := range []string{"x1", "x2"} {
-		res, err := env.Client.UserLoginWithResponse(ctx, client.UserLoginJSONRequestBody{Account: acct, Password: "wrong-password"})
+		res, err := env.Client.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: acct, Password: "wrong-password"})
 		if err != nil || res.StatusCode() != 401 {
 			t.Fatalf("status %d: %s", res.StatusCode(), res.Body)
 		}
 	}
-	res, err := env.Client.UserLoginWithResponse(ctx, client.UserLoginJSONRequestBody{Account: "alice", Password: testenv.Password})
+	res, err := env.Client.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: "alice", Password: testenv.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +235,7 @@ func TestLogout(t *testing.T) {
 	// POST with all=true revokes every token of the account.
 	third := env.Login(t, "alice")
 	all := true
-	pres, err := env.Client.UserLogoutPostWithResponse(ctx, &client.UserLogoutPostParams{All: &all}, testenv.Auth(other))
+	pres, err := env.Client.UserLogoutPostWithResponse(ctx, &models.UserLogoutPostParams{All: &all}, testenv.Auth(other))
 	if err != nil || pres.StatusCode() != 200 {
 		t.Fatalf("logout all: status %d: %s", pres.StatusCode(), pres.Body)
 	}
@@ -299,7 +300,7 @@ func TestBcryptHashesAreAcceptedAndUpgraded(t *testing.T) {
 	if _, err := conn.Exec(ctx, "UPDATE users SET password_hash = $1 WHERE account = 'legacy'", string(hash)); err != nil {
 		t.Fatal(err)
 	}
-	res, err := env.Client.UserLoginWithResponse(ctx, client.UserLoginJSONRequestBody{Account: "legacy", Password: "old-password"})
+	res, err := env.Client.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: "legacy", Password: "old-password"})
 	if err != nil || res.StatusCode() != 200 {
 		t.Fatalf("bcrypt login: status %d: %s", res.StatusCode(), res.Body)
 	}
@@ -310,7 +311,7 @@ func TestBcryptHashesAreAcceptedAndUpgraded(t *testing.T) {
 	if !strings.HasPrefix(stored, "$argon2id$") {
 		t.Errorf("hash not upgraded: %.12s...", stored)
 	}
-	res, err = env.Client.UserLoginWithResponse(ctx, client.UserLoginJSONRequestBody{Account: "legacy", Password: "old-password"})
+	res, err = env.Client.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: "legacy", Password: "old-password"})
 	if err != nil || res.StatusCode() != 200 {
 		t.Fatalf("login after upgrade: status %d", res.StatusCode())
 	}
@@ -354,7 +355,7 @@ func TestConcurrentRegistrationOfOneAccount(t *testing.T) {
 
 func friendsStatus(t *testing.T, env *testenv.Env, token string) int {
 	t.Helper()
-	res, err := env.Client.GetFriendsWithResponse(ctx, &client.GetFriendsParams{Account: "alice"}, testenv.Auth(token))
+	res, err := env.Client.GetFriendsWithResponse(ctx, &models.GetFriendsParams{Account: "alice"}, testenv.Auth(token))
 	if err != nil {
 		t.Fatal(err)
 	}

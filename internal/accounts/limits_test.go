@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"tim/gen/client"
+	"tim/gen/models"
 	"tim/internal/config"
 	"tim/internal/testenv"
 )
@@ -97,7 +98,7 @@ func TestConcurrentWrongLoginsCheckAtMostTheLimit(t *testing.T) {
 		if i%2 == 1 {
 			srv = peer
 		}
-		res, err := srv.Client.UserLoginWithResponse(ctx, client.UserLoginJSONRequestBody{Account: "alice", Password: fmt.Sprintf("guess-%d", i)})
+		res, err := srv.Client.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: "alice", Password: fmt.Sprintf("guess-%d", i)})
 		if err != nil {
 			t.Error(err)
 			return 0
@@ -120,7 +121,7 @@ func TestConcurrentWrongLoginsCheckAtMostTheLimit(t *testing.T) {
 		t.Errorf("Retry-After %d is longer than the window", m)
 	}
 
-	res, err := env.Client.UserLoginWithResponse(ctx, client.UserLoginJSONRequestBody{Account: "alice", Password: testenv.Password})
+	res, err := env.Client.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: "alice", Password: testenv.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +137,7 @@ func TestRightPasswordTakesBackItsReservation(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.LoginFailuresPerAccount = 2 }))
 	env.Register(t, "alice")
-	wrong := client.UserLoginJSONRequestBody{Account: "alice", Password: "wrong-password"}
+	wrong := models.UserLoginJSONRequestBody{Account: "alice", Password: "wrong-password"}
 	if res, err := env.Client.UserLoginWithResponse(ctx, wrong); err != nil || res.StatusCode() != 401 {
 		t.Fatalf("first failure: %v %d", err, res.StatusCode())
 	}
@@ -227,7 +228,7 @@ func TestRegistrationsBeyondTheHashingCapGet503(t *testing.T) {
 	}
 	for i, code := range codes {
 		if code == 200 {
-			res, err := env.Client.UserLoginWithResponse(ctx, client.UserLoginJSONRequestBody{Account: account(i), Password: "123456"})
+			res, err := env.Client.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: account(i), Password: "123456"})
 			if err != nil || res.StatusCode() != 200 {
 				t.Errorf("login %s: status %d: %s", account(i), res.StatusCode(), res.Body)
 			}
@@ -248,7 +249,7 @@ func TestLoginsBeyondTheHashingCapGet503(t *testing.T) {
 		c.LoginFailuresPerAccount = 1000
 	}))
 	codes := parallel(n, func(int) int {
-		res, err := busy.Client.UserLoginWithResponse(ctx, client.UserLoginJSONRequestBody{Account: "alice", Password: testenv.Password})
+		res, err := busy.Client.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: "alice", Password: testenv.Password})
 		if err != nil {
 			t.Error(err)
 			return 0
@@ -311,7 +312,7 @@ func TestRegistrationLimitPerAddress(t *testing.T) {
 		t.Fatalf("other address: status %d: %s", res.StatusCode(), res.Body)
 	}
 	// The refused registration left no account.
-	res, err := env.Client.UserLoginWithResponse(ctx, client.UserLoginJSONRequestBody{Account: "a-over", Password: "123456"})
+	res, err := env.Client.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: "a-over", Password: "123456"})
 	if err != nil || res.StatusCode() != 401 {
 		t.Fatalf("login to refused account: status %d: %s", res.StatusCode(), res.Body)
 	}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"tim/gen/api"
+	"tim/gen/server"
 	"tim/internal/accounts"
 	"tim/internal/auth"
 	"tim/internal/blob"
@@ -33,7 +33,7 @@ import (
 	"tim/internal/userview"
 )
 
-// The domain APIs under distinct names, so that server can embed them all.
+// The domain APIs under distinct names, so that handlers can embed them all.
 type (
 	accountsAPI = accounts.API
 	socialAPI   = social.API
@@ -43,8 +43,8 @@ type (
 	conversationsAPI = messages.Conversations
 )
 
-// server implements the whole contract by embedding each domain's API.
-type server struct {
+// handlers implements the whole contract by embedding each domain's API.
+type handlers struct {
 	*accountsAPI
 	*socialAPI
 	*historyAPI
@@ -53,7 +53,7 @@ type server struct {
 	*httpapi.Ops
 }
 
-var _ api.StrictServerInterface = (*server)(nil)
+var _ server.StrictServerInterface = (*handlers)(nil)
 
 // App is one running Tim instance over an existing database.
 type App struct {
@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	e, err := httpapi.New(httpapi.Options{
 		Logger:         logger,
 		Verifier:       verifier,
-		Handler:        &server{accts, soc, messages.NewHistory(st), med, messages.NewConversations(st, rt), &httpapi.Ops{DB: st, Bus: b}},
+		Handler:        &handlers{accts, soc, messages.NewHistory(st), med, messages.NewConversations(st, rt), &httpapi.Ops{DB: st, Bus: b}},
 		Registry:       reg,
 		TrustedProxies: cfg.TrustedProxies,
 		MaxJSONBody:    cfg.MaxJSONBody,

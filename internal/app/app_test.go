@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"tim/gen/client"
+	"tim/gen/models"
 	"tim/internal/app"
 	"tim/internal/config"
 	"tim/internal/testdb"
@@ -35,7 +36,7 @@ func dial(t *testing.T, env *testenv.Env, path, token string) *wstest.Conn {
 
 func befriend(t *testing.T, env *testenv.Env, token, a, b string) {
 	t.Helper()
-	res, err := env.Client.AddFriendWithResponse(ctx, &client.AddFriendParams{UserAccount: a, FriendAccount: b}, testenv.Auth(token))
+	res, err := env.Client.AddFriendWithResponse(ctx, &models.AddFriendParams{UserAccount: a, FriendAccount: b}, testenv.Auth(token))
 	if err != nil || res.StatusCode() != 200 {
 		t.Fatalf("addFriend %s %s: %v %s", a, b, err, res.Body)
 	}
@@ -43,7 +44,7 @@ func befriend(t *testing.T, env *testenv.Env, token, a, b string) {
 
 func join(t *testing.T, env *testenv.Env, token, a string, group int64) {
 	t.Helper()
-	res, err := env.Client.JoinGroupWithResponse(ctx, &client.JoinGroupParams{UserAccount: a, GroupID: group}, testenv.Auth(token))
+	res, err := env.Client.JoinGroupWithResponse(ctx, &models.JoinGroupParams{UserAccount: a, GroupID: group}, testenv.Auth(token))
 	if err != nil || res.StatusCode() != 200 {
 		t.Fatalf("joinGroup %s %d: %v %s", a, group, err, res.Body)
 	}
@@ -51,7 +52,7 @@ func join(t *testing.T, env *testenv.Env, token, a string, group int64) {
 
 func onlineStatus(t *testing.T, env *testenv.Env, token, account, friend string) int {
 	t.Helper()
-	res, err := env.Client.GetFriendsWithResponse(ctx, &client.GetFriendsParams{Account: account}, testenv.Auth(token))
+	res, err := env.Client.GetFriendsWithResponse(ctx, &models.GetFriendsParams{Account: account}, testenv.Auth(token))
 	if err != nil || res.JSON200 == nil {
 		t.Fatalf("getFriends: %v %s", err, res.Body)
 	}

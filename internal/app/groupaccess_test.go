@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"testing"
 
-	"tim/gen/client"
+	"tim/gen/models"
 	"tim/internal/testenv"
 	"tim/internal/wstest"
 )
@@ -33,17 +33,17 @@ func TestGroupRefusalsAgree(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			check := func(what string, status int, body []byte) {
 				t.Helper()
-				var e client.Envelope
+				var e models.Envelope
 				if err := json.Unmarshal(body, &e); err != nil || status != tc.status || int(e.Code) != tc.status || e.Message != tc.message {
 					t.Errorf("%s: status %d, body %s; want %d %q", what, status, body, tc.status, tc.message)
 				}
 			}
-			members, err := env.Client.GetGroupMembersWithResponse(ctx, &client.GetGroupMembersParams{GroupID: tc.group}, testenv.Auth(c))
+			members, err := env.Client.GetGroupMembersWithResponse(ctx, &models.GetGroupMembersParams{GroupID: tc.group}, testenv.Auth(c))
 			if err != nil {
 				t.Fatal(err)
 			}
 			check("getGroupMembers", members.StatusCode(), members.Body)
-			history, err := env.Client.GetGroupMessagesWithResponse(ctx, &client.GetGroupMessagesParams{Account: "c", GroupID: tc.group}, testenv.Auth(c))
+			history, err := env.Client.GetGroupMessagesWithResponse(ctx, &models.GetGroupMessagesParams{Account: "c", GroupID: tc.group}, testenv.Auth(c))
 			if err != nil {
 				t.Fatal(err)
 			}

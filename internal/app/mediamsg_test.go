@@ -13,7 +13,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"tim/gen/client"
+	"tim/gen/models"
 	"tim/internal/sniff/snifftestdata"
 	"tim/internal/testenv"
 )
@@ -54,7 +54,7 @@ func upload(t *testing.T, env *testenv.Env, token, endpoint string, data []byte)
 	if err != nil || status != http.StatusOK {
 		t.Fatalf("%s: %v %d %s", endpoint, err, status, body)
 	}
-	var env200 client.NameEnvelope
+	var env200 models.NameEnvelope
 	if err := json.Unmarshal(body, &env200); err != nil || env200.Data == "" {
 		t.Fatalf("%s: %s", endpoint, body)
 	}
@@ -69,7 +69,7 @@ var (
 
 // messageFrame decodes a message frame after checking it against the
 // MessageFrame schema.
-func messageFrame(t *testing.T, v map[string]any) client.MessageFrame {
+func messageFrame(t *testing.T, v map[string]any) models.MessageFrame {
 	t.Helper()
 	frameSpecOnce.Do(func() { frameSpec, frameSpecErr = openapi3.NewLoader().LoadFromFile("../../api/openapi.yaml") })
 	if frameSpecErr != nil {
@@ -78,7 +78,7 @@ func messageFrame(t *testing.T, v map[string]any) client.MessageFrame {
 	if err := frameSpec.Components.Schemas["MessageFrame"].Value.VisitJSON(v); err != nil {
 		t.Fatalf("frame %v does not match MessageFrame: %v", v, err)
 	}
-	var m client.MessageFrame
+	var m models.MessageFrame
 	b, _ := json.Marshal(v)
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func pngOf(t *testing.T, w, h int) []byte {
 
 // wantMedia checks a media message's media field against the uploaded
 // file and that its url downloads exactly that file.
-func wantMedia(t *testing.T, env *testenv.Env, token string, m client.MessageFrame, mime string, data []byte, w, h int32) {
+func wantMedia(t *testing.T, env *testenv.Env, token string, m models.MessageFrame, mime string, data []byte, w, h int32) {
 	t.Helper()
 	md := m.Media
 	if md == nil || string(md.Mime) != mime || md.Size != int64(len(data)) {
@@ -180,7 +180,7 @@ func TestMediaMessages(t *testing.T) {
 	a.Send(send("b", "image", photoName, "m2"))
 	a.Send(send("b", "audio", mp3Name, "m3"))
 	a.Send(`{"type":"send","groupId":1,"kind":"video","text":"` + mp4Name + `"}`)
-	var live []client.MessageFrame
+	var live []models.MessageFrame
 	for range 3 {
 		live = append(live, messageFrame(t, b.Until("message")))
 	}
@@ -218,7 +218,7 @@ func TestMediaMessages(t *testing.T) {
 	if f := b.Until("recall"); f["id"] != float64(live[0].Id) || f["seq"] != float64(4) || f["by"] != "a" || f["with"] != "b" {
 		t.Fatalf("recall frame %v", f)
 	}
-	res, err := env.Client.GetMessagesWithResponse(ctx, &client.GetMessagesParams{Account: "b", With: "a"}, testenv.Auth(tb))
+	res, err := env.Client.GetMessagesWithResponse(ctx, &models.GetMessagesParams{Account: "b", With: "a"}, testenv.Auth(tb))
 	if err != nil || res.JSON200 == nil {
 		t.Fatalf("history: %v %s", err, res.Body)
 	}
@@ -239,7 +239,7 @@ func TestMediaMessages(t *testing.T) {
 	}
 	wantMedia(t, env, tb, hist[1], "image/jpeg", photo, 48, 64)
 	wantMedia(t, env, tb, hist[2], "audio/mpeg", mp3, 0, 0)
-	gres, err := env.Client.GetGroupMessagesWithResponse(ctx, &client.GetGroupMessagesParams{Account: "c", GroupID: 1}, testenv.Auth(tc))
+	gres, err := env.Client.GetGroupMessagesWithResponse(ctx, &models.GetGroupMessagesParams{Account: "c", GroupID: 1}, testenv.Auth(tc))
 	if err != nil || gres.JSON200 == nil || len(gres.JSON200.Data) != 1 {
 		t.Fatalf("group history: %v %s", err, gres.Body)
 	}

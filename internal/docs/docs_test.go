@@ -13,13 +13,13 @@ import (
 	"github.com/labstack/echo/v4"
 	"gopkg.in/yaml.v3"
 
-	specs "tim/api"
+	"tim/api"
 	"tim/internal/docs"
 )
 
 func serve(t *testing.T) *httptest.Server {
 	t.Helper()
-	pages, err := docs.New(specs.OpenAPI, specs.AsyncAPI)
+	pages, err := docs.New(api.OpenAPI, api.AsyncAPI)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestWebSocketPageListsTheContract(t *testing.T) {
 			} `yaml:"messages"`
 		} `yaml:"components"`
 	}
-	if err := yaml.Unmarshal(specs.AsyncAPI, &doc); err != nil {
+	if err := yaml.Unmarshal(api.AsyncAPI, &doc); err != nil {
 		t.Fatal(err)
 	}
 	if len(doc.Channels) != 3 {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"tim/gen/api"
+	"tim/gen/server"
 	"tim/internal/config"
 	"tim/internal/testenv"
 )
@@ -56,7 +56,7 @@ func splitList(v string) []string {
 func TestPreflightOfEveryContractRoute(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t, withOrigins(allowedOrigin))
-	spec, err := api.GetSwagger()
+	spec, err := server.GetSwagger()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"tim/gen/client"
+	"tim/gen/models"
 	"tim/internal/config"
 	"tim/internal/testenv"
 )
@@ -188,7 +188,7 @@ func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
 func TestGeneratedClientSeesEnvelopeOnUnauthorized(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t)
-	res, err := env.Client.GetFriendsWithResponse(context.Background(), &client.GetFriendsParams{Account: "a"}, testenv.Auth("garbage"))
+	res, err := env.Client.GetFriendsWithResponse(context.Background(), &models.GetFriendsParams{Account: "a"}, testenv.Auth("garbage"))
 	if err != nil {
 		t.Fatal(err)
 	}

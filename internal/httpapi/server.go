@@ -16,8 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	specs "tim/api"
-	"tim/gen/api"
+	"tim/api"
+	"tim/gen/server"
 	"tim/internal/auth"
 	"tim/internal/docs"
 	"tim/internal/webapp"
@@ -28,7 +28,7 @@ type Options struct {
 	Logger   *slog.Logger
 	Verifier *auth.Verifier
 	// Handler implements every operation of the contract.
-	Handler api.StrictServerInterface
+	Handler server.StrictServerInterface
 	// Registry receives the HTTP metrics and is served at /metrics.
 	Registry *prometheus.Registry
 	// MetricsElsewhere leaves /metrics out: another listener serves it.
@@ -52,7 +52,7 @@ type Options struct {
 // operations, the WebSockets, /metrics, the contract documents, their
 // rendered pages under /docs, and the web chat client at /.
 func New(o Options) (*echo.Echo, error) {
-	spec, err := api.GetSwagger()
+	spec, err := server.GetSwagger()
 	if err != nil {
 		return nil, fmt.Errorf("load embedded openapi spec: %w", err)
 	}
@@ -75,16 +75,16 @@ func New(o Options) (*echo.Echo, error) {
 	e.Use(authenticator(o.Verifier))
 	e.Use(val.middleware)
 
-	api.RegisterHandlers(e, api.NewStrictHandler(o.Handler, nil))
+	server.RegisterHandlers(e, server.NewStrictHandler(o.Handler, nil))
 	if o.Mount != nil {
 		o.Mount(e)
 	}
 	if !o.MetricsElsewhere {
 		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{})))
 	}
-	e.GET("/openapi.yaml", document(specs.OpenAPI))
-	e.GET("/asyncapi.yaml", document(specs.AsyncAPI))
-	pages, err := docs.New(specs.OpenAPI, specs.AsyncAPI)
+	e.GET("/openapi.yaml", document(api.OpenAPI))
+	e.GET("/asyncapi.yaml", document(api.AsyncAPI))
+	pages, err := docs.New(api.OpenAPI, api.AsyncAPI)
 	if err != nil {
 		return nil, fmt.Errorf("documentation pages: %w", err)
 	}
@@ -132,17 +132,17 @@ type Ops struct {
 }
 
 // Healthz answers while the process is up.
-func (o *Ops) Healthz(ctx context.Context, _ api.HealthzRequestObject) (api.HealthzResponseObject, error) {
-	return api.Healthz200JSONResponse{OKJSONResponse: api.OKJSONResponse{Code: 200, Message: msgOK}}, nil
+func (o *Ops) Healthz(ctx context.Context, _ server.HealthzRequestObject) (server.HealthzResponseObject, error) {
+	return server.Healthz200JSONResponse{OKJSONResponse: server.OKJSONResponse{Code: 200, Message: msgOK}}, nil
 }
 
 // Readyz answers 200 when the database is reachable and the bus connected.
-func (o *Ops) Readyz(ctx context.Context, _ api.ReadyzRequestObject) (api.ReadyzResponseObject, error) {
+func (o *Ops) Readyz(ctx context.Context, _ server.ReadyzRequestObject) (server.ReadyzResponseObject, error) {
 	if err := o.DB.Ping(ctx); err != nil {
-		return api.Readyz503JSONResponse{UnavailableJSONResponse: api.UnavailableJSONResponse{Code: 503, Message: msgUnavailable}}, nil
+		return server.Readyz503JSONResponse{UnavailableJSONResponse: server.UnavailableJSONResponse{Code: 503, Message: msgUnavailable}}, nil
 	}
 	if o.Bus != nil && !o.Bus.Connected() {
-		return api.Readyz503JSONResponse{UnavailableJSONResponse: api.UnavailableJSONResponse{Code: 503, Message: msgBusUnavailable}}, nil
+		return server.Readyz503JSONResponse{UnavailableJSONResponse: server.UnavailableJSONResponse{Code: 503, Message: msgBusUnavailable}}, nil
 	}
-	return api.Readyz200JSONResponse{OKJSONResponse: api.OKJSONResponse{Code: 200, Message: msgOK}}, nil
+	return server.Readyz200JSONResponse{OKJSONResponse: server.OKJSONResponse{Code: 200, Message: msgOK}}, nil
 }

@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"time"
 
-	"tim/gen/api"
+	"tim/gen/models"
+	"tim/gen/server"
 	"tim/internal/blob"
 	"tim/internal/reply"
 	"tim/internal/store"
@@ -39,15 +40,15 @@ func (c conditions) header() http.Header {
 // downloadResponse is the answer of every download operation: the content,
 // or an envelope refusing it.
 type downloadResponse interface {
-	api.GetAvatarResponseObject
-	api.DownloadChatPicResponseObject
-	api.DownloadMp3ResponseObject
-	api.DownloadMp4ResponseObject
+	server.GetAvatarResponseObject
+	server.DownloadChatPicResponseObject
+	server.DownloadMp3ResponseObject
+	server.DownloadMp4ResponseObject
 }
 
 // GetAvatar streams account's avatar. Avatars are public profile data: any
 // authenticated user may fetch anyone's.
-func (a *API) GetAvatar(ctx context.Context, req api.GetAvatarRequestObject) (api.GetAvatarResponseObject, error) {
+func (a *API) GetAvatar(ctx context.Context, req server.GetAvatarRequestObject) (server.GetAvatarResponseObject, error) {
 	p := req.Params
 	row, err := a.q.AvatarGetByAccount(ctx, p.Account)
 	if errors.Is(err, store.ErrNotFound) {
@@ -60,19 +61,19 @@ func (a *API) GetAvatar(ctx context.Context, req api.GetAvatarRequestObject) (ap
 }
 
 // DownloadChatPic streams a picture stored by UploadChatPic.
-func (a *API) DownloadChatPic(ctx context.Context, req api.DownloadChatPicRequestObject) (api.DownloadChatPicResponseObject, error) {
+func (a *API) DownloadChatPic(ctx context.Context, req server.DownloadChatPicRequestObject) (server.DownloadChatPicResponseObject, error) {
 	p := req.Params
 	return a.download(ctx, kindChatPic, p.Filename, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince})
 }
 
 // DownloadMp3 streams audio stored by UploadMp3.
-func (a *API) DownloadMp3(ctx context.Context, req api.DownloadMp3RequestObject) (api.DownloadMp3ResponseObject, error) {
+func (a *API) DownloadMp3(ctx context.Context, req server.DownloadMp3RequestObject) (server.DownloadMp3ResponseObject, error) {
 	p := req.Params
 	return a.download(ctx, kindMP3, p.Filename, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince})
 }
 
 // DownloadMp4 streams video stored by UploadMp4.
-func (a *API) DownloadMp4(ctx context.Context, req api.DownloadMp4RequestObject) (api.DownloadMp4ResponseObject, error) {
+func (a *API) DownloadMp4(ctx context.Context, req server.DownloadMp4RequestObject) (server.DownloadMp4ResponseObject, error) {
 	p := req.Params
 	return a.download(ctx, kindMP4, p.Filename, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince})
 }
@@ -158,7 +159,7 @@ func (w *rangeErrorWriter) WriteHeader(code int) {
 		return
 	}
 	w.discard = true
-	body, err := json.Marshal(api.Envelope{Code: http.StatusRequestedRangeNotSatisfiable, Message: msgBadRange})
+	body, err := json.Marshal(models.Envelope{Code: http.StatusRequestedRangeNotSatisfiable, Message: msgBadRange})
 	if err != nil {
 		panic("media: marshal envelope: " + err.Error()) // a struct of a number and a string
 	}

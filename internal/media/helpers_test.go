@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tim/gen/client"
+	"tim/gen/models"
 	"tim/internal/sniff/snifftestdata"
 	"tim/internal/testenv"
 )
@@ -72,7 +73,7 @@ var (
 		},
 		// name is the account for avatars.
 		download: func(ctx context.Context, c *client.ClientWithResponses, account string, h cond, eds ...client.RequestEditorFn) (*http.Response, []byte, error) {
-			r, err := c.GetAvatarWithResponse(ctx, &client.GetAvatarParams{Account: account, Range: h.Range, IfRange: h.IfRange, IfNoneMatch: h.IfNoneMatch, IfModifiedSince: h.IfModifiedSince}, eds...)
+			r, err := c.GetAvatarWithResponse(ctx, &models.GetAvatarParams{Account: account, Range: h.Range, IfRange: h.IfRange, IfNoneMatch: h.IfNoneMatch, IfModifiedSince: h.IfModifiedSince}, eds...)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -90,7 +91,7 @@ var (
 			return r.StatusCode(), r.Body, nil
 		},
 		download: func(ctx context.Context, c *client.ClientWithResponses, name string, h cond, eds ...client.RequestEditorFn) (*http.Response, []byte, error) {
-			r, err := c.DownloadChatPicWithResponse(ctx, &client.DownloadChatPicParams{Filename: name, Range: h.Range, IfRange: h.IfRange, IfNoneMatch: h.IfNoneMatch, IfModifiedSince: h.IfModifiedSince}, eds...)
+			r, err := c.DownloadChatPicWithResponse(ctx, &models.DownloadChatPicParams{Filename: name, Range: h.Range, IfRange: h.IfRange, IfNoneMatch: h.IfNoneMatch, IfModifiedSince: h.IfModifiedSince}, eds...)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -108,7 +109,7 @@ var (
 			return r.StatusCode(), r.Body, nil
 		},
 		download: func(ctx context.Context, c *client.ClientWithResponses, name string, h cond, eds ...client.RequestEditorFn) (*http.Response, []byte, error) {
-			r, err := c.DownloadMp3WithResponse(ctx, &client.DownloadMp3Params{Filename: name, Range: h.Range, IfRange: h.IfRange, IfNoneMatch: h.IfNoneMatch, IfModifiedSince: h.IfModifiedSince}, eds...)
+			r, err := c.DownloadMp3WithResponse(ctx, &models.DownloadMp3Params{Filename: name, Range: h.Range, IfRange: h.IfRange, IfNoneMatch: h.IfNoneMatch, IfModifiedSince: h.IfModifiedSince}, eds...)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -126,7 +127,7 @@ var (
 			return r.StatusCode(), r.Body, nil
 		},
 		download: func(ctx context.Context, c *client.ClientWithResponses, name string, h cond, eds ...client.RequestEditorFn) (*http.Response, []byte, error) {
-			r, err := c.DownloadMp4WithResponse(ctx, &client.DownloadMp4Params{Filename: name, Range: h.Range, IfRange: h.IfRange, IfNoneMatch: h.IfNoneMatch, IfModifiedSince: h.IfModifiedSince}, eds...)
+			r, err := c.DownloadMp4WithResponse(ctx, &models.DownloadMp4Params{Filename: name, Range: h.Range, IfRange: h.IfRange, IfNoneMatch: h.IfNoneMatch, IfModifiedSince: h.IfModifiedSince}, eds...)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -202,9 +203,9 @@ func (b bundle) download(t testing.TB, o op, name string, h cond) (*http.Respons
 }
 
 // envelopeOf decodes an error envelope.
-func envelopeOf(t testing.TB, body []byte) client.Envelope {
+func envelopeOf(t testing.TB, body []byte) models.Envelope {
 	t.Helper()
-	var e client.Envelope
+	var e models.Envelope
 	if err := json.Unmarshal(body, &e); err != nil {
 		t.Fatalf("decode envelope %q: %v", body, err)
 	}

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"tim/gen/client"
+	"tim/gen/models"
 	"tim/internal/config"
 	"tim/internal/media"
 	"tim/internal/sniff/snifftestdata"
@@ -370,9 +370,9 @@ func TestAvatar(t *testing.T) {
 	b := setup(t)
 	bob := b.env.Register(t, "bob")
 
-	login := func(account string) client.User {
+	login := func(account string) models.User {
 		t.Helper()
-		res, err := b.env.Client.UserLoginWithResponse(context.Background(), client.UserLoginJSONRequestBody{Account: account, Password: testenv.Password})
+		res, err := b.env.Client.UserLoginWithResponse(context.Background(), models.UserLoginJSONRequestBody{Account: account, Password: testenv.Password})
 		if err != nil || res.JSON200 == nil {
 			t.Fatalf("login: %v %v", err, res)
 		}

@@ -12,7 +12,7 @@ import (
 	"os"
 	"time"
 
-	"tim/gen/api"
+	"tim/gen/server"
 	"tim/internal/auth"
 	"tim/internal/blob"
 	"tim/internal/reply"
@@ -29,22 +29,22 @@ var errWrongType = errors.New("content of the wrong type")
 // UploadHeadPic stores the token account's avatar, replacing the previous
 // one. The document's username field is accepted and ignored: the avatar
 // belongs to the token's account, whatever the form says.
-func (a *API) UploadHeadPic(ctx context.Context, req api.UploadHeadPicRequestObject) (api.UploadHeadPicResponseObject, error) {
+func (a *API) UploadHeadPic(ctx context.Context, req server.UploadHeadPicRequestObject) (server.UploadHeadPicResponseObject, error) {
 	return a.upload(ctx, req.Body, kindAvatar)
 }
 
 // UploadChatPic stores a JPEG, PNG or BMP picture.
-func (a *API) UploadChatPic(ctx context.Context, req api.UploadChatPicRequestObject) (api.UploadChatPicResponseObject, error) {
+func (a *API) UploadChatPic(ctx context.Context, req server.UploadChatPicRequestObject) (server.UploadChatPicResponseObject, error) {
 	return a.upload(ctx, req.Body, kindChatPic)
 }
 
 // UploadMp3 stores MPEG audio.
-func (a *API) UploadMp3(ctx context.Context, req api.UploadMp3RequestObject) (api.UploadMp3ResponseObject, error) {
+func (a *API) UploadMp3(ctx context.Context, req server.UploadMp3RequestObject) (server.UploadMp3ResponseObject, error) {
 	return a.upload(ctx, req.Body, kindMP3)
 }
 
 // UploadMp4 stores an MP4 video.
-func (a *API) UploadMp4(ctx context.Context, req api.UploadMp4RequestObject) (api.UploadMp4ResponseObject, error) {
+func (a *API) UploadMp4(ctx context.Context, req server.UploadMp4RequestObject) (server.UploadMp4ResponseObject, error) {
 	return a.upload(ctx, req.Body, kindMP4)
 }
 

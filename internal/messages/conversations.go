@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"tim/gen/api"
+	"tim/gen/models"
+	"tim/gen/server"
 	"tim/internal/auth"
 	"tim/internal/store"
 )
@@ -44,14 +45,14 @@ const (
 
 // GetConversations returns a page of the account's conversations, most
 // recent activity first, with unread counts.
-func (c *Conversations) GetConversations(ctx context.Context, req api.GetConversationsRequestObject) (api.GetConversationsResponseObject, error) {
+func (c *Conversations) GetConversations(ctx context.Context, req server.GetConversationsRequestObject) (server.GetConversationsResponseObject, error) {
 	p := req.Params
 	claims, ok := auth.FromContext(ctx)
 	if !ok {
-		return api.GetConversations401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Code: http.StatusUnauthorized, Message: msgUnauthorized}}, nil
+		return server.GetConversations401JSONResponse{UnauthorizedJSONResponse: server.UnauthorizedJSONResponse{Code: http.StatusUnauthorized, Message: msgUnauthorized}}, nil
 	}
 	if p.Account != claims.Account {
-		return api.GetConversations403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: "无权查看其他账号的会话"}}, nil
+		return server.GetConversations403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: "无权查看其他账号的会话"}}, nil
 	}
 	limit := conversationsDefaultLimit
 	if p.Limit != nil {
@@ -61,7 +62,7 @@ func (c *Conversations) GetConversations(ctx context.Context, req api.GetConvers
 	if p.Cursor != nil {
 		cur, err := decodePageCursor(*p.Cursor)
 		if err != nil {
-			return api.GetConversations400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: "参数cursor不合法：请使用上一页返回的next"}}, nil
+			return server.GetConversations400JSONResponse{BadRequestJSONResponse: server.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: "参数cursor不合法：请使用上一页返回的next"}}, nil
 		}
 		after = &cur
 	}
@@ -70,7 +71,7 @@ func (c *Conversations) GetConversations(ctx context.Context, req api.GetConvers
 	if err != nil {
 		return nil, err
 	}
-	page := api.ConversationPage{Conversations: make([]api.Conversation, 0, min(len(rows), limit))}
+	page := models.ConversationPage{Conversations: make([]models.Conversation, 0, min(len(rows), limit))}
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
@@ -80,17 +81,17 @@ func (c *Conversations) GetConversations(ctx context.Context, req api.GetConvers
 	for _, r := range rows {
 		page.Conversations = append(page.Conversations, toAPIConversation(r))
 	}
-	return api.GetConversations200JSONResponse{Code: http.StatusOK, Message: msgConversationsOK, Data: page}, nil
+	return server.GetConversations200JSONResponse{Code: http.StatusOK, Message: msgConversationsOK, Data: page}, nil
 }
 
-func toAPIConversation(r conversationRow) api.Conversation {
-	out := api.Conversation{Name: r.name, LastSeq: r.lastSeq, ReadSeq: r.readSeq, Unread: max(r.unread, 0)}
+func toAPIConversation(r conversationRow) models.Conversation {
+	out := models.Conversation{Name: r.name, LastSeq: r.lastSeq, ReadSeq: r.readSeq, Unread: max(r.unread, 0)}
 	if r.groupID != 0 {
-		out.Type = api.ConversationTypeGroup
+		out.Type = models.ConversationTypeGroup
 		gid := r.groupID
 		out.GroupId = &gid
 	} else {
-		out.Type = api.ConversationTypeDirect
+		out.Type = models.ConversationTypeDirect
 		with, peerRead := r.peer, r.peerReadSeq
 		out.With, out.PeerReadSeq = &with, &peerRead
 	}
@@ -128,14 +129,14 @@ func decodePageCursor(s string) (pageCursor, error) {
 
 // MarkRead moves the account's read cursor of one conversation, for
 // clients without a socket.
-func (c *Conversations) MarkRead(ctx context.Context, req api.MarkReadRequestObject) (api.MarkReadResponseObject, error) {
+func (c *Conversations) MarkRead(ctx context.Context, req server.MarkReadRequestObject) (server.MarkReadResponseObject, error) {
 	claims, ok := auth.FromContext(ctx)
 	if !ok {
-		return api.MarkRead401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Code: http.StatusUnauthorized, Message: msgUnauthorized}}, nil
+		return server.MarkRead401JSONResponse{UnauthorizedJSONResponse: server.UnauthorizedJSONResponse{Code: http.StatusUnauthorized, Message: msgUnauthorized}}, nil
 	}
 	b := req.Body
-	bad := func(msg string) (api.MarkReadResponseObject, error) {
-		return api.MarkRead400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: msg}}, nil
+	bad := func(msg string) (server.MarkReadResponseObject, error) {
+		return server.MarkRead400JSONResponse{BadRequestJSONResponse: server.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: msg}}, nil
 	}
 	if b == nil {
 		return bad("请求体格式错误")
@@ -163,19 +164,19 @@ func (c *Conversations) MarkRead(ctx context.Context, req api.MarkReadRequestObj
 		case code == http.StatusBadRequest:
 			return bad(msg)
 		case code == http.StatusForbidden:
-			return api.MarkRead403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msg}}, nil
+			return server.MarkRead403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msg}}, nil
 		case code == http.StatusNotFound:
-			return api.MarkRead404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: http.StatusNotFound, Message: msg}}, nil
+			return server.MarkRead404JSONResponse{NotFoundJSONResponse: server.NotFoundJSONResponse{Code: http.StatusNotFound, Message: msg}}, nil
 		}
 		return nil, err
 	}
-	return api.MarkRead200JSONResponse{Code: http.StatusOK, Message: msgReadOK, Data: rc.Frame(rc.Reader)}, nil
+	return server.MarkRead200JSONResponse{Code: http.StatusOK, Message: msgReadOK, Data: rc.Frame(rc.Reader)}, nil
 }
 
 // Frame is the receipt as the sockets of account see it: with names the
 // other party of a direct conversation from account's side.
-func (rc Receipt) Frame(account string) api.ReceiptFrame {
-	f := api.ReceiptFrame{Type: api.Receipt, Reader: rc.Reader, Seq: rc.Cursor, Time: rc.Time}
+func (rc Receipt) Frame(account string) models.ReceiptFrame {
+	f := models.ReceiptFrame{Type: models.Receipt, Reader: rc.Reader, Seq: rc.Cursor, Time: rc.Time}
 	if rc.GroupID != 0 {
 		gid := rc.GroupID
 		f.GroupId = &gid
@@ -190,31 +191,31 @@ func (rc Receipt) Frame(account string) api.ReceiptFrame {
 }
 
 // GetGroupReaders lists the group's members whose read cursor reached seq.
-func (c *Conversations) GetGroupReaders(ctx context.Context, req api.GetGroupReadersRequestObject) (api.GetGroupReadersResponseObject, error) {
+func (c *Conversations) GetGroupReaders(ctx context.Context, req server.GetGroupReadersRequestObject) (server.GetGroupReadersResponseObject, error) {
 	p := req.Params
 	claims, ok := auth.FromContext(ctx)
 	if !ok {
-		return api.GetGroupReaders401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Code: http.StatusUnauthorized, Message: msgUnauthorized}}, nil
+		return server.GetGroupReaders401JSONResponse{UnauthorizedJSONResponse: server.UnauthorizedJSONResponse{Code: http.StatusUnauthorized, Message: msgUnauthorized}}, nil
 	}
 	if p.Seq < 1 {
-		return api.GetGroupReaders400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: "seq必须是正整数"}}, nil
+		return server.GetGroupReaders400JSONResponse{BadRequestJSONResponse: server.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: "seq必须是正整数"}}, nil
 	}
 	exists, member, err := c.store.groupAccess(ctx, p.GroupID, claims.Account)
 	switch {
 	case err != nil:
 		return nil, err
 	case !exists:
-		return api.GetGroupReaders404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: http.StatusNotFound, Message: "群不存在"}}, nil
+		return server.GetGroupReaders404JSONResponse{NotFoundJSONResponse: server.NotFoundJSONResponse{Code: http.StatusNotFound, Message: "群不存在"}}, nil
 	case !member:
-		return api.GetGroupReaders403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: "你不是该群成员"}}, nil
+		return server.GetGroupReaders403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: "你不是该群成员"}}, nil
 	}
 	readers, err := c.store.listGroupReaders(ctx, p.GroupID, p.Seq)
 	if err != nil {
 		return nil, err
 	}
-	data := make([]api.GroupReader, len(readers))
+	data := make([]models.GroupReader, len(readers))
 	for i, r := range readers {
-		data[i] = api.GroupReader{Account: r.account, Username: r.username, ReadSeq: r.readSeq}
+		data[i] = models.GroupReader{Account: r.account, Username: r.username, ReadSeq: r.readSeq}
 	}
-	return api.GetGroupReaders200JSONResponse{Code: http.StatusOK, Message: msgGroupReadersOK, Data: data}, nil
+	return server.GetGroupReaders200JSONResponse{Code: http.StatusOK, Message: msgGroupReadersOK, Data: data}, nil
 }

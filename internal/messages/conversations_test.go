@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tim/gen/client"
+	"tim/gen/models"
 	"tim/internal/messages"
 	"tim/internal/store"
 	"tim/internal/testenv"
@@ -70,7 +71,7 @@ func (w *world) ok(what string, status int, body []byte) {
 
 func (w *world) befriend(a, b string) {
 	w.t.Helper()
-	r, err := w.env.Client.AddFriendWithResponse(context.Background(), &client.AddFriendParams{UserAccount: a, FriendAccount: b}, w.auth[a])
+	r, err := w.env.Client.AddFriendWithResponse(context.Background(), &models.AddFriendParams{UserAccount: a, FriendAccount: b}, w.auth[a])
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func (w *world) befriend(a, b string) {
 
 func (w *world) unfriend(a, b string) {
 	w.t.Helper()
-	r, err := w.env.Client.DeleteFriendWithResponse(context.Background(), &client.DeleteFriendParams{UserAccount: a, FriendAccount: b}, w.auth[a])
+	r, err := w.env.Client.DeleteFriendWithResponse(context.Background(), &models.DeleteFriendParams{UserAccount: a, FriendAccount: b}, w.auth[a])
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func (w *world) unfriend(a, b string) {
 
 func (w *world) createGroup(owner, name string) int64 {
 	w.t.Helper()
-	r, err := w.env.Client.CreateGroupWithResponse(context.Background(), &client.CreateGroupParams{UserAccount: owner, GroupName: name}, w.auth[owner])
+	r, err := w.env.Client.CreateGroupWithResponse(context.Background(), &models.CreateGroupParams{UserAccount: owner, GroupName: name}, w.auth[owner])
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func (w *world) createGroup(owner, name string) int64 {
 
 func (w *world) join(account string, g int64) {
 	w.t.Helper()
-	r, err := w.env.Client.JoinGroupWithResponse(context.Background(), &client.JoinGroupParams{UserAccount: account, GroupID: g}, w.auth[account])
+	r, err := w.env.Client.JoinGroupWithResponse(context.Background(), &models.JoinGroupParams{UserAccount: account, GroupID: g}, w.auth[account])
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func (w *world) join(account string, g int64) {
 
 func (w *world) leave(account string, g int64) {
 	w.t.Helper()
-	r, err := w.env.Client.LeaveGroupWithResponse(context.Background(), &client.LeaveGroupParams{UserAccount: account, GroupID: g}, w.auth[account])
+	r, err := w.env.Client.LeaveGroupWithResponse(context.Background(), &models.LeaveGroupParams{UserAccount: account, GroupID: g}, w.auth[account])
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func (w *world) send(sender, to string, g int64, bodies ...string) {
 }
 
 // read marks a conversation read through POST /Tim/read.
-func (w *world) read(reader string, body client.ReadRequest) *client.MarkReadResponse {
+func (w *world) read(reader string, body models.ReadRequest) *client.MarkReadResponse {
 	w.t.Helper()
 	r, err := w.env.Client.MarkReadWithResponse(context.Background(), body, w.auth[reader])
 	if err != nil {
@@ -135,15 +136,15 @@ func (w *world) read(reader string, body client.ReadRequest) *client.MarkReadRes
 	return r
 }
 
-func readWith(with string, seq int64) client.ReadRequest {
-	return client.ReadRequest{With: &with, Seq: seq}
+func readWith(with string, seq int64) models.ReadRequest {
+	return models.ReadRequest{With: &with, Seq: seq}
 }
-func readGroup(g, seq int64) client.ReadRequest { return client.ReadRequest{GroupId: &g, Seq: seq} }
+func readGroup(g, seq int64) models.ReadRequest { return models.ReadRequest{GroupId: &g, Seq: seq} }
 
 // list reads one page of account's conversation list.
-func (w *world) list(account string, limit int32, cursor *string) client.ConversationPage {
+func (w *world) list(account string, limit int32, cursor *string) models.ConversationPage {
 	w.t.Helper()
-	p := &client.GetConversationsParams{Account: account, Cursor: cursor}
+	p := &models.GetConversationsParams{Account: account, Cursor: cursor}
 	if limit > 0 {
 		p.Limit = &limit
 	}
@@ -156,9 +157,9 @@ func (w *world) list(account string, limit int32, cursor *string) client.Convers
 }
 
 // all reads account's whole list with pages of limit.
-func (w *world) all(account string, limit int32) []client.Conversation {
+func (w *world) all(account string, limit int32) []models.Conversation {
 	w.t.Helper()
-	var out []client.Conversation
+	var out []models.Conversation
 	var cursor *string
 	for range 100 {
 		page := w.list(account, limit, cursor)
@@ -184,7 +185,7 @@ type expected struct {
 	lastFrom, lastBody             string
 }
 
-func (w *world) check(got []client.Conversation, want []expected) {
+func (w *world) check(got []models.Conversation, want []expected) {
 	w.t.Helper()
 	if len(got) != len(want) {
 		b, _ := json.Marshal(got)
@@ -195,11 +196,11 @@ func (w *world) check(got []client.Conversation, want []expected) {
 		kind, id, _ := strings.Cut(x.key, ":")
 		switch kind {
 		case "with":
-			if c.Type != client.ConversationTypeDirect || c.With == nil || *c.With != id || c.GroupId != nil || c.PeerReadSeq == nil || *c.PeerReadSeq != x.peer {
+			if c.Type != models.ConversationTypeDirect || c.With == nil || *c.With != id || c.GroupId != nil || c.PeerReadSeq == nil || *c.PeerReadSeq != x.peer {
 				w.t.Fatalf("conversation %d: %+v, want direct with %s, peer read %d", i, c, id, x.peer)
 			}
 		case "group":
-			if c.Type != client.ConversationTypeGroup || c.GroupId == nil || *c.GroupId != w.groups[id] || c.With != nil || c.PeerReadSeq != nil {
+			if c.Type != models.ConversationTypeGroup || c.GroupId == nil || *c.GroupId != w.groups[id] || c.With != nil || c.PeerReadSeq != nil {
 				w.t.Fatalf("conversation %d: %+v, want group %s", i, c, id)
 			}
 		}
@@ -263,7 +264,7 @@ func (w *world) build() {
 
 	for _, rd := range []struct {
 		reader string
-		req    client.ReadRequest
+		req    models.ReadRequest
 	}{
 		{"a", readWith("b", 2)}, {"b", readWith("a", 3)}, {"a", readGroup(team, 1)}, {"b", readGroup(team, 4)},
 	} {
@@ -304,14 +305,14 @@ func TestConversationList(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name   string
-		params client.GetConversationsParams
+		params models.GetConversationsParams
 		status int
 	}{
-		{"another account", client.GetConversationsParams{Account: "b"}, http.StatusForbidden},
-		{"bad cursor", client.GetConversationsParams{Account: "a", Cursor: ptr("not-a-cursor!")}, http.StatusBadRequest},
-		{"cursor of no conversation", client.GetConversationsParams{Account: "a", Cursor: ptr("MTIzOng")}, http.StatusBadRequest},
-		{"limit 0", client.GetConversationsParams{Account: "a", Limit: ptr(int32(0))}, http.StatusBadRequest},
-		{"limit 201", client.GetConversationsParams{Account: "a", Limit: ptr(int32(201))}, http.StatusBadRequest},
+		{"another account", models.GetConversationsParams{Account: "b"}, http.StatusForbidden},
+		{"bad cursor", models.GetConversationsParams{Account: "a", Cursor: ptr("not-a-cursor!")}, http.StatusBadRequest},
+		{"cursor of no conversation", models.GetConversationsParams{Account: "a", Cursor: ptr("MTIzOng")}, http.StatusBadRequest},
+		{"limit 0", models.GetConversationsParams{Account: "a", Limit: ptr(int32(0))}, http.StatusBadRequest},
+		{"limit 201", models.GetConversationsParams{Account: "a", Limit: ptr(int32(201))}, http.StatusBadRequest},
 	} {
 		r, err := w.env.Client.GetConversationsWithResponse(ctx, &tc.params, w.auth["a"])
 		if err != nil {
@@ -321,7 +322,7 @@ func TestConversationList(t *testing.T) {
 			t.Fatalf("%s: status %d, want %d: %s", tc.name, r.StatusCode(), tc.status, r.Body)
 		}
 	}
-	r, err := w.env.Client.GetConversationsWithResponse(ctx, &client.GetConversationsParams{Account: "a"})
+	r, err := w.env.Client.GetConversationsWithResponse(ctx, &models.GetConversationsParams{Account: "a"})
 	if err != nil || r.StatusCode() != http.StatusUnauthorized {
 		t.Fatalf("no token: %v %d", err, r.StatusCode())
 	}
@@ -421,25 +422,25 @@ func TestConversationListShowsMedia(t *testing.T) {
 			t.Fatalf("send %s: %v", s.Body, err)
 		}
 	}
-	history := func(account string, c client.Conversation) client.MessageFrame {
+	history := func(account string, c models.Conversation) models.MessageFrame {
 		t.Helper()
 		var body []byte
 		if c.GroupId != nil {
-			r, err := w.env.Client.GetGroupMessagesWithResponse(ctx, &client.GetGroupMessagesParams{Account: account, GroupID: *c.GroupId}, w.auth[account])
+			r, err := w.env.Client.GetGroupMessagesWithResponse(ctx, &models.GetGroupMessagesParams{Account: account, GroupID: *c.GroupId}, w.auth[account])
 			if err != nil {
 				t.Fatal(err)
 			}
 			w.ok("group history", r.StatusCode(), r.Body)
 			body = r.Body
 		} else {
-			r, err := w.env.Client.GetMessagesWithResponse(ctx, &client.GetMessagesParams{Account: account, With: *c.With}, w.auth[account])
+			r, err := w.env.Client.GetMessagesWithResponse(ctx, &models.GetMessagesParams{Account: account, With: *c.With}, w.auth[account])
 			if err != nil {
 				t.Fatal(err)
 			}
 			w.ok("history", r.StatusCode(), r.Body)
 			body = r.Body
 		}
-		var env struct{ Data []client.MessageFrame }
+		var env struct{ Data []models.MessageFrame }
 		if err := json.Unmarshal(body, &env); err != nil || len(env.Data) == 0 {
 			t.Fatalf("history: %v: %s", err, body)
 		}
@@ -524,9 +525,9 @@ func TestMarkRead(t *testing.T) {
 		t.Fatalf("read cursor in the group left %d, want 1 as it was", got)
 	}
 
-	readers := func(account string, g, seq int64) (int, []client.GroupReader) {
+	readers := func(account string, g, seq int64) (int, []models.GroupReader) {
 		t.Helper()
-		res, err := w.env.Client.GetGroupReadersWithResponse(context.Background(), &client.GetGroupReadersParams{GroupID: g, Seq: seq}, w.auth[account])
+		res, err := w.env.Client.GetGroupReadersWithResponse(context.Background(), &models.GetGroupReadersParams{GroupID: g, Seq: seq}, w.auth[account])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -535,7 +536,7 @@ func TestMarkRead(t *testing.T) {
 		}
 		return res.StatusCode(), res.JSON200.Data
 	}
-	if st, got := readers("a", team, 1); st != http.StatusOK || len(got) != 2 || got[0] != (client.GroupReader{Account: "a", Username: "a", ReadSeq: 1}) || got[1] != (client.GroupReader{Account: "b", Username: "b", ReadSeq: 4}) {
+	if st, got := readers("a", team, 1); st != http.StatusOK || len(got) != 2 || got[0] != (models.GroupReader{Account: "a", Username: "a", ReadSeq: 1}) || got[1] != (models.GroupReader{Account: "b", Username: "b", ReadSeq: 4}) {
 		t.Fatalf("readers of team at 1: %d %+v", st, got)
 	}
 	if st, got := readers("b", team, 2); st != http.StatusOK || len(got) != 1 || got[0].Account != "b" {
@@ -621,9 +622,9 @@ func (s *socket) next(typ string) map[string]any {
 	}
 }
 
-func (s *socket) receipt() client.ReceiptFrame {
+func (s *socket) receipt() models.ReceiptFrame {
 	s.t.Helper()
-	var r client.ReceiptFrame
+	var r models.ReceiptFrame
 	b, _ := json.Marshal(s.next("receipt"))
 	if err := json.Unmarshal(b, &r); err != nil {
 		s.t.Fatal(err)

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"math"
 
-	"tim/gen/api"
+	"tim/gen/models"
+	"tim/gen/server"
 	"tim/internal/auth"
 	"tim/internal/reply"
 	"tim/internal/store"
@@ -29,18 +30,18 @@ const (
 )
 
 // GetMessages returns a page of the messages between account and with.
-func (h *History) GetMessages(ctx context.Context, req api.GetMessagesRequestObject) (api.GetMessagesResponseObject, error) {
+func (h *History) GetMessages(ctx context.Context, req server.GetMessagesRequestObject) (server.GetMessagesResponseObject, error) {
 	p := req.Params
 	claims, ok := auth.FromContext(ctx)
 	if !ok {
-		return api.GetMessages401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Code: 401, Message: "身份未认证"}}, nil
+		return server.GetMessages401JSONResponse{UnauthorizedJSONResponse: server.UnauthorizedJSONResponse{Code: 401, Message: "身份未认证"}}, nil
 	}
 	if p.Account != claims.Account {
-		return api.GetMessages403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: 403, Message: "无权查看其他账号的消息"}}, nil
+		return server.GetMessages403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: 403, Message: "无权查看其他账号的消息"}}, nil
 	}
 	if _, err := h.q.UserGetByAccount(ctx, p.With); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return api.GetMessages404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: 404, Message: "用户不存在"}}, nil
+			return server.GetMessages404JSONResponse{NotFoundJSONResponse: server.NotFoundJSONResponse{Code: 404, Message: "用户不存在"}}, nil
 		}
 		return nil, fmt.Errorf("read user: %w", err)
 	}
@@ -48,18 +49,18 @@ func (h *History) GetMessages(ctx context.Context, req api.GetMessagesRequestObj
 	if err != nil {
 		return nil, err
 	}
-	return api.GetMessages200JSONResponse{Code: 200, Message: msgHistoryOK, Data: msgs}, nil
+	return server.GetMessages200JSONResponse{Code: 200, Message: msgHistoryOK, Data: msgs}, nil
 }
 
 // GetGroupMessages returns a page of a group's messages, to members only.
-func (h *History) GetGroupMessages(ctx context.Context, req api.GetGroupMessagesRequestObject) (api.GetGroupMessagesResponseObject, error) {
+func (h *History) GetGroupMessages(ctx context.Context, req server.GetGroupMessagesRequestObject) (server.GetGroupMessagesResponseObject, error) {
 	p := req.Params
 	claims, ok := auth.FromContext(ctx)
 	if !ok {
-		return api.GetGroupMessages401JSONResponse{UnauthorizedJSONResponse: api.UnauthorizedJSONResponse{Code: 401, Message: "身份未认证"}}, nil
+		return server.GetGroupMessages401JSONResponse{UnauthorizedJSONResponse: server.UnauthorizedJSONResponse{Code: 401, Message: "身份未认证"}}, nil
 	}
 	if p.Account != claims.Account {
-		return api.GetGroupMessages403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: 403, Message: "无权查看其他账号的消息"}}, nil
+		return server.GetGroupMessages403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: 403, Message: "无权查看其他账号的消息"}}, nil
 	}
 	member, err := h.q.GroupMembership(ctx, p.GroupID, p.Account)
 	switch {
@@ -74,13 +75,13 @@ func (h *History) GetGroupMessages(ctx context.Context, req api.GetGroupMessages
 	if err != nil {
 		return nil, err
 	}
-	return api.GetGroupMessages200JSONResponse{Code: 200, Message: msgHistoryOK, Data: msgs}, nil
+	return server.GetGroupMessages200JSONResponse{Code: 200, Message: msgHistoryOK, Data: msgs}, nil
 }
 
 // page reads one page in ascending seq order: after afterSeq when given,
 // else the newest before beforeSeq (or the newest of all). With both, the
 // page holds the oldest messages between them.
-func (h *History) page(ctx context.Context, conv string, before, after *int64, limit *int32) ([]api.MessageFrame, error) {
+func (h *History) page(ctx context.Context, conv string, before, after *int64, limit *int32) ([]models.MessageFrame, error) {
 	n := historyDefaultLimit
 	if limit != nil {
 		n = int(min(max(*limit, 1), 500))
@@ -107,7 +108,7 @@ func (h *History) page(ctx context.Context, conv string, before, after *int64, l
 	if err != nil {
 		return nil, err
 	}
-	out := make([]api.MessageFrame, len(msgs))
+	out := make([]models.MessageFrame, len(msgs))
 	for i, m := range msgs {
 		out[i] = m.Frame()
 	}

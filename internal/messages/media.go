@@ -3,7 +3,7 @@ package messages
 import (
 	"net/url"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/store"
 )
 
@@ -31,14 +31,14 @@ func mediaKind(k string) string { return mediaSources[k].kind }
 
 // mediaInfo is m as the media field of the frame of a message of kind k
 // whose body is the stored name.
-func mediaInfo(m *Media, k, name string) *api.MediaInfo {
+func mediaInfo(m *Media, k, name string) *models.MediaInfo {
 	src, ok := mediaSources[k]
 	if !ok {
 		return nil
 	}
-	out := &api.MediaInfo{
+	out := &models.MediaInfo{
 		Url:  src.download + "?filename=" + url.QueryEscape(name),
-		Mime: api.MediaInfoMime(m.Type),
+		Mime: models.MediaInfoMime(m.Type),
 		Size: m.Size,
 	}
 	if m.Width > 0 && m.Height > 0 {

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/store"
 )
 
@@ -117,10 +117,10 @@ func (r *Reader) Before(ctx context.Context, conv string, before int64, limit in
 }
 
 // Frame is m as the message frame clients receive.
-func (m Message) Frame() api.MessageFrame {
-	f := api.MessageFrame{
-		Type: api.Message, Id: m.ID, Seq: m.Seq, FromUser: m.Sender,
-		Message: m.Body, Kind: api.MessageKind(m.Kind), Time: m.Time,
+func (m Message) Frame() models.MessageFrame {
+	f := models.MessageFrame{
+		Type: models.Message, Id: m.ID, Seq: m.Seq, FromUser: m.Sender,
+		Message: m.Body, Kind: models.MessageKind(m.Kind), Time: m.Time,
 	}
 	f.To, f.GroupId, f.ClientMsgId = m.Target()
 	if m.Recalled {

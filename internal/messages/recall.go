@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/store"
 )
 
@@ -37,8 +37,8 @@ type RecallRequest struct {
 
 // RecallFrame is m, a KindRecall event, as the recall frame clients
 // receive.
-func (m Message) RecallFrame() api.RecallFrame {
-	f := api.RecallFrame{Type: api.RecallFrameTypeRecall, Id: m.Recalls, Seq: m.Seq, By: m.Sender, Time: m.Time}
+func (m Message) RecallFrame() models.RecallFrame {
+	f := models.RecallFrame{Type: models.RecallFrameTypeRecall, Id: m.Recalls, Seq: m.Seq, By: m.Sender, Time: m.Time}
 	if m.GroupID != 0 {
 		gid := m.GroupID
 		f.GroupId = &gid

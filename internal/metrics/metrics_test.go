@@ -17,7 +17,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"tim/gen/client"
+	"tim/gen/models"
 	"tim/internal/config"
 	"tim/internal/sniff/snifftestdata"
 	"tim/internal/testenv"
@@ -41,7 +41,7 @@ func withTraffic(t *testing.T) *testenv.Env {
 		tokens[acc] = env.Register(t, acc)
 	}
 	for _, f := range []string{"bob", "cat"} {
-		res, err := env.Client.AddFriendWithResponse(context.Background(), &client.AddFriendParams{UserAccount: "ann", FriendAccount: f}, testenv.Auth(tokens["ann"]))
+		res, err := env.Client.AddFriendWithResponse(context.Background(), &models.AddFriendParams{UserAccount: "ann", FriendAccount: f}, testenv.Auth(tokens["ann"]))
 		if err != nil || res.StatusCode() != http.StatusOK {
 			t.Fatalf("befriend ann and %s: %v", f, err)
 		}
@@ -49,7 +49,7 @@ func withTraffic(t *testing.T) *testenv.Env {
 
 	// A wrong password (401), then the account's limit (429).
 	for range 2 {
-		if _, err := env.Client.UserLoginWithResponse(context.Background(), client.UserLoginJSONRequestBody{Account: "ann", Password: "wrong-password"}); err != nil {
+		if _, err := env.Client.UserLoginWithResponse(context.Background(), models.UserLoginJSONRequestBody{Account: "ann", Password: "wrong-password"}); err != nil {
 			t.Fatal(err)
 		}
 	}

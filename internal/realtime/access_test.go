@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/auth"
 	"tim/internal/messages"
 )
@@ -43,7 +43,7 @@ func TestLeaverLosesTheGroupOnEveryInstance(t *testing.T) {
 	user.next()
 	user.next()
 	gid := int64(1)
-	ca.sendJSON(api.SendFrame{Type: "send", GroupId: &gid, Text: "before"})
+	ca.sendJSON(models.SendFrame{Type: "send", GroupId: &gid, Text: "before"})
 	if m := user.message(); m.Message != "before" {
 		t.Fatalf("b got %+v", m)
 	}
@@ -52,13 +52,13 @@ func TestLeaverLosesTheGroupOnEveryInstance(t *testing.T) {
 	if code := group.closed(); code != CloseNoLongerPeer {
 		t.Fatalf("group socket closed with %d, want %d", code, CloseNoLongerPeer)
 	}
-	ca.sendJSON(api.SendFrame{Type: "send", GroupId: &gid, Text: "after"})
+	ca.sendJSON(models.SendFrame{Type: "send", GroupId: &gid, Text: "after"})
 	to := "b"
-	ca.sendJSON(api.SendFrame{Type: "send", To: &to, Text: "direct"})
+	ca.sendJSON(models.SendFrame{Type: "send", To: &to, Text: "direct"})
 	if m := user.message(); m.Message != "direct" {
 		t.Fatalf("b's user socket got %+v after leaving, want the direct message", m)
 	}
-	user.sendJSON(api.SyncFrame{Type: "sync", GroupId: &gid, AfterSeq: 0})
+	user.sendJSON(models.SyncFrame{Type: "sync", GroupId: &gid, AfterSeq: 0})
 	if f := user.nextOf("error"); f["code"] != float64(403) {
 		t.Fatalf("sync of a left group answered %v", f)
 	}
@@ -83,7 +83,7 @@ func TestSyncChecksMembershipNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	gid := int64(1)
-	group.sendJSON(api.SyncFrame{Type: "sync", GroupId: &gid, AfterSeq: 0})
+	group.sendJSON(models.SyncFrame{Type: "sync", GroupId: &gid, AfterSeq: 0})
 	if f := group.nextOf("error"); f["code"] != float64(403) {
 		t.Fatalf("sync after leaving answered %v", f)
 	}

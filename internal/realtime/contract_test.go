@@ -10,29 +10,29 @@ import (
 	"testing"
 	"time"
 
-	"tim/gen/api"
+	"tim/gen/models"
 )
 
 // frameTypes are the generated Go types of every frame, by schema name.
 var frameTypes = map[string]reflect.Type{
-	"ConnectedFrame":     reflect.TypeFor[api.ConnectedFrame](),
-	"UsersFrame":         reflect.TypeFor[api.UsersFrame](),
-	"MessageFrame":       reflect.TypeFor[api.MessageFrame](),
-	"AckFrame":           reflect.TypeFor[api.AckFrame](),
-	"ErrorFrame":         reflect.TypeFor[api.ErrorFrame](),
-	"PresenceFrame":      reflect.TypeFor[api.PresenceFrame](),
-	"GroupPresenceFrame": reflect.TypeFor[api.GroupPresenceFrame](),
-	"GroupOnlineFrame":   reflect.TypeFor[api.GroupOnlineFrame](),
-	"LegacySendFrame":    reflect.TypeFor[api.LegacySendFrame](),
-	"SendFrame":          reflect.TypeFor[api.SendFrame](),
-	"AckClientFrame":     reflect.TypeFor[api.AckClientFrame](),
-	"SyncFrame":          reflect.TypeFor[api.SyncFrame](),
-	"ReadFrame":          reflect.TypeFor[api.ReadFrame](),
-	"ReceiptFrame":       reflect.TypeFor[api.ReceiptFrame](),
-	"TypingClientFrame":  reflect.TypeFor[api.TypingClientFrame](),
-	"TypingFrame":        reflect.TypeFor[api.TypingFrame](),
-	"RecallFrame":        reflect.TypeFor[api.RecallFrame](),
-	"RecallClientFrame":  reflect.TypeFor[api.RecallClientFrame](),
+	"ConnectedFrame":     reflect.TypeFor[models.ConnectedFrame](),
+	"UsersFrame":         reflect.TypeFor[models.UsersFrame](),
+	"MessageFrame":       reflect.TypeFor[models.MessageFrame](),
+	"AckFrame":           reflect.TypeFor[models.AckFrame](),
+	"ErrorFrame":         reflect.TypeFor[models.ErrorFrame](),
+	"PresenceFrame":      reflect.TypeFor[models.PresenceFrame](),
+	"GroupPresenceFrame": reflect.TypeFor[models.GroupPresenceFrame](),
+	"GroupOnlineFrame":   reflect.TypeFor[models.GroupOnlineFrame](),
+	"LegacySendFrame":    reflect.TypeFor[models.LegacySendFrame](),
+	"SendFrame":          reflect.TypeFor[models.SendFrame](),
+	"AckClientFrame":     reflect.TypeFor[models.AckClientFrame](),
+	"SyncFrame":          reflect.TypeFor[models.SyncFrame](),
+	"ReadFrame":          reflect.TypeFor[models.ReadFrame](),
+	"ReceiptFrame":       reflect.TypeFor[models.ReceiptFrame](),
+	"TypingClientFrame":  reflect.TypeFor[models.TypingClientFrame](),
+	"TypingFrame":        reflect.TypeFor[models.TypingFrame](),
+	"RecallFrame":        reflect.TypeFor[models.RecallFrame](),
+	"RecallClientFrame":  reflect.TypeFor[models.RecallClientFrame](),
 }
 
 // TestAsyncAPIMatchesGeneratedTypes fails on drift between asyncapi.yaml,

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/config"
 )
 
@@ -56,7 +56,7 @@ func TestReconnectMidBurst(t *testing.T) {
 		}
 		acked = m.Seq
 		with := "a"
-		cb.sendJSON(api.AckClientFrame{Type: "ack", With: &with, Seq: m.Seq})
+		cb.sendJSON(models.AckClientFrame{Type: "ack", With: &with, Seq: m.Seq})
 	}
 	cb.close()
 	// The new socket starts right after what was acknowledged at the latest
@@ -100,8 +100,8 @@ func TestTwoInstances(t *testing.T) {
 	const n = 40
 	for i := range n {
 		to := "b"
-		ca.sendJSON(api.SendFrame{Type: "send", To: &to, Text: fmt.Sprintf("d%d", i)})
-		cb.sendJSON(api.SendFrame{Type: "send", GroupId: &gid, Text: fmt.Sprintf("g%d", i)})
+		ca.sendJSON(models.SendFrame{Type: "send", To: &to, Text: fmt.Sprintf("d%d", i)})
+		cb.sendJSON(models.SendFrame{Type: "send", GroupId: &gid, Text: fmt.Sprintf("g%d", i)})
 	}
 	check := func(c *client, nAcks int) {
 		t.Helper()

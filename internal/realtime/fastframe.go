@@ -1,7 +1,7 @@
 package realtime
 
 import (
-	"tim/gen/api"
+	"tim/gen/models"
 )
 
 // The send and ack frames are most of what clients write. fastFrame reads
@@ -15,8 +15,8 @@ import (
 
 // fastFrame is a send or ack frame read by scanFrame.
 type fastFrame struct {
-	send api.SendFrame
-	ack  api.AckClientFrame
+	send models.SendFrame
+	ack  models.AckClientFrame
 	kind frameKind
 }
 
@@ -101,7 +101,7 @@ func scanFrame(data []byte) (f fastFrame, ok bool) {
 		if hasWith || hasSeq || !hasText {
 			return f, false
 		}
-		f.kind, f.send = frameSend, api.SendFrame{Type: api.SendFrameType(typ), Text: text}
+		f.kind, f.send = frameSend, models.SendFrame{Type: models.SendFrameType(typ), Text: text}
 		if hasTo {
 			f.send.To = &to
 		}
@@ -109,7 +109,7 @@ func scanFrame(data []byte) (f fastFrame, ok bool) {
 			f.send.GroupId = &groupID
 		}
 		if hasKind {
-			k := api.MessageKind(kind)
+			k := models.MessageKind(kind)
 			f.send.Kind = &k
 		}
 		if hasID {
@@ -120,7 +120,7 @@ func scanFrame(data []byte) (f fastFrame, ok bool) {
 		if hasTo || hasText || hasKind || hasID || !hasSeq {
 			return f, false
 		}
-		f.kind, f.ack = frameAck, api.AckClientFrame{Type: api.AckClientFrameType(typ), Seq: seq}
+		f.kind, f.ack = frameAck, models.AckClientFrame{Type: models.AckClientFrameType(typ), Seq: seq}
 		if hasWith {
 			f.ack.With = &with
 		}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"tim/gen/api"
+	"tim/gen/models"
 )
 
 // checkScanFrame fails if scanFrame accepts in but the strict decoder
@@ -31,13 +31,13 @@ func checkScanFrame(t *testing.T, in []byte) (accepted bool) {
 	var got, want any
 	switch f.kind {
 	case frameSend:
-		var s api.SendFrame
+		var s models.SendFrame
 		if err := strictUnmarshal(trimmed, &s); err != nil {
 			t.Fatalf("scanFrame accepted %q as a send, the strict decoder refuses it: %v", in, err)
 		}
 		got, want = f.send, s
 	case frameAck:
-		var a api.AckClientFrame
+		var a models.AckClientFrame
 		if err := strictUnmarshal(trimmed, &a); err != nil {
 			t.Fatalf("scanFrame accepted %q as an ack, the strict decoder refuses it: %v", in, err)
 		}

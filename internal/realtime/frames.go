@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/messages"
 )
 
@@ -99,19 +99,19 @@ func decodeClientFrame(ch channel, data []byte) (clientFrame, error) {
 	if isObject && head.Type != nil {
 		switch *head.Type {
 		case "send":
-			var f api.SendFrame
+			var f models.SendFrame
 			if err := strictUnmarshal(trimmed, &f); err != nil {
 				return clientFrame{}, badFrame("send帧格式错误")
 			}
 			return sendFromFrame(f)
 		case "ack":
-			var f api.AckClientFrame
+			var f models.AckClientFrame
 			if err := strictUnmarshal(trimmed, &f); err != nil {
 				return clientFrame{}, badFrame("ack帧格式错误")
 			}
 			return ackFromFrame(f)
 		case "sync":
-			var f api.SyncFrame
+			var f models.SyncFrame
 			if err := strictUnmarshal(trimmed, &f); err != nil {
 				return clientFrame{}, badFrame("sync帧格式错误")
 			}
@@ -140,7 +140,7 @@ func decodeClientFrame(ch channel, data []byte) (clientFrame, error) {
 	if !isObject {
 		return clientFrame{}, badFrame("帧必须是JSON对象")
 	}
-	var f api.LegacySendFrame
+	var f models.LegacySendFrame
 	if err := strictUnmarshal(trimmed, &f); err != nil || f.To == "" {
 		return clientFrame{}, badFrame("消息帧需要to和text")
 	}
@@ -162,7 +162,7 @@ func textFrame(text string) (clientFrame, error) {
 	return clientFrame{kind: frameSend, text: text, msgKind: messages.KindText}, nil
 }
 
-func sendFromFrame(f api.SendFrame) (clientFrame, error) {
+func sendFromFrame(f models.SendFrame) (clientFrame, error) {
 	to, gid, err := target(f.To, f.GroupId)
 	if err != nil {
 		return clientFrame{}, err
@@ -188,7 +188,7 @@ func sendFromFrame(f api.SendFrame) (clientFrame, error) {
 	return c, nil
 }
 
-func ackFromFrame(f api.AckClientFrame) (clientFrame, error) {
+func ackFromFrame(f models.AckClientFrame) (clientFrame, error) {
 	to, gid, err := target(f.With, f.GroupId)
 	if err != nil {
 		return clientFrame{}, err
@@ -252,7 +252,7 @@ func encodeMessage(m messages.Message) []byte {
 }
 
 func encodeError(code int32, message, clientMsgID string) []byte {
-	f := api.ErrorFrame{Type: "error", Code: code, Message: message}
+	f := models.ErrorFrame{Type: "error", Code: code, Message: message}
 	if clientMsgID != "" {
 		f.ClientMsgId = &clientMsgID
 	}
@@ -265,8 +265,8 @@ func encodeAck(m messages.Message) []byte {
 
 // ackFrame is the ack of m; a media message's carries its media, since the
 // sending socket gets no message frame of it.
-func ackFrame(m *messages.Message) api.AckFrame {
-	f := api.AckFrame{Type: "ack", Id: m.ID, Seq: m.Seq, Time: m.Time}
+func ackFrame(m *messages.Message) models.AckFrame {
+	f := models.AckFrame{Type: "ack", Id: m.ID, Seq: m.Seq, Time: m.Time}
 	f.To, f.GroupId, f.ClientMsgId = m.Target()
 	if m.Media != nil {
 		f.Media = m.Frame().Media

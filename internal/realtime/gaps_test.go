@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/config"
 	"tim/internal/store"
 )
@@ -58,7 +58,7 @@ func TestGroupJoinedAndLeftWhileConnected(t *testing.T) {
 	cb.next()
 	gid := int64(1)
 	sendGroup := func(text string) {
-		ca.sendJSON(api.SendFrame{Type: "send", GroupId: &gid, Text: text})
+		ca.sendJSON(models.SendFrame{Type: "send", GroupId: &gid, Text: text})
 		if acks, _ := ca.acksAndMessages(1, 0); acks[0].GroupId == nil || *acks[0].GroupId != gid {
 			t.Fatalf("a's ack %+v", acks[0])
 		}
@@ -93,7 +93,7 @@ func TestGroupJoinedAndLeftWhileConnected(t *testing.T) {
 	}
 	sendGroup("after leave")
 	to := "b"
-	ca.sendJSON(api.SendFrame{Type: "send", To: &to, Text: "direct"})
+	ca.sendJSON(models.SendFrame{Type: "send", To: &to, Text: "direct"})
 	if m := cb.message(); m.Message != "direct" {
 		t.Fatalf("b got %+v after leaving", m)
 	}

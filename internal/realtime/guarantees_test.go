@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/messages"
 )
 
@@ -97,11 +97,11 @@ func TestClientMsgIDPerConversation(t *testing.T) {
 	ca.next()
 	id := "same-id"
 	b, c, g := "b", "c", int64(7)
-	ca.sendJSON(api.SendFrame{Type: "send", To: &b, Text: "to b", ClientMsgId: &id})
+	ca.sendJSON(models.SendFrame{Type: "send", To: &b, Text: "to b", ClientMsgId: &id})
 	toB, _ := ca.acksAndMessages(1, 0)
-	ca.sendJSON(api.SendFrame{Type: "send", To: &c, Text: "to c", ClientMsgId: &id})
+	ca.sendJSON(models.SendFrame{Type: "send", To: &c, Text: "to c", ClientMsgId: &id})
 	toC, _ := ca.acksAndMessages(1, 0)
-	ca.sendJSON(api.SendFrame{Type: "send", GroupId: &g, Text: "to the group", ClientMsgId: &id})
+	ca.sendJSON(models.SendFrame{Type: "send", GroupId: &g, Text: "to the group", ClientMsgId: &id})
 	toG, _ := ca.acksAndMessages(1, 0)
 	if toB[0].To == nil || *toB[0].To != "b" || toC[0].To == nil || *toC[0].To != "c" || toG[0].GroupId == nil || *toG[0].GroupId != 7 {
 		t.Fatalf("acks do not name their conversations: %+v %+v %+v", toB[0], toC[0], toG[0])
@@ -119,7 +119,7 @@ func TestClientMsgIDPerConversation(t *testing.T) {
 		}
 	}
 	// Within one conversation the id still dedupes.
-	ca.sendJSON(api.SendFrame{Type: "send", To: &c, Text: "to c again", ClientMsgId: &id})
+	ca.sendJSON(models.SendFrame{Type: "send", To: &c, Text: "to c again", ClientMsgId: &id})
 	if again := ca.ack(); again.Id != toC[0].Id {
 		t.Fatalf("repeat in the same conversation got %+v, want the ack of %d", again, toC[0].Id)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/auth"
 	"tim/internal/reply"
 	"tim/internal/store"
@@ -40,7 +40,7 @@ func (s *Service) handleGroup(c echo.Context) error {
 }
 
 func refuse(c echo.Context, code int, msg string) error {
-	return c.JSON(code, api.Envelope{Code: int32(code), Message: msg})
+	return c.JSON(code, models.Envelope{Code: int32(code), Message: msg})
 }
 
 func (s *Service) open(c echo.Context, ch channel, account, peer, group string) error {

@@ -3,7 +3,7 @@ package realtime
 import (
 	"testing"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/messages"
 )
 
@@ -30,7 +30,7 @@ func TestTypedSendAnsweredByAckAlone(t *testing.T) {
 	ub.next()
 
 	to, gid := "b", int64(7)
-	ua.sendJSON(api.SendFrame{Type: "send", To: &to, Text: "typed"})
+	ua.sendJSON(models.SendFrame{Type: "send", To: &to, Text: "typed"})
 	if ack := ua.onlyAck(); ack.Seq != 1 || ack.To == nil || *ack.To != "b" || ack.Id == 0 || ack.Time.IsZero() {
 		t.Fatalf("ack of the typed send %+v", ack)
 	}
@@ -41,7 +41,7 @@ func TestTypedSendAnsweredByAckAlone(t *testing.T) {
 	}
 	// The original frame is answered by an ack and the message. Had the
 	// typed send been copied, its frame would come first.
-	ua.sendJSON(api.LegacySendFrame{To: "b", Text: "legacy"})
+	ua.sendJSON(models.LegacySendFrame{To: "b", Text: "legacy"})
 	acks, msgs := ua.acksAndMessages(1, 1)
 	if acks[0].Seq != 2 || msgs[0].Seq != 2 || msgs[0].Message != "legacy" {
 		t.Fatalf("legacy send: ack %+v, message %+v", acks[0], msgs[0])
@@ -54,11 +54,11 @@ func TestTypedSendAnsweredByAckAlone(t *testing.T) {
 	}
 	// A typed send on the one-to-one channel: the ack alone. b's reply
 	// is then the next message the socket sees.
-	da.sendJSON(api.SendFrame{Type: "send", To: &to, Text: "typed on one-to-one"})
+	da.sendJSON(models.SendFrame{Type: "send", To: &to, Text: "typed on one-to-one"})
 	if ack := da.onlyAck(); ack.Seq != 4 {
 		t.Fatalf("ack %+v", ack)
 	}
-	ub.sendJSON(api.SendFrame{Type: "send", To: ptr("a"), Text: "reply"})
+	ub.sendJSON(models.SendFrame{Type: "send", To: ptr("a"), Text: "reply"})
 	if m := da.message(); m.Seq != 5 || m.Message != "reply" {
 		t.Fatalf("one-to-one socket after its typed send got %+v, want b's reply (seq 5)", m)
 	}
@@ -67,7 +67,7 @@ func TestTypedSendAnsweredByAckAlone(t *testing.T) {
 	ga := e.dial("/websocket/7/a", a)
 	ga.next()
 	ga.nextOf("group.online")
-	ga.sendJSON(api.SendFrame{Type: "send", GroupId: &gid, Text: "to the group"})
+	ga.sendJSON(models.SendFrame{Type: "send", GroupId: &gid, Text: "to the group"})
 	acks, msgs = ga.acksAndMessages(1, 1)
 	if acks[0].Seq != 1 || msgs[0].Seq != 1 || msgs[0].Message != "to the group" {
 		t.Fatalf("group socket: ack %+v, message %+v", acks[0], msgs[0])
@@ -89,8 +89,8 @@ func TestOwnMessageCountsAsDelivered(t *testing.T) {
 	ua := e.dial("/websocket/a", a)
 	ua.next()
 	ua.next()
-	ua.sendJSON(api.SendFrame{Type: "send", To: &to, Text: "one"})
-	ua.sendJSON(api.SendFrame{Type: "send", To: &to, Text: "two"})
+	ua.sendJSON(models.SendFrame{Type: "send", To: &to, Text: "one"})
+	ua.sendJSON(models.SendFrame{Type: "send", To: &to, Text: "two"})
 	ua.acksAndMessages(2, 0)
 	e.waitCursor("a", conv, 2)
 	ua.close()
@@ -98,9 +98,9 @@ func TestOwnMessageCountsAsDelivered(t *testing.T) {
 	acked := e.dial("/websocket/a?ack=1", a)
 	acked.next()
 	acked.next()
-	acked.sendJSON(api.SendFrame{Type: "send", To: &to, Text: "three"})
+	acked.sendJSON(models.SendFrame{Type: "send", To: &to, Text: "three"})
 	ack := acked.onlyAck()
-	acked.sendJSON(api.AckClientFrame{Type: "ack", With: &to, Seq: ack.Seq})
+	acked.sendJSON(models.AckClientFrame{Type: "ack", With: &to, Seq: ack.Seq})
 	e.waitCursor("a", conv, 3)
 
 	// b's next message is live on the same socket: no gap was left.
@@ -112,7 +112,7 @@ func TestOwnMessageCountsAsDelivered(t *testing.T) {
 			t.Fatalf("b got seq %d, want %d", m.Seq, want)
 		}
 	}
-	ub.sendJSON(api.SendFrame{Type: "send", To: ptr("a"), Text: "four"})
+	ub.sendJSON(models.SendFrame{Type: "send", To: ptr("a"), Text: "four"})
 	if m := acked.message(); m.Seq != 4 || m.Message != "four" {
 		t.Fatalf("a got %+v, want seq 4", m)
 	}
@@ -120,7 +120,7 @@ func TestOwnMessageCountsAsDelivered(t *testing.T) {
 
 // onlyAck reads the next ack, skipping presence frames, and fails on a
 // message frame before it.
-func (c *client) onlyAck() api.AckFrame {
+func (c *client) onlyAck() models.AckFrame {
 	c.t.Helper()
 	acks, _ := c.acksAndMessages(1, 0)
 	return acks[0]

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"tim/gen/api"
+	"tim/gen/models"
 )
 
 // presenceBook counts this instance's sockets per account. A worker writes
@@ -225,7 +225,7 @@ func (s *Service) onPresence(data []byte) {
 		s.logger.Error("decode presence", slog.Any("err", err))
 		return
 	}
-	frame := mustJSON(api.PresenceFrame{Type: "presence", Account: w.Account, Online: w.Online})
+	frame := mustJSON(models.PresenceFrame{Type: "presence", Account: w.Account, Online: w.Online})
 	s.hub.toUserSockets(w.Friends, frame)
 }
 
@@ -272,10 +272,10 @@ func (s *Service) groupPresence(ctx context.Context, so *socket, online bool) ([
 	if err != nil {
 		return nil, fmt.Errorf("list group presence: %w", err)
 	}
-	users := make([]api.OnlineUser, len(rows))
+	users := make([]models.OnlineUser, len(rows))
 	names := make([]string, len(rows))
 	for i, r := range rows {
-		users[i] = api.OnlineUser{Account: r.Account, Username: r.Username}
+		users[i] = models.OnlineUser{Account: r.Account, Username: r.Username}
 		names[i] = r.Username
 	}
 	name, err := s.username(ctx, so.account)
@@ -287,8 +287,8 @@ func (s *Service) groupPresence(ctx context.Context, so *socket, online bool) ([
 		verb = "上线"
 	}
 	frames := [][]byte{
-		mustJSON(api.GroupPresenceFrame{Type: "group.presence", GroupId: so.groupID, Account: so.account, Username: name, Online: online, Text: "用户" + name + verb}),
-		mustJSON(api.GroupOnlineFrame{Type: "group.online", GroupId: so.groupID, Users: users, Text: "当前群在线用户列表：[" + strings.Join(names, ", ") + "]"}),
+		mustJSON(models.GroupPresenceFrame{Type: "group.presence", GroupId: so.groupID, Account: so.account, Username: name, Online: online, Text: "用户" + name + verb}),
+		mustJSON(models.GroupOnlineFrame{Type: "group.online", GroupId: so.groupID, Users: users, Text: "当前群在线用户列表：[" + strings.Join(names, ", ") + "]"}),
 	}
 	w := wireGroup{GroupID: so.groupID, Instance: s.instanceID, Origin: so.id}
 	for _, f := range frames {

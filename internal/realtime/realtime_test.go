@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/config"
 	"tim/internal/messages"
 )
@@ -55,7 +55,7 @@ func TestHandshakeRefusals(t *testing.T) {
 				t.Fatalf("status %v, want %d", resp, tc.status)
 			}
 			// Every refusal is the envelope, as on every other route.
-			var env api.Envelope
+			var env models.Envelope
 			b, _ := io.ReadAll(resp.Body)
 			if err := json.Unmarshal(b, &env); err != nil || int(env.Code) != tc.status || env.Message == "" ||
 				!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
@@ -123,11 +123,11 @@ func TestDirectLiveAndOffline(t *testing.T) {
 	cb.next()
 	for i := range n {
 		m := cb.message()
-		if m.Seq != int64(i+1) || m.Message != fmt.Sprintf("m%d", i) || m.FromUser != "a" || *m.To != "b" || m.Kind != api.MessageKind("text") {
+		if m.Seq != int64(i+1) || m.Message != fmt.Sprintf("m%d", i) || m.FromUser != "a" || *m.To != "b" || m.Kind != models.MessageKind("text") {
 			t.Fatalf("message %d: %+v", i, m)
 		}
 	}
-	cb.sendJSON(api.LegacySendFrame{To: "a", Text: "reply"})
+	cb.sendJSON(models.LegacySendFrame{To: "a", Text: "reply"})
 	if acks, msgs := cb.acksAndMessages(1, 1); acks[0].Seq != n+1 || msgs[0].Seq != n+1 || msgs[0].FromUser != "b" {
 		t.Fatalf("reply ack %+v, message %+v", acks[0], msgs[0])
 	}
@@ -203,7 +203,7 @@ func TestIdempotentResend(t *testing.T) {
 	ca.next()
 	ca.next()
 	to, id := "b", "x-1"
-	send := api.SendFrame{Type: "send", To: &to, Text: "once", ClientMsgId: &id}
+	send := models.SendFrame{Type: "send", To: &to, Text: "once", ClientMsgId: &id}
 	ca.sendJSON(send)
 	acks, _ := ca.acksAndMessages(1, 0)
 	first := acks[0]
@@ -277,7 +277,7 @@ func TestRateLimit(t *testing.T) {
 	// A refused typed send names its clientMsgId, so that it can be sent
 	// again.
 	to, id := "b", "c-9"
-	ca.sendJSON(api.SendFrame{Type: "send", To: &to, Text: "again", ClientMsgId: &id})
+	ca.sendJSON(models.SendFrame{Type: "send", To: &to, Text: "again", ClientMsgId: &id})
 	if f := ca.next(); f["code"] != float64(429) || f["clientMsgId"] != id {
 		t.Fatalf("got %v, want 429 naming %s", f, id)
 	}

@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/messages"
 )
 
 // recallFromFrame decodes a client's recall frame.
 func recallFromFrame(data []byte) (clientFrame, error) {
-	var f api.RecallClientFrame
+	var f models.RecallClientFrame
 	if err := strictUnmarshal(data, &f); err != nil {
 		return clientFrame{}, badFrame("recall帧格式错误")
 	}
@@ -64,5 +64,5 @@ func recallRefusal(err error) (int32, string) {
 }
 
 func encodeRecallError(code int32, message string, id int64) []byte {
-	return mustJSON(api.ErrorFrame{Type: "error", Code: code, Message: message, Id: &id})
+	return mustJSON(models.ErrorFrame{Type: "error", Code: code, Message: message, Id: &id})
 }

@@ -5,21 +5,21 @@ import (
 	"encoding/json"
 	"testing"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/messages"
 )
 
 func (c *client) recall(id int64) {
 	c.t.Helper()
-	c.sendJSON(api.RecallClientFrame{Type: api.RecallClientFrameTypeRecall, Id: id})
+	c.sendJSON(models.RecallClientFrame{Type: models.RecallClientFrameTypeRecall, Id: id})
 }
 
 // recallFrame reads frames up to the next recall frame, failing on a
 // message or error frame before it.
-func (c *client) recallFrame() api.RecallFrame {
+func (c *client) recallFrame() models.RecallFrame {
 	c.t.Helper()
 	f := c.nextOf("recall")
-	var r api.RecallFrame
+	var r models.RecallFrame
 	b, _ := json.Marshal(f)
 	if err := json.Unmarshal(b, &r); err != nil {
 		c.t.Fatal(err)
@@ -28,7 +28,7 @@ func (c *client) recallFrame() api.RecallFrame {
 }
 
 // errorFrame reads the next frame but presence, which must be an error.
-func (c *client) errorFrame() api.ErrorFrame {
+func (c *client) errorFrame() models.ErrorFrame {
 	c.t.Helper()
 	f := c.next()
 	for f["type"] == "presence" {
@@ -37,7 +37,7 @@ func (c *client) errorFrame() api.ErrorFrame {
 	if f["type"] != "error" {
 		c.t.Fatalf("want an error frame, got %v", f)
 	}
-	var r api.ErrorFrame
+	var r models.ErrorFrame
 	b, _ := json.Marshal(f)
 	if err := json.Unmarshal(b, &r); err != nil {
 		c.t.Fatal(err)
@@ -47,7 +47,7 @@ func (c *client) errorFrame() api.ErrorFrame {
 
 // sendAndAck sends a typed message on c and returns its ack: the sending
 // socket gets no copy of its own message.
-func (c *client) sendAndAck(f api.SendFrame) api.AckFrame {
+func (c *client) sendAndAck(f models.SendFrame) models.AckFrame {
 	c.t.Helper()
 	f.Type = "send"
 	c.sendJSON(f)
@@ -55,7 +55,7 @@ func (c *client) sendAndAck(f api.SendFrame) api.AckFrame {
 	return acks[0]
 }
 
-func wantRecall(t *testing.T, got api.RecallFrame, id, seq int64, by, with string, group int64) {
+func wantRecall(t *testing.T, got models.RecallFrame, id, seq int64, by, with string, group int64) {
 	t.Helper()
 	ok := got.Id == id && got.Seq == seq && got.By == by && !got.Time.IsZero()
 	if group != 0 {
@@ -91,8 +91,8 @@ func TestRecallReachesEveryParticipant(t *testing.T) {
 	cbDirect.next()
 
 	to, gid := "b", int64(7)
-	dm := ca.sendAndAck(api.SendFrame{To: &to, Text: "secret"})
-	gm := ca.sendAndAck(api.SendFrame{GroupId: &gid, Text: "group secret"})
+	dm := ca.sendAndAck(models.SendFrame{To: &to, Text: "secret"})
+	gm := ca.sendAndAck(models.SendFrame{GroupId: &gid, Text: "group secret"})
 	if m := cb.message(); m.Id != dm.Id {
 		t.Fatalf("b got %+v", m)
 	}
@@ -122,7 +122,7 @@ func TestRecallReachesEveryParticipant(t *testing.T) {
 	}
 	wantRecall(t, cc.recallFrame(), gm.Id, 2, "a", "", 7)
 	// The conversation goes on at seq 3 for everyone.
-	next := cb.sendAndAck(api.SendFrame{GroupId: &gid, Text: "next"})
+	next := cb.sendAndAck(models.SendFrame{GroupId: &gid, Text: "next"})
 	if next.Seq != 3 {
 		t.Fatalf("next group message seq %d, want 3", next.Seq)
 	}
@@ -156,9 +156,9 @@ func TestRecallRefused(t *testing.T) {
 	caDirect := e.dial("/websocket/OneToOne/a/b", a)
 	caDirect.next()
 	to, gid := "b", int64(7)
-	dm := ca.sendAndAck(api.SendFrame{To: &to, Text: "hi"})
-	old := ca.sendAndAck(api.SendFrame{To: &to, Text: "old"})
-	gm := ca.sendAndAck(api.SendFrame{GroupId: &gid, Text: "g"})
+	dm := ca.sendAndAck(models.SendFrame{To: &to, Text: "hi"})
+	old := ca.sendAndAck(models.SendFrame{To: &to, Text: "old"})
+	gm := ca.sendAndAck(models.SendFrame{GroupId: &gid, Text: "g"})
 	for range 3 {
 		cb.message()
 	}
@@ -205,7 +205,7 @@ func TestRecallRefused(t *testing.T) {
 	if len(msgs) != 3 || msgs[1].Body != "old" || msgs[1].Recalled || !msgs[0].Recalled || msgs[2].Kind != messages.KindRecall {
 		t.Fatalf("conversation %+v", msgs)
 	}
-	if m := cb.sendAndAck(api.SendFrame{To: ptr("a"), Text: "after"}); m.Seq != 4 {
+	if m := cb.sendAndAck(models.SendFrame{To: ptr("a"), Text: "after"}); m.Seq != 4 {
 		t.Fatalf("next seq %d, want 4", m.Seq)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/messages"
 )
 
@@ -115,7 +115,7 @@ func frameConv(so *socket, f clientFrame) (string, bool) {
 
 // decodeRead decodes a read frame.
 func decodeRead(data []byte) (clientFrame, error) {
-	var f api.ReadFrame
+	var f models.ReadFrame
 	if err := strictUnmarshal(data, &f); err != nil {
 		return clientFrame{}, badFrame("read帧格式错误")
 	}

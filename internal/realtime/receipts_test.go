@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/messages"
 )
 
@@ -43,10 +43,10 @@ func (c *client) opened(n int) {
 	}
 }
 
-func (c *client) receipt() api.ReceiptFrame {
+func (c *client) receipt() models.ReceiptFrame {
 	c.t.Helper()
 	f := c.nextOf("receipt")
-	var r api.ReceiptFrame
+	var r models.ReceiptFrame
 	b, _ := json.Marshal(f)
 	if err := json.Unmarshal(b, &r); err != nil {
 		c.t.Fatal(err)
@@ -66,8 +66,8 @@ func (c *client) errorCode() float64 {
 	return f["code"].(float64)
 }
 
-func read(with string, groupID, seq int64) api.ReadFrame {
-	f := api.ReadFrame{Type: api.Read, Seq: seq}
+func read(with string, groupID, seq int64) models.ReadFrame {
+	f := models.ReadFrame{Type: models.Read, Seq: seq}
 	if groupID != 0 {
 		f.GroupId = &groupID
 	} else {

@@ -11,7 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/messages"
 )
 
@@ -101,14 +101,14 @@ func (s *Service) openSequence(so *socket) error {
 		// to the shared cursor meanwhile.
 		register()
 	}
-	so.sendControl(mustJSON(api.ConnectedFrame{Type: api.Connected, Code: 200, Message: "连接成功"}))
+	so.sendControl(mustJSON(models.ConnectedFrame{Type: models.Connected, Code: 200, Message: "连接成功"}))
 	switch so.ch {
 	case channelUser:
 		users, err := s.onlineFriends(ctx, so.account)
 		if err != nil {
 			return err
 		}
-		so.sendControl(mustJSON(api.UsersFrame{Type: api.Users, Users: users}))
+		so.sendControl(mustJSON(models.UsersFrame{Type: models.Users, Users: users}))
 		so.presenceReady()
 	case channelGroup:
 		frames, err := s.groupPresence(ctx, so, true)
@@ -174,7 +174,7 @@ func (s *Service) openSequence(so *socket) error {
 	return nil
 }
 
-func (s *Service) onlineFriends(ctx context.Context, account string) ([]api.OnlineUser, error) {
+func (s *Service) onlineFriends(ctx context.Context, account string) ([]models.OnlineUser, error) {
 	friends, err := s.q.FriendAccounts(ctx, account)
 	if err != nil {
 		return nil, fmt.Errorf("list friends: %w", err)
@@ -183,12 +183,12 @@ func (s *Service) onlineFriends(ctx context.Context, account string) ([]api.Onli
 	if err != nil {
 		return nil, fmt.Errorf("read profiles: %w", err)
 	}
-	users := []api.OnlineUser{}
+	users := []models.OnlineUser{}
 	for _, r := range rows {
 		if r.Account == account {
-			users = append([]api.OnlineUser{{Account: r.Account, Username: r.Username}}, users...)
+			users = append([]models.OnlineUser{{Account: r.Account, Username: r.Username}}, users...)
 		} else if r.Online {
-			users = append(users, api.OnlineUser{Account: r.Account, Username: r.Username})
+			users = append(users, models.OnlineUser{Account: r.Account, Username: r.Username})
 		}
 	}
 	return users, nil

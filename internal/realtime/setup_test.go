@@ -17,7 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.uber.org/goleak"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/auth"
 	"tim/internal/bus"
 	"tim/internal/config"
@@ -236,11 +236,11 @@ func (c *client) nextOf(typ string) map[string]any {
 	c.t.Helper()
 	return c.NextOf(typ)
 }
-func (c *client) message() api.MessageFrame { c.t.Helper(); return c.Message() }
-func (c *client) ack() api.AckFrame         { c.t.Helper(); return c.Ack() }
-func (c *client) closed() int               { c.t.Helper(); return c.Closed() }
-func (c *client) close()                    { c.Close() }
-func (c *client) acksAndMessages(nAcks, nMsgs int) ([]api.AckFrame, []api.MessageFrame) {
+func (c *client) message() models.MessageFrame { c.t.Helper(); return c.Message() }
+func (c *client) ack() models.AckFrame         { c.t.Helper(); return c.Ack() }
+func (c *client) closed() int                  { c.t.Helper(); return c.Closed() }
+func (c *client) close()                       { c.Close() }
+func (c *client) acksAndMessages(nAcks, nMsgs int) ([]models.AckFrame, []models.MessageFrame) {
 	c.t.Helper()
 	return c.AcksAndMessages(nAcks, nMsgs)
 }

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/messages"
 )
 
@@ -107,7 +107,7 @@ func (s *Service) onTyping(data []byte) {
 		s.logger.Error("decode typing", slog.Any("err", err))
 		return
 	}
-	f := api.TypingFrame{Type: api.TypingFrameTypeTyping, From: w.From}
+	f := models.TypingFrame{Type: models.TypingFrameTypeTyping, From: w.From}
 	if w.GroupID != 0 {
 		if !s.typingRelayed.allow(typingKey{w.From, messages.GroupKey(w.GroupID)}, w.Time) {
 			return
@@ -141,7 +141,7 @@ func (h *hub) toGroupMembers(g int64, except string, frame []byte) {
 
 // decodeTyping decodes a typing frame.
 func decodeTyping(data []byte) (clientFrame, error) {
-	var f api.TypingClientFrame
+	var f models.TypingClientFrame
 	if err := strictUnmarshal(data, &f); err != nil {
 		return clientFrame{}, badFrame("typing帧格式错误")
 	}

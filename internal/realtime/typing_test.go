@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/messages"
 )
 
-func typing(with string, groupID int64) api.TypingClientFrame {
-	f := api.TypingClientFrame{Type: api.TypingClientFrameTypeTyping}
+func typing(with string, groupID int64) models.TypingClientFrame {
+	f := models.TypingClientFrame{Type: models.TypingClientFrameTypeTyping}
 	if groupID != 0 {
 		f.GroupId = &groupID
 	} else {
@@ -21,10 +21,10 @@ func typing(with string, groupID int64) api.TypingClientFrame {
 	return f
 }
 
-func (c *client) typing() api.TypingFrame {
+func (c *client) typing() models.TypingFrame {
 	c.t.Helper()
 	f := c.nextOf("typing")
-	var tf api.TypingFrame
+	var tf models.TypingFrame
 	b, _ := json.Marshal(f)
 	if err := json.Unmarshal(b, &tf); err != nil {
 		c.t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"tim/gen/client"
+	"tim/gen/models"
 )
 
 // call is one request of an endpoint, made with the given editors (a token or
@@ -19,52 +20,52 @@ func endpoints(target user, id int64) map[string]call {
 	acct := target.account
 	return map[string]call{
 		"addFriend": func(f *fixture, e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.AddFriendWithResponse(f.ctx, &client.AddFriendParams{UserAccount: acct, FriendAccount: "x" + runTag}, e...)
+			r, err := f.c.AddFriendWithResponse(f.ctx, &models.AddFriendParams{UserAccount: acct, FriendAccount: "x" + runTag}, e...)
 			must(f.t, err)
 			return r.HTTPResponse, r.Body
 		},
 		"addFriendPost": func(f *fixture, e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.AddFriendPostWithResponse(f.ctx, &client.AddFriendPostParams{UserAccount: acct, FriendAccount: "x" + runTag}, e...)
+			r, err := f.c.AddFriendPostWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: acct, FriendAccount: "x" + runTag}, e...)
 			must(f.t, err)
 			return r.HTTPResponse, r.Body
 		},
 		"deleteFriend": func(f *fixture, e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.DeleteFriendWithResponse(f.ctx, &client.DeleteFriendParams{UserAccount: acct, FriendAccount: "x" + runTag}, e...)
+			r, err := f.c.DeleteFriendWithResponse(f.ctx, &models.DeleteFriendParams{UserAccount: acct, FriendAccount: "x" + runTag}, e...)
 			must(f.t, err)
 			return r.HTTPResponse, r.Body
 		},
 		"deleteFriendPost": func(f *fixture, e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.DeleteFriendPostWithResponse(f.ctx, &client.DeleteFriendPostParams{UserAccount: acct, FriendAccount: "x" + runTag}, e...)
+			r, err := f.c.DeleteFriendPostWithResponse(f.ctx, &models.DeleteFriendPostParams{UserAccount: acct, FriendAccount: "x" + runTag}, e...)
 			must(f.t, err)
 			return r.HTTPResponse, r.Body
 		},
 		"getFriends": func(f *fixture, e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.GetFriendsWithResponse(f.ctx, &client.GetFriendsParams{Account: acct}, e...)
+			r, err := f.c.GetFriendsWithResponse(f.ctx, &models.GetFriendsParams{Account: acct}, e...)
 			must(f.t, err)
 			return r.HTTPResponse, r.Body
 		},
 		"joinGroup": func(f *fixture, e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.JoinGroupWithResponse(f.ctx, &client.JoinGroupParams{UserAccount: acct, GroupID: id}, e...)
+			r, err := f.c.JoinGroupWithResponse(f.ctx, &models.JoinGroupParams{UserAccount: acct, GroupID: id}, e...)
 			must(f.t, err)
 			return r.HTTPResponse, r.Body
 		},
 		"leaveGroup": func(f *fixture, e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.LeaveGroupWithResponse(f.ctx, &client.LeaveGroupParams{UserAccount: acct, GroupID: id}, e...)
+			r, err := f.c.LeaveGroupWithResponse(f.ctx, &models.LeaveGroupParams{UserAccount: acct, GroupID: id}, e...)
 			must(f.t, err)
 			return r.HTTPResponse, r.Body
 		},
 		"createGroup": func(f *fixture, e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.CreateGroupWithResponse(f.ctx, &client.CreateGroupParams{UserAccount: acct, GroupName: "g"}, e...)
+			r, err := f.c.CreateGroupWithResponse(f.ctx, &models.CreateGroupParams{UserAccount: acct, GroupName: "g"}, e...)
 			must(f.t, err)
 			return r.HTTPResponse, r.Body
 		},
 		"getGroups": func(f *fixture, e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.GetGroupsWithResponse(f.ctx, &client.GetGroupsParams{Account: acct}, e...)
+			r, err := f.c.GetGroupsWithResponse(f.ctx, &models.GetGroupsParams{Account: acct}, e...)
 			must(f.t, err)
 			return r.HTTPResponse, r.Body
 		},
 		"getGroupMembers": func(f *fixture, e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.GetGroupMembersWithResponse(f.ctx, &client.GetGroupMembersParams{GroupID: id}, e...)
+			r, err := f.c.GetGroupMembersWithResponse(f.ctx, &models.GetGroupMembersParams{GroupID: id}, e...)
 			must(f.t, err)
 			return r.HTTPResponse, r.Body
 		},
@@ -140,77 +141,77 @@ func TestParameterValidation(t *testing.T) {
 		do   func(e ...client.RequestEditorFn) (*http.Response, []byte)
 	}{
 		{"joinGroup GroupID 0", func(e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.JoinGroupWithResponse(f.ctx, &client.JoinGroupParams{UserAccount: u.account, GroupID: 0}, e...)
+			r, err := f.c.JoinGroupWithResponse(f.ctx, &models.JoinGroupParams{UserAccount: u.account, GroupID: 0}, e...)
 			must(t, err)
 			return r.HTTPResponse, r.Body
 		}},
 		{"joinGroup GroupID negative", func(e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.JoinGroupWithResponse(f.ctx, &client.JoinGroupParams{UserAccount: u.account, GroupID: -5}, e...)
+			r, err := f.c.JoinGroupWithResponse(f.ctx, &models.JoinGroupParams{UserAccount: u.account, GroupID: -5}, e...)
 			must(t, err)
 			return r.HTTPResponse, r.Body
 		}},
 		{"joinGroup GroupID not a number", func(e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.JoinGroupWithResponse(f.ctx, &client.JoinGroupParams{}, append(e, withQuery("UserAccount="+u.account+"&GroupID=abc"))...)
+			r, err := f.c.JoinGroupWithResponse(f.ctx, &models.JoinGroupParams{}, append(e, withQuery("UserAccount="+u.account+"&GroupID=abc"))...)
 			must(t, err)
 			return r.HTTPResponse, r.Body
 		}},
 		{"joinGroup GroupID fractional", func(e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.JoinGroupWithResponse(f.ctx, &client.JoinGroupParams{}, append(e, withQuery("UserAccount="+u.account+"&GroupID=1.5"))...)
+			r, err := f.c.JoinGroupWithResponse(f.ctx, &models.JoinGroupParams{}, append(e, withQuery("UserAccount="+u.account+"&GroupID=1.5"))...)
 			must(t, err)
 			return r.HTTPResponse, r.Body
 		}},
 		{"joinGroup without GroupID", func(e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.JoinGroupWithResponse(f.ctx, &client.JoinGroupParams{}, append(e, withQuery("UserAccount="+u.account))...)
+			r, err := f.c.JoinGroupWithResponse(f.ctx, &models.JoinGroupParams{}, append(e, withQuery("UserAccount="+u.account))...)
 			must(t, err)
 			return r.HTTPResponse, r.Body
 		}},
 		{"leaveGroup GroupID 0", func(e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.LeaveGroupWithResponse(f.ctx, &client.LeaveGroupParams{UserAccount: u.account, GroupID: 0}, e...)
+			r, err := f.c.LeaveGroupWithResponse(f.ctx, &models.LeaveGroupParams{UserAccount: u.account, GroupID: 0}, e...)
 			must(t, err)
 			return r.HTTPResponse, r.Body
 		}},
 		{"getGroupMembers GroupID 0", func(e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.GetGroupMembersWithResponse(f.ctx, &client.GetGroupMembersParams{GroupID: 0}, e...)
+			r, err := f.c.GetGroupMembersWithResponse(f.ctx, &models.GetGroupMembersParams{GroupID: 0}, e...)
 			must(t, err)
 			return r.HTTPResponse, r.Body
 		}},
 		{"createGroup empty name", func(e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.CreateGroupWithResponse(f.ctx, &client.CreateGroupParams{UserAccount: u.account, GroupName: ""}, e...)
+			r, err := f.c.CreateGroupWithResponse(f.ctx, &models.CreateGroupParams{UserAccount: u.account, GroupName: ""}, e...)
 			must(t, err)
 			return r.HTTPResponse, r.Body
 		}},
 		{"createGroup name of 65 characters", func(e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.CreateGroupWithResponse(f.ctx, &client.CreateGroupParams{UserAccount: u.account, GroupName: long}, e...)
+			r, err := f.c.CreateGroupWithResponse(f.ctx, &models.CreateGroupParams{UserAccount: u.account, GroupName: long}, e...)
 			must(t, err)
 			return r.HTTPResponse, r.Body
 		}},
 		{"addFriend without FriendAccount", func(e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.AddFriendWithResponse(f.ctx, &client.AddFriendParams{}, append(e, withQuery("UserAccount="+u.account))...)
+			r, err := f.c.AddFriendWithResponse(f.ctx, &models.AddFriendParams{}, append(e, withQuery("UserAccount="+u.account))...)
 			must(t, err)
 			return r.HTTPResponse, r.Body
 		}},
 		{"addFriend malformed FriendAccount", func(e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.AddFriendWithResponse(f.ctx, &client.AddFriendParams{UserAccount: u.account, FriendAccount: "no spaces allowed"}, e...)
+			r, err := f.c.AddFriendWithResponse(f.ctx, &models.AddFriendParams{UserAccount: u.account, FriendAccount: "no spaces allowed"}, e...)
 			must(t, err)
 			return r.HTTPResponse, r.Body
 		}},
 		{"addFriendPost empty FriendAccount", func(e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.AddFriendPostWithResponse(f.ctx, &client.AddFriendPostParams{UserAccount: u.account, FriendAccount: ""}, e...)
+			r, err := f.c.AddFriendPostWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: u.account, FriendAccount: ""}, e...)
 			must(t, err)
 			return r.HTTPResponse, r.Body
 		}},
 		{"deleteFriend without UserAccount", func(e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.DeleteFriendWithResponse(f.ctx, &client.DeleteFriendParams{}, append(e, withQuery("FriendAccount=someone"))...)
+			r, err := f.c.DeleteFriendWithResponse(f.ctx, &models.DeleteFriendParams{}, append(e, withQuery("FriendAccount=someone"))...)
 			must(t, err)
 			return r.HTTPResponse, r.Body
 		}},
 		{"getFriends without account", func(e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.GetFriendsWithResponse(f.ctx, &client.GetFriendsParams{}, append(e, withQuery(""))...)
+			r, err := f.c.GetFriendsWithResponse(f.ctx, &models.GetFriendsParams{}, append(e, withQuery(""))...)
 			must(t, err)
 			return r.HTTPResponse, r.Body
 		}},
 		{"getGroups account too long", func(e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.GetGroupsWithResponse(f.ctx, &client.GetGroupsParams{Account: strings.Repeat("a", 33)}, e...)
+			r, err := f.c.GetGroupsWithResponse(f.ctx, &models.GetGroupsParams{Account: strings.Repeat("a", 33)}, e...)
 			must(t, err)
 			return r.HTTPResponse, r.Body
 		}},
@@ -234,7 +235,7 @@ func TestDocumentExamples(t *testing.T) {
 	a, b := f.newUser("doc"), f.newUser("doc")
 
 	// GET addFriend?UserAccount=a&FriendAccount=b with a's token.
-	add, err := f.c.AddFriendWithResponse(f.ctx, &client.AddFriendParams{}, a.auth, withQuery("UserAccount="+a.account+"&FriendAccount="+b.account))
+	add, err := f.c.AddFriendWithResponse(f.ctx, &models.AddFriendParams{}, a.auth, withQuery("UserAccount="+a.account+"&FriendAccount="+b.account))
 	must(t, err)
 	wantStatus(t, "addFriend", add.HTTPResponse, add.Body, http.StatusOK, "添加好友成功")
 	if add.HTTPResponse.Request.Method != http.MethodGet {
@@ -242,7 +243,7 @@ func TestDocumentExamples(t *testing.T) {
 	}
 
 	// GET getFriends?account=a: an envelope holding b's user object.
-	friends, err := f.c.GetFriendsWithResponse(f.ctx, &client.GetFriendsParams{}, a.auth, withQuery("account="+a.account))
+	friends, err := f.c.GetFriendsWithResponse(f.ctx, &models.GetFriendsParams{}, a.auth, withQuery("account="+a.account))
 	must(t, err)
 	wantStatus(t, "getFriends", friends.HTTPResponse, friends.Body, http.StatusOK, "获取好友列表成功")
 	if len(friends.JSON200.Data) != 1 || friends.JSON200.Data[0].Account != b.account {
@@ -250,24 +251,24 @@ func TestDocumentExamples(t *testing.T) {
 	}
 
 	// GET deleteFriend?UserAccount=a&FriendAccount=b.
-	del, err := f.c.DeleteFriendWithResponse(f.ctx, &client.DeleteFriendParams{}, a.auth, withQuery("UserAccount="+a.account+"&FriendAccount="+b.account))
+	del, err := f.c.DeleteFriendWithResponse(f.ctx, &models.DeleteFriendParams{}, a.auth, withQuery("UserAccount="+a.account+"&FriendAccount="+b.account))
 	must(t, err)
 	wantStatus(t, "deleteFriend", del.HTTPResponse, del.Body, http.StatusOK, "删除好友成功")
 
 	// POST joinGroup?UserAccount=a&GroupID=1: group 1 does not exist yet,
 	// so the join creates it with a as owner.
-	join, err := f.c.JoinGroupWithResponse(f.ctx, &client.JoinGroupParams{}, a.auth, withQuery("UserAccount="+a.account+"&GroupID=1"))
+	join, err := f.c.JoinGroupWithResponse(f.ctx, &models.JoinGroupParams{}, a.auth, withQuery("UserAccount="+a.account+"&GroupID=1"))
 	must(t, err)
 	wantStatus(t, "joinGroup", join.HTTPResponse, join.Body, http.StatusOK, "加入群聊成功")
-	if g, want := join.JSON200.Data, (client.Group{Id: 1, Name: "群聊1", Owner: a.account, MemberCount: 1}); g != want {
+	if g, want := join.JSON200.Data, (models.Group{Id: 1, Name: "群聊1", Owner: a.account, MemberCount: 1}); g != want {
 		t.Errorf("joinGroup data = %+v, want %+v", g, want)
 	}
-	join, err = f.c.JoinGroupWithResponse(f.ctx, &client.JoinGroupParams{}, b.auth, withQuery("UserAccount="+b.account+"&GroupID=1"))
+	join, err = f.c.JoinGroupWithResponse(f.ctx, &models.JoinGroupParams{}, b.auth, withQuery("UserAccount="+b.account+"&GroupID=1"))
 	must(t, err)
 	wantStatus(t, "joinGroup b", join.HTTPResponse, join.Body, http.StatusOK, "加入群聊成功")
 
 	// POST leaveGroup?UserAccount=b&GroupID=1.
-	leave, err := f.c.LeaveGroupWithResponse(f.ctx, &client.LeaveGroupParams{}, b.auth, withQuery("UserAccount="+b.account+"&GroupID=1"))
+	leave, err := f.c.LeaveGroupWithResponse(f.ctx, &models.LeaveGroupParams{}, b.auth, withQuery("UserAccount="+b.account+"&GroupID=1"))
 	must(t, err)
 	wantStatus(t, "leaveGroup", leave.HTTPResponse, leave.Body, http.StatusOK, "退出群聊成功")
 }

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 
-	"tim/gen/api"
+	"tim/gen/server"
 	"tim/internal/reply"
 	"tim/internal/store"
 )
@@ -72,33 +72,33 @@ func (a *API) deleteFriend(ctx context.Context, user, friend string) (reply.Enve
 }
 
 // AddFriend makes the two accounts each other's friends (GET form).
-func (a *API) AddFriend(ctx context.Context, req api.AddFriendRequestObject) (api.AddFriendResponseObject, error) {
+func (a *API) AddFriend(ctx context.Context, req server.AddFriendRequestObject) (server.AddFriendResponseObject, error) {
 	return a.addFriend(ctx, req.Params.UserAccount, req.Params.FriendAccount)
 }
 
 // AddFriendPost is AddFriend's POST form.
-func (a *API) AddFriendPost(ctx context.Context, req api.AddFriendPostRequestObject) (api.AddFriendPostResponseObject, error) {
+func (a *API) AddFriendPost(ctx context.Context, req server.AddFriendPostRequestObject) (server.AddFriendPostResponseObject, error) {
 	return a.addFriend(ctx, req.Params.UserAccount, req.Params.FriendAccount)
 }
 
 // DeleteFriend ends a friendship in both directions (GET form).
-func (a *API) DeleteFriend(ctx context.Context, req api.DeleteFriendRequestObject) (api.DeleteFriendResponseObject, error) {
+func (a *API) DeleteFriend(ctx context.Context, req server.DeleteFriendRequestObject) (server.DeleteFriendResponseObject, error) {
 	return a.deleteFriend(ctx, req.Params.UserAccount, req.Params.FriendAccount)
 }
 
 // DeleteFriendPost is DeleteFriend's POST form.
-func (a *API) DeleteFriendPost(ctx context.Context, req api.DeleteFriendPostRequestObject) (api.DeleteFriendPostResponseObject, error) {
+func (a *API) DeleteFriendPost(ctx context.Context, req server.DeleteFriendPostRequestObject) (server.DeleteFriendPostResponseObject, error) {
 	return a.deleteFriend(ctx, req.Params.UserAccount, req.Params.FriendAccount)
 }
 
 // GetFriends lists the account's friends, ordered by account.
-func (a *API) GetFriends(ctx context.Context, req api.GetFriendsRequestObject) (api.GetFriendsResponseObject, error) {
+func (a *API) GetFriends(ctx context.Context, req server.GetFriendsRequestObject) (server.GetFriendsResponseObject, error) {
 	caller, err := callerAccount(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if req.Params.Account != caller {
-		return api.GetFriends403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
+		return server.GetFriends403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
 	}
 	accounts, err := a.q.FriendAccounts(ctx, caller)
 	if err != nil {
@@ -108,5 +108,5 @@ func (a *API) GetFriends(ctx context.Context, req api.GetFriendsRequestObject) (
 	if err != nil {
 		return nil, err
 	}
-	return api.GetFriends200JSONResponse{Code: http.StatusOK, Message: msgFriendList, Data: users}, nil
+	return server.GetFriends200JSONResponse{Code: http.StatusOK, Message: msgFriendList, Data: users}, nil
 }

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"tim/gen/client"
+	"tim/gen/models"
 )
 
 func TestAddFriendIsMutual(t *testing.T) {
@@ -28,7 +28,7 @@ func TestAddFriendIsMutual(t *testing.T) {
 	wantStatus(t, "again from a", resp.HTTPResponse, resp.Body, http.StatusConflict, "已经是好友")
 	resp = f.addFriend(b, a.account)
 	wantStatus(t, "again from b", resp.HTTPResponse, resp.Body, http.StatusConflict, "已经是好友")
-	post, err := f.c.AddFriendPostWithResponse(f.ctx, &client.AddFriendPostParams{UserAccount: b.account, FriendAccount: a.account}, b.auth)
+	post, err := f.c.AddFriendPostWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: b.account, FriendAccount: a.account}, b.auth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestAddFriendPost(t *testing.T) {
 	f := setup(t)
 	a, b := f.newUser("addpost"), f.newUser("addpost")
 
-	resp, err := f.c.AddFriendPostWithResponse(f.ctx, &client.AddFriendPostParams{UserAccount: a.account, FriendAccount: b.account}, a.auth)
+	resp, err := f.c.AddFriendPostWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: a.account, FriendAccount: b.account}, a.auth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestAddFriendRefusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			resp := f.addFriend(a, tt.friend)
 			wantStatus(t, "addFriend GET", resp.HTTPResponse, resp.Body, tt.code, tt.message)
-			post, err := f.c.AddFriendPostWithResponse(f.ctx, &client.AddFriendPostParams{UserAccount: a.account, FriendAccount: tt.friend}, a.auth)
+			post, err := f.c.AddFriendPostWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: a.account, FriendAccount: tt.friend}, a.auth)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,12 +106,12 @@ func TestDeleteFriend(t *testing.T) {
 	wantStatus(t, "delete unknown account", resp.HTTPResponse, resp.Body, http.StatusNotFound, "不是好友")
 
 	// The POST form.
-	post, err := f.c.DeleteFriendPostWithResponse(f.ctx, &client.DeleteFriendPostParams{UserAccount: a.account, FriendAccount: c.account}, a.auth)
+	post, err := f.c.DeleteFriendPostWithResponse(f.ctx, &models.DeleteFriendPostParams{UserAccount: a.account, FriendAccount: c.account}, a.auth)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantStatus(t, "deleteFriend POST", post.HTTPResponse, post.Body, http.StatusOK, "删除好友成功")
-	post, err = f.c.DeleteFriendPostWithResponse(f.ctx, &client.DeleteFriendPostParams{UserAccount: a.account, FriendAccount: c.account}, a.auth)
+	post, err = f.c.DeleteFriendPostWithResponse(f.ctx, &models.DeleteFriendPostParams{UserAccount: a.account, FriendAccount: c.account}, a.auth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestGetFriends(t *testing.T) {
 	a := f.newUser("list")
 
 	// No friends is an empty array, never null.
-	resp, err := f.c.GetFriendsWithResponse(f.ctx, &client.GetFriendsParams{Account: a.account}, a.auth)
+	resp, err := f.c.GetFriendsWithResponse(f.ctx, &models.GetFriendsParams{Account: a.account}, a.auth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestGetFriends(t *testing.T) {
 	for _, i := range []int{2, 0, 3, 1} { // added out of order
 		f.mustAddFriend(a, others[i].account)
 	}
-	resp, err = f.c.GetFriendsWithResponse(f.ctx, &client.GetFriendsParams{Account: a.account}, a.auth)
+	resp, err = f.c.GetFriendsWithResponse(f.ctx, &models.GetFriendsParams{Account: a.account}, a.auth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestGetFriends(t *testing.T) {
 	var got []string
 	for _, u := range resp.JSON200.Data {
 		got = append(got, u.Account)
-		if u.Id <= 0 || u.Username == "" || (u.Sex != client.Male && u.Sex != client.Female) {
+		if u.Id <= 0 || u.Username == "" || (u.Sex != models.Male && u.Sex != models.Female) {
 			t.Errorf("incomplete user object %+v", u)
 		}
 		if u.OnlineStatus != 0 && u.OnlineStatus != 1 {
@@ -184,14 +184,14 @@ func TestAddFriendConcurrent(t *testing.T) {
 					from, to = b, a
 				}
 				if i%4 < 2 {
-					resp, err := f.c.AddFriendWithResponse(f.ctx, &client.AddFriendParams{UserAccount: from.account, FriendAccount: to.account}, from.auth)
+					resp, err := f.c.AddFriendWithResponse(f.ctx, &models.AddFriendParams{UserAccount: from.account, FriendAccount: to.account}, from.auth)
 					if err != nil {
 						t.Error(err)
 						return
 					}
 					codes[i] = resp.StatusCode()
 				} else {
-					resp, err := f.c.AddFriendPostWithResponse(f.ctx, &client.AddFriendPostParams{UserAccount: from.account, FriendAccount: to.account}, from.auth)
+					resp, err := f.c.AddFriendPostWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: from.account, FriendAccount: to.account}, from.auth)
 					if err != nil {
 						t.Error(err)
 						return
@@ -241,14 +241,14 @@ func TestFriendChurnConcurrent(t *testing.T) {
 				}
 				var code int
 				if i%4 < 2 {
-					resp, err := f.c.AddFriendWithResponse(f.ctx, &client.AddFriendParams{UserAccount: from.account, FriendAccount: to.account}, from.auth)
+					resp, err := f.c.AddFriendWithResponse(f.ctx, &models.AddFriendParams{UserAccount: from.account, FriendAccount: to.account}, from.auth)
 					if err != nil {
 						t.Error(err)
 						return
 					}
 					code = resp.StatusCode()
 				} else {
-					resp, err := f.c.DeleteFriendWithResponse(f.ctx, &client.DeleteFriendParams{UserAccount: from.account, FriendAccount: to.account}, from.auth)
+					resp, err := f.c.DeleteFriendWithResponse(f.ctx, &models.DeleteFriendParams{UserAccount: from.account, FriendAccount: to.account}, from.auth)
 					if err != nil {
 						t.Error(err)
 						return

@@ -11,7 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"tim/gen/api"
+	"tim/gen/models"
+	"tim/gen/server"
 	"tim/internal/reply"
 	"tim/internal/store"
 )
@@ -30,17 +31,17 @@ const maxIDAttempts = 1000
 // JoinGroup adds the account to the group, creating the group with the
 // account as owner when the id is new. The group row is locked for the whole
 // transaction, so concurrent joins cannot pass the member limit.
-func (a *API) JoinGroup(ctx context.Context, req api.JoinGroupRequestObject) (api.JoinGroupResponseObject, error) {
+func (a *API) JoinGroup(ctx context.Context, req server.JoinGroupRequestObject) (server.JoinGroupResponseObject, error) {
 	caller, err := callerAccount(ctx)
 	if err != nil {
 		return nil, err
 	}
 	p := req.Params
 	if p.UserAccount != caller {
-		return api.JoinGroup403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
+		return server.JoinGroup403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
 	}
 	if p.GroupID < 1 || p.GroupID > MaxGroupID {
-		return api.JoinGroup400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: msgBadGroupID}}, nil
+		return server.JoinGroup400JSONResponse{BadRequestJSONResponse: server.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: msgBadGroupID}}, nil
 	}
 	var group store.Group
 	err = a.q.Tx(ctx, func(q *store.Queries) error {
@@ -77,27 +78,27 @@ func (a *API) JoinGroup(ctx context.Context, req api.JoinGroupRequestObject) (ap
 	})
 	switch {
 	case errors.Is(err, errAlreadyMember):
-		return api.JoinGroup409JSONResponse{ConflictJSONResponse: api.ConflictJSONResponse{Code: http.StatusConflict, Message: msgAlreadyMember}}, nil
+		return server.JoinGroup409JSONResponse{ConflictJSONResponse: server.ConflictJSONResponse{Code: http.StatusConflict, Message: msgAlreadyMember}}, nil
 	case errors.Is(err, errGroupFull):
-		return api.JoinGroup409JSONResponse{ConflictJSONResponse: api.ConflictJSONResponse{Code: http.StatusConflict, Message: msgGroupFull}}, nil
+		return server.JoinGroup409JSONResponse{ConflictJSONResponse: server.ConflictJSONResponse{Code: http.StatusConflict, Message: msgGroupFull}}, nil
 	case err != nil:
 		return nil, fmt.Errorf("join group %d: %w", p.GroupID, err)
 	}
 	a.membershipChanged(ctx, group.ID, caller, true)
 	a.logger.InfoContext(ctx, "group joined", slog.Int64("group", group.ID), slog.String("account", caller))
-	return api.JoinGroup200JSONResponse{Code: http.StatusOK, Message: msgGroupJoined, Data: toAPIGroup(group)}, nil
+	return server.JoinGroup200JSONResponse{Code: http.StatusOK, Message: msgGroupJoined, Data: toAPIGroup(group)}, nil
 }
 
 // LeaveGroup removes the account from the group. The group and its history
 // stay, with member_count 0, when the last member leaves.
-func (a *API) LeaveGroup(ctx context.Context, req api.LeaveGroupRequestObject) (api.LeaveGroupResponseObject, error) {
+func (a *API) LeaveGroup(ctx context.Context, req server.LeaveGroupRequestObject) (server.LeaveGroupResponseObject, error) {
 	caller, err := callerAccount(ctx)
 	if err != nil {
 		return nil, err
 	}
 	p := req.Params
 	if p.UserAccount != caller {
-		return api.LeaveGroup403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
+		return server.LeaveGroup403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
 	}
 	err = a.q.Tx(ctx, func(q *store.Queries) error {
 		// Lock the group before its member rows, in the order joins use.
@@ -121,28 +122,28 @@ func (a *API) LeaveGroup(ctx context.Context, req api.LeaveGroupRequestObject) (
 	})
 	switch {
 	case errors.Is(err, errNotMember):
-		return api.LeaveGroup404JSONResponse{NotFoundJSONResponse: api.NotFoundJSONResponse{Code: http.StatusNotFound, Message: msgNotMember}}, nil
+		return server.LeaveGroup404JSONResponse{NotFoundJSONResponse: server.NotFoundJSONResponse{Code: http.StatusNotFound, Message: msgNotMember}}, nil
 	case err != nil:
 		return nil, fmt.Errorf("leave group %d: %w", p.GroupID, err)
 	}
 	a.membershipChanged(ctx, p.GroupID, caller, false)
 	a.logger.InfoContext(ctx, "group left", slog.Int64("group", p.GroupID), slog.String("account", caller))
-	return api.LeaveGroup200JSONResponse{OKJSONResponse: api.OKJSONResponse{Code: http.StatusOK, Message: msgGroupLeft}}, nil
+	return server.LeaveGroup200JSONResponse{OKJSONResponse: server.OKJSONResponse{Code: http.StatusOK, Message: msgGroupLeft}}, nil
 }
 
 // CreateGroup creates a group with the next free sequence id, the caller as
 // owner and first member.
-func (a *API) CreateGroup(ctx context.Context, req api.CreateGroupRequestObject) (api.CreateGroupResponseObject, error) {
+func (a *API) CreateGroup(ctx context.Context, req server.CreateGroupRequestObject) (server.CreateGroupResponseObject, error) {
 	caller, err := callerAccount(ctx)
 	if err != nil {
 		return nil, err
 	}
 	p := req.Params
 	if p.UserAccount != caller {
-		return api.CreateGroup403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
+		return server.CreateGroup403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
 	}
 	if !validGroupName(p.GroupName) {
-		return api.CreateGroup400JSONResponse{BadRequestJSONResponse: api.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: msgBadGroupName}}, nil
+		return server.CreateGroup400JSONResponse{BadRequestJSONResponse: server.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: msgBadGroupName}}, nil
 	}
 	var group store.Group
 	err = a.q.Tx(ctx, func(q *store.Queries) error {
@@ -158,32 +159,32 @@ func (a *API) CreateGroup(ctx context.Context, req api.CreateGroupRequestObject)
 	}
 	a.membershipChanged(ctx, group.ID, caller, true)
 	a.logger.InfoContext(ctx, "group created", slog.Int64("group", group.ID), slog.String("owner", caller))
-	return api.CreateGroup200JSONResponse{Code: http.StatusOK, Message: msgGroupCreated, Data: toAPIGroup(group)}, nil
+	return server.CreateGroup200JSONResponse{Code: http.StatusOK, Message: msgGroupCreated, Data: toAPIGroup(group)}, nil
 }
 
 // GetGroups lists the account's groups, ordered by id.
-func (a *API) GetGroups(ctx context.Context, req api.GetGroupsRequestObject) (api.GetGroupsResponseObject, error) {
+func (a *API) GetGroups(ctx context.Context, req server.GetGroupsRequestObject) (server.GetGroupsResponseObject, error) {
 	caller, err := callerAccount(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if req.Params.Account != caller {
-		return api.GetGroups403JSONResponse{ForbiddenJSONResponse: api.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
+		return server.GetGroups403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
 	}
 	rows, err := a.q.GroupListByMember(ctx, caller)
 	if err != nil {
 		return nil, fmt.Errorf("list groups: %w", err)
 	}
-	groups := make([]api.Group, len(rows))
+	groups := make([]models.Group, len(rows))
 	for i, g := range rows {
 		groups[i] = toAPIGroup(g)
 	}
-	return api.GetGroups200JSONResponse{Code: http.StatusOK, Message: msgGroupList, Data: groups}, nil
+	return server.GetGroups200JSONResponse{Code: http.StatusOK, Message: msgGroupList, Data: groups}, nil
 }
 
 // GetGroupMembers lists a group's members, ordered by account; only members
 // may ask.
-func (a *API) GetGroupMembers(ctx context.Context, req api.GetGroupMembersRequestObject) (api.GetGroupMembersResponseObject, error) {
+func (a *API) GetGroupMembers(ctx context.Context, req server.GetGroupMembersRequestObject) (server.GetGroupMembersResponseObject, error) {
 	caller, err := callerAccount(ctx)
 	if err != nil {
 		return nil, err
@@ -206,7 +207,7 @@ func (a *API) GetGroupMembers(ctx context.Context, req api.GetGroupMembersReques
 	if err != nil {
 		return nil, err
 	}
-	return api.GetGroupMembers200JSONResponse{Code: http.StatusOK, Message: msgGroupMembers, Data: users}, nil
+	return server.GetGroupMembers200JSONResponse{Code: http.StatusOK, Message: msgGroupMembers, Data: users}, nil
 }
 
 // validGroupName reports whether name is 1 to 64 characters of valid UTF-8,

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"tim/gen/client"
+	"tim/gen/models"
 	"tim/internal/config"
 	"tim/internal/testenv"
 )
@@ -20,7 +20,7 @@ func TestJoinGroupCreatesMissingGroup(t *testing.T) {
 	id := freshGroupID()
 
 	g := f.mustJoinGroup(a, id)
-	want := client.Group{Id: id, Name: fmt.Sprintf("群聊%d", id), Owner: a.account, MemberCount: 1}
+	want := models.Group{Id: id, Name: fmt.Sprintf("群聊%d", id), Owner: a.account, MemberCount: 1}
 	if g != want {
 		t.Errorf("created by join: %+v, want %+v", g, want)
 	}
@@ -75,7 +75,7 @@ func TestLeaveGroup(t *testing.T) {
 	resp = f.leaveGroup(b, id)
 	wantStatus(t, "last member leaves", resp.HTTPResponse, resp.Body, http.StatusOK, "退出群聊成功")
 	g := f.mustJoinGroup(c, id)
-	want := client.Group{Id: id, Name: fmt.Sprintf("群聊%d", id), Owner: a.account, MemberCount: 1}
+	want := models.Group{Id: id, Name: fmt.Sprintf("群聊%d", id), Owner: a.account, MemberCount: 1}
 	if g != want {
 		t.Errorf("rejoining the empty group: %+v, want %+v", g, want)
 	}
@@ -139,7 +139,7 @@ func TestGetGroups(t *testing.T) {
 	f := setup(t)
 	a := f.newUser("groups")
 
-	resp, err := f.c.GetGroupsWithResponse(f.ctx, &client.GetGroupsParams{Account: a.account}, a.auth)
+	resp, err := f.c.GetGroupsWithResponse(f.ctx, &models.GetGroupsParams{Account: a.account}, a.auth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestGetGroupMembers(t *testing.T) {
 		f.mustJoinGroup(members[i], id)
 	}
 
-	resp, err := f.c.GetGroupMembersWithResponse(f.ctx, &client.GetGroupMembersParams{GroupID: id}, members[0].auth)
+	resp, err := f.c.GetGroupMembersWithResponse(f.ctx, &models.GetGroupMembersParams{GroupID: id}, members[0].auth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestGetGroupMembers(t *testing.T) {
 		t.Errorf("members = %v, want %v ordered by account", got, want)
 	}
 
-	resp, err = f.c.GetGroupMembersWithResponse(f.ctx, &client.GetGroupMembersParams{GroupID: id}, outsider.auth)
+	resp, err = f.c.GetGroupMembersWithResponse(f.ctx, &models.GetGroupMembersParams{GroupID: id}, outsider.auth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,13 +200,13 @@ func TestGetGroupMembers(t *testing.T) {
 	// A member who left is an outsider.
 	left := f.leaveGroup(members[2], id)
 	wantStatus(t, "leave", left.HTTPResponse, left.Body, http.StatusOK, "退出群聊成功")
-	resp, err = f.c.GetGroupMembersWithResponse(f.ctx, &client.GetGroupMembersParams{GroupID: id}, members[2].auth)
+	resp, err = f.c.GetGroupMembersWithResponse(f.ctx, &models.GetGroupMembersParams{GroupID: id}, members[2].auth)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantStatus(t, "getGroupMembers after leaving", resp.HTTPResponse, resp.Body, http.StatusForbidden, "")
 
-	resp, err = f.c.GetGroupMembersWithResponse(f.ctx, &client.GetGroupMembersParams{GroupID: freshGroupID()}, outsider.auth)
+	resp, err = f.c.GetGroupMembersWithResponse(f.ctx, &models.GetGroupMembersParams{GroupID: freshGroupID()}, outsider.auth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestJoinNewGroupConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, u := range users {
 		wg.Go(func() {
-			resp, err := f.c.JoinGroupWithResponse(f.ctx, &client.JoinGroupParams{UserAccount: u.account, GroupID: id}, u.auth)
+			resp, err := f.c.JoinGroupWithResponse(f.ctx, &models.JoinGroupParams{UserAccount: u.account, GroupID: id}, u.auth)
 			if err != nil {
 				t.Error(err)
 				return
@@ -268,14 +268,14 @@ func TestJoinLeaveConcurrent(t *testing.T) {
 			wg.Go(func() {
 				var code int
 				if (i < 4) == (round == 0) {
-					resp, err := f.c.LeaveGroupWithResponse(f.ctx, &client.LeaveGroupParams{UserAccount: u.account, GroupID: id}, u.auth)
+					resp, err := f.c.LeaveGroupWithResponse(f.ctx, &models.LeaveGroupParams{UserAccount: u.account, GroupID: id}, u.auth)
 					if err != nil {
 						t.Error(err)
 						return
 					}
 					code = resp.StatusCode()
 				} else {
-					resp, err := f.c.JoinGroupWithResponse(f.ctx, &client.JoinGroupParams{UserAccount: u.account, GroupID: id}, u.auth)
+					resp, err := f.c.JoinGroupWithResponse(f.ctx, &models.JoinGroupParams{UserAccount: u.account, GroupID: id}, u.auth)
 					if err != nil {
 						t.Error(err)
 						return
@@ -319,7 +319,7 @@ func TestJoinRacesMemberLimit(t *testing.T) {
 		var wg sync.WaitGroup
 		for i, u := range users {
 			wg.Go(func() {
-				resp, err := f.c.JoinGroupWithResponse(f.ctx, &client.JoinGroupParams{UserAccount: u.account, GroupID: g.Id}, u.auth)
+				resp, err := f.c.JoinGroupWithResponse(f.ctx, &models.JoinGroupParams{UserAccount: u.account, GroupID: g.Id}, u.auth)
 				if err != nil {
 					t.Error(err)
 					return
@@ -358,7 +358,7 @@ func TestJoinRacesMemberLimit(t *testing.T) {
 		// The joiners leave together, freeing the places for the next round.
 		for _, u := range joined {
 			wg.Go(func() {
-				resp, err := f.c.LeaveGroupWithResponse(f.ctx, &client.LeaveGroupParams{UserAccount: u.account, GroupID: g.Id}, u.auth)
+				resp, err := f.c.LeaveGroupWithResponse(f.ctx, &models.LeaveGroupParams{UserAccount: u.account, GroupID: g.Id}, u.auth)
 				if err != nil {
 					t.Error(err)
 					return

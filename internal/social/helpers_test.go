@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"tim/gen/client"
+	"tim/gen/models"
 	"tim/internal/social"
 	"tim/internal/testenv"
 )
@@ -96,7 +97,7 @@ func wantStatus(t *testing.T, what string, resp *http.Response, body []byte, cod
 
 func (f *fixture) addFriend(u user, friend string) *client.AddFriendResponse {
 	f.t.Helper()
-	resp, err := f.c.AddFriendWithResponse(f.ctx, &client.AddFriendParams{UserAccount: u.account, FriendAccount: friend}, u.auth)
+	resp, err := f.c.AddFriendWithResponse(f.ctx, &models.AddFriendParams{UserAccount: u.account, FriendAccount: friend}, u.auth)
 	if err != nil {
 		f.t.Fatalf("addFriend: %v", err)
 	}
@@ -111,7 +112,7 @@ func (f *fixture) mustAddFriend(u user, friend string) {
 
 func (f *fixture) deleteFriend(u user, friend string) *client.DeleteFriendResponse {
 	f.t.Helper()
-	resp, err := f.c.DeleteFriendWithResponse(f.ctx, &client.DeleteFriendParams{UserAccount: u.account, FriendAccount: friend}, u.auth)
+	resp, err := f.c.DeleteFriendWithResponse(f.ctx, &models.DeleteFriendParams{UserAccount: u.account, FriendAccount: friend}, u.auth)
 	if err != nil {
 		f.t.Fatalf("deleteFriend: %v", err)
 	}
@@ -121,7 +122,7 @@ func (f *fixture) deleteFriend(u user, friend string) *client.DeleteFriendRespon
 // friends returns the accounts of u's friends, in the order served.
 func (f *fixture) friends(u user) []string {
 	f.t.Helper()
-	resp, err := f.c.GetFriendsWithResponse(f.ctx, &client.GetFriendsParams{Account: u.account}, u.auth)
+	resp, err := f.c.GetFriendsWithResponse(f.ctx, &models.GetFriendsParams{Account: u.account}, u.auth)
 	if err != nil {
 		f.t.Fatalf("getFriends: %v", err)
 	}
@@ -135,14 +136,14 @@ func (f *fixture) friends(u user) []string {
 
 func (f *fixture) joinGroup(u user, id int64) *client.JoinGroupResponse {
 	f.t.Helper()
-	resp, err := f.c.JoinGroupWithResponse(f.ctx, &client.JoinGroupParams{UserAccount: u.account, GroupID: id}, u.auth)
+	resp, err := f.c.JoinGroupWithResponse(f.ctx, &models.JoinGroupParams{UserAccount: u.account, GroupID: id}, u.auth)
 	if err != nil {
 		f.t.Fatalf("joinGroup: %v", err)
 	}
 	return resp
 }
 
-func (f *fixture) mustJoinGroup(u user, id int64) client.Group {
+func (f *fixture) mustJoinGroup(u user, id int64) models.Group {
 	f.t.Helper()
 	resp := f.joinGroup(u, id)
 	wantStatus(f.t, "joinGroup", resp.HTTPResponse, resp.Body, http.StatusOK, "加入群聊成功")
@@ -151,16 +152,16 @@ func (f *fixture) mustJoinGroup(u user, id int64) client.Group {
 
 func (f *fixture) leaveGroup(u user, id int64) *client.LeaveGroupResponse {
 	f.t.Helper()
-	resp, err := f.c.LeaveGroupWithResponse(f.ctx, &client.LeaveGroupParams{UserAccount: u.account, GroupID: id}, u.auth)
+	resp, err := f.c.LeaveGroupWithResponse(f.ctx, &models.LeaveGroupParams{UserAccount: u.account, GroupID: id}, u.auth)
 	if err != nil {
 		f.t.Fatalf("leaveGroup: %v", err)
 	}
 	return resp
 }
 
-func (f *fixture) createGroup(u user, name string) client.Group {
+func (f *fixture) createGroup(u user, name string) models.Group {
 	f.t.Helper()
-	resp, err := f.c.CreateGroupWithResponse(f.ctx, &client.CreateGroupParams{UserAccount: u.account, GroupName: name}, u.auth)
+	resp, err := f.c.CreateGroupWithResponse(f.ctx, &models.CreateGroupParams{UserAccount: u.account, GroupName: name}, u.auth)
 	if err != nil {
 		f.t.Fatalf("createGroup: %v", err)
 	}
@@ -169,9 +170,9 @@ func (f *fixture) createGroup(u user, name string) client.Group {
 }
 
 // groups returns u's groups, in the order served.
-func (f *fixture) groups(u user) []client.Group {
+func (f *fixture) groups(u user) []models.Group {
 	f.t.Helper()
-	resp, err := f.c.GetGroupsWithResponse(f.ctx, &client.GetGroupsParams{Account: u.account}, u.auth)
+	resp, err := f.c.GetGroupsWithResponse(f.ctx, &models.GetGroupsParams{Account: u.account}, u.auth)
 	if err != nil {
 		f.t.Fatalf("getGroups: %v", err)
 	}
@@ -180,10 +181,10 @@ func (f *fixture) groups(u user) []client.Group {
 }
 
 // group returns u's group id, failing when u is not a member.
-func (f *fixture) group(u user, id int64) client.Group {
+func (f *fixture) group(u user, id int64) models.Group {
 	f.t.Helper()
 	gs := f.groups(u)
-	i := slices.IndexFunc(gs, func(g client.Group) bool { return g.Id == id })
+	i := slices.IndexFunc(gs, func(g models.Group) bool { return g.Id == id })
 	if i < 0 {
 		f.t.Fatalf("group %d not among %s's groups %+v", id, u.account, gs)
 	}
@@ -193,7 +194,7 @@ func (f *fixture) group(u user, id int64) client.Group {
 // members returns the accounts of the group's members as u sees them.
 func (f *fixture) members(u user, id int64) []string {
 	f.t.Helper()
-	resp, err := f.c.GetGroupMembersWithResponse(f.ctx, &client.GetGroupMembersParams{GroupID: id}, u.auth)
+	resp, err := f.c.GetGroupMembersWithResponse(f.ctx, &models.GetGroupMembersParams{GroupID: id}, u.auth)
 	if err != nil {
 		f.t.Fatalf("getGroupMembers: %v", err)
 	}

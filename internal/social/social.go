@@ -8,7 +8,7 @@ import (
 	"errors"
 	"log/slog"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/auth"
 	"tim/internal/store"
 	"tim/internal/userview"
@@ -96,6 +96,6 @@ func callerAccount(ctx context.Context) (string, error) {
 	return c.Account, nil
 }
 
-func toAPIGroup(g store.Group) api.Group {
-	return api.Group{Id: g.ID, Name: g.Name, Owner: g.Owner, MemberCount: g.MemberCount}
+func toAPIGroup(g store.Group) models.Group {
+	return models.Group{Id: g.ID, Name: g.Name, Owner: g.Owner, MemberCount: g.MemberCount}
 }

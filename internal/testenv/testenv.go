@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"tim/gen/client"
+	"tim/gen/models"
 	"tim/internal/app"
 	"tim/internal/config"
 	"tim/internal/testdb"
@@ -146,8 +147,8 @@ func Auth(token string) client.RequestEditorFn {
 func (e *Env) Register(t testing.TB, account string) string {
 	t.Helper()
 	ctx := context.Background()
-	res, err := e.Client.UserRegisterWithResponse(ctx, client.RegisterRequest{
-		Account: account, Password: Password, Username: account, Age: 20, Sex: client.Male,
+	res, err := e.Client.UserRegisterWithResponse(ctx, models.RegisterRequest{
+		Account: account, Password: Password, Username: account, Age: 20, Sex: models.Male,
 	})
 	if err != nil {
 		t.Fatalf("register %s: %v", account, err)
@@ -161,7 +162,7 @@ func (e *Env) Register(t testing.TB, account string) string {
 // Login logs account in with Password and returns the token.
 func (e *Env) Login(t testing.TB, account string) string {
 	t.Helper()
-	res, err := e.Client.UserLoginWithResponse(context.Background(), client.UserLoginJSONRequestBody{Account: account, Password: Password})
+	res, err := e.Client.UserLoginWithResponse(context.Background(), models.UserLoginJSONRequestBody{Account: account, Password: Password})
 	if err != nil {
 		t.Fatalf("login %s: %v", account, err)
 	}

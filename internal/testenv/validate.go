@@ -13,7 +13,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
-	"tim/gen/api"
+	"tim/gen/server"
 )
 
 var (
@@ -25,7 +25,7 @@ var (
 func loadSpec() {
 	specOnce.Do(func() {
 		var doc *openapi3.T
-		doc, specErr = api.GetSwagger()
+		doc, specErr = server.GetSwagger()
 		if specErr != nil {
 			return
 		}

@@ -9,7 +9,7 @@ import (
 	"net/url"
 	"time"
 
-	"tim/gen/api"
+	"tim/gen/models"
 	"tim/internal/store"
 )
 
@@ -31,15 +31,15 @@ func NewLoader(profiles Profiles, presenceTimeout time.Duration) *Loader {
 }
 
 // Load returns the user objects of accounts that exist, ordered by account.
-func (l *Loader) Load(ctx context.Context, accounts []string) ([]api.User, error) {
+func (l *Loader) Load(ctx context.Context, accounts []string) ([]models.User, error) {
 	if len(accounts) == 0 {
-		return []api.User{}, nil
+		return []models.User{}, nil
 	}
 	rows, err := l.profiles.UserProfiles(ctx, accounts, l.presenceTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("load user profiles: %w", err)
 	}
-	users := make([]api.User, len(rows))
+	users := make([]models.User, len(rows))
 	for i, r := range rows {
 		users[i] = toAPIUser(r)
 	}
@@ -47,10 +47,10 @@ func (l *Loader) Load(ctx context.Context, accounts []string) ([]api.User, error
 }
 
 // One returns the user object of account; ok is false when it does not exist.
-func (l *Loader) One(ctx context.Context, account string) (u api.User, ok bool, err error) {
+func (l *Loader) One(ctx context.Context, account string) (u models.User, ok bool, err error) {
 	users, err := l.Load(ctx, []string{account})
 	if err != nil || len(users) == 0 {
-		return api.User{}, false, err
+		return models.User{}, false, err
 	}
 	return users[0], true, nil
 }
@@ -60,12 +60,12 @@ func AvatarURL(account string) string {
 	return "/Tim/avatar?account=" + url.QueryEscape(account)
 }
 
-func toAPIUser(r store.Profile) api.User {
-	u := api.User{
+func toAPIUser(r store.Profile) models.User {
+	u := models.User{
 		Id:           r.ID,
 		Account:      r.Account,
 		Username:     r.Username,
-		Sex:          api.Sex(r.Sex),
+		Sex:          models.Sex(r.Sex),
 		Age:          r.Age,
 		OnlineStatus: 0,
 	}

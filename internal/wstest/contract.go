@@ -9,7 +9,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"gopkg.in/yaml.v3"
 
-	contract "tim/api"
+	"tim/api"
 )
 
 // channel is one channel of the AsyncAPI document and the schemas of the
@@ -64,7 +64,7 @@ type asyncDoc struct {
 // that message's payload schema in openapi.yaml, and the discriminator
 // mapping from type to frame schema.
 func load() ([]*channel, error) {
-	spec, err := openapi3.NewLoader().LoadFromData(contract.OpenAPI)
+	spec, err := openapi3.NewLoader().LoadFromData(api.OpenAPI)
 	if err != nil {
 		return nil, fmt.Errorf("load openapi.yaml: %w", err)
 	}
@@ -79,7 +79,7 @@ func load() ([]*channel, error) {
 		return spec.Components.Schemas[name].Value, nil
 	}
 	var doc asyncDoc
-	if err := yaml.Unmarshal(contract.AsyncAPI, &doc); err != nil {
+	if err := yaml.Unmarshal(api.AsyncAPI, &doc); err != nil {
 		return nil, fmt.Errorf("load asyncapi.yaml: %w", err)
 	}
 	var out []*channel

@@ -22,7 +22,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"tim/gen/api"
+	"tim/gen/models"
 )
 
 // Wait is how long the client waits for a frame or for the server to close.
@@ -234,21 +234,21 @@ func (c *Conn) Until(typ string) map[string]any {
 }
 
 // Message returns the next message frame (see NextOf).
-func (c *Conn) Message() api.MessageFrame {
+func (c *Conn) Message() models.MessageFrame {
 	c.t.Helper()
-	var m api.MessageFrame
+	var m models.MessageFrame
 	c.decode(c.NextOf("message"), &m)
 	return m
 }
 
 // Ack returns the next frame, which must be an ack.
-func (c *Conn) Ack() api.AckFrame {
+func (c *Conn) Ack() models.AckFrame {
 	c.t.Helper()
 	f := c.Next()
 	if f["type"] != "ack" {
 		c.t.Fatalf("want an ack, got %v", f)
 	}
-	var a api.AckFrame
+	var a models.AckFrame
 	c.decode(f, &a)
 	return a
 }
@@ -256,19 +256,19 @@ func (c *Conn) Ack() api.AckFrame {
 // AcksAndMessages reads until it has nAcks acks and nMsgs messages, which
 // may interleave, and returns each kind in arrival order. An error frame,
 // or more of either than asked, fails the test.
-func (c *Conn) AcksAndMessages(nAcks, nMsgs int) ([]api.AckFrame, []api.MessageFrame) {
+func (c *Conn) AcksAndMessages(nAcks, nMsgs int) ([]models.AckFrame, []models.MessageFrame) {
 	c.t.Helper()
-	var acks []api.AckFrame
-	var msgs []api.MessageFrame
+	var acks []models.AckFrame
+	var msgs []models.MessageFrame
 	for len(acks) < nAcks || len(msgs) < nMsgs {
 		f := c.Next()
 		switch f["type"] {
 		case "ack":
-			var a api.AckFrame
+			var a models.AckFrame
 			c.decode(f, &a)
 			acks = append(acks, a)
 		case "message":
-			var m api.MessageFrame
+			var m models.MessageFrame
 			c.decode(f, &m)
 			msgs = append(msgs, m)
 		case "error":
