@@ -241,11 +241,11 @@ func reapOrphans(ctx context.Context, logger *slog.Logger) {
 			continue // owner alive (or unknown): leave it
 		}
 		if err := pgcluster.StopDir(ctx, pgcluster.Options{Dir: filepath.Join(dir, clusterName), Logger: logger}); err != nil {
-			logger.WarnContext(ctx, "stop orphaned test cluster", slog.String("dir", dir), slog.String("error", err.Error()))
+			logger.WarnContext(ctx, "stop orphaned test cluster", slog.String("dir", dir), slog.Any("err", err))
 			continue
 		}
 		if err := os.RemoveAll(dir); err != nil {
-			logger.WarnContext(ctx, "remove orphaned test cluster", slog.String("dir", dir), slog.String("error", err.Error()))
+			logger.WarnContext(ctx, "remove orphaned test cluster", slog.String("dir", dir), slog.Any("err", err))
 		}
 	}
 }
