@@ -198,7 +198,8 @@ func waitHealthy(t *testing.T, p *process, url string) {
 // timSettings are the settings of the Tim under test: the proxies on
 // loopback are its only trusted proxies, pings come every second (the
 // test proxies cut sockets idle for readTimeout), and three failed logins
-// from one client address are the limit.
+// from one client address are the limit. Password hashes are cheap: what
+// hashing costs is not what these tests are about.
 func timSettings(addr, dataDir, dbURL string) []string {
 	return []string{
 		"TIM_ADDR=" + addr,
@@ -208,6 +209,8 @@ func timSettings(addr, dataDir, dbURL string) []string {
 		"TIM_PING_INTERVAL=1s",
 		"TIM_LOGIN_FAILURES_PER_ADDRESS=" + strconv.Itoa(loginLimit),
 		"TIM_LOG_LEVEL=info",
+		"TIM_PASSWORD_MEMORY_KIB=64",
+		"TIM_PASSWORD_TIME=1",
 	}
 }
 

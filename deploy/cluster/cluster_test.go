@@ -99,6 +99,9 @@ func TestClusterSurvivesCrashes(t *testing.T) {
 			"TIM_PRESENCE_TIMEOUT=" + presenceTimeout.String(),
 			"TIM_INSTANCE_ID=" + name,
 			"TIM_LOG_LEVEL=info",
+			// Cheap password hashes: hashing cost is not this test's subject.
+			"TIM_PASSWORD_MEMORY_KIB=64",
+			"TIM_PASSWORD_TIME=1",
 		}
 		if i == 0 {
 			env = append(env, "TIM_METRICS_ADDR="+strings.TrimSuffix(strings.TrimPrefix(metricsURL, "http://"), "/metrics"))

@@ -53,14 +53,17 @@ type API struct {
 
 // New returns the account API.
 func New(st *store.Store, issuer *auth.Issuer, profiles *userview.Loader, sessions SessionCloser, limits Limits, logger *slog.Logger) (*API, error) {
-	dummy, err := auth.HashPassword("timing-equaliser")
+	hasher, err := auth.NewHasher(limits.Password, limits.HashConcurrency, limits.HashQueue, limits.HashWait)
+	if err != nil {
+		return nil, err
+	}
+	dummy, err := auth.HashPassword("timing-equaliser", limits.Password)
 	if err != nil {
 		return nil, fmt.Errorf("hash dummy password: %w", err)
 	}
 	return &API{
 		q: st, issuer: issuer, profiles: profiles,
-		sessions: sessions, limits: limits, logger: logger, dummyHash: dummy,
-		hasher: auth.NewHasher(limits.HashConcurrency, limits.HashQueue, limits.HashWait),
+		sessions: sessions, limits: limits, logger: logger, dummyHash: dummy, hasher: hasher,
 	}, nil
 }
 

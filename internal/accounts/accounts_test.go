@@ -3,6 +3,7 @@ package accounts_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -308,12 +309,49 @@ func TestBcryptHashesAreAcceptedAndUpgraded(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT password_hash FROM users WHERE account = 'legacy'").Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(stored, "$argon2id$") {
-		t.Errorf("hash not upgraded: %.12s...", stored)
+	// Upgraded to argon2id with the configured parameters.
+	if want := fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=1$", env.Config.PasswordMemoryKiB, env.Config.PasswordTime); !strings.HasPrefix(stored, want) {
+		t.Errorf("hash not upgraded to %s...: %.30s...", want, stored)
 	}
 	res, err = env.Client.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: "legacy", Password: "old-password"})
 	if err != nil || res.StatusCode() != 200 {
 		t.Fatalf("login after upgrade: status %d", res.StatusCode())
+	}
+}
+
+// TestHashesFollowTheConfiguredParameters: registration hashes with the
+// configured argon2id parameters; once they change, the next login replaces
+// the stored hash by one made with the new ones, and later logins keep it.
+func TestHashesFollowTheConfiguredParameters(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.PasswordMemoryKiB, c.PasswordTime = 96, 1 }))
+	env.Register(t, "mover")
+	conn, err := pgx.Connect(ctx, env.Config.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	stored := func() string {
+		t.Helper()
+		var h string
+		if err := conn.QueryRow(ctx, "SELECT password_hash FROM users WHERE account = 'mover'").Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	if h := stored(); !strings.HasPrefix(h, "$argon2id$v=19$m=96,t=1,p=1$") {
+		t.Fatalf("registered hash %.32s...: not made with m=96,t=1", h)
+	}
+	env.Config.PasswordMemoryKiB, env.Config.PasswordTime = 128, 2
+	env.Restart(t)
+	env.Login(t, "mover")
+	upgraded := stored()
+	if !strings.HasPrefix(upgraded, "$argon2id$v=19$m=128,t=2,p=1$") {
+		t.Fatalf("hash after login with new parameters %.32s...: not made with m=128,t=2", upgraded)
+	}
+	env.Login(t, "mover")
+	if again := stored(); again != upgraded {
+		t.Errorf("a login with current parameters rehashed: %.32s... became %.32s...", upgraded, again)
 	}
 }
 

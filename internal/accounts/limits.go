@@ -8,6 +8,7 @@ import (
 	"math"
 	"time"
 
+	"tim/internal/auth"
 	"tim/internal/store"
 )
 
@@ -26,6 +27,8 @@ type Limits struct {
 	HashConcurrency int
 	HashQueue       int
 	HashWait        time.Duration
+	// Password is the cost of each password hash written.
+	Password auth.PasswordParams
 }
 
 // loginReservation is the failures recorded for a login attempt before its

@@ -159,7 +159,9 @@ func TestRightPasswordTakesBackItsReservation(t *testing.T) {
 func TestRegistrationsBeyondTheHashingCapGet503(t *testing.T) {
 	t.Parallel()
 	const n = 24
-	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) {
+	// Hashes as costly as in production, so that a burst finds the slot
+	// taken.
+	env := testenv.New(t, testenv.ProductionHashing(), testenv.WithConfig(func(c *config.Config) {
 		c.HashConcurrency = 1
 		c.HashQueue = 0
 		c.RegistrationsPerAddress = 1000
@@ -241,7 +243,9 @@ func TestRegistrationsBeyondTheHashingCapGet503(t *testing.T) {
 func TestLoginsBeyondTheHashingCapGet503(t *testing.T) {
 	t.Parallel()
 	const n = 16
-	env := testenv.New(t)
+	// Hashes as costly as in production, so that a burst finds the slot
+	// taken (the peer shares the parameters, so no login rehashes).
+	env := testenv.New(t, testenv.ProductionHashing())
 	env.Register(t, "alice")
 	busy := env.Peer(t, testenv.WithConfig(func(c *config.Config) {
 		c.HashConcurrency = 1

@@ -136,6 +136,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 		PerAddress: cfg.LoginFailuresPerAddress, AddressWindow: cfg.LoginAddressWindow,
 		RegistrationsPerAddress: cfg.RegistrationsPerAddress, RegistrationWindow: cfg.RegistrationWindow,
 		HashConcurrency: cfg.HashConcurrency, HashQueue: cfg.HashQueue, HashWait: cfg.HashWait,
+		Password: auth.PasswordParams{MemoryKiB: uint32(cfg.PasswordMemoryKiB), Time: uint32(cfg.PasswordTime)}, // Load bounds both
 	}, logger)
 	if err != nil {
 		return nil, err

@@ -12,52 +12,61 @@ import (
 var ErrBusy = errors.New("password hashing is busy")
 
 // Hasher runs password hashes and checks a bounded number at a time. Each
-// argon2id hash takes 19 MiB and most of a core for tens of milliseconds,
+// argon2id hash takes (by default) 19 MiB and most of a core for tens of
+// milliseconds,
 // so unbounded concurrency turns a burst of registrations or logins into
 // gigabytes of memory and timeouts for everyone. A caller that finds every
 // slot taken waits in a bounded queue for a bounded time, then gets ErrBusy.
 type Hasher struct {
+	params  PasswordParams
 	slots   chan struct{} // one token per running hash
 	waiting chan struct{} // one token per caller waiting for a slot
 	wait    time.Duration
 }
 
-// NewHasher returns a Hasher that runs at most concurrency hashes at once
-// (at least one) and lets at most queue callers wait, each for at most wait.
-func NewHasher(concurrency, queue int, wait time.Duration) *Hasher {
+// NewHasher returns a Hasher that hashes with params, runs at most
+// concurrency hashes at once (at least one) and lets at most queue callers
+// wait, each for at most wait.
+func NewHasher(params PasswordParams, concurrency, queue int, wait time.Duration) (*Hasher, error) {
+	if err := params.Validate(); err != nil {
+		return nil, fmt.Errorf("argon2id parameters: %w", err)
+	}
 	return &Hasher{
+		params:  params,
 		slots:   make(chan struct{}, max(concurrency, 1)),
 		waiting: make(chan struct{}, max(queue, 0)),
 		wait:    wait,
-	}
+	}, nil
 }
 
 // RetryAfter is what to tell a client that got ErrBusy: about the time in
 // which the queue turns over.
 func (h *Hasher) RetryAfter() time.Duration { return max(h.wait, time.Second) }
 
-// Hash returns an argon2id hash of password (see HashPassword).
+// Hash returns an argon2id hash of password made with the Hasher's
+// parameters (see HashPassword).
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
 	defer h.release()
-	return HashPassword(password)
+	return HashPassword(password, h.params)
 }
 
 // Verify checks password against hash (see CheckPassword). When they match
-// and the hash is stale, fresh is a new argon2id hash of password, made in
+// and the hash is stale (bcrypt, or made with other parameters than the
+// Hasher's), fresh is a new argon2id hash of password, made in
 // the same slot; otherwise fresh is empty. A wrong password is ErrMismatch.
 func (h *Hasher) Verify(ctx context.Context, hash, password string) (fresh string, err error) {
 	if err := h.acquire(ctx); err != nil {
 		return "", err
 	}
 	defer h.release()
-	stale, err := CheckPassword(hash, password)
+	stale, err := CheckPassword(hash, password, h.params)
 	if err != nil || !stale {
 		return "", err
 	}
-	fresh, err = HashPassword(password)
+	fresh, err = HashPassword(password, h.params)
 	if err != nil {
 		return "", fmt.Errorf("rehash password: %w", err)
 	}

@@ -9,7 +9,7 @@ import (
 
 func TestHasherTurnsAwayBeyondItsQueue(t *testing.T) {
 	ctx := context.Background()
-	h := NewHasher(1, 0, time.Minute)
+	h := newHasher(t, 1, 0, time.Minute)
 	if err := h.acquire(ctx); err != nil { // hold the only slot
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestHasherTurnsAwayBeyondItsQueue(t *testing.T) {
 
 func TestHasherQueueWaitsBoundedly(t *testing.T) {
 	ctx := context.Background()
-	h := NewHasher(1, 1, 50*time.Millisecond)
+	h := newHasher(t, 1, 1, 50*time.Millisecond)
 	if err := h.acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -64,4 +64,14 @@ func TestHasherQueueWaitsBoundedly(t *testing.T) {
 	if err := h.acquire(cctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: err = %v", err)
 	}
+}
+
+// newHasher returns a Hasher with the default (production) parameters.
+func newHasher(t *testing.T, concurrency, queue int, wait time.Duration) *Hasher {
+	t.Helper()
+	h, err := NewHasher(DefaultPasswordParams(), concurrency, queue, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -25,7 +25,8 @@ func phc(password string, memory, time uint32, threads uint8, keyLen uint32) str
 
 func TestHashPasswordFormat(t *testing.T) {
 	t.Parallel()
-	a, err := HashPassword("secret-pass")
+	def := DefaultPasswordParams()
+	a, err := HashPassword("secret-pass", def)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,25 +34,81 @@ func TestHashPasswordFormat(t *testing.T) {
 	if !regexp.MustCompile(`^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`).MatchString(a) {
 		t.Errorf("hash %q is not the documented PHC string", a)
 	}
-	b, err := HashPassword("secret-pass")
+	b, err := HashPassword("secret-pass", def)
 	if err != nil || a == b {
 		t.Errorf("two hashes of one password are equal (%v): the salt is not random", err)
 	}
-	if stale, err := CheckPassword(a, "secret-pass"); err != nil || stale {
+	if stale, err := CheckPassword(a, "secret-pass", def); err != nil || stale {
 		t.Errorf("fresh hash: stale %v, err %v", stale, err)
 	}
-	if _, err := CheckPassword(a, "secret-pasS"); !errors.Is(err, ErrMismatch) {
+	if _, err := CheckPassword(a, "secret-pasS", def); !errors.Is(err, ErrMismatch) {
 		t.Errorf("wrong password: err = %v, want ErrMismatch", err)
 	}
-	if _, err := CheckPassword(a, ""); !errors.Is(err, ErrMismatch) {
+	if _, err := CheckPassword(a, "", def); !errors.Is(err, ErrMismatch) {
 		t.Errorf("empty password: err = %v, want ErrMismatch", err)
 	}
 }
 
+// TestHashPasswordUsesItsParameters: the hash is made with, and names, the
+// parameters it is given.
+func TestHashPasswordUsesItsParameters(t *testing.T) {
+	t.Parallel()
+	p := PasswordParams{MemoryKiB: 64, Time: 3}
+	h, err := HashPassword("pw", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^\$argon2id\$v=19\$m=64,t=3,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`).MatchString(h) {
+		t.Errorf("hash %q does not name m=64,t=3,p=1", h)
+	}
+	// The key is argon2id's with those parameters, not the defaults'.
+	parts := strings.Split(h, "$")
+	salt, _ := base64.RawStdEncoding.DecodeString(parts[4])
+	want := base64.RawStdEncoding.EncodeToString(argon2.IDKey([]byte("pw"), salt, 3, 64, 1, 32))
+	if parts[5] != want {
+		t.Errorf("key %s, want argon2id(m=64,t=3,p=1) = %s", parts[5], want)
+	}
+	if stale, err := CheckPassword(h, "pw", p); err != nil || stale {
+		t.Errorf("check with its parameters: stale %v, err %v", stale, err)
+	}
+}
+
+// TestPasswordParamsValidate: parameters argon2 refuses, or beyond the
+// bounds stored hashes are checked within, are refused by Validate, by
+// HashPassword and by NewHasher.
+func TestPasswordParamsValidate(t *testing.T) {
+	t.Parallel()
+	for _, p := range []PasswordParams{{8, 1}, {256 << 10, 16}, DefaultPasswordParams()} {
+		if err := p.Validate(); err != nil {
+			t.Errorf("%+v: %v", p, err)
+		}
+	}
+	for p, want := range map[PasswordParams]string{
+		{0, 2}:           "memory: want 8 to 262144 KiB, got 0",
+		{7, 2}:           "memory: want 8 to 262144 KiB, got 7",
+		{256<<10 + 1, 2}: "memory: want 8 to 262144 KiB, got 262145",
+		{19 * 1024, 0}:   "time: want 1 to 16 passes, got 0",
+		{19 * 1024, 17}:  "time: want 1 to 16 passes, got 17",
+		{0, 0}:           "memory: want 8 to 262144 KiB, got 0\ntime: want 1 to 16 passes, got 0",
+	} {
+		err := p.Validate()
+		if err == nil || err.Error() != want {
+			t.Errorf("%+v: err = %v, want %q", p, err, want)
+		}
+		if h, err := HashPassword("pw", p); err == nil {
+			t.Errorf("%+v: HashPassword = %q, want an error", p, h)
+		}
+		if _, err := NewHasher(p, 1, 1, time.Second); err == nil {
+			t.Errorf("%+v: NewHasher accepted them", p)
+		}
+	}
+}
+
 // TestCheckPasswordAsksForRehash: a hash made with other parameters than
-// today's, or by bcrypt, still verifies and is reported stale.
+// the configured ones, or by bcrypt, still verifies and is reported stale.
 func TestCheckPasswordAsksForRehash(t *testing.T) {
 	t.Parallel()
+	def := DefaultPasswordParams()
 	for name, hash := range map[string]string{
 		"less memory":     phc("pw", 8*1024, 2, 1, 32),
 		"more passes":     phc("pw", 19*1024, 3, 1, 32),
@@ -60,9 +117,9 @@ func TestCheckPasswordAsksForRehash(t *testing.T) {
 		"bcrypt $2a$":     bcryptHash(t, "pw", "$2a$"),
 		"bcrypt $2b$":     bcryptHash(t, "pw", "$2b$"),
 		"bcrypt $2y$":     bcryptHash(t, "pw", "$2y$"),
-		"today's, by phc": phc("pw", argonMemory, argonTime, argonThreads, argonKeyLen),
+		"today's, by phc": phc("pw", 19*1024, 2, 1, 32),
 	} {
-		stale, err := CheckPassword(hash, "pw")
+		stale, err := CheckPassword(hash, "pw", def)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -70,18 +127,35 @@ func TestCheckPasswordAsksForRehash(t *testing.T) {
 		if want := name != "today's, by phc"; stale != want {
 			t.Errorf("%s: stale = %v, want %v", name, stale, want)
 		}
-		if _, err := CheckPassword(hash, "wrong"); !errors.Is(err, ErrMismatch) {
+		if _, err := CheckPassword(hash, "wrong", def); !errors.Is(err, ErrMismatch) {
 			t.Errorf("%s, wrong password: err = %v, want ErrMismatch", name, err)
+		}
+	}
+	// Staleness follows the configured parameters: once they change,
+	// today's default hash is stale and one made with the new ones is not.
+	cheap := PasswordParams{MemoryKiB: 64, Time: 1}
+	for name, c := range map[string]struct {
+		hash  string
+		stale bool
+	}{
+		"default hash, cheap configured": {phc("pw", 19*1024, 2, 1, 32), true},
+		"cheap hash, cheap configured":   {phc("pw", 64, 1, 1, 32), false},
+		"cheap memory, other time":       {phc("pw", 64, 2, 1, 32), true},
+		"other memory, cheap time":       {phc("pw", 128, 1, 1, 32), true},
+	} {
+		stale, err := CheckPassword(c.hash, "pw", cheap)
+		if err != nil || stale != c.stale {
+			t.Errorf("%s: stale %v, err %v; want stale %v", name, stale, err, c.stale)
 		}
 	}
 }
 
-// TestHasherVerifyRehashes: Verify hands back a fresh hash with today's
-// parameters for a stale one, and none for a current one.
+// TestHasherVerifyRehashes: Verify hands back a fresh hash with the
+// Hasher's parameters for a stale one, and none for a current one.
 func TestHasherVerifyRehashes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	h := NewHasher(1, 4, time.Minute)
+	h := newHasher(t, 1, 4, time.Minute)
 	for _, old := range []string{phc("pw", 8*1024, 1, 1, 32), bcryptHash(t, "pw", "$2a$")} {
 		fresh, err := h.Verify(ctx, old, "pw")
 		if err != nil || fresh == "" {
@@ -90,7 +164,7 @@ func TestHasherVerifyRehashes(t *testing.T) {
 		if !strings.HasPrefix(fresh, "$argon2id$v=19$m=19456,t=2,p=1$") {
 			t.Errorf("fresh hash %q has other parameters than today's", fresh)
 		}
-		if stale, err := CheckPassword(fresh, "pw"); err != nil || stale {
+		if stale, err := CheckPassword(fresh, "pw", DefaultPasswordParams()); err != nil || stale {
 			t.Errorf("fresh hash: stale %v, err %v", stale, err)
 		}
 		if again, err := h.Verify(ctx, fresh, "pw"); err != nil || again != "" {
@@ -99,6 +173,19 @@ func TestHasherVerifyRehashes(t *testing.T) {
 		if fresh, err := h.Verify(ctx, old, "wrong"); !errors.Is(err, ErrMismatch) || fresh != "" {
 			t.Errorf("wrong password: fresh %q, err %v", fresh, err)
 		}
+	}
+	// A Hasher configured with other parameters replaces a hash made with
+	// the defaults by one made with its own.
+	cheap, err := NewHasher(PasswordParams{MemoryKiB: 64, Time: 1}, 1, 4, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := cheap.Verify(ctx, phc("pw", 19*1024, 2, 1, 32), "pw")
+	if err != nil || !strings.HasPrefix(fresh, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Errorf("default hash under cheap parameters: fresh %q, err %v", fresh, err)
+	}
+	if again, err := cheap.Verify(ctx, fresh, "pw"); err != nil || again != "" {
+		t.Errorf("cheap hash under cheap parameters: fresh %q, err %v; want none", again, err)
 	}
 }
 
@@ -149,7 +236,7 @@ func TestCheckPasswordRefusesMalformedHashes(t *testing.T) {
 		"huge time":   with(3, "m=8192,t=1000,p=1"),
 		"empty key":   with(5, ""),
 	} {
-		stale, err := CheckPassword(hash, "pw")
+		stale, err := CheckPassword(hash, "pw", DefaultPasswordParams())
 		if err == nil || errors.Is(err, ErrMismatch) {
 			t.Errorf("%s (%q): stale %v, err %v; want a parse error", name, hash, stale, err)
 		}

@@ -87,7 +87,8 @@ type Config struct {
 	RegistrationWindow time.Duration
 
 	// HashConcurrency is how many password hashes and checks run at once;
-	// each takes 19 MiB and a core for tens of milliseconds.
+	// each takes PasswordMemoryKiB (19 MiB by default) and a core for tens of
+	// milliseconds.
 	// TIM_HASH_CONCURRENCY. Default: the usable cores (GOMAXPROCS) less
 	// one, at least one. The spare core keeps every other request
 	// responsive: with every core hashing, the rest of the server runs
@@ -100,6 +101,14 @@ type Config struct {
 	// HashWait is the longest a request waits for a hashing slot before it
 	// gets 503. TIM_HASH_WAIT. Default 3s.
 	HashWait time.Duration
+	// PasswordMemoryKiB is the memory each argon2id password hash takes, in
+	// KiB, from 8 to 262144. TIM_PASSWORD_MEMORY_KIB. Default 19456 (19 MiB).
+	// Stored hashes made with other parameters are replaced at the next
+	// login.
+	PasswordMemoryKiB int
+	// PasswordTime is the number of argon2id passes over that memory, from
+	// 1 to 16. TIM_PASSWORD_TIME. Default 2.
+	PasswordTime int
 
 	// GroupMemberLimit is the most members a group may have.
 	// TIM_GROUP_MEMBER_LIMIT. Default 500.
@@ -176,6 +185,16 @@ type Config struct {
 	PongTimeout time.Duration
 }
 
+// The bounds of PasswordMemoryKiB and PasswordTime: those within which
+// internal/auth checks stored hashes (argon2 refuses less than 8 KiB or no
+// pass; more would let a stored hash make a login cost without bound).
+const (
+	MinPasswordMemoryKiB = 8
+	MaxPasswordMemoryKiB = 256 << 10
+	MinPasswordTime      = 1
+	MaxPasswordTime      = 16
+)
+
 // Default returns the configuration with every default applied.
 func Default() Config {
 	return Config{
@@ -201,6 +220,8 @@ func Default() Config {
 		HashConcurrency:         max(1, runtime.GOMAXPROCS(0)-1),
 		HashQueue:               64,
 		HashWait:                3 * time.Second,
+		PasswordMemoryKiB:       19 * 1024,
+		PasswordTime:            2,
 		GroupMemberLimit:        500,
 		MaxAvatarBytes:          10 << 20,
 		MaxChatPicBytes:         10 << 20,
@@ -265,6 +286,16 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 			*dst = n
 		}
 	}
+	ranged := func(key string, dst *int, lo, hi int) {
+		if v := getenv(key); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < lo || n > hi {
+				errs = append(errs, fmt.Errorf("%s: want an integer from %d to %d, got %q", key, lo, hi, v))
+				return
+			}
+			*dst = n
+		}
+	}
 	str("TIM_ADDR", &c.Addr)
 	str("TIM_METRICS_ADDR", &c.MetricsAddr)
 	str("TIM_DATA_DIR", &c.DataDir)
@@ -301,6 +332,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	inum("TIM_HASH_CONCURRENCY", &c.HashConcurrency)
 	count("TIM_HASH_QUEUE", &c.HashQueue)
 	dur("TIM_HASH_WAIT", &c.HashWait)
+	ranged("TIM_PASSWORD_MEMORY_KIB", &c.PasswordMemoryKiB, MinPasswordMemoryKiB, MaxPasswordMemoryKiB)
+	ranged("TIM_PASSWORD_TIME", &c.PasswordTime, MinPasswordTime, MaxPasswordTime)
 	inum("TIM_GROUP_MEMBER_LIMIT", &c.GroupMemberLimit)
 	num("TIM_MAX_AVATAR_BYTES", &c.MaxAvatarBytes)
 	num("TIM_MAX_CHATPIC_BYTES", &c.MaxChatPicBytes)
@@ -440,6 +473,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("hash_concurrency", c.HashConcurrency),
 		slog.Int("hash_queue", c.HashQueue),
 		slog.Duration("hash_wait", c.HashWait),
+		slog.Int("password_memory_kib", c.PasswordMemoryKiB),
+		slog.Int("password_time", c.PasswordTime),
 		slog.Int("group_member_limit", c.GroupMemberLimit),
 		slog.Int64("max_avatar_bytes", c.MaxAvatarBytes),
 		slog.Int64("max_chatpic_bytes", c.MaxChatPicBytes),

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"tim/internal/auth"
 	"tim/internal/config"
 )
 
@@ -47,6 +48,8 @@ var settings = []setting{
 	{"TIM_HASH_CONCURRENCY", "6", func(c config.Config) bool { return c.HashConcurrency == 6 }},
 	{"TIM_HASH_QUEUE", "0", func(c config.Config) bool { return c.HashQueue == 0 }},
 	{"TIM_HASH_WAIT", "11s", func(c config.Config) bool { return c.HashWait == 11*time.Second }},
+	{"TIM_PASSWORD_MEMORY_KIB", "65536", func(c config.Config) bool { return c.PasswordMemoryKiB == 65536 }},
+	{"TIM_PASSWORD_TIME", "3", func(c config.Config) bool { return c.PasswordTime == 3 }},
 	{"TIM_GROUP_MEMBER_LIMIT", "7", func(c config.Config) bool { return c.GroupMemberLimit == 7 }},
 	{"TIM_MAX_AVATAR_BYTES", "101", func(c config.Config) bool { return c.MaxAvatarBytes == 101 }},
 	{"TIM_MAX_CHATPIC_BYTES", "102", func(c config.Config) bool { return c.MaxChatPicBytes == 102 }},
@@ -165,6 +168,9 @@ func TestLoadDefaults(t *testing.T) {
 		c.MaxJSONBody != 64<<10 || c.SocketQueueBytes != 4<<20 || c.HashConcurrency < 1 || c.DatabaseURL != "" {
 		t.Errorf("defaults: %+v", c)
 	}
+	if c.PasswordMemoryKiB != 19*1024 || c.PasswordTime != 2 {
+		t.Errorf("password hashing defaults: m=%d KiB, t=%d; want RFC 9106's second option with 19 MiB (m=19456, t=2)", c.PasswordMemoryKiB, c.PasswordTime)
+	}
 	if c.HashConcurrency != def.HashConcurrency || c.PongTimeout != def.PongTimeout {
 		t.Errorf("Load without variables differs from Default: %+v", c)
 	}
@@ -213,6 +219,17 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		bad{"TIM_TRUSTED_PROXIES", "10.0.0.1,proxy.example", `"proxy.example" is neither an address nor a prefix`},
 		bad{"TIM_TRUSTED_PROXIES", "10.0.0.0/33", "is neither an address nor a prefix"},
 		bad{"TIM_JWT_SECRET", "short", "must be at least 32 bytes"},
+		bad{"TIM_PASSWORD_MEMORY_KIB", "0", "want an integer from 8 to 262144"},
+		bad{"TIM_PASSWORD_MEMORY_KIB", "7", "want an integer from 8 to 262144"},
+		bad{"TIM_PASSWORD_MEMORY_KIB", "262145", "want an integer from 8 to 262144"},
+		bad{"TIM_PASSWORD_MEMORY_KIB", "-64", "want an integer from 8 to 262144"},
+		bad{"TIM_PASSWORD_MEMORY_KIB", "19MiB", "want an integer from 8 to 262144"},
+		bad{"TIM_PASSWORD_MEMORY_KIB", "99999999999999999999", "want an integer from 8 to 262144"},
+		bad{"TIM_PASSWORD_TIME", "0", "want an integer from 1 to 16"},
+		bad{"TIM_PASSWORD_TIME", "17", "want an integer from 1 to 16"},
+		bad{"TIM_PASSWORD_TIME", "-1", "want an integer from 1 to 16"},
+		bad{"TIM_PASSWORD_TIME", "1.5", "want an integer from 1 to 16"},
+		bad{"TIM_PASSWORD_TIME", "twice", "want an integer from 1 to 16"},
 	)
 	for _, tc := range cases {
 		_, err := load(map[string]string{tc.key: tc.value})
@@ -252,3 +269,30 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestPasswordBoundsAreAuthsBounds: the range Load accepts for the password
+// hashing parameters is the range internal/auth hashes and checks with, and
+// the defaults are auth's.
+func TestPasswordBoundsAreAuthsBounds(t *testing.T) {
+	t.Parallel()
+	def := config.Default()
+	if want := auth.DefaultPasswordParams(); def.PasswordMemoryKiB != int(want.MemoryKiB) || def.PasswordTime != int(want.Time) {
+		t.Errorf("defaults m=%d,t=%d; auth's are %+v", def.PasswordMemoryKiB, def.PasswordTime, want)
+	}
+	valid := func(m, tm int) bool {
+		return auth.PasswordParams{MemoryKiB: uint32(m), Time: uint32(tm)}.Validate() == nil
+	}
+	for _, c := range []struct {
+		m, t int
+		ok   bool
+	}{
+		{config.MinPasswordMemoryKiB, 2, true}, {config.MinPasswordMemoryKiB - 1, 2, false},
+		{config.MaxPasswordMemoryKiB, 2, true}, {config.MaxPasswordMemoryKiB + 1, 2, false},
+		{64, config.MinPasswordTime, true}, {64, config.MinPasswordTime - 1, false},
+		{64, config.MaxPasswordTime, true}, {64, config.MaxPasswordTime + 1, false},
+	} {
+		if got := valid(c.m, c.t); got != c.ok {
+			t.Errorf("m=%d,t=%d: auth says valid %v, config's bounds say %v", c.m, c.t, got, c.ok)
+		}
+	}
+}

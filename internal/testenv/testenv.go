@@ -54,7 +54,26 @@ type Option func(*config.Config)
 // WithConfig lets a test change the server's configuration.
 func WithConfig(f func(*config.Config)) Option { return Option(f) }
 
-// New starts a server on a fresh database, stopped in t.Cleanup.
+// Cheap password hashing: argon2id with 64 KiB and one pass costs well under
+// a millisecond, where the production parameters cost about 100 ms of CPU
+// under -race for each registration and login. Tests about what hashing
+// costs (the hashing cap, its queue) ask for ProductionHashing.
+const (
+	cheapPasswordMemoryKiB = 64
+	cheapPasswordTime      = 1
+)
+
+// ProductionHashing gives the server the default (production) password
+// hashing parameters instead of the cheap ones New sets.
+func ProductionHashing() Option {
+	return func(c *config.Config) {
+		def := config.Default()
+		c.PasswordMemoryKiB, c.PasswordTime = def.PasswordMemoryKiB, def.PasswordTime
+	}
+}
+
+// New starts a server on a fresh database, stopped in t.Cleanup. Its
+// password hashes are cheap (see ProductionHashing).
 func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	cfg := config.Default()
@@ -63,6 +82,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	cfg.JWTSecret = "test-secret-0123456789abcdefghijklmnop"
 	cfg.Addr = "127.0.0.1:0"
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.PasswordMemoryKiB, cfg.PasswordTime = cheapPasswordMemoryKiB, cheapPasswordTime
 	for _, o := range opts {
 		o(&cfg)
 	}
