@@ -56,9 +56,16 @@ const redocInit = `Redoc.init("/openapi.yaml", {
 }, document.getElementById("redoc"));
 `
 
-// Pages are the rendered documentation pages.
+// Pages are the rendered documentation pages and their handlers, made once
+// (the Redoc bundle's ETag hashes a megabyte); they may be registered on
+// any number of servers.
 type Pages struct {
-	websocket []byte
+	routes []route
+}
+
+type route struct {
+	path    string
+	handler echo.HandlerFunc
 }
 
 // New renders the pages from the contract documents: openapi is the HTTP
@@ -73,16 +80,20 @@ func New(openapi, asyncapi []byte) (*Pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render the websocket page: %w", err)
 	}
-	return &Pages{websocket: ws}, nil
+	return &Pages{routes: []route{
+		{"/docs", page("text/html; charset=utf-8", []byte(reference))},
+		{"/docs/websocket", page("text/html; charset=utf-8", ws)},
+		{"/docs/redoc.standalone.js", asset("text/javascript; charset=utf-8", redocJS)},
+		{"/docs/redoc-init.js", asset("text/javascript; charset=utf-8", []byte(redocInit))},
+		{"/docs/redoc.LICENSE.txt", asset("text/plain; charset=utf-8", redocLicense)},
+	}}, nil
 }
 
 // Register adds /docs and its assets.
 func (p *Pages) Register(e *echo.Echo) {
-	e.GET("/docs", page("text/html; charset=utf-8", []byte(reference)))
-	e.GET("/docs/websocket", page("text/html; charset=utf-8", p.websocket))
-	e.GET("/docs/redoc.standalone.js", asset("text/javascript; charset=utf-8", redocJS))
-	e.GET("/docs/redoc-init.js", asset("text/javascript; charset=utf-8", []byte(redocInit)))
-	e.GET("/docs/redoc.LICENSE.txt", asset("text/plain; charset=utf-8", redocLicense))
+	for _, r := range p.routes {
+		e.GET(r.path, r.handler)
+	}
 }
 
 func page(contentType string, body []byte) echo.HandlerFunc {

@@ -10,7 +10,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,14 +56,11 @@ type Options struct {
 // operations, the WebSockets, /metrics, the contract documents, their
 // rendered pages under /docs, and the web chat client at /.
 func New(o Options) (*echo.Echo, error) {
-	spec, err := server.GetSwagger()
-	if err != nil {
-		return nil, fmt.Errorf("load embedded openapi spec: %w", err)
-	}
-	val, err := newValidator(spec, o.MaxJSONBody, o.MaxMultipartBody)
+	c, err := loadContract()
 	if err != nil {
 		return nil, err
 	}
+	val := &validator{router: c.router, maxJSONBody: o.MaxJSONBody, maxMultipartBody: o.MaxMultipartBody}
 
 	e := echo.New()
 	e.HideBanner = true
@@ -70,7 +71,7 @@ func New(o Options) (*echo.Echo, error) {
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
 	e.Use(requestID)
 	e.Use(accessLog(o.Logger, newMetrics(o.Registry)))
-	e.Use(newCORS(o.AllowedOrigins, spec).middleware)
+	e.Use(newCORS(o.AllowedOrigins, c.spec).middleware)
 	e.Use(bodyDeadlines(o.Body))
 	e.Use(authenticator(o.Verifier))
 	e.Use(val.middleware)
@@ -84,16 +85,39 @@ func New(o Options) (*echo.Echo, error) {
 	}
 	e.GET("/openapi.yaml", document(api.OpenAPI))
 	e.GET("/asyncapi.yaml", document(api.AsyncAPI))
-	pages, err := docs.New(api.OpenAPI, api.AsyncAPI)
-	if err != nil {
-		return nil, fmt.Errorf("documentation pages: %w", err)
-	}
-	pages.Register(e)
+	c.pages.Register(e)
 	if err := webapp.Register(e); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
+
+// contract is what every server derives from the embedded documents: the
+// parsed OpenAPI document, its router and the rendered documentation pages.
+// Parsing takes tens of milliseconds, so it is done once per process; all
+// three are only read after.
+type contract struct {
+	spec   *openapi3.T
+	router routers.Router
+	pages  *docs.Pages
+}
+
+var loadContract = sync.OnceValues(func() (*contract, error) {
+	spec, err := server.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("load embedded openapi spec: %w", err)
+	}
+	spec.Servers = nil // match paths whatever host the server is reached at
+	r, err := gorillamux.NewRouter(spec)
+	if err != nil {
+		return nil, fmt.Errorf("build openapi router: %w", err)
+	}
+	pages, err := docs.New(api.OpenAPI, api.AsyncAPI)
+	if err != nil {
+		return nil, fmt.Errorf("documentation pages: %w", err)
+	}
+	return &contract{spec: spec, router: r, pages: pages}, nil
+})
 
 func document(body []byte) echo.HandlerFunc {
 	return func(c echo.Context) error {

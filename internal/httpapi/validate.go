@@ -15,7 +15,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/labstack/echo/v4"
 
 	"tim/internal/auth"
@@ -31,15 +30,6 @@ type validator struct {
 	// maxMultipartBody bounds a whole multipart body; each handler applies
 	// its own, smaller limit to the file it streams.
 	maxMultipartBody int64
-}
-
-func newValidator(spec *openapi3.T, maxJSONBody, maxMultipartBody int64) (*validator, error) {
-	spec.Servers = nil // match paths whatever host the server is reached at
-	r, err := gorillamux.NewRouter(spec)
-	if err != nil {
-		return nil, fmt.Errorf("build openapi router: %w", err)
-	}
-	return &validator{router: r, maxJSONBody: maxJSONBody, maxMultipartBody: maxMultipartBody}, nil
 }
 
 func (v *validator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
