@@ -29,6 +29,7 @@ func (e *env) leave(g int64, account string) {
 // socket there gets no more of the group's messages, and a sync of the
 // group is refused.
 func TestLeaverLosesTheGroupOnEveryInstance(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	p := e.peer()
 	a, b := e.user("a"), e.user("b")
@@ -67,6 +68,7 @@ func TestLeaverLosesTheGroupOnEveryInstance(t *testing.T) {
 // TestSyncChecksMembershipNow: a group socket whose member left (the event
 // lost) may not replay the group's history.
 func TestSyncChecksMembershipNow(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a, b := e.user("a"), e.user("b")
 	e.group(1, "a", "b")
@@ -92,6 +94,7 @@ func TestSyncChecksMembershipNow(t *testing.T) {
 // TestUnfriendClosesDirectSockets: once a friendship ends, the one-to-one
 // sockets between the two, on every instance, close with 4003.
 func TestUnfriendClosesDirectSockets(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	p := e.peer()
 	a, b := e.user("a"), e.user("b")
@@ -117,6 +120,7 @@ func TestUnfriendClosesDirectSockets(t *testing.T) {
 // TestSocketLivesNoLongerThanItsToken: at the token's expiry the socket
 // closes with 4001.
 func TestSocketLivesNoLongerThanItsToken(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	e.user("a")
 	short, err := auth.NewIssuer([]byte(strings.Repeat("k", 32)), "tim", 2*time.Second)
@@ -137,6 +141,7 @@ func TestSocketLivesNoLongerThanItsToken(t *testing.T) {
 // TestRecheckRepairsLostEvents: when a change event never arrived, the
 // periodic re-check of rights closes what the change took away.
 func TestRecheckRepairsLostEvents(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
@@ -177,6 +182,7 @@ func TestRecheckRepairsLostEvents(t *testing.T) {
 // carried reaches the recipient's open socket without waiting for the next
 // message of its conversation.
 func TestMessageLostByTheBusIsCaughtUp(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	e.user("a")
 	b := e.user("b")

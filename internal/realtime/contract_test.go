@@ -38,6 +38,7 @@ var frameTypes = map[string]reflect.Type{
 // TestAsyncAPIMatchesGeneratedTypes fails on drift between asyncapi.yaml,
 // the schemas of openapi.yaml and the generated Go frame types.
 func TestAsyncAPIMatchesGeneratedTypes(t *testing.T) {
+	t.Parallel()
 	doc, err := os.ReadFile("../../api/asyncapi.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -192,6 +193,7 @@ func (h fakeHooks) startCatchUp(s *socket) { h.catchUps <- s }
 // transport: repeats are dropped, a gap is handed to catch-up, and a full
 // queue closes the socket as a slow consumer.
 func TestHubOrderAndOverflow(t *testing.T) {
+	t.Parallel()
 	ft := &fakeTransport{frames: make(chan []byte, 100), closes: make(chan int, 1)}
 	hooks := fakeHooks{catchUps: make(chan *socket, 1)}
 	s := newSocket(ft, hooks, socketOptions{queueBytes: 3, writeTimeout: time.Second, closeTimeout: time.Second, pingInterval: time.Hour, confirmDelay: time.Hour})
@@ -234,6 +236,7 @@ func TestHubOrderAndOverflow(t *testing.T) {
 // delivered only when the pong of a ping written after them arrives; a pong
 // of an earlier ping, or none, confirms nothing.
 func TestPongConfirmsWrittenFrames(t *testing.T) {
+	t.Parallel()
 	ft := &fakeTransport{frames: make(chan []byte, 100), closes: make(chan int, 1), pings: make(chan string, 10)}
 	hooks := fakeHooks{catchUps: make(chan *socket, 1), confirms: make(chan map[string]int64, 10)}
 	s := newSocket(ft, hooks, socketOptions{queueBytes: 1 << 20, writeTimeout: time.Second, closeTimeout: time.Second, pingInterval: time.Hour, confirmDelay: 10 * time.Millisecond})

@@ -11,6 +11,7 @@ import (
 )
 
 func TestRestartBetweenSendAndConnect(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
@@ -35,6 +36,7 @@ func TestRestartBetweenSendAndConnect(t *testing.T) {
 }
 
 func TestReconnectMidBurst(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
@@ -78,6 +80,7 @@ func TestReconnectMidBurst(t *testing.T) {
 }
 
 func TestTwoInstances(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	p := e.peer()
 	a, b := e.user("a"), e.user("b")
@@ -143,6 +146,7 @@ func TestTwoInstances(t *testing.T) {
 }
 
 func TestSlowConsumer(t *testing.T) {
+	t.Parallel()
 	// A write blocked on b's full pipe waits until b reads again.
 	e := setup(t, func(c *config.Config) { c.SocketQueueBytes, c.WriteTimeout = 64<<10, time.Minute })
 	a, b := e.user("a"), e.user("b")

@@ -14,6 +14,7 @@ import (
 // its heartbeat is older than the presence timeout, a surviving instance
 // removes them and tells the friends of its users that they went offline.
 func TestDeadInstanceUsersGoOffline(t *testing.T) {
+	t.Parallel()
 	e := setup(t, func(c *config.Config) { c.PresenceTimeout = 3 * time.Second })
 	e.user("a")
 	b := e.user("b")
@@ -45,6 +46,7 @@ func TestDeadInstanceUsersGoOffline(t *testing.T) {
 // A group joined after the user socket opened starts flowing to it (from
 // the join on), and stops once the user left.
 func TestGroupJoinedAndLeftWhileConnected(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")

@@ -17,6 +17,7 @@ import (
 // delivered what sat unread in its buffers: the next socket replays every
 // message, in order.
 func TestStalledReaderLosesNothing(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
@@ -51,6 +52,7 @@ func TestStalledReaderLosesNothing(t *testing.T) {
 // socket has its cursor advanced by its pongs, so that a reconnect does not
 // replay what it read.
 func TestReadingClientIsConfirmed(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
@@ -85,6 +87,7 @@ func TestReadingClientIsConfirmed(t *testing.T) {
 // within one conversation; reused in another conversation it names a new
 // message, and every ack names its conversation.
 func TestClientMsgIDPerConversation(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a := e.user("a")
 	e.user("b")
@@ -129,6 +132,7 @@ func TestClientMsgIDPerConversation(t *testing.T) {
 // and closing at once leave the presence table with the count of those
 // still open.
 func TestGroupPresenceCountsUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a := e.user("a")
 	e.group(1, "a")

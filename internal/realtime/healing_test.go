@@ -31,7 +31,9 @@ func natsServer(t *testing.T, port int) *server.Server {
 
 // TestBusOutageHeals: while the bus is down, sends are committed and
 // acked; once it is back, the recipient on another instance gets them, and
-// a token revoked meanwhile (its event lost) closes its sockets.
+// a token revoked meanwhile (its event lost) closes its sockets. Not
+// parallel: the bus comes back on the port it left, which a test running
+// alongside could take meanwhile.
 func TestBusOutageHeals(t *testing.T) {
 	ns := natsServer(t, 0)
 	addr := ns.Addr().(*net.TCPAddr)
@@ -82,6 +84,7 @@ func TestBusOutageHeals(t *testing.T) {
 // crashes and restarts under the same id still has its former users
 // announced offline, since every run is its own incarnation.
 func TestCrashedIncarnationGoesOffline(t *testing.T) {
+	t.Parallel()
 	e := setup(t, func(c *config.Config) { c.PresenceTimeout, c.InstanceID = 3*time.Second, "fixed" })
 	p := e.peer()
 	a, b := e.user("a"), e.user("b")

@@ -13,6 +13,7 @@ import (
 // group channel gets every message, its own included; and the sender's
 // other sockets get every message.
 func TestTypedSendAnsweredByAckAlone(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
@@ -80,6 +81,7 @@ func TestTypedSendAnsweredByAckAlone(t *testing.T) {
 // may ack it from its ack frame. Either way the cursor moves past it, and
 // the conversation goes on without a gap.
 func TestOwnMessageCountsAsDelivered(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")

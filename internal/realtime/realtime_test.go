@@ -15,6 +15,7 @@ import (
 )
 
 func TestHandshakeRefusals(t *testing.T) {
+	t.Parallel()
 	e := setup(t, func(c *config.Config) { c.SocketsPerUser = 1 })
 	a := e.user("a")
 	e.user("b")
@@ -72,6 +73,7 @@ func TestHandshakeRefusals(t *testing.T) {
 }
 
 func TestUserChannelOpenSequence(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a, b := e.user("a"), e.user("b")
 	e.user("c")
@@ -101,6 +103,7 @@ func TestUserChannelOpenSequence(t *testing.T) {
 }
 
 func TestDirectLiveAndOffline(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
@@ -148,6 +151,7 @@ func TestDirectLiveAndOffline(t *testing.T) {
 }
 
 func TestGroupChannel(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a, b := e.user("a"), e.user("b")
 	c := e.user("c")
@@ -195,6 +199,7 @@ func TestGroupChannel(t *testing.T) {
 }
 
 func TestIdempotentResend(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a := e.user("a")
 	e.user("b")
@@ -224,6 +229,7 @@ func TestIdempotentResend(t *testing.T) {
 }
 
 func TestRefusedAndMalformedFrames(t *testing.T) {
+	t.Parallel()
 	e := setup(t, func(c *config.Config) { c.MaxFrameBytes = 1024 })
 	a := e.user("a")
 	e.user("c")
@@ -261,6 +267,7 @@ func TestRefusedAndMalformedFrames(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
+	t.Parallel()
 	e := setup(t, func(c *config.Config) { c.SendRate, c.SendBurst = 0.001, 2 })
 	a := e.user("a")
 	ca := e.dial("/websocket/a", a)
@@ -284,6 +291,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestCloseSessions(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a1, a2 := e.user("a"), e.token("a")
 	s1 := e.dial("/websocket/a", a1)
@@ -315,6 +323,7 @@ func auth_verify(e *env, token string) (string, error) {
 }
 
 func TestShutdownClosesGoingAway(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a := e.user("a")
 	ca := e.dial("/websocket/a", a)

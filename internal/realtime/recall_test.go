@@ -74,6 +74,7 @@ func wantRecall(t *testing.T, got models.RecallFrame, id, seq int64, by, with st
 // the recalled message (recalled, emptied) and then the recall from its
 // cursor, and the conversation goes on without a gap.
 func TestRecallReachesEveryParticipant(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	p := e.peer()
 	a, b := e.user("a"), e.user("b")
@@ -138,6 +139,7 @@ func TestRecallReachesEveryParticipant(t *testing.T) {
 // window, an unknown id, another socket's conversation and a second recall
 // are refused with an error frame naming the id, and change nothing.
 func TestRecallRefused(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a, b := e.user("a"), e.user("b")
 	e.user("c")
@@ -214,6 +216,7 @@ func TestRecallRefused(t *testing.T) {
 // recipient who connects afterwards, after the recalled message, which
 // arrives emptied.
 func TestRecallSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")

@@ -82,6 +82,7 @@ func read(with string, groupID, seq int64) models.ReadFrame {
 // its side; a group read reaches b's sockets only; the cursor only moves
 // forward; refused reads change nothing.
 func TestReadReceiptsReachEveryDeviceOnEveryInstance(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	p := e.peer()
 	a, b := e.user("a"), e.user("b")
@@ -185,6 +186,7 @@ func TestReadReceiptsReachEveryDeviceOnEveryInstance(t *testing.T) {
 // the instance restarts: marking the same seq again moves nothing, the
 // next seq moves it.
 func TestReadCursorsSurviveARestart(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")

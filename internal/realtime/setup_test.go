@@ -26,7 +26,13 @@ import (
 	"tim/internal/wstest"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
+// TestMain runs the tests, then fails when any goroutine remains that was
+// not there before: checkLeaks tells which test leaked, this catches what
+// it cannot see (goroutines started by the runtime or by shared ones).
+func TestMain(m *testing.M) {
+	ignore := goleak.IgnoreCurrent()
+	testdb.Main(m, func() error { return goleak.Find(ignore) })
+}
 
 const wait = 10 * time.Second
 
@@ -64,8 +70,7 @@ func (w *testLogWriter) Write(p []byte) (int, error) {
 
 func setup(t *testing.T, opts ...func(*config.Config)) *env {
 	t.Helper()
-	ignore := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+	checkLeaks(t)
 	ctx := context.Background()
 	lw := &testLogWriter{t: t, on: true}
 	t.Cleanup(func() { lw.mu.Lock(); lw.on = false; lw.mu.Unlock() })

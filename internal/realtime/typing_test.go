@@ -38,6 +38,7 @@ func (c *client) typing() models.TypingFrame {
 // another instance; non-friends and non-members get 403 and reach nobody;
 // a right lost without an event stops the relay at once.
 func TestTypingRelayedOncePerIntervalToFriendsAndMembers(t *testing.T) {
+	t.Parallel()
 	e := setup(t)
 	p := e.peer()
 	a, b, c, d := e.user("a"), e.user("b"), e.user("c"), e.user("d")
@@ -147,6 +148,7 @@ func TestTypingRelayedOncePerIntervalToFriendsAndMembers(t *testing.T) {
 // TestTypingGate: one frame per key per interval, by the time it was let
 // through; an earlier one never passes; old entries are swept.
 func TestTypingGate(t *testing.T) {
+	t.Parallel()
 	var g typingGate
 	t0 := time.Unix(1000, 0)
 	k := typingKey{"a", "d:a:b"}

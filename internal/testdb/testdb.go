@@ -77,15 +77,24 @@ var shared struct {
 }
 
 // Main runs the tests of a package, then stops the private cluster if one
-// was started and removes its directory, and exits with the tests' status.
-// Call it from TestMain.
-func Main(m *testing.M) {
+// was started and removes its directory, then runs the after checks (an
+// error fails the run), and exits with the tests' status. Call it from
+// TestMain.
+func Main(m *testing.M, after ...func() error) {
 	shared.mainUsed.Store(true)
 	code := m.Run()
 	if err := stopShared(); err != nil {
 		fmt.Fprintf(os.Stderr, "testdb: %v\n", err)
 		if code == 0 {
 			code = 1
+		}
+	}
+	for _, check := range after {
+		if err := check(); err != nil {
+			fmt.Fprintf(os.Stderr, "after the tests: %v\n", err)
+			if code == 0 {
+				code = 1
+			}
 		}
 	}
 	os.Exit(code)
