@@ -291,6 +291,7 @@ var wantA = []expected{
 // TestConversationList: content, unread counts without the account's own
 // messages, paging, refusals, and the same list after a restart.
 func TestConversationList(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.build()
 	w.check(w.all("a", 200), wantA)
@@ -344,6 +345,7 @@ func ptr[T any](v T) *T { return &v }
 // message: it is not unread, and the last message shown is the newest
 // message, recalled or not, never the event.
 func TestConversationListSkipsRecalls(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.befriend("a", "b")
 	sent := map[string]messages.Message{}
@@ -399,6 +401,7 @@ func TestConversationListSkipsRecalls(t *testing.T) {
 // the MessageFrame that history returns, media description included, so
 // that a client shows a picture or a voice message from the list alone.
 func TestConversationListShowsMedia(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.befriend("a", "b")
 	g := w.createGroup("a", "voices")
@@ -476,6 +479,7 @@ func TestConversationListShowsMedia(t *testing.T) {
 
 // TestMarkRead: forward only, refusals that change nothing, group readers.
 func TestMarkRead(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.build()
 	team, gone := w.groups["team"], w.groups["gone"]
@@ -636,6 +640,7 @@ func (s *socket) receipt() models.ReceiptFrame {
 // instance sends receipts to the reader's and the friend's sockets on
 // another; a former friend hears nothing.
 func TestReadOverHTTPReachesSocketsOnEveryInstance(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.build()
 	peer := w.env.Peer(t)

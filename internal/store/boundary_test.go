@@ -24,6 +24,7 @@ func isDriver(path string) bool {
 // other than the store layer imports pgx or gen/db in non-test code, so
 // driver types and generated rows never reach the domain packages.
 func TestOnlyTheStoreImportsTheDriver(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command("go", "list", "-deps", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "tim/internal/...", "tim/cmd/...").Output()
 	if err != nil {
 		var stderr []byte

@@ -16,6 +16,7 @@ import (
 // index. (An index that has the column second does not do: the planner can
 // only walk all of it.)
 func TestPruningByAgeHasAnIndex(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	url := testdb.New(t)
 	st, err := store.Open(ctx, url, 1)

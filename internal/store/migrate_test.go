@@ -20,6 +20,7 @@ import (
 // 0008 on the next start, alone, and 0008 starts its read cursors at the
 // delivery cursors as on any other database.
 func TestMigrateAppliesAMissingEarlierMigration(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	st, err := store.Open(ctx, testdb.NewEmpty(t), 4)
 	if err != nil {

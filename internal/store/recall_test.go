@@ -12,6 +12,7 @@ import (
 // round trip, and none stays none; the recall lookups report a missing
 // message or conversation as store.ErrNotFound.
 func TestMediaDimensionsAndRecallLookups(t *testing.T) {
+	t.Parallel()
 	st := open(t)
 	ctx := t.Context()
 	now := time.Now()

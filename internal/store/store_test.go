@@ -44,6 +44,7 @@ func open(t *testing.T) *store.Store {
 // TestErrorsAreTranslated: what the database refuses reaches callers as
 // the package's sentinels, whatever the driver's own errors.
 func TestErrorsAreTranslated(t *testing.T) {
+	t.Parallel()
 	st := open(t)
 	ctx := t.Context()
 
@@ -77,6 +78,7 @@ func TestErrorsAreTranslated(t *testing.T) {
 // opposite orders deadlock; PostgreSQL aborts one, and its caller sees
 // store.ErrSerialization (worth retrying), the other commits.
 func TestDeadlockIsSerialization(t *testing.T) {
+	t.Parallel()
 	st := open(t)
 	ctx := t.Context()
 	var first sync.WaitGroup // both hold their first lock
@@ -110,6 +112,7 @@ func TestDeadlockIsSerialization(t *testing.T) {
 // TestGroupMembership: one query tells a missing group from a group the
 // account is not in, and from one it is in.
 func TestGroupMembership(t *testing.T) {
+	t.Parallel()
 	st := open(t)
 	ctx := t.Context()
 	if err := st.GroupMemberInsert(ctx, 1, "a"); err != nil {
