@@ -113,12 +113,17 @@ lint: $(LINT)/spectral $(WEB)/tsc $(BIN)/staticcheck ## gofmt, go vet and static
 testpg: ## start the shared test PostgreSQL (idempotent)
 	@$(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) >/dev/null
 
+# The tests mostly wait on PostgreSQL, sockets and timers: running four
+# packages, and four tests in each, at once (go's default: one per core)
+# keeps two cores busy. Override with `make test TESTFLAGS=...`.
+TESTFLAGS ?= -p 4 -parallel 4
+
 .PHONY: test
 test: ## run every test with -race against a private PostgreSQL (or TIM_TEST_DATABASE_URL's)
-	@set -e; if [ -n "$${TIM_TEST_DATABASE_URL:-}" ]; then exec $(GO) test -race -count=1 -timeout 20m ./...; fi; \
+	@set -e; if [ -n "$${TIM_TEST_DATABASE_URL:-}" ]; then exec $(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) ./...; fi; \
 	url=$$($(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) | sed -n 's/^TIM_TEST_DATABASE_URL=//p'); \
 	trap '$(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) -stop >/dev/null 2>&1 || true' EXIT; \
-	TIM_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 20m ./...
+	TIM_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) ./...
 
 .PHONY: bench
 bench: build ## run the load generator's default scenario against a fresh server
