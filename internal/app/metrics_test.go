@@ -65,6 +65,7 @@ func TestMetricsAddr(t *testing.T) {
 		"TIM_DATABASE_URL": testdb.New(t), "TIM_DATA_DIR": t.TempDir(),
 		"TIM_JWT_SECRET": "test-secret-0123456789abcdefghijklmnop",
 		"TIM_ADDR":       addr, "TIM_METRICS_ADDR": metricsAddr,
+		"TIM_PASSWORD_MEMORY_KIB": "64", "TIM_PASSWORD_TIME": "1", // cheap hashes
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()

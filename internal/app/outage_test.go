@@ -50,6 +50,7 @@ func TestDatabaseOutageIsLoggedOnce(t *testing.T) {
 	env := map[string]string{
 		"TIM_DATABASE_URL": cluster.URL("tim"), "TIM_DATA_DIR": t.TempDir(),
 		"TIM_JWT_SECRET": "test-secret-0123456789abcdefghijklmnop", "TIM_ADDR": addr,
+		"TIM_PASSWORD_MEMORY_KIB": "64", "TIM_PASSWORD_TIME": "1", // cheap hashes
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	var log syncBuffer

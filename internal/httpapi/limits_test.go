@@ -66,6 +66,9 @@ func runTim(t *testing.T, env map[string]string) (string, *logBuffer) {
 		"TIM_DATA_DIR":     t.TempDir(),
 		"TIM_JWT_SECRET":   "test-secret-0123456789abcdefghijklmnop",
 		"TIM_ADDR":         "127.0.0.1:0",
+		// Cheap password hashes: hashing cost is not these tests' subject.
+		"TIM_PASSWORD_MEMORY_KIB": "64",
+		"TIM_PASSWORD_TIME":       "1",
 	}
 	for k, v := range env {
 		vars[k] = v
