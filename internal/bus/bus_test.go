@@ -418,6 +418,9 @@ func TestConnectionStateAndCallbacks(t *testing.T) {
 	srv = runServer(t, server.Options{}, port)
 	eventually(t, "Connected true", func() bool { return b.Connected() })
 	roundTrip(t, b.Conn(), b.Conn())
+	// The client counts the reconnect in its handler, which it runs after
+	// it reports itself connected.
+	eventually(t, "the reconnect counted", func() bool { return b.Reconnects() > 0 })
 	if n := b.Reconnects(); n != 1 {
 		t.Errorf("reconnects = %d, want 1", n)
 	}
