@@ -33,7 +33,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	dbHealth := dbhealth.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}),
 		dbhealth.Options{Unavailable: store.Unavailable})
 	logger := slog.New(dbHealth.Handler())
-	logger.InfoContext(ctx, "starting tim", slog.Any("config", cfg), slog.Int("gogc", tuneGC(getenv)))
+	logger.InfoContext(ctx, "starting tim", slog.Any("config", cfg))
 
 	if cfg.DatabaseURL == "" {
 		cluster, err := pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(cfg.DataDir, "postgres"), Logger: logger})
