@@ -268,15 +268,13 @@ func (s *Service) groupPresence(ctx context.Context, so *socket, online bool) ([
 		}
 		n = now
 	}
-	rows, err := s.q.GroupPresenceOnline(ctx, so.groupID, s.cfg.PresenceTimeout)
+	users, err := s.groupOnline(ctx, so.groupID)
 	if err != nil {
-		return nil, fmt.Errorf("list group presence: %w", err)
+		return nil, err
 	}
-	users := make([]models.OnlineUser, len(rows))
-	names := make([]string, len(rows))
-	for i, r := range rows {
-		users[i] = models.OnlineUser{Account: r.Account, Username: r.Username}
-		names[i] = r.Username
+	names := make([]string, len(users))
+	for i, u := range users {
+		names[i] = u.Username
 	}
 	name, err := s.username(ctx, so.account)
 	if err != nil {
@@ -296,6 +294,43 @@ func (s *Service) groupPresence(ctx context.Context, so *socket, online bool) ([
 	}
 	s.publish(subjectGroup, w)
 	return frames, nil
+}
+
+// groupOnline lists the members of group connected to it, by account: those
+// in the presence table on every live instance, and this instance's own,
+// whose rows may still be on their way (a member that opened a group socket
+// here a moment ago is online although its row is not written yet).
+func (s *Service) groupOnline(ctx context.Context, group int64) ([]models.OnlineUser, error) {
+	rows, err := s.q.GroupPresenceOnline(ctx, group, s.cfg.PresenceTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("list group presence: %w", err)
+	}
+	users := make([]models.OnlineUser, len(rows))
+	listed := make(map[string]bool, len(rows))
+	for i, r := range rows {
+		users[i] = models.OnlineUser{Account: r.Account, Username: r.Username}
+		listed[r.Account] = true
+	}
+	var missing []string
+	s.groupMu.Lock()
+	for k := range s.groupLocal {
+		if k.group == group && !listed[k.account] {
+			missing = append(missing, k.account)
+		}
+	}
+	s.groupMu.Unlock()
+	if len(missing) == 0 {
+		return users, nil
+	}
+	named, err := s.q.UserUsernames(ctx, missing)
+	if err != nil {
+		return nil, fmt.Errorf("read usernames: %w", err)
+	}
+	for _, r := range named {
+		users = append(users, models.OnlineUser{Account: r.Account, Username: r.Username})
+	}
+	slices.SortFunc(users, func(a, b models.OnlineUser) int { return strings.Compare(a.Account, b.Account) })
+	return users, nil
 }
 
 func (s *Service) onGroup(data []byte) {
