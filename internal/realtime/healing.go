@@ -8,41 +8,40 @@ import (
 
 // The bus is best effort: a message it loses between instances, or that
 // falls into a disconnect, is still committed. Every instance therefore
-// reads, every changesEvery, the conversations that took a message at least
-// changesSettle ago (long enough for the bus to have carried it) and hands
-// each local socket that is behind in one of them to its catch-up. After a
-// reconnect, the window reaches back over the outage, and the rights of
-// every open socket are re-checked.
+// reads, every interval (Settings.HealEvery), the conversations that took a
+// message at least one interval ago (long enough for the bus to have carried
+// it) and hands each local socket that is behind in one of them to its
+// catch-up. After a reconnect, the window reaches back over the outage, and
+// the rights of every open socket are re-checked.
 const (
-	changesEvery  = 2 * time.Second
-	changesSettle = 2 * time.Second
-	changesPage   = 5000
+	defaultHealEvery = 2 * time.Second
+	changesPage      = 5000
 )
 
-// changesLoop runs the check until ctx ends. rewind receives how far back
-// to look again (the length of an outage).
-func (s *Service) changesLoop(ctx context.Context, rewind <-chan time.Duration) {
+// changesLoop runs the check every interval until ctx ends. rewind receives
+// how far back to look again (the length of an outage).
+func (s *Service) changesLoop(ctx context.Context, rewind <-chan time.Duration, every time.Duration) {
 	since, err := s.q.DatabaseNow(ctx)
 	for err != nil && ctx.Err() == nil {
 		s.logger.ErrorContext(ctx, "read database time", slog.Any("err", err))
 		select {
 		case <-ctx.Done():
-		case <-time.After(changesEvery):
+		case <-time.After(every):
 		}
 		since, err = s.q.DatabaseNow(ctx)
 	}
-	t := time.NewTicker(changesEvery)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case d := <-rewind:
-			since = since.Add(-d - changesSettle - changesEvery)
+			since = since.Add(-d - 2*every)
 		case <-t.C:
 		}
 		for {
-			rows, err := s.q.ConversationsChanged(ctx, since, changesSettle, changesPage)
+			rows, err := s.q.ConversationsChanged(ctx, since, every, changesPage)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.logger.ErrorContext(ctx, "read changed conversations", slog.Any("err", err))

@@ -61,6 +61,10 @@ type Settings struct {
 	// socket that has not answered for this long.
 	PingInterval time.Duration
 	PongTimeout  time.Duration
+	// HealEvery is how often the instance reads the conversations that
+	// took a message at least HealEvery ago and catches up the local
+	// sockets the bus left behind in them. Zero: 2 s.
+	HealEvery time.Duration
 }
 
 // Deps are what the service needs.
@@ -210,8 +214,12 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 			s.busReconnected(outage)
 		}),
 	)
+	heal := d.Settings.HealEvery
+	if heal <= 0 {
+		heal = defaultHealEvery
+	}
 	s.bg.Add(4)
-	go func() { defer s.bg.Done(); s.changesLoop(s.ctx, s.rewind) }()
+	go func() { defer s.bg.Done(); s.changesLoop(s.ctx, s.rewind, heal) }()
 	go func() { defer s.bg.Done(); s.presenceLoop(s.ctx) }()
 	go func() { defer s.bg.Done(); s.recheckLoop(s.ctx) }()
 	go func() { defer s.bg.Done(); s.cursorLoop(s.ctx) }()

@@ -36,6 +36,10 @@ func TestMain(m *testing.M) {
 
 const wait = 10 * time.Second
 
+// testHealEvery makes the healing loop quick, so that a test of a message
+// the bus lost waits a fraction of a second, not seconds.
+const testHealEvery = 250 * time.Millisecond
+
 type noRevocations struct{}
 
 func (noRevocations) Revoked(context.Context, auth.Claims) (bool, error) { return false, nil }
@@ -341,5 +345,6 @@ func settings(cfg config.Config) Settings {
 		MaxFrameBytes: cfg.MaxFrameBytes, SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
 		SocketsPerUser: cfg.SocketsPerUser, SocketQueueBytes: cfg.SocketQueueBytes, WriteTimeout: cfg.WriteTimeout,
 		CommitTimeout: cfg.CommitTimeout, RecallWindow: cfg.RecallWindow, PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout,
+		HealEvery: testHealEvery,
 	}
 }
