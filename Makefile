@@ -113,17 +113,21 @@ lint: $(LINT)/spectral $(WEB)/tsc $(BIN)/staticcheck ## gofmt, go vet and static
 testpg: ## start the shared test PostgreSQL (idempotent)
 	@$(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) >/dev/null
 
-# The tests mostly wait on PostgreSQL, sockets and timers: running four
+# The tests mostly wait on PostgreSQL, sockets and timers: running six
 # packages, and four tests in each, at once (go's default: one per core)
 # keeps two cores busy. Override with `make test TESTFLAGS=...`.
-TESTFLAGS ?= -p 4 -parallel 4
+TESTFLAGS ?= -p 6 -parallel 4
+# go test starts packages in the order named: the longest first, so that
+# none of them starts last and runs alone (./... adds the rest, once each).
+TESTPKGS  ?= ./internal/realtime ./internal/media ./deploy ./deploy/cluster ./internal/webclient \
+	./internal/webapp ./internal/social ./internal/app ./...
 
 .PHONY: test
 test: ## run every test with -race against a private PostgreSQL (or TIM_TEST_DATABASE_URL's)
-	@set -e; if [ -n "$${TIM_TEST_DATABASE_URL:-}" ]; then exec $(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) ./...; fi; \
+	@set -e; if [ -n "$${TIM_TEST_DATABASE_URL:-}" ]; then exec $(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(TESTPKGS); fi; \
 	url=$$($(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) | sed -n 's/^TIM_TEST_DATABASE_URL=//p'); \
 	trap '$(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) -stop >/dev/null 2>&1 || true' EXIT; \
-	TIM_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) ./...
+	TIM_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(TESTPKGS)
 
 .PHONY: bench
 bench: build ## run the load generator's default scenario against a fresh server
