@@ -223,8 +223,19 @@ WITH input AS (
 ), allowed AS (
     SELECT conv, user_a, user_b, sender, recipient, group_id, kind, body, client_msg_id, media_kind, i, content_type, size, width, height, status FROM checked WHERE checked.status = 'ok'
 ), stored AS (
+    -- The message each send's sender stored under its client id, if any:
+    -- looked up by (sender, client id) on messages_client_msg_id, the
+    -- conversation checked outside (OFFSET 0 keeps the planner from
+    -- pushing it in and reaching for messages_conv_sender, which would read
+    -- every earlier message of the sender in the conversation).
     SELECT a.i, m.id, m.seq, m.created_at
-    FROM allowed a JOIN messages m ON m.sender = a.sender AND m.conv = a.conv AND m.client_msg_id = a.client_msg_id
+    FROM allowed a
+    JOIN LATERAL (
+        SELECT m.id, m.seq, m.created_at, m.conv
+        FROM messages m
+        WHERE m.sender = a.sender AND m.client_msg_id = a.client_msg_id AND m.client_msg_id IS NOT NULL
+        OFFSET 0
+    ) m ON m.conv = a.conv
     WHERE a.client_msg_id <> ''
 ), fresh AS (
     SELECT a.conv, a.user_a, a.user_b, a.sender, a.recipient, a.group_id, a.kind, a.body, a.client_msg_id, a.media_kind, a.i, a.content_type, a.size, a.width, a.height, a.status, row_number() OVER (PARTITION BY a.conv ORDER BY a.i) AS r, count(*) OVER (PARTITION BY a.conv) AS n
