@@ -143,11 +143,17 @@ ON CONFLICT (account, conv) DO UPDATE SET delivered_seq = GREATEST(delivery_curs
 SELECT group_id FROM group_members WHERE account = $1 ORDER BY group_id;
 
 -- name: MessageGetByClientID :one
--- The message sender stored under client_msg_id in conv.
+-- The message sender stored under client_msg_id in conv: looked up by
+-- (sender, client id) on messages_client_msg_id, the conversation checked
+-- outside, as in MessageCommitBatch.
 SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at,
        media_type, media_size, media_width, media_height, recalled, recalls
-FROM messages
-WHERE sender = sqlc.arg(sender) AND conv = sqlc.arg(conv) AND client_msg_id = sqlc.arg(client_msg_id);
+FROM (
+    SELECT * FROM messages
+    WHERE sender = sqlc.arg(sender) AND client_msg_id = sqlc.arg(client_msg_id) AND client_msg_id IS NOT NULL
+    OFFSET 0
+) m
+WHERE conv = sqlc.arg(conv);
 
 -- name: DatabaseNow :one
 SELECT now()::timestamptz;

@@ -348,19 +348,25 @@ func (q *Queries) MessageCommitBatch(ctx context.Context, arg MessageCommitBatch
 const messageGetByClientID = `-- name: MessageGetByClientID :one
 SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at,
        media_type, media_size, media_width, media_height, recalled, recalls
-FROM messages
-WHERE sender = $1 AND conv = $2 AND client_msg_id = $3
+FROM (
+    SELECT id, conv, seq, sender, recipient, group_id, kind, body, client_msg_id, created_at, media_type, media_size, media_width, media_height, recalled, recalls FROM messages
+    WHERE sender = $1 AND client_msg_id = $2 AND client_msg_id IS NOT NULL
+    OFFSET 0
+) m
+WHERE conv = $3
 `
 
 type MessageGetByClientIDParams struct {
 	Sender      string
-	Conv        string
 	ClientMsgID *string
+	Conv        string
 }
 
-// The message sender stored under client_msg_id in conv.
+// The message sender stored under client_msg_id in conv: looked up by
+// (sender, client id) on messages_client_msg_id, the conversation checked
+// outside, as in MessageCommitBatch.
 func (q *Queries) MessageGetByClientID(ctx context.Context, arg MessageGetByClientIDParams) (Message, error) {
-	row := q.db.QueryRow(ctx, messageGetByClientID, arg.Sender, arg.Conv, arg.ClientMsgID)
+	row := q.db.QueryRow(ctx, messageGetByClientID, arg.Sender, arg.ClientMsgID, arg.Conv)
 	var i Message
 	err := row.Scan(
 		&i.ID,
