@@ -229,24 +229,37 @@ func (s *Service) onPresence(data []byte) {
 	s.hub.toUserSockets(w.Friends, frame)
 }
 
-type groupMember struct {
-	group   int64
-	account string
+// groupCount adds delta to the group sockets account has open on group on
+// this instance, and returns the new count (never below zero).
+func (s *Service) groupCount(group int64, account string, delta int) int {
+	s.groupMu.Lock()
+	defer s.groupMu.Unlock()
+	members := s.groupLocal[group]
+	n := members[account] + delta
+	if n <= 0 {
+		delete(members, account)
+		if len(members) == 0 {
+			delete(s.groupLocal, group)
+		}
+		return 0
+	}
+	if members == nil {
+		members = map[string]int{}
+		s.groupLocal[group] = members
+	}
+	members[account] = n
+	return n
 }
 
 // groupPresence records that so joined (online) or left its group, and
 // returns the group.presence and group.online frames, which it also
 // publishes to the group's other sockets on every instance.
 func (s *Service) groupPresence(ctx context.Context, so *socket, online bool) ([][]byte, error) {
-	k := groupMember{so.groupID, so.account}
-	s.groupMu.Lock()
+	delta := -1
 	if online {
-		s.groupLocal[k]++
-	} else if s.groupLocal[k]--; s.groupLocal[k] <= 0 {
-		delete(s.groupLocal, k)
+		delta = 1
 	}
-	n := s.groupLocal[k]
-	s.groupMu.Unlock()
+	n := s.groupCount(so.groupID, so.account, delta)
 	// The lock covers memory only. Writes of one member's count may then
 	// finish out of order: a writer that finds the count changed meanwhile
 	// writes again, so the last one to finish leaves the current count.
@@ -260,9 +273,7 @@ func (s *Service) groupPresence(ctx context.Context, so *socket, online bool) ([
 		if err != nil {
 			return nil, fmt.Errorf("write group presence: %w", err)
 		}
-		s.groupMu.Lock()
-		now := s.groupLocal[k]
-		s.groupMu.Unlock()
+		now := s.groupCount(so.groupID, so.account, 0)
 		if now == n {
 			break
 		}
@@ -313,9 +324,9 @@ func (s *Service) groupOnline(ctx context.Context, group int64) ([]models.Online
 	}
 	var missing []string
 	s.groupMu.Lock()
-	for k := range s.groupLocal {
-		if k.group == group && !listed[k.account] {
-			missing = append(missing, k.account)
+	for account := range s.groupLocal[group] {
+		if !listed[account] {
+			missing = append(missing, account)
 		}
 	}
 	s.groupMu.Unlock()

@@ -104,7 +104,7 @@ type Service struct {
 	nextID   atomic.Uint64
 
 	groupMu    sync.Mutex
-	groupLocal map[groupMember]int
+	groupLocal map[int64]map[string]int // group → account → group sockets open here
 
 	// typingSent limits the typing frames this instance's sockets send,
 	// typingRelayed those it delivers (typing.go).
@@ -157,7 +157,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		cfg: d.Settings, q: d.Store, verifier: d.Verifier, nc: d.Bus.Conn(),
 		logger: d.Logger.With(slog.String("instance", id)), instanceID: id,
 		reader: messages.NewReader(d.Store), recaller: messages.NewRecaller(d.Store), hub: newHub(), cursors: newCursorBook(), presence: newPresenceBook(),
-		groupLocal: map[groupMember]int{}, rewind: make(chan time.Duration, 1), obs: observerOr(d.Metrics),
+		groupLocal: map[int64]map[string]int{}, rewind: make(chan time.Duration, 1), obs: observerOr(d.Metrics),
 	}
 	s.upgrader = websocket.Upgrader{
 		// A small read buffer of the socket's own (the HTTP server's 4 KiB
