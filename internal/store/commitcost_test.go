@@ -6,15 +6,12 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io"
-	"log/slog"
 	"strconv"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"tim/internal/store"
-	"tim/internal/testdb"
 )
 
 // TestCommitCostDoesNotGrowWithTheConversation: the batch commit reads
@@ -27,15 +24,7 @@ import (
 func TestCommitCostDoesNotGrowWithTheConversation(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	url := testdb.New(t)
-	st, err := store.Open(ctx, url, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
+	st, url := openURL(t)
 	for _, acc := range []string{"a", "b", "c", "d"} {
 		if _, err := st.UserInsert(ctx, store.NewUser{Account: acc, Username: acc, PasswordHash: "x", Sex: "male", Age: 20}); err != nil {
 			t.Fatal(err)

@@ -1,14 +1,9 @@
 package store_test
 
 import (
-	"io"
-	"log/slog"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-
-	"tim/internal/store"
-	"tim/internal/testdb"
 )
 
 // TestPruningByAgeHasAnIndex: the janitor deletes old rows by age every
@@ -18,15 +13,7 @@ import (
 func TestPruningByAgeHasAnIndex(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	url := testdb.New(t)
-	st, err := store.Open(ctx, url, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
+	_, url := openURL(t)
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)

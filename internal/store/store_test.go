@@ -15,12 +15,13 @@ import (
 
 func TestMain(m *testing.M) { testdb.Main(m) }
 
-// open returns a migrated store on a fresh database holding accounts a and
-// b and groups 1 and 2.
-func open(t *testing.T) *store.Store {
+// openURL returns a migrated store on a fresh database, and the database's
+// URL for connections of the test's own.
+func openURL(t *testing.T) (*store.Store, string) {
 	t.Helper()
 	ctx := t.Context()
-	st, err := store.Open(ctx, testdb.New(t), 8)
+	url := testdb.New(t)
+	st, err := store.Open(ctx, url, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,6 +29,15 @@ func open(t *testing.T) *store.Store {
 	if err := st.Migrate(ctx, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
+	return st, url
+}
+
+// open returns a migrated store on a fresh database holding accounts a and
+// b and groups 1 and 2.
+func open(t *testing.T) *store.Store {
+	t.Helper()
+	ctx := t.Context()
+	st, _ := openURL(t)
 	for _, acc := range []string{"a", "b"} {
 		if _, err := st.UserInsert(ctx, store.NewUser{Account: acc, Username: acc, PasswordHash: "x", Sex: "male", Age: 20}); err != nil {
 			t.Fatal(err)
