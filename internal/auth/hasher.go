@@ -13,10 +13,10 @@ var ErrBusy = errors.New("password hashing is busy")
 
 // Hasher runs password hashes and checks a bounded number at a time. Each
 // argon2id hash takes (by default) 19 MiB and most of a core for tens of
-// milliseconds,
-// so unbounded concurrency turns a burst of registrations or logins into
-// gigabytes of memory and timeouts for everyone. A caller that finds every
-// slot taken waits in a bounded queue for a bounded time, then gets ErrBusy.
+// milliseconds, so unbounded concurrency turns a burst of registrations or
+// logins into gigabytes of memory and timeouts for everyone. A caller that
+// finds every slot taken waits in a bounded queue for a bounded time, then
+// gets ErrBusy.
 type Hasher struct {
 	params  PasswordParams
 	slots   chan struct{} // one token per running hash
