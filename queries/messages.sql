@@ -8,7 +8,9 @@
 -- (sender, conv, client_msg_id) is stored with the stored message, creates
 -- missing conversations and reserves seqs in each conversation under its
 -- row lock (taken in key order, so concurrent committers cannot deadlock),
--- and inserts the new messages with the media row's description. It
+-- sets its updated_at, and its changed_at only once that is mark_secs old
+-- (the healing reads changed_at; the updates in between change no indexed
+-- column), and inserts the new messages with the media row's description. It
 -- returns one row per send, by its 1-based position i, whose status is
 -- new, repeated, or why it was refused: forbidden, no_media, wrong_kind.
 -- Empty strings and zero group ids stand for NULL.
@@ -66,7 +68,9 @@ WITH input AS (
     SELECT DISTINCT ON (f.conv) f.conv, NULLIF(f.user_a, ''), NULLIF(f.user_b, ''), NULLIF(f.group_id, 0), f.n
     FROM fresh f
     ORDER BY f.conv
-    ON CONFLICT (key) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq, updated_at = now()
+    ON CONFLICT (key) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq, updated_at = now(),
+        changed_at = CASE WHEN c.changed_at <= now() - make_interval(secs => sqlc.arg(mark_secs)::float8)
+                          THEN now() ELSE c.changed_at END
     RETURNING c.key, c.last_seq
 ), numbered AS (
     SELECT f.*, b.last_seq - f.n + f.r AS seq FROM fresh f JOIN bump b ON b.key = f.conv
@@ -159,12 +163,13 @@ WHERE conv = sqlc.arg(conv);
 SELECT now()::timestamptz;
 
 -- name: ConversationsChanged :many
--- Conversations that took a message after since and at least settle_secs
--- ago, oldest change first.
+-- Conversations whose changed_at is after since and at least settle_secs
+-- ago, oldest change first. (changed_at trails the last message by up to
+-- the committer's granularity: settle_secs includes it.)
 SELECT key, coalesce(user_a, '')::text AS user_a, coalesce(user_b, '')::text AS user_b,
-       coalesce(group_id, 0)::bigint AS group_id, last_seq, updated_at
+       coalesce(group_id, 0)::bigint AS group_id, last_seq, changed_at
 FROM conversations
-WHERE updated_at > sqlc.arg(since)::timestamptz
-  AND updated_at <= now() - make_interval(secs => sqlc.arg(settle_secs)::float8)
-ORDER BY updated_at
+WHERE changed_at > sqlc.arg(since)::timestamptz
+  AND changed_at <= now() - make_interval(secs => sqlc.arg(settle_secs)::float8)
+ORDER BY changed_at
 LIMIT sqlc.arg(max_rows);

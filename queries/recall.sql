@@ -12,7 +12,7 @@ FOR UPDATE;
 
 -- name: ConversationTakeSeq :one
 -- Reserves the next seq of conv, under its row lock until the transaction ends.
-UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
+UPDATE conversations SET last_seq = last_seq + 1, updated_at = now(), changed_at = now()
 WHERE key = sqlc.arg(conv)
 RETURNING last_seq;
 

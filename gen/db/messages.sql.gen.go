@@ -13,11 +13,11 @@ import (
 
 const conversationsChanged = `-- name: ConversationsChanged :many
 SELECT key, coalesce(user_a, '')::text AS user_a, coalesce(user_b, '')::text AS user_b,
-       coalesce(group_id, 0)::bigint AS group_id, last_seq, updated_at
+       coalesce(group_id, 0)::bigint AS group_id, last_seq, changed_at
 FROM conversations
-WHERE updated_at > $1::timestamptz
-  AND updated_at <= now() - make_interval(secs => $2::float8)
-ORDER BY updated_at
+WHERE changed_at > $1::timestamptz
+  AND changed_at <= now() - make_interval(secs => $2::float8)
+ORDER BY changed_at
 LIMIT $3
 `
 
@@ -33,11 +33,12 @@ type ConversationsChangedRow struct {
 	UserB     string
 	GroupID   int64
 	LastSeq   int64
-	UpdatedAt pgtype.Timestamptz
+	ChangedAt pgtype.Timestamptz
 }
 
-// Conversations that took a message after since and at least settle_secs
-// ago, oldest change first.
+// Conversations whose changed_at is after since and at least settle_secs
+// ago, oldest change first. (changed_at trails the last message by up to
+// the committer's granularity: settle_secs includes it.)
 func (q *Queries) ConversationsChanged(ctx context.Context, arg ConversationsChangedParams) ([]ConversationsChangedRow, error) {
 	rows, err := q.db.Query(ctx, conversationsChanged, arg.Since, arg.SettleSecs, arg.MaxRows)
 	if err != nil {
@@ -53,7 +54,7 @@ func (q *Queries) ConversationsChanged(ctx context.Context, arg ConversationsCha
 			&i.UserB,
 			&i.GroupID,
 			&i.LastSeq,
-			&i.UpdatedAt,
+			&i.ChangedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -246,7 +247,9 @@ WITH input AS (
     SELECT DISTINCT ON (f.conv) f.conv, NULLIF(f.user_a, ''), NULLIF(f.user_b, ''), NULLIF(f.group_id, 0), f.n
     FROM fresh f
     ORDER BY f.conv
-    ON CONFLICT (key) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq, updated_at = now()
+    ON CONFLICT (key) DO UPDATE SET last_seq = c.last_seq + excluded.last_seq, updated_at = now(),
+        changed_at = CASE WHEN c.changed_at <= now() - make_interval(secs => $11::float8)
+                          THEN now() ELSE c.changed_at END
     RETURNING c.key, c.last_seq
 ), numbered AS (
     SELECT f.conv, f.user_a, f.user_b, f.sender, f.recipient, f.group_id, f.kind, f.body, f.client_msg_id, f.media_kind, f.i, f.content_type, f.size, f.width, f.height, f.status, f.r, f.n, b.last_seq - f.n + f.r AS seq FROM fresh f JOIN bump b ON b.key = f.conv
@@ -278,6 +281,7 @@ type MessageCommitBatchParams struct {
 	Bodies       []string
 	ClientMsgIds []string
 	MediaKinds   []string
+	MarkSecs     float64
 }
 
 type MessageCommitBatchRow struct {
@@ -300,7 +304,9 @@ type MessageCommitBatchRow struct {
 // (sender, conv, client_msg_id) is stored with the stored message, creates
 // missing conversations and reserves seqs in each conversation under its
 // row lock (taken in key order, so concurrent committers cannot deadlock),
-// and inserts the new messages with the media row's description. It
+// sets its updated_at, and its changed_at only once that is mark_secs old
+// (the healing reads changed_at; the updates in between change no indexed
+// column), and inserts the new messages with the media row's description. It
 // returns one row per send, by its 1-based position i, whose status is
 // new, repeated, or why it was refused: forbidden, no_media, wrong_kind.
 // Empty strings and zero group ids stand for NULL.
@@ -316,6 +322,7 @@ func (q *Queries) MessageCommitBatch(ctx context.Context, arg MessageCommitBatch
 		arg.Bodies,
 		arg.ClientMsgIds,
 		arg.MediaKinds,
+		arg.MarkSecs,
 	)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ type Conversation struct {
 	GroupID   *int64
 	LastSeq   int64
 	UpdatedAt pgtype.Timestamptz
+	ChangedAt pgtype.Timestamptz
 }
 
 type DeliveryCursor struct {

@@ -12,7 +12,7 @@ import (
 )
 
 const conversationTakeSeq = `-- name: ConversationTakeSeq :one
-UPDATE conversations SET last_seq = last_seq + 1, updated_at = now()
+UPDATE conversations SET last_seq = last_seq + 1, updated_at = now(), changed_at = now()
 WHERE key = $1
 RETURNING last_seq
 `

@@ -41,6 +41,9 @@ func (s Send) conv() string {
 // MaxBatch is the most sends committed in one transaction.
 const MaxBatch = 512
 
+// DefaultMarkEvery is the committer's default for WithChangeMarks.
+const DefaultMarkEvery = time.Second
+
 type pending struct {
 	send Send
 	done func(Message, error)
@@ -52,13 +55,14 @@ type pending struct {
 // waiting at that moment (up to MaxBatch) and commits them in one
 // statement, then hands the new messages to publish in commit order.
 type Committer struct {
-	q        *store.Store // the committer's own connections, with a statement timeout
-	logger   *slog.Logger
-	publish  func([]Committed)
-	batchEnd func()          // see WithBatchEnd
-	timeout  time.Duration   // bounds one batch's commit
-	base     context.Context // ends when Abort is called
-	abort    context.CancelFunc
+	q         *store.Store // the committer's own connections, with a statement timeout
+	logger    *slog.Logger
+	publish   func([]Committed)
+	batchEnd  func()          // see WithBatchEnd
+	timeout   time.Duration   // bounds one batch's commit
+	markEvery time.Duration   // see WithChangeMarks
+	base      context.Context // ends when Abort is called
+	abort     context.CancelFunc
 
 	mu     sync.RWMutex
 	closed bool
@@ -84,7 +88,8 @@ func NewCommitter(ctx context.Context, st *store.Store, logger *slog.Logger, pub
 	if err != nil {
 		return nil, fmt.Errorf("open committer connections: %w", err)
 	}
-	c := &Committer{q: own, logger: logger, publish: publish, timeout: timeout, in: make(chan *pending, 4*MaxBatch), done: make(chan struct{})}
+	c := &Committer{q: own, logger: logger, publish: publish, timeout: timeout, markEvery: DefaultMarkEvery,
+		in: make(chan *pending, 4*MaxBatch), done: make(chan struct{})}
 	c.base, c.abort = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(c)
@@ -264,7 +269,7 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Committed, error) {
 	}
 	// One statement in its own transaction: one round trip. A statement
 	// the server timed out fails with context.DeadlineExceeded.
-	rows, err := c.q.MessageCommitBatch(ctx, sends)
+	rows, err := c.q.MessageCommitBatch(ctx, sends, c.markEvery)
 	if err != nil {
 		return nil, fmt.Errorf("commit messages: %w", err)
 	}

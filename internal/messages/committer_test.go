@@ -363,7 +363,7 @@ func TestStalledDatabaseFailsSendsInTime(t *testing.T) {
 		held <- writer.Tx(f.ctx, func(q *store.Queries) error {
 			_, err := q.MessageCommitBatch(f.ctx, []store.MessageSend{{
 				Conv: DirectKey("a", "b"), UserA: "a", UserB: "b", Sender: "a", Recipient: "b", Kind: KindText, Body: "held",
-			}})
+			}}, DefaultMarkEvery)
 			close(locked)
 			if err != nil {
 				return err

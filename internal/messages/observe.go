@@ -22,6 +22,15 @@ func WithBatchEnd(f func()) CommitterOption {
 	return func(c *Committer) { c.batchEnd = f }
 }
 
+// WithChangeMarks sets how old a conversation's change mark must be before
+// a commit moves it (store.Queries.MessageCommitBatch): in between, the
+// conversation's row is updated in place (HOT). Whoever reads the marks
+// (store.Queries.ConversationsChanged) waits that much longer. Default
+// DefaultMarkEvery.
+func WithChangeMarks(every time.Duration) CommitterOption {
+	return func(c *Committer) { c.markEvery = every }
+}
+
 // batchError is the error a batch failed with, if it failed: refusals of
 // single sends (ErrForbidden) are not failures.
 func batchError(batch []*pending) error {

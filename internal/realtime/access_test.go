@@ -191,7 +191,8 @@ func TestMessageLostByTheBusIsCaughtUp(t *testing.T) {
 	cb.next()
 	cb.next()
 	// A committer whose batches are never published: the bus "lost" them.
-	lost, err := messages.NewCommitter(context.Background(), e.q, e.logger, func([]messages.Committed) {}, 5*time.Second)
+	lost, err := messages.NewCommitter(context.Background(), e.q, e.logger, func([]messages.Committed) {}, 5*time.Second,
+		messages.WithChangeMarks(testHealEvery/2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,6 +201,22 @@ func TestMessageLostByTheBusIsCaughtUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	if m := cb.message(); m.Message != "lost on the bus" || m.Seq != 1 {
+		t.Fatalf("b got %+v", m)
+	}
+
+	// One lost right after one delivered: the conversation's change mark
+	// stays where the delivered one put it, and the healing still finds it.
+	ca := e.dial("/websocket/a", e.token("a"))
+	ca.next()
+	ca.next()
+	ca.sendJSON(map[string]any{"type": "send", "to": "b", "text": "delivered"})
+	if m := cb.message(); m.Message != "delivered" || m.Seq != 2 {
+		t.Fatalf("b got %+v", m)
+	}
+	if _, err := lost.Send(messages.Send{Sender: "a", To: "b", Body: "lost right after"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := cb.message(); m.Message != "lost right after" || m.Seq != 3 {
 		t.Fatalf("b got %+v", m)
 	}
 }

@@ -11,7 +11,10 @@ import (
 // reads, every interval (Settings.HealEvery), the conversations that took a
 // message at least one interval ago (long enough for the bus to have carried
 // it) and hands each local socket that is behind in one of them to its
-// catch-up. After a reconnect, the window reaches back over the outage, and
+// catch-up. The committer moves a conversation's change mark only once it
+// is half an interval old (messages.WithChangeMarks), so the read waits one
+// and a half: a message that left the mark as it was began at most half an
+// interval after it. After a reconnect, the window reaches back over the outage, and
 // the rights of every open socket are re-checked.
 const (
 	defaultHealEvery = 2 * time.Second
@@ -41,7 +44,7 @@ func (s *Service) changesLoop(ctx context.Context, rewind <-chan time.Duration, 
 		case <-t.C:
 		}
 		for {
-			rows, err := s.q.ConversationsChanged(ctx, since, every, changesPage)
+			rows, err := s.q.ConversationsChanged(ctx, since, every+every/2, changesPage)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.logger.ErrorContext(ctx, "read changed conversations", slog.Any("err", err))
@@ -52,7 +55,7 @@ func (s *Service) changesLoop(ctx context.Context, rewind <-chan time.Duration, 
 				s.hub.nudge(r.Key, r.UserA, r.UserB, r.GroupID, r.LastSeq)
 			}
 			if len(rows) > 0 {
-				since = rows[len(rows)-1].UpdatedAt
+				since = rows[len(rows)-1].ChangedAt
 			}
 			if len(rows) < changesPage {
 				break

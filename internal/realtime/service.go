@@ -62,8 +62,9 @@ type Settings struct {
 	PingInterval time.Duration
 	PongTimeout  time.Duration
 	// HealEvery is how often the instance reads the conversations that
-	// took a message at least HealEvery ago and catches up the local
-	// sockets the bus left behind in them. Zero: 2 s.
+	// took a message at least HealEvery ago (half as much again, for the
+	// committer's change marks) and catches up the local sockets the bus
+	// left behind in them. Zero: 2 s.
 	HealEvery time.Duration
 }
 
@@ -193,8 +194,12 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		s.unsubscribe()
 		return nil, fmt.Errorf("flush nats subscriptions: %w", err)
 	}
+	heal := d.Settings.HealEvery
+	if heal <= 0 {
+		heal = defaultHealEvery
+	}
 	committer, err := messages.NewCommitter(ctx, d.Store, s.logger, s.publishCommitted, d.Settings.CommitTimeout,
-		messages.WithObserver(s.obs.Committed), messages.WithBatchEnd(s.commit.end))
+		messages.WithObserver(s.obs.Committed), messages.WithBatchEnd(s.commit.end), messages.WithChangeMarks(heal/2))
 	if err != nil {
 		s.unsubscribe()
 		return nil, err
@@ -214,10 +219,6 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 			s.busReconnected(outage)
 		}),
 	)
-	heal := d.Settings.HealEvery
-	if heal <= 0 {
-		heal = defaultHealEvery
-	}
 	s.bg.Add(4)
 	go func() { defer s.bg.Done(); s.changesLoop(s.ctx, s.rewind, heal) }()
 	go func() { defer s.bg.Done(); s.presenceLoop(s.ctx) }()

@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -36,7 +37,7 @@ func TestCommitCostDoesNotGrowWithTheConversation(t *testing.T) {
 		}
 	}
 	for k := range 6 {
-		rows, err := st.MessageCommitBatch(ctx, directSends("a", "b", 500, fmt.Sprintf("old%d-", k)))
+		rows, err := st.MessageCommitBatch(ctx, directSends("a", "b", 500, fmt.Sprintf("old%d-", k)), time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +53,7 @@ func TestCommitCostDoesNotGrowWithTheConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	query := generatedSQL(t, "messageCommitBatch")
+	query := generatedSQL(t, "messages", "messageCommitBatch")
 	fresh := commitBuffers(t, conn, query, directSends("c", "d", 100, "new-"))
 	long := commitBuffers(t, conn, query, directSends("a", "b", 100, "new-"))
 	t.Logf("buffers for 100 sends: new conversation %d, conversation of 3,000 messages %d", fresh, long)
@@ -63,7 +64,7 @@ func TestCommitCostDoesNotGrowWithTheConversation(t *testing.T) {
 	// A repeated send is answered with the stored message, read by its
 	// client id: a few index pages and one heap page.
 	// (Its parameters: sender, client id, conversation.)
-	hits := explainBuffers(t, conn, generatedSQL(t, "messageGetByClientID"), "a", "old3-250", "d:a:b")
+	hits := explainBuffers(t, conn, generatedSQL(t, "messages", "messageGetByClientID"), "a", "old3-250", "d:a:b")
 	t.Logf("buffers to read a message by its client id: %d", hits)
 	if hits > 10 {
 		t.Errorf("reading a message by its client id in a conversation of 3,000 messages touched %d buffers", hits)
@@ -91,6 +92,12 @@ func directSends(sender, recipient string, n int, prefix string) []store.Message
 // and returns the shared buffers it touched.
 func commitBuffers(t *testing.T, conn *pgx.Conn, query string, sends []store.MessageSend) int64 {
 	t.Helper()
+	return explainBuffers(t, conn, query, commitArgs(sends)...)
+}
+
+// commitArgs are the batch statement's parameters for sends, in its order,
+// with a change mark interval of one second.
+func commitArgs(sends []store.MessageSend) []any {
 	n := len(sends)
 	convs, usersA, usersB := make([]string, n), make([]string, n), make([]string, n)
 	senders, recipients, groups := make([]string, n), make([]string, n), make([]int64, n)
@@ -99,7 +106,7 @@ func commitBuffers(t *testing.T, conn *pgx.Conn, query string, sends []store.Mes
 		convs[i], usersA[i], usersB[i], senders[i], recipients[i] = s.Conv, s.UserA, s.UserB, s.Sender, s.Recipient
 		groups[i], kinds[i], bodies[i], ids[i], media[i] = s.GroupID, s.Kind, s.Body, s.ClientMsgID, s.MediaKind
 	}
-	return explainBuffers(t, conn, query, convs, usersA, usersB, senders, recipients, groups, kinds, bodies, ids, media)
+	return []any{convs, usersA, usersB, senders, recipients, groups, kinds, bodies, ids, media, 1.0}
 }
 
 // explainBuffers runs query with args under EXPLAIN ANALYZE, planned as
@@ -137,10 +144,10 @@ func explainBuffers(t *testing.T, conn *pgx.Conn, query string, args ...any) int
 }
 
 // generatedSQL is the statement that sqlc generated as the constant name
-// in gen/db/messages.sql.gen.go.
-func generatedSQL(t *testing.T, name string) string {
+// in gen/db/<file>.sql.gen.go.
+func generatedSQL(t *testing.T, file, name string) string {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "../../gen/db/messages.sql.gen.go", nil, 0)
+	f, err := parser.ParseFile(token.NewFileSet(), "../../gen/db/"+file+".sql.gen.go", nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,6 +167,6 @@ func generatedSQL(t *testing.T, name string) string {
 			}
 		}
 	}
-	t.Fatalf("no %s in gen/db/messages.sql.gen.go", name)
+	t.Fatalf("no %s in gen/db/%s.sql.gen.go", name, file)
 	return ""
 }

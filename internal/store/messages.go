@@ -93,7 +93,7 @@ type ConversationChange struct {
 	UserA, UserB string // a direct conversation's accounts; "" for a group
 	GroupID      int64  // 0 for a direct conversation
 	LastSeq      int64
-	UpdatedAt    time.Time
+	ChangedAt    time.Time // trails the last message by up to the committer's mark interval
 }
 
 func messageFromRow(r db.Message) Message {
@@ -143,15 +143,16 @@ func messagesFromRows(rows []db.Message) []Message {
 // an upload of its MediaKind named by its body), answers a send whose
 // client id is stored with the stored message, creates missing
 // conversations, reserves gap-free seqs and inserts the new messages with
-// their upload's description. It answers each send once, in no particular
-// order, with how it ended.
-func (q *Queries) MessageCommitBatch(ctx context.Context, sends []MessageSend) ([]MessageCommitted, error) {
+// their upload's description. It moves each conversation's changed_at to
+// now only once it is markEvery old (see ConversationsChanged). It answers
+// each send once, in no particular order, with how it ended.
+func (q *Queries) MessageCommitBatch(ctx context.Context, sends []MessageSend, markEvery time.Duration) ([]MessageCommitted, error) {
 	n := len(sends)
 	arg := db.MessageCommitBatchParams{
 		Convs: make([]string, n), UsersA: make([]string, n), UsersB: make([]string, n),
 		Senders: make([]string, n), Recipients: make([]string, n), GroupIds: make([]int64, n),
 		Kinds: make([]string, n), Bodies: make([]string, n), ClientMsgIds: make([]string, n),
-		MediaKinds: make([]string, n),
+		MediaKinds: make([]string, n), MarkSecs: markEvery.Seconds(),
 	}
 	for i, s := range sends {
 		arg.Convs[i], arg.UsersA[i], arg.UsersB[i] = s.Conv, s.UserA, s.UserB
@@ -250,8 +251,10 @@ func (q *Queries) DatabaseNow(ctx context.Context) (time.Time, error) {
 	return t.Time, interpretError(err)
 }
 
-// ConversationsChanged returns up to limit conversations that took a
-// message after since and at least settle ago, oldest change first.
+// ConversationsChanged returns up to limit conversations whose changed_at
+// is after since and at least settle ago, oldest change first. A message
+// can leave changed_at as it was when that was less than the committer's
+// mark interval old, so settle should include that interval.
 func (q *Queries) ConversationsChanged(ctx context.Context, since time.Time, settle time.Duration, limit int32) ([]ConversationChange, error) {
 	rows, err := q.q.ConversationsChanged(ctx, db.ConversationsChangedParams{Since: timestamptz(since), SettleSecs: settle.Seconds(), MaxRows: limit})
 	if err != nil {
@@ -259,7 +262,7 @@ func (q *Queries) ConversationsChanged(ctx context.Context, since time.Time, set
 	}
 	out := make([]ConversationChange, len(rows))
 	for i, r := range rows {
-		out[i] = ConversationChange{Key: r.Key, UserA: r.UserA, UserB: r.UserB, GroupID: r.GroupID, LastSeq: r.LastSeq, UpdatedAt: r.UpdatedAt.Time}
+		out[i] = ConversationChange{Key: r.Key, UserA: r.UserA, UserB: r.UserB, GroupID: r.GroupID, LastSeq: r.LastSeq, ChangedAt: r.ChangedAt.Time}
 	}
 	return out, nil
 }
