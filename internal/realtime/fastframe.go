@@ -4,8 +4,8 @@ import (
 	"tim/gen/models"
 )
 
-// The send and ack frames are most of what clients write. fastFrame reads
-// the common shape of them, a flat object of known keys in lower case with
+// The send, ack, read and typing frames are most of what clients write.
+// fastFrame reads the common shape of them, a flat object of known keys in lower case with
 // unescaped strings and plain integers, without encoding/json's reflection.
 // Whatever it does not recognise (an escape, a null, a duplicate or unknown
 // key, a number with a fraction or exponent, any other type of frame) it
@@ -13,15 +13,17 @@ import (
 // decodes what it accepts exactly as that does: a fuzz target holds it to
 // both.
 
-// fastFrame is a send or ack frame read by scanFrame.
+// fastFrame is a send, ack, read or typing frame read by scanFrame.
 type fastFrame struct {
-	send models.SendFrame
-	ack  models.AckClientFrame
-	kind frameKind
+	send   models.SendFrame
+	ack    models.AckClientFrame
+	read   models.ReadFrame
+	typing models.TypingClientFrame
+	kind   frameKind
 }
 
-// scanFrame reads data as a send or an ack frame; ok is false when the
-// strict decoder must decide.
+// scanFrame reads data as a send, ack, read or typing frame; ok is false
+// when the strict decoder must decide.
 func scanFrame(data []byte) (f fastFrame, ok bool) {
 	p := scanner{data: data}
 	p.space()
@@ -116,16 +118,34 @@ func scanFrame(data []byte) (f fastFrame, ok bool) {
 			f.send.ClientMsgId = &clientMsgID
 		}
 		return f, true
-	case "ack":
+	case "ack", "read":
 		if hasTo || hasText || hasKind || hasID || !hasSeq {
 			return f, false
 		}
-		f.kind, f.ack = frameAck, models.AckClientFrame{Type: models.AckClientFrameType(typ), Seq: seq}
+		var w *string
+		var g *int64
 		if hasWith {
-			f.ack.With = &with
+			w = &with
 		}
 		if hasGroup {
-			f.ack.GroupId = &groupID
+			g = &groupID
+		}
+		if typ == "ack" {
+			f.kind, f.ack = frameAck, models.AckClientFrame{Type: models.AckClientFrameType(typ), Seq: seq, With: w, GroupId: g}
+		} else {
+			f.kind, f.read = frameRead, models.ReadFrame{Type: models.ReadFrameType(typ), Seq: seq, With: w, GroupId: g}
+		}
+		return f, true
+	case "typing":
+		if hasTo || hasText || hasKind || hasID || hasSeq {
+			return f, false
+		}
+		f.kind, f.typing = frameTyping, models.TypingClientFrame{Type: models.TypingClientFrameType(typ)}
+		if hasWith {
+			f.typing.With = &with
+		}
+		if hasGroup {
+			f.typing.GroupId = &groupID
 		}
 		return f, true
 	}

@@ -42,6 +42,18 @@ func checkScanFrame(t *testing.T, in []byte) (accepted bool) {
 			t.Fatalf("scanFrame accepted %q as an ack, the strict decoder refuses it: %v", in, err)
 		}
 		got, want = f.ack, a
+	case frameRead:
+		var r models.ReadFrame
+		if err := strictUnmarshal(trimmed, &r); err != nil {
+			t.Fatalf("scanFrame accepted %q as a read, the strict decoder refuses it: %v", in, err)
+		}
+		got, want = f.read, r
+	case frameTyping:
+		var ty models.TypingClientFrame
+		if err := strictUnmarshal(trimmed, &ty); err != nil {
+			t.Fatalf("scanFrame accepted %q as a typing frame, the strict decoder refuses it: %v", in, err)
+		}
+		got, want = f.typing, ty
 	default:
 		t.Fatalf("scanFrame returned kind %v for %q", f.kind, in)
 	}
@@ -60,6 +72,10 @@ func TestScanFrame(t *testing.T) {
 		`{"type":"send","to":"b","text":""}`,
 		`{"type":"ack","with":"bob","seq":0}`,
 		`{"type":"ack","groupId":9007199254740991,"seq":123456789012345678}`,
+		`{"type":"read","with":"bob","seq":12}`,
+		`{"seq":3,"type":"read","groupId":7}`,
+		`{"type":"typing","with":"bob"}`,
+		`{"type":"typing","groupId":7}`,
 	} {
 		if !checkScanFrame(t, []byte(in)) {
 			t.Errorf("%s: left to the strict decoder, want the fast path", in)
@@ -82,6 +98,9 @@ func TestScanFrame(t *testing.T) {
 		`{"type":"send","to":"b","seq":1,"text":"x"}`, // an ack's key in a send
 		`{"type":"ack","with":"b","text":"x","seq":1}`,
 		`{"to":"b","text":"x"}`, // the original frame
+		`{"type":"read","with":"b","seq":1,"text":"x"}`,
+		`{"type":"typing","with":"b","seq":1}`,
+		`{"type":"typing","to":"b"}`,
 		"{\"type\":\"send\",\"to\":\"b\",\"text\":\"a\tb\"}",
 	} {
 		if checkScanFrame(t, []byte(in)) {
@@ -95,6 +114,7 @@ func FuzzScanFrame(f *testing.F) {
 	for _, seed := range []string{
 		`{"type":"send","to":"bob","text":"hi","clientMsgId":"c-1","kind":"text"}`,
 		`{"type":"ack","groupId":7,"seq":3}`, `{"type":"send","groupId":1,"text":"x"}`, `{}`, `{"type":"ack"}`,
+		`{"type":"read","with":"b","seq":1}`, `{"type":"typing","groupId":7}`,
 	} {
 		f.Add([]byte(seed))
 	}

@@ -87,8 +87,13 @@ func decodeClientFrame(ch channel, data []byte) (clientFrame, error) {
 	}
 	trimmed := bytes.TrimSpace(data)
 	if f, ok := scanFrame(trimmed); ok {
-		if f.kind == frameAck {
+		switch f.kind {
+		case frameAck:
 			return ackFromFrame(f.ack)
+		case frameRead:
+			return readFromFrame(f.read)
+		case frameTyping:
+			return typingFromFrame(f.typing)
 		}
 		return sendFromFrame(f.send)
 	}

@@ -119,6 +119,10 @@ func decodeRead(data []byte) (clientFrame, error) {
 	if err := strictUnmarshal(data, &f); err != nil {
 		return clientFrame{}, badFrame("read帧格式错误")
 	}
+	return readFromFrame(f)
+}
+
+func readFromFrame(f models.ReadFrame) (clientFrame, error) {
 	to, gid, err := target(f.With, f.GroupId)
 	if err != nil {
 		return clientFrame{}, err

@@ -145,6 +145,10 @@ func decodeTyping(data []byte) (clientFrame, error) {
 	if err := strictUnmarshal(data, &f); err != nil {
 		return clientFrame{}, badFrame("typing帧格式错误")
 	}
+	return typingFromFrame(f)
+}
+
+func typingFromFrame(f models.TypingClientFrame) (clientFrame, error) {
 	to, gid, err := target(f.With, f.GroupId)
 	if err != nil {
 		return clientFrame{}, err
