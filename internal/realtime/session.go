@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -208,8 +209,11 @@ func (s *Service) readLoop(conn *websocket.Conn, so *socket) {
 		return nil
 	})
 	limiter := rate.NewLimiter(rate.Limit(s.cfg.SendRate), s.cfg.SendBurst)
+	// One buffer for every frame the socket reads: nothing keeps a frame's
+	// bytes once it is handled (decoding copies what it keeps).
+	var buf bytes.Buffer
 	for {
-		mt, data, err := conn.ReadMessage()
+		mt, data, err := readFrame(conn, &buf)
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				so.closedByLibrary(CloseTooBig)
@@ -240,6 +244,26 @@ func (s *Service) readLoop(conn *websocket.Conn, so *socket) {
 		s.handleFrame(so, data)
 	}
 }
+
+// readFrame reads the next frame into buf and returns its bytes, valid until
+// the next call. A buffer grown past a large frame is let go.
+func readFrame(conn *websocket.Conn, buf *bytes.Buffer) (int, []byte, error) {
+	if buf.Cap() > maxKeptReadBuffer {
+		*buf = bytes.Buffer{}
+	}
+	buf.Reset()
+	mt, r, err := conn.NextReader()
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, err := buf.ReadFrom(r); err != nil {
+		return 0, nil, err
+	}
+	return mt, buf.Bytes(), nil
+}
+
+// maxKeptReadBuffer is the largest read buffer a socket keeps between frames.
+const maxKeptReadBuffer = 8 << 10
 
 func (s *Service) handleFrame(so *socket, data []byte) {
 	f, err := decodeClientFrame(so.ch, data)
