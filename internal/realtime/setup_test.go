@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -277,7 +279,14 @@ type rawClient struct {
 }
 
 func (e *env) tryDialRaw(path, token string) (*rawClient, *http.Response, error) {
-	d := websocket.Dialer{ReadBufferSize: 1024}
+	// A small receive buffer, set before the connection is made, so that
+	// the connection backs up after little data.
+	nd := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return errors.Join(err, serr)
+	}}
+	d := websocket.Dialer{ReadBufferSize: 1024, NetDialContext: nd.DialContext}
 	conn, resp, err := d.Dial(e.wsURL(path), http.Header{"token": {token}})
 	if err != nil {
 		return nil, resp, err
