@@ -1,6 +1,7 @@
 // Package webclient_test runs the TypeScript client's tests (web/test)
-// against a real server: it compiles web/ with the pinned TypeScript, starts
-// a server on a fresh database, and runs the compiled tests with node --test.
+// against a real server: it bundles them with the pinned esbuild (make lint
+// type-checks them with tsc), starts a server on a fresh database, and runs
+// the bundles with node --test.
 package webclient_test
 
 import (
@@ -21,28 +22,34 @@ func TestTypeScriptClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tsc := filepath.Join(web, "node_modules", ".bin", "tsc")
-	if _, err := os.Stat(tsc); err != nil {
+	esbuild := filepath.Join(web, "node_modules", ".bin", "esbuild")
+	if _, err := os.Stat(esbuild); err != nil {
 		t.Skip("web/node_modules is not installed: run npm ci --prefix web (make lint does)")
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node is not installed")
 	}
-	// Inside web/, so that the compiled files find web/node_modules and
+	// Inside web/, so that the bundles find web/node_modules and
 	// web/package.json ("type": "module").
 	out, err := os.MkdirTemp(web, ".test-out-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(out) })
-	build := exec.Command(tsc, "-p", filepath.Join(web, "tsconfig.json"), "--noEmit", "false", "--outDir", out)
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("tsc: %v\n%s", err, b)
+	sources, err := filepath.Glob(filepath.Join(web, "test", "*.test.ts"))
+	if err != nil || len(sources) == 0 {
+		t.Fatalf("no tests in %s (%v)", filepath.Join(web, "test"), err)
 	}
-	tests, err := filepath.Glob(filepath.Join(out, "web", "test", "*.test.js"))
-	if err != nil || len(tests) == 0 {
-		t.Fatalf("no compiled tests in %s (%v)", out, err)
+	// One bundle per test file; the packages stay imports of web/node_modules.
+	build := exec.Command(esbuild, append(sources, "--bundle", "--platform=node", "--format=esm",
+		"--packages=external", "--outdir="+out, "--log-level=warning")...)
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("esbuild: %v\n%s", err, b)
+	}
+	tests, err := filepath.Glob(filepath.Join(out, "*.test.js"))
+	if err != nil || len(tests) != len(sources) {
+		t.Fatalf("bundled %d of %d tests into %s (%v)", len(tests), len(sources), out, err)
 	}
 
 	env := testenv.New(t)
