@@ -3,6 +3,7 @@ package deploy
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -219,7 +220,7 @@ func timSettings(addr, dataDir, dbURL string) []string {
 func startTim(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "tim")
+	bin := filepath.Join(binDir(t), "tim")
 	build := exec.Command(goTool(), "build", "-o", bin, "tim/cmd/tim")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build tim: %v\n%s", err, out)
@@ -233,6 +234,23 @@ func startTim(t *testing.T) string {
 	p := startProcess(t, "tim", dir, bin, env)
 	waitHealthy(t, p, "http://"+addr+"/readyz")
 	return addr
+}
+
+// binDir is where this package's tests build their binaries: kept between
+// runs and named for the checkout, because go build leaves a binary that is
+// up to date as it is and a second run skips the link.
+func binDir(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(root))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tim-test-bin-%x", sum[:6]), "deploy")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // goTool returns the go command on PATH, which builds the server.

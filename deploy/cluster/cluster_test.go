@@ -54,7 +54,7 @@ func TestClusterSurvivesCrashes(t *testing.T) {
 	began := time.Now()
 	root := repoRoot(t)
 	tmp := t.TempDir()
-	natsBin, timBin := buildBinaries(t, root, tmp)
+	natsBin, timBin := buildBinaries(t, root)
 	t.Logf("built nats-server and tim in %s", time.Since(began).Round(time.Millisecond))
 	setupBegan := time.Now()
 

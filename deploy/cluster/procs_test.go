@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -47,9 +48,16 @@ func repoRoot(t *testing.T) string {
 }
 
 // buildBinaries builds nats-server from the module pinned in go.mod and
-// tim into dir, at the same time, without symbol tables (quicker links).
-func buildBinaries(t *testing.T, root, dir string) (natsBin, timBin string) {
+// tim, at the same time, without symbol tables (quicker links), into a
+// directory kept between runs and named for the checkout: go build leaves a
+// binary that is up to date as it is, so a second run skips the links.
+func buildBinaries(t *testing.T, root string) (natsBin, timBin string) {
 	t.Helper()
+	sum := sha256.Sum256([]byte(root))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tim-test-bin-%x", sum[:6]), "cluster")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatalf("the go command is needed to build nats-server and tim: %v", err)
