@@ -25,6 +25,9 @@ type handshake struct {
 	// epoch is the account's count of applied membership and friendship
 	// changes before the handshake checked its rights.
 	epoch uint64
+	// wait, for a group socket, collects the group's presence frames from
+	// before its upgrade until hub.open records the socket.
+	wait *groupWait
 }
 
 func (s *Service) handleUser(c echo.Context) error {
@@ -112,11 +115,21 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 	if !s.hub.reserve(account, s.cfg.SocketsPerUser) {
 		return refuse(c, http.StatusTooManyRequests, "连接数已达上限")
 	}
+	if ch == channelGroup {
+		// The client may see the socket open and a member come online
+		// before hub.open records the socket: the member's presence is kept
+		// for it from here on.
+		h.wait = s.hub.awaitGroup(h.groupID)
+	}
 	hw := &hijackWrapper{ResponseWriter: c.Response()}
 	conn, err := s.upgrader.Upgrade(hw, c.Request(), nil)
 	if err != nil {
+		s.hub.endWait(h.wait)
 		s.hub.release(account)
 		return nil // the upgrader answered the client
+	}
+	if f := s.upgraded.Load(); f != nil {
+		(*f)(h)
 	}
 	// The upgrader wrote 101 on the hijacked connection, past Echo's
 	// response: record it there for the access log and the metrics.

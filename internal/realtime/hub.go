@@ -11,8 +11,11 @@ type hub struct {
 	slots     map[string]int                  // sockets per account, reserved before the upgrade
 	sessions  map[string]map[*socket]struct{} // every open socket from its upgrade, for closing
 	// groupSessions are the group-channel sockets of each group from their
-	// upgrade on, so that none misses a member's presence during its open.
+	// upgrade on, so that none misses a member's presence during its open;
+	// groupWaits hold the frames for those between their handshake and
+	// hub.open.
 	groupSessions map[int64]map[*socket]struct{}
+	groupWaits    map[int64]map[*groupWait]struct{}
 	closed        bool // shutting down: sockets opened now are closed at once
 	// epochs counts the membership and friendship changes applied per
 	// account, so that a socket whose open raced one re-checks its rights.
@@ -23,7 +26,50 @@ func newHub() *hub {
 	return &hub{
 		byAccount: map[string]map[*socket]struct{}{}, byGroup: map[int64]map[*socket]struct{}{},
 		slots: map[string]int{}, sessions: map[string]map[*socket]struct{}{}, epochs: map[string]uint64{},
-		groupSessions: map[int64]map[*socket]struct{}{},
+		groupSessions: map[int64]map[*socket]struct{}{}, groupWaits: map[int64]map[*groupWait]struct{}{},
+	}
+}
+
+// groupWait collects the presence frames of one group for a group socket
+// that is being opened: its client may see the upgrade, and a member may
+// come online, before hub.open records the socket.
+type groupWait struct {
+	group  int64
+	mu     sync.Mutex
+	frames [][]byte
+}
+
+// awaitGroup starts collecting group g's presence frames for a socket to be
+// opened; hub.open hands them to the socket, endWait drops them.
+func (h *hub) awaitGroup(g int64) *groupWait {
+	w := &groupWait{group: g}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ws := h.groupWaits[g]
+	if ws == nil {
+		ws = map[*groupWait]struct{}{}
+		h.groupWaits[g] = ws
+	}
+	ws[w] = struct{}{}
+	return w
+}
+
+// endWait stops collecting for w (nil: none).
+func (h *hub) endWait(w *groupWait) {
+	if w == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.endWaitLocked(w)
+}
+
+func (h *hub) endWaitLocked(w *groupWait) {
+	if ws := h.groupWaits[w.group]; ws != nil {
+		delete(ws, w)
+		if len(ws) == 0 {
+			delete(h.groupWaits, w.group)
+		}
 	}
 }
 
@@ -47,10 +93,19 @@ func (h *hub) release(account string) {
 }
 
 // open records s from its upgrade on, so that logout and shutdown reach it
-// even during its open sequence.
-func (h *hub) open(s *socket) {
+// even during its open sequence. A group socket gets the presence frames its
+// wait collected first (held, as later ones are, until its own are queued).
+func (h *hub) open(s *socket, wait *groupWait) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if wait != nil {
+		h.endWaitLocked(wait)
+		wait.mu.Lock()
+		for _, f := range wait.frames {
+			s.sendPresence(f)
+		}
+		wait.mu.Unlock()
+	}
 	if h.closed {
 		s.close(CloseGoingAway, "server shutting down")
 	}
@@ -208,6 +263,11 @@ func (h *hub) toGroupSockets(g int64, skip uint64, frames ...[]byte) {
 				s.sendPresence(f)
 			}
 		}
+	}
+	for w := range h.groupWaits[g] {
+		w.mu.Lock()
+		w.frames = append(w.frames, frames...)
+		w.mu.Unlock()
 	}
 }
 

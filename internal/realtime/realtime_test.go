@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"tim/gen/models"
@@ -147,6 +148,51 @@ func TestDirectLiveAndOffline(t *testing.T) {
 	ca.send("after")
 	if m := cb2.message(); m.Seq != n+2 {
 		t.Fatalf("after reconnect got seq %d, want %d", m.Seq, n+2)
+	}
+}
+
+// TestGroupPresenceDuringAnOpen: a member who comes online while another
+// member's group socket is between its upgrade (its client sees it open)
+// and its open sequence is announced to that socket too, after its own
+// frames.
+func TestGroupPresenceDuringAnOpen(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	a, b, c := e.user("a"), e.user("b"), e.user("c")
+	e.group(1, "a", "b", "c")
+	cc := e.dial("/websocket/1/c", c) // c hears when b's presence went round
+	cc.nextOf("group.online")
+
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hold := func(h handshake) {
+		if h.claims.Account == "a" {
+			once.Do(func() { close(held); <-release })
+		}
+	}
+	e.svc.upgraded.Store(&hold)
+	// A test that fails early holds no socket for ever (the release goes
+	// first: once.Do waits for a hold in progress).
+	unhold := sync.OnceFunc(func() { close(release) })
+	defer once.Do(func() {})
+	defer unhold()
+	ca := e.dial("/websocket/1/a", a)
+	<-held
+	cb := e.dial("/websocket/1/b", b)
+	cb.nextOf("group.online")
+	if p := cc.nextOf("group.presence"); p["account"] != "b" {
+		t.Fatalf("c saw %v", p)
+	}
+	unhold()
+
+	if f := ca.next(); f["type"] != "connected" {
+		t.Fatalf("a's first frame %v", f)
+	}
+	if p := ca.nextOf("group.presence"); p["account"] != "a" {
+		t.Fatalf("a's own presence first, got %v", p)
+	}
+	if p := ca.nextOf("group.presence"); p["account"] != "b" || p["online"] != true {
+		t.Fatalf("a saw %v", p)
 	}
 }
 

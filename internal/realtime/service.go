@@ -88,6 +88,9 @@ type Service struct {
 	logger     *slog.Logger
 	instanceID string
 	obs        Observer
+	// upgraded, for tests, is called between a socket's upgrade (its
+	// client sees it open) and its open sequence.
+	upgraded atomic.Pointer[func(handshake)]
 
 	reader    *messages.Reader
 	recaller  *messages.Recaller

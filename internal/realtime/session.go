@@ -34,7 +34,7 @@ func (s *Service) start(conn *websocket.Conn, raw *coalescingConn, h handshake, 
 	go so.writeLoop()
 	// A socket lives no longer than its token.
 	so.expiry = time.AfterFunc(time.Until(h.claims.ExpiresAt), func() { so.close(CloseLoggedOut, "token expired") })
-	s.hub.open(so)
+	s.hub.open(so, h.wait)
 	if err := s.openSequence(so); err != nil {
 		s.logger.ErrorContext(s.ctx, "open socket", slog.String("account", so.account), slog.Any("err", err))
 		so.close(CloseInternal, "internal error")
