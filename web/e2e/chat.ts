@@ -265,7 +265,11 @@ test("two people chat in the web client", { timeout: 240_000 }, async (t) => {
 
   await t.test("bob leaves the group", async () => {
     const entry = bob.locator(`#groups button[data-group-id="${groupId}"]`);
+    // Opening the group loads its history; leaving while that request is
+    // on its way would have it refused (403), which the console reports.
+    const history = bob.waitForResponse((r) => r.url().includes("/Tim/groupMessages"));
     await entry.click();
+    assert.equal((await history).status(), 200);
     await bob.locator("#leave-group").click();
     await entry.waitFor({ state: "detached" });
     await bob.locator("#conv-title", { hasText: "Pick a friend or a group" }).waitFor();
