@@ -48,11 +48,7 @@ func TestCommitCostDoesNotGrowWithTheConversation(t *testing.T) {
 		}
 	}
 
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, url)
 	query := generatedSQL(t, "messages", "messageCommitBatch")
 	fresh := commitBuffers(t, conn, query, directSends("c", "d", 100, "new-"))
 	long := commitBuffers(t, conn, query, directSends("a", "b", 100, "new-"))

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // TestPerMessageUpdatesAreHOT: the rows that every commit batch and every
@@ -19,11 +17,7 @@ func TestPerMessageUpdatesAreHOT(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	_, url := openURL(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, url)
 	for _, q := range []string{
 		"INSERT INTO users (account, username, password_hash, sex, age) VALUES ('a', 'a', 'x', 'male', 20), ('b', 'b', 'x', 'male', 20)",
 		"INSERT INTO friendships (account, friend) VALUES ('a', 'b'), ('b', 'a')",
@@ -72,11 +66,7 @@ func TestPerMessageUpdatesAreHOT(t *testing.T) {
 	// read inserted their rows, each later one updated them; the last batch
 	// moved the mark.
 	want := int64(batches - 1)
-	watcher, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer watcher.Close(ctx)
+	watcher := connect(t, url)
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		upd, hot := map[string]int64{}, map[string]int64{}
 		if _, err := watcher.Exec(ctx, "SELECT pg_stat_clear_snapshot()"); err != nil {

@@ -2,8 +2,6 @@ package store_test
 
 import (
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // TestPruningByAgeHasAnIndex: the janitor deletes old rows by age every
@@ -14,11 +12,7 @@ func TestPruningByAgeHasAnIndex(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	_, url := openURL(t)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, url)
 	for _, tc := range []struct{ table, column string }{
 		{"login_failures", "failed_at"},           // LoginFailureDeleteBefore
 		{"registration_attempts", "attempted_at"}, // RegistrationAttemptDeleteBefore

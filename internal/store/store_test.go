@@ -9,11 +9,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"tim/internal/store"
 	"tim/internal/testdb"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
+
+// connect opens a connection of the test's own to url, closed when the
+// test ends.
+func connect(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
 
 // openURL returns a migrated store on a fresh database, and the database's
 // URL for connections of the test's own.
