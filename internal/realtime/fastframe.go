@@ -25,15 +25,19 @@ type fastFrame struct {
 // scanFrame reads data as a send, ack, read or typing frame; ok is false
 // when the strict decoder must decide.
 func scanFrame(data []byte) (f fastFrame, ok bool) {
+	// One string holds the frame; the strings read are slices of it (one
+	// allocation, not one per key and value), and the optional fields the
+	// frame points to share one more.
 	p := scanner{data: data}
 	p.space()
 	if !p.byte('{') {
 		return f, false
 	}
 	var (
-		typ                                     string
+		typ                                     []byte
 		seen                                    uint8
-		to, text, kind, clientMsgID, with       string
+		to, text, kind, with                    span
+		clientMsgID                             span
 		groupID, seq                            int64
 		hasTo, hasText, hasKind, hasID, hasWith bool
 		hasGroup, hasSeq                        bool
@@ -44,7 +48,7 @@ func scanFrame(data []byte) (f fastFrame, ok bool) {
 	}
 	for {
 		p.space()
-		key, ok := p.str()
+		key, ok := p.raw()
 		if !ok {
 			return f, false
 		}
@@ -54,25 +58,25 @@ func scanFrame(data []byte) (f fastFrame, ok bool) {
 		}
 		p.space()
 		var bit uint8
-		switch key {
+		switch string(key) { // compared without a copy
 		case "type":
 			bit = 1
-			typ, ok = p.str()
+			typ, ok = p.raw()
 		case "to":
 			bit, hasTo = 2, true
-			to, ok = p.str()
+			to, ok = p.span()
 		case "text":
 			bit, hasText = 4, true
-			text, ok = p.str()
+			text, ok = p.span()
 		case "kind":
 			bit, hasKind = 8, true
-			kind, ok = p.str()
+			kind, ok = p.span()
 		case "clientMsgId":
 			bit, hasID = 16, true
-			clientMsgID, ok = p.str()
+			clientMsgID, ok = p.span()
 		case "with":
 			bit, hasWith = 32, true
-			with, ok = p.str()
+			with, ok = p.span()
 		case "groupId":
 			bit, hasGroup = 64, true
 			groupID, ok = p.int()
@@ -98,24 +102,29 @@ func scanFrame(data []byte) (f fastFrame, ok bool) {
 	if !p.end() || seen&1 == 0 {
 		return f, false
 	}
-	switch typ {
+	var src string // data as a string, made once the frame is known to be one of ours
+	str := func(s span) string { return src[s.start:s.end] }
+	switch string(typ) {
 	case "send":
 		if hasWith || hasSeq || !hasText {
 			return f, false
 		}
-		f.kind, f.send = frameSend, models.SendFrame{Type: models.SendFrameType(typ), Text: text}
-		if hasTo {
-			f.send.To = &to
-		}
-		if hasGroup {
-			f.send.GroupId = &groupID
-		}
-		if hasKind {
-			k := models.MessageKind(kind)
-			f.send.Kind = &k
-		}
-		if hasID {
-			f.send.ClientMsgId = &clientMsgID
+		src = string(data)
+		f.kind, f.send = frameSend, models.SendFrame{Type: models.Send, Text: str(text)}
+		if hasTo || hasGroup || hasKind || hasID {
+			o := &sendOptional{to: str(to), groupID: groupID, kind: models.MessageKind(str(kind)), clientMsgID: str(clientMsgID)}
+			if hasTo {
+				f.send.To = &o.to
+			}
+			if hasGroup {
+				f.send.GroupId = &o.groupID
+			}
+			if hasKind {
+				f.send.Kind = &o.kind
+			}
+			if hasID {
+				f.send.ClientMsgId = &o.clientMsgID
+			}
 		}
 		return f, true
 	case "ack", "read":
@@ -124,33 +133,59 @@ func scanFrame(data []byte) (f fastFrame, ok bool) {
 		}
 		var w *string
 		var g *int64
-		if hasWith {
-			w = &with
+		if hasWith || hasGroup {
+			src = string(data)
+			o := &conversationOptional{with: str(with), groupID: groupID}
+			if hasWith {
+				w = &o.with
+			}
+			if hasGroup {
+				g = &o.groupID
+			}
 		}
-		if hasGroup {
-			g = &groupID
-		}
-		if typ == "ack" {
-			f.kind, f.ack = frameAck, models.AckClientFrame{Type: models.AckClientFrameType(typ), Seq: seq, With: w, GroupId: g}
+		if string(typ) == "ack" {
+			f.kind, f.ack = frameAck, models.AckClientFrame{Type: models.AckClientFrameTypeAck, Seq: seq, With: w, GroupId: g}
 		} else {
-			f.kind, f.read = frameRead, models.ReadFrame{Type: models.ReadFrameType(typ), Seq: seq, With: w, GroupId: g}
+			f.kind, f.read = frameRead, models.ReadFrame{Type: models.Read, Seq: seq, With: w, GroupId: g}
 		}
 		return f, true
 	case "typing":
 		if hasTo || hasText || hasKind || hasID || hasSeq {
 			return f, false
 		}
-		f.kind, f.typing = frameTyping, models.TypingClientFrame{Type: models.TypingClientFrameType(typ)}
-		if hasWith {
-			f.typing.With = &with
-		}
-		if hasGroup {
-			f.typing.GroupId = &groupID
+		f.kind, f.typing = frameTyping, models.TypingClientFrame{Type: models.TypingClientFrameTypeTyping}
+		if hasWith || hasGroup {
+			src = string(data)
+			o := &conversationOptional{with: str(with), groupID: groupID}
+			if hasWith {
+				f.typing.With = &o.with
+			}
+			if hasGroup {
+				f.typing.GroupId = &o.groupID
+			}
 		}
 		return f, true
 	}
 	return f, false
 }
+
+// sendOptional holds the optional fields of a send frame that scanFrame
+// points to, in one allocation.
+type sendOptional struct {
+	to, clientMsgID string
+	kind            models.MessageKind
+	groupID         int64
+}
+
+// conversationOptional holds the conversation an ack, read or typing frame
+// names, for scanFrame to point to.
+type conversationOptional struct {
+	with    string
+	groupID int64
+}
+
+// span is the bytes [start, end) of the frame.
+type span struct{ start, end int }
 
 // scanner reads JSON tokens from data.
 type scanner struct {
@@ -179,25 +214,34 @@ func (p *scanner) byte(c byte) bool {
 
 func (p *scanner) end() bool { return p.i == len(p.data) }
 
-// str reads a string without escapes or control characters (the caller
-// has checked that data is valid UTF-8).
-func (p *scanner) str() (string, bool) {
+// raw reads a string without escapes or control characters (the caller
+// has checked that data is valid UTF-8) and returns its bytes, in data.
+func (p *scanner) raw() ([]byte, bool) {
+	s, ok := p.span()
+	if !ok {
+		return nil, false
+	}
+	return p.data[s.start:s.end], true
+}
+
+// span reads a string as raw does and returns where its bytes are.
+func (p *scanner) span() (span, bool) {
 	if !p.byte('"') {
-		return "", false
+		return span{}, false
 	}
 	start := p.i
 	for p.i < len(p.data) {
 		switch c := p.data[p.i]; {
 		case c == '"':
-			s := string(p.data[start:p.i])
+			s := span{start, p.i}
 			p.i++
 			return s, true
 		case c == '\\' || c < 0x20:
-			return "", false
+			return span{}, false
 		}
 		p.i++
 	}
-	return "", false
+	return span{}, false
 }
 
 // int reads an integer of at most 18 digits, without sign, fraction or
