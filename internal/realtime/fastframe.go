@@ -36,8 +36,7 @@ func scanFrame(data []byte) (f fastFrame, ok bool) {
 	var (
 		typ                                     []byte
 		seen                                    uint8
-		to, text, kind, with                    span
-		clientMsgID                             span
+		to, text, kind, with, clientMsgID       span
 		groupID, seq                            int64
 		hasTo, hasText, hasKind, hasID, hasWith bool
 		hasGroup, hasSeq                        bool
