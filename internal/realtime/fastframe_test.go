@@ -31,29 +31,13 @@ func checkScanFrame(t *testing.T, in []byte) (accepted bool) {
 	var got, want any
 	switch f.kind {
 	case frameSend:
-		var s models.SendFrame
-		if err := strictUnmarshal(trimmed, &s); err != nil {
-			t.Fatalf("scanFrame accepted %q as a send, the strict decoder refuses it: %v", in, err)
-		}
-		got, want = f.send, s
+		got, want = f.send, strictFrame[models.SendFrame](t, trimmed, "a send")
 	case frameAck:
-		var a models.AckClientFrame
-		if err := strictUnmarshal(trimmed, &a); err != nil {
-			t.Fatalf("scanFrame accepted %q as an ack, the strict decoder refuses it: %v", in, err)
-		}
-		got, want = f.ack, a
+		got, want = f.ack, strictFrame[models.AckClientFrame](t, trimmed, "an ack")
 	case frameRead:
-		var r models.ReadFrame
-		if err := strictUnmarshal(trimmed, &r); err != nil {
-			t.Fatalf("scanFrame accepted %q as a read, the strict decoder refuses it: %v", in, err)
-		}
-		got, want = f.read, r
+		got, want = f.read, strictFrame[models.ReadFrame](t, trimmed, "a read")
 	case frameTyping:
-		var ty models.TypingClientFrame
-		if err := strictUnmarshal(trimmed, &ty); err != nil {
-			t.Fatalf("scanFrame accepted %q as a typing frame, the strict decoder refuses it: %v", in, err)
-		}
-		got, want = f.typing, ty
+		got, want = f.typing, strictFrame[models.TypingClientFrame](t, trimmed, "a typing frame")
 	default:
 		t.Fatalf("scanFrame returned kind %v for %q", f.kind, in)
 	}
@@ -61,6 +45,17 @@ func checkScanFrame(t *testing.T, in []byte) (accepted bool) {
 		t.Fatalf("%q: scanFrame read %+v, the strict decoder %+v", in, got, want)
 	}
 	return true
+}
+
+// strictFrame decodes data as a T with the strict decoder, failing t when
+// that refuses what scanFrame accepted as what.
+func strictFrame[T any](t *testing.T, data []byte, what string) T {
+	t.Helper()
+	var v T
+	if err := strictUnmarshal(data, &v); err != nil {
+		t.Fatalf("scanFrame accepted %q as %s, the strict decoder refuses it: %v", data, what, err)
+	}
+	return v
 }
 
 func TestScanFrame(t *testing.T) {
