@@ -12,6 +12,7 @@ import (
 	"tim/gen/models"
 	"tim/gen/server"
 	"tim/internal/auth"
+	"tim/internal/realtime/frame"
 	"tim/internal/store"
 )
 
@@ -96,7 +97,7 @@ func toAPIConversation(r conversationRow) models.Conversation {
 		out.With, out.PeerReadSeq = &with, &peerRead
 	}
 	if r.last != nil {
-		f := r.last.Frame()
+		f := frame.MessageOf(r.last.Framed())
 		out.LastMessage = &f
 	}
 	return out
@@ -170,24 +171,12 @@ func (c *Conversations) MarkRead(ctx context.Context, req server.MarkReadRequest
 		}
 		return nil, err
 	}
-	return server.MarkRead200JSONResponse{Code: http.StatusOK, Message: msgReadOK, Data: rc.Frame(rc.Reader)}, nil
+	return server.MarkRead200JSONResponse{Code: http.StatusOK, Message: msgReadOK, Data: frame.ReceiptOf(rc.Framed(), rc.Reader)}, nil
 }
 
-// Frame is the receipt as the sockets of account see it: with names the
-// other party of a direct conversation from account's side.
-func (rc Receipt) Frame(account string) models.ReceiptFrame {
-	f := models.ReceiptFrame{Type: models.Receipt, Reader: rc.Reader, Seq: rc.Cursor, Time: rc.Time}
-	if rc.GroupID != 0 {
-		gid := rc.GroupID
-		f.GroupId = &gid
-		return f
-	}
-	with := rc.With
-	if account != rc.Reader {
-		with = rc.Reader
-	}
-	f.With = &with
-	return f
+// Framed is the receipt as the codec reads it for its frames.
+func (rc Receipt) Framed() frame.Receipt {
+	return frame.Receipt{Reader: rc.Reader, With: rc.With, GroupID: rc.GroupID, Seq: rc.Cursor, Time: rc.Time}
 }
 
 // GetGroupReaders lists the group's members whose read cursor reached seq.

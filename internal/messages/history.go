@@ -9,6 +9,7 @@ import (
 	"tim/gen/models"
 	"tim/gen/server"
 	"tim/internal/auth"
+	"tim/internal/realtime/frame"
 	"tim/internal/reply"
 	"tim/internal/store"
 )
@@ -110,7 +111,7 @@ func (h *History) page(ctx context.Context, conv string, before, after *int64, l
 	}
 	out := make([]models.MessageFrame, len(msgs))
 	for i, m := range msgs {
-		out[i] = m.Frame()
+		out[i] = frame.MessageOf(m.Framed())
 	}
 	return out, nil
 }

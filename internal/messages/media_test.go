@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"tim/internal/realtime/frame"
 	"tim/internal/store"
 )
 
@@ -103,18 +104,18 @@ func TestCommitterChecksMedia(t *testing.T) {
 		t.Fatalf("stored %+v", stored)
 	}
 	stored = stored[1:]
-	fr := stored[0].Frame()
+	fr := frame.MessageOf(stored[0].Framed())
 	if fr.Media == nil || fr.Media.Url != "/downloadchatpic?filename="+urlEscape(pic) || fr.Media.Mime != "image/jpeg" ||
 		fr.Media.Size != 1234 || fr.Media.Width == nil || *fr.Media.Width != 640 || *fr.Media.Height != 480 {
 		t.Errorf("image frame media %+v", fr.Media)
 	}
-	if fr := stored[2].Frame(); fr.Media == nil || fr.Media.Url != "/downloadmp3?filename="+urlEscape(mp3) || fr.Media.Width != nil {
+	if fr := frame.MessageOf(stored[2].Framed()); fr.Media == nil || fr.Media.Url != "/downloadmp3?filename="+urlEscape(mp3) || fr.Media.Width != nil {
 		t.Errorf("audio frame media %+v", fr.Media)
 	}
-	if fr := stored[1].Frame(); fr.Media != nil {
+	if fr := frame.MessageOf(stored[1].Framed()); fr.Media != nil {
 		t.Errorf("text frame media %+v", fr.Media)
 	}
-	if g, err := st.After(f.ctx, GroupKey(1), 0, 100); err != nil || len(g) != 1 || g[0].Frame().Media.Url != "/downloadmp4?filename="+urlEscape(mp4) {
+	if g, err := st.After(f.ctx, GroupKey(1), 0, 100); err != nil || len(g) != 1 || frame.MessageOf(g[0].Framed()).Media.Url != "/downloadmp4?filename="+urlEscape(mp4) {
 		t.Errorf("group messages %+v, %v", g, err)
 	}
 }

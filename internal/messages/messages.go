@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"tim/gen/models"
+	"tim/internal/realtime/frame"
 	"tim/internal/store"
 )
 
@@ -35,7 +35,7 @@ const (
 	KindVideo = "video"
 	// KindRecall is the kind of the event recalling a message: a row of
 	// the conversation with a seq of its own, never sent by a client.
-	KindRecall = "recall"
+	KindRecall = frame.KindRecall
 )
 
 // ValidKind reports whether k is a kind of message a client sends.
@@ -116,35 +116,10 @@ func (r *Reader) Before(ctx context.Context, conv string, before int64, limit in
 	return out, nil
 }
 
-// Frame is m as the message frame clients receive.
-func (m Message) Frame() models.MessageFrame {
-	f := models.MessageFrame{
-		Type: models.Message, Id: m.ID, Seq: m.Seq, FromUser: m.Sender,
-		Message: m.Body, Kind: models.MessageKind(m.Kind), Time: m.Time,
+// Framed is m as the codec reads it for its frames.
+func (m *Message) Framed() frame.Message {
+	return frame.Message{
+		ID: m.ID, Seq: m.Seq, Sender: m.Sender, Recipient: m.Recipient, GroupID: m.GroupID, Kind: m.Kind, Body: m.Body,
+		ClientMsgID: m.ClientMsgID, Time: m.Time, Media: (*frame.Media)(m.Media), Recalled: m.Recalled, Recalls: m.Recalls,
 	}
-	f.To, f.GroupId, f.ClientMsgId = m.Target()
-	if m.Recalled {
-		recalled := true
-		f.Recalled = &recalled
-	} else if m.Media != nil {
-		f.Media = mediaInfo(m.Media, m.Kind, m.Body)
-	}
-	return f
-}
-
-// Target is how frames name m's conversation and client id: exactly one of
-// to (the recipient) and groupID, and clientMsgID when the sender gave one.
-func (m Message) Target() (to *string, groupID *int64, clientMsgID *string) {
-	if m.GroupID != 0 {
-		gid := m.GroupID
-		groupID = &gid
-	} else {
-		r := m.Recipient
-		to = &r
-	}
-	if m.ClientMsgID != "" {
-		id := m.ClientMsgID
-		clientMsgID = &id
-	}
-	return to, groupID, clientMsgID
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"tim/gen/models"
 	"tim/internal/store"
 )
 
@@ -33,20 +32,6 @@ type RecallRequest struct {
 	Conv string
 	// Window is how long after it was stored a message may be recalled.
 	Window time.Duration
-}
-
-// RecallFrame is m, a KindRecall event, as the recall frame clients
-// receive.
-func (m Message) RecallFrame() models.RecallFrame {
-	f := models.RecallFrame{Type: models.RecallFrameTypeRecall, Id: m.Recalls, Seq: m.Seq, By: m.Sender, Time: m.Time}
-	if m.GroupID != 0 {
-		gid := m.GroupID
-		f.GroupId = &gid
-	} else {
-		with := m.Recipient
-		f.With = &with
-	}
-	return f
 }
 
 // Recaller recalls messages.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"tim/internal/realtime/frame"
 )
 
 // exec runs a statement the store has no method for (a fixture only a
@@ -81,7 +83,7 @@ func TestRecall(t *testing.T) {
 	if ev.Kind != KindRecall || ev.Seq != 4 || ev.Recalls != img.ID || ev.Sender != "a" || ev.Recipient != "b" || ev.Conv != direct || ev.ID == 0 || ev.Time.IsZero() {
 		t.Fatalf("event %+v", ev)
 	}
-	if f := ev.RecallFrame(); f.Id != img.ID || f.Seq != 4 || f.By != "a" || f.With == nil || *f.With != "b" || f.GroupId != nil {
+	if f := frame.RecallOf(ev.Framed()); f.Id != img.ID || f.Seq != 4 || f.By != "a" || f.With == nil || *f.With != "b" || f.GroupId != nil {
 		t.Fatalf("recall frame %+v", f)
 	}
 	// Catch-up: the recalled message in place, the event at its own seq.
@@ -96,7 +98,7 @@ func TestRecall(t *testing.T) {
 	if r.ID != img.ID || r.Seq != img.Seq || !r.Recalled || r.Body != "" || r.Media != nil || r.Kind != KindImage {
 		t.Fatalf("recalled message %+v", r)
 	}
-	if fr := r.Frame(); fr.Recalled == nil || !*fr.Recalled || fr.Message != "" || fr.Media != nil {
+	if fr := frame.MessageOf(r.Framed()); fr.Recalled == nil || !*fr.Recalled || fr.Message != "" || fr.Media != nil {
 		t.Fatalf("recalled frame %+v", fr)
 	}
 	// History lists messages only.
@@ -123,7 +125,7 @@ func TestRecall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f := gev.RecallFrame(); f.Seq != 2 || f.GroupId == nil || *f.GroupId != 1 || f.With != nil || f.By != "a" {
+	if f := frame.RecallOf(gev.Framed()); f.Seq != 2 || f.GroupId == nil || *f.GroupId != 1 || f.With != nil || f.By != "a" {
 		t.Fatalf("group recall frame %+v", f)
 	}
 }

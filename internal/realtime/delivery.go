@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"tim/internal/messages"
+	"tim/internal/realtime/frame"
 )
 
 func (s *Service) cursorLoop(ctx context.Context) {
@@ -74,10 +75,10 @@ func (s *Service) publishMessages(msgs []messages.Committed, b *commitBatch) {
 	for _, m := range msgs {
 		w := wireMessage{
 			Conv: m.Conv, Seq: m.Seq, Sender: m.Sender, Recipient: m.Recipient, GroupID: m.GroupID,
-			Origin: m.Origin, Instance: instance, Committed: m.Time.UnixNano(), Frame: encodeMessage(m.Message),
+			Origin: m.Origin, Instance: instance, Committed: m.Time.UnixNano(), Frame: frame.EncodeMessage(m.Framed()),
 		}
 		if b != nil && m.Origin != 0 {
-			w.Ack = encodeAck(m.Message)
+			w.Ack = frame.EncodeAck(m.Framed())
 		}
 		// Local sockets first and without the bus round trip; the bus
 		// brings the batch back, and onMessages skips it.
@@ -172,7 +173,7 @@ func (s *Service) catchUp(so *socket) {
 			return
 		}
 		for _, m := range msgs {
-			if !so.enqueueWait(outFrame{data: encodeMessage(m), conv: conv, seq: m.Seq}) {
+			if !so.enqueueWait(outFrame{data: frame.EncodeMessage(m.Framed()), conv: conv, seq: m.Seq}) {
 				stop()
 				return
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"tim/internal/messages"
+	"tim/internal/realtime/frame"
 )
 
 // benchSocket is a server socket over a real loopback WebSocket, whose
@@ -102,7 +103,7 @@ func BenchmarkDirectHotPath(b *testing.B) {
 	h := newHub()
 	socks := openBenchSockets(b, h, "alice", "bob")
 	sender, recipient := socks[0], socks[1]
-	frame := []byte(`{"type":"send","to":"bob","text":"周六去爬山吗？ see you at the trailhead","clientMsgId":"c-1"}`)
+	sendFrame := []byte(`{"type":"send","to":"bob","text":"周六去爬山吗？ see you at the trailhead","clientMsgId":"c-1"}`)
 	const instance = "bench"
 	now := time.Now()
 	var wakes wakeSet
@@ -110,7 +111,7 @@ func BenchmarkDirectHotPath(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		f, err := decodeClientFrame(channelUser, frame)
+		f, err := decodeClientFrame(channelUser, sendFrame)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -121,9 +122,9 @@ func BenchmarkDirectHotPath(b *testing.B) {
 		}}
 		w := wireMessage{
 			Conv: m.Conv, Seq: m.Seq, Sender: m.Sender, Recipient: m.Recipient,
-			Origin: m.Origin, Instance: []byte(instance), Committed: m.Time.UnixNano(), Frame: encodeMessage(m.Message),
+			Origin: m.Origin, Instance: []byte(instance), Committed: m.Time.UnixNano(), Frame: frame.EncodeMessage(m.Framed()),
 		}
-		w.Ack = encodeAck(m.Message)
+		w.Ack = frame.EncodeAck(m.Framed())
 		h.deliverMessage(instance, &w, &wakes)
 		if !w.AckQueued {
 			b.Fatal("the ack did not take the message's place")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"tim/gen/models"
+	"tim/internal/realtime/frame"
 )
 
 // presenceBook counts this instance's sockets per account. A worker writes
@@ -225,8 +226,7 @@ func (s *Service) onPresence(data []byte) {
 		s.logger.Error("decode presence", slog.Any("err", err))
 		return
 	}
-	frame := mustJSON(models.PresenceFrame{Type: "presence", Account: w.Account, Online: w.Online})
-	s.hub.toUserSockets(w.Friends, frame)
+	s.hub.toUserSockets(w.Friends, frame.EncodePresence(w.Account, w.Online))
 }
 
 // groupCount adds delta to the group sockets account has open on group on
@@ -283,21 +283,13 @@ func (s *Service) groupPresence(ctx context.Context, so *socket, online bool) ([
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, len(users))
-	for i, u := range users {
-		names[i] = u.Username
-	}
 	name, err := s.username(ctx, so.account)
 	if err != nil {
 		return nil, err
 	}
-	verb := "下线"
-	if online {
-		verb = "上线"
-	}
 	frames := [][]byte{
-		mustJSON(models.GroupPresenceFrame{Type: "group.presence", GroupId: so.groupID, Account: so.account, Username: name, Online: online, Text: "用户" + name + verb}),
-		mustJSON(models.GroupOnlineFrame{Type: "group.online", GroupId: so.groupID, Users: users, Text: "当前群在线用户列表：[" + strings.Join(names, ", ") + "]"}),
+		frame.EncodeGroupPresence(so.groupID, so.account, name, online),
+		frame.EncodeGroupOnline(so.groupID, users),
 	}
 	w := wireGroup{GroupID: so.groupID, Instance: s.instanceID, Origin: so.id}
 	for _, f := range frames {

@@ -8,6 +8,7 @@ import (
 
 	"tim/gen/models"
 	"tim/internal/messages"
+	"tim/internal/realtime/frame"
 )
 
 // recallFromFrame decodes a client's recall frame.
@@ -40,7 +41,7 @@ func (s *Service) recall(so *socket, id int64) {
 		if code == http.StatusInternalServerError {
 			s.logger.Error("recall", slog.String("account", so.account), slog.Int64("id", id), slog.Any("err", err))
 		}
-		so.sendControl(encodeRecallError(code, msg, id))
+		so.sendControl(frame.EncodeRecallError(code, msg, id))
 		return
 	}
 	s.publishMessages([]messages.Committed{{Message: ev}}, nil)
@@ -61,8 +62,4 @@ func recallRefusal(err error) (int32, string) {
 		return http.StatusServiceUnavailable, "服务器繁忙，请稍后重试"
 	}
 	return http.StatusInternalServerError, "撤回失败"
-}
-
-func encodeRecallError(code int32, message string, id int64) []byte {
-	return mustJSON(models.ErrorFrame{Type: "error", Code: code, Message: message, Id: &id})
 }

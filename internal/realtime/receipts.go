@@ -9,6 +9,7 @@ import (
 
 	"tim/gen/models"
 	"tim/internal/messages"
+	"tim/internal/realtime/frame"
 )
 
 // Read receipts. A read frame (or POST /Tim/read, through MarkRead) moves
@@ -47,11 +48,11 @@ func (s *Service) MarkRead(ctx context.Context, r messages.Read) (messages.Recei
 // an error frame.
 func (s *Service) handleRead(so *socket, f clientFrame) {
 	if _, ok := frameConv(so, f); !ok {
-		so.sendControl(encodeError(http.StatusBadRequest, "该连接只能标记本会话已读", ""))
+		so.sendControl(frame.EncodeError(http.StatusBadRequest, "该连接只能标记本会话已读", ""))
 		return
 	}
 	if f.to == so.account {
-		so.sendControl(encodeError(http.StatusBadRequest, "with不能是自己的账号", ""))
+		so.sendControl(frame.EncodeError(http.StatusBadRequest, "with不能是自己的账号", ""))
 		return
 	}
 	s.reads.MarkAsync(messages.Read{Reader: so.account, With: f.to, GroupID: f.groupID, Seq: f.seq}, func(rc messages.Receipt, err error) {
@@ -65,7 +66,7 @@ func (s *Service) handleRead(so *socket, f clientFrame) {
 		if !refused {
 			code, msg = http.StatusInternalServerError, "标记已读失败"
 		}
-		so.sendControl(encodeError(int32(code), msg, ""))
+		so.sendControl(frame.EncodeError(int32(code), msg, ""))
 	})
 }
 
@@ -84,9 +85,9 @@ func (s *Service) onReceipt(data []byte) {
 	}
 	rc := messages.Receipt{Read: messages.Read{Reader: w.Reader, With: w.With, GroupID: w.GroupID}, Cursor: w.Seq, Time: w.Time}
 	conv := rc.Conv()
-	s.hub.toConversation(w.Reader, conv, mustJSON(rc.Frame(w.Reader)))
+	s.hub.toConversation(w.Reader, conv, frame.EncodeReceipt(rc.Framed(), w.Reader))
 	if w.ToPeer && w.With != "" {
-		s.hub.toConversation(w.With, conv, mustJSON(rc.Frame(w.With)))
+		s.hub.toConversation(w.With, conv, frame.EncodeReceipt(rc.Framed(), w.With))
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"tim/gen/models"
 	"tim/internal/messages"
+	"tim/internal/realtime/frame"
 )
 
 // start creates the socket, starts its writer and runs the open sequence.
@@ -102,14 +103,14 @@ func (s *Service) openSequence(so *socket) error {
 		// to the shared cursor meanwhile.
 		register()
 	}
-	so.sendControl(mustJSON(models.ConnectedFrame{Type: models.Connected, Code: 200, Message: "连接成功"}))
+	so.sendControl(frame.EncodeConnected())
 	switch so.ch {
 	case channelUser:
 		users, err := s.onlineFriends(ctx, so.account)
 		if err != nil {
 			return err
 		}
-		so.sendControl(mustJSON(models.UsersFrame{Type: models.Users, Users: users}))
+		so.sendControl(frame.EncodeUsers(users))
 		so.presenceReady()
 	case channelGroup:
 		frames, err := s.groupPresence(ctx, so, true)
@@ -234,11 +235,11 @@ func (s *Service) readLoop(conn *websocket.Conn, so *socket) {
 			if f, err := decodeClientFrame(so.ch, data); err == nil && f.kind == frameSend {
 				id = f.clientMsgID
 			}
-			so.sendControl(encodeError(http.StatusTooManyRequests, "发送过于频繁", id))
+			so.sendControl(frame.EncodeError(http.StatusTooManyRequests, "发送过于频繁", id))
 			continue
 		}
 		if mt != websocket.TextMessage {
-			so.sendControl(encodeError(http.StatusBadRequest, "只接受文本帧", ""))
+			so.sendControl(frame.EncodeError(http.StatusBadRequest, "只接受文本帧", ""))
 			continue
 		}
 		s.handleFrame(so, data)
@@ -270,7 +271,7 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 	if err != nil {
 		var fe *frameError
 		if errors.As(err, &fe) {
-			so.sendControl(encodeError(fe.code, fe.message, ""))
+			so.sendControl(frame.EncodeError(fe.code, fe.message, ""))
 		}
 		return
 	}
@@ -295,33 +296,33 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 					}
 					so.ownCommitted(m.Conv, m.Seq)
 				}
-				if so.push(outFrame{data: encodeAck(m)}) {
+				if so.push(outFrame{data: frame.EncodeAck(m.Framed())}) {
 					s.commit.wakes.add(so)
 				}
 			case errors.Is(err, messages.ErrForbidden) && send.GroupID != 0:
-				so.sendControl(encodeError(http.StatusForbidden, "你不是该群成员", send.ClientMsgID))
+				so.sendControl(frame.EncodeError(http.StatusForbidden, "你不是该群成员", send.ClientMsgID))
 			case errors.Is(err, messages.ErrForbidden):
-				so.sendControl(encodeError(http.StatusForbidden, "对方不是你的好友", send.ClientMsgID))
+				so.sendControl(frame.EncodeError(http.StatusForbidden, "对方不是你的好友", send.ClientMsgID))
 			case errors.Is(err, messages.ErrNoMedia), errors.Is(err, messages.ErrWrongMedia):
 				code, msg := mediaRefusal(err, send.Kind)
-				so.sendControl(encodeError(code, msg, send.ClientMsgID))
+				so.sendControl(frame.EncodeError(code, msg, send.ClientMsgID))
 			case errors.Is(err, messages.ErrClosed):
-				so.sendControl(encodeError(http.StatusServiceUnavailable, "服务器正在关闭", send.ClientMsgID))
+				so.sendControl(frame.EncodeError(http.StatusServiceUnavailable, "服务器正在关闭", send.ClientMsgID))
 			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 				// Not committed in time; nothing was stored.
-				so.sendControl(encodeError(http.StatusServiceUnavailable, "服务器繁忙，请稍后重发", send.ClientMsgID))
+				so.sendControl(frame.EncodeError(http.StatusServiceUnavailable, "服务器繁忙，请稍后重发", send.ClientMsgID))
 			default:
-				so.sendControl(encodeError(http.StatusInternalServerError, "发送失败", send.ClientMsgID))
+				so.sendControl(frame.EncodeError(http.StatusInternalServerError, "发送失败", send.ClientMsgID))
 			}
 		})
 	case frameAck:
 		if !so.ackMode {
-			so.sendControl(encodeError(http.StatusBadRequest, "连接时未声明ack=1", ""))
+			so.sendControl(frame.EncodeError(http.StatusBadRequest, "连接时未声明ack=1", ""))
 			return
 		}
 		conv, ok := s.socketConv(so, f)
 		if !ok {
-			so.sendControl(encodeError(http.StatusForbidden, "无权确认该会话", ""))
+			so.sendControl(frame.EncodeError(http.StatusForbidden, "无权确认该会话", ""))
 			return
 		}
 		so.dmu.Lock()
@@ -340,12 +341,12 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 			var err error
 			if ok, err = s.mayRead(so, f); err != nil {
 				s.logger.ErrorContext(s.ctx, "check sync rights", slog.String("account", so.account), slog.Any("err", err))
-				so.sendControl(encodeError(http.StatusInternalServerError, "同步失败", ""))
+				so.sendControl(frame.EncodeError(http.StatusInternalServerError, "同步失败", ""))
 				return
 			}
 		}
 		if !ok {
-			so.sendControl(encodeError(http.StatusForbidden, "无权同步该会话", ""))
+			so.sendControl(frame.EncodeError(http.StatusForbidden, "无权同步该会话", ""))
 			return
 		}
 		so.rewind(conv, f.seq)

@@ -9,6 +9,7 @@ import (
 
 	"tim/gen/models"
 	"tim/internal/messages"
+	"tim/internal/realtime/frame"
 )
 
 // Typing indicators. A typing frame is relayed to the friend, or to the
@@ -74,11 +75,11 @@ func (g *typingGate) allow(k typingKey, at time.Time) bool {
 func (s *Service) handleTyping(so *socket, f clientFrame) {
 	conv, ok := frameConv(so, f)
 	if !ok {
-		so.sendControl(encodeError(http.StatusBadRequest, "该连接只能发送本会话的输入状态", ""))
+		so.sendControl(frame.EncodeError(http.StatusBadRequest, "该连接只能发送本会话的输入状态", ""))
 		return
 	}
 	if f.to == so.account {
-		so.sendControl(encodeError(http.StatusBadRequest, "with不能是自己的账号", ""))
+		so.sendControl(frame.EncodeError(http.StatusBadRequest, "with不能是自己的账号", ""))
 		return
 	}
 	now := time.Now()
@@ -89,13 +90,13 @@ func (s *Service) handleTyping(so *socket, f clientFrame) {
 	switch {
 	case err != nil:
 		s.logger.Error("check typing rights", slog.String("account", so.account), slog.Any("err", err))
-		so.sendControl(encodeError(http.StatusInternalServerError, "发送输入状态失败", ""))
+		so.sendControl(frame.EncodeError(http.StatusInternalServerError, "发送输入状态失败", ""))
 		return
 	case !allowed && f.groupID != 0:
-		so.sendControl(encodeError(http.StatusForbidden, "你不是该群成员", ""))
+		so.sendControl(frame.EncodeError(http.StatusForbidden, "你不是该群成员", ""))
 		return
 	case !allowed:
-		so.sendControl(encodeError(http.StatusForbidden, "对方不是你的好友", ""))
+		so.sendControl(frame.EncodeError(http.StatusForbidden, "对方不是你的好友", ""))
 		return
 	}
 	s.publish(subjectTyping, wireTyping{From: so.account, To: f.to, GroupID: f.groupID, Time: now})
@@ -107,23 +108,18 @@ func (s *Service) onTyping(data []byte) {
 		s.logger.Error("decode typing", slog.Any("err", err))
 		return
 	}
-	f := models.TypingFrame{Type: models.TypingFrameTypeTyping, From: w.From}
 	if w.GroupID != 0 {
 		if !s.typingRelayed.allow(typingKey{w.From, messages.GroupKey(w.GroupID)}, w.Time) {
 			return
 		}
-		gid := w.GroupID
-		f.GroupId = &gid
-		s.hub.toGroupMembers(w.GroupID, w.From, mustJSON(f))
+		s.hub.toGroupMembers(w.GroupID, w.From, frame.EncodeTyping(w.From, w.GroupID))
 		return
 	}
 	conv := messages.DirectKey(w.From, w.To)
 	if !s.typingRelayed.allow(typingKey{w.From, conv}, w.Time) {
 		return
 	}
-	with := w.From
-	f.With = &with
-	s.hub.toConversation(w.To, conv, mustJSON(f))
+	s.hub.toConversation(w.To, conv, frame.EncodeTyping(w.From, 0))
 }
 
 // toGroupMembers queues a control frame to the registered sockets that

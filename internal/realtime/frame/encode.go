@@ -1,12 +1,10 @@
-package realtime
+package frame
 
 import (
 	"encoding/json"
 	"strconv"
 	"time"
 	"unicode/utf8"
-
-	"tim/internal/messages"
 )
 
 // The message and ack frames are most of what Tim writes, so they are
@@ -16,13 +14,24 @@ import (
 // hold them to it. Anything unusual (media, a recalled message, a string
 // that needs escaping) goes through json.Marshal itself.
 
-// appendMessageFrame appends m's message frame to b.
-func appendMessageFrame(b []byte, m *messages.Message) []byte {
-	if m.Kind == messages.KindRecall {
-		return append(b, mustJSON(m.RecallFrame())...)
+// EncodeMessage is m's message frame, or its recall frame if m is a
+// recall event.
+func EncodeMessage(m Message) []byte {
+	return AppendMessage(make([]byte, 0, 192+len(m.Body)), &m)
+}
+
+// EncodeAck is the ack of m, for the socket that sent it.
+func EncodeAck(m Message) []byte {
+	return AppendAck(make([]byte, 0, 128), &m)
+}
+
+// AppendMessage appends m's message frame, or its recall frame, to b.
+func AppendMessage(b []byte, m *Message) []byte {
+	if m.Kind == KindRecall {
+		return append(b, mustJSON(RecallOf(*m))...)
 	}
 	if m.Recalled || m.Media != nil || !jsonTime(m.Time) {
-		return append(b, mustJSON(m.Frame())...)
+		return append(b, mustJSON(MessageOf(*m))...)
 	}
 	b = append(b, '{')
 	if m.ClientMsgID != "" {
@@ -54,10 +63,10 @@ func appendMessageFrame(b []byte, m *messages.Message) []byte {
 	return append(b, `,"type":"message"}`...)
 }
 
-// appendAckFrame appends the ack of m to b.
-func appendAckFrame(b []byte, m *messages.Message) []byte {
+// AppendAck appends the ack of m to b.
+func AppendAck(b []byte, m *Message) []byte {
 	if m.Media != nil || !jsonTime(m.Time) {
-		return append(b, mustJSON(ackFrame(m))...)
+		return append(b, mustJSON(AckOf(*m))...)
 	}
 	b = append(b, '{')
 	if m.ClientMsgID != "" {
