@@ -35,7 +35,7 @@ const (
 	KindVideo = "video"
 	// KindRecall is the kind of the event recalling a message: a row of
 	// the conversation with a seq of its own, never sent by a client.
-	KindRecall = frame.KindRecall
+	KindRecall = frame.RecallEvent
 )
 
 // ValidKind reports whether k is a kind of message a client sends.

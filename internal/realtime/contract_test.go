@@ -100,55 +100,6 @@ func jsonFields(t reflect.Type) []string {
 	return out
 }
 
-// FuzzDecodeClientFrame checks that no input crashes the decoder and that
-// an accepted frame is well formed.
-func FuzzDecodeClientFrame(f *testing.F) {
-	for _, seed := range []string{
-		`{"to":"b","text":"hi"}`, `{"type":"send","to":"b","text":"hi","kind":"image","clientMsgId":"1"}`,
-		`{"type":"send","groupId":1,"text":"hi"}`, `{"type":"ack","with":"b","seq":3}`, `{"type":"sync","groupId":2,"afterSeq":0}`, `{"type":"recall","id":7}`,
-		`{"type":"read","with":"b","seq":3}`, `{"type":"typing","groupId":2}`,
-		`plain text`, `{"type":"bogus"}`, `{`, "\x00", `{"type":"send","to":"b","groupId":1,"text":"x"}`,
-	} {
-		f.Add(seed)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		for _, ch := range []channel{channelUser, channelDirect, channelGroup} {
-			c, err := decodeClientFrame(ch, []byte(in))
-			if err != nil {
-				if _, ok := err.(*frameError); !ok {
-					t.Fatalf("error %T is not a frame error", err)
-				}
-				continue
-			}
-			switch c.kind {
-			case frameSend:
-				if strings.TrimSpace(c.text) == "" || (c.to != "" && c.groupID != 0) {
-					t.Fatalf("bad send %+v from %q", c, in)
-				}
-				if ch == channelUser && c.to == "" && c.groupID == 0 {
-					t.Fatalf("user-channel send without target from %q", in)
-				}
-			case frameAck, frameSync:
-				if (c.to == "") == (c.groupID == 0) || c.seq < 0 {
-					t.Fatalf("bad %v %+v from %q", c.kind, c, in)
-				}
-			case frameRead:
-				if (c.to == "") == (c.groupID == 0) || c.seq < 1 {
-					t.Fatalf("bad read %+v from %q", c, in)
-				}
-			case frameTyping:
-				if (c.to == "") == (c.groupID == 0) {
-					t.Fatalf("bad typing %+v from %q", c, in)
-				}
-			case frameRecall:
-				if c.id < 1 {
-					t.Fatalf("bad recall %+v from %q", c, in)
-				}
-			}
-		}
-	})
-}
-
 // fakeTransport records what the writer wrote.
 type fakeTransport struct {
 	frames chan []byte

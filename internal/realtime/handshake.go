@@ -12,6 +12,7 @@ import (
 
 	"tim/gen/models"
 	"tim/internal/auth"
+	"tim/internal/realtime/frame"
 	"tim/internal/reply"
 	"tim/internal/store"
 )
@@ -69,7 +70,7 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 	h := handshake{ch: ch, peer: peer, epoch: s.hub.epoch(account)}
 	if ch == channelGroup {
 		id, err := strconv.ParseInt(group, 10, 64)
-		if err != nil || id < 1 || id > maxGroupID {
+		if err != nil || id < 1 || id > frame.MaxGroupID {
 			return refuse(c, http.StatusBadRequest, "群ID必须是1到9007199254740991之间的整数")
 		}
 		h.groupID = id

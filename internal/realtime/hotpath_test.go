@@ -111,14 +111,14 @@ func BenchmarkDirectHotPath(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		f, err := decodeClientFrame(channelUser, sendFrame)
+		f, err := frame.Decode(frame.UserChannel, sendFrame)
 		if err != nil {
 			b.Fatal(err)
 		}
 		seq := int64(i + 1)
 		m := messages.Committed{Origin: sender.so.id, Message: messages.Message{
-			ID: seq, Conv: messages.DirectKey("alice", f.to), Seq: seq, Sender: "alice", Recipient: f.to,
-			Kind: f.msgKind, Body: f.text, ClientMsgID: f.clientMsgID, Time: now,
+			ID: seq, Conv: messages.DirectKey("alice", f.To), Seq: seq, Sender: "alice", Recipient: f.To,
+			Kind: f.MsgKind, Body: f.Text, ClientMsgID: f.ClientMsgID, Time: now,
 		}}
 		w := wireMessage{
 			Conv: m.Conv, Seq: m.Seq, Sender: m.Sender, Recipient: m.Recipient,

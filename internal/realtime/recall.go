@@ -6,22 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 
-	"tim/gen/models"
 	"tim/internal/messages"
 	"tim/internal/realtime/frame"
 )
-
-// recallFromFrame decodes a client's recall frame.
-func recallFromFrame(data []byte) (clientFrame, error) {
-	var f models.RecallClientFrame
-	if err := strictUnmarshal(data, &f); err != nil {
-		return clientFrame{}, badFrame("recall帧格式错误")
-	}
-	if f.Id < 1 {
-		return clientFrame{}, badFrame("id必须是正整数")
-	}
-	return clientFrame{kind: frameRecall, id: f.Id}, nil
-}
 
 // recall recalls message id for so's account. The recall event is
 // committed before anyone hears of it, then published like a committed

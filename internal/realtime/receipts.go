@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"tim/gen/models"
 	"tim/internal/messages"
 	"tim/internal/realtime/frame"
 )
@@ -46,16 +45,16 @@ func (s *Service) MarkRead(ctx context.Context, r messages.Read) (messages.Recei
 // handleRead serves a read frame. The cursor is stored in the reads
 // batcher's goroutine; the socket hears of it through its receipt, or gets
 // an error frame.
-func (s *Service) handleRead(so *socket, f clientFrame) {
+func (s *Service) handleRead(so *socket, f frame.Client) {
 	if _, ok := frameConv(so, f); !ok {
 		so.sendControl(frame.EncodeError(http.StatusBadRequest, "该连接只能标记本会话已读", ""))
 		return
 	}
-	if f.to == so.account {
+	if f.To == so.account {
 		so.sendControl(frame.EncodeError(http.StatusBadRequest, "with不能是自己的账号", ""))
 		return
 	}
-	s.reads.MarkAsync(messages.Read{Reader: so.account, With: f.to, GroupID: f.groupID, Seq: f.seq}, func(rc messages.Receipt, err error) {
+	s.reads.MarkAsync(messages.Read{Reader: so.account, With: f.To, GroupID: f.GroupID, Seq: f.Seq}, func(rc messages.Receipt, err error) {
 		if err == nil {
 			if rc.Moved {
 				s.publishReceipt(rc)
@@ -106,30 +105,10 @@ func (h *hub) toConversation(account, conv string, frame []byte) {
 
 // frameConv is the conversation a read or typing frame names; on a
 // one-to-one or group socket it must be the socket's own.
-func frameConv(so *socket, f clientFrame) (string, bool) {
-	conv := messages.GroupKey(f.groupID)
-	if f.groupID == 0 {
-		conv = messages.DirectKey(so.account, f.to)
+func frameConv(so *socket, f frame.Client) (string, bool) {
+	conv := messages.GroupKey(f.GroupID)
+	if f.GroupID == 0 {
+		conv = messages.DirectKey(so.account, f.To)
 	}
 	return conv, so.ch == channelUser || conv == so.conv
-}
-
-// decodeRead decodes a read frame.
-func decodeRead(data []byte) (clientFrame, error) {
-	var f models.ReadFrame
-	if err := strictUnmarshal(data, &f); err != nil {
-		return clientFrame{}, badFrame("read帧格式错误")
-	}
-	return readFromFrame(f)
-}
-
-func readFromFrame(f models.ReadFrame) (clientFrame, error) {
-	to, gid, err := target(f.With, f.GroupId)
-	if err != nil {
-		return clientFrame{}, err
-	}
-	if f.Seq < 1 {
-		return clientFrame{}, badFrame("seq必须是正整数")
-	}
-	return clientFrame{kind: frameRead, to: to, groupID: gid, seq: f.Seq}, nil
 }

@@ -232,8 +232,8 @@ func (s *Service) readLoop(conn *websocket.Conn, so *socket) {
 			// A refused send names its clientMsgId, so that the client
 			// knows which one to send again.
 			var id string
-			if f, err := decodeClientFrame(so.ch, data); err == nil && f.kind == frameSend {
-				id = f.clientMsgID
+			if f, err := frame.Decode(so.ch.decoding(), data); err == nil && f.Kind == frame.Send {
+				id = f.ClientMsgID
 			}
 			so.sendControl(frame.EncodeError(http.StatusTooManyRequests, "发送过于频繁", id))
 			continue
@@ -267,21 +267,21 @@ func readFrame(conn *websocket.Conn, buf *bytes.Buffer) (int, []byte, error) {
 const maxKeptReadBuffer = 8 << 10
 
 func (s *Service) handleFrame(so *socket, data []byte) {
-	f, err := decodeClientFrame(so.ch, data)
+	f, err := frame.Decode(so.ch.decoding(), data)
 	if err != nil {
-		var fe *frameError
+		var fe *frame.Error
 		if errors.As(err, &fe) {
-			so.sendControl(frame.EncodeError(fe.code, fe.message, ""))
+			so.sendControl(frame.EncodeError(fe.Code, fe.Message, ""))
 		}
 		return
 	}
-	switch f.kind {
-	case frameSend:
-		send := messages.Send{Sender: so.account, To: f.to, GroupID: f.groupID, Kind: f.msgKind, Body: f.text, ClientMsgID: f.clientMsgID}
-		if f.to == "" && f.groupID == 0 {
+	switch f.Kind {
+	case frame.Send:
+		send := messages.Send{Sender: so.account, To: f.To, GroupID: f.GroupID, Kind: f.MsgKind, Body: f.Text, ClientMsgID: f.ClientMsgID}
+		if f.To == "" && f.GroupID == 0 {
 			send.To, send.GroupID = so.peer, so.groupID
 		}
-		if f.typed && so.ch != channelGroup {
+		if f.Typed && so.ch != channelGroup {
 			// The ack answers a typed send; the frame is not sent back.
 			send.Origin = so.id
 		}
@@ -315,7 +315,7 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 				so.sendControl(frame.EncodeError(http.StatusInternalServerError, "发送失败", send.ClientMsgID))
 			}
 		})
-	case frameAck:
+	case frame.Ack:
 		if !so.ackMode {
 			so.sendControl(frame.EncodeError(http.StatusBadRequest, "连接时未声明ack=1", ""))
 			return
@@ -331,10 +331,10 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 			last = st.last
 		}
 		so.dmu.Unlock()
-		if seq := min(f.seq, last); seq > 0 {
+		if seq := min(f.Seq, last); seq > 0 {
 			s.cursors.advance(so.account, conv, seq)
 		}
-	case frameSync:
+	case frame.Sync:
 		conv, ok := s.socketConv(so, f)
 		if ok {
 			// A replay reads history: the right to it is checked now.
@@ -349,26 +349,26 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 			so.sendControl(frame.EncodeError(http.StatusForbidden, "无权同步该会话", ""))
 			return
 		}
-		so.rewind(conv, f.seq)
-	case frameRead:
+		so.rewind(conv, f.Seq)
+	case frame.Read:
 		s.handleRead(so, f)
-	case frameTyping:
+	case frame.Typing:
 		s.handleTyping(so, f)
-	case frameRecall:
-		s.recall(so, f.id)
+	case frame.Recall:
+		s.recall(so, f.ID)
 	}
 }
 
 // mayRead reports whether so's account may read the conversation of a sync
 // frame now: a group's members, and on a one-to-one socket friends. The
 // direct history of a user socket stays its account's own.
-func (s *Service) mayRead(so *socket, f clientFrame) (bool, error) {
+func (s *Service) mayRead(so *socket, f frame.Client) (bool, error) {
 	ctx := s.ctx
 	switch {
 	case so.ch == channelGroup:
 		return s.q.GroupMemberExists(ctx, so.groupID, so.account)
-	case f.groupID != 0:
-		return s.q.GroupMemberExists(ctx, f.groupID, so.account)
+	case f.GroupID != 0:
+		return s.q.GroupMemberExists(ctx, f.GroupID, so.account)
 	case so.ch == channelDirect:
 		return s.q.FriendshipExists(ctx, so.account, so.peer)
 	}
@@ -377,20 +377,20 @@ func (s *Service) mayRead(so *socket, f clientFrame) (bool, error) {
 
 // socketConv is the conversation an ack or sync frame names, if the socket
 // receives it.
-func (s *Service) socketConv(so *socket, f clientFrame) (string, bool) {
+func (s *Service) socketConv(so *socket, f frame.Client) (string, bool) {
 	var conv string
-	if f.groupID != 0 {
-		conv = messages.GroupKey(f.groupID)
+	if f.GroupID != 0 {
+		conv = messages.GroupKey(f.GroupID)
 	} else {
-		conv = messages.DirectKey(so.account, f.to)
+		conv = messages.DirectKey(so.account, f.To)
 	}
 	if so.ch != channelUser {
 		return conv, conv == so.conv
 	}
-	if f.groupID != 0 {
+	if f.GroupID != 0 {
 		so.dmu.Lock()
 		defer so.dmu.Unlock()
-		return conv, so.groups[f.groupID]
+		return conv, so.groups[f.GroupID]
 	}
-	return conv, f.to != so.account
+	return conv, f.To != so.account
 }

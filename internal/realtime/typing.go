@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"tim/gen/models"
 	"tim/internal/messages"
 	"tim/internal/realtime/frame"
 )
@@ -72,13 +71,13 @@ func (g *typingGate) allow(k typingKey, at time.Time) bool {
 // handleTyping serves a typing frame: over the limit it is dropped
 // silently; without the right (friendship, membership, read from the
 // database now) it gets an error frame.
-func (s *Service) handleTyping(so *socket, f clientFrame) {
+func (s *Service) handleTyping(so *socket, f frame.Client) {
 	conv, ok := frameConv(so, f)
 	if !ok {
 		so.sendControl(frame.EncodeError(http.StatusBadRequest, "该连接只能发送本会话的输入状态", ""))
 		return
 	}
-	if f.to == so.account {
+	if f.To == so.account {
 		so.sendControl(frame.EncodeError(http.StatusBadRequest, "with不能是自己的账号", ""))
 		return
 	}
@@ -86,20 +85,20 @@ func (s *Service) handleTyping(so *socket, f clientFrame) {
 	if !s.typingSent.allow(typingKey{so.account, conv}, now) {
 		return
 	}
-	allowed, err := s.mayType(s.ctx, so.account, f.to, f.groupID)
+	allowed, err := s.mayType(s.ctx, so.account, f.To, f.GroupID)
 	switch {
 	case err != nil:
 		s.logger.Error("check typing rights", slog.String("account", so.account), slog.Any("err", err))
 		so.sendControl(frame.EncodeError(http.StatusInternalServerError, "发送输入状态失败", ""))
 		return
-	case !allowed && f.groupID != 0:
+	case !allowed && f.GroupID != 0:
 		so.sendControl(frame.EncodeError(http.StatusForbidden, "你不是该群成员", ""))
 		return
 	case !allowed:
 		so.sendControl(frame.EncodeError(http.StatusForbidden, "对方不是你的好友", ""))
 		return
 	}
-	s.publish(subjectTyping, wireTyping{From: so.account, To: f.to, GroupID: f.groupID, Time: now})
+	s.publish(subjectTyping, wireTyping{From: so.account, To: f.To, GroupID: f.GroupID, Time: now})
 }
 
 func (s *Service) onTyping(data []byte) {
@@ -133,21 +132,4 @@ func (h *hub) toGroupMembers(g int64, except string, frame []byte) {
 			s.sendControl(frame)
 		}
 	}
-}
-
-// decodeTyping decodes a typing frame.
-func decodeTyping(data []byte) (clientFrame, error) {
-	var f models.TypingClientFrame
-	if err := strictUnmarshal(data, &f); err != nil {
-		return clientFrame{}, badFrame("typing帧格式错误")
-	}
-	return typingFromFrame(f)
-}
-
-func typingFromFrame(f models.TypingClientFrame) (clientFrame, error) {
-	to, gid, err := target(f.With, f.GroupId)
-	if err != nil {
-		return clientFrame{}, err
-	}
-	return clientFrame{kind: frameTyping, to: to, groupID: gid}, nil
 }

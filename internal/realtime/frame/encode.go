@@ -27,7 +27,7 @@ func EncodeAck(m Message) []byte {
 
 // AppendMessage appends m's message frame, or its recall frame, to b.
 func AppendMessage(b []byte, m *Message) []byte {
-	if m.Kind == KindRecall {
+	if m.Kind == RecallEvent {
 		return append(b, mustJSON(RecallOf(*m))...)
 	}
 	if m.Recalled || m.Media != nil || !jsonTime(m.Time) {

@@ -11,7 +11,7 @@ import (
 func checkEncoders(t *testing.T, m Message) {
 	t.Helper()
 	want, err := json.Marshal(MessageOf(m))
-	if m.Kind == KindRecall {
+	if m.Kind == RecallEvent {
 		want, err = json.Marshal(RecallOf(m))
 	}
 	if err != nil {
@@ -37,7 +37,7 @@ func TestEncodersMatchJSON(t *testing.T) {
 			{ID: 43, Seq: 1, Sender: "bob", GroupID: 7, Kind: "text", Body: body, ClientMsgID: body, Time: when.Add(time.Nanosecond)},
 			{ID: 44, Seq: 13, Sender: "a", Recipient: "b", Kind: "image", Body: body, Time: when.In(time.FixedZone("x", 8*3600))},
 			{ID: 45, Seq: 14, Sender: "a", Recipient: "b", Kind: "text", Recalled: true, Time: when},
-			{ID: 46, Seq: 2, Sender: "a", GroupID: 1<<53 - 1, Kind: KindRecall, Recalls: 45, Time: when},
+			{ID: 46, Seq: 2, Sender: "a", GroupID: 1<<53 - 1, Kind: RecallEvent, Recalls: 45, Time: when},
 			{ID: 47, Seq: 15, Sender: "a", Recipient: "b", Kind: "image", Body: "p.png", Media: &Media{Type: "image/png", Size: 10, Width: 1, Height: 1}, Time: when},
 			{ID: 48, Seq: 16, Sender: "a", Recipient: "b", Kind: "text", Body: body, Time: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)},
 		} {

@@ -7,9 +7,9 @@ import (
 	"tim/gen/models"
 )
 
-// KindRecall is the kind of a stored recall event: written as a recall
+// RecallEvent is the kind of a stored recall event: written as a recall
 // frame, never sent by a client.
-const KindRecall = "recall"
+const RecallEvent = "recall"
 
 // Message is a committed message as frames show it: the fields of the
 // stored message they carry.
@@ -49,7 +49,7 @@ func MessageOf(m Message) models.MessageFrame {
 		Type: models.Message, Id: m.ID, Seq: m.Seq, FromUser: m.Sender,
 		Message: m.Body, Kind: models.MessageKind(m.Kind), Time: m.Time,
 	}
-	f.To, f.GroupId, f.ClientMsgId = target(&m)
+	f.To, f.GroupId, f.ClientMsgId = names(&m)
 	if m.Recalled {
 		recalled := true
 		f.Recalled = &recalled
@@ -59,7 +59,8 @@ func MessageOf(m Message) models.MessageFrame {
 	return f
 }
 
-// RecallOf is m, a KindRecall event, as the recall frame clients receive.
+// RecallOf is m, a recall event (kind RecallEvent), as the recall frame
+// clients receive.
 func RecallOf(m Message) models.RecallFrame {
 	f := models.RecallFrame{Type: models.RecallFrameTypeRecall, Id: m.Recalls, Seq: m.Seq, By: m.Sender, Time: m.Time}
 	if m.GroupID != 0 {
@@ -76,16 +77,16 @@ func RecallOf(m Message) models.RecallFrame {
 // sending socket gets no message frame of it.
 func AckOf(m Message) models.AckFrame {
 	f := models.AckFrame{Type: "ack", Id: m.ID, Seq: m.Seq, Time: m.Time}
-	f.To, f.GroupId, f.ClientMsgId = target(&m)
+	f.To, f.GroupId, f.ClientMsgId = names(&m)
 	if m.Media != nil && !m.Recalled {
 		f.Media = mediaInfo(m.Media, m.Kind, m.Body)
 	}
 	return f
 }
 
-// target is how frames name m's conversation and client id: exactly one of
+// names is how frames name m's conversation and client id: exactly one of
 // to (the recipient) and groupID, and clientMsgID when the sender gave one.
-func target(m *Message) (to *string, groupID *int64, clientMsgID *string) {
+func names(m *Message) (to *string, groupID *int64, clientMsgID *string) {
 	if m.GroupID != 0 {
 		gid := m.GroupID
 		groupID = &gid

@@ -1,4 +1,4 @@
-package realtime
+package frame
 
 import (
 	"tim/gen/models"
@@ -19,7 +19,7 @@ type fastFrame struct {
 	ack    models.AckClientFrame
 	read   models.ReadFrame
 	typing models.TypingClientFrame
-	kind   frameKind
+	kind   Kind
 }
 
 // scanFrame reads data as a send, ack, read or typing frame; ok is false
@@ -109,7 +109,7 @@ func scanFrame(data []byte) (f fastFrame, ok bool) {
 			return f, false
 		}
 		src = string(data)
-		f.kind, f.send = frameSend, models.SendFrame{Type: models.Send, Text: str(text)}
+		f.kind, f.send = Send, models.SendFrame{Type: models.Send, Text: str(text)}
 		if hasTo || hasGroup || hasKind || hasID {
 			o := &sendOptional{to: str(to), groupID: groupID, kind: models.MessageKind(str(kind)), clientMsgID: str(clientMsgID)}
 			if hasTo {
@@ -143,16 +143,16 @@ func scanFrame(data []byte) (f fastFrame, ok bool) {
 			}
 		}
 		if string(typ) == "ack" {
-			f.kind, f.ack = frameAck, models.AckClientFrame{Type: models.AckClientFrameTypeAck, Seq: seq, With: w, GroupId: g}
+			f.kind, f.ack = Ack, models.AckClientFrame{Type: models.AckClientFrameTypeAck, Seq: seq, With: w, GroupId: g}
 		} else {
-			f.kind, f.read = frameRead, models.ReadFrame{Type: models.Read, Seq: seq, With: w, GroupId: g}
+			f.kind, f.read = Read, models.ReadFrame{Type: models.Read, Seq: seq, With: w, GroupId: g}
 		}
 		return f, true
 	case "typing":
 		if hasTo || hasText || hasKind || hasID || hasSeq {
 			return f, false
 		}
-		f.kind, f.typing = frameTyping, models.TypingClientFrame{Type: models.TypingClientFrameTypeTyping}
+		f.kind, f.typing = Typing, models.TypingClientFrame{Type: models.TypingClientFrameTypeTyping}
 		if hasWith || hasGroup {
 			src = string(data)
 			o := &conversationOptional{with: str(with), groupID: groupID}

@@ -1,4 +1,4 @@
-package realtime
+package frame
 
 import (
 	"bytes"
@@ -30,13 +30,13 @@ func checkScanFrame(t *testing.T, in []byte) (accepted bool) {
 	}
 	var got, want any
 	switch f.kind {
-	case frameSend:
+	case Send:
 		got, want = f.send, strictFrame[models.SendFrame](t, trimmed, "a send")
-	case frameAck:
+	case Ack:
 		got, want = f.ack, strictFrame[models.AckClientFrame](t, trimmed, "an ack")
-	case frameRead:
+	case Read:
 		got, want = f.read, strictFrame[models.ReadFrame](t, trimmed, "a read")
-	case frameTyping:
+	case Typing:
 		got, want = f.typing, strictFrame[models.TypingClientFrame](t, trimmed, "a typing frame")
 	default:
 		t.Fatalf("scanFrame returned kind %v for %q", f.kind, in)
