@@ -5,13 +5,17 @@ import (
 )
 
 // The send, ack, read and typing frames are most of what clients write.
-// fastFrame reads the common shape of them, a flat object of known keys in lower case with
-// unescaped strings and plain integers, without encoding/json's reflection.
-// Whatever it does not recognise (an escape, a null, a duplicate or unknown
-// key, a number with a fraction or exponent, any other type of frame) it
-// leaves to the strict decoder, so it never accepts what that refuses, and
-// decodes what it accepts exactly as that does: a fuzz target holds it to
-// both.
+// scanFrame reads the common shape of them, a flat object of known keys in
+// lower case with unescaped strings and plain integers, without
+// encoding/json's reflection. Whatever it does not recognise (an escape, a
+// null, a duplicate or unknown key, a number with a fraction or exponent,
+// any other type of frame) it leaves to the strict decoder, so it never
+// accepts what that refuses, and decodes what it accepts exactly as that
+// does: a fuzz target holds it to both.
+//
+// One string holds the frame; the strings read are slices of it (one
+// allocation, not one per key and value), and the optional fields the
+// frame points to share one more.
 
 // fastFrame is a send, ack, read or typing frame read by scanFrame.
 type fastFrame struct {
@@ -25,147 +29,197 @@ type fastFrame struct {
 // scanFrame reads data as a send, ack, read or typing frame; ok is false
 // when the strict decoder must decide.
 func scanFrame(data []byte) (f fastFrame, ok bool) {
-	// One string holds the frame; the strings read are slices of it (one
-	// allocation, not one per key and value), and the optional fields the
-	// frame points to share one more.
+	fs, ok := scanFields(data)
+	if !ok || !fs.has(keyType) {
+		return f, false
+	}
+	switch string(fs.typ) { // compared without a copy
+	case "send":
+		return fs.send(data)
+	case "ack":
+		return fs.cursor(data, Ack)
+	case "read":
+		return fs.cursor(data, Read)
+	case "typing":
+		return fs.typing(data)
+	}
+	return f, false
+}
+
+// The keys a fast frame may have, one bit each.
+const (
+	keyType uint8 = 1 << iota
+	keyTo
+	keyText
+	keyKind
+	keyClientMsgID
+	keyWith
+	keyGroupID
+	keySeq
+)
+
+// fields are the keys of a frame that scanFields read, and their values:
+// the strings as spans of the frame.
+type fields struct {
+	seen                              uint8 // the keys read
+	typ                               []byte
+	to, text, kind, with, clientMsgID span
+	groupID, seq                      int64
+}
+
+// has reports whether the frame has every one of keys.
+func (fs *fields) has(keys uint8) bool { return fs.seen&keys == keys }
+
+// hasAny reports whether the frame has any one of keys.
+func (fs *fields) hasAny(keys uint8) bool { return fs.seen&keys != 0 }
+
+// scanFields reads data as a flat JSON object of known keys.
+func scanFields(data []byte) (fs fields, ok bool) {
 	p := scanner{data: data}
 	p.space()
 	if !p.byte('{') {
-		return f, false
+		return fs, false
 	}
-	var (
-		typ                                     []byte
-		seen                                    uint8
-		to, text, kind, with, clientMsgID       span
-		groupID, seq                            int64
-		hasTo, hasText, hasKind, hasID, hasWith bool
-		hasGroup, hasSeq                        bool
-	)
 	p.space()
 	if p.byte('}') {
-		return f, false
+		return fs, false
 	}
 	for {
 		p.space()
 		key, ok := p.raw()
 		if !ok {
-			return f, false
+			return fs, false
 		}
 		p.space()
 		if !p.byte(':') {
-			return f, false
+			return fs, false
 		}
 		p.space()
-		var bit uint8
-		switch string(key) { // compared without a copy
-		case "type":
-			bit = 1
-			typ, ok = p.raw()
-		case "to":
-			bit, hasTo = 2, true
-			to, ok = p.span()
-		case "text":
-			bit, hasText = 4, true
-			text, ok = p.span()
-		case "kind":
-			bit, hasKind = 8, true
-			kind, ok = p.span()
-		case "clientMsgId":
-			bit, hasID = 16, true
-			clientMsgID, ok = p.span()
-		case "with":
-			bit, hasWith = 32, true
-			with, ok = p.span()
-		case "groupId":
-			bit, hasGroup = 64, true
-			groupID, ok = p.int()
-		case "seq":
-			bit, hasSeq = 128, true
-			seq, ok = p.int()
-		default:
-			return f, false
+		if !fs.value(&p, key) {
+			return fs, false
 		}
-		if !ok || seen&bit != 0 {
-			return f, false
-		}
-		seen |= bit
 		p.space()
 		if p.byte('}') {
 			break
 		}
 		if !p.byte(',') {
-			return f, false
+			return fs, false
 		}
 	}
 	p.space()
-	if !p.end() || seen&1 == 0 {
+	return fs, p.end()
+}
+
+// value reads the value of key from p; it refuses an unknown or repeated
+// key, and a value of the wrong shape.
+func (fs *fields) value(p *scanner, key []byte) bool {
+	var (
+		bit uint8
+		ok  bool
+	)
+	switch string(key) { // compared without a copy
+	case "type":
+		bit = keyType
+		fs.typ, ok = p.raw()
+	case "to":
+		bit = keyTo
+		fs.to, ok = p.span()
+	case "text":
+		bit = keyText
+		fs.text, ok = p.span()
+	case "kind":
+		bit = keyKind
+		fs.kind, ok = p.span()
+	case "clientMsgId":
+		bit = keyClientMsgID
+		fs.clientMsgID, ok = p.span()
+	case "with":
+		bit = keyWith
+		fs.with, ok = p.span()
+	case "groupId":
+		bit = keyGroupID
+		fs.groupID, ok = p.int()
+	case "seq":
+		bit = keySeq
+		fs.seq, ok = p.int()
+	default:
+		return false
+	}
+	if !ok || fs.hasAny(bit) {
+		return false
+	}
+	fs.seen |= bit
+	return true
+}
+
+// send makes the send frame that data, read into fs, is.
+func (fs *fields) send(data []byte) (f fastFrame, ok bool) {
+	if fs.hasAny(keyWith|keySeq) || !fs.has(keyText) {
 		return f, false
 	}
-	var src string // data as a string, made once the frame is known to be one of ours
-	str := func(s span) string { return src[s.start:s.end] }
-	switch string(typ) {
-	case "send":
-		if hasWith || hasSeq || !hasText {
-			return f, false
-		}
-		src = string(data)
-		f.kind, f.send = Send, models.SendFrame{Type: models.Send, Text: str(text)}
-		if hasTo || hasGroup || hasKind || hasID {
-			o := &sendOptional{to: str(to), groupID: groupID, kind: models.MessageKind(str(kind)), clientMsgID: str(clientMsgID)}
-			if hasTo {
-				f.send.To = &o.to
-			}
-			if hasGroup {
-				f.send.GroupId = &o.groupID
-			}
-			if hasKind {
-				f.send.Kind = &o.kind
-			}
-			if hasID {
-				f.send.ClientMsgId = &o.clientMsgID
-			}
-		}
-		return f, true
-	case "ack", "read":
-		if hasTo || hasText || hasKind || hasID || !hasSeq {
-			return f, false
-		}
-		var w *string
-		var g *int64
-		if hasWith || hasGroup {
-			src = string(data)
-			o := &conversationOptional{with: str(with), groupID: groupID}
-			if hasWith {
-				w = &o.with
-			}
-			if hasGroup {
-				g = &o.groupID
-			}
-		}
-		if string(typ) == "ack" {
-			f.kind, f.ack = Ack, models.AckClientFrame{Type: models.AckClientFrameTypeAck, Seq: seq, With: w, GroupId: g}
-		} else {
-			f.kind, f.read = Read, models.ReadFrame{Type: models.Read, Seq: seq, With: w, GroupId: g}
-		}
-		return f, true
-	case "typing":
-		if hasTo || hasText || hasKind || hasID || hasSeq {
-			return f, false
-		}
-		f.kind, f.typing = Typing, models.TypingClientFrame{Type: models.TypingClientFrameTypeTyping}
-		if hasWith || hasGroup {
-			src = string(data)
-			o := &conversationOptional{with: str(with), groupID: groupID}
-			if hasWith {
-				f.typing.With = &o.with
-			}
-			if hasGroup {
-				f.typing.GroupId = &o.groupID
-			}
-		}
+	src := string(data)
+	f.kind, f.send = Send, models.SendFrame{Type: models.Send, Text: src[fs.text.start:fs.text.end]}
+	if !fs.hasAny(keyTo | keyGroupID | keyKind | keyClientMsgID) {
 		return f, true
 	}
-	return f, false
+	o := &sendOptional{
+		to: src[fs.to.start:fs.to.end], groupID: fs.groupID,
+		kind: models.MessageKind(src[fs.kind.start:fs.kind.end]), clientMsgID: src[fs.clientMsgID.start:fs.clientMsgID.end],
+	}
+	if fs.has(keyTo) {
+		f.send.To = &o.to
+	}
+	if fs.has(keyGroupID) {
+		f.send.GroupId = &o.groupID
+	}
+	if fs.has(keyKind) {
+		f.send.Kind = &o.kind
+	}
+	if fs.has(keyClientMsgID) {
+		f.send.ClientMsgId = &o.clientMsgID
+	}
+	return f, true
+}
+
+// cursor makes the ack or read frame (kind) that data, read into fs, is.
+func (fs *fields) cursor(data []byte, kind Kind) (f fastFrame, ok bool) {
+	if fs.hasAny(keyTo|keyText|keyKind|keyClientMsgID) || !fs.has(keySeq) {
+		return f, false
+	}
+	with, group := fs.conversation(data)
+	f.kind = kind
+	if kind == Ack {
+		f.ack = models.AckClientFrame{Type: models.AckClientFrameTypeAck, Seq: fs.seq, With: with, GroupId: group}
+	} else {
+		f.read = models.ReadFrame{Type: models.Read, Seq: fs.seq, With: with, GroupId: group}
+	}
+	return f, true
+}
+
+// typing makes the typing frame that data, read into fs, is.
+func (fs *fields) typing(data []byte) (f fastFrame, ok bool) {
+	if fs.hasAny(keyTo | keyText | keyKind | keyClientMsgID | keySeq) {
+		return f, false
+	}
+	with, group := fs.conversation(data)
+	f.kind, f.typing = Typing, models.TypingClientFrame{Type: models.TypingClientFrameTypeTyping, With: with, GroupId: group}
+	return f, true
+}
+
+// conversation points to the with and groupId that data, read into fs,
+// has, in one allocation.
+func (fs *fields) conversation(data []byte) (with *string, group *int64) {
+	if !fs.hasAny(keyWith | keyGroupID) {
+		return nil, nil
+	}
+	o := &conversationOptional{with: string(data[fs.with.start:fs.with.end]), groupID: fs.groupID}
+	if fs.has(keyWith) {
+		with = &o.with
+	}
+	if fs.has(keyGroupID) {
+		group = &o.groupID
+	}
+	return with, group
 }
 
 // sendOptional holds the optional fields of a send frame that scanFrame
