@@ -12,7 +12,7 @@ endif
 LINT       := tools/lint/node_modules/.bin
 WEB        := web/node_modules/.bin
 # What make generate writes; make check-generated compares it with git.
-GENERATED  := gen internal/docs/assets internal/webapp/assets
+GENERATED  := gen
 
 .PHONY: help
 help: ## list the targets
@@ -48,14 +48,14 @@ $(WEB)/tsc: web/package.json web/package-lock.json
 	@touch $@
 
 .PHONY: generate-web
-generate-web: $(WEB)/tsc ## regenerate gen/ts (TypeScript types of api/openapi.yaml), the /docs Redoc bundle and the web client of / (internal/webapp/assets) with web/'s pinned packages
+generate-web: $(WEB)/tsc ## regenerate gen/ts (TypeScript types of api/openapi.yaml), the /docs Redoc bundle (gen/docsassets) and the web client of / (gen/webassets) with web/'s pinned packages
 	node web/scripts/generate.mjs
 
 # Inputs of `make generate`, copied into a scratch directory by check-generated.
 GEN_INPUTS := Makefile go.mod go.sum sqlc.yaml api migrations queries gen/models/cfg.yaml gen/server/cfg.yaml gen/client/cfg.yaml web/package.json web/package-lock.json web/tsconfig.json web/scripts web/client web/app
 
 .PHONY: check-generated
-check-generated: $(BIN)/oapi-codegen $(BIN)/sqlc $(WEB)/tsc ## fail when gen/, the docs and web client assets, go.mod or go.sum differ from what the tools produce (touches nothing)
+check-generated: $(BIN)/oapi-codegen $(BIN)/sqlc $(WEB)/tsc ## fail when gen/ (with the docs and web client bundles), go.mod or go.sum differ from what the tools produce (touches nothing)
 	@set -e; tmp=$$(mktemp -d -t tim-check-generated-XXXXXX); trap 'rm -rf "$$tmp"' EXIT; \
 	cp -R --parents $(GEN_INPUTS) "$$tmp"; ln -s $(abspath web/node_modules) "$$tmp/web/node_modules"; \
 	$(MAKE) -s -C "$$tmp" generate BIN=$(abspath $(BIN)) -o $(abspath $(BIN))/oapi-codegen -o $(abspath $(BIN))/sqlc -o $(WEB)/tsc >/dev/null; \

@@ -1,26 +1,21 @@
 // Package docs serves Tim's API reference to people: /docs renders the
 // OpenAPI document with the Redoc bundle embedded in the binary (pinned in
-// web/package-lock.json, copied by make generate; nothing is fetched from
-// elsewhere at run time), and /docs/websocket lists the WebSocket channels
+// web/package-lock.json, copied into gen/docsassets by make generate;
+// nothing is fetched from elsewhere at run time), and /docs/websocket lists the WebSocket channels
 // and frames of the AsyncAPI document. The web client at / links to both.
 package docs
 
 import (
 	"bytes"
-	_ "embed"
 	"fmt"
 	"hash/fnv"
 	"net/http"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
+
+	"tim/gen/docsassets"
 )
-
-//go:embed assets/redoc.standalone.js
-var redocJS []byte
-
-//go:embed assets/redoc.LICENSE.txt
-var redocLicense []byte
 
 // The docs pages load nothing from other hosts: Redoc's sidebar logo, the
 // one remote resource in its bundle, is not fetched (img-src), and its
@@ -79,6 +74,14 @@ func New(openapi, asyncapi []byte) (*Pages, error) {
 	ws, err := renderWebSocket(asyncapi, spec)
 	if err != nil {
 		return nil, fmt.Errorf("render the websocket page: %w", err)
+	}
+	redocJS, err := docsassets.Files.ReadFile("redoc.standalone.js")
+	if err != nil {
+		return nil, fmt.Errorf("docs asset: %w", err)
+	}
+	redocLicense, err := docsassets.Files.ReadFile("redoc.LICENSE.txt")
+	if err != nil {
+		return nil, fmt.Errorf("docs asset: %w", err)
 	}
 	return &Pages{routes: []route{
 		{"/docs", page("text/html; charset=utf-8", []byte(reference))},

@@ -85,7 +85,7 @@ func TestReferencePageServesEverythingItself(t *testing.T) {
 	}
 
 	// The bundle is the pinned copy that make generate made, byte for byte.
-	want, err := os.ReadFile("assets/redoc.standalone.js")
+	want, err := os.ReadFile("../../gen/docsassets/redoc.standalone.js")
 	if err != nil {
 		t.Fatal(err)
 	}

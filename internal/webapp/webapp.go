@@ -1,21 +1,20 @@
 // Package webapp serves Tim's web chat client at /: a page, its script (the
-// TypeScript of web/app and web/client, bundled by make generate), its style
-// sheet and icon, all embedded in the binary. The client is same-origin: it
-// calls the API and opens its socket on the server that served it.
+// TypeScript of web/app and web/client, bundled by make generate into
+// gen/webassets), its style sheet and icon, all embedded in the binary. The
+// client is same-origin: it calls the API and opens its socket on the
+// server that served it.
 package webapp
 
 import (
 	"bytes"
-	"embed"
 	"fmt"
 	"hash/fnv"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-)
 
-//go:embed assets/index.html assets/app.js assets/app.css assets/favicon.svg
-var assets embed.FS
+	"tim/gen/webassets"
+)
 
 // contentSecurityPolicy lets the page load only its own script and style
 // sheet (no inline script or style), pictures from this server, and
@@ -31,7 +30,7 @@ func Register(e *echo.Echo) error {
 		{"/app/app.css", "app.css", "text/css; charset=utf-8"},
 		{"/app/favicon.svg", "favicon.svg", "image/svg+xml"},
 	} {
-		body, err := assets.ReadFile("assets/" + a.file)
+		body, err := webassets.Files.ReadFile(a.file)
 		if err != nil {
 			return fmt.Errorf("web client asset %s: %w", a.file, err)
 		}

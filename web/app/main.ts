@@ -1,7 +1,7 @@
 // Tim's web chat client, the reference use of web/client: register and log
 // in, friends with presence, groups, one-to-one and group chat with history
 // and pictures, avatars. Plain TypeScript and DOM. `make generate` bundles
-// it (esbuild, pinned in web/package.json) into internal/webapp/assets,
+// it (esbuild, pinned in web/package.json) into gen/webassets,
 // which the server embeds and serves at /.
 //
 // How it talks to Tim:
