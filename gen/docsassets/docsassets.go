@@ -6,7 +6,7 @@ package docsassets
 
 import "embed"
 
-// Files holds redoc.standalone.js, redoc.LICENSE.txt.
+// Files holds redoc.standalone.js, redoc.LICENSE.txt, asyncapi.standalone.js, asyncapi.default.min.css, asyncapi.LICENSE.txt.
 //
-//go:embed redoc.standalone.js redoc.LICENSE.txt
+//go:embed redoc.standalone.js redoc.LICENSE.txt asyncapi.standalone.js asyncapi.default.min.css asyncapi.LICENSE.txt
 var Files embed.FS

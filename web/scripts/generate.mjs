@@ -3,7 +3,10 @@
 // packages (web/package-lock.json):
 //   gen/ts/api.ts                 TypeScript types of api/openapi.yaml (openapi-typescript);
 //                                 binary bodies are Blobs, so uploads take a File.
-//   gen/docsassets/               the Redoc standalone bundle and its licences, served at /docs.
+//   gen/docsassets/               the renderers of the /docs pages, served by Tim itself: the Redoc
+//                                 standalone bundle (/docs, api/openapi.yaml) and the AsyncAPI React
+//                                 component's standalone bundle and style sheet (/docs/websocket,
+//                                 api/asyncapi.yaml), each with its licences.
 //   gen/webassets/                the web chat client served at /: web/app bundled with esbuild
 //                                 (app.js), and its page, style sheet and icon.
 // Each assets directory gets a Go file that embeds exactly the files written
@@ -63,6 +66,17 @@ fs.writeFileSync(
     '\n\nLicences of the code bundled into redoc.standalone.js:\n\n' +
     fs.readFileSync(path.join(redoc, 'bundles/redoc.standalone.js.LICENSE.txt'), 'utf8'),
 );
+const asyncapi = path.dirname(require.resolve('@asyncapi/react-component/package.json'));
+fs.copyFileSync(path.join(asyncapi, 'browser/standalone/index.js'), path.join(assets, 'asyncapi.standalone.js'));
+fs.copyFileSync(path.join(asyncapi, 'styles/default.min.css'), path.join(assets, 'asyncapi.default.min.css'));
+fs.writeFileSync(
+  path.join(assets, 'asyncapi.LICENSE.txt'),
+  `@asyncapi/react-component ${version('@asyncapi/react-component')} (browser/standalone/index.js, served as asyncapi.standalone.js, ` +
+    `and styles/default.min.css), copied by web/scripts/generate.mjs.\n\n` +
+    fs.readFileSync(path.join(asyncapi, 'LICENSE'), 'utf8') +
+    '\n\nLicences of the code bundled into asyncapi.standalone.js:\n\n' +
+    fs.readFileSync(path.join(asyncapi, 'browser/standalone/index.js.LICENSE.txt'), 'utf8'),
+);
 embedGo(
   assets,
   'docsassets',
@@ -70,7 +84,7 @@ embedGo(
     'Package docsassets embeds the renderers of the /docs pages, copied from',
     "web/'s pinned packages by make generate.",
   ],
-  ['redoc.standalone.js', 'redoc.LICENSE.txt'],
+  ['redoc.standalone.js', 'redoc.LICENSE.txt', 'asyncapi.standalone.js', 'asyncapi.default.min.css', 'asyncapi.LICENSE.txt'],
 );
 // The web chat client. Paths in the bundle's comments are relative to the
 // repository and node_modules is not resolved through its symlink, so the
@@ -104,4 +118,4 @@ embedGo(
   ['index.html', 'app.js', 'app.css', 'favicon.svg'],
 );
 
-console.log(`gen/ts/api.ts (openapi-typescript ${version('openapi-typescript')}), gen/docsassets (redoc ${version('redoc')}), gen/webassets (esbuild ${esbuild.version})`);
+console.log(`gen/ts/api.ts (openapi-typescript ${version('openapi-typescript')}), gen/docsassets (redoc ${version('redoc')}, @asyncapi/react-component ${version('@asyncapi/react-component')}), gen/webassets (esbuild ${esbuild.version})`);
