@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/netip"
 	"sync"
 
@@ -53,8 +52,8 @@ type Options struct {
 }
 
 // New returns the HTTP handler. Routes, top to bottom: the contract's
-// operations, the WebSockets, /metrics, the contract documents, their
-// rendered pages under /docs, and the web chat client at /.
+// operations, the WebSockets, /metrics, the contract documents and their
+// rendered pages under /docs (package docs), and the web chat client at /.
 func New(o Options) (*echo.Echo, error) {
 	c, err := loadContract()
 	if err != nil {
@@ -83,8 +82,6 @@ func New(o Options) (*echo.Echo, error) {
 	if !o.MetricsElsewhere {
 		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{})))
 	}
-	e.GET("/openapi.yaml", document(api.OpenAPI))
-	e.GET("/asyncapi.yaml", document(api.AsyncAPI))
 	c.pages.Register(e)
 	if err := webapp.Register(e); err != nil {
 		return nil, err
@@ -118,12 +115,6 @@ var loadContract = sync.OnceValues(func() (*contract, error) {
 	}
 	return &contract{spec: spec, router: r, pages: pages}, nil
 })
-
-func document(body []byte) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		return c.Blob(http.StatusOK, "application/yaml", body)
-	}
-}
 
 // ipExtractor believes X-Forwarded-For only from trusted proxies.
 func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
