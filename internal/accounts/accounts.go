@@ -12,7 +12,7 @@ import (
 	"tim/gen/models"
 	"tim/gen/server"
 	"tim/internal/auth"
-	"tim/internal/httpapi"
+	"tim/internal/clientaddr"
 	"tim/internal/reply"
 	"tim/internal/store"
 	"tim/internal/userview"
@@ -70,7 +70,7 @@ func New(st *store.Store, issuer *auth.Issuer, profiles *userview.Loader, sessio
 // UserRegister creates an account.
 func (a *API) UserRegister(ctx context.Context, req server.UserRegisterRequestObject) (server.UserRegisterResponseObject, error) {
 	b := req.Body
-	if wait, err := a.reserveRegistration(ctx, httpapi.ClientAddr(ctx)); err != nil {
+	if wait, err := a.reserveRegistration(ctx, clientaddr.From(ctx)); err != nil {
 		return nil, err
 	} else if wait > 0 {
 		return server.UserRegister429JSONResponse{TooManyRequestsJSONResponse: tooMany(msgTooManyRegs, wait)}, nil
@@ -102,7 +102,7 @@ func (a *API) UserRegister(ctx context.Context, req server.UserRegisterRequestOb
 // limit's number of guesses are checked in a window.
 func (a *API) UserLogin(ctx context.Context, req server.UserLoginRequestObject) (server.UserLoginResponseObject, error) {
 	account := req.Body.Account
-	reservation, wait, err := a.reserveLogin(ctx, account, httpapi.ClientAddr(ctx))
+	reservation, wait, err := a.reserveLogin(ctx, account, clientaddr.From(ctx))
 	if err != nil {
 		return nil, err
 	} else if wait > 0 {

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"tim/internal/auth"
+	"tim/internal/clientaddr"
 )
 
 // authState is what the auth middleware learned about a request's token.
@@ -38,7 +39,7 @@ func authenticator(v *auth.Verifier) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			ctx := WithClientAddr(req.Context(), c.RealIP())
+			ctx := clientaddr.With(req.Context(), c.RealIP())
 			token, src := auth.TokenFromRequest(req)
 			st := authState{source: src, err: auth.ErrNoToken}
 			if token != "" {
