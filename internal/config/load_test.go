@@ -79,11 +79,11 @@ var settings = []setting{
 	{"TIM_METRICS_ADDR", "127.0.0.1:9091", func(c config.Config) bool { return c.MetricsAddr == "127.0.0.1:9091" }},
 }
 
-// TestSettingsCoverEveryVariable: every TIM_* variable that config.go reads
+// TestSettingsCoverEveryVariable: every TIM_* variable that load.go reads
 // has a row in settings, so a new one cannot go untested.
 func TestSettingsCoverEveryVariable(t *testing.T) {
 	t.Parallel()
-	src, err := os.ReadFile("config.go")
+	src, err := os.ReadFile("load.go")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,12 +98,12 @@ func TestSettingsCoverEveryVariable(t *testing.T) {
 		}
 		tested[s.key] = true
 		if !read[s.key] {
-			t.Errorf("%s has a row but config.go does not read it", s.key)
+			t.Errorf("%s has a row but load.go does not read it", s.key)
 		}
 	}
 	for key := range read {
 		if !tested[key] {
-			t.Errorf("config.go reads %s, which has no row in settings", key)
+			t.Errorf("load.go reads %s, which has no row in settings", key)
 		}
 	}
 }
@@ -180,7 +180,7 @@ func TestLoadDefaults(t *testing.T) {
 func TestLoadRefusesBadValues(t *testing.T) {
 	t.Parallel()
 	// The helpers Load reads each variable with, from its source.
-	src, err := os.ReadFile("config.go")
+	src, err := os.ReadFile("load.go")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestLoadRefusesBadValues(t *testing.T) {
 	}
 	durations, positive := readBy("dur"), append(readBy("num"), readBy("inum")...)
 	if len(durations) < 15 || len(positive) < 16 || len(readBy("count")) != 1 {
-		t.Fatalf("found %d durations, %d positive integers and %d counts in config.go", len(durations), len(positive), len(readBy("count")))
+		t.Fatalf("found %d durations, %d positive integers and %d counts in load.go", len(durations), len(positive), len(readBy("count")))
 	}
 	type bad struct{ key, value, want string }
 	var cases []bad
