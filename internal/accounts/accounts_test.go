@@ -159,7 +159,7 @@ func TestLoginFailuresLookTheSame(t *testing.T) {
 
 func TestLoginRateLimitPerAccount(t *testing.T) {
 	t.Parallel()
-	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.LoginFailuresPerAccount = 3 }))
+	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.Accounts.LoginFailuresPerAccount = 3 }))
 	env.Register(t, "alice")
 	for i := 0; i < 3; i++ {
 		res, err := env.Client.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: "alice", Password: "wrong-password"})
@@ -181,7 +181,7 @@ func TestLoginRateLimitPerAccount(t *testing.T) {
 
 func TestLoginRateLimitPerAddress(t *testing.T) {
 	t.Parallel()
-	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.LoginFailuresPerAddress = 2 }))
+	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.Accounts.LoginFailuresPerAddress = 2 }))
 	env.Register(t, "alice")
 	for _, acct := range []string{"x1", "x2"} {
 		res, err := env.Client.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: acct, Password: "wrong-password"})
@@ -200,7 +200,7 @@ func TestLoginRateLimitPerAddress(t *testing.T) {
 
 func TestSuccessfulLoginsAreNotLimited(t *testing.T) {
 	t.Parallel()
-	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.LoginFailuresPerAccount = 2; c.LoginFailuresPerAddress = 2 }))
+	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.Accounts.LoginFailuresPerAccount = 2; c.Accounts.LoginFailuresPerAddress = 2 }))
 	env.Register(t, "alice")
 	for i := 0; i < 5; i++ {
 		env.Login(t, "alice")
@@ -310,7 +310,7 @@ func TestBcryptHashesAreAcceptedAndUpgraded(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Upgraded to argon2id with the configured parameters.
-	if want := fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=1$", env.Config.PasswordMemoryKiB, env.Config.PasswordTime); !strings.HasPrefix(stored, want) {
+	if want := fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=1$", env.Config.Accounts.PasswordMemoryKiB, env.Config.Accounts.PasswordTime); !strings.HasPrefix(stored, want) {
 		t.Errorf("hash not upgraded to %s...: %.30s...", want, stored)
 	}
 	res, err = env.Client.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: "legacy", Password: "old-password"})
@@ -324,7 +324,7 @@ func TestBcryptHashesAreAcceptedAndUpgraded(t *testing.T) {
 // the stored hash by one made with the new ones, and later logins keep it.
 func TestHashesFollowTheConfiguredParameters(t *testing.T) {
 	t.Parallel()
-	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.PasswordMemoryKiB, c.PasswordTime = 96, 1 }))
+	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.Accounts.PasswordMemoryKiB, c.Accounts.PasswordTime = 96, 1 }))
 	env.Register(t, "mover")
 	conn, err := pgx.Connect(ctx, env.Config.DatabaseURL)
 	if err != nil {
@@ -342,7 +342,7 @@ func TestHashesFollowTheConfiguredParameters(t *testing.T) {
 	if h := stored(); !strings.HasPrefix(h, "$argon2id$v=19$m=96,t=1,p=1$") {
 		t.Fatalf("registered hash %.32s...: not made with m=96,t=1", h)
 	}
-	env.Config.PasswordMemoryKiB, env.Config.PasswordTime = 128, 2
+	env.Config.Accounts.PasswordMemoryKiB, env.Config.Accounts.PasswordTime = 128, 2
 	env.Restart(t)
 	env.Login(t, "mover")
 	upgraded := stored()
@@ -359,7 +359,7 @@ func TestConcurrentRegistrationOfOneAccount(t *testing.T) {
 	t.Parallel()
 	// Every attempt is hashed, one after the other on a small machine: none
 	// may be turned away for lack of a hashing slot.
-	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.HashWait = time.Minute }))
+	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.Accounts.HashWait = time.Minute }))
 	const n = 8
 	codes := make([]int, n)
 	var wg sync.WaitGroup

@@ -23,7 +23,7 @@ func BenchmarkParallelRegistrations(b *testing.B) {
 	env := testenv.New(b, testenv.WithConfig(func(c *config.Config) {
 		// The registration limit would turn most away before hashing:
 		// measure the hashing bound, not the limit.
-		c.RegistrationsPerAddress = 1 << 30
+		c.Accounts.RegistrationsPerAddress = 1 << 30
 	}))
 	resetPeakRSS(b)
 	var ok, busy int

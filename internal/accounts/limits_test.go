@@ -81,12 +81,12 @@ func TestConcurrentWrongLoginsCheckAtMostTheLimit(t *testing.T) {
 	t.Parallel()
 	const limit, guesses = 10, 60
 	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) {
-		c.LoginFailuresPerAccount = limit
-		c.LoginFailuresPerAddress = 1000
+		c.Accounts.LoginFailuresPerAccount = limit
+		c.Accounts.LoginFailuresPerAddress = 1000
 		// Every guess that passes the limit is checked: none may be turned
 		// away for lack of a hashing slot.
-		c.HashQueue = guesses
-		c.HashWait = time.Minute
+		c.Accounts.HashQueue = guesses
+		c.Accounts.HashWait = time.Minute
 	}))
 	peer := env.Peer(t)
 	env.Register(t, "alice")
@@ -135,7 +135,7 @@ func TestConcurrentWrongLoginsCheckAtMostTheLimit(t *testing.T) {
 // logins never use up the limit.
 func TestRightPasswordTakesBackItsReservation(t *testing.T) {
 	t.Parallel()
-	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.LoginFailuresPerAccount = 2 }))
+	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.Accounts.LoginFailuresPerAccount = 2 }))
 	env.Register(t, "alice")
 	wrong := models.UserLoginJSONRequestBody{Account: "alice", Password: "wrong-password"}
 	if res, err := env.Client.UserLoginWithResponse(ctx, wrong); err != nil || res.StatusCode() != 401 {
@@ -162,9 +162,9 @@ func TestRegistrationsBeyondTheHashingCapGet503(t *testing.T) {
 	// Hashes as costly as in production, so that a burst finds the slot
 	// taken.
 	env := testenv.New(t, testenv.ProductionHashing(), testenv.WithConfig(func(c *config.Config) {
-		c.HashConcurrency = 1
-		c.HashQueue = 0
-		c.RegistrationsPerAddress = 1000
+		c.Accounts.HashConcurrency = 1
+		c.Accounts.HashQueue = 0
+		c.Accounts.RegistrationsPerAddress = 1000
 	}))
 	account := func(i int) string { return fmt.Sprintf("burst%02d", i) }
 	codes := parallel(n, func(i int) int {
@@ -248,9 +248,9 @@ func TestLoginsBeyondTheHashingCapGet503(t *testing.T) {
 	env := testenv.New(t, testenv.ProductionHashing())
 	env.Register(t, "alice")
 	busy := env.Peer(t, testenv.WithConfig(func(c *config.Config) {
-		c.HashConcurrency = 1
-		c.HashQueue = 0
-		c.LoginFailuresPerAccount = 1000
+		c.Accounts.HashConcurrency = 1
+		c.Accounts.HashQueue = 0
+		c.Accounts.LoginFailuresPerAccount = 1000
 	}))
 	codes := parallel(n, func(int) int {
 		res, err := busy.Client.UserLoginWithResponse(ctx, models.UserLoginJSONRequestBody{Account: "alice", Password: testenv.Password})
@@ -285,8 +285,8 @@ func TestRegistrationLimitPerAddress(t *testing.T) {
 	t.Parallel()
 	const limit = 3
 	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) {
-		c.RegistrationsPerAddress = limit
-		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+		c.Accounts.RegistrationsPerAddress = limit
+		c.HTTP.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}))
 	peer := env.Peer(t)
 	reg := func(srv *testenv.Env, account, addr string) *client.UserRegisterResponse {
@@ -327,9 +327,9 @@ func TestConcurrentRegistrationsFromOneAddress(t *testing.T) {
 	t.Parallel()
 	const limit, n = 5, 20
 	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) {
-		c.RegistrationsPerAddress = limit
-		c.HashQueue = n
-		c.HashWait = time.Minute
+		c.Accounts.RegistrationsPerAddress = limit
+		c.Accounts.HashQueue = n
+		c.Accounts.HashWait = time.Minute
 	}))
 	codes := parallel(n, func(i int) int {
 		res, err := env.Client.UserRegisterWithResponse(ctx, register(fmt.Sprintf("c%02d", i), "123456"))

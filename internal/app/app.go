@@ -92,7 +92,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	if err != nil {
 		return nil, err
 	}
-	issuer, err := auth.NewIssuer(secret, cfg.JWTIssuer, cfg.TokenTTL)
+	issuer, err := auth.NewIssuer(secret, cfg.Auth.JWTIssuer, cfg.Auth.TokenTTL)
 	if err != nil {
 		return nil, err
 	}
@@ -100,30 +100,30 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 
 	reg, m := newRegistry()
 	var busOpts []bus.Option
-	if cfg.NATSCredsFile != "" {
-		busOpts = append(busOpts, bus.WithCredsFile(cfg.NATSCredsFile))
+	if cfg.NATS.CredsFile != "" {
+		busOpts = append(busOpts, bus.WithCredsFile(cfg.NATS.CredsFile))
 	}
-	if cfg.NATSNKeyFile != "" {
-		busOpts = append(busOpts, bus.WithNKeySeedFile(cfg.NATSNKeyFile))
+	if cfg.NATS.NKeyFile != "" {
+		busOpts = append(busOpts, bus.WithNKeySeedFile(cfg.NATS.NKeyFile))
 	}
-	if cfg.NATSCAFile != "" {
-		busOpts = append(busOpts, bus.WithRootCAs(cfg.NATSCAFile))
+	if cfg.NATS.CAFile != "" {
+		busOpts = append(busOpts, bus.WithRootCAs(cfg.NATS.CAFile))
 	}
-	if cfg.NATSCertFile != "" || cfg.NATSKeyFile != "" {
-		busOpts = append(busOpts, bus.WithClientCert(cfg.NATSCertFile, cfg.NATSKeyFile))
+	if cfg.NATS.CertFile != "" || cfg.NATS.KeyFile != "" {
+		busOpts = append(busOpts, bus.WithClientCert(cfg.NATS.CertFile, cfg.NATS.KeyFile))
 	}
-	b, err := bus.Start(ctx, cfg.NATSURL, logger, busOpts...)
+	b, err := bus.Start(ctx, cfg.NATS.URL, logger, busOpts...)
 	if err != nil {
 		return nil, err
 	}
 	cleanups = append(cleanups, b.Close)
-	profiles := userview.NewLoader(st, cfg.PresenceTimeout)
+	profiles := userview.NewLoader(st, cfg.Realtime.PresenceTimeout)
 
 	rt, err := realtime.New(ctx, realtime.Deps{Settings: realtime.Settings{
-		InstanceID: cfg.InstanceID, AllowedOrigins: cfg.AllowedOrigins, PresenceTimeout: cfg.PresenceTimeout,
-		MaxFrameBytes: cfg.MaxFrameBytes, SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
-		SocketsPerUser: cfg.SocketsPerUser, SocketQueueBytes: cfg.SocketQueueBytes, WriteTimeout: cfg.WriteTimeout,
-		CommitTimeout: cfg.CommitTimeout, RecallWindow: cfg.RecallWindow, PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout,
+		InstanceID: cfg.Realtime.InstanceID, AllowedOrigins: cfg.HTTP.AllowedOrigins, PresenceTimeout: cfg.Realtime.PresenceTimeout,
+		MaxFrameBytes: cfg.Realtime.MaxFrameBytes, SendRate: cfg.Realtime.SendRate, SendBurst: cfg.Realtime.SendBurst,
+		SocketsPerUser: cfg.Realtime.SocketsPerUser, SocketQueueBytes: cfg.Realtime.SocketQueueBytes, WriteTimeout: cfg.Realtime.WriteTimeout,
+		CommitTimeout: cfg.Realtime.CommitTimeout, RecallWindow: cfg.Realtime.RecallWindow, PingInterval: cfg.Realtime.PingInterval, PongTimeout: cfg.Realtime.PongTimeout,
 	}, Store: st, Verifier: verifier, Bus: b, Logger: logger, Metrics: m})
 	if err != nil {
 		return nil, err
@@ -132,23 +132,23 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	cleanups = append(cleanups, func() { _ = rt.Shutdown(context.WithoutCancel(ctx)) })
 
 	accts, err := accounts.New(st, issuer, profiles, rt, accounts.Limits{
-		PerAccount: cfg.LoginFailuresPerAccount, AccountWindow: cfg.LoginAccountWindow,
-		PerAddress: cfg.LoginFailuresPerAddress, AddressWindow: cfg.LoginAddressWindow,
-		RegistrationsPerAddress: cfg.RegistrationsPerAddress, RegistrationWindow: cfg.RegistrationWindow,
-		HashConcurrency: cfg.HashConcurrency, HashQueue: cfg.HashQueue, HashWait: cfg.HashWait,
-		Password: auth.PasswordParams{MemoryKiB: uint32(cfg.PasswordMemoryKiB), Time: uint32(cfg.PasswordTime)}, // Load bounds both
+		PerAccount: cfg.Accounts.LoginFailuresPerAccount, AccountWindow: cfg.Accounts.LoginAccountWindow,
+		PerAddress: cfg.Accounts.LoginFailuresPerAddress, AddressWindow: cfg.Accounts.LoginAddressWindow,
+		RegistrationsPerAddress: cfg.Accounts.RegistrationsPerAddress, RegistrationWindow: cfg.Accounts.RegistrationWindow,
+		HashConcurrency: cfg.Accounts.HashConcurrency, HashQueue: cfg.Accounts.HashQueue, HashWait: cfg.Accounts.HashWait,
+		Password: auth.PasswordParams{MemoryKiB: uint32(cfg.Accounts.PasswordMemoryKiB), Time: uint32(cfg.Accounts.PasswordTime)}, // Load bounds both
 	}, logger)
 	if err != nil {
 		return nil, err
 	}
-	soc := social.New(st, profiles, rt, social.Config{GroupMemberLimit: cfg.GroupMemberLimit}, logger)
+	soc := social.New(st, profiles, rt, social.Config{GroupMemberLimit: cfg.Social.GroupMemberLimit}, logger)
 	blobs, err := blob.NewLocal(filepath.Join(cfg.DataDir, "media"))
 	if err != nil {
 		return nil, err
 	}
 	med := media.New(st, blobs, media.Limits{
-		Avatar: cfg.MaxAvatarBytes, ChatPic: cfg.MaxChatPicBytes, MP3: cfg.MaxMP3Bytes, MP4: cfg.MaxMP4Bytes,
-		PerAccount: cfg.UploadsPerAccount,
+		Avatar: cfg.Media.MaxAvatarBytes, ChatPic: cfg.Media.MaxChatPicBytes, MP3: cfg.Media.MaxMP3Bytes, MP4: cfg.Media.MaxMP4Bytes,
+		PerAccount: cfg.Media.UploadsPerAccount,
 	}, logger)
 
 	e, err := httpapi.New(httpapi.Options{
@@ -156,14 +156,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 		Verifier:       verifier,
 		Handler:        &handlers{accts, soc, messages.NewHistory(st), med, messages.NewConversations(st, rt), &httpapi.Ops{DB: st, Bus: b}},
 		Registry:       reg,
-		TrustedProxies: cfg.TrustedProxies,
-		MaxJSONBody:    cfg.MaxJSONBody,
+		TrustedProxies: cfg.HTTP.TrustedProxies,
+		MaxJSONBody:    cfg.HTTP.MaxJSONBody,
 		// The largest file limit, plus room for the other parts and headers.
-		MaxMultipartBody: max(cfg.MaxAvatarBytes, cfg.MaxChatPicBytes, cfg.MaxMP3Bytes, cfg.MaxMP4Bytes) + 1<<20,
-		Body:             httpapi.BodyLimits{Timeout: cfg.BodyTimeout, MinBytes: cfg.UploadMinBytes, MinWindow: cfg.UploadMinWindow},
-		AllowedOrigins:   cfg.AllowedOrigins,
+		MaxMultipartBody: max(cfg.Media.MaxAvatarBytes, cfg.Media.MaxChatPicBytes, cfg.Media.MaxMP3Bytes, cfg.Media.MaxMP4Bytes) + 1<<20,
+		Body:             httpapi.BodyLimits{Timeout: cfg.HTTP.BodyTimeout, MinBytes: cfg.HTTP.UploadMinBytes, MinWindow: cfg.HTTP.UploadMinWindow},
+		AllowedOrigins:   cfg.HTTP.AllowedOrigins,
 		Mount:            rt.Register,
-		MetricsElsewhere: cfg.MetricsAddr != "", // Run serves MetricsHandler there
+		MetricsElsewhere: cfg.HTTP.MetricsAddr != "", // Run serves MetricsHandler there
 	})
 	if err != nil {
 		return nil, err
@@ -221,8 +221,8 @@ func (a *App) janitor(ctx context.Context) {
 // jwtSecret returns the configured secret, or the one kept in the data
 // directory, generating it on first start.
 func jwtSecret(cfg config.Config) ([]byte, error) {
-	if cfg.JWTSecret != "" {
-		return []byte(cfg.JWTSecret), nil
+	if cfg.Auth.JWTSecret != "" {
+		return []byte(cfg.Auth.JWTSecret), nil
 	}
 	path := filepath.Join(cfg.DataDir, "jwt-secret")
 	b, err := os.ReadFile(path)

@@ -249,7 +249,7 @@ func TestReadyzFollowsTheBus(t *testing.T) {
 	srv := runNATS(t, 0)
 	port := srv.Addr().(*net.TCPAddr).Port
 	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) {
-		c.NATSURL = fmt.Sprintf("nats://tim:bus-pw@127.0.0.1:%d", port)
+		c.NATS.URL = fmt.Sprintf("nats://tim:bus-pw@127.0.0.1:%d", port)
 	}))
 	readyz := func() *client.ReadyzResponse {
 		res, err := env.Client.ReadyzWithResponse(ctx)

@@ -75,14 +75,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		stopWatch()
 		<-watched
 	}()
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		_ = a.Close(context.WithoutCancel(ctx))
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
 	}
 	stopMetrics := func(context.Context) error { return nil }
-	if cfg.MetricsAddr != "" {
-		if stopMetrics, err = serveMetrics(ctx, cfg.MetricsAddr, a.MetricsHandler(), logger); err != nil {
+	if cfg.HTTP.MetricsAddr != "" {
+		if stopMetrics, err = serveMetrics(ctx, cfg.HTTP.MetricsAddr, a.MetricsHandler(), logger); err != nil {
 			_ = ln.Close()
 			_ = a.Close(context.WithoutCancel(ctx))
 			return err
@@ -90,8 +90,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	srv := &http.Server{
 		Handler:           a.Handler(),
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		// No ReadTimeout or WriteTimeout: one deadline for a whole request
 		// would cut off long uploads and downloads. Request bodies are
 		// bounded per request instead (httpapi.BodyLimits).
@@ -109,7 +109,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case <-ctx.Done():
 	}
 	logger.InfoContext(ctx, "shutting down")
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
 	// WebSockets are hijacked, so Shutdown does not wait for them: the app
 	// closes them (after committing in-flight sends) before the store closes.

@@ -1,5 +1,10 @@
 // Package config reads Tim's configuration from the environment and flags.
 //
+// The settings are grouped in sections, one for each part of the server
+// that reads them; package app hands each section to its part whole. This
+// package imports nothing of Tim's, so that any package may take its
+// section from here.
+//
 // config.go holds the settings with their variables and defaults, load.go
 // reads and checks them, and mask.go logs them with secrets masked.
 package config
@@ -14,30 +19,42 @@ import (
 // Config is every setting of a Tim server. Load fills it from TIM_*
 // environment variables, overridden by flags.
 type Config struct {
+	// DataDir holds the private PostgreSQL cluster, uploaded media and the
+	// generated JWT secret. TIM_DATA_DIR, -data. Default "./data".
+	DataDir string
+	// DatabaseURL is an external PostgreSQL. Empty: run a private cluster
+	// under DataDir. TIM_DATABASE_URL, -database-url.
+	DatabaseURL string
+	// LogLevel is debug, info, warn or error. TIM_LOG_LEVEL. Default info.
+	LogLevel slog.Level
+
+	HTTP     HTTP
+	Auth     Auth
+	Accounts Accounts
+	Social   Social
+	Media    Media
+	NATS     NATS
+	Realtime Realtime
+}
+
+// HTTP is the HTTP server's section: its listeners, the bounds on
+// connections and request bodies, and whom it believes and admits.
+type HTTP struct {
 	// Addr is the HTTP listen address. TIM_ADDR, -addr. Default ":8081".
 	Addr string
 	// MetricsAddr, when set, serves /metrics on a listener of its own
 	// (such as 127.0.0.1:9091) instead of on Addr. TIM_METRICS_ADDR.
 	// Default empty: /metrics on Addr.
 	MetricsAddr string
-	// DataDir holds the private PostgreSQL cluster, uploaded media and the
-	// generated JWT secret. TIM_DATA_DIR, -data. Default "./data".
-	DataDir string
-	// DatabaseURL is an external PostgreSQL. Empty: run a private cluster
-	// under DataDir. TIM_DATABASE_URL.
-	DatabaseURL string
-	// JWTSecret signs tokens, at least 32 bytes. Empty: generate one and keep
-	// it in DataDir. TIM_JWT_SECRET.
-	JWTSecret string
-	// JWTIssuer is the tokens' iss claim. TIM_JWT_ISSUER. Default "tim".
-	JWTIssuer string
-	// TokenTTL is how long a token lives. TIM_TOKEN_TTL. Default 1h.
-	TokenTTL time.Duration
-	// LogLevel is debug, info, warn or error. TIM_LOG_LEVEL. Default info.
-	LogLevel slog.Level
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	// TIM_TRUSTED_PROXIES, comma-separated addresses or CIDR prefixes. Default none.
 	TrustedProxies []netip.Prefix
+	// AllowedOrigins are the browser origins whose pages may call the API
+	// from another origin (CORS) and open WebSockets, besides same-origin
+	// and clients that send no Origin: exact origins (scheme://host[:port],
+	// no path), or "*" for every origin. TIM_ALLOWED_ORIGINS,
+	// comma-separated. Default none (same origin only).
+	AllowedOrigins []string
 	// ShutdownTimeout bounds the graceful shutdown. TIM_SHUTDOWN_TIMEOUT. Default 15s.
 	ShutdownTimeout time.Duration
 	// MaxJSONBody limits JSON request bodies, in bytes. TIM_MAX_JSON_BODY. Default 65536.
@@ -58,11 +75,23 @@ type Config struct {
 	UploadMinBytes int64
 	// UploadMinWindow. TIM_UPLOAD_MIN_WINDOW. Default 30s.
 	UploadMinWindow time.Duration
-	// UploadsPerAccount is how many uploads one account may have in flight
-	// on one instance; one more is answered 429. TIM_UPLOADS_PER_ACCOUNT.
-	// Default 4.
-	UploadsPerAccount int
+}
 
+// Auth is the section of the tokens: how they are signed and how long they
+// live.
+type Auth struct {
+	// JWTSecret signs tokens, at least 32 bytes. Empty: generate one and keep
+	// it in DataDir. TIM_JWT_SECRET.
+	JWTSecret string
+	// JWTIssuer is the tokens' iss claim. TIM_JWT_ISSUER. Default "tim".
+	JWTIssuer string
+	// TokenTTL is how long a token lives. TIM_TOKEN_TTL. Default 1h.
+	TokenTTL time.Duration
+}
+
+// Accounts is the section of registration and login: how many attempts
+// they may make, and what each password hash costs.
+type Accounts struct {
 	// LoginFailuresPerAccount failed logins per account per LoginAccountWindow
 	// before 429. TIM_LOGIN_FAILURES_PER_ACCOUNT. Default 10.
 	LoginFailuresPerAccount int
@@ -102,11 +131,22 @@ type Config struct {
 	// PasswordTime is the number of argon2id passes over that memory, from
 	// 1 to 16. TIM_PASSWORD_TIME. Default 2.
 	PasswordTime int
+}
 
+// Social is the section of friends and groups.
+type Social struct {
 	// GroupMemberLimit is the most members a group may have.
 	// TIM_GROUP_MEMBER_LIMIT. Default 500.
 	GroupMemberLimit int
+}
 
+// Media is the section of uploads: how large each kind may be, and how many
+// one account may have in flight.
+type Media struct {
+	// UploadsPerAccount is how many uploads one account may have in flight
+	// on one instance; one more is answered 429. TIM_UPLOADS_PER_ACCOUNT.
+	// Default 4.
+	UploadsPerAccount int
 	// MaxAvatarBytes limits /uploadheadpic. TIM_MAX_AVATAR_BYTES. Default 10 MiB.
 	MaxAvatarBytes int64
 	// MaxChatPicBytes limits /uploadchatpic. TIM_MAX_CHATPIC_BYTES. Default 10 MiB.
@@ -115,55 +155,62 @@ type Config struct {
 	MaxMP3Bytes int64
 	// MaxMP4Bytes limits /uploadmp4. TIM_MAX_MP4_BYTES. Default 200 MiB.
 	MaxMP4Bytes int64
+}
 
-	// NATSURL joins an external NATS cluster: one URL or a comma-separated
+// NATS is the section of the bus between instances: which NATS to join,
+// and how to prove who this instance is.
+type NATS struct {
+	// URL joins an external NATS cluster: one URL or a comma-separated
 	// list, with credentials if the server requires them
 	// (nats://user:password@host:4222 or nats://token@host:4222; tls://
 	// requires TLS). Empty: embed a NATS server on 127.0.0.1 that admits only
-	// this process, by a random token. TIM_NATS_URL.
-	NATSURL string
-	// NATSCredsFile is a NATS creds file (user JWT and NKey seed).
+	// this process, by a random token. TIM_NATS_URL, -nats-url.
+	URL string
+	// CredsFile is a NATS creds file (user JWT and NKey seed).
 	// TIM_NATS_CREDS. Default none; needs TIM_NATS_URL.
-	NATSCredsFile string
-	// NATSNKeyFile is a file holding an NKey seed to authenticate with.
+	CredsFile string
+	// NKeyFile is a file holding an NKey seed to authenticate with.
 	// TIM_NATS_NKEY. Default none; needs TIM_NATS_URL, excludes TIM_NATS_CREDS.
-	NATSNKeyFile string
-	// NATSCAFile is the PEM CA that signed the NATS server's certificate,
+	NKeyFile string
+	// CAFile is the PEM CA that signed the NATS server's certificate,
 	// instead of the system roots; it makes TLS required. TIM_NATS_CA.
 	// Default none; needs TIM_NATS_URL.
-	NATSCAFile string
-	// NATSCertFile and NATSKeyFile are the PEM client certificate and key
-	// for a NATS server that verifies clients. TIM_NATS_CERT, TIM_NATS_KEY.
+	CAFile string
+	// CertFile and KeyFile are the PEM client certificate and key for a
+	// NATS server that verifies clients. TIM_NATS_CERT, TIM_NATS_KEY.
 	// Default none; both or neither; need TIM_NATS_URL.
-	NATSCertFile string
-	NATSKeyFile  string
-	// InstanceID names this instance for presence. TIM_INSTANCE_ID. Default random.
+	CertFile string
+	KeyFile  string
+}
+
+// Realtime is the WebSockets' section: presence, what a socket may send,
+// what it may hold queued, and how long each step may take.
+type Realtime struct {
+	// InstanceID names this instance in presence rows; each run adds a
+	// random suffix. TIM_INSTANCE_ID. Default random: the suffix alone.
 	InstanceID string
-	// AllowedOrigins are the browser origins whose pages may call the API
-	// from another origin (CORS) and open WebSockets, besides same-origin
-	// and clients that send no Origin: exact origins (scheme://host[:port],
-	// no path), or "*" for every origin. TIM_ALLOWED_ORIGINS,
-	// comma-separated. Default none (same origin only).
-	AllowedOrigins []string
-	// PresenceTimeout after which a silent instance's users show offline.
-	// TIM_PRESENCE_TIMEOUT. Default 30s.
+	// PresenceTimeout after which a silent instance's users show offline;
+	// it no longer answers broadcasts either. TIM_PRESENCE_TIMEOUT.
+	// Default 30s.
 	PresenceTimeout time.Duration
-	// MaxFrameBytes limits one WebSocket frame. TIM_MAX_FRAME_BYTES. Default 65536.
+	// MaxFrameBytes limits one WebSocket frame a client sends.
+	// TIM_MAX_FRAME_BYTES. Default 65536.
 	MaxFrameBytes int64
 	// SendRate is the sustained frames per second a socket may send, and
 	// SendBurst its burst. TIM_SEND_RATE (default 50), TIM_SEND_BURST (default 100).
 	SendRate  float64
 	SendBurst int
-	// SocketsPerUser limits concurrent sockets of one account.
-	// TIM_SOCKETS_PER_USER. Default 10.
+	// SocketsPerUser limits concurrent sockets of one account on this
+	// instance. TIM_SOCKETS_PER_USER. Default 10.
 	SocketsPerUser int
 	// SocketQueueBytes is how many bytes of outgoing frames a socket may
 	// have queued before it is closed as a slow reader (4000).
 	// TIM_SOCKET_QUEUE_BYTES. Default 4 MiB.
 	SocketQueueBytes int
 	// CommitTimeout bounds the commit of one batch of sends; a send not
-	// committed in time gets an error frame (503). It bounds the write of
-	// one batch of read cursors too. TIM_COMMIT_TIMEOUT. Default 5s.
+	// committed in time gets an error frame (503). It bounds a recall, and
+	// the write of one batch of read cursors too. TIM_COMMIT_TIMEOUT.
+	// Default 5s.
 	CommitTimeout time.Duration
 	// RecallWindow is how long after it was stored its sender may recall a
 	// message. TIM_RECALL_WINDOW. Default 2m.
@@ -191,45 +238,57 @@ const (
 // Default returns the configuration with every default applied.
 func Default() Config {
 	return Config{
-		Addr:                    ":8081",
-		DataDir:                 "./data",
-		JWTIssuer:               "tim",
-		TokenTTL:                time.Hour,
-		LogLevel:                slog.LevelInfo,
-		ShutdownTimeout:         15 * time.Second,
-		MaxJSONBody:             64 << 10,
-		ReadHeaderTimeout:       10 * time.Second,
-		BodyTimeout:             10 * time.Second,
-		IdleTimeout:             2 * time.Minute,
-		UploadMinBytes:          64 << 10,
-		UploadMinWindow:         30 * time.Second,
-		UploadsPerAccount:       4,
-		LoginFailuresPerAccount: 10,
-		LoginAccountWindow:      15 * time.Minute,
-		LoginFailuresPerAddress: 100,
-		LoginAddressWindow:      time.Minute,
-		RegistrationsPerAddress: 60,
-		RegistrationWindow:      time.Minute,
-		HashConcurrency:         max(1, runtime.GOMAXPROCS(0)-1),
-		HashQueue:               64,
-		HashWait:                3 * time.Second,
-		PasswordMemoryKiB:       19 * 1024,
-		PasswordTime:            2,
-		GroupMemberLimit:        500,
-		MaxAvatarBytes:          10 << 20,
-		MaxChatPicBytes:         10 << 20,
-		MaxMP3Bytes:             20 << 20,
-		MaxMP4Bytes:             200 << 20,
-		PresenceTimeout:         30 * time.Second,
-		MaxFrameBytes:           64 << 10,
-		SendRate:                50,
-		SendBurst:               100,
-		SocketsPerUser:          10,
-		SocketQueueBytes:        4 << 20,
-		WriteTimeout:            10 * time.Second,
-		CommitTimeout:           5 * time.Second,
-		RecallWindow:            2 * time.Minute,
-		PingInterval:            30 * time.Second,
-		PongTimeout:             60 * time.Second,
+		DataDir:  "./data",
+		LogLevel: slog.LevelInfo,
+		HTTP: HTTP{
+			Addr:              ":8081",
+			ShutdownTimeout:   15 * time.Second,
+			MaxJSONBody:       64 << 10,
+			ReadHeaderTimeout: 10 * time.Second,
+			BodyTimeout:       10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			UploadMinBytes:    64 << 10,
+			UploadMinWindow:   30 * time.Second,
+		},
+		Auth: Auth{
+			JWTIssuer: "tim",
+			TokenTTL:  time.Hour,
+		},
+		Accounts: Accounts{
+			LoginFailuresPerAccount: 10,
+			LoginAccountWindow:      15 * time.Minute,
+			LoginFailuresPerAddress: 100,
+			LoginAddressWindow:      time.Minute,
+			RegistrationsPerAddress: 60,
+			RegistrationWindow:      time.Minute,
+			HashConcurrency:         max(1, runtime.GOMAXPROCS(0)-1),
+			HashQueue:               64,
+			HashWait:                3 * time.Second,
+			PasswordMemoryKiB:       19 * 1024,
+			PasswordTime:            2,
+		},
+		Social: Social{
+			GroupMemberLimit: 500,
+		},
+		Media: Media{
+			UploadsPerAccount: 4,
+			MaxAvatarBytes:    10 << 20,
+			MaxChatPicBytes:   10 << 20,
+			MaxMP3Bytes:       20 << 20,
+			MaxMP4Bytes:       200 << 20,
+		},
+		Realtime: Realtime{
+			PresenceTimeout:  30 * time.Second,
+			MaxFrameBytes:    64 << 10,
+			SendRate:         50,
+			SendBurst:        100,
+			SocketsPerUser:   10,
+			SocketQueueBytes: 4 << 20,
+			WriteTimeout:     10 * time.Second,
+			CommitTimeout:    5 * time.Second,
+			RecallWindow:     2 * time.Minute,
+			PingInterval:     30 * time.Second,
+			PongTimeout:      60 * time.Second,
+		},
 	}
 }

@@ -54,8 +54,8 @@ func TestNATSCredentialSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.NATSCredsFile != "/etc/tim/nats.creds" || c.NATSCAFile != "/etc/tim/ca.pem" ||
-		c.NATSCertFile != "/etc/tim/cert.pem" || c.NATSKeyFile != "/etc/tim/key.pem" {
+	if c.NATS.CredsFile != "/etc/tim/nats.creds" || c.NATS.CAFile != "/etc/tim/ca.pem" ||
+		c.NATS.CertFile != "/etc/tim/cert.pem" || c.NATS.KeyFile != "/etc/tim/key.pem" {
 		t.Errorf("config = %+v", c)
 	}
 
@@ -135,8 +135,8 @@ func TestAllowedOrigins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"https://app.example.com", "http://localhost:5173", "*"}; !slices.Equal(c.AllowedOrigins, want) {
-		t.Errorf("AllowedOrigins = %q, want %q", c.AllowedOrigins, want)
+	if want := []string{"https://app.example.com", "http://localhost:5173", "*"}; !slices.Equal(c.HTTP.AllowedOrigins, want) {
+		t.Errorf("AllowedOrigins = %q, want %q", c.HTTP.AllowedOrigins, want)
 	}
 	// Entries a browser's Origin header can never equal are refused.
 	for _, bad := range []string{"app.example.com", "https://app.example.com/", "https://app.example.com/app", "ftp://app.example.com", "https://", "https://u@app.example.com", "https://app.example.com?x"} {

@@ -70,127 +70,134 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 			*dst = n
 		}
 	}
-	str("TIM_ADDR", &c.Addr)
-	str("TIM_METRICS_ADDR", &c.MetricsAddr)
 	str("TIM_DATA_DIR", &c.DataDir)
 	str("TIM_DATABASE_URL", &c.DatabaseURL)
-	str("TIM_JWT_SECRET", &c.JWTSecret)
-	str("TIM_JWT_ISSUER", &c.JWTIssuer)
-	dur("TIM_TOKEN_TTL", &c.TokenTTL)
 	if v := getenv("TIM_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			errs = append(errs, fmt.Errorf("TIM_LOG_LEVEL: %w", err))
 		}
 	}
+
+	str("TIM_ADDR", &c.HTTP.Addr)
+	str("TIM_METRICS_ADDR", &c.HTTP.MetricsAddr)
 	if v := getenv("TIM_TRUSTED_PROXIES"); v != "" {
 		p, err := ParsePrefixes(v)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("TIM_TRUSTED_PROXIES: %w", err))
 		}
-		c.TrustedProxies = p
+		c.HTTP.TrustedProxies = p
 	}
-	dur("TIM_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
-	num("TIM_MAX_JSON_BODY", &c.MaxJSONBody)
-	dur("TIM_READ_HEADER_TIMEOUT", &c.ReadHeaderTimeout)
-	dur("TIM_BODY_TIMEOUT", &c.BodyTimeout)
-	dur("TIM_IDLE_TIMEOUT", &c.IdleTimeout)
-	num("TIM_UPLOAD_MIN_BYTES", &c.UploadMinBytes)
-	dur("TIM_UPLOAD_MIN_WINDOW", &c.UploadMinWindow)
-	inum("TIM_UPLOADS_PER_ACCOUNT", &c.UploadsPerAccount)
-	inum("TIM_LOGIN_FAILURES_PER_ACCOUNT", &c.LoginFailuresPerAccount)
-	dur("TIM_LOGIN_ACCOUNT_WINDOW", &c.LoginAccountWindow)
-	inum("TIM_LOGIN_FAILURES_PER_ADDRESS", &c.LoginFailuresPerAddress)
-	dur("TIM_LOGIN_ADDRESS_WINDOW", &c.LoginAddressWindow)
-	inum("TIM_REGISTRATIONS_PER_ADDRESS", &c.RegistrationsPerAddress)
-	dur("TIM_REGISTRATION_WINDOW", &c.RegistrationWindow)
-	inum("TIM_HASH_CONCURRENCY", &c.HashConcurrency)
-	count("TIM_HASH_QUEUE", &c.HashQueue)
-	dur("TIM_HASH_WAIT", &c.HashWait)
-	ranged("TIM_PASSWORD_MEMORY_KIB", &c.PasswordMemoryKiB, MinPasswordMemoryKiB, MaxPasswordMemoryKiB)
-	ranged("TIM_PASSWORD_TIME", &c.PasswordTime, MinPasswordTime, MaxPasswordTime)
-	inum("TIM_GROUP_MEMBER_LIMIT", &c.GroupMemberLimit)
-	num("TIM_MAX_AVATAR_BYTES", &c.MaxAvatarBytes)
-	num("TIM_MAX_CHATPIC_BYTES", &c.MaxChatPicBytes)
-	num("TIM_MAX_MP3_BYTES", &c.MaxMP3Bytes)
-	num("TIM_MAX_MP4_BYTES", &c.MaxMP4Bytes)
-	str("TIM_NATS_URL", &c.NATSURL)
-	str("TIM_NATS_CREDS", &c.NATSCredsFile)
-	str("TIM_NATS_NKEY", &c.NATSNKeyFile)
-	str("TIM_NATS_CA", &c.NATSCAFile)
-	str("TIM_NATS_CERT", &c.NATSCertFile)
-	str("TIM_NATS_KEY", &c.NATSKeyFile)
-	str("TIM_INSTANCE_ID", &c.InstanceID)
 	if v := getenv("TIM_ALLOWED_ORIGINS"); v != "" {
 		for _, o := range strings.Split(v, ",") {
 			if o = strings.TrimSpace(o); o != "" {
 				if !isOrigin(o) {
 					errs = append(errs, fmt.Errorf("TIM_ALLOWED_ORIGINS: want origins such as https://app.example.com (scheme and host, no path) or *, got %q", o))
 				}
-				c.AllowedOrigins = append(c.AllowedOrigins, o)
+				c.HTTP.AllowedOrigins = append(c.HTTP.AllowedOrigins, o)
 			}
 		}
 	}
-	dur("TIM_PRESENCE_TIMEOUT", &c.PresenceTimeout)
-	num("TIM_MAX_FRAME_BYTES", &c.MaxFrameBytes)
+	dur("TIM_SHUTDOWN_TIMEOUT", &c.HTTP.ShutdownTimeout)
+	num("TIM_MAX_JSON_BODY", &c.HTTP.MaxJSONBody)
+	dur("TIM_READ_HEADER_TIMEOUT", &c.HTTP.ReadHeaderTimeout)
+	dur("TIM_BODY_TIMEOUT", &c.HTTP.BodyTimeout)
+	dur("TIM_IDLE_TIMEOUT", &c.HTTP.IdleTimeout)
+	num("TIM_UPLOAD_MIN_BYTES", &c.HTTP.UploadMinBytes)
+	dur("TIM_UPLOAD_MIN_WINDOW", &c.HTTP.UploadMinWindow)
+
+	str("TIM_JWT_SECRET", &c.Auth.JWTSecret)
+	str("TIM_JWT_ISSUER", &c.Auth.JWTIssuer)
+	dur("TIM_TOKEN_TTL", &c.Auth.TokenTTL)
+
+	inum("TIM_LOGIN_FAILURES_PER_ACCOUNT", &c.Accounts.LoginFailuresPerAccount)
+	dur("TIM_LOGIN_ACCOUNT_WINDOW", &c.Accounts.LoginAccountWindow)
+	inum("TIM_LOGIN_FAILURES_PER_ADDRESS", &c.Accounts.LoginFailuresPerAddress)
+	dur("TIM_LOGIN_ADDRESS_WINDOW", &c.Accounts.LoginAddressWindow)
+	inum("TIM_REGISTRATIONS_PER_ADDRESS", &c.Accounts.RegistrationsPerAddress)
+	dur("TIM_REGISTRATION_WINDOW", &c.Accounts.RegistrationWindow)
+	inum("TIM_HASH_CONCURRENCY", &c.Accounts.HashConcurrency)
+	count("TIM_HASH_QUEUE", &c.Accounts.HashQueue)
+	dur("TIM_HASH_WAIT", &c.Accounts.HashWait)
+	ranged("TIM_PASSWORD_MEMORY_KIB", &c.Accounts.PasswordMemoryKiB, MinPasswordMemoryKiB, MaxPasswordMemoryKiB)
+	ranged("TIM_PASSWORD_TIME", &c.Accounts.PasswordTime, MinPasswordTime, MaxPasswordTime)
+
+	inum("TIM_GROUP_MEMBER_LIMIT", &c.Social.GroupMemberLimit)
+
+	inum("TIM_UPLOADS_PER_ACCOUNT", &c.Media.UploadsPerAccount)
+	num("TIM_MAX_AVATAR_BYTES", &c.Media.MaxAvatarBytes)
+	num("TIM_MAX_CHATPIC_BYTES", &c.Media.MaxChatPicBytes)
+	num("TIM_MAX_MP3_BYTES", &c.Media.MaxMP3Bytes)
+	num("TIM_MAX_MP4_BYTES", &c.Media.MaxMP4Bytes)
+
+	str("TIM_NATS_URL", &c.NATS.URL)
+	str("TIM_NATS_CREDS", &c.NATS.CredsFile)
+	str("TIM_NATS_NKEY", &c.NATS.NKeyFile)
+	str("TIM_NATS_CA", &c.NATS.CAFile)
+	str("TIM_NATS_CERT", &c.NATS.CertFile)
+	str("TIM_NATS_KEY", &c.NATS.KeyFile)
+
+	str("TIM_INSTANCE_ID", &c.Realtime.InstanceID)
+	dur("TIM_PRESENCE_TIMEOUT", &c.Realtime.PresenceTimeout)
+	num("TIM_MAX_FRAME_BYTES", &c.Realtime.MaxFrameBytes)
 	if v := getenv("TIM_SEND_RATE"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || !(f > 0) || math.IsInf(f, 0) {
 			errs = append(errs, fmt.Errorf("TIM_SEND_RATE: want a positive finite number, got %q", v))
 		}
-		c.SendRate = f
+		c.Realtime.SendRate = f
 	}
-	inum("TIM_SEND_BURST", &c.SendBurst)
-	inum("TIM_SOCKETS_PER_USER", &c.SocketsPerUser)
-	inum("TIM_SOCKET_QUEUE_BYTES", &c.SocketQueueBytes)
-	dur("TIM_WRITE_TIMEOUT", &c.WriteTimeout)
-	dur("TIM_COMMIT_TIMEOUT", &c.CommitTimeout)
-	dur("TIM_RECALL_WINDOW", &c.RecallWindow)
-	dur("TIM_PING_INTERVAL", &c.PingInterval)
-	dur("TIM_PONG_TIMEOUT", &c.PongTimeout)
+	inum("TIM_SEND_BURST", &c.Realtime.SendBurst)
+	inum("TIM_SOCKETS_PER_USER", &c.Realtime.SocketsPerUser)
+	inum("TIM_SOCKET_QUEUE_BYTES", &c.Realtime.SocketQueueBytes)
+	dur("TIM_COMMIT_TIMEOUT", &c.Realtime.CommitTimeout)
+	dur("TIM_RECALL_WINDOW", &c.Realtime.RecallWindow)
+	dur("TIM_WRITE_TIMEOUT", &c.Realtime.WriteTimeout)
+	dur("TIM_PING_INTERVAL", &c.Realtime.PingInterval)
+	dur("TIM_PONG_TIMEOUT", &c.Realtime.PongTimeout)
 
 	fs := flag.NewFlagSet("tim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.Addr, "addr", c.Addr, "HTTP listen address (TIM_ADDR)")
+	fs.StringVar(&c.HTTP.Addr, "addr", c.HTTP.Addr, "HTTP listen address (TIM_ADDR)")
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (TIM_DATA_DIR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "external PostgreSQL URL (TIM_DATABASE_URL)")
-	fs.StringVar(&c.NATSURL, "nats-url", c.NATSURL, "external NATS URL (TIM_NATS_URL)")
+	fs.StringVar(&c.NATS.URL, "nats-url", c.NATS.URL, "external NATS URL (TIM_NATS_URL)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected arguments: %q", fs.Args()))
 	}
-	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+	if c.Auth.JWTSecret != "" && len(c.Auth.JWTSecret) < 32 {
 		errs = append(errs, errors.New("TIM_JWT_SECRET: must be at least 32 bytes"))
 	}
-	if c.MetricsAddr != "" {
-		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
-			errs = append(errs, fmt.Errorf("TIM_METRICS_ADDR: want host:port such as 127.0.0.1:9091, got %q", c.MetricsAddr))
-		} else if c.MetricsAddr == c.Addr {
+	if c.HTTP.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("TIM_METRICS_ADDR: want host:port such as 127.0.0.1:9091, got %q", c.HTTP.MetricsAddr))
+		} else if c.HTTP.MetricsAddr == c.HTTP.Addr {
 			errs = append(errs, errors.New("TIM_METRICS_ADDR: must differ from TIM_ADDR"))
 		}
 	}
-	errs = append(errs, c.checkNATS()...)
+	errs = append(errs, c.NATS.check()...)
 	return c, errors.Join(errs...)
 }
 
-// checkNATS rejects NATS credential settings that cannot take effect.
-func (c Config) checkNATS() []error {
+// check rejects NATS credential settings that cannot take effect.
+func (n NATS) check() []error {
 	var errs []error
-	if c.NATSURL == "" {
+	if n.URL == "" {
 		for key, v := range map[string]string{
-			"TIM_NATS_CREDS": c.NATSCredsFile, "TIM_NATS_NKEY": c.NATSNKeyFile,
-			"TIM_NATS_CA": c.NATSCAFile, "TIM_NATS_CERT": c.NATSCertFile, "TIM_NATS_KEY": c.NATSKeyFile,
+			"TIM_NATS_CREDS": n.CredsFile, "TIM_NATS_NKEY": n.NKeyFile,
+			"TIM_NATS_CA": n.CAFile, "TIM_NATS_CERT": n.CertFile, "TIM_NATS_KEY": n.KeyFile,
 		} {
 			if v != "" {
 				errs = append(errs, fmt.Errorf("%s: needs TIM_NATS_URL; the embedded NATS server uses its own token", key))
 			}
 		}
 	}
-	if c.NATSCredsFile != "" && c.NATSNKeyFile != "" {
+	if n.CredsFile != "" && n.NKeyFile != "" {
 		errs = append(errs, errors.New("TIM_NATS_NKEY: set either TIM_NATS_CREDS or TIM_NATS_NKEY, not both"))
 	}
-	if (c.NATSCertFile == "") != (c.NATSKeyFile == "") {
+	if (n.CertFile == "") != (n.KeyFile == "") {
 		errs = append(errs, errors.New("TIM_NATS_CERT, TIM_NATS_KEY: set both or neither"))
 	}
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })

@@ -21,62 +21,62 @@ type setting struct {
 }
 
 var settings = []setting{
-	{"TIM_ADDR", "127.0.0.1:9000", func(c config.Config) bool { return c.Addr == "127.0.0.1:9000" }},
+	{"TIM_ADDR", "127.0.0.1:9000", func(c config.Config) bool { return c.HTTP.Addr == "127.0.0.1:9000" }},
 	{"TIM_DATA_DIR", "/var/lib/tim", func(c config.Config) bool { return c.DataDir == "/var/lib/tim" }},
 	{"TIM_DATABASE_URL", "postgres://tim@db/tim", func(c config.Config) bool { return c.DatabaseURL == "postgres://tim@db/tim" }},
-	{"TIM_JWT_SECRET", strings.Repeat("s", 32), func(c config.Config) bool { return c.JWTSecret == strings.Repeat("s", 32) }},
-	{"TIM_JWT_ISSUER", "tim-test", func(c config.Config) bool { return c.JWTIssuer == "tim-test" }},
-	{"TIM_TOKEN_TTL", "90m", func(c config.Config) bool { return c.TokenTTL == 90*time.Minute }},
+	{"TIM_JWT_SECRET", strings.Repeat("s", 32), func(c config.Config) bool { return c.Auth.JWTSecret == strings.Repeat("s", 32) }},
+	{"TIM_JWT_ISSUER", "tim-test", func(c config.Config) bool { return c.Auth.JWTIssuer == "tim-test" }},
+	{"TIM_TOKEN_TTL", "90m", func(c config.Config) bool { return c.Auth.TokenTTL == 90*time.Minute }},
 	{"TIM_LOG_LEVEL", "warn", func(c config.Config) bool { return c.LogLevel.String() == "WARN" }},
 	{"TIM_TRUSTED_PROXIES", "10.0.0.7, 192.168.1.0/24", func(c config.Config) bool {
-		return slices.Equal(c.TrustedProxies, []netip.Prefix{netip.MustParsePrefix("10.0.0.7/32"), netip.MustParsePrefix("192.168.1.0/24")})
+		return slices.Equal(c.HTTP.TrustedProxies, []netip.Prefix{netip.MustParsePrefix("10.0.0.7/32"), netip.MustParsePrefix("192.168.1.0/24")})
 	}},
-	{"TIM_SHUTDOWN_TIMEOUT", "3s", func(c config.Config) bool { return c.ShutdownTimeout == 3*time.Second }},
-	{"TIM_MAX_JSON_BODY", "1024", func(c config.Config) bool { return c.MaxJSONBody == 1024 }},
-	{"TIM_READ_HEADER_TIMEOUT", "4s", func(c config.Config) bool { return c.ReadHeaderTimeout == 4*time.Second }},
-	{"TIM_BODY_TIMEOUT", "5s", func(c config.Config) bool { return c.BodyTimeout == 5*time.Second }},
-	{"TIM_IDLE_TIMEOUT", "6s", func(c config.Config) bool { return c.IdleTimeout == 6*time.Second }},
-	{"TIM_UPLOAD_MIN_BYTES", "1000", func(c config.Config) bool { return c.UploadMinBytes == 1000 }},
-	{"TIM_UPLOAD_MIN_WINDOW", "7s", func(c config.Config) bool { return c.UploadMinWindow == 7*time.Second }},
-	{"TIM_UPLOADS_PER_ACCOUNT", "2", func(c config.Config) bool { return c.UploadsPerAccount == 2 }},
-	{"TIM_LOGIN_FAILURES_PER_ACCOUNT", "3", func(c config.Config) bool { return c.LoginFailuresPerAccount == 3 }},
-	{"TIM_LOGIN_ACCOUNT_WINDOW", "8m", func(c config.Config) bool { return c.LoginAccountWindow == 8*time.Minute }},
-	{"TIM_LOGIN_FAILURES_PER_ADDRESS", "4", func(c config.Config) bool { return c.LoginFailuresPerAddress == 4 }},
-	{"TIM_LOGIN_ADDRESS_WINDOW", "9m", func(c config.Config) bool { return c.LoginAddressWindow == 9*time.Minute }},
-	{"TIM_REGISTRATIONS_PER_ADDRESS", "5", func(c config.Config) bool { return c.RegistrationsPerAddress == 5 }},
-	{"TIM_REGISTRATION_WINDOW", "10m", func(c config.Config) bool { return c.RegistrationWindow == 10*time.Minute }},
-	{"TIM_HASH_CONCURRENCY", "6", func(c config.Config) bool { return c.HashConcurrency == 6 }},
-	{"TIM_HASH_QUEUE", "0", func(c config.Config) bool { return c.HashQueue == 0 }},
-	{"TIM_HASH_WAIT", "11s", func(c config.Config) bool { return c.HashWait == 11*time.Second }},
-	{"TIM_PASSWORD_MEMORY_KIB", "65536", func(c config.Config) bool { return c.PasswordMemoryKiB == 65536 }},
-	{"TIM_PASSWORD_TIME", "3", func(c config.Config) bool { return c.PasswordTime == 3 }},
-	{"TIM_GROUP_MEMBER_LIMIT", "7", func(c config.Config) bool { return c.GroupMemberLimit == 7 }},
-	{"TIM_MAX_AVATAR_BYTES", "101", func(c config.Config) bool { return c.MaxAvatarBytes == 101 }},
-	{"TIM_MAX_CHATPIC_BYTES", "102", func(c config.Config) bool { return c.MaxChatPicBytes == 102 }},
-	{"TIM_MAX_MP3_BYTES", "103", func(c config.Config) bool { return c.MaxMP3Bytes == 103 }},
-	{"TIM_MAX_MP4_BYTES", "104", func(c config.Config) bool { return c.MaxMP4Bytes == 104 }},
-	{"TIM_NATS_URL", "nats://n:4222", func(c config.Config) bool { return c.NATSURL == "nats://n:4222" }},
-	{"TIM_NATS_CREDS", "/etc/tim/nats.creds", func(c config.Config) bool { return c.NATSCredsFile == "/etc/tim/nats.creds" }},
+	{"TIM_SHUTDOWN_TIMEOUT", "3s", func(c config.Config) bool { return c.HTTP.ShutdownTimeout == 3*time.Second }},
+	{"TIM_MAX_JSON_BODY", "1024", func(c config.Config) bool { return c.HTTP.MaxJSONBody == 1024 }},
+	{"TIM_READ_HEADER_TIMEOUT", "4s", func(c config.Config) bool { return c.HTTP.ReadHeaderTimeout == 4*time.Second }},
+	{"TIM_BODY_TIMEOUT", "5s", func(c config.Config) bool { return c.HTTP.BodyTimeout == 5*time.Second }},
+	{"TIM_IDLE_TIMEOUT", "6s", func(c config.Config) bool { return c.HTTP.IdleTimeout == 6*time.Second }},
+	{"TIM_UPLOAD_MIN_BYTES", "1000", func(c config.Config) bool { return c.HTTP.UploadMinBytes == 1000 }},
+	{"TIM_UPLOAD_MIN_WINDOW", "7s", func(c config.Config) bool { return c.HTTP.UploadMinWindow == 7*time.Second }},
+	{"TIM_UPLOADS_PER_ACCOUNT", "2", func(c config.Config) bool { return c.Media.UploadsPerAccount == 2 }},
+	{"TIM_LOGIN_FAILURES_PER_ACCOUNT", "3", func(c config.Config) bool { return c.Accounts.LoginFailuresPerAccount == 3 }},
+	{"TIM_LOGIN_ACCOUNT_WINDOW", "8m", func(c config.Config) bool { return c.Accounts.LoginAccountWindow == 8*time.Minute }},
+	{"TIM_LOGIN_FAILURES_PER_ADDRESS", "4", func(c config.Config) bool { return c.Accounts.LoginFailuresPerAddress == 4 }},
+	{"TIM_LOGIN_ADDRESS_WINDOW", "9m", func(c config.Config) bool { return c.Accounts.LoginAddressWindow == 9*time.Minute }},
+	{"TIM_REGISTRATIONS_PER_ADDRESS", "5", func(c config.Config) bool { return c.Accounts.RegistrationsPerAddress == 5 }},
+	{"TIM_REGISTRATION_WINDOW", "10m", func(c config.Config) bool { return c.Accounts.RegistrationWindow == 10*time.Minute }},
+	{"TIM_HASH_CONCURRENCY", "6", func(c config.Config) bool { return c.Accounts.HashConcurrency == 6 }},
+	{"TIM_HASH_QUEUE", "0", func(c config.Config) bool { return c.Accounts.HashQueue == 0 }},
+	{"TIM_HASH_WAIT", "11s", func(c config.Config) bool { return c.Accounts.HashWait == 11*time.Second }},
+	{"TIM_PASSWORD_MEMORY_KIB", "65536", func(c config.Config) bool { return c.Accounts.PasswordMemoryKiB == 65536 }},
+	{"TIM_PASSWORD_TIME", "3", func(c config.Config) bool { return c.Accounts.PasswordTime == 3 }},
+	{"TIM_GROUP_MEMBER_LIMIT", "7", func(c config.Config) bool { return c.Social.GroupMemberLimit == 7 }},
+	{"TIM_MAX_AVATAR_BYTES", "101", func(c config.Config) bool { return c.Media.MaxAvatarBytes == 101 }},
+	{"TIM_MAX_CHATPIC_BYTES", "102", func(c config.Config) bool { return c.Media.MaxChatPicBytes == 102 }},
+	{"TIM_MAX_MP3_BYTES", "103", func(c config.Config) bool { return c.Media.MaxMP3Bytes == 103 }},
+	{"TIM_MAX_MP4_BYTES", "104", func(c config.Config) bool { return c.Media.MaxMP4Bytes == 104 }},
+	{"TIM_NATS_URL", "nats://n:4222", func(c config.Config) bool { return c.NATS.URL == "nats://n:4222" }},
+	{"TIM_NATS_CREDS", "/etc/tim/nats.creds", func(c config.Config) bool { return c.NATS.CredsFile == "/etc/tim/nats.creds" }},
 	{"TIM_NATS_NKEY", "", nil}, // excludes TIM_NATS_CREDS: TestLoadNATSNKey
-	{"TIM_NATS_CA", "/etc/tim/ca.pem", func(c config.Config) bool { return c.NATSCAFile == "/etc/tim/ca.pem" }},
-	{"TIM_NATS_CERT", "/etc/tim/cert.pem", func(c config.Config) bool { return c.NATSCertFile == "/etc/tim/cert.pem" }},
-	{"TIM_NATS_KEY", "/etc/tim/key.pem", func(c config.Config) bool { return c.NATSKeyFile == "/etc/tim/key.pem" }},
-	{"TIM_INSTANCE_ID", "node-7", func(c config.Config) bool { return c.InstanceID == "node-7" }},
+	{"TIM_NATS_CA", "/etc/tim/ca.pem", func(c config.Config) bool { return c.NATS.CAFile == "/etc/tim/ca.pem" }},
+	{"TIM_NATS_CERT", "/etc/tim/cert.pem", func(c config.Config) bool { return c.NATS.CertFile == "/etc/tim/cert.pem" }},
+	{"TIM_NATS_KEY", "/etc/tim/key.pem", func(c config.Config) bool { return c.NATS.KeyFile == "/etc/tim/key.pem" }},
+	{"TIM_INSTANCE_ID", "node-7", func(c config.Config) bool { return c.Realtime.InstanceID == "node-7" }},
 	{"TIM_ALLOWED_ORIGINS", "https://a.example, ,https://b.example", func(c config.Config) bool {
-		return slices.Equal(c.AllowedOrigins, []string{"https://a.example", "https://b.example"})
+		return slices.Equal(c.HTTP.AllowedOrigins, []string{"https://a.example", "https://b.example"})
 	}},
-	{"TIM_PRESENCE_TIMEOUT", "12s", func(c config.Config) bool { return c.PresenceTimeout == 12*time.Second }},
-	{"TIM_MAX_FRAME_BYTES", "2048", func(c config.Config) bool { return c.MaxFrameBytes == 2048 }},
-	{"TIM_SEND_RATE", "2.5", func(c config.Config) bool { return c.SendRate == 2.5 }},
-	{"TIM_SEND_BURST", "8", func(c config.Config) bool { return c.SendBurst == 8 }},
-	{"TIM_SOCKETS_PER_USER", "9", func(c config.Config) bool { return c.SocketsPerUser == 9 }},
-	{"TIM_SOCKET_QUEUE_BYTES", "4096", func(c config.Config) bool { return c.SocketQueueBytes == 4096 }},
-	{"TIM_WRITE_TIMEOUT", "13s", func(c config.Config) bool { return c.WriteTimeout == 13*time.Second }},
-	{"TIM_COMMIT_TIMEOUT", "14s", func(c config.Config) bool { return c.CommitTimeout == 14*time.Second }},
-	{"TIM_PING_INTERVAL", "15s", func(c config.Config) bool { return c.PingInterval == 15*time.Second }},
-	{"TIM_PONG_TIMEOUT", "16s", func(c config.Config) bool { return c.PongTimeout == 16*time.Second }},
-	{"TIM_RECALL_WINDOW", "17s", func(c config.Config) bool { return c.RecallWindow == 17*time.Second }},
-	{"TIM_METRICS_ADDR", "127.0.0.1:9091", func(c config.Config) bool { return c.MetricsAddr == "127.0.0.1:9091" }},
+	{"TIM_PRESENCE_TIMEOUT", "12s", func(c config.Config) bool { return c.Realtime.PresenceTimeout == 12*time.Second }},
+	{"TIM_MAX_FRAME_BYTES", "2048", func(c config.Config) bool { return c.Realtime.MaxFrameBytes == 2048 }},
+	{"TIM_SEND_RATE", "2.5", func(c config.Config) bool { return c.Realtime.SendRate == 2.5 }},
+	{"TIM_SEND_BURST", "8", func(c config.Config) bool { return c.Realtime.SendBurst == 8 }},
+	{"TIM_SOCKETS_PER_USER", "9", func(c config.Config) bool { return c.Realtime.SocketsPerUser == 9 }},
+	{"TIM_SOCKET_QUEUE_BYTES", "4096", func(c config.Config) bool { return c.Realtime.SocketQueueBytes == 4096 }},
+	{"TIM_WRITE_TIMEOUT", "13s", func(c config.Config) bool { return c.Realtime.WriteTimeout == 13*time.Second }},
+	{"TIM_COMMIT_TIMEOUT", "14s", func(c config.Config) bool { return c.Realtime.CommitTimeout == 14*time.Second }},
+	{"TIM_PING_INTERVAL", "15s", func(c config.Config) bool { return c.Realtime.PingInterval == 15*time.Second }},
+	{"TIM_PONG_TIMEOUT", "16s", func(c config.Config) bool { return c.Realtime.PongTimeout == 16*time.Second }},
+	{"TIM_RECALL_WINDOW", "17s", func(c config.Config) bool { return c.Realtime.RecallWindow == 17*time.Second }},
+	{"TIM_METRICS_ADDR", "127.0.0.1:9091", func(c config.Config) bool { return c.HTTP.MetricsAddr == "127.0.0.1:9091" }},
 }
 
 // TestSettingsCoverEveryVariable: every TIM_* variable that load.go reads
@@ -152,8 +152,8 @@ func TestLoadEveryVariable(t *testing.T) {
 func TestLoadNATSNKey(t *testing.T) {
 	t.Parallel()
 	c, err := load(map[string]string{"TIM_NATS_URL": "nats://n:4222", "TIM_NATS_NKEY": "/etc/tim/tim.nk"})
-	if err != nil || c.NATSNKeyFile != "/etc/tim/tim.nk" {
-		t.Errorf("NATSNKeyFile = %q, %v", c.NATSNKeyFile, err)
+	if err != nil || c.NATS.NKeyFile != "/etc/tim/tim.nk" {
+		t.Errorf("NATSNKeyFile = %q, %v", c.NATS.NKeyFile, err)
 	}
 }
 
@@ -164,14 +164,14 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	def := config.Default()
-	if c.Addr != ":8081" || c.DataDir != "./data" || c.JWTIssuer != "tim" || c.TokenTTL != time.Hour ||
-		c.MaxJSONBody != 64<<10 || c.SocketQueueBytes != 4<<20 || c.HashConcurrency < 1 || c.DatabaseURL != "" {
+	if c.HTTP.Addr != ":8081" || c.DataDir != "./data" || c.Auth.JWTIssuer != "tim" || c.Auth.TokenTTL != time.Hour ||
+		c.HTTP.MaxJSONBody != 64<<10 || c.Realtime.SocketQueueBytes != 4<<20 || c.Accounts.HashConcurrency < 1 || c.DatabaseURL != "" {
 		t.Errorf("defaults: %+v", c)
 	}
-	if c.PasswordMemoryKiB != 19*1024 || c.PasswordTime != 2 {
-		t.Errorf("password hashing defaults: m=%d KiB, t=%d; want RFC 9106's second option with 19 MiB (m=19456, t=2)", c.PasswordMemoryKiB, c.PasswordTime)
+	if c.Accounts.PasswordMemoryKiB != 19*1024 || c.Accounts.PasswordTime != 2 {
+		t.Errorf("password hashing defaults: m=%d KiB, t=%d; want RFC 9106's second option with 19 MiB (m=19456, t=2)", c.Accounts.PasswordMemoryKiB, c.Accounts.PasswordTime)
 	}
-	if c.HashConcurrency != def.HashConcurrency || c.PongTimeout != def.PongTimeout {
+	if c.Accounts.HashConcurrency != def.Accounts.HashConcurrency || c.Realtime.PongTimeout != def.Realtime.PongTimeout {
 		t.Errorf("Load without variables differs from Default: %+v", c)
 	}
 }
@@ -255,7 +255,7 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":2" || c.DataDir != "/flag" || c.DatabaseURL != "postgres://flag/db" || c.NATSURL != "nats://flag" {
+	if c.HTTP.Addr != ":2" || c.DataDir != "/flag" || c.DatabaseURL != "postgres://flag/db" || c.NATS.URL != "nats://flag" {
 		t.Errorf("flags did not win: %+v", c)
 	}
 	if _, err := config.Load([]string{"extra"}, func(string) string { return "" }, discard{}); err == nil || !strings.Contains(err.Error(), "unexpected arguments") {
@@ -276,8 +276,8 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func TestPasswordBoundsAreAuthsBounds(t *testing.T) {
 	t.Parallel()
 	def := config.Default()
-	if want := auth.DefaultPasswordParams(); def.PasswordMemoryKiB != int(want.MemoryKiB) || def.PasswordTime != int(want.Time) {
-		t.Errorf("defaults m=%d,t=%d; auth's are %+v", def.PasswordMemoryKiB, def.PasswordTime, want)
+	if want := auth.DefaultPasswordParams(); def.Accounts.PasswordMemoryKiB != int(want.MemoryKiB) || def.Accounts.PasswordTime != int(want.Time) {
+		t.Errorf("defaults m=%d,t=%d; auth's are %+v", def.Accounts.PasswordMemoryKiB, def.Accounts.PasswordTime, want)
 	}
 	valid := func(m, tm int) bool {
 		return auth.PasswordParams{MemoryKiB: uint32(m), Time: uint32(tm)}.Validate() == nil

@@ -11,14 +11,14 @@ func TestMetricsAddr(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.MetricsAddr != "127.0.0.1:9091" {
-		t.Errorf("MetricsAddr = %q", c.MetricsAddr)
+	if c.HTTP.MetricsAddr != "127.0.0.1:9091" {
+		t.Errorf("MetricsAddr = %q", c.HTTP.MetricsAddr)
 	}
 	if out := logged(t, c); !strings.Contains(out, "metrics_addr=127.0.0.1:9091") {
 		t.Errorf("metrics_addr not logged: %s", out)
 	}
-	if c, err := load(nil); err != nil || c.MetricsAddr != "" {
-		t.Errorf("default MetricsAddr = %q (%v), want empty: /metrics on the main port", c.MetricsAddr, err)
+	if c, err := load(nil); err != nil || c.HTTP.MetricsAddr != "" {
+		t.Errorf("default MetricsAddr = %q (%v), want empty: /metrics on the main port", c.HTTP.MetricsAddr, err)
 	}
 	for value, want := range map[string]string{
 		"9091":      "TIM_METRICS_ADDR: want host:port",

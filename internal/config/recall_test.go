@@ -12,11 +12,11 @@ func TestRecallWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.RecallWindow != 2*time.Minute {
-		t.Errorf("default recall window %v, want 2m", c.RecallWindow)
+	if c.Realtime.RecallWindow != 2*time.Minute {
+		t.Errorf("default recall window %v, want 2m", c.Realtime.RecallWindow)
 	}
-	if c, err = load(map[string]string{"TIM_RECALL_WINDOW": "30s"}); err != nil || c.RecallWindow != 30*time.Second {
-		t.Errorf("TIM_RECALL_WINDOW=30s: %v, %v", c.RecallWindow, err)
+	if c, err = load(map[string]string{"TIM_RECALL_WINDOW": "30s"}); err != nil || c.Realtime.RecallWindow != 30*time.Second {
+		t.Errorf("TIM_RECALL_WINDOW=30s: %v, %v", c.Realtime.RecallWindow, err)
 	}
 	if !strings.Contains(logged(t, c), "recall_window=30s") {
 		t.Errorf("recall window not logged: %s", logged(t, c))

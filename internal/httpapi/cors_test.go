@@ -17,7 +17,7 @@ const (
 )
 
 func withOrigins(origins ...string) testenv.Option {
-	return testenv.WithConfig(func(c *config.Config) { c.AllowedOrigins = origins })
+	return testenv.WithConfig(func(c *config.Config) { c.HTTP.AllowedOrigins = origins })
 }
 
 func preflight(t *testing.T, env *testenv.Env, path, origin, method string) (*http.Response, []byte) {

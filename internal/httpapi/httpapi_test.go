@@ -154,7 +154,10 @@ func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
 		decodeEnvelope(t, res, b)
 		return res.StatusCode
 	}
-	limit := func(c *config.Config) { c.LoginFailuresPerAddress = 1; c.LoginFailuresPerAccount = 100 }
+	limit := func(c *config.Config) {
+		c.Accounts.LoginFailuresPerAddress = 1
+		c.Accounts.LoginFailuresPerAccount = 100
+	}
 
 	t.Run("untrusted peer", func(t *testing.T) {
 		env := testenv.New(t, testenv.WithConfig(limit))
@@ -170,7 +173,7 @@ func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
 	t.Run("trusted proxy", func(t *testing.T) {
 		env := testenv.New(t, testenv.WithConfig(func(c *config.Config) {
 			limit(c)
-			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+			c.HTTP.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 		}))
 		env.Register(t, "alice")
 		if code := login(t, env, "198.51.100.1"); code != 401 {

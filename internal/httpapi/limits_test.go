@@ -166,7 +166,7 @@ func TestIdleConnectionsAreClosed(t *testing.T) {
 // is closed.
 func TestSlowJSONBodyAnswered408(t *testing.T) {
 	t.Parallel()
-	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.BodyTimeout = time.Second }))
+	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.HTTP.BodyTimeout = time.Second }))
 	conn, err := net.Dial("tcp", strings.TrimPrefix(env.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +231,7 @@ trickle:
 // the deadline is the request's, not the connection's.
 func TestJSONBodyWithinTheDeadline(t *testing.T) {
 	t.Parallel()
-	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.BodyTimeout = 2 * time.Second }))
+	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.HTTP.BodyTimeout = 2 * time.Second }))
 	env.Register(t, "alice")
 	conn, err := net.Dial("tcp", strings.TrimPrefix(env.URL, "http://"))
 	if err != nil {
@@ -271,7 +271,7 @@ func TestJSONBodyWithinTheDeadline(t *testing.T) {
 // WebSocket: a socket idle for several body timeouts still answers a ping.
 func TestWebSocketOutlivesTheBodyDeadline(t *testing.T) {
 	t.Parallel()
-	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.BodyTimeout = 300 * time.Millisecond }))
+	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) { c.HTTP.BodyTimeout = 300 * time.Millisecond }))
 	tok := env.Register(t, "alice")
 	conn, res, err := websocket.DefaultDialer.Dial(env.WebSocketURL("/websocket/alice"), http.Header{"token": {tok}})
 	if err != nil {

@@ -77,8 +77,8 @@ func (u *rawUpload) answer() (*http.Response, reply, error) {
 func TestSlowUploadIsAborted(t *testing.T) {
 	t.Parallel()
 	b := setup(t, testenv.WithConfig(func(c *config.Config) {
-		c.UploadMinBytes = 64 << 10
-		c.UploadMinWindow = time.Second
+		c.HTTP.UploadMinBytes = 64 << 10
+		c.HTTP.UploadMinWindow = time.Second
 	}))
 	u := b.startRawUpload(t, "/uploadmp4", snifftestdata.MP4(1<<20), false)
 	// A fast start (past the sniffed head), then 2 KB/s.
@@ -148,8 +148,8 @@ func (p *pacedReader) Read(b []byte) (int, error) {
 func TestUploadAboveTheMinimumRate(t *testing.T) {
 	t.Parallel()
 	b := setup(t, testenv.WithConfig(func(c *config.Config) {
-		c.UploadMinBytes = 64 << 10
-		c.UploadMinWindow = time.Second
+		c.HTTP.UploadMinBytes = 64 << 10
+		c.HTTP.UploadMinWindow = time.Second
 	}))
 	data := snifftestdata.MP4(800 << 10)
 	ct, body := form(t, "a.mp4", data)
@@ -180,7 +180,7 @@ func TestUploadAboveTheMinimumRate(t *testing.T) {
 // once an upload ends.
 func TestConcurrentUploadsPerAccount(t *testing.T) {
 	t.Parallel()
-	b := setup(t, testenv.WithConfig(func(c *config.Config) { c.UploadsPerAccount = 1 }))
+	b := setup(t, testenv.WithConfig(func(c *config.Config) { c.Media.UploadsPerAccount = 1 }))
 	bob := bundle{env: b.env, account: "bob", token: b.env.Register(t, "bob"), pool: b.pool}
 	data := snifftestdata.MP4(64 << 10)
 

@@ -197,8 +197,8 @@ func TestDownloadTokenQuery(t *testing.T) {
 func TestRefusedUploads(t *testing.T) {
 	t.Parallel()
 	b := setup(t, testenv.WithConfig(func(c *config.Config) {
-		c.MaxChatPicBytes = 4 << 10
-		c.MaxMP4Bytes = 64 << 10
+		c.Media.MaxChatPicBytes = 4 << 10
+		c.Media.MaxMP4Bytes = 64 << 10
 	}))
 	png := snifftestdata.PNG()
 	tests := []struct {

@@ -92,7 +92,7 @@ func uploadStream(b bundle, size int64) (string, error) {
 
 // uploadsAtOnce lets one account have n uploads in flight.
 func uploadsAtOnce(n int) testenv.Option {
-	return testenv.WithConfig(func(c *config.Config) { c.UploadsPerAccount = n })
+	return testenv.WithConfig(func(c *config.Config) { c.Media.UploadsPerAccount = n })
 }
 
 // TestConcurrentUploadsMemory is the small version of

@@ -33,8 +33,8 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func withTraffic(t *testing.T) *testenv.Env {
 	t.Helper()
 	env := testenv.New(t, testenv.WithConfig(func(c *config.Config) {
-		c.LoginFailuresPerAccount = 1
-		c.SendRate, c.SendBurst = 1, 5
+		c.Accounts.LoginFailuresPerAccount = 1
+		c.Realtime.SendRate, c.Realtime.SendBurst = 1, 5
 	}))
 	tokens := map[string]string{}
 	for _, acc := range []string{"ann", "bob", "cat"} {

@@ -148,7 +148,7 @@ func TestTwoInstances(t *testing.T) {
 func TestSlowConsumer(t *testing.T) {
 	t.Parallel()
 	// A write blocked on b's full pipe waits until b reads again.
-	e := setup(t, func(c *config.Config) { c.SocketQueueBytes, c.WriteTimeout = 64<<10, time.Minute })
+	e := setup(t, func(c *config.Config) { c.Realtime.SocketQueueBytes, c.Realtime.WriteTimeout = 64<<10, time.Minute })
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
 	ca := e.dial("/websocket/OneToOne/a/b", a)

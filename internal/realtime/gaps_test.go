@@ -15,7 +15,7 @@ import (
 // removes them and tells the friends of its users that they went offline.
 func TestDeadInstanceUsersGoOffline(t *testing.T) {
 	t.Parallel()
-	e := setup(t, func(c *config.Config) { c.PresenceTimeout = 3 * time.Second })
+	e := setup(t, func(c *config.Config) { c.Realtime.PresenceTimeout = 3 * time.Second })
 	e.user("a")
 	b := e.user("b")
 	e.befriend("a", "b")

@@ -37,7 +37,7 @@ func natsServer(t *testing.T, port int) *server.Server {
 func TestBusOutageHeals(t *testing.T) {
 	ns := natsServer(t, 0)
 	addr := ns.Addr().(*net.TCPAddr)
-	e := setup(t, func(c *config.Config) { c.NATSURL = "nats://" + addr.String() })
+	e := setup(t, func(c *config.Config) { c.NATS.URL = "nats://" + addr.String() })
 	p := e.peer()
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
@@ -85,7 +85,7 @@ func TestBusOutageHeals(t *testing.T) {
 // announced offline, since every run is its own incarnation.
 func TestCrashedIncarnationGoesOffline(t *testing.T) {
 	t.Parallel()
-	e := setup(t, func(c *config.Config) { c.PresenceTimeout, c.InstanceID = 3*time.Second, "fixed" })
+	e := setup(t, func(c *config.Config) { c.Realtime.PresenceTimeout, c.Realtime.InstanceID = 3*time.Second, "fixed" })
 	p := e.peer()
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")

@@ -17,7 +17,7 @@ import (
 
 func TestHandshakeRefusals(t *testing.T) {
 	t.Parallel()
-	e := setup(t, func(c *config.Config) { c.SocketsPerUser = 1 })
+	e := setup(t, func(c *config.Config) { c.Realtime.SocketsPerUser = 1 })
 	a := e.user("a")
 	e.user("b")
 	e.user("c")
@@ -276,7 +276,7 @@ func TestIdempotentResend(t *testing.T) {
 
 func TestRefusedAndMalformedFrames(t *testing.T) {
 	t.Parallel()
-	e := setup(t, func(c *config.Config) { c.MaxFrameBytes = 1024 })
+	e := setup(t, func(c *config.Config) { c.Realtime.MaxFrameBytes = 1024 })
 	a := e.user("a")
 	e.user("c")
 	e.group(3, "c")
@@ -314,7 +314,7 @@ func TestRefusedAndMalformedFrames(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
-	e := setup(t, func(c *config.Config) { c.SendRate, c.SendBurst = 0.001, 2 })
+	e := setup(t, func(c *config.Config) { c.Realtime.SendRate, c.Realtime.SendBurst = 0.001, 2 })
 	a := e.user("a")
 	ca := e.dial("/websocket/a", a)
 	ca.next()

@@ -96,11 +96,11 @@ func setup(t *testing.T, opts ...func(*config.Config)) *env {
 	}
 	t.Cleanup(pool.Close)
 	cfg := config.Default()
-	cfg.SendRate, cfg.SendBurst = 10000, 10000
+	cfg.Realtime.SendRate, cfg.Realtime.SendBurst = 10000, 10000
 	for _, o := range opts {
 		o(&cfg)
 	}
-	b, err := bus.Start(ctx, cfg.NATSURL, logger)
+	b, err := bus.Start(ctx, cfg.NATS.URL, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,10 +350,10 @@ func (e *env) crash() {
 // settings are the service's settings from cfg, as package app builds them.
 func settings(cfg config.Config) Settings {
 	return Settings{
-		InstanceID: cfg.InstanceID, AllowedOrigins: cfg.AllowedOrigins, PresenceTimeout: cfg.PresenceTimeout,
-		MaxFrameBytes: cfg.MaxFrameBytes, SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
-		SocketsPerUser: cfg.SocketsPerUser, SocketQueueBytes: cfg.SocketQueueBytes, WriteTimeout: cfg.WriteTimeout,
-		CommitTimeout: cfg.CommitTimeout, RecallWindow: cfg.RecallWindow, PingInterval: cfg.PingInterval, PongTimeout: cfg.PongTimeout,
+		InstanceID: cfg.Realtime.InstanceID, AllowedOrigins: cfg.HTTP.AllowedOrigins, PresenceTimeout: cfg.Realtime.PresenceTimeout,
+		MaxFrameBytes: cfg.Realtime.MaxFrameBytes, SendRate: cfg.Realtime.SendRate, SendBurst: cfg.Realtime.SendBurst,
+		SocketsPerUser: cfg.Realtime.SocketsPerUser, SocketQueueBytes: cfg.Realtime.SocketQueueBytes, WriteTimeout: cfg.Realtime.WriteTimeout,
+		CommitTimeout: cfg.Realtime.CommitTimeout, RecallWindow: cfg.Realtime.RecallWindow, PingInterval: cfg.Realtime.PingInterval, PongTimeout: cfg.Realtime.PongTimeout,
 		HealEvery: testHealEvery,
 	}
 }

@@ -309,7 +309,7 @@ func TestJoinLeaveConcurrent(t *testing.T) {
 func TestJoinRacesMemberLimit(t *testing.T) {
 	t.Parallel()
 	const limit, joiners, rounds = 4, 12, 8
-	f := setup(t, testenv.WithConfig(func(c *config.Config) { c.GroupMemberLimit = limit }))
+	f := setup(t, testenv.WithConfig(func(c *config.Config) { c.Social.GroupMemberLimit = limit }))
 	owner := f.newUser("limit")
 	g := f.createGroup(owner, "small")
 	users := f.newUsers("limit", joiners)

@@ -68,7 +68,7 @@ const (
 func ProductionHashing() Option {
 	return func(c *config.Config) {
 		def := config.Default()
-		c.PasswordMemoryKiB, c.PasswordTime = def.PasswordMemoryKiB, def.PasswordTime
+		c.Accounts.PasswordMemoryKiB, c.Accounts.PasswordTime = def.Accounts.PasswordMemoryKiB, def.Accounts.PasswordTime
 	}
 }
 
@@ -79,10 +79,10 @@ func New(t testing.TB, opts ...Option) *Env {
 	cfg := config.Default()
 	cfg.DatabaseURL = testdb.New(t)
 	cfg.DataDir = t.TempDir()
-	cfg.JWTSecret = "test-secret-0123456789abcdefghijklmnop"
-	cfg.Addr = "127.0.0.1:0"
-	cfg.ShutdownTimeout = 5 * time.Second
-	cfg.PasswordMemoryKiB, cfg.PasswordTime = cheapPasswordMemoryKiB, cheapPasswordTime
+	cfg.Auth.JWTSecret = "test-secret-0123456789abcdefghijklmnop"
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.HTTP.ShutdownTimeout = 5 * time.Second
+	cfg.Accounts.PasswordMemoryKiB, cfg.Accounts.PasswordTime = cheapPasswordMemoryKiB, cheapPasswordTime
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -94,8 +94,8 @@ func New(t testing.TB, opts ...Option) *Env {
 func (e *Env) Peer(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	cfg := e.Config
-	cfg.NATSURL = e.App.NATSURL()
-	cfg.InstanceID = ""
+	cfg.NATS.URL = e.App.NATSURL()
+	cfg.Realtime.InstanceID = ""
 	for _, o := range opts {
 		o(&cfg)
 	}
