@@ -119,12 +119,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	cleanups = append(cleanups, b.Close)
 	profiles := userview.NewLoader(st, cfg.Realtime.PresenceTimeout)
 
-	rt, err := realtime.New(ctx, realtime.Deps{Settings: realtime.Settings{
-		InstanceID: cfg.Realtime.InstanceID, AllowedOrigins: cfg.HTTP.AllowedOrigins, PresenceTimeout: cfg.Realtime.PresenceTimeout,
-		MaxFrameBytes: cfg.Realtime.MaxFrameBytes, SendRate: cfg.Realtime.SendRate, SendBurst: cfg.Realtime.SendBurst,
-		SocketsPerUser: cfg.Realtime.SocketsPerUser, SocketQueueBytes: cfg.Realtime.SocketQueueBytes, WriteTimeout: cfg.Realtime.WriteTimeout,
-		CommitTimeout: cfg.Realtime.CommitTimeout, RecallWindow: cfg.Realtime.RecallWindow, PingInterval: cfg.Realtime.PingInterval, PongTimeout: cfg.Realtime.PongTimeout,
-	}, Store: st, Verifier: verifier, Bus: b, Logger: logger, Metrics: m})
+	rt, err := realtime.New(ctx, realtime.Deps{Settings: realtime.Settings{Realtime: cfg.Realtime, AllowedOrigins: cfg.HTTP.AllowedOrigins},
+		Store: st, Verifier: verifier, Bus: b, Logger: logger, Metrics: m})
 	if err != nil {
 		return nil, err
 	}

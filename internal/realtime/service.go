@@ -22,45 +22,19 @@ import (
 
 	"tim/internal/auth"
 	"tim/internal/bus"
+	"tim/internal/config"
 	"tim/internal/messages"
 	"tim/internal/store"
 )
 
-// Settings are the service's settings. Package app fills them from the
-// configuration, where each has its TIM_* variable and default.
+// Settings are the service's settings: the configuration's realtime
+// section, where each has its TIM_* variable and default, and two more.
 type Settings struct {
-	// InstanceID names this instance in presence rows; each run adds a
-	// random suffix. Empty: the suffix alone.
-	InstanceID string
+	config.Realtime
 	// AllowedOrigins are the browser origins allowed to open WebSockets
 	// besides same-origin and clients that send no Origin; "*" allows any.
+	// They are the HTTP section's, which CORS follows too.
 	AllowedOrigins []string
-	// PresenceTimeout: the users of an instance silent for this long show
-	// offline, and it no longer answers broadcasts.
-	PresenceTimeout time.Duration
-	// MaxFrameBytes limits one frame a client sends.
-	MaxFrameBytes int64
-	// SendRate is the sustained frames per second a socket may send, and
-	// SendBurst its burst.
-	SendRate  float64
-	SendBurst int
-	// SocketsPerUser limits one account's sockets on this instance.
-	SocketsPerUser int
-	// SocketQueueBytes is how many bytes of outgoing frames a socket may
-	// have queued before it is closed as a slow reader (4000).
-	SocketQueueBytes int
-	// WriteTimeout cuts a socket that takes no bytes for this long.
-	WriteTimeout time.Duration
-	// CommitTimeout bounds the commit of one batch of sends, and of a
-	// recall.
-	CommitTimeout time.Duration
-	// RecallWindow is how long after it was stored its sender may recall a
-	// message.
-	RecallWindow time.Duration
-	// PingInterval is the time between server pings; PongTimeout closes a
-	// socket that has not answered for this long.
-	PingInterval time.Duration
-	PongTimeout  time.Duration
 	// HealEvery is how often the instance reads the conversations that
 	// took a message at least HealEvery ago (half as much again, for the
 	// committer's change marks) and catches up the local sockets the bus

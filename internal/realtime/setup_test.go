@@ -349,11 +349,5 @@ func (e *env) crash() {
 
 // settings are the service's settings from cfg, as package app builds them.
 func settings(cfg config.Config) Settings {
-	return Settings{
-		InstanceID: cfg.Realtime.InstanceID, AllowedOrigins: cfg.HTTP.AllowedOrigins, PresenceTimeout: cfg.Realtime.PresenceTimeout,
-		MaxFrameBytes: cfg.Realtime.MaxFrameBytes, SendRate: cfg.Realtime.SendRate, SendBurst: cfg.Realtime.SendBurst,
-		SocketsPerUser: cfg.Realtime.SocketsPerUser, SocketQueueBytes: cfg.Realtime.SocketQueueBytes, WriteTimeout: cfg.Realtime.WriteTimeout,
-		CommitTimeout: cfg.Realtime.CommitTimeout, RecallWindow: cfg.Realtime.RecallWindow, PingInterval: cfg.Realtime.PingInterval, PongTimeout: cfg.Realtime.PongTimeout,
-		HealEvery: testHealEvery,
-	}
+	return Settings{Realtime: cfg.Realtime, AllowedOrigins: cfg.HTTP.AllowedOrigins, HealEvery: testHealEvery}
 }
