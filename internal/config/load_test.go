@@ -83,14 +83,7 @@ var settings = []setting{
 // has a row in settings, so a new one cannot go untested.
 func TestSettingsCoverEveryVariable(t *testing.T) {
 	t.Parallel()
-	src, err := os.ReadFile("load.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	read := map[string]bool{}
-	for _, m := range regexp.MustCompile(`"(TIM_[A-Z0-9_]+)"`).FindAllStringSubmatch(string(src), -1) {
-		read[m[1]] = true
-	}
+	read := readVariables(t)
 	tested := map[string]bool{}
 	for _, s := range settings {
 		if tested[s.key] {
