@@ -13,6 +13,7 @@ import (
 	"tim/gen/server"
 	"tim/internal/auth"
 	"tim/internal/clientaddr"
+	"tim/internal/config"
 	"tim/internal/reply"
 	"tim/internal/store"
 	"tim/internal/userview"
@@ -43,7 +44,7 @@ type API struct {
 	issuer   *auth.Issuer
 	profiles *userview.Loader
 	sessions SessionCloser
-	limits   Limits
+	limits   config.Accounts // what registrations and logins may cost
 	hasher   *auth.Hasher
 	logger   *slog.Logger
 	// dummyHash is checked when an account does not exist, so that a wrong
@@ -52,12 +53,13 @@ type API struct {
 }
 
 // New returns the account API.
-func New(st *store.Store, issuer *auth.Issuer, profiles *userview.Loader, sessions SessionCloser, limits Limits, logger *slog.Logger) (*API, error) {
-	hasher, err := auth.NewHasher(limits.Password, limits.HashConcurrency, limits.HashQueue, limits.HashWait)
+func New(st *store.Store, issuer *auth.Issuer, profiles *userview.Loader, sessions SessionCloser, limits config.Accounts, logger *slog.Logger) (*API, error) {
+	password := auth.PasswordParams{MemoryKiB: uint32(limits.PasswordMemoryKiB), Time: uint32(limits.PasswordTime)} // config.Load bounds both
+	hasher, err := auth.NewHasher(password, limits.HashConcurrency, limits.HashQueue, limits.HashWait)
 	if err != nil {
 		return nil, err
 	}
-	dummy, err := auth.HashPassword("timing-equaliser", limits.Password)
+	dummy, err := auth.HashPassword("timing-equaliser", password)
 	if err != nil {
 		return nil, fmt.Errorf("hash dummy password: %w", err)
 	}

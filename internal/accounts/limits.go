@@ -8,28 +8,8 @@ import (
 	"math"
 	"time"
 
-	"tim/internal/auth"
 	"tim/internal/store"
 )
-
-// Limits bound what registrations and logins may cost.
-type Limits struct {
-	// Failed logins per account and per client address in a sliding window.
-	PerAccount    int
-	AccountWindow time.Duration
-	PerAddress    int
-	AddressWindow time.Duration
-	// Registrations per client address in a sliding window.
-	RegistrationsPerAddress int
-	RegistrationWindow      time.Duration
-	// Password hashes and checks running at once, callers that may wait for
-	// one, and how long each may wait.
-	HashConcurrency int
-	HashQueue       int
-	HashWait        time.Duration
-	// Password is the cost of each password hash written.
-	Password auth.PasswordParams
-}
 
 // loginReservation is the failures recorded for a login attempt before its
 // password is checked.
@@ -49,11 +29,11 @@ func (a *API) reserveLogin(ctx context.Context, account, addr string) (loginRese
 		window     time.Duration
 	}
 	var keys []key
-	if account != "" && a.limits.PerAccount > 0 {
-		keys = append(keys, key{"account", account, a.limits.PerAccount, a.limits.AccountWindow})
+	if account != "" && a.limits.LoginFailuresPerAccount > 0 {
+		keys = append(keys, key{"account", account, a.limits.LoginFailuresPerAccount, a.limits.LoginAccountWindow})
 	}
-	if addr != "" && a.limits.PerAddress > 0 {
-		keys = append(keys, key{"address", addr, a.limits.PerAddress, a.limits.AddressWindow})
+	if addr != "" && a.limits.LoginFailuresPerAddress > 0 {
+		keys = append(keys, key{"address", addr, a.limits.LoginFailuresPerAddress, a.limits.LoginAddressWindow})
 	}
 	var res loginReservation
 	var wait time.Duration

@@ -127,25 +127,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	watch(m, st, b, rt)
 	cleanups = append(cleanups, func() { _ = rt.Shutdown(context.WithoutCancel(ctx)) })
 
-	accts, err := accounts.New(st, issuer, profiles, rt, accounts.Limits{
-		PerAccount: cfg.Accounts.LoginFailuresPerAccount, AccountWindow: cfg.Accounts.LoginAccountWindow,
-		PerAddress: cfg.Accounts.LoginFailuresPerAddress, AddressWindow: cfg.Accounts.LoginAddressWindow,
-		RegistrationsPerAddress: cfg.Accounts.RegistrationsPerAddress, RegistrationWindow: cfg.Accounts.RegistrationWindow,
-		HashConcurrency: cfg.Accounts.HashConcurrency, HashQueue: cfg.Accounts.HashQueue, HashWait: cfg.Accounts.HashWait,
-		Password: auth.PasswordParams{MemoryKiB: uint32(cfg.Accounts.PasswordMemoryKiB), Time: uint32(cfg.Accounts.PasswordTime)}, // Load bounds both
-	}, logger)
+	accts, err := accounts.New(st, issuer, profiles, rt, cfg.Accounts, logger)
 	if err != nil {
 		return nil, err
 	}
-	soc := social.New(st, profiles, rt, social.Config{GroupMemberLimit: cfg.Social.GroupMemberLimit}, logger)
+	soc := social.New(st, profiles, rt, cfg.Social, logger)
 	blobs, err := blob.NewLocal(filepath.Join(cfg.DataDir, "media"))
 	if err != nil {
 		return nil, err
 	}
-	med := media.New(st, blobs, media.Limits{
-		Avatar: cfg.Media.MaxAvatarBytes, ChatPic: cfg.Media.MaxChatPicBytes, MP3: cfg.Media.MaxMP3Bytes, MP4: cfg.Media.MaxMP4Bytes,
-		PerAccount: cfg.Media.UploadsPerAccount,
-	}, logger)
+	med := media.New(st, blobs, cfg.Media, logger)
 
 	e, err := httpapi.New(httpapi.Options{
 		Logger:         logger,

@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"tim/internal/blob"
+	"tim/internal/config"
 	"tim/internal/sniff"
 	"tim/internal/store"
 )
@@ -66,13 +67,6 @@ const TimeLayout = "2006-01-02:15:04:05"
 // NamePattern matches exactly the names this server issues.
 var NamePattern = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}:[0-9]{2}:[0-9]{2}:[0-9]{2}-[0-9a-f]{32}$`)
 
-// Limits are the largest uploads accepted, in bytes, per kind, and how
-// many uploads one account may have in flight (0: no limit).
-type Limits struct {
-	Avatar, ChatPic, MP3, MP4 int64
-	PerAccount                int
-}
-
 // retryAfter is the Retry-After, in seconds, of an upload refused because
 // its account has too many in flight.
 const retryAfter = 5
@@ -97,7 +91,7 @@ var (
 type API struct {
 	q      *store.Store
 	blobs  blob.Store
-	limits Limits
+	limits config.Media // the largest uploads per kind; uploads in flight per account (0: no limit)
 	slots  *slots
 	logger *slog.Logger
 	now    func() time.Time
@@ -105,20 +99,20 @@ type API struct {
 
 // New returns an API recording media in st and keeping their bytes in
 // blobs.
-func New(st *store.Store, blobs blob.Store, limits Limits, logger *slog.Logger) *API {
-	return &API{q: st, blobs: blobs, limits: limits, slots: newSlots(limits.PerAccount), logger: logger, now: time.Now}
+func New(st *store.Store, blobs blob.Store, limits config.Media, logger *slog.Logger) *API {
+	return &API{q: st, blobs: blobs, limits: limits, slots: newSlots(limits.UploadsPerAccount), logger: logger, now: time.Now}
 }
 
 func (a *API) limit(k kind) int64 {
 	switch k {
 	case kindAvatar:
-		return a.limits.Avatar
+		return a.limits.MaxAvatarBytes
 	case kindChatPic:
-		return a.limits.ChatPic
+		return a.limits.MaxChatPicBytes
 	case kindMP3:
-		return a.limits.MP3
+		return a.limits.MaxMP3Bytes
 	case kindMP4:
-		return a.limits.MP4
+		return a.limits.MaxMP4Bytes
 	}
 	return 0
 }

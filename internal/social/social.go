@@ -10,6 +10,7 @@ import (
 
 	"tim/gen/models"
 	"tim/internal/auth"
+	"tim/internal/config"
 	"tim/internal/store"
 	"tim/internal/userview"
 )
@@ -45,12 +46,6 @@ const MaxGroupID = 1<<53 - 1
 // defaultNamePrefix names a group created by a join: 群聊<id>.
 const defaultNamePrefix = "群聊"
 
-// Config holds the social graph's limits.
-type Config struct {
-	// GroupMemberLimit is the most members a group may have.
-	GroupMemberLimit int
-}
-
 // Events is told of each committed change of rights, so that open sockets
 // on every instance follow it before the request returns.
 type Events interface {
@@ -66,13 +61,13 @@ type API struct {
 	q        *store.Store
 	profiles *userview.Loader
 	events   Events
-	cfg      Config
+	cfg      config.Social
 	logger   *slog.Logger
 }
 
 // New returns an API reading and writing through st; profiles builds the
 // user objects of responses; events hears of every change of rights.
-func New(st *store.Store, profiles *userview.Loader, events Events, cfg Config, logger *slog.Logger) *API {
+func New(st *store.Store, profiles *userview.Loader, events Events, cfg config.Social, logger *slog.Logger) *API {
 	return &API{q: st, profiles: profiles, events: events, cfg: cfg, logger: logger}
 }
 
