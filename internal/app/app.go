@@ -139,18 +139,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	med := media.New(st, blobs, cfg.Media, logger)
 
 	e, err := httpapi.New(httpapi.Options{
-		Logger:         logger,
-		Verifier:       verifier,
-		Handler:        &handlers{accts, soc, messages.NewHistory(st), med, messages.NewConversations(st, rt), &httpapi.Ops{DB: st, Bus: b}},
-		Registry:       reg,
-		TrustedProxies: cfg.HTTP.TrustedProxies,
-		MaxJSONBody:    cfg.HTTP.MaxJSONBody,
+		Logger:   logger,
+		Verifier: verifier,
+		Handler:  &handlers{accts, soc, messages.NewHistory(st), med, messages.NewConversations(st, rt), &httpapi.Ops{DB: st, Bus: b}},
+		Registry: reg,
+		HTTP:     cfg.HTTP, // with MetricsAddr set, Run serves MetricsHandler there
 		// The largest file limit, plus room for the other parts and headers.
-		MaxMultipartBody: max(cfg.Media.MaxAvatarBytes, cfg.Media.MaxChatPicBytes, cfg.Media.MaxMP3Bytes, cfg.Media.MaxMP4Bytes) + 1<<20,
-		Body:             httpapi.BodyLimits{Timeout: cfg.HTTP.BodyTimeout, MinBytes: cfg.HTTP.UploadMinBytes, MinWindow: cfg.HTTP.UploadMinWindow},
-		AllowedOrigins:   cfg.HTTP.AllowedOrigins,
+		MaxMultipartBody: cfg.Media.Largest() + 1<<20,
 		Mount:            rt.Register,
-		MetricsElsewhere: cfg.HTTP.MetricsAddr != "", // Run serves MetricsHandler there
 	})
 	if err != nil {
 		return nil, err

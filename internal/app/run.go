@@ -94,7 +94,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		// No ReadTimeout or WriteTimeout: one deadline for a whole request
 		// would cut off long uploads and downloads. Request bodies are
-		// bounded per request instead (httpapi.BodyLimits).
+		// bounded per request instead (TIM_BODY_TIMEOUT, TIM_UPLOAD_MIN_BYTES
+		// and TIM_UPLOAD_MIN_WINDOW, applied by httpapi).
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	serveErr := make(chan error, 1)

@@ -157,6 +157,11 @@ type Media struct {
 	MaxMP4Bytes int64
 }
 
+// Largest is the largest upload of any kind, in bytes.
+func (m Media) Largest() int64 {
+	return max(m.MaxAvatarBytes, m.MaxChatPicBytes, m.MaxMP3Bytes, m.MaxMP4Bytes)
+}
+
 // NATS is the section of the bus between instances: which NATS to join,
 // and how to prove who this instance is.
 type NATS struct {

@@ -9,24 +9,18 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-)
 
-// BodyLimits bound how long a request body may take to arrive. A zero
-// Timeout, MinBytes or MinWindow turns the matching bound off.
-type BodyLimits struct {
-	// Timeout bounds reading a body that is not a multipart upload.
-	Timeout time.Duration
-	// An upload must deliver at least MinBytes in every MinWindow.
-	MinBytes  int64
-	MinWindow time.Duration
-}
+	"tim/internal/config"
+)
 
 // bodyDeadlines puts a read deadline on the connection of every request
 // with a body. A body that is not a multipart upload must arrive whole
-// within l.Timeout. An upload has no fixed deadline, since a large file on
-// a slow line may rightly take long: its deadline is l.MinWindow ahead and
-// moves forward each time another l.MinBytes have arrived, so it expires
-// only when fewer than l.MinBytes arrive in l.MinWindow. A read past the
+// within l.BodyTimeout. An upload has no fixed deadline, since a large file
+// on a slow line may rightly take long: its deadline is l.UploadMinWindow
+// ahead and moves forward each time another l.UploadMinBytes have arrived,
+// so it expires only when fewer than l.UploadMinBytes arrive in
+// l.UploadMinWindow. A zero BodyTimeout, UploadMinBytes or UploadMinWindow
+// turns the matching bound off. A read past the
 // deadline fails with an error matching os.ErrDeadlineExceeded, which the
 // validator and the upload handlers answer with 408, and the response
 // closes the connection.
@@ -40,7 +34,7 @@ type BodyLimits struct {
 // header cannot buy a slow body unlimited time. Once a body has been read
 // to its end, net/http clears the deadline itself before the handler
 // carries on.
-func bodyDeadlines(l BodyLimits) echo.MiddlewareFunc {
+func bodyDeadlines(l config.HTTP) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -48,11 +42,11 @@ func bodyDeadlines(l BodyLimits) echo.MiddlewareFunc {
 				return next(c)
 			}
 			b := &deadlineBody{ReadCloser: req.Body, rc: http.NewResponseController(c.Response()), header: c.Response().Header()}
-			wait := l.Timeout
+			wait := l.BodyTimeout
 			if strings.HasPrefix(mediaType(req.Header.Get(echo.HeaderContentType)), "multipart/") {
-				b.minBytes, b.window = l.MinBytes, l.MinWindow
-				wait = l.MinWindow
-				if l.MinBytes <= 0 {
+				b.minBytes, b.window = l.UploadMinBytes, l.UploadMinWindow
+				wait = l.UploadMinWindow
+				if l.UploadMinBytes <= 0 {
 					wait = 0
 				}
 			}

@@ -22,6 +22,7 @@ import (
 	"tim/api"
 	"tim/gen/server"
 	"tim/internal/auth"
+	"tim/internal/config"
 	"tim/internal/docs"
 	"tim/internal/webapp"
 )
@@ -34,19 +35,13 @@ type Options struct {
 	Handler server.StrictServerInterface
 	// Registry receives the HTTP metrics and is served at /metrics.
 	Registry *prometheus.Registry
-	// MetricsElsewhere leaves /metrics out: another listener serves it.
-	MetricsElsewhere bool
-	// TrustedProxies may set X-Forwarded-For.
-	TrustedProxies []netip.Prefix
-	// MaxJSONBody limits JSON request bodies, in bytes.
-	MaxJSONBody int64
+	// HTTP is the configuration's HTTP section: the proxies that may set
+	// X-Forwarded-For, the browser origins whose pages may call the API
+	// from another origin (CORS), the bounds on request bodies, and, with
+	// MetricsAddr set, that another listener serves /metrics.
+	HTTP config.HTTP
 	// MaxMultipartBody limits whole multipart bodies, in bytes.
 	MaxMultipartBody int64
-	// Body bounds how long request bodies may take to arrive.
-	Body BodyLimits
-	// AllowedOrigins are the browser origins (exact, or "*") whose pages
-	// may call the API from another origin (CORS); none: same origin only.
-	AllowedOrigins []string
 	// Mount registers routes outside the contract (the WebSockets).
 	Mount func(e *echo.Echo)
 }
@@ -59,19 +54,19 @@ func New(o Options) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	val := &validator{router: c.router, maxJSONBody: o.MaxJSONBody, maxMultipartBody: o.MaxMultipartBody}
+	val := &validator{router: c.router, maxJSONBody: o.HTTP.MaxJSONBody, maxMultipartBody: o.MaxMultipartBody}
 
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(o.Logger)
-	e.IPExtractor = ipExtractor(o.TrustedProxies)
+	e.IPExtractor = ipExtractor(o.HTTP.TrustedProxies)
 
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
 	e.Use(requestID)
 	e.Use(accessLog(o.Logger, newMetrics(o.Registry)))
-	e.Use(newCORS(o.AllowedOrigins, c.spec).middleware)
-	e.Use(bodyDeadlines(o.Body))
+	e.Use(newCORS(o.HTTP.AllowedOrigins, c.spec).middleware)
+	e.Use(bodyDeadlines(o.HTTP))
 	e.Use(authenticator(o.Verifier))
 	e.Use(val.middleware)
 
@@ -79,7 +74,7 @@ func New(o Options) (*echo.Echo, error) {
 	if o.Mount != nil {
 		o.Mount(e)
 	}
-	if !o.MetricsElsewhere {
+	if o.HTTP.MetricsAddr == "" { // else another listener serves it
 		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{})))
 	}
 	c.pages.Register(e)
