@@ -99,20 +99,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	verifier := auth.NewVerifier(issuer, auth.NewRevocations(st))
 
 	reg, m := newRegistry()
-	var busOpts []bus.Option
-	if cfg.NATS.CredsFile != "" {
-		busOpts = append(busOpts, bus.WithCredsFile(cfg.NATS.CredsFile))
-	}
-	if cfg.NATS.NKeyFile != "" {
-		busOpts = append(busOpts, bus.WithNKeySeedFile(cfg.NATS.NKeyFile))
-	}
-	if cfg.NATS.CAFile != "" {
-		busOpts = append(busOpts, bus.WithRootCAs(cfg.NATS.CAFile))
-	}
-	if cfg.NATS.CertFile != "" || cfg.NATS.KeyFile != "" {
-		busOpts = append(busOpts, bus.WithClientCert(cfg.NATS.CertFile, cfg.NATS.KeyFile))
-	}
-	b, err := bus.Start(ctx, cfg.NATS.URL, logger, busOpts...)
+	b, err := bus.Start(ctx, cfg.NATS.URL, logger, busOptions(cfg.NATS)...)
 	if err != nil {
 		return nil, err
 	}
@@ -199,6 +186,25 @@ func (a *App) janitor(ctx context.Context) {
 			a.logger.WarnContext(ctx, "prune registration attempts", slog.Any("err", err))
 		}
 	}
+}
+
+// busOptions are the credentials and TLS files of the NATS section, as
+// options of bus.Start.
+func busOptions(n config.NATS) []bus.Option {
+	var opts []bus.Option
+	if n.CredsFile != "" {
+		opts = append(opts, bus.WithCredsFile(n.CredsFile))
+	}
+	if n.NKeyFile != "" {
+		opts = append(opts, bus.WithNKeySeedFile(n.NKeyFile))
+	}
+	if n.CAFile != "" {
+		opts = append(opts, bus.WithRootCAs(n.CAFile))
+	}
+	if n.CertFile != "" || n.KeyFile != "" {
+		opts = append(opts, bus.WithClientCert(n.CertFile, n.KeyFile))
+	}
+	return opts
 }
 
 // jwtSecret returns the configured secret, or the one kept in the data
