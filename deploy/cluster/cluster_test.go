@@ -23,6 +23,7 @@ import (
 	"tim/gen/client"
 	"tim/gen/models"
 	"tim/internal/testdb"
+	"tim/internal/testwait"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -208,37 +209,40 @@ func TestClusterSurvivesCrashes(t *testing.T) {
 
 	// Every send is acked in the end (resent under its id after a
 	// reconnect), and every acked seq reaches its recipient.
-	if !eventually(20*time.Second, func() bool {
+	if err := testwait.For(20*time.Second, func() error {
 		n := 0
 		for _, s := range senders {
 			n += s.pending()
 		}
-		return n == 0
-	}) {
-		t.Errorf("sends still unacked 20 s after the traffic ended")
+		if n > 0 {
+			return fmt.Errorf("%d sends still unacked", n)
+		}
+		return nil
+	}); err != nil {
+		t.Errorf("20 s after the traffic ended: %v", err)
 	}
 	// Not fatal: the checks below say which messages are missing.
-	eventually(20*time.Second, func() bool {
+	_ = testwait.For(20*time.Second, func() error {
 		for i, s := range senders {
 			if len(recipients[i].missing(s.ackedSeqs())) > 0 {
-				return false
+				return errors.New("messages missing")
 			}
 		}
-		return true
+		return nil
 	})
 	drained := time.Now()
 
 	// The watcher hears that idle, left on the dead instance, went offline.
 	offlineBound := presenceTimeout + presenceMargin
 	offlineAfter := time.Duration(-1)
-	eventually(time.Until(timKilled.Add(offlineBound)), func() bool {
+	_ = testwait.For(time.Until(timKilled.Add(offlineBound)), func() error {
 		for _, e := range watcher.presenceOf("idle") {
 			if !e.online && e.at.After(timKilled) {
 				offlineAfter = e.at.Sub(timKilled)
-				return true
+				return nil
 			}
 		}
-		return false
+		return errors.New("idle still online")
 	})
 	if offlineAfter < 0 || offlineAfter > offlineBound {
 		t.Errorf("the watcher did not see idle go offline within %s of tim-3's death", offlineBound)

@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"tim/internal/testwait"
 )
 
 // repoRoot is the module's root: the directory above this package holding
@@ -317,8 +319,7 @@ var listeningLine = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // waitReady waits until p logs its address and answers /readyz with 200.
 func (p *timProc) waitReady(t *testing.T, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	testwait.Eventually(t, within, func() error {
 		select {
 		case <-p.exited:
 			b, _ := os.ReadFile(p.logPath)
@@ -341,16 +342,13 @@ func (p *timProc) waitReady(t *testing.T, within time.Duration) {
 			if res, err := http.Get(p.url + "/readyz"); err == nil {
 				res.Body.Close()
 				if res.StatusCode == http.StatusOK {
-					return
+					return nil
 				}
 			}
 		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(p.logPath)
-			t.Fatalf("%s not ready within %s:\n%s", p.name, within, tail(b, 40))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		b, _ := os.ReadFile(p.logPath)
+		return fmt.Errorf("%s not ready:\n%s", p.name, tail(b, 40))
+	})
 }
 
 // kill ends p with SIGKILL, as a crash would, and waits for it.
@@ -437,24 +435,13 @@ func scrapeMetrics(t *testing.T, url string) map[string]float64 {
 	return out
 }
 
-// eventually polls cond every 20 ms until it holds or within passes, and
-// reports whether it held.
-func eventually(within time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
-}
-
-// waitFor polls cond every 20 ms until it holds, failing the test after
-// within.
+// waitFor polls cond until it holds, failing the test after within.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	if !eventually(within, cond) {
-		t.Fatalf("timed out after %s waiting for %s", within, what)
-	}
+	testwait.Eventually(t, within, func() error {
+		if !cond() {
+			return fmt.Errorf("waiting for %s", what)
+		}
+		return nil
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"tim/internal/config"
 	"tim/internal/testdb"
 	"tim/internal/testenv"
+	"tim/internal/testwait"
 	"tim/internal/wstest"
 )
 
@@ -260,17 +261,14 @@ func TestReadyzFollowsTheBus(t *testing.T) {
 	}
 	waitFor := func(status int) *client.ReadyzResponse {
 		t.Helper()
-		deadline := time.Now().Add(wait)
-		for {
-			res := readyz()
-			if res.StatusCode() == status {
-				return res
+		var res *client.ReadyzResponse
+		testwait.Eventually(t, wait, func() error {
+			if res = readyz(); res.StatusCode() != status {
+				return fmt.Errorf("readyz: status %d, want %d: %s", res.StatusCode(), status, res.Body)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("readyz: status %d, want %d: %s", res.StatusCode(), status, res.Body)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return nil
+		})
+		return res
 	}
 	if res := readyz(); res.StatusCode() != 200 {
 		t.Fatalf("readyz: %d %s", res.StatusCode(), res.Body)

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"tim/internal/app"
 	"tim/internal/testdb"
+	"tim/internal/testwait"
 )
 
 // syncBuffer is a log both Run and the test use.
@@ -72,25 +74,17 @@ func TestMetricsAddr(t *testing.T) {
 	var log syncBuffer
 	done := make(chan error, 1)
 	go func() { done <- app.Run(runCtx, []string{"tim"}, func(k string) string { return env[k] }, &log, &log) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		res, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
+	testwait.Eventually(t, 30*time.Second, func() error {
 		select {
 		case err := <-done:
 			t.Fatalf("Run ended: %v\n%s", err, log.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready:\n%s", log.String())
+		if err := ready("http://" + addr); err != nil {
+			return fmt.Errorf("%w; the log:\n%s", err, log.String())
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 
 	if code, _ := get(t, "http://"+addr+"/metrics"); code != http.StatusNotFound {
 		t.Errorf("main port /metrics: %d, want 404 when TIM_METRICS_ADDR is set", code)

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"tim/internal/app"
 	"tim/internal/pgcluster"
+	"tim/internal/testwait"
 )
 
 // TestDatabaseOutageIsLoggedOnce: while its PostgreSQL is stopped, a
@@ -161,34 +163,32 @@ func TestDatabaseOutageIsLoggedOnce(t *testing.T) {
 // waitReady polls /readyz until it answers 200, for at most 30 s.
 func waitReady(t *testing.T, base string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		res, err := http.Get(base + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s/readyz not 200 after 30 s (%v)", base, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	testwait.Eventually(t, 30*time.Second, func() error { return ready(base) })
+}
+
+// ready asks base's /readyz once: nil when it answers 200.
+func ready(base string) error {
+	res, err := http.Get(base + "/readyz")
+	if err != nil {
+		return err
 	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s/readyz: %s", base, res.Status)
+	}
+	return nil
 }
 
 // waitLog waits up to 30 s for match in the log past offset from, and
 // returns its submatches.
 func waitLog(t *testing.T, log *syncBuffer, from int, match *regexp.Regexp) []string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if m := match.FindStringSubmatch(log.String()[from:]); m != nil {
-			return m
+	var m []string
+	testwait.Eventually(t, 30*time.Second, func() error {
+		if m = match.FindStringSubmatch(log.String()[from:]); m == nil {
+			return fmt.Errorf("no log line matching %s:\n%s", match, log.String()[from:])
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no log line matching %s:\n%s", match, log.String()[from:])
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	return m
 }

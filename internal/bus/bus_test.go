@@ -28,6 +28,7 @@ import (
 	"go.uber.org/goleak"
 
 	"tim/internal/bus"
+	"tim/internal/testwait"
 )
 
 const wait = 10 * time.Second
@@ -372,18 +373,6 @@ func recv(t *testing.T, ch <-chan struct{}, what string) {
 	}
 }
 
-// eventually waits until cond holds.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, wait)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestConnectionStateAndCallbacks(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	srv := runServer(t, server.Options{}, 0)
@@ -411,16 +400,31 @@ func TestConnectionStateAndCallbacks(t *testing.T) {
 	srv.Shutdown()
 	srv.WaitForShutdown()
 	recv(t, disconnected, "disconnect callback")
-	eventually(t, "Connected false", func() bool { return !b.Connected() })
+	testwait.Eventually(t, wait, func() error {
+		if b.Connected() {
+			return errors.New("still connected")
+		}
+		return nil
+	})
 
 	// The same port again: the client comes back on its own, while the
 	// disconnect callback is still blocked.
 	srv = runServer(t, server.Options{}, port)
-	eventually(t, "Connected true", func() bool { return b.Connected() })
+	testwait.Eventually(t, wait, func() error {
+		if !b.Connected() {
+			return errors.New("not connected again")
+		}
+		return nil
+	})
 	roundTrip(t, b.Conn(), b.Conn())
 	// The client counts the reconnect in its handler, which it runs after
 	// it reports itself connected.
-	eventually(t, "the reconnect counted", func() bool { return b.Reconnects() > 0 })
+	testwait.Eventually(t, wait, func() error {
+		if b.Reconnects() == 0 {
+			return errors.New("the reconnect is not counted")
+		}
+		return nil
+	})
 	if n := b.Reconnects(); n != 1 {
 		t.Errorf("reconnects = %d, want 1", n)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"tim/internal/dbhealth"
 	"tim/internal/pgcluster"
 	"tim/internal/store"
+	"tim/internal/testwait"
 )
 
 // logBuffer is a log written by the monitor and read by the test.
@@ -111,14 +113,12 @@ func TestOutageOfARealDatabase(t *testing.T) {
 	// Nothing calls the database now: the monitor's probe finds it back.
 	re := regexp.MustCompile(`msg="database reachable again" outage=(\S+) failed_calls=(\d+)`)
 	var m []string
-	for deadline := time.Now().Add(30 * time.Second); m == nil; {
+	testwait.Eventually(t, 30*time.Second, func() error {
 		if m = re.FindStringSubmatch(log.String()); m == nil {
-			if time.Now().After(deadline) {
-				t.Fatalf("no recovery line:\n%s", log.String())
-			}
-			time.Sleep(20 * time.Millisecond)
+			return fmt.Errorf("no recovery line:\n%s", log.String())
 		}
-	}
+		return nil
+	})
 	if mon.Down() {
 		t.Error("monitor still takes the database for down")
 	}

@@ -22,6 +22,7 @@ import (
 	"tim/internal/config"
 	"tim/internal/testdb"
 	"tim/internal/testenv"
+	"tim/internal/testwait"
 )
 
 // logBuffer collects a server's log output.
@@ -45,15 +46,14 @@ func (b *logBuffer) String() string {
 // waitFor polls the log until match finds something, for at most 10 s.
 func (b *logBuffer) waitFor(t *testing.T, match *regexp.Regexp) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := match.FindString(b.String()); m != "" {
-			return m
+	var m string
+	testwait.Eventually(t, 10*time.Second, func() error {
+		if m = match.FindString(b.String()); m == "" {
+			return fmt.Errorf("no log line matching %s:\n%s", match, b.String())
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("no log line matching %s:\n%s", match, b.String())
-	return ""
+		return nil
+	})
+	return m
 }
 
 // runTim runs the whole server process, as `tim` does, with the given

@@ -3,6 +3,7 @@ package pgcluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"tim/internal/testwait"
 )
 
 // clusterDir returns a fresh directory for a cluster, removed after the
@@ -168,13 +171,12 @@ func TestStartAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Wait for the postmaster to be gone (it is not our child, so poll).
-	deadline := time.Now().Add(10 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("postmaster %d survived SIGKILL", pid)
+	testwait.Eventually(t, 10*time.Second, func() error {
+		if syscall.Kill(pid, 0) == nil {
+			return fmt.Errorf("postmaster %d survived SIGKILL", pid)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 
 	c := startCluster(t, dir)
 	if got := query(t, c, "postgres", "SELECT 1"); got != 1 {

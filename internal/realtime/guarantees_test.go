@@ -10,6 +10,7 @@ import (
 
 	"tim/gen/models"
 	"tim/internal/messages"
+	"tim/internal/testwait"
 )
 
 // TestStalledReaderLosesNothing: a socket without ack mode whose client
@@ -170,13 +171,12 @@ func TestGroupPresenceCountsUnderConcurrency(t *testing.T) {
 	}
 	waitFor := func(want int) {
 		t.Helper()
-		deadline := time.Now().Add(wait)
-		for count() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("group presence counts %d sockets, want %d", count(), want)
+		testwait.Eventually(t, wait, func() error {
+			if got := count(); got != want {
+				return fmt.Errorf("group presence counts %d sockets, want %d", got, want)
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	waitFor(n)
 	for _, c := range clients[1:] {

@@ -3,12 +3,15 @@ package realtime
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"tim/internal/testwait"
 )
 
 // The goroutine label that marks what a test started: a goroutine inherits
@@ -38,17 +41,14 @@ func checkLeaks(t *testing.T) {
 	t.Cleanup(func() {
 		defer leakChecked.Delete(t)
 		pprof.SetGoroutineLabels(context.Background()) // the test's own goroutine runs the cleanups
-		deadline := time.Now().Add(leakSettle)
-		for sleep := time.Millisecond; ; sleep = min(2*sleep, 100*time.Millisecond) {
-			leaked := goroutinesLabelled(t.Name())
-			if leaked == "" {
-				return
+		err := testwait.For(leakSettle, func() error {
+			if leaked := goroutinesLabelled(t.Name()); leaked != "" {
+				return errors.New(leaked)
 			}
-			if time.Now().After(deadline) {
-				t.Errorf("goroutines started by the test still run %v after it ended:\n%s", leakSettle, leaked)
-				return
-			}
-			time.Sleep(sleep)
+			return nil
+		})
+		if err != nil {
+			t.Errorf("goroutines started by the test still run %v after it ended:\n%v", leakSettle, err)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,6 +26,7 @@ import (
 	"tim/internal/config"
 	"tim/internal/store"
 	"tim/internal/testdb"
+	"tim/internal/testwait"
 	"tim/internal/wstest"
 )
 
@@ -313,20 +315,13 @@ func (c *rawClient) drain() int {
 // waitCursor waits until account's stored delivery cursor in conv is seq.
 func (e *env) waitCursor(account, conv string, seq int64) {
 	e.t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
+	testwait.Eventually(e.t, wait, func() error {
 		got, err := e.q.DeliveryCursorGet(context.Background(), account, conv)
-		if err != nil {
-			e.t.Fatal(err)
+		if err == nil && got != seq {
+			err = fmt.Errorf("delivery cursor of %s in %s is %d, want %d", account, conv, got, seq)
 		}
-		if got == seq {
-			return
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("delivery cursor of %s in %s is %d, want %d", account, conv, got, seq)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err
+	})
 }
 
 // crash stops the service as a killed process would: no more heartbeats or

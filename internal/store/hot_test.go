@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"tim/internal/testwait"
 )
 
 // TestPerMessageUpdatesAreHOT: the rows that every commit batch and every
@@ -67,7 +69,7 @@ func TestPerMessageUpdatesAreHOT(t *testing.T) {
 	// moved the mark.
 	want := int64(batches - 1)
 	watcher := connect(t, url)
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	testwait.Eventually(t, 10*time.Second, func() error {
 		upd, hot := map[string]int64{}, map[string]int64{}
 		if _, err := watcher.Exec(ctx, "SELECT pg_stat_clear_snapshot()"); err != nil {
 			t.Fatal(err)
@@ -94,11 +96,8 @@ func TestPerMessageUpdatesAreHOT(t *testing.T) {
 					t.Errorf("%s: %d of %d updates were HOT", rel, hot[rel], want)
 				}
 			}
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("updates counted: %v (HOT %v), want %d and %d", upd, hot, want+1, want)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return fmt.Errorf("updates counted: %v (HOT %v), want %d and %d", upd, hot, want+1, want)
+	})
 }
