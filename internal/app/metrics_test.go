@@ -7,32 +7,14 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"tim/internal/app"
 	"tim/internal/testdb"
+	"tim/internal/testlog"
 	"tim/internal/testwait"
 )
-
-// syncBuffer is a log both Run and the test use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -71,7 +53,7 @@ func TestMetricsAddr(t *testing.T) {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var log syncBuffer
+	var log testlog.Buffer
 	done := make(chan error, 1)
 	go func() { done <- app.Run(runCtx, []string{"tim"}, func(k string) string { return env[k] }, &log, &log) }()
 	testwait.Eventually(t, 30*time.Second, func() error {

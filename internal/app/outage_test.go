@@ -17,6 +17,7 @@ import (
 
 	"tim/internal/app"
 	"tim/internal/pgcluster"
+	"tim/internal/testlog"
 	"tim/internal/testwait"
 )
 
@@ -55,7 +56,7 @@ func TestDatabaseOutageIsLoggedOnce(t *testing.T) {
 		"TIM_PASSWORD_MEMORY_KIB": "64", "TIM_PASSWORD_TIME": "1", // cheap hashes
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	var log syncBuffer
+	var log testlog.Buffer
 	done := make(chan error, 1)
 	go func() { done <- app.Run(runCtx, []string{"tim"}, func(k string) string { return env[k] }, &log, &log) }()
 	t.Cleanup(func() {
@@ -129,7 +130,7 @@ func TestDatabaseOutageIsLoggedOnce(t *testing.T) {
 	if _, err := pgcluster.Start(ctx, pgcluster.Options{Dir: pgDir, Fast: true}); err != nil {
 		t.Fatalf("restart PostgreSQL: %v", err)
 	}
-	recovered := waitLog(t, &log, before, regexp.MustCompile(`msg="database reachable again" outage=\S+ failed_calls=(\d+)`))
+	recovered := log.Wait(t, 30*time.Second, before, regexp.MustCompile(`msg="database reachable again" outage=\S+ failed_calls=(\d+)`))
 	waitReady(t, base)
 	if code := friends(); code != http.StatusOK {
 		t.Fatalf("getFriends after the outage: %d", code)
@@ -177,18 +178,4 @@ func ready(base string) error {
 		return fmt.Errorf("%s/readyz: %s", base, res.Status)
 	}
 	return nil
-}
-
-// waitLog waits up to 30 s for match in the log past offset from, and
-// returns its submatches.
-func waitLog(t *testing.T, log *syncBuffer, from int, match *regexp.Regexp) []string {
-	t.Helper()
-	var m []string
-	testwait.Eventually(t, 30*time.Second, func() error {
-		if m = match.FindStringSubmatch(log.String()[from:]); m == nil {
-			return fmt.Errorf("no log line matching %s:\n%s", match, log.String()[from:])
-		}
-		return nil
-	})
-	return m
 }

@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 	"go.uber.org/goleak"
 
 	"tim/internal/bus"
+	"tim/internal/testlog"
 	"tim/internal/testwait"
 )
 
@@ -35,28 +35,7 @@ const wait = 10 * time.Second
 
 var ctx = context.Background()
 
-// testLogger writes to the test log while the test runs; NATS handlers
-// that fire later are dropped.
-func testLogger(t *testing.T) *slog.Logger {
-	w := &tWriter{t: t}
-	t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tWriter struct {
-	mu   sync.Mutex
-	t    *testing.T
-	done bool
-}
-
-func (w *tWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	}
-	return len(p), nil
-}
+func testLogger(t *testing.T) *slog.Logger { return testlog.Logger(t, slog.LevelDebug) }
 
 func start(t *testing.T, url string, opts ...bus.Option) *bus.Bus {
 	t.Helper()

@@ -1,43 +1,22 @@
 package dbhealth_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"tim/internal/dbhealth"
 	"tim/internal/pgcluster"
 	"tim/internal/store"
-	"tim/internal/testwait"
+	"tim/internal/testlog"
 )
-
-// logBuffer is a log written by the monitor and read by the test.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestOutageOfARealDatabase stops a real PostgreSQL under a store whose
 // failed calls are logged through the monitor, then starts it again.
@@ -67,7 +46,7 @@ func TestOutageOfARealDatabase(t *testing.T) {
 	t.Cleanup(st.Close)
 
 	const summary = 300 * time.Millisecond
-	var log logBuffer
+	var log testlog.Buffer
 	mon := dbhealth.New(slog.NewTextHandler(&log, nil), dbhealth.Options{
 		Unavailable: store.Unavailable, Summary: summary, Probe: 50 * time.Millisecond,
 	})
@@ -112,13 +91,7 @@ func TestOutageOfARealDatabase(t *testing.T) {
 	}
 	// Nothing calls the database now: the monitor's probe finds it back.
 	re := regexp.MustCompile(`msg="database reachable again" outage=(\S+) failed_calls=(\d+)`)
-	var m []string
-	testwait.Eventually(t, 30*time.Second, func() error {
-		if m = re.FindStringSubmatch(log.String()); m == nil {
-			return fmt.Errorf("no recovery line:\n%s", log.String())
-		}
-		return nil
-	})
+	m := log.Wait(t, 30*time.Second, 0, re)
 	if mon.Down() {
 		t.Error("monitor still takes the database for down")
 	}

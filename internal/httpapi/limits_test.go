@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,44 +20,17 @@ import (
 	"tim/internal/config"
 	"tim/internal/testdb"
 	"tim/internal/testenv"
-	"tim/internal/testwait"
+	"tim/internal/testlog"
 )
 
-// logBuffer collects a server's log output.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor polls the log until match finds something, for at most 10 s.
-func (b *logBuffer) waitFor(t *testing.T, match *regexp.Regexp) string {
-	t.Helper()
-	var m string
-	testwait.Eventually(t, 10*time.Second, func() error {
-		if m = match.FindString(b.String()); m == "" {
-			return fmt.Errorf("no log line matching %s:\n%s", match, b.String())
-		}
-		return nil
-	})
-	return m
-}
+// logWait bounds the wait for a server's log line: under load a start
+// has taken more than 10 s.
+const logWait = 30 * time.Second
 
 // runTim runs the whole server process, as `tim` does, with the given
 // environment on top of a fresh database, and returns its address and log.
 // It is stopped in t.Cleanup.
-func runTim(t *testing.T, env map[string]string) (string, *logBuffer) {
+func runTim(t *testing.T, env map[string]string) (string, *testlog.Buffer) {
 	t.Helper()
 	vars := map[string]string{
 		"TIM_DATABASE_URL": testdb.New(t),
@@ -73,7 +44,7 @@ func runTim(t *testing.T, env map[string]string) (string, *logBuffer) {
 	for k, v := range env {
 		vars[k] = v
 	}
-	logs := &logBuffer{}
+	logs := &testlog.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx, []string{"tim"}, func(k string) string { return vars[k] }, logs, logs) }()
@@ -83,7 +54,7 @@ func runTim(t *testing.T, env map[string]string) (string, *logBuffer) {
 			t.Errorf("run: %v", err)
 		}
 	})
-	line := logs.waitFor(t, regexp.MustCompile(`msg=listening addr=\S+`))
+	line := logs.Wait(t, logWait, 0, regexp.MustCompile(`msg=listening addr=\S+`))[0]
 	return strings.TrimPrefix(line[strings.Index(line, "addr="):], "addr="), logs
 }
 

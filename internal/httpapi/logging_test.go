@@ -26,7 +26,7 @@ func TestTokenMaskedInLogsWhateverItsCase(t *testing.T) {
 		}
 		_, _ = io.Copy(io.Discard, res.Body)
 		res.Body.Close()
-		logs.waitFor(t, regexp.MustCompile(fmt.Sprintf(`msg=request .*probe-%d`, i)))
+		logs.Wait(t, logWait, 0, regexp.MustCompile(fmt.Sprintf(`msg=request .*probe-%d`, i)))
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("?%s= logged in clear:\n%s", name, logs.String())
 		}
@@ -83,7 +83,7 @@ func TestRequestIDFromClientOnlyWhenShortAndPrintable(t *testing.T) {
 			seen[got] = true
 		}
 		// slog quotes values with spaces or quotes; match either form.
-		line := logs.waitFor(t, regexp.MustCompile(fmt.Sprintf(`msg=request .*query="?case=%d"? .*`, i)))
+		line := logs.Wait(t, logWait, 0, regexp.MustCompile(fmt.Sprintf(`msg=request .*query="?case=%d"? .*`, i)))[0]
 		if !strings.Contains(line, "request_id="+got+" ") && !strings.Contains(line, fmt.Sprintf("request_id=%q ", got)) {
 			t.Errorf("%s: log line does not carry request id %q:\n%s", tc.name, got, line)
 		}
@@ -122,7 +122,7 @@ func TestWebSocketUpgradeLoggedAs101(t *testing.T) {
 	if res.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("handshake status %d", res.StatusCode)
 	}
-	line := logs.waitFor(t, regexp.MustCompile(`msg=request .*path=/websocket/alice .*`))
+	line := logs.Wait(t, logWait, 0, regexp.MustCompile(`msg=request .*path=/websocket/alice .*`))[0]
 	if !strings.Contains(line, " status=101 ") {
 		t.Errorf("upgrade logged with another status than 101:\n%s", line)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"tim/internal/store"
 	"tim/internal/testdb"
+	"tim/internal/testlog"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -25,7 +26,7 @@ type fixture struct {
 func setup(t *testing.T) fixture {
 	t.Helper()
 	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := testlog.Logger(t, slog.LevelWarn)
 	f := fixture{ctx: ctx, url: testdb.New(t), log: logger}
 	st := f.store(t)
 	if err := st.Migrate(ctx, logger); err != nil {
@@ -60,10 +61,6 @@ func (f fixture) store(t *testing.T) *store.Store {
 	t.Cleanup(st.Close)
 	return st
 }
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
 // recorder collects what a committer publishes; gate, when set, holds the
 // committer in its first publish until it is closed.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"tim/internal/testlog"
 	"tim/internal/testwait"
 )
 
@@ -54,7 +55,7 @@ func startCluster(t *testing.T, dir string) *Cluster {
 }
 
 func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return testlog.Logger(t, slog.LevelDebug)
 }
 
 // query runs sql on database dbname and returns the single integer it

@@ -26,6 +26,7 @@ import (
 	"tim/internal/config"
 	"tim/internal/store"
 	"tim/internal/testdb"
+	"tim/internal/testlog"
 	"tim/internal/testwait"
 	"tim/internal/wstest"
 )
@@ -61,28 +62,11 @@ type env struct {
 	logger *slog.Logger
 }
 
-type testLogWriter struct {
-	mu sync.Mutex
-	t  *testing.T
-	on bool
-}
-
-func (w *testLogWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.on {
-		w.t.Log(strings.TrimSpace(string(p)))
-	}
-	return len(p), nil
-}
-
 func setup(t *testing.T, opts ...func(*config.Config)) *env {
 	t.Helper()
 	checkLeaks(t)
 	ctx := context.Background()
-	lw := &testLogWriter{t: t, on: true}
-	t.Cleanup(func() { lw.mu.Lock(); lw.on = false; lw.mu.Unlock() })
-	logger := slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := testlog.Logger(t, slog.LevelWarn)
 	url := testdb.New(t)
 	st, err := store.Open(ctx, url, 20)
 	if err != nil {

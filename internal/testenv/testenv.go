@@ -5,12 +5,9 @@ package testenv
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +18,7 @@ import (
 	"tim/internal/app"
 	"tim/internal/config"
 	"tim/internal/testdb"
+	"tim/internal/testlog"
 )
 
 // Password is the password Register gives every account.
@@ -136,7 +134,7 @@ func (e *Env) Stop(t testing.TB) {
 
 func start(t testing.TB, cfg config.Config) *Env {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(newTestWriter(t), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := testlog.Logger(t, slog.LevelWarn)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	a, err := app.New(ctx, cfg, logger)
@@ -199,29 +197,4 @@ func (e *Env) Login(t testing.TB, account string) string {
 // WebSocketURL turns a path into a ws:// URL on the server.
 func (e *Env) WebSocketURL(path string) string {
 	return "ws" + strings.TrimPrefix(e.URL, "http") + path
-}
-
-// testWriter forwards server logs to the test log while the test runs, and
-// to stderr after it ended (background goroutines may still log).
-type testWriter struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
-}
-
-func newTestWriter(t testing.TB) io.Writer {
-	w := &testWriter{t: t}
-	t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
-	return w
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.done {
-		fmt.Fprint(os.Stderr, string(p))
-		return len(p), nil
-	}
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
 }
