@@ -84,7 +84,7 @@ func TestBehindProxies(t *testing.T) {
 			j.slowUpload()
 			// The idle socket has had only Tim's pings since it opened.
 			if d := 2*readTimeout + time.Second - time.Since(idleSince); d > 0 {
-				time.Sleep(d)
+				time.Sleep(d) // the scenario: idle past twice the proxy's read timeout
 			}
 			idle.alive()
 			j.websockets(idle)
@@ -192,7 +192,7 @@ func (j *journey) media(video []byte) {
 	if _, err := io.CopyN(h, res.Body, 1<<20); err != nil {
 		t.Fatalf("download: %v", err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond) // the scenario: a reader that stalls mid-download
 	if _, err := io.Copy(h, res.Body); err != nil {
 		t.Fatalf("download: %v", err)
 	}
@@ -232,7 +232,7 @@ func (r *slowReader) Read(p []byte) (int, error) {
 	if len(r.data) == 0 {
 		return 0, io.EOF
 	}
-	time.Sleep(r.every)
+	time.Sleep(r.every) // the scenario: a client that uploads slowly
 	n := copy(p[:min(len(p), r.chunk)], r.data)
 	r.data = r.data[n:]
 	return n, nil

@@ -183,7 +183,7 @@ func TestClusterSurvivesCrashes(t *testing.T) {
 	for _, s := range senders {
 		sending.Go(func() { s.sendFor(sendEvery, stopSending) })
 	}
-	time.Sleep(natsKillAt)
+	time.Sleep(natsKillAt) // the scenario: traffic runs for a while before the crash
 	natsKilled := time.Now()
 	cluster.kill(t, natsVictim)
 	t.Logf("killed nats node %d (SIGKILL)", natsVictim+1)
@@ -197,12 +197,12 @@ func TestClusterSurvivesCrashes(t *testing.T) {
 		return false
 	})
 
-	time.Sleep(time.Until(trafficBegan.Add(timKillAt)))
+	time.Sleep(time.Until(trafficBegan.Add(timKillAt))) // the scenario: the second crash at its time
 	timKilled := time.Now()
 	t3.kill(t)
 	t.Logf("killed tim-3 (SIGKILL)")
 
-	time.Sleep(time.Until(trafficBegan.Add(sendFor)))
+	time.Sleep(time.Until(trafficBegan.Add(sendFor))) // the scenario: traffic for sendFor in all
 	close(stopSending)
 	sending.Wait() // no send may start after the checks below count them
 	trafficEnded := time.Now()

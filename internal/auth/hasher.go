@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"tim/internal/testsignal"
 )
 
 // ErrBusy means a password hash or check did not run: every slot was taken
@@ -22,6 +24,7 @@ type Hasher struct {
 	slots   chan struct{} // one token per running hash
 	waiting chan struct{} // one token per caller waiting for a slot
 	wait    time.Duration
+	queued  testsignal.Signal[struct{}] // a caller took a place in the queue
 }
 
 // NewHasher returns a Hasher that hashes with params, runs at most
@@ -81,6 +84,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 	select {
 	case h.waiting <- struct{}{}:
+		h.queued.Signal(struct{}{})
 	default:
 		return ErrBusy
 	}

@@ -42,10 +42,9 @@ func TestHasherQueueWaitsBoundedly(t *testing.T) {
 	// A waiter gets the slot when it is released.
 	got := make(chan error, 1)
 	h.wait = time.Minute
+	h.queued.Init()
 	go func() { got <- h.acquire(ctx) }()
-	for len(h.waiting) == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	h.queued.WaitOrTimeout(t)
 	// The queue is full now: the next caller is turned away at once.
 	if err := h.acquire(ctx); !errors.Is(err, ErrBusy) {
 		t.Fatalf("queue full: err = %v, want ErrBusy", err)

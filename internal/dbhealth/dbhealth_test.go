@@ -79,7 +79,7 @@ func TestOutageOfARealDatabase(t *testing.T) {
 		} else {
 			derived.WarnContext(ctx, "ping failed", slog.Any("err", err))
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond) // the scenario: calls spread over four summaries
 	}
 	if !mon.Down() {
 		t.Error("monitor does not take the database for down")

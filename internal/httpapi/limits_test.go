@@ -217,7 +217,7 @@ func TestJSONBodyWithinTheDeadline(t *testing.T) {
 		if _, err := io.WriteString(conn, body[:half]); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(300 * time.Millisecond) // a pause well inside the deadline
+		time.Sleep(300 * time.Millisecond) // the scenario: a pause well inside the deadline
 		if _, err := io.WriteString(conn, body[half:]); err != nil {
 			t.Fatal(err)
 		}
@@ -233,7 +233,7 @@ func TestJSONBodyWithinTheDeadline(t *testing.T) {
 		if round == 0 {
 			// Longer than the body deadline: the idle connection must
 			// not inherit it.
-			time.Sleep(2500 * time.Millisecond)
+			time.Sleep(2500 * time.Millisecond) // the scenario: a client idle past the deadline
 		}
 	}
 }
@@ -260,7 +260,7 @@ func TestWebSocketOutlivesTheBodyDeadline(t *testing.T) {
 			}
 		}
 	}()
-	time.Sleep(time.Second) // more than three body timeouts, doing nothing
+	time.Sleep(time.Second) // the scenario: idle for more than three body timeouts
 	if err := conn.WriteControl(websocket.PingMessage, []byte("still there?"), time.Now().Add(5*time.Second)); err != nil {
 		t.Fatalf("ping: %v", err)
 	}

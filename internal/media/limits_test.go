@@ -134,7 +134,7 @@ type pacedReader struct {
 
 func (p *pacedReader) Read(b []byte) (int, error) {
 	if p.left == 0 {
-		time.Sleep(p.pause)
+		time.Sleep(p.pause) // the scenario: a client that uploads slowly
 		p.left = p.chunk
 	}
 	n, err := p.r.Read(b[:min(len(b), p.left)])

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"tim/gen/models"
 	"tim/internal/messages"
@@ -20,6 +19,7 @@ import (
 func TestStalledReaderLosesNothing(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
+	e.svc.confirmPinged.Init()
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
 	ca := e.dial("/websocket/OneToOne/a/b", a)
@@ -36,9 +36,11 @@ func TestStalledReaderLosesNothing(t *testing.T) {
 		ca.send(fmt.Sprintf("%d %s", i, body))
 		ca.acksAndMessages(1, 1)
 	}
-	// Long past the confirming ping and the cursor flush: the frames left
-	// the server, but the client never read them.
-	time.Sleep(3 * confirmDelay)
+	// Once the ping that confirms the last frame is written, the frames
+	// have left the server, but the client never read them.
+	for p := e.svc.confirmPinged.WaitOrTimeout(t); p.account != "b" || p.seqs[messages.DirectKey("a", "b")] != n; {
+		p = e.svc.confirmPinged.WaitOrTimeout(t)
+	}
 	_ = stalled.conn.NetConn().Close()
 
 	cb := e.dial("/websocket/b", b)

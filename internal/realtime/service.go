@@ -25,6 +25,7 @@ import (
 	"tim/internal/config"
 	"tim/internal/messages"
 	"tim/internal/store"
+	"tim/internal/testsignal"
 )
 
 // Settings are the service's settings: the configuration's realtime
@@ -87,6 +88,8 @@ type Service struct {
 	// typingSent limits the typing frames this instance's sockets send,
 	// typingRelayed those it delivers (typing.go).
 	typingSent, typingRelayed typingGate
+	// confirmPinged tells a test of the confirming pings (socket.go).
+	confirmPinged testsignal.Signal[confirmPing]
 
 	ctx      context.Context // ends at Shutdown, after the sockets closed
 	cancel   context.CancelFunc

@@ -21,7 +21,7 @@ import (
 func (s *Service) start(conn *websocket.Conn, raw *coalescingConn, h handshake, ackMode bool) *socket {
 	so := newSocket(wsTransport{c: conn, raw: raw}, s, socketOptions{
 		queueBytes: s.cfg.SocketQueueBytes, writeTimeout: s.cfg.WriteTimeout, closeTimeout: closeWriteTimeout,
-		pingInterval: s.cfg.PingInterval, confirmDelay: confirmDelay, observer: s.obs,
+		pingInterval: s.cfg.PingInterval, confirmDelay: confirmDelay, observer: s.obs, pinged: &s.confirmPinged,
 	})
 	so.id = s.nextID.Add(1)
 	so.account, so.jti, so.generation, so.ch, so.ackMode = h.claims.Account, h.claims.JTI, h.claims.Generation, h.ch, ackMode

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"tim/internal/testsignal"
 )
 
 // Close codes, documented in api/asyncapi.yaml.
@@ -139,6 +141,14 @@ type socketOptions struct {
 	pingInterval, confirmDelay time.Duration
 	// observer, if set, learns of deliveries and the close.
 	observer Observer
+	// pinged, if armed, learns of each ping written to confirm frames.
+	pinged *testsignal.Signal[confirmPing]
+}
+
+// confirmPing is a ping that confirms seqs, written to account's socket.
+type confirmPing struct {
+	account string
+	seqs    map[string]int64
 }
 
 func newSocket(t transport, hooks socketHooks, opts socketOptions) *socket {
@@ -386,6 +396,7 @@ func (s *socket) noteWritten(batch []outFrame) bool {
 // written before it. It reports false when the socket is finished.
 func (s *socket) ping() bool {
 	s.pingNo++
+	seqs := s.unconfirmed
 	if len(s.unconfirmed) > 0 {
 		s.cmu.Lock()
 		s.marks = append(s.marks, pingMark{no: s.pingNo, seqs: s.unconfirmed})
@@ -395,6 +406,9 @@ func (s *socket) ping() bool {
 	if err := s.t.WritePing(strconv.AppendUint(nil, s.pingNo, 10), time.Now().Add(s.opts.writeTimeout)); err != nil {
 		s.finish(0, "")
 		return false
+	}
+	if len(seqs) > 0 {
+		s.opts.pinged.Signal(confirmPing{s.account, seqs})
 	}
 	return true
 }
