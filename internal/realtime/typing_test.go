@@ -3,12 +3,14 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"tim/gen/models"
 	"tim/internal/messages"
+	"tim/internal/testwait"
 )
 
 func typing(with string, groupID int64) models.TypingClientFrame {
@@ -36,15 +38,16 @@ func (c *client) typing() models.TypingFrame {
 // reaches the friend, or the group's other members, across instances; more
 // of them within 2 s are dropped, also from the sender's other device on
 // another instance; non-friends and non-members get 403 and reach nobody;
-// a right lost without an event stops the relay at once.
+// a right lost without an event stops the relay at once; no sender hears
+// its own.
 func TestTypingRelayedOncePerIntervalToFriendsAndMembers(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	p := e.peer()
-	a, b, c, d := e.user("a"), e.user("b"), e.user("c"), e.user("d")
+	a, b, c, d, f := e.user("a"), e.user("b"), e.user("c"), e.user("d"), e.user("f")
 	e.befriend("a", "b")
 	e.group(9, "a", "b", "c")
-	e.group(10, "a", "b")
+	e.group(10, "a", "b", "f")
 	// A message in each conversation: a socket that replayed its messages
 	// is registered for live frames (ack=1: every socket replays them all).
 	e.commit(messages.Send{Sender: "a", To: "b", Body: "hi"}, messages.Send{Sender: "a", GroupID: 9, Body: "hi"})
@@ -62,6 +65,7 @@ func TestTypingRelayedOncePerIntervalToFriendsAndMembers(t *testing.T) {
 	bU := open(p, "/websocket/b", b, 2)
 	cG := open(p, "/websocket/9/c", c, 1)
 	dU := open(e, "/websocket/d", d, 0)
+	fU := open(e, "/websocket/f", f, 0)
 
 	start := time.Now()
 	for range 3 {
@@ -98,19 +102,17 @@ func TestTypingRelayedOncePerIntervalToFriendsAndMembers(t *testing.T) {
 	}
 
 	// After the interval a's typing is relayed again.
-	deadline := time.Now().Add(wait)
-	for {
+	testwait.Eventually(t, wait, func() error {
 		aU.sendJSON(typing("b", 0))
-		if f := bU.poll("typing", 100*time.Millisecond); f != nil {
-			if f["from"] != "a" || f["with"] != "a" {
-				t.Fatalf("b got %v", f)
-			}
-			break
+		got := bU.poll("typing", 100*time.Millisecond)
+		if got == nil {
+			return errors.New("typing not relayed again")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("typing not relayed again")
+		if got["from"] != "a" || got["with"] != "a" {
+			t.Fatalf("b got %v", got)
 		}
-	}
+		return nil
+	})
 	if since := time.Since(start); since < typingInterval {
 		t.Fatalf("relayed again after %v, within the interval", since)
 	}
@@ -120,28 +122,32 @@ func TestTypingRelayedOncePerIntervalToFriendsAndMembers(t *testing.T) {
 	if _, err := e.q.FriendshipDeletePair(context.Background(), "a", "b"); err != nil {
 		t.Fatal(err)
 	}
-	deadline = time.Now().Add(wait)
-	for {
+	testwait.Eventually(t, wait, func() error {
 		aU.sendJSON(typing("b", 0))
-		if f := aU.poll("error", 100*time.Millisecond); f != nil {
-			if f["code"] != float64(403) {
-				t.Fatalf("a got %v", f)
-			}
-			break
+		got := aU.poll("error", 100*time.Millisecond)
+		if got == nil {
+			return errors.New("typing of a former friend not refused")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("typing of a former friend not refused")
+		if got["code"] != float64(403) {
+			t.Fatalf("a got %v", got)
+		}
+		return nil
+	})
+	// Barriers: typing frames sent after the refused one, through each
+	// instance, must be the next each socket hears. The refused frame was
+	// not relayed to b, and a's own frames, had they been relayed to a,
+	// would have come first from the same instance.
+	fU.sendJSON(typing("", 10)) // through e, as aU's
+	for name, s := range map[string]*client{"b": bU, "a": aU, "a's other device": a2} {
+		if got := s.typing(); got.From != "f" || got.GroupId == nil || *got.GroupId != 10 {
+			t.Fatalf("%s got %+v, want f's typing in group 10", name, got)
 		}
 	}
-	if f := bU.poll("typing", 200*time.Millisecond); f != nil {
-		t.Fatalf("former friend's typing relayed: %v", f)
-	}
-	// The sender's own sockets never hear of its typing.
-	if f := a2.poll("typing", 10*time.Millisecond); f != nil {
-		t.Fatalf("sender got %v", f)
-	}
-	if f := aU.poll("typing", 10*time.Millisecond); f != nil {
-		t.Fatalf("sender got %v", f)
+	cG.sendJSON(typing("", 9)) // through p, as a2's
+	for name, s := range map[string]*client{"a": aU, "a's other device": a2} {
+		if got := s.typing(); got.From != "c" || got.GroupId == nil || *got.GroupId != 9 {
+			t.Fatalf("%s got %+v, want c's typing in group 9", name, got)
+		}
 	}
 }
 
