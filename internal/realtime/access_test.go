@@ -36,31 +36,31 @@ func TestLeaverLosesTheGroupOnEveryInstance(t *testing.T) {
 	e.befriend("a", "b")
 	e.group(1, "a", "b")
 	ca := e.dial("/websocket/a", a)
-	ca.next()
-	ca.next()
+	ca.Next()
+	ca.Next()
 	group := p.dial("/websocket/1/b", b)
-	group.nextOf("group.online")
+	group.NextOf("group.online")
 	user := p.dial("/websocket/b", b)
-	user.next()
-	user.next()
+	user.Next()
+	user.Next()
 	gid := int64(1)
-	ca.sendJSON(models.SendFrame{Type: "send", GroupId: &gid, Text: "before"})
-	if m := user.message(); m.Message != "before" {
+	ca.SendJSON(models.SendFrame{Type: "send", GroupId: &gid, Text: "before"})
+	if m := user.Message(); m.Message != "before" {
 		t.Fatalf("b got %+v", m)
 	}
 
 	e.leave(1, "b")
-	if code := group.closed(); code != CloseNoLongerPeer {
+	if code := group.Closed(); code != CloseNoLongerPeer {
 		t.Fatalf("group socket closed with %d, want %d", code, CloseNoLongerPeer)
 	}
-	ca.sendJSON(models.SendFrame{Type: "send", GroupId: &gid, Text: "after"})
+	ca.SendJSON(models.SendFrame{Type: "send", GroupId: &gid, Text: "after"})
 	to := "b"
-	ca.sendJSON(models.SendFrame{Type: "send", To: &to, Text: "direct"})
-	if m := user.message(); m.Message != "direct" {
+	ca.SendJSON(models.SendFrame{Type: "send", To: &to, Text: "direct"})
+	if m := user.Message(); m.Message != "direct" {
 		t.Fatalf("b's user socket got %+v after leaving, want the direct message", m)
 	}
-	user.sendJSON(models.SyncFrame{Type: "sync", GroupId: &gid, AfterSeq: 0})
-	if f := user.nextOf("error"); f["code"] != float64(403) {
+	user.SendJSON(models.SyncFrame{Type: "sync", GroupId: &gid, AfterSeq: 0})
+	if f := user.NextOf("error"); f["code"] != float64(403) {
 		t.Fatalf("sync of a left group answered %v", f)
 	}
 }
@@ -73,20 +73,20 @@ func TestSyncChecksMembershipNow(t *testing.T) {
 	a, b := e.user("a"), e.user("b")
 	e.group(1, "a", "b")
 	group := e.dial("/websocket/1/b", b)
-	group.nextOf("group.online")
+	group.NextOf("group.online")
 	ca := e.dial("/websocket/1/a", a)
-	ca.nextOf("group.online")
-	ca.send("history")
-	ca.acksAndMessages(1, 1)
-	if m := group.message(); m.Message != "history" {
+	ca.NextOf("group.online")
+	ca.Send("history")
+	ca.AcksAndMessages(1, 1)
+	if m := group.Message(); m.Message != "history" {
 		t.Fatalf("b got %+v", m)
 	}
 	if _, err := e.q.GroupMemberDelete(context.Background(), 1, "b"); err != nil {
 		t.Fatal(err)
 	}
 	gid := int64(1)
-	group.sendJSON(models.SyncFrame{Type: "sync", GroupId: &gid, AfterSeq: 0})
-	if f := group.nextOf("error"); f["code"] != float64(403) {
+	group.SendJSON(models.SyncFrame{Type: "sync", GroupId: &gid, AfterSeq: 0})
+	if f := group.NextOf("error"); f["code"] != float64(403) {
 		t.Fatalf("sync after leaving answered %v", f)
 	}
 }
@@ -100,9 +100,9 @@ func TestUnfriendClosesDirectSockets(t *testing.T) {
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
 	ca := e.dial("/websocket/OneToOne/a/b", a)
-	ca.next()
+	ca.Next()
 	cb := p.dial("/websocket/OneToOne/b/a", b)
-	cb.next()
+	cb.Next()
 	ctx := context.Background()
 	if _, err := e.q.FriendshipDeletePair(ctx, "a", "b"); err != nil {
 		t.Fatal(err)
@@ -111,7 +111,7 @@ func TestUnfriendClosesDirectSockets(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []*client{ca, cb} {
-		if code := c.closed(); code != CloseNoLongerPeer {
+		if code := c.Closed(); code != CloseNoLongerPeer {
 			t.Fatalf("one-to-one socket closed with %d, want %d", code, CloseNoLongerPeer)
 		}
 	}
@@ -132,8 +132,8 @@ func TestSocketLivesNoLongerThanItsToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := e.dial("/websocket/a", tok)
-	c.next()
-	if code := c.closed(); code != CloseLoggedOut {
+	c.Next()
+	if code := c.Closed(); code != CloseLoggedOut {
 		t.Fatalf("closed with %d at expiry, want %d", code, CloseLoggedOut)
 	}
 }
@@ -147,12 +147,12 @@ func TestRecheckRepairsLostEvents(t *testing.T) {
 	e.befriend("a", "b")
 	e.group(1, "a", "b")
 	group := e.dial("/websocket/1/b", b)
-	group.nextOf("group.online")
+	group.NextOf("group.online")
 	direct := e.dial("/websocket/OneToOne/b/a", b)
-	direct.next()
+	direct.Next()
 	user := e.dial("/websocket/a", a)
-	user.next()
-	user.next()
+	user.Next()
+	user.Next()
 	ctx := context.Background()
 	// Changed behind the service's back: no event.
 	if _, err := e.q.GroupMemberDelete(ctx, 1, "b"); err != nil {
@@ -172,7 +172,7 @@ func TestRecheckRepairsLostEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	for c, want := range map[*client]int{group: CloseNoLongerPeer, direct: CloseNoLongerPeer, user: CloseLoggedOut} {
-		if code := c.closed(); code != want {
+		if code := c.Closed(); code != want {
 			t.Fatalf("closed with %d, want %d", code, want)
 		}
 	}
@@ -188,8 +188,8 @@ func TestMessageLostByTheBusIsCaughtUp(t *testing.T) {
 	b := e.user("b")
 	e.befriend("a", "b")
 	cb := e.dial("/websocket/b", b)
-	cb.next()
-	cb.next()
+	cb.Next()
+	cb.Next()
 	// A committer whose batches are never published: the bus "lost" them.
 	lost, err := messages.NewCommitter(context.Background(), e.q, e.logger, func([]messages.Committed) {}, 5*time.Second,
 		messages.WithChangeMarks(testHealEvery/2))
@@ -200,23 +200,23 @@ func TestMessageLostByTheBusIsCaughtUp(t *testing.T) {
 	if _, err := lost.Send(messages.Send{Sender: "a", To: "b", Body: "lost on the bus"}); err != nil {
 		t.Fatal(err)
 	}
-	if m := cb.message(); m.Message != "lost on the bus" || m.Seq != 1 {
+	if m := cb.Message(); m.Message != "lost on the bus" || m.Seq != 1 {
 		t.Fatalf("b got %+v", m)
 	}
 
 	// One lost right after one delivered: the conversation's change mark
 	// stays where the delivered one put it, and the healing still finds it.
 	ca := e.dial("/websocket/a", e.token("a"))
-	ca.next()
-	ca.next()
-	ca.sendJSON(map[string]any{"type": "send", "to": "b", "text": "delivered"})
-	if m := cb.message(); m.Message != "delivered" || m.Seq != 2 {
+	ca.Next()
+	ca.Next()
+	ca.SendJSON(map[string]any{"type": "send", "to": "b", "text": "delivered"})
+	if m := cb.Message(); m.Message != "delivered" || m.Seq != 2 {
 		t.Fatalf("b got %+v", m)
 	}
 	if _, err := lost.Send(messages.Send{Sender: "a", To: "b", Body: "lost right after"}); err != nil {
 		t.Fatal(err)
 	}
-	if m := cb.message(); m.Message != "lost right after" || m.Seq != 3 {
+	if m := cb.Message(); m.Message != "lost right after" || m.Seq != 3 {
 		t.Fatalf("b got %+v", m)
 	}
 }

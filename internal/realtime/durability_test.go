@@ -16,20 +16,20 @@ func TestRestartBetweenSendAndConnect(t *testing.T) {
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
 	ca := e.dial("/websocket/OneToOne/a/b", a)
-	ca.next()
+	ca.Next()
 	const n = 20
 	for i := range n {
-		ca.send(fmt.Sprintf("m%d", i))
+		ca.Send(fmt.Sprintf("m%d", i))
 	}
-	ca.acksAndMessages(n, n)
+	ca.AcksAndMessages(n, n)
 	e.restart()
-	if code := ca.closed(); code != CloseGoingAway {
+	if code := ca.Closed(); code != CloseGoingAway {
 		t.Fatalf("close code %d", code)
 	}
 	cb := e.dial("/websocket/OneToOne/b/a", b)
-	cb.next()
+	cb.Next()
 	for i := range n {
-		if m := cb.message(); m.Seq != int64(i+1) || m.Message != fmt.Sprintf("m%d", i) {
+		if m := cb.Message(); m.Seq != int64(i+1) || m.Message != fmt.Sprintf("m%d", i) {
 			t.Fatalf("got %+v", m)
 		}
 	}
@@ -41,37 +41,37 @@ func TestReconnectMidBurst(t *testing.T) {
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
 	ca := e.dial("/websocket/OneToOne/a/b", a)
-	ca.next()
+	ca.Next()
 	cb := e.dial("/websocket/b?ack=1", b)
-	cb.next()
-	cb.next()
+	cb.Next()
+	cb.Next()
 	const n = 300
 	for i := range n {
-		ca.send(fmt.Sprintf("m%d", i))
+		ca.Send(fmt.Sprintf("m%d", i))
 	}
 	// b acknowledges the first 100, then drops the connection mid-burst.
 	var acked int64
 	for range 100 {
-		m := cb.message()
+		m := cb.Message()
 		if m.Seq != acked+1 {
 			t.Fatalf("seq %d after %d", m.Seq, acked)
 		}
 		acked = m.Seq
 		with := "a"
-		cb.sendJSON(models.AckClientFrame{Type: "ack", With: &with, Seq: m.Seq})
+		cb.SendJSON(models.AckClientFrame{Type: "ack", With: &with, Seq: m.Seq})
 	}
-	cb.close()
+	cb.Close()
 	// The new socket starts right after what was acknowledged at the latest
 	// and continues without gaps to the end.
 	cb2 := e.dial("/websocket/b?ack=1", b)
-	cb2.next()
-	cb2.next()
-	m := cb2.message()
+	cb2.Next()
+	cb2.Next()
+	m := cb2.Message()
 	if m.Seq > acked+1 {
 		t.Fatalf("resumed at %d after ack %d", m.Seq, acked)
 	}
 	for m.Seq < n {
-		next := cb2.message()
+		next := cb2.Message()
 		if next.Seq != m.Seq+1 {
 			t.Fatalf("seq %d after %d", next.Seq, m.Seq)
 		}
@@ -90,12 +90,12 @@ func TestTwoInstances(t *testing.T) {
 
 	// Presence crosses instances: b (on the peer) sees a come online.
 	cb := p.dial("/websocket/b", b)
-	cb.next()
-	cb.next()
+	cb.Next()
+	cb.Next()
 	ca := e.dial("/websocket/a", a)
-	ca.next()
-	ca.next()
-	if f := cb.nextOf("presence"); f["account"] != "a" || f["online"] != true {
+	ca.Next()
+	ca.Next()
+	if f := cb.NextOf("presence"); f["account"] != "a" || f["online"] != true {
 		t.Fatalf("presence %v", f)
 	}
 	// Direct and group messages both ways, from both instances.
@@ -103,14 +103,14 @@ func TestTwoInstances(t *testing.T) {
 	const n = 40
 	for i := range n {
 		to := "b"
-		ca.sendJSON(models.SendFrame{Type: "send", To: &to, Text: fmt.Sprintf("d%d", i)})
-		cb.sendJSON(models.SendFrame{Type: "send", GroupId: &gid, Text: fmt.Sprintf("g%d", i)})
+		ca.SendJSON(models.SendFrame{Type: "send", To: &to, Text: fmt.Sprintf("d%d", i)})
+		cb.SendJSON(models.SendFrame{Type: "send", GroupId: &gid, Text: fmt.Sprintf("g%d", i)})
 	}
 	check := func(c *client, nAcks int) {
 		t.Helper()
 		// Each gets the other's messages; a typed send is answered by its
 		// ack alone.
-		_, msgs := c.acksAndMessages(nAcks, n)
+		_, msgs := c.AcksAndMessages(nAcks, n)
 		last := map[string]int64{}
 		for _, m := range msgs {
 			conv := "g"
@@ -129,18 +129,18 @@ func TestTwoInstances(t *testing.T) {
 	// Killing an instance loses nothing committed: c, offline so far,
 	// connects to the survivor and gets every group message.
 	cc := e.dial("/websocket/5/c", c)
-	cc.next()
+	cc.Next()
 	e.stop()
-	cc.closed()
+	cc.Closed()
 	cc2 := p.dial("/websocket/c", c)
-	cc2.next()
-	cc2.next()
+	cc2.Next()
+	cc2.Next()
 	for i := range n {
-		if m := cc2.message(); m.Seq != int64(i+1) {
+		if m := cc2.Message(); m.Seq != int64(i+1) {
 			t.Fatalf("c got %+v", m)
 		}
 	}
-	if f := cb.nextOf("presence"); f["account"] != "a" || f["online"] != false {
+	if f := cb.NextOf("presence"); f["account"] != "a" || f["online"] != false {
 		t.Fatalf("presence %v", f)
 	}
 }
@@ -152,7 +152,7 @@ func TestSlowConsumer(t *testing.T) {
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
 	ca := e.dial("/websocket/OneToOne/a/b", a)
-	ca.next()
+	ca.Next()
 	// b does not read while a sends: the kernel buffers fill, then its
 	// queue, and the server closes it as a slow consumer. When b reads
 	// again, it gets what was written and then the close frame.
@@ -167,18 +167,18 @@ func TestSlowConsumer(t *testing.T) {
 	const n = 170
 	// The sender paces itself, so that only b falls behind.
 	for i := range n {
-		ca.send(fmt.Sprintf("%d %s", i, big))
-		ca.acksAndMessages(1, 1)
+		ca.Send(fmt.Sprintf("%d %s", i, big))
+		ca.AcksAndMessages(1, 1)
 	}
 	if got := cb.drain(); got != CloseSlowConsumer {
 		t.Fatalf("close code %d, want %d", got, CloseSlowConsumer)
 	}
 	// Nothing is lost: the next socket replays everything in order.
 	cb2 := e.dial("/websocket/b", b)
-	cb2.next()
-	cb2.next()
+	cb2.Next()
+	cb2.Next()
 	for i := range n {
-		if m := cb2.message(); m.Seq != int64(i+1) {
+		if m := cb2.Message(); m.Seq != int64(i+1) {
 			t.Fatalf("got seq %d, want %d", m.Seq, i+1)
 		}
 	}

@@ -20,8 +20,8 @@ func TestDeadInstanceUsersGoOffline(t *testing.T) {
 	b := e.user("b")
 	e.befriend("a", "b")
 	cb := e.dial("/websocket/b", b)
-	cb.next()
-	cb.next()
+	cb.Next()
+	cb.Next()
 	// The dead instance: a online there, and silent for longer than the
 	// timeout (no query backdates a heartbeat, so the fixture does).
 	ctx := context.Background()
@@ -34,7 +34,7 @@ func TestDeadInstanceUsersGoOffline(t *testing.T) {
 	if _, err := e.pool.Exec(ctx, `UPDATE instances SET last_seen = now() - interval '1 hour' WHERE id = 'dead'`); err != nil {
 		t.Fatal(err)
 	}
-	if p := cb.nextOf("presence"); p["account"] != "a" || p["online"] != false {
+	if p := cb.NextOf("presence"); p["account"] != "a" || p["online"] != false {
 		t.Fatalf("presence %v", p)
 	}
 	var n int
@@ -53,15 +53,15 @@ func TestGroupJoinedAndLeftWhileConnected(t *testing.T) {
 	e.group(1, "a")
 	ctx := context.Background()
 	ca := e.dial("/websocket/a", a)
-	ca.next()
-	ca.next()
+	ca.Next()
+	ca.Next()
 	cb := e.dial("/websocket/b", b)
-	cb.next()
-	cb.next()
+	cb.Next()
+	cb.Next()
 	gid := int64(1)
 	sendGroup := func(text string) {
-		ca.sendJSON(models.SendFrame{Type: "send", GroupId: &gid, Text: text})
-		if acks, _ := ca.acksAndMessages(1, 0); acks[0].GroupId == nil || *acks[0].GroupId != gid {
+		ca.SendJSON(models.SendFrame{Type: "send", GroupId: &gid, Text: text})
+		if acks, _ := ca.AcksAndMessages(1, 0); acks[0].GroupId == nil || *acks[0].GroupId != gid {
 			t.Fatalf("a's ack %+v", acks[0])
 		}
 	}
@@ -82,7 +82,7 @@ func TestGroupJoinedAndLeftWhileConnected(t *testing.T) {
 		t.Fatal(err)
 	}
 	sendGroup("after join")
-	if m := cb.message(); m.Message != "after join" || m.Seq != 2 {
+	if m := cb.Message(); m.Message != "after join" || m.Seq != 2 {
 		t.Fatalf("b got %+v", m)
 	}
 
@@ -95,8 +95,8 @@ func TestGroupJoinedAndLeftWhileConnected(t *testing.T) {
 	}
 	sendGroup("after leave")
 	to := "b"
-	ca.sendJSON(models.SendFrame{Type: "send", To: &to, Text: "direct"})
-	if m := cb.message(); m.Message != "direct" {
+	ca.SendJSON(models.SendFrame{Type: "send", To: &to, Text: "direct"})
+	if m := cb.Message(); m.Message != "direct" {
 		t.Fatalf("b got %+v after leaving", m)
 	}
 }

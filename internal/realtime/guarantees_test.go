@@ -23,7 +23,7 @@ func TestStalledReaderLosesNothing(t *testing.T) {
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
 	ca := e.dial("/websocket/OneToOne/a/b", a)
-	ca.next()
+	ca.Next()
 	stalled, _, err := e.tryDialRaw("/websocket/b", b)
 	if err != nil {
 		t.Fatal(err)
@@ -33,8 +33,8 @@ func TestStalledReaderLosesNothing(t *testing.T) {
 	const n = 40
 	body := strings.Repeat("x", 8<<10)
 	for i := range n {
-		ca.send(fmt.Sprintf("%d %s", i, body))
-		ca.acksAndMessages(1, 1)
+		ca.Send(fmt.Sprintf("%d %s", i, body))
+		ca.AcksAndMessages(1, 1)
 	}
 	// Once the ping that confirms the last frame is written, the frames
 	// have left the server, but the client never read them.
@@ -44,10 +44,10 @@ func TestStalledReaderLosesNothing(t *testing.T) {
 	_ = stalled.conn.NetConn().Close()
 
 	cb := e.dial("/websocket/b", b)
-	cb.next() // connected
-	cb.next() // users
+	cb.Next() // connected
+	cb.Next() // users
 	for i := range n {
-		if m := cb.message(); m.Seq != int64(i+1) {
+		if m := cb.Message(); m.Seq != int64(i+1) {
 			t.Fatalf("after the stall got seq %d, want %d", m.Seq, i+1)
 		}
 	}
@@ -62,28 +62,28 @@ func TestReadingClientIsConfirmed(t *testing.T) {
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
 	ca := e.dial("/websocket/OneToOne/a/b", a)
-	ca.next()
+	ca.Next()
 	cb := e.dial("/websocket/b", b)
-	cb.next() // connected
-	cb.next() // users
+	cb.Next() // connected
+	cb.Next() // users
 	const n = 5
 	for i := range n {
-		ca.send(fmt.Sprintf("m%d", i))
+		ca.Send(fmt.Sprintf("m%d", i))
 	}
-	ca.acksAndMessages(n, n)
+	ca.AcksAndMessages(n, n)
 	for i := range n {
-		if m := cb.message(); m.Seq != int64(i+1) {
+		if m := cb.Message(); m.Seq != int64(i+1) {
 			t.Fatalf("got seq %d, want %d", m.Seq, i+1)
 		}
 	}
 	e.waitCursor("b", messages.DirectKey("a", "b"), n)
-	cb.close()
+	cb.Close()
 	cb2 := e.dial("/websocket/b", b)
-	cb2.next() // connected
-	cb2.next() // users
-	ca.send("after")
-	ca.acksAndMessages(1, 1)
-	if m := cb2.message(); m.Seq != n+1 {
+	cb2.Next() // connected
+	cb2.Next() // users
+	ca.Send("after")
+	ca.AcksAndMessages(1, 1)
+	if m := cb2.Message(); m.Seq != n+1 {
 		t.Fatalf("after reconnecting got seq %d first, want %d (nothing replayed)", m.Seq, n+1)
 	}
 }
@@ -101,16 +101,16 @@ func TestClientMsgIDPerConversation(t *testing.T) {
 	e.befriend("a", "c")
 	e.group(7, "a", "b")
 	ca := e.dial("/websocket/a?ack=1", a)
-	ca.next()
-	ca.next()
+	ca.Next()
+	ca.Next()
 	id := "same-id"
 	b, c, g := "b", "c", int64(7)
-	ca.sendJSON(models.SendFrame{Type: "send", To: &b, Text: "to b", ClientMsgId: &id})
-	toB, _ := ca.acksAndMessages(1, 0)
-	ca.sendJSON(models.SendFrame{Type: "send", To: &c, Text: "to c", ClientMsgId: &id})
-	toC, _ := ca.acksAndMessages(1, 0)
-	ca.sendJSON(models.SendFrame{Type: "send", GroupId: &g, Text: "to the group", ClientMsgId: &id})
-	toG, _ := ca.acksAndMessages(1, 0)
+	ca.SendJSON(models.SendFrame{Type: "send", To: &b, Text: "to b", ClientMsgId: &id})
+	toB, _ := ca.AcksAndMessages(1, 0)
+	ca.SendJSON(models.SendFrame{Type: "send", To: &c, Text: "to c", ClientMsgId: &id})
+	toC, _ := ca.AcksAndMessages(1, 0)
+	ca.SendJSON(models.SendFrame{Type: "send", GroupId: &g, Text: "to the group", ClientMsgId: &id})
+	toG, _ := ca.AcksAndMessages(1, 0)
 	if toB[0].To == nil || *toB[0].To != "b" || toC[0].To == nil || *toC[0].To != "c" || toG[0].GroupId == nil || *toG[0].GroupId != 7 {
 		t.Fatalf("acks do not name their conversations: %+v %+v %+v", toB[0], toC[0], toG[0])
 	}
@@ -127,8 +127,8 @@ func TestClientMsgIDPerConversation(t *testing.T) {
 		}
 	}
 	// Within one conversation the id still dedupes.
-	ca.sendJSON(models.SendFrame{Type: "send", To: &c, Text: "to c again", ClientMsgId: &id})
-	if again := ca.ack(); again.Id != toC[0].Id {
+	ca.SendJSON(models.SendFrame{Type: "send", To: &c, Text: "to c again", ClientMsgId: &id})
+	if again := ca.Ack(); again.Id != toC[0].Id {
 		t.Fatalf("repeat in the same conversation got %+v, want the ack of %d", again, toC[0].Id)
 	}
 }
@@ -161,7 +161,7 @@ func TestGroupPresenceCountsUnderConcurrency(t *testing.T) {
 		return
 	}
 	for _, c := range clients {
-		c.nextOf("group.online")
+		c.NextOf("group.online")
 	}
 	count := func() int {
 		var sockets int
@@ -183,10 +183,10 @@ func TestGroupPresenceCountsUnderConcurrency(t *testing.T) {
 	waitFor(n)
 	for _, c := range clients[1:] {
 		wg.Add(1)
-		go func() { defer wg.Done(); c.close() }()
+		go func() { defer wg.Done(); c.Close() }()
 	}
 	wg.Wait()
 	waitFor(1)
-	clients[0].close()
+	clients[0].Close()
 	waitFor(0)
 }

@@ -42,23 +42,23 @@ func TestBusOutageHeals(t *testing.T) {
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
 	ca := e.dial("/websocket/OneToOne/a/b", a)
-	ca.next()
+	ca.Next()
 	cb := p.dial("/websocket/b", b)
-	cb.next()
-	cb.next()
+	cb.Next()
+	cb.Next()
 	other := e.user("c")
 	e.befriend("c", "b")
 	cc := p.dial("/websocket/c", other)
-	cc.next()
-	cc.next()
+	cc.Next()
+	cc.Next()
 
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	const n = 5
 	for i := range n {
-		ca.send(fmt.Sprintf("m%d", i))
+		ca.Send(fmt.Sprintf("m%d", i))
 	}
-	ca.acksAndMessages(n, n)
+	ca.AcksAndMessages(n, n)
 	claims, err := e.issuer.Parse(other)
 	if err != nil {
 		t.Fatal(err)
@@ -71,11 +71,11 @@ func TestBusOutageHeals(t *testing.T) {
 	restarted := natsServer(t, addr.Port)
 	defer func() { restarted.Shutdown(); restarted.WaitForShutdown() }()
 	for i := range n {
-		if m := cb.message(); m.Seq != int64(i+1) || m.Message != fmt.Sprintf("m%d", i) {
+		if m := cb.Message(); m.Seq != int64(i+1) || m.Message != fmt.Sprintf("m%d", i) {
 			t.Fatalf("after the outage b got %+v, want seq %d", m, i+1)
 		}
 	}
-	if code := cc.closed(); code != CloseLoggedOut {
+	if code := cc.Closed(); code != CloseLoggedOut {
 		t.Fatalf("c's socket closed with %d after the outage, want %d", code, CloseLoggedOut)
 	}
 }
@@ -90,22 +90,22 @@ func TestCrashedIncarnationGoesOffline(t *testing.T) {
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
 	cb := e.dial("/websocket/b", b)
-	cb.next()
-	cb.next()
+	cb.Next()
+	cb.Next()
 	ca := p.dial("/websocket/a", a)
-	ca.next()
-	ca.next()
-	if f := cb.nextOf("presence"); f["account"] != "a" || f["online"] != true {
+	ca.Next()
+	ca.Next()
+	if f := cb.NextOf("presence"); f["account"] != "a" || f["online"] != true {
 		t.Fatalf("presence %v", f)
 	}
 	crashed := p.svc.instanceID
 	p.crash()
-	ca.closed()
+	ca.Closed()
 	p.start() // the same configured id, a new run
 	if _, err := e.pool.Exec(context.Background(), `UPDATE instances SET last_seen = now() - interval '1 hour' WHERE id = $1`, crashed); err != nil {
 		t.Fatal(err)
 	}
-	if f := cb.nextOf("presence"); f["account"] != "a" || f["online"] != false {
+	if f := cb.NextOf("presence"); f["account"] != "a" || f["online"] != false {
 		t.Fatalf("presence %v, want a offline", f)
 	}
 }

@@ -19,57 +19,57 @@ func TestTypedSendAnsweredByAckAlone(t *testing.T) {
 	e.befriend("a", "b")
 	e.group(7, "a", "b")
 	ua := e.dial("/websocket/a", a)
-	ua.next()
-	ua.next()
+	ua.Next()
+	ua.Next()
 	other := e.dial("/websocket/a", a) // another device of a
-	other.next()
-	other.next()
+	other.Next()
+	other.Next()
 	da := e.dial("/websocket/OneToOne/a/b", a)
-	da.next()
+	da.Next()
 	ub := e.dial("/websocket/b", b)
-	ub.next()
-	ub.next()
+	ub.Next()
+	ub.Next()
 
 	to, gid := "b", int64(7)
-	ua.sendJSON(models.SendFrame{Type: "send", To: &to, Text: "typed"})
+	ua.SendJSON(models.SendFrame{Type: "send", To: &to, Text: "typed"})
 	if ack := ua.onlyAck(); ack.Seq != 1 || ack.To == nil || *ack.To != "b" || ack.Id == 0 || ack.Time.IsZero() {
 		t.Fatalf("ack of the typed send %+v", ack)
 	}
 	for name, c := range map[string]*client{"a's other device": other, "a's one-to-one socket": da, "b": ub} {
-		if m := c.message(); m.Seq != 1 || m.Message != "typed" {
+		if m := c.Message(); m.Seq != 1 || m.Message != "typed" {
 			t.Fatalf("%s got %+v", name, m)
 		}
 	}
 	// The original frame is answered by an ack and the message. Had the
 	// typed send been copied, its frame would come first.
-	ua.sendJSON(models.LegacySendFrame{To: "b", Text: "legacy"})
-	acks, msgs := ua.acksAndMessages(1, 1)
+	ua.SendJSON(models.LegacySendFrame{To: "b", Text: "legacy"})
+	acks, msgs := ua.AcksAndMessages(1, 1)
 	if acks[0].Seq != 2 || msgs[0].Seq != 2 || msgs[0].Message != "legacy" {
 		t.Fatalf("legacy send: ack %+v, message %+v", acks[0], msgs[0])
 	}
 	// Plain text on the one-to-one channel: ack and message.
-	da.send("plain")
-	acks, msgs = da.acksAndMessages(1, 2)
+	da.Send("plain")
+	acks, msgs = da.AcksAndMessages(1, 2)
 	if acks[0].Seq != 3 || msgs[0].Seq != 2 || msgs[1].Seq != 3 || msgs[1].Message != "plain" {
 		t.Fatalf("plain text: ack %+v, messages %+v", acks[0], msgs)
 	}
 	// A typed send on the one-to-one channel: the ack alone. b's reply
 	// is then the next message the socket sees.
-	da.sendJSON(models.SendFrame{Type: "send", To: &to, Text: "typed on one-to-one"})
+	da.SendJSON(models.SendFrame{Type: "send", To: &to, Text: "typed on one-to-one"})
 	if ack := da.onlyAck(); ack.Seq != 4 {
 		t.Fatalf("ack %+v", ack)
 	}
-	ub.sendJSON(models.SendFrame{Type: "send", To: ptr("a"), Text: "reply"})
-	if m := da.message(); m.Seq != 5 || m.Message != "reply" {
+	ub.SendJSON(models.SendFrame{Type: "send", To: ptr("a"), Text: "reply"})
+	if m := da.Message(); m.Seq != 5 || m.Message != "reply" {
 		t.Fatalf("one-to-one socket after its typed send got %+v, want b's reply (seq 5)", m)
 	}
 
 	// The group channel: the sending socket gets the message too.
 	ga := e.dial("/websocket/7/a", a)
-	ga.next()
-	ga.nextOf("group.online")
-	ga.sendJSON(models.SendFrame{Type: "send", GroupId: &gid, Text: "to the group"})
-	acks, msgs = ga.acksAndMessages(1, 1)
+	ga.Next()
+	ga.NextOf("group.online")
+	ga.SendJSON(models.SendFrame{Type: "send", GroupId: &gid, Text: "to the group"})
+	acks, msgs = ga.AcksAndMessages(1, 1)
 	if acks[0].Seq != 1 || msgs[0].Seq != 1 || msgs[0].Message != "to the group" {
 		t.Fatalf("group socket: ack %+v, message %+v", acks[0], msgs[0])
 	}
@@ -89,33 +89,33 @@ func TestOwnMessageCountsAsDelivered(t *testing.T) {
 	to := "b"
 
 	ua := e.dial("/websocket/a", a)
-	ua.next()
-	ua.next()
-	ua.sendJSON(models.SendFrame{Type: "send", To: &to, Text: "one"})
-	ua.sendJSON(models.SendFrame{Type: "send", To: &to, Text: "two"})
-	ua.acksAndMessages(2, 0)
+	ua.Next()
+	ua.Next()
+	ua.SendJSON(models.SendFrame{Type: "send", To: &to, Text: "one"})
+	ua.SendJSON(models.SendFrame{Type: "send", To: &to, Text: "two"})
+	ua.AcksAndMessages(2, 0)
 	e.waitCursor("a", conv, 2)
-	ua.close()
+	ua.Close()
 
 	acked := e.dial("/websocket/a?ack=1", a)
-	acked.next()
-	acked.next()
-	acked.sendJSON(models.SendFrame{Type: "send", To: &to, Text: "three"})
+	acked.Next()
+	acked.Next()
+	acked.SendJSON(models.SendFrame{Type: "send", To: &to, Text: "three"})
 	ack := acked.onlyAck()
-	acked.sendJSON(models.AckClientFrame{Type: "ack", With: &to, Seq: ack.Seq})
+	acked.SendJSON(models.AckClientFrame{Type: "ack", With: &to, Seq: ack.Seq})
 	e.waitCursor("a", conv, 3)
 
 	// b's next message is live on the same socket: no gap was left.
 	ub := e.dial("/websocket/b", b)
-	ub.next()
-	ub.next()
+	ub.Next()
+	ub.Next()
 	for want := int64(1); want <= 3; want++ {
-		if m := ub.message(); m.Seq != want {
+		if m := ub.Message(); m.Seq != want {
 			t.Fatalf("b got seq %d, want %d", m.Seq, want)
 		}
 	}
-	ub.sendJSON(models.SendFrame{Type: "send", To: ptr("a"), Text: "four"})
-	if m := acked.message(); m.Seq != 4 || m.Message != "four" {
+	ub.SendJSON(models.SendFrame{Type: "send", To: ptr("a"), Text: "four"})
+	if m := acked.Message(); m.Seq != 4 || m.Message != "four" {
 		t.Fatalf("a got %+v, want seq 4", m)
 	}
 }
@@ -124,6 +124,6 @@ func TestOwnMessageCountsAsDelivered(t *testing.T) {
 // message frame before it.
 func (c *client) onlyAck() models.AckFrame {
 	c.t.Helper()
-	acks, _ := c.acksAndMessages(1, 0)
+	acks, _ := c.AcksAndMessages(1, 0)
 	return acks[0]
 }

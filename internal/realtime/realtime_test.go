@@ -81,24 +81,24 @@ func TestUserChannelOpenSequence(t *testing.T) {
 	e.befriend("a", "b")
 	e.befriend("a", "c")
 	cb := e.dial("/websocket/b", b)
-	cb.next()
-	cb.next()
+	cb.Next()
+	cb.Next()
 	// b is online once its presence is written: a sees it in the users list
 	// and b sees a come online.
 	ca := e.dial("/websocket/a", a)
-	if f := ca.next(); f["code"] != float64(200) || f["message"] != "连接成功" {
+	if f := ca.Next(); f["code"] != float64(200) || f["message"] != "连接成功" {
 		t.Fatalf("first frame %v", f)
 	}
-	users := ca.next()["users"].([]any)
+	users := ca.Next()["users"].([]any)
 	if first := users[0].(map[string]any); first["account"] != "a" || first["username"] != "name-a" {
 		t.Fatalf("users %v: the user comes first", users)
 	}
-	p := cb.nextOf("presence")
+	p := cb.NextOf("presence")
 	if p["account"] != "a" || p["online"] != true {
 		t.Fatalf("presence %v", p)
 	}
-	ca.close()
-	if p := cb.nextOf("presence"); p["account"] != "a" || p["online"] != false {
+	ca.Close()
+	if p := cb.NextOf("presence"); p["account"] != "a" || p["online"] != false {
 		t.Fatalf("presence %v", p)
 	}
 }
@@ -109,13 +109,13 @@ func TestDirectLiveAndOffline(t *testing.T) {
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
 	ca := e.dial("/websocket/OneToOne/a/b", a)
-	ca.next() // 连接成功
+	ca.Next() // 连接成功
 	const n = 50
 	for i := range n {
-		ca.send(fmt.Sprintf("m%d", i))
+		ca.Send(fmt.Sprintf("m%d", i))
 	}
 	// Acks and the sender's own messages, each in order.
-	acks, echoes := ca.acksAndMessages(n, n)
+	acks, echoes := ca.AcksAndMessages(n, n)
 	for i := range n {
 		if acks[i].Seq != int64(i+1) || echoes[i].Seq != int64(i+1) {
 			t.Fatalf("ack %d has seq %d, echo %d", i, acks[i].Seq, echoes[i].Seq)
@@ -123,30 +123,30 @@ func TestDirectLiveAndOffline(t *testing.T) {
 	}
 	// b connects later and gets everything once, in order, then live traffic.
 	cb := e.dial("/websocket/b", b)
-	cb.next()
-	cb.next()
+	cb.Next()
+	cb.Next()
 	for i := range n {
-		m := cb.message()
+		m := cb.Message()
 		if m.Seq != int64(i+1) || m.Message != fmt.Sprintf("m%d", i) || m.FromUser != "a" || *m.To != "b" || m.Kind != models.MessageKind("text") {
 			t.Fatalf("message %d: %+v", i, m)
 		}
 	}
-	cb.sendJSON(models.LegacySendFrame{To: "a", Text: "reply"})
-	if acks, msgs := cb.acksAndMessages(1, 1); acks[0].Seq != n+1 || msgs[0].Seq != n+1 || msgs[0].FromUser != "b" {
+	cb.SendJSON(models.LegacySendFrame{To: "a", Text: "reply"})
+	if acks, msgs := cb.AcksAndMessages(1, 1); acks[0].Seq != n+1 || msgs[0].Seq != n+1 || msgs[0].FromUser != "b" {
 		t.Fatalf("reply ack %+v, message %+v", acks[0], msgs[0])
 	}
-	if m := ca.message(); m.Seq != n+1 || m.Message != "reply" {
+	if m := ca.Message(); m.Seq != n+1 || m.Message != "reply" {
 		t.Fatalf("a got %+v", m)
 	}
 	// A second user socket opened now has nothing pending: the pongs of
 	// b's client confirmed what it read.
 	e.waitCursor("b", messages.DirectKey("a", "b"), n+1)
-	cb.close()
+	cb.Close()
 	cb2 := e.dial("/websocket/b", b)
-	cb2.next()
-	cb2.next()
-	ca.send("after")
-	if m := cb2.message(); m.Seq != n+2 {
+	cb2.Next()
+	cb2.Next()
+	ca.Send("after")
+	if m := cb2.Message(); m.Seq != n+2 {
 		t.Fatalf("after reconnect got seq %d, want %d", m.Seq, n+2)
 	}
 }
@@ -161,7 +161,7 @@ func TestGroupPresenceDuringAnOpen(t *testing.T) {
 	a, b, c := e.user("a"), e.user("b"), e.user("c")
 	e.group(1, "a", "b", "c")
 	cc := e.dial("/websocket/1/c", c) // c hears when b's presence went round
-	cc.nextOf("group.online")
+	cc.NextOf("group.online")
 
 	held, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
@@ -179,19 +179,19 @@ func TestGroupPresenceDuringAnOpen(t *testing.T) {
 	ca := e.dial("/websocket/1/a", a)
 	<-held
 	cb := e.dial("/websocket/1/b", b)
-	cb.nextOf("group.online")
-	if p := cc.nextOf("group.presence"); p["account"] != "b" {
+	cb.NextOf("group.online")
+	if p := cc.NextOf("group.presence"); p["account"] != "b" {
 		t.Fatalf("c saw %v", p)
 	}
 	unhold()
 
-	if f := ca.next(); f["type"] != "connected" {
+	if f := ca.Next(); f["type"] != "connected" {
 		t.Fatalf("a's first frame %v", f)
 	}
-	if p := ca.nextOf("group.presence"); p["account"] != "a" {
+	if p := ca.NextOf("group.presence"); p["account"] != "a" {
 		t.Fatalf("a's own presence first, got %v", p)
 	}
-	if p := ca.nextOf("group.presence"); p["account"] != "b" || p["online"] != true {
+	if p := ca.NextOf("group.presence"); p["account"] != "b" || p["online"] != true {
 		t.Fatalf("a saw %v", p)
 	}
 }
@@ -203,43 +203,43 @@ func TestGroupChannel(t *testing.T) {
 	c := e.user("c")
 	e.group(1, "a", "b", "c")
 	ca := e.dial("/websocket/1/a", a)
-	ca.next()
-	if p := ca.next(); p["type"] != "group.presence" || p["text"] != "用户name-a上线" || p["online"] != true {
+	ca.Next()
+	if p := ca.Next(); p["type"] != "group.presence" || p["text"] != "用户name-a上线" || p["online"] != true {
 		t.Fatalf("presence %v", p)
 	}
-	if o := ca.next(); o["type"] != "group.online" || o["text"] != "当前群在线用户列表：[name-a]" {
+	if o := ca.Next(); o["type"] != "group.online" || o["text"] != "当前群在线用户列表：[name-a]" {
 		t.Fatalf("online %v", o)
 	}
 	cb := e.dial("/websocket/1/b", b)
-	cb.next()
-	cb.nextOf("group.online")
-	if p := ca.nextOf("group.presence"); p["account"] != "b" {
+	cb.Next()
+	cb.NextOf("group.online")
+	if p := ca.NextOf("group.presence"); p["account"] != "b" {
 		t.Fatalf("a saw %v", p)
 	}
-	if o := ca.nextOf("group.online"); o["text"] != "当前群在线用户列表：[name-a, name-b]" {
+	if o := ca.NextOf("group.online"); o["text"] != "当前群在线用户列表：[name-a, name-b]" {
 		t.Fatalf("a saw %v", o)
 	}
 	const n = 30
 	for i := range n {
-		ca.send(fmt.Sprintf("g%d", i))
+		ca.Send(fmt.Sprintf("g%d", i))
 	}
 	for i := range n {
-		if m := cb.message(); m.Seq != int64(i+1) || *m.GroupId != 1 || m.FromUser != "a" {
+		if m := cb.Message(); m.Seq != int64(i+1) || *m.GroupId != 1 || m.FromUser != "a" {
 			t.Fatalf("b got %+v", m)
 		}
 	}
-	ca.acksAndMessages(n, n)
+	ca.AcksAndMessages(n, n)
 	// c was offline: its user socket replays the group in order.
 	cc := e.dial("/websocket/c", c)
-	cc.next()
-	cc.next()
+	cc.Next()
+	cc.Next()
 	for i := range n {
-		if m := cc.message(); m.Seq != int64(i+1) || m.Message != fmt.Sprintf("g%d", i) {
+		if m := cc.Message(); m.Seq != int64(i+1) || m.Message != fmt.Sprintf("g%d", i) {
 			t.Fatalf("c got %+v", m)
 		}
 	}
-	cb.close()
-	if p := ca.nextOf("group.presence"); p["online"] != false || p["text"] != "用户name-b下线" {
+	cb.Close()
+	if p := ca.NextOf("group.presence"); p["online"] != false || p["text"] != "用户name-b下线" {
 		t.Fatalf("a saw %v", p)
 	}
 }
@@ -251,17 +251,17 @@ func TestIdempotentResend(t *testing.T) {
 	e.user("b")
 	e.befriend("a", "b")
 	ca := e.dial("/websocket/a?ack=1", a)
-	ca.next()
-	ca.next()
+	ca.Next()
+	ca.Next()
 	to, id := "b", "x-1"
 	send := models.SendFrame{Type: "send", To: &to, Text: "once", ClientMsgId: &id}
-	ca.sendJSON(send)
-	acks, _ := ca.acksAndMessages(1, 0)
+	ca.SendJSON(send)
+	acks, _ := ca.AcksAndMessages(1, 0)
 	first := acks[0]
-	ca.sendJSON(send)
-	ca.sendJSON(send)
+	ca.SendJSON(send)
+	ca.SendJSON(send)
 	for range 2 {
-		if again := ca.ack(); again.Id != first.Id || again.Seq != first.Seq || *again.ClientMsgId != id {
+		if again := ca.Ack(); again.Id != first.Id || again.Seq != first.Seq || *again.ClientMsgId != id {
 			t.Fatalf("repeat ack %+v, first %+v", again, first)
 		}
 	}
@@ -281,8 +281,8 @@ func TestRefusedAndMalformedFrames(t *testing.T) {
 	e.user("c")
 	e.group(3, "c")
 	ca := e.dial("/websocket/a", a)
-	ca.next()
-	ca.next()
+	ca.Next()
+	ca.Next()
 	for _, tc := range []struct {
 		frame string
 		code  float64
@@ -298,16 +298,16 @@ func TestRefusedAndMalformedFrames(t *testing.T) {
 		{`{"type":"send","groupId":3,"text":"not a member"}`, 403},
 		{`{"type":"ack","with":"c","seq":1}`, 400}, // no ack=1
 	} {
-		ca.send(tc.frame)
-		if f := ca.next(); f["type"] != "error" || f["code"] != tc.code {
+		ca.Send(tc.frame)
+		if f := ca.Next(); f["type"] != "error" || f["code"] != tc.code {
 			t.Fatalf("%s: got %v, want error %v", tc.frame, f, tc.code)
 		}
 	}
 	if msgs, _ := e.svc.reader.After(context.Background(), messages.GroupKey(3), 0, 10); len(msgs) != 0 {
 		t.Fatalf("refused send stored %v", msgs)
 	}
-	ca.send(strings.Repeat("x", 2048))
-	if code := ca.closed(); code != CloseTooBig {
+	ca.Send(strings.Repeat("x", 2048))
+	if code := ca.Closed(); code != CloseTooBig {
 		t.Fatalf("close code %d, want %d", code, CloseTooBig)
 	}
 }
@@ -317,21 +317,21 @@ func TestRateLimit(t *testing.T) {
 	e := setup(t, func(c *config.Config) { c.Realtime.SendRate, c.Realtime.SendBurst = 0.001, 2 })
 	a := e.user("a")
 	ca := e.dial("/websocket/a", a)
-	ca.next()
-	ca.next()
+	ca.Next()
+	ca.Next()
 	for range 3 {
-		ca.send("junk")
+		ca.Send("junk")
 	}
-	ca.nextOf("error")
-	ca.nextOf("error")
-	if f := ca.next(); f["code"] != float64(429) {
+	ca.NextOf("error")
+	ca.NextOf("error")
+	if f := ca.Next(); f["code"] != float64(429) {
 		t.Fatalf("got %v, want 429", f)
 	}
 	// A refused typed send names its clientMsgId, so that it can be sent
 	// again.
 	to, id := "b", "c-9"
-	ca.sendJSON(models.SendFrame{Type: "send", To: &to, Text: "again", ClientMsgId: &id})
-	if f := ca.next(); f["code"] != float64(429) || f["clientMsgId"] != id {
+	ca.SendJSON(models.SendFrame{Type: "send", To: &to, Text: "again", ClientMsgId: &id})
+	if f := ca.Next(); f["code"] != float64(429) || f["clientMsgId"] != id {
 		t.Fatalf("got %v, want 429 naming %s", f, id)
 	}
 }
@@ -342,8 +342,8 @@ func TestCloseSessions(t *testing.T) {
 	a1, a2 := e.user("a"), e.token("a")
 	s1 := e.dial("/websocket/a", a1)
 	s2 := e.dial("/websocket/a", a2)
-	s1.next()
-	s2.next()
+	s1.Next()
+	s2.Next()
 	claims, err := auth_verify(e, a1)
 	if err != nil {
 		t.Fatal(err)
@@ -351,14 +351,14 @@ func TestCloseSessions(t *testing.T) {
 	if err := e.svc.CloseSessions(context.Background(), "a", claims); err != nil {
 		t.Fatal(err)
 	}
-	if code := s1.closed(); code != CloseLoggedOut {
+	if code := s1.Closed(); code != CloseLoggedOut {
 		t.Fatalf("close code %d", code)
 	}
-	s2.next() // still open
+	s2.Next() // still open
 	if err := e.svc.CloseSessions(context.Background(), "a", ""); err != nil {
 		t.Fatal(err)
 	}
-	if code := s2.closed(); code != CloseLoggedOut {
+	if code := s2.Closed(); code != CloseLoggedOut {
 		t.Fatalf("close code %d", code)
 	}
 }
@@ -373,9 +373,9 @@ func TestShutdownClosesGoingAway(t *testing.T) {
 	e := setup(t)
 	a := e.user("a")
 	ca := e.dial("/websocket/a", a)
-	ca.next()
+	ca.Next()
 	e.stop()
-	if code := ca.closed(); code != CloseGoingAway {
+	if code := ca.Closed(); code != CloseGoingAway {
 		t.Fatalf("close code %d", code)
 	}
 }

@@ -11,14 +11,14 @@ import (
 
 func (c *client) recall(id int64) {
 	c.t.Helper()
-	c.sendJSON(models.RecallClientFrame{Type: models.RecallClientFrameTypeRecall, Id: id})
+	c.SendJSON(models.RecallClientFrame{Type: models.RecallClientFrameTypeRecall, Id: id})
 }
 
 // recallFrame reads frames up to the next recall frame, failing on a
 // message or error frame before it.
 func (c *client) recallFrame() models.RecallFrame {
 	c.t.Helper()
-	f := c.nextOf("recall")
+	f := c.NextOf("recall")
 	var r models.RecallFrame
 	b, _ := json.Marshal(f)
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -30,9 +30,9 @@ func (c *client) recallFrame() models.RecallFrame {
 // errorFrame reads the next frame but presence, which must be an error.
 func (c *client) errorFrame() models.ErrorFrame {
 	c.t.Helper()
-	f := c.next()
+	f := c.Next()
 	for f["type"] == "presence" {
-		f = c.next()
+		f = c.Next()
 	}
 	if f["type"] != "error" {
 		c.t.Fatalf("want an error frame, got %v", f)
@@ -50,8 +50,8 @@ func (c *client) errorFrame() models.ErrorFrame {
 func (c *client) sendAndAck(f models.SendFrame) models.AckFrame {
 	c.t.Helper()
 	f.Type = "send"
-	c.sendJSON(f)
-	acks, _ := c.acksAndMessages(1, 0)
+	c.SendJSON(f)
+	acks, _ := c.AcksAndMessages(1, 0)
 	return acks[0]
 }
 
@@ -83,24 +83,24 @@ func TestRecallReachesEveryParticipant(t *testing.T) {
 	e.group(7, "a", "b", "c")
 
 	ca := e.dial("/websocket/a", a)
-	ca.next()
-	ca.next()
+	ca.Next()
+	ca.Next()
 	cb := p.dial("/websocket/b", b)
-	cb.next()
-	cb.next()
+	cb.Next()
+	cb.Next()
 	cbDirect := p.dial("/websocket/OneToOne/b/a", b)
-	cbDirect.next()
+	cbDirect.Next()
 
 	to, gid := "b", int64(7)
 	dm := ca.sendAndAck(models.SendFrame{To: &to, Text: "secret"})
 	gm := ca.sendAndAck(models.SendFrame{GroupId: &gid, Text: "group secret"})
-	if m := cb.message(); m.Id != dm.Id {
+	if m := cb.Message(); m.Id != dm.Id {
 		t.Fatalf("b got %+v", m)
 	}
-	if m := cb.message(); m.Id != gm.Id {
+	if m := cb.Message(); m.Id != gm.Id {
 		t.Fatalf("b got %+v", m)
 	}
-	if m := cbDirect.message(); m.Id != dm.Id {
+	if m := cbDirect.Message(); m.Id != dm.Id {
 		t.Fatalf("b's one-to-one socket got %+v", m)
 	}
 
@@ -115,9 +115,9 @@ func TestRecallReachesEveryParticipant(t *testing.T) {
 	// c was offline: its cursor brings the recalled message, emptied, then
 	// the recall.
 	cc := e.dial("/websocket/c", e.token("c"))
-	cc.next()
-	cc.next()
-	m := cc.message()
+	cc.Next()
+	cc.Next()
+	m := cc.Message()
 	if m.Id != gm.Id || m.Seq != 1 || m.Message != "" || m.Recalled == nil || !*m.Recalled || m.Media != nil {
 		t.Fatalf("offline member got %+v", m)
 	}
@@ -127,10 +127,10 @@ func TestRecallReachesEveryParticipant(t *testing.T) {
 	if next.Seq != 3 {
 		t.Fatalf("next group message seq %d, want 3", next.Seq)
 	}
-	if m := cc.message(); m.Seq != 3 {
+	if m := cc.Message(); m.Seq != 3 {
 		t.Fatalf("c got %+v", m)
 	}
-	if m := ca.message(); m.Seq != 3 {
+	if m := ca.Message(); m.Seq != 3 {
 		t.Fatalf("a got %+v", m)
 	}
 }
@@ -147,28 +147,28 @@ func TestRecallRefused(t *testing.T) {
 	e.group(7, "a", "b")
 
 	ca := e.dial("/websocket/a", a)
-	ca.next()
-	ca.next()
+	ca.Next()
+	ca.Next()
 	cb := e.dial("/websocket/b", b)
-	cb.next()
-	cb.next()
+	cb.Next()
+	cb.Next()
 	cc := e.dial("/websocket/c", e.token("c"))
-	cc.next()
-	cc.next()
+	cc.Next()
+	cc.Next()
 	caDirect := e.dial("/websocket/OneToOne/a/b", a)
-	caDirect.next()
+	caDirect.Next()
 	to, gid := "b", int64(7)
 	dm := ca.sendAndAck(models.SendFrame{To: &to, Text: "hi"})
 	old := ca.sendAndAck(models.SendFrame{To: &to, Text: "old"})
 	gm := ca.sendAndAck(models.SendFrame{GroupId: &gid, Text: "g"})
 	for range 3 {
-		cb.message()
+		cb.Message()
 	}
 	if _, err := e.pool.Exec(context.Background(), "UPDATE messages SET created_at = now() - interval '3 minutes' WHERE id = $1", old.Id); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 { // the direct messages, live
-		caDirect.message()
+		caDirect.Message()
 	}
 
 	check := func(c *client, id int64, code int32, msg string) {
@@ -189,11 +189,11 @@ func TestRecallRefused(t *testing.T) {
 	wantRecall(t, ca.recallFrame(), dm.Id, 3, "a", "b", 0)
 	wantRecall(t, cb.recallFrame(), dm.Id, 3, "a", "b", 0)
 	check(ca, dm.Id, 409, "消息已撤回")
-	cb.send(`{"type":"recall","id":0}`)
+	cb.Send(`{"type":"recall","id":0}`)
 	if f := cb.errorFrame(); f.Code != 400 {
 		t.Fatalf("recall of id 0: %+v", f)
 	}
-	cb.send(`{"type":"recall","id":1,"with":"a"}`)
+	cb.Send(`{"type":"recall","id":1,"with":"a"}`)
 	if f := cb.errorFrame(); f.Code != 400 {
 		t.Fatalf("recall with an unknown field: %+v", f)
 	}
@@ -221,23 +221,23 @@ func TestRecallSurvivesRestart(t *testing.T) {
 	a, b := e.user("a"), e.user("b")
 	e.befriend("a", "b")
 	ca := e.dial("/websocket/OneToOne/a/b", a)
-	ca.next()
-	ca.send("to be recalled")
-	acks, _ := ca.acksAndMessages(1, 1)
-	ca.send("kept")
-	ca.acksAndMessages(1, 1)
+	ca.Next()
+	ca.Send("to be recalled")
+	acks, _ := ca.AcksAndMessages(1, 1)
+	ca.Send("kept")
+	ca.AcksAndMessages(1, 1)
 	ca.recall(acks[0].Id)
 	wantRecall(t, ca.recallFrame(), acks[0].Id, 3, "a", "b", 0)
 
 	e.restart()
 	cb := e.dial("/websocket/b", b)
-	cb.next()
-	cb.next()
-	m := cb.message()
+	cb.Next()
+	cb.Next()
+	m := cb.Message()
 	if m.Id != acks[0].Id || m.Seq != 1 || m.Message != "" || m.Recalled == nil || !*m.Recalled {
 		t.Fatalf("recalled message %+v", m)
 	}
-	if m := cb.message(); m.Seq != 2 || m.Message != "kept" || m.Recalled != nil {
+	if m := cb.Message(); m.Seq != 2 || m.Message != "kept" || m.Recalled != nil {
 		t.Fatalf("kept message %+v", m)
 	}
 	wantRecall(t, cb.recallFrame(), acks[0].Id, 3, "a", "b", 0)

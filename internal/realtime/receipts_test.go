@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -39,13 +38,13 @@ func (e *env) commit(sends ...messages.Send) {
 func (c *client) opened(n int) {
 	c.t.Helper()
 	for range n {
-		c.message()
+		c.Message()
 	}
 }
 
 func (c *client) receipt() models.ReceiptFrame {
 	c.t.Helper()
-	f := c.nextOf("receipt")
+	f := c.NextOf("receipt")
 	var r models.ReceiptFrame
 	b, _ := json.Marshal(f)
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -56,9 +55,9 @@ func (c *client) receipt() models.ReceiptFrame {
 
 func (c *client) errorCode() float64 {
 	c.t.Helper()
-	f := c.next()
+	f := c.Next()
 	for f["type"] == "presence" || f["type"] == "group.presence" || f["type"] == "group.online" {
-		f = c.next()
+		f = c.Next()
 	}
 	if f["type"] != "error" {
 		c.t.Fatalf("want an error frame, got %v", f)
@@ -97,23 +96,23 @@ func TestReadReceiptsReachEveryDeviceOnEveryInstance(t *testing.T) {
 	)
 	// ack=1: no cursor moves, so every socket replays everything.
 	b1 := e.dial("/websocket/b?ack=1", b)
-	b1.next()
-	b1.next()
+	b1.Next()
+	b1.Next()
 	b1.opened(6)
 	b2 := p.dial("/websocket/b?ack=1", b)
-	b2.next()
-	b2.next()
+	b2.Next()
+	b2.Next()
 	b2.opened(6)
 	a1 := p.dial("/websocket/a?ack=1", a)
-	a1.next()
-	a1.next()
+	a1.Next()
+	a1.Next()
 	a1.opened(6)
 	a2 := e.dial("/websocket/OneToOne/a/b?ack=1", a)
-	a2.next()
+	a2.Next()
 	a2.opened(4)
 	direct := messages.DirectKey("a", "b")
 
-	b1.sendJSON(read("a", 0, 2))
+	b1.SendJSON(read("a", 0, 2))
 	for _, c := range []*client{b1, b2, a1, a2} {
 		r := c.receipt()
 		with := "a"
@@ -129,7 +128,7 @@ func TestReadReceiptsReachEveryDeviceOnEveryInstance(t *testing.T) {
 	}
 
 	// A group read goes to the reader's own sockets only.
-	b1.sendJSON(read("", 9, 2))
+	b1.SendJSON(read("", 9, 2))
 	for _, c := range []*client{b1, b2} {
 		if r := c.receipt(); r.Reader != "b" || r.GroupId == nil || *r.GroupId != 9 || r.With != nil || r.Seq != 2 {
 			t.Fatalf("group receipt %+v", r)
@@ -137,8 +136,8 @@ func TestReadReceiptsReachEveryDeviceOnEveryInstance(t *testing.T) {
 	}
 	// Backwards changes nothing and sends nothing: the next receipt
 	// everywhere is the one for seq 4 (a1 never saw the group's).
-	b1.sendJSON(read("a", 0, 1))
-	b1.sendJSON(read("a", 0, 4))
+	b1.SendJSON(read("a", 0, 1))
+	b1.SendJSON(read("a", 0, 4))
 	for _, c := range []*client{b1, b2, a1, a2} {
 		if r := c.receipt(); r.With == nil || r.Seq != 4 {
 			t.Fatalf("receipt %+v, want the direct one at 4", r)
@@ -162,7 +161,7 @@ func TestReadReceiptsReachEveryDeviceOnEveryInstance(t *testing.T) {
 		{b1, `{"type":"read","groupId":8,"seq":1}`, 404},            // unknown group
 		{b1, `{"type":"read","groupId":7,"seq":1}`, 403},            // not a member
 	} {
-		tc.c.send(tc.frame)
+		tc.c.Send(tc.frame)
 		if code := tc.c.errorCode(); code != tc.code {
 			t.Fatalf("%s: error %v, want %v", tc.frame, code, tc.code)
 		}
@@ -176,7 +175,7 @@ func TestReadReceiptsReachEveryDeviceOnEveryInstance(t *testing.T) {
 
 	// Leaving a group ends the right to mark it read.
 	e.leave(9, "b")
-	b2.send(`{"type":"read","groupId":9,"seq":1}`)
+	b2.Send(`{"type":"read","groupId":9,"seq":1}`)
 	if code := b2.errorCode(); code != 403 {
 		t.Fatalf("read after leaving: error %v, want 403", code)
 	}
@@ -192,35 +191,29 @@ func TestReadCursorsSurviveARestart(t *testing.T) {
 	e.befriend("a", "b")
 	e.commit(messages.Send{Sender: "a", To: "b", Body: "1"}, messages.Send{Sender: "a", To: "b", Body: "2"})
 	cb := e.dial("/websocket/b?ack=1", b)
-	cb.next()
-	cb.next()
+	cb.Next()
+	cb.Next()
 	cb.opened(2)
-	cb.sendJSON(read("a", 0, 1))
+	cb.SendJSON(read("a", 0, 1))
 	if r := cb.receipt(); r.Seq != 1 {
 		t.Fatalf("receipt %+v", r)
 	}
 	e.restart()
-	cb.closed()
+	cb.Closed()
 	ca := e.dial("/websocket/a?ack=1", a)
-	ca.next()
-	ca.next()
+	ca.Next()
+	ca.Next()
 	ca.opened(2)
 	cb = e.dial("/websocket/b?ack=1", b)
-	cb.next()
-	cb.next()
+	cb.Next()
+	cb.Next()
 	cb.opened(2)
-	cb.sendJSON(read("a", 0, 1)) // already read: nothing
-	cb.sendJSON(read("a", 0, 2))
+	cb.SendJSON(read("a", 0, 1)) // already read: nothing
+	cb.SendJSON(read("a", 0, 2))
 	if r := ca.receipt(); r.Seq != 2 || *r.With != "b" {
 		t.Fatalf("receipt %+v, want seq 2", r)
 	}
 	if got := e.readCursor("b", messages.DirectKey("a", "b")); got != 2 {
 		t.Fatalf("read cursor %d", got)
 	}
-}
-
-// poll returns the next frame of type typ within d, or nil.
-func (c *client) poll(typ string, d time.Duration) map[string]any {
-	c.t.Helper()
-	return c.Poll(typ, d)
 }

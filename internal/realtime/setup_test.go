@@ -20,7 +20,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.uber.org/goleak"
 
-	"tim/gen/models"
 	"tim/internal/auth"
 	"tim/internal/bus"
 	"tim/internal/config"
@@ -49,7 +48,9 @@ type noRevocations struct{}
 
 func (noRevocations) Revoked(context.Context, auth.Claims) (bool, error) { return false, nil }
 
-// env is one realtime service on a fresh database, served by httptest.
+// env is one realtime service on a fresh database, served by httptest. It
+// is not package testenv's Env: that runs the whole app, which imports this
+// package, so tests in this package cannot use it.
 type env struct {
 	t      *testing.T
 	cfg    config.Config
@@ -220,26 +221,10 @@ func (e *env) tryDial(path, token string, header http.Header) (*client, *http.Re
 }
 
 // client is the shared test client (package wstest), which checks every
-// frame against the contract, under the names the tests here use.
+// frame against the contract, with the helpers of the tests here.
 type client struct {
 	*wstest.Conn
 	t *testing.T
-}
-
-func (c *client) send(text string)     { c.t.Helper(); c.Send(text) }
-func (c *client) sendJSON(v any)       { c.t.Helper(); c.SendJSON(v) }
-func (c *client) next() map[string]any { c.t.Helper(); return c.Next() }
-func (c *client) nextOf(typ string) map[string]any {
-	c.t.Helper()
-	return c.NextOf(typ)
-}
-func (c *client) message() models.MessageFrame { c.t.Helper(); return c.Message() }
-func (c *client) ack() models.AckFrame         { c.t.Helper(); return c.Ack() }
-func (c *client) closed() int                  { c.t.Helper(); return c.Closed() }
-func (c *client) close()                       { c.Close() }
-func (c *client) acksAndMessages(nAcks, nMsgs int) ([]models.AckFrame, []models.MessageFrame) {
-	c.t.Helper()
-	return c.AcksAndMessages(nAcks, nMsgs)
 }
 
 var (

@@ -25,7 +25,7 @@ func typing(with string, groupID int64) models.TypingClientFrame {
 
 func (c *client) typing() models.TypingFrame {
 	c.t.Helper()
-	f := c.nextOf("typing")
+	f := c.NextOf("typing")
 	var tf models.TypingFrame
 	b, _ := json.Marshal(f)
 	if err := json.Unmarshal(b, &tf); err != nil {
@@ -53,9 +53,9 @@ func TestTypingRelayedOncePerIntervalToFriendsAndMembers(t *testing.T) {
 	e.commit(messages.Send{Sender: "a", To: "b", Body: "hi"}, messages.Send{Sender: "a", GroupID: 9, Body: "hi"})
 	open := func(env *env, path, token string, replayed int) *client {
 		s := env.dial(path+"?ack=1", token)
-		s.next()
+		s.Next()
 		if !strings.HasPrefix(path, "/websocket/9/") {
-			s.next()
+			s.Next()
 		}
 		s.opened(replayed)
 		return s
@@ -69,9 +69,9 @@ func TestTypingRelayedOncePerIntervalToFriendsAndMembers(t *testing.T) {
 
 	start := time.Now()
 	for range 3 {
-		aU.sendJSON(typing("b", 0))
+		aU.SendJSON(typing("b", 0))
 	}
-	aU.sendJSON(typing("", 9))
+	aU.SendJSON(typing("", 9))
 	if f := bU.typing(); f.From != "a" || f.With == nil || *f.With != "a" || f.GroupId != nil {
 		t.Fatalf("b got %+v", f)
 	}
@@ -85,26 +85,26 @@ func TestTypingRelayedOncePerIntervalToFriendsAndMembers(t *testing.T) {
 	// a's other device, on the other instance, within the interval: its
 	// direct typing is dropped, the next relayed is group 10's it sent
 	// after it.
-	a2.sendJSON(typing("b", 0))
-	a2.sendJSON(typing("", 10))
+	a2.SendJSON(typing("b", 0))
+	a2.SendJSON(typing("", 10))
 	if f := bU.typing(); f.GroupId == nil || *f.GroupId != 10 {
 		t.Fatalf("b got %+v, want group 10's", f)
 	}
 
 	// Not a friend, not a member: refused, relayed to nobody.
-	dU.sendJSON(typing("b", 0))
+	dU.SendJSON(typing("b", 0))
 	if code := dU.errorCode(); code != 403 {
 		t.Fatalf("non-friend typing: %v", code)
 	}
-	dU.sendJSON(typing("", 9))
+	dU.SendJSON(typing("", 9))
 	if code := dU.errorCode(); code != 403 {
 		t.Fatalf("non-member typing: %v", code)
 	}
 
 	// After the interval a's typing is relayed again.
 	testwait.Eventually(t, wait, func() error {
-		aU.sendJSON(typing("b", 0))
-		got := bU.poll("typing", 100*time.Millisecond)
+		aU.SendJSON(typing("b", 0))
+		got := bU.Poll("typing", 100*time.Millisecond)
 		if got == nil {
 			return errors.New("typing not relayed again")
 		}
@@ -123,8 +123,8 @@ func TestTypingRelayedOncePerIntervalToFriendsAndMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	testwait.Eventually(t, wait, func() error {
-		aU.sendJSON(typing("b", 0))
-		got := aU.poll("error", 100*time.Millisecond)
+		aU.SendJSON(typing("b", 0))
+		got := aU.Poll("error", 100*time.Millisecond)
 		if got == nil {
 			return errors.New("typing of a former friend not refused")
 		}
@@ -137,13 +137,13 @@ func TestTypingRelayedOncePerIntervalToFriendsAndMembers(t *testing.T) {
 	// instance, must be the next each socket hears. The refused frame was
 	// not relayed to b, and a's own frames, had they been relayed to a,
 	// would have come first from the same instance.
-	fU.sendJSON(typing("", 10)) // through e, as aU's
+	fU.SendJSON(typing("", 10)) // through e, as aU's
 	for name, s := range map[string]*client{"b": bU, "a": aU, "a's other device": a2} {
 		if got := s.typing(); got.From != "f" || got.GroupId == nil || *got.GroupId != 10 {
 			t.Fatalf("%s got %+v, want f's typing in group 10", name, got)
 		}
 	}
-	cG.sendJSON(typing("", 9)) // through p, as a2's
+	cG.SendJSON(typing("", 9)) // through p, as a2's
 	for name, s := range map[string]*client{"a": aU, "a's other device": a2} {
 		if got := s.typing(); got.From != "c" || got.GroupId == nil || *got.GroupId != 9 {
 			t.Fatalf("%s got %+v, want c's typing in group 9", name, got)
