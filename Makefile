@@ -118,16 +118,25 @@ testpg: ## start the shared test PostgreSQL (idempotent)
 # keeps two cores busy. Override with `make test TESTFLAGS=...`.
 TESTFLAGS ?= -p 6 -parallel 4
 # go test starts packages in the order named: the longest first, so that
-# none of them starts last and runs alone (./... adds the rest, once each).
-TESTPKGS  ?= ./internal/realtime ./internal/media ./deploy ./deploy/cluster ./internal/webclient \
-	./internal/webapp ./internal/social ./internal/app ./...
+# none of them starts last and runs alone (the list of every package but
+# the deploy tests adds the rest, once each).
+TESTPKGS  ?= ./internal/realtime ./internal/media ./internal/webclient \
+	./internal/webapp ./internal/social ./internal/app \
+	$(filter-out tim/deploy tim/deploy/%,$(shell $(GO) list ./...))
+# The deploy tests run real nginx, Caddy, NATS clusters and tim processes
+# (about a minute on their own): make test-deploy runs them.
+DEPLOYPKGS ?= ./deploy ./deploy/cluster
 
 .PHONY: test
-test: ## run every test with -race against a private PostgreSQL (or TIM_TEST_DATABASE_URL's)
+test: ## run every test but the deploy tests with -race against a private PostgreSQL (or TIM_TEST_DATABASE_URL's)
 	@set -e; if [ -n "$${TIM_TEST_DATABASE_URL:-}" ]; then exec $(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(TESTPKGS); fi; \
 	url=$$($(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) | sed -n 's/^TIM_TEST_DATABASE_URL=//p'); \
 	trap '$(GO) run ./internal/testdb/cmd/testpg -dir $(TESTPG_DIR) -stop >/dev/null 2>&1 || true' EXIT; \
 	TIM_TEST_DATABASE_URL="$$url" $(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(TESTPKGS)
+
+.PHONY: test-deploy
+test-deploy: ## run the deploy tests (real nginx, Caddy, a three-node NATS cluster) as make test runs the others
+	@$(MAKE) --no-print-directory test TESTPKGS="$(DEPLOYPKGS)"
 
 .PHONY: bench
 bench: build ## run the load generator's default scenario against a fresh server
