@@ -191,7 +191,14 @@ func TestGroupPresenceDuringAnOpen(t *testing.T) {
 	if p := ca.NextOf("group.presence"); p["account"] != "a" {
 		t.Fatalf("a's own presence first, got %v", p)
 	}
-	if p := ca.NextOf("group.presence"); p["account"] != "b" || p["online"] != true {
+	// c's own announcement goes round the bus on its own time: on a busy
+	// machine it reaches a's socket during the hold too, before or after
+	// b's. It is no part of what this test orders.
+	p := ca.NextOf("group.presence")
+	for p["account"] == "c" {
+		p = ca.NextOf("group.presence")
+	}
+	if p["account"] != "b" || p["online"] != true {
 		t.Fatalf("a saw %v", p)
 	}
 }
