@@ -1573,12 +1573,6 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                /**
-                 * @example {
-                 *       "code": 413,
-                 *       "message": "请求体过大"
-                 *     }
-                 */
                 "application/json": components["schemas"]["Envelope"];
             };
         };
@@ -1588,12 +1582,6 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
-                /**
-                 * @example {
-                 *       "code": 415,
-                 *       "message": "不支持的内容类型"
-                 *     }
-                 */
                 "application/json": components["schemas"]["Envelope"];
             };
         };

@@ -66,11 +66,11 @@ func (h *History) GetGroupMessages(ctx context.Context, req server.GetGroupMessa
 	member, err := h.q.GroupMembership(ctx, p.GroupID, p.Account)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return reply.GroupNotFound, nil
+		return reply.GroupNotFound.Envelope(), nil
 	case err != nil:
 		return nil, fmt.Errorf("check membership of group %d: %w", p.GroupID, err)
 	case !member:
-		return reply.NotGroupMember, nil
+		return reply.NotGroupMember.Envelope(), nil
 	}
 	msgs, err := h.page(ctx, GroupKey(p.GroupID), p.BeforeSeq, p.AfterSeq, p.Limit)
 	if err != nil {

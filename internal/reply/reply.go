@@ -1,7 +1,9 @@
-// Package reply answers the contract's operations in the envelope. One
-// value, Envelope, is the response object of every operation below: its
-// Visit methods write the status, the Retry-After header when set, and the
-// body {code, message[, data]}. Which statuses an operation may answer is the
+// Package reply holds the refusal vocabulary and answers the contract's
+// operations in the envelope. Each refusal (refusal.go) is one value with
+// one code and one Chinese message, rendered alike by REST and the
+// WebSockets. One value, Envelope, is the response object of every
+// operation below: its Visit methods write the status, the Retry-After
+// header when set, and the body {code, message[, data]}. Which statuses an operation may answer is the
 // contract's business; the spec-validating transport of the tests holds the
 // handlers to it.
 //
@@ -31,14 +33,6 @@ type Envelope struct {
 
 // New returns the envelope of status code with message.
 func New(code int32, message string) Envelope { return Envelope{Code: code, Message: message} }
-
-// The refusals of a group check (store's GroupMembership), for every
-// operation and socket that needs membership: the contract's NotFound and
-// Forbidden examples.
-var (
-	GroupNotFound  = New(http.StatusNotFound, "群聊不存在")
-	NotGroupMember = New(http.StatusForbidden, "不是群成员，无权查看")
-)
 
 type body struct {
 	Code    int32  `json:"code"`

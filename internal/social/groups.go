@@ -193,11 +193,11 @@ func (a *API) GetGroupMembers(ctx context.Context, req server.GetGroupMembersReq
 	member, err := a.q.GroupMembership(ctx, id, caller)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return reply.GroupNotFound, nil
+		return reply.GroupNotFound.Envelope(), nil
 	case err != nil:
 		return nil, fmt.Errorf("check membership of group %d: %w", id, err)
 	case !member:
-		return reply.NotGroupMember, nil
+		return reply.NotGroupMember.Envelope(), nil
 	}
 	accounts, err := a.q.GroupMemberAccounts(ctx, id)
 	if err != nil {

@@ -1,0 +1,168 @@
+package reply
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+)
+
+// Refusal is an expected refusal: Code is the HTTP status of a REST answer
+// and the code of a WebSocket error frame, Message its Chinese text. Domain
+// code returns a Refusal as an error, wrapped or not; REST handlers render
+// it with Refuse, the realtime socket as an error frame, so both say the
+// same. Refusals are compared by value: errors.Is(err, NotGroupMember).
+type Refusal struct {
+	Code    int32
+	Message string
+}
+
+func (r Refusal) Error() string { return strconv.Itoa(int(r.Code)) + " " + r.Message }
+
+// Envelope is r's answer.
+func (r Refusal) Envelope() Envelope { return Envelope{Code: r.Code, Message: r.Message} }
+
+// Retry is r with a Retry-After of seconds, for refusals that say when to
+// come back; errors.Is(err, r) still holds.
+func (r Refusal) Retry(seconds int32) error { return retry{r, seconds} }
+
+type retry struct {
+	Refusal
+	after int32
+}
+
+func (e retry) Unwrap() error { return e.Refusal }
+
+// As finds the Refusal in err's chain.
+func As(err error) (Refusal, bool) {
+	var r Refusal
+	if errors.As(err, &r) {
+		return r, true
+	}
+	var w retry
+	if errors.As(err, &w) {
+		return w.Refusal, true
+	}
+	return Refusal{}, false
+}
+
+// Refuse answers err in the envelope when it is a refusal; anything else is
+// returned for the central error handler, which answers 500.
+func Refuse(err error) (Envelope, error) {
+	r, ok := As(err)
+	if !ok {
+		return Envelope{}, err
+	}
+	e := r.Envelope()
+	var w retry
+	if errors.As(err, &w) {
+		e.RetryAfter = w.after
+	}
+	return e, nil
+}
+
+func refusal(code int32, message string) Refusal { return Refusal{Code: code, Message: message} }
+
+// The vocabulary: every refusal of the REST operations and the WebSocket
+// frames, worded once. A new refusal is added here, to Refusals, and as an
+// example to api/openapi.yaml or api/asyncapi.yaml (a test checks it).
+var (
+	// Acting for, or reading, another account than the token's.
+	OtherAccount = refusal(http.StatusForbidden, "无权操作其他账号")
+	// ShuttingDown: the server is stopping and takes no more work.
+	ShuttingDown = refusal(http.StatusServiceUnavailable, "服务器正在关闭")
+	// Busy: the work did not get its turn in time; nothing was done.
+	Busy = refusal(http.StatusServiceUnavailable, "服务器繁忙，请稍后再试")
+
+	// Accounts.
+	BadLogin             = refusal(http.StatusUnauthorized, "用户认证失败请查询登录")
+	AccountTaken         = refusal(http.StatusConflict, "账号已被注册")
+	TooManyLogins        = refusal(http.StatusTooManyRequests, "登录失败次数过多，请稍后再试")
+	TooManyRegistrations = refusal(http.StatusTooManyRequests, "注册过于频繁，请稍后再试")
+
+	// Friends.
+	UserNotFound   = refusal(http.StatusNotFound, "用户不存在")
+	SelfFriend     = refusal(http.StatusBadRequest, "不能添加自己为好友")
+	AlreadyFriends = refusal(http.StatusConflict, "已经是好友")
+	NoFriendship   = refusal(http.StatusNotFound, "不是好友")
+	// NotFriends: a send, typing or socket needs a friendship that does not
+	// exist.
+	NotFriends = refusal(http.StatusForbidden, "对方不是你的好友")
+
+	// Groups.
+	GroupNotFound  = refusal(http.StatusNotFound, "群聊不存在")
+	NotGroupMember = refusal(http.StatusForbidden, "你不是该群成员")
+	AlreadyMember  = refusal(http.StatusConflict, "已在群聊中")
+	GroupFull      = refusal(http.StatusConflict, "群聊已满")
+	// NotInGroup: a leave of a group one is not in (or that does not exist).
+	NotInGroup   = refusal(http.StatusNotFound, "不在群聊中")
+	BadGroupName = refusal(http.StatusBadRequest, "参数GroupName不合法：群聊名称须为1到64个字符，且不含控制字符")
+
+	// Conversations and reads.
+	BadPageCursor  = refusal(http.StatusBadRequest, "参数cursor不合法：请使用上一页返回的next")
+	WithOrGroup    = refusal(http.StatusBadRequest, "需要with或groupId之一")
+	WithSelf       = refusal(http.StatusBadRequest, "with不能是自己的账号")
+	NoConversation = refusal(http.StatusNotFound, "会话不存在")
+	BeyondEnd      = refusal(http.StatusBadRequest, "seq超出了会话的最新消息")
+
+	// Recalls.
+	NoMessage     = refusal(http.StatusNotFound, "消息不存在")
+	NotSender     = refusal(http.StatusForbidden, "只能撤回自己发送的消息")
+	RecallExpired = refusal(http.StatusForbidden, "超过撤回时限")
+	Recalled      = refusal(http.StatusConflict, "消息已撤回")
+
+	// Media, uploaded and named by a send.
+	FileNotFound    = refusal(http.StatusNotFound, "文件不存在")
+	NoAvatar        = refusal(http.StatusNotFound, "该用户没有头像")
+	BadFilename     = refusal(http.StatusBadRequest, "文件名不合法")
+	NotImageFile    = refusal(http.StatusBadRequest, "该文件不是图片")
+	NotMP3File      = refusal(http.StatusBadRequest, "该文件不是MP3音频")
+	NotMP4File      = refusal(http.StatusBadRequest, "该文件不是MP4视频")
+	NotImageUpload  = refusal(http.StatusUnsupportedMediaType, "上传的格式不是图片")
+	NotMP3Upload    = refusal(http.StatusUnsupportedMediaType, "上传的格式不是MP3")
+	NotVideoUpload  = refusal(http.StatusUnsupportedMediaType, "上传的格式不是视频")
+	NoFileField     = refusal(http.StatusBadRequest, "缺少文件字段file")
+	EmptyFile       = refusal(http.StatusBadRequest, "上传的文件为空")
+	BadUploadBody   = refusal(http.StatusBadRequest, "上传的请求体不完整或格式错误")
+	BodyTooLarge    = refusal(http.StatusRequestEntityTooLarge, "请求体过大")
+	UploadTooSlow   = refusal(http.StatusRequestTimeout, "上传速度过慢，已中止")
+	TooManyUploads  = refusal(http.StatusTooManyRequests, "同时进行的上传过多，请稍后重试")
+	BadRange        = refusal(http.StatusRequestedRangeNotSatisfiable, "请求的范围无效")
+	fileTooLargeFmt = "上传的文件过大，上限为%d字节"
+
+	// Frames of the WebSockets.
+	SendRateLimited = refusal(http.StatusTooManyRequests, "发送过于频繁")
+	TextFramesOnly  = refusal(http.StatusBadRequest, "只接受文本帧")
+	AckNotDeclared  = refusal(http.StatusBadRequest, "连接时未声明ack=1")
+	AckForbidden    = refusal(http.StatusForbidden, "无权确认该会话")
+	SyncForbidden   = refusal(http.StatusForbidden, "无权同步该会话")
+	ReadOtherConv   = refusal(http.StatusBadRequest, "该连接只能标记本会话已读")
+	TypingOtherConv = refusal(http.StatusBadRequest, "该连接只能发送本会话的输入状态")
+	SendFailed      = refusal(http.StatusInternalServerError, "发送失败")
+	RecallFailed    = refusal(http.StatusInternalServerError, "撤回失败")
+	ReadFailed      = refusal(http.StatusInternalServerError, "标记已读失败")
+	SyncFailed      = refusal(http.StatusInternalServerError, "同步失败")
+	TypingFailed    = refusal(http.StatusInternalServerError, "发送输入状态失败")
+)
+
+// FileTooLarge refuses an upload larger than limit bytes.
+func FileTooLarge(limit int64) Refusal {
+	return refusal(http.StatusRequestEntityTooLarge, fmt.Sprintf(fileTooLargeFmt, limit))
+}
+
+// Refusals lists the vocabulary, FileTooLarge with an example limit.
+func Refusals() []Refusal {
+	return []Refusal{
+		OtherAccount, ShuttingDown, Busy,
+		BadLogin, AccountTaken, TooManyLogins, TooManyRegistrations,
+		UserNotFound, SelfFriend, AlreadyFriends, NoFriendship, NotFriends,
+		GroupNotFound, NotGroupMember, AlreadyMember, GroupFull, NotInGroup, BadGroupName,
+		BadPageCursor, WithOrGroup, WithSelf, NoConversation, BeyondEnd,
+		NoMessage, NotSender, RecallExpired, Recalled,
+		FileNotFound, NoAvatar, BadFilename, NotImageFile, NotMP3File, NotMP4File,
+		NotImageUpload, NotMP3Upload, NotVideoUpload, NoFileField, EmptyFile, BadUploadBody,
+		BodyTooLarge, UploadTooSlow, TooManyUploads, BadRange, FileTooLarge(20 << 20),
+		SendRateLimited, TextFramesOnly, AckNotDeclared, AckForbidden, SyncForbidden,
+		ReadOtherConv, TypingOtherConv, SendFailed, RecallFailed, ReadFailed, SyncFailed, TypingFailed,
+	}
+}
