@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"tim/internal/reply"
 	"tim/internal/store"
 )
 
@@ -121,7 +122,7 @@ func (c *Committer) SendAsync(s Send, done func(Message, error)) {
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
-		done(Message{}, ErrClosed)
+		done(Message{}, reply.ShuttingDown)
 		return
 	}
 	c.in <- &pending{send: s, done: done}
@@ -291,11 +292,11 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Committed, error) {
 		case store.CommitRepeated:
 			p.msg, p.err = c.storedMessage(ctx, results[i])
 		case store.CommitForbidden:
-			p.msg, p.err = Message{}, ErrForbidden
+			p.msg, p.err = Message{}, forbidden(p.send)
 		case store.CommitNoMedia:
-			p.msg, p.err = Message{}, ErrNoMedia
+			p.msg, p.err = Message{}, reply.FileNotFound
 		case store.CommitWrongKind:
-			p.msg, p.err = Message{}, ErrWrongMedia
+			p.msg, p.err = Message{}, wrongMedia(p.send.Kind)
 		default: // no row: the statement and this code disagree
 			p.msg, p.err = Message{}, fmt.Errorf("commit messages: send %d ended %q", i+1, status[i])
 		}

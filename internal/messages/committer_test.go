@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"tim/internal/reply"
 	"tim/internal/store"
 	"tim/internal/testdb"
 	"tim/internal/testlog"
@@ -254,8 +255,8 @@ func TestCommitterRefuses(t *testing.T) {
 		{Sender: "a", GroupID: 2, Body: "no such group"},
 		{Sender: "b", GroupID: 1, Body: "ok"},
 	})
-	for i, wantErr := range []bool{true, false, true, true, false} {
-		if got := errors.Is(res[i].err, ErrForbidden); got != wantErr || (!wantErr && res[i].err != nil) {
+	for i, want := range []error{reply.NotFriends, nil, reply.NotGroupMember, reply.NotGroupMember, nil} {
+		if !errors.Is(res[i].err, want) {
 			t.Fatalf("send %d: %+v", i, res[i])
 		}
 	}

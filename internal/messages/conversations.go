@@ -11,8 +11,8 @@ import (
 
 	"tim/gen/models"
 	"tim/gen/server"
-	"tim/internal/auth"
 	"tim/internal/realtime/frame"
+	"tim/internal/reply"
 	"tim/internal/store"
 )
 
@@ -36,34 +36,28 @@ func NewConversations(st *store.Store, marker ReadMarker) *Conversations {
 
 const (
 	conversationsDefaultLimit = 50
-	conversationsMaxLimit     = 200
 
 	msgConversationsOK = "获取会话列表成功"
 	msgReadOK          = "已读成功"
 	msgGroupReadersOK  = "获取已读成员成功"
-	msgUnauthorized    = "身份未认证"
 )
 
 // GetConversations returns a page of the account's conversations, most
 // recent activity first, with unread counts.
 func (c *Conversations) GetConversations(ctx context.Context, req server.GetConversationsRequestObject) (server.GetConversationsResponseObject, error) {
 	p := req.Params
-	claims, ok := auth.FromContext(ctx)
-	if !ok {
-		return server.GetConversations401JSONResponse{UnauthorizedJSONResponse: server.UnauthorizedJSONResponse{Code: http.StatusUnauthorized, Message: msgUnauthorized}}, nil
-	}
-	if p.Account != claims.Account {
-		return server.GetConversations403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: "无权查看其他账号的会话"}}, nil
+	if err := actsFor(ctx, p.Account); err != nil {
+		return reply.Refuse(err)
 	}
 	limit := conversationsDefaultLimit
 	if p.Limit != nil {
-		limit = int(min(max(*p.Limit, 1), conversationsMaxLimit))
+		limit = int(*p.Limit) // the validator holds it to 1 to 200
 	}
 	var after *pageCursor
 	if p.Cursor != nil {
 		cur, err := decodePageCursor(*p.Cursor)
 		if err != nil {
-			return server.GetConversations400JSONResponse{BadRequestJSONResponse: server.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: "参数cursor不合法：请使用上一页返回的next"}}, nil
+			return reply.BadPageCursor.Envelope(), nil
 		}
 		after = &cur
 	}
@@ -82,7 +76,7 @@ func (c *Conversations) GetConversations(ctx context.Context, req server.GetConv
 	for _, r := range rows {
 		page.Conversations = append(page.Conversations, toAPIConversation(r))
 	}
-	return server.GetConversations200JSONResponse{Code: http.StatusOK, Message: msgConversationsOK, Data: page}, nil
+	return reply.Envelope{Code: http.StatusOK, Message: msgConversationsOK, Data: page}, nil
 }
 
 func toAPIConversation(r conversationRow) models.Conversation {
@@ -129,49 +123,31 @@ func decodePageCursor(s string) (pageCursor, error) {
 }
 
 // MarkRead moves the account's read cursor of one conversation, for
-// clients without a socket.
+// clients without a socket. The validator has checked the body against
+// ReadRequest (present, seq at least 1); exactly one of with and groupId is
+// checked here.
 func (c *Conversations) MarkRead(ctx context.Context, req server.MarkReadRequestObject) (server.MarkReadResponseObject, error) {
-	claims, ok := auth.FromContext(ctx)
-	if !ok {
-		return server.MarkRead401JSONResponse{UnauthorizedJSONResponse: server.UnauthorizedJSONResponse{Code: http.StatusUnauthorized, Message: msgUnauthorized}}, nil
+	reader, err := caller(ctx)
+	if err != nil {
+		return nil, err
 	}
 	b := req.Body
-	bad := func(msg string) (server.MarkReadResponseObject, error) {
-		return server.MarkRead400JSONResponse{BadRequestJSONResponse: server.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: msg}}, nil
-	}
-	if b == nil {
-		return bad("请求体格式错误")
-	}
-	rd := Read{Reader: claims.Account, Seq: b.Seq}
+	rd := Read{Reader: reader, Seq: b.Seq}
 	switch {
 	case (b.With == nil) == (b.GroupId == nil):
-		return bad("需要with或groupId之一")
-	case b.With != nil && *b.With == claims.Account:
-		return bad("with不能是自己的账号")
+		return reply.WithOrGroup.Envelope(), nil
+	case b.With != nil && *b.With == reader:
+		return reply.WithSelf.Envelope(), nil
 	case b.With != nil:
 		rd.With = *b.With
 	default:
 		rd.GroupID = *b.GroupId
 	}
-	if rd.Seq < 1 {
-		return bad("seq必须是正整数")
-	}
 	rc, err := c.marker.MarkRead(ctx, rd)
 	if err != nil {
-		code, msg, refused := ReadRefusal(err)
-		switch {
-		case !refused:
-			return nil, err
-		case code == http.StatusBadRequest:
-			return bad(msg)
-		case code == http.StatusForbidden:
-			return server.MarkRead403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msg}}, nil
-		case code == http.StatusNotFound:
-			return server.MarkRead404JSONResponse{NotFoundJSONResponse: server.NotFoundJSONResponse{Code: http.StatusNotFound, Message: msg}}, nil
-		}
-		return nil, err
+		return reply.Refuse(err)
 	}
-	return server.MarkRead200JSONResponse{Code: http.StatusOK, Message: msgReadOK, Data: frame.ReceiptOf(rc.Framed(), rc.Reader)}, nil
+	return reply.Envelope{Code: http.StatusOK, Message: msgReadOK, Data: frame.ReceiptOf(rc.Framed(), rc.Reader)}, nil
 }
 
 // Framed is the receipt as the codec reads it for its frames.
@@ -182,21 +158,18 @@ func (rc Receipt) Framed() frame.Receipt {
 // GetGroupReaders lists the group's members whose read cursor reached seq.
 func (c *Conversations) GetGroupReaders(ctx context.Context, req server.GetGroupReadersRequestObject) (server.GetGroupReadersResponseObject, error) {
 	p := req.Params
-	claims, ok := auth.FromContext(ctx)
-	if !ok {
-		return server.GetGroupReaders401JSONResponse{UnauthorizedJSONResponse: server.UnauthorizedJSONResponse{Code: http.StatusUnauthorized, Message: msgUnauthorized}}, nil
+	account, err := caller(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if p.Seq < 1 {
-		return server.GetGroupReaders400JSONResponse{BadRequestJSONResponse: server.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: "seq必须是正整数"}}, nil
-	}
-	exists, member, err := c.store.groupAccess(ctx, p.GroupID, claims.Account)
+	exists, member, err := c.store.groupAccess(ctx, p.GroupID, account)
 	switch {
 	case err != nil:
 		return nil, err
 	case !exists:
-		return server.GetGroupReaders404JSONResponse{NotFoundJSONResponse: server.NotFoundJSONResponse{Code: http.StatusNotFound, Message: "群不存在"}}, nil
+		return reply.GroupNotFound.Envelope(), nil
 	case !member:
-		return server.GetGroupReaders403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: "你不是该群成员"}}, nil
+		return reply.NotGroupMember.Envelope(), nil
 	}
 	readers, err := c.store.listGroupReaders(ctx, p.GroupID, p.Seq)
 	if err != nil {
@@ -206,5 +179,5 @@ func (c *Conversations) GetGroupReaders(ctx context.Context, req server.GetGroup
 	for i, r := range readers {
 		data[i] = models.GroupReader{Account: r.account, Username: r.username, ReadSeq: r.readSeq}
 	}
-	return server.GetGroupReaders200JSONResponse{Code: http.StatusOK, Message: msgGroupReadersOK, Data: data}, nil
+	return reply.Envelope{Code: http.StatusOK, Message: msgGroupReadersOK, Data: data}, nil
 }

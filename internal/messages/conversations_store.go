@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"tim/internal/reply"
 	"tim/internal/store"
 )
 
@@ -37,15 +38,15 @@ func (st convStore) advanceReads(ctx context.Context, reads []Read) ([]readOutco
 		o := readOutcome{receipt: Receipt{Read: r, Cursor: row.ReadSeq, Time: row.ReadAt, Moved: row.Moved, Friends: row.Friends}}
 		switch {
 		case !row.TargetExists && r.GroupID != 0:
-			o.err = ErrUnknownGroup
+			o.err = reply.GroupNotFound
 		case !row.TargetExists:
-			o.err = ErrUnknownAccount
+			o.err = reply.UserNotFound
 		case !row.Allowed:
-			o.err = ErrNotMember
+			o.err = reply.NotGroupMember
 		case !row.HasConv && r.GroupID == 0:
-			o.err = ErrNoConversation
+			o.err = reply.NoConversation
 		case r.Seq > row.LastSeq:
-			o.err = ErrBeyondEnd
+			o.err = reply.BeyondEnd
 		}
 		out[i] = o
 	}

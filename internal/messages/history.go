@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 
 	"tim/gen/models"
 	"tim/gen/server"
@@ -33,16 +34,12 @@ const (
 // GetMessages returns a page of the messages between account and with.
 func (h *History) GetMessages(ctx context.Context, req server.GetMessagesRequestObject) (server.GetMessagesResponseObject, error) {
 	p := req.Params
-	claims, ok := auth.FromContext(ctx)
-	if !ok {
-		return server.GetMessages401JSONResponse{UnauthorizedJSONResponse: server.UnauthorizedJSONResponse{Code: 401, Message: "身份未认证"}}, nil
-	}
-	if p.Account != claims.Account {
-		return server.GetMessages403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: 403, Message: "无权查看其他账号的消息"}}, nil
+	if err := actsFor(ctx, p.Account); err != nil {
+		return reply.Refuse(err)
 	}
 	if _, err := h.q.UserGetByAccount(ctx, p.With); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return server.GetMessages404JSONResponse{NotFoundJSONResponse: server.NotFoundJSONResponse{Code: 404, Message: "用户不存在"}}, nil
+			return reply.UserNotFound.Envelope(), nil
 		}
 		return nil, fmt.Errorf("read user: %w", err)
 	}
@@ -50,18 +47,14 @@ func (h *History) GetMessages(ctx context.Context, req server.GetMessagesRequest
 	if err != nil {
 		return nil, err
 	}
-	return server.GetMessages200JSONResponse{Code: 200, Message: msgHistoryOK, Data: msgs}, nil
+	return reply.Envelope{Code: http.StatusOK, Message: msgHistoryOK, Data: msgs}, nil
 }
 
 // GetGroupMessages returns a page of a group's messages, to members only.
 func (h *History) GetGroupMessages(ctx context.Context, req server.GetGroupMessagesRequestObject) (server.GetGroupMessagesResponseObject, error) {
 	p := req.Params
-	claims, ok := auth.FromContext(ctx)
-	if !ok {
-		return server.GetGroupMessages401JSONResponse{UnauthorizedJSONResponse: server.UnauthorizedJSONResponse{Code: 401, Message: "身份未认证"}}, nil
-	}
-	if p.Account != claims.Account {
-		return server.GetGroupMessages403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: 403, Message: "无权查看其他账号的消息"}}, nil
+	if err := actsFor(ctx, p.Account); err != nil {
+		return reply.Refuse(err)
 	}
 	member, err := h.q.GroupMembership(ctx, p.GroupID, p.Account)
 	switch {
@@ -76,16 +69,40 @@ func (h *History) GetGroupMessages(ctx context.Context, req server.GetGroupMessa
 	if err != nil {
 		return nil, err
 	}
-	return server.GetGroupMessages200JSONResponse{Code: 200, Message: msgHistoryOK, Data: msgs}, nil
+	return reply.Envelope{Code: http.StatusOK, Message: msgHistoryOK, Data: msgs}, nil
+}
+
+// actsFor refuses a request that names another account than the token's.
+// The validator has checked the token before any handler runs, so a
+// request without one is a wiring bug.
+func actsFor(ctx context.Context, account string) error {
+	claims, ok := auth.FromContext(ctx)
+	switch {
+	case !ok:
+		return errors.New("messages: no verified token in context")
+	case account != claims.Account:
+		return reply.OtherAccount
+	}
+	return nil
+}
+
+// caller is the account of the request's verified token.
+func caller(ctx context.Context) (string, error) {
+	claims, ok := auth.FromContext(ctx)
+	if !ok {
+		return "", errors.New("messages: no verified token in context")
+	}
+	return claims.Account, nil
 }
 
 // page reads one page in ascending seq order: after afterSeq when given,
 // else the newest before beforeSeq (or the newest of all). With both, the
-// page holds the oldest messages between them.
+// page holds the oldest messages between them. The validator holds limit
+// to the contract's 1 to 500.
 func (h *History) page(ctx context.Context, conv string, before, after *int64, limit *int32) ([]models.MessageFrame, error) {
 	n := historyDefaultLimit
 	if limit != nil {
-		n = int(min(max(*limit, 1), 500))
+		n = int(*limit)
 	}
 	var msgs []Message
 	var err error

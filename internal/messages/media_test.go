@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"tim/internal/realtime/frame"
+	"tim/internal/reply"
 	"tim/internal/store"
 )
 
@@ -69,7 +70,7 @@ func TestCommitterChecksMedia(t *testing.T) {
 	if len(r.batches) != 2 {
 		t.Errorf("%d batches, want 2", len(r.batches))
 	}
-	wantErr := []error{nil, ErrNoMedia, ErrWrongMedia, ErrWrongMedia, ErrWrongMedia, ErrWrongMedia, nil, nil, nil, ErrForbidden}
+	wantErr := []error{nil, reply.FileNotFound, reply.NotImageFile, reply.NotImageFile, reply.NotMP3File, reply.NotMP4File, nil, nil, nil, reply.NotFriends}
 	for i, want := range wantErr {
 		if !errors.Is(res[i].err, want) {
 			t.Errorf("send %d (%s %q): err %v, want %v", i, sends[i].Kind, sends[i].Body, res[i].err, want)

@@ -4,28 +4,41 @@ package messages
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"tim/internal/realtime/frame"
+	"tim/internal/reply"
 	"tim/internal/store"
 )
 
-// Errors a send can end with, besides database errors.
-var (
-	// ErrForbidden: the sender is not the recipient's friend, or not a member
-	// of the group. Nothing was stored.
-	ErrForbidden = errors.New("forbidden")
-	// ErrClosed: the committer is shutting down.
-	ErrClosed = errors.New("committer closed")
-	// ErrNoMedia: a media send names no stored upload. Nothing was stored.
-	ErrNoMedia = errors.New("no such media")
-	// ErrWrongMedia: a media send names an upload of another kind (an MP3
-	// sent as an image). Nothing was stored.
-	ErrWrongMedia = errors.New("media of another kind")
-)
+// A send is refused, and nothing stored, with reply.NotFriends (the sender
+// is not the recipient's friend), reply.NotGroupMember (not a member of the
+// group, or no such group), reply.FileNotFound (a media send names no
+// stored upload), reply.NotImageFile, NotMP3File or NotMP4File (it names an
+// upload of another kind, an MP3 sent as an image), or reply.ShuttingDown
+// (the committer is closed). Other errors are failures.
+
+// forbidden is the refusal of a send its sender may not make.
+func forbidden(s Send) reply.Refusal {
+	if s.GroupID != 0 {
+		return reply.NotGroupMember
+	}
+	return reply.NotFriends
+}
+
+// wrongMedia is the refusal of a media send of kind k that names an upload
+// of another kind.
+func wrongMedia(k string) reply.Refusal {
+	switch k {
+	case KindImage:
+		return reply.NotImageFile
+	case KindAudio:
+		return reply.NotMP3File
+	}
+	return reply.NotMP4File
+}
 
 // Kinds of message.
 const (

@@ -1,8 +1,9 @@
 package messages
 
 import (
-	"errors"
 	"time"
+
+	"tim/internal/reply"
 )
 
 // CommitterOption adjusts a new Committer.
@@ -32,10 +33,10 @@ func WithChangeMarks(every time.Duration) CommitterOption {
 }
 
 // batchError is the error a batch failed with, if it failed: refusals of
-// single sends (ErrForbidden) are not failures.
+// single sends (no right, no such media) are not failures.
 func batchError(batch []*pending) error {
 	for _, p := range batch {
-		if p.err != nil && !errors.Is(p.err, ErrForbidden) {
+		if _, refused := reply.As(p.err); p.err != nil && !refused {
 			return p.err
 		}
 	}

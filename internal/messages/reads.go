@@ -2,29 +2,21 @@ package messages
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
+	"tim/internal/reply"
 	"tim/internal/store"
 )
 
-// Refusals of a read, besides database errors. Nothing was changed.
-var (
-	// ErrUnknownAccount: the direct conversation's other party does not exist.
-	ErrUnknownAccount = errors.New("unknown account")
-	// ErrUnknownGroup: the group does not exist.
-	ErrUnknownGroup = errors.New("unknown group")
-	// ErrNoConversation: the direct conversation has no messages.
-	ErrNoConversation = errors.New("no such conversation")
-	// ErrNotMember: the reader is not a member of the group (or left it).
-	ErrNotMember = errors.New("not a member")
-	// ErrBeyondEnd: seq is past the conversation's newest message.
-	ErrBeyondEnd = errors.New("seq beyond the conversation's end")
-)
+// A read is refused, and nothing changed, with reply.UserNotFound (the
+// direct conversation's other party does not exist), reply.GroupNotFound,
+// reply.NotGroupMember (the reader is not a member, or left),
+// reply.NoConversation (the direct conversation has no messages),
+// reply.BeyondEnd (seq is past the conversation's newest message) or
+// reply.ShuttingDown. Other errors are failures.
 
 // Read asks to move Reader's read cursor to Seq in the direct conversation
 // with With, or in group GroupID (exactly one is set).
@@ -56,26 +48,6 @@ type Receipt struct {
 	// Friends says the parties of a direct conversation are friends, so
 	// the other party hears of the read.
 	Friends bool
-}
-
-// ReadRefusal maps a refused read to an HTTP-like code and its message;
-// ok is false for errors that are not refusals.
-func ReadRefusal(err error) (code int, msg string, ok bool) {
-	switch {
-	case errors.Is(err, ErrUnknownAccount):
-		return http.StatusNotFound, "用户不存在", true
-	case errors.Is(err, ErrUnknownGroup):
-		return http.StatusNotFound, "群不存在", true
-	case errors.Is(err, ErrNoConversation):
-		return http.StatusNotFound, "会话不存在", true
-	case errors.Is(err, ErrNotMember):
-		return http.StatusForbidden, "你不是该群成员", true
-	case errors.Is(err, ErrBeyondEnd):
-		return http.StatusBadRequest, "seq超出了会话的最新消息", true
-	case errors.Is(err, ErrClosed):
-		return http.StatusServiceUnavailable, "服务器正在关闭", true
-	}
-	return 0, "", false
 }
 
 type pendingRead struct {
@@ -112,7 +84,7 @@ func (r *Reads) MarkAsync(rd Read, done func(Receipt, error)) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
-		done(Receipt{Read: rd}, ErrClosed)
+		done(Receipt{Read: rd}, reply.ShuttingDown)
 		return
 	}
 	r.in <- &pendingRead{read: rd, done: done}

@@ -6,22 +6,16 @@ import (
 	"fmt"
 	"time"
 
+	"tim/internal/reply"
 	"tim/internal/store"
 )
 
-// Errors a recall can end with, besides database errors. Nothing changed.
-var (
-	// ErrNoMessage: no message has the id, or it belongs to a conversation
-	// the account cannot see (not a party, not a member, another
-	// conversation than the socket's).
-	ErrNoMessage = errors.New("no such message")
-	// ErrNotSender: the message is someone else's.
-	ErrNotSender = errors.New("not the sender")
-	// ErrRecallExpired: the message is older than the recall window.
-	ErrRecallExpired = errors.New("recall window passed")
-	// ErrRecalled: the message was recalled already.
-	ErrRecalled = errors.New("already recalled")
-)
+// A recall is refused, and nothing changed, with reply.NoMessage (no
+// message has the id, or it belongs to a conversation the account cannot
+// see: not a party, not a member, another conversation than the socket's),
+// reply.NotSender (the message is someone else's), reply.RecallExpired
+// (older than the recall window) or reply.Recalled (recalled already).
+// Other errors are failures.
 
 // RecallRequest asks to recall message ID for Account.
 type RecallRequest struct {
@@ -52,13 +46,13 @@ func (rc *Recaller) Recall(ctx context.Context, r RecallRequest) (Message, error
 	err := rc.st.Tx(ctx, func(q *store.Queries) error {
 		m, err := q.MessageGetForRecall(ctx, r.ID, r.Window)
 		if errors.Is(err, store.ErrNotFound) {
-			return ErrNoMessage
+			return reply.NoMessage
 		}
 		if err != nil {
 			return fmt.Errorf("read message: %w", err)
 		}
 		if m.Kind == KindRecall || (r.Conv != "" && m.Conv != r.Conv) {
-			return ErrNoMessage
+			return reply.NoMessage
 		}
 		if m.GroupID != 0 {
 			member, err := q.GroupMemberExists(ctx, m.GroupID, r.Account)
@@ -66,18 +60,18 @@ func (rc *Recaller) Recall(ctx context.Context, r RecallRequest) (Message, error
 				return fmt.Errorf("check membership: %w", err)
 			}
 			if !member {
-				return ErrNoMessage
+				return reply.NoMessage
 			}
 		} else if r.Account != m.Sender && r.Account != m.Recipient {
-			return ErrNoMessage
+			return reply.NoMessage
 		}
 		switch {
 		case m.Sender != r.Account:
-			return ErrNotSender
+			return reply.NotSender
 		case m.Recalled:
-			return ErrRecalled
+			return reply.Recalled
 		case m.Expired:
-			return ErrRecallExpired
+			return reply.RecallExpired
 		}
 		seq, err := q.ConversationTakeSeq(ctx, m.Conv)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tim/internal/realtime/frame"
+	"tim/internal/reply"
 )
 
 // exec runs a statement the store has no method for (a fixture only a
@@ -58,14 +59,14 @@ func TestRecall(t *testing.T) {
 		req  RecallRequest
 		want error
 	}{
-		{"recipient", RecallRequest{Account: "b", ID: img.ID}, ErrNotSender},
-		{"outsider", RecallRequest{Account: "c", ID: img.ID}, ErrNoMessage},
-		{"other socket's conversation", RecallRequest{Account: "a", ID: img.ID, Conv: GroupKey(1)}, ErrNoMessage},
-		{"non-member", RecallRequest{Account: "c", ID: grp.ID}, ErrNoMessage},
-		{"member not sender", RecallRequest{Account: "b", ID: grp.ID}, ErrNotSender},
-		{"unknown id", RecallRequest{Account: "a", ID: 1 << 40}, ErrNoMessage},
-		{"past the window", RecallRequest{Account: "a", ID: old.ID}, ErrRecallExpired},
-		{"someone else's, recipient's conversation", RecallRequest{Account: "a", ID: txt.ID}, ErrNotSender},
+		{"recipient", RecallRequest{Account: "b", ID: img.ID}, reply.NotSender},
+		{"outsider", RecallRequest{Account: "c", ID: img.ID}, reply.NoMessage},
+		{"other socket's conversation", RecallRequest{Account: "a", ID: img.ID, Conv: GroupKey(1)}, reply.NoMessage},
+		{"non-member", RecallRequest{Account: "c", ID: grp.ID}, reply.NoMessage},
+		{"member not sender", RecallRequest{Account: "b", ID: grp.ID}, reply.NotSender},
+		{"unknown id", RecallRequest{Account: "a", ID: 1 << 40}, reply.NoMessage},
+		{"past the window", RecallRequest{Account: "a", ID: old.ID}, reply.RecallExpired},
+		{"someone else's, recipient's conversation", RecallRequest{Account: "a", ID: txt.ID}, reply.NotSender},
 	} {
 		tc.req.Window = window
 		if _, err := rc.Recall(f.ctx, tc.req); !errors.Is(err, tc.want) {
@@ -110,10 +111,10 @@ func TestRecall(t *testing.T) {
 		t.Fatalf("history %+v / %+v, %v", hist, before, err)
 	}
 
-	if _, err := rc.Recall(f.ctx, RecallRequest{Account: "a", ID: img.ID, Window: window}); !errors.Is(err, ErrRecalled) {
+	if _, err := rc.Recall(f.ctx, RecallRequest{Account: "a", ID: img.ID, Window: window}); !errors.Is(err, reply.Recalled) {
 		t.Errorf("second recall: %v", err)
 	}
-	if _, err := rc.Recall(f.ctx, RecallRequest{Account: "a", ID: ev.ID, Window: window}); !errors.Is(err, ErrNoMessage) {
+	if _, err := rc.Recall(f.ctx, RecallRequest{Account: "a", ID: ev.ID, Window: window}); !errors.Is(err, reply.NoMessage) {
 		t.Errorf("recall of the event: %v", err)
 	}
 	// A later message follows the event without a gap.

@@ -55,7 +55,7 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 	s.stateMu.Lock()
 	if s.closing {
 		s.stateMu.Unlock()
-		return refuse(c, http.StatusServiceUnavailable, "服务器正在关闭")
+		return refuse(c, int(reply.ShuttingDown.Code), reply.ShuttingDown.Message)
 	}
 	s.sockets.Add(1)
 	s.stateMu.Unlock()
@@ -100,7 +100,7 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 			return fmt.Errorf("check friendship: %w", err)
 		}
 		if !ok {
-			return refuse(c, http.StatusForbidden, "对方不是你的好友")
+			return refuse(c, int(reply.NotFriends.Code), reply.NotFriends.Message)
 		}
 	case channelGroup:
 		member, err := s.q.GroupMembership(ctx, h.groupID, account)

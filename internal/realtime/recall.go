@@ -2,12 +2,11 @@ package realtime
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"net/http"
 
 	"tim/internal/messages"
 	"tim/internal/realtime/frame"
+	"tim/internal/reply"
 )
 
 // recall recalls message id for so's account. The recall event is
@@ -24,29 +23,12 @@ func (s *Service) recall(so *socket, id int64) {
 	defer cancel()
 	ev, err := s.recaller.Recall(ctx, req)
 	if err != nil {
-		code, msg := recallRefusal(err)
-		if code == http.StatusInternalServerError {
+		r := refusal(err, reply.RecallFailed)
+		if r == reply.RecallFailed {
 			s.logger.Error("recall", slog.String("account", so.account), slog.Int64("id", id), slog.Any("err", err))
 		}
-		so.sendControl(frame.EncodeRecallError(code, msg, id))
+		so.sendControl(frame.EncodeRecallError(r.Code, r.Message, id))
 		return
 	}
 	s.publishMessages([]messages.Committed{{Message: ev}}, nil)
-}
-
-// recallRefusal is the error frame's code and message for a failed recall.
-func recallRefusal(err error) (int32, string) {
-	switch {
-	case errors.Is(err, messages.ErrNoMessage):
-		return http.StatusNotFound, "消息不存在"
-	case errors.Is(err, messages.ErrNotSender):
-		return http.StatusForbidden, "只能撤回自己发送的消息"
-	case errors.Is(err, messages.ErrRecallExpired):
-		return http.StatusForbidden, "超过撤回时限"
-	case errors.Is(err, messages.ErrRecalled):
-		return http.StatusConflict, "消息已撤回"
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return http.StatusServiceUnavailable, "服务器繁忙，请稍后重试"
-	}
-	return http.StatusInternalServerError, "撤回失败"
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"tim/internal/messages"
 	"tim/internal/realtime/frame"
+	"tim/internal/reply"
 )
 
 // Read receipts. A read frame (or POST /Tim/read, through MarkRead) moves
@@ -47,11 +47,11 @@ func (s *Service) MarkRead(ctx context.Context, r messages.Read) (messages.Recei
 // an error frame.
 func (s *Service) handleRead(so *socket, f frame.Client) {
 	if _, ok := frameConv(so, f); !ok {
-		so.sendControl(frame.EncodeError(http.StatusBadRequest, "该连接只能标记本会话已读", ""))
+		so.refuse(reply.ReadOtherConv, "")
 		return
 	}
 	if f.To == so.account {
-		so.sendControl(frame.EncodeError(http.StatusBadRequest, "with不能是自己的账号", ""))
+		so.refuse(reply.WithSelf, "")
 		return
 	}
 	s.reads.MarkAsync(messages.Read{Reader: so.account, With: f.To, GroupID: f.GroupID, Seq: f.Seq}, func(rc messages.Receipt, err error) {
@@ -61,11 +61,7 @@ func (s *Service) handleRead(so *socket, f frame.Client) {
 			}
 			return
 		}
-		code, msg, refused := messages.ReadRefusal(err)
-		if !refused {
-			code, msg = http.StatusInternalServerError, "标记已读失败"
-		}
-		so.sendControl(frame.EncodeError(int32(code), msg, ""))
+		so.refuse(refusal(err, reply.ReadFailed), "")
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -15,6 +14,7 @@ import (
 	"tim/gen/models"
 	"tim/internal/messages"
 	"tim/internal/realtime/frame"
+	"tim/internal/reply"
 )
 
 // start creates the socket, starts its writer and runs the open sequence.
@@ -235,11 +235,11 @@ func (s *Service) readLoop(conn *websocket.Conn, so *socket) {
 			if f, err := frame.Decode(so.ch.decoding(), data); err == nil && f.Kind == frame.Send {
 				id = f.ClientMsgID
 			}
-			so.sendControl(frame.EncodeError(http.StatusTooManyRequests, "发送过于频繁", id))
+			so.refuse(reply.SendRateLimited, id)
 			continue
 		}
 		if mt != websocket.TextMessage {
-			so.sendControl(frame.EncodeError(http.StatusBadRequest, "只接受文本帧", ""))
+			so.refuse(reply.TextFramesOnly, "")
 			continue
 		}
 		s.handleFrame(so, data)
@@ -299,30 +299,20 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 				if so.push(outFrame{data: frame.EncodeAck(m.Framed())}) {
 					s.commit.wakes.add(so)
 				}
-			case errors.Is(err, messages.ErrForbidden) && send.GroupID != 0:
-				so.sendControl(frame.EncodeError(http.StatusForbidden, "你不是该群成员", send.ClientMsgID))
-			case errors.Is(err, messages.ErrForbidden):
-				so.sendControl(frame.EncodeError(http.StatusForbidden, "对方不是你的好友", send.ClientMsgID))
-			case errors.Is(err, messages.ErrNoMedia), errors.Is(err, messages.ErrWrongMedia):
-				code, msg := mediaRefusal(err, send.Kind)
-				so.sendControl(frame.EncodeError(code, msg, send.ClientMsgID))
-			case errors.Is(err, messages.ErrClosed):
-				so.sendControl(frame.EncodeError(http.StatusServiceUnavailable, "服务器正在关闭", send.ClientMsgID))
-			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-				// Not committed in time; nothing was stored.
-				so.sendControl(frame.EncodeError(http.StatusServiceUnavailable, "服务器繁忙，请稍后重发", send.ClientMsgID))
 			default:
-				so.sendControl(frame.EncodeError(http.StatusInternalServerError, "发送失败", send.ClientMsgID))
+				// Refused, not committed in time, or failed: nothing was
+				// stored.
+				so.refuse(refusal(err, reply.SendFailed), send.ClientMsgID)
 			}
 		})
 	case frame.Ack:
 		if !so.ackMode {
-			so.sendControl(frame.EncodeError(http.StatusBadRequest, "连接时未声明ack=1", ""))
+			so.refuse(reply.AckNotDeclared, "")
 			return
 		}
 		conv, ok := s.socketConv(so, f)
 		if !ok {
-			so.sendControl(frame.EncodeError(http.StatusForbidden, "无权确认该会话", ""))
+			so.refuse(reply.AckForbidden, "")
 			return
 		}
 		so.dmu.Lock()
@@ -341,12 +331,12 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 			var err error
 			if ok, err = s.mayRead(so, f); err != nil {
 				s.logger.ErrorContext(s.ctx, "check sync rights", slog.String("account", so.account), slog.Any("err", err))
-				so.sendControl(frame.EncodeError(http.StatusInternalServerError, "同步失败", ""))
+				so.refuse(reply.SyncFailed, "")
 				return
 			}
 		}
 		if !ok {
-			so.sendControl(frame.EncodeError(http.StatusForbidden, "无权同步该会话", ""))
+			so.refuse(reply.SyncForbidden, "")
 			return
 		}
 		so.rewind(conv, f.Seq)

@@ -3,12 +3,12 @@ package realtime
 import (
 	"encoding/json"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
 	"tim/internal/messages"
 	"tim/internal/realtime/frame"
+	"tim/internal/reply"
 )
 
 // Typing indicators. A typing frame is relayed to the friend, or to the
@@ -74,11 +74,11 @@ func (g *typingGate) allow(k typingKey, at time.Time) bool {
 func (s *Service) handleTyping(so *socket, f frame.Client) {
 	conv, ok := frameConv(so, f)
 	if !ok {
-		so.sendControl(frame.EncodeError(http.StatusBadRequest, "该连接只能发送本会话的输入状态", ""))
+		so.refuse(reply.TypingOtherConv, "")
 		return
 	}
 	if f.To == so.account {
-		so.sendControl(frame.EncodeError(http.StatusBadRequest, "with不能是自己的账号", ""))
+		so.refuse(reply.WithSelf, "")
 		return
 	}
 	now := time.Now()
@@ -89,13 +89,13 @@ func (s *Service) handleTyping(so *socket, f frame.Client) {
 	switch {
 	case err != nil:
 		s.logger.Error("check typing rights", slog.String("account", so.account), slog.Any("err", err))
-		so.sendControl(frame.EncodeError(http.StatusInternalServerError, "发送输入状态失败", ""))
+		so.refuse(reply.TypingFailed, "")
 		return
 	case !allowed && f.GroupID != 0:
-		so.sendControl(frame.EncodeError(http.StatusForbidden, "你不是该群成员", ""))
+		so.refuse(reply.NotGroupMember, "")
 		return
 	case !allowed:
-		so.sendControl(frame.EncodeError(http.StatusForbidden, "对方不是你的好友", ""))
+		so.refuse(reply.NotFriends, "")
 		return
 	}
 	s.publish(subjectTyping, wireTyping{From: so.account, To: f.To, GroupID: f.GroupID, Time: now})

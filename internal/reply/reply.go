@@ -71,7 +71,11 @@ func (e Envelope) VisitUploadMp3Response(w http.ResponseWriter) error     { retu
 func (e Envelope) VisitUploadMp4Response(w http.ResponseWriter) error     { return e.write(w) }
 
 func (e Envelope) VisitGetGroupMembersResponse(w http.ResponseWriter) error  { return e.write(w) }
+func (e Envelope) VisitGetMessagesResponse(w http.ResponseWriter) error      { return e.write(w) }
 func (e Envelope) VisitGetGroupMessagesResponse(w http.ResponseWriter) error { return e.write(w) }
+func (e Envelope) VisitGetConversationsResponse(w http.ResponseWriter) error { return e.write(w) }
+func (e Envelope) VisitMarkReadResponse(w http.ResponseWriter) error         { return e.write(w) }
+func (e Envelope) VisitGetGroupReadersResponse(w http.ResponseWriter) error  { return e.write(w) }
 
 func (e Envelope) VisitGetAvatarResponse(w http.ResponseWriter) error       { return e.write(w) }
 func (e Envelope) VisitDownloadChatPicResponse(w http.ResponseWriter) error { return e.write(w) }
