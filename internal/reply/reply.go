@@ -70,6 +70,12 @@ func (e Envelope) VisitUploadChatPicResponse(w http.ResponseWriter) error { retu
 func (e Envelope) VisitUploadMp3Response(w http.ResponseWriter) error     { return e.write(w) }
 func (e Envelope) VisitUploadMp4Response(w http.ResponseWriter) error     { return e.write(w) }
 
+func (e Envelope) VisitGetFriendsResponse(w http.ResponseWriter) error { return e.write(w) }
+
+func (e Envelope) VisitJoinGroupResponse(w http.ResponseWriter) error        { return e.write(w) }
+func (e Envelope) VisitLeaveGroupResponse(w http.ResponseWriter) error       { return e.write(w) }
+func (e Envelope) VisitCreateGroupResponse(w http.ResponseWriter) error      { return e.write(w) }
+func (e Envelope) VisitGetGroupsResponse(w http.ResponseWriter) error        { return e.write(w) }
 func (e Envelope) VisitGetGroupMembersResponse(w http.ResponseWriter) error  { return e.write(w) }
 func (e Envelope) VisitGetMessagesResponse(w http.ResponseWriter) error      { return e.write(w) }
 func (e Envelope) VisitGetGroupMessagesResponse(w http.ResponseWriter) error { return e.write(w) }

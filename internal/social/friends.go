@@ -22,37 +22,29 @@ func orderedPair(a, b string) (lo, hi string) {
 }
 
 func (a *API) addFriend(ctx context.Context, user, friend string) (reply.Envelope, error) {
-	caller, err := callerAccount(ctx)
-	if err != nil {
-		return reply.Envelope{}, err
-	}
-	if user != caller {
-		return reply.New(http.StatusForbidden, msgForbidden), nil
+	if _, err := actingFor(ctx, user); err != nil {
+		return reply.Refuse(err)
 	}
 	if friend == user {
-		return reply.New(http.StatusBadRequest, msgSelfFriend), nil
+		return reply.SelfFriend.Envelope(), nil
 	}
 	lo, hi := orderedPair(user, friend)
 	inserted, err := a.q.FriendshipInsertPair(ctx, lo, hi)
 	switch {
 	case errors.Is(err, store.ErrForeignKey):
-		return reply.New(http.StatusNotFound, msgUserNotFound), nil
+		return reply.UserNotFound.Envelope(), nil
 	case err != nil:
 		return reply.Envelope{}, fmt.Errorf("insert friendship: %w", err)
 	case !inserted:
-		return reply.New(http.StatusConflict, msgAlreadyFriends), nil
+		return reply.AlreadyFriends.Envelope(), nil
 	}
 	a.logger.InfoContext(ctx, "friend added", slog.String("account", user), slog.String("friend", friend))
 	return reply.New(http.StatusOK, msgFriendAdded), nil
 }
 
 func (a *API) deleteFriend(ctx context.Context, user, friend string) (reply.Envelope, error) {
-	caller, err := callerAccount(ctx)
-	if err != nil {
-		return reply.Envelope{}, err
-	}
-	if user != caller {
-		return reply.New(http.StatusForbidden, msgForbidden), nil
+	if _, err := actingFor(ctx, user); err != nil {
+		return reply.Refuse(err)
 	}
 	lo, hi := orderedPair(user, friend)
 	deleted, err := a.q.FriendshipDeletePair(ctx, lo, hi)
@@ -60,7 +52,7 @@ func (a *API) deleteFriend(ctx context.Context, user, friend string) (reply.Enve
 		return reply.Envelope{}, fmt.Errorf("delete friendship: %w", err)
 	}
 	if !deleted {
-		return reply.New(http.StatusNotFound, msgNotFriends), nil
+		return reply.NoFriendship.Envelope(), nil
 	}
 	if err := a.events.FriendshipEnded(ctx, user, friend); err != nil {
 		// The friendship is gone; sockets the event misses close at their
@@ -93,12 +85,9 @@ func (a *API) DeleteFriendPost(ctx context.Context, req server.DeleteFriendPostR
 
 // GetFriends lists the account's friends, ordered by account.
 func (a *API) GetFriends(ctx context.Context, req server.GetFriendsRequestObject) (server.GetFriendsResponseObject, error) {
-	caller, err := callerAccount(ctx)
+	caller, err := actingFor(ctx, req.Params.Account)
 	if err != nil {
-		return nil, err
-	}
-	if req.Params.Account != caller {
-		return server.GetFriends403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
+		return reply.Refuse(err)
 	}
 	accounts, err := a.q.FriendAccounts(ctx, caller)
 	if err != nil {
@@ -108,5 +97,5 @@ func (a *API) GetFriends(ctx context.Context, req server.GetFriendsRequestObject
 	if err != nil {
 		return nil, err
 	}
-	return server.GetFriends200JSONResponse{Code: http.StatusOK, Message: msgFriendList, Data: users}, nil
+	return reply.Envelope{Code: http.StatusOK, Message: msgFriendList, Data: users}, nil
 }

@@ -7,21 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"tim/gen/models"
 	"tim/gen/server"
 	"tim/internal/reply"
 	"tim/internal/store"
-)
-
-// Expected refusals raised inside a transaction, so that it rolls back.
-var (
-	errAlreadyMember = errors.New("already a member")
-	errGroupFull     = errors.New("group full")
-	errNotMember     = errors.New("not a member")
 )
 
 // maxIDAttempts bounds createGroup's search for a sequence id that no join
@@ -32,16 +23,10 @@ const maxIDAttempts = 1000
 // account as owner when the id is new. The group row is locked for the whole
 // transaction, so concurrent joins cannot pass the member limit.
 func (a *API) JoinGroup(ctx context.Context, req server.JoinGroupRequestObject) (server.JoinGroupResponseObject, error) {
-	caller, err := callerAccount(ctx)
+	p := req.Params // the validator holds GroupID to 1 to MaxGroupID
+	caller, err := actingFor(ctx, p.UserAccount)
 	if err != nil {
-		return nil, err
-	}
-	p := req.Params
-	if p.UserAccount != caller {
-		return server.JoinGroup403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
-	}
-	if p.GroupID < 1 || p.GroupID > MaxGroupID {
-		return server.JoinGroup400JSONResponse{BadRequestJSONResponse: server.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: msgBadGroupID}}, nil
+		return reply.Refuse(err)
 	}
 	var group store.Group
 	err = a.q.Tx(ctx, func(q *store.Queries) error {
@@ -57,10 +42,10 @@ func (a *API) JoinGroup(ctx context.Context, req server.JoinGroupRequestObject) 
 			return fmt.Errorf("check membership: %w", err)
 		}
 		if member {
-			return errAlreadyMember
+			return reply.AlreadyMember // a refusal rolls the transaction back
 		}
 		if int(g.MemberCount) >= a.cfg.GroupMemberLimit {
-			return errGroupFull
+			return reply.GroupFull
 		}
 		group, err = addMember(ctx, q, g.ID, caller)
 		if err != nil {
@@ -76,35 +61,27 @@ func (a *API) JoinGroup(ctx context.Context, req server.JoinGroupRequestObject) 
 		}
 		return nil
 	})
-	switch {
-	case errors.Is(err, errAlreadyMember):
-		return server.JoinGroup409JSONResponse{ConflictJSONResponse: server.ConflictJSONResponse{Code: http.StatusConflict, Message: msgAlreadyMember}}, nil
-	case errors.Is(err, errGroupFull):
-		return server.JoinGroup409JSONResponse{ConflictJSONResponse: server.ConflictJSONResponse{Code: http.StatusConflict, Message: msgGroupFull}}, nil
-	case err != nil:
-		return nil, fmt.Errorf("join group %d: %w", p.GroupID, err)
+	if err != nil {
+		return reply.Refuse(fmt.Errorf("join group %d: %w", p.GroupID, err))
 	}
 	a.membershipChanged(ctx, group.ID, caller, true)
 	a.logger.InfoContext(ctx, "group joined", slog.Int64("group", group.ID), slog.String("account", caller))
-	return server.JoinGroup200JSONResponse{Code: http.StatusOK, Message: msgGroupJoined, Data: toAPIGroup(group)}, nil
+	return reply.Envelope{Code: http.StatusOK, Message: msgGroupJoined, Data: toAPIGroup(group)}, nil
 }
 
 // LeaveGroup removes the account from the group. The group and its history
 // stay, with member_count 0, when the last member leaves.
 func (a *API) LeaveGroup(ctx context.Context, req server.LeaveGroupRequestObject) (server.LeaveGroupResponseObject, error) {
-	caller, err := callerAccount(ctx)
-	if err != nil {
-		return nil, err
-	}
 	p := req.Params
-	if p.UserAccount != caller {
-		return server.LeaveGroup403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
+	caller, err := actingFor(ctx, p.UserAccount)
+	if err != nil {
+		return reply.Refuse(err)
 	}
 	err = a.q.Tx(ctx, func(q *store.Queries) error {
 		// Lock the group before its member rows, in the order joins use.
 		if _, err := q.GroupLockForUpdate(ctx, p.GroupID); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return errNotMember
+				return reply.NotInGroup
 			}
 			return fmt.Errorf("lock group: %w", err)
 		}
@@ -113,37 +90,31 @@ func (a *API) LeaveGroup(ctx context.Context, req server.LeaveGroupRequestObject
 			return fmt.Errorf("delete member: %w", err)
 		}
 		if !deleted {
-			return errNotMember
+			return reply.NotInGroup
 		}
 		if _, err := q.GroupMemberCountAdjust(ctx, p.GroupID, -1); err != nil {
 			return fmt.Errorf("decrement member count: %w", err)
 		}
 		return nil
 	})
-	switch {
-	case errors.Is(err, errNotMember):
-		return server.LeaveGroup404JSONResponse{NotFoundJSONResponse: server.NotFoundJSONResponse{Code: http.StatusNotFound, Message: msgNotMember}}, nil
-	case err != nil:
-		return nil, fmt.Errorf("leave group %d: %w", p.GroupID, err)
+	if err != nil {
+		return reply.Refuse(fmt.Errorf("leave group %d: %w", p.GroupID, err))
 	}
 	a.membershipChanged(ctx, p.GroupID, caller, false)
 	a.logger.InfoContext(ctx, "group left", slog.Int64("group", p.GroupID), slog.String("account", caller))
-	return server.LeaveGroup200JSONResponse{OKJSONResponse: server.OKJSONResponse{Code: http.StatusOK, Message: msgGroupLeft}}, nil
+	return reply.Envelope{Code: http.StatusOK, Message: msgGroupLeft}, nil
 }
 
 // CreateGroup creates a group with the next free sequence id, the caller as
 // owner and first member.
 func (a *API) CreateGroup(ctx context.Context, req server.CreateGroupRequestObject) (server.CreateGroupResponseObject, error) {
-	caller, err := callerAccount(ctx)
-	if err != nil {
-		return nil, err
-	}
 	p := req.Params
-	if p.UserAccount != caller {
-		return server.CreateGroup403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
+	caller, err := actingFor(ctx, p.UserAccount)
+	if err != nil {
+		return reply.Refuse(err)
 	}
-	if !validGroupName(p.GroupName) {
-		return server.CreateGroup400JSONResponse{BadRequestJSONResponse: server.BadRequestJSONResponse{Code: http.StatusBadRequest, Message: msgBadGroupName}}, nil
+	if !utf8.ValidString(p.GroupName) {
+		return reply.BadGroupName.Envelope(), nil
 	}
 	var group store.Group
 	err = a.q.Tx(ctx, func(q *store.Queries) error {
@@ -159,17 +130,14 @@ func (a *API) CreateGroup(ctx context.Context, req server.CreateGroupRequestObje
 	}
 	a.membershipChanged(ctx, group.ID, caller, true)
 	a.logger.InfoContext(ctx, "group created", slog.Int64("group", group.ID), slog.String("owner", caller))
-	return server.CreateGroup200JSONResponse{Code: http.StatusOK, Message: msgGroupCreated, Data: toAPIGroup(group)}, nil
+	return reply.Envelope{Code: http.StatusOK, Message: msgGroupCreated, Data: toAPIGroup(group)}, nil
 }
 
 // GetGroups lists the account's groups, ordered by id.
 func (a *API) GetGroups(ctx context.Context, req server.GetGroupsRequestObject) (server.GetGroupsResponseObject, error) {
-	caller, err := callerAccount(ctx)
+	caller, err := actingFor(ctx, req.Params.Account)
 	if err != nil {
-		return nil, err
-	}
-	if req.Params.Account != caller {
-		return server.GetGroups403JSONResponse{ForbiddenJSONResponse: server.ForbiddenJSONResponse{Code: http.StatusForbidden, Message: msgForbidden}}, nil
+		return reply.Refuse(err)
 	}
 	rows, err := a.q.GroupListByMember(ctx, caller)
 	if err != nil {
@@ -179,7 +147,7 @@ func (a *API) GetGroups(ctx context.Context, req server.GetGroupsRequestObject) 
 	for i, g := range rows {
 		groups[i] = toAPIGroup(g)
 	}
-	return server.GetGroups200JSONResponse{Code: http.StatusOK, Message: msgGroupList, Data: groups}, nil
+	return reply.Envelope{Code: http.StatusOK, Message: msgGroupList, Data: groups}, nil
 }
 
 // GetGroupMembers lists a group's members, ordered by account; only members
@@ -207,17 +175,7 @@ func (a *API) GetGroupMembers(ctx context.Context, req server.GetGroupMembersReq
 	if err != nil {
 		return nil, err
 	}
-	return server.GetGroupMembers200JSONResponse{Code: http.StatusOK, Message: msgGroupMembers, Data: users}, nil
-}
-
-// validGroupName reports whether name is 1 to 64 characters of valid UTF-8,
-// none a control character (PostgreSQL refuses NUL in text, and the others
-// have no place in a name shown to people).
-func validGroupName(name string) bool {
-	if n := utf8.RuneCountInString(name); n < 1 || n > 64 || !utf8.ValidString(name) {
-		return false
-	}
-	return !strings.ContainsFunc(name, unicode.IsControl)
+	return reply.Envelope{Code: http.StatusOK, Message: msgGroupMembers, Data: users}, nil
 }
 
 // insertNextGroup inserts a group under the next sequence id that no join

@@ -11,32 +11,23 @@ import (
 	"tim/gen/models"
 	"tim/internal/auth"
 	"tim/internal/config"
+	"tim/internal/reply"
 	"tim/internal/store"
 	"tim/internal/userview"
 )
 
-// Response messages. The success messages of the original API document are
-// kept word for word.
+// Success messages; those of the original API document are kept word for
+// word. Refusals are the reply package's.
 const (
-	msgForbidden      = "无权操作其他账号"
-	msgFriendAdded    = "添加好友成功"
-	msgFriendDeleted  = "删除好友成功"
-	msgFriendList     = "获取好友列表成功"
-	msgUserNotFound   = "用户不存在"
-	msgSelfFriend     = "不能添加自己为好友"
-	msgAlreadyFriends = "已经是好友"
-	msgNotFriends     = "不是好友"
+	msgFriendAdded   = "添加好友成功"
+	msgFriendDeleted = "删除好友成功"
+	msgFriendList    = "获取好友列表成功"
 
-	msgGroupJoined   = "加入群聊成功"
-	msgGroupLeft     = "退出群聊成功"
-	msgGroupCreated  = "创建群聊成功"
-	msgGroupList     = "获取群聊列表成功"
-	msgGroupMembers  = "获取群成员成功"
-	msgAlreadyMember = "已在群聊中"
-	msgGroupFull     = "群聊已满"
-	msgNotMember     = "不在群聊中"
-	msgBadGroupID    = "参数GroupID不合法：群聊ID必须是1到9007199254740991之间的整数"
-	msgBadGroupName  = "参数GroupName不合法：群聊名称须为1到64个字符，且不含控制字符"
+	msgGroupJoined  = "加入群聊成功"
+	msgGroupLeft    = "退出群聊成功"
+	msgGroupCreated = "创建群聊成功"
+	msgGroupList    = "获取群聊列表成功"
+	msgGroupMembers = "获取群成员成功"
 )
 
 // MaxGroupID is the largest group id, 2^53-1: JavaScript clients hold ids
@@ -89,6 +80,16 @@ func callerAccount(ctx context.Context) (string, error) {
 		return "", errors.New("social: no verified token in context")
 	}
 	return c.Account, nil
+}
+
+// actingFor is the token's account when the request names it, and
+// reply.OtherAccount when it names another.
+func actingFor(ctx context.Context, account string) (string, error) {
+	caller, err := callerAccount(ctx)
+	if err == nil && account != caller {
+		err = reply.OtherAccount
+	}
+	return caller, err
 }
 
 func toAPIGroup(g store.Group) models.Group {
