@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"tim/gen/models"
 	"tim/gen/server"
@@ -19,17 +18,12 @@ import (
 	"tim/internal/userview"
 )
 
-// Messages of the account endpoints; the first four are the document's words.
+// Success messages of the account endpoints, the document's words.
+// Refusals are the reply package's.
 const (
-	msgRegistered   = "注册成功"
-	msgLoggedIn     = "登录成功"
-	msgLoggedOut    = "退出成功"
-	msgBadLogin     = "用户认证失败请查询登录"
-	msgAccountTaken = "账号已被注册"
-	msgTooMany      = "登录失败次数过多，请稍后再试"
-	msgTooManyRegs  = "注册过于频繁，请稍后再试"
-	msgBusy         = "服务器繁忙，请稍后再试"
-	msgNoToken      = "未登录"
+	msgRegistered = "注册成功"
+	msgLoggedIn   = "登录成功"
+	msgLoggedOut  = "退出成功"
 )
 
 // SessionCloser closes the WebSocket connections opened with a token (jti),
@@ -75,11 +69,11 @@ func (a *API) UserRegister(ctx context.Context, req server.UserRegisterRequestOb
 	if wait, err := a.reserveRegistration(ctx, clientaddr.From(ctx)); err != nil {
 		return nil, err
 	} else if wait > 0 {
-		return server.UserRegister429JSONResponse{TooManyRequestsJSONResponse: tooMany(msgTooManyRegs, wait)}, nil
+		return reply.Refuse(reply.TooManyRegistrations.Retry(retryAfter(wait)))
 	}
 	hash, err := a.hasher.Hash(ctx, b.Password)
 	if errors.Is(err, auth.ErrBusy) {
-		return server.UserRegister503JSONResponse{BusyJSONResponse: a.busy()}, nil
+		return reply.Refuse(a.busy())
 	} else if err != nil {
 		return nil, err
 	}
@@ -87,7 +81,7 @@ func (a *API) UserRegister(ctx context.Context, req server.UserRegisterRequestOb
 		Account: b.Account, Username: b.Username, PasswordHash: hash, Sex: string(b.Sex), Age: b.Age,
 	})
 	if errors.Is(err, store.ErrConflict) {
-		return server.UserRegister409JSONResponse{ConflictJSONResponse: server.ConflictJSONResponse{Code: 409, Message: msgAccountTaken}}, nil
+		return reply.AccountTaken.Envelope(), nil
 	} else if err != nil {
 		return nil, fmt.Errorf("insert user: %w", err)
 	}
@@ -95,7 +89,7 @@ func (a *API) UserRegister(ctx context.Context, req server.UserRegisterRequestOb
 	if err != nil || !ok {
 		return nil, fmt.Errorf("load new user %q: %w", b.Account, err)
 	}
-	return server.UserRegister200JSONResponse{Code: 200, Message: msgRegistered, Data: u}, nil
+	return reply.Envelope{Code: http.StatusOK, Message: msgRegistered, Data: u}, nil
 }
 
 // UserLogin checks the password and issues a token. The attempt is
@@ -108,7 +102,7 @@ func (a *API) UserLogin(ctx context.Context, req server.UserLoginRequestObject) 
 	if err != nil {
 		return nil, err
 	} else if wait > 0 {
-		return server.UserLogin429JSONResponse{TooManyRequestsJSONResponse: tooMany(msgTooMany, wait)}, nil
+		return reply.Refuse(reply.TooManyLogins.Retry(retryAfter(wait)))
 	}
 	failed := false
 	defer func() {
@@ -129,10 +123,10 @@ func (a *API) UserLogin(ctx context.Context, req server.UserLoginRequestObject) 
 	fresh, err := a.hasher.Verify(ctx, hash, req.Body.Password)
 	switch {
 	case errors.Is(err, auth.ErrBusy):
-		return server.UserLogin503JSONResponse{BusyJSONResponse: a.busy()}, nil
+		return reply.Refuse(a.busy())
 	case !found || errors.Is(err, auth.ErrMismatch):
 		failed = true
-		return server.UserLogin401JSONResponse{UnauthorizedJSONResponse: server.UnauthorizedJSONResponse{Code: 401, Message: msgBadLogin}}, nil
+		return reply.BadLogin.Envelope(), nil
 	case err != nil:
 		return nil, fmt.Errorf("check password of %q: %w", account, err)
 	}
@@ -158,7 +152,7 @@ func (a *API) UserLogin(ctx context.Context, req server.UserLoginRequestObject) 
 	if err := tokenItem.FromTokenHolder(models.TokenHolder{Token: token}); err != nil {
 		return nil, fmt.Errorf("encode login token: %w", err)
 	}
-	return server.UserLogin200JSONResponse{Code: 200, Message: msgLoggedIn, Data: []models.LoginItem{userItem, tokenItem}}, nil
+	return reply.Envelope{Code: http.StatusOK, Message: msgLoggedIn, Data: []models.LoginItem{userItem, tokenItem}}, nil
 }
 
 // UserLogout revokes the presented token, or every token of the account.
@@ -171,10 +165,12 @@ func (a *API) UserLogoutPost(ctx context.Context, req server.UserLogoutPostReque
 	return a.logout(ctx, req.Params.All != nil && *req.Params.All)
 }
 
+// logout revokes the token of the request, which the validator has checked
+// before any handler runs: a request without one is a wiring bug.
 func (a *API) logout(ctx context.Context, all bool) (reply.Envelope, error) {
 	c, ok := auth.FromContext(ctx)
 	if !ok {
-		return reply.New(http.StatusUnauthorized, msgNoToken), nil
+		return reply.Envelope{}, errors.New("accounts: no verified token in context")
 	}
 	if all {
 		if err := a.q.UserRevokeAllTokens(ctx, c.Account); err != nil {
@@ -198,16 +194,7 @@ func (a *API) logout(ctx context.Context, all bool) (reply.Envelope, error) {
 	return reply.New(http.StatusOK, msgLoggedOut), nil
 }
 
-func tooMany(msg string, wait time.Duration) server.TooManyRequestsJSONResponse {
-	return server.TooManyRequestsJSONResponse{
-		Body:    models.Envelope{Code: 429, Message: msg},
-		Headers: server.TooManyRequestsResponseHeaders{RetryAfter: retryAfter(wait)},
-	}
-}
-
-func (a *API) busy() server.BusyJSONResponse {
-	return server.BusyJSONResponse{
-		Body:    models.Envelope{Code: 503, Message: msgBusy},
-		Headers: server.BusyResponseHeaders{RetryAfter: retryAfter(a.hasher.RetryAfter())},
-	}
+// busy refuses a request that found the password hasher full.
+func (a *API) busy() error {
+	return reply.Busy.Retry(retryAfter(a.hasher.RetryAfter()))
 }

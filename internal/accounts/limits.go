@@ -117,7 +117,6 @@ func atLeastASecond(d time.Duration) time.Duration {
 }
 
 // retryAfter is a Retry-After header's value: whole seconds, rounded up.
-func retryAfter(d time.Duration) *int32 {
-	secs := int32(min(math.Ceil(d.Seconds()), math.MaxInt32))
-	return &secs
+func retryAfter(d time.Duration) int32 {
+	return int32(min(math.Ceil(d.Seconds()), math.MaxInt32))
 }

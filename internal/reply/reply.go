@@ -57,6 +57,8 @@ func (e Envelope) write(w http.ResponseWriter) error {
 
 // The operations answered with an Envelope.
 
+func (e Envelope) VisitUserRegisterResponse(w http.ResponseWriter) error   { return e.write(w) }
+func (e Envelope) VisitUserLoginResponse(w http.ResponseWriter) error      { return e.write(w) }
 func (e Envelope) VisitUserLogoutResponse(w http.ResponseWriter) error     { return e.write(w) }
 func (e Envelope) VisitUserLogoutPostResponse(w http.ResponseWriter) error { return e.write(w) }
 
