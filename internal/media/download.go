@@ -52,7 +52,7 @@ func (a *API) GetAvatar(ctx context.Context, req server.GetAvatarRequestObject) 
 	p := req.Params
 	row, err := a.q.AvatarGetByAccount(ctx, p.Account)
 	if errors.Is(err, store.ErrNotFound) {
-		return reply.New(http.StatusNotFound, msgNoAvatar), nil
+		return reply.NoAvatar.Envelope(), nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get avatar of %q: %w", p.Account, err)
@@ -83,11 +83,11 @@ func (a *API) DownloadMp4(ctx context.Context, req server.DownloadMp4RequestObje
 // found.
 func (a *API) download(ctx context.Context, k kind, name string, cond conditions) (downloadResponse, error) {
 	if !NamePattern.MatchString(name) {
-		return reply.New(http.StatusBadRequest, msgBadName), nil
+		return reply.BadFilename.Envelope(), nil
 	}
 	row, err := a.q.MediaGetByNameAndKind(ctx, name, k.name)
 	if errors.Is(err, store.ErrNotFound) {
-		return reply.New(http.StatusNotFound, msgNoSuchFile), nil
+		return reply.FileNotFound.Envelope(), nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get %s %q: %w", k.name, name, err)
@@ -159,7 +159,7 @@ func (w *rangeErrorWriter) WriteHeader(code int) {
 		return
 	}
 	w.discard = true
-	body, err := json.Marshal(models.Envelope{Code: http.StatusRequestedRangeNotSatisfiable, Message: msgBadRange})
+	body, err := json.Marshal(models.Envelope{Code: reply.BadRange.Code, Message: reply.BadRange.Message})
 	if err != nil {
 		panic("media: marshal envelope: " + err.Error()) // a struct of a number and a string
 	}

@@ -38,28 +38,15 @@ import (
 
 	"tim/internal/blob"
 	"tim/internal/config"
+	"tim/internal/reply"
 	"tim/internal/sniff"
 	"tim/internal/store"
 )
 
-// Response messages. The upload messages are the original document's words.
-const (
-	msgUploaded     = "上传成功"
-	msgNotImage     = "上传的格式不是图片"
-	msgNotMP3       = "上传的格式不是MP3"
-	msgNotVideo     = "上传的格式不是视频"
-	msgNoFile       = "缺少文件字段file"
-	msgEmptyFile    = "上传的文件为空"
-	msgBadBody      = "上传的请求体不完整或格式错误"
-	msgTooLarge     = "上传的文件过大，上限为%d字节"
-	msgBodyTooLarge = "请求体过大"
-	msgTooSlow      = "上传速度过慢，已中止"
-	msgTooMany      = "同时进行的上传过多，请稍后重试"
-	msgBadName      = "文件名不合法"
-	msgNoSuchFile   = "文件不存在"
-	msgNoAvatar     = "该用户没有头像"
-	msgBadRange     = "请求的范围无效"
-)
+// msgUploaded answers an upload, in the original document's words, as are
+// the refusals of a wrong type (reply.NotImageUpload, NotMP3Upload,
+// NotVideoUpload). Refusals are the reply package's.
+const msgUploaded = "上传成功"
 
 // TimeLayout is the layout of the upload time that starts every name.
 const TimeLayout = "2006-01-02:15:04:05"
@@ -72,18 +59,18 @@ var NamePattern = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}:[0-9]{2}:[0-9]
 const retryAfter = 5
 
 // kind is one kind of upload: its value in the media table, what content
-// it accepts, and the message refusing anything else.
+// it accepts, and the refusal of anything else.
 type kind struct {
 	name      string // media.kind
 	accepts   sniff.Kind
-	wrongType string
+	wrongType reply.Refusal
 }
 
 var (
-	kindAvatar  = kind{name: "avatar", accepts: sniff.Image, wrongType: msgNotImage}
-	kindChatPic = kind{name: "chatpic", accepts: sniff.Image, wrongType: msgNotImage}
-	kindMP3     = kind{name: "mp3", accepts: sniff.Audio, wrongType: msgNotMP3}
-	kindMP4     = kind{name: "mp4", accepts: sniff.Video, wrongType: msgNotVideo}
+	kindAvatar  = kind{name: "avatar", accepts: sniff.Image, wrongType: reply.NotImageUpload}
+	kindChatPic = kind{name: "chatpic", accepts: sniff.Image, wrongType: reply.NotImageUpload}
+	kindMP3     = kind{name: "mp3", accepts: sniff.Audio, wrongType: reply.NotMP3Upload}
+	kindMP4     = kind{name: "mp4", accepts: sniff.Video, wrongType: reply.NotVideoUpload}
 )
 
 // API implements the media operations of the generated

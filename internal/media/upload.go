@@ -62,13 +62,13 @@ func (a *API) upload(ctx context.Context, body *multipart.Reader, k kind) (reply
 	// The slot is taken before the body is read, so a client that waits
 	// for 100 Continue sends nothing when it would be refused.
 	if !a.slots.acquire(claims.Account) {
-		return reply.Envelope{Code: http.StatusTooManyRequests, Message: msgTooMany, RetryAfter: retryAfter}, nil
+		return reply.Refuse(reply.TooManyUploads.Retry(retryAfter))
 	}
 	defer a.slots.release(claims.Account)
 
-	part, refused := filePart(body)
-	if part == nil {
-		return refused, nil
+	part, err := filePart(body)
+	if err != nil {
+		return reply.Refuse(err)
 	}
 	// part is not closed: closing reads it to its end, which an oversized
 	// or refused upload must not cost. The server discards the rest.
@@ -98,18 +98,18 @@ func (a *API) upload(ctx context.Context, body *multipart.Reader, k kind) (reply
 		// Slower than the minimum transfer rate; the store has discarded
 		// what it received.
 		a.logger.InfoContext(ctx, "upload too slow", slog.String("kind", k.name), slog.Int64("bytes", src.n))
-		return reply.New(http.StatusRequestTimeout, msgTooSlow), nil
+		return reply.UploadTooSlow.Envelope(), nil
 	case errors.Is(err, errWrongType):
-		return reply.New(http.StatusUnsupportedMediaType, k.wrongType), nil
+		return k.wrongType.Envelope(), nil
 	case errors.Is(err, blob.ErrTooLarge), isBodyTooLarge(src.err):
-		return reply.New(http.StatusRequestEntityTooLarge, fmt.Sprintf(msgTooLarge, limit)), nil
+		return reply.FileTooLarge(limit).Envelope(), nil
 	case errors.Is(err, blob.ErrEmpty):
-		return reply.New(http.StatusBadRequest, msgEmptyFile), nil
+		return reply.EmptyFile.Envelope(), nil
 	case src.err != nil, errors.Is(err, context.Canceled):
 		// The request body broke off or is not valid multipart: the
 		// client's doing, and the store has discarded what it received.
 		a.logger.InfoContext(ctx, "upload cut off", slog.String("kind", k.name), slog.Any("err", err))
-		return reply.New(http.StatusBadRequest, msgBadBody), nil
+		return reply.BadUploadBody.Envelope(), nil
 	default:
 		return reply.Envelope{}, fmt.Errorf("store %s: %w", k.name, err)
 	}
@@ -143,26 +143,26 @@ func (a *API) upload(ctx context.Context, body *multipart.Reader, k kind) (reply
 
 // filePart advances body to the file field, skipping other fields (the
 // avatar form's username). A body without one, or one that is not valid
-// multipart, is refused: the part is nil and the envelope says why.
-func filePart(body *multipart.Reader) (*multipart.Part, reply.Envelope) {
+// multipart, is refused with the refusal that says why.
+func filePart(body *multipart.Reader) (*multipart.Part, error) {
 	for {
 		p, err := body.NextPart()
 		// Only a bare io.EOF is the closing boundary; NextPart wraps the
 		// io.EOF of a body that ends early.
 		if err == io.EOF { //nolint:errorlint // see above
-			return nil, reply.New(http.StatusBadRequest, msgNoFile)
+			return nil, reply.NoFileField
 		}
 		if isBodyTooLarge(err) {
-			return nil, reply.New(http.StatusRequestEntityTooLarge, msgBodyTooLarge)
+			return nil, reply.BodyTooLarge
 		}
 		if isTimeout(err) {
-			return nil, reply.New(http.StatusRequestTimeout, msgTooSlow)
+			return nil, reply.UploadTooSlow
 		}
 		if err != nil {
-			return nil, reply.New(http.StatusBadRequest, msgBadBody)
+			return nil, reply.BadUploadBody
 		}
 		if p.FormName() == fileField {
-			return p, reply.Envelope{}
+			return p, nil
 		}
 	}
 }
