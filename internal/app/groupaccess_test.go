@@ -28,7 +28,7 @@ func TestGroupRefusalsAgree(t *testing.T) {
 		message string
 	}{
 		{"unknown group", 8, http.StatusNotFound, "群聊不存在"},
-		{"not a member", 7, http.StatusForbidden, "你不是该群成员"},
+		{"not a member", 7, http.StatusForbidden, "不是群成员，无权查看"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			check := func(what string, status int, body []byte) {

@@ -23,7 +23,7 @@ func (s *Service) recall(so *socket, id int64) {
 	defer cancel()
 	ev, err := s.recaller.Recall(ctx, req)
 	if err != nil {
-		r := refusal(err, reply.RecallFailed)
+		r := refusal(err, reply.Busy, reply.RecallFailed)
 		if r == reply.RecallFailed {
 			s.logger.Error("recall", slog.String("account", so.account), slog.Int64("id", id), slog.Any("err", err))
 		}

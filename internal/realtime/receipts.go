@@ -61,7 +61,7 @@ func (s *Service) handleRead(so *socket, f frame.Client) {
 			}
 			return
 		}
-		so.refuse(refusal(err, reply.ReadFailed), "")
+		so.refuse(refusal(err, reply.ReadFailed, reply.ReadFailed), "")
 	})
 }
 

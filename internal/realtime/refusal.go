@@ -8,15 +8,15 @@ import (
 	"tim/internal/reply"
 )
 
-// refusal is what a socket is told of err: the refusal err carries, Busy
+// refusal is what a socket is told of err: the refusal err carries, busy
 // when the work did not get its turn before its context ended (nothing was
 // done), else failed, for a failure the caller logs if it should.
-func refusal(err error, failed reply.Refusal) reply.Refusal {
+func refusal(err error, busy, failed reply.Refusal) reply.Refusal {
 	if r, ok := reply.As(err); ok {
 		return r
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return reply.Busy
+		return busy
 	}
 	return failed
 }

@@ -302,7 +302,7 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 			default:
 				// Refused, not committed in time, or failed: nothing was
 				// stored.
-				so.refuse(refusal(err, reply.SendFailed), send.ClientMsgID)
+				so.refuse(refusal(err, reply.SendBusy, reply.SendFailed), send.ClientMsgID)
 			}
 		})
 	case frame.Ack:

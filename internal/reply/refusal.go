@@ -73,6 +73,9 @@ var (
 	ShuttingDown = refusal(http.StatusServiceUnavailable, "服务器正在关闭")
 	// Busy: the work did not get its turn in time; nothing was done.
 	Busy = refusal(http.StatusServiceUnavailable, "服务器繁忙，请稍后再试")
+	// SendBusy: a send was not committed in time; nothing was stored, the
+	// client sends it again.
+	SendBusy = refusal(http.StatusServiceUnavailable, "服务器繁忙，请稍后重发")
 
 	// Accounts.
 	BadLogin             = refusal(http.StatusUnauthorized, "用户认证失败请查询登录")
@@ -91,7 +94,7 @@ var (
 
 	// Groups.
 	GroupNotFound  = refusal(http.StatusNotFound, "群聊不存在")
-	NotGroupMember = refusal(http.StatusForbidden, "你不是该群成员")
+	NotGroupMember = refusal(http.StatusForbidden, "不是群成员，无权查看")
 	AlreadyMember  = refusal(http.StatusConflict, "已在群聊中")
 	GroupFull      = refusal(http.StatusConflict, "群聊已满")
 	// NotInGroup: a leave of a group one is not in (or that does not exist).
@@ -153,7 +156,7 @@ func FileTooLarge(limit int64) Refusal {
 // Refusals lists the vocabulary, FileTooLarge with an example limit.
 func Refusals() []Refusal {
 	return []Refusal{
-		OtherAccount, ShuttingDown, Busy,
+		OtherAccount, ShuttingDown, Busy, SendBusy,
 		BadLogin, AccountTaken, TooManyLogins, TooManyRegistrations,
 		UserNotFound, SelfFriend, AlreadyFriends, NoFriendship, NotFriends,
 		GroupNotFound, NotGroupMember, AlreadyMember, GroupFull, NotInGroup, BadGroupName,
