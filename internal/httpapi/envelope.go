@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"tim/internal/reply"
 )
 
 // envelope is the body of every JSON response: code equals the HTTP status.
@@ -21,7 +23,6 @@ const (
 	msgRevokedToken   = "token已失效，请重新登录"
 	msgNotFound       = "接口不存在"
 	msgMethod         = "请求方法不支持"
-	msgTooLarge       = "请求体过大"
 	msgMediaType      = "不支持的内容类型"
 	msgBadJSON        = "请求体不是合法的JSON"
 	msgBodyTimeout    = "请求体发送超时"
@@ -36,6 +37,11 @@ const (
 	msgFieldMissing   = "缺少字段%s"
 	msgParamMissing   = "缺少参数%s"
 )
+
+// writeRefusal writes refusal r in the envelope.
+func writeRefusal(c echo.Context, r reply.Refusal) error {
+	return writeEnvelope(c, int(r.Code), r.Message)
+}
 
 // writeEnvelope writes an envelope with HTTP status code.
 func writeEnvelope(c echo.Context, code int, message string) error {

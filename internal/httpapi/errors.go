@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"tim/internal/reply"
 )
 
 // errorHandler renders every error that reaches Echo in the envelope. An
@@ -21,7 +23,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.As(err, &mbe):
-			_ = writeEnvelope(c, http.StatusRequestEntityTooLarge, msgTooLarge)
+			_ = writeRefusal(c, reply.BodyTooLarge)
 		case isBodyTimeout(err):
 			_ = writeEnvelope(c, http.StatusRequestTimeout, msgBodyTimeout)
 		case errors.Is(err, http.ErrMissingBoundary), errors.Is(err, http.ErrNotMultipart):
@@ -46,7 +48,7 @@ func httpErrorMessage(he *echo.HTTPError) string {
 	case http.StatusMethodNotAllowed:
 		return msgMethod
 	case http.StatusRequestEntityTooLarge:
-		return msgTooLarge
+		return reply.BodyTooLarge.Message
 	case http.StatusUnsupportedMediaType:
 		return msgMediaType
 	case http.StatusBadRequest:

@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"tim/internal/auth"
+	"tim/internal/reply"
 )
 
 // validator checks every request that the contract describes against it:
@@ -156,7 +157,7 @@ func describeValidationError(err error) (int, string) {
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return http.StatusRequestEntityTooLarge, msgTooLarge
+		return int(reply.BodyTooLarge.Code), reply.BodyTooLarge.Message
 	}
 	if isBodyTimeout(err) {
 		return http.StatusRequestTimeout, msgBodyTimeout
