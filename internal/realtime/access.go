@@ -77,7 +77,7 @@ func (s *Service) onClose(data []byte) {
 		s.logger.Error("decode close", slog.Any("err", err))
 		return
 	}
-	s.hub.closeMatching(w.Account, w.JTI, CloseLoggedOut, "logged out")
+	s.hub.disconnect(w.Account, func(so *socket) bool { return w.JTI == "" || so.jti == w.JTI }, disconnectLoggedOut)
 }
 
 func (s *Service) onMember(data []byte) {
@@ -104,8 +104,13 @@ func (s *Service) onFriend(data []byte) {
 	}
 	s.hub.bumpEpoch(w.A)
 	s.hub.bumpEpoch(w.B)
-	s.hub.closeDirect(w.A, w.B)
-	s.hub.closeDirect(w.B, w.A)
+	s.hub.disconnect(w.A, directWith(w.B), disconnectNotFriends)
+	s.hub.disconnect(w.B, directWith(w.A), disconnectNotFriends)
+}
+
+// directWith matches the one-to-one sockets with peer.
+func directWith(peer string) func(*socket) bool {
+	return func(so *socket) bool { return so.ch == channelDirect && so.peer == peer }
 }
 
 // joinGroup registers account's user sockets on this instance for group g,
@@ -188,11 +193,11 @@ func (s *Service) recheck(ctx context.Context, socks []*socket) error {
 	for _, so := range socks {
 		switch {
 		case gone[so.jti]:
-			so.close(CloseLoggedOut, "logged out")
+			so.disconnect(disconnectLoggedOut)
 		case so.ch == channelGroup && !groups[so.account][so.groupID]:
-			so.close(CloseNoLongerPeer, "no longer a member")
+			so.disconnect(disconnectNotMember)
 		case so.ch == channelDirect && !friends[[2]string{so.account, so.peer}]:
-			so.close(CloseNoLongerPeer, "no longer friends")
+			so.disconnect(disconnectNotFriends)
 		case so.ch == channelUser && !synced[so.account]:
 			synced[so.account] = true
 			for _, g := range s.hub.followGroups(so.account, groups[so.account]) {

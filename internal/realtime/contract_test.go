@@ -194,7 +194,7 @@ func TestPongConfirmsWrittenFrames(t *testing.T) {
 	s.account, s.ch = "b", channelUser
 	go s.writeLoop()
 	defer func() {
-		s.close(CloseNormal, "")
+		s.disconnect(disconnectNormal)
 		close(s.readerDone)
 		<-s.writerDone
 	}()

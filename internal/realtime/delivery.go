@@ -168,7 +168,7 @@ func (s *Service) catchUp(so *socket) {
 			if !errors.Is(err, context.Canceled) {
 				s.logger.ErrorContext(s.ctx, "catch up", slog.String("conv", conv), slog.Any("err", err))
 			}
-			so.close(CloseInternal, "internal error")
+			so.disconnect(disconnectInternal)
 			stop()
 			return
 		}

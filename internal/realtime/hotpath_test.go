@@ -61,7 +61,7 @@ func openBenchSockets(b *testing.B, h *hub, accounts ...string) []*benchSocket {
 		bs.more = sync.NewCond(&bs.mu)
 		go bs.read()
 		b.Cleanup(func() {
-			so.close(CloseGoingAway, "")
+			so.disconnect(disconnectShutdown)
 			<-so.writerDone
 			_ = client.Close()
 		})

@@ -107,7 +107,7 @@ func (h *hub) open(s *socket, wait *groupWait) {
 		wait.mu.Unlock()
 	}
 	if h.closed {
-		s.close(CloseGoingAway, "server shutting down")
+		s.disconnect(disconnectShutdown)
 	}
 	set := h.sessions[s.account]
 	if set == nil {
@@ -271,25 +271,27 @@ func (h *hub) toGroupSockets(g int64, skip uint64, frames ...[]byte) {
 	}
 }
 
-// closeMatching closes the sockets of account (all, or those of token jti).
-func (h *hub) closeMatching(account, jti string, code int, msg string) {
+// disconnect closes with d account's sockets, from their upgrade on, that
+// match (all of them when match is nil).
+func (h *hub) disconnect(account string, match func(*socket) bool, d disconnect) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for s := range h.sessions[account] {
-		if jti == "" || s.jti == jti {
-			s.close(code, msg)
+		if match == nil || match(s) {
+			s.disconnect(d)
 		}
 	}
 }
 
-// closeAll closes every socket, and those added later, with code.
-func (h *hub) closeAll(code int, msg string) {
+// shutdown closes every socket, and those opened later, with
+// disconnectShutdown.
+func (h *hub) shutdown() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
 	for _, set := range h.sessions {
 		for s := range set {
-			s.close(code, msg)
+			s.disconnect(disconnectShutdown)
 		}
 	}
 }
@@ -318,17 +320,6 @@ func (h *hub) hasUserSocket(account string) bool {
 		}
 	}
 	return false
-}
-
-// closeDirect closes account's one-to-one sockets with peer with 4003.
-func (h *hub) closeDirect(account, peer string) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	for s := range h.sessions[account] {
-		if s.ch == channelDirect && s.peer == peer {
-			s.close(CloseNoLongerPeer, "no longer friends")
-		}
-	}
 }
 
 // openSockets returns every socket from its upgrade on.

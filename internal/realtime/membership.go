@@ -50,7 +50,7 @@ func (h *hub) leaveGroup(g int64, account string) {
 	}
 	for s := range h.sessions[account] {
 		if s.ch == channelGroup && s.groupID == g {
-			s.close(CloseNoLongerPeer, "no longer a member")
+			s.disconnect(disconnectNotMember)
 		}
 	}
 }

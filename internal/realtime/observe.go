@@ -65,7 +65,7 @@ func (s *socket) observeClose(code int) {
 	switch {
 	case code != 0:
 	case s.closeSent:
-		code = s.closeCode
+		code = s.closeWith.code
 	default:
 		code = closeAbnormal
 	}

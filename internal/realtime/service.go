@@ -228,7 +228,7 @@ func (s *Service) doShutdown(ctx context.Context) error {
 	s.stateMu.Lock()
 	s.closing = true
 	s.stateMu.Unlock()
-	s.hub.closeAll(CloseGoingAway, "server shutting down")
+	s.hub.shutdown()
 	done := make(chan struct{})
 	go func() { s.sockets.Wait(); close(done) }()
 	var errs []error

@@ -34,11 +34,11 @@ func (s *Service) start(conn *websocket.Conn, raw *coalescingConn, h handshake, 
 	}
 	go so.writeLoop()
 	// A socket lives no longer than its token.
-	so.expiry = time.AfterFunc(time.Until(h.claims.ExpiresAt), func() { so.close(CloseLoggedOut, "token expired") })
+	so.expiry = time.AfterFunc(time.Until(h.claims.ExpiresAt), func() { so.disconnect(disconnectExpired) })
 	s.hub.open(so, h.wait)
 	if err := s.openSequence(so); err != nil {
 		s.logger.ErrorContext(s.ctx, "open socket", slog.String("account", so.account), slog.Any("err", err))
-		so.close(CloseInternal, "internal error")
+		so.disconnect(disconnectInternal)
 	}
 	return so
 }
@@ -202,13 +202,7 @@ func (s *Service) readLoop(conn *websocket.Conn, so *socket) {
 	alive()
 	conn.SetPongHandler(func(data string) error { alive(); so.ponged([]byte(data)); return nil })
 	conn.SetPingHandler(func(data string) error { alive(); so.pong([]byte(data)); return nil })
-	conn.SetCloseHandler(func(code int, _ string) error {
-		if code == websocket.CloseNoStatusReceived {
-			code = CloseNormal
-		}
-		so.close(code, "")
-		return nil
-	})
+	conn.SetCloseHandler(func(code int, _ string) error { so.disconnect(disconnectEcho(code)); return nil })
 	limiter := rate.NewLimiter(rate.Limit(s.cfg.SendRate), s.cfg.SendBurst)
 	// One buffer for every frame the socket reads: nothing keeps a frame's
 	// bytes once it is handled (decoding copies what it keeps).
@@ -217,9 +211,9 @@ func (s *Service) readLoop(conn *websocket.Conn, so *socket) {
 		mt, data, err := readFrame(conn, &buf)
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
-				so.closedByLibrary(CloseTooBig)
+				so.disconnect(disconnectTooBig)
 			} else {
-				so.close(CloseNormal, "")
+				so.disconnect(disconnectNormal)
 			}
 			return
 		}

@@ -303,7 +303,7 @@ func (e *env) crash() {
 		f()
 	}
 	s.unsubscribe()
-	s.hub.closeAll(CloseGoingAway, "crash")
+	s.hub.shutdown()
 	s.sockets.Wait()
 	s.committer.Close()
 	s.reads.Close()

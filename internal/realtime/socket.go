@@ -9,17 +9,6 @@ import (
 	"tim/internal/testsignal"
 )
 
-// Close codes, documented in api/asyncapi.yaml.
-const (
-	CloseNormal       = 1000 // the client closed
-	CloseGoingAway    = 1001 // server shutdown; reconnect and resume
-	CloseTooBig       = 1009 // a frame above the size limit
-	CloseInternal     = 1011 // an unexpected server error
-	CloseSlowConsumer = 4000 // the outgoing queue overflowed; reconnect and resume
-	CloseLoggedOut    = 4001 // the token was logged out or expired
-	CloseNoLongerPeer = 4003 // no longer a member of the group, or no longer friends
-)
-
 // transport is what a socket needs from a WebSocket connection. Only the
 // socket's writer goroutine calls it.
 type transport interface {
@@ -90,11 +79,10 @@ type socket struct {
 
 	qmu        sync.Mutex
 	queue      []outFrame
-	queueBytes int // the bytes of queue
-	closeCode  int // set once: the writer closes with it
-	closeMsg   string
-	closeSent  bool     // the close frame was already written (by the library)
-	pongs      [][]byte // pongs to send
+	queueBytes int        // the bytes of queue
+	closeWith  disconnect // set once, by disconnect: the writer closes with it
+	closeSent  bool       // the close frame was already written (by the library)
+	pongs      [][]byte   // pongs to send
 	wake       chan struct{}
 	space      chan struct{}
 	writerDone chan struct{}
@@ -193,12 +181,12 @@ func (s *socket) enqueueBy(f outFrame, wakes *wakeSet) bool {
 // push is enqueue without waking the writer, unless the socket overflowed.
 func (s *socket) push(f outFrame) bool {
 	s.qmu.Lock()
-	if s.closeCode != 0 {
+	if s.closeWith.code != 0 {
 		s.qmu.Unlock()
 		return false
 	}
 	if s.queueBytes+len(f.data) > s.opts.queueBytes {
-		s.closeCode, s.closeMsg = CloseSlowConsumer, "slow consumer"
+		s.disconnectLocked(disconnectSlow)
 		s.queue, s.queueBytes = nil, 0
 		s.qmu.Unlock()
 		signal(s.wake)
@@ -237,7 +225,7 @@ func (w *wakeSet) wake() {
 func (s *socket) enqueueWait(f outFrame) bool {
 	for {
 		s.qmu.Lock()
-		if s.closeCode != 0 {
+		if s.closeWith.code != 0 {
 			s.qmu.Unlock()
 			return false
 		}
@@ -257,28 +245,6 @@ func (s *socket) enqueueWait(f outFrame) bool {
 	}
 }
 
-// close asks the writer to close the socket with code. The first code wins.
-func (s *socket) close(code int, msg string) {
-	s.qmu.Lock()
-	if s.closeCode == 0 {
-		s.closeCode, s.closeMsg = code, msg
-	}
-	s.qmu.Unlock()
-	signal(s.wake)
-}
-
-// closedByLibrary records that the WebSocket library already wrote a close
-// frame (for an oversized frame) and asks the writer to finish.
-func (s *socket) closedByLibrary(code int) {
-	s.qmu.Lock()
-	if s.closeCode == 0 {
-		s.closeCode = code
-	}
-	s.closeSent = true
-	s.qmu.Unlock()
-	signal(s.wake)
-}
-
 func (s *socket) pong(data []byte) {
 	s.qmu.Lock()
 	s.pongs = append(s.pongs, append([]byte(nil), data...))
@@ -289,7 +255,7 @@ func (s *socket) pong(data []byte) {
 func (s *socket) closing() bool {
 	s.qmu.Lock()
 	defer s.qmu.Unlock()
-	return s.closeCode != 0
+	return s.closeWith.code != 0
 }
 
 // writeLoop is the socket's only writer: frames, pings, pongs and the close.
@@ -320,7 +286,7 @@ func (s *socket) writeLoop() {
 			continue
 		case <-s.readerDone:
 			// The client went away without a close handshake.
-			s.close(CloseNormal, "")
+			s.disconnect(disconnectNormal)
 		}
 		// Let the goroutines that are fanning out run first, so that
 		// frames queued at about the same time share one write call.
@@ -328,7 +294,7 @@ func (s *socket) writeLoop() {
 		s.qmu.Lock()
 		batch, s.queue = s.queue, batch[:0]
 		s.queueBytes = 0
-		code, msg, sent := s.closeCode, s.closeMsg, s.closeSent
+		d := s.closeWith
 		pongs := s.pongs
 		s.pongs = nil
 		s.qmu.Unlock()
@@ -336,19 +302,20 @@ func (s *socket) writeLoop() {
 
 		for _, p := range pongs {
 			if err := s.t.WritePong(p, time.Now().Add(s.opts.writeTimeout)); err != nil {
-				s.finish(0, "")
+				s.finish(disconnect{})
 				return
 			}
 		}
-		// Queued frames still go out before a graceful close; a slow
+		// Queued frames still go out before a shutdown's close; a slow
 		// consumer or a logged-out socket is closed at once.
-		if (code == 0 || code == CloseGoingAway) && len(batch) > 0 {
+		open := d.code == 0
+		if (open || d == disconnectShutdown) && len(batch) > 0 {
 			if err := s.t.WriteBatch(batch, time.Now().Add(s.opts.writeTimeout)); err != nil {
-				s.finish(0, "")
+				s.finish(disconnect{})
 				return
 			}
 			s.observeWritten(batch)
-			if s.noteWritten(batch) && confirmC == nil && code == 0 {
+			if s.noteWritten(batch) && confirmC == nil && open {
 				if confirm == nil {
 					confirm = time.NewTimer(s.opts.confirmDelay)
 				} else {
@@ -361,11 +328,8 @@ func (s *socket) writeLoop() {
 		if cap(batch) > 64 {
 			batch = nil // an idle socket keeps no large batch
 		}
-		if code != 0 {
-			if sent {
-				code = 0
-			}
-			s.finish(code, msg)
+		if !open {
+			s.finish(d)
 			return
 		}
 	}
@@ -404,7 +368,7 @@ func (s *socket) ping() bool {
 		s.unconfirmed = nil
 	}
 	if err := s.t.WritePing(strconv.AppendUint(nil, s.pingNo, 10), time.Now().Add(s.opts.writeTimeout)); err != nil {
-		s.finish(0, "")
+		s.finish(disconnect{})
 		return false
 	}
 	if len(seqs) > 0 {
@@ -441,18 +405,25 @@ func (s *socket) ponged(data []byte) {
 	s.hooks.confirmed(s, seqs)
 }
 
-// finish writes the close frame (code 0: none) within the close timeout,
-// waits briefly for the client's reply and closes the connection.
-func (s *socket) finish(code int, msg string) {
+// finish ends the socket, from its writer: it writes d's close frame within
+// the close timeout, unless the WebSocket library already wrote one or the
+// connection broke (d is the zero value), waits briefly for the client's
+// reply and closes the connection.
+func (s *socket) finish(d disconnect) {
 	s.qmu.Lock()
-	s.observeClose(code)
-	if s.closeCode == 0 {
-		s.closeCode = CloseNormal
+	write := d.code != 0 && !s.closeSent
+	if write {
+		s.observeClose(d.code)
+	} else {
+		s.observeClose(0)
+	}
+	if s.closeWith.code == 0 {
+		s.closeWith = disconnectNormal
 	}
 	s.queue, s.queueBytes = nil, 0
 	s.qmu.Unlock()
-	if code != 0 {
-		if err := s.t.WriteClose(code, msg, time.Now().Add(s.opts.closeTimeout)); err == nil {
+	if write {
+		if err := s.t.WriteClose(d.code, d.reason, time.Now().Add(s.opts.closeTimeout)); err == nil {
 			t := time.NewTimer(time.Second)
 			select {
 			case <-s.readerDone:
