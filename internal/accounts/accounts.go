@@ -26,10 +26,11 @@ const (
 	msgLoggedOut  = "退出成功"
 )
 
-// SessionCloser closes the WebSocket connections opened with a token (jti),
-// or with every token of the account when jti is empty.
-type SessionCloser interface {
-	CloseSessions(ctx context.Context, account, jti string) error
+// Sessions ends the WebSocket connections opened with a token (jti), or
+// with every token of the account when jti is empty, on every instance;
+// the realtime service is one.
+type Sessions interface {
+	Disconnect(ctx context.Context, account, jti string) error
 }
 
 // API implements the account operations of the contract.
@@ -37,7 +38,7 @@ type API struct {
 	q        *store.Store
 	issuer   *auth.Issuer
 	profiles *userview.Loader
-	sessions SessionCloser
+	sessions Sessions
 	limits   config.Accounts // what registrations and logins may cost
 	hasher   *auth.Hasher
 	logger   *slog.Logger
@@ -47,7 +48,7 @@ type API struct {
 }
 
 // New returns the account API.
-func New(st *store.Store, issuer *auth.Issuer, profiles *userview.Loader, sessions SessionCloser, limits config.Accounts, logger *slog.Logger) (*API, error) {
+func New(st *store.Store, issuer *auth.Issuer, profiles *userview.Loader, sessions Sessions, limits config.Accounts, logger *slog.Logger) (*API, error) {
 	password := auth.PasswordParams{MemoryKiB: uint32(limits.PasswordMemoryKiB), Time: uint32(limits.PasswordTime)} // config.Load bounds both
 	hasher, err := auth.NewHasher(password, limits.HashConcurrency, limits.HashQueue, limits.HashWait)
 	if err != nil {
@@ -186,7 +187,7 @@ func (a *API) logout(ctx context.Context, all bool) (reply.Envelope, error) {
 		jti = ""
 	}
 	if a.sessions != nil {
-		if err := a.sessions.CloseSessions(ctx, c.Account, jti); err != nil {
+		if err := a.sessions.Disconnect(ctx, c.Account, jti); err != nil {
 			// The token is revoked; sockets also fail their next check. Log only.
 			a.logger.WarnContext(ctx, "close sessions after logout", slog.String("account", c.Account), slog.Any("err", err))
 		}

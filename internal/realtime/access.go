@@ -14,9 +14,9 @@ import (
 )
 
 // Access ends the moment a right ends. Social and accounts tell the service
-// of every committed change that takes a right away (or grants one); the
-// service broadcasts it to every instance and waits until each live instance
-// has applied it, so that when the REST call returns no instance still
+// of every committed change that takes a right away (or grants one), through
+// its verbs (verbs.go); the service broadcasts it to every instance and
+// waits until each live instance has applied it, so that when the REST call returns no instance still
 // serves the old right. Every instance also re-checks the rights of its open
 // sockets against the database every recheckEvery and whenever its bus
 // reconnects, so a lost event costs at most that long.
@@ -49,26 +49,6 @@ func (s *Service) broadcast(ctx context.Context, subject string, v any) error {
 		}
 	}
 	return nil
-}
-
-// CloseSessions closes, on every instance, the sockets of account opened
-// with token jti, or all of the account's sockets when jti is "".
-func (s *Service) CloseSessions(ctx context.Context, account, jti string) error {
-	return s.broadcast(ctx, subjectClose, wireClose{Account: account, JTI: jti})
-}
-
-// MembershipChanged makes account's sockets on every instance follow a
-// committed join (member) or leave of group g: a member's user sockets
-// start receiving the group from its delivery cursor; a former member's
-// user sockets stop and its group sockets of g close with 4003.
-func (s *Service) MembershipChanged(ctx context.Context, g int64, account string, member bool) error {
-	return s.broadcast(ctx, subjectMember, wireMember{GroupID: g, Account: account, Member: member})
-}
-
-// FriendshipEnded closes, on every instance, the one-to-one sockets between
-// a and b with 4003.
-func (s *Service) FriendshipEnded(ctx context.Context, a, b string) error {
-	return s.broadcast(ctx, subjectFriend, wireFriend{A: a, B: b})
 }
 
 func (s *Service) onClose(data []byte) {

@@ -19,7 +19,7 @@ func (e *env) leave(g int64, account string) {
 	if _, err := e.q.GroupMemberDelete(ctx, g, account); err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.svc.MembershipChanged(ctx, g, account, false); err != nil {
+	if err := e.svc.Unsubscribe(ctx, account, messages.GroupKey(g)); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -107,7 +107,7 @@ func TestUnfriendClosesDirectSockets(t *testing.T) {
 	if _, err := e.q.FriendshipDeletePair(ctx, "a", "b"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.FriendshipEnded(ctx, "a", "b"); err != nil {
+	if err := e.svc.Unsubscribe(ctx, "a", messages.DirectKey("a", "b")); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []*client{ca, cb} {

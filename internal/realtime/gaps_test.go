@@ -7,6 +7,7 @@ import (
 
 	"tim/gen/models"
 	"tim/internal/config"
+	"tim/internal/messages"
 	"tim/internal/store"
 )
 
@@ -78,7 +79,7 @@ func TestGroupJoinedAndLeftWhileConnected(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.MembershipChanged(ctx, 1, "b", true); err != nil {
+	if err := e.svc.Subscribe(ctx, "b", messages.GroupKey(gid)); err != nil {
 		t.Fatal(err)
 	}
 	sendGroup("after join")
@@ -90,7 +91,7 @@ func TestGroupJoinedAndLeftWhileConnected(t *testing.T) {
 	if _, err := e.q.GroupMemberDelete(ctx, 1, "b"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.MembershipChanged(ctx, 1, "b", false); err != nil {
+	if err := e.svc.Unsubscribe(ctx, "b", messages.GroupKey(gid)); err != nil {
 		t.Fatal(err)
 	}
 	sendGroup("after leave")

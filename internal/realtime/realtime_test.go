@@ -343,7 +343,9 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
-func TestCloseSessions(t *testing.T) {
+// TestDisconnect: the verb closes the sockets of one token, then all of an
+// account's, with 4001.
+func TestDisconnect(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	a1, a2 := e.user("a"), e.token("a")
@@ -355,14 +357,14 @@ func TestCloseSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.CloseSessions(context.Background(), "a", claims); err != nil {
+	if err := e.svc.Disconnect(context.Background(), "a", claims); err != nil {
 		t.Fatal(err)
 	}
 	if code := s1.Closed(); code != CloseLoggedOut {
 		t.Fatalf("close code %d", code)
 	}
 	s2.Next() // still open
-	if err := e.svc.CloseSessions(context.Background(), "a", ""); err != nil {
+	if err := e.svc.Disconnect(context.Background(), "a", ""); err != nil {
 		t.Fatal(err)
 	}
 	if code := s2.Closed(); code != CloseLoggedOut {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"tim/gen/server"
+	"tim/internal/messages"
 	"tim/internal/reply"
 	"tim/internal/store"
 )
@@ -54,7 +55,7 @@ func (a *API) deleteFriend(ctx context.Context, user, friend string) (reply.Enve
 	if !deleted {
 		return reply.NoFriendship.Envelope(), nil
 	}
-	if err := a.events.FriendshipEnded(ctx, user, friend); err != nil {
+	if err := a.subs.Unsubscribe(ctx, user, messages.DirectKey(user, friend)); err != nil {
 		// The friendship is gone; sockets the event misses close at their
 		// next re-check.
 		a.logger.WarnContext(ctx, "publish friendship end", slog.String("account", user), slog.String("friend", friend), slog.Any("err", err))

@@ -11,6 +11,7 @@ import (
 	"tim/gen/models"
 	"tim/internal/auth"
 	"tim/internal/config"
+	"tim/internal/messages"
 	"tim/internal/reply"
 	"tim/internal/store"
 	"tim/internal/userview"
@@ -37,13 +38,15 @@ const MaxGroupID = 1<<53 - 1
 // defaultNamePrefix names a group created by a join: 群聊<id>.
 const defaultNamePrefix = "群聊"
 
-// Events is told of each committed change of rights, so that open sockets
-// on every instance follow it before the request returns.
-type Events interface {
-	// MembershipChanged: account joined (member) or left group g.
-	MembershipChanged(ctx context.Context, g int64, account string, member bool) error
-	// FriendshipEnded: a and b are no longer friends.
-	FriendshipEnded(ctx context.Context, a, b string) error
+// Subscriptions is told of each committed change of rights to a
+// conversation, so that open sockets on every instance follow it before
+// the request returns; the realtime service is one.
+type Subscriptions interface {
+	// Subscribe: account joined the group of conversation conv.
+	Subscribe(ctx context.Context, account, conv string) error
+	// Unsubscribe: account left the group of conv, or the friendship of
+	// the one-to-one conversation conv ended (for both parties).
+	Unsubscribe(ctx context.Context, account, conv string) error
 }
 
 // API implements the friend and group operations of the generated
@@ -51,22 +54,26 @@ type Events interface {
 type API struct {
 	q        *store.Store
 	profiles *userview.Loader
-	events   Events
+	subs     Subscriptions
 	cfg      config.Social
 	logger   *slog.Logger
 }
 
 // New returns an API reading and writing through st; profiles builds the
-// user objects of responses; events hears of every change of rights.
-func New(st *store.Store, profiles *userview.Loader, events Events, cfg config.Social, logger *slog.Logger) *API {
-	return &API{q: st, profiles: profiles, events: events, cfg: cfg, logger: logger}
+// user objects of responses; subs hears of every change of rights.
+func New(st *store.Store, profiles *userview.Loader, subs Subscriptions, cfg config.Social, logger *slog.Logger) *API {
+	return &API{q: st, profiles: profiles, subs: subs, cfg: cfg, logger: logger}
 }
 
-// membershipChanged tells events of a committed join or leave. The change
+// membershipChanged tells subs of a committed join or leave. The change
 // stands whatever happens here: sockets the event misses follow it at their
 // next re-check.
 func (a *API) membershipChanged(ctx context.Context, g int64, account string, member bool) {
-	if err := a.events.MembershipChanged(ctx, g, account, member); err != nil {
+	verb := a.subs.Unsubscribe
+	if member {
+		verb = a.subs.Subscribe
+	}
+	if err := verb(ctx, account, messages.GroupKey(g)); err != nil {
 		a.logger.WarnContext(ctx, "publish membership change", slog.Int64("group", g), slog.String("account", account), slog.Any("err", err))
 	}
 }

@@ -1,0 +1,50 @@
+package realtime
+
+import (
+	"context"
+	"fmt"
+
+	"tim/internal/messages"
+)
+
+// The verbs are how other packages act on connections: they name an
+// account and a session or a conversation, never a socket. Each applies on
+// every instance, and returns once every live instance has applied it.
+
+// Disconnect ends account's sessions: the sockets opened with token jti,
+// or all of the account's sockets when jti is "", close with 4001 (logged
+// out).
+func (s *Service) Disconnect(ctx context.Context, account, jti string) error {
+	return s.broadcast(ctx, subjectClose, wireClose{Account: account, JTI: jti})
+}
+
+// Subscribe makes account's user sockets carry conversation conv, a group
+// the account joined, from its delivery cursor. A one-to-one conversation
+// needs nothing: user sockets carry every one, and a one-to-one socket
+// checks the friendship when it opens.
+func (s *Service) Subscribe(ctx context.Context, account, conv string) error {
+	_, _, g, ok := messages.ParseKey(conv)
+	if !ok {
+		return fmt.Errorf("subscribe %s: not a conversation", conv)
+	}
+	if g == 0 {
+		return nil
+	}
+	return s.broadcast(ctx, subjectMember, wireMember{GroupID: g, Account: account, Member: true})
+}
+
+// Unsubscribe takes conversation conv away from account. A group the
+// account left: its user sockets stop carrying the group, and its group
+// sockets of it close with 4003. A one-to-one conversation ends for both
+// parties, a friendship being mutual: their one-to-one sockets with each
+// other close with 4003.
+func (s *Service) Unsubscribe(ctx context.Context, account, conv string) error {
+	a, b, g, ok := messages.ParseKey(conv)
+	switch {
+	case !ok || (g == 0 && account != a && account != b):
+		return fmt.Errorf("unsubscribe %s from %s: not one of its conversations", account, conv)
+	case g != 0:
+		return s.broadcast(ctx, subjectMember, wireMember{GroupID: g, Account: account, Member: false})
+	}
+	return s.broadcast(ctx, subjectFriend, wireFriend{A: a, B: b})
+}
