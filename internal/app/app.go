@@ -60,6 +60,7 @@ type App struct {
 	handler  http.Handler
 	registry *prometheus.Registry // served at /metrics
 	realtime *realtime.Service
+	reads    *messages.Reads
 	store    *store.Store
 	bus      *bus.Bus
 	logger   *slog.Logger
@@ -106,7 +107,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	cleanups = append(cleanups, b.Close)
 	profiles := userview.NewLoader(st, cfg.Realtime.PresenceTimeout)
 
-	rt, err := realtime.New(ctx, realtime.Deps{Settings: realtime.Settings{Realtime: cfg.Realtime, AllowedOrigins: cfg.HTTP.AllowedOrigins},
+	// Read cursors, moved by read frames and POST /Tim/read alike.
+	reads := messages.NewReads(st, logger, cfg.Realtime.CommitTimeout)
+	cleanups = append(cleanups, reads.Close)
+	rt, err := realtime.New(ctx, realtime.Deps{Reads: reads, Settings: realtime.Settings{Realtime: cfg.Realtime, AllowedOrigins: cfg.HTTP.AllowedOrigins},
 		Store: st, Verifier: verifier, Bus: b, Logger: logger, Metrics: m})
 	if err != nil {
 		return nil, err
@@ -128,7 +132,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	e, err := httpapi.New(httpapi.Options{
 		Logger:   logger,
 		Verifier: verifier,
-		Handler:  &handlers{accts, soc, messages.NewHistory(st), med, messages.NewConversations(st, rt), &httpapi.Ops{DB: st, Bus: b}},
+		Handler:  &handlers{accts, soc, messages.NewHistory(st), med, messages.NewConversations(st, reads, rt, logger), &httpapi.Ops{DB: st, Bus: b}},
 		Registry: reg,
 		HTTP:     cfg.HTTP, // with MetricsAddr set, Run serves MetricsHandler there
 		// The largest file limit, plus room for the other parts and headers.
@@ -140,7 +144,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	}
 
 	jctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	a := &App{handler: m.HTTP(e), registry: reg, realtime: rt, store: st, bus: b, logger: logger, stop: stop, done: make(chan struct{})}
+	a := &App{handler: m.HTTP(e), registry: reg, realtime: rt, reads: reads, store: st, bus: b, logger: logger, stop: stop, done: make(chan struct{})}
 	go a.janitor(jctx)
 	return a, nil
 }
@@ -152,6 +156,7 @@ func (a *App) Handler() http.Handler { return a.handler }
 // it after the HTTP server has stopped.
 func (a *App) Close(ctx context.Context) error {
 	err := a.realtime.Shutdown(ctx)
+	a.reads.Close()
 	a.stop()
 	<-a.done
 	a.bus.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,22 +17,25 @@ import (
 	"tim/internal/store"
 )
 
-// ReadMarker moves read cursors and tells the sockets concerned; the
-// realtime service is one.
-type ReadMarker interface {
-	MarkRead(ctx context.Context, r Read) (Receipt, error)
+// Publisher hands an encoded server frame to the open sockets of an account
+// that carry a conversation, on every instance; the realtime service is one.
+type Publisher interface {
+	Publish(ctx context.Context, account, conv string, data []byte) error
 }
 
 // Conversations serves GET /Tim/conversations, POST /Tim/read and
 // GET /Tim/groupReaders.
 type Conversations struct {
 	store  convStore
-	marker ReadMarker
+	reads  *Reads
+	pub    Publisher
+	logger *slog.Logger
 }
 
-// NewConversations returns the endpoints over st; reads go through marker.
-func NewConversations(st *store.Store, marker ReadMarker) *Conversations {
-	return &Conversations{store: convStore{q: st}, marker: marker}
+// NewConversations returns the endpoints over st; reads stores read
+// cursors, and pub tells the sockets concerned of those that moved.
+func NewConversations(st *store.Store, reads *Reads, pub Publisher, logger *slog.Logger) *Conversations {
+	return &Conversations{store: convStore{q: st}, reads: reads, pub: pub, logger: logger}
 }
 
 const (
@@ -143,7 +147,7 @@ func (c *Conversations) MarkRead(ctx context.Context, req server.MarkReadRequest
 	default:
 		rd.GroupID = *b.GroupId
 	}
-	rc, err := c.marker.MarkRead(ctx, rd)
+	rc, err := c.markRead(ctx, rd)
 	if err != nil {
 		return reply.Refuse(err)
 	}
@@ -153,6 +157,42 @@ func (c *Conversations) MarkRead(ctx context.Context, req server.MarkReadRequest
 // Framed is the receipt as the codec reads it for its frames.
 func (rc Receipt) Framed() frame.Receipt {
 	return frame.Receipt{Reader: rc.Reader, With: rc.With, GroupID: rc.GroupID, Seq: rc.Cursor, Time: rc.Time}
+}
+
+// markRead stores rd and, when the cursor moved, publishes the receipt to
+// the sockets concerned. The cursor is stored when it returns without
+// error; a receipt that fails to go out is only logged, as sockets learn
+// of cursors again from GET /Tim/conversations.
+func (c *Conversations) markRead(ctx context.Context, rd Read) (Receipt, error) {
+	rc, err := c.reads.Mark(ctx, rd)
+	if err != nil || !rc.Moved {
+		return rc, err
+	}
+	for _, n := range rc.Notices() {
+		if err := c.pub.Publish(ctx, n.Account, n.Conv, n.Frame); err != nil {
+			c.logger.WarnContext(ctx, "publish receipt", slog.String("account", n.Account), slog.String("conv", n.Conv), slog.Any("err", err))
+		}
+	}
+	return rc, nil
+}
+
+// Notice is an encoded frame for the open sockets of Account that carry
+// conversation Conv.
+type Notice struct {
+	Account string
+	Conv    string
+	Frame   []byte
+}
+
+// Notices are the frames a moved cursor sends: to the reader's sockets,
+// and in a one-to-one conversation between friends to the other party's.
+func (rc Receipt) Notices() []Notice {
+	conv, r := rc.Conv(), rc.Framed()
+	out := []Notice{{Account: rc.Reader, Conv: conv, Frame: frame.EncodeReceipt(r, rc.Reader)}}
+	if rc.GroupID == 0 && rc.Friends {
+		out = append(out, Notice{Account: rc.With, Conv: conv, Frame: frame.EncodeReceipt(r, rc.With)})
+	}
+	return out
 }
 
 // GetGroupReaders lists the group's members whose read cursor reached seq.

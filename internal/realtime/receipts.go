@@ -1,46 +1,21 @@
 package realtime
 
 import (
-	"context"
-	"encoding/json"
 	"log/slog"
-	"time"
 
 	"tim/internal/messages"
 	"tim/internal/realtime/frame"
 	"tim/internal/reply"
 )
 
-// Read receipts. A read frame (or POST /Tim/read, through MarkRead) moves
-// the account's read cursor, which messages.Reads stores before anyone hears
-// of it; a cursor that moved is published on subjectReceipt, and every
+// Read receipts. A read frame (or POST /Tim/read, which package messages
+// serves) moves the account's read cursor, which messages.Reads stores
+// before anyone hears of it; a cursor that moved is published, and every
 // instance hands a receipt frame to the local sockets concerned: the
 // reader's, and for a direct conversation the other party's while the two
-// are friends. Receipts are control frames: no seq, not stored as
-// messages, not replayed (GET /Tim/conversations has the cursors).
-
-// subjectReceipt carries moved read cursors to every instance.
-const subjectReceipt = "tim.receipt"
-
-type wireReceipt struct {
-	Reader  string    `json:"r"`
-	With    string    `json:"w,omitempty"` // direct
-	GroupID int64     `json:"g,omitempty"` // group
-	Seq     int64     `json:"s"`
-	Time    time.Time `json:"t"`
-	ToPeer  bool      `json:"p,omitempty"` // With hears of it too
-}
-
-// MarkRead moves r's read cursor and, when it moved, sends receipts to the
-// sockets concerned on every instance. The cursor is stored when MarkRead
-// returns without error.
-func (s *Service) MarkRead(ctx context.Context, r messages.Read) (messages.Receipt, error) {
-	rc, err := s.reads.Mark(ctx, r)
-	if err == nil && rc.Moved {
-		s.publishReceipt(rc)
-	}
-	return rc, err
-}
+// are friends (messages.Receipt.Notices). Receipts are control frames: no
+// seq, not stored as messages, not replayed (GET /Tim/conversations has the
+// cursors).
 
 // handleRead serves a read frame. The cursor is stored in the reads
 // batcher's goroutine; the socket hears of it through its receipt, or gets
@@ -66,23 +41,10 @@ func (s *Service) handleRead(so *socket, f frame.Client) {
 }
 
 func (s *Service) publishReceipt(rc messages.Receipt) {
-	s.publish(subjectReceipt, wireReceipt{
-		Reader: rc.Reader, With: rc.With, GroupID: rc.GroupID, Seq: rc.Cursor, Time: rc.Time,
-		ToPeer: rc.GroupID == 0 && rc.Friends,
-	})
-}
-
-func (s *Service) onReceipt(data []byte) {
-	var w wireReceipt
-	if err := json.Unmarshal(data, &w); err != nil {
-		s.logger.Error("decode receipt", slog.Any("err", err))
-		return
-	}
-	rc := messages.Receipt{Read: messages.Read{Reader: w.Reader, With: w.With, GroupID: w.GroupID}, Cursor: w.Seq, Time: w.Time}
-	conv := rc.Conv()
-	s.hub.toConversation(w.Reader, conv, frame.EncodeReceipt(rc.Framed(), w.Reader))
-	if w.ToPeer && w.With != "" {
-		s.hub.toConversation(w.With, conv, frame.EncodeReceipt(rc.Framed(), w.With))
+	for _, n := range rc.Notices() {
+		if err := s.Publish(s.ctx, n.Account, n.Conv, n.Frame); err != nil {
+			s.logger.ErrorContext(s.ctx, "publish receipt", slog.String("account", n.Account), slog.Any("err", err))
+		}
 	}
 }
 

@@ -52,6 +52,9 @@ type Deps struct {
 	Logger   *slog.Logger
 	// Metrics, if set, receives the service's measurements.
 	Metrics Observer
+	// Reads stores the read cursors that read frames move; its owner
+	// closes it after Shutdown.
+	Reads *messages.Reads
 }
 
 // Service is the realtime side of one Tim instance.
@@ -152,7 +155,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	for subject, fn := range map[string]func([]byte){
 		subjectMessages: s.onMessages, subjectPresence: s.onPresence, subjectGroup: s.onGroup,
 		subjectClose: s.onClose, subjectMember: s.onMember, subjectFriend: s.onFriend,
-		subjectReceipt: s.onReceipt, subjectTyping: s.onTyping,
+		subjectPublish: s.onPublish, subjectTyping: s.onTyping,
 	} {
 		sub, err := s.nc.Subscribe(subject, func(m *nats.Msg) {
 			fn(m.Data)
@@ -185,7 +188,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		return nil, err
 	}
 	s.committer = committer
-	s.reads = messages.NewReads(d.Store, s.logger, d.Settings.CommitTimeout)
+	s.reads = d.Reads
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	var down time.Time // when the bus went down; the bus runs its callbacks one at a time
 	s.unhook = append(s.unhook,
@@ -251,7 +254,6 @@ func (s *Service) doShutdown(ctx context.Context) error {
 		<-committed
 		errs = append(errs, fmt.Errorf("commit in-flight sends: %w", ctx.Err()))
 	}
-	s.reads.Close()
 	s.cancel()
 	s.bg.Wait()
 	s.unsubscribe()

@@ -23,6 +23,7 @@ import (
 	"tim/internal/auth"
 	"tim/internal/bus"
 	"tim/internal/config"
+	"tim/internal/messages"
 	"tim/internal/store"
 	"tim/internal/testdb"
 	"tim/internal/testlog"
@@ -104,7 +105,9 @@ func setup(t *testing.T, opts ...func(*config.Config)) *env {
 // start runs a service on e's database and bus.
 func (e *env) start() {
 	e.t.Helper()
-	svc, err := New(context.Background(), Deps{Settings: settings(e.cfg), Store: e.q, Verifier: auth.NewVerifier(e.issuer, noRevocations{}), Bus: e.bus, Logger: e.logger})
+	reads := messages.NewReads(e.q, e.logger, e.cfg.Realtime.CommitTimeout)
+	e.t.Cleanup(reads.Close) // after stop, below
+	svc, err := New(context.Background(), Deps{Settings: settings(e.cfg), Store: e.q, Verifier: auth.NewVerifier(e.issuer, noRevocations{}), Bus: e.bus, Reads: reads, Logger: e.logger})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -2,14 +2,17 @@ package realtime
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"tim/internal/messages"
 )
 
 // The verbs are how other packages act on connections: they name an
-// account and a session or a conversation, never a socket. Each applies on
-// every instance, and returns once every live instance has applied it.
+// account and a session or a conversation, never a socket, and apply on
+// every instance. Those that take a right away return once every live
+// instance has applied them; Publish does not wait.
 
 // Disconnect ends account's sessions: the sockets opened with token jti,
 // or all of the account's sockets when jti is "", close with 4001 (logged
@@ -47,4 +50,38 @@ func (s *Service) Unsubscribe(ctx context.Context, account, conv string) error {
 		return s.broadcast(ctx, subjectMember, wireMember{GroupID: g, Account: account, Member: false})
 	}
 	return s.broadcast(ctx, subjectFriend, wireFriend{A: a, B: b})
+}
+
+// Publish hands data, an encoded server frame (package frame encodes
+// them), to account's sockets that carry conversation conv: its user
+// sockets and its sockets of conv; with conv "", its user sockets only.
+// Such frames are notices, as receipts are: no seq, not stored, not
+// replayed, and published without waiting for the instances.
+func (s *Service) Publish(ctx context.Context, account, conv string, data []byte) error {
+	w, err := json.Marshal(wirePublish{Account: account, Conv: conv, Frame: data})
+	if err != nil {
+		return fmt.Errorf("encode publish: %w", err)
+	}
+	if err := s.nc.Publish(subjectPublish, w); err != nil {
+		return fmt.Errorf("publish to %s: %w", account, err)
+	}
+	return nil
+}
+
+// subjectPublish carries published frames to every instance.
+const subjectPublish = "tim.publish"
+
+type wirePublish struct {
+	Account string          `json:"a"`
+	Conv    string          `json:"c,omitempty"`
+	Frame   json.RawMessage `json:"f"`
+}
+
+func (s *Service) onPublish(data []byte) {
+	var w wirePublish
+	if err := json.Unmarshal(data, &w); err != nil {
+		s.logger.Error("decode publish", slog.Any("err", err))
+		return
+	}
+	s.hub.toConversation(w.Account, w.Conv, w.Frame)
 }
