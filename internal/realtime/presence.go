@@ -12,7 +12,73 @@ import (
 
 	"tim/gen/models"
 	"tim/internal/realtime/frame"
+	"tim/internal/store"
 )
+
+// presence is the instance's part in who is online: it counts the
+// sockets open here per account and per group, writes the counts to the
+// presence tables, beats the instance's heartbeat, reaps the presence of
+// instances that died, and tells friends and group members of each change
+// on every instance. It reaches sockets only through its port onto the hub.
+type presence struct {
+	q        presenceStore
+	hub      presencePort
+	publish  func(subject string, v any) // onto the bus, best effort
+	logger   *slog.Logger
+	instance string
+	timeout  time.Duration // the presence timeout
+	book     *presenceBook
+
+	groupMu    sync.Mutex
+	groupLocal map[int64]map[string]int // group → account → group sockets open here
+}
+
+// presencePort is what presence needs of the hub: to queue frames to
+// sockets it does not hold.
+type presencePort interface {
+	// toUserSockets queues frame to the user sockets of accounts.
+	toUserSockets(accounts []string, frame []byte)
+	// toGroupSockets queues frames to group g's sockets but the one numbered skip.
+	toGroupSockets(g int64, skip uint64, frames ...[]byte)
+}
+
+// presenceStore is what presence reads and writes in the database.
+type presenceStore interface {
+	InstanceHeartbeat(ctx context.Context, id string) error
+	InstanceDeleteDead(ctx context.Context, olderThan time.Duration) (int64, error)
+	PresenceApply(ctx context.Context, instanceID string, accounts []string, sockets []int32) error
+	PresenceOnlineAccounts(ctx context.Context, accounts []string, timeout time.Duration) ([]string, error)
+	PresenceTakeStale(ctx context.Context, self string, olderThan time.Duration) ([]string, error)
+	GroupPresenceUpsert(ctx context.Context, instanceID string, groupID int64, account string, sockets int32) error
+	GroupPresenceDelete(ctx context.Context, instanceID string, groupID int64, account string) error
+	GroupPresenceOnline(ctx context.Context, groupID int64, timeout time.Duration) ([]store.AccountName, error)
+	FriendshipListOf(ctx context.Context, accounts []string) ([]store.Friendship, error)
+	FriendAccounts(ctx context.Context, account string) ([]string, error)
+	UserProfiles(ctx context.Context, accounts []string, presenceTimeout time.Duration) ([]store.Profile, error)
+	UserUsernames(ctx context.Context, accounts []string) ([]store.AccountName, error)
+}
+
+func newPresence(q presenceStore, hub presencePort, publish func(string, any), logger *slog.Logger, instance string, timeout time.Duration) *presence {
+	return &presence{
+		q: q, hub: hub, publish: publish, logger: logger, instance: instance, timeout: timeout,
+		book: newPresenceBook(), groupLocal: map[int64]map[string]int{},
+	}
+}
+
+// opened counts a socket of account and waits, at most presenceWait, until
+// the count is written: the account is then online for its friends on
+// every instance.
+func (p *presence) opened(ctx context.Context, account string) {
+	change := p.book.add(account, 1)
+	wait, cancel := context.WithTimeout(ctx, presenceWait)
+	p.book.waitWritten(wait, change)
+	cancel()
+}
+
+// closed uncounts a socket of account.
+func (p *presence) closed(account string) {
+	p.book.add(account, -1)
+}
 
 // presenceBook counts this instance's sockets per account. A worker writes
 // the counts to the presence table in batches and tells friends when an
@@ -78,96 +144,96 @@ func (p *presenceBook) handled(n uint64) {
 
 // presenceLoop writes presence changes as they come and beats the
 // instance's heartbeat until ctx ends, then writes the last changes.
-func (s *Service) presenceLoop(ctx context.Context) {
-	beat := time.NewTicker(s.heartbeatEvery())
+func (p *presence) loop(ctx context.Context) {
+	beat := time.NewTicker(p.heartbeatEvery())
 	defer beat.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			if err := s.flushPresence(context.WithoutCancel(ctx)); err != nil {
-				s.logger.ErrorContext(ctx, "write presence", slog.Any("err", err))
+			if err := p.flush(context.WithoutCancel(ctx)); err != nil {
+				p.logger.ErrorContext(ctx, "write presence", slog.Any("err", err))
 			}
 			return
-		case <-s.presence.wake:
+		case <-p.book.wake:
 			// Not cut short by shutdown, which writes the rest after it.
-			if err := s.flushPresence(context.WithoutCancel(ctx)); err != nil {
-				s.logger.ErrorContext(ctx, "write presence", slog.Any("err", err))
+			if err := p.flush(context.WithoutCancel(ctx)); err != nil {
+				p.logger.ErrorContext(ctx, "write presence", slog.Any("err", err))
 			}
 		case <-beat.C:
-			if err := s.q.InstanceHeartbeat(ctx, s.instanceID); err != nil {
-				s.logger.ErrorContext(ctx, "instance heartbeat", slog.Any("err", err))
+			if err := p.q.InstanceHeartbeat(ctx, p.instance); err != nil {
+				p.logger.ErrorContext(ctx, "instance heartbeat", slog.Any("err", err))
 			}
-			if err := s.reapStale(ctx); err != nil {
-				s.logger.ErrorContext(ctx, "reap stale presence", slog.Any("err", err))
+			if err := p.reapStale(ctx); err != nil {
+				p.logger.ErrorContext(ctx, "reap stale presence", slog.Any("err", err))
 			}
-			if _, err := s.q.InstanceDeleteDead(ctx, 10*s.cfg.PresenceTimeout); err != nil {
-				s.logger.ErrorContext(ctx, "forget dead instances", slog.Any("err", err))
+			if _, err := p.q.InstanceDeleteDead(ctx, 10*p.timeout); err != nil {
+				p.logger.ErrorContext(ctx, "forget dead instances", slog.Any("err", err))
 			}
 		}
 	}
 }
 
-func (s *Service) heartbeatEvery() time.Duration {
-	return min(10*time.Second, s.cfg.PresenceTimeout/3)
+func (p *presence) heartbeatEvery() time.Duration {
+	return min(10*time.Second, p.timeout/3)
 }
 
-func (s *Service) flushPresence(ctx context.Context) error {
-	p := s.presence
-	p.mu.Lock()
-	upTo := p.changes
-	defer p.handled(upTo)
-	if len(p.dirty) == 0 {
-		p.mu.Unlock()
+func (p *presence) flush(ctx context.Context) error {
+	b := p.book
+	b.mu.Lock()
+	upTo := b.changes
+	defer b.handled(upTo)
+	if len(b.dirty) == 0 {
+		b.mu.Unlock()
 		return nil
 	}
 	var accounts, online, offline []string
 	var counts []int32
-	for acc := range p.dirty {
-		n := p.local[acc]
-		if n == p.written[acc] {
+	for acc := range b.dirty {
+		n := b.local[acc]
+		if n == b.written[acc] {
 			continue
 		}
 		accounts = append(accounts, acc)
 		counts = append(counts, int32(n))
 		switch {
-		case n > 0 && p.written[acc] == 0:
+		case n > 0 && b.written[acc] == 0:
 			online = append(online, acc)
 		case n == 0:
 			offline = append(offline, acc)
 		}
 	}
-	clear(p.dirty)
-	p.mu.Unlock()
+	clear(b.dirty)
+	b.mu.Unlock()
 	if len(accounts) == 0 {
 		return nil
 	}
-	if err := s.q.PresenceApply(ctx, s.instanceID, accounts, counts); err != nil {
+	if err := p.q.PresenceApply(ctx, p.instance, accounts, counts); err != nil {
 		// Try again on the next change.
-		p.mu.Lock()
+		b.mu.Lock()
 		for _, a := range accounts {
-			p.dirty[a] = true
+			b.dirty[a] = true
 		}
-		p.mu.Unlock()
+		b.mu.Unlock()
 		return fmt.Errorf("apply presence: %w", err)
 	}
-	p.mu.Lock()
+	b.mu.Lock()
 	for i, a := range accounts {
 		if counts[i] == 0 {
-			delete(p.written, a)
+			delete(b.written, a)
 		} else {
-			p.written[a] = int(counts[i])
+			b.written[a] = int(counts[i])
 		}
 	}
-	p.mu.Unlock()
+	b.mu.Unlock()
 
-	return s.announce(ctx, online, offline)
+	return p.announce(ctx, online, offline)
 }
 
 // announce tells the friends of accounts that came online, and of those
 // that went offline unless they still have a socket on a live instance.
-func (s *Service) announce(ctx context.Context, online, offline []string) error {
+func (p *presence) announce(ctx context.Context, online, offline []string) error {
 	if len(offline) > 0 {
-		still, err := s.q.PresenceOnlineAccounts(ctx, offline, s.cfg.PresenceTimeout)
+		still, err := p.q.PresenceOnlineAccounts(ctx, offline, p.timeout)
 		if err != nil {
 			return fmt.Errorf("check presence: %w", err)
 		}
@@ -188,7 +254,7 @@ func (s *Service) announce(ctx context.Context, online, offline []string) error 
 	if len(changed) == 0 {
 		return nil
 	}
-	rows, err := s.q.FriendshipListOf(ctx, changed)
+	rows, err := p.q.FriendshipListOf(ctx, changed)
 	if err != nil {
 		return fmt.Errorf("list friends: %w", err)
 	}
@@ -200,7 +266,7 @@ func (s *Service) announce(ctx context.Context, online, offline []string) error 
 		if len(friends[a]) == 0 {
 			continue
 		}
-		s.publish(subjectPresence, wirePresence{Account: a, Online: i < len(online), Friends: friends[a]})
+		p.publish(subjectPresence, wirePresence{Account: a, Online: i < len(online), Friends: friends[a]})
 	}
 	return nil
 }
@@ -208,8 +274,8 @@ func (s *Service) announce(ctx context.Context, online, offline []string) error 
 // reapStale removes the presence of instances silent for longer than the
 // presence timeout (they died without shutting down) and tells their users'
 // friends that those users went offline.
-func (s *Service) reapStale(ctx context.Context) error {
-	accounts, err := s.q.PresenceTakeStale(ctx, s.instanceID, s.cfg.PresenceTimeout)
+func (p *presence) reapStale(ctx context.Context) error {
+	accounts, err := p.q.PresenceTakeStale(ctx, p.instance, p.timeout)
 	if err != nil {
 		return fmt.Errorf("take stale presence: %w", err)
 	}
@@ -217,85 +283,86 @@ func (s *Service) reapStale(ctx context.Context) error {
 		return nil
 	}
 	slices.Sort(accounts)
-	return s.announce(ctx, nil, slices.Compact(accounts))
+	return p.announce(ctx, nil, slices.Compact(accounts))
 }
 
-func (s *Service) onPresence(data []byte) {
+func (p *presence) onPresence(data []byte) {
 	var w wirePresence
 	if err := json.Unmarshal(data, &w); err != nil {
-		s.logger.Error("decode presence", slog.Any("err", err))
+		p.logger.Error("decode presence", slog.Any("err", err))
 		return
 	}
-	s.hub.toUserSockets(w.Friends, frame.EncodePresence(w.Account, w.Online))
+	p.hub.toUserSockets(w.Friends, frame.EncodePresence(w.Account, w.Online))
 }
 
 // groupCount adds delta to the group sockets account has open on group on
 // this instance, and returns the new count (never below zero).
-func (s *Service) groupCount(group int64, account string, delta int) int {
-	s.groupMu.Lock()
-	defer s.groupMu.Unlock()
-	members := s.groupLocal[group]
+func (p *presence) groupCount(group int64, account string, delta int) int {
+	p.groupMu.Lock()
+	defer p.groupMu.Unlock()
+	members := p.groupLocal[group]
 	n := members[account] + delta
 	if n <= 0 {
 		delete(members, account)
 		if len(members) == 0 {
-			delete(s.groupLocal, group)
+			delete(p.groupLocal, group)
 		}
 		return 0
 	}
 	if members == nil {
 		members = map[string]int{}
-		s.groupLocal[group] = members
+		p.groupLocal[group] = members
 	}
 	members[account] = n
 	return n
 }
 
-// groupPresence records that so joined (online) or left its group, and
-// returns the group.presence and group.online frames, which it also
-// publishes to the group's other sockets on every instance.
-func (s *Service) groupPresence(ctx context.Context, so *socket, online bool) ([][]byte, error) {
+// group records that account's group socket numbered socketID joined
+// (online) or left group g, and returns the group.presence and group.online
+// frames, which it also publishes to the group's other sockets on every
+// instance.
+func (p *presence) group(ctx context.Context, g int64, account string, socketID uint64, online bool) ([][]byte, error) {
 	delta := -1
 	if online {
 		delta = 1
 	}
-	n := s.groupCount(so.groupID, so.account, delta)
+	n := p.groupCount(g, account, delta)
 	// The lock covers memory only. Writes of one member's count may then
 	// finish out of order: a writer that finds the count changed meanwhile
 	// writes again, so the last one to finish leaves the current count.
 	for {
 		var err error
 		if n > 0 {
-			err = s.q.GroupPresenceUpsert(ctx, s.instanceID, so.groupID, so.account, int32(n))
+			err = p.q.GroupPresenceUpsert(ctx, p.instance, g, account, int32(n))
 		} else {
-			err = s.q.GroupPresenceDelete(ctx, s.instanceID, so.groupID, so.account)
+			err = p.q.GroupPresenceDelete(ctx, p.instance, g, account)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("write group presence: %w", err)
 		}
-		now := s.groupCount(so.groupID, so.account, 0)
+		now := p.groupCount(g, account, 0)
 		if now == n {
 			break
 		}
 		n = now
 	}
-	users, err := s.groupOnline(ctx, so.groupID)
+	users, err := p.groupOnline(ctx, g)
 	if err != nil {
 		return nil, err
 	}
-	name, err := s.username(ctx, so.account)
+	name, err := p.username(ctx, account)
 	if err != nil {
 		return nil, err
 	}
 	frames := [][]byte{
-		frame.EncodeGroupPresence(so.groupID, so.account, name, online),
-		frame.EncodeGroupOnline(so.groupID, users),
+		frame.EncodeGroupPresence(g, account, name, online),
+		frame.EncodeGroupOnline(g, users),
 	}
-	w := wireGroup{GroupID: so.groupID, Instance: s.instanceID, Origin: so.id}
+	w := wireGroup{GroupID: g, Instance: p.instance, Origin: socketID}
 	for _, f := range frames {
 		w.Frames = append(w.Frames, f)
 	}
-	s.publish(subjectGroup, w)
+	p.publish(subjectGroup, w)
 	return frames, nil
 }
 
@@ -303,8 +370,8 @@ func (s *Service) groupPresence(ctx context.Context, so *socket, online bool) ([
 // in the presence table on every live instance, and this instance's own,
 // whose rows may still be on their way (a member that opened a group socket
 // here a moment ago is online although its row is not written yet).
-func (s *Service) groupOnline(ctx context.Context, group int64) ([]models.OnlineUser, error) {
-	rows, err := s.q.GroupPresenceOnline(ctx, group, s.cfg.PresenceTimeout)
+func (p *presence) groupOnline(ctx context.Context, group int64) ([]models.OnlineUser, error) {
+	rows, err := p.q.GroupPresenceOnline(ctx, group, p.timeout)
 	if err != nil {
 		return nil, fmt.Errorf("list group presence: %w", err)
 	}
@@ -315,17 +382,17 @@ func (s *Service) groupOnline(ctx context.Context, group int64) ([]models.Online
 		listed[r.Account] = true
 	}
 	var missing []string
-	s.groupMu.Lock()
-	for account := range s.groupLocal[group] {
+	p.groupMu.Lock()
+	for account := range p.groupLocal[group] {
 		if !listed[account] {
 			missing = append(missing, account)
 		}
 	}
-	s.groupMu.Unlock()
+	p.groupMu.Unlock()
 	if len(missing) == 0 {
 		return users, nil
 	}
-	named, err := s.q.UserUsernames(ctx, missing)
+	named, err := p.q.UserUsernames(ctx, missing)
 	if err != nil {
 		return nil, fmt.Errorf("read usernames: %w", err)
 	}
@@ -336,25 +403,25 @@ func (s *Service) groupOnline(ctx context.Context, group int64) ([]models.Online
 	return users, nil
 }
 
-func (s *Service) onGroup(data []byte) {
+func (p *presence) onGroup(data []byte) {
 	var w wireGroup
 	if err := json.Unmarshal(data, &w); err != nil {
-		s.logger.Error("decode group presence", slog.Any("err", err))
+		p.logger.Error("decode group presence", slog.Any("err", err))
 		return
 	}
 	var skip uint64
-	if w.Instance == s.instanceID {
+	if w.Instance == p.instance {
 		skip = w.Origin
 	}
 	frames := make([][]byte, len(w.Frames))
 	for i, f := range w.Frames {
 		frames[i] = f
 	}
-	s.hub.toGroupSockets(w.GroupID, skip, frames...)
+	p.hub.toGroupSockets(w.GroupID, skip, frames...)
 }
 
-func (s *Service) username(ctx context.Context, account string) (string, error) {
-	rows, err := s.q.UserUsernames(ctx, []string{account})
+func (p *presence) username(ctx context.Context, account string) (string, error) {
+	rows, err := p.q.UserUsernames(ctx, []string{account})
 	if err != nil {
 		return "", fmt.Errorf("read username: %w", err)
 	}
@@ -362,4 +429,26 @@ func (s *Service) username(ctx context.Context, account string) (string, error) 
 		return account, nil
 	}
 	return rows[0].Username, nil
+}
+
+// friendsOnline is the users list of a user socket: account first, then its
+// friends online on any live instance.
+func (p *presence) friendsOnline(ctx context.Context, account string) ([]models.OnlineUser, error) {
+	friends, err := p.q.FriendAccounts(ctx, account)
+	if err != nil {
+		return nil, fmt.Errorf("list friends: %w", err)
+	}
+	rows, err := p.q.UserProfiles(ctx, append(friends, account), p.timeout)
+	if err != nil {
+		return nil, fmt.Errorf("read profiles: %w", err)
+	}
+	users := []models.OnlineUser{}
+	for _, r := range rows {
+		if r.Account == account {
+			users = append([]models.OnlineUser{{Account: r.Account, Username: r.Username}}, users...)
+		} else if r.Online {
+			users = append(users, models.OnlineUser{Account: r.Account, Username: r.Username})
+		}
+	}
+	return users, nil
 }

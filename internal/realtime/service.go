@@ -78,15 +78,12 @@ type Service struct {
 	// commit is the committer goroutine's batch state.
 	commit   commitBatch
 	cursors  *cursorBook
-	presence *presenceBook
+	presence *presence // presence.go
 	upgrader websocket.Upgrader
 	subs     []*nats.Subscription
 	rewind   chan time.Duration // to the changes loop: look back over an outage
 	unhook   []func()           // unregisters the bus callbacks
 	nextID   atomic.Uint64
-
-	groupMu    sync.Mutex
-	groupLocal map[int64]map[string]int // group → account → group sockets open here
 
 	// typingSent limits the typing frames this instance's sockets send,
 	// typingRelayed those it delivers (typing.go).
@@ -140,9 +137,10 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	s := &Service{
 		cfg: d.Settings, q: d.Store, verifier: d.Verifier, nc: d.Bus.Conn(),
 		logger: d.Logger.With(slog.String("instance", id)), instanceID: id,
-		reader: messages.NewReader(d.Store), recaller: messages.NewRecaller(d.Store), hub: newHub(), cursors: newCursorBook(), presence: newPresenceBook(),
-		groupLocal: map[int64]map[string]int{}, rewind: make(chan time.Duration, 1), obs: observerOr(d.Metrics),
+		reader: messages.NewReader(d.Store), recaller: messages.NewRecaller(d.Store), hub: newHub(), cursors: newCursorBook(),
+		rewind: make(chan time.Duration, 1), obs: observerOr(d.Metrics),
 	}
+	s.presence = newPresence(d.Store, s.hub, s.publish, s.logger, id, d.Settings.PresenceTimeout)
 	s.upgrader = websocket.Upgrader{
 		// A small read buffer of the socket's own (the HTTP server's 4 KiB
 		// one is dropped with the handler); write buffers are pooled.
@@ -153,7 +151,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		return nil, fmt.Errorf("register instance: %w", err)
 	}
 	for subject, fn := range map[string]func([]byte){
-		subjectMessages: s.onMessages, subjectPresence: s.onPresence, subjectGroup: s.onGroup,
+		subjectMessages: s.onMessages, subjectPresence: s.presence.onPresence, subjectGroup: s.presence.onGroup,
 		subjectClose: s.onClose, subjectMember: s.onMember, subjectFriend: s.onFriend,
 		subjectPublish: s.onPublish, subjectTyping: s.onTyping,
 	} {
@@ -204,7 +202,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	)
 	s.bg.Add(4)
 	go func() { defer s.bg.Done(); s.changesLoop(s.ctx, s.rewind, heal) }()
-	go func() { defer s.bg.Done(); s.presenceLoop(s.ctx) }()
+	go func() { defer s.bg.Done(); s.presence.loop(s.ctx) }()
 	go func() { defer s.bg.Done(); s.recheckLoop(s.ctx) }()
 	go func() { defer s.bg.Done(); s.cursorLoop(s.ctx) }()
 	s.logger.InfoContext(ctx, "realtime started")

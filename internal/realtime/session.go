@@ -2,7 +2,6 @@ package realtime
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
 
-	"tim/gen/models"
 	"tim/internal/messages"
 	"tim/internal/realtime/frame"
 	"tim/internal/reply"
@@ -53,12 +51,12 @@ func (s *Service) serve(conn *websocket.Conn, so *socket) {
 	<-so.writerDone
 
 	if so.counted {
-		s.presence.add(so.account, -1)
+		s.presence.closed(so.account)
 	}
 	if so.registered {
 		s.hub.remove(so)
 		if so.ch == channelGroup {
-			if _, err := s.groupPresence(s.ctx, so, false); err != nil {
+			if _, err := s.presence.group(s.ctx, so.groupID, so.account, so.id, false); err != nil {
 				s.logger.ErrorContext(s.ctx, "group presence", slog.Any("err", err))
 			}
 		}
@@ -72,11 +70,8 @@ func (s *Service) openSequence(so *socket) error {
 	ctx := s.ctx
 	// The account is online, for its friends and every instance, before
 	// the client sees its socket open.
-	change := s.presence.add(so.account, 1)
+	s.presence.opened(ctx, so.account)
 	so.counted = true
-	wait, cancel := context.WithTimeout(ctx, presenceWait)
-	s.presence.waitWritten(wait, change)
-	cancel()
 	var groups []int64
 	if so.ch == channelUser {
 		var err error
@@ -106,14 +101,14 @@ func (s *Service) openSequence(so *socket) error {
 	so.sendControl(frame.EncodeConnected())
 	switch so.ch {
 	case channelUser:
-		users, err := s.onlineFriends(ctx, so.account)
+		users, err := s.presence.friendsOnline(ctx, so.account)
 		if err != nil {
 			return err
 		}
 		so.sendControl(frame.EncodeUsers(users))
 		so.presenceReady()
 	case channelGroup:
-		frames, err := s.groupPresence(ctx, so, true)
+		frames, err := s.presence.group(ctx, so.groupID, so.account, so.id, true)
 		if err != nil {
 			return err
 		}
@@ -174,26 +169,6 @@ func (s *Service) openSequence(so *socket) error {
 	so.startCatchUpLocked()
 	so.dmu.Unlock()
 	return nil
-}
-
-func (s *Service) onlineFriends(ctx context.Context, account string) ([]models.OnlineUser, error) {
-	friends, err := s.q.FriendAccounts(ctx, account)
-	if err != nil {
-		return nil, fmt.Errorf("list friends: %w", err)
-	}
-	rows, err := s.q.UserProfiles(ctx, append(friends, account), s.cfg.PresenceTimeout)
-	if err != nil {
-		return nil, fmt.Errorf("read profiles: %w", err)
-	}
-	users := []models.OnlineUser{}
-	for _, r := range rows {
-		if r.Account == account {
-			users = append([]models.OnlineUser{{Account: r.Account, Username: r.Username}}, users...)
-		} else if r.Online {
-			users = append(users, models.OnlineUser{Account: r.Account, Username: r.Username})
-		}
-	}
-	return users, nil
 }
 
 func (s *Service) readLoop(conn *websocket.Conn, so *socket) {
