@@ -78,16 +78,14 @@ type Service struct {
 	// commit is the committer goroutine's batch state.
 	commit   commitBatch
 	cursors  *cursorBook
-	presence *presence // presence.go
+	presence *presence    // presence.go
+	typing   *typingRelay // typing.go
 	upgrader websocket.Upgrader
 	subs     []*nats.Subscription
 	rewind   chan time.Duration // to the changes loop: look back over an outage
 	unhook   []func()           // unregisters the bus callbacks
 	nextID   atomic.Uint64
 
-	// typingSent limits the typing frames this instance's sockets send,
-	// typingRelayed those it delivers (typing.go).
-	typingSent, typingRelayed typingGate
 	// confirmPinged tells a test of the confirming pings (socket.go).
 	confirmPinged testsignal.Signal[confirmPing]
 
@@ -141,6 +139,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		rewind: make(chan time.Duration, 1), obs: observerOr(d.Metrics),
 	}
 	s.presence = newPresence(d.Store, s.hub, s.publish, s.logger, id, d.Settings.PresenceTimeout)
+	s.typing = newTypingRelay(d.Store, s.hub, s.publish, s.logger)
 	s.upgrader = websocket.Upgrader{
 		// A small read buffer of the socket's own (the HTTP server's 4 KiB
 		// one is dropped with the handler); write buffers are pooled.
@@ -153,7 +152,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	for subject, fn := range map[string]func([]byte){
 		subjectMessages: s.onMessages, subjectPresence: s.presence.onPresence, subjectGroup: s.presence.onGroup,
 		subjectClose: s.onClose, subjectMember: s.onMember, subjectFriend: s.onFriend,
-		subjectPublish: s.onPublish, subjectTyping: s.onTyping,
+		subjectPublish: s.onPublish, subjectTyping: s.typing.onTyping,
 	} {
 		sub, err := s.nc.Subscribe(subject, func(m *nats.Msg) {
 			fn(m.Data)

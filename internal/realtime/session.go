@@ -312,7 +312,7 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 	case frame.Read:
 		s.handleRead(so, f)
 	case frame.Typing:
-		s.handleTyping(so, f)
+		s.typing.handle(s.ctx, so, f)
 	case frame.Recall:
 		s.recall(so, f.ID)
 	}

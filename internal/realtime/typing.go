@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"sync"
@@ -36,6 +37,32 @@ type wireTyping struct {
 
 type typingKey struct{ account, conv string }
 
+// typingRelay relays typing indicators as described above. It answers the
+// sending socket and reaches every other socket only through its port onto
+// the hub.
+type typingRelay struct {
+	q       typingStore
+	hub     typingPort
+	publish func(subject string, v any) // onto the bus, best effort
+	logger  *slog.Logger
+	// sent limits the typing frames this instance's sockets send, relayed
+	// those it delivers.
+	sent, relayed typingGate
+}
+
+// typingPort is what the typing relay needs of the hub.
+type typingPort interface {
+	// toGroupMembers queues frame to the sockets that carry group g but
+	// those of account except.
+	toGroupMembers(g int64, except string, frame []byte)
+	// toConversation queues frame to account's sockets that carry conv.
+	toConversation(account, conv string, frame []byte)
+}
+
+func newTypingRelay(q typingStore, hub typingPort, publish func(string, any), logger *slog.Logger) *typingRelay {
+	return &typingRelay{q: q, hub: hub, publish: publish, logger: logger}
+}
+
 // typingGate lets one typing frame per sender and conversation through
 // every typingInterval. Entries older than that are swept now and then, so
 // it holds only the senders of the last few seconds.
@@ -68,10 +95,10 @@ func (g *typingGate) allow(k typingKey, at time.Time) bool {
 	return true
 }
 
-// handleTyping serves a typing frame: over the limit it is dropped
+// handle serves a typing frame of so: over the limit it is dropped
 // silently; without the right (friendship, membership, read from the
 // database now) it gets an error frame.
-func (s *Service) handleTyping(so *socket, f frame.Client) {
+func (t *typingRelay) handle(ctx context.Context, so *socket, f frame.Client) {
 	conv, ok := frameConv(so, f)
 	if !ok {
 		so.refuse(reply.TypingOtherConv, "")
@@ -82,13 +109,13 @@ func (s *Service) handleTyping(so *socket, f frame.Client) {
 		return
 	}
 	now := time.Now()
-	if !s.typingSent.allow(typingKey{so.account, conv}, now) {
+	if !t.sent.allow(typingKey{so.account, conv}, now) {
 		return
 	}
-	allowed, err := s.mayType(s.ctx, so.account, f.To, f.GroupID)
+	allowed, err := t.mayType(ctx, so.account, f.To, f.GroupID)
 	switch {
 	case err != nil:
-		s.logger.Error("check typing rights", slog.String("account", so.account), slog.Any("err", err))
+		t.logger.Error("check typing rights", slog.String("account", so.account), slog.Any("err", err))
 		so.refuse(reply.TypingFailed, "")
 		return
 	case !allowed && f.GroupID != 0:
@@ -98,27 +125,27 @@ func (s *Service) handleTyping(so *socket, f frame.Client) {
 		so.refuse(reply.NotFriends, "")
 		return
 	}
-	s.publish(subjectTyping, wireTyping{From: so.account, To: f.To, GroupID: f.GroupID, Time: now})
+	t.publish(subjectTyping, wireTyping{From: so.account, To: f.To, GroupID: f.GroupID, Time: now})
 }
 
-func (s *Service) onTyping(data []byte) {
+func (t *typingRelay) onTyping(data []byte) {
 	var w wireTyping
 	if err := json.Unmarshal(data, &w); err != nil {
-		s.logger.Error("decode typing", slog.Any("err", err))
+		t.logger.Error("decode typing", slog.Any("err", err))
 		return
 	}
 	if w.GroupID != 0 {
-		if !s.typingRelayed.allow(typingKey{w.From, messages.GroupKey(w.GroupID)}, w.Time) {
+		if !t.relayed.allow(typingKey{w.From, messages.GroupKey(w.GroupID)}, w.Time) {
 			return
 		}
-		s.hub.toGroupMembers(w.GroupID, w.From, frame.EncodeTyping(w.From, w.GroupID))
+		t.hub.toGroupMembers(w.GroupID, w.From, frame.EncodeTyping(w.From, w.GroupID))
 		return
 	}
 	conv := messages.DirectKey(w.From, w.To)
-	if !s.typingRelayed.allow(typingKey{w.From, conv}, w.Time) {
+	if !t.relayed.allow(typingKey{w.From, conv}, w.Time) {
 		return
 	}
-	s.hub.toConversation(w.To, conv, frame.EncodeTyping(w.From, 0))
+	t.hub.toConversation(w.To, conv, frame.EncodeTyping(w.From, 0))
 }
 
 // toGroupMembers queues a control frame to the registered sockets that

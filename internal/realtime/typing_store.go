@@ -7,17 +7,23 @@ import (
 
 // The database side of typing indicators.
 
+// typingStore is what the typing relay reads in the database.
+type typingStore interface {
+	GroupMemberExists(ctx context.Context, groupID int64, account string) (bool, error)
+	FriendshipExists(ctx context.Context, account, friend string) (bool, error)
+}
+
 // mayType reports whether account may tell to (a direct conversation) or
 // group g that it is typing: friends, or members, now.
-func (s *Service) mayType(ctx context.Context, account, to string, g int64) (bool, error) {
+func (t *typingRelay) mayType(ctx context.Context, account, to string, g int64) (bool, error) {
 	if g != 0 {
-		ok, err := s.q.GroupMemberExists(ctx, g, account)
+		ok, err := t.q.GroupMemberExists(ctx, g, account)
 		if err != nil {
 			return false, fmt.Errorf("check membership: %w", err)
 		}
 		return ok, nil
 	}
-	ok, err := s.q.FriendshipExists(ctx, account, to)
+	ok, err := t.q.FriendshipExists(ctx, account, to)
 	if err != nil {
 		return false, fmt.Errorf("check friendship: %w", err)
 	}
