@@ -235,6 +235,7 @@ func readFrame(conn *websocket.Conn, buf *bytes.Buffer) (int, []byte, error) {
 // maxKeptReadBuffer is the largest read buffer a socket keeps between frames.
 const maxKeptReadBuffer = 8 << 10
 
+// handleFrame decodes a frame the client sent and serves it by its kind.
 func (s *Service) handleFrame(so *socket, data []byte) {
 	f, err := frame.Decode(so.ch.decoding(), data)
 	if err != nil {
@@ -246,69 +247,11 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 	}
 	switch f.Kind {
 	case frame.Send:
-		send := messages.Send{Sender: so.account, To: f.To, GroupID: f.GroupID, Kind: f.MsgKind, Body: f.Text, ClientMsgID: f.ClientMsgID}
-		if f.To == "" && f.GroupID == 0 {
-			send.To, send.GroupID = so.peer, so.groupID
-		}
-		if f.Typed && so.ch != channelGroup {
-			// The ack answers a typed send; the frame is not sent back.
-			send.Origin = so.id
-		}
-		s.committer.SendAsync(send, func(m messages.Message, err error) {
-			switch {
-			case err == nil:
-				// In the committer goroutine: the writer is woken at the
-				// batch's end, with the batch's messages.
-				if send.Origin != 0 {
-					if s.commit.takeAck(ackKey{so.id, m.Conv, m.Seq}) {
-						return // queued in the message's place
-					}
-					so.ownCommitted(m.Conv, m.Seq)
-				}
-				if so.push(outFrame{data: frame.EncodeAck(m.Framed())}) {
-					s.commit.wakes.add(so)
-				}
-			default:
-				// Refused, not committed in time, or failed: nothing was
-				// stored.
-				so.refuse(refusal(err, reply.SendBusy, reply.SendFailed), send.ClientMsgID)
-			}
-		})
+		s.handleSend(so, f)
 	case frame.Ack:
-		if !so.ackMode {
-			so.refuse(reply.AckNotDeclared, "")
-			return
-		}
-		conv, ok := s.socketConv(so, f)
-		if !ok {
-			so.refuse(reply.AckForbidden, "")
-			return
-		}
-		so.dmu.Lock()
-		var last int64
-		if st := so.convs[conv]; st != nil {
-			last = st.last
-		}
-		so.dmu.Unlock()
-		if seq := min(f.Seq, last); seq > 0 {
-			s.cursors.advance(so.account, conv, seq)
-		}
+		s.handleAck(so, f)
 	case frame.Sync:
-		conv, ok := s.socketConv(so, f)
-		if ok {
-			// A replay reads history: the right to it is checked now.
-			var err error
-			if ok, err = s.mayRead(so, f); err != nil {
-				s.logger.ErrorContext(s.ctx, "check sync rights", slog.String("account", so.account), slog.Any("err", err))
-				so.refuse(reply.SyncFailed, "")
-				return
-			}
-		}
-		if !ok {
-			so.refuse(reply.SyncForbidden, "")
-			return
-		}
-		so.rewind(conv, f.Seq)
+		s.handleSync(so, f)
 	case frame.Read:
 		s.handleRead(so, f)
 	case frame.Typing:
@@ -316,6 +259,81 @@ func (s *Service) handleFrame(so *socket, data []byte) {
 	case frame.Recall:
 		s.recall(so, f.ID)
 	}
+}
+
+// handleSend hands a send frame to the committer; the socket gets the ack,
+// or the refusal, when the send is committed or refused.
+func (s *Service) handleSend(so *socket, f frame.Client) {
+	send := messages.Send{Sender: so.account, To: f.To, GroupID: f.GroupID, Kind: f.MsgKind, Body: f.Text, ClientMsgID: f.ClientMsgID}
+	if f.To == "" && f.GroupID == 0 {
+		send.To, send.GroupID = so.peer, so.groupID
+	}
+	if f.Typed && so.ch != channelGroup {
+		// The ack answers a typed send; the frame is not sent back.
+		send.Origin = so.id
+	}
+	s.committer.SendAsync(send, func(m messages.Message, err error) {
+		if err != nil {
+			// Refused, not committed in time, or failed: nothing was
+			// stored.
+			so.refuse(refusal(err, reply.SendBusy, reply.SendFailed), send.ClientMsgID)
+			return
+		}
+		// In the committer goroutine: the writer is woken at the batch's
+		// end, with the batch's messages.
+		if send.Origin != 0 {
+			if s.commit.takeAck(ackKey{so.id, m.Conv, m.Seq}) {
+				return // queued in the message's place
+			}
+			so.ownCommitted(m.Conv, m.Seq)
+		}
+		if so.push(outFrame{data: frame.EncodeAck(m.Framed())}) {
+			s.commit.wakes.add(so)
+		}
+	})
+}
+
+// handleAck moves the delivery cursor of the conversation an ack frame
+// names up to its seq, or to what the socket was sent of it if less.
+func (s *Service) handleAck(so *socket, f frame.Client) {
+	if !so.ackMode {
+		so.refuse(reply.AckNotDeclared, "")
+		return
+	}
+	conv, ok := s.socketConv(so, f)
+	if !ok {
+		so.refuse(reply.AckForbidden, "")
+		return
+	}
+	so.dmu.Lock()
+	var last int64
+	if st := so.convs[conv]; st != nil {
+		last = st.last
+	}
+	so.dmu.Unlock()
+	if seq := min(f.Seq, last); seq > 0 {
+		s.cursors.advance(so.account, conv, seq)
+	}
+}
+
+// handleSync replays the conversation a sync frame names from its seq, if
+// the socket carries it and its account may read it now.
+func (s *Service) handleSync(so *socket, f frame.Client) {
+	conv, ok := s.socketConv(so, f)
+	if ok {
+		// A replay reads history: the right to it is checked now.
+		var err error
+		if ok, err = s.mayRead(so, f); err != nil {
+			s.logger.ErrorContext(s.ctx, "check sync rights", slog.String("account", so.account), slog.Any("err", err))
+			so.refuse(reply.SyncFailed, "")
+			return
+		}
+	}
+	if !ok {
+		so.refuse(reply.SyncForbidden, "")
+		return
+	}
+	so.rewind(conv, f.Seq)
 }
 
 // mayRead reports whether so's account may read the conversation of a sync
