@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -79,26 +80,54 @@ func (s *Service) openSequence(so *socket) error {
 			return fmt.Errorf("list groups: %w", err)
 		}
 	}
-	register := func() {
-		so.dmu.Lock()
-		if len(groups) > 0 {
-			so.groups = make(map[int64]bool, len(groups))
-		}
-		for _, g := range groups {
-			so.groups[g] = true
-		}
-		so.dmu.Unlock()
-		s.hub.add(so, groups)
-		so.registered = true // serve undoes this, even if the rest fails
-	}
 	if so.ch != channelGroup {
 		// Registered before the client sees the socket open, so that a
 		// message sent after the connected frame reaches this socket (live,
 		// or held for its replay), whatever the account's other sockets do
 		// to the shared cursor meanwhile.
-		register()
+		s.register(so, groups)
 	}
 	so.sendControl(frame.EncodeConnected())
+	if err := s.sendOpeningPresence(ctx, so); err != nil {
+		return err
+	}
+	if so.ch == channelGroup {
+		s.register(so, nil)
+	}
+	if s.hub.epoch(so.account) != so.openEpoch {
+		// A change of rights was applied while the socket opened: it may
+		// have missed the socket, so check the rights again.
+		if err := s.recheck(ctx, []*socket{so}); err != nil {
+			return err
+		}
+	}
+	cursors, lastSeqs, err := s.openCursors(ctx, so)
+	if err != nil {
+		return err
+	}
+	s.startReplay(so, cursors, lastSeqs)
+	return nil
+}
+
+// register records so, with the groups its account is a member of for a
+// user socket, in the hub for live traffic.
+func (s *Service) register(so *socket, groups []int64) {
+	so.dmu.Lock()
+	if len(groups) > 0 {
+		so.groups = make(map[int64]bool, len(groups))
+	}
+	for _, g := range groups {
+		so.groups[g] = true
+	}
+	so.dmu.Unlock()
+	s.hub.add(so, groups)
+	so.registered = true // serve undoes this, even if the rest fails
+}
+
+// sendOpeningPresence queues the opening presence frames: a user socket's users
+// list, a group socket's group.presence and group.online; then the
+// presence frames held meanwhile.
+func (s *Service) sendOpeningPresence(ctx context.Context, so *socket) error {
 	switch so.ch {
 	case channelUser:
 		users, err := s.presence.friendsOnline(ctx, so.account)
@@ -116,37 +145,40 @@ func (s *Service) openSequence(so *socket) error {
 			so.sendControl(f)
 		}
 		so.presenceReady()
-		register()
 	}
-	if s.hub.epoch(so.account) != so.openEpoch {
-		// A change of rights was applied while the socket opened: it may
-		// have missed the socket, so check the rights again.
-		if err := s.recheck(ctx, []*socket{so}); err != nil {
-			return err
-		}
-	}
+	return nil
+}
 
-	cursors := map[string]int64{}
-	// newest seq at the time of the read, for a user socket; a
-	// conversation missing here is read from the database.
-	lastSeqs := map[string]int64{}
-	if so.ch == channelUser {
-		rows, err := s.q.DeliveryCursorListForAccount(ctx, so.account)
-		if err != nil {
-			return fmt.Errorf("list cursors: %w", err)
-		}
-		for _, r := range rows {
-			cursors[r.Conv] = r.DeliveredSeq
-			lastSeqs[r.Conv] = r.LastSeq
-		}
-	} else {
+// openCursors reads the delivery cursors of what so carries, by
+// conversation, and for a user socket the newest seq of each at the time of
+// the read (a conversation missing there is read from the database).
+func (s *Service) openCursors(ctx context.Context, so *socket) (cursors, lastSeqs map[string]int64, err error) {
+	cursors = map[string]int64{}
+	lastSeqs = map[string]int64{}
+	if so.ch != channelUser {
 		c, err := s.q.DeliveryCursorGet(ctx, so.account, so.conv)
 		if err != nil {
-			return fmt.Errorf("read cursor: %w", err)
+			return nil, nil, fmt.Errorf("read cursor: %w", err)
 		}
 		cursors[so.conv] = c
+		return cursors, lastSeqs, nil
 	}
+	rows, err := s.q.DeliveryCursorListForAccount(ctx, so.account)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list cursors: %w", err)
+	}
+	for _, r := range rows {
+		cursors[r.Conv] = r.DeliveredSeq
+		lastSeqs[r.Conv] = r.LastSeq
+	}
+	return cursors, lastSeqs, nil
+}
+
+// startReplay sets where so's replay of each conversation starts and starts
+// it; from then on live messages reach the socket directly.
+func (s *Service) startReplay(so *socket, cursors, lastSeqs map[string]int64) {
 	so.dmu.Lock()
+	defer so.dmu.Unlock()
 	for conv, c := range cursors {
 		so.convState(conv).last = max(c, s.cursors.pending(so.account, conv))
 	}
@@ -167,8 +199,6 @@ func (s *Service) openSequence(so *socket) error {
 	}
 	so.replaying = false
 	so.startCatchUpLocked()
-	so.dmu.Unlock()
-	return nil
 }
 
 func (s *Service) readLoop(conn *websocket.Conn, so *socket) {
