@@ -142,8 +142,8 @@ func (p *presenceBook) handled(n uint64) {
 	p.mu.Unlock()
 }
 
-// presenceLoop writes presence changes as they come and beats the
-// instance's heartbeat until ctx ends, then writes the last changes.
+// loop writes presence changes as they come and beats the instance's
+// heartbeat until ctx ends, then writes the last changes.
 func (p *presence) loop(ctx context.Context) {
 	beat := time.NewTicker(p.heartbeatEvery())
 	defer beat.Stop()
