@@ -8,6 +8,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
+
+	"tim/internal/reply"
 )
 
 // CORS settings that do not depend on the deployment.
@@ -21,8 +23,6 @@ const (
 	corsExposeHeaders = "Retry-After, ETag, Content-Disposition, X-Request-Id"
 	// corsMaxAge is how long, in seconds, a browser may reuse a preflight.
 	corsMaxAge = 600
-	// msgOriginRefused answers the preflight of an origin not allowed.
-	msgOriginRefused = "不允许该来源跨域访问"
 )
 
 // cors lets pages of the allowed origins call the contract's operations
@@ -116,7 +116,7 @@ func (c *cors) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 				return next(ctx) // not the contract's: 404 or 405 as usual
 			}
 			if !allowed {
-				return writeEnvelope(ctx, http.StatusForbidden, msgOriginRefused)
+				return writeRefusal(ctx, reply.OriginRefused)
 			}
 			h.Set(echo.HeaderAccessControlAllowOrigin, origin)
 			h.Set(echo.HeaderAccessControlAllowMethods, methods)

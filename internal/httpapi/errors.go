@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -25,40 +24,42 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		case errors.As(err, &mbe):
 			_ = writeRefusal(c, reply.BodyTooLarge)
 		case isBodyTimeout(err):
-			_ = writeEnvelope(c, http.StatusRequestTimeout, msgBodyTimeout)
+			_ = writeRefusal(c, reply.BodyTimeout)
 		case errors.Is(err, http.ErrMissingBoundary), errors.Is(err, http.ErrNotMultipart):
-			_ = writeEnvelope(c, http.StatusBadRequest, fmt.Sprintf(msgParamInvalid, echo.HeaderContentType, msgNoBoundary))
+			_ = writeRefusal(c, reply.NoBoundary)
 		case errors.As(err, &he) && he.Code < 500:
-			_ = writeEnvelope(c, he.Code, httpErrorMessage(he))
+			_ = writeRefusal(c, httpErrorRefusal(he))
 		default:
 			logger.ErrorContext(c.Request().Context(), "request failed",
 				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
 				slog.String("route", c.Path()),
 				slog.Any("err", err))
-			_ = writeEnvelope(c, http.StatusInternalServerError, msgInternal)
+			_ = writeRefusal(c, reply.Internal)
 		}
 	}
 }
 
-// httpErrorMessage picks a Chinese message for Echo's own errors.
-func httpErrorMessage(he *echo.HTTPError) string {
+// httpErrorRefusal is the refusal of Echo's own errors: the vocabulary's
+// for the statuses Echo raises, else the status with Echo's message.
+func httpErrorRefusal(he *echo.HTTPError) reply.Refusal {
 	switch he.Code {
 	case http.StatusNotFound:
-		return msgNotFound
+		return reply.NoRoute
 	case http.StatusMethodNotAllowed:
-		return msgMethod
+		return reply.MethodNotAllowed
 	case http.StatusRequestEntityTooLarge:
-		return reply.BodyTooLarge.Message
+		return reply.BodyTooLarge
 	case http.StatusUnsupportedMediaType:
-		return msgMediaType
+		return reply.UnsupportedMediaType
 	case http.StatusBadRequest:
 		if s, ok := he.Message.(string); ok && s != "" {
-			return msgBadRequest + "：" + s
+			return reply.BadRequestWith(s)
 		}
-		return msgBadRequest
+		return reply.BadRequest
 	}
-	if s, ok := he.Message.(string); ok {
-		return s
+	msg, ok := he.Message.(string)
+	if !ok {
+		msg = http.StatusText(he.Code)
 	}
-	return http.StatusText(he.Code)
+	return reply.Refusal{Code: int32(he.Code), Message: msg}
 }

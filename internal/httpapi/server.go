@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"sync"
 
@@ -24,6 +25,7 @@ import (
 	"tim/internal/auth"
 	"tim/internal/config"
 	"tim/internal/docs"
+	"tim/internal/reply"
 	"tim/internal/webapp"
 )
 
@@ -143,16 +145,16 @@ type Ops struct {
 
 // Healthz answers while the process is up.
 func (o *Ops) Healthz(ctx context.Context, _ server.HealthzRequestObject) (server.HealthzResponseObject, error) {
-	return server.Healthz200JSONResponse{OKJSONResponse: server.OKJSONResponse{Code: 200, Message: msgOK}}, nil
+	return reply.New(http.StatusOK, msgOK), nil
 }
 
 // Readyz answers 200 when the database is reachable and the bus connected.
 func (o *Ops) Readyz(ctx context.Context, _ server.ReadyzRequestObject) (server.ReadyzResponseObject, error) {
 	if err := o.DB.Ping(ctx); err != nil {
-		return server.Readyz503JSONResponse{UnavailableJSONResponse: server.UnavailableJSONResponse{Code: 503, Message: msgUnavailable}}, nil
+		return reply.DatabaseUnavailable.Envelope(), nil
 	}
 	if o.Bus != nil && !o.Bus.Connected() {
-		return server.Readyz503JSONResponse{UnavailableJSONResponse: server.UnavailableJSONResponse{Code: 503, Message: msgBusUnavailable}}, nil
+		return reply.BusUnavailable.Envelope(), nil
 	}
-	return server.Readyz200JSONResponse{OKJSONResponse: server.OKJSONResponse{Code: 200, Message: msgOK}}, nil
+	return reply.New(http.StatusOK, msgOK), nil
 }

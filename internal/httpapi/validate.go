@@ -39,7 +39,7 @@ func (v *validator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		route, params, err := v.router.FindRoute(req)
 		switch {
 		case errors.Is(err, routers.ErrMethodNotAllowed):
-			return writeEnvelope(c, http.StatusMethodNotAllowed, msgMethod)
+			return writeRefusal(c, reply.MethodNotAllowed)
 		case err != nil:
 			return next(c) // not part of the contract
 		}
@@ -50,7 +50,7 @@ func (v *validator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			mt, boundary = mediaTypeAndBoundary(req.Header.Get(echo.HeaderContentType))
 			if req.ContentLength != 0 || mt != "" {
 				if _, ok := rb.Value.Content[mt]; !ok { // exactly a declared media type
-					return writeEnvelope(c, http.StatusUnsupportedMediaType, msgMediaType)
+					return writeRefusal(c, reply.UnsupportedMediaType)
 				}
 			}
 			multipart = strings.HasPrefix(mt, "multipart/")
@@ -83,14 +83,13 @@ func (v *validator) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			if multipart {
 				req.Body = body
 			}
-			code, msg := describeValidationError(err)
-			return writeEnvelope(c, code, msg)
+			return writeRefusal(c, validationRefusal(err))
 		}
 		if !multipart {
 			return next(c)
 		}
 		if boundary == "" {
-			return writeEnvelope(c, http.StatusBadRequest, fmt.Sprintf(msgParamInvalid, echo.HeaderContentType, msgNoBoundary))
+			return writeRefusal(c, reply.NoBoundary)
 		}
 		// The multipart reader reads through a 4 KiB buffer, which would
 		// cost a system call per 4 KiB of upload; a larger buffer in front
@@ -148,29 +147,32 @@ func authenticate(ctx context.Context, in *openapi3filter.AuthenticationInput) e
 	return nil
 }
 
-// describeValidationError turns a validation error into a status and a
-// message that names the offending parameter or field.
-func describeValidationError(err error) (int, string) {
+// validationRefusal turns a validation error into the refusal that names
+// the offending parameter or field.
+func validationRefusal(err error) reply.Refusal {
 	var sec *openapi3filter.SecurityRequirementsError
 	if errors.As(err, &sec) {
-		return http.StatusUnauthorized, tokenMessage(sec.Errors)
+		if r, ok := auth.Refusal(errors.Join(sec.Errors...)); ok {
+			return r
+		}
+		return reply.NoToken
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return int(reply.BodyTooLarge.Code), reply.BodyTooLarge.Message
+		return reply.BodyTooLarge
 	}
 	if isBodyTimeout(err) {
-		return http.StatusRequestTimeout, msgBodyTimeout
+		return reply.BodyTimeout
 	}
 	var re *openapi3filter.RequestError
 	if !errors.As(err, &re) {
-		return http.StatusBadRequest, msgBadRequest
+		return reply.BadRequest
 	}
 	var se *openapi3.SchemaError
 	hasSchemaErr := errors.As(err, &se)
 	if p := re.Parameter; p != nil {
 		if errors.Is(err, openapi3filter.ErrInvalidRequired) {
-			return http.StatusBadRequest, fmt.Sprintf(msgParamMissing, p.Name)
+			return reply.MissingParameter(p.Name)
 		}
 		reason := re.Reason
 		if hasSchemaErr {
@@ -179,11 +181,11 @@ func describeValidationError(err error) (int, string) {
 		if reason == "" {
 			reason = parseReason(err, p)
 		}
-		return http.StatusBadRequest, fmt.Sprintf(msgParamInvalid, p.Name, reason)
+		return reply.BadParameter(p.Name, reason)
 	}
 	if re.RequestBody != nil {
 		if errors.Is(err, openapi3filter.ErrInvalidRequired) {
-			return http.StatusBadRequest, msgBadRequest + "：缺少请求体"
+			return reply.NoBody
 		}
 		if hasSchemaErr {
 			field := strings.Join(se.JSONPointer(), ".")
@@ -192,22 +194,22 @@ func describeValidationError(err error) (int, string) {
 				if field == "" {
 					field = missingProperty(se.Reason)
 				}
-				return http.StatusBadRequest, fmt.Sprintf(msgFieldMissing, field)
+				return reply.MissingField(field)
 			}
 			if field == "" {
 				field = "body"
 			}
-			return http.StatusBadRequest, fmt.Sprintf(msgFieldInvalid, field, se.Reason)
+			return reply.BadField(field, se.Reason)
 		}
 		var syn *json.SyntaxError
 		var ute *json.UnmarshalTypeError
 		var pe *openapi3filter.ParseError
 		if errors.As(err, &syn) || errors.As(err, &ute) || errors.As(err, &pe) {
-			return http.StatusBadRequest, msgBadJSON
+			return reply.BadJSON
 		}
-		return http.StatusBadRequest, msgBadJSON
+		return reply.BadJSON
 	}
-	return http.StatusBadRequest, msgBadRequest
+	return reply.BadRequest
 }
 
 // missingProperty extracts x from kin-openapi's `property "x" is missing`.
@@ -218,24 +220,6 @@ func missingProperty(reason string) string {
 		return ""
 	}
 	return reason[i+1 : j]
-}
-
-func tokenMessage(errs []error) string {
-	for _, want := range []struct {
-		err error
-		msg string
-	}{
-		{auth.ErrRevokedToken, msgRevokedToken},
-		{auth.ErrExpiredToken, msgExpiredToken},
-		{auth.ErrInvalidToken, msgBadToken},
-	} {
-		for _, e := range errs {
-			if errors.Is(e, want.err) {
-				return want.msg
-			}
-		}
-	}
-	return msgNoToken
 }
 
 // parseReason says what is wrong with a parameter value that did not even

@@ -63,9 +63,10 @@ func Refuse(err error) (Envelope, error) {
 
 func refusal(code int32, message string) Refusal { return Refusal{Code: code, Message: message} }
 
-// The vocabulary: every refusal of the REST operations and the WebSocket
-// frames, worded once. A new refusal is added here, to Refusals, and as an
-// example to api/openapi.yaml or api/asyncapi.yaml (a test checks it).
+// The vocabulary: every refusal of the REST operations, the WebSocket
+// frames and handshakes, and the transport in front of them, worded once. A
+// new refusal is added here, to Refusals, and as an example to
+// api/openapi.yaml or api/asyncapi.yaml (a test checks it).
 var (
 	// Acting for, or reading, another account than the token's.
 	OtherAccount = refusal(http.StatusForbidden, "无权操作其他账号")
@@ -99,10 +100,14 @@ var (
 	GroupFull      = refusal(http.StatusConflict, "群聊已满")
 	// NotInGroup: a leave of a group one is not in (or that does not exist).
 	NotInGroup   = refusal(http.StatusNotFound, "不在群聊中")
-	BadGroupName = refusal(http.StatusBadRequest, "参数GroupName不合法：群聊名称须为1到64个字符，且不含控制字符")
+	BadGroupName = BadParameter("GroupName", "群聊名称须为1到64个字符，且不含控制字符")
+	// BadGroupID: a GroupID that is no integer from 1 to 2^53-1, as the
+	// validator words it for a query parameter and a socket's handshake for
+	// its path.
+	BadGroupID = BadParameter("GroupID", "须为1到9007199254740991之间的整数")
 
 	// Conversations and reads.
-	BadPageCursor  = refusal(http.StatusBadRequest, "参数cursor不合法：请使用上一页返回的next")
+	BadPageCursor  = BadParameter("cursor", "请使用上一页返回的next")
 	WithOrGroup    = refusal(http.StatusBadRequest, "需要with或groupId之一")
 	WithSelf       = refusal(http.StatusBadRequest, "with不能是自己的账号")
 	NoConversation = refusal(http.StatusNotFound, "会话不存在")
@@ -115,23 +120,22 @@ var (
 	Recalled      = refusal(http.StatusConflict, "消息已撤回")
 
 	// Media, uploaded and named by a send.
-	FileNotFound    = refusal(http.StatusNotFound, "文件不存在")
-	NoAvatar        = refusal(http.StatusNotFound, "该用户没有头像")
-	BadFilename     = refusal(http.StatusBadRequest, "文件名不合法")
-	NotImageFile    = refusal(http.StatusBadRequest, "该文件不是图片")
-	NotMP3File      = refusal(http.StatusBadRequest, "该文件不是MP3音频")
-	NotMP4File      = refusal(http.StatusBadRequest, "该文件不是MP4视频")
-	NotImageUpload  = refusal(http.StatusUnsupportedMediaType, "上传的格式不是图片")
-	NotMP3Upload    = refusal(http.StatusUnsupportedMediaType, "上传的格式不是MP3")
-	NotVideoUpload  = refusal(http.StatusUnsupportedMediaType, "上传的格式不是视频")
-	NoFileField     = refusal(http.StatusBadRequest, "缺少文件字段file")
-	EmptyFile       = refusal(http.StatusBadRequest, "上传的文件为空")
-	BadUploadBody   = refusal(http.StatusBadRequest, "上传的请求体不完整或格式错误")
-	BodyTooLarge    = refusal(http.StatusRequestEntityTooLarge, "请求体过大")
-	UploadTooSlow   = refusal(http.StatusRequestTimeout, "上传速度过慢，已中止")
-	TooManyUploads  = refusal(http.StatusTooManyRequests, "同时进行的上传过多，请稍后重试")
-	BadRange        = refusal(http.StatusRequestedRangeNotSatisfiable, "请求的范围无效")
-	fileTooLargeFmt = "上传的文件过大，上限为%d字节"
+	FileNotFound   = refusal(http.StatusNotFound, "文件不存在")
+	NoAvatar       = refusal(http.StatusNotFound, "该用户没有头像")
+	BadFilename    = refusal(http.StatusBadRequest, "文件名不合法")
+	NotImageFile   = refusal(http.StatusBadRequest, "该文件不是图片")
+	NotMP3File     = refusal(http.StatusBadRequest, "该文件不是MP3音频")
+	NotMP4File     = refusal(http.StatusBadRequest, "该文件不是MP4视频")
+	NotImageUpload = refusal(http.StatusUnsupportedMediaType, "上传的格式不是图片")
+	NotMP3Upload   = refusal(http.StatusUnsupportedMediaType, "上传的格式不是MP3")
+	NotVideoUpload = refusal(http.StatusUnsupportedMediaType, "上传的格式不是视频")
+	NoFileField    = refusal(http.StatusBadRequest, "缺少文件字段file")
+	EmptyFile      = refusal(http.StatusBadRequest, "上传的文件为空")
+	BadUploadBody  = refusal(http.StatusBadRequest, "上传的请求体不完整或格式错误")
+	BodyTooLarge   = refusal(http.StatusRequestEntityTooLarge, "请求体过大")
+	UploadTooSlow  = refusal(http.StatusRequestTimeout, "上传速度过慢，已中止")
+	TooManyUploads = refusal(http.StatusTooManyRequests, "同时进行的上传过多，请稍后重试")
+	BadRange       = refusal(http.StatusRequestedRangeNotSatisfiable, "请求的范围无效")
 
 	// Frames of the WebSockets.
 	SendRateLimited = refusal(http.StatusTooManyRequests, "发送过于频繁")
@@ -146,6 +150,38 @@ var (
 	ReadFailed      = refusal(http.StatusInternalServerError, "标记已读失败")
 	SyncFailed      = refusal(http.StatusInternalServerError, "同步失败")
 	TypingFailed    = refusal(http.StatusInternalServerError, "发送输入状态失败")
+
+	// The transport: the token, the origin, the route and the body, refused
+	// before any operation's handler runs (and before a socket's upgrade),
+	// and the server's own trouble.
+	NoToken      = refusal(http.StatusUnauthorized, "未登录，请先登录")
+	BadToken     = refusal(http.StatusUnauthorized, "token无效，请重新登录")
+	ExpiredToken = refusal(http.StatusUnauthorized, "token已过期，请重新登录")
+	RevokedToken = refusal(http.StatusUnauthorized, "token已失效，请重新登录")
+	// OriginRefused: a page's Origin that TIM_ALLOWED_ORIGINS does not list,
+	// at a CORS preflight or a socket's handshake.
+	OriginRefused        = refusal(http.StatusForbidden, "不允许该来源跨域访问")
+	NoRoute              = refusal(http.StatusNotFound, "接口不存在")
+	MethodNotAllowed     = refusal(http.StatusMethodNotAllowed, "请求方法不支持")
+	UnsupportedMediaType = refusal(http.StatusUnsupportedMediaType, "不支持的内容类型")
+	BodyTimeout          = refusal(http.StatusRequestTimeout, "请求体发送超时")
+	BadJSON              = refusal(http.StatusBadRequest, "请求体不是合法的JSON")
+	BadRequest           = refusal(http.StatusBadRequest, badRequest)
+	NoBody               = BadRequestWith("缺少请求体")
+	NoBoundary           = BadParameter("Content-Type", "缺少multipart的boundary参数")
+	Internal             = refusal(http.StatusInternalServerError, "服务器内部错误")
+	DatabaseUnavailable  = refusal(http.StatusServiceUnavailable, "数据库不可用")
+	BusUnavailable       = refusal(http.StatusServiceUnavailable, "实例间消息总线不可用")
+)
+
+// The words of the refusals made by constructors.
+const (
+	fileTooLargeFmt     = "上传的文件过大，上限为%d字节"
+	badRequest          = "请求参数错误"
+	badParameterFmt     = "参数%s不合法：%s"
+	missingParameterFmt = "缺少参数%s"
+	badFieldFmt         = "字段%s不合法：%s"
+	missingFieldFmt     = "缺少字段%s"
 )
 
 // FileTooLarge refuses an upload larger than limit bytes.
@@ -153,13 +189,42 @@ func FileTooLarge(limit int64) Refusal {
 	return refusal(http.StatusRequestEntityTooLarge, fmt.Sprintf(fileTooLargeFmt, limit))
 }
 
-// Refusals lists the vocabulary, FileTooLarge with an example limit.
+// BadParameter refuses the query, path or header parameter name, for
+// reason.
+func BadParameter(name, reason string) Refusal {
+	return refusal(http.StatusBadRequest, fmt.Sprintf(badParameterFmt, name, reason))
+}
+
+// MissingParameter refuses a request without its required parameter name.
+func MissingParameter(name string) Refusal {
+	return refusal(http.StatusBadRequest, fmt.Sprintf(missingParameterFmt, name))
+}
+
+// BadField refuses the JSON body's field (a dotted path), for reason.
+func BadField(field, reason string) Refusal {
+	return refusal(http.StatusBadRequest, fmt.Sprintf(badFieldFmt, field, reason))
+}
+
+// MissingField refuses a JSON body without its required field.
+func MissingField(field string) Refusal {
+	return refusal(http.StatusBadRequest, fmt.Sprintf(missingFieldFmt, field))
+}
+
+// BadRequestWith is BadRequest saying what is wrong.
+func BadRequestWith(detail string) Refusal {
+	return refusal(http.StatusBadRequest, badRequest+"："+detail)
+}
+
+// Refusals lists the vocabulary: every value, and each constructor's
+// refusal with a sample argument (one the contract shows) unless a value
+// listed is made by it (BadGroupID by BadParameter, NoBody by
+// BadRequestWith).
 func Refusals() []Refusal {
 	return []Refusal{
 		OtherAccount, ShuttingDown, Busy, SendBusy,
 		BadLogin, AccountTaken, TooManyLogins, TooManyRegistrations,
 		UserNotFound, SelfFriend, AlreadyFriends, NoFriendship, NotFriends,
-		GroupNotFound, NotGroupMember, AlreadyMember, GroupFull, NotInGroup, BadGroupName,
+		GroupNotFound, NotGroupMember, AlreadyMember, GroupFull, NotInGroup, BadGroupName, BadGroupID,
 		BadPageCursor, WithOrGroup, WithSelf, NoConversation, BeyondEnd,
 		NoMessage, NotSender, RecallExpired, Recalled,
 		FileNotFound, NoAvatar, BadFilename, NotImageFile, NotMP3File, NotMP4File,
@@ -167,5 +232,9 @@ func Refusals() []Refusal {
 		BodyTooLarge, UploadTooSlow, TooManyUploads, BadRange, FileTooLarge(20 << 20),
 		SendRateLimited, TextFramesOnly, AckNotDeclared, AckForbidden, SyncForbidden,
 		ReadOtherConv, TypingOtherConv, SendFailed, RecallFailed, ReadFailed, SyncFailed, TypingFailed,
+		NoToken, BadToken, ExpiredToken, RevokedToken, OriginRefused,
+		NoRoute, MethodNotAllowed, UnsupportedMediaType, BodyTimeout, BadJSON,
+		BadRequest, NoBody, NoBoundary, Internal, DatabaseUnavailable, BusUnavailable,
+		MissingParameter("account"), BadField("age", "number must be at most 150"), MissingField("password"),
 	}
 }

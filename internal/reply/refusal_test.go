@@ -63,7 +63,8 @@ func TestRefusalsAreInTheContract(t *testing.T) {
 }
 
 // Each refusal is worded once: no two share a message, and Refusals lists
-// every one that refusal.go declares.
+// every value and every constructor that refusal.go declares, a
+// constructor by a sample call or by a listed value it makes.
 func TestRefusalsWordedOnce(t *testing.T) {
 	seen := map[string]reply.Refusal{}
 	for _, r := range reply.Refusals() {
@@ -75,23 +76,77 @@ func TestRefusalsWordedOnce(t *testing.T) {
 		}
 		seen[r.Message] = r
 	}
+
 	f, err := parser.ParseFile(token.NewFileSet(), "refusal.go", nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	declared := 0
-	ast.Inspect(f, func(n ast.Node) bool {
+	// called returns the name of the function call n makes, or "".
+	called := func(n ast.Expr) string {
 		if call, ok := n.(*ast.CallExpr); ok {
-			if id, ok := call.Fun.(*ast.Ident); ok && id.Name == "refusal" {
-				declared++
+			if id, ok := call.Fun.(*ast.Ident); ok {
+				return id.Name
 			}
+		}
+		return ""
+	}
+	constructors := map[string]bool{"refusal": true}
+	var listing *ast.FuncDecl
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || fd.Recv != nil {
+			continue
+		}
+		if fd.Name.Name == "Refusals" {
+			listing = fd
+			continue
+		}
+		if res := fd.Type.Results; res != nil && len(res.List) == 1 {
+			if id, ok := res.List[0].Type.(*ast.Ident); ok && id.Name == "Refusal" {
+				constructors[fd.Name.Name] = true
+			}
+		}
+	}
+	if listing == nil {
+		t.Fatal("refusal.go declares no Refusals")
+	}
+	// values maps each value of the vocabulary to the constructor it is
+	// made with.
+	values := map[string]string{}
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.VAR {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			vs := spec.(*ast.ValueSpec)
+			for i, name := range vs.Names {
+				if i < len(vs.Values) && constructors[called(vs.Values[i])] {
+					values[name.Name] = called(vs.Values[i])
+				}
+			}
+		}
+	}
+	listed := map[string]bool{}
+	ast.Inspect(listing.Body, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			listed[id.Name] = true
+			listed[values[id.Name]] = true
 		}
 		return true
 	})
-	// refusal.go calls refusal once per value and once in FileTooLarge; the
-	// helper's own declaration is no call.
-	if want := len(reply.Refusals()); declared != want {
-		t.Errorf("refusal.go declares %d refusals, Refusals lists %d", declared, want)
+	if len(values) < 50 || len(constructors) < 6 {
+		t.Fatalf("refusal.go declares %d values and %d constructors: the check sees too little", len(values), len(constructors))
+	}
+	for name := range values {
+		if !listed[name] {
+			t.Errorf("Refusals does not list %s", name)
+		}
+	}
+	for name := range constructors {
+		if name != "refusal" && !listed[name] {
+			t.Errorf("Refusals lists no refusal of %s", name)
+		}
 	}
 }
 

@@ -85,6 +85,9 @@ func (e Envelope) VisitGetConversationsResponse(w http.ResponseWriter) error { r
 func (e Envelope) VisitMarkReadResponse(w http.ResponseWriter) error         { return e.write(w) }
 func (e Envelope) VisitGetGroupReadersResponse(w http.ResponseWriter) error  { return e.write(w) }
 
+func (e Envelope) VisitHealthzResponse(w http.ResponseWriter) error { return e.write(w) }
+func (e Envelope) VisitReadyzResponse(w http.ResponseWriter) error  { return e.write(w) }
+
 func (e Envelope) VisitGetAvatarResponse(w http.ResponseWriter) error       { return e.write(w) }
 func (e Envelope) VisitDownloadChatPicResponse(w http.ResponseWriter) error { return e.write(w) }
 func (e Envelope) VisitDownloadMp3Response(w http.ResponseWriter) error     { return e.write(w) }
