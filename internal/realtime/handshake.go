@@ -43,19 +43,21 @@ func (s *Service) handleGroup(c echo.Context) error {
 	return s.open(c, channelGroup, c.Param("UserAccount"), "", c.Param("GroupID"))
 }
 
-func refuse(c echo.Context, code int, msg string) error {
-	return c.JSON(code, models.Envelope{Code: int32(code), Message: msg})
+// refuse answers a handshake with refusal r in the envelope, before any
+// upgrade: the one way a handshake is refused.
+func refuse(c echo.Context, r reply.Refusal) error {
+	return c.JSON(int(r.Code), models.Envelope{Code: r.Code, Message: r.Message})
 }
 
 func (s *Service) open(c echo.Context, ch channel, account, peer, group string) error {
 	// Checked here, not only by the upgrader, which would refuse in plain text.
 	if !s.checkOrigin(c.Request()) {
-		return refuse(c, http.StatusForbidden, "不允许该来源建立连接")
+		return refuse(c, reply.OriginRefused)
 	}
 	s.stateMu.Lock()
 	if s.closing {
 		s.stateMu.Unlock()
-		return refuse(c, int(reply.ShuttingDown.Code), reply.ShuttingDown.Message)
+		return refuse(c, reply.ShuttingDown)
 	}
 	s.sockets.Add(1)
 	s.stateMu.Unlock()
@@ -71,7 +73,7 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 	if ch == channelGroup {
 		id, err := strconv.ParseInt(group, 10, 64)
 		if err != nil || id < 1 || id > frame.MaxGroupID {
-			return refuse(c, http.StatusBadRequest, "群ID必须是1到9007199254740991之间的整数")
+			return refuse(c, reply.BadGroupID)
 		}
 		h.groupID = id
 	}
@@ -83,15 +85,14 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 		tok, _ := auth.TokenFromRequest(c.Request())
 		claims, err = s.verifier.Verify(ctx, tok)
 	}
-	switch {
-	case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrInvalidToken), errors.Is(err, auth.ErrExpiredToken), errors.Is(err, auth.ErrRevokedToken):
-		return refuse(c, http.StatusUnauthorized, "身份未认证")
-	case err != nil:
+	if r, refused := auth.Refusal(err); refused {
+		return refuse(c, r)
+	} else if err != nil {
 		return fmt.Errorf("verify token: %w", err)
 	}
 	h.claims = claims
 	if account != claims.Account {
-		return refuse(c, http.StatusForbidden, "无权使用其他账号的连接")
+		return refuse(c, reply.OtherAccount)
 	}
 	switch ch {
 	case channelDirect:
@@ -100,21 +101,21 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 			return fmt.Errorf("check friendship: %w", err)
 		}
 		if !ok {
-			return refuse(c, int(reply.NotFriends.Code), reply.NotFriends.Message)
+			return refuse(c, reply.NotFriends)
 		}
 	case channelGroup:
 		member, err := s.q.GroupMembership(ctx, h.groupID, account)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			return refuse(c, int(reply.GroupNotFound.Code), reply.GroupNotFound.Message)
+			return refuse(c, reply.GroupNotFound)
 		case err != nil:
 			return fmt.Errorf("check membership: %w", err)
 		case !member:
-			return refuse(c, int(reply.NotGroupMember.Code), reply.NotGroupMember.Message)
+			return refuse(c, reply.NotGroupMember)
 		}
 	}
 	if !s.hub.reserve(account, s.cfg.SocketsPerUser) {
-		return refuse(c, http.StatusTooManyRequests, "连接数已达上限")
+		return refuse(c, reply.TooManySockets)
 	}
 	if ch == channelGroup {
 		// The client may see the socket open and a member come online

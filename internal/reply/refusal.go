@@ -151,6 +151,10 @@ var (
 	SyncFailed      = refusal(http.StatusInternalServerError, "同步失败")
 	TypingFailed    = refusal(http.StatusInternalServerError, "发送输入状态失败")
 
+	// The handshake of the WebSockets; its other refusals are the
+	// transport's and the domain's above.
+	TooManySockets = refusal(http.StatusTooManyRequests, "连接数已达上限")
+
 	// The transport: the token, the origin, the route and the body, refused
 	// before any operation's handler runs (and before a socket's upgrade),
 	// and the server's own trouble.
@@ -232,6 +236,7 @@ func Refusals() []Refusal {
 		BodyTooLarge, UploadTooSlow, TooManyUploads, BadRange, FileTooLarge(20 << 20),
 		SendRateLimited, TextFramesOnly, AckNotDeclared, AckForbidden, SyncForbidden,
 		ReadOtherConv, TypingOtherConv, SendFailed, RecallFailed, ReadFailed, SyncFailed, TypingFailed,
+		TooManySockets,
 		NoToken, BadToken, ExpiredToken, RevokedToken, OriginRefused,
 		NoRoute, MethodNotAllowed, UnsupportedMediaType, BodyTimeout, BadJSON,
 		BadRequest, NoBody, NoBoundary, Internal, DatabaseUnavailable, BusUnavailable,
