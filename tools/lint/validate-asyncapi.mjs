@@ -8,6 +8,8 @@
 // OpenAPI schema parser. The parser checks message examples only for
 // AsyncAPI 2, so this script validates them itself (ajv, OpenAPI schemas
 // converted to JSON Schema): mock servers and the documentation serve them.
+// The handshake's refusals (x-refusals of a channel's ws binding) are
+// checked to be envelopes too.
 // Exit 1 on any error-severity diagnostic or invalid example; warnings/info
 // are printed only.
 import path from 'node:path';
@@ -82,6 +84,35 @@ for (const channel of document.allChannels()) {
         bad++;
         console.error(`${file}: channel ${channel.id()} message ${message.id()} example ${ex.name() ?? '?'}: ${ajv.errorsText(validate.errors)}`);
       }
+    }
+  }
+}
+// A channel's ws binding lists the handshake's HTTP refusals under
+// x-refusals, each an example of the envelope {code, message}.
+const refusal = ajv.compile({
+  type: 'object',
+  required: ['summary', 'value'],
+  additionalProperties: false,
+  properties: {
+    summary: { type: 'string', minLength: 1 },
+    value: {
+      type: 'object',
+      required: ['code', 'message'],
+      additionalProperties: false,
+      properties: {
+        code: { type: 'integer', minimum: 400, maximum: 599 },
+        message: { type: 'string', minLength: 1 },
+      },
+    },
+  },
+});
+for (const channel of document.allChannels()) {
+  const ws = channel.bindings().get('ws');
+  for (const [id, ex] of Object.entries(ws?.value()?.['x-refusals'] ?? {})) {
+    examples++;
+    if (!refusal(ex)) {
+      bad++;
+      console.error(`${file}: channel ${channel.id()} ws binding x-refusals ${id}: ${ajv.errorsText(refusal.errors)}`);
     }
   }
 }
