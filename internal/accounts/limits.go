@@ -52,7 +52,7 @@ func (a *API) reserveLogin(ctx context.Context, account, addr string) (loginRese
 				return fmt.Errorf("reserve login attempt: %w", err)
 			}
 			if id == 0 {
-				wait = max(wait, atLeastASecond(retry))
+				wait = max(wait, waitWithin(retry, k.window))
 				continue
 			}
 			res.ids = append(res.ids, id)
@@ -100,7 +100,7 @@ func (a *API) reserveRegistration(ctx context.Context, addr string) (time.Durati
 			return fmt.Errorf("record registration attempt: %w", err)
 		}
 		if !recorded {
-			wait = atLeastASecond(retry)
+			wait = waitWithin(retry, a.limits.RegistrationWindow)
 		}
 		return nil
 	})
@@ -110,10 +110,13 @@ func (a *API) reserveRegistration(ctx context.Context, addr string) (time.Durati
 // errRollback ends a transaction that must leave nothing behind.
 var errRollback = errors.New("roll back")
 
-// atLeastASecond makes a wait positive: a client told to wait is told at
-// least a second.
-func atLeastASecond(d time.Duration) time.Duration {
-	return max(time.Second, d)
+// waitWithin is how long a refused client is told to wait: at least a
+// second, and never longer than the window. The statement measures from
+// its transaction's start, which may trail a row recorded meanwhile by an
+// attempt that took the lock first; without the bound that lag was added
+// to the wait (a Retry-After of 901 s for a window of 900).
+func waitWithin(d, window time.Duration) time.Duration {
+	return max(time.Second, min(d, window))
 }
 
 // retryAfter is a Retry-After header's value: whole seconds, rounded up.
