@@ -1,11 +1,7 @@
 package docs_test
 
 import (
-	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,86 +11,22 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"tim/api"
+	"tim/internal/browsertest"
 )
 
 // TestPagesRenderInChromium runs web/e2e/docs.ts: headless Chromium
 // (driven by the pinned playwright-core) opens /docs/websocket and /docs,
 // offline, and finds every operation, message, example, server frame and
 // close code of asyncapi.yaml, and every operation of openapi.yaml,
-// rendered. Without Chromium, node or web/'s packages it skips, or fails
-// when TIM_BROWSER_TESTS=required (as in CI). Its screenshots go to
-// TIM_BROWSER_ARTIFACTS, or to a new directory under the system's
-// temporary directory; the path is logged.
+// rendered (browsertest says when it skips and where its screenshots go).
 func TestPagesRenderInChromium(t *testing.T) {
 	t.Parallel()
-	missing := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("TIM_BROWSER_TESTS") == "required" {
-			t.Fatalf(format+" (TIM_BROWSER_TESTS=required)", args...)
-		}
-		t.Skipf(format, args...)
-	}
-	chromium := os.Getenv("TIM_CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := exec.LookPath(chromium); err != nil {
-		missing("no Chromium at %s (apt-get install chromium, or set TIM_CHROMIUM): %v", chromium, err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing("node is not installed")
-	}
-	web, err := filepath.Abs("../../web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	esbuild := filepath.Join(web, "node_modules", ".bin", "esbuild")
-	for _, p := range []string{esbuild, filepath.Join(web, "node_modules", "playwright-core")} {
-		if _, err := os.Stat(p); err != nil {
-			missing("web/node_modules is not installed: run npm ci --prefix web (make lint does): %v", err)
-		}
-	}
-
-	// Compile the script into web/, where it finds web/node_modules.
-	out, err := os.MkdirTemp(web, ".test-out-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(out) })
-	script := filepath.Join(out, "docs.test.mjs")
-	build := exec.Command(esbuild, filepath.Join(web, "e2e", "docs.ts"), "--bundle", "--platform=node", "--format=esm",
-		"--packages=external", "--log-level=warning", "--outfile="+script)
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("esbuild: %v\n%s", err, b)
-	}
-
-	artifacts := os.Getenv("TIM_BROWSER_ARTIFACTS")
-	if artifacts == "" {
-		if artifacts, err = os.MkdirTemp("", "tim-browser-"); err != nil {
-			t.Fatal(err)
-		}
-	} else if err := os.MkdirAll(artifacts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots: %s", artifacts)
 	want, err := json.Marshal(expectations(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-
 	srv := serve(t)
-	// The script has its own timeouts; this bounds the run as a whole.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	run := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", script)
-	run.Env = append(os.Environ(), "TIM_URL="+srv.URL, "TIM_CHROMIUM="+chromium, "TIM_BROWSER_ARTIFACTS="+artifacts,
-		"TIM_DOCS_EXPECT="+string(want), "NO_COLOR=1")
-	b, err := run.CombinedOutput()
-	t.Logf("node --test:\n%s", b)
-	if err != nil {
-		t.Fatalf("the browser test failed: %v (screenshots in %s)", err, artifacts)
-	}
+	browsertest.Run(t, "docs", srv.URL, 3*time.Minute, "TIM_DOCS_EXPECT="+string(want))
 }
 
 // expected is what the pages must show (the Expect type of web/e2e/docs.ts).
