@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"tim/internal/realtime/frame"
 	"tim/internal/reply"
 )
 
@@ -172,5 +173,26 @@ func TestRefuse(t *testing.T) {
 	boom := errors.New("connection reset")
 	if _, err := reply.Refuse(boom); err != boom {
 		t.Errorf("Refuse of a failure = %v, want it back", err)
+	}
+}
+
+// The frame codec's refusals, kept in the codec (it imports nothing but
+// the models), are examples of the contract too, and share no message
+// with the vocabulary.
+func TestFrameErrorsAreInTheContractAndWordedOnce(t *testing.T) {
+	examples := map[reply.Refusal]bool{}
+	contractExamples(t, "../../api/asyncapi.yaml", examples)
+	seen := map[string]bool{}
+	for _, r := range reply.Refusals() {
+		seen[r.Message] = true
+	}
+	for _, e := range frame.Errors() {
+		if seen[e.Message] {
+			t.Errorf("frame error %q is worded twice", e.Message)
+		}
+		seen[e.Message] = true
+		if !examples[reply.Refusal{Code: e.Code, Message: e.Message}] {
+			t.Errorf("frame error {code: %d, message: %s} is no example of api/asyncapi.yaml", e.Code, e.Message)
+		}
 	}
 }

@@ -66,7 +66,7 @@ const maxClientMsgID = 64
 // whole frame is the text of a message to that conversation.
 func Decode(ch Channel, data []byte) (Client, error) {
 	if !utf8.Valid(data) {
-		return Client{}, badFrame("消息不是有效的UTF-8文本")
+		return Client{}, ErrNotUTF8
 	}
 	trimmed := bytes.TrimSpace(data)
 	if f, ok := scanFrame(trimmed); ok {
@@ -81,14 +81,14 @@ func Decode(ch Channel, data []byte) (Client, error) {
 			return decode(trimmed)
 		}
 		if ch == UserChannel {
-			return Client{}, badFrame("未知的帧类型")
+			return Client{}, ErrUnknownType
 		}
 	}
 	if ch != UserChannel {
 		return textFrame(string(data))
 	}
 	if !isObject {
-		return Client{}, badFrame("帧必须是JSON对象")
+		return Client{}, ErrNotObject
 	}
 	return decodeLegacy(trimmed)
 }
@@ -96,31 +96,31 @@ func Decode(ch Channel, data []byte) (Client, error) {
 // typed decodes each type of typed frame with the strict decoder.
 var typed = map[string]func([]byte) (Client, error){
 	"send": func(data []byte) (Client, error) {
-		return strictly(data, "send帧格式错误", sendFromFrame)
+		return strictly(data, ErrSendFrame, sendFromFrame)
 	},
 	"ack": func(data []byte) (Client, error) {
-		return strictly(data, "ack帧格式错误", ackFromFrame)
+		return strictly(data, ErrAckFrame, ackFromFrame)
 	},
 	"sync": func(data []byte) (Client, error) {
-		return strictly(data, "sync帧格式错误", syncFromFrame)
+		return strictly(data, ErrSyncFrame, syncFromFrame)
 	},
 	"read": func(data []byte) (Client, error) {
-		return strictly(data, "read帧格式错误", readFromFrame)
+		return strictly(data, ErrReadFrame, readFromFrame)
 	},
 	"typing": func(data []byte) (Client, error) {
-		return strictly(data, "typing帧格式错误", typingFromFrame)
+		return strictly(data, ErrTypingFrame, typingFromFrame)
 	},
 	"recall": func(data []byte) (Client, error) {
-		return strictly(data, "recall帧格式错误", recallFromFrame)
+		return strictly(data, ErrRecallFrame, recallFromFrame)
 	},
 }
 
 // strictly decodes data as a T with the strict decoder, refusing it with
-// msg, and checks it with check.
-func strictly[T any](data []byte, msg string, check func(T) (Client, error)) (Client, error) {
+// refused, and checks it with check.
+func strictly[T any](data []byte, refused *Error, check func(T) (Client, error)) (Client, error) {
 	var f T
 	if err := strictUnmarshal(data, &f); err != nil {
-		return Client{}, badFrame(msg)
+		return Client{}, refused
 	}
 	return check(f)
 }
@@ -142,10 +142,10 @@ func fromScanned(f fastFrame) (Client, error) {
 func decodeLegacy(data []byte) (Client, error) {
 	var f models.LegacySendFrame
 	if err := strictUnmarshal(data, &f); err != nil || f.To == "" {
-		return Client{}, badFrame("消息帧需要to和text")
+		return Client{}, ErrLegacyFrame
 	}
 	if !validAccount(f.To) {
-		return Client{}, badFrame("to不是有效的账号")
+		return Client{}, ErrLegacyTo
 	}
 	c, err := textFrame(f.Text)
 	c.To = f.To
@@ -154,10 +154,10 @@ func decodeLegacy(data []byte) (Client, error) {
 
 func textFrame(text string) (Client, error) {
 	if strings.TrimSpace(text) == "" {
-		return Client{}, badFrame("消息不能为空")
+		return Client{}, ErrEmptyText
 	}
 	if strings.ContainsRune(text, 0) {
-		return Client{}, badFrame("消息不能包含NUL字符")
+		return Client{}, ErrNULText
 	}
 	return Client{Kind: Send, Text: text, MsgKind: string(models.Text)}, nil
 }
@@ -174,14 +174,14 @@ func sendFromFrame(f models.SendFrame) (Client, error) {
 	c.To, c.GroupID, c.Typed = to, gid, true
 	if f.Kind != nil {
 		if !f.Kind.Valid() {
-			return Client{}, badFrame("kind必须是text、image、audio或video")
+			return Client{}, ErrKind
 		}
 		c.MsgKind = string(*f.Kind)
 	}
 	if f.ClientMsgId != nil {
 		id := *f.ClientMsgId
 		if id == "" || len(id) > maxClientMsgID || strings.ContainsRune(id, 0) {
-			return Client{}, badFrame("clientMsgId长度必须在1到64之间")
+			return Client{}, ErrClientMsgID
 		}
 		c.ClientMsgID = id
 	}
@@ -194,7 +194,7 @@ func ackFromFrame(f models.AckClientFrame) (Client, error) {
 		return Client{}, err
 	}
 	if f.Seq < 0 {
-		return Client{}, badFrame("seq不能为负")
+		return Client{}, ErrNegativeSeq
 	}
 	return Client{Kind: Ack, To: to, GroupID: gid, Seq: f.Seq}, nil
 }
@@ -205,7 +205,7 @@ func syncFromFrame(f models.SyncFrame) (Client, error) {
 		return Client{}, err
 	}
 	if f.AfterSeq < 0 {
-		return Client{}, badFrame("afterSeq不能为负")
+		return Client{}, ErrNegativeAfter
 	}
 	return Client{Kind: Sync, To: to, GroupID: gid, Seq: f.AfterSeq}, nil
 }
@@ -216,7 +216,7 @@ func readFromFrame(f models.ReadFrame) (Client, error) {
 		return Client{}, err
 	}
 	if f.Seq < 1 {
-		return Client{}, badFrame("seq必须是正整数")
+		return Client{}, ErrSeqNotPositive
 	}
 	return Client{Kind: Read, To: to, GroupID: gid, Seq: f.Seq}, nil
 }
@@ -231,7 +231,7 @@ func typingFromFrame(f models.TypingClientFrame) (Client, error) {
 
 func recallFromFrame(f models.RecallClientFrame) (Client, error) {
 	if f.Id < 1 {
-		return Client{}, badFrame("id必须是正整数")
+		return Client{}, ErrIDNotPositive
 	}
 	return Client{Kind: Recall, ID: f.Id}, nil
 }
@@ -241,16 +241,16 @@ func target(with *string, groupID *int64) (string, int64, error) {
 	switch {
 	case with != nil && groupID == nil:
 		if !validAccount(*with) {
-			return "", 0, badFrame("账号格式错误")
+			return "", 0, ErrAccount
 		}
 		return *with, 0, nil
 	case with == nil && groupID != nil:
 		if *groupID < 1 || *groupID > MaxGroupID {
-			return "", 0, badFrame("groupId必须是1到9007199254740991之间的整数")
+			return "", 0, ErrGroupID
 		}
 		return "", *groupID, nil
 	}
-	return "", 0, badFrame("需要账号或groupId之一")
+	return "", 0, ErrNoTarget
 }
 
 // validAccount mirrors the users.account check.
