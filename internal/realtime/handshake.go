@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -68,51 +69,11 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 		}
 	}()
 
-	ctx := c.Request().Context()
-	h := handshake{ch: ch, peer: peer, epoch: s.hub.epoch(account)}
-	if ch == channelGroup {
-		id, err := strconv.ParseInt(group, 10, 64)
-		if err != nil || id < 1 || id > frame.MaxGroupID {
-			return refuse(c, reply.BadGroupID)
-		}
-		h.groupID = id
-	}
-	// Behind the HTTP stack's authenticator the token is already verified;
-	// verify it here only when that did not succeed.
-	claims, ok := auth.FromContext(ctx)
-	var err error
-	if !ok {
-		tok, _ := auth.TokenFromRequest(c.Request())
-		claims, err = s.verifier.Verify(ctx, tok)
-	}
-	if r, refused := auth.Refusal(err); refused {
+	h, err := s.admit(c, ch, account, peer, group)
+	if r, refused := reply.As(err); refused {
 		return refuse(c, r)
 	} else if err != nil {
-		return fmt.Errorf("verify token: %w", err)
-	}
-	h.claims = claims
-	if account != claims.Account {
-		return refuse(c, reply.OtherAccount)
-	}
-	switch ch {
-	case channelDirect:
-		ok, err := s.q.FriendshipExists(ctx, account, peer)
-		if err != nil {
-			return fmt.Errorf("check friendship: %w", err)
-		}
-		if !ok {
-			return refuse(c, reply.NotFriends)
-		}
-	case channelGroup:
-		member, err := s.q.GroupMembership(ctx, h.groupID, account)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return refuse(c, reply.GroupNotFound)
-		case err != nil:
-			return fmt.Errorf("check membership: %w", err)
-		case !member:
-			return refuse(c, reply.NotGroupMember)
-		}
+		return err
 	}
 	if !s.hub.reserve(account, s.cfg.SocketsPerUser) {
 		return refuse(c, reply.TooManySockets)
@@ -147,6 +108,65 @@ func (s *Service) open(c echo.Context, ch channel, account, peer, group string) 
 		defer s.hub.release(account)
 		s.serve(conn, so)
 	}()
+	return nil
+}
+
+// admit checks a handshake's group id, token and right to the channel. It
+// returns a refusal as the error, or an unexpected error for the central
+// handler.
+func (s *Service) admit(c echo.Context, ch channel, account, peer, group string) (handshake, error) {
+	ctx := c.Request().Context()
+	h := handshake{ch: ch, peer: peer, epoch: s.hub.epoch(account)}
+	if ch == channelGroup {
+		id, err := strconv.ParseInt(group, 10, 64)
+		if err != nil || id < 1 || id > frame.MaxGroupID {
+			return h, reply.BadGroupID
+		}
+		h.groupID = id
+	}
+	// Behind the HTTP stack's authenticator the token is already verified;
+	// verify it here only when that did not succeed.
+	claims, ok := auth.FromContext(ctx)
+	var err error
+	if !ok {
+		tok, _ := auth.TokenFromRequest(c.Request())
+		claims, err = s.verifier.Verify(ctx, tok)
+	}
+	if r, refused := auth.Refusal(err); refused {
+		return h, r
+	} else if err != nil {
+		return h, fmt.Errorf("verify token: %w", err)
+	}
+	h.claims = claims
+	if account != claims.Account {
+		return h, reply.OtherAccount
+	}
+	return h, s.mayOpen(ctx, h, account)
+}
+
+// mayOpen checks account's right to h's channel: friendship with the peer
+// of a one-to-one socket, membership of a group socket's group.
+func (s *Service) mayOpen(ctx context.Context, h handshake, account string) error {
+	switch h.ch {
+	case channelDirect:
+		ok, err := s.q.FriendshipExists(ctx, account, h.peer)
+		if err != nil {
+			return fmt.Errorf("check friendship: %w", err)
+		}
+		if !ok {
+			return reply.NotFriends
+		}
+	case channelGroup:
+		member, err := s.q.GroupMembership(ctx, h.groupID, account)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return reply.GroupNotFound
+		case err != nil:
+			return fmt.Errorf("check membership: %w", err)
+		case !member:
+			return reply.NotGroupMember
+		}
+	}
 	return nil
 }
 
