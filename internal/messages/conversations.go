@@ -168,12 +168,19 @@ func (c *Conversations) markRead(ctx context.Context, rd Read) (Receipt, error) 
 	if err != nil || !rc.Moved {
 		return rc, err
 	}
+	rc.Publish(ctx, c.pub, c.logger)
+	return rc, nil
+}
+
+// Publish hands the frames of a moved cursor (Notices) to pub. A receipt
+// that fails to go out is only logged: sockets learn of cursors again
+// from GET /Tim/conversations.
+func (rc Receipt) Publish(ctx context.Context, pub Publisher, logger *slog.Logger) {
 	for _, n := range rc.Notices() {
-		if err := c.pub.Publish(ctx, n.Account, n.Conv, n.Frame); err != nil {
-			c.logger.WarnContext(ctx, "publish receipt", slog.String("account", n.Account), slog.String("conv", n.Conv), slog.Any("err", err))
+		if err := pub.Publish(ctx, n.Account, n.Conv, n.Frame); err != nil {
+			logger.WarnContext(ctx, "publish receipt", slog.String("account", n.Account), slog.String("conv", n.Conv), slog.Any("err", err))
 		}
 	}
-	return rc, nil
 }
 
 // Notice is an encoded frame for the open sockets of Account that carry

@@ -1,8 +1,6 @@
 package realtime
 
 import (
-	"log/slog"
-
 	"tim/internal/messages"
 	"tim/internal/realtime/frame"
 	"tim/internal/reply"
@@ -32,20 +30,12 @@ func (s *Service) handleRead(so *socket, f frame.Client) {
 	s.reads.MarkAsync(messages.Read{Reader: so.account, With: f.To, GroupID: f.GroupID, Seq: f.Seq}, func(rc messages.Receipt, err error) {
 		if err == nil {
 			if rc.Moved {
-				s.publishReceipt(rc)
+				rc.Publish(s.ctx, s, s.logger)
 			}
 			return
 		}
 		so.refuse(refusal(err, reply.ReadFailed, reply.ReadFailed), "")
 	})
-}
-
-func (s *Service) publishReceipt(rc messages.Receipt) {
-	for _, n := range rc.Notices() {
-		if err := s.Publish(s.ctx, n.Account, n.Conv, n.Frame); err != nil {
-			s.logger.ErrorContext(s.ctx, "publish receipt", slog.String("account", n.Account), slog.Any("err", err))
-		}
-	}
 }
 
 // toConversation queues a control frame to account's registered sockets
