@@ -14,6 +14,12 @@ type Avatar struct {
 	UpdatedAt pgtype.Timestamptz
 }
 
+type Block struct {
+	Blocker   string
+	Blocked   string
+	CreatedAt pgtype.Timestamptz
+}
+
 type Conversation struct {
 	Key       string
 	UserA     *string
@@ -30,6 +36,17 @@ type DeliveryCursor struct {
 	DeliveredSeq int64
 }
 
+type FriendRequest struct {
+	ID          int64
+	FromAccount string
+	ToAccount   string
+	Message     string
+	Status      string
+	CreatedAt   pgtype.Timestamptz
+	ExpiresAt   pgtype.Timestamptz
+	AnsweredAt  pgtype.Timestamptz
+}
+
 type Friendship struct {
 	Account   string
 	Friend    string
@@ -37,17 +54,25 @@ type Friendship struct {
 }
 
 type Group struct {
-	ID          int64
-	Name        string
-	Owner       string
-	MemberCount int32
-	CreatedAt   pgtype.Timestamptz
+	ID                int64
+	Name              string
+	Owner             string
+	MemberCount       int32
+	CreatedAt         pgtype.Timestamptz
+	JoinPolicy        *string
+	HistoryVisibility string
+	Announcement      string
+	Muted             bool
+	DissolvedAt       pgtype.Timestamptz
 }
 
 type GroupMember struct {
-	GroupID  int64
-	Account  string
-	JoinedAt pgtype.Timestamptz
+	GroupID    int64
+	Account    string
+	JoinedAt   pgtype.Timestamptz
+	Role       string
+	MutedUntil pgtype.Timestamptz
+	JoinedSeq  int64
 }
 
 type GroupPresence struct {
@@ -60,6 +85,17 @@ type GroupPresence struct {
 type Instance struct {
 	ID       string
 	LastSeen pgtype.Timestamptz
+}
+
+type JoinRequest struct {
+	ID         int64
+	GroupID    int64
+	Account    string
+	Message    string
+	Status     string
+	CreatedAt  pgtype.Timestamptz
+	AnsweredBy *string
+	AnsweredAt pgtype.Timestamptz
 }
 
 type LoginFailure struct {
@@ -133,4 +169,5 @@ type User struct {
 	Age             int32
 	TokenGeneration int32
 	CreatedAt       pgtype.Timestamptz
+	FriendPolicy    string
 }

@@ -135,7 +135,7 @@ const groupInsertNext = `-- name: GroupInsertNext :one
 INSERT INTO groups (id, name, owner)
 VALUES (nextval('group_id_seq'), $1, $2)
 ON CONFLICT (id) DO NOTHING
-RETURNING id, name, owner, member_count, created_at
+RETURNING id, name, owner, member_count, created_at, join_policy, history_visibility, announcement, muted, dissolved_at
 `
 
 type GroupInsertNextParams struct {
@@ -154,12 +154,17 @@ func (q *Queries) GroupInsertNext(ctx context.Context, arg GroupInsertNextParams
 		&i.Owner,
 		&i.MemberCount,
 		&i.CreatedAt,
+		&i.JoinPolicy,
+		&i.HistoryVisibility,
+		&i.Announcement,
+		&i.Muted,
+		&i.DissolvedAt,
 	)
 	return i, err
 }
 
 const groupListByMember = `-- name: GroupListByMember :many
-SELECT g.id, g.name, g.owner, g.member_count, g.created_at FROM groups g
+SELECT g.id, g.name, g.owner, g.member_count, g.created_at, g.join_policy, g.history_visibility, g.announcement, g.muted, g.dissolved_at FROM groups g
 JOIN group_members m ON m.group_id = g.id
 WHERE m.account = $1
 ORDER BY g.id
@@ -180,6 +185,11 @@ func (q *Queries) GroupListByMember(ctx context.Context, account string) ([]Grou
 			&i.Owner,
 			&i.MemberCount,
 			&i.CreatedAt,
+			&i.JoinPolicy,
+			&i.HistoryVisibility,
+			&i.Announcement,
+			&i.Muted,
+			&i.DissolvedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -192,7 +202,7 @@ func (q *Queries) GroupListByMember(ctx context.Context, account string) ([]Grou
 }
 
 const groupLockForUpdate = `-- name: GroupLockForUpdate :one
-SELECT id, name, owner, member_count, created_at FROM groups WHERE id = $1 FOR UPDATE
+SELECT id, name, owner, member_count, created_at, join_policy, history_visibility, announcement, muted, dissolved_at FROM groups WHERE id = $1 FOR UPDATE
 `
 
 // Serialises joins and leaves of one group, so member_count and the member
@@ -206,6 +216,11 @@ func (q *Queries) GroupLockForUpdate(ctx context.Context, id int64) (Group, erro
 		&i.Owner,
 		&i.MemberCount,
 		&i.CreatedAt,
+		&i.JoinPolicy,
+		&i.HistoryVisibility,
+		&i.Announcement,
+		&i.Muted,
+		&i.DissolvedAt,
 	)
 	return i, err
 }
@@ -237,7 +252,7 @@ func (q *Queries) GroupMemberAccounts(ctx context.Context, groupID int64) ([]str
 const groupMemberCountAdjust = `-- name: GroupMemberCountAdjust :one
 UPDATE groups SET member_count = member_count + $1::integer
 WHERE id = $2
-RETURNING id, name, owner, member_count, created_at
+RETURNING id, name, owner, member_count, created_at, join_policy, history_visibility, announcement, muted, dissolved_at
 `
 
 type GroupMemberCountAdjustParams struct {
@@ -255,6 +270,11 @@ func (q *Queries) GroupMemberCountAdjust(ctx context.Context, arg GroupMemberCou
 		&i.Owner,
 		&i.MemberCount,
 		&i.CreatedAt,
+		&i.JoinPolicy,
+		&i.HistoryVisibility,
+		&i.Announcement,
+		&i.Muted,
+		&i.DissolvedAt,
 	)
 	return i, err
 }

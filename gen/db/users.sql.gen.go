@@ -105,7 +105,7 @@ func (q *Queries) TokensRevokedAmong(ctx context.Context, arg TokensRevokedAmong
 }
 
 const userGetByAccount = `-- name: UserGetByAccount :one
-SELECT id, account, username, password_hash, sex, age, token_generation, created_at FROM users WHERE account = $1
+SELECT id, account, username, password_hash, sex, age, token_generation, created_at, friend_policy FROM users WHERE account = $1
 `
 
 func (q *Queries) UserGetByAccount(ctx context.Context, account string) (User, error) {
@@ -120,6 +120,7 @@ func (q *Queries) UserGetByAccount(ctx context.Context, account string) (User, e
 		&i.Age,
 		&i.TokenGeneration,
 		&i.CreatedAt,
+		&i.FriendPolicy,
 	)
 	return i, err
 }
@@ -127,7 +128,7 @@ func (q *Queries) UserGetByAccount(ctx context.Context, account string) (User, e
 const userInsert = `-- name: UserInsert :one
 INSERT INTO users (account, username, password_hash, sex, age)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING id, account, username, password_hash, sex, age, token_generation, created_at
+RETURNING id, account, username, password_hash, sex, age, token_generation, created_at, friend_policy
 `
 
 type UserInsertParams struct {
@@ -156,6 +157,7 @@ func (q *Queries) UserInsert(ctx context.Context, arg UserInsertParams) (User, e
 		&i.Age,
 		&i.TokenGeneration,
 		&i.CreatedAt,
+		&i.FriendPolicy,
 	)
 	return i, err
 }
