@@ -61,7 +61,18 @@ RETURNING *;
 SELECT * FROM groups WHERE id = $1 FOR UPDATE;
 
 -- name: GroupMemberInsert :exec
-INSERT INTO group_members (group_id, account) VALUES ($1, $2);
+-- A member joins with a role, at the group's newest seq (history
+-- visibility "joined" reads above it).
+INSERT INTO group_members (group_id, account, role, joined_seq)
+VALUES (sqlc.arg(group_id), sqlc.arg(account), sqlc.arg(role),
+        coalesce((SELECT c.last_seq FROM conversations c WHERE c.group_id = sqlc.arg(group_id)), 0));
+
+-- name: GroupMemberList :many
+-- The members of a group with their roles and mutes; a mute that has
+-- passed reads as none.
+SELECT account, role,
+       CASE WHEN muted_until > now() THEN muted_until END::timestamptz AS muted_until
+FROM group_members WHERE group_id = $1 ORDER BY account;
 
 -- name: GroupMemberDelete :execrows
 DELETE FROM group_members WHERE group_id = $1 AND account = $2;

@@ -628,7 +628,7 @@ func (s *stats) message(c *conn, me, data []byte, now time.Time) {
 	}
 	if c.received++; s.signals && !isGroup && c.received%readEvery == 0 {
 		with := string(other)
-		if c.write(models.ReadFrame{Type: models.Read, With: &with, Seq: seq}) == nil {
+		if c.write(models.ReadFrame{Type: models.ReadFrameTypeRead, With: &with, Seq: seq}) == nil {
 			s.reads.Add(1)
 		}
 	}

@@ -348,7 +348,7 @@ func register(t *testing.T, p *timProc, account string) string {
 	}
 	ctx := context.Background()
 	const password = "secret-pass"
-	reg, err := c.UserRegisterWithResponse(ctx, models.RegisterRequest{Account: account, Password: password, Username: account, Age: 20, Sex: models.Male})
+	reg, err := c.UserRegisterWithResponse(ctx, models.RegisterRequest{Account: account, Password: password, Username: account, Age: 20, Sex: models.SexMale})
 	if err != nil {
 		t.Fatalf("register %s on %s: %v", account, p.name, err)
 	}

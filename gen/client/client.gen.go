@@ -242,7 +242,9 @@ type ClientInterface interface {
 
 	// GetGroupMembers List a group's members
 	//
-	// Members only. Ordered by account.
+	// Members only. Ordered by account. Each member carries their `role`
+	// and `mutedUntil`; the group's own data (name, policies,
+	// announcement) is in getGroups.
 	//
 	// Corresponds with GET /Tim/getGroupMembers (the `GetGroupMembers` operationId).
 	GetGroupMembers(ctx context.Context, params *GetGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -736,7 +738,9 @@ func (c *Client) GetFriends(ctx context.Context, params *GetFriendsParams, reqEd
 
 // GetGroupMembers List a group's members
 //
-// Members only. Ordered by account.
+// Members only. Ordered by account. Each member carries their `role`
+// and `mutedUntil`; the group's own data (name, policies,
+// announcement) is in getGroups.
 //
 // Corresponds with GET /Tim/getGroupMembers (the `GetGroupMembers` operationId).
 func (c *Client) GetGroupMembers(ctx context.Context, params *GetGroupMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2999,7 +3003,9 @@ type ClientWithResponsesInterface interface {
 
 	// GetGroupMembersWithResponse List a group's members
 	//
-	// Members only. Ordered by account.
+	// Members only. Ordered by account. Each member carries their `role`
+	// and `mutedUntil`; the group's own data (name, policies,
+	// announcement) is in getGroups.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4200,7 +4206,7 @@ type GetGroupMembersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *UserListEnvelope
+	JSON200 *GroupMemberListEnvelope
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -4214,7 +4220,7 @@ type GetGroupMembersResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetGroupMembersResponse) GetJSON200() *UserListEnvelope {
+func (r GetGroupMembersResponse) GetJSON200() *GroupMemberListEnvelope {
 	return r.JSON200
 }
 
@@ -5836,7 +5842,9 @@ func (c *ClientWithResponses) GetFriendsWithResponse(ctx context.Context, params
 
 // GetGroupMembersWithResponse List a group's members
 //
-// Members only. Ordered by account.
+// Members only. Ordered by account. Each member carries their `role`
+// and `mutedUntil`; the group's own data (name, policies,
+// announcement) is in getGroups.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7056,7 +7064,7 @@ func ParseGetGroupMembersResponse(rsp *http.Response) (*GetGroupMembersResponse,
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest UserListEnvelope
+		var dest GroupMemberListEnvelope
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -7,6 +7,8 @@ package db
 
 import (
 	"context"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const deliveryCursorSetToGroupEnd = `-- name: DeliveryCursorSetToGroupEnd :exec
@@ -313,17 +315,56 @@ func (q *Queries) GroupMemberExists(ctx context.Context, arg GroupMemberExistsPa
 }
 
 const groupMemberInsert = `-- name: GroupMemberInsert :exec
-INSERT INTO group_members (group_id, account) VALUES ($1, $2)
+INSERT INTO group_members (group_id, account, role, joined_seq)
+VALUES ($1, $2, $3,
+        coalesce((SELECT c.last_seq FROM conversations c WHERE c.group_id = $1), 0))
 `
 
 type GroupMemberInsertParams struct {
 	GroupID int64
 	Account string
+	Role    string
 }
 
+// A member joins with a role, at the group's newest seq (history
+// visibility "joined" reads above it).
 func (q *Queries) GroupMemberInsert(ctx context.Context, arg GroupMemberInsertParams) error {
-	_, err := q.db.Exec(ctx, groupMemberInsert, arg.GroupID, arg.Account)
+	_, err := q.db.Exec(ctx, groupMemberInsert, arg.GroupID, arg.Account, arg.Role)
 	return err
+}
+
+const groupMemberList = `-- name: GroupMemberList :many
+SELECT account, role,
+       CASE WHEN muted_until > now() THEN muted_until END::timestamptz AS muted_until
+FROM group_members WHERE group_id = $1 ORDER BY account
+`
+
+type GroupMemberListRow struct {
+	Account    string
+	Role       string
+	MutedUntil pgtype.Timestamptz
+}
+
+// The members of a group with their roles and mutes; a mute that has
+// passed reads as none.
+func (q *Queries) GroupMemberList(ctx context.Context, groupID int64) ([]GroupMemberListRow, error) {
+	rows, err := q.db.Query(ctx, groupMemberList, groupID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []GroupMemberListRow
+	for rows.Next() {
+		var i GroupMemberListRow
+		if err := rows.Scan(&i.Account, &i.Role, &i.MutedUntil); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const groupMembership = `-- name: GroupMembership :one

@@ -44,13 +44,13 @@ func (e AckFrameType) Valid() bool {
 
 // Defines values for ConnectedFrameCode.
 const (
-	N200 ConnectedFrameCode = 200
+	ConnectedFrameCodeN200 ConnectedFrameCode = 200
 )
 
 // Valid indicates whether the value is a known member of the ConnectedFrameCode enum.
 func (e ConnectedFrameCode) Valid() bool {
 	switch e {
-	case N200:
+	case ConnectedFrameCodeN200:
 		return true
 	default:
 		return false
@@ -59,13 +59,13 @@ func (e ConnectedFrameCode) Valid() bool {
 
 // Defines values for ConnectedFrameType.
 const (
-	Connected ConnectedFrameType = "connected"
+	ConnectedFrameTypeConnected ConnectedFrameType = "connected"
 )
 
 // Valid indicates whether the value is a known member of the ConnectedFrameType enum.
 func (e ConnectedFrameType) Valid() bool {
 	switch e {
-	case Connected:
+	case ConnectedFrameTypeConnected:
 		return true
 	default:
 		return false
@@ -92,13 +92,31 @@ func (e ConversationType) Valid() bool {
 
 // Defines values for ErrorFrameType.
 const (
-	Error ErrorFrameType = "error"
+	ErrorFrameTypeError ErrorFrameType = "error"
 )
 
 // Valid indicates whether the value is a known member of the ErrorFrameType enum.
 func (e ErrorFrameType) Valid() bool {
 	switch e {
-	case Error:
+	case ErrorFrameTypeError:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GroupMemberOnlineStatus.
+const (
+	GroupMemberOnlineStatusN0 GroupMemberOnlineStatus = 0
+	GroupMemberOnlineStatusN1 GroupMemberOnlineStatus = 1
+)
+
+// Valid indicates whether the value is a known member of the GroupMemberOnlineStatus enum.
+func (e GroupMemberOnlineStatus) Valid() bool {
+	switch e {
+	case GroupMemberOnlineStatusN0:
+		return true
+	case GroupMemberOnlineStatusN1:
 		return true
 	default:
 		return false
@@ -107,13 +125,13 @@ func (e ErrorFrameType) Valid() bool {
 
 // Defines values for GroupOnlineFrameType.
 const (
-	GroupOnline GroupOnlineFrameType = "group.online"
+	GroupOnlineFrameTypeGroupOnline GroupOnlineFrameType = "group.online"
 )
 
 // Valid indicates whether the value is a known member of the GroupOnlineFrameType enum.
 func (e GroupOnlineFrameType) Valid() bool {
 	switch e {
-	case GroupOnline:
+	case GroupOnlineFrameTypeGroupOnline:
 		return true
 	default:
 		return false
@@ -122,13 +140,73 @@ func (e GroupOnlineFrameType) Valid() bool {
 
 // Defines values for GroupPresenceFrameType.
 const (
-	GroupPresence GroupPresenceFrameType = "group.presence"
+	GroupPresenceFrameTypeGroupPresence GroupPresenceFrameType = "group.presence"
 )
 
 // Valid indicates whether the value is a known member of the GroupPresenceFrameType enum.
 func (e GroupPresenceFrameType) Valid() bool {
 	switch e {
-	case GroupPresence:
+	case GroupPresenceFrameTypeGroupPresence:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GroupRole.
+const (
+	GroupRoleAdmin  GroupRole = "admin"
+	GroupRoleMember GroupRole = "member"
+	GroupRoleOwner  GroupRole = "owner"
+)
+
+// Valid indicates whether the value is a known member of the GroupRole enum.
+func (e GroupRole) Valid() bool {
+	switch e {
+	case GroupRoleAdmin:
+		return true
+	case GroupRoleMember:
+		return true
+	case GroupRoleOwner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HistoryVisibility.
+const (
+	HistoryVisibilityJoined HistoryVisibility = "joined"
+	HistoryVisibilityShared HistoryVisibility = "shared"
+)
+
+// Valid indicates whether the value is a known member of the HistoryVisibility enum.
+func (e HistoryVisibility) Valid() bool {
+	switch e {
+	case HistoryVisibilityJoined:
+		return true
+	case HistoryVisibilityShared:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for JoinPolicy.
+const (
+	JoinPolicyApproval JoinPolicy = "approval"
+	JoinPolicyInvite   JoinPolicy = "invite"
+	JoinPolicyOpen     JoinPolicy = "open"
+)
+
+// Valid indicates whether the value is a known member of the JoinPolicy enum.
+func (e JoinPolicy) Valid() bool {
+	switch e {
+	case JoinPolicyApproval:
+		return true
+	case JoinPolicyInvite:
+		return true
+	case JoinPolicyOpen:
 		return true
 	default:
 		return false
@@ -137,25 +215,25 @@ func (e GroupPresenceFrameType) Valid() bool {
 
 // Defines values for MediaInfoMime.
 const (
-	Audiompeg MediaInfoMime = "audio/mpeg"
-	Imagebmp  MediaInfoMime = "image/bmp"
-	Imagejpeg MediaInfoMime = "image/jpeg"
-	Imagepng  MediaInfoMime = "image/png"
-	Videomp4  MediaInfoMime = "video/mp4"
+	MediaInfoMimeAudiompeg MediaInfoMime = "audio/mpeg"
+	MediaInfoMimeImagebmp  MediaInfoMime = "image/bmp"
+	MediaInfoMimeImagejpeg MediaInfoMime = "image/jpeg"
+	MediaInfoMimeImagepng  MediaInfoMime = "image/png"
+	MediaInfoMimeVideomp4  MediaInfoMime = "video/mp4"
 )
 
 // Valid indicates whether the value is a known member of the MediaInfoMime enum.
 func (e MediaInfoMime) Valid() bool {
 	switch e {
-	case Audiompeg:
+	case MediaInfoMimeAudiompeg:
 		return true
-	case Imagebmp:
+	case MediaInfoMimeImagebmp:
 		return true
-	case Imagejpeg:
+	case MediaInfoMimeImagejpeg:
 		return true
-	case Imagepng:
+	case MediaInfoMimeImagepng:
 		return true
-	case Videomp4:
+	case MediaInfoMimeVideomp4:
 		return true
 	default:
 		return false
@@ -164,13 +242,13 @@ func (e MediaInfoMime) Valid() bool {
 
 // Defines values for MessageFrameType.
 const (
-	Message MessageFrameType = "message"
+	MessageFrameTypeMessage MessageFrameType = "message"
 )
 
 // Valid indicates whether the value is a known member of the MessageFrameType enum.
 func (e MessageFrameType) Valid() bool {
 	switch e {
-	case Message:
+	case MessageFrameTypeMessage:
 		return true
 	default:
 		return false
@@ -179,22 +257,22 @@ func (e MessageFrameType) Valid() bool {
 
 // Defines values for MessageKind.
 const (
-	Audio MessageKind = "audio"
-	Image MessageKind = "image"
-	Text  MessageKind = "text"
-	Video MessageKind = "video"
+	MessageKindAudio MessageKind = "audio"
+	MessageKindImage MessageKind = "image"
+	MessageKindText  MessageKind = "text"
+	MessageKindVideo MessageKind = "video"
 )
 
 // Valid indicates whether the value is a known member of the MessageKind enum.
 func (e MessageKind) Valid() bool {
 	switch e {
-	case Audio:
+	case MessageKindAudio:
 		return true
-	case Image:
+	case MessageKindImage:
 		return true
-	case Text:
+	case MessageKindText:
 		return true
-	case Video:
+	case MessageKindVideo:
 		return true
 	default:
 		return false
@@ -203,13 +281,13 @@ func (e MessageKind) Valid() bool {
 
 // Defines values for PresenceFrameType.
 const (
-	Presence PresenceFrameType = "presence"
+	PresenceFrameTypePresence PresenceFrameType = "presence"
 )
 
 // Valid indicates whether the value is a known member of the PresenceFrameType enum.
 func (e PresenceFrameType) Valid() bool {
 	switch e {
-	case Presence:
+	case PresenceFrameTypePresence:
 		return true
 	default:
 		return false
@@ -218,13 +296,13 @@ func (e PresenceFrameType) Valid() bool {
 
 // Defines values for ReadFrameType.
 const (
-	Read ReadFrameType = "read"
+	ReadFrameTypeRead ReadFrameType = "read"
 )
 
 // Valid indicates whether the value is a known member of the ReadFrameType enum.
 func (e ReadFrameType) Valid() bool {
 	switch e {
-	case Read:
+	case ReadFrameTypeRead:
 		return true
 	default:
 		return false
@@ -263,13 +341,13 @@ func (e RecallFrameType) Valid() bool {
 
 // Defines values for ReceiptFrameType.
 const (
-	Receipt ReceiptFrameType = "receipt"
+	ReceiptFrameTypeReceipt ReceiptFrameType = "receipt"
 )
 
 // Valid indicates whether the value is a known member of the ReceiptFrameType enum.
 func (e ReceiptFrameType) Valid() bool {
 	switch e {
-	case Receipt:
+	case ReceiptFrameTypeReceipt:
 		return true
 	default:
 		return false
@@ -278,13 +356,13 @@ func (e ReceiptFrameType) Valid() bool {
 
 // Defines values for SendFrameType.
 const (
-	Send SendFrameType = "send"
+	SendFrameTypeSend SendFrameType = "send"
 )
 
 // Valid indicates whether the value is a known member of the SendFrameType enum.
 func (e SendFrameType) Valid() bool {
 	switch e {
-	case Send:
+	case SendFrameTypeSend:
 		return true
 	default:
 		return false
@@ -293,16 +371,16 @@ func (e SendFrameType) Valid() bool {
 
 // Defines values for Sex.
 const (
-	Female Sex = "female"
-	Male   Sex = "male"
+	SexFemale Sex = "female"
+	SexMale   Sex = "male"
 )
 
 // Valid indicates whether the value is a known member of the Sex enum.
 func (e Sex) Valid() bool {
 	switch e {
-	case Female:
+	case SexFemale:
 		return true
-	case Male:
+	case SexMale:
 		return true
 	default:
 		return false
@@ -311,13 +389,13 @@ func (e Sex) Valid() bool {
 
 // Defines values for SyncFrameType.
 const (
-	Sync SyncFrameType = "sync"
+	SyncFrameTypeSync SyncFrameType = "sync"
 )
 
 // Valid indicates whether the value is a known member of the SyncFrameType enum.
 func (e SyncFrameType) Valid() bool {
 	switch e {
-	case Sync:
+	case SyncFrameTypeSync:
 		return true
 	default:
 		return false
@@ -356,16 +434,16 @@ func (e TypingFrameType) Valid() bool {
 
 // Defines values for UserOnlineStatus.
 const (
-	N0 UserOnlineStatus = 0
-	N1 UserOnlineStatus = 1
+	UserOnlineStatusN0 UserOnlineStatus = 0
+	UserOnlineStatusN1 UserOnlineStatus = 1
 )
 
 // Valid indicates whether the value is a known member of the UserOnlineStatus enum.
 func (e UserOnlineStatus) Valid() bool {
 	switch e {
-	case N0:
+	case UserOnlineStatusN0:
 		return true
-	case N1:
+	case UserOnlineStatusN1:
 		return true
 	default:
 		return false
@@ -374,13 +452,13 @@ func (e UserOnlineStatus) Valid() bool {
 
 // Defines values for UsersFrameType.
 const (
-	Users UsersFrameType = "users"
+	UsersFrameTypeUsers UsersFrameType = "users"
 )
 
 // Valid indicates whether the value is a known member of the UsersFrameType enum.
 func (e UsersFrameType) Valid() bool {
 	switch e {
-	case Users:
+	case UsersFrameTypeUsers:
 		return true
 	default:
 		return false
@@ -574,11 +652,35 @@ type FileUpload struct {
 	File openapi_types.File `json:"file"`
 }
 
-// Group Example: {"id":7,"memberCount":3,"name":"周末爬山","owner":"bob"}
+// Group Example: {"announcement":"周六早上八点地铁站集合","historyVisibility":"shared","id":7,"joinPolicy":"open","memberCount":3,"muted":false,"name":"周末爬山","owner":"bob"}
 type Group struct {
-	Id          int64  `json:"id"`
-	MemberCount int32  `json:"memberCount"`
-	Name        string `json:"name"`
+	// Announcement The group's announcement; empty when it has none.
+	Announcement string `json:"announcement"`
+
+	// HistoryVisibility What a member may read: `shared`, the whole history (the original
+	// behaviour and the default); `joined`, only from the seq at which
+	// they joined: history, sync, catch-up, the conversation list's last
+	// message and unread counts all start there.
+	//
+	//
+	// Example: shared
+	HistoryVisibility HistoryVisibility `json:"historyVisibility"`
+	Id                int64             `json:"id"`
+
+	// JoinPolicy Who may join a group: `open`, anyone (the original behaviour);
+	// `approval`, a join makes a request that the owner and admins
+	// answer; `invite`, only the owner and admins add members. A group
+	// created without one has the deployment's default
+	// (`TIM_DEFAULT_JOIN_POLICY`, `open` unless set).
+	//
+	//
+	// Example: open
+	JoinPolicy  JoinPolicy `json:"joinPolicy"`
+	MemberCount int32      `json:"memberCount"`
+
+	// Muted When true, only the owner and admins may send.
+	Muted bool   `json:"muted"`
+	Name  string `json:"name"`
 
 	// Owner An account name, 1 to 32 letters, digits or `_ . - @`.
 	//
@@ -590,7 +692,7 @@ type Group struct {
 type GroupEnvelope struct {
 	Code int32 `json:"code"`
 
-	// Data Example: {"id":7,"memberCount":3,"name":"周末爬山","owner":"bob"}
+	// Data Example: {"announcement":"周六早上八点地铁站集合","historyVisibility":"shared","id":7,"joinPolicy":"open","memberCount":3,"muted":false,"name":"周末爬山","owner":"bob"}
 	Data    Group  `json:"data"`
 	Message string `json:"message"`
 }
@@ -600,6 +702,51 @@ type GroupListEnvelope struct {
 	Code    int32   `json:"code"`
 	Data    []Group `json:"data"`
 	Message string  `json:"message"`
+}
+
+// GroupMember A member as getGroupMembers lists them, with their role and mute.
+//
+// Example: {"account":"alice","age":24,"avatarUrl":"/Tim/avatar?account=alice","id":1,"mutedUntil":null,"onlineStatus":1,"role":"owner","sex":"female","username":"爱丽丝"}
+type GroupMember struct {
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
+	Age     int32       `json:"age"`
+
+	// AvatarUrl Path of the avatar download, or null when there is none.
+	AvatarUrl *string `json:"avatarUrl"`
+	Id        int64   `json:"id"`
+
+	// MutedUntil Until when the member may not send; null when they may.
+	MutedUntil *time.Time `json:"mutedUntil"`
+
+	// OnlineStatus 1 when the user has a connection on any server instance, else 0.
+	OnlineStatus GroupMemberOnlineStatus `json:"onlineStatus"`
+
+	// Role `owner`: the group's one owner (its creator, or whoever it was
+	// transferred to); `admin`: may kick and mute members, edit the group
+	// and answer join requests; `member`.
+	//
+	//
+	// Example: member
+	Role GroupRole `json:"role"`
+
+	// Sex male or female.
+	//
+	// Example: female
+	Sex      Sex    `json:"sex"`
+	Username string `json:"username"`
+}
+
+// GroupMemberOnlineStatus 1 when the user has a connection on any server instance, else 0.
+type GroupMemberOnlineStatus int32
+
+// GroupMemberListEnvelope defines model for GroupMemberListEnvelope.
+type GroupMemberListEnvelope struct {
+	Code    int32         `json:"code"`
+	Data    []GroupMember `json:"data"`
+	Message string        `json:"message"`
 }
 
 // GroupOnlineFrame The members connected to the group.
@@ -656,10 +803,34 @@ type GroupReaderListEnvelope struct {
 	Message string        `json:"message"`
 }
 
+// GroupRole `owner`: the group's one owner (its creator, or whoever it was
+// transferred to); `admin`: may kick and mute members, edit the group
+// and answer join requests; `member`.
+//
+// Example: member
+type GroupRole string
+
 // GroupServerFrame A frame the server sends on a group channel; `type` tells which.
 type GroupServerFrame struct {
 	union json.RawMessage
 }
+
+// HistoryVisibility What a member may read: `shared`, the whole history (the original
+// behaviour and the default); `joined`, only from the seq at which
+// they joined: history, sync, catch-up, the conversation list's last
+// message and unread counts all start there.
+//
+// Example: shared
+type HistoryVisibility string
+
+// JoinPolicy Who may join a group: `open`, anyone (the original behaviour);
+// `approval`, a join makes a request that the owner and admins
+// answer; `invite`, only the owner and admins add members. A group
+// created without one has the deployment's default
+// (`TIM_DEFAULT_JOIN_POLICY`, `open` unless set).
+//
+// Example: open
+type JoinPolicy string
 
 // LegacySendFrame The original system's direct message frame on the user channel. It
 // is a send like any other: committed, acked, and delivered to the

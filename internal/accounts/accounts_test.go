@@ -24,7 +24,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 var ctx = context.Background()
 
 func register(account, password string) models.RegisterRequest {
-	return models.RegisterRequest{Account: account, Password: password, Username: "lxc", Age: 1, Sex: models.Male}
+	return models.RegisterRequest{Account: account, Password: password, Username: "lxc", Age: 1, Sex: models.SexMale}
 }
 
 func TestRegisterAsDocumented(t *testing.T) {
@@ -42,7 +42,7 @@ func TestRegisterAsDocumented(t *testing.T) {
 		t.Errorf("envelope = %d %q", got.Code, got.Message)
 	}
 	u := got.Data
-	if u.Account != "123" || u.Username != "lxc" || u.Age != 1 || u.Sex != models.Male || u.OnlineStatus != 0 || u.AvatarUrl != nil || u.Id == 0 {
+	if u.Account != "123" || u.Username != "lxc" || u.Age != 1 || u.Sex != models.SexMale || u.OnlineStatus != 0 || u.AvatarUrl != nil || u.Id == 0 {
 		t.Errorf("user = %+v", u)
 	}
 	if bytes.Contains(res.Body, []byte("password")) || bytes.Contains(res.Body, []byte("argon2")) {

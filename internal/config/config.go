@@ -138,6 +138,11 @@ type Social struct {
 	// GroupMemberLimit is the most members a group may have.
 	// TIM_GROUP_MEMBER_LIMIT. Default 500.
 	GroupMemberLimit int
+	// DefaultJoinPolicy is the join policy of groups that have none of
+	// their own: those created before policies existed, by a join, or
+	// without one. open, approval or invite. TIM_DEFAULT_JOIN_POLICY.
+	// Default "open", the original behaviour.
+	DefaultJoinPolicy string
 }
 
 // Media is the section of uploads: how large each kind may be, and how many
@@ -273,7 +278,8 @@ func Default() Config {
 			PasswordTime:            2,
 		},
 		Social: Social{
-			GroupMemberLimit: 500,
+			GroupMemberLimit:  500,
+			DefaultJoinPolicy: "open",
 		},
 		Media: Media{
 			UploadsPerAccount: 4,

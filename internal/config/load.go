@@ -122,6 +122,14 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	ranged("TIM_PASSWORD_TIME", &c.Accounts.PasswordTime, MinPasswordTime, MaxPasswordTime)
 
 	inum("TIM_GROUP_MEMBER_LIMIT", &c.Social.GroupMemberLimit)
+	if v := getenv("TIM_DEFAULT_JOIN_POLICY"); v != "" {
+		switch v {
+		case "open", "approval", "invite":
+			c.Social.DefaultJoinPolicy = v
+		default:
+			errs = append(errs, fmt.Errorf("TIM_DEFAULT_JOIN_POLICY: want open, approval or invite, got %q", v))
+		}
+	}
 
 	inum("TIM_UPLOADS_PER_ACCOUNT", &c.Media.UploadsPerAccount)
 	num("TIM_MAX_AVATAR_BYTES", &c.Media.MaxAvatarBytes)

@@ -51,6 +51,7 @@ var settings = []setting{
 	{"TIM_PASSWORD_MEMORY_KIB", "65536", func(c config.Config) bool { return c.Accounts.PasswordMemoryKiB == 65536 }},
 	{"TIM_PASSWORD_TIME", "3", func(c config.Config) bool { return c.Accounts.PasswordTime == 3 }},
 	{"TIM_GROUP_MEMBER_LIMIT", "7", func(c config.Config) bool { return c.Social.GroupMemberLimit == 7 }},
+	{"TIM_DEFAULT_JOIN_POLICY", "approval", func(c config.Config) bool { return c.Social.DefaultJoinPolicy == "approval" }},
 	{"TIM_MAX_AVATAR_BYTES", "101", func(c config.Config) bool { return c.Media.MaxAvatarBytes == 101 }},
 	{"TIM_MAX_CHATPIC_BYTES", "102", func(c config.Config) bool { return c.Media.MaxChatPicBytes == 102 }},
 	{"TIM_MAX_MP3_BYTES", "103", func(c config.Config) bool { return c.Media.MaxMP3Bytes == 103 }},
@@ -223,6 +224,8 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		bad{"TIM_PASSWORD_TIME", "-1", "want an integer from 1 to 16"},
 		bad{"TIM_PASSWORD_TIME", "1.5", "want an integer from 1 to 16"},
 		bad{"TIM_PASSWORD_TIME", "twice", "want an integer from 1 to 16"},
+		bad{"TIM_DEFAULT_JOIN_POLICY", "closed", "want open, approval or invite"},
+		bad{"TIM_DEFAULT_JOIN_POLICY", "OPEN", "want open, approval or invite"},
 	)
 	for _, tc := range cases {
 		_, err := load(map[string]string{tc.key: tc.value})

@@ -45,7 +45,7 @@ func setup(t *testing.T) fixture {
 		t.Fatal(err)
 	}
 	for _, acc := range []string{"a", "b"} {
-		if err := st.GroupMemberInsert(ctx, 1, acc); err != nil {
+		if err := st.GroupMemberInsert(ctx, 1, acc, store.RoleMember); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -72,7 +72,7 @@ func TestGroupJoinedAndLeftWhileConnected(t *testing.T) {
 	// in one transaction, so that no membership check sees one without the
 	// other.
 	if err := e.q.Tx(ctx, func(q *store.Queries) error {
-		if err := q.GroupMemberInsert(ctx, 1, "b"); err != nil {
+		if err := q.GroupMemberInsert(ctx, 1, "b", store.RoleMember); err != nil {
 			return err
 		}
 		return q.DeliveryCursorSetToGroupEnd(ctx, "b", gid)

@@ -66,7 +66,7 @@ func (c *client) errorCode() float64 {
 }
 
 func read(with string, groupID, seq int64) models.ReadFrame {
-	f := models.ReadFrame{Type: models.Read, Seq: seq}
+	f := models.ReadFrame{Type: models.ReadFrameTypeRead, Seq: seq}
 	if groupID != 0 {
 		f.GroupId = &groupID
 	} else {

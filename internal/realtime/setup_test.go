@@ -186,7 +186,7 @@ func (e *env) group(id int64, members ...string) {
 		e.t.Fatal(err)
 	}
 	for _, m := range members {
-		if err := e.q.GroupMemberInsert(ctx, id, m); err != nil {
+		if err := e.q.GroupMemberInsert(ctx, id, m, store.RoleMember); err != nil {
 			e.t.Fatal(err)
 		}
 	}

@@ -70,6 +70,9 @@ func refusal(code int32, message string) Refusal { return Refusal{Code: code, Me
 var (
 	// Acting for, or reading, another account than the token's.
 	OtherAccount = refusal(http.StatusForbidden, "无权操作其他账号")
+	// NoPermission: the other party does not let the caller do this. It
+	// says no more, so that a block stays private.
+	NoPermission = refusal(http.StatusForbidden, "无权限")
 	// ShuttingDown: the server is stopping and takes no more work.
 	ShuttingDown = refusal(http.StatusServiceUnavailable, "服务器正在关闭")
 	// Busy: the work did not get its turn in time; nothing was done.
@@ -225,7 +228,7 @@ func BadRequestWith(detail string) Refusal {
 // BadRequestWith).
 func Refusals() []Refusal {
 	return []Refusal{
-		OtherAccount, ShuttingDown, Busy, SendBusy,
+		OtherAccount, NoPermission, ShuttingDown, Busy, SendBusy,
 		BadLogin, AccountTaken, TooManyLogins, TooManyRegistrations,
 		UserNotFound, SelfFriend, AlreadyFriends, NoFriendship, NotFriends,
 		GroupNotFound, NotGroupMember, AlreadyMember, GroupFull, NotInGroup, BadGroupName, BadGroupID,

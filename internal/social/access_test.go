@@ -260,7 +260,7 @@ func TestDocumentExamples(t *testing.T) {
 	join, err := f.c.JoinGroupWithResponse(f.ctx, &models.JoinGroupParams{}, a.auth, withQuery("UserAccount="+a.account+"&GroupID=1"))
 	must(t, err)
 	wantStatus(t, "joinGroup", join.HTTPResponse, join.Body, http.StatusOK, "加入群聊成功")
-	if g, want := join.JSON200.Data, (models.Group{Id: 1, Name: "群聊1", Owner: a.account, MemberCount: 1}); g != want {
+	if g, want := join.JSON200.Data, (models.Group{Id: 1, Name: "群聊1", Owner: a.account, MemberCount: 1, JoinPolicy: models.JoinPolicyOpen, HistoryVisibility: models.HistoryVisibilityShared}); g != want {
 		t.Errorf("joinGroup data = %+v, want %+v", g, want)
 	}
 	join, err = f.c.JoinGroupWithResponse(f.ctx, &models.JoinGroupParams{}, b.auth, withQuery("UserAccount="+b.account+"&GroupID=1"))

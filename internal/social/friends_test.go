@@ -154,7 +154,7 @@ func TestGetFriends(t *testing.T) {
 	var got []string
 	for _, u := range resp.JSON200.Data {
 		got = append(got, u.Account)
-		if u.Id <= 0 || u.Username == "" || (u.Sex != models.Male && u.Sex != models.Female) {
+		if u.Id <= 0 || u.Username == "" || (u.Sex != models.SexMale && u.Sex != models.SexFemale) {
 			t.Errorf("incomplete user object %+v", u)
 		}
 		if u.OnlineStatus != 0 && u.OnlineStatus != 1 {

@@ -47,7 +47,13 @@ func (a *API) JoinGroup(ctx context.Context, req server.JoinGroupRequestObject) 
 		if int(g.MemberCount) >= a.cfg.GroupMemberLimit {
 			return reply.GroupFull
 		}
-		group, err = addMember(ctx, q, g.ID, caller)
+		// The account that created the group by this join, or its owner
+		// coming back, is its owner.
+		role := store.RoleMember
+		if g.Owner == caller {
+			role = store.RoleOwner
+		}
+		group, err = addMember(ctx, q, g.ID, caller, role)
 		if err != nil {
 			return err
 		}
@@ -66,7 +72,7 @@ func (a *API) JoinGroup(ctx context.Context, req server.JoinGroupRequestObject) 
 	}
 	a.membershipChanged(ctx, group.ID, caller, true)
 	a.logger.InfoContext(ctx, "group joined", slog.Int64("group", group.ID), slog.String("account", caller))
-	return reply.Envelope{Code: http.StatusOK, Message: msgGroupJoined, Data: toAPIGroup(group)}, nil
+	return reply.Envelope{Code: http.StatusOK, Message: msgGroupJoined, Data: a.toAPIGroup(group)}, nil
 }
 
 // LeaveGroup removes the account from the group. The group and its history
@@ -122,7 +128,7 @@ func (a *API) CreateGroup(ctx context.Context, req server.CreateGroupRequestObje
 		if err != nil {
 			return err
 		}
-		group, err = addMember(ctx, q, g.ID, caller)
+		group, err = addMember(ctx, q, g.ID, caller, store.RoleOwner)
 		return err
 	})
 	if err != nil {
@@ -130,7 +136,7 @@ func (a *API) CreateGroup(ctx context.Context, req server.CreateGroupRequestObje
 	}
 	a.membershipChanged(ctx, group.ID, caller, true)
 	a.logger.InfoContext(ctx, "group created", slog.Int64("group", group.ID), slog.String("owner", caller))
-	return reply.Envelope{Code: http.StatusOK, Message: msgGroupCreated, Data: toAPIGroup(group)}, nil
+	return reply.Envelope{Code: http.StatusOK, Message: msgGroupCreated, Data: a.toAPIGroup(group)}, nil
 }
 
 // GetGroups lists the account's groups, ordered by id.
@@ -145,7 +151,7 @@ func (a *API) GetGroups(ctx context.Context, req server.GetGroupsRequestObject) 
 	}
 	groups := make([]models.Group, len(rows))
 	for i, g := range rows {
-		groups[i] = toAPIGroup(g)
+		groups[i] = a.toAPIGroup(g)
 	}
 	return reply.Envelope{Code: http.StatusOK, Message: msgGroupList, Data: groups}, nil
 }
@@ -167,15 +173,29 @@ func (a *API) GetGroupMembers(ctx context.Context, req server.GetGroupMembersReq
 	case !member:
 		return reply.NotGroupMember.Envelope(), nil
 	}
-	accounts, err := a.q.GroupMemberAccounts(ctx, id)
+	members, err := a.q.GroupMemberList(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("list members of group %d: %w", id, err)
+	}
+	accounts := make([]string, len(members))
+	for i, m := range members {
+		accounts[i] = m.Account
 	}
 	users, err := a.profiles.Load(ctx, accounts)
 	if err != nil {
 		return nil, err
 	}
-	return reply.Envelope{Code: http.StatusOK, Message: msgGroupMembers, Data: users}, nil
+	byAccount := make(map[string]models.User, len(users))
+	for _, u := range users {
+		byAccount[u.Account] = u
+	}
+	list := make([]models.GroupMember, 0, len(members))
+	for _, m := range members {
+		if u, ok := byAccount[m.Account]; ok {
+			list = append(list, toAPIMember(u, m))
+		}
+	}
+	return reply.Envelope{Code: http.StatusOK, Message: msgGroupMembers, Data: list}, nil
 }
 
 // insertNextGroup inserts a group under the next sequence id that no join
@@ -195,8 +215,8 @@ func insertNextGroup(ctx context.Context, q *store.Queries, name, owner string) 
 
 // addMember inserts the member and bumps the count; the caller holds the
 // group row's lock (or has just inserted it).
-func addMember(ctx context.Context, q *store.Queries, groupID int64, account string) (store.Group, error) {
-	if err := q.GroupMemberInsert(ctx, groupID, account); err != nil {
+func addMember(ctx context.Context, q *store.Queries, groupID int64, account, role string) (store.Group, error) {
+	if err := q.GroupMemberInsert(ctx, groupID, account, role); err != nil {
 		return store.Group{}, fmt.Errorf("insert member: %w", err)
 	}
 	g, err := q.GroupMemberCountAdjust(ctx, groupID, 1)

@@ -20,7 +20,7 @@ func TestJoinGroupCreatesMissingGroup(t *testing.T) {
 	id := freshGroupID()
 
 	g := f.mustJoinGroup(a, id)
-	want := models.Group{Id: id, Name: fmt.Sprintf("群聊%d", id), Owner: a.account, MemberCount: 1}
+	want := models.Group{Id: id, Name: fmt.Sprintf("群聊%d", id), Owner: a.account, MemberCount: 1, JoinPolicy: models.JoinPolicyOpen, HistoryVisibility: models.HistoryVisibilityShared}
 	if g != want {
 		t.Errorf("created by join: %+v, want %+v", g, want)
 	}
@@ -75,7 +75,7 @@ func TestLeaveGroup(t *testing.T) {
 	resp = f.leaveGroup(b, id)
 	wantStatus(t, "last member leaves", resp.HTTPResponse, resp.Body, http.StatusOK, "退出群聊成功")
 	g := f.mustJoinGroup(c, id)
-	want := models.Group{Id: id, Name: fmt.Sprintf("群聊%d", id), Owner: a.account, MemberCount: 1}
+	want := models.Group{Id: id, Name: fmt.Sprintf("群聊%d", id), Owner: a.account, MemberCount: 1, JoinPolicy: models.JoinPolicyOpen, HistoryVisibility: models.HistoryVisibilityShared}
 	if g != want {
 		t.Errorf("rejoining the empty group: %+v, want %+v", g, want)
 	}

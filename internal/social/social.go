@@ -99,6 +99,29 @@ func actingFor(ctx context.Context, account string) (string, error) {
 	return caller, err
 }
 
-func toAPIGroup(g store.Group) models.Group {
-	return models.Group{Id: g.ID, Name: g.Name, Owner: g.Owner, MemberCount: g.MemberCount}
+// toAPIGroup is g as responses show it, with the deployment's join policy
+// when g has none of its own.
+func (a *API) toAPIGroup(g store.Group) models.Group {
+	policy := g.JoinPolicy
+	if policy == "" {
+		policy = a.cfg.DefaultJoinPolicy
+	}
+	return models.Group{
+		Id: g.ID, Name: g.Name, Owner: g.Owner, MemberCount: g.MemberCount,
+		JoinPolicy: models.JoinPolicy(policy), HistoryVisibility: models.HistoryVisibility(g.HistoryVisibility),
+		Announcement: g.Announcement, Muted: g.Muted,
+	}
+}
+
+// toAPIMember is the member m with the user u as getGroupMembers lists it.
+func toAPIMember(u models.User, m store.Member) models.GroupMember {
+	gm := models.GroupMember{
+		Id: u.Id, Username: u.Username, Account: u.Account, Sex: u.Sex, Age: u.Age,
+		OnlineStatus: models.GroupMemberOnlineStatus(u.OnlineStatus), AvatarUrl: u.AvatarUrl, Role: models.GroupRole(m.Role),
+	}
+	if !m.MutedUntil.IsZero() {
+		t := m.MutedUntil.UTC()
+		gm.MutedUntil = &t
+	}
+	return gm
 }

@@ -14,6 +14,31 @@ type Group struct {
 	Owner       string
 	MemberCount int32
 	CreatedAt   time.Time
+	// JoinPolicy is open, approval or invite; "" when the group has none
+	// of its own and follows the deployment's default.
+	JoinPolicy string
+	// HistoryVisibility is shared or joined.
+	HistoryVisibility string
+	Announcement      string
+	// Muted: only the owner and admins may send.
+	Muted bool
+	// Dissolved: the group has no members and takes none.
+	Dissolved bool
+}
+
+// Member roles.
+const (
+	RoleOwner  = "owner"
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+)
+
+// Member is one member of a group as getGroupMembers lists it.
+type Member struct {
+	Account string
+	Role    string
+	// MutedUntil is zero when the member is not muted.
+	MutedUntil time.Time
 }
 
 // Membership is one account's membership of one group.
@@ -29,7 +54,14 @@ type Friendship struct {
 }
 
 func groupFromRow(r db.Group) Group {
-	return Group{ID: r.ID, Name: r.Name, Owner: r.Owner, MemberCount: r.MemberCount, CreatedAt: r.CreatedAt.Time}
+	g := Group{
+		ID: r.ID, Name: r.Name, Owner: r.Owner, MemberCount: r.MemberCount, CreatedAt: r.CreatedAt.Time,
+		HistoryVisibility: r.HistoryVisibility, Announcement: r.Announcement, Muted: r.Muted, Dissolved: r.DissolvedAt.Valid,
+	}
+	if r.JoinPolicy != nil {
+		g.JoinPolicy = *r.JoinPolicy
+	}
+	return g
 }
 
 // FriendshipExists reports whether friend is account's friend.
@@ -161,10 +193,24 @@ func (q *Queries) GroupMembershipsOf(ctx context.Context, accounts []string) ([]
 	return out, nil
 }
 
-// GroupMemberInsert adds account to group groupID; ErrConflict when it is
-// a member already.
-func (q *Queries) GroupMemberInsert(ctx context.Context, groupID int64, account string) error {
-	return interpretError(q.q.GroupMemberInsert(ctx, db.GroupMemberInsertParams{GroupID: groupID, Account: account}))
+// GroupMemberInsert adds account to group groupID with role, from the
+// group's newest seq; ErrConflict when it is a member already.
+func (q *Queries) GroupMemberInsert(ctx context.Context, groupID int64, account, role string) error {
+	return interpretError(q.q.GroupMemberInsert(ctx, db.GroupMemberInsertParams{GroupID: groupID, Account: account, Role: role}))
+}
+
+// GroupMemberList returns the members of group groupID with their roles
+// and mutes, ordered by account.
+func (q *Queries) GroupMemberList(ctx context.Context, groupID int64) ([]Member, error) {
+	rows, err := q.q.GroupMemberList(ctx, groupID)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	out := make([]Member, len(rows))
+	for i, r := range rows {
+		out[i] = Member{Account: r.Account, Role: r.Role, MutedUntil: r.MutedUntil.Time}
+	}
+	return out, nil
 }
 
 // GroupMemberDelete removes account from group groupID; deleted is false

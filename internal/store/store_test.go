@@ -84,10 +84,10 @@ func TestErrorsAreTranslated(t *testing.T) {
 	if _, err := st.UserInsert(ctx, store.NewUser{Account: "a", Username: "again", PasswordHash: "x", Sex: "male", Age: 20}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("account taken: %v, want store.ErrConflict", err)
 	}
-	if err := st.GroupMemberInsert(ctx, 1, "a"); err != nil {
+	if err := st.GroupMemberInsert(ctx, 1, "a", store.RoleMember); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.GroupMemberInsert(ctx, 1, "a"); !errors.Is(err, store.ErrConflict) {
+	if err := st.GroupMemberInsert(ctx, 1, "a", store.RoleMember); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("member twice: %v, want store.ErrConflict", err)
 	}
 	if _, err := st.FriendshipInsertPair(ctx, "a", "nobody"); !errors.Is(err, store.ErrForeignKey) {
@@ -139,7 +139,7 @@ func TestGroupMembership(t *testing.T) {
 	t.Parallel()
 	st := open(t)
 	ctx := t.Context()
-	if err := st.GroupMemberInsert(ctx, 1, "a"); err != nil {
+	if err := st.GroupMemberInsert(ctx, 1, "a", store.RoleMember); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {

@@ -166,7 +166,7 @@ func (e *Env) Register(t testing.TB, account string) string {
 	t.Helper()
 	ctx := context.Background()
 	res, err := e.Client.UserRegisterWithResponse(ctx, models.RegisterRequest{
-		Account: account, Password: Password, Username: account, Age: 20, Sex: models.Male,
+		Account: account, Password: Password, Username: account, Age: 20, Sex: models.SexMale,
 	})
 	if err != nil {
 		t.Fatalf("register %s: %v", account, err)

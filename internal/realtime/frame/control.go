@@ -26,12 +26,12 @@ func EncodeRecallError(code int32, message string, id int64) []byte {
 
 // EncodeConnected is the first frame of every socket.
 func EncodeConnected() []byte {
-	return mustJSON(models.ConnectedFrame{Type: models.Connected, Code: 200, Message: "连接成功"})
+	return mustJSON(models.ConnectedFrame{Type: models.ConnectedFrameTypeConnected, Code: 200, Message: "连接成功"})
 }
 
 // EncodeUsers lists the friends online, for a user socket that opened.
 func EncodeUsers(users []models.OnlineUser) []byte {
-	return mustJSON(models.UsersFrame{Type: models.Users, Users: users})
+	return mustJSON(models.UsersFrame{Type: models.UsersFrameTypeUsers, Users: users})
 }
 
 // EncodePresence says that a friend came online or went offline.
@@ -85,7 +85,7 @@ type Receipt struct {
 // ReceiptOf is r as the sockets of account see it: with names the other
 // party of a direct conversation from account's side.
 func ReceiptOf(r Receipt, account string) models.ReceiptFrame {
-	f := models.ReceiptFrame{Type: models.Receipt, Reader: r.Reader, Seq: r.Seq, Time: r.Time}
+	f := models.ReceiptFrame{Type: models.ReceiptFrameTypeReceipt, Reader: r.Reader, Seq: r.Seq, Time: r.Time}
 	if r.GroupID != 0 {
 		gid := r.GroupID
 		f.GroupId = &gid

@@ -159,7 +159,7 @@ func textFrame(text string) (Client, error) {
 	if strings.ContainsRune(text, 0) {
 		return Client{}, ErrNULText
 	}
-	return Client{Kind: Send, Text: text, MsgKind: string(models.Text)}, nil
+	return Client{Kind: Send, Text: text, MsgKind: string(models.MessageKindText)}, nil
 }
 
 func sendFromFrame(f models.SendFrame) (Client, error) {

@@ -38,15 +38,15 @@ type Media struct {
 // downloads is the path that downloads the file of a message of each media
 // kind.
 var downloads = map[string]string{
-	string(models.Image): "/downloadchatpic",
-	string(models.Audio): "/downloadmp3",
-	string(models.Video): "/downloadmp4",
+	string(models.MessageKindImage): "/downloadchatpic",
+	string(models.MessageKindAudio): "/downloadmp3",
+	string(models.MessageKindVideo): "/downloadmp4",
 }
 
 // MessageOf is m as the message frame clients receive.
 func MessageOf(m Message) models.MessageFrame {
 	f := models.MessageFrame{
-		Type: models.Message, Id: m.ID, Seq: m.Seq, FromUser: m.Sender,
+		Type: models.MessageFrameTypeMessage, Id: m.ID, Seq: m.Seq, FromUser: m.Sender,
 		Message: m.Body, Kind: models.MessageKind(m.Kind), Time: m.Time,
 	}
 	f.To, f.GroupId, f.ClientMsgId = names(&m)

@@ -158,7 +158,7 @@ func (fs *fields) send(data []byte) (f fastFrame, ok bool) {
 		return f, false
 	}
 	src := string(data)
-	f.kind, f.send = Send, models.SendFrame{Type: models.Send, Text: src[fs.text.start:fs.text.end]}
+	f.kind, f.send = Send, models.SendFrame{Type: models.SendFrameTypeSend, Text: src[fs.text.start:fs.text.end]}
 	if !fs.hasAny(keyTo | keyGroupID | keyKind | keyClientMsgID) {
 		return f, true
 	}
@@ -191,7 +191,7 @@ func (fs *fields) cursor(data []byte, kind Kind) (f fastFrame, ok bool) {
 	if kind == Ack {
 		f.ack = models.AckClientFrame{Type: models.AckClientFrameTypeAck, Seq: fs.seq, With: with, GroupId: group}
 	} else {
-		f.read = models.ReadFrame{Type: models.Read, Seq: fs.seq, With: with, GroupId: group}
+		f.read = models.ReadFrame{Type: models.ReadFrameTypeRead, Seq: fs.seq, With: with, GroupId: group}
 	}
 	return f, true
 }
