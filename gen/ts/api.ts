@@ -232,7 +232,9 @@ export interface paths {
         };
         /**
          * List a group's members
-         * @description Members only. Ordered by account.
+         * @description Members only. Ordered by account. Each member carries their `role`
+         *     and `mutedUntil`; the group's own data (name, policies,
+         *     announcement) is in getGroups.
          */
         get: operations["getGroupMembers"];
         put?: never;
@@ -711,7 +713,11 @@ export interface components {
          *       "id": 7,
          *       "name": "周末爬山",
          *       "owner": "bob",
-         *       "memberCount": 3
+         *       "memberCount": 3,
+         *       "joinPolicy": "open",
+         *       "historyVisibility": "shared",
+         *       "announcement": "周六早上八点地铁站集合",
+         *       "muted": false
          *     }
          */
         Group: {
@@ -721,6 +727,86 @@ export interface components {
             owner: components["schemas"]["AccountName"];
             /** Format: int32 */
             memberCount: number;
+            joinPolicy: components["schemas"]["JoinPolicy"];
+            historyVisibility: components["schemas"]["HistoryVisibility"];
+            /** @description The group's announcement; empty when it has none. */
+            announcement: string;
+            /** @description When true, only the owner and admins may send. */
+            muted: boolean;
+        };
+        /**
+         * JoinPolicy
+         * @description Who may join a group: `open`, anyone (the original behaviour);
+         *     `approval`, a join makes a request that the owner and admins
+         *     answer; `invite`, only the owner and admins add members. A group
+         *     created without one has the deployment's default
+         *     (`TIM_DEFAULT_JOIN_POLICY`, `open` unless set).
+         * @example open
+         * @enum {string}
+         */
+        JoinPolicy: "open" | "approval" | "invite";
+        /**
+         * HistoryVisibility
+         * @description What a member may read: `shared`, the whole history (the original
+         *     behaviour and the default); `joined`, only from the seq at which
+         *     they joined: history, sync, catch-up, the conversation list's last
+         *     message and unread counts all start there.
+         * @example shared
+         * @enum {string}
+         */
+        HistoryVisibility: "shared" | "joined";
+        /**
+         * GroupRole
+         * @description `owner`: the group's one owner (its creator, or whoever it was
+         *     transferred to); `admin`: may kick and mute members, edit the group
+         *     and answer join requests; `member`.
+         * @example member
+         * @enum {string}
+         */
+        GroupRole: "owner" | "admin" | "member";
+        /**
+         * GroupMember
+         * @description A member as getGroupMembers lists them, with their role and mute.
+         * @example {
+         *       "id": 1,
+         *       "username": "爱丽丝",
+         *       "account": "alice",
+         *       "sex": "female",
+         *       "age": 24,
+         *       "onlineStatus": 1,
+         *       "avatarUrl": "/Tim/avatar?account=alice",
+         *       "role": "owner",
+         *       "mutedUntil": null
+         *     }
+         */
+        GroupMember: {
+            /** Format: int64 */
+            id: number;
+            username: string;
+            account: components["schemas"]["AccountName"];
+            sex: components["schemas"]["Sex"];
+            /** Format: int32 */
+            age: number;
+            /**
+             * Format: int32
+             * @description 1 when the user has a connection on any server instance, else 0.
+             * @enum {integer}
+             */
+            onlineStatus: 0 | 1;
+            /** @description Path of the avatar download, or null when there is none. */
+            avatarUrl: string | null;
+            role: components["schemas"]["GroupRole"];
+            /**
+             * Format: date-time
+             * @description Until when the member may not send; null when they may.
+             */
+            mutedUntil: string | null;
+        };
+        GroupMemberListEnvelope: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["GroupMember"][];
         };
         /**
          * Envelope
@@ -2225,7 +2311,11 @@ export interface operations {
                      *         "id": 7,
                      *         "name": "周末爬山",
                      *         "owner": "bob",
-                     *         "memberCount": 3
+                     *         "memberCount": 3,
+                     *         "joinPolicy": "open",
+                     *         "historyVisibility": "shared",
+                     *         "announcement": "",
+                     *         "muted": false
                      *       }
                      *     }
                      */
@@ -2298,7 +2388,11 @@ export interface operations {
                      *         "id": 8,
                      *         "name": "读书会",
                      *         "owner": "alice",
-                     *         "memberCount": 1
+                     *         "memberCount": 1,
+                     *         "joinPolicy": "open",
+                     *         "historyVisibility": "shared",
+                     *         "announcement": "",
+                     *         "muted": false
                      *       }
                      *     }
                      */
@@ -2341,13 +2435,21 @@ export interface operations {
                      *           "id": 7,
                      *           "name": "周末爬山",
                      *           "owner": "bob",
-                     *           "memberCount": 3
+                     *           "memberCount": 3,
+                     *           "joinPolicy": "open",
+                     *           "historyVisibility": "shared",
+                     *           "announcement": "",
+                     *           "muted": false
                      *         },
                      *         {
                      *           "id": 8,
                      *           "name": "读书会",
                      *           "owner": "alice",
-                     *           "memberCount": 1
+                     *           "memberCount": 1,
+                     *           "joinPolicy": "open",
+                     *           "historyVisibility": "shared",
+                     *           "announcement": "",
+                     *           "muted": false
                      *         }
                      *       ]
                      *     }
@@ -2394,7 +2496,9 @@ export interface operations {
                      *           "sex": "female",
                      *           "age": 24,
                      *           "onlineStatus": 1,
-                     *           "avatarUrl": "/Tim/avatar?account=alice"
+                     *           "avatarUrl": "/Tim/avatar?account=alice",
+                     *           "role": "owner",
+                     *           "mutedUntil": null
                      *         },
                      *         {
                      *           "id": 2,
@@ -2403,12 +2507,14 @@ export interface operations {
                      *           "sex": "male",
                      *           "age": 27,
                      *           "onlineStatus": 0,
-                     *           "avatarUrl": null
+                     *           "avatarUrl": null,
+                     *           "role": "member",
+                     *           "mutedUntil": "2026-05-02T08:30:00Z"
                      *         }
                      *       ]
                      *     }
                      */
-                    "application/json": components["schemas"]["UserListEnvelope"];
+                    "application/json": components["schemas"]["GroupMemberListEnvelope"];
                 };
             };
             400: components["responses"]["BadRequest"];
