@@ -233,6 +233,12 @@ type Realtime struct {
 	// PongTimeout closes a socket that has not answered for this long.
 	// TIM_PONG_TIMEOUT. Default 60s.
 	PongTimeout time.Duration
+	// RightsRecheckDegraded is how often, while the bus is disconnected,
+	// the instance re-reads the rights of its open sockets from the
+	// database (every minute while it is up): a logout, leave or unfriend
+	// served by another instance holds here within this bound.
+	// TIM_RIGHTS_RECHECK_DEGRADED. Default 2s.
+	RightsRecheckDegraded time.Duration
 }
 
 // The bounds of PasswordMemoryKiB and PasswordTime: those within which
@@ -289,17 +295,18 @@ func Default() Config {
 			MaxMP4Bytes:       200 << 20,
 		},
 		Realtime: Realtime{
-			PresenceTimeout:  30 * time.Second,
-			MaxFrameBytes:    64 << 10,
-			SendRate:         50,
-			SendBurst:        100,
-			SocketsPerUser:   10,
-			SocketQueueBytes: 4 << 20,
-			WriteTimeout:     10 * time.Second,
-			CommitTimeout:    5 * time.Second,
-			RecallWindow:     2 * time.Minute,
-			PingInterval:     30 * time.Second,
-			PongTimeout:      60 * time.Second,
+			PresenceTimeout:       30 * time.Second,
+			MaxFrameBytes:         64 << 10,
+			SendRate:              50,
+			SendBurst:             100,
+			SocketsPerUser:        10,
+			SocketQueueBytes:      4 << 20,
+			WriteTimeout:          10 * time.Second,
+			CommitTimeout:         5 * time.Second,
+			RecallWindow:          2 * time.Minute,
+			PingInterval:          30 * time.Second,
+			PongTimeout:           60 * time.Second,
+			RightsRecheckDegraded: 2 * time.Second,
 		},
 	}
 }

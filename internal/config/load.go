@@ -162,6 +162,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	dur("TIM_WRITE_TIMEOUT", &c.Realtime.WriteTimeout)
 	dur("TIM_PING_INTERVAL", &c.Realtime.PingInterval)
 	dur("TIM_PONG_TIMEOUT", &c.Realtime.PongTimeout)
+	dur("TIM_RIGHTS_RECHECK_DEGRADED", &c.Realtime.RightsRecheckDegraded)
 
 	fs := flag.NewFlagSet("tim", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -77,6 +77,7 @@ var settings = []setting{
 	{"TIM_PING_INTERVAL", "15s", func(c config.Config) bool { return c.Realtime.PingInterval == 15*time.Second }},
 	{"TIM_PONG_TIMEOUT", "16s", func(c config.Config) bool { return c.Realtime.PongTimeout == 16*time.Second }},
 	{"TIM_RECALL_WINDOW", "17s", func(c config.Config) bool { return c.Realtime.RecallWindow == 17*time.Second }},
+	{"TIM_RIGHTS_RECHECK_DEGRADED", "18s", func(c config.Config) bool { return c.Realtime.RightsRecheckDegraded == 18*time.Second }},
 	{"TIM_METRICS_ADDR", "127.0.0.1:9091", func(c config.Config) bool { return c.HTTP.MetricsAddr == "127.0.0.1:9091" }},
 }
 

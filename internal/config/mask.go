@@ -60,6 +60,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("recall_window", c.Realtime.RecallWindow),
 		slog.Duration("ping_interval", c.Realtime.PingInterval),
 		slog.Duration("pong_timeout", c.Realtime.PongTimeout),
+		slog.Duration("rights_recheck_degraded", c.Realtime.RightsRecheckDegraded),
 	)
 }
 
