@@ -15,9 +15,11 @@ import (
 
 // Access ends the moment a right ends. Social and accounts tell the service
 // of every committed change that takes a right away (or grants one), through
-// its verbs (verbs.go); the service broadcasts it to every instance and
-// waits until each live instance has applied it, so that when the REST call returns no instance still
-// serves the old right. Every instance also re-checks the rights of its open
+// its verbs (verbs.go); the service applies it to this instance's sockets
+// first, whatever the bus does, then broadcasts it to every instance and
+// waits until each live instance has applied it (this one again: applied
+// twice, a change changes nothing more), so that when the REST call
+// returns no instance still serves the old right. Every instance also re-checks the rights of its open
 // sockets against the database every recheckEvery and whenever its bus
 // reconnects, so a lost event costs at most that long.
 
@@ -57,6 +59,11 @@ func (s *Service) onClose(data []byte) {
 		s.logger.Error("decode close", slog.Any("err", err))
 		return
 	}
+	s.applyClose(w)
+}
+
+// applyClose closes the sockets w names here with 4001.
+func (s *Service) applyClose(w wireClose) {
 	s.hub.disconnect(w.Account, func(so *socket) bool { return w.JTI == "" || so.jti == w.JTI }, disconnectLoggedOut)
 }
 
@@ -66,13 +73,21 @@ func (s *Service) onMember(data []byte) {
 		s.logger.Error("decode membership", slog.Any("err", err))
 		return
 	}
+	s.applyMember(s.ctx, w)
+}
+
+// applyMember follows a join or leave here: a leaver's user sockets stop
+// carrying the group and its group sockets of it close with 4003; a
+// joiner's user sockets start carrying it. Applied twice, it changes
+// nothing more.
+func (s *Service) applyMember(ctx context.Context, w wireMember) {
 	s.hub.bumpEpoch(w.Account)
 	if !w.Member {
 		s.hub.leaveGroup(w.GroupID, w.Account)
 		return
 	}
-	if err := s.joinGroup(s.ctx, w.GroupID, w.Account); err != nil {
-		s.logger.ErrorContext(s.ctx, "follow group join", slog.Int64("group", w.GroupID), slog.String("account", w.Account), slog.Any("err", err))
+	if err := s.joinGroup(ctx, w.GroupID, w.Account); err != nil {
+		s.logger.ErrorContext(ctx, "follow group join", slog.Int64("group", w.GroupID), slog.String("account", w.Account), slog.Any("err", err))
 	}
 }
 
@@ -82,6 +97,12 @@ func (s *Service) onFriend(data []byte) {
 		s.logger.Error("decode friendship", slog.Any("err", err))
 		return
 	}
+	s.applyFriend(w)
+}
+
+// applyFriend closes the one-to-one sockets between w's two accounts here
+// with 4003.
+func (s *Service) applyFriend(w wireFriend) {
 	s.hub.bumpEpoch(w.A)
 	s.hub.bumpEpoch(w.B)
 	s.hub.disconnect(w.A, directWith(w.B), disconnectNotFriends)

@@ -11,14 +11,18 @@ import (
 
 // The verbs are how other packages act on connections: they name an
 // account and a session or a conversation, never a socket, and apply on
-// every instance. Those that take a right away return once every live
-// instance has applied them; Publish does not wait.
+// every instance. Those that change a right apply it to this instance's
+// sockets before anything else, so that it holds here when the verb
+// returns whatever the bus does, then return once every live instance has
+// applied it too (access.go). Publish does not wait.
 
 // Disconnect ends account's sessions: the sockets opened with token jti,
 // or all of the account's sockets when jti is "", close with 4001 (logged
 // out).
 func (s *Service) Disconnect(ctx context.Context, account, jti string) error {
-	return s.broadcast(ctx, subjectClose, wireClose{Account: account, JTI: jti})
+	w := wireClose{Account: account, JTI: jti}
+	s.applyClose(w)
+	return s.broadcast(ctx, subjectClose, w)
 }
 
 // Subscribe makes account's user sockets carry conversation conv, a group
@@ -33,7 +37,9 @@ func (s *Service) Subscribe(ctx context.Context, account, conv string) error {
 	if g == 0 {
 		return nil
 	}
-	return s.broadcast(ctx, subjectMember, wireMember{GroupID: g, Account: account, Member: true})
+	w := wireMember{GroupID: g, Account: account, Member: true}
+	s.applyMember(ctx, w)
+	return s.broadcast(ctx, subjectMember, w)
 }
 
 // Unsubscribe takes conversation conv away from account. A group the
@@ -47,9 +53,13 @@ func (s *Service) Unsubscribe(ctx context.Context, account, conv string) error {
 	case !ok || (g == 0 && account != a && account != b):
 		return fmt.Errorf("unsubscribe %s from %s: not one of its conversations", account, conv)
 	case g != 0:
-		return s.broadcast(ctx, subjectMember, wireMember{GroupID: g, Account: account, Member: false})
+		w := wireMember{GroupID: g, Account: account, Member: false}
+		s.applyMember(ctx, w)
+		return s.broadcast(ctx, subjectMember, w)
 	}
-	return s.broadcast(ctx, subjectFriend, wireFriend{A: a, B: b})
+	w := wireFriend{A: a, B: b}
+	s.applyFriend(w)
+	return s.broadcast(ctx, subjectFriend, w)
 }
 
 // Publish hands data, an encoded server frame (package frame encodes
