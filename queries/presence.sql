@@ -80,8 +80,9 @@ RETURNING p.account;
 SELECT account, delivered_seq FROM delivery_cursors
 WHERE conv = sqlc.arg(conv) AND account = ANY(sqlc.arg(accounts)::text[]);
 
--- name: InstanceCountLive :one
--- The instances whose heartbeat is within the presence timeout: those that
--- answer a broadcast.
-SELECT count(*) FROM instances
-WHERE last_seen > now() - make_interval(secs => sqlc.arg(presence_timeout_secs)::float8);
+-- name: InstanceListLive :many
+-- The instances whose heartbeat is within the given number of seconds:
+-- those a broadcast of a change of rights waits for.
+SELECT id FROM instances
+WHERE last_seen > now() - make_interval(secs => sqlc.arg(within_secs)::float8)
+ORDER BY id;

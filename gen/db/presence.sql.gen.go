@@ -164,20 +164,6 @@ func (q *Queries) GroupPresenceUpsert(ctx context.Context, arg GroupPresenceUpse
 	return err
 }
 
-const instanceCountLive = `-- name: InstanceCountLive :one
-SELECT count(*) FROM instances
-WHERE last_seen > now() - make_interval(secs => $1::float8)
-`
-
-// The instances whose heartbeat is within the presence timeout: those that
-// answer a broadcast.
-func (q *Queries) InstanceCountLive(ctx context.Context, presenceTimeoutSecs float64) (int64, error) {
-	row := q.db.QueryRow(ctx, instanceCountLive, presenceTimeoutSecs)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const instanceDelete = `-- name: InstanceDelete :exec
 DELETE FROM instances WHERE id = $1
 `
@@ -211,6 +197,34 @@ ON CONFLICT (id) DO UPDATE SET last_seen = now()
 func (q *Queries) InstanceHeartbeat(ctx context.Context, id string) error {
 	_, err := q.db.Exec(ctx, instanceHeartbeat, id)
 	return err
+}
+
+const instanceListLive = `-- name: InstanceListLive :many
+SELECT id FROM instances
+WHERE last_seen > now() - make_interval(secs => $1::float8)
+ORDER BY id
+`
+
+// The instances whose heartbeat is within the given number of seconds:
+// those a broadcast of a change of rights waits for.
+func (q *Queries) InstanceListLive(ctx context.Context, withinSecs float64) ([]string, error) {
+	rows, err := q.db.Query(ctx, instanceListLive, withinSecs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const presenceApply = `-- name: PresenceApply :exec

@@ -196,12 +196,14 @@ type NATS struct {
 // Realtime is the WebSockets' section: presence, what a socket may send,
 // what it may hold queued, and how long each step may take.
 type Realtime struct {
-	// InstanceID names this instance in presence rows; each run adds a
-	// random suffix. TIM_INSTANCE_ID. Default random: the suffix alone.
+	// InstanceID names this instance in presence rows and bus subjects
+	// (no spaces, '*' or '>'); each run adds a random suffix.
+	// TIM_INSTANCE_ID. Default random: the suffix alone.
 	InstanceID string
-	// PresenceTimeout after which a silent instance's users show offline;
-	// it no longer answers broadcasts either. TIM_PRESENCE_TIMEOUT.
-	// Default 30s.
+	// PresenceTimeout after which a silent instance's users show offline.
+	// Instances beat a heartbeat every third of it (10s at most); a change
+	// of rights waits for none whose last beat is older than two beats and
+	// a second. TIM_PRESENCE_TIMEOUT. Default 30s.
 	PresenceTimeout time.Duration
 	// MaxFrameBytes limits one WebSocket frame a client sends.
 	// TIM_MAX_FRAME_BYTES. Default 65536.

@@ -186,6 +186,11 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 			errs = append(errs, errors.New("TIM_METRICS_ADDR: must differ from TIM_ADDR"))
 		}
 	}
+	if strings.ContainsAny(c.Realtime.InstanceID, "*> \t\r\n") {
+		// The id ends the bus subjects on which the instance hears of
+		// changes of rights.
+		errs = append(errs, fmt.Errorf("TIM_INSTANCE_ID: want no spaces, '*' or '>', got %q", c.Realtime.InstanceID))
+	}
 	errs = append(errs, c.NATS.check()...)
 	return c, errors.Join(errs...)
 }

@@ -227,6 +227,9 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		bad{"TIM_PASSWORD_TIME", "twice", "want an integer from 1 to 16"},
 		bad{"TIM_DEFAULT_JOIN_POLICY", "closed", "want open, approval or invite"},
 		bad{"TIM_DEFAULT_JOIN_POLICY", "OPEN", "want open, approval or invite"},
+		bad{"TIM_INSTANCE_ID", "node 7", "want no spaces, '*' or '>'"},
+		bad{"TIM_INSTANCE_ID", "node-*", "want no spaces, '*' or '>'"},
+		bad{"TIM_INSTANCE_ID", "node>", "want no spaces, '*' or '>'"},
 	)
 	for _, tc := range cases {
 		_, err := load(map[string]string{tc.key: tc.value})

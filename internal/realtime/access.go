@@ -3,8 +3,11 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -15,42 +18,141 @@ import (
 
 // Access ends the moment a right ends. Social and accounts tell the service
 // of every committed change that takes a right away (or grants one), through
-// its verbs (verbs.go); the service applies it to this instance's sockets
-// first, whatever the bus does, then broadcasts it to every instance and
-// waits until each live instance has applied it (this one again: applied
-// twice, a change changes nothing more), so that when the REST call
-// returns no instance still serves the old right. Every instance also re-checks the rights of its open
-// sockets against the database every recheckEvery and whenever its bus
-// reconnects, so a lost event costs at most that long.
+// its verbs (verbs.go). A verb applies the change to this instance's sockets
+// first, whatever the bus does, then asks every other live instance to apply
+// it and waits until each has, so that when the REST call returns no
+// instance still serves the old right. An instance whose heartbeat lapsed,
+// or that is gone from the bus, is not waited for, nor one that let a
+// wait run out until it answers again; while the bus is down nothing is
+// waited for. Every instance also re-checks the rights of its open sockets
+// against the database every recheckEvery and whenever its bus reconnects,
+// so a lost event costs at most that long.
 
-// broadcast publishes v on subject to every instance, itself included, and
-// waits until each live instance has applied it, or broadcastWait passed.
+// broadcastTrace is what one broadcast did, for tests: the instances it
+// asked, those that answered, those gone from the bus (no subscriber
+// answered the request), those silent since an earlier wait ran out, which
+// it asked without waiting, and whether it only published because the bus
+// was down.
+type broadcastTrace struct {
+	subject  string
+	asked    []string
+	answered []string
+	gone     []string
+	unwaited []string
+	down     bool
+}
+
+// broadcast asks every other instance whose heartbeat is recent to apply v,
+// sent on subject followed by the instance's id, and waits until each has
+// answered, is found gone from the bus, or Settings.BroadcastWait passed;
+// an instance that let the wait run out is asked by the next broadcasts
+// without waiting, until it answers one. The caller has applied v here.
+// While the bus is down it does not wait: the requests are buffered until
+// the bus is back, and the other instances re-check their sockets
+// meanwhile (recheckLoop).
 func (s *Service) broadcast(ctx context.Context, subject string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", subject, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, broadcastWait)
+	ids, err := s.q.InstanceListLive(ctx, s.presence.liveWithin())
+	if err != nil {
+		return fmt.Errorf("list instances: %w", err)
+	}
+	tr := broadcastTrace{subject: subject, asked: slices.DeleteFunc(ids, func(id string) bool { return id == s.instanceID })}
+	defer func() { s.broadcasted.Signal(tr) }()
+	if !s.nc.IsConnected() {
+		tr.down = true
+		for _, id := range tr.asked {
+			if err := s.nc.Publish(subject+"."+id, data); err != nil {
+				return fmt.Errorf("publish %s: %w", subject, err)
+			}
+		}
+		return nil
+	}
+	s.forgetLapsed(tr.asked)
+	var waited []string
+	for _, id := range tr.asked {
+		if s.isSilent(id) {
+			tr.unwaited = append(tr.unwaited, id)
+			if err := s.nc.PublishRequest(subject+"."+id, s.heard, data); err != nil {
+				return fmt.Errorf("publish %s: %w", subject, err)
+			}
+			continue
+		}
+		waited = append(waited, id)
+	}
+	return s.await(ctx, subject, data, waited, &tr)
+}
+
+// await asks each of ids to apply data and waits for their answers, at
+// most Settings.BroadcastWait; those that let it run out are silent from
+// then on.
+func (s *Service) await(ctx context.Context, subject string, data []byte, ids []string, tr *broadcastTrace) error {
+	wait, cancel := context.WithTimeout(ctx, s.cfg.BroadcastWait)
 	defer cancel()
-	live, err := s.q.InstanceCountLive(ctx, s.cfg.PresenceTimeout)
-	if err != nil {
-		return fmt.Errorf("count instances: %w", err)
+	type answer struct {
+		id  string
+		err error
 	}
-	inbox := nats.NewInbox()
-	sub, err := s.nc.SubscribeSync(inbox)
-	if err != nil {
-		return fmt.Errorf("subscribe %s replies: %w", subject, err)
+	answers := make(chan answer, len(ids))
+	for _, id := range ids {
+		go func() {
+			_, err := s.nc.RequestWithContext(wait, subject+"."+id, data)
+			answers <- answer{id, err}
+		}()
 	}
-	defer func() { _ = sub.Unsubscribe() }()
-	if err := s.nc.PublishRequest(subject, inbox, data); err != nil {
-		return fmt.Errorf("publish %s: %w", subject, err)
-	}
-	for n := int64(0); n < max(live, 1); n++ {
-		if _, err := sub.NextMsgWithContext(ctx); err != nil {
-			return fmt.Errorf("%s: %d of %d instances answered: %w", subject, n, live, err)
+	var silent []string
+	var errs []error
+	for range ids {
+		a := <-answers
+		switch {
+		case a.err == nil:
+			tr.answered = append(tr.answered, a.id)
+		case errors.Is(a.err, nats.ErrNoResponders):
+			tr.gone = append(tr.gone, a.id) // it died or shut down: nothing to wait for
+		default:
+			silent = append(silent, a.id)
+			errs = append(errs, a.err)
 		}
 	}
-	return nil
+	if len(silent) == 0 {
+		return nil
+	}
+	if ctx.Err() == nil { // the wait ran out, not the caller's patience
+		s.silentMu.Lock()
+		for _, id := range silent {
+			s.silent[id] = true
+		}
+		s.silentMu.Unlock()
+	}
+	return fmt.Errorf("%s: %d of %d instances did not answer (%s): %w", subject, len(silent), len(ids), strings.Join(silent, ", "), errors.Join(errs...))
+}
+
+// forgetLapsed forgets the silent instances not among live: their
+// heartbeat lapsed.
+func (s *Service) forgetLapsed(live []string) {
+	s.silentMu.Lock()
+	defer s.silentMu.Unlock()
+	for id := range s.silent {
+		if !slices.Contains(live, id) {
+			delete(s.silent, id)
+		}
+	}
+}
+
+func (s *Service) isSilent(id string) bool {
+	s.silentMu.Lock()
+	defer s.silentMu.Unlock()
+	return s.silent[id]
+}
+
+// answered hears instance id answer a broadcast that did not wait for it:
+// the next ones wait for it again.
+func (s *Service) answered(id string) {
+	s.silentMu.Lock()
+	delete(s.silent, id)
+	s.silentMu.Unlock()
 }
 
 func (s *Service) onClose(data []byte) {

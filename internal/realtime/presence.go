@@ -177,6 +177,14 @@ func (p *presence) heartbeatEvery() time.Duration {
 	return min(10*time.Second, p.timeout/3)
 }
 
+// liveWithin is how recent an instance's heartbeat must be for a change of
+// rights to wait for it: two beats and a second, so that one late beat
+// does not count it out, nor one that stopped beating keep it in for the
+// whole presence timeout.
+func (p *presence) liveWithin() time.Duration {
+	return min(p.timeout, 2*p.heartbeatEvery()+time.Second)
+}
+
 func (p *presence) flush(ctx context.Context) error {
 	b := p.book
 	b.mu.Lock()

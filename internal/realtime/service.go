@@ -41,6 +41,9 @@ type Settings struct {
 	// committer's change marks) and catches up the local sockets the bus
 	// left behind in them. Zero: 2 s.
 	HealEvery time.Duration
+	// BroadcastWait bounds the wait for every other live instance to apply
+	// a change of rights. Zero: 5 s.
+	BroadcastWait time.Duration
 }
 
 // Deps are what the service needs.
@@ -82,12 +85,21 @@ type Service struct {
 	typing   *typingRelay // typing.go
 	upgrader websocket.Upgrader
 	subs     []*nats.Subscription
+	// heard is the inbox where the instances that let a broadcast's wait
+	// run out answer later ones; silent holds them until one answers
+	// (access.go).
+	heard    string
+	silentMu sync.Mutex
+	silent   map[string]bool
 	rewind   chan time.Duration // to the changes loop: look back over an outage
 	unhook   []func()           // unregisters the bus callbacks
 	nextID   atomic.Uint64
 
 	// confirmPinged tells a test of the confirming pings (socket.go).
 	confirmPinged testsignal.Signal[confirmPing]
+	// broadcasted tells a test what each broadcast of a change of rights
+	// asked and heard (access.go).
+	broadcasted testsignal.Signal[broadcastTrace]
 
 	ctx      context.Context // ends at Shutdown, after the sockets closed
 	cancel   context.CancelFunc
@@ -108,9 +120,8 @@ const (
 	cursorFlush  = 200 * time.Millisecond
 	catchUpPage  = 256
 	maxNATSBatch = 512 << 10
-	// broadcastWait bounds the wait for every instance to apply a change of
-	// rights.
-	broadcastWait = 5 * time.Second
+	// defaultBroadcastWait is Settings.BroadcastWait's when zero.
+	defaultBroadcastWait = 5 * time.Second
 	// presenceWait bounds how long an opening socket waits for its
 	// account's presence to be written.
 	presenceWait = 5 * time.Second
@@ -137,6 +148,10 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		logger: d.Logger.With(slog.String("instance", id)), instanceID: id,
 		reader: messages.NewReader(d.Store), recaller: messages.NewRecaller(d.Store), hub: newHub(), cursors: newCursorBook(),
 		rewind: make(chan time.Duration, 1), obs: observerOr(d.Metrics),
+		heard: nats.NewInbox(), silent: map[string]bool{},
+	}
+	if s.cfg.BroadcastWait <= 0 {
+		s.cfg.BroadcastWait = defaultBroadcastWait
 	}
 	s.presence = newPresence(d.Store, s.hub, s.publish, s.logger, id, d.Settings.PresenceTimeout)
 	s.typing = newTypingRelay(d.Store, s.hub, s.publish, s.logger)
@@ -149,15 +164,17 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if err := s.q.InstanceHeartbeat(ctx, id); err != nil {
 		return nil, fmt.Errorf("register instance: %w", err)
 	}
+	// Changes of rights are asked of each instance by its id (access.go):
+	// a request to an instance gone from the bus fails at once.
 	for subject, fn := range map[string]func([]byte){
 		subjectMessages: s.onMessages, subjectPresence: s.presence.onPresence, subjectGroup: s.presence.onGroup,
-		subjectClose: s.onClose, subjectMember: s.onMember, subjectFriend: s.onFriend,
+		subjectClose + "." + id: s.onClose, subjectMember + "." + id: s.onMember, subjectFriend + "." + id: s.onFriend,
 		subjectPublish: s.onPublish, subjectTyping: s.typing.onTyping,
 	} {
 		sub, err := s.nc.Subscribe(subject, func(m *nats.Msg) {
 			fn(m.Data)
 			if m.Reply != "" {
-				_ = m.Respond(nil) // applied; a lost answer only delays the broadcaster
+				_ = m.Respond([]byte(id)) // applied; a lost answer only delays the broadcaster
 			}
 		})
 		if err != nil {
@@ -170,6 +187,12 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		}
 		s.subs = append(s.subs, sub)
 	}
+	heard, err := s.nc.Subscribe(s.heard, func(m *nats.Msg) { s.answered(string(m.Data)) })
+	if err != nil {
+		s.unsubscribe()
+		return nil, fmt.Errorf("subscribe %s: %w", s.heard, err)
+	}
+	s.subs = append(s.subs, heard)
 	if err := s.nc.FlushTimeout(5 * time.Second); err != nil {
 		s.unsubscribe()
 		return nil, fmt.Errorf("flush nats subscriptions: %w", err)

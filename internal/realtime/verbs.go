@@ -13,8 +13,9 @@ import (
 // account and a session or a conversation, never a socket, and apply on
 // every instance. Those that change a right apply it to this instance's
 // sockets before anything else, so that it holds here when the verb
-// returns whatever the bus does, then return once every live instance has
-// applied it too (access.go). Publish does not wait.
+// returns whatever the bus does, then return once every other live
+// instance has applied it too (access.go); while the bus is down they
+// return at once. Publish does not wait.
 
 // Disconnect ends account's sessions: the sockets opened with token jti,
 // or all of the account's sockets when jti is "", close with 4001 (logged

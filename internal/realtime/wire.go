@@ -9,14 +9,16 @@ import (
 // NATS subjects. Every instance subscribes to all of them, itself included,
 // so one instance runs the same path as a cluster; only its own batches of
 // messages it skips, having delivered them to its sockets when it
-// committed them.
+// committed them. The changes of rights are the exception: each instance
+// subscribes to them followed by its own id, and a change is asked of each
+// other instance by id, having been applied where it was made.
 const (
 	subjectMessages = "tim.msg"      // committed messages, in commit order per instance
 	subjectPresence = "tim.presence" // an account came online or went offline
 	subjectGroup    = "tim.group"    // group.presence and group.online frames
-	subjectClose    = "tim.close"    // close the sockets of an account or token
-	subjectMember   = "tim.member"   // an account joined or left a group
-	subjectFriend   = "tim.friend"   // a friendship ended
+	subjectClose    = "tim.close"    // close the sockets of an account or token; .<instance id>
+	subjectMember   = "tim.member"   // an account joined or left a group; .<instance id>
+	subjectFriend   = "tim.friend"   // a friendship ended; .<instance id>
 )
 
 // wireMessage is a committed message with its frame, encoded once by the

@@ -27,11 +27,11 @@ func (q *Queries) InstanceDeleteDead(ctx context.Context, olderThan time.Duratio
 	return n, interpretError(err)
 }
 
-// InstanceCountLive returns how many instances beat within timeout: those
-// that answer a broadcast.
-func (q *Queries) InstanceCountLive(ctx context.Context, timeout time.Duration) (int64, error) {
-	n, err := q.q.InstanceCountLive(ctx, timeout.Seconds())
-	return n, interpretError(err)
+// InstanceListLive returns the ids of the instances that beat within
+// within.
+func (q *Queries) InstanceListLive(ctx context.Context, within time.Duration) ([]string, error) {
+	ids, err := q.q.InstanceListLive(ctx, within.Seconds())
+	return ids, interpretError(err)
 }
 
 // PresenceApply sets the socket counts of accounts on instance
