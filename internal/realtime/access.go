@@ -25,8 +25,9 @@ import (
 // or that is gone from the bus, is not waited for, nor one that let a
 // wait run out until it answers again; while the bus is down nothing is
 // waited for. Every instance also re-checks the rights of its open sockets
-// against the database every recheckEvery and whenever its bus reconnects,
-// so a lost event costs at most that long.
+// against the database every recheckEvery, every RightsRecheckDegraded
+// while its bus is down, and whenever its bus reconnects, so a lost event
+// costs at most that long.
 
 // broadcastTrace is what one broadcast did, for tests: the instances it
 // asked, those that answered, those gone from the bus (no subscriber
@@ -231,16 +232,23 @@ func (s *Service) joinGroup(ctx context.Context, g int64, account string) error 
 	return nil
 }
 
-// recheckLoop re-checks every open socket's rights every recheckEvery.
-func (s *Service) recheckLoop(ctx context.Context) {
-	t := time.NewTicker(recheckEvery)
+// recheckLoop re-checks every open socket's rights every recheckEvery, and
+// every degraded while the bus is disconnected: no other instance's change
+// reaches this one then but through the database.
+func (s *Service) recheckLoop(ctx context.Context, degraded time.Duration) {
+	t := time.NewTicker(min(degraded, recheckEvery))
 	defer t.Stop()
+	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		if s.nc.IsConnected() && time.Since(last) < recheckEvery {
+			continue
+		}
+		last = time.Now()
 		if err := s.recheck(ctx, s.hub.openSockets()); err != nil && ctx.Err() == nil {
 			s.logger.ErrorContext(ctx, "re-check socket rights", slog.Any("err", err))
 		}

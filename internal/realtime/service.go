@@ -126,8 +126,11 @@ const (
 	// account's presence to be written.
 	presenceWait = 5 * time.Second
 	// recheckEvery is how often the rights of open sockets are re-read from
-	// the database, in case a change event was lost.
+	// the database, in case a change event was lost; while the bus is down,
+	// Settings.RightsRecheckDegraded.
 	recheckEvery = time.Minute
+	// defaultRecheckDegraded is Settings.RightsRecheckDegraded's when zero.
+	defaultRecheckDegraded = 2 * time.Second
 )
 
 // New starts the service: the committer, the presence worker with the
@@ -225,7 +228,11 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	s.bg.Add(4)
 	go func() { defer s.bg.Done(); s.changesLoop(s.ctx, s.rewind, heal) }()
 	go func() { defer s.bg.Done(); s.presence.loop(s.ctx) }()
-	go func() { defer s.bg.Done(); s.recheckLoop(s.ctx) }()
+	degraded := d.Settings.RightsRecheckDegraded
+	if degraded <= 0 {
+		degraded = defaultRecheckDegraded
+	}
+	go func() { defer s.bg.Done(); s.recheckLoop(s.ctx, degraded) }()
 	go func() { defer s.bg.Done(); s.cursorLoop(s.ctx) }()
 	s.logger.InfoContext(ctx, "realtime started")
 	return s, nil

@@ -138,9 +138,13 @@ func (e *env) restart() {
 	e.start()
 }
 
-// peer is a second instance on the same database and NATS.
-func (e *env) peer() *env {
+// peer is a second instance on the same database and NATS; opts change
+// its configuration.
+func (e *env) peer(opts ...func(*config.Config)) *env {
 	p := &env{t: e.t, cfg: e.cfg, q: e.q, pool: e.pool, bus: e.bus, issuer: e.issuer, logger: e.logger}
+	for _, o := range opts {
+		o(&p.cfg)
+	}
 	b, err := bus.Start(context.Background(), e.bus.ClientURL(), e.logger)
 	if err != nil {
 		e.t.Fatal(err)

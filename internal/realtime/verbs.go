@@ -15,7 +15,8 @@ import (
 // sockets before anything else, so that it holds here when the verb
 // returns whatever the bus does, then return once every other live
 // instance has applied it too (access.go); while the bus is down they
-// return at once. Publish does not wait.
+// return at once, the other instances following within
+// RightsRecheckDegraded. Publish does not wait.
 
 // Disconnect ends account's sessions: the sockets opened with token jti,
 // or all of the account's sockets when jti is "", close with 4001 (logged
