@@ -117,6 +117,15 @@ func (s *Service) await(ctx context.Context, subject string, data []byte, ids []
 			errs = append(errs, a.err)
 		}
 	}
+	if len(tr.gone) > 0 {
+		// A live instance that does not listen on its own subject may be
+		// of an earlier version, which listens on the bare one: tell it
+		// there too, without waiting (instances of this version apply the
+		// change again, which changes nothing).
+		if err := s.nc.Publish(subject, data); err != nil {
+			s.logger.WarnContext(ctx, "publish to earlier versions", slog.String("subject", subject), slog.Any("err", err))
+		}
+	}
 	if len(silent) == 0 {
 		return nil
 	}

@@ -111,3 +111,47 @@ func TestSilentInstanceIsWaitedForOnce(t *testing.T) {
 		return nil
 	})
 }
+
+// TestEarlierVersionsHearRightsChanges: during a rolling upgrade, an
+// instance of an earlier version (it listens on the bare subjects and
+// broadcasts there) and this version hear each other's changes of rights.
+func TestEarlierVersionsHearRightsChanges(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	const old = "earlier-version"
+	if err := e.q.InstanceHeartbeat(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	heard, err := e.bus.Conn().SubscribeSync(subjectClose)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.bus.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	e.svc.broadcasted.Init()
+	if err := e.svc.Disconnect(ctx, "alice", "jti-1"); err != nil {
+		t.Fatalf("disconnect: %v", err)
+	}
+	if tr := e.svc.broadcasted.WaitOrTimeout(t); !slices.Equal(tr.gone, []string{old}) {
+		t.Fatalf("%+v, want the earlier version's instance found not listening on its own subject", tr)
+	}
+	m, err := heard.NextMsg(wait)
+	if err != nil {
+		t.Fatalf("the earlier version's subject got nothing: %v", err)
+	}
+	if got, want := string(m.Data), `{"a":"alice","j":"jti-1"}`; got != want {
+		t.Errorf("earlier version got %s, want %s", got, want)
+	}
+
+	// An earlier version's broadcast on the bare subject is applied and
+	// answered here.
+	r, err := e.bus.Conn().Request(subjectClose, []byte(`{"a":"bob"}`), wait)
+	if err != nil {
+		t.Fatalf("this version did not answer an earlier version's broadcast: %v", err)
+	}
+	if string(r.Data) != e.svc.instanceID {
+		t.Errorf("answered by %q, want %q", r.Data, e.svc.instanceID)
+	}
+}

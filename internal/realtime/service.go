@@ -172,6 +172,10 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	for subject, fn := range map[string]func([]byte){
 		subjectMessages: s.onMessages, subjectPresence: s.presence.onPresence, subjectGroup: s.presence.onGroup,
 		subjectClose + "." + id: s.onClose, subjectMember + "." + id: s.onMember, subjectFriend + "." + id: s.onFriend,
+		// Instances of earlier versions broadcast on, and listen to, the
+		// bare subjects; during a rolling upgrade both kinds hear each
+		// other (see await).
+		subjectClose: s.onClose, subjectMember: s.onMember, subjectFriend: s.onFriend,
 		subjectPublish: s.onPublish, subjectTyping: s.typing.onTyping,
 	} {
 		sub, err := s.nc.Subscribe(subject, func(m *nats.Msg) {
