@@ -143,6 +143,17 @@ type Social struct {
 	// without one. open, approval or invite. TIM_DEFAULT_JOIN_POLICY.
 	// Default "open", the original behaviour.
 	DefaultJoinPolicy string
+	// JoinCreatesGroup: a join of a group id that does not exist creates
+	// that group, as the original API did; false answers 404.
+	// TIM_JOIN_CREATES_GROUP. Default true.
+	JoinCreatesGroup bool
+	// JoinFailuresPerAccount refused joins (403 and 404) per account per
+	// JoinFailureWindow before every join of the account gets 429, so that
+	// group ids cannot be probed cheaply. TIM_JOIN_FAILURES_PER_ACCOUNT, 0
+	// for no limit. Default 20.
+	JoinFailuresPerAccount int
+	// JoinFailureWindow. TIM_JOIN_FAILURE_WINDOW. Default 15m.
+	JoinFailureWindow time.Duration
 }
 
 // Media is the section of uploads: how large each kind may be, and how many
@@ -286,8 +297,11 @@ func Default() Config {
 			PasswordTime:            2,
 		},
 		Social: Social{
-			GroupMemberLimit:  500,
-			DefaultJoinPolicy: "open",
+			GroupMemberLimit:       500,
+			DefaultJoinPolicy:      "open",
+			JoinCreatesGroup:       true,
+			JoinFailuresPerAccount: 20,
+			JoinFailureWindow:      15 * time.Minute,
 		},
 		Media: Media{
 			UploadsPerAccount: 4,

@@ -130,6 +130,15 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 			errs = append(errs, fmt.Errorf("TIM_DEFAULT_JOIN_POLICY: want open, approval or invite, got %q", v))
 		}
 	}
+	if v := getenv("TIM_JOIN_CREATES_GROUP"); v != "" {
+		if b, err := strconv.ParseBool(v); err != nil {
+			errs = append(errs, fmt.Errorf("TIM_JOIN_CREATES_GROUP: want true or false, got %q", v))
+		} else {
+			c.Social.JoinCreatesGroup = b
+		}
+	}
+	count("TIM_JOIN_FAILURES_PER_ACCOUNT", &c.Social.JoinFailuresPerAccount)
+	dur("TIM_JOIN_FAILURE_WINDOW", &c.Social.JoinFailureWindow)
 
 	inum("TIM_UPLOADS_PER_ACCOUNT", &c.Media.UploadsPerAccount)
 	num("TIM_MAX_AVATAR_BYTES", &c.Media.MaxAvatarBytes)

@@ -52,6 +52,9 @@ var settings = []setting{
 	{"TIM_PASSWORD_TIME", "3", func(c config.Config) bool { return c.Accounts.PasswordTime == 3 }},
 	{"TIM_GROUP_MEMBER_LIMIT", "7", func(c config.Config) bool { return c.Social.GroupMemberLimit == 7 }},
 	{"TIM_DEFAULT_JOIN_POLICY", "approval", func(c config.Config) bool { return c.Social.DefaultJoinPolicy == "approval" }},
+	{"TIM_JOIN_CREATES_GROUP", "false", func(c config.Config) bool { return !c.Social.JoinCreatesGroup }},
+	{"TIM_JOIN_FAILURES_PER_ACCOUNT", "3", func(c config.Config) bool { return c.Social.JoinFailuresPerAccount == 3 }},
+	{"TIM_JOIN_FAILURE_WINDOW", "2m", func(c config.Config) bool { return c.Social.JoinFailureWindow == 2*time.Minute }},
 	{"TIM_MAX_AVATAR_BYTES", "101", func(c config.Config) bool { return c.Media.MaxAvatarBytes == 101 }},
 	{"TIM_MAX_CHATPIC_BYTES", "102", func(c config.Config) bool { return c.Media.MaxChatPicBytes == 102 }},
 	{"TIM_MAX_MP3_BYTES", "103", func(c config.Config) bool { return c.Media.MaxMP3Bytes == 103 }},
@@ -186,9 +189,9 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		}
 		return keys
 	}
-	durations, positive := readBy("dur"), append(readBy("num"), readBy("inum")...)
-	if len(durations) < 15 || len(positive) < 16 || len(readBy("count")) != 1 {
-		t.Fatalf("found %d durations, %d positive integers and %d counts in load.go", len(durations), len(positive), len(readBy("count")))
+	durations, positive, counts := readBy("dur"), append(readBy("num"), readBy("inum")...), readBy("count")
+	if len(durations) < 15 || len(positive) < 16 || len(counts) < 2 {
+		t.Fatalf("found %d durations, %d positive integers and %d counts in load.go", len(durations), len(positive), len(counts))
 	}
 	type bad struct{ key, value, want string }
 	var cases []bad
@@ -202,9 +205,12 @@ func TestLoadRefusesBadValues(t *testing.T) {
 			cases = append(cases, bad{k, v, "want a positive integer"})
 		}
 	}
+	for _, k := range counts {
+		for _, v := range []string{"-1", "few"} {
+			cases = append(cases, bad{k, v, "want a non-negative integer"})
+		}
+	}
 	cases = append(cases,
-		bad{"TIM_HASH_QUEUE", "-1", "want a non-negative integer"},
-		bad{"TIM_HASH_QUEUE", "few", "want a non-negative integer"},
 		bad{"TIM_SEND_RATE", "0", "want a positive finite number"},
 		bad{"TIM_SEND_RATE", "-2", "want a positive finite number"},
 		bad{"TIM_SEND_RATE", "fast", "want a positive finite number"},
@@ -230,6 +236,7 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		bad{"TIM_INSTANCE_ID", "node 7", "want no spaces, '*' or '>'"},
 		bad{"TIM_INSTANCE_ID", "node-*", "want no spaces, '*' or '>'"},
 		bad{"TIM_INSTANCE_ID", "node>", "want no spaces, '*' or '>'"},
+		bad{"TIM_JOIN_CREATES_GROUP", "maybe", "want true or false"},
 	)
 	for _, tc := range cases {
 		_, err := load(map[string]string{tc.key: tc.value})
