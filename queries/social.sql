@@ -47,14 +47,6 @@ INSERT INTO groups (id, name, owner)
 VALUES ($1, $2, $3)
 ON CONFLICT (id) DO NOTHING;
 
--- name: GroupInsertNext :one
--- A group with the next sequence id. Returns no row when a join has taken
--- that id already; the caller tries the next one.
-INSERT INTO groups (id, name, owner)
-VALUES (nextval('group_id_seq'), $1, $2)
-ON CONFLICT (id) DO NOTHING
-RETURNING *;
-
 -- name: GroupLockForUpdate :one
 -- Serialises joins and leaves of one group, so member_count and the member
 -- limit hold under concurrency.

@@ -173,6 +173,18 @@ type ClientInterface interface {
 	// Corresponds with POST /Tim/addFriend (the `AddFriendPost` operationId).
 	AddFriendPost(ctx context.Context, params *AddFriendPostParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// AnswerJoinRequest Accept or reject a join request
+	//
+	// The group's owner or an admin answers a pending join request. On
+	// acceptance the requester becomes a member exactly as by an open
+	// join (their sockets carry the group at once); either way their
+	// user sockets get a `joinRequestAnswered` frame. A request is
+	// answered once: a second answer, also one racing the first, gets
+	// 409 and changes nothing.
+	//
+	// Corresponds with POST /Tim/answerJoinRequest (the `AnswerJoinRequest` operationId).
+	AnswerJoinRequest(ctx context.Context, params *AnswerJoinRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetAvatar Download an avatar
 	//
 	// The account's avatar picture; 404 when the account does not exist
@@ -214,7 +226,10 @@ type ClientInterface interface {
 
 	// CreateGroup Create a group
 	//
-	// Creates a group with a server-chosen id; the creator is its owner and first member.
+	// Creates a group with a server-chosen id, drawn at random from 1 to
+	// 2^53-1 and never used before (ids of dissolved groups included), so
+	// that one group's id tells nothing of another's. The creator is its
+	// owner and first member.
 	//
 	// Corresponds with POST /Tim/createGroup (the `CreateGroup` operationId).
 	CreateGroup(ctx context.Context, params *CreateGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -273,13 +288,46 @@ type ClientInterface interface {
 	// Corresponds with GET /Tim/groupReaders (the `GetGroupReaders` operationId).
 	GetGroupReaders(ctx context.Context, params *GetGroupReadersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// InviteMember Add an account to a group
+	//
+	// The group's owner or an admin adds TargetAccount as a member, whatever
+	// the group's join policy, exactly as by an open join. An account that
+	// blocks the inviter cannot be added: 403 无权限, which says no more.
+	// A pending join request of the target is accepted with it.
+	//
+	// Corresponds with POST /Tim/inviteMember (the `InviteMember` operationId).
+	InviteMember(ctx context.Context, params *InviteMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// JoinGroup Join a group
 	//
-	// Joins the group. A group id that does not exist yet is created by the
-	// join, with the joining user as its owner.
+	// Joins the group, as its join policy allows (see JoinPolicy): an
+	// `open` group takes the account at once (200); an `approval` group
+	// answers 202 with a pending join request, which the group's owner and
+	// admins see in /Tim/joinRequests and answer with
+	// /Tim/answerJoinRequest (the requester's user sockets then get a
+	// `joinRequestAnswered` frame); asking again while it is pending
+	// answers 202 with the same request. An `invite` group refuses (403):
+	// its owner and admins add members with /Tim/inviteMember.
+	//
+	// A group id that does not exist yet is created by the join, with the
+	// joining user as its owner, the id it names and the deployment's
+	// default join policy, unless the server sets
+	// `TIM_JOIN_CREATES_GROUP=false`: then it is 404. Refused joins (403
+	// and 404) count against the account like failed logins; past
+	// `TIM_JOIN_FAILURES_PER_ACCOUNT` in `TIM_JOIN_FAILURE_WINDOW` every
+	// join is 429 with `Retry-After`.
 	//
 	// Corresponds with POST /Tim/joinGroup (the `JoinGroup` operationId).
 	JoinGroup(ctx context.Context, params *JoinGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetJoinRequests List a group's pending join requests
+	//
+	// The pending join requests of the group, newest first, for its owner
+	// and admins only. Page back with `beforeId`: the last listed
+	// request's id.
+	//
+	// Corresponds with GET /Tim/joinRequests (the `GetJoinRequests` operationId).
+	GetJoinRequests(ctx context.Context, params *GetJoinRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LeaveGroup Leave a group
 	//
@@ -609,6 +657,28 @@ func (c *Client) AddFriendPost(ctx context.Context, params *AddFriendPostParams,
 	return c.Client.Do(req)
 }
 
+// AnswerJoinRequest Accept or reject a join request
+//
+// The group's owner or an admin answers a pending join request. On
+// acceptance the requester becomes a member exactly as by an open
+// join (their sockets carry the group at once); either way their
+// user sockets get a `joinRequestAnswered` frame. A request is
+// answered once: a second answer, also one racing the first, gets
+// 409 and changes nothing.
+//
+// Corresponds with POST /Tim/answerJoinRequest (the `AnswerJoinRequest` operationId).
+func (c *Client) AnswerJoinRequest(ctx context.Context, params *AnswerJoinRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnswerJoinRequestRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetAvatar Download an avatar
 //
 // The account's avatar picture; 404 when the account does not exist
@@ -670,7 +740,10 @@ func (c *Client) GetConversations(ctx context.Context, params *GetConversationsP
 
 // CreateGroup Create a group
 //
-// Creates a group with a server-chosen id; the creator is its owner and first member.
+// Creates a group with a server-chosen id, drawn at random from 1 to
+// 2^53-1 and never used before (ids of dissolved groups included), so
+// that one group's id tells nothing of another's. The creator is its
+// owner and first member.
 //
 // Corresponds with POST /Tim/createGroup (the `CreateGroup` operationId).
 func (c *Client) CreateGroup(ctx context.Context, params *CreateGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -809,14 +882,67 @@ func (c *Client) GetGroupReaders(ctx context.Context, params *GetGroupReadersPar
 	return c.Client.Do(req)
 }
 
+// InviteMember Add an account to a group
+//
+// The group's owner or an admin adds TargetAccount as a member, whatever
+// the group's join policy, exactly as by an open join. An account that
+// blocks the inviter cannot be added: 403 无权限, which says no more.
+// A pending join request of the target is accepted with it.
+//
+// Corresponds with POST /Tim/inviteMember (the `InviteMember` operationId).
+func (c *Client) InviteMember(ctx context.Context, params *InviteMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInviteMemberRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // JoinGroup Join a group
 //
-// Joins the group. A group id that does not exist yet is created by the
-// join, with the joining user as its owner.
+// Joins the group, as its join policy allows (see JoinPolicy): an
+// `open` group takes the account at once (200); an `approval` group
+// answers 202 with a pending join request, which the group's owner and
+// admins see in /Tim/joinRequests and answer with
+// /Tim/answerJoinRequest (the requester's user sockets then get a
+// `joinRequestAnswered` frame); asking again while it is pending
+// answers 202 with the same request. An `invite` group refuses (403):
+// its owner and admins add members with /Tim/inviteMember.
+//
+// A group id that does not exist yet is created by the join, with the
+// joining user as its owner, the id it names and the deployment's
+// default join policy, unless the server sets
+// `TIM_JOIN_CREATES_GROUP=false`: then it is 404. Refused joins (403
+// and 404) count against the account like failed logins; past
+// `TIM_JOIN_FAILURES_PER_ACCOUNT` in `TIM_JOIN_FAILURE_WINDOW` every
+// join is 429 with `Retry-After`.
 //
 // Corresponds with POST /Tim/joinGroup (the `JoinGroup` operationId).
 func (c *Client) JoinGroup(ctx context.Context, params *JoinGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewJoinGroupRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetJoinRequests List a group's pending join requests
+//
+// The pending join requests of the group, newest first, for its owner
+// and admins only. Page back with `beforeId`: the last listed
+// request's id.
+//
+// Corresponds with GET /Tim/joinRequests (the `GetJoinRequests` operationId).
+func (c *Client) GetJoinRequests(ctx context.Context, params *GetJoinRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetJoinRequestsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1427,6 +1553,72 @@ func NewAddFriendPostRequest(server string, params *AddFriendPostParams) (*http.
 	return req, nil
 }
 
+// NewAnswerJoinRequestRequest constructs an http.Request for the AnswerJoinRequest method
+func NewAnswerJoinRequestRequest(server string, params *AnswerJoinRequestParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/answerJoinRequest")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "UserAccount", params.UserAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id", params.Id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "accept", params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetAvatarRequest constructs an http.Request for the GetAvatar method
 func NewGetAvatarRequest(server string, params *GetAvatarParams) (*http.Request, error) {
 	var err error
@@ -1641,6 +1833,30 @@ func NewCreateGroupRequest(server string, params *CreateGroupParams) (*http.Requ
 			for _, qp := range strings.Split(queryFrag, "&") {
 				rawQueryFragments = append(rawQueryFragments, qp)
 			}
+		}
+
+		if params.JoinPolicy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "joinPolicy", *params.JoinPolicy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.HistoryVisibility != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "historyVisibility", *params.HistoryVisibility, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
 		}
 
 		if encoded := queryValues.Encode(); encoded != "" {
@@ -2075,6 +2291,72 @@ func NewGetGroupReadersRequest(server string, params *GetGroupReadersParams) (*h
 	return req, nil
 }
 
+// NewInviteMemberRequest constructs an http.Request for the InviteMember method
+func NewInviteMemberRequest(server string, params *InviteMemberParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/inviteMember")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "UserAccount", params.UserAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "GroupID", params.GroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "TargetAccount", params.TargetAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewJoinGroupRequest constructs an http.Request for the JoinGroup method
 func NewJoinGroupRequest(server string, params *JoinGroupParams) (*http.Request, error) {
 	var err error
@@ -2119,6 +2401,18 @@ func NewJoinGroupRequest(server string, params *JoinGroupParams) (*http.Request,
 			}
 		}
 
+		if params.Message != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "message", *params.Message, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -2126,6 +2420,88 @@ func NewJoinGroupRequest(server string, params *JoinGroupParams) (*http.Request,
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetJoinRequestsRequest constructs an http.Request for the GetJoinRequests method
+func NewGetJoinRequestsRequest(server string, params *GetJoinRequestsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/joinRequests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "GroupID", params.GroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.BeforeId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "beforeId", *params.BeforeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2922,6 +3298,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /Tim/addFriend (the `AddFriendPost` operationId).
 	AddFriendPostWithResponse(ctx context.Context, params *AddFriendPostParams, reqEditors ...RequestEditorFn) (*AddFriendPostResponse, error)
 
+	// AnswerJoinRequestWithResponse Accept or reject a join request
+	//
+	// The group's owner or an admin answers a pending join request. On
+	// acceptance the requester becomes a member exactly as by an open
+	// join (their sockets carry the group at once); either way their
+	// user sockets get a `joinRequestAnswered` frame. A request is
+	// answered once: a second answer, also one racing the first, gets
+	// 409 and changes nothing.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/answerJoinRequest (the `AnswerJoinRequest` operationId).
+	AnswerJoinRequestWithResponse(ctx context.Context, params *AnswerJoinRequestParams, reqEditors ...RequestEditorFn) (*AnswerJoinRequestResponse, error)
+
 	// GetAvatarWithResponse Download an avatar
 	//
 	// The account's avatar picture; 404 when the account does not exist
@@ -2967,7 +3357,10 @@ type ClientWithResponsesInterface interface {
 
 	// CreateGroupWithResponse Create a group
 	//
-	// Creates a group with a server-chosen id; the creator is its owner and first member.
+	// Creates a group with a server-chosen id, drawn at random from 1 to
+	// 2^53-1 and never used before (ids of dissolved groups included), so
+	// that one group's id tells nothing of another's. The creator is its
+	// owner and first member.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3042,15 +3435,52 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /Tim/groupReaders (the `GetGroupReaders` operationId).
 	GetGroupReadersWithResponse(ctx context.Context, params *GetGroupReadersParams, reqEditors ...RequestEditorFn) (*GetGroupReadersResponse, error)
 
+	// InviteMemberWithResponse Add an account to a group
+	//
+	// The group's owner or an admin adds TargetAccount as a member, whatever
+	// the group's join policy, exactly as by an open join. An account that
+	// blocks the inviter cannot be added: 403 无权限, which says no more.
+	// A pending join request of the target is accepted with it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/inviteMember (the `InviteMember` operationId).
+	InviteMemberWithResponse(ctx context.Context, params *InviteMemberParams, reqEditors ...RequestEditorFn) (*InviteMemberResponse, error)
+
 	// JoinGroupWithResponse Join a group
 	//
-	// Joins the group. A group id that does not exist yet is created by the
-	// join, with the joining user as its owner.
+	// Joins the group, as its join policy allows (see JoinPolicy): an
+	// `open` group takes the account at once (200); an `approval` group
+	// answers 202 with a pending join request, which the group's owner and
+	// admins see in /Tim/joinRequests and answer with
+	// /Tim/answerJoinRequest (the requester's user sockets then get a
+	// `joinRequestAnswered` frame); asking again while it is pending
+	// answers 202 with the same request. An `invite` group refuses (403):
+	// its owner and admins add members with /Tim/inviteMember.
+	//
+	// A group id that does not exist yet is created by the join, with the
+	// joining user as its owner, the id it names and the deployment's
+	// default join policy, unless the server sets
+	// `TIM_JOIN_CREATES_GROUP=false`: then it is 404. Refused joins (403
+	// and 404) count against the account like failed logins; past
+	// `TIM_JOIN_FAILURES_PER_ACCOUNT` in `TIM_JOIN_FAILURE_WINDOW` every
+	// join is 429 with `Retry-After`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /Tim/joinGroup (the `JoinGroup` operationId).
 	JoinGroupWithResponse(ctx context.Context, params *JoinGroupParams, reqEditors ...RequestEditorFn) (*JoinGroupResponse, error)
+
+	// GetJoinRequestsWithResponse List a group's pending join requests
+	//
+	// The pending join requests of the group, newest first, for its owner
+	// and admins only. Page back with `beforeId`: the last listed
+	// request's id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /Tim/joinRequests (the `GetJoinRequests` operationId).
+	GetJoinRequestsWithResponse(ctx context.Context, params *GetJoinRequestsParams, reqEditors ...RequestEditorFn) (*GetJoinRequestsResponse, error)
 
 	// LeaveGroupWithResponse Leave a group
 	//
@@ -3739,6 +4169,89 @@ func (r AddFriendPostResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AddFriendPostResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AnswerJoinRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *JoinRequestEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AnswerJoinRequestResponse) GetJSON200() *JoinRequestEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AnswerJoinRequestResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AnswerJoinRequestResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AnswerJoinRequestResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AnswerJoinRequestResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AnswerJoinRequestResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AnswerJoinRequestResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AnswerJoinRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnswerJoinRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnswerJoinRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnswerJoinRequestResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4499,7 +5012,7 @@ func (r GetGroupReadersResponse) ContentType() string {
 	return ""
 }
 
-type JoinGroupResponse struct {
+type InviteMemberResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
@@ -4510,6 +5023,8 @@ type JoinGroupResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Conflict
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -4517,8 +5032,107 @@ type JoinGroupResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r InviteMemberResponse) GetJSON200() *GroupEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r InviteMemberResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r InviteMemberResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r InviteMemberResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r InviteMemberResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r InviteMemberResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r InviteMemberResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r InviteMemberResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r InviteMemberResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r InviteMemberResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r InviteMemberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// JoinGroupResponse429Headers the declared response headers of an HTTP 429 response for JoinGroup
+type JoinGroupResponse429Headers struct {
+	RetryAfter *int32
+}
+
+type JoinGroupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GroupEnvelope
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *JoinRequestEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *JoinGroupResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r JoinGroupResponse) GetJSON200() *GroupEnvelope {
 	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r JoinGroupResponse) GetJSON202() *JoinRequestEnvelope {
+	return r.JSON202
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -4536,9 +5150,19 @@ func (r JoinGroupResponse) GetJSON403() *Forbidden {
 	return r.JSON403
 }
 
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r JoinGroupResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r JoinGroupResponse) GetJSON409() *Conflict {
 	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r JoinGroupResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -4569,6 +5193,82 @@ func (r JoinGroupResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r JoinGroupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetJoinRequestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *JoinRequestListEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetJoinRequestsResponse) GetJSON200() *JoinRequestListEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetJoinRequestsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetJoinRequestsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetJoinRequestsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetJoinRequestsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetJoinRequestsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetJoinRequestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetJoinRequestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetJoinRequestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetJoinRequestsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5725,6 +6425,26 @@ func (c *ClientWithResponses) AddFriendPostWithResponse(ctx context.Context, par
 	return ParseAddFriendPostResponse(rsp)
 }
 
+// AnswerJoinRequestWithResponse Accept or reject a join request
+//
+// The group's owner or an admin answers a pending join request. On
+// acceptance the requester becomes a member exactly as by an open
+// join (their sockets carry the group at once); either way their
+// user sockets get a `joinRequestAnswered` frame. A request is
+// answered once: a second answer, also one racing the first, gets
+// 409 and changes nothing.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/answerJoinRequest (the `AnswerJoinRequest` operationId).
+func (c *ClientWithResponses) AnswerJoinRequestWithResponse(ctx context.Context, params *AnswerJoinRequestParams, reqEditors ...RequestEditorFn) (*AnswerJoinRequestResponse, error) {
+	rsp, err := c.AnswerJoinRequest(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnswerJoinRequestResponse(rsp)
+}
+
 // GetAvatarWithResponse Download an avatar
 //
 // The account's avatar picture; 404 when the account does not exist
@@ -5782,7 +6502,10 @@ func (c *ClientWithResponses) GetConversationsWithResponse(ctx context.Context, 
 
 // CreateGroupWithResponse Create a group
 //
-// Creates a group with a server-chosen id; the creator is its owner and first member.
+// Creates a group with a server-chosen id, drawn at random from 1 to
+// 2^53-1 and never used before (ids of dissolved groups included), so
+// that one group's id tells nothing of another's. The creator is its
+// owner and first member.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5905,10 +6628,42 @@ func (c *ClientWithResponses) GetGroupReadersWithResponse(ctx context.Context, p
 	return ParseGetGroupReadersResponse(rsp)
 }
 
+// InviteMemberWithResponse Add an account to a group
+//
+// The group's owner or an admin adds TargetAccount as a member, whatever
+// the group's join policy, exactly as by an open join. An account that
+// blocks the inviter cannot be added: 403 无权限, which says no more.
+// A pending join request of the target is accepted with it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/inviteMember (the `InviteMember` operationId).
+func (c *ClientWithResponses) InviteMemberWithResponse(ctx context.Context, params *InviteMemberParams, reqEditors ...RequestEditorFn) (*InviteMemberResponse, error) {
+	rsp, err := c.InviteMember(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInviteMemberResponse(rsp)
+}
+
 // JoinGroupWithResponse Join a group
 //
-// Joins the group. A group id that does not exist yet is created by the
-// join, with the joining user as its owner.
+// Joins the group, as its join policy allows (see JoinPolicy): an
+// `open` group takes the account at once (200); an `approval` group
+// answers 202 with a pending join request, which the group's owner and
+// admins see in /Tim/joinRequests and answer with
+// /Tim/answerJoinRequest (the requester's user sockets then get a
+// `joinRequestAnswered` frame); asking again while it is pending
+// answers 202 with the same request. An `invite` group refuses (403):
+// its owner and admins add members with /Tim/inviteMember.
+//
+// A group id that does not exist yet is created by the join, with the
+// joining user as its owner, the id it names and the deployment's
+// default join policy, unless the server sets
+// `TIM_JOIN_CREATES_GROUP=false`: then it is 404. Refused joins (403
+// and 404) count against the account like failed logins; past
+// `TIM_JOIN_FAILURES_PER_ACCOUNT` in `TIM_JOIN_FAILURE_WINDOW` every
+// join is 429 with `Retry-After`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5919,6 +6674,23 @@ func (c *ClientWithResponses) JoinGroupWithResponse(ctx context.Context, params 
 		return nil, err
 	}
 	return ParseJoinGroupResponse(rsp)
+}
+
+// GetJoinRequestsWithResponse List a group's pending join requests
+//
+// The pending join requests of the group, newest first, for its owner
+// and admins only. Page back with `beforeId`: the last listed
+// request's id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /Tim/joinRequests (the `GetJoinRequests` operationId).
+func (c *ClientWithResponses) GetJoinRequestsWithResponse(ctx context.Context, params *GetJoinRequestsParams, reqEditors ...RequestEditorFn) (*GetJoinRequestsResponse, error) {
+	rsp, err := c.GetJoinRequests(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetJoinRequestsResponse(rsp)
 }
 
 // LeaveGroupWithResponse Leave a group
@@ -6567,6 +7339,74 @@ func ParseAddFriendPostResponse(rsp *http.Response) (*AddFriendPostResponse, err
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest OK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAnswerJoinRequestResponse parses an HTTP response from a AnswerJoinRequestWithResponse call
+func ParseAnswerJoinRequestResponse(rsp *http.Response) (*AnswerJoinRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnswerJoinRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest JoinRequestEnvelope
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7286,15 +8126,15 @@ func ParseGetGroupReadersResponse(rsp *http.Response) (*GetGroupReadersResponse,
 	return response, nil
 }
 
-// ParseJoinGroupResponse parses an HTTP response from a JoinGroupWithResponse call
-func ParseJoinGroupResponse(rsp *http.Response) (*JoinGroupResponse, error) {
+// ParseInviteMemberResponse parses an HTTP response from a InviteMemberWithResponse call
+func ParseInviteMemberResponse(rsp *http.Response) (*InviteMemberResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
 	defer func() { _ = rsp.Body.Close() }()
 	if err != nil {
 		return nil, err
 	}
 
-	response := &JoinGroupResponse{
+	response := &InviteMemberResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
@@ -7328,12 +8168,175 @@ func ParseJoinGroupResponse(rsp *http.Response) (*JoinGroupResponse, error) {
 		}
 		response.JSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Conflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseJoinGroupResponse parses an HTTP response from a JoinGroupWithResponse call
+func ParseJoinGroupResponse(rsp *http.Response) (*JoinGroupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &JoinGroupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GroupEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest JoinRequestEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers JoinGroupResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetJoinRequestsResponse parses an HTTP response from a GetJoinRequestsWithResponse call
+func ParseGetJoinRequestsResponse(rsp *http.Response) (*GetJoinRequestsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetJoinRequestsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest JoinRequestListEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError

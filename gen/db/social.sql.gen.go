@@ -133,38 +133,6 @@ func (q *Queries) GroupInsertIfMissing(ctx context.Context, arg GroupInsertIfMis
 	return err
 }
 
-const groupInsertNext = `-- name: GroupInsertNext :one
-INSERT INTO groups (id, name, owner)
-VALUES (nextval('group_id_seq'), $1, $2)
-ON CONFLICT (id) DO NOTHING
-RETURNING id, name, owner, member_count, created_at, join_policy, history_visibility, announcement, muted, dissolved_at
-`
-
-type GroupInsertNextParams struct {
-	Name  string
-	Owner string
-}
-
-// A group with the next sequence id. Returns no row when a join has taken
-// that id already; the caller tries the next one.
-func (q *Queries) GroupInsertNext(ctx context.Context, arg GroupInsertNextParams) (Group, error) {
-	row := q.db.QueryRow(ctx, groupInsertNext, arg.Name, arg.Owner)
-	var i Group
-	err := row.Scan(
-		&i.ID,
-		&i.Name,
-		&i.Owner,
-		&i.MemberCount,
-		&i.CreatedAt,
-		&i.JoinPolicy,
-		&i.HistoryVisibility,
-		&i.Announcement,
-		&i.Muted,
-		&i.DissolvedAt,
-	)
-	return i, err
-}
-
 const groupListByMember = `-- name: GroupListByMember :many
 SELECT g.id, g.name, g.owner, g.member_count, g.created_at, g.join_policy, g.history_visibility, g.announcement, g.muted, g.dissolved_at FROM groups g
 JOIN group_members m ON m.group_id = g.id

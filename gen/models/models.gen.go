@@ -213,6 +213,57 @@ func (e JoinPolicy) Valid() bool {
 	}
 }
 
+// Defines values for JoinRequestAnsweredFrameType.
+const (
+	JoinRequestAnsweredFrameTypeJoinRequestAnswered JoinRequestAnsweredFrameType = "joinRequestAnswered"
+)
+
+// Valid indicates whether the value is a known member of the JoinRequestAnsweredFrameType enum.
+func (e JoinRequestAnsweredFrameType) Valid() bool {
+	switch e {
+	case JoinRequestAnsweredFrameTypeJoinRequestAnswered:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for JoinRequestFrameType.
+const (
+	JoinRequestFrameTypeJoinRequest JoinRequestFrameType = "joinRequest"
+)
+
+// Valid indicates whether the value is a known member of the JoinRequestFrameType enum.
+func (e JoinRequestFrameType) Valid() bool {
+	switch e {
+	case JoinRequestFrameTypeJoinRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for JoinRequestStatus.
+const (
+	JoinRequestStatusAccepted JoinRequestStatus = "accepted"
+	JoinRequestStatusPending  JoinRequestStatus = "pending"
+	JoinRequestStatusRejected JoinRequestStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the JoinRequestStatus enum.
+func (e JoinRequestStatus) Valid() bool {
+	switch e {
+	case JoinRequestStatusAccepted:
+		return true
+	case JoinRequestStatusPending:
+		return true
+	case JoinRequestStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MediaInfoMime.
 const (
 	MediaInfoMimeAudiompeg MediaInfoMime = "audio/mpeg"
@@ -832,6 +883,87 @@ type HistoryVisibility string
 // Example: open
 type JoinPolicy string
 
+// JoinRequest A request to join a group whose join policy is `approval`.
+//
+// Example: {"account":"carol","groupId":7,"id":31,"message":"我是小明，想一起去爬山","status":"pending","time":"2024-05-01T10:05:00Z"}
+type JoinRequest struct {
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
+	GroupId int64       `json:"groupId"`
+	Id      int64       `json:"id"`
+
+	// Message The requester's word to the owner and admins; empty when none.
+	Message string `json:"message"`
+
+	// Status `pending` until the owner or an admin answers it: then `accepted` or `rejected`.
+	//
+	// Example: pending
+	Status JoinRequestStatus `json:"status"`
+
+	// Time When the request was made.
+	Time time.Time `json:"time"`
+}
+
+// JoinRequestAnsweredFrame On the requester's user sockets: the owner or an admin answered
+// their join request. When accepted, the sockets carry the group from
+// then on (a notice: not stored, not replayed).
+//
+// Example: {"accepted":true,"groupId":7,"id":31,"type":"joinRequestAnswered"}
+type JoinRequestAnsweredFrame struct {
+	Accepted bool                         `json:"accepted"`
+	GroupId  int64                        `json:"groupId"`
+	Id       int64                        `json:"id"`
+	Type     JoinRequestAnsweredFrameType `json:"type"`
+}
+
+// JoinRequestAnsweredFrameType defines model for JoinRequestAnsweredFrame.Type.
+type JoinRequestAnsweredFrameType string
+
+// JoinRequestEnvelope defines model for JoinRequestEnvelope.
+type JoinRequestEnvelope struct {
+	Code int32 `json:"code"`
+
+	// Data A request to join a group whose join policy is `approval`.
+	//
+	// Example: {"account":"carol","groupId":7,"id":31,"message":"我是小明，想一起去爬山","status":"pending","time":"2024-05-01T10:05:00Z"}
+	Data    JoinRequest `json:"data"`
+	Message string      `json:"message"`
+}
+
+// JoinRequestFrame On the user sockets of a group's owner and admins: an account asked
+// to join the group (a notice: not stored, not replayed; the pending
+// requests are in /Tim/joinRequests).
+//
+// Example: {"account":"carol","groupId":7,"id":31,"message":"我是小明，想一起去爬山","time":"2024-05-01T10:05:00Z","type":"joinRequest"}
+type JoinRequestFrame struct {
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName          `json:"account"`
+	GroupId int64                `json:"groupId"`
+	Id      int64                `json:"id"`
+	Message string               `json:"message"`
+	Time    time.Time            `json:"time"`
+	Type    JoinRequestFrameType `json:"type"`
+}
+
+// JoinRequestFrameType defines model for JoinRequestFrame.Type.
+type JoinRequestFrameType string
+
+// JoinRequestListEnvelope defines model for JoinRequestListEnvelope.
+type JoinRequestListEnvelope struct {
+	Code    int32         `json:"code"`
+	Data    []JoinRequest `json:"data"`
+	Message string        `json:"message"`
+}
+
+// JoinRequestStatus `pending` until the owner or an admin answers it: then `accepted` or `rejected`.
+//
+// Example: pending
+type JoinRequestStatus string
+
 // LegacySendFrame The original system's direct message frame on the user channel. It
 // is a send like any other: committed, acked, and delivered to the
 // sender's own sockets too.
@@ -1360,6 +1492,11 @@ type LogoutAll = bool
 // Range defines model for Range.
 type Range = string
 
+// TargetAccount An account name, 1 to 32 letters, digits or `_ . - @`.
+//
+// Example: alice
+type TargetAccount = AccountName
+
 // UserAccount An account name, 1 to 32 letters, digits or `_ . - @`.
 //
 // Example: alice
@@ -1485,6 +1622,18 @@ type AddFriendPostParams struct {
 	FriendAccount FriendAccount `form:"FriendAccount" json:"FriendAccount"`
 }
 
+// AnswerJoinRequestParams defines parameters for AnswerJoinRequest.
+type AnswerJoinRequestParams struct {
+	// UserAccount The acting account; it must be the token's account.
+	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
+
+	// Id The join request's id.
+	Id int64 `form:"id" json:"id"`
+
+	// Accept true to let the requester in, false to reject the request.
+	Accept bool `form:"accept" json:"accept"`
+}
+
 // GetAvatarParams defines parameters for GetAvatar.
 type GetAvatarParams struct {
 	// Account The account whose data is read.
@@ -1522,6 +1671,12 @@ type CreateGroupParams struct {
 
 	// GroupName The group's name.
 	GroupName DisplayName `form:"GroupName" json:"GroupName"`
+
+	// JoinPolicy Who may join; without it, the deployment's default (`TIM_DEFAULT_JOIN_POLICY`, `open` unless set).
+	JoinPolicy *JoinPolicy `form:"joinPolicy,omitempty" json:"joinPolicy,omitempty"`
+
+	// HistoryVisibility What members read of the history; `shared` without it.
+	HistoryVisibility *HistoryVisibility `form:"historyVisibility,omitempty" json:"historyVisibility,omitempty"`
 }
 
 // DeleteFriendParams defines parameters for DeleteFriend.
@@ -1587,6 +1742,18 @@ type GetGroupReadersParams struct {
 	Seq int64 `form:"seq" json:"seq"`
 }
 
+// InviteMemberParams defines parameters for InviteMember.
+type InviteMemberParams struct {
+	// UserAccount The acting account; it must be the token's account.
+	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
+
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+	GroupID GroupID `form:"GroupID" json:"GroupID"`
+
+	// TargetAccount The account acted upon.
+	TargetAccount TargetAccount `form:"TargetAccount" json:"TargetAccount"`
+}
+
 // JoinGroupParams defines parameters for JoinGroup.
 type JoinGroupParams struct {
 	// UserAccount The acting account; it must be the token's account.
@@ -1594,6 +1761,24 @@ type JoinGroupParams struct {
 
 	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
 	GroupID GroupID `form:"GroupID" json:"GroupID"`
+
+	// Message A word to the owner and admins, kept with the join request of an `approval` group; ignored by other groups.
+	Message *string `form:"message,omitempty" json:"message,omitempty"`
+}
+
+// GetJoinRequestsParams defines parameters for GetJoinRequests.
+type GetJoinRequestsParams struct {
+	// Account The account whose data is read.
+	Account Account `form:"account" json:"account"`
+
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+	GroupID GroupID `form:"GroupID" json:"GroupID"`
+
+	// BeforeId List the requests with an id below this (the next page).
+	BeforeId *int64 `form:"beforeId,omitempty" json:"beforeId,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // LeaveGroupParams defines parameters for LeaveGroup.
@@ -2706,6 +2891,74 @@ func (t *UserServerFrame) MergeTypingFrame(v TypingFrame) error {
 	return err
 }
 
+// AsJoinRequestFrame returns the union data inside the UserServerFrame as a JoinRequestFrame
+func (t UserServerFrame) AsJoinRequestFrame() (JoinRequestFrame, error) {
+	var body JoinRequestFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromJoinRequestFrame overwrites any union data inside the UserServerFrame as the provided JoinRequestFrame
+func (t *UserServerFrame) FromJoinRequestFrame(v JoinRequestFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"joinRequest"}`))
+	t.union = b
+	return err
+}
+
+// MergeJoinRequestFrame performs a merge with any union data inside the UserServerFrame, using the provided JoinRequestFrame
+func (t *UserServerFrame) MergeJoinRequestFrame(v JoinRequestFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"joinRequest"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsJoinRequestAnsweredFrame returns the union data inside the UserServerFrame as a JoinRequestAnsweredFrame
+func (t UserServerFrame) AsJoinRequestAnsweredFrame() (JoinRequestAnsweredFrame, error) {
+	var body JoinRequestAnsweredFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromJoinRequestAnsweredFrame overwrites any union data inside the UserServerFrame as the provided JoinRequestAnsweredFrame
+func (t *UserServerFrame) FromJoinRequestAnsweredFrame(v JoinRequestAnsweredFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"joinRequestAnswered"}`))
+	t.union = b
+	return err
+}
+
+// MergeJoinRequestAnsweredFrame performs a merge with any union data inside the UserServerFrame, using the provided JoinRequestAnsweredFrame
+func (t *UserServerFrame) MergeJoinRequestAnsweredFrame(v JoinRequestAnsweredFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"joinRequestAnswered"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t UserServerFrame) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -2726,6 +2979,10 @@ func (t UserServerFrame) ValueByDiscriminator() (interface{}, error) {
 		return t.AsConnectedFrame()
 	case "error":
 		return t.AsErrorFrame()
+	case "joinRequest":
+		return t.AsJoinRequestFrame()
+	case "joinRequestAnswered":
+		return t.AsJoinRequestAnsweredFrame()
 	case "message":
 		return t.AsMessageFrame()
 	case "presence":

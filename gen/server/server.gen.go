@@ -44,6 +44,9 @@ type ServerInterface interface {
 	// AddFriendPost Add a friend (POST)
 	// (POST /Tim/addFriend)
 	AddFriendPost(ctx echo.Context, params AddFriendPostParams) error
+	// AnswerJoinRequest Accept or reject a join request
+	// (POST /Tim/answerJoinRequest)
+	AnswerJoinRequest(ctx echo.Context, params AnswerJoinRequestParams) error
 	// GetAvatar Download an avatar
 	// (GET /Tim/avatar)
 	GetAvatar(ctx echo.Context, params GetAvatarParams) error
@@ -74,9 +77,15 @@ type ServerInterface interface {
 	// GetGroupReaders Members who read a group message
 	// (GET /Tim/groupReaders)
 	GetGroupReaders(ctx echo.Context, params GetGroupReadersParams) error
+	// InviteMember Add an account to a group
+	// (POST /Tim/inviteMember)
+	InviteMember(ctx echo.Context, params InviteMemberParams) error
 	// JoinGroup Join a group
 	// (POST /Tim/joinGroup)
 	JoinGroup(ctx echo.Context, params JoinGroupParams) error
+	// GetJoinRequests List a group's pending join requests
+	// (GET /Tim/joinRequests)
+	GetJoinRequests(ctx echo.Context, params GetJoinRequestsParams) error
 	// LeaveGroup Leave a group
 	// (POST /Tim/leaveGroup)
 	LeaveGroup(ctx echo.Context, params LeaveGroupParams) error
@@ -224,6 +233,38 @@ func (w *ServerInterfaceWrapper) AddFriendPost(ctx echo.Context) error {
 	return err
 }
 
+// AnswerJoinRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) AnswerJoinRequest(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AnswerJoinRequestParams
+	// ------------- Required query parameter "UserAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "UserAccount", ctx.QueryParams(), &params.UserAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter UserAccount: %s", err))
+	}
+
+	// ------------- Required query parameter "id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "id", ctx.QueryParams(), &params.Id, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Required query parameter "accept" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "accept", ctx.QueryParams(), &params.Accept, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter accept: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AnswerJoinRequest(ctx, params)
+	return err
+}
+
 // GetAvatar converts echo context to params.
 func (w *ServerInterfaceWrapper) GetAvatar(ctx echo.Context) error {
 	var err error
@@ -354,6 +395,20 @@ func (w *ServerInterfaceWrapper) CreateGroup(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, true, "GroupName", ctx.QueryParams(), &params.GroupName, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter GroupName: %s", err))
+	}
+
+	// ------------- Optional query parameter "joinPolicy" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "joinPolicy", ctx.QueryParams(), &params.JoinPolicy, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter joinPolicy: %s", err))
+	}
+
+	// ------------- Optional query parameter "historyVisibility" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "historyVisibility", ctx.QueryParams(), &params.HistoryVisibility, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter historyVisibility: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -536,6 +591,38 @@ func (w *ServerInterfaceWrapper) GetGroupReaders(ctx echo.Context) error {
 	return err
 }
 
+// InviteMember converts echo context to params.
+func (w *ServerInterfaceWrapper) InviteMember(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params InviteMemberParams
+	// ------------- Required query parameter "UserAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "UserAccount", ctx.QueryParams(), &params.UserAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter UserAccount: %s", err))
+	}
+
+	// ------------- Required query parameter "GroupID" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "GroupID", ctx.QueryParams(), &params.GroupID, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter GroupID: %s", err))
+	}
+
+	// ------------- Required query parameter "TargetAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "TargetAccount", ctx.QueryParams(), &params.TargetAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter TargetAccount: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.InviteMember(ctx, params)
+	return err
+}
+
 // JoinGroup converts echo context to params.
 func (w *ServerInterfaceWrapper) JoinGroup(ctx echo.Context) error {
 	var err error
@@ -556,8 +643,54 @@ func (w *ServerInterfaceWrapper) JoinGroup(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter GroupID: %s", err))
 	}
 
+	// ------------- Optional query parameter "message" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "message", ctx.QueryParams(), &params.Message, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter message: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.JoinGroup(ctx, params)
+	return err
+}
+
+// GetJoinRequests converts echo context to params.
+func (w *ServerInterfaceWrapper) GetJoinRequests(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetJoinRequestsParams
+	// ------------- Required query parameter "account" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "account", ctx.QueryParams(), &params.Account, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account: %s", err))
+	}
+
+	// ------------- Required query parameter "GroupID" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "GroupID", ctx.QueryParams(), &params.GroupID, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter GroupID: %s", err))
+	}
+
+	// ------------- Optional query parameter "beforeId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "beforeId", ctx.QueryParams(), &params.BeforeId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter beforeId: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetJoinRequests(ctx, params)
 	return err
 }
 
@@ -994,6 +1127,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/Tim/joinGroup", wrapper.JoinGroup, options.OperationMiddlewares["joinGroup"]...)
 	router.POST(options.BaseURL+"/Tim/leaveGroup", wrapper.LeaveGroup, options.OperationMiddlewares["leaveGroup"]...)
 	router.POST(options.BaseURL+"/Tim/createGroup", wrapper.CreateGroup, options.OperationMiddlewares["createGroup"]...)
+	router.GET(options.BaseURL+"/Tim/joinRequests", wrapper.GetJoinRequests, options.OperationMiddlewares["getJoinRequests"]...)
+	router.POST(options.BaseURL+"/Tim/answerJoinRequest", wrapper.AnswerJoinRequest, options.OperationMiddlewares["answerJoinRequest"]...)
+	router.POST(options.BaseURL+"/Tim/inviteMember", wrapper.InviteMember, options.OperationMiddlewares["inviteMember"]...)
 	router.GET(options.BaseURL+"/Tim/getGroups", wrapper.GetGroups, options.OperationMiddlewares["getGroups"]...)
 	router.GET(options.BaseURL+"/Tim/getGroupMembers", wrapper.GetGroupMembers, options.OperationMiddlewares["getGroupMembers"]...)
 	router.GET(options.BaseURL+"/Tim/messages", wrapper.GetMessages, options.OperationMiddlewares["getMessages"]...)
@@ -1745,6 +1881,112 @@ func (response AddFriendPost409JSONResponse) VisitAddFriendPostResponse(w http.R
 type AddFriendPost500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response AddFriendPost500JSONResponse) VisitAddFriendPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerJoinRequestRequestObject struct {
+	Params AnswerJoinRequestParams
+}
+
+type AnswerJoinRequestResponseObject interface {
+	VisitAnswerJoinRequestResponse(w http.ResponseWriter) error
+}
+
+type AnswerJoinRequest200JSONResponse JoinRequestEnvelope
+
+func (response AnswerJoinRequest200JSONResponse) VisitAnswerJoinRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerJoinRequest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AnswerJoinRequest400JSONResponse) VisitAnswerJoinRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerJoinRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AnswerJoinRequest401JSONResponse) VisitAnswerJoinRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerJoinRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AnswerJoinRequest403JSONResponse) VisitAnswerJoinRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerJoinRequest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AnswerJoinRequest404JSONResponse) VisitAnswerJoinRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerJoinRequest409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AnswerJoinRequest409JSONResponse) VisitAnswerJoinRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerJoinRequest500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AnswerJoinRequest500JSONResponse) VisitAnswerJoinRequestResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -2830,6 +3072,112 @@ func (response GetGroupReaders500JSONResponse) VisitGetGroupReadersResponse(w ht
 	return err
 }
 
+type InviteMemberRequestObject struct {
+	Params InviteMemberParams
+}
+
+type InviteMemberResponseObject interface {
+	VisitInviteMemberResponse(w http.ResponseWriter) error
+}
+
+type InviteMember200JSONResponse GroupEnvelope
+
+func (response InviteMember200JSONResponse) VisitInviteMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InviteMember400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response InviteMember400JSONResponse) VisitInviteMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InviteMember401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response InviteMember401JSONResponse) VisitInviteMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InviteMember403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response InviteMember403JSONResponse) VisitInviteMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InviteMember404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response InviteMember404JSONResponse) VisitInviteMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InviteMember409JSONResponse struct{ ConflictJSONResponse }
+
+func (response InviteMember409JSONResponse) VisitInviteMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InviteMember500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response InviteMember500JSONResponse) VisitInviteMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type JoinGroupRequestObject struct {
 	Params JoinGroupParams
 }
@@ -2848,6 +3196,20 @@ func (response JoinGroup200JSONResponse) VisitJoinGroupResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinGroup202JSONResponse JoinRequestEnvelope
+
+func (response JoinGroup202JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2894,6 +3256,20 @@ func (response JoinGroup403JSONResponse) VisitJoinGroupResponse(w http.ResponseW
 	return err
 }
 
+type JoinGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response JoinGroup404JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type JoinGroup409JSONResponse struct{ ConflictJSONResponse }
 
 func (response JoinGroup409JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
@@ -2908,9 +3284,118 @@ func (response JoinGroup409JSONResponse) VisitJoinGroupResponse(w http.ResponseW
 	return err
 }
 
+type JoinGroup429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response JoinGroup429JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type JoinGroup500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response JoinGroup500JSONResponse) VisitJoinGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetJoinRequestsRequestObject struct {
+	Params GetJoinRequestsParams
+}
+
+type GetJoinRequestsResponseObject interface {
+	VisitGetJoinRequestsResponse(w http.ResponseWriter) error
+}
+
+type GetJoinRequests200JSONResponse JoinRequestListEnvelope
+
+func (response GetJoinRequests200JSONResponse) VisitGetJoinRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetJoinRequests400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetJoinRequests400JSONResponse) VisitGetJoinRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetJoinRequests401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetJoinRequests401JSONResponse) VisitGetJoinRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetJoinRequests403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetJoinRequests403JSONResponse) VisitGetJoinRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetJoinRequests404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetJoinRequests404JSONResponse) VisitGetJoinRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetJoinRequests500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetJoinRequests500JSONResponse) VisitGetJoinRequestsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -4436,6 +4921,9 @@ type StrictServerInterface interface {
 	// AddFriendPost Add a friend (POST)
 	// (POST /Tim/addFriend)
 	AddFriendPost(ctx context.Context, request AddFriendPostRequestObject) (AddFriendPostResponseObject, error)
+	// AnswerJoinRequest Accept or reject a join request
+	// (POST /Tim/answerJoinRequest)
+	AnswerJoinRequest(ctx context.Context, request AnswerJoinRequestRequestObject) (AnswerJoinRequestResponseObject, error)
 	// GetAvatar Download an avatar
 	// (GET /Tim/avatar)
 	GetAvatar(ctx context.Context, request GetAvatarRequestObject) (GetAvatarResponseObject, error)
@@ -4466,9 +4954,15 @@ type StrictServerInterface interface {
 	// GetGroupReaders Members who read a group message
 	// (GET /Tim/groupReaders)
 	GetGroupReaders(ctx context.Context, request GetGroupReadersRequestObject) (GetGroupReadersResponseObject, error)
+	// InviteMember Add an account to a group
+	// (POST /Tim/inviteMember)
+	InviteMember(ctx context.Context, request InviteMemberRequestObject) (InviteMemberResponseObject, error)
 	// JoinGroup Join a group
 	// (POST /Tim/joinGroup)
 	JoinGroup(ctx context.Context, request JoinGroupRequestObject) (JoinGroupResponseObject, error)
+	// GetJoinRequests List a group's pending join requests
+	// (GET /Tim/joinRequests)
+	GetJoinRequests(ctx context.Context, request GetJoinRequestsRequestObject) (GetJoinRequestsResponseObject, error)
 	// LeaveGroup Leave a group
 	// (POST /Tim/leaveGroup)
 	LeaveGroup(ctx context.Context, request LeaveGroupRequestObject) (LeaveGroupResponseObject, error)
@@ -4705,6 +5199,31 @@ func (sh *strictHandler) AddFriendPost(ctx echo.Context, params AddFriendPostPar
 		return err
 	} else if validResponse, ok := response.(AddFriendPostResponseObject); ok {
 		return validResponse.VisitAddFriendPostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AnswerJoinRequest operation middleware
+func (sh *strictHandler) AnswerJoinRequest(ctx echo.Context, params AnswerJoinRequestParams) error {
+	var request AnswerJoinRequestRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AnswerJoinRequest(ctx.Request().Context(), request.(AnswerJoinRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AnswerJoinRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AnswerJoinRequestResponseObject); ok {
+		return validResponse.VisitAnswerJoinRequestResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -4961,6 +5480,31 @@ func (sh *strictHandler) GetGroupReaders(ctx echo.Context, params GetGroupReader
 	return nil
 }
 
+// InviteMember operation middleware
+func (sh *strictHandler) InviteMember(ctx echo.Context, params InviteMemberParams) error {
+	var request InviteMemberRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.InviteMember(ctx.Request().Context(), request.(InviteMemberRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "InviteMember")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(InviteMemberResponseObject); ok {
+		return validResponse.VisitInviteMemberResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // JoinGroup operation middleware
 func (sh *strictHandler) JoinGroup(ctx echo.Context, params JoinGroupParams) error {
 	var request JoinGroupRequestObject
@@ -4980,6 +5524,31 @@ func (sh *strictHandler) JoinGroup(ctx echo.Context, params JoinGroupParams) err
 		return err
 	} else if validResponse, ok := response.(JoinGroupResponseObject); ok {
 		return validResponse.VisitJoinGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetJoinRequests operation middleware
+func (sh *strictHandler) GetJoinRequests(ctx echo.Context, params GetJoinRequestsParams) error {
+	var request GetJoinRequestsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetJoinRequests(ctx.Request().Context(), request.(GetJoinRequestsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetJoinRequests")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetJoinRequestsResponseObject); ok {
+		return validResponse.VisitGetJoinRequestsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5324,304 +5893,338 @@ func (sh *strictHandler) UploadMp4(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L15dxvHlSj+Vepg3hyR85oUQIJawJPzHrWGikjxiVQ0HkNjFNAFoM1GFdRVIAX76Jw48aJxvJ54iR1n",
-	"HOdnJ57J2LIzebYs2/GXIUjqL3+F36l7q3pDY5MoWcmT//AR0d213Lp19+XpXE202oIzrmSu9HSuyajL",
-	"AvjnUq3G2uoi5Q0Gf7tM1gKvrTzBc6Xckr9Nu5JUql3FZGU25+TYNdpq+yxXysFvOScna03Wovpbxjut",
-	"XOlx8+SKk1Pdtn5TqsDjjdz1607upOCKcXXKk20hPZwlPanHfY8zh2x7qkkoqXs+I5y2GNluCskIu6YY",
-	"l57gpEVVrckkUU1G9FTJ9eEwi/C9/vxH5dxcfq44k1+YyRdK+eOl+UIpvzCzUJ+rHqvlWZEedYusUD1e",
-	"m6dH3GMsXy/Quep8bbbNG+VcYp8teu084w3VzJXmFo4M2SaAtX+DG01GAv2ISBZsMZdMzeWPEMH97nQG",
-	"iEl+ppAvHls4unD46Hwxn5+fG7SYwtyxrMWc3qCN7EXUcJmHJJEqELxBGFee6hJFG8mFlHOjwDQxiM5T",
-	"qVaE69U95vav7nKTcThXs0SyTfUiRcDc5MouM9ch+QJZoV2ij5fYgyVnVzYGLelIMWtFF5kKukt1xYL+",
-	"9ayzmuCuJEqQbeopUmV1ETAS6E88noTWQnzWughaVAE6Kji5Fr3mtfQ9mSsUjxaPzR8pHnVyLY/jj4Vw",
-	"YR5XrMGC3HW9tDYNaIup6M6KDlfZZ0rxobksLlWUeJIEjKYAR32vxnJOztMfXu2woJtzcvqe6GdmAicX",
-	"sKsdL9AnpIIOi2/sfwSsnivl/uFwRFoO41N52CxwVY+mlw9AXWdX+1d8kalOgCctfJdJRVpMStpgEq+/",
-	"ZFcJrYotRlTTk4kdFPIDFm8nG3QMR4rxYziezx8tHD8+t1A8WswfP16IHUY+4zCc3Ak4+lG74Ww7ezdV",
-	"5ovtjN3MZe+mGs52z9spZG7njCGPGcQfqW4Am2IuqXYJ5aTT9gV1CeNuW3hcEVGH/Ur96qbH3Vmij12S",
-	"Jt1iZQ6PmrTNSOWxxx57bGZlZebUqVKzWWq1SlLOVEhd+L7YxtHn54j+d1CjkpEmu1bmrtfwlFwkNd/T",
-	"CEY4Yy7hQpE2DaTGCdaaLfMEXt8NjR9wDSznGHoP0vS35fHw7ywqcybwGHeHXuE6vHJI2rucYgqiOmC9",
-	"yaEP6vKeDUSnvXwqe6kN/fCQJJ7rEEqQp28xYhBMIwdVpCWkInP/ujA/U3CIFEQ1qSLn6BZdh9EI77Sq",
-	"LJCkKXyXeIqwa7Sm/G5i20ezt2wXN2yzB3hZluuWZa17vMayKMAW9T2X6j81SrtUsckYFuwSBbRom8v1",
-	"GTvxDM48EWdbrq8Kzla0uDR6yVpcuCvuP2jleu4ZnHzAqov540ey1z1AglrXchPQHZSjtOxEPKRERoaR",
-	"yvN9KyIe6H5wTRNKO17Ly7jta1QLgd5TSRxZGMDZfBgkPrHL6rTjK80M884QWWNBPx6B2+dFQ3TUku9n",
-	"oojYZIRtsaBLlNhk3JJ9Q6EcIMpwCvrXdsAk44q5RPDk1urUl2wA3/b97L2Zb8ySq0L4jHKU2LKxY4mT",
-	"H29srBEtPiOCOKQuAiIZ20wLayhj/yiUsQed+9BDH4S/lyQLRghryuMNC8VFTfxaHanFS1RqNKgH8YFh",
-	"Alx84oPhA9f1MLItuEQ9canjekL/wwjo+p9U/3a41WagbmQQ4KrHKSwzDarrTgZwVtbmUTPSZ0fxIEFB",
-	"6lNfZyL9NWtH5v3DCV030tJmUtrosCEy9NfYQCE+jjEEvhtTz4Z9A+8YpWkmrjUN+yihYQGMT1A3Lu7F",
-	"j67d9r0a8IDDT0qEQ4hq+k2XaTTXVAQl2lwpt/vWCztff9F77eWdWy/3Xrux+99v6iWOh1yn+RbzRZtl",
-	"nX3Fyl0VrbkAYTEyJgiSWnRGxTkgnpQdJsmUp/SrtSarbTK3zI12RnmX+EJsdtrTDtE4xIVqsoCE2pT+",
-	"yOPA/rQYiRC6yK52mFTjAwjwrqpBy3w4FNlptTSeaxH63PqFVVLXT1DscQXDPQFnIp6SxEDMyW1RvzMY",
-	"3L1P3t799P/SBgvB/f0376LoFBINK2wVFvJAgKrUBQlp1Zx4tLLDG17rcC1gVDF4w1pbQOSHlRrYA3TI",
-	"pY0zM8dGL/HVn++++Vk4Y3yhe3/9cP+ZF3uvvbz3x8/ufPD1zq3bhd6Nz44Ud279Z++Tt/f+6w/ff/PS",
-	"zq034JM/7b7yx96NL/B3uw8NyEzgVoXbTcEWtIORq92/+eXu5z/f+fZXO7de3v31TVzq3rvPwkxmVs2g",
-	"T3YCKYIs8Am+xQIJSCEtAGvwtqbkroe6SpNyl4iOGhN8OEAcdvs3v9z59ru9Nz7eufXizq2f3fng/+5/",
-	"90bvN/++9+6znF1T0VoNWqfBFOH7vaJgdL7Lp+IrjE40LVLvfPXLO2//Ze/dZ3ff/Mvum5/ZtcYuWWyl",
-	"vEvwhraor5kGc0lgXhzvMHGBd954Z//mTTvVJVBYTwi3m57N6rJoKgE8qgZa0BH1uqYXiRvQ6vjKa9Ng",
-	"9FL0KX3zu713n40jWO/TlzQEbry1+7tvet+8Gl8i6wrunuZuBoYFjLpkCtmf/mddH+Q0aVOprHUsxMBD",
-	"0hodJFgLhi9Ssqv7XzzXe+H2zu3ndzSK/Vaf0Xs/233rs90vbuw+g2tjrbbqapYxCHRaweMEXgND6/jA",
-	"Qe6xc+v23n/chrlanpQeb2RSUSvBxMmpJ4n5ZOSke9/c7n32OhLQNpVyWwRufM6BNyecN8EyJpwWcNKa",
-	"1PSsXGRio2izALUwuKZmbkkooKZDJNhBPdUUHS1rs7u4E5oQw6JC1AwX1OEurCQJgBDr8XrgTbHizka3",
-	"zUiT6ltCqnaA8WhIfIgEm4DVhbPuvfusHRi/M8vVKJmFKNGVNmDSlwQcCIAzY56YEWwAXQCp9aSS+XU0",
-	"sGTcU+q6+ExfCMHZIUnENieRHXXUpXh5/xff7n75de/F3+2/8J+9Lz/fuXW799G3vVd/CXPr3VwIgO4O",
-	"IhLAfTjzgHyKgFSFaurFIFfiLlpqlkeD4M57P9v/wzP6s90bb5mPdr765c6tn4VLWWd+fQxiJQKium2t",
-	"3xiyxWlL/zU5fPSkBka/vokA0uT1L3/ovfolSpD3LnUuoxxIPN7uqBIgjlkAyEToZYrIgAgMGdKwlbQr",
-	"y3zbSE3b4EoBwHvKypUd2b0bkXshP58Qud97uffiB713Pt776pned+98/81L+ze/3Pv45d5rr/Sef3n/",
-	"5gFJ4Fr7CiVs4grQUSVpdWpNlMX1LkWwSaYsNdVkoOnxxrR+z1Nl3qJdLY0KXmMAIiUEaWmB3DB0Saiv",
-	"saQL/pRF9KQQsN1rSJd5w9ti3JgG9aQSPTBo7o1pgOC1mQndNsMUopiD57rx0tV9rzapqG+wdoNuMp68",
-	"BhdZw5PKEHHNGonSLw3D8+MJgg0Y3fvyz/u//9Puf3/ce/4luHMGUkhhZIrkuS6cjjEaE7WNVoHhE/W+",
-	"/PPe169qoTciMmaWFaYhnpzknPA4zgIEYfxJeu99jIL/zq1PYBL4/kwHjUxDJtBXSXMWjXUaa1oMTcT6",
-	"J3QYjJzeaBxf/nn36w8OikiA07QJJseaQR4j+IM01gkCzaOlAqvvdSd3RgRVz3URTyZAMS7WWABihkih",
-	"mF5BqMWqbiTMA1i02jFFSdUXWhG2eHdI68vcdezd08RL6jcUaTAlrd3Ok9NZQE0SoLd/t/vbX9x55zXD",
-	"iFUWulxkFJBSswI0cHk8PFrBmRWsqTlWfVWmqC+Fuf8+o1vwlRq9INTd9v764e6N13qv//r7b17CJe6+",
-	"/9Hee4jYAK6YGS52eXB19ZhtYMhVzQDE7q9e3vn2vd5zX+x8/dbBsqPY0kQA/BTuR3KVYNWIQxKQbpkr",
-	"FnDqnw4CVFsnZzr5TKbTe/65O7/42KouB7HLddFiSvMN0uHsWpvVFHMXicsU9XxJaGAt++hTNSzJFw3Y",
-	"56pY79SaVjuZ3JhV7DdmaVH0k1/33vv4fliytpnvE1RrHVLtKC02g2xqWWqoAByS4ErVFLDMgRaCWWbK",
-	"mGfA6uUm0BZeN9eqriVmgqLgtJE/VoU6o3+emA4tbVFFs4wfFB4YBTAMOhiunRST2slHe298vHvjy90/",
-	"f7D73r/1PvxL7xevGrJyMqbXDpI0gb+6XsBqKqEHh4uwvveRK0H9N3b2qGMgu216WTK3y3ymWCTzx2AQ",
-	"Gc8MTx49P9qfIlbMRYasf4lvci00AxkdOaZlu8k9XZJpWm1HHUL3kuPCkaXHVct8kHaiibkxMcKJ9XEB",
-	"j48DoJQkcSDXM7V3x64tMAenz95QmiGhSiAT0FqTuaQm2l29LfQ9GnEg5bEY39yvF3zhJxPeWFz5kuuy",
-	"oXpqP8jnUkQflFHESc1aX3wfjhqHPwXY7464FyPn6N343Z13PuybA07hPKurodg0cvQ7P/tZ74XbiDSx",
-	"0ZuM+qqZMnQcxl+fAlUFyEv3qZETiE0Y0BeNBnMvdLKWq+8b+lXHXG640INhr51ajUm5SCpmngqoqgQ0",
-	"1W2qVTuOguqaV1OdIM1IvRZtsMPVVntSf55jPn3yLnyB9ts2Pxg3Yhu39siVeKCuRJhzVah1qjxZ92j1",
-	"LqWwwpF+i+Xeu8/uv/SL3m/+ooXsN28cnE3D6D/MNWEjvsckER0lPZfFo03hShgXxYbXYqKj7k7EPJbp",
-	"b+q9+vqdnz2z/8Vzu29/ceCbQ0Ot9T3RIPC2GIhECSH6kDR+M9xdmU8V8kRCxBKGXUwvWoBwVgOxypOk",
-	"5gvJrKt0Q4jzNGiwSR2lfabv9OIzxIHCfCYg9797offhH5ExDXZSaFEZxGywZymUrQ9JAuE0ZKrJwFVM",
-	"VtbmD0knBgIylycr3onpketJ+TRwVeDPfPHOO6/t3Lo9lz9+tLAwl+998vb+iz8/SGMEHKInia9PAvx7",
-	"3BpIZs0hrVDeNbgsJzwrXzS8tP3B2vHq1POZS+CVLBF7LmmMeefr3rdv9j78fP8vH+3+1we7b34GUHo3",
-	"y4IJoSaRIW3A/PFXJKkHogVCJXXdgMnRC0Lz2v53L+zcfuXO71/f++qZzKUcyEFdpIohtmntNmXpJIMM",
-	"nQdm5jQ4gH5QeVeELAm73msv7b79xf53v9n/4KW9d59F9O8/zzsvHKxF2ipY1nActw/iTZfE46Tue42m",
-	"ilkKfwCQX+K0o5oi8J5i7uSBJCcD5jKuPOqnjL3n9WWzgQboZrBAEQEJPZsZ6lShX4fb//TD/ZvP4JXU",
-	"FPX9j/Zv/h7vqXWdb4g+E/eSif+LR+FYZiO9Bo+ZpPBFCqbJkWuCl5HfIw7deeHl3bc+i62HXWtjEFua",
-	"d+A89vFYE/W+/PP+dy/svvf+gLm4yNj6qjBTQS4Ky1aWC0nL2X/ioDhN77kbsTkCCKocuB89CaoWg2JH",
-	"MrfV+/DzQSA8kItogeAQSqrUdSzc0UoJO7IviMDgaC3CZ2BKlzjdop4/mcyIl6Mj++FV7UhSZWqbMU48",
-	"LhXlNSbBceVJI79k4UXKtdb79N93/vrLO2//BcMfdn/29d7t73Zuvdx79ebeG2jncKmiVSpZ/xLsk5g5",
-	"nsttiB8dPuvum5/tvvxp7/av4jMdjAGZuKzNuMt4rYtevG1uoC877bYIFHNXmOvRDVCiJjqGVvy7OG1I",
-	"RAZAUk8Y0xBCRtHNLONgYSFtEnvj5u5Lz+y9+2zv+ed6n3619/nXvX//ZWhvatFGOqINeYAmyW2vprHP",
-	"/FJrUgW/1G02YTy+jZJza6fPOmRt9az+5sTKmtUYx1iklfsgpseY8X7z171/eyF0j6zNZ66y1Z4fsJ6V",
-	"tdNnCUTS3t38ekYz+U89l4kB0xcHgUMLwkWyBZ/e1QL2//j8nd+/ftBC7iFJAOsg0VMflE0MtOsGhdxI",
-	"vSjqbAix7ovtA9DccJ93fvZ+7/YfNN947vfff/NS78s/79z6ZPeT3x+chGOCV1Bpc4mEbCgU6iEeAQP4",
-	"iQool3UWkIAqtqi3Dy4UUS9zD+06m6yt0O0+XIcLMSQGIDj6w6128YCCuIuPLC8HaHkJcS2eCbqanb8X",
-	"+SQ4bTGHFIgSkGTHlGKBdAim1+nbVHmCzJIZ8r8r2TkGsVyH+bl0jlub6uH0jP/6+NLMv9CZp/Izx5+Y",
-	"/d8zV54uOPNz1/9HP644uaXa5klI6jsTZC7+pOB1L2hJ4jLfg7yTTlsvvyLZ1QrSroTTZwod2uBE48zE",
-	"Q9Ha5o8KyZzqp3OSXcV0S7MmWtvMYVyTSa677uTagWZcykN0tKFTB5hL5uAyDi4x1f4SZeHrfV3JgDzu",
-	"dLIcwCiD5HEcENevh/cUYErqPMN5RfVJVlPmxAec9UbcLEVrm1xs+8xtsBbD/FJ91K2Wp5SmiRDIoISx",
-	"ZXHX440yN9EMgvvdWXIa0EU/0/SO1jaZWwK24Wrs4W4F49GkA2N0JAvKvNaknDP/kCSVp8s5Jco5p5xT",
-	"7Joq567b94Ggtn3q8Rn9JPzV9zbZLFlWZR4FiklM4IyjaMnmNYKdQtRJRYkKmYIkNlbz2hp4ZW5u7DRM",
-	"VjGYB+5jydQsqWAm7IpsmF89l7XaAjhhW29kSs/MAicx9XSJUASIiSxtM6okoanhMM2izCGXF8cJXe/6",
-	"p8SFM3wXc/IJbVBP6wQa5krqbWzqN+BTfMNw00OSTMFgFc+tOOY6w16V12KV6VmyYaYr89RmeejtTi+E",
-	"Es627QxmBMAI4z2HyFmaxAHBw+PXBFBwNqPEjD4agwsYGwMAgd1wqYzbOR4bCEhgslqZRjZEWJRVzEtl",
-	"DsEtNc3XtWaiJKnACxUSuwgOobJ/aLItOr6bSnJ+OheDTK6Uq80czTk5z82VivOGshTm9d1sJTOiN2yu",
-	"6Wxx4ci/6EsqwoTiGDXsI4CJ2Ublmzr3h156BzweHMAoOggK0jKvi3ul2JlLwPOJjehSxWbgV2ckkJWY",
-	"iIiPyx+yib3nGopvFp0k/INJPsSIoDSup05ilTXZD3TZLWJuiveUsZ7iVTdGJ8kUREhNbSyvPLGy9M9P",
-	"LP10aWPp4hMnHts4vQ48f6TE6uT07R9Q/MDoEyC3auBS5VU931NddIyY8Jcq8wVvSMuQMhI2RyZnx8EN",
-	"ILmSAcmT1o4xhIXWvUAarqSJEGbrIh3UjEO4zFDa0BlMA4YETgRew+PUJ7IrFWsdkoukotdQIS26CSQr",
-	"EawHW6Vgm+pwT/B+8pTl4d7/7t93X/nIeLjDPUYWmn6yA6OEGDuXz18ZluQ8l0hyhr+yrr1ZzoBSR/FF",
-	"kilKjHCrVa1m6GABbgGqMdFrc8h206s1SYNxFlAlAklqlGvuqHFrOoUFxYTEHJ8vU1BOX9sIXuNeXgBj",
-	"tPPY3U1hVTbeJQKxkjC7wFNCgcGNxG++J9UsWcoK1SrzJpWkoiVSg5ptxoKLjLrr7GrFCaOFQjlollQ6",
-	"PGAUZJ8yr/hUqnV2lcxAhKT+iPhMynhqukk1CAuxWK04YDXq+2XOtqCyiGezbrRGtwgpDPp5JLhglFci",
-	"/BLjfMoc/oAsVKnlwxqzUlMCDrIptuEmaQXdjj7dd3X0llYiJK0HooVRW7bwh+byc05u0+Oa9WtJNJew",
-	"Y77+ce+5T3qvfL134796n3/ee+3t7795P+fE1J5MqSBfyudnC3PzoVRgVT+DEnaC607OAB1Hs2VqYG2x",
-	"08uVCgWNjfaP6DIiHuScHJ5krjT3A2hfKShT379Qz5UeHyUNwAd4Wa5fyTJ3JMv+kCmNXkGITQSQbRok",
-	"PUriw5UILfOE0GgTSEJZ0YkjpZZT9QtlXrG/lYgKOky/ZhPyYoSeu4QLO9IsWe34PtluMo4VevCWmUwu",
-	"O3+XKURO3vGNrR7LB/QRiRAhBtQYi6co6nehDtKUkZPN5coAUh5WqC9SYIIFsZjEwanMfCAvjYXYH5LE",
-	"igng01Cxsjf6x9kxhLXExRg9H8S3mkTiqQy6KacPFg7BsKVFdDS2rIOdP83jQhKBsa5ZVgxLPA7SgnJA",
-	"lhFTMipOYqI7EgE73EOSIUfsdgQ7Pu9JFRqU+4RrKzsNqQlz/HicSmaLSy5VI5Wk+KLWDI+IiVnxAln5",
-	"uZEicEpaMUu4MgIYa2ayNBBidwYCGhVryUn2A3uh15bxu7hMSYOAdoGIaA6cTfrwBhuhSL9H2lRLF5qi",
-	"WgMEEET9c4qOQCGhAaR3IOji2zUrG4BdawjcPqCegqsH9ZWCAbrGktExYikZknFX6h3RDENKqEso5vsS",
-	"ZWW9WdfTo7Y8rkVmxJR228OoT62cDryBocIZycKDjzIp4DLMiRngntEP7ZuRRDVaFtDHoFnXoJcvwtPY",
-	"u8xrqyEv68cxkRxgkv3yBjw1EkkoOXXRIYCne93JCc7GEG9SwLruTCINOaPI5uZ4L8bOYNSrcaiO8W4E",
-	"1FEvJ4Aauz/9dwMujGz7tLs6rISiFv05UYK0mWj7kMgTiRRWyQFdsYROmiNFMEkHtIaOGm5MxqrJWuj5",
-	"UIHwSfgKmbr0P/P5fF5/q/9VOOOUuf7H0TP2p+Nn0rqGVhV23/sT6gn9QsxgJ8+/lsvX8vmZcvla4Uy5",
-	"fO3oGf3P42eu/M9MBTbOo7KiVrGoFGHmtUVrqmBXO9RHVQ6qeUlFVUfOjmFoSIbSO/eXM6YOvAq2ZhEA",
-	"jZ89UFYYw8QQphkUPHaDMvAxYPWOZK61WxtF1QIfKgF3fab1dfsm+A3QswGm/YRVHpUSfNGI71plsWJ9",
-	"xXMrI23Xx6yNIp1j2bv51e5bX2FUwc63v9t791mTIxXuGsn5KHt1FtZFezskSWpLoHZ4ijRpWMBulIBv",
-	"kSo5VTGfj0rZOKSYnzchJyZZWwTGqOaQ4txxDFC23iNw7jtkIZ/Xry3k5y2vVYHoVDURgSJ7bp8qMAyX",
-	"i9m47A0Akz1Gz2TbJU/6rnWAwgjD3Khr0q8wIB7cu0EsIQH03awzns8mN2brJ5NZsv9pEiP2uBbkMD+P",
-	"ui7EPFB/LbYDU2Qxdk0p56LDa+CFDe1Ku2//x86tF3vP/Wnv51/13vvszq+e2fvTO3d+83zvtRs5J9f0",
-	"pBJB96eeNLZyvc4mxbBMjWRHndyTwuNrwvdq+qFoMw4noS/BSUzQ1iSgAzKdWZMxMaW4ldjmoVWsjwAk",
-	"1z6scG38zUVjN4nuf2R0iEvm+dgtinAyY/PDxYwf931wH9xccXAPX8656M3rqSOZuIx5tum9owaXetfq",
-	"TVRAFA4XrFbUbXlckhZFj/5srr8QaGTHGUWlDc7cvYYPfjCj3+NgSUgl4J2FEk4SNS1QYiTIJjdmX+CH",
-	"QuHHJT4gLR8me6C2jrGMBCEM0uaABwaTqPLGUIqeFgCNF49K0mAqNpAERw3I2y0nrGniBSQQPpbw0aia",
-	"Er9t1njkLoCt672ig/RS4CcLBvwv88mPwvK1LlAuuAeXuPL8XEmLzlpp9T3O1kHqh1f0QjQYzL2T7Fqu",
-	"lKuzFoWyc5ErN7d34/OdW9/u3PptBmOIyoBM4Dq3vpiB+FVYyI+ifjF49FeBVs2woDL6lV2xzbWg4VhV",
-	"YoAtfEKD0X0Io4id29N9+fXKixZuMU+TcogcYtxdTO6tqx8mpJ4hEREjt5pEoPTiCtHCIAYIsonisbKC",
-	"QwFZWwfLJBY4hPmSkTxcBJQ+805hqF96tPld+GwsenNRv3jdoP7w99fZtXSAw0SRCMDpwq+dWEsQPTle",
-	"iRSI4zhuNpXAjzSTMwRsOH17SCm/WfsPSf8vAOyHxIPYmlmhldRGqYDsm6LkoZf1qIM+5VKu9+2vev/2",
-	"8t5fP+y99/He7e8wa6x34+39Dz7+/pt3HwcC7pCqqF6JzhCHRrQwCCTB8NjPKQYQ7Pir6FWOvQjC/pUH",
-	"4yJWmXb9UUBxCIAjcfTFYwtHj4yhxSaAd2VAuNL4fgxEEAge6MPTbMU4qhGJMxkgpC9uHPMGYecaWCdq",
-	"bKAhykYTYbi2CExiQmgONYFLg+QNRI041hq4WW6AOIznUxXVnVsv7t3+Lo2obbPKDCw7GMnhvmCm3enT",
-	"GapQNtYiGP4ZgaCBHf7wy73b382mEXYsm0sKgldGhNdNxH368DFiPzGeFJKZTCxNYuAgPL2IfR6SSUBp",
-	"NAv948X7hSdDPfB4VVJxAcZyG9Lyg0Ovuz61zEOyO0sfz0XbYGPYuTyk3N+s/Yfk/hdFlr2xAspRpZQI",
-	"UgHfERhUIEINiv6LAPNzm4JhVQyyDbXmTGZZAMLC9CKpgP2lUgKpfdOrbYaaoBUvHMJcT0UTljmYbSD9",
-	"lTwpPB5WfIUyRPob6xIwhMQqdDBVaFDRW49cVa1QVkzgEMqYfXQHHt6DDxs50N+0+zohSwzD5SQzTxH1",
-	"YR+m6esjh7kzBulIQm2sT+In9Mgpn3bK9931607ux1mm+LTVmcZi2jV104yqRCror6hgcth2U/iMGDMu",
-	"5mrZUPkyr7Im3fJEJwhjiqPaSRVN+WAYsGlDeRqkNVcJVUhEIPayS/DNkp3FIbLLaw6pUVVrznTaTnZE",
-	"tQmlLHPro9NrwIAyYuKRqe8TqWig0GyUJLqhWwanT1Lb8KEF8o8zDNl9VPdcwtWQBrcAIANDMAS2RCpa",
-	"+oeI1a5mUgn4khC804tlXqHtdiC2qA8eZxgFMxNoWDoKwreznAeaI2lutEgqHt/yFKsM8zRQ17WsbZYs",
-	"WZ6GnXLceIFTsBjhqbd90W1hI12DAmU+VdlYXnni1OkzS5fObzxx7sLy6hNrF84vn3ys4ph9kw6HYHXJ",
-	"1HSKI6JbzO4ZmnzphSdPybxlz+hc3PPQdzjnWYPWuuuMD8sg6UsDsUH7yZS0eOqcYZKY/2i8mtwlvreJ",
-	"/ZcgsLUUJXA6mJCJqYImtze0TJQ5Zh2amH2b0quE6AsisDaKj77de/fZ7795CV2S+398Jp7V1iecW+0o",
-	"LtYuLMwfGdG2c+Jsq7Q6IzKUlPSJZEh6UO/ngcm/SXw4bZJV1bYgIBmbYBFPEhG4+kw1DlQuSRYgseSE",
-	"lnkF6ub8WPguCypkCpNpNxkv50qknJudnS3nrlemZ8lpCp2HWCts4m2SY8uxUCeY28CXTEFHizoUVLfh",
-	"0iE0piEDk5Y5BnIYUQ2jpbB7Cd72CiymYr/sIlqNJfjDWSwr1kqFhAJ8oz9+CIUgWlpWDQCAMoRvQK22",
-	"Q5JU9EiV+AGSKUgem7bx7aljxPpYEI8wnmRkjE4jOHo0R4KjJyANf8S6RQ11PoUVsEq5mgg05ZppikCy",
-	"oVr62LUNJgt7i9aSmOLo3OgWwdk6dThgFgpEiaoDY1AyEpMhEQXbx5iQh20qw6qJUa/e6GLVKCc+7epX",
-	"NRvURLzWFEIyQknbp10W2NbodaZqTazij7cseQBN5jWaGZYqKOyDLQkc5CLbnquaw4OcCnn4b6SvyhvE",
-	"+GwxGf2NQwJWEw3uYZicEdzCyqARl46VuI3XrHViZXOdeE9MJ1ZaJctaJr2nMpZ3oquwf+0BGniynJBQ",
-	"xsp4HUkbPJKJKm8lctg+NgWVnOiXVnu+zEUQ/6EY9cUwFQAgFJZKElXFnyWnzPuyzBXdjHU9jSQIK99B",
-	"ZyEZknBj/4LGp32Rreml/i875Y+itLd/nF8qzP3j/FI+D/+bOV4/dsTNHyscO1asHXWPLBync3VGab62",
-	"sEDdfGEhaSRdiFUQidfWcFVzBFJ7nLS9a8yXNt/fFijWoIZA4SmsSXVIktPXvLqWyhhXKPpD9SI2Kuhv",
-	"rPuQIjQd8Nq10NUKqBgjyRF5yaQ9MZ0zw9KizyAqznA6owhGdq0LqOMR1faoZ3W8M+QREiqZtwUxqk4Y",
-	"Q2klSTuIJB6v+R2XuahrmPohthmKEsIhVSY911ZpoLXNSp9sARUlTDJnKrlUtJXX8qTytBLcJS5zO21m",
-	"BJFqt8wrnlsBRK52k0Gn01rXSOb/TWFPhxbSaU1GiAjKHGjIdFhMIn2/PJ5K+7Md0A7JMo+djHkR0wGX",
-	"+rNdNxlr4wY90+OKXSXVjjIpu3eRdDg8DLg6UziqcfrhS3edMLQ4xLsBQcUNusXGjSqOoPHDO51GxAgf",
-	"0ojikA73rnZCDRE5x8EyL0SEsaxgP9Gv3lWpj4FVAqA+J7uGnXewpBneWrisKqzhZmpO2xRRsmQa88Jt",
-	"BCXaVJ+2Mb9nLi6tnMa4X4ccKZKfeCfi1bjT2IJKax/C2GuZEWOELdlR78ZoyzD+xZT6CWlArAjNIqEk",
-	"ZtKzPN2TENpP6sL3TVZ7Rsp7drCmzHJznaXtmXrAmEP0ZoBBeGB0kZ7ppTdg/L+XaizxYPQJK7KEVCKu",
-	"LMI16a/WkrLCD+LlPzGXLHlIIeInkB57gkZkH+sxaWQJmOoEnLlG+y5z0PWh2xMWOmTcbQuPqxKyOf1e",
-	"smanZXyad0aVMx0sTxl7vdUuJi1ohk/AsFYKtwJ40opm3uw7UQOJh88DmTLxx2wRC1npqQ/CAKGR+gcy",
-	"U20k5Z9FglxXEhUwqqBwjRbL6NVOmuMW5o5lHPuDAFcsMGd43MH9iTU4SP9+jLTEdpWx55HxQCYlqoYG",
-	"Zj0UOKixBGBd/z0iFigV/4MLCD2ZBwS7oaE3KZI+JDQmm6ZH8I3FgBnojoxmucjoINP+Cg02ZbpgJph9",
-	"4jU1p6i5OzY3UGvgZb52YX2DhF3XpvurGMaq91gVzhZEEmATjmWEiyAR3UVaHWl626mwZl+qbGKf3pCu",
-	"3wk1FP7GCngWxqmCERaHeDAVPCMEGoBdMSvsBBkHYZcSUSdJXFocB5UGFW/9oY471dkjukRQ+hKsC1rA",
-	"MYazqwcrot7rwWecuD3UzDPXcv/QKr34SjLf117+xI0OK2aBDhLJ82Vusoa3Pe6KbdSHLp4+uXT+/BOX",
-	"l1dPXbjskDnS8nhHsUR7IrTMYgkjY7dGMWCWXEiVoUgTnXiNTU2Ayhyr+KETkqphdCiJaAedTNFPASBI",
-	"ZgKdIHG66eMbeMZD6/ImdcNEZndoOAKhn2PlprCMbF9TTkKj8s3GdOaYrixYrNAOblwInnLKPPQRO/HS",
-	"wGiTChj4HFwyVZFdXqtEURPTxn4cxkfEnBmWzRmxgpiwAa0qYc1XTyF2Qbq7qXdEzhhPALfGjT6QoE2w",
-	"zzRW5qYH/wgDGViGbagJOFbMXmbL/Mc2AgWIpzU3OkhLG5iQgL9NmzSuyCTJ/a5ThmqE8fpacpYs8wEN",
-	"VCvVrqHChiDDWcgyV9sitLiW8DW7W8e+bKr+xntUT8UueqIScEWJyrRZSKrSn7ECx8ruljnOkHURq92H",
-	"2USW3vnBMgWZHTbsSTxoaP59Ncs845CGsbpEteYs2jxMppVxieKBCUYx20q1m2FESUYnZtFU5rUfjtpc",
-	"qRC7B6LeJubsD1EOIHi6ggpIX2xbTCPp9xXB/ccA4zShWBxCf4zrCEldii9BKyfGbYBIn8Bi6rNTtOm3",
-	"GQuIMFUTw1+Nc8kh0a+WSegPDslp5JRR8L4mymXeCMS2LBET3mqa2EnNCqlPXLbl1RhmvpsujhB4Vsfw",
-	"GzTkRl4p9NdgQbGgwaSyMLxoR9dUPF6xXYa8Ua+cbuqnGJ+oBzYvWw7bp4UFJm/CKN8j3C1zpXz+X3Ix",
-	"lQ0DekMxHr0vD0aQD8KMjwn4hRyUmxEiQUZuxv23VWdVUjCLsmsJGPamRnQYM7d2HCIMJ3gfqXBgE0Sy",
-	"6473R32nqVDDk4oF48YOhYnrA4OI/uZSzscLQcryI91dgvGw1+Nl0saIcUrmHjcs8LPYzZCY1nVI6Yhc",
-	"6pqzQNONqF0/hLzF6ktf1pJQZdPjbqXMU853dDs4pKLYNTXE0UGsn6PMU44OMpX2b8S9GpEzY9oJ/Yhl",
-	"Xu2aAOmSViI6pmk9evtlWJMpVDKCABrY68fFfNHRPIKbkvC2fjX4baaw561pjiHRBTON4xTzeceoJwo3",
-	"4oX69TitKMaKzo3wjnF3Qk/7CgR/h7Wykl1QyKAmKFgxq8w7oNOGfU0812ihUIIYkzrC2ImwBpYFQJkL",
-	"XmOLYb8PWxoNATO0iN6D6ZRxFx7yBxUX3c9I4OzHNXCkQ6iHBk+vIw1L4o2m3OC6Bxoej+YzNN0Q94SL",
-	"MCT4fdtf7/LaQNOYpnd9ZneQ8SqAbuuGIcfZkvkdCHoiJd/M3OW1DA4TfnWQ1ZDvT1J9+vj1hu6jEBGC",
-	"Jo414aFlYE08KHlyQzcGSg8MuXZIU/jGPmziHFMIoLDtbI51zzWrZ2veBe/c8qWnlgur3rJc5hcXaieX",
-	"jyxvtv/5pyfPHZ9l3XPt2vyKfilPL+e98yfPPeVeXtZ/N6tn/Sf/ZX1ZLrd+WtQfrWzUrq2eujS/8lRj",
-	"e+Xktkcvn8kvPymurT51Or+6UdteeXJp+/zJc1fds5veBW954bGnVlsrly91H1s/d3z2aj3fKv44X12o",
-	"XjgqfjKvCptX/0/z3LHu+txj2z89WrtYuHb5ePv8Eff0vMzIubCddNMev3OXNzRHRgLOE/H52P0u3Tgj",
-	"f/zISEIBk8UOO36eWccNWWVDbdzx1tNauYQvoBtVqgNd0n8WecrClAajoU7Z+o/pJl9T1goWa19hO8yU",
-	"uRLTcb8amditltR8Z8lqTBnUrB5bFcRsrP1JNwg+k2H5Azhh0uTDrOS+EZA4IvVhykB0GmT50LS/EuHQ",
-	"LMGCwiWLGFH7uAEmCmt3MN3inLBzKw49S86avLpIno0O2dHCXJlbjX6RUBOTpjGobRKgTS5cYn60zc+F",
-	"XdLTWKHnTot0Y6EIfvjD220fNFZhyFY/cg1EKxsqMlGhN0jPo9IcX1hn2UYuL9oLH/aN12SkSWXzvtV4",
-	"66vo9qiE28NQwu1vpk7aw1/2LHalBwVC6d8fCteALQz1IFwCeq6HL5IyuzTWg4PIXVcoSWdf/7/QYWNU",
-	"TZJ0gNzDUGAkrNg2GP/kD1KKJDHzQ15RZLKKKQ+8/kj6Ipu7LYdokyiZoX3RC2y0K+qE0jEGWTBIJo/V",
-	"XP0yj9/9UkQNIIfb5OIzCnpibORB2pwt9feAajWmhW2c9oeodhjNHDtKOUAIB/Gj1gk81V3XM5q4E0YD",
-	"FM3xX2cs9zp3eSOXaSACkg4JrlSSylJHNUXgPWUahJ+AQUi5k8/P17Bugv4nq8wSsGNIk3CDeuC5yxuk",
-	"yqQitU4QgOk7oDUFTmNRJxfPnDx2dG4B0YP6DRF4qtnSgmfb45y5ZT714/W5hSOLUZkOUqF+o+KQihZN",
-	"K2GupBNzM0w7pOJJCeFBZV5h19oYHmTBazLCWVTjA2xgDebOiI4yO4fhtsQm2tKNgmIFR0RTOFXAIoRw",
-	"eB5NpbDsNth1QlduRpYWTBX3zICGApKIaHhgePP0y03rZzR4iyakCIXa3k9YN5zy/3RY0B0QKpc4W4qp",
-	"yaRNNUIpFjiQL2a1AgzMIlMaRHURlPllVl1H602Tclc26SYDWsAIlV1eo21vtktb/nSJVAOxLVnUZJa6",
-	"bpnjLqARcQXxx2s1iAxqBoMc+zOmzkQPwP/F2TYJFzA1XYEe6mVu5I4WlZuYC4o9bz17Zr5oEIjMxzIa",
-	"GhCw6ZHA1NfJM9UKaoIrWgN9zny04bVIi3pcUY/rK3q97yZ5LdNBowXBh4A6agYFCkjoNSnrNljNiagr",
-	"WBCkgxlMGEsSMOpD9F+tSZXeuieJK2qdFjMmP9uCCPou0ZpC508IMOjVpGkxBlngWqsMrJqJw3NMshRK",
-	"drayie9t2Y6xZR5RNlQnY0uZLfMyh6Rocm79wmqk0pvgSyNbk8rTWgx1oiIPWgi9XrGJWtBdqcyz2yuV",
-	"yFw+75BiPo+RL9b7FZmmQnyGbOS6x3yTH0y7WvJEe9R2IEzaHvHUtB6vAO1vHHRJFvMLZIqSFlNN4eK+",
-	"oeKAK5iEsJMm3WLw2TH9v+MOKRb0t4UF/b8j2C1HT7qQnydTpg/qRaaC7syS5puVaQeb5uTJlPFgEq0k",
-	"BJz6xGd0U07P2vareGayKQJV5iebHmcSnIpKyxwSYH7SpBSBpVpl0haw86NRGG8iQMy1Bu3FMh+b1sNx",
-	"2u7jSohYkQRCfSnMQwRbjNxY23kf2amyGu1IlkU3SEQ2yjyTbgB5yKYcMXwMUdGmpVf+ecYEXswsp0LC",
-	"4WoekiHxQPKHhk2s9BCwNqMKym8Zi3qLdm2dEQ+K+djM/eQ8pTKnhkaJuu2kRtqBJiVVn5Gl9ZPLy1HX",
-	"NBmW85JtqtmmJ8kmaytHk4Uuog1YMYBhQWdnOGzBE2qZafttkOUf/oGcsIAW3DBWLKwlydTJCxfXp8t8",
-	"CTo+4gCmyIj1zeOruGMTrRt0iZagTCA1WmOosl3b9ep8TyoWelFCEEMJsqXz5y9cPn3qiQsXl88ur65X",
-	"yBT4Jeyaylx2ak2QRjRvlaXDh2m7PWvkxNmaaFXgMlX+Sd+q0GeuZzTx1G4LgoM1fwhJogQOQtoBq/te",
-	"o6nIVOXC2sbyBT0/kIXKBZjeChJLtRqTcuYkNrYLz3QFKERl2jjTcJfRtrGuG3PJXL5o2yGnRlrS8tKM",
-	"nWwqhmaHpBlp2hn0GU4vzXeaRB2ShmrJsBqWJc+Dh0ExRZaQbjgkQQkcLeQrxtXMBqjwbb8j8TrUBLfm",
-	"Xox2p7zBwhsr6pEs4WRDcYVem1lqaOkxdUuV6IOmubgjAOiQyk9p0C2Road3+lpbSBZtO0aZHXJ6gzai",
-	"PZ/yZFtI2KVT5onLPEuWuF2d9XNosmXWDZH6XJD05P9UscIQ0cjp+6Yve4iJcbwp5uenTWZASB+NqGsP",
-	"gfr+LDkRJp5giKVGfk9iQH8JL4RZqZbqZsmqIDUhNj3kLqCwYTmlWsBcxpWnWW9LuGgIBjs8Z8wFl1vZ",
-	"lruSpiM9qHJcxGgAStwY92PvvF5D1ENRNVm3zPV7CK6oowvRJAi/pr5DMBSmcm0GSv+2RaBmzDNZsfRs",
-	"RdQ2DVGRluKHi4HQR6TbGkkTkgkipiFhMXHJJBhqnOsSQ2nMbiF0yijGRkCKp260oqWUORS3jIo0xaU2",
-	"eAWCMn0oxwIyEIqpWqXlksXkzZVlraxBVaScpYGizbgUnaDGZkXQOGw+kof1u9djjhuvlXNyGjDGWj6b",
-	"n82D2abNOG17uVJufjY/Ow+xbaoJSmNSDwFTqJAZpbBOajXKCl3GRYPiqpY7ZKT3o5pliIuWBSBTY4b5",
-	"0GSKgBJMKo/rdx2SVZHvSmWWnKGer/U3pTRWG7zVbA0rVTAXfITWK62n1H8b/kxdN2BSQoCaGcFUIS1z",
-	"Kkkdx4ZzCnN7ZLQrT1qdkXSgZ4yniOzUaoyBPUSUORekpT9rdJiUiCumfTKU0dCIDrfIDgOSGOaUzZb5",
-	"mp2ohiANOvpxVWjkdwnvYEckjV9aDSgZHisEaWndeJtCIhLo0VjW2pNa8kR0Ci8ChL9Fx4omBybVCeF2",
-	"rZ5j2tFBFacafHX4SSn4PRW2w1syVvlCGwt7PWkRUUGHwQ/m1uqx5vL5yRYd68SKRvjHHwLX4d9FQM2V",
-	"uKl8752ve9++GfW2neD0Q+cLHH+qQURq2CIef9aYIZocPhGlj8InhdGfXOLUCD/MxY+Ojf7ITLLhtZjo",
-	"4FyF+dGfbQhxngZYxKlYWBhncbLT1iyQuVANaMOY4Itzx8eabYXyruXd+ruFcYC4bPTS07aV7UJ+jL2d",
-	"6MhuwiiZKz1+xcnJTqtFgy4W0SRAhRRtyFiQtcxd0Z/FeZCGaenpXIOprCjGLWEjbdEDg1qp1jqnUJCn",
-	"vv8jUwQMGT0+tVmgYZw1WAZ9Ic1okb0r8iVL2w7GWA6GUFi9aE0XjZYrB3pIolcO42dLvg93KovcDQf6",
-	"hZ88yKtxN9hzPY0CCKYMHHAGCB2hIdMUJzx7ekMr6K3ZIQexJuSjwxjvMMjU2oX1jenR99KmrwwRD6Ek",
-	"OZj+zBizZAkSuXhMTNPyiiTF/PFZgkPiCQ6S75LyHJkqzh2fRiE+FNaaVIJlJOhwEDUnEqPI2FJUCIAD",
-	"FaQOMMtnPM6bTkN6IKLXuJIXNtrMFLHyY8Mhkk12//vj3vMvTSqbJAJiMkST9Kh3deXvTsrIj8H3Twpe",
-	"973aI7FkLLHEXocY1RpOC6nrngHXzUAR5YRQzagObJXVRIsZ97dqghnU+H76WdhSOPik3EsjrYkwHBg5",
-	"EHsdZwk/+BtgeMVxjvsMVON3GccviqO/WBXqjOYXd3W97pkJL7kuscH3MbQz+HEgUlGIUnclFD1Cq791",
-	"tOoX8CLsCmkacOCBBC2WcHJI2mhiUyR8kRTzxSgi18p5oeOUXfMkeIYgTpcL83mWkHWWqSVcyKRYOgGG",
-	"XqS8wcZ5cbk+waurgrMVqmrN8V5fEa5X95i77kElwLu6JmsIf40vc/kjE70/PyYG22U+2Ps46e0qjLF5",
-	"OMpVodap8mTdg2j2e7hokSzxdDLu5/Er+vxtEBb+FY/SefzK9YT0YR3pIH1Y3Lf3FKtER7c0ngMjx7ys",
-	"iW8cTK8JWA1UqprytjzVxSi9krGVZNYkAV+Hvr9hEacpUz7L0Bgowav5DwtsKhlGsuCgA5PIiBLGESSC",
-	"0Pcdlvwp8wu2KxYAMVYFxfZHA7O970mMRan4VKqVWN3fjAL9nG0zGTWQQu9EPKbUCasAUhmWv7IuDk+V",
-	"0j1LyjyMMbB1s2hGebJUFS6SqMFV5gOr1JNlFfnkaKJkFpmSjJV5LMJ0uhRPHNcvAkjW2dUQHLEaTNZL",
-	"m4CaVLSLbyYhZUMmNOSrLFFwDPIJ8QCw4RtMZmcmM8S0XK0QaC+mEhiaaFcA64mGNpXBiHW4gsMZGxMg",
-	"VGMlBCxmYCTCNvSRMWcglef7xFYJ81SslwDEUGTWoirzbUiMCZMoMU8JHb9Y389OMEsq4Q4RyqGVMVWH",
-	"RR8YqSSrTlamF8O+f8nXjUNR2oJwtn9qCoVtIf8nhcflLKm0mdbucT0OBDRm1FSTTkZhouT0cKJr+lxK",
-	"YGzBhFgOpSYg/KFtLlAF368QJUjD1DPEuFCo1CA4W7TfaUzu+L7NGdAoAsNAaE0fyVHYUS/qKbjd9PzY",
-	"kbQBaVpii0nbSl6Jtk170mShFL5c5gGrB0w2jbkXqB5uwQJQMgbAjVOgLCnlZIIQ34uwkjKgxccF61fb",
-	"FGcLbSsL+eywRjCZ5eIWDhMegJ8MTmKZG92VJYvDRGhgDPFbnuhIWC94fD0FhZMXY5Wuo/IFxlNVWN1o",
-	"bK+cOt1deWppe+VUe/NC64ykl1f9C61zW481BgRwIq4ltppOWBvezurKvVi34Iu2ycWJCdyZZQvRDQ63",
-	"1kFvsRKkJiCaG4LCBtjKUoz+8adzMQpt81SHNSWxVebDPhO2udXxI3nbdSrZLQpbPRWOzc/lizbyYMye",
-	"Rfnj/zi/NA//WphZqM9Vj9XyrEiPukVWqB6vzdMj7jGWrxfoXHW+lgtbEhXmjuUTxrpo0FL+eGm+UBpv",
-	"uBGFvvQws8WFI2P0VTH8CkeL5Qw4uRhFxadhd/RClPSFGJBzcsgDofleItn46UQBjVFHGn9XH+/C0cE9",
-	"Z3LxRhuYpAlgmR8AlXyq/FkWEIohDHqvf7z73p+wnU2893xU8RrWGtt5QV8yjiV3wsuuL/opfdHhsvML",
-	"T9aSxtr9V77svfrWzjfv7t/8be/G2/sffGxNrNfHNt3GKWgivS/DjDt4vofZ+nDPtoGT6ca9KIkmOvUm",
-	"lBBkhXE9BPw8kNk/hjPICP9GX8BIqZlaU0jNc10MXDcd4LV0YMrwmiAiZNIoG/Wbtk7GFnKvhq1+FhdK",
-	"W7TFZgcwI5h71ebsxX0o42JssgzZlfvheeFcdHgNQq+QVjT7u1FHHZY1rTmGXZht72Tb2BfP4ST6cQpO",
-	"rtWBPEyT7m9Asn/z652v/rDzzbv6uKCRfqyaYqxN1o3f9L6+vffXD/efeXFSBw1AfdjVzh787/lSw02w",
-	"ly12fTG5JHZ5XeYzxUZ4MC4yI1M3wyzAptfWahL0vEVOp4WT/jt5Kj7+I2vzg7c23zMu4Qneb7dEHE8e",
-	"eSb+TnBlHF9Dg6kz5sfxTJhhohyUGcaEFxtfkqWd29HvWi+/cn8jT1G8x+iHo6PjTiMFb25g1Gl/QITV",
-	"OKJpazQQvp14vjAg7GJ+orCL3ssf7H37du+zN1IxoSha9z76tvfqL9Oi9fgxGOMJ8Nmz/B3zeg0WeylG",
-	"3bSz2IlBi22Dr5t5bjJFLvTfMmyOj9JfvM+rF5BKIHxmK6CDPHiJK8+vLCYMlmKbQ74DmeJgYG9rwdJj",
-	"EvLaIul0GhQATuzCB9nfErua9JrDx8un7vs1v9cA8wiY9n72XX4Ney2dg5Q9fgT6OKQooghzyaXk5vJz",
-	"R8CSMLeRP4Z9a/8ll0E1zOIQa3IjKFUG9dj764f6Or/+67vSDhA7xqMgGTM94vEpekPDu9wK791AHSO8",
-	"v0M5PH420CsY4/aeOzuQDDx0fH5ybfvoGNr2/ABtO2Wbswp3yP4fGt0/+4bvP/Pi3ckHcPZjX++Maf7e",
-	"BYSkk7Vhr8rgOxvv2TTw3i7FyIDt1NGmDeZid6tEM6hS6NCPqksbQQFT7sA/Gfc0oyMwIY4MFQDMYu9j",
-	"tFAoLIx+9YTd0zgvL9kq0GO8ex5ce/eHWvW1vD+e1fJ+ElfE7q9f2X37P7C8fu/zz/effffOb57vvXYj",
-	"N8wlUcgPcUkkfCNWSOpb0rEhS3rji96Nz+wCioMXMJ+5gAzKtfvFjd1nbk5Ks7IaOA+kWukpHkkkEYGD",
-	"WxmGPxiONtxnAfhyEfP/R0slh2RYwsqIO6ZWTaKnDsRlmP6BAamyruCuU+YZZooETSNTxfw8Rl1se5I5",
-	"poaKpghl7jO65fHG9GK8swZ6UDxJivniMIpo93fXKpGT3XDxqvXzN+KAT/j0i9n+EeyUM9gzclA1Yw/A",
-	"qR9EyBFh2sa2CDEAzl4Doxgd91BHfqY6GHpPixNoaOFHR8ZSnXpf/nn/5tdJneb6ZKIVotKYFpiM6R4R",
-	"rDjBWomICKIRTV6l4bRLi+MjvK3nhGfqL8C4s2TJEg0XI6mS8dikyyCoED25tktQmeuZYoU59J8eb4SF",
-	"u0PfbBYROheu8j5b8u+jAefhUt/i3tIXf9d77qP75S3NHPxhvr8POp9C4/Y4zlXNvUcFRoRCBjboVlGM",
-	"sVS0G2VSQGiksbnCuBnO1vPRfD/wpXvkOJtQR9cnNw5KtUap5GHVwCpT24xxUjHSQ7xjsoOVH2umSB2I",
-	"dFpMnS3zy31KOsnU0SFStil8Nx4cHnXsxIpkgLQVCEYNg0MTLc9sP7twMlPHJjW68N1YhLM0Qe2eIlPw",
-	"Yl0E2zTA+j3wfcCmF00ZtwG2hVYEJlPuB8cq8yqtberRYkHObewGjdFH0IHUbvqais9gtlPmVaGaTubK",
-	"7amoJmvNkiifYVtAyLWHDVXL3CQzaFUhllsgTUkqkwywmJVZAHHpZT48wSBq8g0NWGOx9f05BNh7VbKr",
-	"klQ7Kuy8aut2aWUFz6tFu0Ruem14d4BiciBWmn4Kmgxaj7mDs7QQiMK82wCtVPOUv087UHZAcWGwTaX3",
-	"+se95z7pvfI1yi69197+/pv3w2jcwqBo3Hwpn58tzM2PjsbNbuOYYQkaGPr8gOOKE92GHhmPHt6QFQzU",
-	"n8h6hFHNgyS6FRqYqnjpLDUqSRPsOVbrG9RZ3IGqdJBfg/lTWJDZcNCoiCnocVi3u2ZqAFsjOy1z7Ks2",
-	"S1ah9GJWq3IyRbMyFaZNIljYpavMy3wj1bcZbFcYF2j4b4lQY/+iCm0ivtiG1I8m5Q0my9zWOra9S02h",
-	"lVgMgR0dc0akotyVkPMGCW9lrnkyG5bIp9nzVMgwoYZqyCXL3GS7TUdLRcONnizdq7aYz5tq8bB622pW",
-	"y0hWKDeLBSjEu6tHPdfJlOatple6Q2ARtpK8nIb0KArJgMxrK3POWM9GCuKKjIwsfdi0zLMSTDAdysoT",
-	"mlGbKBAUFKhtwmtSM8vchGlF0Z1mQxaJFPN90w2yFRoRICvM9GxviDI3mVbhzsU2D3evkWSRVM6eNglu",
-	"cbtrBUQIsIIYeWe7SU0RcX1RpYG8BXwJq35z5pk6xBh9GiFzEmkd+3Pco+wpyfy6kzx7SIPkLtTznoeC",
-	"3GVuM/ASps64bZYY06ytH14kU9Y+ayaDLHfzHSBh5pGlklyns+QmTVE00O621BB2zcJ8lIQ9Uw/a388P",
-	"kKQqqoYi6RtVmIubNkNeGM9nsc3vMmZA/fZobLxifLi48wZ9MhOYJ/UE96t20UC4gbCRyuW0UHMIF9ua",
-	"AiZhlmFcso3+Q9llhIyRconZpkDpHoYxqSy0xE5m8jV9Z4YaiRJDPxIpEuZdscVCkhiyy3qK3w8WMVJ5",
-	"dgNV/XUVMNqSWv3CYg62W2q1S5Jt3DXtrth0vUq8WnWZGwInm7TNsEix7ZQnZQdrzvexRaM0U94tc1+I",
-	"zU5bc5ht5vszwFpc29yVKsIFtK0I19ikmimSqOV7ma+szTtE0u70EKeWLY1wsknVmlebWH88Y3b/qCjI",
-	"D18UJHYW97UqyHqn1tRz/R3VBUncpQHFQSz9aLXnR9OOjuuJfrrRas8bxw+AhJgCbyB8SsY2oTvwUpln",
-	"ExUyPk0p8wyiQsagKStr80BKPFnmI0jGSnv+EbkYB4WXNDKMTSzCtx+Rioe0hNDK2vxIElEcSSJMW51+",
-	"ElF86ElEcXwSUXxEIsZB3Z9qZBibRIRvPyIRDy2JKA4gEU1GfdV8anDsryndPJfPxwxP7UDUmITr22n3",
-	"e6h/bAa9e6/xvUMvWYbe22KcyXgsdLhiq49pNa47LiCMZVDr+FVqW3PRWhP6e1m7Z7UTeQJDayCZWl3a",
-	"WAcdKOxqbLqUL+TnNWnzeCPsYKcpeD98L+JSHyx4x6y9e4nTLeph6/jhJXip6406k4R6O9gWv665ltaQ",
-	"z62dPuuQtdWzRATkxMpaVK+yoo+qYmtN2OoOqXrf7aTqOdgK1+r4ymvTQB3WHGnGmnpi/jbNDnOlHPjH",
-	"q13FpGWF+sH0+B4gTYpwXQ+mZvfdOs4ic9TOrRd3vvndpJ6uVdpiwyxR6VEfqs4geEAbQqz7YvvhrsCN",
-	"S5UHYgHDscbTVvEmNxl17+0mk6mA1USDe9JkiSmgowoSSalMtKNMFa91TPdE4+qI6pfZOobYUgxXSqZA",
-	"WhU8IueqGTCG7q5p0upIrChIKDExymUOzcvqLCDQ0GCqGrVrO1IkP/FORC1r5/NETuuteYlOcFqCPWZq",
-	"QaIPTdTNK5usrRZj9cohDqOJ8UR1tm2WLYnHy9y0mKOKCF5LLqQIFeasEG6YkumtoDcLBcu0KB01p5s7",
-	"DsUXLclLNAqMHJHYx4oGXWyJW8znM1sqwCq1SHOfSOxgzJmA6GJB4kdk9xHZfYjJLjg8h1UPDm18I8nt",
-	"ytrps8ZGOLV8an5G0UYDenKSKrqXaYvJ6UmEKDTGPRKgHt3kRzd5tAA1zIYXmuFGC02cLK9fIKCPYq3q",
-	"qZW14jRa9ia7vMVHl/fR5X10ece+vJnWtcmseVf029DbGF7uD372RY1CjJnGkqi7cICG8EqLbjISdDjU",
-	"cg8U5I1EvYRLhw/D900hVelY/lgh5+SuzXhme+Y6XQk30V8aEPslOdAu38Mixz72kpuNQq7Dxkn94dsr",
-	"HdWhfqyuoIx9Z6sY9X9mk34hk67ptWMfmaSJ/m9QepdOQi2VDvgS9bpX1opAh+IrwEPLWHYyYDTxhYnm",
-	"6P8IzZ+mSbKxcsW+jFm5NMizel4DlYUG76tCQetz5qZrT+NzYlvCR8l+Winsj0kq5hcSUck3v9z9/Oe7",
-	"b321+99v7tx6efeNm7svPQMYzsVF0VF9pa5hjmR365EzFhMJ+a981Hv1/9u59XLvk1/33vsY5sJu5RfR",
-	"A5RKwrU9wqOW6VH5eczLNr3ON5ZXnlg6f/7C5dOnnrhwcfns8up6tDSodTtFY30+m1QjoL4t0AjaU9jD",
-	"3XYvn87ayHySxL/ce+6Z/U9v7d/8aPe3H+3efm3/y49777+//+l3d97+VJPv6/9/AAAA//8=",
+	"7L35dxvHlS/+r9TBvDki5zUpkAS1gCfnPVqbqYjLI6loPIbGKKCLQJuNKqirQAr20Tl24kXj2LH8He9x",
+	"xna+9sQzGVt2krHk/Z8hSOon/wvv1L1VvaGxUZSs5Ck/5FhEd9d26+73c5/OVUWjKTjjSuaKT+fqjLos",
+	"gP+cr1ZZU61SXmPwb5fJauA1lSd4rpib97dpW5Jypa2YLE/mnBy7ShtNn+WKOfhbzsnJap01qH6X8VYj",
+	"V3zc/HLZyal2Uz8pVeDxWu7aNSd3SnDFuDrtyaaQHo6SHtTjvseZQ7Y9VSeUbHg+I5w2GNmuC8kIu6oY",
+	"l57gpEFVtc4kUXVG9FDJ+eFn5uB9/frPSrnp/HRhIj87kZ8q5k8WZ6aK+dmJ2Y3pyolqnhXocbfApion",
+	"qzP0mHuC5Tem6HRlpjrZ5LVSLrHOBr16gfGaqueK07PH+iwTtrV7get1RgL9E5Es2GIuGZvOHyOC++3x",
+	"jC0m+YmpfOHE7PHZo8dnCvn8zHSvyUxNn8iazJl1WsueRBWneUQSqQLBa4Rx5ak2UbSWnEgpN2ibRt6i",
+	"C1SqReF6Gx5zu2d3qc44nKuZItmmepIiYG5yZpeY65D8FFmkbaKPl9iDJecW13tN6Vgha0arTAXt+Q3F",
+	"gu75rLGq4K4kSpBt6ilSYRsiYCTQr3g8uVuz8VE3RNCgCshRwck16FWvoe/J9FTheOHEzLHCcSfX8Dj+",
+	"cSqcmMcVq7Egd01PrUkD2mAqurOixVX2mVL80VwWlypKPEkCRlMbR32vynJOztMvXmmxoJ1zcvqe6N/M",
+	"AE4uYFdaXqBPSAUtFl/Y/wjYRq6Y+7ujEWs5ir/Ko2aCS/prevqwqWvsSveMV5lqBXjSwneZVKTBpKQ1",
+	"JvH6S3aF0IrYYkTVPZlYwVS+x+TtYL2O4Vghfgwn8/njUydPTs8WjhfyJ09OxQ4jn3EYTu4ROPpBq+Fs",
+	"O3s1FeaL7YzVTGevphKOdtfLmcpczlnDHjOYP3LdABbFXFJpE8pJq+kL6hLG3abwuCJiA9Yr9aObHncn",
+	"iT52Sep0i5U4/FSnTUbKjz322GMTi4sTp08X6/Vio1GUcqJMNoTvi238+sw00f8dVKlkpM6ulrjr1Twl",
+	"50jV9zSBEc6YS7hQpEkDqWmCNSZLPEHXB+HxPa6BlRx970Ga/zY8Hv47i8ucDTzG3b5XeAMeOSLtXU4J",
+	"BVHpMd/kpw/r8p4LRKu5cDp7qjX94xFJPNchlKBM32LEEJgmDqpIQ0hFpv95dmZiyiFSEFWnipynW3QN",
+	"vkZ4q1FhgSR14bvEU4RdpVXltxPLPp69ZDu5fos9xMuysGFF1prHqyyLA2xR33Op/qcmaZcqNprAglWi",
+	"ghYtc2Fjwg48gSOPJNkWNpYEZ4taXRo8Za0uHEj695q5HnsCB+8x60L+5LHseffQoNa03gR8B/UorTsR",
+	"DzmR0WGk8nzfqoiHuh6c04jajtfwMm77CtVKoPdUkkZme0g2Hz4SH9hlG7TlKy0M804fXWNW/zyAti+I",
+	"mmiped/PJBGxyQjbYkGbKLHJuGX7hkM5wJThFPRfmwGTjCvmEsGTS9ugvmQ95LbvZ6/NvGOmXBHCZ5Sj",
+	"xpZNHfOcPLq+vkK0+owE4pANERDJ2GZaWUMd+2ehjt3r3Pseei/6XadBjamh1DVa1dvVagqenF6VBsLv",
+	"we+Tnz8sfn9RsmDAlJXHa3bmc5pjN1pS68RoiWn66CW8+mmd8YEPZzHX9GdkU3CJxu18y/WE/g9jVej/",
+	"pPpvRxtNBjZShtSoeJzCNNPne83J2JzFlRk05zTBUaQ+sOq6bO6JyOjOWpF5/mjCQI9My4mUCd3vExlG",
+	"d+xD4SUa4hP4bMym7PcOPGMsvYm4qdfvpYRZCHv8CHXjOmr86JpN36uC4Dr6pMR9CElNP+kyfTc160M1",
+	"PFfM7b754s43X3ZuvLJz+5XOjeu7f35DT3E44jrDt5gvmizr7MtWWSxrcwu4oVGMQfvV+j5a+wHxpGwx",
+	"ScY8pR+t1ll1k7klbkxKytvEF2Kz1Rx3iKYhLlSdBSQ0AfVLHgeZrXVf3KFVdqXFpBp+g4DuKnprmQ+H",
+	"IluNhqZzrfefX1teIhv6F9TVXMFwTSBOiackMTvm5Lao3+q93Z1P39r97L9pjYXb/eO376K+FzINqyFO",
+	"zeaBAVWoC2rdkjnxaGZH173G0WrAqGLwhHURgZ0CMzV7D7tDLq6fnTgxeIqv/nL3jc/DEeMT3fv+o/1n",
+	"X+rceGXvD5/f+fCbndtfT3Wuf36ssHP7PzufvrX3X//+47cv79x+HV754+5v/tC5/iX+3a5Db2Tm5laE",
+	"207tLZg0A2e7f/PW7he/3PnuX3duv7L79k2c6t67z8FIZlStVZxqBVIEWdsn+BYLJBCFtBtYhac1J3c9",
+	"NLDqlLtEtNSQ24cfiO/d/s1bO9/9sPf6Jzu3X9q5/cydD/97/4fXO7/9t713n+Psqormasg6vU0Rvd8t",
+	"CUbnu3A6PsPoRNN2wM5Xv77z1l/23n1u942/7L7xuZ1r7JLFZsrbBG9og/paaDCXBObB4Q4TJ3jn9Xf2",
+	"b960Q10EK/sR4bbTo1kDHP07QEeVQGtnYmND84vEDWi0fOU1aTB4KvqUvv1g793n4gTW+exlvQPX39z9",
+	"4NvOt6/Gp8jagrtnuJtBYQGjLhlD8af/c0Mf5DhpUqmsSy+kwCPSekokuDj6T1KyK/tfPt958eudr1/Y",
+	"0ST2O31G7z2z++bnu19e330W58YaTdXWIqPX1mmrlBN4DLzDw28OSo+d21/v/cfXMFbDk9LjtUwuajWY",
+	"ODv1JDGvDBx079uvO5+/hgy0SaXcFoEbH7PnzQnHTYiMEYcFmrR+QD0qF5nUKJosQNMRrqkZWxIKpOkQ",
+	"Cc5bT9VFSxsI7AB3QjNimFRImuGEWtyFmSQ3IKR6vB54U6y6s95uMlKn+paQiv3AcDwk/omEmIDZhaPu",
+	"vfuc/TC+Z6arSTKLUKIrbbZJXxKIegDNDHliRrEBcgGi1oNK5m+gVyjjnlLXxd/0hRCcHZFEbHMSOX8H",
+	"XYpX9n/13e6tbzovfbD/4n92bn2xc/vrzsffdV79NYytV7McAN/txSRA+nDmAfsUAakIVdeTQanEXXQv",
+	"LQzegjvvPbP/78/q13avv2le2vnq1zu3nwmnssb8jSGYlQiIaje1fWPYFqcN/a/R90cPavbo7Zu4QZq9",
+	"/uXfO6/eQg3y7rXOBdQDicebLVUEwjETAJ0IQ2MRGxCBYUN6byVtyxLfNlrTNsR/YOM9ZfXKlmwfROWe",
+	"zc8kVO73Xum89GHnnU/2vnq288M7P3778v7NW3ufvNK58ZvOC6/s3zwkDVxbX6GGTVwBNqokjVa1jrq4",
+	"XqUINsmY5aaaDdQ9XhvXz3mqxBu0rbVRwasMtkgJQRpaITcCXRLqayppQxBoDsM/BAIOeqdLvOZtMW78",
+	"mXpQiWEj9FHHLEAINU2EsaZ+BlEsKnXNhBY3fK86qqpvqHadbjKevAarrOZJZZi4Fo1E6Yf60fnJBMMG",
+	"iu7c+tP+7/+4++dPOi+8DHfO7BRyGJliea4Lp2M83URto1eg/0CdW3/a++ZVrfRGTMaMssj0jicHOS88",
+	"jqMAQxh+kM57n6Div3P7UxgE3j/bQs9YnwH0VdKSRVOdppoGQ7+2/hNGOQYObyyOW3/a/eZDGPtJ4XGj",
+	"d85zuc0ClsnK4afz0bN4kIZsQ6ql9gsDz/Tmx53nP977/qO91/+8f1Mfbuej5/ZuvHBYfAuCz3Vw3VYN",
+	"PRtbBBTEVhBotUEq8J5fc3JnRVDxXBdJdwSq9/iWp9gy99sZm6a3Fs1I2Cw8RFQW9E+kKXyv2jbmtqcy",
+	"aSfB6Ha+ef7OOzfu/PIZvWUvfdB5/mMj+VdYAOqXSF09vQ2hda/akZED5KLNsTFKKr6objLX3scjUutU",
+	"rhMergiI1E8oUmNKWiesJ8cHznf3rQ92f/erO+/cMNNUsBvzbsPjPbbLUJd0SC+yC/AX3DG8lqTSJlI0",
+	"mOCQwmEtFBULH4ltjuKJckJh/CH2eu/7j3Zuf9P5/17e++zDvRsvdF57u/PqzZ1vPu589uHuv3yF9Lt7",
+	"/U08j93rNzqvvW0XmsUvVhkFrqRngR5Oj4dkoedu5k3NvdZUM0Z9KYwA8BndgrfU4J1H4x3mp6f147cv",
+	"41nsvv/x3nvI2YAuYn7YGPfE2W3EnEN9eHXGie/+6ys7373Xef7LnW/ePFx9JDY1EYBCBQwyOUtwa8V3",
+	"Eq74Alcs4NQ/EwTotxhd68hnah2dF56/86tPrO16GKtcEw2mtOJAWpxdbbKqYu4ccZmini8JDWw8CjMB",
+	"jE7iixqsc0mstap1a56O7s0sdHsztS3y6dud9z65F67Mbeb7BP0aDqm0lLabwDixOlVoAR6RkACgRWCJ",
+	"gzAEv9yY8c+B29NNkC08bq7VhjaZCNoC40YBXRLqrP7ziFyfi/ktqmiW94vCD8YDEKbK9DdPCynJuPf6",
+	"J7vXb+3+6cPd9/6l89FfOr961bCVUzHHRi9TA0SN6wWsqhKOkHASNmNk4EzQARI7ezQyUd+qe1lGl8t8",
+	"plhk9MX2IPKeGqVs8PjogIx0MS4yjL2LfJNrqwnY6MBvWr0ruaaYgBla9+HEM85rNIS4QKHexzWXmElc",
+	"/UnP56JMyw67yj58OLlOIKH0d9UC72Uua+HCupSVmFTKFpnpA0uptofCLlJrd+zcAkNImhYN5+uT8Aca",
+	"Ia3WmUuqoglaF0bwjTKYCqENH3/SE17++YgcBGc+77qsr+Oke8unU0IIvCN4R7Sof+l9OGr8/Gm4je6A",
+	"ezpwjM71D+6881HXGHAKF9iG6ktNA79+55lnOi9+jUQT+3qdUV/V01o1/vUpsJ2B3bWfGjiA2IQP+qJW",
+	"Y+5yK2u6+r5hdsKQ0w0nejjivlWtMinnSNmMUwbfCQHXyTaVxIUsh2tObsWrqlaQFuxeg9bY0UqjOWqA",
+	"2TGvPnmA4LR9t8kPJ67dxKU9jG0famwbxlwSao0qT254tHJArXDqWLcLfe/d5/Zf/lXnt3/RSv8b1w/P",
+	"yWZEKHNN8pXvMUlES0nPZfGcbbgSRiavew0mWupgKu+JzABo59XX7jzz7P6Xz+++9eWhLw4jBzYYSoPA",
+	"22KgoiWU+iPSBHJxdSU+NpUnEvL+MHlpfM5uCGdVUPM8Saq+kMzG7teFuECDGhs1ct8Vi0lPPkMdmJrJ",
+	"3Mj9H17sfPQHFEy9o2ZadQe1HxysCnX9I5JAUhoZqzPIXSCLKzNHpBPbAjKdJ4veI+MD55MKsuGsIMD+",
+	"0p13buzc/no6f/L41Ox0vvPpW/sv/fIwXVFwiJ4kvj4JCDhz67GbNIe0SHnbej9GPCutd6YcoOuRY3mj",
+	"JZkLuqkkY4X8DAjPQr4wrvdQK3i9dcrppOfypQ/2vv+o89EX+3/5ePe/Ptx943PYwnez/O0ocNNunnBW",
+	"G9TzmUvgETlw4L13vul898bQAwcxf3PPXYkekWQjEA3cCdcNmBw8IfRC7//w4s7Xv7nz+9f2vno2cyqH",
+	"Qj6rVDG8A8ztCgiQXvGAQ4sGGMrEdAF5IPaaoqIbL+++9eX+D7/d//DlvXefw0vZfZ53XjzcwE2YBmk8",
+	"1XE3OvIfSTxONnyvVlcxh/pPsOUXOW2pugi8p5g7er7VqYC5jCuP+imWcEFfNpuPg9E4uykiIGECQIaR",
+	"N9VtWe5/9tH+zWfxSmo+//7H+zd/j/fUZpisi65I0LzJ7Y0nq1kRKL0ajznu8EEKnuqBc4KHUQtBGrrz",
+	"4iu7b34emw+72vS6IhvrNpmU2J+HGqhz60/7P7y4+977PcbiImPpS8IMBXVmLNuEn0r6F/8TP4rDdJ6/",
+	"HhsjgITpnuvRg6DB0yvFKnNZnY++6LWFh3IR7SY4hJIKdR277+jLhRXZB0RgaLQa0TOIyoucblHPH02T",
+	"xcvRkt37VWlJUmFqmzFOPC4V5VUmIb7rSaNVZdFFKgLd+ezfdr7/9Z23/oJZQrvPfLP39Q87t1/pvHpz",
+	"73X0vrhU0QqVrHsK9pdYdAY8TgNH3X3j891XPut8/a/xkQ7HzU5c1mTcZRzjU67Y5mb3ZavZFIFi7iJz",
+	"PboOpt1Ix9CIvxfnDYkEGijYC1N/wp1RdDPLhTo1m3Ycvn5z9+Vn9959rvPC853Pvtr74pvOv/069II1",
+	"aC2d+IkyQLPkpleFKBP+pVqnCv6yYSuF42mglJxfOXPOIStL5/Q7jyyuWDt2iElabRRS34yz87ff7/3L",
+	"i2EQaWUmc5aN5kyP+SyunDlHIOH8YOPrEc3gv/BcJnoMX+i1HVo9L5AtePVAE9j/wwt3fv/aYaveRyQB",
+	"qoMibn1QtujXzhvcBEYXR1VnXYg1X2wfgj2J67zzzPudr/9dy43nf//jty93bv1p5/anu5/+/vA0HJPj",
+	"haakSyRUOqKpAWk7WJxDVEC53GABCahic3r5EGgSGyXuobdpkzUVZqf0tyxDColtEBz90UazcEi1DoWH",
+	"/qBD9AeFtBav8l7Krs2NIjecNphDpogSUEDLlGKBdAiWzurbVH6CTJIJ8r/L2aU4sTqmmel0/WqT6s/p",
+	"Ef/58fmJf6ITT+UnTj4x+b8nLj895cxMX/sf3bTi5Oarm6egYPdskDn5U4JveEFDEpf5HtSUtZp6+mXJ",
+	"rpSRdyVCY2OY3wChRs5M2iCtbv5sKomX8HROsitYSm3mRKubOUz/M4Wz15xcM9CCS3lIjjbD8BDrRB2c",
+	"xuEVndu/RAgbel2XM3YeVzpavVdUaPU4fhDnrz/vKaCU1HmG44rKk6yqzIn3OOv1uLOMVje52PaZW2MN",
+	"xpU96kbDU0rzRMhrUcJ42Ljr8VqJm+QWwf32JDkD5KJ/0/yOVjeZWwSx4Wrq4W4Z0zalA99oSRaUeLVO",
+	"OWf+EUnKT5dySpRyTimn2FVVyl2zzwNDbfrU4xP6l/CvvrfJJsmCKvEon1JicXacRIu2Zhn8FGKDlJUo",
+	"kzEoUGVVr6k3r8TNjR2HwcqG8iDILpmaJGWscl+UNfNXz2WNpgBJ2NQLGdMjs8BJDD1eJBQ3xCRgNxlV",
+	"ktDU57AaqcShTh+/EyYo6D8lLpyRu4i3QWiNetom0HuupF7Gpn4CXsUnjDQ9IskYfKzsuWXHXGdYq/Ia",
+	"rDw+SdbNcCWeWiwPcwLSE6GEs207gvkCUITJMYAEc5qkAcHD49cMUHA2ocSEPhpDC5gqBRsCq+FSmeB8",
+	"PIUWiMBUrDNNbEiwqKuYh0ocUoCqWq5ry0RJUoYHyiR2ERxCZfenybZo+W4KwODpXGxncsVcdeJ4zsl5",
+	"bq5YmDGcZWpG381GEu1g3daRTxZmj/2TvqQiBAuIccMuBpgYbVAtuXNv+KV3yN+DAxjEB8FAWuAb4m45",
+	"duYU8HxiX3SpYhPwV2fgJisxEhMfVj5kM3vPNRzfTDrJ+HuzfMikQW1cD52kKhtI6BlInMMSLu8p4z3F",
+	"q26cTpIpyCMbW19YfGJx/h+fmP/F/Pr86hOPPLZ+Zg1k/kCN1cnp298D2MTYE6C36s2lyqt4vqfaGK4x",
+	"SUIV5gtek1YgZdQ1DwReiG83bMnljJ08Zf0YfUTohhdII5U0E8JKfOSDWnAIlxlOG4aoacCQwYnAq3mc",
+	"+kS2pWKNI3KOlPUcyqRBN4FlJVIaYakUfFMt7gnezZ6y4u77P/zb7m8+NnH3cI2Rh6ab7cBXQoqdzucv",
+	"9wMwmE4AGMC/sq69mU4PGLP4JMkYJUa51aZWPQz7gLQA05jouTlku+5V66TGOAuoEoEkVcq1dNS0NZ6i",
+	"gkJCY46Pl6kop69ttF/DXl7YxmjlsbuboqpsukukqyX3bJmnlAJDG4m/+Z5Uk2Q+K6GtxOtUkrLWSA1p",
+	"NhkLVhl119iVshPmMIV60CQpt3jAKOg+JV72qVRr7AqZgDxS/RLxmZRx2AlTkROCLFmrOGBV6vslzrYA",
+	"NcizxWnaopuDvHj9e6S4YMZYIkkVs49KHP4BxdpS64dVZrWmxD7IutiGm6QNdPv18a6ro5e0GBHpRiAa",
+	"mEtmQX20lJ92cpse16Jfa6K5hB/ztU86z3/a+c03e9f/q/PFF50bb/347fs5J2b2ZGoF+WI+Pzk1PRNq",
+	"Bdb0MyRhB7jm5Mym49csBBXMLXZ6ueLUlKZG+4/oMiId5JwcnmSuOP0TWF+pXaa+v7yRKz4+SBuAF/Cy",
+	"XLuc5e5IQnqRMU1eQUhNBIhtHDQ9SuKfKxJa4gml0dZZhbqiEydKyJP3VL3Ey/ZvRaKCFtOP2brVGKPn",
+	"LuHCfmmSLLV8n2zXGUf0LbxlpuDRjt9mComTt3zjq0eUjS4mERJED/zAeCWvfhYwzsaMnmwuV8Ym5WGG",
+	"+iIFJoURgWIOz2TmPWVprOLiiCRWTYCYRrwmQf9xcghlLXExBo8HWcCm3n4sg2/K8cPdh6Df1CI+GpvW",
+	"4Y6flnEhi8CM4CwvhmUeh+lBOSTPiIGDi7OY6I5Emx2uISmQI3E7QBxf8KQKHcpdyrXVnfrgPZ08GeeS",
+	"2eqSS9VAIyk+qRUjI2JqVhz8Lj89UAVOaStmCpcHbMaKGSy9CbE7A2mWijXkKOuBtdCrC/heXKekQUDb",
+	"wES0BM5mfXiDjVKknyNNqrULzVGtAwIYov5zio8ASFgP1ttz6+LLNTPrQV0ruLldm3oarh5gpwU9bI15",
+	"Y2PEClck467UK6IZjpTQllDM9yXqynqxrqe/2vC4VpmRUppND3NRtXHa8waGBmekC/c+yqSCy7ByqEd4",
+	"Rv9on4w0qsG6gD4GLbp6PbwKv8aeZV5T9XlY/xxTyWFPsh9eh1+NRhJqTm0MCODpXnNygrMh1JvUZl1z",
+	"RtGGnEFsc3O4B2NnMOjR+K4O8Wy0qYMeTmxq7P503w24MLLp0/ZSP3hUrfpzogRpMtH0odwpUimskQO2",
+	"YhGDNMcK4JIOaBUDNdy4jFWdNTDyoQLhk/ARMnbxf+bz+bx+V//X1FmnxPV/HD9r/3TybNrW0KbC7nt/",
+	"RDuhW4npHeT551Lpaj4/USpdnTpbKl09flb/58mzl/9npgEbl1FZubSIvUaYeWzOuirYlRb10ZQDpD6p",
+	"qGrJySEcDckEf+feSsbUgVfA1ywC4PGThyoKY5QY7mkGB4/doAx6tMmkxm9tDFW7+YDy3faZttftkxA3",
+	"wMgGuPYTXnk0SvBBo75rk8Wq9WXPLQ/0XZ+wPop0JWrn5le7b36FWQU7332w9+5zppIsXDWy80H+6iyq",
+	"i9Z2RJLUksDs8BSp0xCccpCCb4kqOVQhn48QnxxSyM+YlBODaSAC41RzSGH6JKZN2+gRBPcdMpvP68dm",
+	"8zNW1qpAtCqaiQCApttlCvSj5UI2LXs9tskeo+darID4SR/YBpga4JgbdE26DQakg7t3iCU0gK6bddbz",
+	"2ejObP3LaJ7sfxjFiT2sBzmsGqSuCzkP1F+JrcAAqMauKeVctHgVorChX2n3rf/Yuf1S5/k/7v3yq857",
+	"n9/512f3/vjOnd++0LlxPefk6p5UImj/wpPGV67nWaeYlqmJ7DiCVawAaoKeXpNxOAl9CU5hGbtmAS3Q",
+	"6cycjIspJa0ADqCXzyg5936g1PEn54zfJLr/kdMhrpnnY7coosmMxfdXMx7teuEehLni291/OuejJ6+l",
+	"jmTkFgXZrveW6t3GQZs3ETgwYj1Q7iLSgyQNihH9yVw3yG/kxxnEpQ3NHNzChziYse/xY8mdSux3Fkk4",
+	"SdK0mxJjQbbkMvsCPxAGP07xPln5MNh99XUM5SQI9yDtDrhvexLhk/Tl6GkF0ETxqCQ1pmIfkhCoAX27",
+	"4YQ4O15AAuEj0pUm1ZT6beuOonABLF2vFQOkFwM/Cavwv8wrPwtRnl3gXHAPLnLl+bmiVp210ep7nK2B",
+	"1g+P6InobTD3TrKruWJugzUooDNGodzc3vUvdm5/t3P7dxmCIQJLGSF0bmMxPelrajY/iPvF9qMb4V3V",
+	"Q7B0jCu7YptrRcOxpkQPX/iIDqN7kEYRO7enu6r+lRdN3FKeZuWQOcS4O5dcW1v/mNB6+mREDFxqkoDS",
+	"k5uKJgY5QFBNFM+VFRxwli1cnCkscAjzJSN5uAiofeadqb5x6cHud+GzofjNqn7wmiH9/s+vsavpBIeR",
+	"MhFA0oVvO7F2P3pwvBKpLY7TuFlUgj7SQs4wsP787QHl/GbuPyX/X4a975MPYqHlQi+pzVIB3TfFycMo",
+	"63EHY8rFXOe7f+38yyt733/Uee+Tva9/wKqxzvW39j/85Mdv330cGLhDKqJyOTpD/DSShSEgCY7HbknR",
+	"g2HHH8WocuxBUPYv358Qscr06w/aFIfAdiSOvnBi9vixIazYxOZd7pGuNHwcAwkEkge66DTbMI6gVHEk",
+	"swnpixunvF7UuQLeiSrr6Yiy2USYri0CU5gQukNN4lIvfQNJI061Zt+sNEAaxvOpiMrO7Zf2vv4hTahN",
+	"M8sMKjsczeGeUKZd6dMZplA21eI2/CNugt7s8A+/3vv6h8k0wQ7lc0nt4OUB6XUjSZ8ueozET0wmhWwm",
+	"k0qTFNiLTlexh0uyCChNZmF8vHCv6KRvBB6vSiovwHhuQ15+eOR14FPLPCS7svTxrNrmOf3O5QGV/mbu",
+	"P6X0XxVZ/sYyGEflYhI4k1uHCmSoQW8MEWB9bl0wxOog24DIZyrLAlAWxudIGfwv5SJo7ZtedTO0BK16",
+	"4RDmejGkzhIHtw2Uvybg1BAcSb9jQwKGkViDzoJ64kN66VGoqhHqigkaQh2zi+/Aj3cRw0YJ9Fcdvk7o",
+	"Ev1oOSnMU0y934tp/vowYO4MwTqSuzbUK/ETehiUTwflu+76NSf3aJYrPu11prGcds3dtKAqkjLGK8pY",
+	"HLZdFz4jxo2LtVo2Vb7EK6xOtzzRCsKc4gjRqaw5H3wGfNoAT4O85gqhCpkI5F62CT5ZtKM4RLZ51SFV",
+	"qqr1iVbTyc6oNqmUJW5jdHoOmFBGTD4y9X0iFQ0Uuo2STDcMy+DwSW4b/mg3+dEMR3YX1z2fCDWkt1vA",
+	"JoNAMAy2SMpa+4eM1bYWUon9JeH2js+VeJk2m4HYoj5EnOErWJkQAZhD+nZW8EBLJC2N5kgZIafL/SIN",
+	"1HWtaJsk81amYUMpNw4DCx4jPPWmL9oNbJJtSKDEx8rrC4tPnD5zdv7ihfUnzi8vLD2xsnxh4dRjZces",
+	"m7Q4JKtLpsZTEhHDYnbN0AsP0MUTp2Sesmd0Ph55yDycGD7qSC7jcIdF4vyycdCjk+ppu9l+hXHrzXNz",
+	"xZkkeMr113bfvtn5/NXdt3/z47cv7/7qzzu3n9n/71thanvOyUnj3Ms1sRI0l5XePpUv5meL+fw/PdBG",
+	"3eHXt/UodInD82mjArpcGM9Q+jYkIqLZodAMWpOhy3VQvNFQpHEgxkrienR6t5S4DbhPLhvWVzyErzPL",
+	"1oyUcfNZs7LLyVu3GuIFd+nq57tbM/TQSJcTK4STAb+0qWsvxs4nhoEftmsAYeIlNe5JAhtnoTFQktg6",
+	"+SoNgnaktoOIgo+A53uMEi6UV2XFWJUvdnANWNOn7azSFTuQ9cFk3W+zQ1ktK7Jup/lelqfjr+IWpp0m",
+	"WeseqQgzQaa4O9nUmCS3/qT5QESV4zfpPlnSsSH738r4TYyBa4ddKSKOWYwDplMJXTut3Iwu2xDXC8tM",
+	"mxbhIOouFEB5WVe7jczreOgCt590zbrc/6+K3IEy8u5qv3tzlbvgJtlCL5u7DMNVHjznXZrFhIUds1mF",
+	"HfeZA/UKVJcND9D2gvL8vnqAJB62eOOkbOVDGfB9AvYkuCrKscB1TGsOhYleyJNhfXFkbMQV7C5qCAPA",
+	"XZR6gdVotb3GeL/C9a7qc1srnETCiCN2GN8cwq6YZEruEt/bxO7IUE9XjHBjHMSBQYQSAykUBkRLHMFO",
+	"TKmw5fNKiC6eakOjH3+39+5zP377MmZC7v/h2TiYRhfPs0GZ+L2enZ05lk6yv1uQh/RNFxmxkfSJZBAl",
+	"wIzet5ubpIczBiNHbQsCd9rkqHuSiMDVZ6ppoHxRsgB9NJzQEi8DXOejwndZUCZjiOGzyXgpVySl3OTk",
+	"ZCl3rTw+Sc5Q6AvMGtgimEmLyVOKVVjA2GZ/yRj0m9yA3mK2SjPcjXEAfqEljvnjxkOMRRrYWxQ17DJM",
+	"pmzfbCNZDcWy4Cw0l0pVosH+Rv/4KXhXNLUs6DHYZVCVACL6iCRl/aVy/ADJGGBWjNuy2tQxIiwvpEEP",
+	"55A1se4BjsRojIQjMbHT8I+Yv6RvzlsIvFvMVUWgOddEXQSS9VV+hoZUG63aJppLYojj0wN4Tc9QXvjB",
+	"LBKI8HF6pr5n4CFB/Ts2dzWZ1tqetxDyBkyJqtjFqlJOfNrWj4oWIhtW60JIRigBdTkgpjX+BlPVOrZY",
+	"w1uWPIA682r1jAA54IliYzwHpci256p6/9qKqTz8b6Ba6PUSfBbDUr/jkIBVRY17WJ1j/MVhm4RIaMf6",
+	"fcQbeDixHiJODgBEjzbwoQjRMStIL72nMqb3SFsxechx5azcR0DPNcmOpAmJkAlw6SI5an82OK5O9JdG",
+	"c6bERRD/QyFqEWmAx6ACj0oStSybJKfN87LEFd1kEXZPpEFYVxP0/ZUhCzdm3JUWC9pdBXXpqf4vO+TP",
+	"IoPp72fmp6b/fmY+n4f/mzi5ceKYmz8xdeJEoXrcPTZ7kk5vMErz1dlZ6uanZpPmwGwMuDAO6edi5Xof",
+	"ovY4aXpXmS8tzJjt1qK3GuoTxxAK94gkZ656G1orY1xhxAFAU9mgWqOh7kOK0bQgWbBh3GuaFGMsOWIv",
+	"mbwnFurKCPDqM4gw4c5kYO9lQ+wBfGAEKbiR1Y/esEfAcWHeFpTGOWHpltUk7Uck8XjVb7nMxRCHgS20",
+	"LTmVEA6pMOm5FhyOVjfLXboFANkZDJkUpo1oKq/hSeVVqe+3icvcVpMZRaTSLvGy55aBkCvtZK3b+CSZ",
+	"T/JmMoYN9xrIpzUbISIoceAh4yGGXfp+eTyFNmL7kx+RJR47GfMgopDMd4PsbDLWxAV6pgM1u0IqLWWQ",
+	"gg6AddK/+rAyMXVc0/SDh7IzYkVjSHc9ahlrdIsNW8wY7caD4qPpWZp4RBOKQ1rcu9IKLUSUHIcrvJAQ",
+	"hgq+/1w/eiCEwb4xG02DkLSDSMp4a+GyqhA62jTgscg0ZF6RhpAYFkUj2rTisaWGZ1fnF89guaFDjhXI",
+	"z71H4q2J0tSCRmsXwdhrmVHaAOkOCu1uLPIK0+4NwmjIA2LYl3OEklgmgZXpnoSKYrIhfN+AaWUgbWXX",
+	"iMms7LpztDmxETDmEL0YEBAexHqlZzrd9/j+3woIZLwGdkQgyJBLxI1FuCbdnsNU8k8vWf5zc8mShxQS",
+	"foLoMfgcsX2EgdXEEjDVCjhzjfVd4mDrQytexFdn3G0Kj6siijn9XLJVgBV8WnZGgP0OouLHHm80C8nA",
+	"vZET8FmrhVsFPOlPM092najZiQfPd5rKLHoQnKeaqH8iN9V6Uv+ZIyh1JVEBowrwMrVaRq+00hJ3avpE",
+	"xrHfj+2K1QP0T3e+NynOh5lWHGMtsVVlrHlgGYJBYqiig1l/CvJiEXl8Q/97QAlCquwAJxAmUB7S3vXN",
+	"+E+x9D4Z+dk8PdrfWOmJ2d2BSfSrjPZy7S/SYFOmcfrB7ROH8h+j5u5YSBJtgZf4yvLaOglbYo93g6fH",
+	"QEOtCWdxWAX4hGNAVCJIFJWQRkuaxuNRRkQKrb3Lbki3DQDotr+yvgFDpSiEmHT3p3FAREA9qOtgWWth",
+	"y0axQZK0NDcMKfXqGfFTHXeqoWB0iQBxH7wLWsExjrMrh6ui3u3BZ5x4n5Qp1Pv7NgfBR5IwQ/byJ250",
+	"CNQLNkikz5e4ASva9rgrttEeWj1zav7ChScuLSydXr7kkGnS8HhLsUSvVvTMInKq8VujGjBJllPod2mm",
+	"E4f21wyoxBE8HIOQVPXjQ0lCu9dJSiY3fwSbIHG66ePrecZ924EkbcMEoFToOAKlnyNgbNi9IiFuTK/E",
+	"sGuMcZ05phkkYqTbj5sQgqecEg9jxE68Iwn6pGyKDhkryzavlqNk7XHjPw7TsmPBDCvmjFpBTLayNpWw",
+	"1YSnkLoAZcvArJKzJhLArXOja0vQJ9jlGitxXPsgBxl4hm2GOwRWzFomS/xRm/gOzNO6Gx3kpTWsg8a/",
+	"jRv0iMglyf22U+KY0RTB+spJsqDvSQaoLSlX2oYLG4YMZyFLXG2L0ONaxMfsah37sGk2EsPRBV+rveiJ",
+	"BiRlJcrjZiIpgHHjBY51+yhxHCHrIlbaD7KLLL3ywxUKMrta0ZN40EdADmW5ZxxSM16XCOLaks2D5FoZ",
+	"likemmIU861U2hlOlGRRVBZPZV7zwcjlTFX23BfzNjFmdxZVADWbZTRAukpqYhZJd6wI7j/WNaYZxVwf",
+	"/mNCR8jqUnIJOsgybhNEuhQW0xaKok+/yVhAhAFrD/9qgksOif5qhYR+4YgcR0kZ1QxrplzitUBsyyIx",
+	"VXWmd7bUopD6xGVbXpUh4JZpaQ/1LhuYfoOO3CgqhfEaxDEOakwqu4er9uuai8cbRclQNuqZ0039K5ZF",
+	"6Q+bh62E7bLCAlOubYzvAeGW6WReqq0jDNV4jL7cH0U+CAvNR5AXsldJeEgEGSXh995X3bM6I5pLwGi1",
+	"jt22rpQPWKaRyYThBO8hFw5sXXp2u6PuYtM0F6p5UrFg2NyhEC+rZxLRXx3S1XApSFlxpIPhGvV7PI7O",
+	"PESOUxLyqGY3P0vc9MlpXYNK8iikriUL9PqLSgMg5S3W1uaS1oTKmx53yyWeCr5j2MEhZcWuqj6BDmLj",
+	"HCWeCnSQsXR8Ix7ViIIZ404YRyzxStvUZUJJQ4trI4ibaL8MoWBDIyMIRGBijIV8wdEygptOVLZtDsRt",
+	"xqDD8IzpyScxBDOO3ynk844xTxQuxAvt62E64A2VnRvRHePuiJH2Rag5DSF6k80XSa/eiwjUW+ItsGnD",
+	"doqea6xQ6HyCteRh7kQIvWs3oMQFr7K5sM2gRWTGjemL3X1/GvQdIEJ+v/KiuwUJnP2wDo50CnXf5Ok1",
+	"5GFJutGcG0L3wMPj2XyGpxvmnggRhgy/a/lrbV7t6RrT/K7L7Q46XhnIbc0I5LhYMn8Hhp5AAjMjt3k1",
+	"Q8KEbx1mE5Z7g+WVPn69oHuoRIRbE6ea8NAyqCaelDy6oxsTpXumXDukLnzjHzZ5jikCgL/lijnWPl+v",
+	"nKt6y975hYtPLUwteQtyga/OVk8tHFvYbP7jL06dPznJ2ueb1ZlF/VCeXsp7F06df8q9tKD/Xa+c85/8",
+	"p7UFudD4RUG/tLhevbp0+uLM4lO17cVT2x69dDa/8KS4uvTUmfzSenV78cn57Qunzl9xz216y97C7GNP",
+	"LTUWL11sP7Z2/uTklY18o/BovjJbWT4ufj6jpjav/J/6+RPttenHtn9xvLo6dfXSyeaFY+6ZGZlRc4FL",
+	"6o74nb+0riUyMnCeyM/Hptvpfn35k8cGMgoYLHbY8fPMOm4As+jr4461XgLjEt6AJripxtfJ+FkUKQtL",
+	"GoyFOmZh59O9hcesFyzWNc82tixxJcbjcTUyclgtaflOkqWYMahFPXZIi/lYu4tucPsMsMtPEIRJsw8z",
+	"k3vGQOKE1EUpPcmpl+dD8/5yREOTBPuYFC1hRF2re7gorN/BNKl20KHtSYKfniTnDJxHpM8uJataSzwq",
+	"a6UmJ01TUNPgLpkS2sT46JufNsxNdlGFHjut0g1FIvjiT++3vd9UhSlb3cTVk6xsqshIYCFQnkelOb6w",
+	"vYvNXJ6zF55Yo0uzkTqV9XsGLd0FJP0QOfpBQI7+q4FnfvDRlmNXulcilP77AxEasHi09yMkoMd68DIp",
+	"sxF579+OHBgYMV19/deJjBgHSxiME5DxVgjcMvjtNAjLaBiJg2AY08l5DwKmYghS3Zv25U+CvpgY+QEH",
+	"URwNJPL+QC46Q0NrjPxC8pZcS0mzFLZj7BwzbWbUP9GL6gU2pxctX+kYtzO4XZMEZBhcicc5XDHieVCp",
+	"bhAHGAVrOPblXjarxVG/T0D4aZMCh/0poOSjkWNHKXuYGqBkVVuBp9prekSTXcNogAYI/tdZK6PPX1rP",
+	"ZbrBQHBBGS+VpDzfUnUReE+BOVkkj8BHSKmVz89UER1C/ycrTxLw1khTVoTW7vlL66TCpCLVVhCAgz+g",
+	"VQWhcbFBVs+eOnF8ehbJg/o1EXiq3tDqddPjnLklPvbo2vTssbkIjISUqV8rO6SsFfByWBHqxIIp4w4p",
+	"e1JCElSJl9nVJiZB2e01de8sQjIBT1+NuROipczK4XNbYhMjBsYMs+oxkimcKlAR7nB4HnWlsKcReK/C",
+	"gHVGLRoMFY8/gR0G+paoeeBe9PTDdRtNNXSLjrKIhJrez1k7HPL/tFjQ7pEQmDhbigXYpEk1QSkWOFAV",
+	"Z20fTD8jY3qLNkRQ4pdYZQ19VHXKXVmnmwx4ASNUtnmVNr3JNm3440VSCcS2hK4ZFJLXqOuWOK5CQiAP",
+	"6cdr1IgMqoaCHPtnLBCKfoAoH2fbJJzA2LimN8ScAe2qQeUmVrxuUb8FlbR4Zr6oEag/QLAQvRGw6IGb",
+	"qa+TZzAZqoIrWgWr1by07jVIg3pcUY/rK3qt6yZ5DdOesAEplkA6agJVFyhbNoX5NiXPibgr+Emkg3Va",
+	"mDETMOpDjmO1TpVeuieJK6qtBjOOTdvfFZra0qrCEFe4YdAIV/NiTCXBuVYY+G4Th+eYkjDUXy1+i+9t",
+	"MWKTfiPOhkZzbCqTJV7iUPpNzq8tL0WOC5NiaiwIUn5aK9tOBGWhVe1rZVuOBq1rSzy7d22RTOfzDink",
+	"85jfY2N8kQMupGeoud7wmG+qoGlb69foddsOhClOJJ4a19+bgt6iDgZeC/lZMkZJg6m6cHHdgKvgCiYh",
+	"uaZOtxi8dkL/30mHFKb0u1Oz+v+OYStSPehsfoaM6WFKvLzKVNCemNdyszzuYEfSPBkzcVqiTaGAU5/4",
+	"jG7K8Uli80LhzGRdBKrET9U9ziSETpXWbiTs+SlTOAX+eJXJWyCaga5vvImwY65128+V+NC8Ho7TYF0B",
+	"wFMEBUGoL4X5Ebctxm5shKCL7VRYlbYky+IbJGIbJZ7JN4A9ZHOOGD2GpGiL78v/OGE0p4mFVOI7XM0j",
+	"MmQeyP7i0KkBazKqANvYxA0atG3RVDyALLL4BMlxiiVODY8SG7ZNNWkGmpVUfEbm104tLEQtqWWIlSyb",
+	"VItNT5JN1lSOZgttJBvw1YDAavq0iocteML4rDHOAqoMsfzd35FH7EYLbgQrwodJMnZqeXVtvMTnoZ0+",
+	"fsBAqdgMBHwUV2xykoM20RqUSRdHnxNVJW4e9bAvHgtjReEWA77z/IULy5fOnH5ieXXh3MLSWpmMQfTF",
+	"zqnEZataB21Ey1ZZPHqUNpuTRk+crIpGGS5T+R/0rQozA/SIJmvcbUAKtJYPIUuUIEFIM2AbvlerKzJW",
+	"Xl5ZX1jW4wNbKC/D8FaRmK9WmZQTp7BreHimi8AhyuMmZIirjJZtkWXJdB5BVbq/NK/1pQk72FiMzI5I",
+	"86Vxp9drOLw072kWdUQariVDzC/Lnnt/BtUUWUS+4ZAEJ3C0kq8YVxPr4Kho+i2J16EquHVqY04/5TUW",
+	"3lixEekSTvYuLtKrE/M1rT2mbqkSXbtpLu6ADXRI+Rc0aBdJ39M7c7UpJIuWHePMDjmzTmvRmk97sikk",
+	"rNIp8cRlniTz3M7ORnM02zLzhnoELkh68H8oW2WIaOL0fWwpElFinG4K+ZlxU/8Q8kej6tpDoL4/SR4J",
+	"y2swkVQTvyexbKGIF8LMVGt1k2RJkKoQmx5KFzDYEDSqGjCXceVp0dsQLrq7IdrAGXMhsFgK8VJx2ZCm",
+	"qFca8QDUuDG7yd55PYeoQb2qs3aJ6+dwu6J2mUSzIHyb+g7BhJ/y1Qnoq9IUgZowv8my5WeLorppmIq0",
+	"HD+cDCR4It/WRJrQTJAwDQuLqUumjBLxnQ2nMauFBDFjGBsFKV6g0oimUuLQOSCCooprbfAIpJ76ADoD",
+	"OhCqqdqk5ZLF9M3FBW2sAfZTzvJA0WRcilZQZZMiqB01L8mj+tlrsfCU18g5Ob0xJiYwmZ/Mg4OoyTht",
+	"erlibmYyPzkDGXyqDkZj0g4Bh6+QGYBfp7QZZZUuE4hCdVXrHTKy+9HMMsxF6wJQjzLBfOjgS8AIJuXH",
+	"9bMOycIdvFyeJGep52v7TSlN1YZutVhDPA7mQiQ0hA3m+G8jn6nrBkwaZGH8gmnxUOJUkg38NpxTWMEk",
+	"o1V50tqMBkDUU0S2qlXGwB8iSpwL0tCv1VpMSqQVbq5iw1NwIeAW2c+AJoaVc5MlvmIHquKWBi39c0Vo",
+	"4ncJb2G7WU1f2gwoGhkrBGlo23ibQrkV2NHYM8iTWvNEcgovAiT5RceKLgcm1SPCbVs7x/T6BqyqKrx1",
+	"9Ekp+F3B9+EtGQqkMQSWTXpEVNBi8Adza/W3pvP50SaNYQpAEsZQw+MPQID0byJt6HLcKb/3zjed797Y",
+	"vX6j89L7I55+GGKC409130t9toDHn/XNkEyOPhIVycIrU4NfucipUX4QTb+QPzH4JTPIutdgooVjTc0M",
+	"fm1diAs0QKiqwtTsMJOTraYWgcwFzKN14+wvTJ8carRFyttWduv3ZofZxAVjl4LvHd8aYm2PtGQ74ZTM",
+	"FR+/7ORkq9GgQRuhQglwIUVrMpZKLnOX9WtxGaT3tPh0rsZUVq7mlrD5xBjrQatUW51jqMhT3/+ZgTpD",
+	"QY+/2lrXMJscPIO+kOZrkb8riphL22vTeA76cFg9ac0XjZUre8ZiokeO4mvzvg93Kovd9d/05Z/fz6tx",
+	"EOq5liYB3KYMGnB6KB2hI9NAMJ47s64N9MZkn4NYEfLhYQx3GGRsZXltfXzwvbRFOn3UQ+j3JGPNHCbJ",
+	"PJSrxbo7GMj1Qv7kJMFP4gn20u+S+hwZK0yfHEclPlTW6lSCZyRocVA1R1KjyNBaVLgBh6pIHWIt03CS",
+	"N11sdV9Ur2E1L97y/R4qVn7ofYh15/jzJ50XXh5VN0mk/WSoJumvHujKH0zLyA8h908JvuF71YdqyVBq",
+	"ib0OMa7VnxdS1z0LoZueKsojQtUjtNsKq4oGM+FvVQc3qIn9dIuw+fDjo0ovTbQmj7JnGkHscRwlfOGv",
+	"QOAVhjnus9BzwGUc3ygMfmNJqLNaXhzoet21EJ53XWJLDGJkZ+jjULSikKQOpBQ9JKu/drLqVvAi6gp5",
+	"Gug/qXaXvQkv2ccrq6MOtU24Ur31ljnYX6wJmRXJ5n2GU8qow6zFHKMAJ0U5GGMlDp8cMx7ZHp35qCKC",
+	"V9n4HGEeRLG2aRuduCZZyb5YY1o9LGekKpYxKo54EOhP9sK+qMyF7xehiQ4UkuHfHYyICs5IQKu2fMzk",
+	"QdWYkiVeyJ80SSmU1zC8rNXXLLVzvutc7vb+dh9m/IAAGTpRUzAzlZ1G4bm5tNYYV68OK+O9e8p6JKIE",
+	"8Q06WEQ+HncI1Ffon7EhU/yJxLJwvlkLQ+rsu7g0nGQvNndI+vI96Pwa61w1oPVrDL391p86Hz23d+OF",
+	"zvMf733/0d7rf96/eWt4pTqrc2KGbt1zlIfy4G7kASZoAMQI3AuauPYx2YDJSHHRAMZZT103VnF5RNpy",
+	"GtMlY44U8oWoJMW6AMKcGnbVk5A0AIUqXJjXsxjhOabmcSKjMsARlJdVzY+HeXBhY4RHlwRni1RV68M9",
+	"vihcb8Nj7poHULgH0qBWcP816Uznj430/MyQxGyneX+v5qgXbWqIxcNRLgm1RpUnNzwo57qLOxeZmU8n",
+	"U0Ifv6zP3+bn4r/iCZyPX76WMExtjhUoV5b27TXFNgnRLY0XgcohL2viHQfrSwNWBW9bVXlbnmqj4lI0",
+	"bvRMUC4Ig+v7G6IYjhn8SKN+Aga91gdYYGupMckRP9qzipooYXIERBCmRYWYdyW+bLvRwybGYMAatI2o",
+	"Sp7CPCTIGij7VKrFGPB9Rocazra1lmdTDDFwHS9scOIqqcV/tNFvTxXTTbtKPEw/s8CRNAOfMwVDSRIg",
+	"lCXes00LWVBRugZNYEaSMclYicfKHMaLceQU/SBsyRq7Em5HDITQJvAkdk0q2sYnkztls+n0zldYAnET",
+	"CurxAFpcnwoMZkcmE3BSMAdo668SFJro1wPziT5toDGJzcWBXCTszIO7GsPQsZSBSWrb0EjNnIFUnu8T",
+	"C5PpqVgzHUivywRjLPFtqAwNUQSwUBdzghDg1g4wScrhCnGXwwBUCohMHxgpJ2GXy+NzoTWUfNzkmkiL",
+	"iGpNshQJ2042WtrLSVJuMhasmvk4kOueASoqnQxkvuTwcKIr+lyK4IdHRAgOWEuQGdc0F6iMz5e1Tl4z",
+	"KjuWDABUkeBszr6nKbnl+7ZoTpMIfAayLrtYjgJUoQg0VpOgHzuSJhBNQ2wxaTqWEiWatu5Xs4Vi+HCJ",
+	"B2wjYLJuIoHA9XAJdgMlY7C5cQ6UpaWcSjDiu1FWUrGV+HchMNI06KShGTGbz7ZoIJqSi+vpJnMMX+ld",
+	"xTk9uC1ZloSJyMDEaLc80ZIwX0gG8hR0DpiLtXqI8HtMEsPU0npte/H0mfbiU/Pbi6ebm8uNs5JeWvKX",
+	"G+e3Hqv1yO1HWkssNV2x3b+f410ZcvBG0xSjxnTvTNxezJCCW+tgIpESpCqg0AfyhXuYhSlB//jTuRiH",
+	"tkAN/bpy2TYrYaMl293x5LG8bbuYbJeIvQ6nTsxM5ws2KW3Ipn35k38/Mz8D/zU7MbsxXTlRzbMCPe4W",
+	"2FTlZHWGHnNPsPzGFJ2uzFRzYU++qekT+YTtGX20mD9ZnJkqDve5AUiX+jOThdljQzQWM/IKvxYrJ3Ny",
+	"MY6KvwbhP6KqZ6SAnJNDGQjdZxNoG08nrPtBR5r2BMwe7910LRfvNGU8GXp2Mz12JZ/C/8zahEK4B53X",
+	"Ptl974+hgyFce9TyAeYaW/mUvmQcMefCy64v+ml90eGy8+Unq0nfw/5vbnVefXPn23f3b/6uc/2t/Q8/",
+	"sdG3a0M7IOIcNFHfnuGF6D3eg+yIuGs3QXyLMKUYNFE8OqMkJYwQFIVxOwRSAADaZog8AaP8G3sBk2gn",
+	"qnUhtcx1HeIGdJsTVO5c0cB0zSkoDZn+59mZiakYGBKkHptUzjHPxXR0T0rhbzHX1FiFBYTjmMMJioTg",
+	"kfbkuaYs39boRErkEVNAACsUkCsARQboA4eiOdAaUFnL0g5Oxfbm8N24oQJIG2yyh3yEsZdsLXsv9+YI",
+	"0KDdqLYCjACtbs6FRpvNsnBZ0xftBtoYNnt9DEpCTp85O3/xwvoT55cXlp5YWb6wcOqxskPKosl4mbQ4",
+	"2AaSYW+9SFmgzWYgtqjfY7l6FivC96rt3CheSvNK5vKoPWCjDRslx5iCc6Qs6xRCB9Hak1PWcwK/a9aE",
+	"zWd+4Umv4vmeGn7ej3a9eY+80pyLFq9CGjcKl+45F3O4CUb3OOHED6IIeeggofQ2nkIf95STa7QAucIA",
+	"JJkN2b/5zc5X/77z7bv6MumLFsefjrmmr/+2883Xe99/tP/sS6Mme8Cd6OuRzvz437IUAD5luXM/37DL",
+	"fKbYgGyIVWaMsHqIKFD3mtqurghVN8qx1ma7Q9en499/GLm+/5GKu6YlPMF7neIQp5OHWQ5/I7QyTN5C",
+	"jamz5o/D+bzDontozIDFszZXNcudY79+YEfO5XtbxYL2IGZSHh9cwxJ5BKZ7VrB0J1daE7U7JA0Dz0z1",
+	"SOGcGSmFs/PKh3vfvdX5/PVUfQnaYp2Pv+u8+uu0LTZ8PudwFl/2KH/Dsl5vi70Ug27aOexdBdpvz+tm",
+	"fjdVp8vdt4ycodW6TfCJdcb3AlIOhM9szxjQBy9y5fnluYSHW2xzqJ0kYxwiMk2tWHpMQo18pJ2Og4XG",
+	"iZ14L4dtYlWjXnN4eeH0Pb/md1usFm2mvZ9dl1/vvdbOQcsevpptGFYUcYTp5FRy0/npY+B6ml7Pn8BO",
+	"//+Uy+AaZnJINbkBnCqDe+x9/5G+zq+9fSDrAKljOA6SMdJDGZ/iNzS8y43w3vW0McL721fCG/9OrzBy",
+	"TNpjfls2G3jg5Pzo1vbxIaztmR7WdsqZaw3uUPw/MLZ/9g3ff/alg+kHcPZDX++MYf7WFYRkVL5mr0rv",
+	"Oxvvctnz3s7H2IDtbdakNeZiP9BE+8xi6FCL+nEYRQF9vhDQjqcmYOQ4oY70VQDMZO9helmoLAx+9BG7",
+	"pmEenrd9M4Z49gLEgu8Nt0o2F6pMTJ006OkHjl3tvv2b3bf+AxsSdb74Yv+5d+/89oXOjeu5fjGsqXyf",
+	"GFYimGaVpK4pnegzpde/7Fz/3E6g0HsCM5kTyOBcu19e33325qg8yxDscFwrPcRDjSRicHArw3wZI9H6",
+	"B7mAXlYRS2iwVnJEhnCYNnSAuHeJLoSQyGM6LgekwtqCu06JZ7gpEjyNjBXyM5ims+1JZqoPgEWWuM/o",
+	"lsdr43PxXmQYcvMkKeQL/TiiXd+BTSInu0X1FRszqcU3PhEkKWRHR7C34H2oObj7LJAgIo6I0ta3RTJ4",
+	"pDejEB1338yPTHMwDLcXRrDQwpeODWU6dW79af/mN0mb5tpoqhWS0pAemIzhHjKsOMNajJgIkhFNXqX+",
+	"vMvjW55i+I0DF3m5riTrNKgxNW/L+qOqLQcwNxngYcX9NlBwAM6atpNd2QWPAMhaMmGz4gsLO4XTDyxg",
+	"ZIXpyTC3SDQb3H3rg93f/erOOzdsPioggBqgpknAOMwoSrP8SMGCEliXfUA/FuL7eI/DDSMojolTyf2E",
+	"IeAozp1hlOIppg3BwkHM0hi/uvPLZ/Zv3sK6oUOPAmd//GFR0t0Wqcbuuhgm5KzpaEB60XnhGSw6k15J",
+	"MZ87xoAI9X2xLTHnOsr5GC8SykvcpJ2YyoSwe2kIYYKlpWRsOp9H3apsE1HMS7ZIVJLp/LRNb8riPXEY",
+	"2iS/hWx3YLfQUYx4nITrD9EYaVh2arBGs4t5EyCjkEieqIAFdH4ogy3xPnWweqlyU6+A1qjHTb61BxzT",
+	"rC1j3SESZFgCPM9JGRmA3WIDbwm67HgRcVujtCqzCdR1I/1Zf7lLnEFO+rxVcF1ME08Wm5E2cnhMUwt7",
+	"AOtFR3iUWGCsF2rbcoUTQg+D5+plIwC1bT0bz20qcZvclJB5Jo0p0SRGyRKHBChIfDq1emZ+/czaE+dW",
+	"ly+u/Ay4YLmI54P7rHV2smpwNiGnHzYNPSGFfGGcGBLVJ5R03KBTxeAeAji0nCNNKlV8AmfnFy5cXD2z",
+	"9sTKmdUn5k+dWr64tF7WtNf1yBOXFpZOL18qYxWPqcnWM5w+aeB04+jXWRL0fHiT76P4THugAD/IlAek",
+	"Sc4B6OWIjNNKQ8bFnyNejQtjsGHxBHKwZBLYMLW6WRZQpOFlJ7jH+iwdTkr74WWB3TO/dDwN7KUPUEDf",
+	"kzSwzI9P56cPtpvT96nS23DmkQq9Y5XXnVt/6rz62p1nnj38Qu9eo/y/rFPdTwClhC6mD21Y9SscuJ/r",
+	"K0vbkQnXj2M99QYcY0MEkaBFiWZEP+YSrNAaIxVa3TTyBf3+Cy5KSCwXQ2jpEk/AWWQ7uc7HV3KfvP7J",
+	"bQpDK+H22LpPz4Xo5TZCSI9hVOMqxjTGh4LnsJuTu1egHD9hnCHily7dyvLfz0ynCmCG5obHDDd8MJhy",
+	"ljcuxjVHFXExih/SF5c52ENfXM90hkym14+d+oxuDaqWWY8wjTjWtNvCc6loO4LXAAZo8qrguxkJ1Rei",
+	"8e6X0v0wOfZwKE2f3DASujEo7B52Gaowtc2YNmLwWBFeAPubO9gpqmoIGsI2gQs29qWuQDzJjMND+XRd",
+	"+G4cMSAs1zZiDYi2DBXKYcVwvMR1fJJcQkxnO5jBvU99XfhurOxdGqQDT5ExeHBDBNs0QLx/eD9g43MJ",
+	"PaIrf6ARbZNpD4DfKnGtg+ivxSrf9Q9HpKkA05tF7aKvqvgIZjklXhGq7mTO3J6KqrPGJIlALrYF1OF7",
+	"TJIGbZe4QbiYJItxwAkLhGYQIuay4CYArKDE+6NOkBB0YpKsJgAXuoElwEemly1JpYWtD6K2KNArw+AB",
+	"NGibyE2vCc/20MsOJROjm4MmkQxiKd9Z2hOU5h60RC7VUv5vM9cju8p8qnfeROe1TzrPfxpqQ50bb/34",
+	"7fthifZUrxLtfDGfn5yanhlcop3OP6lOHE+mn8RTYjPr4e9zsTnu28MEkQe+LAXRG0bKEMFS914a3SIN",
+	"TDgzDV1EJalDzoaN7CYwI1pNaKYpUQoaEVNGUB1s4GgkaNT0DPzfaFtXTc9Am0hHSxwjAJNkCVo1mZCs",
+	"4PAd1APIGM2Crxg36EDGJsK+TOv1ZE4L5Kdg7Z+Rv0VCTY4LVZj3oI1cT1kozBK3ddfWrW6iG7E6Aft1",
+	"BBKRinJXAhASx5CzlsmsH7qTFs9jocCEnmuhlCxxA4E0Hk0VkzOMA972uAJZWcjnewB5XrJKuZks7IJj",
+	"jH3qQgzGhl/GtGx12ZZXhe5UehK286wct/CkpvO4OWfEv5eCuCIDpkcfNi3xLNQRjNlYfUILalPpgYoC",
+	"dW2wCvG6StyUYkUVnGZBlogU830DctqYJFFGp5mvJDVR4sa/Hq5cbPNw9ZpI5kj53BmDehTPrSqDCgGZ",
+	"Dkbf2a5T03RUX1Rpdt5ufBG7hHKD+KoJTKh6jJiTROvYP8ejJJ6SzN9wkmcP2Fjchf6fM9DAs8RDkNqk",
+	"TyvKvyIm/cr2Gy2QMZuDZQYD6EPzHhBh5pGlkM/Gs/QmzVH0ph20NQEoBgakJJGzpD/adZeQSCqiYjiS",
+	"vlFT0/H0pVAWxkFOrhkfSsYIaN8ej32vEP9c3PWCeZcjpCDpAe5Vr4Oe+wbKRgrgy+6aQ7jY1hwwuWcZ",
+	"cZbAQAeGussAHSOV9mouYS6FNZPEdDXZVqOldZmO+AOAXGOffqhSJFK4xBYLWWIoLjdS8r63ipECX+pp",
+	"6q+pgNEGoHEjwifRuovpPd5qxj6heXfZYjiV490tS9wwOFmnTYYeaRO+9qRsYY/aLrFojGbK2yXuC7HZ",
+	"amoJs818fwJEiwvhcxyHC2hzHc6xTrVQxAcgzFriiyszDpG0Pd4ncdXiZZ6qU7XiVUe2H8+a1T9Eiv3p",
+	"kWJjZ3FPoWLXWtW6HutvCCw2cZd6IMZa/tFozgzmHS3XE918o9GcMRkzsCXENIQB5VMytqn1YDJf4tlM",
+	"hQzPU0o8g6mQIXjK4soMsBIPIPf7sozF5sxDdjEMCc9rYhiaWYRPP2QVDyiu9OLKzEAWURjIIkwb/m4W",
+	"UXjgWURheBZReMgihiHdX2hiGJpFhE8/ZBEPLIso9GARdUZ9VX+qd31vmAucjzmemoGoMgnXt9XsjlA/",
+	"aj568Kjx3e9esm2tt8U4k/Ewfjhja49pM6497EYYz6C28StUMuRjtFrXpx/6PSutKBIYegPJ2NL8+hrY",
+	"QKZDLXMdwnzJyGx+RrM2j9fAR0ag8/w2797fVZzq/d3eIXv1XeR0i3o+XoO+Lfuo6w06k4R529sXv6al",
+	"lraQz6+cOeeQlaVzRATkkcWVqIlJWR9V2QB+hviaqf6gzaTp2dsL12j5ymvSQB3VEmnCunpi8TYtDnPF",
+	"HMTHK23FwrQ5/cP48BEgzYpwXvenx+dBA2eRO2rn9ks7334waqRriTZYP09U+qsPVCdxPKB1IdZ8sf1g",
+	"d+zEqR5Ovil+azhrFW9ynVH37m4yGQtYVdS4Jw0SjAI+qgAsipreDNgqPN3RyCEBa/pRP7cQ1N42tzgD",
+	"vUxwpmQMtFXBI3au6gFjGO4aJ42WxDYThBKTZlniKqBcbrCAQAPksUo7BMg9ViA/9x4hHjcNU2byRI4T",
+	"SJaFYkVTpaM12BOmQUiIXYyPbLKmmouXWjVom9Qxn2iDbZtpS+LxEt/wvVo9VuMUm0gB2g5YJdwIJdOL",
+	"WS8WUOwTHfIK0yehI4dleeQUbveEJr8oEEmgYTMN2rAercdntmCGWWqV5h6x2N6UMwLTxS5VD9nuQ7b7",
+	"ALNdCHj2aykV+vgGstvFlTPnjI9wbOH0zISitRqDpk8VDC/TBpPjoyhR6Ix7qEA9vMkPb/JgBaqfDy90",
+	"ww1WmjhZWFsmYI9iA7OxxZXCOHr2Rru8hYeX9+HlfXh5h768md610bx5l/XTWitHr3R38rMvqhRyzDSV",
+	"NKBhHWrx4AgvN+gmI0GLQ4O/QEHdCLZ5qivVLB49Cu/XhVTFE/kTUzknd3XCM8sz1+lyuIhu+P+aJxUL",
+	"HOKLGlQVcKg/J6IF+ddR22VsL9Odvr3YUi3qx3oHyNh7Fqm4+zUL7AWQAXWvGXvJFE1kFISDUiSdhFkq",
+	"HYgl6nkvrhSAD8VngIeWMe1kwuhkVxl31gTQ/QljBdbLFXsz5uXSW351AsxGTdkTEAuhPnCzBlN14S4J",
+	"Ne/7Ypu56YZk+LupXFD1CCShjgV1qZykQn42kZV889buF7/cffOr3T+/sXP7ld3Xb+6+/CxQOBeroqW6",
+	"+p/BGGATu6LaAvobOGIhUVz3m487r/7/O7df6Xz6due9T2AsEXg1jxsshBTQVp2RU8ura9pMN/Zs1JMQ",
+	"sdfwbbK+sPjE/IULy5fOnH5ieXXh3MLSWjQ1aIA0RqNsWlKnmgD1bYFORJ6Cju4hxsV41kJmkiz+lc7z",
+	"z+5/dnv/5se7v/t49+sb+7c+6bz//v5nP9x56zPNvq/93wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

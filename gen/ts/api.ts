@@ -153,8 +153,22 @@ export interface paths {
         put?: never;
         /**
          * Join a group
-         * @description Joins the group. A group id that does not exist yet is created by the
-         *     join, with the joining user as its owner.
+         * @description Joins the group, as its join policy allows (see JoinPolicy): an
+         *     `open` group takes the account at once (200); an `approval` group
+         *     answers 202 with a pending join request, which the group's owner and
+         *     admins see in /Tim/joinRequests and answer with
+         *     /Tim/answerJoinRequest (the requester's user sockets then get a
+         *     `joinRequestAnswered` frame); asking again while it is pending
+         *     answers 202 with the same request. An `invite` group refuses (403):
+         *     its owner and admins add members with /Tim/inviteMember.
+         *
+         *     A group id that does not exist yet is created by the join, with the
+         *     joining user as its owner, the id it names and the deployment's
+         *     default join policy, unless the server sets
+         *     `TIM_JOIN_CREATES_GROUP=false`: then it is 404. Refused joins (403
+         *     and 404) count against the account like failed logins; past
+         *     `TIM_JOIN_FAILURES_PER_ACCOUNT` in `TIM_JOIN_FAILURE_WINDOW` every
+         *     join is 429 with `Retry-After`.
          */
         post: operations["joinGroup"];
         delete?: never;
@@ -194,9 +208,82 @@ export interface paths {
         put?: never;
         /**
          * Create a group
-         * @description Creates a group with a server-chosen id; the creator is its owner and first member.
+         * @description Creates a group with a server-chosen id, drawn at random from 1 to
+         *     2^53-1 and never used before (ids of dissolved groups included), so
+         *     that one group's id tells nothing of another's. The creator is its
+         *     owner and first member.
          */
         post: operations["createGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/joinRequests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a group's pending join requests
+         * @description The pending join requests of the group, newest first, for its owner
+         *     and admins only. Page back with `beforeId`: the last listed
+         *     request's id.
+         */
+        get: operations["getJoinRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/answerJoinRequest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept or reject a join request
+         * @description The group's owner or an admin answers a pending join request. On
+         *     acceptance the requester becomes a member exactly as by an open
+         *     join (their sockets carry the group at once); either way their
+         *     user sockets get a `joinRequestAnswered` frame. A request is
+         *     answered once: a second answer, also one racing the first, gets
+         *     409 and changes nothing.
+         */
+        post: operations["answerJoinRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/inviteMember": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add an account to a group
+         * @description The group's owner or an admin adds TargetAccount as a member, whatever
+         *     the group's join policy, exactly as by an open join. An account that
+         *     blocks the inviter cannot be added: 403 无权限, which says no more.
+         *     A pending join request of the target is accepted with it.
+         */
+        post: operations["inviteMember"];
         delete?: never;
         options?: never;
         head?: never;
@@ -756,6 +843,52 @@ export interface components {
          */
         HistoryVisibility: "shared" | "joined";
         /**
+         * JoinRequestStatus
+         * @description `pending` until the owner or an admin answers it: then `accepted` or `rejected`.
+         * @example pending
+         * @enum {string}
+         */
+        JoinRequestStatus: "pending" | "accepted" | "rejected";
+        /**
+         * JoinRequest
+         * @description A request to join a group whose join policy is `approval`.
+         * @example {
+         *       "id": 31,
+         *       "groupId": 7,
+         *       "account": "carol",
+         *       "message": "我是小明，想一起去爬山",
+         *       "time": "2024-05-01T10:05:00Z",
+         *       "status": "pending"
+         *     }
+         */
+        JoinRequest: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            groupId: number;
+            account: components["schemas"]["AccountName"];
+            /** @description The requester's word to the owner and admins; empty when none. */
+            message: string;
+            /**
+             * Format: date-time
+             * @description When the request was made.
+             */
+            time: string;
+            status: components["schemas"]["JoinRequestStatus"];
+        };
+        JoinRequestEnvelope: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["JoinRequest"];
+        };
+        JoinRequestListEnvelope: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["JoinRequest"][];
+        };
+        /**
          * GroupRole
          * @description `owner`: the group's one owner (its creator, or whoever it was
          *     transferred to); `admin`: may kick and mute members, edit the group
@@ -905,7 +1038,7 @@ export interface components {
          * UserServerFrame
          * @description A frame the server sends on the user channel; `type` tells which.
          */
-        UserServerFrame: components["schemas"]["ConnectedFrame"] | components["schemas"]["UsersFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["AckFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["RecallFrame"] | components["schemas"]["ReceiptFrame"] | components["schemas"]["TypingFrame"];
+        UserServerFrame: components["schemas"]["ConnectedFrame"] | components["schemas"]["UsersFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["AckFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["RecallFrame"] | components["schemas"]["ReceiptFrame"] | components["schemas"]["TypingFrame"] | components["schemas"]["JoinRequestFrame"] | components["schemas"]["JoinRequestAnsweredFrame"];
         /**
          * DirectServerFrame
          * @description A frame the server sends on a one-to-one channel; `type` tells which.
@@ -1440,6 +1573,59 @@ export interface components {
             groupId?: number;
         };
         /**
+         * JoinRequestFrame
+         * @description On the user sockets of a group's owner and admins: an account asked
+         *     to join the group (a notice: not stored, not replayed; the pending
+         *     requests are in /Tim/joinRequests).
+         * @example {
+         *       "type": "joinRequest",
+         *       "id": 31,
+         *       "groupId": 7,
+         *       "account": "carol",
+         *       "message": "我是小明，想一起去爬山",
+         *       "time": "2024-05-01T10:05:00Z"
+         *     }
+         */
+        JoinRequestFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "joinRequest";
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            groupId: number;
+            account: components["schemas"]["AccountName"];
+            message: string;
+            /** Format: date-time */
+            time: string;
+        };
+        /**
+         * JoinRequestAnsweredFrame
+         * @description On the requester's user sockets: the owner or an admin answered
+         *     their join request. When accepted, the sockets carry the group from
+         *     then on (a notice: not stored, not replayed).
+         * @example {
+         *       "type": "joinRequestAnswered",
+         *       "id": 31,
+         *       "groupId": 7,
+         *       "accepted": true
+         *     }
+         */
+        JoinRequestAnsweredFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "joinRequestAnswered";
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            groupId: number;
+            accepted: boolean;
+        };
+        /**
          * Conversation
          * @description One conversation of the conversation list. A direct conversation
          *     has `with` and `peerReadSeq`, a group `groupId`. `unread` is
@@ -1856,6 +2042,11 @@ export interface components {
          * @example bob
          */
         FriendAccount: components["schemas"]["AccountName"];
+        /**
+         * @description The account acted upon.
+         * @example carol
+         */
+        TargetAccount: components["schemas"]["AccountName"];
         /**
          * @description The account whose data is read.
          * @example alice
@@ -2290,6 +2481,11 @@ export interface operations {
                  * @example 7
                  */
                 GroupID: components["parameters"]["GroupID"];
+                /**
+                 * @description A word to the owner and admins, kept with the join request of an `approval` group; ignored by other groups.
+                 * @example 我是小明，想一起去爬山
+                 */
+                message?: string;
             };
             header?: never;
             path?: never;
@@ -2322,10 +2518,35 @@ export interface operations {
                     "application/json": components["schemas"]["GroupEnvelope"];
                 };
             };
+            /** @description 入群申请已发送 */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 202,
+                     *       "message": "入群申请已发送",
+                     *       "data": {
+                     *         "id": 31,
+                     *         "groupId": 7,
+                     *         "account": "carol",
+                     *         "message": "我是小明，想一起去爬山",
+                     *         "time": "2024-05-01T10:05:00Z",
+                     *         "status": "pending"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["JoinRequestEnvelope"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2367,6 +2588,16 @@ export interface operations {
                 UserAccount: components["parameters"]["UserAccount"];
                 /** @description The group's name. */
                 GroupName: components["schemas"]["DisplayName"];
+                /**
+                 * @description Who may join; without it, the deployment's default (`TIM_DEFAULT_JOIN_POLICY`, `open` unless set).
+                 * @example approval
+                 */
+                joinPolicy?: components["schemas"]["JoinPolicy"];
+                /**
+                 * @description What members read of the history; `shared` without it.
+                 * @example joined
+                 */
+                historyVisibility?: components["schemas"]["HistoryVisibility"];
             };
             header?: never;
             path?: never;
@@ -2402,6 +2633,190 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getJoinRequests: {
+        parameters: {
+            query: {
+                /**
+                 * @description The account whose data is read.
+                 * @example alice
+                 */
+                account: components["parameters"]["Account"];
+                /**
+                 * @description The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+                 * @example 7
+                 */
+                GroupID: components["parameters"]["GroupID"];
+                /**
+                 * @description List the requests with an id below this (the next page).
+                 * @example 31
+                 */
+                beforeId?: number;
+                /**
+                 * @description Page size.
+                 * @example 50
+                 */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 获取入群申请成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "message": "获取入群申请成功",
+                     *       "data": [
+                     *         {
+                     *           "id": 32,
+                     *           "groupId": 7,
+                     *           "account": "dave",
+                     *           "message": "",
+                     *           "time": "2024-05-01T10:06:00Z",
+                     *           "status": "pending"
+                     *         },
+                     *         {
+                     *           "id": 31,
+                     *           "groupId": 7,
+                     *           "account": "carol",
+                     *           "message": "我是小明，想一起去爬山",
+                     *           "time": "2024-05-01T10:05:00Z",
+                     *           "status": "pending"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["JoinRequestListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    answerJoinRequest: {
+        parameters: {
+            query: {
+                /**
+                 * @description The acting account; it must be the token's account.
+                 * @example alice
+                 */
+                UserAccount: components["parameters"]["UserAccount"];
+                /**
+                 * @description The join request's id.
+                 * @example 31
+                 */
+                id: number;
+                /**
+                 * @description true to let the requester in, false to reject the request.
+                 * @example true
+                 */
+                accept: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 已处理入群申请 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "message": "已处理入群申请",
+                     *       "data": {
+                     *         "id": 31,
+                     *         "groupId": 7,
+                     *         "account": "carol",
+                     *         "message": "我是小明，想一起去爬山",
+                     *         "time": "2024-05-01T10:05:00Z",
+                     *         "status": "accepted"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["JoinRequestEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    inviteMember: {
+        parameters: {
+            query: {
+                /**
+                 * @description The acting account; it must be the token's account.
+                 * @example alice
+                 */
+                UserAccount: components["parameters"]["UserAccount"];
+                /**
+                 * @description The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+                 * @example 7
+                 */
+                GroupID: components["parameters"]["GroupID"];
+                /**
+                 * @description The account acted upon.
+                 * @example carol
+                 */
+                TargetAccount: components["parameters"]["TargetAccount"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 邀请入群成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "message": "邀请入群成功",
+                     *       "data": {
+                     *         "id": 7,
+                     *         "name": "周末爬山",
+                     *         "owner": "bob",
+                     *         "memberCount": 4,
+                     *         "joinPolicy": "invite",
+                     *         "historyVisibility": "joined",
+                     *         "announcement": "",
+                     *         "muted": false
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GroupEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -158,6 +158,19 @@ var (
 	// transport's and the domain's above.
 	TooManySockets = refusal(http.StatusTooManyRequests, "连接数已达上限")
 
+	// Join policies.
+	// InviteOnly: a join of a group whose policy is invite.
+	InviteOnly = refusal(http.StatusForbidden, "仅限邀请加入")
+	// NotGroupManager: join requests and invitations are the group's owner's
+	// and admins' (a non-member is told the same).
+	NotGroupManager = refusal(http.StatusForbidden, "仅群主和管理员可以审批入群或邀请成员")
+	NoJoinRequest   = refusal(http.StatusNotFound, "入群申请不存在")
+	// JoinRequestAnswered: the request was answered already, also by an
+	// answer that raced this one.
+	JoinRequestAnswered = refusal(http.StatusConflict, "该入群申请已处理")
+	// TooManyJoins: the account's refused joins filled their window.
+	TooManyJoins = refusal(http.StatusTooManyRequests, "加群失败次数过多，请稍后再试")
+
 	// The transport: the token, the origin, the route and the body, refused
 	// before any operation's handler runs (and before a socket's upgrade),
 	// and the server's own trouble.
@@ -240,6 +253,7 @@ func Refusals() []Refusal {
 		SendRateLimited, TextFramesOnly, AckNotDeclared, AckForbidden, SyncForbidden,
 		ReadOtherConv, TypingOtherConv, SendFailed, RecallFailed, ReadFailed, SyncFailed, TypingFailed,
 		TooManySockets,
+		InviteOnly, NotGroupManager, NoJoinRequest, JoinRequestAnswered, TooManyJoins,
 		NoToken, BadToken, ExpiredToken, RevokedToken, OriginRefused,
 		NoRoute, MethodNotAllowed, UnsupportedMediaType, BodyTimeout, BadJSON,
 		BadRequest, NoBody, NoBoundary, Internal, DatabaseUnavailable, BusUnavailable,

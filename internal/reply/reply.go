@@ -85,6 +85,10 @@ func (e Envelope) VisitGetConversationsResponse(w http.ResponseWriter) error { r
 func (e Envelope) VisitMarkReadResponse(w http.ResponseWriter) error         { return e.write(w) }
 func (e Envelope) VisitGetGroupReadersResponse(w http.ResponseWriter) error  { return e.write(w) }
 
+func (e Envelope) VisitGetJoinRequestsResponse(w http.ResponseWriter) error   { return e.write(w) }
+func (e Envelope) VisitAnswerJoinRequestResponse(w http.ResponseWriter) error { return e.write(w) }
+func (e Envelope) VisitInviteMemberResponse(w http.ResponseWriter) error      { return e.write(w) }
+
 func (e Envelope) VisitHealthzResponse(w http.ResponseWriter) error { return e.write(w) }
 func (e Envelope) VisitReadyzResponse(w http.ResponseWriter) error  { return e.write(w) }
 

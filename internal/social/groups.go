@@ -2,11 +2,12 @@ package social
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net/http"
-	"strconv"
 	"unicode/utf8"
 
 	"tim/gen/models"
@@ -15,65 +16,9 @@ import (
 	"tim/internal/store"
 )
 
-// maxIDAttempts bounds createGroup's search for a sequence id that no join
-// has taken; each attempt consumes one id.
-const maxIDAttempts = 1000
-
-// JoinGroup adds the account to the group, creating the group with the
-// account as owner when the id is new. The group row is locked for the whole
-// transaction, so concurrent joins cannot pass the member limit.
-func (a *API) JoinGroup(ctx context.Context, req server.JoinGroupRequestObject) (server.JoinGroupResponseObject, error) {
-	p := req.Params // the validator holds GroupID to 1 to MaxGroupID
-	caller, err := actingFor(ctx, p.UserAccount)
-	if err != nil {
-		return reply.Refuse(err)
-	}
-	var group store.Group
-	err = a.q.Tx(ctx, func(q *store.Queries) error {
-		if err := q.GroupInsertIfMissing(ctx, p.GroupID, defaultNamePrefix+strconv.FormatInt(p.GroupID, 10), caller); err != nil {
-			return fmt.Errorf("create group on join: %w", err)
-		}
-		g, err := q.GroupLockForUpdate(ctx, p.GroupID)
-		if err != nil {
-			return fmt.Errorf("lock group: %w", err)
-		}
-		member, err := q.GroupMemberExists(ctx, g.ID, caller)
-		if err != nil {
-			return fmt.Errorf("check membership: %w", err)
-		}
-		if member {
-			return reply.AlreadyMember // a refusal rolls the transaction back
-		}
-		if int(g.MemberCount) >= a.cfg.GroupMemberLimit {
-			return reply.GroupFull
-		}
-		// The account that created the group by this join, or its owner
-		// coming back, is its owner.
-		role := store.RoleMember
-		if g.Owner == caller {
-			role = store.RoleOwner
-		}
-		group, err = addMember(ctx, q, g.ID, caller, role)
-		if err != nil {
-			return err
-		}
-		// History from before the join is not pushed to the new member.
-		if err := q.DeliveryCursorSetToGroupEnd(ctx, caller, g.ID); err != nil {
-			return fmt.Errorf("set delivery cursor: %w", err)
-		}
-		// Nor is it unread: the read cursor starts there too.
-		if err := q.ReadCursorSetToGroupEnd(ctx, caller, g.ID); err != nil {
-			return fmt.Errorf("set read cursor: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return reply.Refuse(fmt.Errorf("join group %d: %w", p.GroupID, err))
-	}
-	a.membershipChanged(ctx, group.ID, caller, true)
-	a.logger.InfoContext(ctx, "group joined", slog.Int64("group", group.ID), slog.String("account", caller))
-	return reply.Envelope{Code: http.StatusOK, Message: msgGroupJoined, Data: a.toAPIGroup(group)}, nil
-}
+// maxIDAttempts bounds createGroup's draws of a random id; with ids drawn
+// from 2^53-1, one collision is already unlikely for billions of groups.
+const maxIDAttempts = 16
 
 // LeaveGroup removes the account from the group. The group and its history
 // stay, with member_count 0, when the last member leaves.
@@ -111,8 +56,10 @@ func (a *API) LeaveGroup(ctx context.Context, req server.LeaveGroupRequestObject
 	return reply.Envelope{Code: http.StatusOK, Message: msgGroupLeft}, nil
 }
 
-// CreateGroup creates a group with the next free sequence id, the caller as
-// owner and first member.
+// CreateGroup creates a group under an id drawn at random, never used
+// before, with the caller as owner and first member, and the join policy
+// (the deployment's default without one) and history visibility asked
+// for.
 func (a *API) CreateGroup(ctx context.Context, req server.CreateGroupRequestObject) (server.CreateGroupResponseObject, error) {
 	p := req.Params
 	caller, err := actingFor(ctx, p.UserAccount)
@@ -122,9 +69,16 @@ func (a *API) CreateGroup(ctx context.Context, req server.CreateGroupRequestObje
 	if !utf8.ValidString(p.GroupName) {
 		return reply.BadGroupName.Envelope(), nil
 	}
+	ng := store.NewGroup{Name: p.GroupName, Owner: caller, HistoryVisibility: string(models.HistoryVisibilityShared)}
+	if p.JoinPolicy != nil {
+		ng.JoinPolicy = string(*p.JoinPolicy)
+	}
+	if p.HistoryVisibility != nil {
+		ng.HistoryVisibility = string(*p.HistoryVisibility)
+	}
 	var group store.Group
 	err = a.q.Tx(ctx, func(q *store.Queries) error {
-		g, err := insertNextGroup(ctx, q, p.GroupName, caller)
+		g, err := insertRandomGroup(ctx, q, ng)
 		if err != nil {
 			return err
 		}
@@ -198,19 +152,26 @@ func (a *API) GetGroupMembers(ctx context.Context, req server.GetGroupMembersReq
 	return reply.Envelope{Code: http.StatusOK, Message: msgGroupMembers, Data: list}, nil
 }
 
-// insertNextGroup inserts a group under the next sequence id that no join
-// has taken.
-func insertNextGroup(ctx context.Context, q *store.Queries, name, owner string) (store.Group, error) {
+// insertRandomGroup inserts g under an id drawn at random from 1 to
+// MaxGroupID (crypto/rand), drawing again while the id is taken by any
+// group, dissolved ones included, so that no id is used twice and none can
+// be guessed from another.
+func insertRandomGroup(ctx context.Context, q *store.Queries, g store.NewGroup) (store.Group, error) {
 	for range maxIDAttempts {
-		g, err := q.GroupInsertNext(ctx, name, owner)
-		if err == nil {
-			return g, nil
+		id, err := rand.Int(rand.Reader, big.NewInt(MaxGroupID))
+		if err != nil {
+			return store.Group{}, fmt.Errorf("draw group id: %w", err)
 		}
-		if !errors.Is(err, store.ErrNotFound) {
+		g.ID = id.Int64() + 1
+		created, err := q.GroupInsertWithID(ctx, g)
+		if err == nil {
+			return created, nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
 			return store.Group{}, fmt.Errorf("insert group: %w", err)
 		}
 	}
-	return store.Group{}, fmt.Errorf("insert group: no free id in %d attempts", maxIDAttempts)
+	return store.Group{}, fmt.Errorf("insert group: no free id in %d draws", maxIDAttempts)
 }
 
 // addMember inserts the member and bumps the count; the caller holds the

@@ -110,30 +110,6 @@ func TestCreateGroup(t *testing.T) {
 	}
 }
 
-// createGroup never takes an id that a join created: the sequence moves on
-// past ids that joins took.
-func TestCreateGroupSkipsIDsTakenByJoins(t *testing.T) {
-	t.Parallel()
-	f := setup(t)
-	a, b := f.newUser("skip"), f.newUser("skip")
-
-	first := f.createGroup(a, "first")
-	for id := first.Id + 1; id <= first.Id+5; id++ {
-		g := f.mustJoinGroup(b, id)
-		if g.Owner != b.account || g.MemberCount != 1 {
-			t.Fatalf("join of the unused id %d: %+v", id, g)
-		}
-	}
-	next := f.createGroup(a, "next")
-	if next.Id != first.Id+6 {
-		t.Fatalf("createGroup chose id %d; want %d, the first after the ids %d..%d that joins took",
-			next.Id, first.Id+6, first.Id+1, first.Id+5)
-	}
-	if next.Owner != a.account || next.MemberCount != 1 {
-		t.Errorf("created %+v", next)
-	}
-}
-
 func TestGetGroups(t *testing.T) {
 	t.Parallel()
 	f := setup(t)

@@ -35,6 +35,7 @@ var accountSeq atomic.Int64
 // user is a registered, logged-in account.
 type user struct {
 	account string
+	token   string
 	auth    client.RequestEditorFn
 }
 
@@ -57,7 +58,7 @@ func (f *fixture) newUser(prefix string) user {
 	f.t.Helper()
 	account := fmt.Sprintf("%s_%s_%d", prefix, runTag, accountSeq.Add(1))
 	token := f.env.Register(f.t, account)
-	return user{account: account, auth: testenv.Auth(token)}
+	return user{account: account, token: token, auth: testenv.Auth(token)}
 }
 
 // newUsers registers n fresh accounts.

@@ -29,6 +29,11 @@ const (
 	msgGroupCreated = "创建群聊成功"
 	msgGroupList    = "获取群聊列表成功"
 	msgGroupMembers = "获取群成员成功"
+
+	msgJoinRequested       = "入群申请已发送"
+	msgJoinRequests        = "获取入群申请成功"
+	msgJoinRequestAnswered = "已处理入群申请"
+	msgMemberInvited       = "邀请入群成功"
 )
 
 // MaxGroupID is the largest group id, 2^53-1: JavaScript clients hold ids
@@ -47,6 +52,9 @@ type Subscriptions interface {
 	// Unsubscribe: account left the group of conv, or the friendship of
 	// the one-to-one conversation conv ended (for both parties).
 	Unsubscribe(ctx context.Context, account, conv string) error
+	// Publish hands a notice frame to account's sockets that carry conv;
+	// with conv "", its user sockets only.
+	Publish(ctx context.Context, account, conv string, data []byte) error
 }
 
 // API implements the friend and group operations of the generated

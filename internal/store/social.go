@@ -123,17 +123,6 @@ func (q *Queries) GroupInsertIfMissing(ctx context.Context, id int64, name, owne
 	return interpretError(q.q.GroupInsertIfMissing(ctx, db.GroupInsertIfMissingParams{ID: id, Name: name, Owner: owner}))
 }
 
-// GroupInsertNext creates a group under the next sequence id;
-// ErrNotFound when a join has taken that id already (the next call tries
-// the next one).
-func (q *Queries) GroupInsertNext(ctx context.Context, name, owner string) (Group, error) {
-	r, err := q.q.GroupInsertNext(ctx, db.GroupInsertNextParams{Name: name, Owner: owner})
-	if err != nil {
-		return Group{}, interpretError(err)
-	}
-	return groupFromRow(r), nil
-}
-
 // GroupListByMember returns the groups account belongs to, ordered by id.
 func (q *Queries) GroupListByMember(ctx context.Context, account string) ([]Group, error) {
 	rows, err := q.q.GroupListByMember(ctx, account)
