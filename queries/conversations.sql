@@ -11,7 +11,10 @@
 -- last_seq - read_seq less the account's own messages past its read cursor
 -- (counted on messages_conv_sender) and less the recall events there
 -- (counted on messages_conv_recall), which take seqs but are no messages. Pages after the first
--- start after (after_activity, after_key) when paged. Each row's details
+-- start after (after_activity, after_key) when paged. In a group whose
+-- history is visible from the join only, nothing at or below the member's
+-- joined_seq counts: not as its newest message, not as unread (the read
+-- cursor reads as at least joined_seq). Each row's details
 -- are subqueries by primary key, so that the planner has no joins to
 -- order and reads nothing but the page's rows.
 WITH convs AS (
@@ -61,12 +64,18 @@ SELECT p.key::text AS conv, p.last_seq::bigint AS last_seq, p.activity::timestam
        coalesce(m.recalled, false)::boolean AS msg_recalled
 FROM page p
 CROSS JOIN LATERAL (
-    SELECT coalesce((SELECT rc.read_seq FROM read_cursors rc WHERE rc.account = sqlc.arg(account)::text AND rc.conv = p.key), 0) AS read_seq
+    SELECT CASE WHEN p.group_id = 0 THEN 0
+                ELSE coalesce((SELECT gm.joined_seq FROM groups g
+                               JOIN group_members gm ON gm.group_id = g.id AND gm.account = sqlc.arg(account)::text
+                               WHERE g.id = p.group_id AND g.history_visibility = 'joined'), 0) END AS floor_seq
+) f
+CROSS JOIN LATERAL (
+    SELECT greatest(f.floor_seq, coalesce((SELECT rc.read_seq FROM read_cursors rc WHERE rc.account = sqlc.arg(account)::text AND rc.conv = p.key), 0)) AS read_seq
 ) r
 LEFT JOIN LATERAL (
     SELECT mm.seq, mm.id, mm.sender, mm.recipient, mm.kind, mm.body, mm.client_msg_id, mm.created_at,
            mm.media_type, mm.media_size, mm.media_width, mm.media_height, mm.recalled
-    FROM messages mm WHERE mm.conv = p.key AND mm.seq <= p.last_seq AND mm.kind <> 'recall'
+    FROM messages mm WHERE mm.conv = p.key AND mm.seq <= p.last_seq AND mm.seq > f.floor_seq AND mm.kind <> 'recall'
     ORDER BY mm.seq DESC LIMIT 1
 ) m ON true
 ORDER BY p.activity DESC, p.key DESC;

@@ -56,7 +56,7 @@ func (h *History) GetGroupMessages(ctx context.Context, req server.GetGroupMessa
 	if err := actsFor(ctx, p.Account); err != nil {
 		return reply.Refuse(err)
 	}
-	member, err := h.q.GroupMembership(ctx, p.GroupID, p.Account)
+	member, floor, err := h.q.GroupReadFloor(ctx, p.GroupID, p.Account)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return reply.GroupNotFound.Envelope(), nil
@@ -65,9 +65,20 @@ func (h *History) GetGroupMessages(ctx context.Context, req server.GetGroupMessa
 	case !member:
 		return reply.NotGroupMember.Envelope(), nil
 	}
-	msgs, err := h.page(ctx, GroupKey(p.GroupID), p.BeforeSeq, p.AfterSeq, p.Limit)
+	// A member of a group whose history is visible from the join only
+	// reads nothing at or below the seq at which they joined (floor; 0
+	// otherwise): a page forward starts above it, a page backward is cut
+	// at it.
+	after := p.AfterSeq
+	if after != nil && *after < floor {
+		after = &floor
+	}
+	msgs, err := h.page(ctx, GroupKey(p.GroupID), p.BeforeSeq, after, p.Limit)
 	if err != nil {
 		return nil, err
+	}
+	for len(msgs) > 0 && msgs[0].Seq <= floor {
+		msgs = msgs[1:]
 	}
 	return reply.Envelope{Code: http.StatusOK, Message: msgHistoryOK, Data: msgs}, nil
 }

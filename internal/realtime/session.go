@@ -14,6 +14,7 @@ import (
 	"tim/internal/messages"
 	"tim/internal/realtime/frame"
 	"tim/internal/reply"
+	"tim/internal/store"
 )
 
 // start creates the socket, starts its writer and runs the open sequence.
@@ -350,10 +351,11 @@ func (s *Service) handleAck(so *socket, f frame.Client) {
 // the socket carries it and its account may read it now.
 func (s *Service) handleSync(so *socket, f frame.Client) {
 	conv, ok := s.socketConv(so, f)
+	var floor int64
 	if ok {
 		// A replay reads history: the right to it is checked now.
 		var err error
-		if ok, err = s.mayRead(so, f); err != nil {
+		if ok, floor, err = s.mayRead(so, f); err != nil {
 			s.logger.ErrorContext(s.ctx, "check sync rights", slog.String("account", so.account), slog.Any("err", err))
 			so.refuse(reply.SyncFailed, "")
 			return
@@ -363,23 +365,33 @@ func (s *Service) handleSync(so *socket, f frame.Client) {
 		so.refuse(reply.SyncForbidden, "")
 		return
 	}
-	so.rewind(conv, f.Seq)
+	so.rewind(conv, max(f.Seq, floor))
 }
 
 // mayRead reports whether so's account may read the conversation of a sync
 // frame now: a group's members, and on a one-to-one socket friends. The
-// direct history of a user socket stays its account's own.
-func (s *Service) mayRead(so *socket, f frame.Client) (bool, error) {
+// direct history of a user socket stays its account's own. floor is the
+// seq at or below which the account reads nothing: in a group whose
+// history is visible from the join only, the seq at which it joined; else
+// 0.
+func (s *Service) mayRead(so *socket, f frame.Client) (ok bool, floor int64, err error) {
 	ctx := s.ctx
-	switch {
-	case so.ch == channelGroup:
-		return s.q.GroupMemberExists(ctx, so.groupID, so.account)
-	case f.GroupID != 0:
-		return s.q.GroupMemberExists(ctx, f.GroupID, so.account)
-	case so.ch == channelDirect:
-		return s.q.FriendshipExists(ctx, so.account, so.peer)
+	g := f.GroupID
+	if so.ch == channelGroup {
+		g = so.groupID
 	}
-	return true, nil
+	switch {
+	case g != 0:
+		member, floor, err := s.q.GroupReadFloor(ctx, g, so.account)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, 0, nil
+		}
+		return member, floor, err
+	case so.ch == channelDirect:
+		ok, err := s.q.FriendshipExists(ctx, so.account, so.peer)
+		return ok, 0, err
+	}
+	return true, 0, nil
 }
 
 // socketConv is the conversation an ack or sync frame names, if the socket
