@@ -161,17 +161,52 @@ type ClientInterface interface {
 
 	// AddFriend Add a friend
 	//
-	// Both accounts become each other's friends.
+	// What happens follows FriendAccount's `friendPolicy`. `open` (the
+	// default): both accounts become each other's friends at once (200).
+	// `approval`: a pending request is made instead, and answered 202
+	// 好友申请已发送 with the request; the recipient's user sockets get a
+	// `friendRequest` frame. A second request while one is pending
+	// answers the same request. `closed`: 403 对方不接受好友申请.
+	// Whatever the policy, when FriendAccount had already asked the
+	// caller, this accepts their request (200). A new friendship, either
+	// way, sends `friendAdded` to both accounts' user sockets.
+	//
+	// An account that FriendAccount blocks gets 403 无权限; one that
+	// blocks FriendAccount gets 403 saying to unblock first.
 	//
 	// Corresponds with GET /Tim/addFriend (the `AddFriend` operationId).
 	AddFriend(ctx context.Context, params *AddFriendParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AddFriendPost Add a friend (POST)
+	// AddFriendPostWithBody Add a friend (POST)
 	//
-	// The same as the GET form.
+	// The same as the GET form, with an optional JSON body whose
+	// `message` (at most 200 characters) a request carries.
+	//
+	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /Tim/addFriend (the `AddFriendPost` operationId).
-	AddFriendPost(ctx context.Context, params *AddFriendPostParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AddFriendPostWithBody(ctx context.Context, params *AddFriendPostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddFriendPost Add a friend (POST)
+	//
+	// The same as the GET form, with an optional JSON body whose
+	// `message` (at most 200 characters) a request carries.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /Tim/addFriend (the `AddFriendPost` operationId).
+	AddFriendPost(ctx context.Context, params *AddFriendPostParams, body AddFriendPostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnswerFriendRequest Accept or reject a friend request
+	//
+	// The recipient (only) answers a pending request. Accepting makes
+	// the two friends, in the same transaction as the request's change,
+	// and both sides' user sockets get a `friendAdded` frame. A request
+	// that is not the caller's to answer, or does not exist, is 404; one
+	// already answered, cancelled or expired is 409, whatever the answer.
+	//
+	// Corresponds with POST /Tim/answerFriendRequest (the `AnswerFriendRequest` operationId).
+	AnswerFriendRequest(ctx context.Context, params *AnswerFriendRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AnswerJoinRequest Accept or reject a join request
 	//
@@ -192,6 +227,36 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /Tim/avatar (the `GetAvatar` operationId).
 	GetAvatar(ctx context.Context, params *GetAvatarParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Block Block an account
+	//
+	// While the token's account A blocks B: B cannot send to A (an error
+	// frame 403 无权限 on every channel, nothing stored), nor send A a
+	// friend request (403 无权限); neither sees the other come online or
+	// go offline, type or read; one-to-one sockets between them close
+	// with 4003 and do not open again. A's own sends to B are refused
+	// with a message saying to unblock first. Pending requests between
+	// the two are cancelled. The friendship and the history stay, and in
+	// a group they share both still see the group's messages. B is never
+	// told. Blocking an account already blocked changes nothing.
+	//
+	// Corresponds with POST /Tim/block (the `Block` operationId).
+	Block(ctx context.Context, params *BlockParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetBlocks Accounts one blocks
+	//
+	// The accounts the token's account blocks, ordered by account; `onlineStatus` is always 0.
+	//
+	// Corresponds with GET /Tim/blocks (the `GetBlocks` operationId).
+	GetBlocks(ctx context.Context, params *GetBlocksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelFriendRequest Withdraw a friend request
+	//
+	// The sender (only) withdraws a pending request. Not the caller's, or
+	// unknown: 404; already answered, cancelled or expired: 409.
+	//
+	// Corresponds with POST /Tim/cancelFriendRequest (the `CancelFriendRequest` operationId).
+	CancelFriendRequest(ctx context.Context, params *CancelFriendRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetConversations Conversation list with unread counts
 	//
@@ -236,7 +301,9 @@ type ClientInterface interface {
 
 	// DeleteFriend Delete a friend
 	//
-	// Removes the friendship in both directions.
+	// Removes the friendship in both directions. Both accounts' user
+	// sockets get a `friendRemoved` frame, and their one-to-one sockets
+	// with each other close with 4003.
 	//
 	// Corresponds with GET /Tim/deleteFriend (the `DeleteFriend` operationId).
 	DeleteFriend(ctx context.Context, params *DeleteFriendParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -247,6 +314,17 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /Tim/deleteFriend (the `DeleteFriendPost` operationId).
 	DeleteFriendPost(ctx context.Context, params *DeleteFriendPostParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFriendRequests Pending friend requests
+	//
+	// The account's pending friend requests that have not expired,
+	// newest first: `box=in` those sent to it (the default), `box=out`
+	// those it sent. Pages: pass the smallest `id` of a page as
+	// `beforeId` to get the next one; a page shorter than `limit` is the
+	// last.
+	//
+	// Corresponds with GET /Tim/friendRequests (the `GetFriendRequests` operationId).
+	GetFriendRequests(ctx context.Context, params *GetFriendRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetFriends List friends
 	//
@@ -407,6 +485,46 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /Tim/read (the `MarkRead` operationId).
 	MarkRead(ctx context.Context, body MarkReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Unblock Lift a block
+	//
+	// Ends the token's account's block of TargetAccount; unblocking an account not blocked changes nothing.
+	//
+	// Corresponds with POST /Tim/unblock (the `Unblock` operationId).
+	Unblock(ctx context.Context, params *UnblockParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateProfileWithBody Change one's own profile and friend policy
+	//
+	// Changes any of the token's account's `username`, `age`, `sex` and
+	// `friendPolicy` (fields left out keep their value) and returns the
+	// profile as it now stands. The body must hold at least one field.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /Tim/updateProfile (the `UpdateProfile` operationId).
+	UpdateProfileWithBody(ctx context.Context, params *UpdateProfileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateProfile Change one's own profile and friend policy
+	//
+	// Changes any of the token's account's `username`, `age`, `sex` and
+	// `friendPolicy` (fields left out keep their value) and returns the
+	// profile as it now stands. The body must hold at least one field.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /Tim/updateProfile (the `UpdateProfile` operationId).
+	UpdateProfile(ctx context.Context, params *UpdateProfileParams, body UpdateProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUser Another account's public profile and one's relation to it
+	//
+	// The public profile of `TargetAccount` as the token's account
+	// (`account`) sees it, with the relation between them: `friend`,
+	// `requested` (my request to them is pending), `requestedMe` (theirs
+	// to me is pending), `blocked` (I block them) or `none`. `online` is
+	// present only between friends that no block stands between.
+	//
+	// Corresponds with GET /Tim/user (the `GetUser` operationId).
+	GetUser(ctx context.Context, params *GetUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DownloadChatPic Download a chat picture
 	//
@@ -625,7 +743,18 @@ func (c *Client) UserRegister(ctx context.Context, body UserRegisterJSONRequestB
 
 // AddFriend Add a friend
 //
-// Both accounts become each other's friends.
+// What happens follows FriendAccount's `friendPolicy`. `open` (the
+// default): both accounts become each other's friends at once (200).
+// `approval`: a pending request is made instead, and answered 202
+// 好友申请已发送 with the request; the recipient's user sockets get a
+// `friendRequest` frame. A second request while one is pending
+// answers the same request. `closed`: 403 对方不接受好友申请.
+// Whatever the policy, when FriendAccount had already asked the
+// caller, this accepts their request (200). A new friendship, either
+// way, sends `friendAdded` to both accounts' user sockets.
+//
+// An account that FriendAccount blocks gets 403 无权限; one that
+// blocks FriendAccount gets 403 saying to unblock first.
 //
 // Corresponds with GET /Tim/addFriend (the `AddFriend` operationId).
 func (c *Client) AddFriend(ctx context.Context, params *AddFriendParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -640,13 +769,57 @@ func (c *Client) AddFriend(ctx context.Context, params *AddFriendParams, reqEdit
 	return c.Client.Do(req)
 }
 
-// AddFriendPost Add a friend (POST)
+// AddFriendPostWithBody Add a friend (POST)
 //
-// The same as the GET form.
+// The same as the GET form, with an optional JSON body whose
+// `message` (at most 200 characters) a request carries.
+//
+// Takes any type of body and a specified content type.
 //
 // Corresponds with POST /Tim/addFriend (the `AddFriendPost` operationId).
-func (c *Client) AddFriendPost(ctx context.Context, params *AddFriendPostParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddFriendPostRequest(c.Server, params)
+func (c *Client) AddFriendPostWithBody(ctx context.Context, params *AddFriendPostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddFriendPostRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddFriendPost Add a friend (POST)
+//
+// The same as the GET form, with an optional JSON body whose
+// `message` (at most 200 characters) a request carries.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /Tim/addFriend (the `AddFriendPost` operationId).
+func (c *Client) AddFriendPost(ctx context.Context, params *AddFriendPostParams, body AddFriendPostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddFriendPostRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnswerFriendRequest Accept or reject a friend request
+//
+// The recipient (only) answers a pending request. Accepting makes
+// the two friends, in the same transaction as the request's change,
+// and both sides' user sockets get a `friendAdded` frame. A request
+// that is not the caller's to answer, or does not exist, is 404; one
+// already answered, cancelled or expired is 409, whatever the answer.
+//
+// Corresponds with POST /Tim/answerFriendRequest (the `AnswerFriendRequest` operationId).
+func (c *Client) AnswerFriendRequest(ctx context.Context, params *AnswerFriendRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnswerFriendRequestRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -687,6 +860,66 @@ func (c *Client) AnswerJoinRequest(ctx context.Context, params *AnswerJoinReques
 // Corresponds with GET /Tim/avatar (the `GetAvatar` operationId).
 func (c *Client) GetAvatar(ctx context.Context, params *GetAvatarParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAvatarRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Block Block an account
+//
+// While the token's account A blocks B: B cannot send to A (an error
+// frame 403 无权限 on every channel, nothing stored), nor send A a
+// friend request (403 无权限); neither sees the other come online or
+// go offline, type or read; one-to-one sockets between them close
+// with 4003 and do not open again. A's own sends to B are refused
+// with a message saying to unblock first. Pending requests between
+// the two are cancelled. The friendship and the history stay, and in
+// a group they share both still see the group's messages. B is never
+// told. Blocking an account already blocked changes nothing.
+//
+// Corresponds with POST /Tim/block (the `Block` operationId).
+func (c *Client) Block(ctx context.Context, params *BlockParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBlockRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetBlocks Accounts one blocks
+//
+// The accounts the token's account blocks, ordered by account; `onlineStatus` is always 0.
+//
+// Corresponds with GET /Tim/blocks (the `GetBlocks` operationId).
+func (c *Client) GetBlocks(ctx context.Context, params *GetBlocksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetBlocksRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelFriendRequest Withdraw a friend request
+//
+// The sender (only) withdraws a pending request. Not the caller's, or
+// unknown: 404; already answered, cancelled or expired: 409.
+//
+// Corresponds with POST /Tim/cancelFriendRequest (the `CancelFriendRequest` operationId).
+func (c *Client) CancelFriendRequest(ctx context.Context, params *CancelFriendRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelFriendRequestRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -760,7 +993,9 @@ func (c *Client) CreateGroup(ctx context.Context, params *CreateGroupParams, req
 
 // DeleteFriend Delete a friend
 //
-// Removes the friendship in both directions.
+// Removes the friendship in both directions. Both accounts' user
+// sockets get a `friendRemoved` frame, and their one-to-one sockets
+// with each other close with 4003.
 //
 // Corresponds with GET /Tim/deleteFriend (the `DeleteFriend` operationId).
 func (c *Client) DeleteFriend(ctx context.Context, params *DeleteFriendParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -782,6 +1017,27 @@ func (c *Client) DeleteFriend(ctx context.Context, params *DeleteFriendParams, r
 // Corresponds with POST /Tim/deleteFriend (the `DeleteFriendPost` operationId).
 func (c *Client) DeleteFriendPost(ctx context.Context, params *DeleteFriendPostParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteFriendPostRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFriendRequests Pending friend requests
+//
+// The account's pending friend requests that have not expired,
+// newest first: `box=in` those sent to it (the default), `box=out`
+// those it sent. Pages: pass the smallest `id` of a page as
+// `beforeId` to get the next one; a page shorter than `limit` is the
+// last.
+//
+// Corresponds with GET /Tim/friendRequests (the `GetFriendRequests` operationId).
+func (c *Client) GetFriendRequests(ctx context.Context, params *GetFriendRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFriendRequestsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1062,6 +1318,86 @@ func (c *Client) MarkReadWithBody(ctx context.Context, contentType string, body 
 // Corresponds with POST /Tim/read (the `MarkRead` operationId).
 func (c *Client) MarkRead(ctx context.Context, body MarkReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMarkReadRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Unblock Lift a block
+//
+// Ends the token's account's block of TargetAccount; unblocking an account not blocked changes nothing.
+//
+// Corresponds with POST /Tim/unblock (the `Unblock` operationId).
+func (c *Client) Unblock(ctx context.Context, params *UnblockParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnblockRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateProfileWithBody Change one's own profile and friend policy
+//
+// Changes any of the token's account's `username`, `age`, `sex` and
+// `friendPolicy` (fields left out keep their value) and returns the
+// profile as it now stands. The body must hold at least one field.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /Tim/updateProfile (the `UpdateProfile` operationId).
+func (c *Client) UpdateProfileWithBody(ctx context.Context, params *UpdateProfileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateProfileRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateProfile Change one's own profile and friend policy
+//
+// Changes any of the token's account's `username`, `age`, `sex` and
+// `friendPolicy` (fields left out keep their value) and returns the
+// profile as it now stands. The body must hold at least one field.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /Tim/updateProfile (the `UpdateProfile` operationId).
+func (c *Client) UpdateProfile(ctx context.Context, params *UpdateProfileParams, body UpdateProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateProfileRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUser Another account's public profile and one's relation to it
+//
+// The public profile of `TargetAccount` as the token's account
+// (`account`) sees it, with the relation between them: `friend`,
+// `requested` (my request to them is pending), `requestedMe` (theirs
+// to me is pending), `blocked` (I block them) or `none`. `online` is
+// present only between friends that no block stands between.
+//
+// Corresponds with GET /Tim/user (the `GetUser` operationId).
+func (c *Client) GetUser(ctx context.Context, params *GetUserParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUserRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1495,8 +1831,19 @@ func NewAddFriendRequest(server string, params *AddFriendParams) (*http.Request,
 	return req, nil
 }
 
-// NewAddFriendPostRequest constructs an http.Request for the AddFriendPost method
-func NewAddFriendPostRequest(server string, params *AddFriendPostParams) (*http.Request, error) {
+// NewAddFriendPostRequest calls the generic AddFriendPost builder with application/json body
+func NewAddFriendPostRequest(server string, params *AddFriendPostParams, body AddFriendPostJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddFriendPostRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewAddFriendPostRequestWithBody constructs an http.Request for the AddFriendPost method, with any body, and a specified content type
+func NewAddFriendPostRequestWithBody(server string, params *AddFriendPostParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1532,6 +1879,74 @@ func NewAddFriendPostRequest(server string, params *AddFriendPostParams) (*http.
 		}
 
 		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "FriendAccount", params.FriendAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAnswerFriendRequestRequest constructs an http.Request for the AnswerFriendRequest method
+func NewAnswerFriendRequestRequest(server string, params *AnswerFriendRequestParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/answerFriendRequest")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "UserAccount", params.UserAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id", params.Id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "accept", params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
 			return nil, err
 		} else {
 			for _, qp := range strings.Split(queryFrag, "&") {
@@ -1712,6 +2127,172 @@ func NewGetAvatarRequest(server string, params *GetAvatarParams) (*http.Request,
 			req.Header.Set("If-Modified-Since", headerParam3)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewBlockRequest constructs an http.Request for the Block method
+func NewBlockRequest(server string, params *BlockParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/block")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "UserAccount", params.UserAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "TargetAccount", params.TargetAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetBlocksRequest constructs an http.Request for the GetBlocks method
+func NewGetBlocksRequest(server string, params *GetBlocksParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/blocks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCancelFriendRequestRequest constructs an http.Request for the CancelFriendRequest method
+func NewCancelFriendRequestRequest(server string, params *CancelFriendRequestParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/cancelFriendRequest")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "UserAccount", params.UserAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id", params.Id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -1982,6 +2563,92 @@ func NewDeleteFriendPostRequest(server string, params *DeleteFriendPostParams) (
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetFriendRequestsRequest constructs an http.Request for the GetFriendRequests method
+func NewGetFriendRequestsRequest(server string, params *GetFriendRequestsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/friendRequests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Box != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "box", *params.Box, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BeforeId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "beforeId", *params.BeforeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2701,6 +3368,185 @@ func NewMarkReadRequestWithBody(server string, contentType string, body io.Reade
 	return req, nil
 }
 
+// NewUnblockRequest constructs an http.Request for the Unblock method
+func NewUnblockRequest(server string, params *UnblockParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/unblock")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "UserAccount", params.UserAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "TargetAccount", params.TargetAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateProfileRequest calls the generic UpdateProfile builder with application/json body
+func NewUpdateProfileRequest(server string, params *UpdateProfileParams, body UpdateProfileJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateProfileRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewUpdateProfileRequestWithBody constructs an http.Request for the UpdateProfile method, with any body, and a specified content type
+func NewUpdateProfileRequestWithBody(server string, params *UpdateProfileParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/updateProfile")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "UserAccount", params.UserAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetUserRequest constructs an http.Request for the GetUser method
+func NewGetUserRequest(server string, params *GetUserParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/user")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "account", params.Account, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "TargetAccount", params.TargetAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDownloadChatPicRequest constructs an http.Request for the DownloadChatPic method
 func NewDownloadChatPicRequest(server string, params *DownloadChatPicParams) (*http.Request, error) {
 	var err error
@@ -3282,21 +4128,56 @@ type ClientWithResponsesInterface interface {
 
 	// AddFriendWithResponse Add a friend
 	//
-	// Both accounts become each other's friends.
+	// What happens follows FriendAccount's `friendPolicy`. `open` (the
+	// default): both accounts become each other's friends at once (200).
+	// `approval`: a pending request is made instead, and answered 202
+	// 好友申请已发送 with the request; the recipient's user sockets get a
+	// `friendRequest` frame. A second request while one is pending
+	// answers the same request. `closed`: 403 对方不接受好友申请.
+	// Whatever the policy, when FriendAccount had already asked the
+	// caller, this accepts their request (200). A new friendship, either
+	// way, sends `friendAdded` to both accounts' user sockets.
+	//
+	// An account that FriendAccount blocks gets 403 无权限; one that
+	// blocks FriendAccount gets 403 saying to unblock first.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /Tim/addFriend (the `AddFriend` operationId).
 	AddFriendWithResponse(ctx context.Context, params *AddFriendParams, reqEditors ...RequestEditorFn) (*AddFriendResponse, error)
 
+	// AddFriendPostWithBodyWithResponse Add a friend (POST)
+	//
+	// The same as the GET form, with an optional JSON body whose
+	// `message` (at most 200 characters) a request carries.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/addFriend (the `AddFriendPost` operationId).
+	AddFriendPostWithBodyWithResponse(ctx context.Context, params *AddFriendPostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddFriendPostResponse, error)
+
 	// AddFriendPostWithResponse Add a friend (POST)
 	//
-	// The same as the GET form.
+	// The same as the GET form, with an optional JSON body whose
+	// `message` (at most 200 characters) a request carries.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/addFriend (the `AddFriendPost` operationId).
+	AddFriendPostWithResponse(ctx context.Context, params *AddFriendPostParams, body AddFriendPostJSONRequestBody, reqEditors ...RequestEditorFn) (*AddFriendPostResponse, error)
+
+	// AnswerFriendRequestWithResponse Accept or reject a friend request
+	//
+	// The recipient (only) answers a pending request. Accepting makes
+	// the two friends, in the same transaction as the request's change,
+	// and both sides' user sockets get a `friendAdded` frame. A request
+	// that is not the caller's to answer, or does not exist, is 404; one
+	// already answered, cancelled or expired is 409, whatever the answer.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
-	// Corresponds with POST /Tim/addFriend (the `AddFriendPost` operationId).
-	AddFriendPostWithResponse(ctx context.Context, params *AddFriendPostParams, reqEditors ...RequestEditorFn) (*AddFriendPostResponse, error)
+	// Corresponds with POST /Tim/answerFriendRequest (the `AnswerFriendRequest` operationId).
+	AnswerFriendRequestWithResponse(ctx context.Context, params *AnswerFriendRequestParams, reqEditors ...RequestEditorFn) (*AnswerFriendRequestResponse, error)
 
 	// AnswerJoinRequestWithResponse Accept or reject a join request
 	//
@@ -3321,6 +4202,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /Tim/avatar (the `GetAvatar` operationId).
 	GetAvatarWithResponse(ctx context.Context, params *GetAvatarParams, reqEditors ...RequestEditorFn) (*GetAvatarResponse, error)
+
+	// BlockWithResponse Block an account
+	//
+	// While the token's account A blocks B: B cannot send to A (an error
+	// frame 403 无权限 on every channel, nothing stored), nor send A a
+	// friend request (403 无权限); neither sees the other come online or
+	// go offline, type or read; one-to-one sockets between them close
+	// with 4003 and do not open again. A's own sends to B are refused
+	// with a message saying to unblock first. Pending requests between
+	// the two are cancelled. The friendship and the history stay, and in
+	// a group they share both still see the group's messages. B is never
+	// told. Blocking an account already blocked changes nothing.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/block (the `Block` operationId).
+	BlockWithResponse(ctx context.Context, params *BlockParams, reqEditors ...RequestEditorFn) (*BlockResponse, error)
+
+	// GetBlocksWithResponse Accounts one blocks
+	//
+	// The accounts the token's account blocks, ordered by account; `onlineStatus` is always 0.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /Tim/blocks (the `GetBlocks` operationId).
+	GetBlocksWithResponse(ctx context.Context, params *GetBlocksParams, reqEditors ...RequestEditorFn) (*GetBlocksResponse, error)
+
+	// CancelFriendRequestWithResponse Withdraw a friend request
+	//
+	// The sender (only) withdraws a pending request. Not the caller's, or
+	// unknown: 404; already answered, cancelled or expired: 409.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/cancelFriendRequest (the `CancelFriendRequest` operationId).
+	CancelFriendRequestWithResponse(ctx context.Context, params *CancelFriendRequestParams, reqEditors ...RequestEditorFn) (*CancelFriendRequestResponse, error)
 
 	// GetConversationsWithResponse Conversation list with unread counts
 	//
@@ -3369,7 +4286,9 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteFriendWithResponse Delete a friend
 	//
-	// Removes the friendship in both directions.
+	// Removes the friendship in both directions. Both accounts' user
+	// sockets get a `friendRemoved` frame, and their one-to-one sockets
+	// with each other close with 4003.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3384,6 +4303,19 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /Tim/deleteFriend (the `DeleteFriendPost` operationId).
 	DeleteFriendPostWithResponse(ctx context.Context, params *DeleteFriendPostParams, reqEditors ...RequestEditorFn) (*DeleteFriendPostResponse, error)
+
+	// GetFriendRequestsWithResponse Pending friend requests
+	//
+	// The account's pending friend requests that have not expired,
+	// newest first: `box=in` those sent to it (the default), `box=out`
+	// those it sent. Pages: pass the smallest `id` of a page as
+	// `beforeId` to get the next one; a page shorter than `limit` is the
+	// last.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /Tim/friendRequests (the `GetFriendRequests` operationId).
+	GetFriendRequestsWithResponse(ctx context.Context, params *GetFriendRequestsParams, reqEditors ...RequestEditorFn) (*GetFriendRequestsResponse, error)
 
 	// GetFriendsWithResponse List friends
 	//
@@ -3564,6 +4496,50 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /Tim/read (the `MarkRead` operationId).
 	MarkReadWithResponse(ctx context.Context, body MarkReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkReadResponse, error)
+
+	// UnblockWithResponse Lift a block
+	//
+	// Ends the token's account's block of TargetAccount; unblocking an account not blocked changes nothing.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/unblock (the `Unblock` operationId).
+	UnblockWithResponse(ctx context.Context, params *UnblockParams, reqEditors ...RequestEditorFn) (*UnblockResponse, error)
+
+	// UpdateProfileWithBodyWithResponse Change one's own profile and friend policy
+	//
+	// Changes any of the token's account's `username`, `age`, `sex` and
+	// `friendPolicy` (fields left out keep their value) and returns the
+	// profile as it now stands. The body must hold at least one field.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/updateProfile (the `UpdateProfile` operationId).
+	UpdateProfileWithBodyWithResponse(ctx context.Context, params *UpdateProfileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateProfileResponse, error)
+
+	// UpdateProfileWithResponse Change one's own profile and friend policy
+	//
+	// Changes any of the token's account's `username`, `age`, `sex` and
+	// `friendPolicy` (fields left out keep their value) and returns the
+	// profile as it now stands. The body must hold at least one field.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/updateProfile (the `UpdateProfile` operationId).
+	UpdateProfileWithResponse(ctx context.Context, params *UpdateProfileParams, body UpdateProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProfileResponse, error)
+
+	// GetUserWithResponse Another account's public profile and one's relation to it
+	//
+	// The public profile of `TargetAccount` as the token's account
+	// (`account`) sees it, with the relation between them: `friend`,
+	// `requested` (my request to them is pending), `requestedMe` (theirs
+	// to me is pending), `blocked` (I block them) or `none`. `online` is
+	// present only between friends that no block stands between.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /Tim/user (the `GetUser` operationId).
+	GetUserWithResponse(ctx context.Context, params *GetUserParams, reqEditors ...RequestEditorFn) (*GetUserResponse, error)
 
 	// DownloadChatPicWithResponse Download a chat picture
 	//
@@ -4014,6 +4990,8 @@ type AddFriendResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *OK
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *FriendRequestSent
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -4031,6 +5009,11 @@ type AddFriendResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r AddFriendResponse) GetJSON200() *OK {
 	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r AddFriendResponse) GetJSON202() *FriendRequestSent {
+	return r.JSON202
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -4097,6 +5080,8 @@ type AddFriendPostResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *OK
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *FriendRequestSent
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -4105,8 +5090,14 @@ type AddFriendPostResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 }
@@ -4114,6 +5105,11 @@ type AddFriendPostResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r AddFriendPostResponse) GetJSON200() *OK {
 	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r AddFriendPostResponse) GetJSON202() *FriendRequestSent {
+	return r.JSON202
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -4136,9 +5132,24 @@ func (r AddFriendPostResponse) GetJSON404() *NotFound {
 	return r.JSON404
 }
 
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r AddFriendPostResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r AddFriendPostResponse) GetJSON409() *Conflict {
 	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AddFriendPostResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r AddFriendPostResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -4169,6 +5180,89 @@ func (r AddFriendPostResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AddFriendPostResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AnswerFriendRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FriendRequestEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AnswerFriendRequestResponse) GetJSON200() *FriendRequestEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AnswerFriendRequestResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AnswerFriendRequestResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AnswerFriendRequestResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AnswerFriendRequestResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AnswerFriendRequestResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AnswerFriendRequestResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AnswerFriendRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnswerFriendRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnswerFriendRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnswerFriendRequestResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4350,6 +5444,234 @@ func (r GetAvatarResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAvatarResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type BlockResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OK
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BlockResponse) GetJSON200() *OK {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r BlockResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r BlockResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r BlockResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r BlockResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r BlockResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r BlockResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BlockResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BlockResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BlockResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetBlocksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UserListEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetBlocksResponse) GetJSON200() *UserListEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetBlocksResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetBlocksResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetBlocksResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetBlocksResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetBlocksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetBlocksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetBlocksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetBlocksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CancelFriendRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FriendRequestEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelFriendRequestResponse) GetJSON200() *FriendRequestEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CancelFriendRequestResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CancelFriendRequestResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CancelFriendRequestResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CancelFriendRequestResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CancelFriendRequestResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CancelFriendRequestResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelFriendRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelFriendRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelFriendRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelFriendRequestResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4640,6 +5962,75 @@ func (r DeleteFriendPostResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeleteFriendPostResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetFriendRequestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FriendRequestListEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFriendRequestsResponse) GetJSON200() *FriendRequestListEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetFriendRequestsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetFriendRequestsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetFriendRequestsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetFriendRequestsResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFriendRequestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFriendRequestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFriendRequestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFriendRequestsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5497,6 +6888,248 @@ func (r MarkReadResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r MarkReadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UnblockResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OK
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnblockResponse) GetJSON200() *OK {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UnblockResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UnblockResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UnblockResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UnblockResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UnblockResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UnblockResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnblockResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnblockResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnblockResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateProfileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OwnProfileEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateProfileResponse) GetJSON200() *OwnProfileEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateProfileResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateProfileResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateProfileResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r UpdateProfileResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateProfileResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r UpdateProfileResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateProfileResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateProfileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateProfileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateProfileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateProfileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PublicProfileEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetUserResponse) GetJSON200() *PublicProfileEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetUserResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetUserResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetUserResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetUserResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetUserResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUserResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6397,7 +8030,18 @@ func (c *ClientWithResponses) UserRegisterWithResponse(ctx context.Context, body
 
 // AddFriendWithResponse Add a friend
 //
-// Both accounts become each other's friends.
+// What happens follows FriendAccount's `friendPolicy`. `open` (the
+// default): both accounts become each other's friends at once (200).
+// `approval`: a pending request is made instead, and answered 202
+// 好友申请已发送 with the request; the recipient's user sockets get a
+// `friendRequest` frame. A second request while one is pending
+// answers the same request. `closed`: 403 对方不接受好友申请.
+// Whatever the policy, when FriendAccount had already asked the
+// caller, this accepts their request (200). A new friendship, either
+// way, sends `friendAdded` to both accounts' user sockets.
+//
+// An account that FriendAccount blocks gets 403 无权限; one that
+// blocks FriendAccount gets 403 saying to unblock first.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6410,19 +8054,55 @@ func (c *ClientWithResponses) AddFriendWithResponse(ctx context.Context, params 
 	return ParseAddFriendResponse(rsp)
 }
 
-// AddFriendPostWithResponse Add a friend (POST)
+// AddFriendPostWithBodyWithResponse Add a friend (POST)
 //
-// The same as the GET form.
+// The same as the GET form, with an optional JSON body whose
+// `message` (at most 200 characters) a request carries.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /Tim/addFriend (the `AddFriendPost` operationId).
-func (c *ClientWithResponses) AddFriendPostWithResponse(ctx context.Context, params *AddFriendPostParams, reqEditors ...RequestEditorFn) (*AddFriendPostResponse, error) {
-	rsp, err := c.AddFriendPost(ctx, params, reqEditors...)
+func (c *ClientWithResponses) AddFriendPostWithBodyWithResponse(ctx context.Context, params *AddFriendPostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddFriendPostResponse, error) {
+	rsp, err := c.AddFriendPostWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseAddFriendPostResponse(rsp)
+}
+
+// AddFriendPostWithResponse Add a friend (POST)
+//
+// The same as the GET form, with an optional JSON body whose
+// `message` (at most 200 characters) a request carries.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/addFriend (the `AddFriendPost` operationId).
+func (c *ClientWithResponses) AddFriendPostWithResponse(ctx context.Context, params *AddFriendPostParams, body AddFriendPostJSONRequestBody, reqEditors ...RequestEditorFn) (*AddFriendPostResponse, error) {
+	rsp, err := c.AddFriendPost(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddFriendPostResponse(rsp)
+}
+
+// AnswerFriendRequestWithResponse Accept or reject a friend request
+//
+// The recipient (only) answers a pending request. Accepting makes
+// the two friends, in the same transaction as the request's change,
+// and both sides' user sockets get a `friendAdded` frame. A request
+// that is not the caller's to answer, or does not exist, is 404; one
+// already answered, cancelled or expired is 409, whatever the answer.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/answerFriendRequest (the `AnswerFriendRequest` operationId).
+func (c *ClientWithResponses) AnswerFriendRequestWithResponse(ctx context.Context, params *AnswerFriendRequestParams, reqEditors ...RequestEditorFn) (*AnswerFriendRequestResponse, error) {
+	rsp, err := c.AnswerFriendRequest(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnswerFriendRequestResponse(rsp)
 }
 
 // AnswerJoinRequestWithResponse Accept or reject a join request
@@ -6459,6 +8139,60 @@ func (c *ClientWithResponses) GetAvatarWithResponse(ctx context.Context, params 
 		return nil, err
 	}
 	return ParseGetAvatarResponse(rsp)
+}
+
+// BlockWithResponse Block an account
+//
+// While the token's account A blocks B: B cannot send to A (an error
+// frame 403 无权限 on every channel, nothing stored), nor send A a
+// friend request (403 无权限); neither sees the other come online or
+// go offline, type or read; one-to-one sockets between them close
+// with 4003 and do not open again. A's own sends to B are refused
+// with a message saying to unblock first. Pending requests between
+// the two are cancelled. The friendship and the history stay, and in
+// a group they share both still see the group's messages. B is never
+// told. Blocking an account already blocked changes nothing.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/block (the `Block` operationId).
+func (c *ClientWithResponses) BlockWithResponse(ctx context.Context, params *BlockParams, reqEditors ...RequestEditorFn) (*BlockResponse, error) {
+	rsp, err := c.Block(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBlockResponse(rsp)
+}
+
+// GetBlocksWithResponse Accounts one blocks
+//
+// The accounts the token's account blocks, ordered by account; `onlineStatus` is always 0.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /Tim/blocks (the `GetBlocks` operationId).
+func (c *ClientWithResponses) GetBlocksWithResponse(ctx context.Context, params *GetBlocksParams, reqEditors ...RequestEditorFn) (*GetBlocksResponse, error) {
+	rsp, err := c.GetBlocks(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetBlocksResponse(rsp)
+}
+
+// CancelFriendRequestWithResponse Withdraw a friend request
+//
+// The sender (only) withdraws a pending request. Not the caller's, or
+// unknown: 404; already answered, cancelled or expired: 409.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/cancelFriendRequest (the `CancelFriendRequest` operationId).
+func (c *ClientWithResponses) CancelFriendRequestWithResponse(ctx context.Context, params *CancelFriendRequestParams, reqEditors ...RequestEditorFn) (*CancelFriendRequestResponse, error) {
+	rsp, err := c.CancelFriendRequest(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelFriendRequestResponse(rsp)
 }
 
 // GetConversationsWithResponse Conversation list with unread counts
@@ -6520,7 +8254,9 @@ func (c *ClientWithResponses) CreateGroupWithResponse(ctx context.Context, param
 
 // DeleteFriendWithResponse Delete a friend
 //
-// Removes the friendship in both directions.
+// Removes the friendship in both directions. Both accounts' user
+// sockets get a `friendRemoved` frame, and their one-to-one sockets
+// with each other close with 4003.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6546,6 +8282,25 @@ func (c *ClientWithResponses) DeleteFriendPostWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseDeleteFriendPostResponse(rsp)
+}
+
+// GetFriendRequestsWithResponse Pending friend requests
+//
+// The account's pending friend requests that have not expired,
+// newest first: `box=in` those sent to it (the default), `box=out`
+// those it sent. Pages: pass the smallest `id` of a page as
+// `beforeId` to get the next one; a page shorter than `limit` is the
+// last.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /Tim/friendRequests (the `GetFriendRequests` operationId).
+func (c *ClientWithResponses) GetFriendRequestsWithResponse(ctx context.Context, params *GetFriendRequestsParams, reqEditors ...RequestEditorFn) (*GetFriendRequestsResponse, error) {
+	rsp, err := c.GetFriendRequests(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFriendRequestsResponse(rsp)
 }
 
 // GetFriendsWithResponse List friends
@@ -6798,6 +8553,74 @@ func (c *ClientWithResponses) MarkReadWithResponse(ctx context.Context, body Mar
 		return nil, err
 	}
 	return ParseMarkReadResponse(rsp)
+}
+
+// UnblockWithResponse Lift a block
+//
+// Ends the token's account's block of TargetAccount; unblocking an account not blocked changes nothing.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/unblock (the `Unblock` operationId).
+func (c *ClientWithResponses) UnblockWithResponse(ctx context.Context, params *UnblockParams, reqEditors ...RequestEditorFn) (*UnblockResponse, error) {
+	rsp, err := c.Unblock(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnblockResponse(rsp)
+}
+
+// UpdateProfileWithBodyWithResponse Change one's own profile and friend policy
+//
+// Changes any of the token's account's `username`, `age`, `sex` and
+// `friendPolicy` (fields left out keep their value) and returns the
+// profile as it now stands. The body must hold at least one field.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/updateProfile (the `UpdateProfile` operationId).
+func (c *ClientWithResponses) UpdateProfileWithBodyWithResponse(ctx context.Context, params *UpdateProfileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateProfileResponse, error) {
+	rsp, err := c.UpdateProfileWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateProfileResponse(rsp)
+}
+
+// UpdateProfileWithResponse Change one's own profile and friend policy
+//
+// Changes any of the token's account's `username`, `age`, `sex` and
+// `friendPolicy` (fields left out keep their value) and returns the
+// profile as it now stands. The body must hold at least one field.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/updateProfile (the `UpdateProfile` operationId).
+func (c *ClientWithResponses) UpdateProfileWithResponse(ctx context.Context, params *UpdateProfileParams, body UpdateProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProfileResponse, error) {
+	rsp, err := c.UpdateProfile(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateProfileResponse(rsp)
+}
+
+// GetUserWithResponse Another account's public profile and one's relation to it
+//
+// The public profile of `TargetAccount` as the token's account
+// (`account`) sees it, with the relation between them: `friend`,
+// `requested` (my request to them is pending), `requestedMe` (theirs
+// to me is pending), `blocked` (I block them) or `none`. `online` is
+// present only between friends that no block stands between.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /Tim/user (the `GetUser` operationId).
+func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, params *GetUserParams, reqEditors ...RequestEditorFn) (*GetUserResponse, error) {
+	rsp, err := c.GetUser(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUserResponse(rsp)
 }
 
 // DownloadChatPicWithResponse Download a chat picture
@@ -7276,6 +9099,13 @@ func ParseAddFriendResponse(rsp *http.Response) (*AddFriendResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest FriendRequestSent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7339,6 +9169,102 @@ func ParseAddFriendPostResponse(rsp *http.Response) (*AddFriendPostResponse, err
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest OK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest FriendRequestSent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAnswerFriendRequestResponse parses an HTTP response from a AnswerFriendRequestWithResponse call
+func ParseAnswerFriendRequestResponse(rsp *http.Response) (*AnswerFriendRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnswerFriendRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FriendRequestEnvelope
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7605,6 +9531,189 @@ func ParseGetAvatarResponse(rsp *http.Response) (*GetAvatarResponse, error) {
 	return response, nil
 }
 
+// ParseBlockResponse parses an HTTP response from a BlockWithResponse call
+func ParseBlockResponse(rsp *http.Response) (*BlockResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BlockResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetBlocksResponse parses an HTTP response from a GetBlocksWithResponse call
+func ParseGetBlocksResponse(rsp *http.Response) (*GetBlocksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetBlocksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UserListEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCancelFriendRequestResponse parses an HTTP response from a CancelFriendRequestWithResponse call
+func ParseCancelFriendRequestResponse(rsp *http.Response) (*CancelFriendRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelFriendRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FriendRequestEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetConversationsResponse parses an HTTP response from a GetConversationsWithResponse call
 func ParseGetConversationsResponse(rsp *http.Response) (*GetConversationsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -7822,6 +9931,60 @@ func ParseDeleteFriendPostResponse(rsp *http.Response) (*DeleteFriendPostRespons
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetFriendRequestsResponse parses an HTTP response from a GetFriendRequestsWithResponse call
+func ParseGetFriendRequestsResponse(rsp *http.Response) (*GetFriendRequestsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFriendRequestsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FriendRequestListEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest InternalError
@@ -8488,6 +10651,203 @@ func ParseMarkReadResponse(rsp *http.Response) (*MarkReadResponse, error) {
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest ReceiptEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUnblockResponse parses an HTTP response from a UnblockWithResponse call
+func ParseUnblockResponse(rsp *http.Response) (*UnblockResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnblockResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OK
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateProfileResponse parses an HTTP response from a UpdateProfileWithResponse call
+func ParseUpdateProfileResponse(rsp *http.Response) (*UpdateProfileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateProfileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OwnProfileEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetUserResponse parses an HTTP response from a GetUserWithResponse call
+func ParseGetUserResponse(rsp *http.Response) (*GetUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PublicProfileEnvelope
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -105,6 +105,99 @@ func (e ErrorFrameType) Valid() bool {
 	}
 }
 
+// Defines values for FriendAddedFrameType.
+const (
+	FriendAddedFrameTypeFriendAdded FriendAddedFrameType = "friendAdded"
+)
+
+// Valid indicates whether the value is a known member of the FriendAddedFrameType enum.
+func (e FriendAddedFrameType) Valid() bool {
+	switch e {
+	case FriendAddedFrameTypeFriendAdded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FriendPolicy.
+const (
+	FriendPolicyApproval FriendPolicy = "approval"
+	FriendPolicyClosed   FriendPolicy = "closed"
+	FriendPolicyOpen     FriendPolicy = "open"
+)
+
+// Valid indicates whether the value is a known member of the FriendPolicy enum.
+func (e FriendPolicy) Valid() bool {
+	switch e {
+	case FriendPolicyApproval:
+		return true
+	case FriendPolicyClosed:
+		return true
+	case FriendPolicyOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FriendRemovedFrameType.
+const (
+	FriendRemovedFrameTypeFriendRemoved FriendRemovedFrameType = "friendRemoved"
+)
+
+// Valid indicates whether the value is a known member of the FriendRemovedFrameType enum.
+func (e FriendRemovedFrameType) Valid() bool {
+	switch e {
+	case FriendRemovedFrameTypeFriendRemoved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FriendRequestFrameType.
+const (
+	FriendRequestFrameTypeFriendRequest FriendRequestFrameType = "friendRequest"
+)
+
+// Valid indicates whether the value is a known member of the FriendRequestFrameType enum.
+func (e FriendRequestFrameType) Valid() bool {
+	switch e {
+	case FriendRequestFrameTypeFriendRequest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FriendRequestStatus.
+const (
+	FriendRequestStatusAccepted  FriendRequestStatus = "accepted"
+	FriendRequestStatusCancelled FriendRequestStatus = "cancelled"
+	FriendRequestStatusExpired   FriendRequestStatus = "expired"
+	FriendRequestStatusPending   FriendRequestStatus = "pending"
+	FriendRequestStatusRejected  FriendRequestStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the FriendRequestStatus enum.
+func (e FriendRequestStatus) Valid() bool {
+	switch e {
+	case FriendRequestStatusAccepted:
+		return true
+	case FriendRequestStatusCancelled:
+		return true
+	case FriendRequestStatusExpired:
+		return true
+	case FriendRequestStatusPending:
+		return true
+	case FriendRequestStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GroupMemberOnlineStatus.
 const (
 	GroupMemberOnlineStatusN0 GroupMemberOnlineStatus = 0
@@ -330,6 +423,24 @@ func (e MessageKind) Valid() bool {
 	}
 }
 
+// Defines values for OwnProfileOnlineStatus.
+const (
+	OwnProfileOnlineStatusN0 OwnProfileOnlineStatus = 0
+	OwnProfileOnlineStatusN1 OwnProfileOnlineStatus = 1
+)
+
+// Valid indicates whether the value is a known member of the OwnProfileOnlineStatus enum.
+func (e OwnProfileOnlineStatus) Valid() bool {
+	switch e {
+	case OwnProfileOnlineStatusN0:
+		return true
+	case OwnProfileOnlineStatusN1:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PresenceFrameType.
 const (
 	PresenceFrameTypePresence PresenceFrameType = "presence"
@@ -399,6 +510,33 @@ const (
 func (e ReceiptFrameType) Valid() bool {
 	switch e {
 	case ReceiptFrameTypeReceipt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Relation.
+const (
+	RelationBlocked     Relation = "blocked"
+	RelationFriend      Relation = "friend"
+	RelationNone        Relation = "none"
+	RelationRequested   Relation = "requested"
+	RelationRequestedMe Relation = "requestedMe"
+)
+
+// Valid indicates whether the value is a known member of the Relation enum.
+func (e Relation) Valid() bool {
+	switch e {
+	case RelationBlocked:
+		return true
+	case RelationFriend:
+		return true
+	case RelationNone:
+		return true
+	case RelationRequested:
+		return true
+	case RelationRequestedMe:
 		return true
 	default:
 		return false
@@ -516,6 +654,24 @@ func (e UsersFrameType) Valid() bool {
 	}
 }
 
+// Defines values for GetFriendRequestsParamsBox.
+const (
+	GetFriendRequestsParamsBoxIn  GetFriendRequestsParamsBox = "in"
+	GetFriendRequestsParamsBoxOut GetFriendRequestsParamsBox = "out"
+)
+
+// Valid indicates whether the value is a known member of the GetFriendRequestsParamsBox enum.
+func (e GetFriendRequestsParamsBox) Valid() bool {
+	switch e {
+	case GetFriendRequestsParamsBoxIn:
+		return true
+	case GetFriendRequestsParamsBoxOut:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccountName An account name, 1 to 32 letters, digits or `_ . - @`.
 //
 // Example: alice
@@ -572,6 +728,14 @@ type AckFrame struct {
 
 // AckFrameType defines model for AckFrame.Type.
 type AckFrameType string
+
+// AddFriendRequest The optional body of a POST addFriend, shown to an account whose policy is approval.
+//
+// Example: {"message":"我是bob，周末一起爬山"}
+type AddFriendRequest struct {
+	// Message A note to the recipient, at most 200 characters.
+	Message *string `json:"message,omitempty"`
+}
 
 // AvatarUpload defines model for AvatarUpload.
 type AvatarUpload struct {
@@ -702,6 +866,114 @@ type FileUpload struct {
 	// File The file; its size limit is a server setting (TIM_MAX_*_BYTES).
 	File openapi_types.File `json:"file"`
 }
+
+// FriendAddedFrame The account and `account` became friends (user sockets of both, every instance).
+//
+// Example: {"account":"bob","type":"friendAdded"}
+type FriendAddedFrame struct {
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName          `json:"account"`
+	Type    FriendAddedFrameType `json:"type"`
+}
+
+// FriendAddedFrameType defines model for FriendAddedFrame.Type.
+type FriendAddedFrameType string
+
+// FriendPolicy Who may become the account's friend: `open`, anyone, at once, by
+// `addFriend` (the original behaviour and the default); `approval`,
+// `addFriend` makes a request the account answers; `closed`, no one
+// may ask (403).
+//
+// Example: open
+type FriendPolicy string
+
+// FriendRemovedFrame The friendship of the account and `account` ended (user sockets of both, every instance).
+//
+// Example: {"account":"bob","type":"friendRemoved"}
+type FriendRemovedFrame struct {
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName            `json:"account"`
+	Type    FriendRemovedFrameType `json:"type"`
+}
+
+// FriendRemovedFrameType defines model for FriendRemovedFrame.Type.
+type FriendRemovedFrameType string
+
+// FriendRequest A request to become friends.
+//
+// Example: {"from":"bob","id":42,"message":"我是bob，周末一起爬山","status":"pending","time":"2024-05-01T09:00:00Z","to":"alice"}
+type FriendRequest struct {
+	// From An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	From    AccountName `json:"from"`
+	Id      int64       `json:"id"`
+	Message string      `json:"message"`
+
+	// Status `pending` until the recipient answers (`accepted`, `rejected`),
+	// the sender withdraws it (`cancelled`), or it expires
+	// (`expired`, after TIM_FRIEND_REQUEST_TTL, 7 days by default).
+	//
+	//
+	// Example: pending
+	Status FriendRequestStatus `json:"status"`
+
+	// Time When the request was made.
+	Time time.Time `json:"time"`
+
+	// To An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	To AccountName `json:"to"`
+}
+
+// FriendRequestEnvelope defines model for FriendRequestEnvelope.
+type FriendRequestEnvelope struct {
+	Code int32 `json:"code"`
+
+	// Data A request to become friends.
+	//
+	// Example: {"from":"bob","id":42,"message":"我是bob，周末一起爬山","status":"pending","time":"2024-05-01T09:00:00Z","to":"alice"}
+	Data    FriendRequest `json:"data"`
+	Message string        `json:"message"`
+}
+
+// FriendRequestFrame Someone asked the account to become friends (user sockets, every
+// instance). Not stored as a frame: an account that was away finds
+// the request in `GET /Tim/friendRequests`.
+//
+// Example: {"from":"bob","id":42,"message":"我是bob，周末一起爬山","time":"2024-05-01T09:00:00Z","type":"friendRequest"}
+type FriendRequestFrame struct {
+	// From An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	From    AccountName            `json:"from"`
+	Id      int64                  `json:"id"`
+	Message string                 `json:"message"`
+	Time    time.Time              `json:"time"`
+	Type    FriendRequestFrameType `json:"type"`
+}
+
+// FriendRequestFrameType defines model for FriendRequestFrame.Type.
+type FriendRequestFrameType string
+
+// FriendRequestListEnvelope defines model for FriendRequestListEnvelope.
+type FriendRequestListEnvelope struct {
+	Code    int32           `json:"code"`
+	Data    []FriendRequest `json:"data"`
+	Message string          `json:"message"`
+}
+
+// FriendRequestStatus `pending` until the recipient answers (`accepted`, `rejected`),
+// the sender withdraws it (`cancelled`), or it expires
+// (`expired`, after TIM_FRIEND_REQUEST_TTL, 7 days by default).
+//
+// Example: pending
+type FriendRequestStatus string
 
 // Group Example: {"announcement":"周六早上八点地铁站集合","historyVisibility":"shared","id":7,"joinPolicy":"open","memberCount":3,"muted":false,"name":"周末爬山","owner":"bob"}
 type Group struct {
@@ -1115,6 +1387,53 @@ type OnlineUser struct {
 	Username string      `json:"username"`
 }
 
+// OwnProfile The token's account's own profile, with its friend policy.
+//
+// Example: {"account":"alice","age":24,"avatarUrl":"/Tim/avatar?account=alice","friendPolicy":"approval","id":1,"onlineStatus":1,"sex":"female","username":"爱丽丝"}
+type OwnProfile struct {
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
+	Age     int32       `json:"age"`
+
+	// AvatarUrl Path of the avatar download, or null when there is none.
+	AvatarUrl *string `json:"avatarUrl"`
+
+	// FriendPolicy Who may become the account's friend: `open`, anyone, at once, by
+	// `addFriend` (the original behaviour and the default); `approval`,
+	// `addFriend` makes a request the account answers; `closed`, no one
+	// may ask (403).
+	//
+	//
+	// Example: open
+	FriendPolicy FriendPolicy `json:"friendPolicy"`
+	Id           int64        `json:"id"`
+
+	// OnlineStatus 1 when the user has a connection on any server instance, else 0.
+	OnlineStatus OwnProfileOnlineStatus `json:"onlineStatus"`
+
+	// Sex male or female.
+	//
+	// Example: female
+	Sex      Sex    `json:"sex"`
+	Username string `json:"username"`
+}
+
+// OwnProfileOnlineStatus 1 when the user has a connection on any server instance, else 0.
+type OwnProfileOnlineStatus int32
+
+// OwnProfileEnvelope defines model for OwnProfileEnvelope.
+type OwnProfileEnvelope struct {
+	Code int32 `json:"code"`
+
+	// Data The token's account's own profile, with its friend policy.
+	//
+	// Example: {"account":"alice","age":24,"avatarUrl":"/Tim/avatar?account=alice","friendPolicy":"approval","id":1,"onlineStatus":1,"sex":"female","username":"爱丽丝"}
+	Data    OwnProfile `json:"data"`
+	Message string     `json:"message"`
+}
+
 // PresenceFrame A friend came online or went offline.
 //
 // Example: {"account":"bob","online":true,"type":"presence"}
@@ -1129,6 +1448,76 @@ type PresenceFrame struct {
 
 // PresenceFrameType defines model for PresenceFrame.Type.
 type PresenceFrameType string
+
+// ProfileUpdate The fields of one's profile to change; those left out keep their value.
+//
+// Example: {"friendPolicy":"approval"}
+type ProfileUpdate struct {
+	Age *int32 `json:"age,omitempty"`
+
+	// FriendPolicy Who may become the account's friend: `open`, anyone, at once, by
+	// `addFriend` (the original behaviour and the default); `approval`,
+	// `addFriend` makes a request the account answers; `closed`, no one
+	// may ask (403).
+	//
+	//
+	// Example: open
+	FriendPolicy *FriendPolicy `json:"friendPolicy,omitempty"`
+
+	// Sex male or female.
+	//
+	// Example: female
+	Sex *Sex `json:"sex,omitempty"`
+
+	// Username A name shown to people (a username, a group name): 1 to 64
+	// characters, none of them a control character (U+0000 to U+001F,
+	// U+007F to U+009F).
+	//
+	//
+	// Example: 周末爬山
+	Username *DisplayName `json:"username,omitempty"`
+}
+
+// PublicProfile Another account as the viewer may see it.
+//
+// Example: {"account":"bob","avatarUrl":"/Tim/avatar?account=bob","online":true,"relation":"friend","sex":"male","username":"bob"}
+type PublicProfile struct {
+	// Account An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Account AccountName `json:"account"`
+
+	// AvatarUrl Path of the avatar download, or null when there is none.
+	AvatarUrl *string `json:"avatarUrl"`
+
+	// Online Present only between friends that no block stands between.
+	Online *bool `json:"online,omitempty"`
+
+	// Relation How the viewer stands to another account: `friend`; `requested`,
+	// the viewer's request to them is pending; `requestedMe`, theirs to
+	// the viewer is; `blocked`, the viewer blocks them; `none`.
+	//
+	//
+	// Example: friend
+	Relation Relation `json:"relation"`
+
+	// Sex male or female.
+	//
+	// Example: female
+	Sex      Sex    `json:"sex"`
+	Username string `json:"username"`
+}
+
+// PublicProfileEnvelope defines model for PublicProfileEnvelope.
+type PublicProfileEnvelope struct {
+	Code int32 `json:"code"`
+
+	// Data Another account as the viewer may see it.
+	//
+	// Example: {"account":"bob","avatarUrl":"/Tim/avatar?account=bob","online":true,"relation":"friend","sex":"male","username":"bob"}
+	Data    PublicProfile `json:"data"`
+	Message string        `json:"message"`
+}
 
 // ReadFrame Marks a conversation read up to `seq` (a client frame, like
 // POST /Tim/read): exactly one of `with` and `groupId`, which on a
@@ -1284,6 +1673,13 @@ type RegisterRequest struct {
 	// Example: 周末爬山
 	Username DisplayName `json:"username"`
 }
+
+// Relation How the viewer stands to another account: `friend`; `requested`,
+// the viewer's request to them is pending; `requestedMe`, theirs to
+// the viewer is; `blocked`, the viewer blocks them; `none`.
+//
+// Example: friend
+type Relation string
 
 // SendFrame Sends a message to `to` (an account) or `groupId`. With `kind`
 // image, audio or video, `text` is a name returned by the matching
@@ -1471,6 +1867,9 @@ type Filename = string
 // Example: alice
 type FriendAccount = AccountName
 
+// FriendRequestID defines model for FriendRequestID.
+type FriendRequestID = int64
+
 // GroupID defines model for GroupID.
 type GroupID = int64
 
@@ -1526,6 +1925,9 @@ type Conflict = Envelope
 //
 // Example: {"code":200,"message":"退出成功"}
 type Forbidden = Envelope
+
+// FriendRequestSent defines model for FriendRequestSent.
+type FriendRequestSent = FriendRequestEnvelope
 
 // InternalError The response envelope; `code` equals the HTTP status.
 //
@@ -1622,6 +2024,18 @@ type AddFriendPostParams struct {
 	FriendAccount FriendAccount `form:"FriendAccount" json:"FriendAccount"`
 }
 
+// AnswerFriendRequestParams defines parameters for AnswerFriendRequest.
+type AnswerFriendRequestParams struct {
+	// UserAccount The acting account; it must be the token's account.
+	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
+
+	// Id The friend request's id.
+	Id FriendRequestID `form:"id" json:"id"`
+
+	// Accept true to accept, false to reject.
+	Accept bool `form:"accept" json:"accept"`
+}
+
 // AnswerJoinRequestParams defines parameters for AnswerJoinRequest.
 type AnswerJoinRequestParams struct {
 	// UserAccount The acting account; it must be the token's account.
@@ -1650,6 +2064,30 @@ type GetAvatarParams struct {
 
 	// IfModifiedSince Revalidation by date.
 	IfModifiedSince *IfModifiedSince `json:"If-Modified-Since,omitempty"`
+}
+
+// BlockParams defines parameters for Block.
+type BlockParams struct {
+	// UserAccount The acting account; it must be the token's account.
+	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
+
+	// TargetAccount The account acted upon.
+	TargetAccount TargetAccount `form:"TargetAccount" json:"TargetAccount"`
+}
+
+// GetBlocksParams defines parameters for GetBlocks.
+type GetBlocksParams struct {
+	// Account The account whose data is read.
+	Account Account `form:"account" json:"account"`
+}
+
+// CancelFriendRequestParams defines parameters for CancelFriendRequest.
+type CancelFriendRequestParams struct {
+	// UserAccount The acting account; it must be the token's account.
+	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
+
+	// Id The friend request's id.
+	Id FriendRequestID `form:"id" json:"id"`
 }
 
 // GetConversationsParams defines parameters for GetConversations.
@@ -1696,6 +2134,24 @@ type DeleteFriendPostParams struct {
 	// FriendAccount The friend's account.
 	FriendAccount FriendAccount `form:"FriendAccount" json:"FriendAccount"`
 }
+
+// GetFriendRequestsParams defines parameters for GetFriendRequests.
+type GetFriendRequestsParams struct {
+	// Account The account whose data is read.
+	Account Account `form:"account" json:"account"`
+
+	// Box `in`: requests to the account; `out`: requests it sent.
+	Box *GetFriendRequestsParamsBox `form:"box,omitempty" json:"box,omitempty"`
+
+	// Limit Requests per page.
+	Limit *int32 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// BeforeId Return requests with an id below this.
+	BeforeId *int64 `form:"beforeId,omitempty" json:"beforeId,omitempty"`
+}
+
+// GetFriendRequestsParamsBox defines parameters for GetFriendRequests.
+type GetFriendRequestsParamsBox string
 
 // GetFriendsParams defines parameters for GetFriends.
 type GetFriendsParams struct {
@@ -1808,6 +2264,30 @@ type GetMessagesParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// UnblockParams defines parameters for Unblock.
+type UnblockParams struct {
+	// UserAccount The acting account; it must be the token's account.
+	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
+
+	// TargetAccount The account acted upon.
+	TargetAccount TargetAccount `form:"TargetAccount" json:"TargetAccount"`
+}
+
+// UpdateProfileParams defines parameters for UpdateProfile.
+type UpdateProfileParams struct {
+	// UserAccount The acting account; it must be the token's account.
+	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
+}
+
+// GetUserParams defines parameters for GetUser.
+type GetUserParams struct {
+	// Account The account whose data is read.
+	Account Account `form:"account" json:"account"`
+
+	// TargetAccount The account acted upon.
+	TargetAccount TargetAccount `form:"TargetAccount" json:"TargetAccount"`
+}
+
 // DownloadChatPicParams defines parameters for DownloadChatPic.
 type DownloadChatPicParams struct {
 	// Filename A name returned by an upload endpoint of the same kind. Names have
@@ -1874,8 +2354,14 @@ type UserLoginJSONRequestBody = LoginRequest
 // UserRegisterJSONRequestBody defines body for UserRegister for application/json ContentType.
 type UserRegisterJSONRequestBody = RegisterRequest
 
+// AddFriendPostJSONRequestBody defines body for AddFriendPost for application/json ContentType.
+type AddFriendPostJSONRequestBody = AddFriendRequest
+
 // MarkReadJSONRequestBody defines body for MarkRead for application/json ContentType.
 type MarkReadJSONRequestBody = ReadRequest
+
+// UpdateProfileJSONRequestBody defines body for UpdateProfile for application/json ContentType.
+type UpdateProfileJSONRequestBody = ProfileUpdate
 
 // UploadChatPicMultipartRequestBody defines body for UploadChatPic for multipart/form-data ContentType.
 type UploadChatPicMultipartRequestBody = FileUpload
@@ -2959,6 +3445,108 @@ func (t *UserServerFrame) MergeJoinRequestAnsweredFrame(v JoinRequestAnsweredFra
 	return err
 }
 
+// AsFriendRequestFrame returns the union data inside the UserServerFrame as a FriendRequestFrame
+func (t UserServerFrame) AsFriendRequestFrame() (FriendRequestFrame, error) {
+	var body FriendRequestFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromFriendRequestFrame overwrites any union data inside the UserServerFrame as the provided FriendRequestFrame
+func (t *UserServerFrame) FromFriendRequestFrame(v FriendRequestFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"friendRequest"}`))
+	t.union = b
+	return err
+}
+
+// MergeFriendRequestFrame performs a merge with any union data inside the UserServerFrame, using the provided FriendRequestFrame
+func (t *UserServerFrame) MergeFriendRequestFrame(v FriendRequestFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"friendRequest"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsFriendAddedFrame returns the union data inside the UserServerFrame as a FriendAddedFrame
+func (t UserServerFrame) AsFriendAddedFrame() (FriendAddedFrame, error) {
+	var body FriendAddedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromFriendAddedFrame overwrites any union data inside the UserServerFrame as the provided FriendAddedFrame
+func (t *UserServerFrame) FromFriendAddedFrame(v FriendAddedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"friendAdded"}`))
+	t.union = b
+	return err
+}
+
+// MergeFriendAddedFrame performs a merge with any union data inside the UserServerFrame, using the provided FriendAddedFrame
+func (t *UserServerFrame) MergeFriendAddedFrame(v FriendAddedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"friendAdded"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsFriendRemovedFrame returns the union data inside the UserServerFrame as a FriendRemovedFrame
+func (t UserServerFrame) AsFriendRemovedFrame() (FriendRemovedFrame, error) {
+	var body FriendRemovedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromFriendRemovedFrame overwrites any union data inside the UserServerFrame as the provided FriendRemovedFrame
+func (t *UserServerFrame) FromFriendRemovedFrame(v FriendRemovedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"friendRemoved"}`))
+	t.union = b
+	return err
+}
+
+// MergeFriendRemovedFrame performs a merge with any union data inside the UserServerFrame, using the provided FriendRemovedFrame
+func (t *UserServerFrame) MergeFriendRemovedFrame(v FriendRemovedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"friendRemoved"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t UserServerFrame) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -2979,6 +3567,12 @@ func (t UserServerFrame) ValueByDiscriminator() (interface{}, error) {
 		return t.AsConnectedFrame()
 	case "error":
 		return t.AsErrorFrame()
+	case "friendAdded":
+		return t.AsFriendAddedFrame()
+	case "friendRemoved":
+		return t.AsFriendRemovedFrame()
+	case "friendRequest":
+		return t.AsFriendRequestFrame()
 	case "joinRequest":
 		return t.AsJoinRequestFrame()
 	case "joinRequestAnswered":

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -44,12 +45,24 @@ type ServerInterface interface {
 	// AddFriendPost Add a friend (POST)
 	// (POST /Tim/addFriend)
 	AddFriendPost(ctx echo.Context, params AddFriendPostParams) error
+	// AnswerFriendRequest Accept or reject a friend request
+	// (POST /Tim/answerFriendRequest)
+	AnswerFriendRequest(ctx echo.Context, params AnswerFriendRequestParams) error
 	// AnswerJoinRequest Accept or reject a join request
 	// (POST /Tim/answerJoinRequest)
 	AnswerJoinRequest(ctx echo.Context, params AnswerJoinRequestParams) error
 	// GetAvatar Download an avatar
 	// (GET /Tim/avatar)
 	GetAvatar(ctx echo.Context, params GetAvatarParams) error
+	// Block Block an account
+	// (POST /Tim/block)
+	Block(ctx echo.Context, params BlockParams) error
+	// GetBlocks Accounts one blocks
+	// (GET /Tim/blocks)
+	GetBlocks(ctx echo.Context, params GetBlocksParams) error
+	// CancelFriendRequest Withdraw a friend request
+	// (POST /Tim/cancelFriendRequest)
+	CancelFriendRequest(ctx echo.Context, params CancelFriendRequestParams) error
 	// GetConversations Conversation list with unread counts
 	// (GET /Tim/conversations)
 	GetConversations(ctx echo.Context, params GetConversationsParams) error
@@ -62,6 +75,9 @@ type ServerInterface interface {
 	// DeleteFriendPost Delete a friend (POST)
 	// (POST /Tim/deleteFriend)
 	DeleteFriendPost(ctx echo.Context, params DeleteFriendPostParams) error
+	// GetFriendRequests Pending friend requests
+	// (GET /Tim/friendRequests)
+	GetFriendRequests(ctx echo.Context, params GetFriendRequestsParams) error
 	// GetFriends List friends
 	// (GET /Tim/getFriends)
 	GetFriends(ctx echo.Context, params GetFriendsParams) error
@@ -95,6 +111,15 @@ type ServerInterface interface {
 	// MarkRead Move the read cursor of a conversation
 	// (POST /Tim/read)
 	MarkRead(ctx echo.Context) error
+	// Unblock Lift a block
+	// (POST /Tim/unblock)
+	Unblock(ctx echo.Context, params UnblockParams) error
+	// UpdateProfile Change one's own profile and friend policy
+	// (POST /Tim/updateProfile)
+	UpdateProfile(ctx echo.Context, params UpdateProfileParams) error
+	// GetUser Another account's public profile and one's relation to it
+	// (GET /Tim/user)
+	GetUser(ctx echo.Context, params GetUserParams) error
 	// DownloadChatPic Download a chat picture
 	// (GET /downloadchatpic)
 	DownloadChatPic(ctx echo.Context, params DownloadChatPicParams) error
@@ -233,6 +258,38 @@ func (w *ServerInterfaceWrapper) AddFriendPost(ctx echo.Context) error {
 	return err
 }
 
+// AnswerFriendRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) AnswerFriendRequest(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AnswerFriendRequestParams
+	// ------------- Required query parameter "UserAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "UserAccount", ctx.QueryParams(), &params.UserAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter UserAccount: %s", err))
+	}
+
+	// ------------- Required query parameter "id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "id", ctx.QueryParams(), &params.Id, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Required query parameter "accept" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "accept", ctx.QueryParams(), &params.Accept, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter accept: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AnswerFriendRequest(ctx, params)
+	return err
+}
+
 // AnswerJoinRequest converts echo context to params.
 func (w *ServerInterfaceWrapper) AnswerJoinRequest(ctx echo.Context) error {
 	var err error
@@ -342,6 +399,74 @@ func (w *ServerInterfaceWrapper) GetAvatar(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetAvatar(ctx, params)
+	return err
+}
+
+// Block converts echo context to params.
+func (w *ServerInterfaceWrapper) Block(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params BlockParams
+	// ------------- Required query parameter "UserAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "UserAccount", ctx.QueryParams(), &params.UserAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter UserAccount: %s", err))
+	}
+
+	// ------------- Required query parameter "TargetAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "TargetAccount", ctx.QueryParams(), &params.TargetAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter TargetAccount: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Block(ctx, params)
+	return err
+}
+
+// GetBlocks converts echo context to params.
+func (w *ServerInterfaceWrapper) GetBlocks(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetBlocksParams
+	// ------------- Required query parameter "account" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "account", ctx.QueryParams(), &params.Account, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetBlocks(ctx, params)
+	return err
+}
+
+// CancelFriendRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelFriendRequest(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelFriendRequestParams
+	// ------------- Required query parameter "UserAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "UserAccount", ctx.QueryParams(), &params.UserAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter UserAccount: %s", err))
+	}
+
+	// ------------- Required query parameter "id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "id", ctx.QueryParams(), &params.Id, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelFriendRequest(ctx, params)
 	return err
 }
 
@@ -463,6 +588,45 @@ func (w *ServerInterfaceWrapper) DeleteFriendPost(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DeleteFriendPost(ctx, params)
+	return err
+}
+
+// GetFriendRequests converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFriendRequests(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetFriendRequestsParams
+	// ------------- Required query parameter "account" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "account", ctx.QueryParams(), &params.Account, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account: %s", err))
+	}
+
+	// ------------- Optional query parameter "box" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "box", ctx.QueryParams(), &params.Box, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter box: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "beforeId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "beforeId", ctx.QueryParams(), &params.BeforeId, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter beforeId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFriendRequests(ctx, params)
 	return err
 }
 
@@ -771,6 +935,74 @@ func (w *ServerInterfaceWrapper) MarkRead(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.MarkRead(ctx)
+	return err
+}
+
+// Unblock converts echo context to params.
+func (w *ServerInterfaceWrapper) Unblock(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UnblockParams
+	// ------------- Required query parameter "UserAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "UserAccount", ctx.QueryParams(), &params.UserAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter UserAccount: %s", err))
+	}
+
+	// ------------- Required query parameter "TargetAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "TargetAccount", ctx.QueryParams(), &params.TargetAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter TargetAccount: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Unblock(ctx, params)
+	return err
+}
+
+// UpdateProfile converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateProfile(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateProfileParams
+	// ------------- Required query parameter "UserAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "UserAccount", ctx.QueryParams(), &params.UserAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter UserAccount: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateProfile(ctx, params)
+	return err
+}
+
+// GetUser converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUser(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetUserParams
+	// ------------- Required query parameter "account" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "account", ctx.QueryParams(), &params.Account, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account: %s", err))
+	}
+
+	// ------------- Required query parameter "TargetAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "TargetAccount", ctx.QueryParams(), &params.TargetAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter TargetAccount: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUser(ctx, params)
 	return err
 }
 
@@ -1124,6 +1356,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/Tim/deleteFriend", wrapper.DeleteFriend, options.OperationMiddlewares["deleteFriend"]...)
 	router.POST(options.BaseURL+"/Tim/deleteFriend", wrapper.DeleteFriendPost, options.OperationMiddlewares["deleteFriendPost"]...)
 	router.GET(options.BaseURL+"/Tim/getFriends", wrapper.GetFriends, options.OperationMiddlewares["getFriends"]...)
+	router.POST(options.BaseURL+"/Tim/updateProfile", wrapper.UpdateProfile, options.OperationMiddlewares["updateProfile"]...)
+	router.GET(options.BaseURL+"/Tim/user", wrapper.GetUser, options.OperationMiddlewares["getUser"]...)
+	router.GET(options.BaseURL+"/Tim/friendRequests", wrapper.GetFriendRequests, options.OperationMiddlewares["getFriendRequests"]...)
+	router.POST(options.BaseURL+"/Tim/answerFriendRequest", wrapper.AnswerFriendRequest, options.OperationMiddlewares["answerFriendRequest"]...)
+	router.POST(options.BaseURL+"/Tim/cancelFriendRequest", wrapper.CancelFriendRequest, options.OperationMiddlewares["cancelFriendRequest"]...)
+	router.POST(options.BaseURL+"/Tim/block", wrapper.Block, options.OperationMiddlewares["block"]...)
+	router.POST(options.BaseURL+"/Tim/unblock", wrapper.Unblock, options.OperationMiddlewares["unblock"]...)
+	router.GET(options.BaseURL+"/Tim/blocks", wrapper.GetBlocks, options.OperationMiddlewares["getBlocks"]...)
 	router.POST(options.BaseURL+"/Tim/joinGroup", wrapper.JoinGroup, options.OperationMiddlewares["joinGroup"]...)
 	router.POST(options.BaseURL+"/Tim/leaveGroup", wrapper.LeaveGroup, options.OperationMiddlewares["leaveGroup"]...)
 	router.POST(options.BaseURL+"/Tim/createGroup", wrapper.CreateGroup, options.OperationMiddlewares["createGroup"]...)
@@ -1180,6 +1420,8 @@ type BusyJSONResponse struct {
 type ConflictJSONResponse Envelope
 
 type ForbiddenJSONResponse Envelope
+
+type FriendRequestSentJSONResponse FriendRequestEnvelope
 
 type InternalErrorJSONResponse Envelope
 
@@ -1702,6 +1944,20 @@ func (response AddFriend200JSONResponse) VisitAddFriendResponse(w http.ResponseW
 	return err
 }
 
+type AddFriend202JSONResponse struct{ FriendRequestSentJSONResponse }
+
+func (response AddFriend202JSONResponse) VisitAddFriendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AddFriend400JSONResponse struct{ BadRequestJSONResponse }
 
 func (response AddFriend400JSONResponse) VisitAddFriendResponse(w http.ResponseWriter) error {
@@ -1788,6 +2044,7 @@ func (response AddFriend500JSONResponse) VisitAddFriendResponse(w http.ResponseW
 
 type AddFriendPostRequestObject struct {
 	Params AddFriendPostParams
+	Body   *AddFriendPostJSONRequestBody
 }
 
 type AddFriendPostResponseObject interface {
@@ -1804,6 +2061,20 @@ func (response AddFriendPost200JSONResponse) VisitAddFriendPostResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddFriendPost202JSONResponse struct{ FriendRequestSentJSONResponse }
+
+func (response AddFriendPost202JSONResponse) VisitAddFriendPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1864,6 +2135,20 @@ func (response AddFriendPost404JSONResponse) VisitAddFriendPostResponse(w http.R
 	return err
 }
 
+type AddFriendPost408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response AddFriendPost408JSONResponse) VisitAddFriendPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AddFriendPost409JSONResponse struct{ ConflictJSONResponse }
 
 func (response AddFriendPost409JSONResponse) VisitAddFriendPostResponse(w http.ResponseWriter) error {
@@ -1878,9 +2163,145 @@ func (response AddFriendPost409JSONResponse) VisitAddFriendPostResponse(w http.R
 	return err
 }
 
+type AddFriendPost413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response AddFriendPost413JSONResponse) VisitAddFriendPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddFriendPost415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response AddFriendPost415JSONResponse) VisitAddFriendPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AddFriendPost500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response AddFriendPost500JSONResponse) VisitAddFriendPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerFriendRequestRequestObject struct {
+	Params AnswerFriendRequestParams
+}
+
+type AnswerFriendRequestResponseObject interface {
+	VisitAnswerFriendRequestResponse(w http.ResponseWriter) error
+}
+
+type AnswerFriendRequest200JSONResponse FriendRequestEnvelope
+
+func (response AnswerFriendRequest200JSONResponse) VisitAnswerFriendRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerFriendRequest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AnswerFriendRequest400JSONResponse) VisitAnswerFriendRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerFriendRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AnswerFriendRequest401JSONResponse) VisitAnswerFriendRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerFriendRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AnswerFriendRequest403JSONResponse) VisitAnswerFriendRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerFriendRequest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AnswerFriendRequest404JSONResponse) VisitAnswerFriendRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerFriendRequest409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AnswerFriendRequest409JSONResponse) VisitAnswerFriendRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerFriendRequest500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AnswerFriendRequest500JSONResponse) VisitAnswerFriendRequestResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -2300,6 +2721,282 @@ func (response GetAvatar500JSONResponse) VisitGetAvatarResponse(w http.ResponseW
 	return err
 }
 
+type BlockRequestObject struct {
+	Params BlockParams
+}
+
+type BlockResponseObject interface {
+	VisitBlockResponse(w http.ResponseWriter) error
+}
+
+type Block200JSONResponse struct{ OKJSONResponse }
+
+func (response Block200JSONResponse) VisitBlockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Block400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response Block400JSONResponse) VisitBlockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Block401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response Block401JSONResponse) VisitBlockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Block403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response Block403JSONResponse) VisitBlockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Block404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response Block404JSONResponse) VisitBlockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Block500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response Block500JSONResponse) VisitBlockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlocksRequestObject struct {
+	Params GetBlocksParams
+}
+
+type GetBlocksResponseObject interface {
+	VisitGetBlocksResponse(w http.ResponseWriter) error
+}
+
+type GetBlocks200JSONResponse UserListEnvelope
+
+func (response GetBlocks200JSONResponse) VisitGetBlocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlocks400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetBlocks400JSONResponse) VisitGetBlocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlocks401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetBlocks401JSONResponse) VisitGetBlocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlocks403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetBlocks403JSONResponse) VisitGetBlocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBlocks500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetBlocks500JSONResponse) VisitGetBlocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelFriendRequestRequestObject struct {
+	Params CancelFriendRequestParams
+}
+
+type CancelFriendRequestResponseObject interface {
+	VisitCancelFriendRequestResponse(w http.ResponseWriter) error
+}
+
+type CancelFriendRequest200JSONResponse FriendRequestEnvelope
+
+func (response CancelFriendRequest200JSONResponse) VisitCancelFriendRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelFriendRequest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CancelFriendRequest400JSONResponse) VisitCancelFriendRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelFriendRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CancelFriendRequest401JSONResponse) VisitCancelFriendRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelFriendRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CancelFriendRequest403JSONResponse) VisitCancelFriendRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelFriendRequest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CancelFriendRequest404JSONResponse) VisitCancelFriendRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelFriendRequest409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CancelFriendRequest409JSONResponse) VisitCancelFriendRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelFriendRequest500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CancelFriendRequest500JSONResponse) VisitCancelFriendRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetConversationsRequestObject struct {
 	Params GetConversationsParams
 }
@@ -2629,6 +3326,84 @@ func (response DeleteFriendPost404JSONResponse) VisitDeleteFriendPostResponse(w 
 type DeleteFriendPost500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response DeleteFriendPost500JSONResponse) VisitDeleteFriendPostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFriendRequestsRequestObject struct {
+	Params GetFriendRequestsParams
+}
+
+type GetFriendRequestsResponseObject interface {
+	VisitGetFriendRequestsResponse(w http.ResponseWriter) error
+}
+
+type GetFriendRequests200JSONResponse FriendRequestListEnvelope
+
+func (response GetFriendRequests200JSONResponse) VisitGetFriendRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFriendRequests400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetFriendRequests400JSONResponse) VisitGetFriendRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFriendRequests401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetFriendRequests401JSONResponse) VisitGetFriendRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFriendRequests403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetFriendRequests403JSONResponse) VisitGetFriendRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFriendRequests500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetFriendRequests500JSONResponse) VisitGetFriendRequestsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -3672,6 +4447,313 @@ func (response MarkRead404JSONResponse) VisitMarkReadResponse(w http.ResponseWri
 type MarkRead500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response MarkRead500JSONResponse) VisitMarkReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnblockRequestObject struct {
+	Params UnblockParams
+}
+
+type UnblockResponseObject interface {
+	VisitUnblockResponse(w http.ResponseWriter) error
+}
+
+type Unblock200JSONResponse struct{ OKJSONResponse }
+
+func (response Unblock200JSONResponse) VisitUnblockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Unblock400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response Unblock400JSONResponse) VisitUnblockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Unblock401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response Unblock401JSONResponse) VisitUnblockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Unblock403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response Unblock403JSONResponse) VisitUnblockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Unblock404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response Unblock404JSONResponse) VisitUnblockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Unblock500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response Unblock500JSONResponse) VisitUnblockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProfileRequestObject struct {
+	Params UpdateProfileParams
+	Body   *UpdateProfileJSONRequestBody
+}
+
+type UpdateProfileResponseObject interface {
+	VisitUpdateProfileResponse(w http.ResponseWriter) error
+}
+
+type UpdateProfile200JSONResponse OwnProfileEnvelope
+
+func (response UpdateProfile200JSONResponse) VisitUpdateProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProfile400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateProfile400JSONResponse) VisitUpdateProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProfile401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateProfile401JSONResponse) VisitUpdateProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProfile403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateProfile403JSONResponse) VisitUpdateProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProfile408JSONResponse struct{ RequestTimeoutJSONResponse }
+
+func (response UpdateProfile408JSONResponse) VisitUpdateProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(408)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProfile413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response UpdateProfile413JSONResponse) VisitUpdateProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProfile415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response UpdateProfile415JSONResponse) VisitUpdateProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProfile500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateProfile500JSONResponse) VisitUpdateProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserRequestObject struct {
+	Params GetUserParams
+}
+
+type GetUserResponseObject interface {
+	VisitGetUserResponse(w http.ResponseWriter) error
+}
+
+type GetUser200JSONResponse PublicProfileEnvelope
+
+func (response GetUser200JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetUser400JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetUser401JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetUser403JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetUser404JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetUser500JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -4921,12 +6003,24 @@ type StrictServerInterface interface {
 	// AddFriendPost Add a friend (POST)
 	// (POST /Tim/addFriend)
 	AddFriendPost(ctx context.Context, request AddFriendPostRequestObject) (AddFriendPostResponseObject, error)
+	// AnswerFriendRequest Accept or reject a friend request
+	// (POST /Tim/answerFriendRequest)
+	AnswerFriendRequest(ctx context.Context, request AnswerFriendRequestRequestObject) (AnswerFriendRequestResponseObject, error)
 	// AnswerJoinRequest Accept or reject a join request
 	// (POST /Tim/answerJoinRequest)
 	AnswerJoinRequest(ctx context.Context, request AnswerJoinRequestRequestObject) (AnswerJoinRequestResponseObject, error)
 	// GetAvatar Download an avatar
 	// (GET /Tim/avatar)
 	GetAvatar(ctx context.Context, request GetAvatarRequestObject) (GetAvatarResponseObject, error)
+	// Block Block an account
+	// (POST /Tim/block)
+	Block(ctx context.Context, request BlockRequestObject) (BlockResponseObject, error)
+	// GetBlocks Accounts one blocks
+	// (GET /Tim/blocks)
+	GetBlocks(ctx context.Context, request GetBlocksRequestObject) (GetBlocksResponseObject, error)
+	// CancelFriendRequest Withdraw a friend request
+	// (POST /Tim/cancelFriendRequest)
+	CancelFriendRequest(ctx context.Context, request CancelFriendRequestRequestObject) (CancelFriendRequestResponseObject, error)
 	// GetConversations Conversation list with unread counts
 	// (GET /Tim/conversations)
 	GetConversations(ctx context.Context, request GetConversationsRequestObject) (GetConversationsResponseObject, error)
@@ -4939,6 +6033,9 @@ type StrictServerInterface interface {
 	// DeleteFriendPost Delete a friend (POST)
 	// (POST /Tim/deleteFriend)
 	DeleteFriendPost(ctx context.Context, request DeleteFriendPostRequestObject) (DeleteFriendPostResponseObject, error)
+	// GetFriendRequests Pending friend requests
+	// (GET /Tim/friendRequests)
+	GetFriendRequests(ctx context.Context, request GetFriendRequestsRequestObject) (GetFriendRequestsResponseObject, error)
 	// GetFriends List friends
 	// (GET /Tim/getFriends)
 	GetFriends(ctx context.Context, request GetFriendsRequestObject) (GetFriendsResponseObject, error)
@@ -4972,6 +6069,15 @@ type StrictServerInterface interface {
 	// MarkRead Move the read cursor of a conversation
 	// (POST /Tim/read)
 	MarkRead(ctx context.Context, request MarkReadRequestObject) (MarkReadResponseObject, error)
+	// Unblock Lift a block
+	// (POST /Tim/unblock)
+	Unblock(ctx context.Context, request UnblockRequestObject) (UnblockResponseObject, error)
+	// UpdateProfile Change one's own profile and friend policy
+	// (POST /Tim/updateProfile)
+	UpdateProfile(ctx context.Context, request UpdateProfileRequestObject) (UpdateProfileResponseObject, error)
+	// GetUser Another account's public profile and one's relation to it
+	// (GET /Tim/user)
+	GetUser(ctx context.Context, request GetUserRequestObject) (GetUserResponseObject, error)
 	// DownloadChatPic Download a chat picture
 	// (GET /downloadchatpic)
 	DownloadChatPic(ctx context.Context, request DownloadChatPicRequestObject) (DownloadChatPicResponseObject, error)
@@ -5186,6 +6292,32 @@ func (sh *strictHandler) AddFriendPost(ctx echo.Context, params AddFriendPostPar
 
 	request.Params = params
 
+	var body AddFriendPostJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.AddFriendPost(ctx.Request().Context(), request.(AddFriendPostRequestObject))
 	}
@@ -5199,6 +6331,31 @@ func (sh *strictHandler) AddFriendPost(ctx echo.Context, params AddFriendPostPar
 		return err
 	} else if validResponse, ok := response.(AddFriendPostResponseObject); ok {
 		return validResponse.VisitAddFriendPostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AnswerFriendRequest operation middleware
+func (sh *strictHandler) AnswerFriendRequest(ctx echo.Context, params AnswerFriendRequestParams) error {
+	var request AnswerFriendRequestRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AnswerFriendRequest(ctx.Request().Context(), request.(AnswerFriendRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AnswerFriendRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AnswerFriendRequestResponseObject); ok {
+		return validResponse.VisitAnswerFriendRequestResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5249,6 +6406,81 @@ func (sh *strictHandler) GetAvatar(ctx echo.Context, params GetAvatarParams) err
 		return err
 	} else if validResponse, ok := response.(GetAvatarResponseObject); ok {
 		return validResponse.VisitGetAvatarResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// Block operation middleware
+func (sh *strictHandler) Block(ctx echo.Context, params BlockParams) error {
+	var request BlockRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Block(ctx.Request().Context(), request.(BlockRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Block")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BlockResponseObject); ok {
+		return validResponse.VisitBlockResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetBlocks operation middleware
+func (sh *strictHandler) GetBlocks(ctx echo.Context, params GetBlocksParams) error {
+	var request GetBlocksRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetBlocks(ctx.Request().Context(), request.(GetBlocksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetBlocks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetBlocksResponseObject); ok {
+		return validResponse.VisitGetBlocksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelFriendRequest operation middleware
+func (sh *strictHandler) CancelFriendRequest(ctx echo.Context, params CancelFriendRequestParams) error {
+	var request CancelFriendRequestRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelFriendRequest(ctx.Request().Context(), request.(CancelFriendRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelFriendRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelFriendRequestResponseObject); ok {
+		return validResponse.VisitCancelFriendRequestResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5349,6 +6581,31 @@ func (sh *strictHandler) DeleteFriendPost(ctx echo.Context, params DeleteFriendP
 		return err
 	} else if validResponse, ok := response.(DeleteFriendPostResponseObject); ok {
 		return validResponse.VisitDeleteFriendPostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFriendRequests operation middleware
+func (sh *strictHandler) GetFriendRequests(ctx echo.Context, params GetFriendRequestsParams) error {
+	var request GetFriendRequestsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFriendRequests(ctx.Request().Context(), request.(GetFriendRequestsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFriendRequests")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFriendRequestsResponseObject); ok {
+		return validResponse.VisitGetFriendRequestsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5651,6 +6908,104 @@ func (sh *strictHandler) MarkRead(ctx echo.Context) error {
 	return nil
 }
 
+// Unblock operation middleware
+func (sh *strictHandler) Unblock(ctx echo.Context, params UnblockParams) error {
+	var request UnblockRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Unblock(ctx.Request().Context(), request.(UnblockRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Unblock")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UnblockResponseObject); ok {
+		return validResponse.VisitUnblockResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateProfile operation middleware
+func (sh *strictHandler) UpdateProfile(ctx echo.Context, params UpdateProfileParams) error {
+	var request UpdateProfileRequestObject
+
+	request.Params = params
+
+	var body UpdateProfileJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateProfile(ctx.Request().Context(), request.(UpdateProfileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateProfile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateProfileResponseObject); ok {
+		return validResponse.VisitUpdateProfileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetUser operation middleware
+func (sh *strictHandler) GetUser(ctx echo.Context, params GetUserParams) error {
+	var request GetUserRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUser(ctx.Request().Context(), request.(GetUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUserResponseObject); ok {
+		return validResponse.VisitGetUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // DownloadChatPic operation middleware
 func (sh *strictHandler) DownloadChatPic(ctx echo.Context, params DownloadChatPicParams) error {
 	var request DownloadChatPicRequestObject
@@ -5893,338 +7248,392 @@ func (sh *strictHandler) UploadMp4(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L35dxvHlS/+r9TBvDki5zUpkAS1gCfnPVqbqYjLI6loPIbGKKCLQJuNKqirQAr20Tl24kXj2LH8He9x",
-	"xna+9sQzGVt2krHk/Z8hSOon/wvv1L1VvaGxUZSs5Ck/5FhEd9d26+73c5/OVUWjKTjjSuaKT+fqjLos",
-	"gP+cr1ZZU61SXmPwb5fJauA1lSd4rpib97dpW5Jypa2YLE/mnBy7ShtNn+WKOfhbzsnJap01qH6X8VYj",
-	"V3zc/HLZyal2Uz8pVeDxWu7aNSd3SnDFuDrtyaaQHo6SHtTjvseZQ7Y9VSeUbHg+I5w2GNmuC8kIu6oY",
-	"l57gpEFVtc4kUXVG9FDJ+eFn5uB9/frPSrnp/HRhIj87kZ8q5k8WZ6aK+dmJ2Y3pyolqnhXocbfApion",
-	"qzP0mHuC5Tem6HRlpjrZ5LVSLrHOBr16gfGaqueK07PH+iwTtrV7get1RgL9E5Es2GIuGZvOHyOC++3x",
-	"jC0m+YmpfOHE7PHZo8dnCvn8zHSvyUxNn8iazJl1WsueRBWneUQSqQLBa4Rx5ak2UbSWnEgpN2ibRt6i",
-	"C1SqReF6Gx5zu2d3qc44nKuZItmmepIiYG5yZpeY65D8FFmkbaKPl9iDJecW13tN6Vgha0arTAXt+Q3F",
-	"gu75rLGq4K4kSpBt6ilSYRsiYCTQr3g8uVuz8VE3RNCgCshRwck16FWvoe/J9FTheOHEzLHCcSfX8Dj+",
-	"cSqcmMcVq7Egd01PrUkD2mAqurOixVX2mVL80VwWlypKPEkCRlMbR32vynJOztMvXmmxoJ1zcvqe6N/M",
-	"AE4uYFdaXqBPSAUtFl/Y/wjYRq6Y+7ujEWs5ir/Ko2aCS/prevqwqWvsSveMV5lqBXjSwneZVKTBpKQ1",
-	"JvH6S3aF0IrYYkTVPZlYwVS+x+TtYL2O4Vghfgwn8/njUydPTs8WjhfyJ09OxQ4jn3EYTu4ROPpBq+Fs",
-	"O3s1FeaL7YzVTGevphKOdtfLmcpczlnDHjOYP3LdABbFXFJpE8pJq+kL6hLG3abwuCJiA9Yr9aObHncn",
-	"iT52Sep0i5U4/FSnTUbKjz322GMTi4sTp08X6/Vio1GUcqJMNoTvi238+sw00f8dVKlkpM6ulrjr1Twl",
-	"50jV9zSBEc6YS7hQpEkDqWmCNSZLPEHXB+HxPa6BlRx970Ga/zY8Hv47i8ucDTzG3b5XeAMeOSLtXU4J",
-	"BVHpMd/kpw/r8p4LRKu5cDp7qjX94xFJPNchlKBM32LEEJgmDqpIQ0hFpv95dmZiyiFSEFWnipynW3QN",
-	"vkZ4q1FhgSR14bvEU4RdpVXltxPLPp69ZDu5fos9xMuysGFF1prHqyyLA2xR33Op/qcmaZcqNprAglWi",
-	"ghYtc2Fjwg48gSOPJNkWNpYEZ4taXRo8Za0uHEj695q5HnsCB+8x60L+5LHseffQoNa03gR8B/UorTsR",
-	"DzmR0WGk8nzfqoiHuh6c04jajtfwMm77CtVKoPdUkkZme0g2Hz4SH9hlG7TlKy0M804fXWNW/zyAti+I",
-	"mmiped/PJBGxyQjbYkGbKLHJuGX7hkM5wJThFPRfmwGTjCvmEsGTS9ugvmQ95LbvZ6/NvGOmXBHCZ5Sj",
-	"xpZNHfOcPLq+vkK0+owE4pANERDJ2GZaWUMd+2ehjt3r3Pseei/6XadBjamh1DVa1dvVagqenF6VBsLv",
-	"we+Tnz8sfn9RsmDAlJXHa3bmc5pjN1pS68RoiWn66CW8+mmd8YEPZzHX9GdkU3CJxu18y/WE/g9jVej/",
-	"pPpvRxtNBjZShtSoeJzCNNPne83J2JzFlRk05zTBUaQ+sOq6bO6JyOjOWpF5/mjCQI9My4mUCd3vExlG",
-	"d+xD4SUa4hP4bMym7PcOPGMsvYm4qdfvpYRZCHv8CHXjOmr86JpN36uC4Dr6pMR9CElNP+kyfTc160M1",
-	"PFfM7b754s43X3ZuvLJz+5XOjeu7f35DT3E44jrDt5gvmizr7MtWWSxrcwu4oVGMQfvV+j5a+wHxpGwx",
-	"ScY8pR+t1ll1k7klbkxKytvEF2Kz1Rx3iKYhLlSdBSQ0AfVLHgeZrXVf3KFVdqXFpBp+g4DuKnprmQ+H",
-	"IluNhqZzrfefX1teIhv6F9TVXMFwTSBOiackMTvm5Lao3+q93Z1P39r97L9pjYXb/eO376K+FzINqyFO",
-	"zeaBAVWoC2rdkjnxaGZH173G0WrAqGLwhHURgZ0CMzV7D7tDLq6fnTgxeIqv/nL3jc/DEeMT3fv+o/1n",
-	"X+rceGXvD5/f+fCbndtfT3Wuf36ssHP7PzufvrX3X//+47cv79x+HV754+5v/tC5/iX+3a5Db2Tm5laE",
-	"207tLZg0A2e7f/PW7he/3PnuX3duv7L79k2c6t67z8FIZlStVZxqBVIEWdsn+BYLJBCFtBtYhac1J3c9",
-	"NLDqlLtEtNSQ24cfiO/d/s1bO9/9sPf6Jzu3X9q5/cydD/97/4fXO7/9t713n+Psqormasg6vU0Rvd8t",
-	"CUbnu3A6PsPoRNN2wM5Xv77z1l/23n1u942/7L7xuZ1r7JLFZsrbBG9og/paaDCXBObB4Q4TJ3jn9Xf2",
-	"b960Q10EK/sR4bbTo1kDHP07QEeVQGtnYmND84vEDWi0fOU1aTB4KvqUvv1g793n4gTW+exlvQPX39z9",
-	"4NvOt6/Gp8jagrtnuJtBYQGjLhlD8af/c0Mf5DhpUqmsSy+kwCPSekokuDj6T1KyK/tfPt958eudr1/Y",
-	"0ST2O31G7z2z++bnu19e330W58YaTdXWIqPX1mmrlBN4DLzDw28OSo+d21/v/cfXMFbDk9LjtUwuajWY",
-	"ODv1JDGvDBx079uvO5+/hgy0SaXcFoEbH7PnzQnHTYiMEYcFmrR+QD0qF5nUKJosQNMRrqkZWxIKpOkQ",
-	"Cc5bT9VFSxsI7AB3QjNimFRImuGEWtyFmSQ3IKR6vB54U6y6s95uMlKn+paQiv3AcDwk/omEmIDZhaPu",
-	"vfuc/TC+Z6arSTKLUKIrbbZJXxKIegDNDHliRrEBcgGi1oNK5m+gVyjjnlLXxd/0hRCcHZFEbHMSOX8H",
-	"XYpX9n/13e6tbzovfbD/4n92bn2xc/vrzsffdV79NYytV7McAN/txSRA+nDmAfsUAakIVdeTQanEXXQv",
-	"LQzegjvvPbP/78/q13avv2le2vnq1zu3nwmnssb8jSGYlQiIaje1fWPYFqcN/a/R90cPavbo7Zu4QZq9",
-	"/uXfO6/eQg3y7rXOBdQDicebLVUEwjETAJ0IQ2MRGxCBYUN6byVtyxLfNlrTNsR/YOM9ZfXKlmwfROWe",
-	"zc8kVO73Xum89GHnnU/2vnq288M7P3778v7NW3ufvNK58ZvOC6/s3zwkDVxbX6GGTVwBNqokjVa1jrq4",
-	"XqUINsmY5aaaDdQ9XhvXz3mqxBu0rbVRwasMtkgJQRpaITcCXRLqayppQxBoDsM/BAIOeqdLvOZtMW78",
-	"mXpQiWEj9FHHLEAINU2EsaZ+BlEsKnXNhBY3fK86qqpvqHadbjKevAarrOZJZZi4Fo1E6Yf60fnJBMMG",
-	"iu7c+tP+7/+4++dPOi+8DHfO7BRyGJliea4Lp2M83URto1eg/0CdW3/a++ZVrfRGTMaMssj0jicHOS88",
-	"jqMAQxh+kM57n6Div3P7UxgE3j/bQs9YnwH0VdKSRVOdppoGQ7+2/hNGOQYObyyOW3/a/eZDGPtJ4XGj",
-	"d85zuc0ClsnK4afz0bN4kIZsQ6ql9gsDz/Tmx53nP977/qO91/+8f1Mfbuej5/ZuvHBYfAuCz3Vw3VYN",
-	"PRtbBBTEVhBotUEq8J5fc3JnRVDxXBdJdwSq9/iWp9gy99sZm6a3Fs1I2Cw8RFQW9E+kKXyv2jbmtqcy",
-	"aSfB6Ha+ef7OOzfu/PIZvWUvfdB5/mMj+VdYAOqXSF09vQ2hda/akZED5KLNsTFKKr6objLX3scjUutU",
-	"rhMergiI1E8oUmNKWiesJ8cHznf3rQ92f/erO+/cMNNUsBvzbsPjPbbLUJd0SC+yC/AX3DG8lqTSJlI0",
-	"mOCQwmEtFBULH4ltjuKJckJh/CH2eu/7j3Zuf9P5/17e++zDvRsvdF57u/PqzZ1vPu589uHuv3yF9Lt7",
-	"/U08j93rNzqvvW0XmsUvVhkFrqRngR5Oj4dkoedu5k3NvdZUM0Z9KYwA8BndgrfU4J1H4x3mp6f147cv",
-	"41nsvv/x3nvI2YAuYn7YGPfE2W3EnEN9eHXGie/+6ys7373Xef7LnW/ePFx9JDY1EYBCBQwyOUtwa8V3",
-	"Eq74Alcs4NQ/EwTotxhd68hnah2dF56/86tPrO16GKtcEw2mtOJAWpxdbbKqYu4ccZmini8JDWw8CjMB",
-	"jE7iixqsc0mstap1a56O7s0sdHsztS3y6dud9z65F67Mbeb7BP0aDqm0lLabwDixOlVoAR6RkACgRWCJ",
-	"gzAEv9yY8c+B29NNkC08bq7VhjaZCNoC40YBXRLqrP7ziFyfi/ktqmiW94vCD8YDEKbK9DdPCynJuPf6",
-	"J7vXb+3+6cPd9/6l89FfOr961bCVUzHHRi9TA0SN6wWsqhKOkHASNmNk4EzQARI7ezQyUd+qe1lGl8t8",
-	"plhk9MX2IPKeGqVs8PjogIx0MS4yjL2LfJNrqwnY6MBvWr0ruaaYgBla9+HEM85rNIS4QKHexzWXmElc",
-	"/UnP56JMyw67yj58OLlOIKH0d9UC72Uua+HCupSVmFTKFpnpA0uptofCLlJrd+zcAkNImhYN5+uT8Aca",
-	"Ia3WmUuqoglaF0bwjTKYCqENH3/SE17++YgcBGc+77qsr+Oke8unU0IIvCN4R7Sof+l9OGr8/Gm4je6A",
-	"ezpwjM71D+6881HXGHAKF9iG6ktNA79+55lnOi9+jUQT+3qdUV/V01o1/vUpsJ2B3bWfGjiA2IQP+qJW",
-	"Y+5yK2u6+r5hdsKQ0w0nejjivlWtMinnSNmMUwbfCQHXyTaVxIUsh2tObsWrqlaQFuxeg9bY0UqjOWqA",
-	"2TGvPnmA4LR9t8kPJ67dxKU9jG0famwbxlwSao0qT254tHJArXDqWLcLfe/d5/Zf/lXnt3/RSv8b1w/P",
-	"yWZEKHNN8pXvMUlES0nPZfGcbbgSRiavew0mWupgKu+JzABo59XX7jzz7P6Xz+++9eWhLw4jBzYYSoPA",
-	"22KgoiWU+iPSBHJxdSU+NpUnEvL+MHlpfM5uCGdVUPM8Saq+kMzG7teFuECDGhs1ct8Vi0lPPkMdmJrJ",
-	"3Mj9H17sfPQHFEy9o2ZadQe1HxysCnX9I5JAUhoZqzPIXSCLKzNHpBPbAjKdJ4veI+MD55MKsuGsIMD+",
-	"0p13buzc/no6f/L41Ox0vvPpW/sv/fIwXVFwiJ4kvj4JCDhz67GbNIe0SHnbej9GPCutd6YcoOuRY3mj",
-	"JZkLuqkkY4X8DAjPQr4wrvdQK3i9dcrppOfypQ/2vv+o89EX+3/5ePe/Ptx943PYwnez/O0ocNNunnBW",
-	"G9TzmUvgETlw4L13vul898bQAwcxf3PPXYkekWQjEA3cCdcNmBw8IfRC7//w4s7Xv7nz+9f2vno2cyqH",
-	"Qj6rVDG8A8ztCgiQXvGAQ4sGGMrEdAF5IPaaoqIbL+++9eX+D7/d//DlvXefw0vZfZ53XjzcwE2YBmk8",
-	"1XE3OvIfSTxONnyvVlcxh/pPsOUXOW2pugi8p5g7er7VqYC5jCuP+imWcEFfNpuPg9E4uykiIGECQIaR",
-	"N9VtWe5/9tH+zWfxSmo+//7H+zd/j/fUZpisi65I0LzJ7Y0nq1kRKL0ajznu8EEKnuqBc4KHUQtBGrrz",
-	"4iu7b34emw+72vS6IhvrNpmU2J+HGqhz60/7P7y4+977PcbiImPpS8IMBXVmLNuEn0r6F/8TP4rDdJ6/",
-	"HhsjgITpnuvRg6DB0yvFKnNZnY++6LWFh3IR7SY4hJIKdR277+jLhRXZB0RgaLQa0TOIyoucblHPH02T",
-	"xcvRkt37VWlJUmFqmzFOPC4V5VUmIb7rSaNVZdFFKgLd+ezfdr7/9Z23/oJZQrvPfLP39Q87t1/pvHpz",
-	"73X0vrhU0QqVrHsK9pdYdAY8TgNH3X3j891XPut8/a/xkQ7HzU5c1mTcZRzjU67Y5mb3ZavZFIFi7iJz",
-	"PboOpt1Ix9CIvxfnDYkEGijYC1N/wp1RdDPLhTo1m3Ycvn5z9+Vn9959rvPC853Pvtr74pvOv/069II1",
-	"aC2d+IkyQLPkpleFKBP+pVqnCv6yYSuF42mglJxfOXPOIStL5/Q7jyyuWDt2iElabRRS34yz87ff7/3L",
-	"i2EQaWUmc5aN5kyP+SyunDlHIOH8YOPrEc3gv/BcJnoMX+i1HVo9L5AtePVAE9j/wwt3fv/aYaveRyQB",
-	"qoMibn1QtujXzhvcBEYXR1VnXYg1X2wfgj2J67zzzPudr/9dy43nf//jty93bv1p5/anu5/+/vA0HJPj",
-	"haakSyRUOqKpAWk7WJxDVEC53GABCahic3r5EGgSGyXuobdpkzUVZqf0tyxDColtEBz90UazcEi1DoWH",
-	"/qBD9AeFtBav8l7Krs2NIjecNphDpogSUEDLlGKBdAiWzurbVH6CTJIJ8r/L2aU4sTqmmel0/WqT6s/p",
-	"Ef/58fmJf6ITT+UnTj4x+b8nLj895cxMX/sf3bTi5Oarm6egYPdskDn5U4JveEFDEpf5HtSUtZp6+mXJ",
-	"rpSRdyVCY2OY3wChRs5M2iCtbv5sKomX8HROsitYSm3mRKubOUz/M4Wz15xcM9CCS3lIjjbD8BDrRB2c",
-	"xuEVndu/RAgbel2XM3YeVzpavVdUaPU4fhDnrz/vKaCU1HmG44rKk6yqzIn3OOv1uLOMVje52PaZW2MN",
-	"xpU96kbDU0rzRMhrUcJ42Ljr8VqJm+QWwf32JDkD5KJ/0/yOVjeZWwSx4Wrq4W4Z0zalA99oSRaUeLVO",
-	"OWf+EUnKT5dySpRyTimn2FVVyl2zzwNDbfrU4xP6l/CvvrfJJsmCKvEon1JicXacRIu2Zhn8FGKDlJUo",
-	"kzEoUGVVr6k3r8TNjR2HwcqG8iDILpmaJGWscl+UNfNXz2WNpgBJ2NQLGdMjs8BJDD1eJBQ3xCRgNxlV",
-	"ktDU57AaqcShTh+/EyYo6D8lLpyRu4i3QWiNetom0HuupF7Gpn4CXsUnjDQ9IskYfKzsuWXHXGdYq/Ia",
-	"rDw+SdbNcCWeWiwPcwLSE6GEs207gvkCUITJMYAEc5qkAcHD49cMUHA2ocSEPhpDC5gqBRsCq+FSmeB8",
-	"PIUWiMBUrDNNbEiwqKuYh0ocUoCqWq5ry0RJUoYHyiR2ERxCZfenybZo+W4KwODpXGxncsVcdeJ4zsl5",
-	"bq5YmDGcZWpG381GEu1g3daRTxZmj/2TvqQiBAuIccMuBpgYbVAtuXNv+KV3yN+DAxjEB8FAWuAb4m45",
-	"duYU8HxiX3SpYhPwV2fgJisxEhMfVj5kM3vPNRzfTDrJ+HuzfMikQW1cD52kKhtI6BlInMMSLu8p4z3F",
-	"q26cTpIpyCMbW19YfGJx/h+fmP/F/Pr86hOPPLZ+Zg1k/kCN1cnp298D2MTYE6C36s2lyqt4vqfaGK4x",
-	"SUIV5gtek1YgZdQ1DwReiG83bMnljJ08Zf0YfUTohhdII5U0E8JKfOSDWnAIlxlOG4aoacCQwYnAq3mc",
-	"+kS2pWKNI3KOlPUcyqRBN4FlJVIaYakUfFMt7gnezZ6y4u77P/zb7m8+NnH3cI2Rh6ab7cBXQoqdzucv",
-	"9wMwmE4AGMC/sq69mU4PGLP4JMkYJUa51aZWPQz7gLQA05jouTlku+5V66TGOAuoEoEkVcq1dNS0NZ6i",
-	"gkJCY46Pl6kop69ttF/DXl7YxmjlsbuboqpsukukqyX3bJmnlAJDG4m/+Z5Uk2Q+K6GtxOtUkrLWSA1p",
-	"NhkLVhl119iVshPmMIV60CQpt3jAKOg+JV72qVRr7AqZgDxS/RLxmZRx2AlTkROCLFmrOGBV6vslzrYA",
-	"NcizxWnaopuDvHj9e6S4YMZYIkkVs49KHP4BxdpS64dVZrWmxD7IutiGm6QNdPv18a6ro5e0GBHpRiAa",
-	"mEtmQX20lJ92cpse16Jfa6K5hB/ztU86z3/a+c03e9f/q/PFF50bb/347fs5J2b2ZGoF+WI+Pzk1PRNq",
-	"Bdb0MyRhB7jm5Mym49csBBXMLXZ6ueLUlKZG+4/oMiId5JwcnmSuOP0TWF+pXaa+v7yRKz4+SBuAF/Cy",
-	"XLuc5e5IQnqRMU1eQUhNBIhtHDQ9SuKfKxJa4gml0dZZhbqiEydKyJP3VL3Ey/ZvRaKCFtOP2brVGKPn",
-	"LuHCfmmSLLV8n2zXGUf0LbxlpuDRjt9mComTt3zjq0eUjS4mERJED/zAeCWvfhYwzsaMnmwuV8Ym5WGG",
-	"+iIFJoURgWIOz2TmPWVprOLiiCRWTYCYRrwmQf9xcghlLXExBo8HWcCm3n4sg2/K8cPdh6Df1CI+GpvW",
-	"4Y6flnEhi8CM4CwvhmUeh+lBOSTPiIGDi7OY6I5Emx2uISmQI3E7QBxf8KQKHcpdyrXVnfrgPZ08GeeS",
-	"2eqSS9VAIyk+qRUjI2JqVhz8Lj89UAVOaStmCpcHbMaKGSy9CbE7A2mWijXkKOuBtdCrC/heXKekQUDb",
-	"wES0BM5mfXiDjVKknyNNqrULzVGtAwIYov5zio8ASFgP1ttz6+LLNTPrQV0ruLldm3oarh5gpwU9bI15",
-	"Y2PEClck467UK6IZjpTQllDM9yXqynqxrqe/2vC4VpmRUppND3NRtXHa8waGBmekC/c+yqSCy7ByqEd4",
-	"Rv9on4w0qsG6gD4GLbp6PbwKv8aeZV5T9XlY/xxTyWFPsh9eh1+NRhJqTm0MCODpXnNygrMh1JvUZl1z",
-	"RtGGnEFsc3O4B2NnMOjR+K4O8Wy0qYMeTmxq7P503w24MLLp0/ZSP3hUrfpzogRpMtH0odwpUimskQO2",
-	"YhGDNMcK4JIOaBUDNdy4jFWdNTDyoQLhk/ARMnbxf+bz+bx+V//X1FmnxPV/HD9r/3TybNrW0KbC7nt/",
-	"RDuhW4npHeT551Lpaj4/USpdnTpbKl09flb/58mzl/9npgEbl1FZubSIvUaYeWzOuirYlRb10ZQDpD6p",
-	"qGrJySEcDckEf+feSsbUgVfA1ywC4PGThyoKY5QY7mkGB4/doAx6tMmkxm9tDFW7+YDy3faZttftkxA3",
-	"wMgGuPYTXnk0SvBBo75rk8Wq9WXPLQ/0XZ+wPop0JWrn5le7b36FWQU7332w9+5zppIsXDWy80H+6iyq",
-	"i9Z2RJLUksDs8BSp0xCccpCCb4kqOVQhn48QnxxSyM+YlBODaSAC41RzSGH6JKZN2+gRBPcdMpvP68dm",
-	"8zNW1qpAtCqaiQCApttlCvSj5UI2LXs9tskeo+darID4SR/YBpga4JgbdE26DQakg7t3iCU0gK6bddbz",
-	"2ejObP3LaJ7sfxjFiT2sBzmsGqSuCzkP1F+JrcAAqMauKeVctHgVorChX2n3rf/Yuf1S5/k/7v3yq857",
-	"n9/512f3/vjOnd++0LlxPefk6p5UImj/wpPGV67nWaeYlqmJ7DiCVawAaoKeXpNxOAl9CU5hGbtmAS3Q",
-	"6cycjIspJa0ADqCXzyg5936g1PEn54zfJLr/kdMhrpnnY7coosmMxfdXMx7teuEehLni291/OuejJ6+l",
-	"jmTkFgXZrveW6t3GQZs3ETgwYj1Q7iLSgyQNihH9yVw3yG/kxxnEpQ3NHNzChziYse/xY8mdSux3Fkk4",
-	"SdK0mxJjQbbkMvsCPxAGP07xPln5MNh99XUM5SQI9yDtDrhvexLhk/Tl6GkF0ETxqCQ1pmIfkhCoAX27",
-	"4YQ4O15AAuEj0pUm1ZT6beuOonABLF2vFQOkFwM/Cavwv8wrPwtRnl3gXHAPLnLl+bmiVp210ep7nK2B",
-	"1g+P6InobTD3TrKruWJugzUooDNGodzc3vUvdm5/t3P7dxmCIQJLGSF0bmMxPelrajY/iPvF9qMb4V3V",
-	"Q7B0jCu7YptrRcOxpkQPX/iIDqN7kEYRO7enu6r+lRdN3FKeZuWQOcS4O5dcW1v/mNB6+mREDFxqkoDS",
-	"k5uKJgY5QFBNFM+VFRxwli1cnCkscAjzJSN5uAiofeadqb5x6cHud+GzofjNqn7wmiH9/s+vsavpBIeR",
-	"MhFA0oVvO7F2P3pwvBKpLY7TuFlUgj7SQs4wsP787QHl/GbuPyX/X4a975MPYqHlQi+pzVIB3TfFycMo",
-	"63EHY8rFXOe7f+38yyt733/Uee+Tva9/wKqxzvW39j/85Mdv330cGLhDKqJyOTpD/DSShSEgCY7HbknR",
-	"g2HHH8WocuxBUPYv358Qscr06w/aFIfAdiSOvnBi9vixIazYxOZd7pGuNHwcAwkEkge66DTbMI6gVHEk",
-	"swnpixunvF7UuQLeiSrr6Yiy2USYri0CU5gQukNN4lIvfQNJI061Zt+sNEAaxvOpiMrO7Zf2vv4hTahN",
-	"M8sMKjsczeGeUKZd6dMZplA21eI2/CNugt7s8A+/3vv6h8k0wQ7lc0nt4OUB6XUjSZ8ueozET0wmhWwm",
-	"k0qTFNiLTlexh0uyCChNZmF8vHCv6KRvBB6vSiovwHhuQ15+eOR14FPLPCS7svTxrNrmOf3O5QGV/mbu",
-	"P6X0XxVZ/sYyGEflYhI4k1uHCmSoQW8MEWB9bl0wxOog24DIZyrLAlAWxudIGfwv5SJo7ZtedTO0BK16",
-	"4RDmejGkzhIHtw2Uvybg1BAcSb9jQwKGkViDzoJ64kN66VGoqhHqigkaQh2zi+/Aj3cRw0YJ9Fcdvk7o",
-	"Ev1oOSnMU0y934tp/vowYO4MwTqSuzbUK/ETehiUTwflu+76NSf3aJYrPu11prGcds3dtKAqkjLGK8pY",
-	"HLZdFz4jxo2LtVo2Vb7EK6xOtzzRCsKc4gjRqaw5H3wGfNoAT4O85gqhCpkI5F62CT5ZtKM4RLZ51SFV",
-	"qqr1iVbTyc6oNqmUJW5jdHoOmFBGTD4y9X0iFQ0Uuo2STDcMy+DwSW4b/mg3+dEMR3YX1z2fCDWkt1vA",
-	"JoNAMAy2SMpa+4eM1bYWUon9JeH2js+VeJk2m4HYoj5EnOErWJkQAZhD+nZW8EBLJC2N5kgZIafL/SIN",
-	"1HWtaJsk81amYUMpNw4DCx4jPPWmL9oNbJJtSKDEx8rrC4tPnD5zdv7ihfUnzi8vLD2xsnxh4dRjZces",
-	"m7Q4JKtLpsZTEhHDYnbN0AsP0MUTp2Sesmd0Ph55yDycGD7qSC7jcIdF4vyycdCjk+ppu9l+hXHrzXNz",
-	"xZkkeMr113bfvtn5/NXdt3/z47cv7/7qzzu3n9n/71thanvOyUnj3Ms1sRI0l5XePpUv5meL+fw/PdBG",
-	"3eHXt/UodInD82mjArpcGM9Q+jYkIqLZodAMWpOhy3VQvNFQpHEgxkrienR6t5S4DbhPLhvWVzyErzPL",
-	"1oyUcfNZs7LLyVu3GuIFd+nq57tbM/TQSJcTK4STAb+0qWsvxs4nhoEftmsAYeIlNe5JAhtnoTFQktg6",
-	"+SoNgnaktoOIgo+A53uMEi6UV2XFWJUvdnANWNOn7azSFTuQ9cFk3W+zQ1ktK7Jup/lelqfjr+IWpp0m",
-	"WeseqQgzQaa4O9nUmCS3/qT5QESV4zfpPlnSsSH738r4TYyBa4ddKSKOWYwDplMJXTut3Iwu2xDXC8tM",
-	"mxbhIOouFEB5WVe7jczreOgCt590zbrc/6+K3IEy8u5qv3tzlbvgJtlCL5u7DMNVHjznXZrFhIUds1mF",
-	"HfeZA/UKVJcND9D2gvL8vnqAJB62eOOkbOVDGfB9AvYkuCrKscB1TGsOhYleyJNhfXFkbMQV7C5qCAPA",
-	"XZR6gdVotb3GeL/C9a7qc1srnETCiCN2GN8cwq6YZEruEt/bxO7IUE9XjHBjHMSBQYQSAykUBkRLHMFO",
-	"TKmw5fNKiC6eakOjH3+39+5zP377MmZC7v/h2TiYRhfPs0GZ+L2enZ05lk6yv1uQh/RNFxmxkfSJZBAl",
-	"wIzet5ubpIczBiNHbQsCd9rkqHuSiMDVZ6ppoHxRsgB9NJzQEi8DXOejwndZUCZjiOGzyXgpVySl3OTk",
-	"ZCl3rTw+Sc5Q6AvMGtgimEmLyVOKVVjA2GZ/yRj0m9yA3mK2SjPcjXEAfqEljvnjxkOMRRrYWxQ17DJM",
-	"pmzfbCNZDcWy4Cw0l0pVosH+Rv/4KXhXNLUs6DHYZVCVACL6iCRl/aVy/ADJGGBWjNuy2tQxIiwvpEEP",
-	"55A1se4BjsRojIQjMbHT8I+Yv6RvzlsIvFvMVUWgOddEXQSS9VV+hoZUG63aJppLYojj0wN4Tc9QXvjB",
-	"LBKI8HF6pr5n4CFB/Ts2dzWZ1tqetxDyBkyJqtjFqlJOfNrWj4oWIhtW60JIRigBdTkgpjX+BlPVOrZY",
-	"w1uWPIA682r1jAA54IliYzwHpci256p6/9qKqTz8b6Ba6PUSfBbDUr/jkIBVRY17WJ1j/MVhm4RIaMf6",
-	"fcQbeDixHiJODgBEjzbwoQjRMStIL72nMqb3SFsxechx5azcR0DPNcmOpAmJkAlw6SI5an82OK5O9JdG",
-	"c6bERRD/QyFqEWmAx6ACj0oStSybJKfN87LEFd1kEXZPpEFYVxP0/ZUhCzdm3JUWC9pdBXXpqf4vO+TP",
-	"IoPp72fmp6b/fmY+n4f/mzi5ceKYmz8xdeJEoXrcPTZ7kk5vMErz1dlZ6uanZpPmwGwMuDAO6edi5Xof",
-	"ovY4aXpXmS8tzJjt1qK3GuoTxxAK94gkZ656G1orY1xhxAFAU9mgWqOh7kOK0bQgWbBh3GuaFGMsOWIv",
-	"mbwnFurKCPDqM4gw4c5kYO9lQ+wBfGAEKbiR1Y/esEfAcWHeFpTGOWHpltUk7Uck8XjVb7nMxRCHgS20",
-	"LTmVEA6pMOm5FhyOVjfLXboFANkZDJkUpo1oKq/hSeVVqe+3icvcVpMZRaTSLvGy55aBkCvtZK3b+CSZ",
-	"T/JmMoYN9xrIpzUbISIoceAh4yGGXfp+eTyFNmL7kx+RJR47GfMgopDMd4PsbDLWxAV6pgM1u0IqLWWQ",
-	"gg6AddK/+rAyMXVc0/SDh7IzYkVjSHc9ahlrdIsNW8wY7caD4qPpWZp4RBOKQ1rcu9IKLUSUHIcrvJAQ",
-	"hgq+/1w/eiCEwb4xG02DkLSDSMp4a+GyqhA62jTgscg0ZF6RhpAYFkUj2rTisaWGZ1fnF89guaFDjhXI",
-	"z71H4q2J0tSCRmsXwdhrmVHaAOkOCu1uLPIK0+4NwmjIA2LYl3OEklgmgZXpnoSKYrIhfN+AaWUgbWXX",
-	"iMms7LpztDmxETDmEL0YEBAexHqlZzrd9/j+3woIZLwGdkQgyJBLxI1FuCbdnsNU8k8vWf5zc8mShxQS",
-	"foLoMfgcsX2EgdXEEjDVCjhzjfVd4mDrQytexFdn3G0Kj6siijn9XLJVgBV8WnZGgP0OouLHHm80C8nA",
-	"vZET8FmrhVsFPOlPM092najZiQfPd5rKLHoQnKeaqH8iN9V6Uv+ZIyh1JVEBowrwMrVaRq+00hJ3avpE",
-	"xrHfj+2K1QP0T3e+NynOh5lWHGMtsVVlrHlgGYJBYqiig1l/CvJiEXl8Q/97QAlCquwAJxAmUB7S3vXN",
-	"+E+x9D4Z+dk8PdrfWOmJ2d2BSfSrjPZy7S/SYFOmcfrB7ROH8h+j5u5YSBJtgZf4yvLaOglbYo93g6fH",
-	"QEOtCWdxWAX4hGNAVCJIFJWQRkuaxuNRRkQKrb3Lbki3DQDotr+yvgFDpSiEmHT3p3FAREA9qOtgWWth",
-	"y0axQZK0NDcMKfXqGfFTHXeqoWB0iQBxH7wLWsExjrMrh6ui3u3BZ5x4n5Qp1Pv7NgfBR5IwQ/byJ250",
-	"CNQLNkikz5e4ASva9rgrttEeWj1zav7ChScuLSydXr7kkGnS8HhLsUSvVvTMInKq8VujGjBJllPod2mm",
-	"E4f21wyoxBE8HIOQVPXjQ0lCu9dJSiY3fwSbIHG66ePrecZ924EkbcMEoFToOAKlnyNgbNi9IiFuTK/E",
-	"sGuMcZ05phkkYqTbj5sQgqecEg9jxE68Iwn6pGyKDhkryzavlqNk7XHjPw7TsmPBDCvmjFpBTLayNpWw",
-	"1YSnkLoAZcvArJKzJhLArXOja0vQJ9jlGitxXPsgBxl4hm2GOwRWzFomS/xRm/gOzNO6Gx3kpTWsg8a/",
-	"jRv0iMglyf22U+KY0RTB+spJsqDvSQaoLSlX2oYLG4YMZyFLXG2L0ONaxMfsah37sGk2EsPRBV+rveiJ",
-	"BiRlJcrjZiIpgHHjBY51+yhxHCHrIlbaD7KLLL3ywxUKMrta0ZN40EdADmW5ZxxSM16XCOLaks2D5FoZ",
-	"likemmIU861U2hlOlGRRVBZPZV7zwcjlTFX23BfzNjFmdxZVADWbZTRAukpqYhZJd6wI7j/WNaYZxVwf",
-	"/mNCR8jqUnIJOsgybhNEuhQW0xaKok+/yVhAhAFrD/9qgksOif5qhYR+4YgcR0kZ1QxrplzitUBsyyIx",
-	"VXWmd7bUopD6xGVbXpUh4JZpaQ/1LhuYfoOO3CgqhfEaxDEOakwqu4er9uuai8cbRclQNuqZ0039K5ZF",
-	"6Q+bh62E7bLCAlOubYzvAeGW6WReqq0jDNV4jL7cH0U+CAvNR5AXsldJeEgEGSXh995X3bM6I5pLwGi1",
-	"jt22rpQPWKaRyYThBO8hFw5sXXp2u6PuYtM0F6p5UrFg2NyhEC+rZxLRXx3S1XApSFlxpIPhGvV7PI7O",
-	"PESOUxLyqGY3P0vc9MlpXYNK8iikriUL9PqLSgMg5S3W1uaS1oTKmx53yyWeCr5j2MEhZcWuqj6BDmLj",
-	"HCWeCnSQsXR8Ix7ViIIZ404YRyzxStvUZUJJQ4trI4ibaL8MoWBDIyMIRGBijIV8wdEygptOVLZtDsRt",
-	"xqDD8IzpyScxBDOO3ynk844xTxQuxAvt62E64A2VnRvRHePuiJH2Rag5DSF6k80XSa/eiwjUW+ItsGnD",
-	"doqea6xQ6HyCteRh7kQIvWs3oMQFr7K5sM2gRWTGjemL3X1/GvQdIEJ+v/KiuwUJnP2wDo50CnXf5Ok1",
-	"5GFJutGcG0L3wMPj2XyGpxvmnggRhgy/a/lrbV7t6RrT/K7L7Q46XhnIbc0I5LhYMn8Hhp5AAjMjt3k1",
-	"Q8KEbx1mE5Z7g+WVPn69oHuoRIRbE6ea8NAyqCaelDy6oxsTpXumXDukLnzjHzZ5jikCgL/lijnWPl+v",
-	"nKt6y975hYtPLUwteQtyga/OVk8tHFvYbP7jL06dPznJ2ueb1ZlF/VCeXsp7F06df8q9tKD/Xa+c85/8",
-	"p7UFudD4RUG/tLhevbp0+uLM4lO17cVT2x69dDa/8KS4uvTUmfzSenV78cn57Qunzl9xz216y97C7GNP",
-	"LTUWL11sP7Z2/uTklY18o/BovjJbWT4ufj6jpjav/J/6+RPttenHtn9xvLo6dfXSyeaFY+6ZGZlRc4FL",
-	"6o74nb+0riUyMnCeyM/Hptvpfn35k8cGMgoYLHbY8fPMOm4As+jr4461XgLjEt6AJripxtfJ+FkUKQtL",
-	"GoyFOmZh59O9hcesFyzWNc82tixxJcbjcTUyclgtaflOkqWYMahFPXZIi/lYu4tucPsMsMtPEIRJsw8z",
-	"k3vGQOKE1EUpPcmpl+dD8/5yREOTBPuYFC1hRF2re7gorN/BNKl20KHtSYKfniTnDJxHpM8uJataSzwq",
-	"a6UmJ01TUNPgLpkS2sT46JufNsxNdlGFHjut0g1FIvjiT++3vd9UhSlb3cTVk6xsqshIYCFQnkelOb6w",
-	"vYvNXJ6zF55Yo0uzkTqV9XsGLd0FJP0QOfpBQI7+q4FnfvDRlmNXulcilP77AxEasHi09yMkoMd68DIp",
-	"sxF579+OHBgYMV19/deJjBgHSxiME5DxVgjcMvjtNAjLaBiJg2AY08l5DwKmYghS3Zv25U+CvpgY+QEH",
-	"URwNJPL+QC46Q0NrjPxC8pZcS0mzFLZj7BwzbWbUP9GL6gU2pxctX+kYtzO4XZMEZBhcicc5XDHieVCp",
-	"bhAHGAVrOPblXjarxVG/T0D4aZMCh/0poOSjkWNHKXuYGqBkVVuBp9prekSTXcNogAYI/tdZK6PPX1rP",
-	"ZbrBQHBBGS+VpDzfUnUReE+BOVkkj8BHSKmVz89UER1C/ycrTxLw1khTVoTW7vlL66TCpCLVVhCAgz+g",
-	"VQWhcbFBVs+eOnF8ehbJg/o1EXiq3tDqddPjnLklPvbo2vTssbkIjISUqV8rO6SsFfByWBHqxIIp4w4p",
-	"e1JCElSJl9nVJiZB2e01de8sQjIBT1+NuROipczK4XNbYhMjBsYMs+oxkimcKlAR7nB4HnWlsKcReK/C",
-	"gHVGLRoMFY8/gR0G+paoeeBe9PTDdRtNNXSLjrKIhJrez1k7HPL/tFjQ7pEQmDhbigXYpEk1QSkWOFAV",
-	"Z20fTD8jY3qLNkRQ4pdYZQ19VHXKXVmnmwx4ASNUtnmVNr3JNm3440VSCcS2hK4ZFJLXqOuWOK5CQiAP",
-	"6cdr1IgMqoaCHPtnLBCKfoAoH2fbJJzA2LimN8ScAe2qQeUmVrxuUb8FlbR4Zr6oEag/QLAQvRGw6IGb",
-	"qa+TZzAZqoIrWgWr1by07jVIg3pcUY/rK3qt6yZ5DdOesAEplkA6agJVFyhbNoX5NiXPibgr+Emkg3Va",
-	"mDETMOpDjmO1TpVeuieJK6qtBjOOTdvfFZra0qrCEFe4YdAIV/NiTCXBuVYY+G4Th+eYkjDUXy1+i+9t",
-	"MWKTfiPOhkZzbCqTJV7iUPpNzq8tL0WOC5NiaiwIUn5aK9tOBGWhVe1rZVuOBq1rSzy7d22RTOfzDink",
-	"85jfY2N8kQMupGeoud7wmG+qoGlb69foddsOhClOJJ4a19+bgt6iDgZeC/lZMkZJg6m6cHHdgKvgCiYh",
-	"uaZOtxi8dkL/30mHFKb0u1Oz+v+OYStSPehsfoaM6WFKvLzKVNCemNdyszzuYEfSPBkzcVqiTaGAU5/4",
-	"jG7K8Uli80LhzGRdBKrET9U9ziSETpXWbiTs+SlTOAX+eJXJWyCaga5vvImwY65128+V+NC8Ho7TYF0B",
-	"wFMEBUGoL4X5Ebctxm5shKCL7VRYlbYky+IbJGIbJZ7JN4A9ZHOOGD2GpGiL78v/OGE0p4mFVOI7XM0j",
-	"MmQeyP7i0KkBazKqANvYxA0atG3RVDyALLL4BMlxiiVODY8SG7ZNNWkGmpVUfEbm104tLEQtqWWIlSyb",
-	"VItNT5JN1lSOZgttJBvw1YDAavq0iocteML4rDHOAqoMsfzd35FH7EYLbgQrwodJMnZqeXVtvMTnoZ0+",
-	"fsBAqdgMBHwUV2xykoM20RqUSRdHnxNVJW4e9bAvHgtjReEWA77z/IULy5fOnH5ieXXh3MLSWpmMQfTF",
-	"zqnEZataB21Ey1ZZPHqUNpuTRk+crIpGGS5T+R/0rQozA/SIJmvcbUAKtJYPIUuUIEFIM2AbvlerKzJW",
-	"Xl5ZX1jW4wNbKC/D8FaRmK9WmZQTp7BreHimi8AhyuMmZIirjJZtkWXJdB5BVbq/NK/1pQk72FiMzI5I",
-	"86Vxp9drOLw072kWdUQariVDzC/Lnnt/BtUUWUS+4ZAEJ3C0kq8YVxPr4Kho+i2J16EquHVqY04/5TUW",
-	"3lixEekSTvYuLtKrE/M1rT2mbqkSXbtpLu6ADXRI+Rc0aBdJ39M7c7UpJIuWHePMDjmzTmvRmk97sikk",
-	"rNIp8cRlniTz3M7ORnM02zLzhnoELkh68H8oW2WIaOL0fWwpElFinG4K+ZlxU/8Q8kej6tpDoL4/SR4J",
-	"y2swkVQTvyexbKGIF8LMVGt1k2RJkKoQmx5KFzDYEDSqGjCXceVp0dsQLrq7IdrAGXMhsFgK8VJx2ZCm",
-	"qFca8QDUuDG7yd55PYeoQb2qs3aJ6+dwu6J2mUSzIHyb+g7BhJ/y1Qnoq9IUgZowv8my5WeLorppmIq0",
-	"HD+cDCR4It/WRJrQTJAwDQuLqUumjBLxnQ2nMauFBDFjGBsFKV6g0oimUuLQOSCCooprbfAIpJ76ADoD",
-	"OhCqqdqk5ZLF9M3FBW2sAfZTzvJA0WRcilZQZZMiqB01L8mj+tlrsfCU18g5Ob0xJiYwmZ/Mg4OoyTht",
-	"erlibmYyPzkDGXyqDkZj0g4Bh6+QGYBfp7QZZZUuE4hCdVXrHTKy+9HMMsxF6wJQjzLBfOjgS8AIJuXH",
-	"9bMOycIdvFyeJGep52v7TSlN1YZutVhDPA7mQiQ0hA3m+G8jn6nrBkwaZGH8gmnxUOJUkg38NpxTWMEk",
-	"o1V50tqMBkDUU0S2qlXGwB8iSpwL0tCv1VpMSqQVbq5iw1NwIeAW2c+AJoaVc5MlvmIHquKWBi39c0Vo",
-	"4ncJb2G7WU1f2gwoGhkrBGlo23ibQrkV2NHYM8iTWvNEcgovAiT5RceKLgcm1SPCbVs7x/T6BqyqKrx1",
-	"9Ekp+F3B9+EtGQqkMQSWTXpEVNBi8Adza/W3pvP50SaNYQpAEsZQw+MPQID0byJt6HLcKb/3zjed797Y",
-	"vX6j89L7I55+GGKC409130t9toDHn/XNkEyOPhIVycIrU4NfucipUX4QTb+QPzH4JTPIutdgooVjTc0M",
-	"fm1diAs0QKiqwtTsMJOTraYWgcwFzKN14+wvTJ8carRFyttWduv3ZofZxAVjl4LvHd8aYm2PtGQ74ZTM",
-	"FR+/7ORkq9GgQRuhQglwIUVrMpZKLnOX9WtxGaT3tPh0rsZUVq7mlrD5xBjrQatUW51jqMhT3/+ZgTpD",
-	"QY+/2lrXMJscPIO+kOZrkb8riphL22vTeA76cFg9ac0XjZUre8ZiokeO4mvzvg93Kovd9d/05Z/fz6tx",
-	"EOq5liYB3KYMGnB6KB2hI9NAMJ47s64N9MZkn4NYEfLhYQx3GGRsZXltfXzwvbRFOn3UQ+j3JGPNHCbJ",
-	"PJSrxbo7GMj1Qv7kJMFP4gn20u+S+hwZK0yfHEclPlTW6lSCZyRocVA1R1KjyNBaVLgBh6pIHWIt03CS",
-	"N11sdV9Ur2E1L97y/R4qVn7ofYh15/jzJ50XXh5VN0mk/WSoJumvHujKH0zLyA8h908JvuF71YdqyVBq",
-	"ib0OMa7VnxdS1z0LoZueKsojQtUjtNsKq4oGM+FvVQc3qIn9dIuw+fDjo0ovTbQmj7JnGkHscRwlfOGv",
-	"QOAVhjnus9BzwGUc3ygMfmNJqLNaXhzoet21EJ53XWJLDGJkZ+jjULSikKQOpBQ9JKu/drLqVvAi6gp5",
-	"Gug/qXaXvQkv2ccrq6MOtU24Ur31ljnYX6wJmRXJ5n2GU8qow6zFHKMAJ0U5GGMlDp8cMx7ZHp35qCKC",
-	"V9n4HGEeRLG2aRuduCZZyb5YY1o9LGekKpYxKo54EOhP9sK+qMyF7xehiQ4UkuHfHYyICs5IQKu2fMzk",
-	"QdWYkiVeyJ80SSmU1zC8rNXXLLVzvutc7vb+dh9m/IAAGTpRUzAzlZ1G4bm5tNYYV68OK+O9e8p6JKIE",
-	"8Q06WEQ+HncI1Ffon7EhU/yJxLJwvlkLQ+rsu7g0nGQvNndI+vI96Pwa61w1oPVrDL391p86Hz23d+OF",
-	"zvMf733/0d7rf96/eWt4pTqrc2KGbt1zlIfy4G7kASZoAMQI3AuauPYx2YDJSHHRAMZZT103VnF5RNpy",
-	"GtMlY44U8oWoJMW6AMKcGnbVk5A0AIUqXJjXsxjhOabmcSKjMsARlJdVzY+HeXBhY4RHlwRni1RV68M9",
-	"vihcb8Nj7poHULgH0qBWcP816Uznj430/MyQxGyneX+v5qgXbWqIxcNRLgm1RpUnNzwo57qLOxeZmU8n",
-	"U0Ifv6zP3+bn4r/iCZyPX76WMExtjhUoV5b27TXFNgnRLY0XgcohL2viHQfrSwNWBW9bVXlbnmqj4lI0",
-	"bvRMUC4Ig+v7G6IYjhn8SKN+Aga91gdYYGupMckRP9qzipooYXIERBCmRYWYdyW+bLvRwybGYMAatI2o",
-	"Sp7CPCTIGij7VKrFGPB9Rocazra1lmdTDDFwHS9scOIqqcV/tNFvTxXTTbtKPEw/s8CRNAOfMwVDSRIg",
-	"lCXes00LWVBRugZNYEaSMclYicfKHMaLceQU/SBsyRq7Em5HDITQJvAkdk0q2sYnkztls+n0zldYAnET",
-	"CurxAFpcnwoMZkcmE3BSMAdo668SFJro1wPziT5toDGJzcWBXCTszIO7GsPQsZSBSWrb0EjNnIFUnu8T",
-	"C5PpqVgzHUivywRjLPFtqAwNUQSwUBdzghDg1g4wScrhCnGXwwBUCohMHxgpJ2GXy+NzoTWUfNzkmkiL",
-	"iGpNshQJ2042WtrLSVJuMhasmvk4kOueASoqnQxkvuTwcKIr+lyK4IdHRAgOWEuQGdc0F6iMz5e1Tl4z",
-	"KjuWDABUkeBszr6nKbnl+7ZoTpMIfAayLrtYjgJUoQg0VpOgHzuSJhBNQ2wxaTqWEiWatu5Xs4Vi+HCJ",
-	"B2wjYLJuIoHA9XAJdgMlY7C5cQ6UpaWcSjDiu1FWUrGV+HchMNI06KShGTGbz7ZoIJqSi+vpJnMMX+ld",
-	"xTk9uC1ZloSJyMDEaLc80ZIwX0gG8hR0DpiLtXqI8HtMEsPU0npte/H0mfbiU/Pbi6ebm8uNs5JeWvKX",
-	"G+e3Hqv1yO1HWkssNV2x3b+f410ZcvBG0xSjxnTvTNxezJCCW+tgIpESpCqg0AfyhXuYhSlB//jTuRiH",
-	"tkAN/bpy2TYrYaMl293x5LG8bbuYbJeIvQ6nTsxM5ws2KW3Ipn35k38/Mz8D/zU7MbsxXTlRzbMCPe4W",
-	"2FTlZHWGHnNPsPzGFJ2uzFRzYU++qekT+YTtGX20mD9ZnJkqDve5AUiX+jOThdljQzQWM/IKvxYrJ3Ny",
-	"MY6KvwbhP6KqZ6SAnJNDGQjdZxNoG08nrPtBR5r2BMwe7910LRfvNGU8GXp2Mz12JZ/C/8zahEK4B53X",
-	"Ptl974+hgyFce9TyAeYaW/mUvmQcMefCy64v+ml90eGy8+Unq0nfw/5vbnVefXPn23f3b/6uc/2t/Q8/",
-	"sdG3a0M7IOIcNFHfnuGF6D3eg+yIuGs3QXyLMKUYNFE8OqMkJYwQFIVxOwRSAADaZog8AaP8G3sBk2gn",
-	"qnUhtcx1HeIGdJsTVO5c0cB0zSkoDZn+59mZiakYGBKkHptUzjHPxXR0T0rhbzHX1FiFBYTjmMMJioTg",
-	"kfbkuaYs39boRErkEVNAACsUkCsARQboA4eiOdAaUFnL0g5Oxfbm8N24oQJIG2yyh3yEsZdsLXsv9+YI",
-	"0KDdqLYCjACtbs6FRpvNsnBZ0xftBtoYNnt9DEpCTp85O3/xwvoT55cXlp5YWb6wcOqxskPKosl4mbQ4",
-	"2AaSYW+9SFmgzWYgtqjfY7l6FivC96rt3CheSvNK5vKoPWCjDRslx5iCc6Qs6xRCB9Hak1PWcwK/a9aE",
-	"zWd+4Umv4vmeGn7ej3a9eY+80pyLFq9CGjcKl+45F3O4CUb3OOHED6IIeeggofQ2nkIf95STa7QAucIA",
-	"JJkN2b/5zc5X/77z7bv6MumLFsefjrmmr/+2883Xe99/tP/sS6Mme8Cd6OuRzvz437IUAD5luXM/37DL",
-	"fKbYgGyIVWaMsHqIKFD3mtqurghVN8qx1ma7Q9en499/GLm+/5GKu6YlPMF7neIQp5OHWQ5/I7QyTN5C",
-	"jamz5o/D+bzDontozIDFszZXNcudY79+YEfO5XtbxYL2IGZSHh9cwxJ5BKZ7VrB0J1daE7U7JA0Dz0z1",
-	"SOGcGSmFs/PKh3vfvdX5/PVUfQnaYp2Pv+u8+uu0LTZ8PudwFl/2KH/Dsl5vi70Ug27aOexdBdpvz+tm",
-	"fjdVp8vdt4ycodW6TfCJdcb3AlIOhM9szxjQBy9y5fnluYSHW2xzqJ0kYxwiMk2tWHpMQo18pJ2Og4XG",
-	"iZ14L4dtYlWjXnN4eeH0Pb/md1usFm2mvZ9dl1/vvdbOQcsevpptGFYUcYTp5FRy0/npY+B6ml7Pn8BO",
-	"//+Uy+AaZnJINbkBnCqDe+x9/5G+zq+9fSDrAKljOA6SMdJDGZ/iNzS8y43w3vW0McL721fCG/9OrzBy",
-	"TNpjfls2G3jg5Pzo1vbxIaztmR7WdsqZaw3uUPw/MLZ/9g3ff/alg+kHcPZDX++MYf7WFYRkVL5mr0rv",
-	"Oxvvctnz3s7H2IDtbdakNeZiP9BE+8xi6FCL+nEYRQF9vhDQjqcmYOQ4oY70VQDMZO9helmoLAx+9BG7",
-	"pmEenrd9M4Z49gLEgu8Nt0o2F6pMTJ006OkHjl3tvv2b3bf+AxsSdb74Yv+5d+/89oXOjeu5fjGsqXyf",
-	"GFYimGaVpK4pnegzpde/7Fz/3E6g0HsCM5kTyOBcu19e33325qg8yxDscFwrPcRDjSRicHArw3wZI9H6",
-	"B7mAXlYRS2iwVnJEhnCYNnSAuHeJLoSQyGM6LgekwtqCu06JZ7gpEjyNjBXyM5ims+1JZqoPgEWWuM/o",
-	"lsdr43PxXmQYcvMkKeQL/TiiXd+BTSInu0X1FRszqcU3PhEkKWRHR7C34H2oObj7LJAgIo6I0ta3RTJ4",
-	"pDejEB1338yPTHMwDLcXRrDQwpeODWU6dW79af/mN0mb5tpoqhWS0pAemIzhHjKsOMNajJgIkhFNXqX+",
-	"vMvjW55i+I0DF3m5riTrNKgxNW/L+qOqLQcwNxngYcX9NlBwAM6atpNd2QWPAMhaMmGz4gsLO4XTDyxg",
-	"ZIXpyTC3SDQb3H3rg93f/erOOzdsPioggBqgpknAOMwoSrP8SMGCEliXfUA/FuL7eI/DDSMojolTyf2E",
-	"IeAozp1hlOIppg3BwkHM0hi/uvPLZ/Zv3sK6oUOPAmd//GFR0t0Wqcbuuhgm5KzpaEB60XnhGSw6k15J",
-	"MZ87xoAI9X2xLTHnOsr5GC8SykvcpJ2YyoSwe2kIYYKlpWRsOp9H3apsE1HMS7ZIVJLp/LRNb8riPXEY",
-	"2iS/hWx3YLfQUYx4nITrD9EYaVh2arBGs4t5EyCjkEieqIAFdH4ogy3xPnWweqlyU6+A1qjHTb61BxzT",
-	"rC1j3SESZFgCPM9JGRmA3WIDbwm67HgRcVujtCqzCdR1I/1Zf7lLnEFO+rxVcF1ME08Wm5E2cnhMUwt7",
-	"AOtFR3iUWGCsF2rbcoUTQg+D5+plIwC1bT0bz20qcZvclJB5Jo0p0SRGyRKHBChIfDq1emZ+/czaE+dW",
-	"ly+u/Ay4YLmI54P7rHV2smpwNiGnHzYNPSGFfGGcGBLVJ5R03KBTxeAeAji0nCNNKlV8AmfnFy5cXD2z",
-	"9sTKmdUn5k+dWr64tF7WtNf1yBOXFpZOL18qYxWPqcnWM5w+aeB04+jXWRL0fHiT76P4THugAD/IlAek",
-	"Sc4B6OWIjNNKQ8bFnyNejQtjsGHxBHKwZBLYMLW6WRZQpOFlJ7jH+iwdTkr74WWB3TO/dDwN7KUPUEDf",
-	"kzSwzI9P56cPtpvT96nS23DmkQq9Y5XXnVt/6rz62p1nnj38Qu9eo/y/rFPdTwClhC6mD21Y9SscuJ/r",
-	"K0vbkQnXj2M99QYcY0MEkaBFiWZEP+YSrNAaIxVa3TTyBf3+Cy5KSCwXQ2jpEk/AWWQ7uc7HV3KfvP7J",
-	"bQpDK+H22LpPz4Xo5TZCSI9hVOMqxjTGh4LnsJuTu1egHD9hnCHily7dyvLfz0ynCmCG5obHDDd8MJhy",
-	"ljcuxjVHFXExih/SF5c52ENfXM90hkym14+d+oxuDaqWWY8wjTjWtNvCc6loO4LXAAZo8qrguxkJ1Rei",
-	"8e6X0v0wOfZwKE2f3DASujEo7B52Gaowtc2YNmLwWBFeAPubO9gpqmoIGsI2gQs29qWuQDzJjMND+XRd",
-	"+G4cMSAs1zZiDYi2DBXKYcVwvMR1fJJcQkxnO5jBvU99XfhurOxdGqQDT5ExeHBDBNs0QLx/eD9g43MJ",
-	"PaIrf6ARbZNpD4DfKnGtg+ivxSrf9Q9HpKkA05tF7aKvqvgIZjklXhGq7mTO3J6KqrPGJIlALrYF1OF7",
-	"TJIGbZe4QbiYJItxwAkLhGYQIuay4CYArKDE+6NOkBB0YpKsJgAXuoElwEemly1JpYWtD6K2KNArw+AB",
-	"NGibyE2vCc/20MsOJROjm4MmkQxiKd9Z2hOU5h60RC7VUv5vM9cju8p8qnfeROe1TzrPfxpqQ50bb/34",
-	"7fthifZUrxLtfDGfn5yanhlcop3OP6lOHE+mn8RTYjPr4e9zsTnu28MEkQe+LAXRG0bKEMFS914a3SIN",
-	"TDgzDV1EJalDzoaN7CYwI1pNaKYpUQoaEVNGUB1s4GgkaNT0DPzfaFtXTc9Am0hHSxwjAJNkCVo1mZCs",
-	"4PAd1APIGM2Crxg36EDGJsK+TOv1ZE4L5Kdg7Z+Rv0VCTY4LVZj3oI1cT1kozBK3ddfWrW6iG7E6Aft1",
-	"BBKRinJXAhASx5CzlsmsH7qTFs9jocCEnmuhlCxxA4E0Hk0VkzOMA972uAJZWcjnewB5XrJKuZks7IJj",
-	"jH3qQgzGhl/GtGx12ZZXhe5UehK286wct/CkpvO4OWfEv5eCuCIDpkcfNi3xLNQRjNlYfUILalPpgYoC",
-	"dW2wCvG6StyUYkUVnGZBlogU830DctqYJFFGp5mvJDVR4sa/Hq5cbPNw9ZpI5kj53BmDehTPrSqDCgGZ",
-	"Dkbf2a5T03RUX1Rpdt5ufBG7hHKD+KoJTKh6jJiTROvYP8ejJJ6SzN9wkmcP2Fjchf6fM9DAs8RDkNqk",
-	"TyvKvyIm/cr2Gy2QMZuDZQYD6EPzHhBh5pGlkM/Gs/QmzVH0ph20NQEoBgakJJGzpD/adZeQSCqiYjiS",
-	"vlFT0/H0pVAWxkFOrhkfSsYIaN8ej32vEP9c3PWCeZcjpCDpAe5Vr4Oe+wbKRgrgy+6aQ7jY1hwwuWcZ",
-	"cZbAQAeGussAHSOV9mouYS6FNZPEdDXZVqOldZmO+AOAXGOffqhSJFK4xBYLWWIoLjdS8r63ipECX+pp",
-	"6q+pgNEGoHEjwifRuovpPd5qxj6heXfZYjiV490tS9wwOFmnTYYeaRO+9qRsYY/aLrFojGbK2yXuC7HZ",
-	"amoJs818fwJEiwvhcxyHC2hzHc6xTrVQxAcgzFriiyszDpG0Pd4ncdXiZZ6qU7XiVUe2H8+a1T9Eiv3p",
-	"kWJjZ3FPoWLXWtW6HutvCCw2cZd6IMZa/tFozgzmHS3XE918o9GcMRkzsCXENIQB5VMytqn1YDJf4tlM",
-	"hQzPU0o8g6mQIXjK4soMsBIPIPf7sozF5sxDdjEMCc9rYhiaWYRPP2QVDyiu9OLKzEAWURjIIkwb/m4W",
-	"UXjgWURheBZReMgihiHdX2hiGJpFhE8/ZBEPLIso9GARdUZ9VX+qd31vmAucjzmemoGoMgnXt9XsjlA/",
-	"aj568Kjx3e9esm2tt8U4k/Ewfjhja49pM6497EYYz6C28StUMuRjtFrXpx/6PSutKBIYegPJ2NL8+hrY",
-	"QKZDLXMdwnzJyGx+RrM2j9fAR0ag8/w2797fVZzq/d3eIXv1XeR0i3o+XoO+Lfuo6w06k4R529sXv6al",
-	"lraQz6+cOeeQlaVzRATkkcWVqIlJWR9V2QB+hviaqf6gzaTp2dsL12j5ymvSQB3VEmnCunpi8TYtDnPF",
-	"HMTHK23FwrQ5/cP48BEgzYpwXvenx+dBA2eRO2rn9ks7334waqRriTZYP09U+qsPVCdxPKB1IdZ8sf1g",
-	"d+zEqR5Ovil+azhrFW9ynVH37m4yGQtYVdS4Jw0SjAI+qgAsipreDNgqPN3RyCEBa/pRP7cQ1N42tzgD",
-	"vUxwpmQMtFXBI3au6gFjGO4aJ42WxDYThBKTZlniKqBcbrCAQAPksUo7BMg9ViA/9x4hHjcNU2byRI4T",
-	"SJaFYkVTpaM12BOmQUiIXYyPbLKmmouXWjVom9Qxn2iDbZtpS+LxEt/wvVo9VuMUm0gB2g5YJdwIJdOL",
-	"WS8WUOwTHfIK0yehI4dleeQUbveEJr8oEEmgYTMN2rAercdntmCGWWqV5h6x2N6UMwLTxS5VD9nuQ7b7",
-	"ALNdCHj2aykV+vgGstvFlTPnjI9wbOH0zISitRqDpk8VDC/TBpPjoyhR6Ix7qEA9vMkPb/JgBaqfDy90",
-	"ww1WmjhZWFsmYI9iA7OxxZXCOHr2Rru8hYeX9+HlfXh5h768md610bx5l/XTWitHr3R38rMvqhRyzDSV",
-	"NKBhHWrx4AgvN+gmI0GLQ4O/QEHdCLZ5qivVLB49Cu/XhVTFE/kTUzknd3XCM8sz1+lyuIhu+P+aJxUL",
-	"HOKLGlQVcKg/J6IF+ddR22VsL9Odvr3YUi3qx3oHyNh7Fqm4+zUL7AWQAXWvGXvJFE1kFISDUiSdhFkq",
-	"HYgl6nkvrhSAD8VngIeWMe1kwuhkVxl31gTQ/QljBdbLFXsz5uXSW351AsxGTdkTEAuhPnCzBlN14S4J",
-	"Ne/7Ypu56YZk+LupXFD1CCShjgV1qZykQn42kZV889buF7/cffOr3T+/sXP7ld3Xb+6+/CxQOBeroqW6",
-	"+p/BGGATu6LaAvobOGIhUVz3m487r/7/O7df6Xz6due9T2AsEXg1jxsshBTQVp2RU8ura9pMN/Zs1JMQ",
-	"sdfwbbK+sPjE/IULy5fOnH5ieXXh3MLSWjQ1aIA0RqNsWlKnmgD1bYFORJ6Cju4hxsV41kJmkiz+lc7z",
-	"z+5/dnv/5se7v/t49+sb+7c+6bz//v5nP9x56zPNvq/93wAAAP//",
+	"7H15dxzHde9XqTN5OQTyGuAAGHAZHJ88cJNAEyRCgGYcD6Opma6ZaaGnatjVA3Ckw3MkW5IZWWsia7Mc",
+	"S35SrMSxKNmORW3Wl+EA4F/6Cu/UvVXd1T3ds4AgRekxfzgiprtru3X3+7tPFuqi3RGc8VAWyk8WWoy6",
+	"LID/XK7XWSe8SHmTwb9dJuuB1wk9wQvlwrK/TXuSVGu9kMnqbMEpsGu03fFZoVyAvxWcgqy3WJuqdxnv",
+	"tgvln+hfrjiFsNdRT8ow8HizcP26UzgpeMh4eMqTHSE9HCU9qMd9jzOHbHthi1DS8HxGOG0zst0SkhF2",
+	"LWRceoKTNg3rLSZJ2GJEDZWcH35mCd5Xr/+gUpgvzpdmioszxbly8Xh5Ya5cXJxZbMzXjtWLrESPuiU2",
+	"VzteX6BH3GOs2Jij87WF+myHNyuFxDrb9No5xpthq1CeXzwyZJmwrYML3GgxEqifiGTBFnPJ1HzxCBHc",
+	"701nbDEpzswVS8cWjy4ePrpQKhYX5vMmMzd/LGsypzdoM3sSdZzmIUlkGAjeJIyHXtgjIW0mJ1IpjNqm",
+	"ibfoHJXhqnC9hsfcwdldbjEO56qnSLapmqQImJuc2WXmOqQ4R1Zpj6jjJeZgySOrG3lTOlLKmtFFFga9",
+	"5UbIgsH5rLO64K4koSDb1AtJjTVEwEigXvF4crcW7VEbImjTEMgxhJNr02teW92T+bnS0dKxhSOlo06h",
+	"7XH841w0MY+HrMmCwnU1tQ4NaJuF8Z0VXR5mnynFH/VlcWlIiSdJwGhq46jv1VnBKXjqxatdFvQKTkHd",
+	"E/WbHsApBOxq1wvUCYVBl9kL+18BaxTKhb85HLOWw/irPKwneF59TU0fNnWdXR2c8UUWdgM8aeG7TIak",
+	"zaSkTSbx+kt2ldCa2GIkbHkysYK5Ys7kzWB5x3CkZB/D8WLx6Nzx4/OLpaOl4vHjc9ZhFDMOwymcgKMf",
+	"tRrOtrNXU2O+2M5YzXz2amrRaHe9nLnM5ZzR7DGD+SPXDWBRzCW1HqGcdDu+oC5h3O0Ij4dENGC9Uj26",
+	"6XF3lqhjl6RFt1iFw08t2mGk+uMf//jHM6urM6dOlVutcrtdlnKmShrC98U2fn1hnqj/DupUMtJi1yrc",
+	"9ZpeKJdI3fcUgRHOmEu4CEmHBlLRBGvPVniCrvfD43OugZEcQ+9Bmv+2PR79O4vLnAk8xt2hV7gBjxyS",
+	"5i6nhIKo5cw3+emDurz41YvsapfJcOXUsCmTAJ86JImXZDelHPL23KHzPEA6fyQQ3U7e9JvqR5i1QyhB",
+	"1WSLEf2+onEakraQIZn/58WFmTmHSEHCFg3JWbpF1+FrhHfbNRZI0hK+S7yQsGu0Hvq9xD4czd4GM7n7",
+	"tBcrDSN51z1eZ1mMbIv6nkvVP9XNdGnIJpO7sErUM+NlrjRmzMAzOPJEAnqlcV5wtqq0vtFTVlrPvpSY",
+	"vJmrsWdw8JxZl4rHj2TPO0cRXFfqH7BPVAeVCkg8ZKhaFZOh5/tG0z3Q9eCcJlTavLaXwbTWqNJlvSeS",
+	"NLKYI6B9+Ig9sMsatOuHSqYXnSEq06L6eQRtnxNN0Q2XfT+TRMQmI2yLBT0Sik3GjfTSjNYB2QKnoP7a",
+	"CZhkPGQuETy5tAb1JctRP3w/e236HT3lmhA+oxwVz2zqWObk0Y2NNaKsACQQhzREQCRjm2mdE02FH0Sm",
+	"Qt65Dz30PPrdoEGThWNpnbSutqvbETw5vToNhJ8jtpKfPyixdUmyYMSUQ483zcyXFMdud6VS7dGgVPSR",
+	"J4OHKc/2wAezmOvqM7IjuEQbfbnrekL9hzaO1H9S9bfD7Q4DUy9DatQ8TmGa6fO97mRszuraAlqliuAo",
+	"Uh8YpwOug5nYd5C1Iv384YSfIbaQZ1KegGGfyPAdWB+KLtEYn8BnLdN42DvwjDZYZ2yLddhLCesW9vgE",
+	"dW1V2z66Tsf36iC4Dj8ucR8iUlNPukqBAtaH1kShXNh5/ee3v/hL/5UXb996sf/KjZ0//VJNcTziOs23",
+	"mC86LOvsq0bnrSqrEbih1u9BiVdmCzotAuJJ2WWSTHmherTeYvVN5la4towp7xFfiM1uZ9ohioa4CFss",
+	"IJElq17yOMhspcLjDmktc/wNArqrqa1lPhyK7Lbbis6V+XJ2/cJ50lC/oK7mCoZrAnFKvFASvWNOYYv6",
+	"3fzt7v/hjZ2P/oc2WbTd33z5Nup7EdMwGuLcYhEYUI26oNad1ycez+zwhtc+XA8YDRk8YTxdYG7BTPXe",
+	"w+6QSxtnZo6NnuLLP9355cfRiPZEd//6/t7Tz/dfeXH3dx/fee+L27c+n+vf+PhI6fat/+r/4Y3d//6P",
+	"b7584fat1+CV3++89Lv+jb/g38061EZmbm5NuL3U3oJlNnK2ezc/3fnkp7e/+rfbt17cefMmTnX37Wdg",
+	"JD2q0ipOdgMpgqztE3yLBRKIQpoNrMPTipO7HtqJLcpdIrrhmNuHH7D3bu/mp7e/+nr3tQ9v33r+9q2n",
+	"7rz3P3tfv9b/1b/vvv0MZ9fCeK6arNPbFNP73ZJgfL4rp+wZxieatgNuf/aLO2/8efftZ3Z++eedX35s",
+	"5mpdMmumvEfwhrapr4QGi6y5MQ8TJ3jntbf2bt40Q10CZ8EJ4fbSoxk/ArqpgI5qgdLORKOh+EXiBrS7",
+	"fuh1aDB6KuqUvnx39+1nbALrf/SC2oEbr++8+2X/y5ftKbKe4O5p7mZQWMCoS6ZQ/Kn/bKiDnCYdKkPj",
+	"mYwo8JA0Dh8Jnprhk5Ts6t5fnu3//PPbnz93W5HYr9UZvfPUzusf7/zlxs7TODfW7oQ9JTLytk5ZpZzA",
+	"Y+DkHn9zUHrcvvX57n9+DmO1PSk93szkokaDsdmpJ4l+ZeSgu19+3v/4VWSgHSrltghce8zcmxONmxAZ",
+	"Ew4LNGncmWpULjKpUXRYgKYjXFM9tiQUSNMhEnzQXtgSXWUgsH3cCcWIYVIRaUYT6nIXZpLcgIjq8Xrg",
+	"TTHqzkavw0iLqltCauYD4/EQ+xMJMQGzi0bdffsZ82F8T09XkWQWocRXWm+TuiQQvAGaGfPEtGID5AJE",
+	"rQaVzG+c8EV9M+Oa1tTf1V0QnB2SRGxzEruvR92HF/d+9lX/k5f3Xvtq7+f/1f/0k2g0dHplDEddF3+7",
+	"myF3Pv2i//y7OOTtW5/3P/iq//IvYGy1dxcC4PJ5LAlkHWceMGsRkJoIW2oyKAO5i86sldEbfuedp/b+",
+	"42n12s6N1/VLtz/7xe1bT0VTWWd+YwzWKAIS9jrKmtJMktO2+tfk+6MG1Xv05k3cIMXM//wf/Zc/RX31",
+	"7nXcFdQ6icc73bAMZKonABoYxhNjpiMCzfTU3krakxW+rXW0bQiawcZ7odFiu7K3HwV/sbiQUPDfebH/",
+	"/Hv9tz7c/ezp/tdvffPlC3s3P9398MX+Ky/1n3tx7+YB6fvK1ov0eeIKsIglaXfrLdT81SpFsEmmDO9W",
+	"TKfl8ea0es4LK7xNe0r3FbzOYItCIUhbqf9afZCE+opKehA5W8KYGYEojdrpCm96W4xr76kaVGKsDR37",
+	"lr0J8bmZKEA3zPyyQnnXdTy24Xv1SQ0LTbUbdJPx5DW4yJqeDLXIUIKYhOqhYXR+PCEegKL7n/5x77e/",
+	"3/nTh/3nXoA7p3cKOYxMMVjXhdMxvvZwG30Qwwfqf/rH3S9eVip2zGT0KKtM7XhykLPC4zgKMITxB+m/",
+	"8yGaGbdv/QEGgffPdNEPN2QAdZWUHFNUp6imzdCLrv6EoaGRw2v75tM/7nzxHoz9uPC41nKXudxmActk",
+	"5fDT2fhZPEhNthHVUvOFkWd684P+sx/s/vX93df+tHdTHW7//Wd2X3mugA4c+OpJX0g2IDnVAMAvA2Am",
+	"bkC3E0edNyUnepyrd9m1jjfORJEUUrPcufG6Isevf77zzm8OitNCjkELXNt1fQO1rQYKdDcIlFolQ4gu",
+	"XHcKZ0RQ81wXL9sE97QOu7oh9DnKoXI7FEptTobJcZ/XhO/Ve+DNwGPK2MgEk+7f/Gzn9c+UCfvSB/2X",
+	"37D3FQ7d41teyC5wv5cxI0WkaP4D2eF1wOmon0gnmg1+ZuRsbn/x7J23Xrnz06fUsT7/bv/ZD7TGtsYC",
+	"UJtFiomp44m8MmEvNk7h4ikzeooS0K+YazbskFS6sOtENCkCItUTIWmyUBrnuSenR8535413d379sztv",
+	"vaKnGcJuLLttj+dslzlfh+Rd4AB/wR1DBkdqPSJFmwkOGUTGsgytsJ/Y5ijoFWHA+GPs9e5f379964v+",
+	"v76w+9F7u68813/1zf7LN29/8UH/o/d2/uUz5AQ7N17H89i58Ur/1TfNQrM470VGXc0DtGfa4xFZqLnr",
+	"eVPNIRXVTFFfCi1KfUa34K1w9M6j0wXmp6b1zZcv4Fns/OaD3XdQRgBdWP5zi13h7BqWU2+I1Ms48Z1/",
+	"e/H2V+/0n/3L7S9ejzQ7p9AT3Twd31K6A/voE6FprZAidcJ/Cs5mQjGjNg9JdDp1+dUvQN9y9JZ99a5i",
+	"lWAr4LVHlaz/7I293/3fO2+9jz8dFOe0NlkEoGSDQEjuNyzTpglkovamrGsOOqk2Ol+cdwouDTGGEIh2",
+	"nHjgYjTfOtUbr+68ebMmat98+UL/1Q933vn97VtP7f3Pp7s3/rv/yScFp6AYfFcWyoUO4y4a76HXTiZr",
+	"bBSPl4vFcrH4T+pXEcVYrg8TXC+/euepp8dXhBM7M2z3M8dZwkAtvu0QvRagOkhf4iySz/q3aTiPFR6y",
+	"gFP/dBCgJ3Nyy6CYaRn0n3v2zs8+NN6sg6C6ddFmoVLuSZezax1WD5m7RFwWUs+XhAYmQo0pTtpu8EUT",
+	"1nlerHfrLeOwmjy+URqMb9y+9WL/D2/23/nwXgQ3tpnvE/R0OqTWDQkX6K4wdk/kEzokIbNJqakVDgor",
+	"eOqntMceAiFugiHC45phN0SXuwTt9WltJJ4X4Rn15wn1HC6Wt2hIs/zhFH7QPsFIuRnusCqltNfd1z7c",
+	"ufHpzh/f23nnX/rv/7n/s5e1wDppuTrz3AGgxLhewOphwjUaTcKkwo2cCbpErbNHt5N9eXO1+aREMNKi",
+	"Tnmd+anfbF3fDrqAakp9nwWHJMoL9WFbNx+5Apt/ZK9DtrwsB4/LfBay2MFknWU8Ra2tjt5HDK3Edh8X",
+	"GY6lS3yTi22OisbIbxobL7kmSwUb287ixNNhOXS6cIFq75CgQ3KPLVMrPZ9LMq1dmVUO0VSS64SrkP5u",
+	"uMLzXHNK/WID6rylt2UrlekDS5nRB8L2Umt3zNwCTUiKFjUHH5KRDbYcrbeYS+qiA3YJ5iZpMy6VHDB+",
+	"ZF1N+MIPJw35olWS5w8e3Or5lCfc6HIR24Mjxg1Zdl021Pc78vPo4MWrp3Ts539jff4UXHJ3xPUfvYQb",
+	"7yq1Mz0GHO451giHEunIr9956qn+zz9HWrS+3mLUD1tpcxb/+gS4/0Aa9J4YOYDYhA/6otlk7oVu1nTV",
+	"NcZ0rjGna020y/NJRP82DpHcC91+vVuvMymXSFUPVQW3MgGv8jaVxIV0s+tOYc2rh90grU95bdpkh2vt",
+	"zqSZPo5+9fF9ZAmZdzv8YBKMOri0h0lGB5pkBGOeF+E6DT3Z8Ghtn8r43JHBWObu28/svfCz/q/+rKz4",
+	"X944uPiDlvjM1VmwvsckEd1Qei6za4DgSmgVYsNrM9EN92dpHMvMREErb+8vz+688ZcDXxyGcE1WCg0C",
+	"b4uBPpmwpQ5JnVGDq6vwqbkikZCAjVmk00tmQzirg3YdOSu1ZbEhxDkaNNmk8nQgKJ6efIb2MreQuZF7",
+	"X/+8//7vUODlpy8oiwmsLYg9hWhiHZIEsoPJVItBEhlZXVs4JB1rC8h8kax6J6ZHzieV7YCzgkyn5++8",
+	"9crtW5/PF48fnVucL/b/8Mbe8z89SJ83HKInia9OAjJ/uAlmzOpDWqW8Z7urJzgrpSanXNwbccyt0ZXM",
+	"BVVakqlScQGEcqlYmlZ7CE6KXBV4PhkleP7d3b++33//k70/f7Dz3+/t/PJj2MK3s0KRKMjTfttoVg3q",
+	"+cwl8IgcOfDuW1/0v/rl2AMHVigud1fiRyRpBKKNO+G6AZOjJ4QBur2vf37785fu/PbV3c+ezpzKgZDP",
+	"RRoyvAPMHYiVkrxQ6YEFSjVlYt6W3Bd7TVHRKy/svPGXva9/tffeC7tvP4OXcvA87/z8YGPaUT669sjZ",
+	"EUbkP5J4nDR8r9kKrVjjt7Dllzjthi0ReE8wd/LE15MBcxkPPeqnWMI5ddlMYiQmKkRu74BEmVgZNunc",
+	"oCG899H7ezefxiup+PxvPti7+Vu8pybVb0MMBMmXdZGFnTVsRKD0mtzyX+ODFEJPI+cED6MWgjR05+cv",
+	"7rz+sTUfEwkdkGg4zpBA6eBAUVQ0ZywuMpZ+XuihoG6ZZXsc5pJu3f/Cj0ZxBWuMACpXctejBkFDKi/X",
+	"NXNZ/fc/ydvCA7mIZhMcQkmNuo7ZdwxpwIrMAyLQNFqP6RlE5SVOt6jnT6bJ4uXoysH9qnUlqbFwmzFO",
+	"PC5DyutMQuqLJ7VWlUUXqeSc/kf/fvuvv7jzxp8xXXPnqS92P//69q0X+y/f3H0NnUUuDWmNSjY4BfOL",
+	"FW4FB9nIUXd++fHOix/1P/83e6SDiTYRl3UYdxnHgLMrtrnefdntdEQQMneVuR7dANNuomNo2+/ZvCGR",
+	"yQgRlCgHM9qZkG5mea7nFtN+ztdu7rzw9O7bz/Sfe7b/0We7n3zR//dfRE67Nm2mM/BRBiiW3PHq4CfG",
+	"v9RbNIS/NAzyhO0apuTs2ulHHLJ2/hH1zonVNWPHjjFJo41CDrL2zf7qr7v/8vMoKry2kDnLdmchZz6r",
+	"a6cfIVD5s7/x1Yh68B95LhM5w5fytkOp5yWyBa/uawJ7v3vuzm9fPWjV+5AkQHUACqIOyoBImHmDm0Dr",
+	"4qjqbAix7ovtA7AncZ13nvpN//P/UHLj2d9+8+UL/U//ePvWH3b+8NuD03B0si2aki6RUDmPpgZkNGKV",
+	"JAkDymWDBSSgIVtSy4f4nmhUuIfepk3WCTFxb7hlGVGItUFw9IfbndIBFZ2VHvqDDtAfFNGajRpyPhvr",
+	"IQ40cdpmDpkjoQBABhaGLJAOQSgGdZuqj5FZMkP+TzW7JtIqKF2YT+MhdKj6nBrxn3+yPPNPdOaJ4szx",
+	"x2b/z8yVJ+echfnr/2uQVpzCcn3zJABAnAkyJ39S8IYXtCVxme9BcW+3o6ZflexqFXlXIiI5hdkgEOHl",
+	"TGdU0/rmD+aS+DtPFiS7itAcek4UvMbqeZ0Pcd0pdAIluEIPydEkXx9gwb6D0zg4EBPzlxixSa3rSsbO",
+	"40onK7yNK15/gh/E+avPeyFQSuo8o3FF7XFWD/WJ55z1hu0so/VNLrZ95jZZm/HQHHW77YWh4omQChQK",
+	"7WGDnIwK19lqgvu9WXIayEX9pvgdrW8ytwxiw1XUw90qZrRLB77RlSyo8HqLcs78Q5JUn6wUQlEpOJVC",
+	"yK6FlcJ18zww1I5PPT6jfon+6nubbJashBUep5pLBPuwSbRswCPATyEapBqKKpnCBJS611GbV+H6xk7D",
+	"YFVNeZDbIFk4S6qImrIqm/qvnsvaHQGSsKMWMqVGZoGTGHq6rJOoTCVMh9FQEpr6HJaFVjjgvuB3orwQ",
+	"9afEhdNyF/GbCG1ST9kEas9DqZaxqZ6AV/EJLU0PSTIFH6t6btXR1xnWGnptVp2eJRt6uApPLZZHqRjp",
+	"iVDC2bYZQX8BKEKndkClD03SgODR8SsGaOWVaVrA3EfYEFgNl6HOibCrC4AINHQIU8SGBIu6in6owiGn",
+	"r67kurJMQkmq8ECVWBfBIVQOfppsi67vpgBxnixYO1MoF+ozR00W14LmLHMLOQlZAOgxW1o8EiVlYQ6Y",
+	"xQ0HGGBitFGgHs694ZfeAX8PDmAUHwQDaYU3xN1y7Mwp4PlYX3RpyGbgr87ITQ7FREx8XPmQzewB0gfL",
+	"IGF6Scafz/JNcN1KJKGuCyoX9dcsGtNAGoNyQXTwYfS/w91au7C+QaK4vUNkS2zzzBTwON2adjqB2KJ+",
+	"ShcYO+Fx4EpEb2YgbImQGQkVcXYnRhsqFhWLCWhdKWGzyaOGaPXgkUSbnd7QrE2HrDE0gdT0kvM20Zvc",
+	"6O0SFjB7T2iXNfJX7emTLIQc1qmNldXHVpf/8bHlHy1vLF987MSPN06vg6I10kxwCorl5qCTaSMOjAVF",
+	"0TT0ap7vhT2MkemEuBrzBW9Ks8cZqB4jYYdsGoctuZKxkyeN82iI3tLwAqlVAUWdiEODwkdJa+EyLd6i",
+	"vAAaMJQqIvCaniJt2ZMhax+SS6Sq5lAlbboJciKRGA5LpeAQ7HJP8EGZkJXvsPf1v++89IFOoojWGLvF",
+	"Bnk9fCViE/PF4pVh8D3zCfgem3wTvDbvsiAWqT1JMkWJtiiUfduKYm0gosEfQdTcHLLd8uot0mScBTQU",
+	"gSR1ypVKomhrOkUFpYSZYo+XaZ2keWW8X+NyTNjGeOUWw0xRVTbdJVIzk3t2gac0MU0bib/5ngxnyXJW",
+	"8maFt6gkVWUGaNLsMBZcZNRdZ1erTpTnFimfs6Ta5QGjoHBWeNWnMlxnV8kM5LCrl4jPpLRBl3SFaISU",
+	"aFwRAatT369wtgXQf54pzVZm9BLkbkKWZqQtYlZhIkEeM9QqHP4BUCVSKeV1ZlTVxD4o2QA3aZvK6OvT",
+	"A1dHLWk1JtJGINqYb5hKkN/0uNK3lPpfSDiPX/2w/+wf+i99geKi/8ob33z5m4Jj2ZqZqlixXCzOzs0v",
+	"pPLjI5IwA1x3CnrT8WsGRxLmZp1eoTw3p6jR/CO+jEgHBaeAJ1koz38LJm9ql6nvX2gUyj8ZpYLBC3hZ",
+	"rl/J0hGSuJxkSpFXEFETAWKbBvWaEvtzZUIrPKGpm7rfSEF3bKKEaiMvbFV41fytTMKgy9RjBrXBYvTc",
+	"JVyYL82S813fJ9stxhFCE2+ZLvc34/dYiMTJu74OkCDG1ACTiAgiBwTYxrFQzwJQ6ZQ2TvTlytikIsxQ",
+	"XaRAp7kiTNrB+Sl4riy16tYOSWLUBAgk2ZVd6o+zY2jIiYsxejzIeNdoM1MZfFNOH+w+BMOmFvNRa1oH",
+	"O35axkUsArPGs1xHhnkcpNvqgNxRGtPVZjHxHYk3O1pDUiDH4naEOD7nWVVGA8q10Z2GoB0eP25zyWx1",
+	"ydRoDdsSe1JrWkZYapaNYFucH6kCp7QVPYUrIzZjTQ+W3gTrzkBua8jacpL1wFrotRV8z9YpaRDQHjAR",
+	"JYGzWR/eYK0UqedIhyrtQnFU4/UBhqj+nDa/Fo/kst7crbOXq2eWQ11ruLkDm3oKrh4ghwY5tsaytjGs",
+	"Ii3JuCvVimiG9yqyJULm+xJ1ZbVY11NfbXtcqcxIKZ2OhwnAtL6ZfwMjKz/WhfOPMqngMqySy4mJqR/N",
+	"k7FGNVoXUMegRFfewxfhV+tZ5nXCIQ+rny2VHPYk++EN+FVrJJHm1MMoDJ7udacgOBtDvUlt1nVnEm3I",
+	"GcU2N8d70DqDUY/auzrGs/Gmjno4sanW/Rm8G3BhZMenvfPDMM4jt1CHiY4PpX2xSmGMHLAVyxgZO1KC",
+	"OIB2zDig+mg+0sZwUxgIP/bdkKlL/7tYLBbVu+q/5s44Fa7+4+gZ86fjZ9K2RgGdS1EdbUqJyY+s/XOl",
+	"cq1YnKlUrs2dqVSuHT2j/vP4mSv/O9OAtWVUVgIzIo8Sph9bMq4KdrVLfTTlAKcWy3xnx3A0JKs1nHsr",
+	"GVMHXgMHvwiAx88eqCi0KDHa0wwObt2gDHo0Gbw6WKANVbP50Kqj5zNlr5snIViD4SSIpyRCIWiU4INa",
+	"fVcmi1Hrq55bHRkwOGZ8FPn4F2/evP3Vu7tvP6OrDaNVIzsfFSTIorp4bYckSS0JzA4vJC0aQTOPUvAN",
+	"USWHKhWLMd6hQ0rFBZ3n04jgBtCp5pDS/HHMVTchO8iocMhisageWywuGFkbBqJbU0wE4KPdAVNgGC2X",
+	"smnZy9kmc4yea+pZ7ZPetw0wN8IxN+qaDBoMSAd37xBLaAADN+uM57PJndnql8k82X83iRN7XA/ymbj2",
+	"cIgPOUps5i6p6n9USY3VlRjT9ZxkCiKVUZZDAzDiHO1wNmmP6VwHUxeQCvLZJZED95jGACF3EV2yhxiX",
+	"RMzIFm0MbGDuJiPQT1bXIUHatKe2U2j9OTaucZZlUhUdxsGL0xOcOQb7zCG1XoVXo1iTDtdHjvsaa9Et",
+	"T3SDyMEZ1/RUTcip6iQ/gc59u07dpgC5zQKpxDGkaVWVFqLYoYZkk5tQ/2GUCr3XavJq+/SA6rIh1tEV",
+	"W/HQTyV3Vu9axm03caa22BoeAInqjVPA+ylyZtxl7j2gYj3De0vHZpC7puTEfubS8v7CpcsxSQlD7vp0",
+	"Uhv6LYO/pJg4TGaiQzr4XIAsMZgVi43XPgEszTq+YkX8cxqjmfPbhrIWN+l4vYfJASkihmg/HAt8yfYL",
+	"6fH1JmSQd25YOhuo59t0oSWnfJ/8Z4lBc9jqukY2oxKqKSyWOnCxkwxVM9IKjzkpOW8laUnQgjHykUIh",
+	"USRHt2mPNDzuSoxQGHL0OKk+cnoDcVca9gLkoKFxt7xlBCNJsv7o6L7TLOXu8oByBBZuzUQJPvrKp257",
+	"3iUfT4bdV4f5WJ7mwWs/3NV837nCeiRhUlBXWtpWSZeHnp/MLzKqI5mqmlKIqkOqAXscvIvVaUc37sO0",
+	"TgN7BLHxqSqCKfnwHMFuC1jXJSt8qqpLvJR+DCWUymQ6c3Hl9PlTj108/Q+XTq9vPLaxcc4hR4lLe4nS",
+	"9qSeGmsLZorgmH3cFGhFsyjE1X4JFdZWNzIoUm9cxiWJEH6GqlO2ysm56PI6pCBH8f2dN/7z9q3n+8/+",
+	"fvenn/Xf+fjOvz29+/u37vzquf4rNwpOoeUpNtv7kSd1zpKaQYtiTaJiL0cRxNYYKkYhR2fESdRVF5xC",
+	"uwu+dT0nHepPeQ0B3DIvdp+c+7DWePaTSzp+Hfth4uBvkoNlsbCMxQ+/hY8OvHAPmLC93cOnczZ+8nrq",
+	"SCbu95qdAtUN83viBl3mxC3KELlUWU+AWyrBfFX3drYw2GosjqePEhSaZu5SLdRxVvxYcqcS+51FEk6S",
+	"NM2mWALG4BgNMEj44YHQGnGK90kuwGAPngiN9uDbkJUweIy2O5GBrLMpqSRNFlofkpAwB3GPthOhWXsB",
+	"CYSPCPiKVHPdEiZtC5au1oqJqpcCPwnl+Pf6lR9EveZc4FxwDy4poV4o867vOwUBjc6NJjDnFNRE1Dbo",
+	"eyfZNaUGszaFHjFxSm1h98Ynt299dfvWrw/KI2Jy4nLpa26xOIr7Wfsx2GcybEWeI8zvdcU29wVFyF9u",
+	"sqYGc5ImDNzfAyXfOrcnBxD6lI5mJm4oT7FyKJth3F1Krq2nfhzX4h+51CQBpSc3F08M7EeA0rALRQWH",
+	"bm+mjYQ2Jx3CfMlIcTZW6orO3ND84NFpUMJnY/Gbi+rB65r0hz+/zq6lE80nyggHSRe97Vi909XgeCVS",
+	"W2zTuF5Ugj7SQk4zsOH87QHl/Hru3yb/vwB7P8QtbVpORNkqploAdN8UJ4+yXY86mNtbLvS/+rf+v7y4",
+	"+9f3++98uPv51wiZ0r/xxt57H37z5ds/AQbukJqoXYnPED+NZKEJSEICyKCkyGHYg75u60FQ9q/cn1Td",
+	"MDO/atSmOAS2I3H0pWOLR4+M4bdIbN6VnLKR8fPJkEAgiXuATrNdIHGLJRxJb0L64tqUl0edaxAlrrPc",
+	"hABT1YG1yiLQVflRWoouIBkeBrGpVu+bkQZIw3g+NVG7fev53c+/ThNqR88yg8oORnO4J5RpVvpkhimU",
+	"TbW4Df+Im6A2O/rDL3Y//3o2TbBjxb5TO3hlRJnTRNJngB5j8WPJpIjNZFJpkgLz6PQidpJOImCkySzK",
+	"Uy7dKzoZmgmNVyWVn60zaCJefnDkte9Tyzwks7L08Vw0LbyHncsDKv313L9N6X9RZOV9VME4qpaTbWC4",
+	"cahApRB06BUBglO1BEOgSrINXQA0rEoAygKE8N22x6tl0No3vfpmZAka9cIhzPWsvjMVDm4bRJe3oc8R",
+	"GVi9U03F7rVBZ1rU4ENJt2c70hUTNIQ6Zrav8y5yiVECfafTiBO6xDBaTgrzFFMf9mKavz5MXHbGYB3J",
+	"XRvrFfuEHiZHp5OjB+76dafwaJYrPu11plZtseJuSlCVSRXjFVVERtluCZ8R7cZNZj5V+NDUJ8X54DPg",
+	"0wZsVuQ1VwkNkYlANKpH8MmyGcUhssfrDqnTsN6a6Xac7MpWXdJW4SZXUs0BC3uIrgulvk9kSIMQ3UZJ",
+	"phuFZXD4JLeNfjSb/GiGI3uA655NhBqyU9BAIGgGm845y8ssm16qcCuVjFD8ymASGQ0zgwdKIilptESq",
+	"2ECtOizSQF3XiLZZsmxkGra1d+3WM+AxwlPv+KLXZpBOp0mgwqeqGyurj506fWb50rmNx85eWDn/2NqF",
+	"cysnf1x19LpJl0PRsGThyGw23StvWDbbWTvykHk4B5BTZZ9fdle/+KRybbc6DYSfst48t1BemBtMk+h/",
+	"/PLOmy998+ULOz/7E6ZJRCXG42ZhzRXLxUVInniQjbp7mH2Rj02vjArofqs9Q+nbkIiIZodC950fZlHk",
+	"/c4Oy/J1ZtmaYyR92fcqQ1c/O9iyNUcjvZBYIZyMnddUts7H6ugY9UwFYeIlNe5ZAhtnMg1QkpjE0zoN",
+	"gl6stoOIgo+A53uKEi5Cr87KFsSVA/8dsI5Pe1kQAlFKg/bBZN1vvUNZrWyzbqf+Xpan4ztxC9NOk6x1",
+	"T5SglCBT3J1sakyS23DSfCCiyvZNuk+WtDXk8FuZTtmmqR6rMcdMpBVC9mKFG7kZX7YxrhfC/XQMvF/c",
+	"dTwAmI+B5rGZ1/HABe4w6Zp1uf9/Fbn3N+HR3vD9c5NsoZfNXcbhKg+e8y7NYqKsx8VvK+txUAkaK+cx",
+	"Tw+QxAtBU+AkzoEEcNsoC3J27GzEEXmHg1PPoNRzrEnrvXXGh9XPDKCAGcymJAykDVepfXOIOaqL2rhL",
+	"fG+TQdQecE3KMWiqgyCoCM+p8XSjgGiFY0qohmwyfD4UYoCnmtDoB1/tvv3MN1++gJmQe7972kaSHOB5",
+	"Jihj3+vFxYUj6WLnAy5igMKFdGwkfSIZRAk9Nu7bzU3Sw2kNEBtuCwJ3WtcKe5KIwFVnqmigekmyAH00",
+	"nNAKr0KvikeF77KgSqYQwHaT8UqhTCqF2dnZSuF6dXqWnKb1FnyWtGlYbzFpAGkrVqU7jK33l0zVRNgi",
+	"Dejgb9Byot2YBtRTWuFYx6s9xFgs36FBSGqoYVdhMlXzZg/JaiyWBWehuFQqTRv2N/7Ht8G74qll4W7D",
+	"LoOqBP2RDklSVV+q2gdIpgA7cNrAG6WOEXvSQCnceA5ZHese4UiMx0g4EhM7Df+w/CVDc96irjPlQl0E",
+	"inPNtEQg2VDlZ2w88clQD+K5JIY4Oj+C1+SG8qIPZpFADA6bW4KcAQYMOGTgqTSZ1sqeN/3TNJIwDa2L",
+	"Vaec+LSnHhVdLKust4SQjFAC6nJAaqwhAkYaLKxDKwBPo4glD6DFvGYrI0AOzTQkuAUdlCLbnhu2hte4",
+	"zxXh/0aqhV6e4DMNHNQ7DglYXTS5hygJ2l8c9QiMhbbV7NLuXulYDTSdAnTPONzGh+J2BllBeuk9kTG9",
+	"E72QyQOOK2flPkLrGJ3sSDqQCJnorFQmh83PuomJE/+l3VmocBHYfyhFqaum5AuQUKgkcZv0WXJKPy8r",
+	"PKSbLMZQjTUI42qaEpAsa1i4NuOudlnQGwA2SU/1782QP4gNpr9dWJ6b/9uF5WIR/mfmeOPYEbd4bO7Y",
+	"sVL9qHtk8TidbzBKi/XFReoW5xaT5sCihdpv49m7iCA2hKg9TjreNeZLg7FtWpWqrQacmCnsA3NIktPX",
+	"vIbSyhgPMeIAHUPYKMyHse5DitF0IVmwrd1rihQtlhyzl0zeY4W6MgK86gxiQPTTGcDz2fjyp7F+0ODp",
+	"DyKLxji7gKfJvC2AKHFIXFyEmqT5iCQer/tdKP62MPu1oqn0TIfUmPRcg4xO65vVAd0CUNw1lmcKW1R0",
+	"Qq/tydCrU9/vEZe53Q7TigiU73tuFQi51ktijkzPkuUkbyZT2OS/jXxasREiggoHHjIdAbin75fHU6iP",
+	"oWb/h2SFWyejH0Q0yOVBsNNNxjq4QM+F70h2ldS6oUZs3Qfm5HAUmNrM3FFd9veAoZ1OiCwT0V0OpkyT",
+	"brFxQWXi3XhQfDS5EDGHFKE4pMu9q93IQkTJcbDCCwlhrOD7D9Wj+4LXHxqzUTQISTvYRghvLVzWMOqb",
+	"pLvPGoRQsqwB1+E2ghGt+9AayJczF5dXTyPsi0OOlMgPvROJ4sUUtaDROkAw5lpmlDZAukOIdjcWeUVp",
+	"97oOM+IBVuOHJUKJlUlgZLonAdmJNITva1DjDMTj7BoxmZVd9wjtzDQCxhyiFgMCwoNYr1T82WpknP7+",
+	"96UDgo1FNGEXhIhL2MYiXJNBz2Eq+SdPlv9QX7LkIUWEnyB6DD7HbB97oChiCVjYDThztfVd4WDrqwPV",
+	"zcUYdzvC42EZxZx6Ltknzwg+JTvjbnUOtoSzHm93SsnAvZYT8FmjhRsFPOlP008OnKjeiQfPd5rKLHoQ",
+	"nKeKqL8lN9VGUv9ZIih1JQkDRkPoW6DUMnq1m5a4c/PHMo79fmyXVQ8wPN353qQ4H2RascVarFVlrXmb",
+	"rwXCgKRN2Hgl1VVDu4c7+D0nBkrXqHqYA3PwFZKNBLhXIisIaycHKiUflkbupzSykQJRG42gEZfLe/ek",
+	"xOM7ULv4XShFTByszTpi5jCUdTwQ6RHWZO+TvBhZwqX5Xh2Dc2r7oaYAWxY21L9HlG+lSrZwAlHy+QFx",
+	"qKHVUil1eEg103CUu2gYi7xGFiDp87zUUSr/PuRTw2O+C/kogiubT0smEgqIjyozKgQt2WcNdJxvMtbR",
+	"Zf3QRmgAFC9b0oATm9tzmhs4mwOQA3fDgPfHh4Y9bgNs2w3IkqeWdazdmu/V96d2LKc6/Whf7ZbHtnWa",
+	"umSMeKPqIkepFlnXL2C+brekDyLCWBhUIw5QLXxAhH/MJTIdGJgwblrsG+Q58MlyQWq+qG8SJWTdqA9/",
+	"thci3uRRpRF+1AfiPojYzMo9LV3tmn4zK5vLJah91HV4IERpcsr3SZpeZDQvB2aVBpsy3c0Z4qN2w+cp",
+	"qo1Mg6Hue5uswqEVJNxx9cb0YItdq8uZiXWYxnECkieszhkiSFRfk3ZXYjM5K3U41dN3wMGebi4NvWa+",
+	"Y92lx8rljZro3J/20jEB5VDX/juMmsaiSVpaGoeU8jqLf1vHnVzcxfgSQV9mCMN5vGkizFcP1pd7twef",
+	"ceJDagvQQT60hTw+kuyLYC5/4kZHnQXBWR87vitcd1fY9rgrtjFwcPH0yeVz5x67vHL+1IXLDpknbY93",
+	"Q5aAPcQUBmz1phM80F82Sy6k2vWkmY7dAFoxoArHbqeYrUfDYXwoSWj3OptfF7FO4DxPnG76+HLPeGjT",
+	"+GQQJdEBI4qwgnecY4e7qMd5QtyAM4tqUSMaJsZs8C4Rndx8XOfaeKFT4VEypWP3rcfgrcllJ1NV2eP1",
+	"alzVOK0TLaL6RSvrx4g5bUMSXdYXem2GDcm9EKkL2oLovnDkjE6Z4SYKOLAlGDwfiCFXOK59VCQZUihM",
+	"KShkIOm1zFb4o6ZCFJinics7yEubCBiEf5vWMGtx7J77PafCMfU/7kMoZ8mKuicZXfhItdbTXFgzZDgL",
+	"WeHhtohSE8r4mFmtYx7WLemtxn+QlGAueqJNfTUU1Wk9kVRHVJ0uYfWEr3AcIesi1noPciw5vfKDFQoy",
+	"G9bDk3jQh0AOZcUxHdLU4cnY1WzI5kGKQY7LFA9MMbKCkLVeRrQxiR6QxVOZ13kwip5SJfD3yRKxxhws",
+	"NwgA3KSKBshA7bllkQwmVcH9RwCQNKNYGsJ/tImPrC4ll5TeoExunUk9oLBMIaunmPzSYSwgghvsdv3X",
+	"CBo+/qsREuqFQ3IaJWUMrqOYcoU3A7Ety0TDT0gUOlKJQuoTl215dYbItDQIvC0GHjbRwDx1zHiI07cw",
+	"sQkbLwZNJkOzhxfN1xUX5zZSfSQb1czppvoV8QPUh/XDRsIOWGGBxjXSDqEReUnzyQIuA7gRqfE5fSvu",
+	"CZcOIkSmCeSFzMNOioggAzvp3id15JYxx3MJGK23mKvJYd/dLgaZMJzgPeTCgQFwQk6cwYRTqCxpLtT0",
+	"ZMiCcZPso7Bpbrb9dy7uOV6uflbC1b33do8oBkgG5Jpm87PFjZ/Txv9RsW17t7X/FGz1hBe8TKroca0u",
+	"KfUdC+Tdqobzx7fhhkcwFZD56klTPmu/tsqwbsgL1FD2J4gnl0gVfLkRAIz+Bf6ICbVLpMoFZykMq8hj",
+	"Ho1j//eq2h/94YJTUO8ns4Gi1+Pb46eaMceHP6Sabh3c0nEyrxLVoaiSqbgoGYptYvcNuaxUy+qmx91q",
+	"hafSfjHhySHVkF0Lh6RYEZNhVeGpFCsylc6ssvOp4jSqaSfKYKzwWk8jwkAxdZcrq5LrPGMZNQOMrLYg",
+	"EIHObiwVS44SuvCsaESEBBljahNW1xbAx6H0CljsNH6nVCw62t4LcSFe5LAY1UfyaMEZry4wPkvG3Qlz",
+	"fFcB7SZq0ui5rN0RUDzSYQGZQjeAkxBp00p1UT9UeBecBPA27KKrzXrofY9pA1HWdtR80WxAhQteZ0u6",
+	"C89m1JMTN2Zo99YB2r0nGsM+cnPvV0XmoGSGsx/XY5Qu3hxatrmOQiFJN0oUQtIwCEW7jkgLSS0tk+zI",
+	"SNBB3tPj9VxfoxIgA3EMUJqrQG7rWsOx5bz+O0jIBAaxHrnH6xkiO3rrINvw3xsU4fTxqwXdQ60s2hqb",
+	"aqJDy6Aauxxy8sgBlmjmFns6pCV87XDX+XQpAoC/FcoF1jvbqj1S9y54Z1cuPbEyd95bkSv84mL95MqR",
+	"lc3OP/7o5Nnjs6x3tlNfWFUPFenlonfu5Nkn3Msr6t+t2iP+4/+0viJX2j8qqZdWN+rXzp+6tLD6RHN7",
+	"9eS2Ry+fKa48Lq6df+J08fxGfXv18eXtcyfPXnUf2fQueCuLP37ifHv18qXej9fPHp+92ii2S48Wa4u1",
+	"C0fFDxfCuc2r/9A6e6y3Pv/j7R8drV+cu3b5eOfcEff0gsyo9sYlDebLnL28oSQyMnCeqAxugTKdilyX",
+	"isePjGQUMJh12PZ5Zh03wOgNDRrY/ViVtQ5vEMD9StzsVEAyDj1GxdTa5J8yjYenUyVXU8ataDd4Q2e/",
+	"rPBQTNuBSjJxnDLpSkj2gVOiHqBPbaf1YLk/bp+GlPwWolpp9qFncs8YiE1IA5SSS055riTF+6sxDc0S",
+	"7GRfNoSBmsSAjyn2+RhHju7w5WCEwJMEPz1LHtFAgrE+ez6Jp1PhMaAO1dUwioI6GvFVg/ckxsdgx7xm",
+	"bnJ4f79JSGQfTfm+F1Sl++oNEFcuWZkk9YlgCiEVlkp9fFGDf1MzuWQuPDFWrGIjLSpb96ypzcPE7Aey",
+	"Z83D5OoDS662rnReCYb6+wMRazGdMO5HjEWN9eDVcGX3Arl/O7JvSPY07tN3E5O9EXfyH57WnGj2n2y/",
+	"PqKja6K1erIP7ji9YM2bNqDcaCy1jLcicMvRb6eBKifDkR8FVZ9Own8QcOejRj75t1R+Kwj1iZEfcKD5",
+	"yYD07w8svTM2/ODELyRvyagXMy71eK9YnGfcMSyWcz2lDqRg+S3yynQ6oAKPbmgvMCVFOtne0X578Fsn",
+	"6VpLiAq3RUQ5FhoAMqbB4hgFd4L15Tyj37TAuk89zNI2GQ77bXQBi0e2jlLm2Gqgpda7gRf21tWIOt+L",
+	"0QAtOPyvM0bJOXt5o5DpRwTJDwhMVJLqcjdsicB7AuzxMjkBHyGVbrG4UEdgP/WfrDpLwN0lNSIEugvO",
+	"Xt4gNSZDUu8GAURIAloPIVlDNMjFMyePHZ1fRPKgflMEXtjCYKHHOXMrfOrR9fnFI0sxjiSpUr9ZdXTg",
+	"LwLzcaxo1LRDqp6UkJZX4VV2rYNpeWZ7NWQZi0EowVXaZO6M6IZ65fC5LbGJIRdtxxr7AskUThWoCHc4",
+	"Oo9WGGI7WnD/RSkUOUXNiQAeGLKgsIqmB/5ZTz3cMvF9TbfoaYxJqOP9kPWiIf+hy4JeTopq4mwpYmeR",
+	"DlUEFbLAAUATYzxiQiSZUlvUEEGFX2a1dXTytSh3ZYtuMuAFjFDZ43Xa8WZ7tO1Pl0ktENsSGh5SSKek",
+	"rlvhuAqIKleRfrx2k8igrinIMX9GbIf4BwiTcrZNoglMTSt6Q7hQUE/bVG4iWBEU0xHPnJkvmgTKHxHn",
+	"UW0ELHrkZqrr5Gk4vbrgIa2D2a9f2vDapE09HlKPqyt6feAmeW0M0so2JP0C6YQzqFEB4pTGVDNJok7M",
+	"XcHRJB2E2MAcroBRH7Ju6y0aqqV7krii3m0z7RluMfLoxsYaoNSpO4YxwmjDKlzzYkxuwrnWGDi/E4fn",
+	"aDQPNAAM9KbvbTFi0tBjzoZeB2sqsxVe4YDaRc6uXzgfe3500rM2wUj1SWWtODEKobJVrlcNkoj6sVrh",
+	"7GqX+tbaEPK/TOaLRYeUikXMODNB0tiDGdEzwGVBaSYCWNGeMlDQbbkdCI0rQ7xwWn1vTv3PgoOR61Jx",
+	"kUxR0mZhS7i4boDEcwWTkO7VolsMXjum/ue4Q0pz6t25RfU/RxxSmj8Ogy4WF8iUGqbCqxdZGPRmlpXc",
+	"rE6Db2ZRrUIHuomyJQNOfeIzuimnZ4nJVIYzky0RhBV+suVxJiH2HCqlS8Ken9SYFxDQCDN5C4SDMHaA",
+	"NxF2zDVxj6UKH5vXw3FqmGLA5o1R/Aj1pdA/4rZZ7MaEWAbYTo3VaVeyLL5BYrZR4Zl8A9hDNuew6DEi",
+	"RYObVv3HGa2VzaykSjHgah6SEfNA9md3vQhYh9EQ2tLowEub9gwQpgdoswZaLjlOucKp5lGiQeYUMzxS",
+	"Ip1AsZKaz8jy+smVFXXL1SVWyzZtbmSHKrHpSbLJOqGj2EIPyQacXSCwOj6t42ELnrDem4yzgIaaWP7m",
+	"b8gJs9GCa8GKyM+STJ28cHF9usKXSQcy9dUHNAqmSeHAR3HFOks+6BGlQekCBnTa0bDC9aMetjRnUbAt",
+	"2mJozbN87tyFy6dPPXbh4sojK+fXq2QKwldmThUuu/UWaCNKtsry4cO005nVeuJsXbSrcJmqf6duVZRa",
+	"oUbUdQxuG5LylXyIWKIECUI6AWv4XrMVkqnqhbWNlQtqfGAL1QswvFEklut1JuXMScVghR+d6SpwiOq0",
+	"jrniKuNlm6YgZL6IeJiDX1pW+tKMGWzKIrNDUn9p2sl7DYeX+j3Fog5JzbVkBNds2HP+Z1BNkWXkGw5J",
+	"cAJHKfkh4+HMBnh6On5X4nWoC26iAlhlQnmTRTdWNGJdwsnexVV6bWa5qbTH1C0NxcBu6os7YgMdUv0R",
+	"DXplMvT0Tl/rCMniZVuc2SGnN2gzXvMpT3aEhFU6FZ64zLNkmZvZmXCYYlt63lAhwwVJD/53VaMMEUWc",
+	"vo/dIGNKtOmmVFyY1hU5EX/Uqq45BOr7s+REVPCFqc2K+D2JhTRlvBB6pkqrmyXnBakLsemhdAGDDfF+",
+	"6wFzGQ89JXrbwsV4AYRrOGMuRGYrUasLXDYkzqqVxjwANW5MDzN3Xs3BqACgn/QqXD2H2+XEcLGKBeHb",
+	"1HcIZkxVr81AS8yOCMIZ/ZusGn62ClXfwFSk4fjRZKyEREWkCc0ECVOzMEtd0oW92JpHcxq9Wsiw04ax",
+	"VpDskql2PJUKh6ZvMYqwrbXBI5AM7QNeKOhAqKYqk5ZLZumbqyvKWAPY3oLhgaLDuBTdoM5mRdA8rF+S",
+	"h9WzFkjChtcuOAW1MTqoMlucLYLfqsM47XiFcmFhtji7ADmlYQuMxqQdAh5zITOwmk8qM8ooXTqSh+qq",
+	"0jtkbPejmaWZi9IFoEJqhvkM9gKMYFL9iXrWIVmQ8Veqs+QM9Xxlv4WhompNt0qsIZQicyGUHOE1cPy3",
+	"ls/UdQMmdVMY/ILuzlfhVJIGfhvOKaqpk/GqPGlsRt37wQuJ7NbrjIE/RFQ4F6StXmt2mZRIK1xfxbYX",
+	"woWAW2Q+A5oY1nLOVviaGaiOWxp01c81oYjfJbwLvRGBvpQZUNYyVgjSVrbxNoUCQLCjsd2rJ5XmieQU",
+	"XQTIkoyPNUqLPSHcnrFzGIY3AWa4Dm8dflxiyvC+kdfxloyFrx/1BEl6RMKgy+AP+taqb80Xi5NNGuM8",
+	"0AQGYzU/eQAizN+LvKsrdqxg960v+l/9cufGK/3nfzPh6UcxOjj+VOP01GdLePxZ34zI5PCJuGwbXpkb",
+	"/colTrXyg43QSsVjo1/Sg2x4bSa6ONbcwujXNoQ4RwNEGS7NLY4zOdntKBHIXICr3dAxiNL88bFGW6W8",
+	"Z2S3em9xnE1c0XYphATwrTHWdqIrewmnZKH8kytOQXbbbRr0sMsDAS4U0qa0ihtk4Yp6zZZBak/LTxaa",
+	"LMxKdt0SJiEbQ1BolSqrcwoVeer7P9Ao1Sjo8VdTfR2l44Nn0BdSfy32d8UpB1KpFdzkvJvM60wOqyat",
+	"+KK2cmVuiCh+5DC+tuz7cKey2N3wTb/ww/t5NfZDPdfTJIDblEEDTo7SETkyNSLTI6c3lIHenh1yEGtC",
+	"PjyM8Q6DTK1dWN+YHn0vTdnYEPUQWvVKqw/fLFmGAkqrMZ/ullUqHp8l+Ek8wTz9LqnPkanS/PFpVOIj",
+	"Za1FJXhGgi4HVXMiNYqMrUVFG3CgitQBVteNJ3nT5X/3RfUaV/PiXd/PUbGKY++D1VjxTx/2n3thUt0k",
+	"kTeVoZqkv7qvK78/LaM4htw/KXjD9+oP1ZKx1BJzHSyuNZwXUtfFAHyuigId7lu004njo5LoKH8EaFy1",
+	"MRers6YzOSKCGCyfMoEmaFHTkxqrizbTofSwBS5VA4lHQyJ4nZGp+WJxetZu3F4m1NRjRp4RD9s4GxQR",
+	"HRmNvZfzFd7/4Kv+y7/Yfe1Pezc/7X/6x/7Lr9556unYa6O/tEQSieKp5smkyaCbVDWREVXFeJOSDrqM",
+	"JWov3YLGVZxZNaSmi7yM3UpRm+Uq6G9utUxKxQXSv/nZzuuf3b714s5LH/RffsNewGyFq2MBkxxUR9h3",
+	"3RMhcTakRV1C/YBRt4d9ZHUcjPo+Cxx062DEQ2q3UNSxCLaeLBPOts25tLyOQ5inDqvCt2nP0bl1VSsn",
+	"rUpCkTzpQ4ldBLfXcixEwfWUnLSukwUfpNqKnTfe3fn1z+689cqSDg7QsML1Q8k3o1ck7XmI9dTFJzF9",
+	"I0scLkd3YFIlS/FWPXJunov1eGKqd6WXzRfnRz+ayN5ZZzy8v5bnGPzsDPRDdBnHN0qj3zgvwjNKIdqX",
+	"/LhrLXPZdYkpQrL4qr4c+1D7naj8WHR0KAI8vICkBwHlCo+BpKZM5cl8sWiF2aah/hYvrY4zDCXzfdkT",
+	"B0Dq+9Qy052la6L2zZcv9F/9cOed32Nnad1WemyVKNoJS2u8/vAy3uVl/D7qgAfKMQaN05hxRPoYKAdJ",
+	"6sw1UTdsXYVMCe73piObdEBLmiXLIOfVn9p000Tgwm0RZ+/Y0S6IWNG6KaVLhnYRGNzBBB8Q9tB37lCG",
+	"vpRSDiJlSX9MzSKOPpqYICiDAOGhVgMR8ih7hV3zZAhZc6ViCTSCCo9UHK30OaROeZ0BHJsICLvWgfQ5",
+	"eOe4A4k0kfaE72SyzIzTuC+MUw+2cgpeSfUxCroYYobTdAiUsak/YMftRBUaVkJlZY7h24W0sWyz0DTs",
+	"dJ7CMh4rNzVo2B+8/KR9SfRfl6K2yTSIEnYLTgFSTnIs8UQRpWm3lyEyCk5Batvb7lKeiWNVLBocK2GD",
+	"Vllt+z79Y/+VF3aeedlWynUerO56nljgRfPXg19LEH9632vZ+cW/7n7x69RaxpamCYod5mnI3DW42jlz",
+	"eKit3p3swUQ2AAd7HKBZjCAKYjTgEZLorEj0r86XQ5D3ia2NIMsKPBBu2+MZAulx4fFYKl3gEMVgHchP",
+	"tuUMtGOuizZDLCLwfxosaQowwaA4M17h8MkpndegpQ/mP4RmcsanML2kLViyTXto8+qU/5TYyqhDGhRf",
+	"xJPGpFeihtdZmVDjCDDSC/IKleUa0LpBsdDVBMpgrfBS8bhO7VZiVRr4oHyZZJ/L3UqkwcO0DwhaYyaE",
+	"ysJctkjx3KHi5KAKb/Mloq9Rn2Py8fiAfLSfeFBl5Uivc50Gwi8koW6UwFBHkxYY/Y9f3nnzpW++fGHn",
+	"Z39CeynqNzu2UJwrlouLIEgG5OD7z+y+8lz/2Q92//p+zLfHkxwWEY+SG5mjPJQOBysd7GtvyQZM6bdF",
+	"A4Q4cj3GFvDLIWmq+nWb8CWls8eV8cYHmNTtoRl7i0L+Ib6exQgfYeEyTmRSBjiBOn5R8eNxHlxpTPDo",
+	"ecHZKg3rrfEeXxWu1/CYu+5BP6t9+Q3XcP/RX3FkoucXxiRmM837ezUnvWhzYywejvK8CNdp6MmGB6gS",
+	"d3Hn4mDNk8nCqp9cUedvqtzwX3YZ1E+uXE+Ed0ylAihXhvbNNcU+0fEtBa93vtJ2GYIT4WB/SrJs/O8n",
+	"yuSEqWbA4gxBlgH/EIrVdaJp0kNPooozXbTjGGVGw+lMqz9gTT5ZJlR9xNZJyVTic9NLhGttTTJmYz5D",
+	"7ChqF1fhTWGQ/h2ipDFyNuou2YBPRsMzHZgA4BOiLhq+v1QsLoAm5grgR0q7JLRJPT5LlnXnTgx5hIKc",
+	"sDOFDf5/3CcgJwJB1pJ+mWg2sT9GfTbyX2CqfxyAiRAWTRMBGdKeoxuTVLiFhdUjsqU+hf6Z0PN9KHgL",
+	"LXU9AoInJ6Jc6QoPhe/OkhNq0mqi1Mp40H4WjUI6jsIKn7nXbpMNGjRZeBChle+RUnHXOgIcXXYsedBg",
+	"RKYxjlYgM9kOvu8g7jlWAumflkjVzp7AEi5/m/Yk4uQM6AUncCr71guu3Nts3Tb1fQEGBqjRC8WcrJFS",
+	"btbIYM6I+WYynXXvpU/7L7/e/+Tlvde+6t94Y++9D/eTPpJAoMlQ0IeN8uBep4PQoJGalWSpGZLLvyDI",
+	"0Sfw7WtgOe3YV+LFDeh2pmv/fMp37oBM1JjHZXSUj+cjL0M2WwYfP5kx/fvtDL8XVvV+vK7Rxt2V2/Vf",
+	"3+//6t/TLs+Dd7pmj/PQeL6Lq39Z38XJXKo2OqQc03xOvONg+D9gdcgirYfelhf2UK8sa7U7s/1JiElc",
+	"Vr+oKa2t6umLQP23CNosMCCrGNvDj+bCq5JQ6BwGEUTlvpFSWeEXuN/LlPZt2sP+FV6I9bWQFlT1qQxX",
+	"Tb6DNwjqeUjpqNvKTjBqNhZk2ThCju0kNkqyqerywjLo6K4XaeoVHpVVmxZdNKMTWqrhF0m0+7LTNJL9",
+	"vmbJShiXIdJEdy4yJRmrcAtVaLpsQ6qrB2FL1tnVaDusdk+mMDWxa8ocwCeTO2WqxNXO11iitxkg7eIB",
+	"dLk6FRjMjExm4KRgDj6T0qYDbRJFZAXziT+tm5ARU2MKNbazZDnaVQtc384Hq/BtKuMzQNvFNCTzTBsc",
+	"KHLzaZ1ltr2q8G2AjIzghRHBE6PN2ErQDDBLqtEKcZejwopUyxd1YKSabHBZnV6K4hPJx3UNpTS954zV",
+	"lSJhcId5Ifjf5CypdhgLLur5OIDhktG+TToZPZCSw8OJrqlzKUN+OUJFc2jCABXfHX2Bqvg8ZO41tRMd",
+	"Uz0hY1FwtmTeU5Tc9X2DpqdIBD4DaAIDLCeEdgNxez6dEhkdSQeIpi22mNT9NkgoOgYQVLGFcvRwhQes",
+	"ETDZ0m4A4Hq4BLOB4CLgbNvmQFn2wckEI74b92GqZsD+LiT8d3QfuEgFWSxmxxigSqBgi3+dNouv5MM7",
+	"gi4zWbxkI0EGuvZoyxNdCfOFIlcvhIb8S0R06NVUh/eCLs6bO7/R3F49dbq3+sTy9uqpzuaF9hlJL5/3",
+	"L7TPbv24mYNZg7SWWGoaynVo84QDSEPoaJRKS5fP7JCIlb9wax0skA0FOJ5GBPJTgv4nTxYsDm10TgQn",
+	"Tumd2IOiAD1FAMTQ9eCLLeY1W2GhfPwInDbG29RDhx/vMLXT0nuCFcpzxxbmiyVTbH3YIBjoril/3/B8",
+	"pk7hB7Gy+rcLy8Xjf7uwvAD/tTiz2JivHasXWYkedUtsrna8vkCPuMdYsTFH52sLdYCmduFk5o8VEypt",
+	"/NFy8Xh5Ya483udG9BRTn5ktLR5JKdMRWZjxrzsFLa/waxZMmlOwOCr+GkT/iOFQkQKUWQ0ysFBO9x9+",
+	"MhFvG3Wk6djc4tHoeKEfh711EaKkFVtUs1vIMy9SndayNqEU7QHmSkYhv2jtcXNtmKu18jl1yTg2o4ku",
+	"u7rop9RFh8vOLzxeT5o06Aa4/eXbezd/nXQDjJ9MYnPQ8dwOWeN9r90O9hYhVAZoonh0WklKhAVQFNp2",
+	"CJS2Aeb9GPVvWvnX9gKCQ8zUW0Iqmes6RNlBnKBy54o2whDMAeTR/D8vLszMWV0SAFJDQxRMeS7CrHhS",
+	"Cn+LuRo7LALGm0ZsAlAkBI+1J8/VeL0msBArkYc0MA6sUEANHIDnYFYKgMGB1oDKWqaXw9qbg0+siBRA",
+	"2mazOfIRxj5voGPzEg4maMI2GPkRYAQodXMpMtpM9aDLOr7otdHGMKgsUwB1dOr0meVL5zYeO3th5fxj",
+	"axfOrZz8cdUxtT5dDraBZOF0UlkwlTs5y1WzwLqhwiR5A/qVzOVRc8BaG9ZKjjYFl0gVwiJu1Vp7cspq",
+	"TuDbyZqw/syPPOnVPN8Lx5/3owNv3qM8Ec5Fl9cBngSFy+CcywXcBK17HHPsgygDvgpIKLWNJ9FvPecU",
+	"2l3IbdSdE/SG7N384vZn/3H7y7fVZVIXLcfjdeNX/S8+3/3r+3tPPz+pFxruxFA3V+bHv89SAPiU4c7D",
+	"sjVc5rOQjajyQ/xdbVjFoUaPY/AQVSOlzc6SE4OlXRWemfGtQX110pyTwORNh2R1+DQuBsSwbNRWL7OQ",
+	"+ZS9tO9M8dbDCKOV0QAneLBFVbND6eTbqn56SCsHTCvjlNMkCnXHdbmb4FrSsy+NE32L6Uw1CJc5Fa69",
+	"edoLX62Jaz/weJWEgAcLaOOhIJ7uMW6KoR18UHTDqlJxNfSmenqWpF12AMMLvb49N+m5q/AqatMrbsJ5",
+	"p0w3Am47/SgAsEK9C+WkCs6m2NWpTMYcT9mZ5AYenKus6vFq2dpbYXuVl0hVbYz1u9mbhJrm5cEi18S1",
+	"bFcavmKw0eEfohtm9tEclJB6Kg+sW+8ihDjiPTMBCs+FaM02FHsnZl2az9k/TVOFe5K/fU+yK8aN4maX",
+	"jlqhXX37JwrsZuVcWOHWSbXdxKUbM/kic7jvsf67ls2kh0qDpuFn40qCqC5yMCdpNp9bPriJR3g7EKrm",
+	"6GiQwPgyzedCBA5mIhlf6WC1AmY7zeVkOy1MhJHTf/G93a/e6H/82pDbd88znjJH+R5fOrUtVl3m0JsG",
+	"JvsqumFyr5v+XcP6Xhi8ZeS0Mgh17ZcJ06MNWQ2Ez6qYpVAFx8QlHnp+dSkRahXbHMBpyRQHGxSgUjwm",
+	"oXQ5dpNMg6uQEzPxvMhhYlWTXnN4+d6kMR0oGmi8meZ+Dlx+tfeFsnb3jA8XOg4rijnCfHIqShIfAUk8",
+	"v1E8Vl4wkniAa+jJIdUURnCqDO6x+9f31XV+9c19uamQOsbjIBkjPbT4UvyGWsnq5t7lOrui+ztUwutA",
+	"Q14+kyXtsfQxmw08cHJ+crfv0THcvgs5bt9UVNF4fiPx/8A4obNv+N7Tz+9PP4CzH/t6ZwzzfVcQkulh",
+	"TXNV8u8sck0dpsy7t8sDNSsOmOEu8b1NhtlY5pdyFNmpQjbdOrtqFAU0bSGzys6RwxSmhDoyVAHQk72H",
+	"lYeRsjD60RNmTeM8vKw3ZJxnz4H34t5wK0zqWpVN2NnazNxx3d9730kUO2++tPPGf/af/f3uTz/rf/LJ",
+	"3jNv3/nVc/1XbhSGJVPMFYckUySyOoySNDClY0Om9Npf+jc+NhMo5U9gIXMCGZxr5y83dp6+OSnP0gQ7",
+	"HtdKD/FQI4kZHNzKKHFTS7Th2RZALxexWctoreSQjPoNmhg2Nhazs1A9yCitSnYVGkjVWE9w16nwDDdF",
+	"gqdhcSWE17Y9yTQwBbDICvcZ3fJ4c3qJUE505YjO/UCopWEc0axv3yaRk10Ac9UE75v2xiedmNk+THXj",
+	"7gscxd2nIwYxccSUtrEtklkMajNK8XEPTUHMNAejvK/SBBZa9NKRsUyn/qd/3Lv5RdKmuT6ZaoWkNKYH",
+	"JmO4hwzLZlirMRNBMqLJqzScd3l8ywsZfmPf+D+uK0miPhcb6iFxx1hsWDdgvgNYFAbXNhP0Bx6BLlbJ",
+	"ygFdvK4+htMPTA17janJYImbVWNuCiOgxaLuhDMLTeQy8IoMPwphQYlmgkO6KqzY+3iPg88TKI7jVU3f",
+	"h1ykOOEqwyjFU0wbgqX9mKUWv7rz06f2bn6KkDIHno6U/fGHJXd3i6Rp3XUxTu6ToqMRea5nhaebfek8",
+	"f4qFRRYDIhRRz6H4J04+nC4Tyitc5z/qEjlq2rlEiAk2kjnoVjGWOb4UQ4LPF+dNnm0W77H7fCb5LZRd",
+	"AbuVAPHgcRKtPwpcx6DoupljNs5boosjVDQlwNGg/bkBQs+HSFNLlYge0aQe14U/XpgJhR6texATfZmT",
+	"KjIAs8W6fyDostNlbIwZ5/fqTaCuG+vP6ssD4gxhyI2C62J2RxKHiPSQw2O+NKjVoUZHixv+IfacWig2",
+	"i0PqgQmhh8Fz1bKxw6+B7rCTbCOA/KTM0/m0ViNUCWlykIkLGbgnL55e3ji9/tgjFy9cWvsBcMFqGc8H",
+	"91np7OSibmQIxWWwaegJKRVL00STqDqhpOMGnSq6sRx035VLpENlaE/gzPLKuUsXT68/tnb64mPLJ09e",
+	"uHR+o6pob+CRxy6vnD914XIVy0k1XJ+a4fxx3a/Ubi+cJUHPRjf5PorPtAcKGrToVJU0yTnQ2zYm47TS",
+	"kHHxl4jX5EIbbJj0iBwsmeYyDoxblgUUa3jZlVbF4gHXVh1cOvI980vb+cjPv4sC+p7kI2d+XCOFT76b",
+	"8/cJBHBY8kseBqAFyhc11jh4DMC8Uf5/1qnuZ4eahC6mDm1c9Wus5MssbUcmXD8OsdMsHdIQQSxoUaJp",
+	"0Y+5BGu0yUiN1je1fInSJMtx3TL27q3wBNJptpPrrL2S++T1T25TFFoZnt+H2hvkf3Zok02Phdx6b/P9",
+	"vt04Q8wvXbqV5b9fmE9VYo7NDY9obvhgMOUsb5zFNScVcRbFj+mLyxzsoS8uN50hk+kNY6c+o1ujyjY3",
+	"YrhrjuAqNkxgjLwKDFDnVcF35WCiw7l4vPuldD8slTgYSlMnN46Ebo8Ku5tQdwSZWdW8DnFuqkoIVaFx",
+	"CJV1TdAQtglcsLEvDwTiSWYcHqoUWsJ3beiaCDdEizUgWlO9oLUDG2thepZcxqa5ZjDdWDz1deG7Fv6K",
+	"1JA7Xkim4MGGCLZpgA3V4f2ATS8l9IiB/IF2vE26/zp+q8KVDqK+ZtVzqB8OSV2KrDaLyrhqwxpBL6fC",
+	"ayJsOZkzt4FMZ0mMtrQtABDGY5K0aa/CNdTSLFm1kY8MRr6GKlrKwj0C1JwKHw5/RCL0o1lyMYH8M4hw",
+	"BD4ytWxJal3sLc+FUcYcIoWpWWnTHpGbXgeezdHLDiQTY5CDJiF1rJTvLO0JMCL2W6ut5xHXan8fcz2y",
+	"4U7m8vMm+q9+2H/2D5E21H/ljW++/E2EFTKXhxVSLBeLs3PzC6OxQtL5J/WZo8n0EzslNhOY5T6jnuC+",
+	"PUwQeeCLFBFGaKIMEcRcydPoVmmwmY2YSyVpQc6GiewmwIu6HRIKTBJxKlyLmCqiuyFwt5agUat4Cf5v",
+	"tK3xesgokY6aGu9ZonhVFJIVHL6DegCZolk4StMapk7bRFVwvWPzsjinBfJTsAhdy98yoTrHhYaY96CM",
+	"XC80oNMVbgBAjFtdRzesOgHzdUS0kiHlrgREPo10rWQyGwYzqMTzVCQwD0lESkRhWOEai286niomZ2gH",
+	"vIYGj4rYc3q8XDZKuZ4s7IKjjX3qQgzGhF+mlGx12ZZXV4/AJDwuoXWOnDbl9wGrM68TJgrvpSCuyMCL",
+	"U4dNKzwL/mo7hohP9uRCRYG6JliFwJERlHsMJaAXZIgoZL6v+9+0Z0mc0annK0lTVLj2r0crB8h1vXpF",
+	"JEuk+shpDb9n51ZVQYWATAet72y3KMJKwkU1TevMxpfhRKYMvLwiMBG2LGJOEq1j/mxHSbxQMr/hJM8e",
+	"QBq5O+1AmsEUF2GFR/2Lkj6tOP+K6PQr4oXwYolMmRwsPRh0xdDvARFmHlkKgnM6S29SHEVt2n57v4Ni",
+	"oNGyUn3OqDtwl5BIaqKmOZK6UXPzdvpSJAtttK3r2oeSMQLat0et75Xsz9muF8y7nCAFSQ1wr5rJ5+4b",
+	"KBsppEmzaw7hYltxwOSeZcRZAt1VItJdRugYqbRXfQkLKdCzJGaxzraaLK3rIn55BEyx9emHKkUihUts",
+	"sYglRuKykZL3w1UM3YIiX8s4zd1MJeOQRGhzNWAiXWjJtLVIdYiARKuc7hADnOiSntbD7hDfSXdmQ2kb",
+	"5gTzq0G7HZeGbC0QDQ9txBzEOU0tlPeiLLsBYqyaJFQlkGkT/p9k14y0bmiMF9+r96pkquEx35XEZ42Q",
+	"KLG4yVhHl48CJwXNNMKGhmyODk5Ta4yK9xqtUWms0Ji73ZUheJMUW/YZlYhPB4NlydtLifXfFa3fTSNt",
+	"e2+SuGw52cBjsne9MFzlgQvNkb3w9l3tmr8fug42p+R9VJmrJTFvf/3Rzmuf7f3PMzuvvzWpSX5hm+ud",
+	"HSY4s0d4kNnU/vqEf7fafiMrU1xBGzARV+GugazoGNDDIYxTsuFt9jrdmu/Vo68r2yUh66rGtZxipBU+",
+	"FfnxpxE22wvjnDYSMB91d9u/XDa4blUH/MGYIOhWyVS7F2U6ofXWttL8ph0SP7zKqrpNqwRLr81ST2rV",
+	"oUqmVrTioT43rSyeKhecVWdNM6AqtF7tBAwglsB9YGardxJz+rjQH0I+bh7KcSiD++8eBvjvR8p1ush+",
+	"LJgP3FTjvDYEoNidQWYbDvgxWGP72oc7Nz69/fV7+3BHrgFdj8H+hg31UFezsqeTTRYOyTTrUIwJ2VV0",
+	"9wG1LJc/pbDFc9nUehgw2oamRdhSUvcBJLUeOdztWJ+YJcukaiDKq7pRAxgPFa71QdmiHYZ5Ljop1pOy",
+	"q7hXhrNNh+Io71W4L8Rmt7NEKNlmvj8DDisXknIjJqFmEc2xRSWZovgAJG9W+OragkMk7U0PKYczDRpP",
+	"tmi45tUnZiRn9Ooftib99luTWmdxT3uTrnfrLTXW96g7aeIu5bQoNfyj3VkYzTu6ricG+Ua7s6B1FtgS",
+	"opU5cGlLxjY93pwly8oqzGIqZHyeEjcHtZgKGYOnrK4tACvxoMf7UJax2ll4yC7GIeFlRQxjM4vo6Yes",
+	"4gFtZLy6tjCSRZRGsogtz2WZLKL0wLOI0vgsovSQRYxDuj9SxDA2i4iefsgiHlgWUcphES1G/bD1RD5q",
+	"UFRhWLTC2Z1A1JmE69vtDEYlHtUf3X+Y4O5370rS077FOJN2cnA0Y2OPQW/XcTdC5xu4NKQ1KhnyMVpv",
+	"qdOPsilq3Ti/MMoxIFPnlzfWwQaqC85ZHZL2mC8ZWSwuKNbm8SZE3tUjioMP7u9FnOr93V711sJY126L",
+	"ej5egyFHotbgjTqThHmbH/hYV1JLWchn104/4pC1848QEZATq2tGhV4iVXVUVd3PJmofkw4zJE3P/EBB",
+	"u+uHXocG4WElkWaM48iOFUCkpgBZt7VeyKJiHPXD9ARQxhAYUPO6P4GB/abjWS77W8/f/vLdSR1W52l7",
+	"uJs+9dX755saw92OB7QhxLovtu+/t32SMjac6sFUseG3xrNW8Sa3GHXv7iaTqYDVRZN7UuNLhsBHQ4Cg",
+	"pToECWLRctWhv9YhAev4tK4TqOKejaZ362lo1YszJVOgrQoes/OwFTCGSXTTGMKEaCglunirwsOActlg",
+	"AQloyMhUrRf1fzpSIj/0ThCP637AC0UiwSePeW6mo7jSYI/p/rdRay58ZJN1wiU7T6BNe9hMgZIG29bT",
+	"lsTjFd7wvWbLQk6wJlIC+H2jhGuhNO0Y9yU2aVSqtJkSKc0fh4azhuWRk7jdM4r84vRGUhNd7tKgB+tR",
+	"enx2JFfNUqk094jF5lPOBEx3GR3+D9nuQ7b74LJdSKMEQh3KcrV7cCi7XV07/Yj2EU6tnFqYCWmzyaCn",
+	"eQ2TVmmbyelJlCh0xj1UoB7e5Ic3ebQCNcyHF7nhRitNnKysXyBgj2J//qnVtdI0evYmu7ylh5f34eV9",
+	"eHnHvryZ3rXJvHlX1NNKK0ev9GCqki/qFCpXFJW0GQ+NFg+O8GqbbjISdHmVyJAGIVSjYxfzVhh2yocP",
+	"w/stIcPyseKxuYJTuDbj6eXp63QlWsRgZ6ymJ0MWOMQXTahV5oBqRUQXqjp1IotpaplRFLraDbvUt1pj",
+	"Sus9kxgx+JqBCwYgspbXsV7SpdgZMFOgFEknYZZKB2KJat6rayXgQ/YM8NAypp0sQ5sdAIfKmgC6P3Vm",
+	"rPZyWW9aXi615ddmwGxUlD0DsRDqAzdrs7Al3PMiXPZ9sc3cdL99/F3XQ4etGHqthTAdqUqHUnExkWJ0",
+	"89OdT3668/pnO3/65e1bL+68dnPnhaeBwrm4KLrhQHt/GANsYlfUu0B/I0csJSA7Xvqg//L/vX3rxf4f",
+	"3uy/8yGMJQKv6XGNsJaC720xcvLCxXVlpmt7Nm7ch4jO+DbZWFl9bPncuQuXT5967MLFlUdWzq/HU4P+",
+	"3lM0rtEjLaoIUN0WaLTthaSpYfkAOW86ayELSRb/Yv/Zp/c+urV384OdX3+w8/kre59+2P/Nb/Y++vrO",
+	"Gx8p9n39/wUAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

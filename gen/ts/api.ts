@@ -83,13 +83,25 @@ export interface paths {
         };
         /**
          * Add a friend
-         * @description Both accounts become each other's friends.
+         * @description What happens follows FriendAccount's `friendPolicy`. `open` (the
+         *     default): both accounts become each other's friends at once (200).
+         *     `approval`: a pending request is made instead, and answered 202
+         *     好友申请已发送 with the request; the recipient's user sockets get a
+         *     `friendRequest` frame. A second request while one is pending
+         *     answers the same request. `closed`: 403 对方不接受好友申请.
+         *     Whatever the policy, when FriendAccount had already asked the
+         *     caller, this accepts their request (200). A new friendship, either
+         *     way, sends `friendAdded` to both accounts' user sockets.
+         *
+         *     An account that FriendAccount blocks gets 403 无权限; one that
+         *     blocks FriendAccount gets 403 saying to unblock first.
          */
         get: operations["addFriend"];
         put?: never;
         /**
          * Add a friend (POST)
-         * @description The same as the GET form.
+         * @description The same as the GET form, with an optional JSON body whose
+         *     `message` (at most 200 characters) a request carries.
          */
         post: operations["addFriendPost"];
         delete?: never;
@@ -107,7 +119,9 @@ export interface paths {
         };
         /**
          * Delete a friend
-         * @description Removes the friendship in both directions.
+         * @description Removes the friendship in both directions. Both accounts' user
+         *     sockets get a `friendRemoved` frame, and their one-to-one sockets
+         *     with each other close with 4003.
          */
         get: operations["deleteFriend"];
         put?: never;
@@ -134,6 +148,189 @@ export interface paths {
          * @description The account's friends, ordered by account.
          */
         get: operations["getFriends"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/updateProfile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change one's own profile and friend policy
+         * @description Changes any of the token's account's `username`, `age`, `sex` and
+         *     `friendPolicy` (fields left out keep their value) and returns the
+         *     profile as it now stands. The body must hold at least one field.
+         */
+        post: operations["updateProfile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Another account's public profile and one's relation to it
+         * @description The public profile of `TargetAccount` as the token's account
+         *     (`account`) sees it, with the relation between them: `friend`,
+         *     `requested` (my request to them is pending), `requestedMe` (theirs
+         *     to me is pending), `blocked` (I block them) or `none`. `online` is
+         *     present only between friends that no block stands between.
+         */
+        get: operations["getUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/friendRequests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pending friend requests
+         * @description The account's pending friend requests that have not expired,
+         *     newest first: `box=in` those sent to it (the default), `box=out`
+         *     those it sent. Pages: pass the smallest `id` of a page as
+         *     `beforeId` to get the next one; a page shorter than `limit` is the
+         *     last.
+         */
+        get: operations["getFriendRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/answerFriendRequest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept or reject a friend request
+         * @description The recipient (only) answers a pending request. Accepting makes
+         *     the two friends, in the same transaction as the request's change,
+         *     and both sides' user sockets get a `friendAdded` frame. A request
+         *     that is not the caller's to answer, or does not exist, is 404; one
+         *     already answered, cancelled or expired is 409, whatever the answer.
+         */
+        post: operations["answerFriendRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/cancelFriendRequest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Withdraw a friend request
+         * @description The sender (only) withdraws a pending request. Not the caller's, or
+         *     unknown: 404; already answered, cancelled or expired: 409.
+         */
+        post: operations["cancelFriendRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/block": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Block an account
+         * @description While the token's account A blocks B: B cannot send to A (an error
+         *     frame 403 无权限 on every channel, nothing stored), nor send A a
+         *     friend request (403 无权限); neither sees the other come online or
+         *     go offline, type or read; one-to-one sockets between them close
+         *     with 4003 and do not open again. A's own sends to B are refused
+         *     with a message saying to unblock first. Pending requests between
+         *     the two are cancelled. The friendship and the history stay, and in
+         *     a group they share both still see the group's messages. B is never
+         *     told. Blocking an account already blocked changes nothing.
+         */
+        post: operations["block"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/unblock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lift a block
+         * @description Ends the token's account's block of TargetAccount; unblocking an account not blocked changes nothing.
+         */
+        post: operations["unblock"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/blocks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Accounts one blocks
+         * @description The accounts the token's account blocks, ordered by account; `onlineStatus` is always 0.
+         */
+        get: operations["getBlocks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -795,6 +992,220 @@ export interface components {
             token: string;
         };
         /**
+         * FriendPolicy
+         * @description Who may become the account's friend: `open`, anyone, at once, by
+         *     `addFriend` (the original behaviour and the default); `approval`,
+         *     `addFriend` makes a request the account answers; `closed`, no one
+         *     may ask (403).
+         * @example open
+         * @enum {string}
+         */
+        FriendPolicy: "open" | "approval" | "closed";
+        /**
+         * ProfileUpdate
+         * @description The fields of one's profile to change; those left out keep their value.
+         * @example {
+         *       "friendPolicy": "approval"
+         *     }
+         */
+        ProfileUpdate: {
+            username?: components["schemas"]["DisplayName"];
+            /** Format: int32 */
+            age?: number;
+            sex?: components["schemas"]["Sex"];
+            friendPolicy?: components["schemas"]["FriendPolicy"];
+        };
+        /**
+         * OwnProfile
+         * @description The token's account's own profile, with its friend policy.
+         * @example {
+         *       "id": 1,
+         *       "username": "爱丽丝",
+         *       "account": "alice",
+         *       "sex": "female",
+         *       "age": 24,
+         *       "onlineStatus": 1,
+         *       "avatarUrl": "/Tim/avatar?account=alice",
+         *       "friendPolicy": "approval"
+         *     }
+         */
+        OwnProfile: {
+            /** Format: int64 */
+            id: number;
+            username: string;
+            account: components["schemas"]["AccountName"];
+            sex: components["schemas"]["Sex"];
+            /** Format: int32 */
+            age: number;
+            /**
+             * Format: int32
+             * @description 1 when the user has a connection on any server instance, else 0.
+             * @enum {integer}
+             */
+            onlineStatus: 0 | 1;
+            /** @description Path of the avatar download, or null when there is none. */
+            avatarUrl: string | null;
+            friendPolicy: components["schemas"]["FriendPolicy"];
+        };
+        OwnProfileEnvelope: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["OwnProfile"];
+        };
+        /**
+         * Relation
+         * @description How the viewer stands to another account: `friend`; `requested`,
+         *     the viewer's request to them is pending; `requestedMe`, theirs to
+         *     the viewer is; `blocked`, the viewer blocks them; `none`.
+         * @example friend
+         * @enum {string}
+         */
+        Relation: "friend" | "requested" | "requestedMe" | "blocked" | "none";
+        /**
+         * PublicProfile
+         * @description Another account as the viewer may see it.
+         * @example {
+         *       "account": "bob",
+         *       "username": "bob",
+         *       "sex": "male",
+         *       "avatarUrl": "/Tim/avatar?account=bob",
+         *       "online": true,
+         *       "relation": "friend"
+         *     }
+         */
+        PublicProfile: {
+            account: components["schemas"]["AccountName"];
+            username: string;
+            sex: components["schemas"]["Sex"];
+            /** @description Path of the avatar download, or null when there is none. */
+            avatarUrl: string | null;
+            /** @description Present only between friends that no block stands between. */
+            online?: boolean;
+            relation: components["schemas"]["Relation"];
+        };
+        PublicProfileEnvelope: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["PublicProfile"];
+        };
+        /**
+         * AddFriendRequest
+         * @description The optional body of a POST addFriend, shown to an account whose policy is approval.
+         * @example {
+         *       "message": "我是bob，周末一起爬山"
+         *     }
+         */
+        AddFriendRequest: {
+            /** @description A note to the recipient, at most 200 characters. */
+            message?: string;
+        };
+        /**
+         * FriendRequestStatus
+         * @description `pending` until the recipient answers (`accepted`, `rejected`),
+         *     the sender withdraws it (`cancelled`), or it expires
+         *     (`expired`, after TIM_FRIEND_REQUEST_TTL, 7 days by default).
+         * @example pending
+         * @enum {string}
+         */
+        FriendRequestStatus: "pending" | "accepted" | "rejected" | "cancelled" | "expired";
+        /**
+         * FriendRequest
+         * @description A request to become friends.
+         * @example {
+         *       "id": 42,
+         *       "from": "bob",
+         *       "to": "alice",
+         *       "message": "我是bob，周末一起爬山",
+         *       "time": "2024-05-01T09:00:00Z",
+         *       "status": "pending"
+         *     }
+         */
+        FriendRequest: {
+            /** Format: int64 */
+            id: number;
+            from: components["schemas"]["AccountName"];
+            to: components["schemas"]["AccountName"];
+            message: string;
+            /**
+             * Format: date-time
+             * @description When the request was made.
+             */
+            time: string;
+            status: components["schemas"]["FriendRequestStatus"];
+        };
+        FriendRequestEnvelope: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["FriendRequest"];
+        };
+        FriendRequestListEnvelope: {
+            /** Format: int32 */
+            code: number;
+            message: string;
+            data: components["schemas"]["FriendRequest"][];
+        };
+        /**
+         * FriendRequestFrame
+         * @description Someone asked the account to become friends (user sockets, every
+         *     instance). Not stored as a frame: an account that was away finds
+         *     the request in `GET /Tim/friendRequests`.
+         * @example {
+         *       "type": "friendRequest",
+         *       "id": 42,
+         *       "from": "bob",
+         *       "message": "我是bob，周末一起爬山",
+         *       "time": "2024-05-01T09:00:00Z"
+         *     }
+         */
+        FriendRequestFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "friendRequest";
+            /** Format: int64 */
+            id: number;
+            from: components["schemas"]["AccountName"];
+            message: string;
+            /** Format: date-time */
+            time: string;
+        };
+        /**
+         * FriendAddedFrame
+         * @description The account and `account` became friends (user sockets of both, every instance).
+         * @example {
+         *       "type": "friendAdded",
+         *       "account": "bob"
+         *     }
+         */
+        FriendAddedFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "friendAdded";
+            account: components["schemas"]["AccountName"];
+        };
+        /**
+         * FriendRemovedFrame
+         * @description The friendship of the account and `account` ended (user sockets of both, every instance).
+         * @example {
+         *       "type": "friendRemoved",
+         *       "account": "bob"
+         *     }
+         */
+        FriendRemovedFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "friendRemoved";
+            account: components["schemas"]["AccountName"];
+        };
+        /**
          * Group
          * @example {
          *       "id": 7,
@@ -1038,7 +1449,7 @@ export interface components {
          * UserServerFrame
          * @description A frame the server sends on the user channel; `type` tells which.
          */
-        UserServerFrame: components["schemas"]["ConnectedFrame"] | components["schemas"]["UsersFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["AckFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["RecallFrame"] | components["schemas"]["ReceiptFrame"] | components["schemas"]["TypingFrame"] | components["schemas"]["JoinRequestFrame"] | components["schemas"]["JoinRequestAnsweredFrame"];
+        UserServerFrame: components["schemas"]["ConnectedFrame"] | components["schemas"]["UsersFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["AckFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["RecallFrame"] | components["schemas"]["ReceiptFrame"] | components["schemas"]["TypingFrame"] | components["schemas"]["JoinRequestFrame"] | components["schemas"]["JoinRequestAnsweredFrame"] | components["schemas"]["FriendRequestFrame"] | components["schemas"]["FriendAddedFrame"] | components["schemas"]["FriendRemovedFrame"];
         /**
          * DirectServerFrame
          * @description A frame the server sends on a one-to-one channel; `type` tells which.
@@ -1755,6 +2166,29 @@ export interface components {
                 "application/json": components["schemas"]["Envelope"];
             };
         };
+        /** @description 好友申请已发送; the request, pending (or the one already pending). */
+        FriendRequestSent: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": 202,
+                 *       "message": "好友申请已发送",
+                 *       "data": {
+                 *         "id": 42,
+                 *         "from": "bob",
+                 *         "to": "alice",
+                 *         "message": "我是bob，周末一起爬山",
+                 *         "time": "2024-05-01T09:00:00Z",
+                 *         "status": "pending"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["FriendRequestEnvelope"];
+            };
+        };
         /**
          * @description Invalid input: the message names the parameter or field and says
          *     what is wrong with it.
@@ -2048,6 +2482,11 @@ export interface components {
          */
         TargetAccount: components["schemas"]["AccountName"];
         /**
+         * @description The friend request's id.
+         * @example 42
+         */
+        FriendRequestID: number;
+        /**
          * @description The account whose data is read.
          * @example alice
          */
@@ -2319,6 +2758,7 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["OK"];
+            202: components["responses"]["FriendRequestSent"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -2345,14 +2785,27 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "message": "我是bob，周末一起爬山"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AddFriendRequest"];
+            };
+        };
         responses: {
             200: components["responses"]["OK"];
+            202: components["responses"]["FriendRequestSent"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2453,6 +2906,372 @@ export interface operations {
                      *           "account": "carol",
                      *           "sex": "female",
                      *           "age": 31,
+                     *           "onlineStatus": 0,
+                     *           "avatarUrl": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["UserListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateProfile: {
+        parameters: {
+            query: {
+                /**
+                 * @description The acting account; it must be the token's account.
+                 * @example alice
+                 */
+                UserAccount: components["parameters"]["UserAccount"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "username": "爱丽丝",
+                 *       "friendPolicy": "approval"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ProfileUpdate"];
+            };
+        };
+        responses: {
+            /** @description 修改资料成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "message": "修改资料成功",
+                     *       "data": {
+                     *         "id": 1,
+                     *         "username": "爱丽丝",
+                     *         "account": "alice",
+                     *         "sex": "female",
+                     *         "age": 24,
+                     *         "onlineStatus": 1,
+                     *         "avatarUrl": "/Tim/avatar?account=alice",
+                     *         "friendPolicy": "approval"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OwnProfileEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            408: components["responses"]["RequestTimeout"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getUser: {
+        parameters: {
+            query: {
+                /**
+                 * @description The account whose data is read.
+                 * @example alice
+                 */
+                account: components["parameters"]["Account"];
+                /**
+                 * @description The account acted upon.
+                 * @example carol
+                 */
+                TargetAccount: components["parameters"]["TargetAccount"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 获取用户信息成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "message": "获取用户信息成功",
+                     *       "data": {
+                     *         "account": "bob",
+                     *         "username": "bob",
+                     *         "sex": "male",
+                     *         "avatarUrl": "/Tim/avatar?account=bob",
+                     *         "online": true,
+                     *         "relation": "friend"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PublicProfileEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getFriendRequests: {
+        parameters: {
+            query: {
+                /**
+                 * @description The account whose data is read.
+                 * @example alice
+                 */
+                account: components["parameters"]["Account"];
+                /**
+                 * @description `in`: requests to the account; `out`: requests it sent.
+                 * @example in
+                 */
+                box?: "in" | "out";
+                /**
+                 * @description Requests per page.
+                 * @example 50
+                 */
+                limit?: number;
+                /**
+                 * @description Return requests with an id below this.
+                 * @example 42
+                 */
+                beforeId?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 获取好友申请成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "message": "获取好友申请成功",
+                     *       "data": [
+                     *         {
+                     *           "id": 42,
+                     *           "from": "bob",
+                     *           "to": "alice",
+                     *           "message": "我是bob，周末一起爬山",
+                     *           "time": "2024-05-01T09:00:00Z",
+                     *           "status": "pending"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["FriendRequestListEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    answerFriendRequest: {
+        parameters: {
+            query: {
+                /**
+                 * @description The acting account; it must be the token's account.
+                 * @example alice
+                 */
+                UserAccount: components["parameters"]["UserAccount"];
+                /**
+                 * @description The friend request's id.
+                 * @example 42
+                 */
+                id: components["parameters"]["FriendRequestID"];
+                /**
+                 * @description true to accept, false to reject.
+                 * @example true
+                 */
+                accept: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 已同意好友申请, or 已拒绝好友申请 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FriendRequestEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    cancelFriendRequest: {
+        parameters: {
+            query: {
+                /**
+                 * @description The acting account; it must be the token's account.
+                 * @example alice
+                 */
+                UserAccount: components["parameters"]["UserAccount"];
+                /**
+                 * @description The friend request's id.
+                 * @example 42
+                 */
+                id: components["parameters"]["FriendRequestID"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 已撤回好友申请 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "message": "已撤回好友申请",
+                     *       "data": {
+                     *         "id": 42,
+                     *         "from": "bob",
+                     *         "to": "alice",
+                     *         "message": "我是bob",
+                     *         "time": "2024-05-01T09:00:00Z",
+                     *         "status": "cancelled"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["FriendRequestEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    block: {
+        parameters: {
+            query: {
+                /**
+                 * @description The acting account; it must be the token's account.
+                 * @example alice
+                 */
+                UserAccount: components["parameters"]["UserAccount"];
+                /**
+                 * @description The account acted upon.
+                 * @example carol
+                 */
+                TargetAccount: components["parameters"]["TargetAccount"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["OK"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    unblock: {
+        parameters: {
+            query: {
+                /**
+                 * @description The acting account; it must be the token's account.
+                 * @example alice
+                 */
+                UserAccount: components["parameters"]["UserAccount"];
+                /**
+                 * @description The account acted upon.
+                 * @example carol
+                 */
+                TargetAccount: components["parameters"]["TargetAccount"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["OK"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getBlocks: {
+        parameters: {
+            query: {
+                /**
+                 * @description The account whose data is read.
+                 * @example alice
+                 */
+                account: components["parameters"]["Account"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 获取屏蔽列表成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "message": "获取屏蔽列表成功",
+                     *       "data": [
+                     *         {
+                     *           "id": 4,
+                     *           "username": "mallory",
+                     *           "account": "mallory",
+                     *           "sex": "male",
+                     *           "age": 30,
                      *           "onlineStatus": 0,
                      *           "avatarUrl": null
                      *         }

@@ -154,6 +154,9 @@ type Social struct {
 	JoinFailuresPerAccount int
 	// JoinFailureWindow. TIM_JOIN_FAILURE_WINDOW. Default 15m.
 	JoinFailureWindow time.Duration
+	// FriendRequestTTL is how long a friend request waits for its answer
+	// before it expires. TIM_FRIEND_REQUEST_TTL. Default 168h (7 days).
+	FriendRequestTTL time.Duration
 }
 
 // Media is the section of uploads: how large each kind may be, and how many
@@ -302,6 +305,7 @@ func Default() Config {
 			JoinCreatesGroup:       true,
 			JoinFailuresPerAccount: 20,
 			JoinFailureWindow:      15 * time.Minute,
+			FriendRequestTTL:       7 * 24 * time.Hour,
 		},
 		Media: Media{
 			UploadsPerAccount: 4,

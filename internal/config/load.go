@@ -140,6 +140,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	count("TIM_JOIN_FAILURES_PER_ACCOUNT", &c.Social.JoinFailuresPerAccount)
 	dur("TIM_JOIN_FAILURE_WINDOW", &c.Social.JoinFailureWindow)
 
+	dur("TIM_FRIEND_REQUEST_TTL", &c.Social.FriendRequestTTL)
+
 	inum("TIM_UPLOADS_PER_ACCOUNT", &c.Media.UploadsPerAccount)
 	num("TIM_MAX_AVATAR_BYTES", &c.Media.MaxAvatarBytes)
 	num("TIM_MAX_CHATPIC_BYTES", &c.Media.MaxChatPicBytes)
