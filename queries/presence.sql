@@ -36,8 +36,14 @@ WHERE p.account = ANY(sqlc.arg(accounts)::text[])
   AND i.last_seen > now() - make_interval(secs => sqlc.arg(presence_timeout_secs)::float8);
 
 -- name: FriendshipListOf :many
--- The friends of each of accounts.
-SELECT account, friend FROM friendships WHERE account = ANY(sqlc.arg(accounts)::text[]) ORDER BY account, friend;
+-- The friends of each of accounts that no block stands between, either
+-- way: those who see each other's presence and may hold one-to-one
+-- sockets with each other.
+SELECT f.account, f.friend FROM friendships f
+WHERE f.account = ANY(sqlc.arg(accounts)::text[])
+  AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker = f.account AND b.blocked = f.friend)
+                                            OR (b.blocker = f.friend AND b.blocked = f.account))
+ORDER BY f.account, f.friend;
 
 -- name: GroupPresenceDeleteInstance :exec
 DELETE FROM group_presence WHERE instance_id = $1;

@@ -10,7 +10,7 @@
 -- returns one row per read, by its 1-based position i, saying why it did
 -- not move (target_exists, allowed, last_seq: -1 when the conversation
 -- has no row) and the cursor after the statement. friends says whether a
--- direct read's parties are friends.
+-- direct read's parties are friends that no block stands between.
 WITH input AS (
     SELECT unnest(sqlc.arg(readers)::text[]) AS reader, unnest(sqlc.arg(peers)::text[]) AS peer,
            unnest(sqlc.arg(group_ids)::bigint[]) AS group_id, unnest(sqlc.arg(convs)::text[]) AS conv,
@@ -22,7 +22,9 @@ WITH input AS (
            input.group_id = 0
                OR EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = input.group_id AND gm.account = input.reader) AS allowed,
            input.group_id = 0
-               AND EXISTS (SELECT 1 FROM friendships f WHERE f.account = input.reader AND f.friend = input.peer) AS friends
+               AND EXISTS (SELECT 1 FROM friendships f WHERE f.account = input.reader AND f.friend = input.peer)
+               AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker = input.reader AND b.blocked = input.peer)
+                                                         OR (b.blocker = input.peer AND b.blocked = input.reader)) AS friends
     FROM input
     LEFT JOIN conversations c ON c.key = input.conv
 ), wanted AS (

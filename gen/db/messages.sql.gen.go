@@ -207,6 +207,11 @@ WITH input AS (
                         THEN EXISTS (SELECT 1 FROM friendships f WHERE f.account = input.sender AND f.friend = input.recipient)
                         ELSE EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = input.group_id AND m.account = input.sender) END
                    THEN 'forbidden'
+               -- Direct sends only, by the primary key of blocks.
+               WHEN input.group_id = 0 AND EXISTS (SELECT 1 FROM blocks b WHERE b.blocker = input.recipient AND b.blocked = input.sender)
+                   THEN 'blocked'
+               WHEN input.group_id = 0 AND EXISTS (SELECT 1 FROM blocks b WHERE b.blocker = input.sender AND b.blocked = input.recipient)
+                   THEN 'blocking'
                WHEN input.media_kind = '' THEN 'ok'
                WHEN md.kind IS NULL THEN 'no_media'
                WHEN md.kind <> input.media_kind THEN 'wrong_kind'
@@ -308,7 +313,9 @@ type MessageCommitBatchRow struct {
 // (the healing reads changed_at; the updates in between change no indexed
 // column), and inserts the new messages with the media row's description. It
 // returns one row per send, by its 1-based position i, whose status is
-// new, repeated, or why it was refused: forbidden, no_media, wrong_kind.
+// new, repeated, or why it was refused: forbidden, blocked (the recipient
+// of a direct send blocks the sender), blocking (the sender blocks the
+// recipient), no_media, wrong_kind.
 // Empty strings and zero group ids stand for NULL.
 func (q *Queries) MessageCommitBatch(ctx context.Context, arg MessageCommitBatchParams) ([]MessageCommitBatchRow, error) {
 	rows, err := q.db.Query(ctx, messageCommitBatch,

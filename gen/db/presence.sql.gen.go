@@ -47,7 +47,11 @@ func (q *Queries) DeliveryCursorListForConv(ctx context.Context, arg DeliveryCur
 }
 
 const friendshipListOf = `-- name: FriendshipListOf :many
-SELECT account, friend FROM friendships WHERE account = ANY($1::text[]) ORDER BY account, friend
+SELECT f.account, f.friend FROM friendships f
+WHERE f.account = ANY($1::text[])
+  AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker = f.account AND b.blocked = f.friend)
+                                            OR (b.blocker = f.friend AND b.blocked = f.account))
+ORDER BY f.account, f.friend
 `
 
 type FriendshipListOfRow struct {
@@ -55,7 +59,9 @@ type FriendshipListOfRow struct {
 	Friend  string
 }
 
-// The friends of each of accounts.
+// The friends of each of accounts that no block stands between, either
+// way: those who see each other's presence and may hold one-to-one
+// sockets with each other.
 func (q *Queries) FriendshipListOf(ctx context.Context, accounts []string) ([]FriendshipListOfRow, error) {
 	rows, err := q.db.Query(ctx, friendshipListOf, accounts)
 	if err != nil {

@@ -293,6 +293,10 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Committed, error) {
 			p.msg, p.err = c.storedMessage(ctx, results[i])
 		case store.CommitForbidden:
 			p.msg, p.err = Message{}, forbidden(p.send)
+		case store.CommitBlocked:
+			p.msg, p.err = Message{}, reply.NoPermission
+		case store.CommitBlocking:
+			p.msg, p.err = Message{}, reply.YouBlock
 		case store.CommitNoMedia:
 			p.msg, p.err = Message{}, reply.FileNotFound
 		case store.CommitWrongKind:

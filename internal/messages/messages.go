@@ -14,8 +14,10 @@ import (
 )
 
 // A send is refused, and nothing stored, with reply.NotFriends (the sender
-// is not the recipient's friend), reply.NotGroupMember (not a member of the
-// group, or no such group), reply.FileNotFound (a media send names no
+// is not the recipient's friend), reply.NoPermission (the recipient blocks
+// the sender), reply.YouBlock (the sender blocks the recipient),
+// reply.NotGroupMember (not a member of the group, or no such group),
+// reply.FileNotFound (a media send names no
 // stored upload), reply.NotImageFile, NotMP3File or NotMP4File (it names an
 // upload of another kind, an MP3 sent as an image), or reply.ShuttingDown
 // (the committer is closed). Other errors are failures.

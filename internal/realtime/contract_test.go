@@ -35,6 +35,9 @@ var frameTypes = map[string]reflect.Type{
 	"RecallClientFrame":        reflect.TypeFor[models.RecallClientFrame](),
 	"JoinRequestFrame":         reflect.TypeFor[models.JoinRequestFrame](),
 	"JoinRequestAnsweredFrame": reflect.TypeFor[models.JoinRequestAnsweredFrame](),
+	"FriendRequestFrame":       reflect.TypeFor[models.FriendRequestFrame](),
+	"FriendAddedFrame":         reflect.TypeFor[models.FriendAddedFrame](),
+	"FriendRemovedFrame":       reflect.TypeFor[models.FriendRemovedFrame](),
 }
 
 // TestAsyncAPIMatchesGeneratedTypes fails on drift between asyncapi.yaml,

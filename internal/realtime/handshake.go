@@ -145,7 +145,8 @@ func (s *Service) admit(c echo.Context, ch channel, account, peer, group string)
 }
 
 // mayOpen checks account's right to h's channel: friendship with the peer
-// of a one-to-one socket, membership of a group socket's group.
+// of a one-to-one socket and no block between them, membership of a group
+// socket's group.
 func (s *Service) mayOpen(ctx context.Context, h handshake, account string) error {
 	switch h.ch {
 	case channelDirect:
@@ -155,6 +156,15 @@ func (s *Service) mayOpen(ctx context.Context, h handshake, account string) erro
 		}
 		if !ok {
 			return reply.NotFriends
+		}
+		b, err := s.q.BlockBetween(ctx, account, h.peer)
+		switch {
+		case err != nil:
+			return fmt.Errorf("check blocks: %w", err)
+		case b.BBlocksA:
+			return reply.NoPermission
+		case b.ABlocksB:
+			return reply.YouBlock
 		}
 	case channelGroup:
 		member, err := s.q.GroupMembership(ctx, h.groupID, account)

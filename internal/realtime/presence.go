@@ -54,6 +54,7 @@ type presenceStore interface {
 	GroupPresenceOnline(ctx context.Context, groupID int64, timeout time.Duration) ([]store.AccountName, error)
 	FriendshipListOf(ctx context.Context, accounts []string) ([]store.Friendship, error)
 	FriendAccounts(ctx context.Context, account string) ([]string, error)
+	BlockPartners(ctx context.Context, account string) ([]string, error)
 	UserProfiles(ctx context.Context, accounts []string, presenceTimeout time.Duration) ([]store.Profile, error)
 	UserUsernames(ctx context.Context, accounts []string) ([]store.AccountName, error)
 }
@@ -440,12 +441,18 @@ func (p *presence) username(ctx context.Context, account string) (string, error)
 }
 
 // friendsOnline is the users list of a user socket: account first, then its
-// friends online on any live instance.
+// friends online on any live instance, but those a block stands between
+// account and, either way.
 func (p *presence) friendsOnline(ctx context.Context, account string) ([]models.OnlineUser, error) {
 	friends, err := p.q.FriendAccounts(ctx, account)
 	if err != nil {
 		return nil, fmt.Errorf("list friends: %w", err)
 	}
+	hidden, err := p.q.BlockPartners(ctx, account)
+	if err != nil {
+		return nil, fmt.Errorf("list blocks: %w", err)
+	}
+	friends = slices.DeleteFunc(friends, func(f string) bool { return slices.Contains(hidden, f) })
 	rows, err := p.q.UserProfiles(ctx, append(friends, account), p.timeout)
 	if err != nil {
 		return nil, fmt.Errorf("read profiles: %w", err)

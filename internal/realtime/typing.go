@@ -113,6 +113,10 @@ func (t *typingRelay) handle(ctx context.Context, so *socket, f frame.Client) {
 		return
 	}
 	allowed, err := t.mayType(ctx, so.account, f.To, f.GroupID)
+	if r, refused := reply.As(err); refused {
+		so.refuse(r, "")
+		return
+	}
 	switch {
 	case err != nil:
 		t.logger.Error("check typing rights", slog.String("account", so.account), slog.Any("err", err))

@@ -96,6 +96,17 @@ var (
 	// exist.
 	NotFriends = refusal(http.StatusForbidden, "对方不是你的好友")
 
+	// Friend requests and blocks. What a blocked account is refused is
+	// NoPermission, which does not tell it that it is blocked.
+	ClosedToRequests = refusal(http.StatusForbidden, "对方不接受好友申请")
+	// YouBlock: the caller blocks the other party of a request, a send or
+	// a one-to-one socket.
+	YouBlock        = refusal(http.StatusForbidden, "你已屏蔽对方，请先解除屏蔽")
+	SelfBlock       = refusal(http.StatusBadRequest, "不能屏蔽自己")
+	NoFriendRequest = refusal(http.StatusNotFound, "好友申请不存在")
+	// RequestClosed: a friend request answered, cancelled or expired.
+	RequestClosed = refusal(http.StatusConflict, "好友申请已处理或已过期")
+
 	// Groups.
 	GroupNotFound  = refusal(http.StatusNotFound, "群聊不存在")
 	NotGroupMember = refusal(http.StatusForbidden, "不是群成员，无权查看")
@@ -244,6 +255,7 @@ func Refusals() []Refusal {
 		OtherAccount, NoPermission, ShuttingDown, Busy, SendBusy,
 		BadLogin, AccountTaken, TooManyLogins, TooManyRegistrations,
 		UserNotFound, SelfFriend, AlreadyFriends, NoFriendship, NotFriends,
+		ClosedToRequests, YouBlock, SelfBlock, NoFriendRequest, RequestClosed,
 		GroupNotFound, NotGroupMember, AlreadyMember, GroupFull, NotInGroup, BadGroupName, BadGroupID,
 		BadPageCursor, WithOrGroup, WithSelf, NoConversation, BeyondEnd,
 		NoMessage, NotSender, RecallExpired, Recalled,

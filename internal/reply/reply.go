@@ -74,6 +74,15 @@ func (e Envelope) VisitUploadMp4Response(w http.ResponseWriter) error     { retu
 
 func (e Envelope) VisitGetFriendsResponse(w http.ResponseWriter) error { return e.write(w) }
 
+func (e Envelope) VisitUpdateProfileResponse(w http.ResponseWriter) error       { return e.write(w) }
+func (e Envelope) VisitGetUserResponse(w http.ResponseWriter) error             { return e.write(w) }
+func (e Envelope) VisitGetFriendRequestsResponse(w http.ResponseWriter) error   { return e.write(w) }
+func (e Envelope) VisitAnswerFriendRequestResponse(w http.ResponseWriter) error { return e.write(w) }
+func (e Envelope) VisitCancelFriendRequestResponse(w http.ResponseWriter) error { return e.write(w) }
+func (e Envelope) VisitBlockResponse(w http.ResponseWriter) error               { return e.write(w) }
+func (e Envelope) VisitUnblockResponse(w http.ResponseWriter) error             { return e.write(w) }
+func (e Envelope) VisitGetBlocksResponse(w http.ResponseWriter) error           { return e.write(w) }
+
 func (e Envelope) VisitJoinGroupResponse(w http.ResponseWriter) error        { return e.write(w) }
 func (e Envelope) VisitLeaveGroupResponse(w http.ResponseWriter) error       { return e.write(w) }
 func (e Envelope) VisitCreateGroupResponse(w http.ResponseWriter) error      { return e.write(w) }

@@ -25,7 +25,7 @@ func endpoints(target user, id int64) map[string]call {
 			return r.HTTPResponse, r.Body
 		},
 		"addFriendPost": func(f *fixture, e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.AddFriendPostWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: acct, FriendAccount: "x" + runTag}, e...)
+			r, err := f.c.AddFriendPostWithBodyWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: acct, FriendAccount: "x" + runTag}, "", nil, e...)
 			must(f.t, err)
 			return r.HTTPResponse, r.Body
 		},
@@ -196,7 +196,7 @@ func TestParameterValidation(t *testing.T) {
 			return r.HTTPResponse, r.Body
 		}},
 		{"addFriendPost empty FriendAccount", func(e ...client.RequestEditorFn) (*http.Response, []byte) {
-			r, err := f.c.AddFriendPostWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: u.account, FriendAccount: ""}, e...)
+			r, err := f.c.AddFriendPostWithBodyWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: u.account, FriendAccount: ""}, "", nil, e...)
 			must(t, err)
 			return r.HTTPResponse, r.Body
 		}},

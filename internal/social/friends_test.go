@@ -28,7 +28,7 @@ func TestAddFriendIsMutual(t *testing.T) {
 	wantStatus(t, "again from a", resp.HTTPResponse, resp.Body, http.StatusConflict, "已经是好友")
 	resp = f.addFriend(b, a.account)
 	wantStatus(t, "again from b", resp.HTTPResponse, resp.Body, http.StatusConflict, "已经是好友")
-	post, err := f.c.AddFriendPostWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: b.account, FriendAccount: a.account}, b.auth)
+	post, err := f.c.AddFriendPostWithBodyWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: b.account, FriendAccount: a.account}, "", nil, b.auth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestAddFriendPost(t *testing.T) {
 	f := setup(t)
 	a, b := f.newUser("addpost"), f.newUser("addpost")
 
-	resp, err := f.c.AddFriendPostWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: a.account, FriendAccount: b.account}, a.auth)
+	resp, err := f.c.AddFriendPostWithBodyWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: a.account, FriendAccount: b.account}, "", nil, a.auth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestAddFriendRefusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			resp := f.addFriend(a, tt.friend)
 			wantStatus(t, "addFriend GET", resp.HTTPResponse, resp.Body, tt.code, tt.message)
-			post, err := f.c.AddFriendPostWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: a.account, FriendAccount: tt.friend}, a.auth)
+			post, err := f.c.AddFriendPostWithBodyWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: a.account, FriendAccount: tt.friend}, "", nil, a.auth)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,7 +191,7 @@ func TestAddFriendConcurrent(t *testing.T) {
 					}
 					codes[i] = resp.StatusCode()
 				} else {
-					resp, err := f.c.AddFriendPostWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: from.account, FriendAccount: to.account}, from.auth)
+					resp, err := f.c.AddFriendPostWithBodyWithResponse(f.ctx, &models.AddFriendPostParams{UserAccount: from.account, FriendAccount: to.account}, "", nil, from.auth)
 					if err != nil {
 						t.Error(err)
 						return

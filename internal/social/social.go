@@ -24,6 +24,17 @@ const (
 	msgFriendDeleted = "删除好友成功"
 	msgFriendList    = "获取好友列表成功"
 
+	msgRequestSent      = "好友申请已发送"
+	msgRequestAccepted  = "已同意好友申请"
+	msgRequestRejected  = "已拒绝好友申请"
+	msgRequestCancelled = "已撤回好友申请"
+	msgRequestList      = "获取好友申请成功"
+	msgBlocked          = "已屏蔽该用户"
+	msgUnblocked        = "已解除屏蔽"
+	msgBlockList        = "获取屏蔽列表成功"
+	msgProfileUpdated   = "修改资料成功"
+	msgUserShown        = "获取用户信息成功"
+
 	msgGroupJoined  = "加入群聊成功"
 	msgGroupLeft    = "退出群聊成功"
 	msgGroupCreated = "创建群聊成功"
@@ -50,7 +61,8 @@ type Subscriptions interface {
 	// Subscribe: account joined the group of conversation conv.
 	Subscribe(ctx context.Context, account, conv string) error
 	// Unsubscribe: account left the group of conv, or the friendship of
-	// the one-to-one conversation conv ended (for both parties).
+	// the one-to-one conversation conv ended (for both parties), or a
+	// block now stands between them.
 	Unsubscribe(ctx context.Context, account, conv string) error
 	// Publish hands a notice frame to account's sockets that carry conv;
 	// with conv "", its user sockets only.

@@ -55,6 +55,8 @@ const (
 	CommitNew       CommitStatus = "new"        // stored now
 	CommitRepeated  CommitStatus = "repeated"   // an earlier send with the same client id is stored
 	CommitForbidden CommitStatus = "forbidden"  // not friends, or not a member of the group
+	CommitBlocked   CommitStatus = "blocked"    // the recipient of a direct send blocks the sender
+	CommitBlocking  CommitStatus = "blocking"   // the sender of a direct send blocks the recipient
 	CommitNoMedia   CommitStatus = "no_media"   // the body names no upload
 	CommitWrongKind CommitStatus = "wrong_kind" // the body names an upload of another kind
 )
