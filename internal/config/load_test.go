@@ -55,6 +55,7 @@ var settings = []setting{
 	{"TIM_JOIN_CREATES_GROUP", "false", func(c config.Config) bool { return !c.Social.JoinCreatesGroup }},
 	{"TIM_JOIN_FAILURES_PER_ACCOUNT", "3", func(c config.Config) bool { return c.Social.JoinFailuresPerAccount == 3 }},
 	{"TIM_JOIN_FAILURE_WINDOW", "2m", func(c config.Config) bool { return c.Social.JoinFailureWindow == 2*time.Minute }},
+	{"TIM_FRIEND_REQUEST_TTL", "24h", func(c config.Config) bool { return c.Social.FriendRequestTTL == 24*time.Hour }},
 	{"TIM_MAX_AVATAR_BYTES", "101", func(c config.Config) bool { return c.Media.MaxAvatarBytes == 101 }},
 	{"TIM_MAX_CHATPIC_BYTES", "102", func(c config.Config) bool { return c.Media.MaxChatPicBytes == 102 }},
 	{"TIM_MAX_MP3_BYTES", "103", func(c config.Config) bool { return c.Media.MaxMP3Bytes == 103 }},

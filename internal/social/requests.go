@@ -68,15 +68,7 @@ func (a *API) AnswerFriendRequest(ctx context.Context, req server.AnswerFriendRe
 	if p.Accept {
 		status, message = store.RequestAccepted, msgRequestAccepted
 	}
-	r, err := a.closeRequest(ctx, p.Id, status, func(q *store.Queries, r store.FriendRequest) error {
-		if r.To != caller {
-			return reply.NoFriendRequest
-		}
-		if !p.Accept {
-			return nil
-		}
-		return refuseBlocked(ctx, q, caller, r.From)
-	})
+	r, err := a.closeRequest(ctx, p.Id, status, func(r store.FriendRequest) bool { return r.To == caller })
 	if err != nil {
 		return reply.Refuse(fmt.Errorf("answer friend request %d: %w", p.Id, err))
 	}
@@ -94,12 +86,7 @@ func (a *API) CancelFriendRequest(ctx context.Context, req server.CancelFriendRe
 	if err != nil {
 		return reply.Refuse(err)
 	}
-	r, err := a.closeRequest(ctx, p.Id, store.RequestCancelled, func(_ *store.Queries, r store.FriendRequest) error {
-		if r.From != caller {
-			return reply.NoFriendRequest
-		}
-		return nil
-	})
+	r, err := a.closeRequest(ctx, p.Id, store.RequestCancelled, func(r store.FriendRequest) bool { return r.From == caller })
 	if err != nil {
 		return reply.Refuse(fmt.Errorf("cancel friend request %d: %w", p.Id, err))
 	}
@@ -108,9 +95,11 @@ func (a *API) CancelFriendRequest(ctx context.Context, req server.CancelFriendRe
 }
 
 // closeRequest moves request id from pending to status in one transaction
-// under its pair's lock, after may allows it; an accepted request makes
-// its two accounts friends in the same transaction.
-func (a *API) closeRequest(ctx context.Context, id int64, status string, may func(*store.Queries, store.FriendRequest) error) (store.FriendRequest, error) {
+// under its pair's lock, when mine says the request is the caller's to
+// close (else reply.NoFriendRequest); an accepted request makes its two
+// accounts friends in the same transaction, unless a block stands between
+// them. A request no longer pending is refused with reply.RequestClosed.
+func (a *API) closeRequest(ctx context.Context, id int64, status string, mine func(store.FriendRequest) bool) (store.FriendRequest, error) {
 	var closed store.FriendRequest
 	err := a.q.Tx(ctx, func(q *store.Queries) error {
 		r, err := q.FriendRequestGet(ctx, id)
@@ -119,13 +108,12 @@ func (a *API) closeRequest(ctx context.Context, id int64, status string, may fun
 			return reply.NoFriendRequest
 		case err != nil:
 			return fmt.Errorf("read request: %w", err)
+		case !mine(r):
+			return reply.NoFriendRequest
 		}
 		lo, hi := orderedPair(r.From, r.To)
 		if err := q.FriendPairLock(ctx, lo, hi); err != nil {
 			return fmt.Errorf("lock pair: %w", err)
-		}
-		if err := may(q, r); err != nil {
-			return err
 		}
 		closed, err = q.FriendRequestClose(ctx, id, status)
 		switch {
@@ -133,11 +121,15 @@ func (a *API) closeRequest(ctx context.Context, id int64, status string, may fun
 			return reply.RequestClosed
 		case err != nil:
 			return fmt.Errorf("close request: %w", err)
+		case status != store.RequestAccepted:
+			return nil
 		}
-		if status == store.RequestAccepted {
-			return befriend(ctx, q, r.From, r.To)
+		// A block cancels the pair's requests under the same lock, so none
+		// is pending across one; this is the recipient's own word for it.
+		if err := refuseBlocked(ctx, q, r.To, r.From); err != nil {
+			return err // rolls the close back
 		}
-		return nil
+		return befriend(ctx, q, r.From, r.To)
 	})
 	return closed, err
 }
