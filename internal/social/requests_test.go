@@ -264,15 +264,20 @@ func TestFriendPolicies(t *testing.T) {
 func TestMutualRequestsAtOnce(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
-	for round := range 10 {
+	for round := range 30 {
 		a, b := f.newUser("mut"), f.newUser("mut")
 		f.setPolicy(a, models.FriendPolicyApproval)
 		f.setPolicy(b, models.FriendPolicyApproval)
 		codes := make([]int, 2)
 		var wg sync.WaitGroup
+		start := make(chan struct{})
 		for i, pair := range [][2]user{{a, b}, {b, a}} {
-			wg.Go(func() { codes[i] = f.ask(pair[0], pair[1], "").StatusCode() })
+			wg.Go(func() {
+				<-start
+				codes[i] = f.ask(pair[0], pair[1], "").StatusCode()
+			})
 		}
+		close(start)
 		wg.Wait()
 		slices.Sort(codes)
 		if !slices.Equal(codes, []int{http.StatusOK, http.StatusAccepted}) {
