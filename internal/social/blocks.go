@@ -9,6 +9,7 @@ import (
 
 	"tim/gen/server"
 	"tim/internal/messages"
+	"tim/internal/realtime/frame"
 	"tim/internal/reply"
 	"tim/internal/store"
 )
@@ -26,6 +27,7 @@ func (a *API) Block(ctx context.Context, req server.BlockRequestObject) (server.
 	if p.TargetAccount == caller {
 		return reply.SelfBlock.Envelope(), nil
 	}
+	friends := false
 	err = a.q.Tx(ctx, func(q *store.Queries) error {
 		lo, hi := orderedPair(caller, p.TargetAccount)
 		if err := q.FriendPairLock(ctx, lo, hi); err != nil {
@@ -41,7 +43,8 @@ func (a *API) Block(ctx context.Context, req server.BlockRequestObject) (server.
 		if err := q.FriendRequestCloseBetween(ctx, caller, p.TargetAccount, store.RequestCancelled); err != nil {
 			return fmt.Errorf("cancel requests: %w", err)
 		}
-		return nil
+		friends, err = q.FriendshipExists(ctx, caller, p.TargetAccount)
+		return err
 	})
 	if err != nil {
 		return reply.Refuse(fmt.Errorf("block: %w", err))
@@ -51,6 +54,11 @@ func (a *API) Block(ctx context.Context, req server.BlockRequestObject) (server.
 		// commit them, and sockets the event misses close at their next
 		// re-check.
 		a.logger.WarnContext(ctx, "publish block", slog.String("account", caller), slog.Any("err", err))
+	}
+	if friends {
+		// Each stops seeing the other online now, as if they had gone.
+		a.notify(ctx, p.TargetAccount, frame.EncodePresence(caller, false))
+		a.notify(ctx, caller, frame.EncodePresence(p.TargetAccount, false))
 	}
 	a.logger.InfoContext(ctx, "account blocked", slog.String("account", caller), slog.String("target", p.TargetAccount))
 	return reply.New(http.StatusOK, msgBlocked), nil
@@ -72,8 +80,33 @@ func (a *API) Unblock(ctx context.Context, req server.UnblockRequestObject) (ser
 	if err := a.q.BlockDelete(ctx, caller, p.TargetAccount); err != nil {
 		return nil, fmt.Errorf("delete block: %w", err)
 	}
+	if err := a.presenceRestored(ctx, caller, p.TargetAccount); err != nil {
+		return nil, err
+	}
 	a.logger.InfoContext(ctx, "account unblocked", slog.String("account", caller), slog.String("target", p.TargetAccount))
 	return reply.New(http.StatusOK, msgUnblocked), nil
+}
+
+// presenceRestored tells two friends whether the other is online, once no
+// block stands between them any more; it does nothing for accounts that
+// are not friends or that a block still separates.
+func (a *API) presenceRestored(ctx context.Context, x, y string) error {
+	friends, err := a.q.FriendshipExists(ctx, x, y)
+	if err != nil || !friends {
+		return err
+	}
+	b, err := a.q.BlockBetween(ctx, x, y)
+	if err != nil || b.Any() {
+		return err
+	}
+	users, err := a.profiles.Load(ctx, []string{x, y})
+	if err != nil {
+		return err
+	}
+	for i, u := range users {
+		a.notify(ctx, users[1-i].Account, frame.EncodePresence(u.Account, u.OnlineStatus == 1))
+	}
+	return nil
 }
 
 // GetBlocks lists the accounts the caller blocks, ordered by account, all

@@ -119,8 +119,13 @@ func TestBlockHidesOnlineStatus(t *testing.T) {
 	if online(b, a) != 1 { // the open returns once a is online
 		t.Fatal("a is not online before the block")
 	}
+	seen := f.userSocket(b)
 	if code, _ := f.block(a, b.account); code != http.StatusOK {
 		t.Fatal("block")
+	}
+	// b's open socket, which saw a online, sees a go.
+	if p := seen.Until("presence"); p["account"] != a.account || p["online"] != false {
+		t.Fatalf("b got %v at the block, want a offline", p)
 	}
 	if online(b, a) != 0 {
 		t.Fatal("b sees a online while a blocks b")
@@ -137,5 +142,8 @@ func TestBlockHidesOnlineStatus(t *testing.T) {
 	}
 	if online(b, a) != 1 {
 		t.Fatal("b does not see a online after the unblock")
+	}
+	if p := seen.Until("presence"); p["account"] != a.account || p["online"] != true {
+		t.Fatalf("b got %v at the unblock, want a online", p)
 	}
 }
