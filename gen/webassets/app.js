@@ -615,7 +615,7 @@ function multipart(file, fileName) {
 
 // web/client/socket.ts
 var serverFrameTypes = {
-  user: ["connected", "users", "message", "ack", "error", "presence", "recall", "receipt", "typing", "joinRequest", "joinRequestAnswered"],
+  user: ["connected", "users", "message", "ack", "error", "presence", "recall", "receipt", "typing", "joinRequest", "joinRequestAnswered", "friendRequest", "friendAdded", "friendRemoved"],
   direct: ["connected", "message", "ack", "error", "recall", "receipt", "typing"],
   group: ["connected", "group.presence", "group.online", "message", "ack", "error", "recall", "receipt", "typing"]
 };
