@@ -5,3 +5,6 @@ ALTER TABLE friend_requests
     DROP CONSTRAINT friend_requests_status_check,
     ADD CONSTRAINT friend_requests_status_check
         CHECK (status IN ('pending', 'accepted', 'rejected', 'cancelled', 'expired'));
+
+-- The send statement looks a pair's blocks up either way in one probe.
+CREATE INDEX blocks_pair ON blocks (least(blocker, blocked), greatest(blocker, blocked));

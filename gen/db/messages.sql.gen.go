@@ -207,11 +207,14 @@ WITH input AS (
                         THEN EXISTS (SELECT 1 FROM friendships f WHERE f.account = input.sender AND f.friend = input.recipient)
                         ELSE EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = input.group_id AND m.account = input.sender) END
                    THEN 'forbidden'
-               -- Direct sends only, by the primary key of blocks.
-               WHEN input.group_id = 0 AND EXISTS (SELECT 1 FROM blocks b WHERE b.blocker = input.recipient AND b.blocked = input.sender)
-                   THEN 'blocked'
-               WHEN input.group_id = 0 AND EXISTS (SELECT 1 FROM blocks b WHERE b.blocker = input.sender AND b.blocked = input.recipient)
-                   THEN 'blocking'
+               -- Direct sends only: one probe of blocks_pair finds a block
+               -- either way; only a send across one reads which way.
+               WHEN input.group_id = 0 AND EXISTS (
+                        SELECT 1 FROM blocks b
+                        WHERE least(b.blocker, b.blocked) = least(input.sender, input.recipient)
+                          AND greatest(b.blocker, b.blocked) = greatest(input.sender, input.recipient))
+                   THEN CASE WHEN EXISTS (SELECT 1 FROM blocks b WHERE b.blocker = input.recipient AND b.blocked = input.sender)
+                             THEN 'blocked' ELSE 'blocking' END
                WHEN input.media_kind = '' THEN 'ok'
                WHEN md.kind IS NULL THEN 'no_media'
                WHEN md.kind <> input.media_kind THEN 'wrong_kind'
