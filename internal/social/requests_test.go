@@ -3,6 +3,7 @@ package social_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"sync"
@@ -408,5 +409,33 @@ func decode(t *testing.T, frame map[string]any, v any) {
 	}
 	if err != nil {
 		t.Fatalf("decode %v: %v", frame, err)
+	}
+}
+
+// TestAddFriendPostWithoutBody: the original document's POST addFriend,
+// which has no body, works whatever Content-Type a client sends with it.
+func TestAddFriendPostWithoutBody(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	a, b := f.newUser("nobody"), f.newUser("nobody")
+	for _, ct := range []string{"", "application/x-www-form-urlencoded", "text/plain"} {
+		req, err := http.NewRequestWithContext(f.ctx, http.MethodPost, f.env.URL+"/Tim/addFriend?UserAccount="+a.account+"&FriendAccount="+b.account, http.NoBody)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("token", a.token)
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		resp, err := f.env.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		wantStatus(t, "POST addFriend with Content-Type "+ct, resp, body, http.StatusOK, "添加好友成功")
+		if resp := f.deleteFriend(a, b.account); resp.StatusCode() != http.StatusOK {
+			t.Fatalf("deleteFriend: %d", resp.StatusCode())
+		}
 	}
 }
