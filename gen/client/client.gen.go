@@ -443,8 +443,9 @@ type ClientInterface interface {
 	// event's): a `seq` beyond it is refused with 400 and changes nothing.
 	// When the cursor moves, the reader's sockets (all devices, all
 	// instances) get a `receipt` frame, and so do the other party's for a
-	// direct conversation while the two are friends; a read with a former
-	// friend moves the cursor without telling them. A group's receipts go
+	// direct conversation while the two are friends and no block stands
+	// between them; a read with a former friend, or across a block, moves
+	// the cursor without telling them. A group's receipts go
 	// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
 	// read what.
 	//
@@ -471,8 +472,9 @@ type ClientInterface interface {
 	// event's): a `seq` beyond it is refused with 400 and changes nothing.
 	// When the cursor moves, the reader's sockets (all devices, all
 	// instances) get a `receipt` frame, and so do the other party's for a
-	// direct conversation while the two are friends; a read with a former
-	// friend moves the cursor without telling them. A group's receipts go
+	// direct conversation while the two are friends and no block stands
+	// between them; a read with a former friend, or across a block, moves
+	// the cursor without telling them. A group's receipts go
 	// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
 	// read what.
 	//
@@ -1265,8 +1267,9 @@ func (c *Client) GetMessages(ctx context.Context, params *GetMessagesParams, req
 // event's): a `seq` beyond it is refused with 400 and changes nothing.
 // When the cursor moves, the reader's sockets (all devices, all
 // instances) get a `receipt` frame, and so do the other party's for a
-// direct conversation while the two are friends; a read with a former
-// friend moves the cursor without telling them. A group's receipts go
+// direct conversation while the two are friends and no block stands
+// between them; a read with a former friend, or across a block, moves
+// the cursor without telling them. A group's receipts go
 // to the reader's own sockets only; `GET /Tim/groupReaders` lists who
 // read what.
 //
@@ -1303,8 +1306,9 @@ func (c *Client) MarkReadWithBody(ctx context.Context, contentType string, body 
 // event's): a `seq` beyond it is refused with 400 and changes nothing.
 // When the cursor moves, the reader's sockets (all devices, all
 // instances) get a `receipt` frame, and so do the other party's for a
-// direct conversation while the two are friends; a read with a former
-// friend moves the cursor without telling them. A group's receipts go
+// direct conversation while the two are friends and no block stands
+// between them; a read with a former friend, or across a block, moves
+// the cursor without telling them. A group's receipts go
 // to the reader's own sockets only; `GET /Tim/groupReaders` lists who
 // read what.
 //
@@ -4454,8 +4458,9 @@ type ClientWithResponsesInterface interface {
 	// event's): a `seq` beyond it is refused with 400 and changes nothing.
 	// When the cursor moves, the reader's sockets (all devices, all
 	// instances) get a `receipt` frame, and so do the other party's for a
-	// direct conversation while the two are friends; a read with a former
-	// friend moves the cursor without telling them. A group's receipts go
+	// direct conversation while the two are friends and no block stands
+	// between them; a read with a former friend, or across a block, moves
+	// the cursor without telling them. A group's receipts go
 	// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
 	// read what.
 	//
@@ -4482,8 +4487,9 @@ type ClientWithResponsesInterface interface {
 	// event's): a `seq` beyond it is refused with 400 and changes nothing.
 	// When the cursor moves, the reader's sockets (all devices, all
 	// instances) get a `receipt` frame, and so do the other party's for a
-	// direct conversation while the two are friends; a read with a former
-	// friend moves the cursor without telling them. A group's receipts go
+	// direct conversation while the two are friends and no block stands
+	// between them; a read with a former friend, or across a block, moves
+	// the cursor without telling them. A group's receipts go
 	// to the reader's own sockets only; `GET /Tim/groupReaders` lists who
 	// read what.
 	//
@@ -8500,8 +8506,9 @@ func (c *ClientWithResponses) GetMessagesWithResponse(ctx context.Context, param
 // event's): a `seq` beyond it is refused with 400 and changes nothing.
 // When the cursor moves, the reader's sockets (all devices, all
 // instances) get a `receipt` frame, and so do the other party's for a
-// direct conversation while the two are friends; a read with a former
-// friend moves the cursor without telling them. A group's receipts go
+// direct conversation while the two are friends and no block stands
+// between them; a read with a former friend, or across a block, moves
+// the cursor without telling them. A group's receipts go
 // to the reader's own sockets only; `GET /Tim/groupReaders` lists who
 // read what.
 //
@@ -8534,8 +8541,9 @@ func (c *ClientWithResponses) MarkReadWithBodyWithResponse(ctx context.Context, 
 // event's): a `seq` beyond it is refused with 400 and changes nothing.
 // When the cursor moves, the reader's sockets (all devices, all
 // instances) get a `receipt` frame, and so do the other party's for a
-// direct conversation while the two are friends; a read with a former
-// friend moves the cursor without telling them. A group's receipts go
+// direct conversation while the two are friends and no block stands
+// between them; a read with a former friend, or across a block, moves
+// the cursor without telling them. A group's receipts go
 // to the reader's own sockets only; `GET /Tim/groupReaders` lists who
 // read what.
 //

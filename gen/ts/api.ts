@@ -645,8 +645,9 @@ export interface paths {
          *     event's): a `seq` beyond it is refused with 400 and changes nothing.
          *     When the cursor moves, the reader's sockets (all devices, all
          *     instances) get a `receipt` frame, and so do the other party's for a
-         *     direct conversation while the two are friends; a read with a former
-         *     friend moves the cursor without telling them. A group's receipts go
+         *     direct conversation while the two are friends and no block stands
+         *     between them; a read with a former friend, or across a block, moves
+         *     the cursor without telling them. A group's receipts go
          *     to the reader's own sockets only; `GET /Tim/groupReaders` lists who
          *     read what.
          *

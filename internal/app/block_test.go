@@ -209,3 +209,39 @@ func TestBlockHidesPresenceTypingAndReceipts(t *testing.T) {
 		t.Fatalf("b's next frame %v, want c's typing, not a's receipt", f)
 	}
 }
+
+// TestFriendNoticesReachEveryInstance: a request made through one instance
+// reaches the recipient's user socket on another, and its acceptance
+// there reaches the sender's socket on the first.
+func TestFriendNoticesReachEveryInstance(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t)
+	peer := env.Peer(t)
+	ta, tb := env.Register(t, "a"), env.Register(t, "b")
+	policy := models.FriendPolicyApproval
+	if res, err := peer.Client.UpdateProfileWithResponse(ctx, &models.UpdateProfileParams{UserAccount: "b"}, models.ProfileUpdate{FriendPolicy: &policy}, testenv.Auth(tb)); err != nil || res.StatusCode() != http.StatusOK {
+		t.Fatalf("updateProfile: %v", err)
+	}
+	aU := opened(dial(t, env, "/websocket/a", ta), true)
+	bU := opened(dial(t, peer, "/websocket/b", tb), true)
+
+	message := "我是a"
+	res, err := env.Client.AddFriendPostWithResponse(ctx, &models.AddFriendPostParams{UserAccount: "a", FriendAccount: "b"}, models.AddFriendRequest{Message: &message}, testenv.Auth(ta))
+	if err != nil || res.JSON202 == nil {
+		t.Fatalf("addFriend: %v %s", err, res.Body)
+	}
+	f := bU.NextOf("friendRequest")
+	if f["id"] != float64(res.JSON202.Data.Id) || f["from"] != "a" || f["message"] != message {
+		t.Fatalf("b got %v for request %+v", f, res.JSON202.Data)
+	}
+	ans, err := peer.Client.AnswerFriendRequestWithResponse(ctx, &models.AnswerFriendRequestParams{UserAccount: "b", Id: res.JSON202.Data.Id, Accept: true}, testenv.Auth(tb))
+	if err != nil || ans.StatusCode() != http.StatusOK {
+		t.Fatalf("answer: %v %s", err, ans.Body)
+	}
+	if f := aU.NextOf("friendAdded"); f["account"] != "b" {
+		t.Fatalf("a got %v", f)
+	}
+	if f := bU.NextOf("friendAdded"); f["account"] != "a" {
+		t.Fatalf("b got %v", f)
+	}
+}
