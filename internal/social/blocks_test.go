@@ -51,7 +51,7 @@ func TestBlockRefusesRequests(t *testing.T) {
 	if got := f.blocks(a); !slices.Equal(got, []string{b.account}) {
 		t.Fatalf("a's blocks %v", got)
 	}
-	if code, _ := f.answer(a, r.Id, true); code != http.StatusConflict {
+	if code, _ := f.answerFriend(a, r.Id, true); code != http.StatusConflict {
 		t.Fatalf("a request pending at the block can still be answered: %d", code)
 	}
 	resp := f.addFriend(b, a.account)

@@ -17,15 +17,6 @@ import (
 	"tim/internal/wstest"
 )
 
-// userSocket opens u's user socket and reads its opening frames.
-func (f *fixture) userSocket(u user) *wstest.Conn {
-	f.t.Helper()
-	c := wstest.MustDial(f.t, f.env.WebSocketURL("/websocket/"+u.account), u.token)
-	c.NextOf("connected")
-	c.NextOf("users")
-	return c
-}
-
 func (f *fixture) setPolicy(u user, p models.FriendPolicy) {
 	f.t.Helper()
 	resp, err := f.c.UpdateProfileWithResponse(f.ctx, &models.UpdateProfileParams{UserAccount: u.account}, models.ProfileUpdate{FriendPolicy: &p}, u.auth)
@@ -71,7 +62,7 @@ func (f *fixture) requests(u user, box models.GetFriendRequestsParamsBox) []mode
 	return resp.JSON200.Data
 }
 
-func (f *fixture) answer(u user, id int64, accept bool) (int, []byte) {
+func (f *fixture) answerFriend(u user, id int64, accept bool) (int, []byte) {
 	f.t.Helper()
 	resp, err := f.c.AnswerFriendRequestWithResponse(f.ctx, &models.AnswerFriendRequestParams{UserAccount: u.account, Id: id, Accept: accept}, u.auth)
 	if err != nil {
@@ -144,10 +135,10 @@ func TestFriendRequestAccepted(t *testing.T) {
 	}
 
 	// Only the recipient answers.
-	if code, body := f.answer(a, r.Id, true); code != http.StatusNotFound || !bytes.Contains(body, []byte("好友申请不存在")) {
+	if code, body := f.answerFriend(a, r.Id, true); code != http.StatusNotFound || !bytes.Contains(body, []byte("好友申请不存在")) {
 		t.Fatalf("the sender answering: %d %s", code, body)
 	}
-	code, body := f.answer(b, r.Id, true)
+	code, body := f.answerFriend(b, r.Id, true)
 	if code != http.StatusOK || !bytes.Contains(body, []byte("已同意好友申请")) || !bytes.Contains(body, []byte(`"status":"accepted"`)) {
 		t.Fatalf("accept: %d %s", code, body)
 	}
@@ -170,7 +161,7 @@ func TestFriendRequestAccepted(t *testing.T) {
 	}
 	// Answered twice: refused, whatever the answer.
 	for _, accept := range []bool{true, false} {
-		if code, body := f.answer(b, r.Id, accept); code != http.StatusConflict || !bytes.Contains(body, []byte("好友申请已处理或已过期")) {
+		if code, body := f.answerFriend(b, r.Id, accept); code != http.StatusConflict || !bytes.Contains(body, []byte("好友申请已处理或已过期")) {
 			t.Fatalf("answering again (%v): %d %s", accept, code, body)
 		}
 	}
@@ -197,7 +188,7 @@ func TestFriendRequestRejectedAndCancelled(t *testing.T) {
 	f.setPolicy(b, models.FriendPolicyApproval)
 
 	r := f.mustAsk(a, b, "")
-	if code, body := f.answer(b, r.Id, false); code != http.StatusOK || !bytes.Contains(body, []byte(`"status":"rejected"`)) {
+	if code, body := f.answerFriend(b, r.Id, false); code != http.StatusOK || !bytes.Contains(body, []byte(`"status":"rejected"`)) {
 		t.Fatalf("reject: %d %s", code, body)
 	}
 	if len(f.friends(a)) != 0 || len(f.friends(b)) != 0 {
@@ -214,7 +205,7 @@ func TestFriendRequestRejectedAndCancelled(t *testing.T) {
 	if code, body := f.cancel(a, r2.Id); code != http.StatusOK || !bytes.Contains(body, []byte(`"status":"cancelled"`)) {
 		t.Fatalf("cancel: %d %s", code, body)
 	}
-	if code, _ := f.answer(b, r2.Id, true); code != http.StatusConflict {
+	if code, _ := f.answerFriend(b, r2.Id, true); code != http.StatusConflict {
 		t.Fatalf("accepting a cancelled request: %d", code)
 	}
 	if len(f.requests(b, models.GetFriendRequestsParamsBoxIn)) != 0 || len(f.friends(b)) != 0 {
@@ -222,7 +213,7 @@ func TestFriendRequestRejectedAndCancelled(t *testing.T) {
 	}
 	// Another account's request id.
 	c := f.newUser("rej")
-	if code, _ := f.answer(c, r2.Id, true); code != http.StatusNotFound {
+	if code, _ := f.answerFriend(c, r2.Id, true); code != http.StatusNotFound {
 		t.Fatalf("a stranger answering: %d", code)
 	}
 }
@@ -249,7 +240,7 @@ func TestFriendPolicies(t *testing.T) {
 	if !slices.Equal(f.friends(a), []string{b.account}) {
 		t.Fatalf("a's friends %v", f.friends(a))
 	}
-	if code, _ := f.answer(b, r.Id, true); code != http.StatusConflict {
+	if code, _ := f.answerFriend(b, r.Id, true); code != http.StatusConflict {
 		t.Fatalf("a's request is still pending after the mutual one: %d", code)
 	}
 	// A closed account's earlier request is accepted by the other's ask.
@@ -309,11 +300,11 @@ func TestAnswerAndCancelAtOnce(t *testing.T) {
 		r := f.mustAsk(a, b, "")
 		codes := make([]int, 2)
 		var wg sync.WaitGroup
-		wg.Go(func() { codes[0], _ = f.answer(b, r.Id, true) })
+		wg.Go(func() { codes[0], _ = f.answerFriend(b, r.Id, true) })
 		if round%2 == 0 {
 			wg.Go(func() { codes[1], _ = f.cancel(a, r.Id) })
 		} else {
-			wg.Go(func() { codes[1], _ = f.answer(b, r.Id, false) })
+			wg.Go(func() { codes[1], _ = f.answerFriend(b, r.Id, false) })
 		}
 		wg.Wait()
 		if (codes[0] == http.StatusOK) == (codes[1] == http.StatusOK) || slices.ContainsFunc(codes, func(c int) bool { return c != http.StatusOK && c != http.StatusConflict }) {
@@ -337,7 +328,7 @@ func TestFriendRequestsExpire(t *testing.T) {
 	if rs := f.requests(b, models.GetFriendRequestsParamsBoxIn); len(rs) != 0 {
 		t.Fatalf("expired requests listed: %+v", rs)
 	}
-	if code, _ := f.answer(b, r.Id, true); code != http.StatusConflict {
+	if code, _ := f.answerFriend(b, r.Id, true); code != http.StatusConflict {
 		t.Fatalf("answering an expired request: %d", code)
 	}
 	if r2 := f.mustAsk(a, b, ""); r2.Id == r.Id {
