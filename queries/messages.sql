@@ -14,7 +14,9 @@
 -- returns one row per send, by its 1-based position i, whose status is
 -- new, repeated, or why it was refused: forbidden, blocked (the recipient
 -- of a direct send blocks the sender), blocking (the sender blocks the
--- recipient), no_media, wrong_kind.
+-- recipient), no_media, wrong_kind, muted (a group send of a member whose
+-- mute runs, muted_until then set, or of a plain member while the whole
+-- group is muted; the member's row is the one the membership check reads).
 -- Empty strings and zero group ids stand for NULL.
 WITH input AS (
     SELECT unnest(sqlc.arg(convs)::text[]) AS conv, unnest(sqlc.arg(users_a)::text[]) AS user_a,
@@ -25,10 +27,11 @@ WITH input AS (
            generate_subscripts(sqlc.arg(convs)::text[], 1) AS i
 ), checked AS (
     SELECT input.*, md.content_type, md.size, md.width, md.height,
+           CASE WHEN gm.muted_until > now() THEN gm.muted_until END AS muted_until,
            CASE
                WHEN NOT CASE WHEN input.group_id = 0
                         THEN EXISTS (SELECT 1 FROM friendships f WHERE f.account = input.sender AND f.friend = input.recipient)
-                        ELSE EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = input.group_id AND m.account = input.sender) END
+                        ELSE gm.role IS NOT NULL END
                    THEN 'forbidden'
                -- Direct sends only: one probe of blocks_pair finds a block
                -- either way; only a send across one reads which way.
@@ -38,12 +41,23 @@ WITH input AS (
                           AND greatest(b.blocker, b.blocked) = greatest(input.sender, input.recipient))
                    THEN CASE WHEN EXISTS (SELECT 1 FROM blocks b WHERE b.blocker = input.recipient AND b.blocked = input.sender)
                              THEN 'blocked' ELSE 'blocking' END
+               WHEN input.group_id <> 0
+                    AND (gm.muted_until > now()
+                         OR (gm.role = 'member' AND EXISTS (SELECT 1 FROM groups g WHERE g.id = input.group_id AND g.muted)))
+                   THEN 'muted'
                WHEN input.media_kind = '' THEN 'ok'
                WHEN md.kind IS NULL THEN 'no_media'
                WHEN md.kind <> input.media_kind THEN 'wrong_kind'
                ELSE 'ok'
            END AS status
     FROM input
+    -- The sender's member row, by primary key, for each group send only.
+    LEFT JOIN LATERAL (
+        SELECT m.role, m.muted_until
+        FROM group_members m
+        WHERE input.group_id <> 0 AND m.group_id = input.group_id AND m.account = input.sender
+        OFFSET 0
+    ) gm ON true
     -- A lookup by primary key for each media send only (OFFSET 0 keeps the
     -- planner from turning it into a join over the whole media table).
     LEFT JOIN LATERAL (
@@ -93,12 +107,13 @@ WITH input AS (
 )
 SELECT n.i::bigint AS i, 'new'::text AS status, ins.id::bigint AS id, ins.seq::bigint AS seq, ins.created_at::timestamptz AS created_at,
        coalesce(n.content_type, '')::text AS media_type, coalesce(n.size, 0)::bigint AS media_size,
-       coalesce(n.width, 0)::integer AS media_width, coalesce(n.height, 0)::integer AS media_height
+       coalesce(n.width, 0)::integer AS media_width, coalesce(n.height, 0)::integer AS media_height,
+       NULL::timestamptz AS muted_until
 FROM numbered n JOIN ins ON ins.conv = n.conv AND ins.seq = n.seq
 UNION ALL
-SELECT s.i::bigint, 'repeated', s.id::bigint, s.seq::bigint, s.created_at::timestamptz, '', 0, 0, 0 FROM stored s
+SELECT s.i::bigint, 'repeated', s.id::bigint, s.seq::bigint, s.created_at::timestamptz, '', 0, 0, 0, NULL FROM stored s
 UNION ALL
-SELECT c.i::bigint, c.status, 0, 0, now(), '', 0, 0, 0 FROM checked c WHERE c.status <> 'ok';
+SELECT c.i::bigint, c.status, 0, 0, now(), '', 0, 0, 0, c.muted_until FROM checked c WHERE c.status <> 'ok';
 
 -- name: MessageListAfterSeq :many
 -- The oldest messages of conv with seq above after_seq, in seq order;

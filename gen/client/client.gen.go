@@ -273,8 +273,9 @@ type ClientInterface interface {
 	// `lastMessage` stays the newest message, which may be the recalled
 	// one.
 	//
-	// `unread` is `lastSeq - readSeq` less the account's own messages and
-	// the recall events in that range. A message of another account that
+	// `unread` is `lastSeq - readSeq` less the account's own messages,
+	// the recall events and the group events (see EventFrame) in that
+	// range; `lastMessage` is never a group event either. A message of another account that
 	// was recalled still counts: it keeps its place in the conversation,
 	// where a client shows that it was recalled. `readSeq` is the
 	// account's read cursor (see `POST /Tim/read`); a member's read cursor
@@ -315,6 +316,18 @@ type ClientInterface interface {
 	// Corresponds with POST /Tim/deleteFriend (the `DeleteFriendPost` operationId).
 	DeleteFriendPost(ctx context.Context, params *DeleteFriendPostParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DissolveGroup Dissolve a group
+	//
+	// The owner only. A `dissolve` event takes the group's last seq, then
+	// every member loses the group at once on every instance: group
+	// sockets close with 4003, user sockets stop carrying it, it leaves
+	// getGroups and /Tim/conversations, and history, getGroupMembers and
+	// sockets of it answer 403 不是群成员，无权查看 as to any non-member.
+	// Its id is never used again: joining it answers 404 群聊已解散.
+	//
+	// Corresponds with POST /Tim/dissolveGroup (the `DissolveGroup` operationId).
+	DissolveGroup(ctx context.Context, params *DissolveGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetFriendRequests Pending friend requests
 	//
 	// The account's pending friend requests that have not expired,
@@ -352,7 +365,13 @@ type ClientInterface interface {
 	// GetGroupMessages Group message history
 	//
 	// A group's messages, paged like /Tim/messages: without `afterSeq`
-	// and `beforeSeq`, the newest page. Members only.
+	// and `beforeSeq`, the newest page. Members only (a dissolved group,
+	// or one the account left or was kicked from, answers 403). The
+	// group's events (join, leave, kick, role, mute, rename,
+	// announcement, transfer; see EventFrame) are listed in seq order
+	// with the messages, each as a MessageFrame of kind text from its
+	// actor whose `message` is the event's text line and whose `event`
+	// is the EventFrame.
 	//
 	// Corresponds with GET /Tim/groupMessages (the `GetGroupMessages` operationId).
 	GetGroupMessages(ctx context.Context, params *GetGroupMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -395,6 +414,10 @@ type ClientInterface interface {
 	// `TIM_JOIN_FAILURES_PER_ACCOUNT` in `TIM_JOIN_FAILURE_WINDOW` every
 	// join is 429 with `Retry-After`.
 	//
+	// A dissolved group's id is never used again: 404 群聊已解散. A
+	// `join` event takes its place in the group's timeline, and the new
+	// member's sockets get it.
+	//
 	// Corresponds with POST /Tim/joinGroup (the `JoinGroup` operationId).
 	JoinGroup(ctx context.Context, params *JoinGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -407,9 +430,25 @@ type ClientInterface interface {
 	// Corresponds with GET /Tim/joinRequests (the `GetJoinRequests` operationId).
 	GetJoinRequests(ctx context.Context, params *GetJoinRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// KickMember Remove a member from a group
+	//
+	// The owner may remove anyone, an admin only members (403
+	// 不能对同级或更高角色的成员操作). The kicked account loses the group
+	// at once, exactly as a leaver does: its group sockets close with
+	// 4003 on every instance, its user sockets stop carrying the group,
+	// history answers 403. A `kick` event takes its place in the
+	// timeline; the kicked account's sockets may get it before they lose
+	// the group.
+	//
+	// Corresponds with POST /Tim/kickMember (the `KickMember` operationId).
+	KickMember(ctx context.Context, params *KickMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// LeaveGroup Leave a group
 	//
-	// The group and its history stay when the last member leaves.
+	// A `leave` event takes its place in the group's timeline. The owner
+	// cannot leave while other members remain (403 群主需先转让群聊才能退出:
+	// transfer the group first). The last member leaving dissolves the
+	// group (as /Tim/dissolveGroup): its id is never used again.
 	//
 	// Corresponds with POST /Tim/leaveGroup (the `LeaveGroup` operationId).
 	LeaveGroup(ctx context.Context, params *LeaveGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -429,6 +468,29 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /Tim/messages (the `GetMessages` operationId).
 	GetMessages(ctx context.Context, params *GetMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MuteGroup Mute or unmute the whole group
+	//
+	// The owner and admins. While the group is muted only its owner and
+	// admins may send; the others' sends are refused with 403 禁言中
+	// (without `mutedUntil`). getGroups shows `muted`. A change takes its
+	// place in the timeline as a `muteGroup` event; setting the state the
+	// group has already records none.
+	//
+	// Corresponds with POST /Tim/muteGroup (the `MuteGroup` operationId).
+	MuteGroup(ctx context.Context, params *MuteGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MuteMember Mute a member for a while, or lift the mute
+	//
+	// The owner may mute admins and members, an admin only members; no one
+	// mutes the owner. `seconds` 0 lifts the mute. A muted member's sends
+	// to the group are refused with an error frame 403 禁言中 carrying
+	// `mutedUntil`, and nothing is stored. getGroupMembers shows each
+	// member's `mutedUntil`. A `mute` event takes its place in the
+	// timeline.
+	//
+	// Corresponds with POST /Tim/muteMember (the `MuteMember` operationId).
+	MuteMember(ctx context.Context, params *MuteMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// MarkReadWithBody Move the read cursor of a conversation
 	//
@@ -488,12 +550,61 @@ type ClientInterface interface {
 	// Corresponds with POST /Tim/read (the `MarkRead` operationId).
 	MarkRead(ctx context.Context, body MarkReadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SetGroupRole Make a member an admin, or an admin a member
+	//
+	// The owner only (403 仅群主可以操作). The target must be another
+	// member (404 对方不是群成员; 400 naming oneself). Ownership moves only
+	// with /Tim/transferGroup. A change takes its place in the group's
+	// timeline as a `role` event (see EventFrame); setting the role a
+	// member has already changes nothing and records no event.
+	//
+	// Corresponds with POST /Tim/setGroupRole (the `SetGroupRole` operationId).
+	SetGroupRole(ctx context.Context, params *SetGroupRoleParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TransferGroup Hand the group to another member
+	//
+	// The owner only. The target must be another member; it becomes the
+	// owner (also in getGroups' `owner`) and the old owner an admin, in
+	// one transaction, so that the group always has exactly one owner. A
+	// `transfer` event takes its place in the timeline.
+	//
+	// Corresponds with POST /Tim/transferGroup (the `TransferGroup` operationId).
+	TransferGroup(ctx context.Context, params *TransferGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// Unblock Lift a block
 	//
 	// Ends the token's account's block of TargetAccount; unblocking an account not blocked changes nothing.
 	//
 	// Corresponds with POST /Tim/unblock (the `Unblock` operationId).
 	Unblock(ctx context.Context, params *UnblockParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateGroupWithBody Change a group's name, announcement or policies
+	//
+	// The owner and admins. The body holds any of `name`, `announcement`
+	// (at most 2,000 characters; empty clears it), `joinPolicy` and
+	// `historyVisibility`; fields left out keep their value. A new name
+	// takes its place in the timeline as a `rename` event, a new
+	// announcement as an `announcement` event; an unchanged value records
+	// none. The answer is the group as getGroups shows it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /Tim/updateGroup (the `UpdateGroup` operationId).
+	UpdateGroupWithBody(ctx context.Context, params *UpdateGroupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateGroup Change a group's name, announcement or policies
+	//
+	// The owner and admins. The body holds any of `name`, `announcement`
+	// (at most 2,000 characters; empty clears it), `joinPolicy` and
+	// `historyVisibility`; fields left out keep their value. A new name
+	// takes its place in the timeline as a `rename` event, a new
+	// announcement as an `announcement` event; an unchanged value records
+	// none. The answer is the group as getGroups shows it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /Tim/updateGroup (the `UpdateGroup` operationId).
+	UpdateGroup(ctx context.Context, params *UpdateGroupParams, body UpdateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateProfileWithBody Change one's own profile and friend policy
 	//
@@ -947,8 +1058,9 @@ func (c *Client) CancelFriendRequest(ctx context.Context, params *CancelFriendRe
 // `lastMessage` stays the newest message, which may be the recalled
 // one.
 //
-// `unread` is `lastSeq - readSeq` less the account's own messages and
-// the recall events in that range. A message of another account that
+// `unread` is `lastSeq - readSeq` less the account's own messages,
+// the recall events and the group events (see EventFrame) in that
+// range; `lastMessage` is never a group event either. A message of another account that
 // was recalled still counts: it keeps its place in the conversation,
 // where a client shows that it was recalled. `readSeq` is the
 // account's read cursor (see `POST /Tim/read`); a member's read cursor
@@ -1019,6 +1131,28 @@ func (c *Client) DeleteFriend(ctx context.Context, params *DeleteFriendParams, r
 // Corresponds with POST /Tim/deleteFriend (the `DeleteFriendPost` operationId).
 func (c *Client) DeleteFriendPost(ctx context.Context, params *DeleteFriendPostParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteFriendPostRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DissolveGroup Dissolve a group
+//
+// The owner only. A `dissolve` event takes the group's last seq, then
+// every member loses the group at once on every instance: group
+// sockets close with 4003, user sockets stop carrying it, it leaves
+// getGroups and /Tim/conversations, and history, getGroupMembers and
+// sockets of it answer 403 不是群成员，无权查看 as to any non-member.
+// Its id is never used again: joining it answers 404 群聊已解散.
+//
+// Corresponds with POST /Tim/dissolveGroup (the `DissolveGroup` operationId).
+func (c *Client) DissolveGroup(ctx context.Context, params *DissolveGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDissolveGroupRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1106,7 +1240,13 @@ func (c *Client) GetGroups(ctx context.Context, params *GetGroupsParams, reqEdit
 // GetGroupMessages Group message history
 //
 // A group's messages, paged like /Tim/messages: without `afterSeq`
-// and `beforeSeq`, the newest page. Members only.
+// and `beforeSeq`, the newest page. Members only (a dissolved group,
+// or one the account left or was kicked from, answers 403). The
+// group's events (join, leave, kick, role, mute, rename,
+// announcement, transfer; see EventFrame) are listed in seq order
+// with the messages, each as a MessageFrame of kind text from its
+// actor whose `message` is the event's text line and whose `event`
+// is the EventFrame.
 //
 // Corresponds with GET /Tim/groupMessages (the `GetGroupMessages` operationId).
 func (c *Client) GetGroupMessages(ctx context.Context, params *GetGroupMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1179,6 +1319,10 @@ func (c *Client) InviteMember(ctx context.Context, params *InviteMemberParams, r
 // `TIM_JOIN_FAILURES_PER_ACCOUNT` in `TIM_JOIN_FAILURE_WINDOW` every
 // join is 429 with `Retry-After`.
 //
+// A dissolved group's id is never used again: 404 群聊已解散. A
+// `join` event takes its place in the group's timeline, and the new
+// member's sockets get it.
+//
 // Corresponds with POST /Tim/joinGroup (the `JoinGroup` operationId).
 func (c *Client) JoinGroup(ctx context.Context, params *JoinGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewJoinGroupRequest(c.Server, params)
@@ -1211,9 +1355,35 @@ func (c *Client) GetJoinRequests(ctx context.Context, params *GetJoinRequestsPar
 	return c.Client.Do(req)
 }
 
+// KickMember Remove a member from a group
+//
+// The owner may remove anyone, an admin only members (403
+// 不能对同级或更高角色的成员操作). The kicked account loses the group
+// at once, exactly as a leaver does: its group sockets close with
+// 4003 on every instance, its user sockets stop carrying the group,
+// history answers 403. A `kick` event takes its place in the
+// timeline; the kicked account's sockets may get it before they lose
+// the group.
+//
+// Corresponds with POST /Tim/kickMember (the `KickMember` operationId).
+func (c *Client) KickMember(ctx context.Context, params *KickMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewKickMemberRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // LeaveGroup Leave a group
 //
-// The group and its history stay when the last member leaves.
+// A `leave` event takes its place in the group's timeline. The owner
+// cannot leave while other members remain (403 群主需先转让群聊才能退出:
+// transfer the group first). The last member leaving dissolves the
+// group (as /Tim/dissolveGroup): its id is never used again.
 //
 // Corresponds with POST /Tim/leaveGroup (the `LeaveGroup` operationId).
 func (c *Client) LeaveGroup(ctx context.Context, params *LeaveGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1244,6 +1414,49 @@ func (c *Client) LeaveGroup(ctx context.Context, params *LeaveGroupParams, reqEd
 // Corresponds with GET /Tim/messages (the `GetMessages` operationId).
 func (c *Client) GetMessages(ctx context.Context, params *GetMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMessagesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MuteGroup Mute or unmute the whole group
+//
+// The owner and admins. While the group is muted only its owner and
+// admins may send; the others' sends are refused with 403 禁言中
+// (without `mutedUntil`). getGroups shows `muted`. A change takes its
+// place in the timeline as a `muteGroup` event; setting the state the
+// group has already records none.
+//
+// Corresponds with POST /Tim/muteGroup (the `MuteGroup` operationId).
+func (c *Client) MuteGroup(ctx context.Context, params *MuteGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMuteGroupRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MuteMember Mute a member for a while, or lift the mute
+//
+// The owner may mute admins and members, an admin only members; no one
+// mutes the owner. `seconds` 0 lifts the mute. A muted member's sends
+// to the group are refused with an error frame 403 禁言中 carrying
+// `mutedUntil`, and nothing is stored. getGroupMembers shows each
+// member's `mutedUntil`. A `mute` event takes its place in the
+// timeline.
+//
+// Corresponds with POST /Tim/muteMember (the `MuteMember` operationId).
+func (c *Client) MuteMember(ctx context.Context, params *MuteMemberParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMuteMemberRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1332,6 +1545,47 @@ func (c *Client) MarkRead(ctx context.Context, body MarkReadJSONRequestBody, req
 	return c.Client.Do(req)
 }
 
+// SetGroupRole Make a member an admin, or an admin a member
+//
+// The owner only (403 仅群主可以操作). The target must be another
+// member (404 对方不是群成员; 400 naming oneself). Ownership moves only
+// with /Tim/transferGroup. A change takes its place in the group's
+// timeline as a `role` event (see EventFrame); setting the role a
+// member has already changes nothing and records no event.
+//
+// Corresponds with POST /Tim/setGroupRole (the `SetGroupRole` operationId).
+func (c *Client) SetGroupRole(ctx context.Context, params *SetGroupRoleParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetGroupRoleRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TransferGroup Hand the group to another member
+//
+// The owner only. The target must be another member; it becomes the
+// owner (also in getGroups' `owner`) and the old owner an admin, in
+// one transaction, so that the group always has exactly one owner. A
+// `transfer` event takes its place in the timeline.
+//
+// Corresponds with POST /Tim/transferGroup (the `TransferGroup` operationId).
+func (c *Client) TransferGroup(ctx context.Context, params *TransferGroupParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTransferGroupRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // Unblock Lift a block
 //
 // Ends the token's account's block of TargetAccount; unblocking an account not blocked changes nothing.
@@ -1339,6 +1593,54 @@ func (c *Client) MarkRead(ctx context.Context, body MarkReadJSONRequestBody, req
 // Corresponds with POST /Tim/unblock (the `Unblock` operationId).
 func (c *Client) Unblock(ctx context.Context, params *UnblockParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUnblockRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateGroupWithBody Change a group's name, announcement or policies
+//
+// The owner and admins. The body holds any of `name`, `announcement`
+// (at most 2,000 characters; empty clears it), `joinPolicy` and
+// `historyVisibility`; fields left out keep their value. A new name
+// takes its place in the timeline as a `rename` event, a new
+// announcement as an `announcement` event; an unchanged value records
+// none. The answer is the group as getGroups shows it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /Tim/updateGroup (the `UpdateGroup` operationId).
+func (c *Client) UpdateGroupWithBody(ctx context.Context, params *UpdateGroupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateGroupRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateGroup Change a group's name, announcement or policies
+//
+// The owner and admins. The body holds any of `name`, `announcement`
+// (at most 2,000 characters; empty clears it), `joinPolicy` and
+// `historyVisibility`; fields left out keep their value. A new name
+// takes its place in the timeline as a `rename` event, a new
+// announcement as an `announcement` event; an unchanged value records
+// none. The answer is the group as getGroups shows it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /Tim/updateGroup (the `UpdateGroup` operationId).
+func (c *Client) UpdateGroup(ctx context.Context, params *UpdateGroupParams, body UpdateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateGroupRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2574,6 +2876,64 @@ func NewDeleteFriendPostRequest(server string, params *DeleteFriendPostParams) (
 	return req, nil
 }
 
+// NewDissolveGroupRequest constructs an http.Request for the DissolveGroup method
+func NewDissolveGroupRequest(server string, params *DissolveGroupParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/dissolveGroup")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "UserAccount", params.UserAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "GroupID", params.GroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetFriendRequestsRequest constructs an http.Request for the GetFriendRequests method
 func NewGetFriendRequestsRequest(server string, params *GetFriendRequestsParams) (*http.Request, error) {
 	var err error
@@ -3180,6 +3540,72 @@ func NewGetJoinRequestsRequest(server string, params *GetJoinRequestsParams) (*h
 	return req, nil
 }
 
+// NewKickMemberRequest constructs an http.Request for the KickMember method
+func NewKickMemberRequest(server string, params *KickMemberParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/kickMember")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "UserAccount", params.UserAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "GroupID", params.GroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "TargetAccount", params.TargetAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewLeaveGroupRequest constructs an http.Request for the LeaveGroup method
 func NewLeaveGroupRequest(server string, params *LeaveGroupParams) (*http.Request, error) {
 	var err error
@@ -3332,6 +3758,146 @@ func NewGetMessagesRequest(server string, params *GetMessagesParams) (*http.Requ
 	return req, nil
 }
 
+// NewMuteGroupRequest constructs an http.Request for the MuteGroup method
+func NewMuteGroupRequest(server string, params *MuteGroupParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/muteGroup")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "UserAccount", params.UserAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "GroupID", params.GroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "muted", params.Muted, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewMuteMemberRequest constructs an http.Request for the MuteMember method
+func NewMuteMemberRequest(server string, params *MuteMemberParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/muteMember")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "UserAccount", params.UserAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "GroupID", params.GroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "TargetAccount", params.TargetAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "seconds", params.Seconds, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewMarkReadRequest calls the generic MarkRead builder with application/json body
 func NewMarkReadRequest(server string, body MarkReadJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -3368,6 +3934,146 @@ func NewMarkReadRequestWithBody(server string, contentType string, body io.Reade
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSetGroupRoleRequest constructs an http.Request for the SetGroupRole method
+func NewSetGroupRoleRequest(server string, params *SetGroupRoleParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/setGroupRole")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "UserAccount", params.UserAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "GroupID", params.GroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "TargetAccount", params.TargetAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "role", params.Role, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTransferGroupRequest constructs an http.Request for the TransferGroup method
+func NewTransferGroupRequest(server string, params *TransferGroupParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/transferGroup")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "UserAccount", params.UserAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "GroupID", params.GroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "TargetAccount", params.TargetAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -3426,6 +4132,77 @@ func NewUnblockRequest(server string, params *UnblockParams) (*http.Request, err
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewUpdateGroupRequest calls the generic UpdateGroup builder with application/json body
+func NewUpdateGroupRequest(server string, params *UpdateGroupParams, body UpdateGroupJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateGroupRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewUpdateGroupRequestWithBody constructs an http.Request for the UpdateGroup method, with any body, and a specified content type
+func NewUpdateGroupRequestWithBody(server string, params *UpdateGroupParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/Tim/updateGroup")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "UserAccount", params.UserAccount, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "GroupID", params.GroupID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4258,8 +5035,9 @@ type ClientWithResponsesInterface interface {
 	// `lastMessage` stays the newest message, which may be the recalled
 	// one.
 	//
-	// `unread` is `lastSeq - readSeq` less the account's own messages and
-	// the recall events in that range. A message of another account that
+	// `unread` is `lastSeq - readSeq` less the account's own messages,
+	// the recall events and the group events (see EventFrame) in that
+	// range; `lastMessage` is never a group event either. A message of another account that
 	// was recalled still counts: it keeps its place in the conversation,
 	// where a client shows that it was recalled. `readSeq` is the
 	// account's read cursor (see `POST /Tim/read`); a member's read cursor
@@ -4308,6 +5086,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /Tim/deleteFriend (the `DeleteFriendPost` operationId).
 	DeleteFriendPostWithResponse(ctx context.Context, params *DeleteFriendPostParams, reqEditors ...RequestEditorFn) (*DeleteFriendPostResponse, error)
 
+	// DissolveGroupWithResponse Dissolve a group
+	//
+	// The owner only. A `dissolve` event takes the group's last seq, then
+	// every member loses the group at once on every instance: group
+	// sockets close with 4003, user sockets stop carrying it, it leaves
+	// getGroups and /Tim/conversations, and history, getGroupMembers and
+	// sockets of it answer 403 不是群成员，无权查看 as to any non-member.
+	// Its id is never used again: joining it answers 404 群聊已解散.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/dissolveGroup (the `DissolveGroup` operationId).
+	DissolveGroupWithResponse(ctx context.Context, params *DissolveGroupParams, reqEditors ...RequestEditorFn) (*DissolveGroupResponse, error)
+
 	// GetFriendRequestsWithResponse Pending friend requests
 	//
 	// The account's pending friend requests that have not expired,
@@ -4353,7 +5145,13 @@ type ClientWithResponsesInterface interface {
 	// GetGroupMessagesWithResponse Group message history
 	//
 	// A group's messages, paged like /Tim/messages: without `afterSeq`
-	// and `beforeSeq`, the newest page. Members only.
+	// and `beforeSeq`, the newest page. Members only (a dissolved group,
+	// or one the account left or was kicked from, answers 403). The
+	// group's events (join, leave, kick, role, mute, rename,
+	// announcement, transfer; see EventFrame) are listed in seq order
+	// with the messages, each as a MessageFrame of kind text from its
+	// actor whose `message` is the event's text line and whose `event`
+	// is the EventFrame.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4402,6 +5200,10 @@ type ClientWithResponsesInterface interface {
 	// `TIM_JOIN_FAILURES_PER_ACCOUNT` in `TIM_JOIN_FAILURE_WINDOW` every
 	// join is 429 with `Retry-After`.
 	//
+	// A dissolved group's id is never used again: 404 群聊已解散. A
+	// `join` event takes its place in the group's timeline, and the new
+	// member's sockets get it.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /Tim/joinGroup (the `JoinGroup` operationId).
@@ -4418,9 +5220,27 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /Tim/joinRequests (the `GetJoinRequests` operationId).
 	GetJoinRequestsWithResponse(ctx context.Context, params *GetJoinRequestsParams, reqEditors ...RequestEditorFn) (*GetJoinRequestsResponse, error)
 
+	// KickMemberWithResponse Remove a member from a group
+	//
+	// The owner may remove anyone, an admin only members (403
+	// 不能对同级或更高角色的成员操作). The kicked account loses the group
+	// at once, exactly as a leaver does: its group sockets close with
+	// 4003 on every instance, its user sockets stop carrying the group,
+	// history answers 403. A `kick` event takes its place in the
+	// timeline; the kicked account's sockets may get it before they lose
+	// the group.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/kickMember (the `KickMember` operationId).
+	KickMemberWithResponse(ctx context.Context, params *KickMemberParams, reqEditors ...RequestEditorFn) (*KickMemberResponse, error)
+
 	// LeaveGroupWithResponse Leave a group
 	//
-	// The group and its history stay when the last member leaves.
+	// A `leave` event takes its place in the group's timeline. The owner
+	// cannot leave while other members remain (403 群主需先转让群聊才能退出:
+	// transfer the group first). The last member leaving dissolves the
+	// group (as /Tim/dissolveGroup): its id is never used again.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4444,6 +5264,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /Tim/messages (the `GetMessages` operationId).
 	GetMessagesWithResponse(ctx context.Context, params *GetMessagesParams, reqEditors ...RequestEditorFn) (*GetMessagesResponse, error)
+
+	// MuteGroupWithResponse Mute or unmute the whole group
+	//
+	// The owner and admins. While the group is muted only its owner and
+	// admins may send; the others' sends are refused with 403 禁言中
+	// (without `mutedUntil`). getGroups shows `muted`. A change takes its
+	// place in the timeline as a `muteGroup` event; setting the state the
+	// group has already records none.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/muteGroup (the `MuteGroup` operationId).
+	MuteGroupWithResponse(ctx context.Context, params *MuteGroupParams, reqEditors ...RequestEditorFn) (*MuteGroupResponse, error)
+
+	// MuteMemberWithResponse Mute a member for a while, or lift the mute
+	//
+	// The owner may mute admins and members, an admin only members; no one
+	// mutes the owner. `seconds` 0 lifts the mute. A muted member's sends
+	// to the group are refused with an error frame 403 禁言中 carrying
+	// `mutedUntil`, and nothing is stored. getGroupMembers shows each
+	// member's `mutedUntil`. A `mute` event takes its place in the
+	// timeline.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/muteMember (the `MuteMember` operationId).
+	MuteMemberWithResponse(ctx context.Context, params *MuteMemberParams, reqEditors ...RequestEditorFn) (*MuteMemberResponse, error)
 
 	// MarkReadWithBodyWithResponse Move the read cursor of a conversation
 	//
@@ -4503,6 +5350,31 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /Tim/read (the `MarkRead` operationId).
 	MarkReadWithResponse(ctx context.Context, body MarkReadJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkReadResponse, error)
 
+	// SetGroupRoleWithResponse Make a member an admin, or an admin a member
+	//
+	// The owner only (403 仅群主可以操作). The target must be another
+	// member (404 对方不是群成员; 400 naming oneself). Ownership moves only
+	// with /Tim/transferGroup. A change takes its place in the group's
+	// timeline as a `role` event (see EventFrame); setting the role a
+	// member has already changes nothing and records no event.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/setGroupRole (the `SetGroupRole` operationId).
+	SetGroupRoleWithResponse(ctx context.Context, params *SetGroupRoleParams, reqEditors ...RequestEditorFn) (*SetGroupRoleResponse, error)
+
+	// TransferGroupWithResponse Hand the group to another member
+	//
+	// The owner only. The target must be another member; it becomes the
+	// owner (also in getGroups' `owner`) and the old owner an admin, in
+	// one transaction, so that the group always has exactly one owner. A
+	// `transfer` event takes its place in the timeline.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/transferGroup (the `TransferGroup` operationId).
+	TransferGroupWithResponse(ctx context.Context, params *TransferGroupParams, reqEditors ...RequestEditorFn) (*TransferGroupResponse, error)
+
 	// UnblockWithResponse Lift a block
 	//
 	// Ends the token's account's block of TargetAccount; unblocking an account not blocked changes nothing.
@@ -4511,6 +5383,34 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /Tim/unblock (the `Unblock` operationId).
 	UnblockWithResponse(ctx context.Context, params *UnblockParams, reqEditors ...RequestEditorFn) (*UnblockResponse, error)
+
+	// UpdateGroupWithBodyWithResponse Change a group's name, announcement or policies
+	//
+	// The owner and admins. The body holds any of `name`, `announcement`
+	// (at most 2,000 characters; empty clears it), `joinPolicy` and
+	// `historyVisibility`; fields left out keep their value. A new name
+	// takes its place in the timeline as a `rename` event, a new
+	// announcement as an `announcement` event; an unchanged value records
+	// none. The answer is the group as getGroups shows it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/updateGroup (the `UpdateGroup` operationId).
+	UpdateGroupWithBodyWithResponse(ctx context.Context, params *UpdateGroupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateGroupResponse, error)
+
+	// UpdateGroupWithResponse Change a group's name, announcement or policies
+	//
+	// The owner and admins. The body holds any of `name`, `announcement`
+	// (at most 2,000 characters; empty clears it), `joinPolicy` and
+	// `historyVisibility`; fields left out keep their value. A new name
+	// takes its place in the timeline as a `rename` event, a new
+	// announcement as an `announcement` event; an unchanged value records
+	// none. The answer is the group as getGroups shows it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /Tim/updateGroup (the `UpdateGroup` operationId).
+	UpdateGroupWithResponse(ctx context.Context, params *UpdateGroupParams, body UpdateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateGroupResponse, error)
 
 	// UpdateProfileWithBodyWithResponse Change one's own profile and friend policy
 	//
@@ -5974,6 +6874,82 @@ func (r DeleteFriendPostResponse) ContentType() string {
 	return ""
 }
 
+type DissolveGroupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Envelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GroupAdminForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GroupAdminNotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DissolveGroupResponse) GetJSON200() *Envelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DissolveGroupResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DissolveGroupResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DissolveGroupResponse) GetJSON403() *GroupAdminForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DissolveGroupResponse) GetJSON404() *GroupAdminNotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r DissolveGroupResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DissolveGroupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DissolveGroupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DissolveGroupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DissolveGroupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetFriendRequestsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6672,6 +7648,82 @@ func (r GetJoinRequestsResponse) ContentType() string {
 	return ""
 }
 
+type KickMemberResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Envelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *GroupAdminBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GroupAdminForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GroupAdminNotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r KickMemberResponse) GetJSON200() *Envelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r KickMemberResponse) GetJSON400() *GroupAdminBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r KickMemberResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r KickMemberResponse) GetJSON403() *GroupAdminForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r KickMemberResponse) GetJSON404() *GroupAdminNotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r KickMemberResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r KickMemberResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r KickMemberResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r KickMemberResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r KickMemberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type LeaveGroupResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6682,7 +7734,7 @@ type LeaveGroupResponse struct {
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
-	JSON403 *Forbidden
+	JSON403 *GroupAdminForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -6705,7 +7757,7 @@ func (r LeaveGroupResponse) GetJSON401() *Unauthorized {
 }
 
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
-func (r LeaveGroupResponse) GetJSON403() *Forbidden {
+func (r LeaveGroupResponse) GetJSON403() *GroupAdminForbidden {
 	return r.JSON403
 }
 
@@ -6824,6 +7876,158 @@ func (r GetMessagesResponse) ContentType() string {
 	return ""
 }
 
+type MuteGroupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Envelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GroupAdminForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GroupAdminNotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MuteGroupResponse) GetJSON200() *Envelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MuteGroupResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MuteGroupResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MuteGroupResponse) GetJSON403() *GroupAdminForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MuteGroupResponse) GetJSON404() *GroupAdminNotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r MuteGroupResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r MuteGroupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MuteGroupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MuteGroupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MuteGroupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MuteMemberResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Envelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *GroupAdminBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GroupAdminForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GroupAdminNotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MuteMemberResponse) GetJSON200() *Envelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MuteMemberResponse) GetJSON400() *GroupAdminBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MuteMemberResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MuteMemberResponse) GetJSON403() *GroupAdminForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MuteMemberResponse) GetJSON404() *GroupAdminNotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r MuteMemberResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r MuteMemberResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MuteMemberResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MuteMemberResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MuteMemberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type MarkReadResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6900,6 +8104,158 @@ func (r MarkReadResponse) ContentType() string {
 	return ""
 }
 
+type SetGroupRoleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Envelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *GroupAdminBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GroupAdminForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GroupAdminNotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetGroupRoleResponse) GetJSON200() *Envelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SetGroupRoleResponse) GetJSON400() *GroupAdminBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SetGroupRoleResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SetGroupRoleResponse) GetJSON403() *GroupAdminForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SetGroupRoleResponse) GetJSON404() *GroupAdminNotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r SetGroupRoleResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r SetGroupRoleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetGroupRoleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetGroupRoleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetGroupRoleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TransferGroupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Envelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *GroupAdminBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GroupAdminForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GroupAdminNotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TransferGroupResponse) GetJSON200() *Envelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TransferGroupResponse) GetJSON400() *GroupAdminBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TransferGroupResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TransferGroupResponse) GetJSON403() *GroupAdminForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TransferGroupResponse) GetJSON404() *GroupAdminNotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r TransferGroupResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r TransferGroupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TransferGroupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TransferGroupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TransferGroupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type UnblockResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6970,6 +8326,82 @@ func (r UnblockResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UnblockResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateGroupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GroupEnvelope
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *GroupAdminForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *GroupAdminNotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateGroupResponse) GetJSON200() *GroupEnvelope {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateGroupResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateGroupResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateGroupResponse) GetJSON403() *GroupAdminForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateGroupResponse) GetJSON404() *GroupAdminNotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r UpdateGroupResponse) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateGroupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateGroupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateGroupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateGroupResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8216,8 +9648,9 @@ func (c *ClientWithResponses) CancelFriendRequestWithResponse(ctx context.Contex
 // `lastMessage` stays the newest message, which may be the recalled
 // one.
 //
-// `unread` is `lastSeq - readSeq` less the account's own messages and
-// the recall events in that range. A message of another account that
+// `unread` is `lastSeq - readSeq` less the account's own messages,
+// the recall events and the group events (see EventFrame) in that
+// range; `lastMessage` is never a group event either. A message of another account that
 // was recalled still counts: it keeps its place in the conversation,
 // where a client shows that it was recalled. `readSeq` is the
 // account's read cursor (see `POST /Tim/read`); a member's read cursor
@@ -8290,6 +9723,26 @@ func (c *ClientWithResponses) DeleteFriendPostWithResponse(ctx context.Context, 
 	return ParseDeleteFriendPostResponse(rsp)
 }
 
+// DissolveGroupWithResponse Dissolve a group
+//
+// The owner only. A `dissolve` event takes the group's last seq, then
+// every member loses the group at once on every instance: group
+// sockets close with 4003, user sockets stop carrying it, it leaves
+// getGroups and /Tim/conversations, and history, getGroupMembers and
+// sockets of it answer 403 不是群成员，无权查看 as to any non-member.
+// Its id is never used again: joining it answers 404 群聊已解散.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/dissolveGroup (the `DissolveGroup` operationId).
+func (c *ClientWithResponses) DissolveGroupWithResponse(ctx context.Context, params *DissolveGroupParams, reqEditors ...RequestEditorFn) (*DissolveGroupResponse, error) {
+	rsp, err := c.DissolveGroup(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDissolveGroupResponse(rsp)
+}
+
 // GetFriendRequestsWithResponse Pending friend requests
 //
 // The account's pending friend requests that have not expired,
@@ -8359,7 +9812,13 @@ func (c *ClientWithResponses) GetGroupsWithResponse(ctx context.Context, params 
 // GetGroupMessagesWithResponse Group message history
 //
 // A group's messages, paged like /Tim/messages: without `afterSeq`
-// and `beforeSeq`, the newest page. Members only.
+// and `beforeSeq`, the newest page. Members only (a dissolved group,
+// or one the account left or was kicked from, answers 403). The
+// group's events (join, leave, kick, role, mute, rename,
+// announcement, transfer; see EventFrame) are listed in seq order
+// with the messages, each as a MessageFrame of kind text from its
+// actor whose `message` is the event's text line and whose `event`
+// is the EventFrame.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -8426,6 +9885,10 @@ func (c *ClientWithResponses) InviteMemberWithResponse(ctx context.Context, para
 // `TIM_JOIN_FAILURES_PER_ACCOUNT` in `TIM_JOIN_FAILURE_WINDOW` every
 // join is 429 with `Retry-After`.
 //
+// A dissolved group's id is never used again: 404 群聊已解散. A
+// `join` event takes its place in the group's timeline, and the new
+// member's sockets get it.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /Tim/joinGroup (the `JoinGroup` operationId).
@@ -8454,9 +9917,33 @@ func (c *ClientWithResponses) GetJoinRequestsWithResponse(ctx context.Context, p
 	return ParseGetJoinRequestsResponse(rsp)
 }
 
+// KickMemberWithResponse Remove a member from a group
+//
+// The owner may remove anyone, an admin only members (403
+// 不能对同级或更高角色的成员操作). The kicked account loses the group
+// at once, exactly as a leaver does: its group sockets close with
+// 4003 on every instance, its user sockets stop carrying the group,
+// history answers 403. A `kick` event takes its place in the
+// timeline; the kicked account's sockets may get it before they lose
+// the group.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/kickMember (the `KickMember` operationId).
+func (c *ClientWithResponses) KickMemberWithResponse(ctx context.Context, params *KickMemberParams, reqEditors ...RequestEditorFn) (*KickMemberResponse, error) {
+	rsp, err := c.KickMember(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseKickMemberResponse(rsp)
+}
+
 // LeaveGroupWithResponse Leave a group
 //
-// The group and its history stay when the last member leaves.
+// A `leave` event takes its place in the group's timeline. The owner
+// cannot leave while other members remain (403 群主需先转让群聊才能退出:
+// transfer the group first). The last member leaving dissolves the
+// group (as /Tim/dissolveGroup): its id is never used again.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -8491,6 +9978,45 @@ func (c *ClientWithResponses) GetMessagesWithResponse(ctx context.Context, param
 		return nil, err
 	}
 	return ParseGetMessagesResponse(rsp)
+}
+
+// MuteGroupWithResponse Mute or unmute the whole group
+//
+// The owner and admins. While the group is muted only its owner and
+// admins may send; the others' sends are refused with 403 禁言中
+// (without `mutedUntil`). getGroups shows `muted`. A change takes its
+// place in the timeline as a `muteGroup` event; setting the state the
+// group has already records none.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/muteGroup (the `MuteGroup` operationId).
+func (c *ClientWithResponses) MuteGroupWithResponse(ctx context.Context, params *MuteGroupParams, reqEditors ...RequestEditorFn) (*MuteGroupResponse, error) {
+	rsp, err := c.MuteGroup(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMuteGroupResponse(rsp)
+}
+
+// MuteMemberWithResponse Mute a member for a while, or lift the mute
+//
+// The owner may mute admins and members, an admin only members; no one
+// mutes the owner. `seconds` 0 lifts the mute. A muted member's sends
+// to the group are refused with an error frame 403 禁言中 carrying
+// `mutedUntil`, and nothing is stored. getGroupMembers shows each
+// member's `mutedUntil`. A `mute` event takes its place in the
+// timeline.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/muteMember (the `MuteMember` operationId).
+func (c *ClientWithResponses) MuteMemberWithResponse(ctx context.Context, params *MuteMemberParams, reqEditors ...RequestEditorFn) (*MuteMemberResponse, error) {
+	rsp, err := c.MuteMember(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMuteMemberResponse(rsp)
 }
 
 // MarkReadWithBodyWithResponse Move the read cursor of a conversation
@@ -8563,6 +10089,43 @@ func (c *ClientWithResponses) MarkReadWithResponse(ctx context.Context, body Mar
 	return ParseMarkReadResponse(rsp)
 }
 
+// SetGroupRoleWithResponse Make a member an admin, or an admin a member
+//
+// The owner only (403 仅群主可以操作). The target must be another
+// member (404 对方不是群成员; 400 naming oneself). Ownership moves only
+// with /Tim/transferGroup. A change takes its place in the group's
+// timeline as a `role` event (see EventFrame); setting the role a
+// member has already changes nothing and records no event.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/setGroupRole (the `SetGroupRole` operationId).
+func (c *ClientWithResponses) SetGroupRoleWithResponse(ctx context.Context, params *SetGroupRoleParams, reqEditors ...RequestEditorFn) (*SetGroupRoleResponse, error) {
+	rsp, err := c.SetGroupRole(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetGroupRoleResponse(rsp)
+}
+
+// TransferGroupWithResponse Hand the group to another member
+//
+// The owner only. The target must be another member; it becomes the
+// owner (also in getGroups' `owner`) and the old owner an admin, in
+// one transaction, so that the group always has exactly one owner. A
+// `transfer` event takes its place in the timeline.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/transferGroup (the `TransferGroup` operationId).
+func (c *ClientWithResponses) TransferGroupWithResponse(ctx context.Context, params *TransferGroupParams, reqEditors ...RequestEditorFn) (*TransferGroupResponse, error) {
+	rsp, err := c.TransferGroup(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTransferGroupResponse(rsp)
+}
+
 // UnblockWithResponse Lift a block
 //
 // Ends the token's account's block of TargetAccount; unblocking an account not blocked changes nothing.
@@ -8576,6 +10139,46 @@ func (c *ClientWithResponses) UnblockWithResponse(ctx context.Context, params *U
 		return nil, err
 	}
 	return ParseUnblockResponse(rsp)
+}
+
+// UpdateGroupWithBodyWithResponse Change a group's name, announcement or policies
+//
+// The owner and admins. The body holds any of `name`, `announcement`
+// (at most 2,000 characters; empty clears it), `joinPolicy` and
+// `historyVisibility`; fields left out keep their value. A new name
+// takes its place in the timeline as a `rename` event, a new
+// announcement as an `announcement` event; an unchanged value records
+// none. The answer is the group as getGroups shows it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/updateGroup (the `UpdateGroup` operationId).
+func (c *ClientWithResponses) UpdateGroupWithBodyWithResponse(ctx context.Context, params *UpdateGroupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateGroupResponse, error) {
+	rsp, err := c.UpdateGroupWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateGroupResponse(rsp)
+}
+
+// UpdateGroupWithResponse Change a group's name, announcement or policies
+//
+// The owner and admins. The body holds any of `name`, `announcement`
+// (at most 2,000 characters; empty clears it), `joinPolicy` and
+// `historyVisibility`; fields left out keep their value. A new name
+// takes its place in the timeline as a `rename` event, a new
+// announcement as an `announcement` event; an unchanged value records
+// none. The answer is the group as getGroups shows it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /Tim/updateGroup (the `UpdateGroup` operationId).
+func (c *ClientWithResponses) UpdateGroupWithResponse(ctx context.Context, params *UpdateGroupParams, body UpdateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateGroupResponse, error) {
+	rsp, err := c.UpdateGroup(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateGroupResponse(rsp)
 }
 
 // UpdateProfileWithBodyWithResponse Change one's own profile and friend policy
@@ -9952,6 +11555,67 @@ func ParseDeleteFriendPostResponse(rsp *http.Response) (*DeleteFriendPostRespons
 	return response, nil
 }
 
+// ParseDissolveGroupResponse parses an HTTP response from a DissolveGroupWithResponse call
+func ParseDissolveGroupResponse(rsp *http.Response) (*DissolveGroupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DissolveGroupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Envelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GroupAdminForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GroupAdminNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetFriendRequestsResponse parses an HTTP response from a GetFriendRequestsWithResponse call
 func ParseGetFriendRequestsResponse(rsp *http.Response) (*GetFriendRequestsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10521,6 +12185,67 @@ func ParseGetJoinRequestsResponse(rsp *http.Response) (*GetJoinRequestsResponse,
 	return response, nil
 }
 
+// ParseKickMemberResponse parses an HTTP response from a KickMemberWithResponse call
+func ParseKickMemberResponse(rsp *http.Response) (*KickMemberResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &KickMemberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Envelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest GroupAdminBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GroupAdminForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GroupAdminNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseLeaveGroupResponse parses an HTTP response from a LeaveGroupWithResponse call
 func ParseLeaveGroupResponse(rsp *http.Response) (*LeaveGroupResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10557,7 +12282,7 @@ func ParseLeaveGroupResponse(rsp *http.Response) (*LeaveGroupResponse, error) {
 		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
+		var dest GroupAdminForbidden
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -10643,6 +12368,128 @@ func ParseGetMessagesResponse(rsp *http.Response) (*GetMessagesResponse, error) 
 	return response, nil
 }
 
+// ParseMuteGroupResponse parses an HTTP response from a MuteGroupWithResponse call
+func ParseMuteGroupResponse(rsp *http.Response) (*MuteGroupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MuteGroupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Envelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GroupAdminForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GroupAdminNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseMuteMemberResponse parses an HTTP response from a MuteMemberWithResponse call
+func ParseMuteMemberResponse(rsp *http.Response) (*MuteMemberResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MuteMemberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Envelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest GroupAdminBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GroupAdminForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GroupAdminNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseMarkReadResponse parses an HTTP response from a MarkReadWithResponse call
 func ParseMarkReadResponse(rsp *http.Response) (*MarkReadResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10704,6 +12551,128 @@ func ParseMarkReadResponse(rsp *http.Response) (*MarkReadResponse, error) {
 	return response, nil
 }
 
+// ParseSetGroupRoleResponse parses an HTTP response from a SetGroupRoleWithResponse call
+func ParseSetGroupRoleResponse(rsp *http.Response) (*SetGroupRoleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetGroupRoleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Envelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest GroupAdminBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GroupAdminForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GroupAdminNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTransferGroupResponse parses an HTTP response from a TransferGroupWithResponse call
+func ParseTransferGroupResponse(rsp *http.Response) (*TransferGroupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TransferGroupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Envelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest GroupAdminBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GroupAdminForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GroupAdminNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseUnblockResponse parses an HTTP response from a UnblockWithResponse call
 func ParseUnblockResponse(rsp *http.Response) (*UnblockResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10748,6 +12717,67 @@ func ParseUnblockResponse(rsp *http.Response) (*UnblockResponse, error) {
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateGroupResponse parses an HTTP response from a UpdateGroupWithResponse call
+func ParseUpdateGroupResponse(rsp *http.Response) (*UpdateGroupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateGroupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GroupEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest GroupAdminForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest GroupAdminNotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -43,11 +43,14 @@ SELECT p.key::text AS conv, p.last_seq::bigint AS last_seq, p.activity::timestam
              ELSE 0 END)::bigint AS peer_read_seq,
        (p.last_seq - r.read_seq - (
            SELECT count(*) FROM messages o
-           WHERE o.conv = p.key AND o.sender = $1::text AND o.kind <> 'recall'
+           WHERE o.conv = p.key AND o.sender = $1::text AND o.kind NOT IN ('recall', 'event')
              AND o.seq > r.read_seq AND o.seq <= p.last_seq
        ) - (
            SELECT count(*) FROM messages e
            WHERE e.conv = p.key AND e.kind = 'recall' AND e.seq > r.read_seq AND e.seq <= p.last_seq
+       ) - (
+           SELECT count(*) FROM messages ge
+           WHERE ge.conv = p.key AND ge.kind = 'event' AND ge.seq > r.read_seq AND ge.seq <= p.last_seq
        ))::bigint AS unread,
        (m.seq IS NOT NULL)::boolean AS has_message,
        coalesce(m.seq, 0)::bigint AS msg_seq,
@@ -71,7 +74,7 @@ CROSS JOIN LATERAL (
 LEFT JOIN LATERAL (
     SELECT mm.seq, mm.id, mm.sender, mm.recipient, mm.kind, mm.body, mm.client_msg_id, mm.created_at,
            mm.media_type, mm.media_size, mm.media_width, mm.media_height, mm.recalled
-    FROM messages mm WHERE mm.conv = p.key AND mm.seq <= p.last_seq AND mm.seq > f.floor_seq AND mm.kind <> 'recall'
+    FROM messages mm WHERE mm.conv = p.key AND mm.seq <= p.last_seq AND mm.seq > f.floor_seq AND mm.kind NOT IN ('recall', 'event')
     ORDER BY mm.seq DESC LIMIT 1
 ) m ON true
 ORDER BY p.activity DESC, p.key DESC
@@ -120,12 +123,13 @@ type ConversationListForAccountRow struct {
 // gets its name, both read cursors, its newest message (recall events
 // aside: a recalled message shows as recalled) and its unread count:
 // last_seq - read_seq less the account's own messages past its read cursor
-// (counted on messages_conv_sender) and less the recall events there
-// (counted on messages_conv_recall), which take seqs but are no messages. Pages after the first
-// start after (after_activity, after_key) when paged. In a group whose
-// history is visible from the join only, nothing at or below the member's
-// joined_seq counts: not as its newest message, not as unread (the read
-// cursor reads as at least joined_seq). Each row's details
+// (counted on messages_conv_sender) and less the recall events and group
+// events there (counted on messages_conv_recall and messages_conv_event),
+// which take seqs but are no messages; the newest message is never one.
+// Pages after the first start after (after_activity, after_key) when
+// paged. In a group whose history is visible from the join only, nothing
+// at or below the member's joined_seq counts: not as its newest message,
+// not as unread (the read cursor reads as at least joined_seq). Each row's details
 // are subqueries by primary key, so that the planner has no joins to
 // order and reads nothing but the page's rows.
 func (q *Queries) ConversationListForAccount(ctx context.Context, arg ConversationListForAccountParams) ([]ConversationListForAccountRow, error) {

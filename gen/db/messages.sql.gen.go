@@ -202,10 +202,11 @@ WITH input AS (
            generate_subscripts($1::text[], 1) AS i
 ), checked AS (
     SELECT input.conv, input.user_a, input.user_b, input.sender, input.recipient, input.group_id, input.kind, input.body, input.client_msg_id, input.media_kind, input.i, md.content_type, md.size, md.width, md.height,
+           CASE WHEN gm.muted_until > now() THEN gm.muted_until END AS muted_until,
            CASE
                WHEN NOT CASE WHEN input.group_id = 0
                         THEN EXISTS (SELECT 1 FROM friendships f WHERE f.account = input.sender AND f.friend = input.recipient)
-                        ELSE EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = input.group_id AND m.account = input.sender) END
+                        ELSE gm.role IS NOT NULL END
                    THEN 'forbidden'
                -- Direct sends only: one probe of blocks_pair finds a block
                -- either way; only a send across one reads which way.
@@ -215,12 +216,23 @@ WITH input AS (
                           AND greatest(b.blocker, b.blocked) = greatest(input.sender, input.recipient))
                    THEN CASE WHEN EXISTS (SELECT 1 FROM blocks b WHERE b.blocker = input.recipient AND b.blocked = input.sender)
                              THEN 'blocked' ELSE 'blocking' END
+               WHEN input.group_id <> 0
+                    AND (gm.muted_until > now()
+                         OR (gm.role = 'member' AND EXISTS (SELECT 1 FROM groups g WHERE g.id = input.group_id AND g.muted)))
+                   THEN 'muted'
                WHEN input.media_kind = '' THEN 'ok'
                WHEN md.kind IS NULL THEN 'no_media'
                WHEN md.kind <> input.media_kind THEN 'wrong_kind'
                ELSE 'ok'
            END AS status
     FROM input
+    -- The sender's member row, by primary key, for each group send only.
+    LEFT JOIN LATERAL (
+        SELECT m.role, m.muted_until
+        FROM group_members m
+        WHERE input.group_id <> 0 AND m.group_id = input.group_id AND m.account = input.sender
+        OFFSET 0
+    ) gm ON true
     -- A lookup by primary key for each media send only (OFFSET 0 keeps the
     -- planner from turning it into a join over the whole media table).
     LEFT JOIN LATERAL (
@@ -230,7 +242,7 @@ WITH input AS (
         OFFSET 0
     ) md ON true
 ), allowed AS (
-    SELECT conv, user_a, user_b, sender, recipient, group_id, kind, body, client_msg_id, media_kind, i, content_type, size, width, height, status FROM checked WHERE checked.status = 'ok'
+    SELECT conv, user_a, user_b, sender, recipient, group_id, kind, body, client_msg_id, media_kind, i, content_type, size, width, height, muted_until, status FROM checked WHERE checked.status = 'ok'
 ), stored AS (
     -- The message each send's sender stored under its client id, if any:
     -- looked up by (sender, client id) on messages_client_msg_id, the
@@ -247,7 +259,7 @@ WITH input AS (
     ) m ON m.conv = a.conv
     WHERE a.client_msg_id <> ''
 ), fresh AS (
-    SELECT a.conv, a.user_a, a.user_b, a.sender, a.recipient, a.group_id, a.kind, a.body, a.client_msg_id, a.media_kind, a.i, a.content_type, a.size, a.width, a.height, a.status, row_number() OVER (PARTITION BY a.conv ORDER BY a.i) AS r, count(*) OVER (PARTITION BY a.conv) AS n
+    SELECT a.conv, a.user_a, a.user_b, a.sender, a.recipient, a.group_id, a.kind, a.body, a.client_msg_id, a.media_kind, a.i, a.content_type, a.size, a.width, a.height, a.muted_until, a.status, row_number() OVER (PARTITION BY a.conv ORDER BY a.i) AS r, count(*) OVER (PARTITION BY a.conv) AS n
     FROM allowed a
     WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.i = a.i)
 ), bump AS (
@@ -260,7 +272,7 @@ WITH input AS (
                           THEN now() ELSE c.changed_at END
     RETURNING c.key, c.last_seq
 ), numbered AS (
-    SELECT f.conv, f.user_a, f.user_b, f.sender, f.recipient, f.group_id, f.kind, f.body, f.client_msg_id, f.media_kind, f.i, f.content_type, f.size, f.width, f.height, f.status, f.r, f.n, b.last_seq - f.n + f.r AS seq FROM fresh f JOIN bump b ON b.key = f.conv
+    SELECT f.conv, f.user_a, f.user_b, f.sender, f.recipient, f.group_id, f.kind, f.body, f.client_msg_id, f.media_kind, f.i, f.content_type, f.size, f.width, f.height, f.muted_until, f.status, f.r, f.n, b.last_seq - f.n + f.r AS seq FROM fresh f JOIN bump b ON b.key = f.conv
 ), ins AS (
     INSERT INTO messages (conv, seq, sender, recipient, group_id, kind, body, client_msg_id, media_type, media_size, media_width, media_height)
     SELECT n.conv, n.seq, n.sender, NULLIF(n.recipient, ''), NULLIF(n.group_id, 0), n.kind, n.body, NULLIF(n.client_msg_id, ''),
@@ -270,12 +282,13 @@ WITH input AS (
 )
 SELECT n.i::bigint AS i, 'new'::text AS status, ins.id::bigint AS id, ins.seq::bigint AS seq, ins.created_at::timestamptz AS created_at,
        coalesce(n.content_type, '')::text AS media_type, coalesce(n.size, 0)::bigint AS media_size,
-       coalesce(n.width, 0)::integer AS media_width, coalesce(n.height, 0)::integer AS media_height
+       coalesce(n.width, 0)::integer AS media_width, coalesce(n.height, 0)::integer AS media_height,
+       NULL::timestamptz AS muted_until
 FROM numbered n JOIN ins ON ins.conv = n.conv AND ins.seq = n.seq
 UNION ALL
-SELECT s.i::bigint, 'repeated', s.id::bigint, s.seq::bigint, s.created_at::timestamptz, '', 0, 0, 0 FROM stored s
+SELECT s.i::bigint, 'repeated', s.id::bigint, s.seq::bigint, s.created_at::timestamptz, '', 0, 0, 0, NULL FROM stored s
 UNION ALL
-SELECT c.i::bigint, c.status, 0, 0, now(), '', 0, 0, 0 FROM checked c WHERE c.status <> 'ok'
+SELECT c.i::bigint, c.status, 0, 0, now(), '', 0, 0, 0, c.muted_until FROM checked c WHERE c.status <> 'ok'
 `
 
 type MessageCommitBatchParams struct {
@@ -302,6 +315,7 @@ type MessageCommitBatchRow struct {
 	MediaSize   int64
 	MediaWidth  int32
 	MediaHeight int32
+	MutedUntil  pgtype.Timestamptz
 }
 
 // Durable messages, conversations and delivery cursors.
@@ -318,7 +332,9 @@ type MessageCommitBatchRow struct {
 // returns one row per send, by its 1-based position i, whose status is
 // new, repeated, or why it was refused: forbidden, blocked (the recipient
 // of a direct send blocks the sender), blocking (the sender blocks the
-// recipient), no_media, wrong_kind.
+// recipient), no_media, wrong_kind, muted (a group send of a member whose
+// mute runs, muted_until then set, or of a plain member while the whole
+// group is muted; the member's row is the one the membership check reads).
 // Empty strings and zero group ids stand for NULL.
 func (q *Queries) MessageCommitBatch(ctx context.Context, arg MessageCommitBatchParams) ([]MessageCommitBatchRow, error) {
 	rows, err := q.db.Query(ctx, messageCommitBatch,
@@ -351,6 +367,7 @@ func (q *Queries) MessageCommitBatch(ctx context.Context, arg MessageCommitBatch
 			&i.MediaSize,
 			&i.MediaWidth,
 			&i.MediaHeight,
+			&i.MutedUntil,
 		); err != nil {
 			return nil, err
 		}

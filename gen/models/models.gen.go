@@ -105,6 +105,21 @@ func (e ErrorFrameType) Valid() bool {
 	}
 }
 
+// Defines values for EventFrameType.
+const (
+	EventFrameTypeEvent EventFrameType = "event"
+)
+
+// Valid indicates whether the value is a known member of the EventFrameType enum.
+func (e EventFrameType) Valid() bool {
+	switch e {
+	case EventFrameTypeEvent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FriendAddedFrameType.
 const (
 	FriendAddedFrameTypeFriendAdded FriendAddedFrameType = "friendAdded"
@@ -192,6 +207,48 @@ func (e FriendRequestStatus) Valid() bool {
 	case FriendRequestStatusPending:
 		return true
 	case FriendRequestStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GroupEventKind.
+const (
+	GroupEventKindAnnouncement GroupEventKind = "announcement"
+	GroupEventKindDissolve     GroupEventKind = "dissolve"
+	GroupEventKindJoin         GroupEventKind = "join"
+	GroupEventKindKick         GroupEventKind = "kick"
+	GroupEventKindLeave        GroupEventKind = "leave"
+	GroupEventKindMute         GroupEventKind = "mute"
+	GroupEventKindMuteGroup    GroupEventKind = "muteGroup"
+	GroupEventKindRename       GroupEventKind = "rename"
+	GroupEventKindRole         GroupEventKind = "role"
+	GroupEventKindTransfer     GroupEventKind = "transfer"
+)
+
+// Valid indicates whether the value is a known member of the GroupEventKind enum.
+func (e GroupEventKind) Valid() bool {
+	switch e {
+	case GroupEventKindAnnouncement:
+		return true
+	case GroupEventKindDissolve:
+		return true
+	case GroupEventKindJoin:
+		return true
+	case GroupEventKindKick:
+		return true
+	case GroupEventKindLeave:
+		return true
+	case GroupEventKindMute:
+		return true
+	case GroupEventKindMuteGroup:
+		return true
+	case GroupEventKindRename:
+		return true
+	case GroupEventKindRole:
+		return true
+	case GroupEventKindTransfer:
 		return true
 	default:
 		return false
@@ -672,6 +729,24 @@ func (e GetFriendRequestsParamsBox) Valid() bool {
 	}
 }
 
+// Defines values for SetGroupRoleParamsRole.
+const (
+	SetGroupRoleParamsRoleAdmin  SetGroupRoleParamsRole = "admin"
+	SetGroupRoleParamsRoleMember SetGroupRoleParamsRole = "member"
+)
+
+// Valid indicates whether the value is a known member of the SetGroupRoleParamsRole enum.
+func (e SetGroupRoleParamsRole) Valid() bool {
+	switch e {
+	case SetGroupRoleParamsRoleAdmin:
+		return true
+	case SetGroupRoleParamsRoleMember:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccountName An account name, 1 to 32 letters, digits or `_ . - @`.
 //
 // Example: alice
@@ -849,17 +924,91 @@ type ErrorFrame struct {
 	// ClientMsgId The refused send's `clientMsgId`, when it had one.
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
 
-	// Code 400 malformed, 403 not a friend or member, 429 over the send rate, 500 or 503 server trouble (resend).
+	// Code 400 malformed, 403 not a friend or member, or muted in the group (禁言中), 429 over the send rate, 500 or 503 server trouble (resend).
 	Code int32 `json:"code"`
 
 	// Id The message id of a refused recall.
-	Id      *int64         `json:"id,omitempty"`
-	Message string         `json:"message"`
-	Type    ErrorFrameType `json:"type"`
+	Id      *int64 `json:"id,omitempty"`
+	Message string `json:"message"`
+
+	// MutedUntil A send refused with 403 禁言中 by a member's own mute, until when it lasts (absent when the whole group is muted).
+	MutedUntil *time.Time     `json:"mutedUntil,omitempty"`
+	Type       ErrorFrameType `json:"type"`
 }
 
 // ErrorFrameType defines model for ErrorFrame.Type.
 type ErrorFrameType string
+
+// EventFrame A change to a group, part of its timeline: an event has a `seq` of
+// its own in the group's conversation, gap-free with the messages, and
+// is delivered, acknowledged and replayed (catch-up, `sync`) like a
+// message, on user sockets and group sockets alike, so that a member
+// away at the time gets it in order when it comes back. `actor` made
+// the change; `target` is the member it concerns (kick, role, mute,
+// transfer; for join and leave the actor itself). `text` is the
+// change as one plain Chinese line, in the style of the original
+// system's group announcements (用户X上线): a client that does not know
+// `event` frames and shows the `text` of frames shows that line, and
+// one that skips unknown frames loses nothing (their seqs count as
+// delivered like any other). History (/Tim/groupMessages) lists an
+// event as a MessageFrame carrying this frame in `event`.
+//
+// Example: {"actor":"bob","event":"kick","groupId":7,"id":60,"seq":6,"target":"carol","text":"用户carol被bob移出群聊","time":"2024-05-01T10:05:00Z","type":"event"}
+type EventFrame struct {
+	// Actor An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Actor AccountName `json:"actor"`
+
+	// Announcement An `announcement` event's new announcement.
+	Announcement *string `json:"announcement,omitempty"`
+
+	// Event What changed: `join` and `leave` (the actor joined or left), `kick`
+	// (the actor removed `target`), `role` (`target` got `role`), `mute`
+	// (`target` may not send until `mutedUntil`; absent: the mute was
+	// lifted), `muteGroup` (`muted`), `rename` (`name`), `announcement`
+	// (`announcement`), `transfer` (`target` is the new owner, the actor
+	// an admin) and `dissolve`.
+	//
+	//
+	// Example: kick
+	Event   GroupEventKind `json:"event"`
+	GroupId int64          `json:"groupId"`
+
+	// Id The event's id, among the messages' ids.
+	Id int64 `json:"id"`
+
+	// Muted A `muteGroup` event's new state.
+	Muted *bool `json:"muted,omitempty"`
+
+	// MutedUntil A `mute` event's end of the mute; absent when the mute was lifted.
+	MutedUntil *time.Time `json:"mutedUntil,omitempty"`
+
+	// Name A `rename` event's new name.
+	Name *string `json:"name,omitempty"`
+
+	// Role `owner`: the group's one owner (its creator, or whoever it was
+	// transferred to); `admin`: may kick and mute members, edit the group
+	// and answer join requests; `member`.
+	//
+	//
+	// Example: member
+	Role *GroupRole `json:"role,omitempty"`
+	Seq  int64      `json:"seq"`
+
+	// Target An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	Target *AccountName `json:"target,omitempty"`
+
+	// Text The event as a line of text, for clients that show frames as text.
+	Text string         `json:"text"`
+	Time time.Time      `json:"time"`
+	Type EventFrameType `json:"type"`
+}
+
+// EventFrameType defines model for EventFrame.Type.
+type EventFrameType string
 
 // FileUpload defines model for FileUpload.
 type FileUpload struct {
@@ -1019,6 +1168,16 @@ type GroupEnvelope struct {
 	Data    Group  `json:"data"`
 	Message string `json:"message"`
 }
+
+// GroupEventKind What changed: `join` and `leave` (the actor joined or left), `kick`
+// (the actor removed `target`), `role` (`target` got `role`), `mute`
+// (`target` may not send until `mutedUntil`; absent: the mute was
+// lifted), `muteGroup` (`muted`), `rename` (`name`), `announcement`
+// (`announcement`), `transfer` (`target` is the new owner, the actor
+// an admin) and `dissolve`.
+//
+// Example: kick
+type GroupEventKind string
 
 // GroupListEnvelope defines model for GroupListEnvelope.
 type GroupListEnvelope struct {
@@ -1307,12 +1466,34 @@ type MediaInfoMime string
 // `id` (or by `clientMsgId`). A media message (kind image, audio or
 // video) carries the stored name in `message` and the file's
 // description in `media`. A recalled message keeps its id and seq but
-// has `recalled: true`, an empty `message` and no `media`.
+// has `recalled: true`, an empty `message` and no `media`. In history
+// (/Tim/groupMessages) a group's event (see EventFrame) is listed in
+// its place as a MessageFrame of kind text from its actor, whose
+// `message` is the event's `text` and whose `event` is the EventFrame
+// itself; sockets get the EventFrame instead.
 //
 // Example: {"clientMsgId":"b-17","fromUser":"bob","id":42,"kind":"text","message":"周六去爬山吗？","seq":12,"time":"2024-05-01T09:30:00.123Z","to":"alice","type":"message"}
 type MessageFrame struct {
 	// ClientMsgId The sender's `clientMsgId`, when it gave one.
 	ClientMsgId *string `json:"clientMsgId,omitempty"`
+
+	// Event A change to a group, part of its timeline: an event has a `seq` of
+	// its own in the group's conversation, gap-free with the messages, and
+	// is delivered, acknowledged and replayed (catch-up, `sync`) like a
+	// message, on user sockets and group sockets alike, so that a member
+	// away at the time gets it in order when it comes back. `actor` made
+	// the change; `target` is the member it concerns (kick, role, mute,
+	// transfer; for join and leave the actor itself). `text` is the
+	// change as one plain Chinese line, in the style of the original
+	// system's group announcements (用户X上线): a client that does not know
+	// `event` frames and shows the `text` of frames shows that line, and
+	// one that skips unknown frames loses nothing (their seqs count as
+	// delivered like any other). History (/Tim/groupMessages) lists an
+	// event as a MessageFrame carrying this frame in `event`.
+	//
+	//
+	// Example: {"actor":"bob","event":"kick","groupId":7,"id":60,"seq":6,"target":"carol","text":"用户carol被bob移出群聊","time":"2024-05-01T10:05:00Z","type":"event"}
+	Event *EventFrame `json:"event,omitempty"`
 
 	// FromUser An account name, 1 to 32 letters, digits or `_ . - @`.
 	//
@@ -1786,6 +1967,41 @@ type TypingFrame struct {
 // TypingFrameType defines model for TypingFrame.Type.
 type TypingFrameType string
 
+// UpdateGroupRequest The group's fields to change; those left out keep their value.
+//
+// Example: {"announcement":"周六早上八点地铁站集合","name":"周末爬山"}
+type UpdateGroupRequest struct {
+	// Announcement The new announcement; empty clears it.
+	Announcement *string `json:"announcement,omitempty"`
+
+	// HistoryVisibility What a member may read: `shared`, the whole history (the original
+	// behaviour and the default); `joined`, only from the seq at which
+	// they joined: history, sync, catch-up, the conversation list's last
+	// message and unread counts all start there.
+	//
+	//
+	// Example: shared
+	HistoryVisibility *HistoryVisibility `json:"historyVisibility,omitempty"`
+
+	// JoinPolicy Who may join a group: `open`, anyone (the original behaviour);
+	// `approval`, a join makes a request that the owner and admins
+	// answer; `invite`, only the owner and admins add members. A group
+	// created without one has the deployment's default
+	// (`TIM_DEFAULT_JOIN_POLICY`, `open` unless set).
+	//
+	//
+	// Example: open
+	JoinPolicy *JoinPolicy `json:"joinPolicy,omitempty"`
+
+	// Name A name shown to people (a username, a group name): 1 to 64
+	// characters, none of them a control character (U+0000 to U+001F,
+	// U+007F to U+009F).
+	//
+	//
+	// Example: 周末爬山
+	Name *DisplayName `json:"name,omitempty"`
+}
+
 // User A user as every response shows it; never a password or hash.
 //
 // Example: {"account":"alice","age":24,"avatarUrl":"/Tim/avatar?account=alice","id":1,"onlineStatus":1,"sex":"female","username":"爱丽丝"}
@@ -1928,6 +2144,21 @@ type Forbidden = Envelope
 
 // FriendRequestSent defines model for FriendRequestSent.
 type FriendRequestSent = FriendRequestEnvelope
+
+// GroupAdminBadRequest The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
+type GroupAdminBadRequest = Envelope
+
+// GroupAdminForbidden The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
+type GroupAdminForbidden = Envelope
+
+// GroupAdminNotFound The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
+type GroupAdminNotFound = Envelope
 
 // InternalError The response envelope; `code` equals the HTTP status.
 //
@@ -2135,6 +2366,15 @@ type DeleteFriendPostParams struct {
 	FriendAccount FriendAccount `form:"FriendAccount" json:"FriendAccount"`
 }
 
+// DissolveGroupParams defines parameters for DissolveGroup.
+type DissolveGroupParams struct {
+	// UserAccount The acting account; it must be the token's account.
+	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
+
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+	GroupID GroupID `form:"GroupID" json:"GroupID"`
+}
+
 // GetFriendRequestsParams defines parameters for GetFriendRequests.
 type GetFriendRequestsParams struct {
 	// Account The account whose data is read.
@@ -2237,6 +2477,18 @@ type GetJoinRequestsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// KickMemberParams defines parameters for KickMember.
+type KickMemberParams struct {
+	// UserAccount The acting account; it must be the token's account.
+	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
+
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+	GroupID GroupID `form:"GroupID" json:"GroupID"`
+
+	// TargetAccount The account acted upon.
+	TargetAccount TargetAccount `form:"TargetAccount" json:"TargetAccount"`
+}
+
 // LeaveGroupParams defines parameters for LeaveGroup.
 type LeaveGroupParams struct {
 	// UserAccount The acting account; it must be the token's account.
@@ -2264,6 +2516,63 @@ type GetMessagesParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// MuteGroupParams defines parameters for MuteGroup.
+type MuteGroupParams struct {
+	// UserAccount The acting account; it must be the token's account.
+	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
+
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+	GroupID GroupID `form:"GroupID" json:"GroupID"`
+
+	// Muted true mutes the group, false lifts it.
+	Muted bool `form:"muted" json:"muted"`
+}
+
+// MuteMemberParams defines parameters for MuteMember.
+type MuteMemberParams struct {
+	// UserAccount The acting account; it must be the token's account.
+	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
+
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+	GroupID GroupID `form:"GroupID" json:"GroupID"`
+
+	// TargetAccount The account acted upon.
+	TargetAccount TargetAccount `form:"TargetAccount" json:"TargetAccount"`
+
+	// Seconds How long the member may not send, from now; 0 lifts the mute. At most a year.
+	Seconds int32 `form:"seconds" json:"seconds"`
+}
+
+// SetGroupRoleParams defines parameters for SetGroupRole.
+type SetGroupRoleParams struct {
+	// UserAccount The acting account; it must be the token's account.
+	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
+
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+	GroupID GroupID `form:"GroupID" json:"GroupID"`
+
+	// TargetAccount The account acted upon.
+	TargetAccount TargetAccount `form:"TargetAccount" json:"TargetAccount"`
+
+	// Role The target's new role.
+	Role SetGroupRoleParamsRole `form:"role" json:"role"`
+}
+
+// SetGroupRoleParamsRole defines parameters for SetGroupRole.
+type SetGroupRoleParamsRole string
+
+// TransferGroupParams defines parameters for TransferGroup.
+type TransferGroupParams struct {
+	// UserAccount The acting account; it must be the token's account.
+	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
+
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+	GroupID GroupID `form:"GroupID" json:"GroupID"`
+
+	// TargetAccount The account acted upon.
+	TargetAccount TargetAccount `form:"TargetAccount" json:"TargetAccount"`
+}
+
 // UnblockParams defines parameters for Unblock.
 type UnblockParams struct {
 	// UserAccount The acting account; it must be the token's account.
@@ -2271,6 +2580,15 @@ type UnblockParams struct {
 
 	// TargetAccount The account acted upon.
 	TargetAccount TargetAccount `form:"TargetAccount" json:"TargetAccount"`
+}
+
+// UpdateGroupParams defines parameters for UpdateGroup.
+type UpdateGroupParams struct {
+	// UserAccount The acting account; it must be the token's account.
+	UserAccount UserAccount `form:"UserAccount" json:"UserAccount"`
+
+	// GroupID The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+	GroupID GroupID `form:"GroupID" json:"GroupID"`
 }
 
 // UpdateProfileParams defines parameters for UpdateProfile.
@@ -2359,6 +2677,9 @@ type AddFriendPostJSONRequestBody = AddFriendRequest
 
 // MarkReadJSONRequestBody defines body for MarkRead for application/json ContentType.
 type MarkReadJSONRequestBody = ReadRequest
+
+// UpdateGroupJSONRequestBody defines body for UpdateGroup for application/json ContentType.
+type UpdateGroupJSONRequestBody = UpdateGroupRequest
 
 // UpdateProfileJSONRequestBody defines body for UpdateProfile for application/json ContentType.
 type UpdateProfileJSONRequestBody = ProfileUpdate
@@ -2962,6 +3283,40 @@ func (t *GroupServerFrame) MergeTypingFrame(v TypingFrame) error {
 	return err
 }
 
+// AsEventFrame returns the union data inside the GroupServerFrame as a EventFrame
+func (t GroupServerFrame) AsEventFrame() (EventFrame, error) {
+	var body EventFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromEventFrame overwrites any union data inside the GroupServerFrame as the provided EventFrame
+func (t *GroupServerFrame) FromEventFrame(v EventFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"event"}`))
+	t.union = b
+	return err
+}
+
+// MergeEventFrame performs a merge with any union data inside the GroupServerFrame, using the provided EventFrame
+func (t *GroupServerFrame) MergeEventFrame(v EventFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"event"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t GroupServerFrame) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -2982,6 +3337,8 @@ func (t GroupServerFrame) ValueByDiscriminator() (interface{}, error) {
 		return t.AsConnectedFrame()
 	case "error":
 		return t.AsErrorFrame()
+	case "event":
+		return t.AsEventFrame()
 	case "group.online":
 		return t.AsGroupOnlineFrame()
 	case "group.presence":
@@ -3547,6 +3904,40 @@ func (t *UserServerFrame) MergeFriendRemovedFrame(v FriendRemovedFrame) error {
 	return err
 }
 
+// AsEventFrame returns the union data inside the UserServerFrame as a EventFrame
+func (t UserServerFrame) AsEventFrame() (EventFrame, error) {
+	var body EventFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromEventFrame overwrites any union data inside the UserServerFrame as the provided EventFrame
+func (t *UserServerFrame) FromEventFrame(v EventFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"event"}`))
+	t.union = b
+	return err
+}
+
+// MergeEventFrame performs a merge with any union data inside the UserServerFrame, using the provided EventFrame
+func (t *UserServerFrame) MergeEventFrame(v EventFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"event"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t UserServerFrame) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -3567,6 +3958,8 @@ func (t UserServerFrame) ValueByDiscriminator() (interface{}, error) {
 		return t.AsConnectedFrame()
 	case "error":
 		return t.AsErrorFrame()
+	case "event":
+		return t.AsEventFrame()
 	case "friendAdded":
 		return t.AsFriendAddedFrame()
 	case "friendRemoved":

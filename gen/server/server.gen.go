@@ -75,6 +75,9 @@ type ServerInterface interface {
 	// DeleteFriendPost Delete a friend (POST)
 	// (POST /Tim/deleteFriend)
 	DeleteFriendPost(ctx echo.Context, params DeleteFriendPostParams) error
+	// DissolveGroup Dissolve a group
+	// (POST /Tim/dissolveGroup)
+	DissolveGroup(ctx echo.Context, params DissolveGroupParams) error
 	// GetFriendRequests Pending friend requests
 	// (GET /Tim/friendRequests)
 	GetFriendRequests(ctx echo.Context, params GetFriendRequestsParams) error
@@ -102,18 +105,36 @@ type ServerInterface interface {
 	// GetJoinRequests List a group's pending join requests
 	// (GET /Tim/joinRequests)
 	GetJoinRequests(ctx echo.Context, params GetJoinRequestsParams) error
+	// KickMember Remove a member from a group
+	// (POST /Tim/kickMember)
+	KickMember(ctx echo.Context, params KickMemberParams) error
 	// LeaveGroup Leave a group
 	// (POST /Tim/leaveGroup)
 	LeaveGroup(ctx echo.Context, params LeaveGroupParams) error
 	// GetMessages Direct message history
 	// (GET /Tim/messages)
 	GetMessages(ctx echo.Context, params GetMessagesParams) error
+	// MuteGroup Mute or unmute the whole group
+	// (POST /Tim/muteGroup)
+	MuteGroup(ctx echo.Context, params MuteGroupParams) error
+	// MuteMember Mute a member for a while, or lift the mute
+	// (POST /Tim/muteMember)
+	MuteMember(ctx echo.Context, params MuteMemberParams) error
 	// MarkRead Move the read cursor of a conversation
 	// (POST /Tim/read)
 	MarkRead(ctx echo.Context) error
+	// SetGroupRole Make a member an admin, or an admin a member
+	// (POST /Tim/setGroupRole)
+	SetGroupRole(ctx echo.Context, params SetGroupRoleParams) error
+	// TransferGroup Hand the group to another member
+	// (POST /Tim/transferGroup)
+	TransferGroup(ctx echo.Context, params TransferGroupParams) error
 	// Unblock Lift a block
 	// (POST /Tim/unblock)
 	Unblock(ctx echo.Context, params UnblockParams) error
+	// UpdateGroup Change a group's name, announcement or policies
+	// (POST /Tim/updateGroup)
+	UpdateGroup(ctx echo.Context, params UpdateGroupParams) error
 	// UpdateProfile Change one's own profile and friend policy
 	// (POST /Tim/updateProfile)
 	UpdateProfile(ctx echo.Context, params UpdateProfileParams) error
@@ -591,6 +612,31 @@ func (w *ServerInterfaceWrapper) DeleteFriendPost(ctx echo.Context) error {
 	return err
 }
 
+// DissolveGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) DissolveGroup(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DissolveGroupParams
+	// ------------- Required query parameter "UserAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "UserAccount", ctx.QueryParams(), &params.UserAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter UserAccount: %s", err))
+	}
+
+	// ------------- Required query parameter "GroupID" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "GroupID", ctx.QueryParams(), &params.GroupID, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter GroupID: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DissolveGroup(ctx, params)
+	return err
+}
+
 // GetFriendRequests converts echo context to params.
 func (w *ServerInterfaceWrapper) GetFriendRequests(ctx echo.Context) error {
 	var err error
@@ -858,6 +904,38 @@ func (w *ServerInterfaceWrapper) GetJoinRequests(ctx echo.Context) error {
 	return err
 }
 
+// KickMember converts echo context to params.
+func (w *ServerInterfaceWrapper) KickMember(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params KickMemberParams
+	// ------------- Required query parameter "UserAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "UserAccount", ctx.QueryParams(), &params.UserAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter UserAccount: %s", err))
+	}
+
+	// ------------- Required query parameter "GroupID" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "GroupID", ctx.QueryParams(), &params.GroupID, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter GroupID: %s", err))
+	}
+
+	// ------------- Required query parameter "TargetAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "TargetAccount", ctx.QueryParams(), &params.TargetAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter TargetAccount: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.KickMember(ctx, params)
+	return err
+}
+
 // LeaveGroup converts echo context to params.
 func (w *ServerInterfaceWrapper) LeaveGroup(ctx echo.Context) error {
 	var err error
@@ -929,12 +1007,154 @@ func (w *ServerInterfaceWrapper) GetMessages(ctx echo.Context) error {
 	return err
 }
 
+// MuteGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) MuteGroup(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MuteGroupParams
+	// ------------- Required query parameter "UserAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "UserAccount", ctx.QueryParams(), &params.UserAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter UserAccount: %s", err))
+	}
+
+	// ------------- Required query parameter "GroupID" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "GroupID", ctx.QueryParams(), &params.GroupID, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter GroupID: %s", err))
+	}
+
+	// ------------- Required query parameter "muted" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "muted", ctx.QueryParams(), &params.Muted, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter muted: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MuteGroup(ctx, params)
+	return err
+}
+
+// MuteMember converts echo context to params.
+func (w *ServerInterfaceWrapper) MuteMember(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MuteMemberParams
+	// ------------- Required query parameter "UserAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "UserAccount", ctx.QueryParams(), &params.UserAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter UserAccount: %s", err))
+	}
+
+	// ------------- Required query parameter "GroupID" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "GroupID", ctx.QueryParams(), &params.GroupID, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter GroupID: %s", err))
+	}
+
+	// ------------- Required query parameter "TargetAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "TargetAccount", ctx.QueryParams(), &params.TargetAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter TargetAccount: %s", err))
+	}
+
+	// ------------- Required query parameter "seconds" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "seconds", ctx.QueryParams(), &params.Seconds, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter seconds: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MuteMember(ctx, params)
+	return err
+}
+
 // MarkRead converts echo context to params.
 func (w *ServerInterfaceWrapper) MarkRead(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.MarkRead(ctx)
+	return err
+}
+
+// SetGroupRole converts echo context to params.
+func (w *ServerInterfaceWrapper) SetGroupRole(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SetGroupRoleParams
+	// ------------- Required query parameter "UserAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "UserAccount", ctx.QueryParams(), &params.UserAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter UserAccount: %s", err))
+	}
+
+	// ------------- Required query parameter "GroupID" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "GroupID", ctx.QueryParams(), &params.GroupID, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter GroupID: %s", err))
+	}
+
+	// ------------- Required query parameter "TargetAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "TargetAccount", ctx.QueryParams(), &params.TargetAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter TargetAccount: %s", err))
+	}
+
+	// ------------- Required query parameter "role" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "role", ctx.QueryParams(), &params.Role, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter role: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetGroupRole(ctx, params)
+	return err
+}
+
+// TransferGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) TransferGroup(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params TransferGroupParams
+	// ------------- Required query parameter "UserAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "UserAccount", ctx.QueryParams(), &params.UserAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter UserAccount: %s", err))
+	}
+
+	// ------------- Required query parameter "GroupID" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "GroupID", ctx.QueryParams(), &params.GroupID, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter GroupID: %s", err))
+	}
+
+	// ------------- Required query parameter "TargetAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "TargetAccount", ctx.QueryParams(), &params.TargetAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter TargetAccount: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TransferGroup(ctx, params)
 	return err
 }
 
@@ -960,6 +1180,31 @@ func (w *ServerInterfaceWrapper) Unblock(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Unblock(ctx, params)
+	return err
+}
+
+// UpdateGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateGroup(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateGroupParams
+	// ------------- Required query parameter "UserAccount" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "UserAccount", ctx.QueryParams(), &params.UserAccount, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter UserAccount: %s", err))
+	}
+
+	// ------------- Required query parameter "GroupID" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "GroupID", ctx.QueryParams(), &params.GroupID, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter GroupID: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateGroup(ctx, params)
 	return err
 }
 
@@ -1372,6 +1617,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/Tim/inviteMember", wrapper.InviteMember, options.OperationMiddlewares["inviteMember"]...)
 	router.GET(options.BaseURL+"/Tim/getGroups", wrapper.GetGroups, options.OperationMiddlewares["getGroups"]...)
 	router.GET(options.BaseURL+"/Tim/getGroupMembers", wrapper.GetGroupMembers, options.OperationMiddlewares["getGroupMembers"]...)
+	router.POST(options.BaseURL+"/Tim/setGroupRole", wrapper.SetGroupRole, options.OperationMiddlewares["setGroupRole"]...)
+	router.POST(options.BaseURL+"/Tim/kickMember", wrapper.KickMember, options.OperationMiddlewares["kickMember"]...)
+	router.POST(options.BaseURL+"/Tim/muteMember", wrapper.MuteMember, options.OperationMiddlewares["muteMember"]...)
+	router.POST(options.BaseURL+"/Tim/muteGroup", wrapper.MuteGroup, options.OperationMiddlewares["muteGroup"]...)
+	router.POST(options.BaseURL+"/Tim/transferGroup", wrapper.TransferGroup, options.OperationMiddlewares["transferGroup"]...)
+	router.POST(options.BaseURL+"/Tim/dissolveGroup", wrapper.DissolveGroup, options.OperationMiddlewares["dissolveGroup"]...)
+	router.POST(options.BaseURL+"/Tim/updateGroup", wrapper.UpdateGroup, options.OperationMiddlewares["updateGroup"]...)
 	router.GET(options.BaseURL+"/Tim/messages", wrapper.GetMessages, options.OperationMiddlewares["getMessages"]...)
 	router.GET(options.BaseURL+"/Tim/groupMessages", wrapper.GetGroupMessages, options.OperationMiddlewares["getGroupMessages"]...)
 	router.GET(options.BaseURL+"/Tim/conversations", wrapper.GetConversations, options.OperationMiddlewares["getConversations"]...)
@@ -1422,6 +1674,12 @@ type ConflictJSONResponse Envelope
 type ForbiddenJSONResponse Envelope
 
 type FriendRequestSentJSONResponse FriendRequestEnvelope
+
+type GroupAdminBadRequestJSONResponse Envelope
+
+type GroupAdminForbiddenJSONResponse Envelope
+
+type GroupAdminNotFoundJSONResponse Envelope
 
 type InternalErrorJSONResponse Envelope
 
@@ -3337,6 +3595,100 @@ func (response DeleteFriendPost500JSONResponse) VisitDeleteFriendPostResponse(w 
 	return err
 }
 
+type DissolveGroupRequestObject struct {
+	Params DissolveGroupParams
+}
+
+type DissolveGroupResponseObject interface {
+	VisitDissolveGroupResponse(w http.ResponseWriter) error
+}
+
+type DissolveGroup200JSONResponse Envelope
+
+func (response DissolveGroup200JSONResponse) VisitDissolveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DissolveGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DissolveGroup400JSONResponse) VisitDissolveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DissolveGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DissolveGroup401JSONResponse) VisitDissolveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DissolveGroup403JSONResponse struct {
+	GroupAdminForbiddenJSONResponse
+}
+
+func (response DissolveGroup403JSONResponse) VisitDissolveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DissolveGroup404JSONResponse struct{ GroupAdminNotFoundJSONResponse }
+
+func (response DissolveGroup404JSONResponse) VisitDissolveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DissolveGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DissolveGroup500JSONResponse) VisitDissolveGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetFriendRequestsRequestObject struct {
 	Params GetFriendRequestsParams
 }
@@ -4182,6 +4534,102 @@ func (response GetJoinRequests500JSONResponse) VisitGetJoinRequestsResponse(w ht
 	return err
 }
 
+type KickMemberRequestObject struct {
+	Params KickMemberParams
+}
+
+type KickMemberResponseObject interface {
+	VisitKickMemberResponse(w http.ResponseWriter) error
+}
+
+type KickMember200JSONResponse Envelope
+
+func (response KickMember200JSONResponse) VisitKickMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KickMember400JSONResponse struct {
+	GroupAdminBadRequestJSONResponse
+}
+
+func (response KickMember400JSONResponse) VisitKickMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KickMember401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response KickMember401JSONResponse) VisitKickMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KickMember403JSONResponse struct {
+	GroupAdminForbiddenJSONResponse
+}
+
+func (response KickMember403JSONResponse) VisitKickMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KickMember404JSONResponse struct{ GroupAdminNotFoundJSONResponse }
+
+func (response KickMember404JSONResponse) VisitKickMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type KickMember500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response KickMember500JSONResponse) VisitKickMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LeaveGroupRequestObject struct {
 	Params LeaveGroupParams
 }
@@ -4232,7 +4680,9 @@ func (response LeaveGroup401JSONResponse) VisitLeaveGroupResponse(w http.Respons
 	return err
 }
 
-type LeaveGroup403JSONResponse struct{ ForbiddenJSONResponse }
+type LeaveGroup403JSONResponse struct {
+	GroupAdminForbiddenJSONResponse
+}
 
 func (response LeaveGroup403JSONResponse) VisitLeaveGroupResponse(w http.ResponseWriter) error {
 
@@ -4366,6 +4816,196 @@ func (response GetMessages500JSONResponse) VisitGetMessagesResponse(w http.Respo
 	return err
 }
 
+type MuteGroupRequestObject struct {
+	Params MuteGroupParams
+}
+
+type MuteGroupResponseObject interface {
+	VisitMuteGroupResponse(w http.ResponseWriter) error
+}
+
+type MuteGroup200JSONResponse Envelope
+
+func (response MuteGroup200JSONResponse) VisitMuteGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MuteGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response MuteGroup400JSONResponse) VisitMuteGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MuteGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response MuteGroup401JSONResponse) VisitMuteGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MuteGroup403JSONResponse struct {
+	GroupAdminForbiddenJSONResponse
+}
+
+func (response MuteGroup403JSONResponse) VisitMuteGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MuteGroup404JSONResponse struct{ GroupAdminNotFoundJSONResponse }
+
+func (response MuteGroup404JSONResponse) VisitMuteGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MuteGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response MuteGroup500JSONResponse) VisitMuteGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MuteMemberRequestObject struct {
+	Params MuteMemberParams
+}
+
+type MuteMemberResponseObject interface {
+	VisitMuteMemberResponse(w http.ResponseWriter) error
+}
+
+type MuteMember200JSONResponse Envelope
+
+func (response MuteMember200JSONResponse) VisitMuteMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MuteMember400JSONResponse struct {
+	GroupAdminBadRequestJSONResponse
+}
+
+func (response MuteMember400JSONResponse) VisitMuteMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MuteMember401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response MuteMember401JSONResponse) VisitMuteMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MuteMember403JSONResponse struct {
+	GroupAdminForbiddenJSONResponse
+}
+
+func (response MuteMember403JSONResponse) VisitMuteMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MuteMember404JSONResponse struct{ GroupAdminNotFoundJSONResponse }
+
+func (response MuteMember404JSONResponse) VisitMuteMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MuteMember500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response MuteMember500JSONResponse) VisitMuteMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type MarkReadRequestObject struct {
 	Body *MarkReadJSONRequestBody
 }
@@ -4458,6 +5098,198 @@ func (response MarkRead500JSONResponse) VisitMarkReadResponse(w http.ResponseWri
 	return err
 }
 
+type SetGroupRoleRequestObject struct {
+	Params SetGroupRoleParams
+}
+
+type SetGroupRoleResponseObject interface {
+	VisitSetGroupRoleResponse(w http.ResponseWriter) error
+}
+
+type SetGroupRole200JSONResponse Envelope
+
+func (response SetGroupRole200JSONResponse) VisitSetGroupRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupRole400JSONResponse struct {
+	GroupAdminBadRequestJSONResponse
+}
+
+func (response SetGroupRole400JSONResponse) VisitSetGroupRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupRole401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SetGroupRole401JSONResponse) VisitSetGroupRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupRole403JSONResponse struct {
+	GroupAdminForbiddenJSONResponse
+}
+
+func (response SetGroupRole403JSONResponse) VisitSetGroupRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupRole404JSONResponse struct{ GroupAdminNotFoundJSONResponse }
+
+func (response SetGroupRole404JSONResponse) VisitSetGroupRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupRole500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SetGroupRole500JSONResponse) VisitSetGroupRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TransferGroupRequestObject struct {
+	Params TransferGroupParams
+}
+
+type TransferGroupResponseObject interface {
+	VisitTransferGroupResponse(w http.ResponseWriter) error
+}
+
+type TransferGroup200JSONResponse Envelope
+
+func (response TransferGroup200JSONResponse) VisitTransferGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TransferGroup400JSONResponse struct {
+	GroupAdminBadRequestJSONResponse
+}
+
+func (response TransferGroup400JSONResponse) VisitTransferGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TransferGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response TransferGroup401JSONResponse) VisitTransferGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TransferGroup403JSONResponse struct {
+	GroupAdminForbiddenJSONResponse
+}
+
+func (response TransferGroup403JSONResponse) VisitTransferGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TransferGroup404JSONResponse struct{ GroupAdminNotFoundJSONResponse }
+
+func (response TransferGroup404JSONResponse) VisitTransferGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TransferGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response TransferGroup500JSONResponse) VisitTransferGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UnblockRequestObject struct {
 	Params UnblockParams
 }
@@ -4539,6 +5371,101 @@ func (response Unblock404JSONResponse) VisitUnblockResponse(w http.ResponseWrite
 type Unblock500JSONResponse struct{ InternalErrorJSONResponse }
 
 func (response Unblock500JSONResponse) VisitUnblockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroupRequestObject struct {
+	Params UpdateGroupParams
+	Body   *UpdateGroupJSONRequestBody
+}
+
+type UpdateGroupResponseObject interface {
+	VisitUpdateGroupResponse(w http.ResponseWriter) error
+}
+
+type UpdateGroup200JSONResponse GroupEnvelope
+
+func (response UpdateGroup200JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateGroup400JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateGroup401JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup403JSONResponse struct {
+	GroupAdminForbiddenJSONResponse
+}
+
+func (response UpdateGroup403JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup404JSONResponse struct{ GroupAdminNotFoundJSONResponse }
+
+func (response UpdateGroup404JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateGroup500JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -6033,6 +6960,9 @@ type StrictServerInterface interface {
 	// DeleteFriendPost Delete a friend (POST)
 	// (POST /Tim/deleteFriend)
 	DeleteFriendPost(ctx context.Context, request DeleteFriendPostRequestObject) (DeleteFriendPostResponseObject, error)
+	// DissolveGroup Dissolve a group
+	// (POST /Tim/dissolveGroup)
+	DissolveGroup(ctx context.Context, request DissolveGroupRequestObject) (DissolveGroupResponseObject, error)
 	// GetFriendRequests Pending friend requests
 	// (GET /Tim/friendRequests)
 	GetFriendRequests(ctx context.Context, request GetFriendRequestsRequestObject) (GetFriendRequestsResponseObject, error)
@@ -6060,18 +6990,36 @@ type StrictServerInterface interface {
 	// GetJoinRequests List a group's pending join requests
 	// (GET /Tim/joinRequests)
 	GetJoinRequests(ctx context.Context, request GetJoinRequestsRequestObject) (GetJoinRequestsResponseObject, error)
+	// KickMember Remove a member from a group
+	// (POST /Tim/kickMember)
+	KickMember(ctx context.Context, request KickMemberRequestObject) (KickMemberResponseObject, error)
 	// LeaveGroup Leave a group
 	// (POST /Tim/leaveGroup)
 	LeaveGroup(ctx context.Context, request LeaveGroupRequestObject) (LeaveGroupResponseObject, error)
 	// GetMessages Direct message history
 	// (GET /Tim/messages)
 	GetMessages(ctx context.Context, request GetMessagesRequestObject) (GetMessagesResponseObject, error)
+	// MuteGroup Mute or unmute the whole group
+	// (POST /Tim/muteGroup)
+	MuteGroup(ctx context.Context, request MuteGroupRequestObject) (MuteGroupResponseObject, error)
+	// MuteMember Mute a member for a while, or lift the mute
+	// (POST /Tim/muteMember)
+	MuteMember(ctx context.Context, request MuteMemberRequestObject) (MuteMemberResponseObject, error)
 	// MarkRead Move the read cursor of a conversation
 	// (POST /Tim/read)
 	MarkRead(ctx context.Context, request MarkReadRequestObject) (MarkReadResponseObject, error)
+	// SetGroupRole Make a member an admin, or an admin a member
+	// (POST /Tim/setGroupRole)
+	SetGroupRole(ctx context.Context, request SetGroupRoleRequestObject) (SetGroupRoleResponseObject, error)
+	// TransferGroup Hand the group to another member
+	// (POST /Tim/transferGroup)
+	TransferGroup(ctx context.Context, request TransferGroupRequestObject) (TransferGroupResponseObject, error)
 	// Unblock Lift a block
 	// (POST /Tim/unblock)
 	Unblock(ctx context.Context, request UnblockRequestObject) (UnblockResponseObject, error)
+	// UpdateGroup Change a group's name, announcement or policies
+	// (POST /Tim/updateGroup)
+	UpdateGroup(ctx context.Context, request UpdateGroupRequestObject) (UpdateGroupResponseObject, error)
 	// UpdateProfile Change one's own profile and friend policy
 	// (POST /Tim/updateProfile)
 	UpdateProfile(ctx context.Context, request UpdateProfileRequestObject) (UpdateProfileResponseObject, error)
@@ -6587,6 +7535,31 @@ func (sh *strictHandler) DeleteFriendPost(ctx echo.Context, params DeleteFriendP
 	return nil
 }
 
+// DissolveGroup operation middleware
+func (sh *strictHandler) DissolveGroup(ctx echo.Context, params DissolveGroupParams) error {
+	var request DissolveGroupRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DissolveGroup(ctx.Request().Context(), request.(DissolveGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DissolveGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DissolveGroupResponseObject); ok {
+		return validResponse.VisitDissolveGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetFriendRequests operation middleware
 func (sh *strictHandler) GetFriendRequests(ctx echo.Context, params GetFriendRequestsParams) error {
 	var request GetFriendRequestsRequestObject
@@ -6812,6 +7785,31 @@ func (sh *strictHandler) GetJoinRequests(ctx echo.Context, params GetJoinRequest
 	return nil
 }
 
+// KickMember operation middleware
+func (sh *strictHandler) KickMember(ctx echo.Context, params KickMemberParams) error {
+	var request KickMemberRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.KickMember(ctx.Request().Context(), request.(KickMemberRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "KickMember")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(KickMemberResponseObject); ok {
+		return validResponse.VisitKickMemberResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // LeaveGroup operation middleware
 func (sh *strictHandler) LeaveGroup(ctx echo.Context, params LeaveGroupParams) error {
 	var request LeaveGroupRequestObject
@@ -6856,6 +7854,56 @@ func (sh *strictHandler) GetMessages(ctx echo.Context, params GetMessagesParams)
 		return err
 	} else if validResponse, ok := response.(GetMessagesResponseObject); ok {
 		return validResponse.VisitGetMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MuteGroup operation middleware
+func (sh *strictHandler) MuteGroup(ctx echo.Context, params MuteGroupParams) error {
+	var request MuteGroupRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MuteGroup(ctx.Request().Context(), request.(MuteGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MuteGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MuteGroupResponseObject); ok {
+		return validResponse.VisitMuteGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MuteMember operation middleware
+func (sh *strictHandler) MuteMember(ctx echo.Context, params MuteMemberParams) error {
+	var request MuteMemberRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MuteMember(ctx.Request().Context(), request.(MuteMemberRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MuteMember")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MuteMemberResponseObject); ok {
+		return validResponse.VisitMuteMemberResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6908,6 +7956,56 @@ func (sh *strictHandler) MarkRead(ctx echo.Context) error {
 	return nil
 }
 
+// SetGroupRole operation middleware
+func (sh *strictHandler) SetGroupRole(ctx echo.Context, params SetGroupRoleParams) error {
+	var request SetGroupRoleRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetGroupRole(ctx.Request().Context(), request.(SetGroupRoleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetGroupRole")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetGroupRoleResponseObject); ok {
+		return validResponse.VisitSetGroupRoleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TransferGroup operation middleware
+func (sh *strictHandler) TransferGroup(ctx echo.Context, params TransferGroupParams) error {
+	var request TransferGroupRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TransferGroup(ctx.Request().Context(), request.(TransferGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TransferGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TransferGroupResponseObject); ok {
+		return validResponse.VisitTransferGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Unblock operation middleware
 func (sh *strictHandler) Unblock(ctx echo.Context, params UnblockParams) error {
 	var request UnblockRequestObject
@@ -6927,6 +8025,54 @@ func (sh *strictHandler) Unblock(ctx echo.Context, params UnblockParams) error {
 		return err
 	} else if validResponse, ok := response.(UnblockResponseObject); ok {
 		return validResponse.VisitUnblockResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateGroup operation middleware
+func (sh *strictHandler) UpdateGroup(ctx echo.Context, params UpdateGroupParams) error {
+	var request UpdateGroupRequestObject
+
+	request.Params = params
+
+	var body UpdateGroupJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateGroup(ctx.Request().Context(), request.(UpdateGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateGroupResponseObject); ok {
+		return validResponse.VisitUpdateGroupResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -7248,392 +8394,448 @@ func (sh *strictHandler) UploadMp4(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H15dxzHde9XqTN5OQTyGuAAGHAZHJ88cJNAEyRCgGYcD6Opma6ZaaGnatjVA3Ckw3MkW5IZWWsia7Mc",
-	"S35SrMSxKNmORW3Wl+EA4F/6Cu/UvVXd1T3ds4AgRekxfzgiprtru3X3+7tPFuqi3RGc8VAWyk8WWoy6",
-	"LID/XK7XWSe8SHmTwb9dJuuB1wk9wQvlwrK/TXuSVGu9kMnqbMEpsGu03fFZoVyAvxWcgqy3WJuqdxnv",
-	"tgvln+hfrjiFsNdRT8ow8HizcP26UzgpeMh4eMqTHSE9HCU9qMd9jzOHbHthi1DS8HxGOG0zst0SkhF2",
-	"LWRceoKTNg3rLSZJ2GJEDZWcH35mCd5Xr/+gUpgvzpdmioszxbly8Xh5Ya5cXJxZbMzXjtWLrESPuiU2",
-	"VzteX6BH3GOs2Jij87WF+myHNyuFxDrb9No5xpthq1CeXzwyZJmwrYML3GgxEqifiGTBFnPJ1HzxCBHc",
-	"701nbDEpzswVS8cWjy4ePrpQKhYX5vMmMzd/LGsypzdoM3sSdZzmIUlkGAjeJIyHXtgjIW0mJ1IpjNqm",
-	"ibfoHJXhqnC9hsfcwdldbjEO56qnSLapmqQImJuc2WXmOqQ4R1Zpj6jjJeZgySOrG3lTOlLKmtFFFga9",
-	"5UbIgsH5rLO64K4koSDb1AtJjTVEwEigXvF4crcW7VEbImjTEMgxhJNr02teW92T+bnS0dKxhSOlo06h",
-	"7XH841w0MY+HrMmCwnU1tQ4NaJuF8Z0VXR5mnynFH/VlcWlIiSdJwGhq46jv1VnBKXjqxatdFvQKTkHd",
-	"E/WbHsApBOxq1wvUCYVBl9kL+18BaxTKhb85HLOWw/irPKwneF59TU0fNnWdXR2c8UUWdgM8aeG7TIak",
-	"zaSkTSbx+kt2ldCa2GIkbHkysYK5Ys7kzWB5x3CkZB/D8WLx6Nzx4/OLpaOl4vHjc9ZhFDMOwymcgKMf",
-	"tRrOtrNXU2O+2M5YzXz2amrRaHe9nLnM5ZzR7DGD+SPXDWBRzCW1HqGcdDu+oC5h3O0Ij4dENGC9Uj26",
-	"6XF3lqhjl6RFt1iFw08t2mGk+uMf//jHM6urM6dOlVutcrtdlnKmShrC98U2fn1hnqj/DupUMtJi1yrc",
-	"9ZpeKJdI3fcUgRHOmEu4CEmHBlLRBGvPVniCrvfD43OugZEcQ+9Bmv+2PR79O4vLnAk8xt2hV7gBjxyS",
-	"5i6nhIKo5cw3+emDurz41YvsapfJcOXUsCmTAJ86JImXZDelHPL23KHzPEA6fyQQ3U7e9JvqR5i1QyhB",
-	"1WSLEf2+onEakraQIZn/58WFmTmHSEHCFg3JWbpF1+FrhHfbNRZI0hK+S7yQsGu0Hvq9xD4czd4GM7n7",
-	"tBcrDSN51z1eZ1mMbIv6nkvVP9XNdGnIJpO7sErUM+NlrjRmzMAzOPJEAnqlcV5wtqq0vtFTVlrPvpSY",
-	"vJmrsWdw8JxZl4rHj2TPO0cRXFfqH7BPVAeVCkg8ZKhaFZOh5/tG0z3Q9eCcJlTavLaXwbTWqNJlvSeS",
-	"NLKYI6B9+Ig9sMsatOuHSqYXnSEq06L6eQRtnxNN0Q2XfT+TRMQmI2yLBT0Sik3GjfTSjNYB2QKnoP7a",
-	"CZhkPGQuETy5tAb1JctRP3w/e236HT3lmhA+oxwVz2zqWObk0Y2NNaKsACQQhzREQCRjm2mdE02FH0Sm",
-	"Qt65Dz30PPrdoEGThWNpnbSutqvbETw5vToNhJ8jtpKfPyixdUmyYMSUQ483zcyXFMdud6VS7dGgVPSR",
-	"J4OHKc/2wAezmOvqM7IjuEQbfbnrekL9hzaO1H9S9bfD7Q4DUy9DatQ8TmGa6fO97mRszuraAlqliuAo",
-	"Uh8YpwOug5nYd5C1Iv384YSfIbaQZ1KegGGfyPAdWB+KLtEYn8BnLdN42DvwjDZYZ2yLddhLCesW9vgE",
-	"dW1V2z66Tsf36iC4Dj8ucR8iUlNPukqBAtaH1kShXNh5/ee3v/hL/5UXb996sf/KjZ0//VJNcTziOs23",
-	"mC86LOvsq0bnrSqrEbih1u9BiVdmCzotAuJJ2WWSTHmherTeYvVN5la4towp7xFfiM1uZ9ohioa4CFss",
-	"IJElq17yOMhspcLjDmktc/wNArqrqa1lPhyK7Lbbis6V+XJ2/cJ50lC/oK7mCoZrAnFKvFASvWNOYYv6",
-	"3fzt7v/hjZ2P/oc2WbTd33z5Nup7EdMwGuLcYhEYUI26oNad1ycez+zwhtc+XA8YDRk8YTxdYG7BTPXe",
-	"w+6QSxtnZo6NnuLLP9355cfRiPZEd//6/t7Tz/dfeXH3dx/fee+L27c+n+vf+PhI6fat/+r/4Y3d//6P",
-	"b7584fat1+CV3++89Lv+jb/g38061EZmbm5NuL3U3oJlNnK2ezc/3fnkp7e/+rfbt17cefMmTnX37Wdg",
-	"JD2q0ipOdgMpgqztE3yLBRKIQpoNrMPTipO7HtqJLcpdIrrhmNuHH7D3bu/mp7e/+nr3tQ9v33r+9q2n",
-	"7rz3P3tfv9b/1b/vvv0MZ9fCeK6arNPbFNP73ZJgfL4rp+wZxieatgNuf/aLO2/8efftZ3Z++eedX35s",
-	"5mpdMmumvEfwhrapr4QGi6y5MQ8TJ3jntbf2bt40Q10CZ8EJ4fbSoxk/ArqpgI5qgdLORKOh+EXiBrS7",
-	"fuh1aDB6KuqUvnx39+1nbALrf/SC2oEbr++8+2X/y5ftKbKe4O5p7mZQWMCoS6ZQ/Kn/bKiDnCYdKkPj",
-	"mYwo8JA0Dh8Jnprhk5Ts6t5fnu3//PPbnz93W5HYr9UZvfPUzusf7/zlxs7TODfW7oQ9JTLytk5ZpZzA",
-	"Y+DkHn9zUHrcvvX57n9+DmO1PSk93szkokaDsdmpJ4l+ZeSgu19+3v/4VWSgHSrltghce8zcmxONmxAZ",
-	"Ew4LNGncmWpULjKpUXRYgKYjXFM9tiQUSNMhEnzQXtgSXWUgsH3cCcWIYVIRaUYT6nIXZpLcgIjq8Xrg",
-	"TTHqzkavw0iLqltCauYD4/EQ+xMJMQGzi0bdffsZ82F8T09XkWQWocRXWm+TuiQQvAGaGfPEtGID5AJE",
-	"rQaVzG+c8EV9M+Oa1tTf1V0QnB2SRGxzEruvR92HF/d+9lX/k5f3Xvtq7+f/1f/0k2g0dHplDEddF3+7",
-	"myF3Pv2i//y7OOTtW5/3P/iq//IvYGy1dxcC4PJ5LAlkHWceMGsRkJoIW2oyKAO5i86sldEbfuedp/b+",
-	"42n12s6N1/VLtz/7xe1bT0VTWWd+YwzWKAIS9jrKmtJMktO2+tfk+6MG1Xv05k3cIMXM//wf/Zc/RX31",
-	"7nXcFdQ6icc73bAMZKonABoYxhNjpiMCzfTU3krakxW+rXW0bQiawcZ7odFiu7K3HwV/sbiQUPDfebH/",
-	"/Hv9tz7c/ezp/tdvffPlC3s3P9398MX+Ky/1n3tx7+YB6fvK1ov0eeIKsIglaXfrLdT81SpFsEmmDO9W",
-	"TKfl8ea0es4LK7xNe0r3FbzOYItCIUhbqf9afZCE+opKehA5W8KYGYEojdrpCm96W4xr76kaVGKsDR37",
-	"lr0J8bmZKEA3zPyyQnnXdTy24Xv1SQ0LTbUbdJPx5DW4yJqeDLXIUIKYhOqhYXR+PCEegKL7n/5x77e/",
-	"3/nTh/3nXoA7p3cKOYxMMVjXhdMxvvZwG30Qwwfqf/rH3S9eVip2zGT0KKtM7XhykLPC4zgKMITxB+m/",
-	"8yGaGbdv/QEGgffPdNEPN2QAdZWUHFNUp6imzdCLrv6EoaGRw2v75tM/7nzxHoz9uPC41nKXudxmActk",
-	"5fDT2fhZPEhNthHVUvOFkWd684P+sx/s/vX93df+tHdTHW7//Wd2X3mugA4c+OpJX0g2IDnVAMAvA2Am",
-	"bkC3E0edNyUnepyrd9m1jjfORJEUUrPcufG6Isevf77zzm8OitNCjkELXNt1fQO1rQYKdDcIlFolQ4gu",
-	"XHcKZ0RQ81wXL9sE97QOu7oh9DnKoXI7FEptTobJcZ/XhO/Ve+DNwGPK2MgEk+7f/Gzn9c+UCfvSB/2X",
-	"37D3FQ7d41teyC5wv5cxI0WkaP4D2eF1wOmon0gnmg1+ZuRsbn/x7J23Xrnz06fUsT7/bv/ZD7TGtsYC",
-	"UJtFiomp44m8MmEvNk7h4ikzeooS0K+YazbskFS6sOtENCkCItUTIWmyUBrnuSenR8535413d379sztv",
-	"vaKnGcJuLLttj+dslzlfh+Rd4AB/wR1DBkdqPSJFmwkOGUTGsgytsJ/Y5ijoFWHA+GPs9e5f379964v+",
-	"v76w+9F7u68813/1zf7LN29/8UH/o/d2/uUz5AQ7N17H89i58Ur/1TfNQrM470VGXc0DtGfa4xFZqLnr",
-	"eVPNIRXVTFFfCi1KfUa34K1w9M6j0wXmp6b1zZcv4Fns/OaD3XdQRgBdWP5zi13h7BqWU2+I1Ms48Z1/",
-	"e/H2V+/0n/3L7S9ejzQ7p9AT3Twd31K6A/voE6FprZAidcJ/Cs5mQjGjNg9JdDp1+dUvQN9y9JZ99a5i",
-	"lWAr4LVHlaz/7I293/3fO2+9jz8dFOe0NlkEoGSDQEjuNyzTpglkovamrGsOOqk2Ol+cdwouDTGGEIh2",
-	"nHjgYjTfOtUbr+68ebMmat98+UL/1Q933vn97VtP7f3Pp7s3/rv/yScFp6AYfFcWyoUO4y4a76HXTiZr",
-	"bBSPl4vFcrH4T+pXEcVYrg8TXC+/euepp8dXhBM7M2z3M8dZwkAtvu0QvRagOkhf4iySz/q3aTiPFR6y",
-	"gFP/dBCgJ3Nyy6CYaRn0n3v2zs8+NN6sg6C6ddFmoVLuSZezax1WD5m7RFwWUs+XhAYmQo0pTtpu8EUT",
-	"1nlerHfrLeOwmjy+URqMb9y+9WL/D2/23/nwXgQ3tpnvE/R0OqTWDQkX6K4wdk/kEzokIbNJqakVDgor",
-	"eOqntMceAiFugiHC45phN0SXuwTt9WltJJ4X4Rn15wn1HC6Wt2hIs/zhFH7QPsFIuRnusCqltNfd1z7c",
-	"ufHpzh/f23nnX/rv/7n/s5e1wDppuTrz3AGgxLhewOphwjUaTcKkwo2cCbpErbNHt5N9eXO1+aREMNKi",
-	"Tnmd+anfbF3fDrqAakp9nwWHJMoL9WFbNx+5Apt/ZK9DtrwsB4/LfBay2MFknWU8Ra2tjt5HDK3Edh8X",
-	"GY6lS3yTi22OisbIbxobL7kmSwUb287ixNNhOXS6cIFq75CgQ3KPLVMrPZ9LMq1dmVUO0VSS64SrkP5u",
-	"uMLzXHNK/WID6rylt2UrlekDS5nRB8L2Umt3zNwCTUiKFjUHH5KRDbYcrbeYS+qiA3YJ5iZpMy6VHDB+",
-	"ZF1N+MIPJw35olWS5w8e3Or5lCfc6HIR24Mjxg1Zdl021Pc78vPo4MWrp3Ts539jff4UXHJ3xPUfvYQb",
-	"7yq1Mz0GHO451giHEunIr9956qn+zz9HWrS+3mLUD1tpcxb/+gS4/0Aa9J4YOYDYhA/6otlk7oVu1nTV",
-	"NcZ0rjGna020y/NJRP82DpHcC91+vVuvMymXSFUPVQW3MgGv8jaVxIV0s+tOYc2rh90grU95bdpkh2vt",
-	"zqSZPo5+9fF9ZAmZdzv8YBKMOri0h0lGB5pkBGOeF+E6DT3Z8Ghtn8r43JHBWObu28/svfCz/q/+rKz4",
-	"X944uPiDlvjM1VmwvsckEd1Qei6za4DgSmgVYsNrM9EN92dpHMvMREErb+8vz+688ZcDXxyGcE1WCg0C",
-	"b4uBPpmwpQ5JnVGDq6vwqbkikZCAjVmk00tmQzirg3YdOSu1ZbEhxDkaNNmk8nQgKJ6efIb2MreQuZF7",
-	"X/+8//7vUODlpy8oiwmsLYg9hWhiHZIEsoPJVItBEhlZXVs4JB1rC8h8kax6J6ZHzieV7YCzgkyn5++8",
-	"9crtW5/PF48fnVucL/b/8Mbe8z89SJ83HKInia9OAjJ/uAlmzOpDWqW8Z7urJzgrpSanXNwbccyt0ZXM",
-	"BVVakqlScQGEcqlYmlZ7CE6KXBV4PhkleP7d3b++33//k70/f7Dz3+/t/PJj2MK3s0KRKMjTfttoVg3q",
-	"+cwl8IgcOfDuW1/0v/rl2AMHVigud1fiRyRpBKKNO+G6AZOjJ4QBur2vf37785fu/PbV3c+ezpzKgZDP",
-	"RRoyvAPMHYiVkrxQ6YEFSjVlYt6W3Bd7TVHRKy/svPGXva9/tffeC7tvP4OXcvA87/z8YGPaUT669sjZ",
-	"EUbkP5J4nDR8r9kKrVjjt7Dllzjthi0ReE8wd/LE15MBcxkPPeqnWMI5ddlMYiQmKkRu74BEmVgZNunc",
-	"oCG899H7ezefxiup+PxvPti7+Vu8pybVb0MMBMmXdZGFnTVsRKD0mtzyX+ODFEJPI+cED6MWgjR05+cv",
-	"7rz+sTUfEwkdkGg4zpBA6eBAUVQ0ZywuMpZ+XuihoG6ZZXsc5pJu3f/Cj0ZxBWuMACpXctejBkFDKi/X",
-	"NXNZ/fc/ydvCA7mIZhMcQkmNuo7ZdwxpwIrMAyLQNFqP6RlE5SVOt6jnT6bJ4uXoysH9qnUlqbFwmzFO",
-	"PC5DyutMQuqLJ7VWlUUXqeSc/kf/fvuvv7jzxp8xXXPnqS92P//69q0X+y/f3H0NnUUuDWmNSjY4BfOL",
-	"FW4FB9nIUXd++fHOix/1P/83e6SDiTYRl3UYdxnHgLMrtrnefdntdEQQMneVuR7dANNuomNo2+/ZvCGR",
-	"yQgRlCgHM9qZkG5mea7nFtN+ztdu7rzw9O7bz/Sfe7b/0We7n3zR//dfRE67Nm2mM/BRBiiW3PHq4CfG",
-	"v9RbNIS/NAzyhO0apuTs2ulHHLJ2/hH1zonVNWPHjjFJo41CDrL2zf7qr7v/8vMoKry2kDnLdmchZz6r",
-	"a6cfIVD5s7/x1Yh68B95LhM5w5fytkOp5yWyBa/uawJ7v3vuzm9fPWjV+5AkQHUACqIOyoBImHmDm0Dr",
-	"4qjqbAix7ovtA7AncZ13nvpN//P/UHLj2d9+8+UL/U//ePvWH3b+8NuD03B0si2aki6RUDmPpgZkNGKV",
-	"JAkDymWDBSSgIVtSy4f4nmhUuIfepk3WCTFxb7hlGVGItUFw9IfbndIBFZ2VHvqDDtAfFNGajRpyPhvr",
-	"IQ40cdpmDpkjoQBABhaGLJAOQSgGdZuqj5FZMkP+TzW7JtIqKF2YT+MhdKj6nBrxn3+yPPNPdOaJ4szx",
-	"x2b/z8yVJ+echfnr/2uQVpzCcn3zJABAnAkyJ39S8IYXtCVxme9BcW+3o6ZflexqFXlXIiI5hdkgEOHl",
-	"TGdU0/rmD+aS+DtPFiS7itAcek4UvMbqeZ0Pcd0pdAIluEIPydEkXx9gwb6D0zg4EBPzlxixSa3rSsbO",
-	"40onK7yNK15/gh/E+avPeyFQSuo8o3FF7XFWD/WJ55z1hu0so/VNLrZ95jZZm/HQHHW77YWh4omQChQK",
-	"7WGDnIwK19lqgvu9WXIayEX9pvgdrW8ytwxiw1XUw90qZrRLB77RlSyo8HqLcs78Q5JUn6wUQlEpOJVC",
-	"yK6FlcJ18zww1I5PPT6jfon+6nubbJashBUep5pLBPuwSbRswCPATyEapBqKKpnCBJS611GbV+H6xk7D",
-	"YFVNeZDbIFk4S6qImrIqm/qvnsvaHQGSsKMWMqVGZoGTGHq6rJOoTCVMh9FQEpr6HJaFVjjgvuB3orwQ",
-	"9afEhdNyF/GbCG1ST9kEas9DqZaxqZ6AV/EJLU0PSTIFH6t6btXR1xnWGnptVp2eJRt6uApPLZZHqRjp",
-	"iVDC2bYZQX8BKEKndkClD03SgODR8SsGaOWVaVrA3EfYEFgNl6HOibCrC4AINHQIU8SGBIu6in6owiGn",
-	"r67kurJMQkmq8ECVWBfBIVQOfppsi67vpgBxnixYO1MoF+ozR00W14LmLHMLOQlZAOgxW1o8EiVlYQ6Y",
-	"xQ0HGGBitFGgHs694ZfeAX8PDmAUHwQDaYU3xN1y7Mwp4PlYX3RpyGbgr87ITQ7FREx8XPmQzewB0gfL",
-	"IGF6Scafz/JNcN1KJKGuCyoX9dcsGtNAGoNyQXTwYfS/w91au7C+QaK4vUNkS2zzzBTwON2adjqB2KJ+",
-	"ShcYO+Fx4EpEb2YgbImQGQkVcXYnRhsqFhWLCWhdKWGzyaOGaPXgkUSbnd7QrE2HrDE0gdT0kvM20Zvc",
-	"6O0SFjB7T2iXNfJX7emTLIQc1qmNldXHVpf/8bHlHy1vLF987MSPN06vg6I10kxwCorl5qCTaSMOjAVF",
-	"0TT0ap7vhT2MkemEuBrzBW9Ks8cZqB4jYYdsGoctuZKxkyeN82iI3tLwAqlVAUWdiEODwkdJa+EyLd6i",
-	"vAAaMJQqIvCaniJt2ZMhax+SS6Sq5lAlbboJciKRGA5LpeAQ7HJP8EGZkJXvsPf1v++89IFOoojWGLvF",
-	"Bnk9fCViE/PF4pVh8D3zCfgem3wTvDbvsiAWqT1JMkWJtiiUfduKYm0gosEfQdTcHLLd8uot0mScBTQU",
-	"gSR1ypVKomhrOkUFpYSZYo+XaZ2keWW8X+NyTNjGeOUWw0xRVTbdJVIzk3t2gac0MU0bib/5ngxnyXJW",
-	"8maFt6gkVWUGaNLsMBZcZNRdZ1erTpTnFimfs6Ta5QGjoHBWeNWnMlxnV8kM5LCrl4jPpLRBl3SFaISU",
-	"aFwRAatT369wtgXQf54pzVZm9BLkbkKWZqQtYlZhIkEeM9QqHP4BUCVSKeV1ZlTVxD4o2QA3aZvK6OvT",
-	"A1dHLWk1JtJGINqYb5hKkN/0uNK3lPpfSDiPX/2w/+wf+i99geKi/8ob33z5m4Jj2ZqZqlixXCzOzs0v",
-	"pPLjI5IwA1x3CnrT8WsGRxLmZp1eoTw3p6jR/CO+jEgHBaeAJ1koz38LJm9ql6nvX2gUyj8ZpYLBC3hZ",
-	"rl/J0hGSuJxkSpFXEFETAWKbBvWaEvtzZUIrPKGpm7rfSEF3bKKEaiMvbFV41fytTMKgy9RjBrXBYvTc",
-	"JVyYL82S813fJ9stxhFCE2+ZLvc34/dYiMTJu74OkCDG1ACTiAgiBwTYxrFQzwJQ6ZQ2TvTlytikIsxQ",
-	"XaRAp7kiTNrB+Sl4riy16tYOSWLUBAgk2ZVd6o+zY2jIiYsxejzIeNdoM1MZfFNOH+w+BMOmFvNRa1oH",
-	"O35axkUsArPGs1xHhnkcpNvqgNxRGtPVZjHxHYk3O1pDUiDH4naEOD7nWVVGA8q10Z2GoB0eP25zyWx1",
-	"ydRoDdsSe1JrWkZYapaNYFucH6kCp7QVPYUrIzZjTQ+W3gTrzkBua8jacpL1wFrotRV8z9YpaRDQHjAR",
-	"JYGzWR/eYK0UqedIhyrtQnFU4/UBhqj+nDa/Fo/kst7crbOXq2eWQ11ruLkDm3oKrh4ghwY5tsaytjGs",
-	"Ii3JuCvVimiG9yqyJULm+xJ1ZbVY11NfbXtcqcxIKZ2OhwnAtL6ZfwMjKz/WhfOPMqngMqySy4mJqR/N",
-	"k7FGNVoXUMegRFfewxfhV+tZ5nXCIQ+rny2VHPYk++EN+FVrJJHm1MMoDJ7udacgOBtDvUlt1nVnEm3I",
-	"GcU2N8d70DqDUY/auzrGs/Gmjno4sanW/Rm8G3BhZMenvfPDMM4jt1CHiY4PpX2xSmGMHLAVyxgZO1KC",
-	"OIB2zDig+mg+0sZwUxgIP/bdkKlL/7tYLBbVu+q/5s44Fa7+4+gZ86fjZ9K2RgGdS1EdbUqJyY+s/XOl",
-	"cq1YnKlUrs2dqVSuHT2j/vP4mSv/O9OAtWVUVgIzIo8Sph9bMq4KdrVLfTTlAKcWy3xnx3A0JKs1nHsr",
-	"GVMHXgMHvwiAx88eqCi0KDHa0wwObt2gDHo0Gbw6WKANVbP50Kqj5zNlr5snIViD4SSIpyRCIWiU4INa",
-	"fVcmi1Hrq55bHRkwOGZ8FPn4F2/evP3Vu7tvP6OrDaNVIzsfFSTIorp4bYckSS0JzA4vJC0aQTOPUvAN",
-	"USWHKhWLMd6hQ0rFBZ3n04jgBtCp5pDS/HHMVTchO8iocMhisageWywuGFkbBqJbU0wE4KPdAVNgGC2X",
-	"smnZy9kmc4yea+pZ7ZPetw0wN8IxN+qaDBoMSAd37xBLaAADN+uM57PJndnql8k82X83iRN7XA/ymbj2",
-	"cIgPOUps5i6p6n9USY3VlRjT9ZxkCiKVUZZDAzDiHO1wNmmP6VwHUxeQCvLZJZED95jGACF3EV2yhxiX",
-	"RMzIFm0MbGDuJiPQT1bXIUHatKe2U2j9OTaucZZlUhUdxsGL0xOcOQb7zCG1XoVXo1iTDtdHjvsaa9Et",
-	"T3SDyMEZ1/RUTcip6iQ/gc59u07dpgC5zQKpxDGkaVWVFqLYoYZkk5tQ/2GUCr3XavJq+/SA6rIh1tEV",
-	"W/HQTyV3Vu9axm03caa22BoeAInqjVPA+ylyZtxl7j2gYj3De0vHZpC7puTEfubS8v7CpcsxSQlD7vp0",
-	"Uhv6LYO/pJg4TGaiQzr4XIAsMZgVi43XPgEszTq+YkX8cxqjmfPbhrIWN+l4vYfJASkihmg/HAt8yfYL",
-	"6fH1JmSQd25YOhuo59t0oSWnfJ/8Z4lBc9jqukY2oxKqKSyWOnCxkwxVM9IKjzkpOW8laUnQgjHykUIh",
-	"USRHt2mPNDzuSoxQGHL0OKk+cnoDcVca9gLkoKFxt7xlBCNJsv7o6L7TLOXu8oByBBZuzUQJPvrKp257",
-	"3iUfT4bdV4f5WJ7mwWs/3NV837nCeiRhUlBXWtpWSZeHnp/MLzKqI5mqmlKIqkOqAXscvIvVaUc37sO0",
-	"TgN7BLHxqSqCKfnwHMFuC1jXJSt8qqpLvJR+DCWUymQ6c3Hl9PlTj108/Q+XTq9vPLaxcc4hR4lLe4nS",
-	"9qSeGmsLZorgmH3cFGhFsyjE1X4JFdZWNzIoUm9cxiWJEH6GqlO2ysm56PI6pCBH8f2dN/7z9q3n+8/+",
-	"fvenn/Xf+fjOvz29+/u37vzquf4rNwpOoeUpNtv7kSd1zpKaQYtiTaJiL0cRxNYYKkYhR2fESdRVF5xC",
-	"uwu+dT0nHepPeQ0B3DIvdp+c+7DWePaTSzp+Hfth4uBvkoNlsbCMxQ+/hY8OvHAPmLC93cOnczZ+8nrq",
-	"SCbu95qdAtUN83viBl3mxC3KELlUWU+AWyrBfFX3drYw2GosjqePEhSaZu5SLdRxVvxYcqcS+51FEk6S",
-	"NM2mWALG4BgNMEj44YHQGnGK90kuwGAPngiN9uDbkJUweIy2O5GBrLMpqSRNFlofkpAwB3GPthOhWXsB",
-	"CYSPCPiKVHPdEiZtC5au1oqJqpcCPwnl+Pf6lR9EveZc4FxwDy4poV4o867vOwUBjc6NJjDnFNRE1Dbo",
-	"eyfZNaUGszaFHjFxSm1h98Ynt299dfvWrw/KI2Jy4nLpa26xOIr7Wfsx2GcybEWeI8zvdcU29wVFyF9u",
-	"sqYGc5ImDNzfAyXfOrcnBxD6lI5mJm4oT7FyKJth3F1Krq2nfhzX4h+51CQBpSc3F08M7EeA0rALRQWH",
-	"bm+mjYQ2Jx3CfMlIcTZW6orO3ND84NFpUMJnY/Gbi+rB65r0hz+/zq6lE80nyggHSRe97Vi909XgeCVS",
-	"W2zTuF5Ugj7SQk4zsOH87QHl/Hru3yb/vwB7P8QtbVpORNkqploAdN8UJ4+yXY86mNtbLvS/+rf+v7y4",
-	"+9f3++98uPv51wiZ0r/xxt57H37z5ds/AQbukJqoXYnPED+NZKEJSEICyKCkyGHYg75u60FQ9q/cn1Td",
-	"MDO/atSmOAS2I3H0pWOLR4+M4bdIbN6VnLKR8fPJkEAgiXuATrNdIHGLJRxJb0L64tqUl0edaxAlrrPc",
-	"hABT1YG1yiLQVflRWoouIBkeBrGpVu+bkQZIw3g+NVG7fev53c+/ThNqR88yg8oORnO4J5RpVvpkhimU",
-	"TbW4Df+Im6A2O/rDL3Y//3o2TbBjxb5TO3hlRJnTRNJngB5j8WPJpIjNZFJpkgLz6PQidpJOImCkySzK",
-	"Uy7dKzoZmgmNVyWVn60zaCJefnDkte9Tyzwks7L08Vw0LbyHncsDKv313L9N6X9RZOV9VME4qpaTbWC4",
-	"cahApRB06BUBglO1BEOgSrINXQA0rEoAygKE8N22x6tl0No3vfpmZAka9cIhzPWsvjMVDm4bRJe3oc8R",
-	"GVi9U03F7rVBZ1rU4ENJt2c70hUTNIQ6Zrav8y5yiVECfafTiBO6xDBaTgrzFFMf9mKavz5MXHbGYB3J",
-	"XRvrFfuEHiZHp5OjB+76dafwaJYrPu11plZtseJuSlCVSRXjFVVERtluCZ8R7cZNZj5V+NDUJ8X54DPg",
-	"0wZsVuQ1VwkNkYlANKpH8MmyGcUhssfrDqnTsN6a6Xac7MpWXdJW4SZXUs0BC3uIrgulvk9kSIMQ3UZJ",
-	"phuFZXD4JLeNfjSb/GiGI3uA655NhBqyU9BAIGgGm845y8ssm16qcCuVjFD8ymASGQ0zgwdKIilptESq",
-	"2ECtOizSQF3XiLZZsmxkGra1d+3WM+AxwlPv+KLXZpBOp0mgwqeqGyurj506fWb50rmNx85eWDn/2NqF",
-	"cysnf1x19LpJl0PRsGThyGw23StvWDbbWTvykHk4B5BTZZ9fdle/+KRybbc6DYSfst48t1BemBtMk+h/",
-	"/PLOmy998+ULOz/7E6ZJRCXG42ZhzRXLxUVInniQjbp7mH2Rj02vjArofqs9Q+nbkIiIZodC950fZlHk",
-	"/c4Oy/J1ZtmaYyR92fcqQ1c/O9iyNUcjvZBYIZyMnddUts7H6ugY9UwFYeIlNe5ZAhtnMg1QkpjE0zoN",
-	"gl6stoOIgo+A53uKEi5Cr87KFsSVA/8dsI5Pe1kQAlFKg/bBZN1vvUNZrWyzbqf+Xpan4ztxC9NOk6x1",
-	"T5SglCBT3J1sakyS23DSfCCiyvZNuk+WtDXk8FuZTtmmqR6rMcdMpBVC9mKFG7kZX7YxrhfC/XQMvF/c",
-	"dTwAmI+B5rGZ1/HABe4w6Zp1uf9/Fbn3N+HR3vD9c5NsoZfNXcbhKg+e8y7NYqKsx8VvK+txUAkaK+cx",
-	"Tw+QxAtBU+AkzoEEcNsoC3J27GzEEXmHg1PPoNRzrEnrvXXGh9XPDKCAGcymJAykDVepfXOIOaqL2rhL",
-	"fG+TQdQecE3KMWiqgyCoCM+p8XSjgGiFY0qohmwyfD4UYoCnmtDoB1/tvv3MN1++gJmQe7972kaSHOB5",
-	"Jihj3+vFxYUj6WLnAy5igMKFdGwkfSIZRAk9Nu7bzU3Sw2kNEBtuCwJ3WtcKe5KIwFVnqmigekmyAH00",
-	"nNAKr0KvikeF77KgSqYQwHaT8UqhTCqF2dnZSuF6dXqWnKb1FnyWtGlYbzFpAGkrVqU7jK33l0zVRNgi",
-	"Dejgb9Byot2YBtRTWuFYx6s9xFgs36FBSGqoYVdhMlXzZg/JaiyWBWehuFQqTRv2N/7Ht8G74qll4W7D",
-	"LoOqBP2RDklSVV+q2gdIpgA7cNrAG6WOEXvSQCnceA5ZHese4UiMx0g4EhM7Df+w/CVDc96irjPlQl0E",
-	"inPNtEQg2VDlZ2w88clQD+K5JIY4Oj+C1+SG8qIPZpFADA6bW4KcAQYMOGTgqTSZ1sqeN/3TNJIwDa2L",
-	"Vaec+LSnHhVdLKust4SQjFAC6nJAaqwhAkYaLKxDKwBPo4glD6DFvGYrI0AOzTQkuAUdlCLbnhu2hte4",
-	"zxXh/0aqhV6e4DMNHNQ7DglYXTS5hygJ2l8c9QiMhbbV7NLuXulYDTSdAnTPONzGh+J2BllBeuk9kTG9",
-	"E72QyQOOK2flPkLrGJ3sSDqQCJnorFQmh83PuomJE/+l3VmocBHYfyhFqaum5AuQUKgkcZv0WXJKPy8r",
-	"PKSbLMZQjTUI42qaEpAsa1i4NuOudlnQGwA2SU/1782QP4gNpr9dWJ6b/9uF5WIR/mfmeOPYEbd4bO7Y",
-	"sVL9qHtk8TidbzBKi/XFReoW5xaT5sCihdpv49m7iCA2hKg9TjreNeZLg7FtWpWqrQacmCnsA3NIktPX",
-	"vIbSyhgPMeIAHUPYKMyHse5DitF0IVmwrd1rihQtlhyzl0zeY4W6MgK86gxiQPTTGcDz2fjyp7F+0ODp",
-	"DyKLxji7gKfJvC2AKHFIXFyEmqT5iCQer/tdKP62MPu1oqn0TIfUmPRcg4xO65vVAd0CUNw1lmcKW1R0",
-	"Qq/tydCrU9/vEZe53Q7TigiU73tuFQi51ktijkzPkuUkbyZT2OS/jXxasREiggoHHjIdAbin75fHU6iP",
-	"oWb/h2SFWyejH0Q0yOVBsNNNxjq4QM+F70h2ldS6oUZs3Qfm5HAUmNrM3FFd9veAoZ1OiCwT0V0OpkyT",
-	"brFxQWXi3XhQfDS5EDGHFKE4pMu9q93IQkTJcbDCCwlhrOD7D9Wj+4LXHxqzUTQISTvYRghvLVzWMOqb",
-	"pLvPGoRQsqwB1+E2ghGt+9AayJczF5dXTyPsi0OOlMgPvROJ4sUUtaDROkAw5lpmlDZAukOIdjcWeUVp",
-	"97oOM+IBVuOHJUKJlUlgZLonAdmJNITva1DjDMTj7BoxmZVd9wjtzDQCxhyiFgMCwoNYr1T82WpknP7+",
-	"96UDgo1FNGEXhIhL2MYiXJNBz2Eq+SdPlv9QX7LkIUWEnyB6DD7HbB97oChiCVjYDThztfVd4WDrqwPV",
-	"zcUYdzvC42EZxZx6Ltknzwg+JTvjbnUOtoSzHm93SsnAvZYT8FmjhRsFPOlP008OnKjeiQfPd5rKLHoQ",
-	"nKeKqL8lN9VGUv9ZIih1JQkDRkPoW6DUMnq1m5a4c/PHMo79fmyXVQ8wPN353qQ4H2RascVarFVlrXmb",
-	"rwXCgKRN2Hgl1VVDu4c7+D0nBkrXqHqYA3PwFZKNBLhXIisIaycHKiUflkbupzSykQJRG42gEZfLe/ek",
-	"xOM7ULv4XShFTByszTpi5jCUdTwQ6RHWZO+TvBhZwqX5Xh2Dc2r7oaYAWxY21L9HlG+lSrZwAlHy+QFx",
-	"qKHVUil1eEg103CUu2gYi7xGFiDp87zUUSr/PuRTw2O+C/kogiubT0smEgqIjyozKgQt2WcNdJxvMtbR",
-	"Zf3QRmgAFC9b0oATm9tzmhs4mwOQA3fDgPfHh4Y9bgNs2w3IkqeWdazdmu/V96d2LKc6/Whf7ZbHtnWa",
-	"umSMeKPqIkepFlnXL2C+brekDyLCWBhUIw5QLXxAhH/MJTIdGJgwblrsG+Q58MlyQWq+qG8SJWTdqA9/",
-	"thci3uRRpRF+1AfiPojYzMo9LV3tmn4zK5vLJah91HV4IERpcsr3SZpeZDQvB2aVBpsy3c0Z4qN2w+cp",
-	"qo1Mg6Hue5uswqEVJNxx9cb0YItdq8uZiXWYxnECkieszhkiSFRfk3ZXYjM5K3U41dN3wMGebi4NvWa+",
-	"Y92lx8rljZro3J/20jEB5VDX/juMmsaiSVpaGoeU8jqLf1vHnVzcxfgSQV9mCMN5vGkizFcP1pd7twef",
-	"ceJDagvQQT60hTw+kuyLYC5/4kZHnQXBWR87vitcd1fY9rgrtjFwcPH0yeVz5x67vHL+1IXLDpknbY93",
-	"Q5aAPcQUBmz1phM80F82Sy6k2vWkmY7dAFoxoArHbqeYrUfDYXwoSWj3OptfF7FO4DxPnG76+HLPeGjT",
-	"+GQQJdEBI4qwgnecY4e7qMd5QtyAM4tqUSMaJsZs8C4Rndx8XOfaeKFT4VEypWP3rcfgrcllJ1NV2eP1",
-	"alzVOK0TLaL6RSvrx4g5bUMSXdYXem2GDcm9EKkL2oLovnDkjE6Z4SYKOLAlGDwfiCFXOK59VCQZUihM",
-	"KShkIOm1zFb4o6ZCFJinics7yEubCBiEf5vWMGtx7J77PafCMfU/7kMoZ8mKuicZXfhItdbTXFgzZDgL",
-	"WeHhtohSE8r4mFmtYx7WLemtxn+QlGAueqJNfTUU1Wk9kVRHVJ0uYfWEr3AcIesi1noPciw5vfKDFQoy",
-	"G9bDk3jQh0AOZcUxHdLU4cnY1WzI5kGKQY7LFA9MMbKCkLVeRrQxiR6QxVOZ13kwip5SJfD3yRKxxhws",
-	"NwgA3KSKBshA7bllkQwmVcH9RwCQNKNYGsJ/tImPrC4ll5TeoExunUk9oLBMIaunmPzSYSwgghvsdv3X",
-	"CBo+/qsREuqFQ3IaJWUMrqOYcoU3A7Ety0TDT0gUOlKJQuoTl215dYbItDQIvC0GHjbRwDx1zHiI07cw",
-	"sQkbLwZNJkOzhxfN1xUX5zZSfSQb1czppvoV8QPUh/XDRsIOWGGBxjXSDqEReUnzyQIuA7gRqfE5fSvu",
-	"CZcOIkSmCeSFzMNOioggAzvp3id15JYxx3MJGK23mKvJYd/dLgaZMJzgPeTCgQFwQk6cwYRTqCxpLtT0",
-	"ZMiCcZPso7Bpbrb9dy7uOV6uflbC1b33do8oBkgG5Jpm87PFjZ/Txv9RsW17t7X/FGz1hBe8TKroca0u",
-	"KfUdC+Tdqobzx7fhhkcwFZD56klTPmu/tsqwbsgL1FD2J4gnl0gVfLkRAIz+Bf6ICbVLpMoFZykMq8hj",
-	"Ho1j//eq2h/94YJTUO8ns4Gi1+Pb46eaMceHP6Sabh3c0nEyrxLVoaiSqbgoGYptYvcNuaxUy+qmx91q",
-	"hafSfjHhySHVkF0Lh6RYEZNhVeGpFCsylc6ssvOp4jSqaSfKYKzwWk8jwkAxdZcrq5LrPGMZNQOMrLYg",
-	"EIHObiwVS44SuvCsaESEBBljahNW1xbAx6H0CljsNH6nVCw62t4LcSFe5LAY1UfyaMEZry4wPkvG3Qlz",
-	"fFcB7SZq0ui5rN0RUDzSYQGZQjeAkxBp00p1UT9UeBecBPA27KKrzXrofY9pA1HWdtR80WxAhQteZ0u6",
-	"C89m1JMTN2Zo99YB2r0nGsM+cnPvV0XmoGSGsx/XY5Qu3hxatrmOQiFJN0oUQtIwCEW7jkgLSS0tk+zI",
-	"SNBB3tPj9VxfoxIgA3EMUJqrQG7rWsOx5bz+O0jIBAaxHrnH6xkiO3rrINvw3xsU4fTxqwXdQ60s2hqb",
-	"aqJDy6Aauxxy8sgBlmjmFns6pCV87XDX+XQpAoC/FcoF1jvbqj1S9y54Z1cuPbEyd95bkSv84mL95MqR",
-	"lc3OP/7o5Nnjs6x3tlNfWFUPFenlonfu5Nkn3Msr6t+t2iP+4/+0viJX2j8qqZdWN+rXzp+6tLD6RHN7",
-	"9eS2Ry+fKa48Lq6df+J08fxGfXv18eXtcyfPXnUf2fQueCuLP37ifHv18qXej9fPHp+92ii2S48Wa4u1",
-	"C0fFDxfCuc2r/9A6e6y3Pv/j7R8drV+cu3b5eOfcEff0gsyo9sYlDebLnL28oSQyMnCeqAxugTKdilyX",
-	"isePjGQUMJh12PZ5Zh03wOgNDRrY/ViVtQ5vEMD9StzsVEAyDj1GxdTa5J8yjYenUyVXU8ataDd4Q2e/",
-	"rPBQTNuBSjJxnDLpSkj2gVOiHqBPbaf1YLk/bp+GlPwWolpp9qFncs8YiE1IA5SSS055riTF+6sxDc0S",
-	"7GRfNoSBmsSAjyn2+RhHju7w5WCEwJMEPz1LHtFAgrE+ez6Jp1PhMaAO1dUwioI6GvFVg/ckxsdgx7xm",
-	"bnJ4f79JSGQfTfm+F1Sl++oNEFcuWZkk9YlgCiEVlkp9fFGDf1MzuWQuPDFWrGIjLSpb96ypzcPE7Aey",
-	"Z83D5OoDS662rnReCYb6+wMRazGdMO5HjEWN9eDVcGX3Arl/O7JvSPY07tN3E5O9EXfyH57WnGj2n2y/",
-	"PqKja6K1erIP7ji9YM2bNqDcaCy1jLcicMvRb6eBKifDkR8FVZ9Own8QcOejRj75t1R+Kwj1iZEfcKD5",
-	"yYD07w8svTM2/ODELyRvyagXMy71eK9YnGfcMSyWcz2lDqRg+S3yynQ6oAKPbmgvMCVFOtne0X578Fsn",
-	"6VpLiAq3RUQ5FhoAMqbB4hgFd4L15Tyj37TAuk89zNI2GQ77bXQBi0e2jlLm2Gqgpda7gRf21tWIOt+L",
-	"0QAtOPyvM0bJOXt5o5DpRwTJDwhMVJLqcjdsicB7AuzxMjkBHyGVbrG4UEdgP/WfrDpLwN0lNSIEugvO",
-	"Xt4gNSZDUu8GAURIAloPIVlDNMjFMyePHZ1fRPKgflMEXtjCYKHHOXMrfOrR9fnFI0sxjiSpUr9ZdXTg",
-	"LwLzcaxo1LRDqp6UkJZX4VV2rYNpeWZ7NWQZi0EowVXaZO6M6IZ65fC5LbGJIRdtxxr7AskUThWoCHc4",
-	"Oo9WGGI7WnD/RSkUOUXNiQAeGLKgsIqmB/5ZTz3cMvF9TbfoaYxJqOP9kPWiIf+hy4JeTopq4mwpYmeR",
-	"DlUEFbLAAUATYzxiQiSZUlvUEEGFX2a1dXTytSh3ZYtuMuAFjFDZ43Xa8WZ7tO1Pl0ktENsSGh5SSKek",
-	"rlvhuAqIKleRfrx2k8igrinIMX9GbIf4BwiTcrZNoglMTSt6Q7hQUE/bVG4iWBEU0xHPnJkvmgTKHxHn",
-	"UW0ELHrkZqrr5Gk4vbrgIa2D2a9f2vDapE09HlKPqyt6feAmeW0M0so2JP0C6YQzqFEB4pTGVDNJok7M",
-	"XcHRJB2E2MAcroBRH7Ju6y0aqqV7krii3m0z7RluMfLoxsYaoNSpO4YxwmjDKlzzYkxuwrnWGDi/E4fn",
-	"aDQPNAAM9KbvbTFi0tBjzoZeB2sqsxVe4YDaRc6uXzgfe3500rM2wUj1SWWtODEKobJVrlcNkoj6sVrh",
-	"7GqX+tbaEPK/TOaLRYeUikXMODNB0tiDGdEzwGVBaSYCWNGeMlDQbbkdCI0rQ7xwWn1vTv3PgoOR61Jx",
-	"kUxR0mZhS7i4boDEcwWTkO7VolsMXjum/ue4Q0pz6t25RfU/RxxSmj8Ogy4WF8iUGqbCqxdZGPRmlpXc",
-	"rE6Db2ZRrUIHuomyJQNOfeIzuimnZ4nJVIYzky0RhBV+suVxJiH2HCqlS8Ken9SYFxDQCDN5C4SDMHaA",
-	"NxF2zDVxj6UKH5vXw3FqmGLA5o1R/Aj1pdA/4rZZ7MaEWAbYTo3VaVeyLL5BYrZR4Zl8A9hDNuew6DEi",
-	"RYObVv3HGa2VzaykSjHgah6SEfNA9md3vQhYh9EQ2tLowEub9gwQpgdoswZaLjlOucKp5lGiQeYUMzxS",
-	"Ip1AsZKaz8jy+smVFXXL1SVWyzZtbmSHKrHpSbLJOqGj2EIPyQacXSCwOj6t42ELnrDem4yzgIaaWP7m",
-	"b8gJs9GCa8GKyM+STJ28cHF9usKXSQcy9dUHNAqmSeHAR3HFOks+6BGlQekCBnTa0bDC9aMetjRnUbAt",
-	"2mJozbN87tyFy6dPPXbh4sojK+fXq2QKwldmThUuu/UWaCNKtsry4cO005nVeuJsXbSrcJmqf6duVZRa",
-	"oUbUdQxuG5LylXyIWKIECUI6AWv4XrMVkqnqhbWNlQtqfGAL1QswvFEklut1JuXMScVghR+d6SpwiOq0",
-	"jrniKuNlm6YgZL6IeJiDX1pW+tKMGWzKIrNDUn9p2sl7DYeX+j3Fog5JzbVkBNds2HP+Z1BNkWXkGw5J",
-	"cAJHKfkh4+HMBnh6On5X4nWoC26iAlhlQnmTRTdWNGJdwsnexVV6bWa5qbTH1C0NxcBu6os7YgMdUv0R",
-	"DXplMvT0Tl/rCMniZVuc2SGnN2gzXvMpT3aEhFU6FZ64zLNkmZvZmXCYYlt63lAhwwVJD/53VaMMEUWc",
-	"vo/dIGNKtOmmVFyY1hU5EX/Uqq45BOr7s+REVPCFqc2K+D2JhTRlvBB6pkqrmyXnBakLsemhdAGDDfF+",
-	"6wFzGQ89JXrbwsV4AYRrOGMuRGYrUasLXDYkzqqVxjwANW5MDzN3Xs3BqACgn/QqXD2H2+XEcLGKBeHb",
-	"1HcIZkxVr81AS8yOCMIZ/ZusGn62ClXfwFSk4fjRZKyEREWkCc0ECVOzMEtd0oW92JpHcxq9Wsiw04ax",
-	"VpDskql2PJUKh6ZvMYqwrbXBI5AM7QNeKOhAqKYqk5ZLZumbqyvKWAPY3oLhgaLDuBTdoM5mRdA8rF+S",
-	"h9WzFkjChtcuOAW1MTqoMlucLYLfqsM47XiFcmFhtji7ADmlYQuMxqQdAh5zITOwmk8qM8ooXTqSh+qq",
-	"0jtkbPejmaWZi9IFoEJqhvkM9gKMYFL9iXrWIVmQ8Veqs+QM9Xxlv4WhompNt0qsIZQicyGUHOE1cPy3",
-	"ls/UdQMmdVMY/ILuzlfhVJIGfhvOKaqpk/GqPGlsRt37wQuJ7NbrjIE/RFQ4F6StXmt2mZRIK1xfxbYX",
-	"woWAW2Q+A5oY1nLOVviaGaiOWxp01c81oYjfJbwLvRGBvpQZUNYyVgjSVrbxNoUCQLCjsd2rJ5XmieQU",
-	"XQTIkoyPNUqLPSHcnrFzGIY3AWa4Dm8dflxiyvC+kdfxloyFrx/1BEl6RMKgy+AP+taqb80Xi5NNGuM8",
-	"0AQGYzU/eQAizN+LvKsrdqxg960v+l/9cufGK/3nfzPh6UcxOjj+VOP01GdLePxZ34zI5PCJuGwbXpkb",
-	"/colTrXyg43QSsVjo1/Sg2x4bSa6ONbcwujXNoQ4RwNEGS7NLY4zOdntKBHIXICr3dAxiNL88bFGW6W8",
-	"Z2S3em9xnE1c0XYphATwrTHWdqIrewmnZKH8kytOQXbbbRr0sMsDAS4U0qa0ihtk4Yp6zZZBak/LTxaa",
-	"LMxKdt0SJiEbQ1BolSqrcwoVeer7P9Ao1Sjo8VdTfR2l44Nn0BdSfy32d8UpB1KpFdzkvJvM60wOqyat",
-	"+KK2cmVuiCh+5DC+tuz7cKey2N3wTb/ww/t5NfZDPdfTJIDblEEDTo7SETkyNSLTI6c3lIHenh1yEGtC",
-	"PjyM8Q6DTK1dWN+YHn0vTdnYEPUQWvVKqw/fLFmGAkqrMZ/ullUqHp8l+Ek8wTz9LqnPkanS/PFpVOIj",
-	"Za1FJXhGgi4HVXMiNYqMrUVFG3CgitQBVteNJ3nT5X/3RfUaV/PiXd/PUbGKY++D1VjxTx/2n3thUt0k",
-	"kTeVoZqkv7qvK78/LaM4htw/KXjD9+oP1ZKx1BJzHSyuNZwXUtfFAHyuigId7lu004njo5LoKH8EaFy1",
-	"MRers6YzOSKCGCyfMoEmaFHTkxqrizbTofSwBS5VA4lHQyJ4nZGp+WJxetZu3F4m1NRjRp4RD9s4GxQR",
-	"HRmNvZfzFd7/4Kv+y7/Yfe1Pezc/7X/6x/7Lr9556unYa6O/tEQSieKp5smkyaCbVDWREVXFeJOSDrqM",
-	"JWov3YLGVZxZNaSmi7yM3UpRm+Uq6G9utUxKxQXSv/nZzuuf3b714s5LH/RffsNewGyFq2MBkxxUR9h3",
-	"3RMhcTakRV1C/YBRt4d9ZHUcjPo+Cxx062DEQ2q3UNSxCLaeLBPOts25tLyOQ5inDqvCt2nP0bl1VSsn",
-	"rUpCkTzpQ4ldBLfXcixEwfWUnLSukwUfpNqKnTfe3fn1z+689cqSDg7QsML1Q8k3o1ck7XmI9dTFJzF9",
-	"I0scLkd3YFIlS/FWPXJunov1eGKqd6WXzRfnRz+ayN5ZZzy8v5bnGPzsDPRDdBnHN0qj3zgvwjNKIdqX",
-	"/LhrLXPZdYkpQrL4qr4c+1D7naj8WHR0KAI8vICkBwHlCo+BpKZM5cl8sWiF2aah/hYvrY4zDCXzfdkT",
-	"B0Dq+9Qy052la6L2zZcv9F/9cOed32Nnad1WemyVKNoJS2u8/vAy3uVl/D7qgAfKMQaN05hxRPoYKAdJ",
-	"6sw1UTdsXYVMCe73piObdEBLmiXLIOfVn9p000Tgwm0RZ+/Y0S6IWNG6KaVLhnYRGNzBBB8Q9tB37lCG",
-	"vpRSDiJlSX9MzSKOPpqYICiDAOGhVgMR8ih7hV3zZAhZc6ViCTSCCo9UHK30OaROeZ0BHJsICLvWgfQ5",
-	"eOe4A4k0kfaE72SyzIzTuC+MUw+2cgpeSfUxCroYYobTdAiUsak/YMftRBUaVkJlZY7h24W0sWyz0DTs",
-	"dJ7CMh4rNzVo2B+8/KR9SfRfl6K2yTSIEnYLTgFSTnIs8UQRpWm3lyEyCk5Batvb7lKeiWNVLBocK2GD",
-	"Vllt+z79Y/+VF3aeedlWynUerO56nljgRfPXg19LEH9632vZ+cW/7n7x69RaxpamCYod5mnI3DW42jlz",
-	"eKit3p3swUQ2AAd7HKBZjCAKYjTgEZLorEj0r86XQ5D3ia2NIMsKPBBu2+MZAulx4fFYKl3gEMVgHchP",
-	"tuUMtGOuizZDLCLwfxosaQowwaA4M17h8MkpndegpQ/mP4RmcsanML2kLViyTXto8+qU/5TYyqhDGhRf",
-	"xJPGpFeihtdZmVDjCDDSC/IKleUa0LpBsdDVBMpgrfBS8bhO7VZiVRr4oHyZZJ/L3UqkwcO0DwhaYyaE",
-	"ysJctkjx3KHi5KAKb/Mloq9Rn2Py8fiAfLSfeFBl5Uivc50Gwi8koW6UwFBHkxYY/Y9f3nnzpW++fGHn",
-	"Z39CeynqNzu2UJwrlouLIEgG5OD7z+y+8lz/2Q92//p+zLfHkxwWEY+SG5mjPJQOBysd7GtvyQZM6bdF",
-	"A4Q4cj3GFvDLIWmq+nWb8CWls8eV8cYHmNTtoRl7i0L+Ib6exQgfYeEyTmRSBjiBOn5R8eNxHlxpTPDo",
-	"ecHZKg3rrfEeXxWu1/CYu+5BP6t9+Q3XcP/RX3FkoucXxiRmM837ezUnvWhzYywejvK8CNdp6MmGB6gS",
-	"d3Hn4mDNk8nCqp9cUedvqtzwX3YZ1E+uXE+Ed0ylAihXhvbNNcU+0fEtBa93vtJ2GYIT4WB/SrJs/O8n",
-	"yuSEqWbA4gxBlgH/EIrVdaJp0kNPooozXbTjGGVGw+lMqz9gTT5ZJlR9xNZJyVTic9NLhGttTTJmYz5D",
-	"7ChqF1fhTWGQ/h2ipDFyNuou2YBPRsMzHZgA4BOiLhq+v1QsLoAm5grgR0q7JLRJPT5LlnXnTgx5hIKc",
-	"sDOFDf5/3CcgJwJB1pJ+mWg2sT9GfTbyX2CqfxyAiRAWTRMBGdKeoxuTVLiFhdUjsqU+hf6Z0PN9KHgL",
-	"LXU9AoInJ6Jc6QoPhe/OkhNq0mqi1Mp40H4WjUI6jsIKn7nXbpMNGjRZeBChle+RUnHXOgIcXXYsedBg",
-	"RKYxjlYgM9kOvu8g7jlWAumflkjVzp7AEi5/m/Yk4uQM6AUncCr71guu3Nts3Tb1fQEGBqjRC8WcrJFS",
-	"btbIYM6I+WYynXXvpU/7L7/e/+Tlvde+6t94Y++9D/eTPpJAoMlQ0IeN8uBep4PQoJGalWSpGZLLvyDI",
-	"0Sfw7WtgOe3YV+LFDeh2pmv/fMp37oBM1JjHZXSUj+cjL0M2WwYfP5kx/fvtDL8XVvV+vK7Rxt2V2/Vf",
-	"3+//6t/TLs+Dd7pmj/PQeL6Lq39Z38XJXKo2OqQc03xOvONg+D9gdcgirYfelhf2UK8sa7U7s/1JiElc",
-	"Vr+oKa2t6umLQP23CNosMCCrGNvDj+bCq5JQ6BwGEUTlvpFSWeEXuN/LlPZt2sP+FV6I9bWQFlT1qQxX",
-	"Tb6DNwjqeUjpqNvKTjBqNhZk2ThCju0kNkqyqerywjLo6K4XaeoVHpVVmxZdNKMTWqrhF0m0+7LTNJL9",
-	"vmbJShiXIdJEdy4yJRmrcAtVaLpsQ6qrB2FL1tnVaDusdk+mMDWxa8ocwCeTO2WqxNXO11iitxkg7eIB",
-	"dLk6FRjMjExm4KRgDj6T0qYDbRJFZAXziT+tm5ARU2MKNbazZDnaVQtc384Hq/BtKuMzQNvFNCTzTBsc",
-	"KHLzaZ1ltr2q8G2AjIzghRHBE6PN2ErQDDBLqtEKcZejwopUyxd1YKSabHBZnV6K4hPJx3UNpTS954zV",
-	"lSJhcId5Ifjf5CypdhgLLur5OIDhktG+TToZPZCSw8OJrqlzKUN+OUJFc2jCABXfHX2Bqvg8ZO41tRMd",
-	"Uz0hY1FwtmTeU5Tc9X2DpqdIBD4DaAIDLCeEdgNxez6dEhkdSQeIpi22mNT9NkgoOgYQVLGFcvRwhQes",
-	"ETDZ0m4A4Hq4BLOB4CLgbNvmQFn2wckEI74b92GqZsD+LiT8d3QfuEgFWSxmxxigSqBgi3+dNouv5MM7",
-	"gi4zWbxkI0EGuvZoyxNdCfOFIlcvhIb8S0R06NVUh/eCLs6bO7/R3F49dbq3+sTy9uqpzuaF9hlJL5/3",
-	"L7TPbv24mYNZg7SWWGoaynVo84QDSEPoaJRKS5fP7JCIlb9wax0skA0FOJ5GBPJTgv4nTxYsDm10TgQn",
-	"Tumd2IOiAD1FAMTQ9eCLLeY1W2GhfPwInDbG29RDhx/vMLXT0nuCFcpzxxbmiyVTbH3YIBjoril/3/B8",
-	"pk7hB7Gy+rcLy8Xjf7uwvAD/tTiz2JivHasXWYkedUtsrna8vkCPuMdYsTFH52sLdYCmduFk5o8VEypt",
-	"/NFy8Xh5Ya483udG9BRTn5ktLR5JKdMRWZjxrzsFLa/waxZMmlOwOCr+GkT/iOFQkQKUWQ0ysFBO9x9+",
-	"MhFvG3Wk6djc4tHoeKEfh711EaKkFVtUs1vIMy9SndayNqEU7QHmSkYhv2jtcXNtmKu18jl1yTg2o4ku",
-	"u7rop9RFh8vOLzxeT5o06Aa4/eXbezd/nXQDjJ9MYnPQ8dwOWeN9r90O9hYhVAZoonh0WklKhAVQFNp2",
-	"CJS2Aeb9GPVvWvnX9gKCQ8zUW0Iqmes6RNlBnKBy54o2whDMAeTR/D8vLszMWV0SAFJDQxRMeS7CrHhS",
-	"Cn+LuRo7LALGm0ZsAlAkBI+1J8/VeL0msBArkYc0MA6sUEANHIDnYFYKgMGB1oDKWqaXw9qbg0+siBRA",
-	"2mazOfIRxj5voGPzEg4maMI2GPkRYAQodXMpMtpM9aDLOr7otdHGMKgsUwB1dOr0meVL5zYeO3th5fxj",
-	"axfOrZz8cdUxtT5dDraBZOF0UlkwlTs5y1WzwLqhwiR5A/qVzOVRc8BaG9ZKjjYFl0gVwiJu1Vp7cspq",
-	"TuDbyZqw/syPPOnVPN8Lx5/3owNv3qM8Ec5Fl9cBngSFy+CcywXcBK17HHPsgygDvgpIKLWNJ9FvPecU",
-	"2l3IbdSdE/SG7N384vZn/3H7y7fVZVIXLcfjdeNX/S8+3/3r+3tPPz+pFxruxFA3V+bHv89SAPiU4c7D",
-	"sjVc5rOQjajyQ/xdbVjFoUaPY/AQVSOlzc6SE4OlXRWemfGtQX110pyTwORNh2R1+DQuBsSwbNRWL7OQ",
-	"+ZS9tO9M8dbDCKOV0QAneLBFVbND6eTbqn56SCsHTCvjlNMkCnXHdbmb4FrSsy+NE32L6Uw1CJc5Fa69",
-	"edoLX62Jaz/weJWEgAcLaOOhIJ7uMW6KoR18UHTDqlJxNfSmenqWpF12AMMLvb49N+m5q/AqatMrbsJ5",
-	"p0w3Am47/SgAsEK9C+WkCs6m2NWpTMYcT9mZ5AYenKus6vFq2dpbYXuVl0hVbYz1u9mbhJrm5cEi18S1",
-	"bFcavmKw0eEfohtm9tEclJB6Kg+sW+8ihDjiPTMBCs+FaM02FHsnZl2az9k/TVOFe5K/fU+yK8aN4maX",
-	"jlqhXX37JwrsZuVcWOHWSbXdxKUbM/kic7jvsf67ls2kh0qDpuFn40qCqC5yMCdpNp9bPriJR3g7EKrm",
-	"6GiQwPgyzedCBA5mIhlf6WC1AmY7zeVkOy1MhJHTf/G93a/e6H/82pDbd88znjJH+R5fOrUtVl3m0JsG",
-	"JvsqumFyr5v+XcP6Xhi8ZeS0Mgh17ZcJ06MNWQ2Ez6qYpVAFx8QlHnp+dSkRahXbHMBpyRQHGxSgUjwm",
-	"oXQ5dpNMg6uQEzPxvMhhYlWTXnN4+d6kMR0oGmi8meZ+Dlx+tfeFsnb3jA8XOg4rijnCfHIqShIfAUk8",
-	"v1E8Vl4wkniAa+jJIdUURnCqDO6x+9f31XV+9c19uamQOsbjIBkjPbT4UvyGWsnq5t7lOrui+ztUwutA",
-	"Q14+kyXtsfQxmw08cHJ+crfv0THcvgs5bt9UVNF4fiPx/8A4obNv+N7Tz+9PP4CzH/t6ZwzzfVcQkulh",
-	"TXNV8u8sck0dpsy7t8sDNSsOmOEu8b1NhtlY5pdyFNmpQjbdOrtqFAU0bSGzys6RwxSmhDoyVAHQk72H",
-	"lYeRsjD60RNmTeM8vKw3ZJxnz4H34t5wK0zqWpVN2NnazNxx3d9730kUO2++tPPGf/af/f3uTz/rf/LJ",
-	"3jNv3/nVc/1XbhSGJVPMFYckUySyOoySNDClY0Om9Npf+jc+NhMo5U9gIXMCGZxr5y83dp6+OSnP0gQ7",
-	"HtdKD/FQI4kZHNzKKHFTS7Th2RZALxexWctoreSQjPoNmhg2Nhazs1A9yCitSnYVGkjVWE9w16nwDDdF",
-	"gqdhcSWE17Y9yTQwBbDICvcZ3fJ4c3qJUE505YjO/UCopWEc0axv3yaRk10Ac9UE75v2xiedmNk+THXj",
-	"7gscxd2nIwYxccSUtrEtklkMajNK8XEPTUHMNAejvK/SBBZa9NKRsUyn/qd/3Lv5RdKmuT6ZaoWkNKYH",
-	"JmO4hwzLZlirMRNBMqLJqzScd3l8ywsZfmPf+D+uK0miPhcb6iFxx1hsWDdgvgNYFAbXNhP0Bx6BLlbJ",
-	"ygFdvK4+htMPTA17janJYImbVWNuCiOgxaLuhDMLTeQy8IoMPwphQYlmgkO6KqzY+3iPg88TKI7jVU3f",
-	"h1ykOOEqwyjFU0wbgqX9mKUWv7rz06f2bn6KkDIHno6U/fGHJXd3i6Rp3XUxTu6ToqMRea5nhaebfek8",
-	"f4qFRRYDIhRRz6H4J04+nC4Tyitc5z/qEjlq2rlEiAk2kjnoVjGWOb4UQ4LPF+dNnm0W77H7fCb5LZRd",
-	"AbuVAPHgcRKtPwpcx6DoupljNs5boosjVDQlwNGg/bkBQs+HSFNLlYge0aQe14U/XpgJhR6texATfZmT",
-	"KjIAs8W6fyDostNlbIwZ5/fqTaCuG+vP6ssD4gxhyI2C62J2RxKHiPSQw2O+NKjVoUZHixv+IfacWig2",
-	"i0PqgQmhh8Fz1bKxw6+B7rCTbCOA/KTM0/m0ViNUCWlykIkLGbgnL55e3ji9/tgjFy9cWvsBcMFqGc8H",
-	"91np7OSibmQIxWWwaegJKRVL00STqDqhpOMGnSq6sRx035VLpENlaE/gzPLKuUsXT68/tnb64mPLJ09e",
-	"uHR+o6pob+CRxy6vnD914XIVy0k1XJ+a4fxx3a/Ubi+cJUHPRjf5PorPtAcKGrToVJU0yTnQ2zYm47TS",
-	"kHHxl4jX5EIbbJj0iBwsmeYyDoxblgUUa3jZlVbF4gHXVh1cOvI980vb+cjPv4sC+p7kI2d+XCOFT76b",
-	"8/cJBHBY8kseBqAFyhc11jh4DMC8Uf5/1qnuZ4eahC6mDm1c9Wus5MssbUcmXD8OsdMsHdIQQSxoUaJp",
-	"0Y+5BGu0yUiN1je1fInSJMtx3TL27q3wBNJptpPrrL2S++T1T25TFFoZnt+H2hvkf3Zok02Phdx6b/P9",
-	"vt04Q8wvXbqV5b9fmE9VYo7NDY9obvhgMOUsb5zFNScVcRbFj+mLyxzsoS8uN50hk+kNY6c+o1ujyjY3",
-	"YrhrjuAqNkxgjLwKDFDnVcF35WCiw7l4vPuldD8slTgYSlMnN46Ebo8Ku5tQdwSZWdW8DnFuqkoIVaFx",
-	"CJV1TdAQtglcsLEvDwTiSWYcHqoUWsJ3beiaCDdEizUgWlO9oLUDG2thepZcxqa5ZjDdWDz1deG7Fv6K",
-	"1JA7Xkim4MGGCLZpgA3V4f2ATS8l9IiB/IF2vE26/zp+q8KVDqK+ZtVzqB8OSV2KrDaLyrhqwxpBL6fC",
-	"ayJsOZkzt4FMZ0mMtrQtABDGY5K0aa/CNdTSLFm1kY8MRr6GKlrKwj0C1JwKHw5/RCL0o1lyMYH8M4hw",
-	"BD4ytWxJal3sLc+FUcYcIoWpWWnTHpGbXgeezdHLDiQTY5CDJiF1rJTvLO0JMCL2W6ut5xHXan8fcz2y",
-	"4U7m8vMm+q9+2H/2D5E21H/ljW++/E2EFTKXhxVSLBeLs3PzC6OxQtL5J/WZo8n0EzslNhOY5T6jnuC+",
-	"PUwQeeCLFBFGaKIMEcRcydPoVmmwmY2YSyVpQc6GiewmwIu6HRIKTBJxKlyLmCqiuyFwt5agUat4Cf5v",
-	"tK3xesgokY6aGu9ZonhVFJIVHL6DegCZolk4StMapk7bRFVwvWPzsjinBfJTsAhdy98yoTrHhYaY96CM",
-	"XC80oNMVbgBAjFtdRzesOgHzdUS0kiHlrgREPo10rWQyGwYzqMTzVCQwD0lESkRhWOEai286niomZ2gH",
-	"vIYGj4rYc3q8XDZKuZ4s7IKjjX3qQgzGhF+mlGx12ZZXV4/AJDwuoXWOnDbl9wGrM68TJgrvpSCuyMCL",
-	"U4dNKzwL/mo7hohP9uQyEIcIa467WuG2LoKqBHVNOCsBLQk9n2g9EFISih9xcNGoreltMKQXMt/XXXPa",
-	"syTOA9WrlKQpKlx75aP9AqB2vWeKtJZI9ZHTGrTPzsiqguIB+RFaS9puUQSjhOttWt2Z4yrDOU4ZUHpF",
-	"liJsWVcgSeqO+bMdW/FCyfyGk6QYgHbk7rQDyQlTXIQVHnU9SnrC4qwtopO2iBfCiyUyZTK39GDQS0O/",
-	"B6SbedAp4M7pLG1L8SG1afvtGA/qhMbYSnVHo+7ADUTCqYma5mPqHs7N20lPkQS1Mbqua89LxghoFR+1",
-	"vleyP2c7bDBbc4LEJTXAvWpBn7tvoKKk8CnNrjmEi23FN5N7lhGdCXQvikjjGaGZpJJl9SUspKDSkkjH",
-	"OkdrsmSwi/jlEeDG1qcfKiKJxC+xxSKWGAnZRkpLGK6Y6MYV+brJae5mqiaHpJYNopFM/VoyzTBSfSUg",
-	"PSunp8QAJ7qkp/Wwp8R30gnaCI3UH1pD2u24NGRrgWh4aFnm4NRpaqG8F+XmDRBj1aSuKoFMm/D/JLtm",
-	"pHVDI8P4Xr1XJVMNj/muJD5rhESJxU3GOrroFDgp6LMRojTkgHRwmlrPVLzX6JpKz4V23u2uDMEHpdiy",
-	"z6hEVDsYLEveXkqs/65o/W7ab9t7k0Rzy8khHpO964XhKg9caI7soLfvGtn8/dDVszmF8qOKYy2Jefvr",
-	"j3Ze+2zvf57Zef2tSQ35C9tc7+wwwZk9woPMpvbXXfy71SwcWZniCtqAibgKdw3QRcdAJQ5hnJINb87X",
-	"6dZ8rx59XdkuCVlXNQ7pFCOt8KnI+z+NYNteGGfCkYD5qLvblmDZoMFVHfAiY1qhWyVT7V6UH4XWW9tK",
-	"Dpx2SPzwKqvq5q4SLL02Sz2pVYcqmVrRiof63LSyeKpccFadNS2EqtCwtRMwAGYCp4OZrTFuIRMwZd2a",
-	"h3Lc0OA0vIdpAfcjUTtdmj8WOAhuqnF5GwJQ7M7guQ2HCRmszH3tw50bn97++r19ODHXgK7HYH/Dhnqo",
-	"q1k518nWDIdkmnUoxoTsKrr7gHWWy59SiOS5bGo9DBhtQ6sjbESpuweSWo8c7nasT8ySZVI1wOZV3d4B",
-	"jIcK1/qgbNEOw+wYnUrrSdlV3CvDRacDeJT3KtwXYrPbWSKUbDPfnwEnlgupvBGTULOI5tiikkxRfABS",
-	"Pit8dW3BIZL2pocU0Zm2jidbNFzz6hMzkjN69Q8bmn77DU2ts7inHU3Xu/WWGut71NM0cZdyGpsa/tHu",
-	"LIzmHV3XE4N8o91Z0DoLbAnRyhw4wiVjmx5vzpJlZRVmMRUyPk+JW4paTIWMwVNW1xaAlXjQGX4oy1jt",
-	"LDxkF+OQ8LIihrGZRfT0Q1bxgLY/Xl1bGMkiSiNZxJbnskwWUXrgWURpfBZResgixiHdHyliGJtFRE8/",
-	"ZBEPLIso5bCIFqN+2HoiH2soqkssWkHwTiDqTML17XYGoxKP6o/uP0xw97t3Jelp32KcSTulOJqxsceg",
-	"I+y4G6GzFFwa0hqVDPkYrbfU6Uc5GLVunJUYZSaQqfPLG+tgA9UF56wOqX7Ml4wsFhcUa/N4EyLv6hHF",
-	"wQf39yJO9f5ur3prYaxrt0U9H6/BkCNRa/BGnUnCvM0PfKwrqaUs5LNrpx9xyNr5R4gIyInVNaNCL5Gq",
-	"Oqqq7oITNZ1JhxmSpmd+oKDd9UOvQ4PwsJJIM8ZxZMcKIFJTgFzdWi9kUQmP+mF6AgBkCAyoed2fwMB+",
-	"k/gsl/2t529/+e6kDqvztD3cTZ/66v3zTY3hbscD2hBi3Rfb99/bPknxG071YGrf8FvjWat4k1uMund3",
-	"k8lUwOqiyT2pUSlD4KMhANdSHYIEsWi56tBf65CAdXxa1wlUcadH0/H1NDT4xZmSKdBWBY/ZedgKGMPU",
-	"u2kMYUI0lBJd8lXhYUC5bLCABDRkZKrWi7pGHSmRH3oniMd1F+GFIpHgk8fsONOHXGmwx3RKWdTQCx/Z",
-	"ZJ1wyc4TaNMetmCgpMG29bQl8XiFN3yv2bLwFqyJlAC03yjhWihNO8Z9ia0dlSptpkRK88ehTa1heeQk",
-	"bveMIr84KZLURJe7NOjBepQenx3JVbNUKs09YrH5lDMB011Gh/9DtvuQ7T64bBfSKIFQh7Jc7R4cym5X",
-	"104/on2EUyunFmZC2mwy6IRew1RX2mZyehIlCp1xDxWohzf54U0erUAN8+FFbrjRShMnK+sXCNij2NV/",
-	"anWtNI2evckub+nh5X14eR9e3rEvb6Z3bTJv3hX1tNLK0Ss9mKrkizqFehdFJW3GQ6PFgyO82qabjARd",
-	"XiUypEEINezY+7wVhp3y4cPwfkvIsHyseGyu4BSuzXh6efo6XYkWMdhPq+nJkAUO8UUTKpw5YGER0YVa",
-	"UJ3IYlphZpSSrnbDLvWthprSes8kRgy+ZkCGAb6s5XWsl3QBdwY4FShF0kmYpdKBWKKa9+paCfiQPQM8",
-	"tIxpJ4vXZgcgpbImgO5PnRmrvVzWm5aXS235tRkwGxVlz0AshPrAzdosbAn3vAiXfV9sMzfdpR9/11XU",
-	"YSsGbGshuEeq0qFUXEykGN38dOeTn+68/tnOn355+9aLO6/d3HnhaaBwLi6KbsjSw8EYYBO7ot4F+hs5",
-	"YikB9PHSB/2X/+/tWy/2//Bm/50PYSwReE2Pa1y2FOhvi5GTFy6uKzNd27Nxuz/Egca3ycbK6mPL585d",
-	"uHz61GMXLq48snJ+PZ4adAWfonFlH2lRRYDqtkB7bi8kTQ3mB3h701kLWUiy+Bf7zz6999GtvZsf7Pz6",
-	"g53PX9n79MP+b36z99HXd974SLHv6/8vAAD//w==",
+	"7L35cxzHlSf+r2T0ficI7BagxsWjEY5dkCIl0ATJIUBzvGqNKrsrG11CdWazshpgS8EIydZBy5IljWVd",
+	"1owlj2Rp1mNRsj0Wdf8zaAD8Sf/CN/K9zKqs6qo+QICiNdzYGIvoqsrr5bvf5z1ZqotWW3DGI1mqPFlq",
+	"MuqxEP5zqV5n7egS5esM/u0xWQ/9duQLXqqUloIt2pXErXUjJt3pklNi12irHbBSpQR/KzklWW+yFlXv",
+	"Mt5plSqP6F8edUpRt62elFHo8/XS9etO6ZTgEePRg75sC+njKNlBfR74nDlky4+ahJKGHzDCaYuRraaQ",
+	"jLBrEePSF5y0aFRvMkmiJiNqqPT88DOL8L56/UfV0mx5dn6qvDBVnqmUT1TmZirlhamFxmzteL3M5ukx",
+	"b57N1E7U5+hR7zgrN2bobG2uPt3m69VSap0teu0c4+tRs1SZXTg6YJmwrf0LXGsyEqqfiGThJvPIxGz5",
+	"KBE86E7mbDEpT82U548vHFt44NjcfLk8N1s0mZnZ43mTOb1G1/MnUcdpHpFERqHg64TxyI+6JKLr6YlU",
+	"S8O2aewtOkdltCI8v+Ezr392V5qMw7nqKZItqiYpQualZ3aFeQ4pz5AV2iXqeIk5WPLQylrRlI7O583o",
+	"EovC7lIjYmH/fFZZXXBPkkiQLepHpMYaImQkVK/4PL1bC/aoDRG2aATkGMHJteg1v6XuyezM/LH543NH",
+	"5485pZbP8Y8z8cR8HrF1Fpauq6m1aUhbLErurOjwKP9MKf6oL4tHI0p8SUJGMxtHA7/OSk7JVy9e7bCw",
+	"W3JK6p6o3/QATilkVzt+qE4oCjvMXtj/F7JGqVL6Hw8krOUB/FU+oCd4Xn1NTR82dZVd7Z/xJRZ1Qjxp",
+	"EXhMRqTFpKTrTOL1l+wqoTWxyUjU9GVqBTPlgsmbwYqO4ei8fQwnyuVjMydOzC7MH5svnzgxYx1GOecw",
+	"nNJJOPphq+FsK381NRaIrZzVzOavphaPdsfLmcldzhnNHnOYP3LdEBbFPFLrEspJpx0I6hHGvbbweURE",
+	"A9Yr1aMbPvemiTp2SZp0k1U5/NSkbUbcn/70pz+dWlmZevDBSrNZabUqUk65pCGCQGzh1+dmifrvsE4l",
+	"I012rco9f92P5CKpB74iMMIZ8wgXEWnTUCqaYK3pKk/R9X54fME1MJJj4D3I8t+Wz+N/53GZM6HPuDfw",
+	"CjfgkSPS3OWMUBC1gvmmP31Qlxe/eold7TAZLT84aMokxKeOSOKn2c18AXn73sB5HiCdPxSKTrto+uvq",
+	"R5i1QyhB1WSTEf2+onEakZaQEZn954W5qRmHSEGiJo3IWbpJV+FrhHdaNRZK0hSBR/yIsGu0HgXd1D4c",
+	"y98GM7m7tBfLDSN5V31eZ3mMbJMGvkfVP9XN9GjExpO7sErUM5NlLjemzMBTOPJYAnq5cV5wtqK0vuFT",
+	"VlrPvpSYopmrsadw8IJZz5dPHM2fd4EiuKrUP2CfqA4qFZD4yFC1KiYjPwiMpnug68E5jam0+S0/h2ld",
+	"pEqX9Z9I08hCgYAO4CP2wB5r0E4QKZledgaoTAvq5yG0fU6si060FAS5JCI2GGGbLOySSGwwbqSXZrQO",
+	"yBY4BfXXdsgk4xHziODppTVoIFmB+hEE+WvT7+gp14QIGOWoeOZTxxInD6+tXSTKCkACcUhDhEQytpHV",
+	"OdFU+FFsKhSd+8BDL6LfNRqus2gkrZPW1XZ12oKnp1enoQgKxFb68wclti5LFg6ZcuTzdTPzRcWxWx2p",
+	"VHs0KBV9FMngQcqzPfDBLOa6+oxsCy7RRl/qeL5Q/6GNI/WfVP3tgVabgamXIzVqPqcwzez5XndyNmfl",
+	"4hxapYrgKFIfGKd9roOpxHeQtyL9/AMpP0NiIU9lPAGDPpHjO7A+FF+iET6Bz1qm8aB34BltsE7ZFuug",
+	"l1LWLezxSerZqrZ9dO124NdBcD3wuMR9iElNPekpBQpYH1oTpUpp5/Xnt7/8W++Vl7ZvvdR75cbOX36j",
+	"pjgacZ3mmywQbZZ39q7ReV1lNQI31Po9KPHKbEGnRUh8KTtMkgk/Uo/Wm6y+wbwq15Yx5V0SCLHRaU86",
+	"RNEQF1GThSS2ZNVLPgeZrVR43CGtZY6+QUB3NbW1LIBDkZ1WS9G5Ml/Orl44TxrqF9TVPMFwTSBOiR9J",
+	"onfMKW3SoFO83b0/vbHz8X/RdRZv93dfvY36Xsw0jIY4s1AGBlSjHqh15/WJJzN7YM1vPVAPGY0YPGE8",
+	"XWBuwUz13sPukMtrZ6aOD5/iyz/b+c0n8Yj2RHe/eX/v6Rd6r7y0++Ent9/7cvvWFzO9G58cnd++9f96",
+	"f3pj9z//8N1XL27feg1e+ePOrz7s3fgb/t2sQ21k7ubWhNfN7C1YZkNnu3fzs51Pf7b99a+3b7208+ZN",
+	"nOru28/ASHpUpVWc6oRShHnbJ/gmCyUQhTQbWIenFSf3fLQTm5R7RHSiEbcPP2Dv3d7Nz7a//nb3tY+2",
+	"b72wfeup2+/91963r/V++2+7bz/D2bUomasm6+w2JfR+pySYnO/yg/YMkxPN2gHbn//y9ht/3X37mZ3f",
+	"/HXnN5+YuVqXzJop7xK8oS0aKKHBYmtuxMPECd5+7a29mzfNUJfBWXBSeN3saMaPgG4qoKNaqLQz0Wgo",
+	"fpG6Aa1OEPltGg6fijqlr97dffsZm8B6H7+oduDG6zvvftX76mV7iqwruHeaezkUFjLqkQkUf+o/G+og",
+	"J0mbysh4JmMKPCKNw0eCp2bwJCW7uve3Z3vPf7H9xXPbisT+VZ3RO0/tvP7Jzt9u7DyNc2OtdtRVIqNo",
+	"65RVygk8Bk7u0TcHpcf2rS92/+MLGKvlS+nz9VwuajQYm536kuhXhg66+9UXvU9eRQbaplJuidCzxyy8",
+	"OfG4KZEx5rBAk8adqUblIpcaRZuFaDrCNdVjS0KBNB0iwQftR03RUQYC28edUIwYJhWTZjyhDvdgJukN",
+	"iKkerwfeFKPurHXbjDSpuiWkZj4wGg+xP5ESEzC7eNTdt58xH8b39HQVSeYRSnKl9TapSwLBG6CZEU9M",
+	"KzZALkDUalDJgsbJQNQ3cq5pTf1d3QXB2RFJxBYnift62H14ae/nX/c+fXnvta/3nv9/vc8+jUdDp1fO",
+	"cNTz8Lc7GXLnsy97L7yLQ27f+qL3wde9l38JY6u9uxACly9iSSDrOPOBWYuQ1ETUVJNBGcg9dGYtD9/w",
+	"2+88tfeHp9VrOzde1y9tf/7L7VtPxVNZZUFjBNYoQhJ128qa0kyS05b61/j7owbVe/TmTdwgxcz/+ofe",
+	"y5+hvnrnOu4yap3E5+1OVAEy1RMADQzjiQnTEaFmempvJe3KKt/SOtoWBM1g4/3IaLEd2d2Pgr9Qnksp",
+	"+O+81Hvhvd5bH+1+/nTv27e+++rFvZuf7X70Uu+VX/Wee2nv5gHp+8rWi/V54gmwiCVpdepN1PzVKkW4",
+	"QSYM71ZMp+nz9Un1nB9VeYt2le4reJ3BFkVCkJZS/7X6IAkNFJV0IXK2iDEzAlEatdNVvu5vMq69p2pQ",
+	"ibE2dOxb9ibE56biAN0g88sK5V3X8dhG4NfHNSw01a7RDcbT1+ASW/dlpEWGEsQkUg8NovMTKfEAFN37",
+	"7M97v//jzl8+6j33Itw5vVPIYWSGwXoenI7xtUdb6IMYPFDvsz/vfvmyUrETJqNHWWFqx9ODnBU+x1GA",
+	"IYw+SO+dj9DM2L71JxgE3j/TQT/cgAHUVVJyTFGdopoWQy+6+hOGhoYOr+2bz/688+V7MPbjwuday13i",
+	"couFLJeVw09nk2fxIDXZxlRLzReGnunND3rPfrD7zfu7r/1l76Y63N77z+y+8lwJHTjw1VOBkKxPcqoB",
+	"gF+GwEy8kG6ljrpoSk78OFfvsmttf5SJIilkZrlz43VFjt8+v/PO7w6K00KOQRNc23V9A7WtBgp0JwyV",
+	"WiUjiC5cd0pnRFjzPQ8v2xj3tA67uib0OcqBcjsSSm1Oh8lxny+KwK93wZuBx5SzkSkm3bv5+c7rnysT",
+	"9lcf9F5+w95XOHSfb/oRu8CDbs6MFJGi+Q9kh9cBp6N+Iu14NviZobPZ/vLZ22+9cvtnT6ljfeHd3rMf",
+	"aI3tIgtBbRYZJqaOJ/bKRN3EOIWLp8zoCUpAv2Ke2bAjUunCnhPTpAiJVE9EZJ1F0jjPfTk5dL47b7y7",
+	"868/v/3WK3qaEezGktfyecF2mfN1SNEFDvEX3DFkcKTWJVK0mOCQQWQsy8gK+4ktjoJeEQaMP8Je737z",
+	"/vatL3v/8uLux+/tvvJc79U3ey/f3P7yg97H7+384nPkBDs3Xsfz2LnxSu/VN81C8zjvJUY9zQO0Z9rn",
+	"MVmouet5U80hFdVM0EAKLUoDRjfhrWj4zqPTBeanpvXdVy/iWez87oPdd1BGAF1Y/nOLXeHsGpZTb4DU",
+	"yznxnV+/tP31O71n/7b95euxZueUuqJTpONbSndoH30qNK0VUqRO+E/B2VQkptTmIYlOZi6/+gXoWw7f",
+	"sq/fVawSbAW89qiS9Z69sffhv99+63386aA4p7XJIgQlGwRCer9hmTZNIBO1N2VVc9BxtdHZ8qxT8miE",
+	"MYRQtJLEAw+j+dap3nh1582bNVH77qsXe69+tPPOH7dvPbX3X5/t3vjP3qeflpySYvAdWaqU2ox7aLxH",
+	"fiudrLFWPlEplyvl8v9Vv4o4xnJ9kOB6+dXbTz09uiKc2plBu587ziIGavFth+i1ANVB+hJnsXzWv03C",
+	"eSRc7U4c3H83Dsbvx62jbHaMI6bH+7Ff3/D5ukNanQj+Nwoplw0Wgr4VCRBfLILLBscrAqYte/XJUV0I",
+	"Nz9HW3XnFx/uvffi3s0PkMcdisWqwymWywr+f8bSzpDefjWrAmG1NKaEIp4vpQg2MZT+dyqgREcRz0a/",
+	"+o46A9lAWlPHg9QWqxPE8AilZ+jz66od08/Fv42yMUhvvVde3P3iw50br+/89q+3//jm3of/sveLP6ub",
+	"CBsWk59Tgu+udGS0pik/R74q3UGHomrdZDZkq+kHRkU0dlnIWnQEBQm1o9vvPKUE5Nf/uffxf6CVtvML",
+	"tYDbTz3Ve/6LZH79KrJkqA5eEgFLbq3Wl8OYnuJJGw0PJxs1KR9nV2NtDjS47O5dCHOUUnXaeDWAuTD7",
+	"v+NpdtpeHOSrdQkl7YD6XO/l6NPaufF6Rsk8WP5SfGOc1I3WehUwybS0QYsBdtywpQwHOi+iM6KDPtUx",
+	"GFDMOLJyJOEoyIAmUvaUknu+so+bvpKCknC2yZQi1ZHMy+U/87kehb0P/33nN/+u9fYct+xlvsEV14U5",
+	"jPhZJVv/9GbvnY/gsxFIrfMFfJakkmNSwWGbzcbGzNApJCarxV8Pio7MblgXVB+PphxcbO4ygFyWecRC",
+	"ToPTYYhR3/G9qOVcL2rvuWdv//wjE/k7iLWuihaLmuradDi71mb1iHmLxGMR9QNJaGiy+ZAPaR9rINZh",
+	"nefFaqfeNMG98XNB5vtzQSyqOvhEkC0WBASjwg6pdSLCBYZ2jI84vvVHJGSBkyaVVQ7nDFkNEzq7AZJG",
+	"vBSngcc1MTQUhyAY25jUDvV9Mg4uljZpRPPEHYUfdPw0dgQNDu7NZzx9u699tHPjs50/v7fzzi967/+1",
+	"9/OXNZM4ZYWFi0In4PDx/JDVo1QYOZ6EKRsYOhMMH6c5ChcpQ6fQ85m2no1lXae8zoLMb7Zf1L684Maj",
+	"QcDCIxJta/Vh2485nCFZtlb+OmTTzwuGeSxgEUuCcdZZJlPUnr3h+4hpKImP/JC4PReWu2pknzQnvk5h",
+	"wgAVF+giHJCgkd5jyy2dnc9lmRU6ZpUDlOb0OuEqZL8bLfOiMKalblquT8uCyNcvsweWCTkcqASL1Z91",
+	"o8o1YlrUHHxA9Rr4vWm9yTxSF23w4WIet3Z5ZxIpR89CVBO+8ONxvQfowS2Knfdv9WzGMWD8XjHbgyPG",
+	"DVnyPDYwTj708xgMx6un1JEXfmd9/kG45N6Q6z98CTfevf3W+31jwOGeY41oIJEO/TpaM9q+Sb7eZDSI",
+	"mlnXP/71CQiVgjToPjF0ALEBHwzE+jrzLnTypquuMaa+jzhda6IdXkwi+rdRiOQw/KCrnXqdSblIXD2U",
+	"CyF4AhH4LSqJB6n5153SRb8edcKsPuW36Dp7oNZqj5sV7ehXH99HRrV5t80PJhm7jUu7n5B9oAnZMOZ5",
+	"Ea3SyJcNn9b2qYzPHO3P+9p9+5m9F3/e++1fd954d+c3Nw4uV0NLfObpiqHAZ5KITiR9j9n10nAltAqx",
+	"5reY6ET7szSO52btokd872/P7rzxtwNfHKa7mQxeGob+JgN9MmVLHZE6+xhXV+UTM2UioVgNK24mF82G",
+	"cFYH7ToO7GrLYk2Ic8ogHVee9iUQZiefo73MzOVu5N63z/fe/xAFXnGqp7KYwNqCPJ0ITawjkkAlFZlo",
+	"Mki4JysX545Ix9oCMlsmK/7JyaHzyWSG4qwgK/yF22+9sn3ri9nyiWMzC7Pl3p/e2HvhZweZHwCH6EsS",
+	"qJPQnjud+DGtD2mF8q4d2h/jrJSanEkHWEvykxodyTxQpSWZmC/PgVCeL89Pqj2EgE6hCjybzqh44d3d",
+	"b97vvf/p3l8/2PnP93Z+8wls4dt5aVsoyLPuxHhWDeoHzCPwiBw68O5bX/a+/s3IA4dW2lLhriSPSNII",
+	"RQt3wvNCJodPCJOZ9r59fvuLX93+/au7nz+dO5UDIZ9LNGJ4B5jXl1dGitLKDiypTFMm5rjLfbHXDBW9",
+	"8uLOG3/b+/a3e++9uPv2M3gp+8/z9vMHm/8X1+7p6KWdjYX8RxKfk0bgrzcjKy/re9jyy5x2oqYI/SeY",
+	"N34M9VTIPMYjnwYZlnBOXTZTRIJJnXGKQEjirPUcm3Sm3xDe+/j9vZtP45VUfP53H+zd/D3eU1MWsSb6",
+	"EgqXdEGqXWFlRKD017kV68cHKTjdh84JHkYtBGno9vMv7bz+iTUfkzXWJ9FwnAFJZf0DxRlkBWNxkbP0",
+	"80IPBRgvLN/jMJN26/4//Gicg2GNEUKVb+F61CBoSBXVBeUuq/f+p0VbeCAX0WyCQyipUc8x+47pH7Ai",
+	"84AINY3WE3oGUXmZ003qB+Npsng5OrJ/v2odSWos2mKME5/LiPI6k5Am7EutVeXRRSaRuffxv21/88vb",
+	"b/wVS1t2nvpy94tvt2+91Hv55u5r6CzyaERrVLL+KZhfrEATOMiGjrrzm092Xvq498Wv7ZEOJlZGPNZm",
+	"3GMck/M8scX17stOuy3CiHkrzPPpGph2Yx1Dy37P5g2pqo9UlC3ZmYhu5HmuZxayfs7Xbu68+PTu28/0",
+	"nnu29/Hnu59+2fu3X8ZOuxZdz1YrogxQLLnt18FPjH+pN2kEf2kYlK50XOfsxdMPOeTi+YfUOydXLho7",
+	"doRJGm0U6rW0b/a33+z+4vk4g+7iXO4sW+25gvmsXDz9EIEq6f2Nr0bUg//E95goGH6+aDuUej5PNuHV",
+	"fU1g78Pnbv/+1YNWvY9IAlQHAGrqoAzglpk3uAm0Lo6qzpoQq4HYOgB7Etd5+6nf9b74g5Ibz/7+u69e",
+	"7H325+1bf9r50+8PTsPRhUloSnpEAspQkiSgESXiLAMS0ogtquVDfE80qtxHb9MGa0dY5DDYsowpxNog",
+	"OPoHWu35AyrQn7/vDzpAf1BMazbC2vl8XKwk0MRpizlkhkQCwKtYFLFQOgRhq9Rtch8j02SK/B83Hz/C",
+	"At+Ym81iR7Wp+pwa8Z8fWZr6v3TqifLUicem/8/Uo0/OOHOz1/+/flpxSkv1jVMAlnUmzJ38KcEbftiS",
+	"xGOBD0AonbaavivZVRd5VyoiOYGZsxDh5UxXn9H6xo9m0liFT5Yku4owZnpOFLzG6nmdO3rdKbVDJbgi",
+	"H8nRFKodILiRg9M4OMA385cE3VKt69GcnceVjgdSkqCDPIIfxPmrz/sRUErmPONxRe1xVo/0iRec9Zrt",
+	"LKP1DS62AuatsxbjkTnqVsuPIsUTIW06EtrDBvmrVa4z+wUPutPkNJCL+k3xO1rfYF4FxIanqId7Llb/",
+	"SQe+0ZEsrPJ6k3LOgiOSuE9WS5GolpxqKWLXomrpunkeGCokRk2pX+K/Bv4GmybLUZUnZXkSgdFsEq0Y",
+	"oC3wU4gGcSPhkglM1q37bbV5Va5v7CQM5mrKg9wGyaJp4iLC3Ipc13/1PdZqC5CEbbWQCTUyC53U0JMV",
+	"nXBuqobbjEaS0MznMEGnygEjD78T54WoP6UunJa7iHVJ6Dr1lU2g9jySahkb6gl4FZ/Q0vSIJBPwMdf3",
+	"XEdfZ1hr5LeYOzlN1vRwVZ5ZLI9TMbIToYSzLTOC/gJQhE7tgKpomqYBwePjVwzQysHXtIB1IrAhsBou",
+	"I50TYVdiAhFomDWmiA0JFnUV/VCVQ3ZpXcl1ZZlEkrjwgEusi+AQKvs/TbZEJ/Ay4IFPlqydKVVK9alj",
+	"JuN9TnOWmbmC5HUAP5ueXzgaJ7BjvrzFDfsYYGq0YQBozuHwS/+AvwcHMIwPgoG0zBviTjl27hTwfKwv",
+	"ejRiU/BXZ+gmR2IsJj6qfMhn9gB/iJARML004y9m+Sa4biWSUM8DlYsGFy0a06Bj/XJBtPFh9L/D3bp4",
+	"YXWNxHF7h8im2OK55XJJaRptt0OxSYOMLjBycUjflYjfzEEjFREzEirm7E6CzFguKxYT0rpSwqbTRw3R",
+	"6v4jiTc7u6F5mw5ZY2gCqeml522iN4XR20WsxfCf0C5r5K/a02dKECbWllceW1n6p8eWfrK0tnTpsZM/",
+	"XTu9CorWUDPBKSmWW4Dkqo04MBYURdPIr/mBH3UxRqYT4mosEHxdmj3OQUAbCtFo0zhsyaM5O3nKOI8G",
+	"6C0NP5RaFVDUiZh9KHyUtBYe0+ItzgugIUOpIkJ/3VekLbsyYq0jcpG4ag4uadENkBN9ubMRBYdgh/uC",
+	"98uEvHyHvW//bedXH+gkiniNiVusn9fDV2I2MVsuPzoI6nA2BXVok2+K1xZdFsRttydJJijRFoWyb+Ms",
+	"eSyTA38EUXMzOdPrjLOQRiKUpE65UkkUbU1mqGA+ZabY4+VaJ1lemezXqBwTtjFZucUwM1SVT3ep1Mz0",
+	"nl3gGU1M00bqb4Evo2mylJe8WeVNKomrzABNmm3GwkuMeqvsquvEeW6x8jlN3A4PGQWFs8rdgMpolV0l",
+	"U1Dvp14iAZPSBqjUNT4xqrRxRYSsToOgytkmwCT7BsZGmdGLkLsJWZqxtohZhalMf8xQq3L4B8C6SaWU",
+	"15lRVVP7oGQD3KQtKuOvT/ZdHbWklYRIG6FoYb5hpphww+dK31LqfynlPH71o96zf+r96ksUF71X3vju",
+	"q9+VHMvWzFXFypVyeXpmdi5TSxiThBngulPSm45fM5jbMDfr9EqVmRlFjeYfyWVEOig5JTzJUmX2ezB5",
+	"M7tMg+BCo1R5ZJgKBi/gZbn+aJ6OkMYwJxNYQ2GoiQCxTYJ6TYn9uQqhVZ7S1A1GSqygOzZRQmW2HzWr",
+	"3DV/q5Ao7DD1mEG4shg99wgX5kvT5HwnCMhWk3GEG8dbpqGRzPhdFiFx8k6gAySIx9nHJGKCKGiYYGN+",
+	"qWcB1H1CGyf6cuVsUhlmqC5SqNNcEVL24PwUvFCWWjX+RyQxaoJjqtJMFbz64/QIGnLqYgwfDzLeNTLf",
+	"RA7flJMHuw/hoKklfNSa1sGOn5VxMYvArPE815FhHgfptjogd5TGv7dZTHJHks2O15AWyIm4HSKOz/lW",
+	"RXafcm10pwHI0CdO2FwyX10y9eyDtsSe1EUtIyw1y0b7L88OVYEz2oqewqNDNuOiHiy7CdadgdzWiLXk",
+	"OOuBtdBry/ierVPSMKRdYCJKAuezPrzBWilSz5E2VdqF4qjG6wMMUf05a34tHC1kvYVbZy9Xz6yAui7i",
+	"5vZt6oNw9QBlPSywNZa0jWEVaUnGPalWRHO8V7EtEbEgkKgrq8V6vvpqy+dKZUZKabd9TACm9Y3iGxhb",
+	"+YkuXHyUaQWXYZVcQUxM/WieTDSq4bqAOgYluooevgS/Ws8yvx0NeFj9bKnksCf5D6/Br1ojiTWnLkZh",
+	"8HSvOyXB2QjqTWazrjvjaEPOMLa5MdqD1hkMe9Te1RGeTTZ12MOpTbXuT//dgAsj2wHtnh/UDyZ2C7WZ",
+	"aAdQ2peoFMbIAVuxgpGxo/MQB9COGQdUH81HWhhuikIRJL4bMnH5f5XL5bJ6V/3XzBmnytV/HDtj/nTi",
+	"TNbWKKFzKcYcySgxxZG1f65Wr5XLU9XqtZkz1eq1Y2fUf5448+j/yjVgbRmVl8CMKO2E6ccWjauCXe3Q",
+	"AE05wPRHSJTpERwN6WoN53AlY+bAa+DgFyHw+OkDFYUWJcZ7msPBrRuUQ48mg1cHC7ShajYf2pp1A6bs",
+	"dfMkBGswnATxlFQoBI0SfFCr78pkMWq963vu0IDBceOjKMYKe/Pm9tfv7r79jK42jFeN7HxYkCCP6pK1",
+	"HZEksyQwO/yINGncxmKYgm+IKj3UfLmcYEM7ZL48p/N8GjE0k4US0OpEzDMnoiv0d//w9N5HT23f+tOk",
+	"Q+ZnT2A6u4nqQdKFQxbKZfX6QnnOiOMoFJ2a4jPQjcPrsxYGkft8Prn7BTtpTtr3TMmrTQz7NhNmhvju",
+	"ht0kpwS7eZlHfpB3DXD79FzB0laHE+82Ik/g2RgHUkftdUd9MCYQpbtJMkHx0htrlWw1RWBO0Jd4rukz",
+	"GCu6kjGOkObv3PmX0nb6uchmcULEkkEojISRXg7YrgZGQq0s8DmrgC9CfQkzpOOUiSqHZI8tniL3TJTa",
+	"Ieu0PdUIGUsAEI0bD+K7Ve7HSRnqflnxeoSeDZkSzcwjE3Ua1ZtTap6u7PK6O0kCf4Oh0wW+6CjtFSKw",
+	"JnsjxgVO/qLeSfpYGQKpcrqFgK7gF/dbDOO1fkQAx8YDWBikmLpQfLRG6xvTxKX1SIQuaVFPt33DbVX6",
+	"MoA+uCZurT3v8D6vs5BLMrHh1zccwBVBABWnyk0y1iIELaDcWS0CyjK1SzQCrH/JgsbkNHEjdi0eBBMP",
+	"1hmhErxLCLtyqulzJhnB9qImAq9EhDFrTOigyk3sQO8a5Vx0eB1SJySZwEzvf9q+9cLuF99CFgAy3Qwq",
+	"ijrBKneBaFLZDug+VSPqaYuG+dn8RCM9T6ANtQgMuW/4bUk6ukxZvxMIiSNCvtpE1GS+MmOuKhKEzH5Z",
+	"5TFpaWIxeP+T0+RhX0Yi7JIJqPiEBWt9WE6Cx1tNWjuX+719EH/vIoyRL7U55XOil90nMeHcYi8rPKTh",
+	"dEpWiPsYcumjZe3sPWqQUqxmQuAuNmn38Me93/+xJmq7H34Z1+PmYs3NlCvlBYM1p4UvzKNP+OrJjhUQ",
+	"tmklN3vMtZ9wkadgB4EUnfWHMMs5HFVv4OAZQh0zcMEf+9w75FyCfrlqVgjt9VpCI14Z9neE+FgjcoDC",
+	"tRPl1eUvETeGZ0rvu8ag7W/PNUz2wgeTb2ksClheJ2KLJCtO1V+xBsFvRNjMdl+CtKhlpxtq1BZ7daN6",
+	"dhUDHomULqkHDyV1I8bwGycDo9BpZbEsxUzhaNi1CPuomaaiyFebYivm0BKeyoY687qj3WmySVYdgsu8",
+	"j+yRBPMfP+FozqXnp/fIVpg2B+UUnvEDNn6mg/plvDSH/zlOhsOo6QVnEmCKAQkGcdUb95TyAv9wSY3V",
+	"lfjSYB9kIqVEiQY0W3B0NoKpickmwpqi0UwGmI2XkSNnYiDDO0g9socYlYjMyBZt9G1g4SYjYnZe+25B",
+	"WrSrtlO0WCaCjbOsEFe0GYcQX1eAooNNBBxS61a5Gyci6VzOOKujxpp00xedMI5+JwXfrslHcp30JzDz",
+	"wwYxsilAbrFQLirLWUimjGYulNqoexvIDSgONh4nvddq8mr79IDKOkHQ8Edtr5R+Kr2zetdy+IFJQmqJ",
+	"zcHZMTEYTaaDZYacGfeUwXDgVKxneLh0bAa5Y0pO7WchLe8vl24pISlhyF2fTmZDv2cU5QwTh8mMdUgH",
+	"nyia5wCZzVVyzdrHwHdexVcsCZ1lUVojM+e3BTXPHtu/b0PcSbwVhDkcC3zJDhrq8fUm5JB3Yc5iPuL1",
+	"9xlfTU/5LgVXU4MWsNVVDSBLJZTaWiy172KnGapmpFWecFJy3srgl+AixbSYDESdIjlwtzR87kl0mxhy",
+	"VBb0Q6fXEJSvYS9A9tvUd8pbhjCSNOuPj+7vmqUcqN6e3pqx9Hd95TO3veiSjybD7mo2xUhpCP3XfnAe",
+	"wl3nCquxhMngoGpp62pveSr53KiOZMI1dbKuo0zwxyH07E46eKd1zY/BxARv6oSLSJsBPEewbSkW/csq",
+	"n3B1/b/SjwFfQ5lMZy4tnz7/4GOXTv/j5dOra4+trZ1zyDHi0W4K9yitpybagpkiRO0fN9X78SxKCRRE",
+	"SoW11Y0citQbl3NJYvjHgeqUrXKmHGc6+XPnjf/YvvVC79k/7v7s8947n9z+9dO7f3zr9m+f671yo+SU",
+	"mui6/IkvdUK7mkGTImCFj37Ex4XPjaFiFHJ0Qp9CXXUudhjpOek80ExIGbHECxI7Bzv91qyogP3kok5u",
+	"TIJ0SWbgcNdfzuIH38KH+144BCZsb/fg6ZxNnryeOZJB3Gl2Zv7Y/PG5o/PHhuXAFbgBUfULOxAnCWzA",
+	"e2U9AWK/BPNV3dt8p6Bxvw0TFJpm7lAt1El4Bsze3qnUfueRRMYfbTbFEjAG5LKPQaLX+F7QGnGKd0ku",
+	"ZJzlOeRDIx3d8irEVfuvE/4hOKX9FRieUj8iiEvAGtGkQ9wNv77hVrn1TIjmaRwoU0+FIlAfimNn6yLS",
+	"f1S/gs9ZCQnzsyJWqBpl3NOCyk381q5xQ1dSLugqRx+0+aJ2i0/gmzgN7UyecOF/1Z9SsQs1h9Qf1BMm",
+	"cmfPX8f+ONsyTTDi9Ve5aZOhi3MNdLybFmRqK0tOCfa45JiAEbiskaj1/xhyxrn307+ZHibtwUhpgae/",
+	"nLoeCTkUCbp7T+eKL833oVw9hFFE09JgLI+KjhBTSdZ1F5AV3XwEg5FRk7WcOIzuh9iQQtGOOv9CP5Yp",
+	"AoGlq7Vi2dvlMEgDw/9v/cqPzAtKQs6kA0G8EwROSfDA58yojjMmgBIzasmuKbuJtSgQaVKgV9q98en2",
+	"ra+3b/3rQbnQTIVNIX3NLJSHiUtrP7I87yKNmrGrEasFPbHFA0Gx2Ro3NRj9FQ5jpgEfglU4IIB3OUmB",
+	"sXITbHa6mF5bV/04qoto6FLTBJSd3EwyMXA4YNqJBTsjOMTxTQNf7X9wCAskI+XphHmWnZmB1YbDiyrG",
+	"jwxeG/b8KruWLVsdq74UVKP47cT/i4PjlchssU3jKdmh6SOrFa2YRj2D+Ns9yvn13L9P/n8B9n5AHMM0",
+	"lYpz303tMRhLGU5u54bo1I/e17/u/eKl3W/e773z0e4X32ImSO/GG3vvffTdV28/AgzcITVRezQ5Q/w0",
+	"koUmIAnp5P2SooBh9wdHrAfBOnz07hT+5Qe+h22KQ2A7Ukc/f3zh2NERHF2pzXu0oAh99OoUJBAoCe2j",
+	"03yfWRLoxpH6I9t9lFdEnRchobTOChMDTY04Ih9BxoCQzIuT3HU5+uC4mU21et+MNLDTl2qihtlkWUJt",
+	"61nmUNnBaA6HQplmpU/m2M75VJtKqVObHf/hl7tffDudJdjZ+ZGpNd7BR4eAJowlffroMRE/lkyK2Uwu",
+	"laYpsIhOLwFkWQZPL0tmcdXj/GHRycC6yji72K72tNNhDza/a9+nlntIZmXZ49EbP/hc7lHpr+f+fUr/",
+	"SyIvUcgF48itpBtwc+OBA9yBeshoJLCQYKspGMLeo88ibuAKygLkfHgtn7sV0NqV7R5bgka9cAjzfKvj",
+	"d5WDnw97VdmNlLDPiHon43swBp1pDq4bOKbcBnFTxzQNoY6Z7zO4g8pElEB/10WJJvU3/0k7Py2ldQyi",
+	"+rTYz7D/QS9mOfH9gklnBCaT3rWRXrFP6H5R5kjzTW7C9ayEypRvPpwXEMpxXlPb0aGkX4W4GDVzHavo",
+	"p2nqAtKlEQMT8NDh7erICrSPQAZ2ldAIORPERLvaNV4xozhEdnndIUlxSy74jkbdiEtdYA6IPUA0dA0N",
+	"AiIjGkboi0pz8jg4iMOnWXj8o9nkh3PCKX2s/Gwq4JWfCIn1K8i1s5mPRfmNk4tVbiU0Eopf6U9l1MU6",
+	"2RCWEnNKxC0S1+ebfsTcQfEu6nlGXk6TJSMoQRLrqjLdHRPcUHjq7UB0W5hmrkmgyifcteWVxx48fWbp",
+	"8rm1x85eWD7/2MUL55ZP/dR19LpJhwOukWTR0JxKnPjAnMqzdvwr93AOILPPPj8Nggd/SpDwkpMqNAhN",
+	"3Uq2yGVupj9Zp/fJyztv/uq7r17c+flfMFknRkEaNRcwqXK5ly3FQ8wBKm6fpSyVLRHG7qbsbUjF5fMD",
+	"8vvOUrQo8m7nKOY5UPMM2BFSD+17lWMAWD8vARMqTGe+kFohnIydXVexzgeaBuuO+lR/FYSJn1bjpwls",
+	"nMl3QUli0p+hWs2qSlYiCj4C7vQJSriI/DqrWCi82ATd1F9O5lS06cQa7djJu996hx7v35fc26m/l+c+",
+	"+bu4hVlPTN66x0qTS5Ep7k4+NabJbTBp3hO5DfZNukvmuTXk4FuZLRygicWe4Zip5FbIoa1yIzctCIDh",
+	"1wsRSdsGgdxY5gDv6XNMh7WoSeZexwMXuCPVkD6ePsn/jiL37qbd2hu+f26SL/TyucsoXOXe8whmWUyc",
+	"e7vwfeXe9itBI2XeFukBkviY3MRJkokL/TfiXNzpkXNih2S/9k89h1LPsXVa764yPqiKqw+o2MDKppHq",
+	"bUR97fDDtgi6tJJnS/orSV8HB/s0YAeBBAIA1d4qx8RkDQpi+HwkRB9PNfHWD77effuZ7756EfNx9z58",
+	"2ga77+N5JtJj3+uFhbmjWTymAy6lgfKZbMAleyI5RAltAO/azU3Tw2ndwyLaEgTutAao8CWCbqAe7F6W",
+	"LEQfDSe0yl1op/ewCDxMt4MeGxuMV0sVUi1NT09XS9fdyWlymtab8FnSolG9yaTpmVG1wLhgbL2/ZKIm",
+	"oiZpiLDmewbQM96NScANoVVuUC/A7Yx4XgCdUutqcAs1Gde82UWyGollwVkoLpUpFoD9Tf7xffCuZGp5",
+	"4A6wy6AqQQvXI5K46kuufYBkAuDNJw0Ca+YYsW0mFGSO5rvVAfQhPsdkjJQjMbXT8A/LXzIwkS5ujFkp",
+	"1UWoONdUU4SSDVR+Rm55NB4wWzKX1BDHZofwmsL4YPzBPBJI+lcUFsLn9CsBqGTwVJp8f2XPmxbPFhZP",
+	"fLHqlJOAdtWjooPFvfWmEJIRSkBdDkmNNUTISINFdUB/8TXQcfoAmsxfb+ZE3aHfnwS3oINSZMv3ouZg",
+	"jK2ZMvy/oWqhXyT4TI859Y5DQlYX69xHIDftL47bmCdC2+rHbzfYd6we/04JGvw90MKHko5reZF/6T+R",
+	"M72T3YgdMBhJJy+hErpb6gxK0obsylTz1wp5wPys+yw6yV9a7bkqF6H9h/kEVkoXHgJYI5XEVdQI6dvT",
+	"5EH9vKzyiG6wpM1DokEYV9OEgAxcw8K1GXe1w8JuH/Zidqr/2wz5o8Rg+oe5pZnZf5hbKpfh/0ydaBw/",
+	"6pWPzxw/Pl8/5h1dOEFnG4zScn1hgXrlmYW0ObBgNRazW255CHI8gKh9Ttr+NRZI0wZI9+OA1k8AZTmB",
+	"rSqPSHL6mt9QWhnjEUYcoKkhG4Y5N9J9yDCaDmQgtrR7TZGixZIT9pLLe6yoWD6cWZT0bDqd0xsrvwXW",
+	"aaxiNS2/+psfJK1AAPKf+ZuAouiQpMQNNUnzEUl8Xg86AEFgtRXTiqbSMx1SY9L3TPMmWt9w+3QLg86C",
+	"z6TaH4h25Ld8Gfl1GgRd4jGv02ZaEQEQCd9zgZBr3TQs4uQ0WUrzZjKx4XOPAC9xsE8oEWGVAw+ZjHtM",
+	"Ze+XzzPA9JFm/0cAcis+Gf0gAtYv9fdj2GCsjQv0Ee1Nsquk1ol0U4n9wOIvcxNaq/JcZK/EmYMwOROS",
+	"MZJEGyehK78vEccRQe6wIUQ/BJhoENg+3b9NtGApUN7hYLikypOZ6mIQg1CkIdDU/DGyYgDT9HPJlGAS",
+	"LGgsxrbKOosyz5iGYkOQOmtTM8d09e091pFiTPTP+OIV4H6u0002KvDnSFhidjza3sB7xa9VCOupAcg6",
+	"3L/aia1qlLYHK/A3dNnYCLkNBo5t/K5pA+NcCHIlQt0dFjkd3tC4Ha5St4BRITwYWdJ9tICDwU1CAKcY",
+	"rOnMpaWV0wjY5JCj8+TH/slU2XGGwNDQ78cY06wsp8YEskki9FVgeWZc/6ArqGO+aeHHLRJKrEQNowf5",
+	"EgB7SUMEge5Vk9PIJr+6U+alOT6k8TsdohYDQtWH+LhUMk2NWvD9H0pjOxt2dUx4sphL2Ab2hi6ny3hb",
+	"M7lVRfpPfm1mTPgpotdixRZAFOV3yKJOyJmnPRZVDv4RdaC6ZzTjXlv4PKqgaqCeS7c/N8qC0jeSJuQO",
+	"dvq2Hm+159PJDlq0wGeN5WKMlrQPUj/Zd6J6J+49f3MmcetecDgrov6eXHtraZ1xMQEeDBmNoB2dUmXp",
+	"1U5WSM/MHs8Dg74L22UVZgzOOz+cXPODzO+2WIu1qrw1b/GLoTDwhmP208w0S9Qu9TZ+z0n6X2mwdMwb",
+	"OvhS1UYKli+VSYVFrH0lq/drVPdTo9rIwB8Ox75JgC78Q6m1+TsoIv17qAlNHazNOhLmMJB13BMpJdZk",
+	"75K8GFpLp/leHQOaCMYbki3sRN9Q/x5SR5epncMJxLn9B8ShBpatZdThAWVlg/Ep42Es8hpaCabP83Jb",
+	"qfz7kE8NnwUe5PAIrmw+LZlIJGKg/gi05IA1MNiwwVhb4ytAd9g+OMt8SQOOf27PaabvbA5ADtwJA94f",
+	"Hxr0uN03ye4rnT61vGPt1AK/vj+1YynTwFX7tzd9tqVT+yVjxB9WoDpMtci7fiELdBddfRAx2EW/GnGA",
+	"auE9IvwTLpHrwMAk+xqLthjjMWYk+LG5ILVA1DeIErKeNA/leyGSTR5WeRLE7f3ugojNLaHU0tUGVzCz",
+	"srlcitqHXYd7QpSmp3yXpOklRovyhlZouKEVuKQwBmLKnbZi5tiUZiJuSKJbYwX+Bqty6PAPd1y9MVkx",
+	"WSBxdMhqXm3iQ6YfuICEE6shoghTZfCk1ZHYI9xKt840wenzySdec9wCaCH6PXRQPvg+BhllIe6N2h/C",
+	"PJA2rTJdvpwQUAF17a8kRikSNeF1Fa2kaWlxFFKaLjj87+u404u7lFwiNWsMXcZtbSS7erC+3Ds9+JwT",
+	"H1CPgQ7yU8ATCjgLPpJud2cuf+pGxw3jwVmfOL6rXDfN2/K5J7YwcHDp9Kmlc+ceu7J8/sELVxwyS1o+",
+	"70QsBViKEUPs4K2TYtBfNk0uZLqwZpmOFQcABlTlNRZAgxmdSzOAD6UJ7bArIHSN8BjO89TpZo+v8IwH",
+	"5JtmgyipxoZxVBq846bTGWpUVZ4SN+DMSvqfmbi8QarFvgLm4zo/yY8cqwfVwPZm2NQsqQTNaW+WdC3T",
+	"Yk7bkLl9y0w8usp1u29yRqcZcRMF7NsSTDjoi7tXOa59WPQd0k5M+Sxkbem1TFd5uttW0gOuuPlWku/A",
+	"g65T5VgukbSXlxDspySnuTpxa13NhTVDhrOQVR5tiTido4KPmdU65mEdgLf6uUMih7noyX5BFF+4k3oi",
+	"eEWzKSYmMg8t83CEvItY697LseTsyg9WKMh8fBVfxskSkl3Ni2Nm2wtafUvlvRSDHJUpHphiZAUha92c",
+	"aGManCGPpzK/fW8UimUQBu6SJWKN2V+iEQLKjIsGSF+9vmWR9Ceiwf1HJJYso1gcwH+0iY+sLiOXlN6g",
+	"TG6dfd6nsEwgq6eYL9NmLCSCm64L+q9xU4fkr0ZIqBeOyEmUlAnKkWLKVb4eii1ZIRrdQ6LQkUoU0oB4",
+	"bNOvM8SUpmHobzLwsIkG5vZjxkOS8obJYNhPP1xnMjJ7eMl8XXFxbveYiGWjmjndUL8i5oL6sH7YSNg+",
+	"KyzUAFPaITQklWk2XfRm8ExiNb6g48yhcOkwhsYaQ17IIhCrmAhyQKwOP6mjsPQ7mUvIaL3JPE0OB9WD",
+	"15zgIXLh0CBpISfOYcIZ0JssF1r3ZcTCUQsT4rBpYYXC313cc7T6hryEq8P3dg8poEgH5NbN5ueLm8Tl",
+	"mb4PD4st27ut/adgq6e84BXiosfVXVTqO4IKeK5uxIFvww2PoT0gW9iXpuTYfm2FYa2VH6qh7E8QXy4S",
+	"F3y5MWiO/gX+iEnIi8TlgmeBzGOPeTyO/d8ran/0h0tOSb2fzgaKX09uj960nMMfUIG4Cm7pJAFaiepI",
+	"uGQiKeSGAqXEfUOuKNXS3fC551Z5JlUaE54cqw9zfooVMRlWVZ5JsSIT2cwqO58qSaOadOIMxiqvdTWK",
+	"DhSgm77ImJst003RldUWhiLU2Y3z5XlHCV2uE5gNIUHGmNqElYtz4ONQegUsdtI0Vy872t6LcCF+7LAY",
+	"nHRcnzqWtC0eXEuZnCXj3phpwSuAEBQ31vc91moLKLhps5BMoBvASYm0SaW6qB+qvANOAngbdtHTZj2F",
+	"Qh1IG4gz3eOG+WYDqlzwOlvU6P4bcBAyrknKSKYhRaCHojHsIzf3blWx9ktmOPtRPUbZgteBpa6rKBTS",
+	"dKNEISQNg1C0a6+0kNTSMs2OjATt5z1dXi/0NSoB0hfHAKXZBXJb1RqOLef130FCpsCg9chdXs8R2fFb",
+	"+ySjXHF8OHDO2eNXCzpErSzeGptq4kPLoRq7hHT8yAGWtRYWyDqkKQLtcNf5dBkCgL+VKiXWPdusPVT3",
+	"L/hnly8/sTxz3l+Wy/zSQv3U8tHljfY//eTU2RPTrHu2XZ9bUQ+V6ZWyf+7U2Se8K8vq383aQ8Hj/3d1",
+	"WS63fjKvXlpZq187/+DluZUn1rdWTm359MqZ8vLj4tr5J06Xz6/Vt1YeX9o6d+rsVe+hDf+Cv7zw0yfO",
+	"t1auXO7+dPXsiemrjXJr/uFybaF24Zj48Vw0s3H1H5tnj3dXZ3+69ZNj9Usz166caJ876p2ekzkV8rik",
+	"/nyZs1fWlERGBs5T1dRNUKZH6U7dVxevBrMO2z7PvOMGlMKBQQO7k7Ky1uENAlhpqZudCUgmoce4AF2b",
+	"/BNUR8wnM2VqE8ataLdmRGe/rPJITNqBSjJ2nDLtSkh3cFSiHjBobad1P0QCbp9G7PweolpZ9qFncmgM",
+	"xCakPkopJKciV5Li/W5CQ9PkQXDxVAxhoCbR52NKfD7GkaN78zkYIfAlwU9Pk4c0+GKiz55PYxBVeQJC",
+	"RHU1jKKgtobe1YBHqfEx2DGrmZsc3JlzHBLZRzvNHwRV6Y6YfcRVSFaYXKVBr/cb1TaVkDpNbt9Zcfto",
+	"YZjXbHAf7QU528ptLVgPGAV8nLvZU3C/PQDvJNcuhw7yqEXuoyEVJE5TqS97yGRbcMniquRFIx6I8Xko",
+	"odOksnlovajup/Hfk62m7qfiH1gqviUAigp21N/vicicaWBzNyJyaqx7r+Ivv4XP3duRfXdSyCKr/dBb",
+	"KaBxteR5xfM4kzySfusSNiod1uMbHsq+qRWzEbqDmzdtcMfhuIY5b8VAs8PfzoLGjtf+YViHiWxxx73Q",
+	"LiLu1FV8n+X30lgiNfI93h9ivP4X90Q3ib4rM8YL6Vsy7MWcSz3aKxbnGXUMi+Xss51GVohouSIH+L3Q",
+	"KsBIiB+aqjZd7+Ho0BGETtJXQIudKrflTiWRRIANqDEeGQWPlvXlIr+TaYd3l/oZZt0COOz30REwGdk6",
+	"SlngLgDVt94J/ai7qkbUKYeMhmgW4n+dMZrT2StrpVxXNqgTAJxGJXGXOlFThP4T4BKqkJPwEVLtlMtz",
+	"dcTjVP/J3GkCHlepQUnQY3X2yhqpMRmReicMIUgX0noE+UKiQS6dOXX82OwCkgcN1kXoR02MV/ucM6/K",
+	"Jx5enV04upjAvxKXBuuuo2PPMQaXYwVEJx3i+lJCZmiVu+xaGzNDzfZqpEGWYMeCt36deVOiE+mVw+c2",
+	"xQZG/bRxbIwWJFM4VaAi3OH4PJpRhK2pwQMdZ/EU1NWnYshgHYMWLNZ9CBH46uGmSTHRdIvO7oSE2v6P",
+	"WTce8h87LOwWZEmnzpYi5B1pU0VQEQsdwNQxFinm5JIJtUUNEVb5FVZbRT9zk3JPNukGA17ACJVdXqdt",
+	"f7pLW8FkhdRCsSWh+SmFjF7qeVWOqwAHlIv047fWiQzrmoIc82eEF0l+gEg9Z1sknsDEpKI3RPkFnbdF",
+	"5QZijIHnivjmzAKxTqACF+FZ1UbAooduprpOvkbBrAse0Tr4EvRLa36LtKjPI+pzdUWv990kv4V5ArIF",
+	"eedAOtEUKl8AFKehEE2espNwV3DYSQdRXjCNMGQ0gMTvepNGaum+JJ6od1pMByeajDy8tnYRwCXVHcMw",
+	"dbxhVa55MebX4VxrgH6WPjwNaaatCoOYG/ibjJhKiISzoSvDmsp0lVc5gO2Rs6sXzifuJJ13r+064j6p",
+	"TCAnAQ9VBtB114DZqB/dKmdXOzSw1oadOipktlx2yHy5jEmPJk6fONFjegaUO3B7Iu4c7SqrBz3nW6HQ",
+	"0EbEjybV92bU/5lzMHlivrxAJihpsagpPFw3IFl6gknIOGzSTQavHVf/54RD5mfUuzML6v8cdcj87AkY",
+	"dKE8RybUMFXuXmJR2J1aUnLTnQSHz4Jahc61IMpADTkNSMDohpycNjh0eGayKcKoyk81fc4kpD9ESj+T",
+	"sOenNOwKxNSiXN4CEUkMX+FNhB3zTOhtscpH5vVwnBpdHCC1E/BNQgMp9I+4bRa7MVG+PrZTY3XakSyP",
+	"b5CEbVR5Lt8A9pDPOSx6jEnRwB26/zSlFbip5Uw1EFzNIzJmHsj+7GY1IWszGkE3KR37a9Guwa/1ASTa",
+	"IEKmx6lUOdU8SjTIjGKGR+dJO1SspBYwsrR6anlZ3XJ1idWyTXcq2aZKbPqSbLB25Ci20EWyAQ8aCCyA",
+	"MITDFjzlElhnnIU00sTyP/4HOWk2WnAtWBGwXZKJUxcurU5W+RJpQ7GI+oAGrzVZRPgorlgXaoRdojQo",
+	"XUODnkAaVbl+1EZbTG8xdNRaOnfuwpXTDz524dLyQ8vnV10yARFUM6cql516E7QRJVtl5YEHaLs9rfXE",
+	"6bpouXCZ3P+pblWc3aNG1KU0XgvqQpR8iFmiBAlC2iFrBP56MyIT7oWLa8sX1PjAFtwLMLxRJJbqdSbl",
+	"1CnFYEUQn+kKcAh3Uof9cZXJsk0vHzJbRhjb/i8tKX1pygw2YZHZEam/NOkUvYbDS/2eYlFHpOZaMkZZ",
+	"N+y5+DOopsgK8g2HpDiBo5T8iPFoag3cR+2gI/E61AU3oQYsdKJ8ncU3VjQSXcLJ38UVem1qaV1pj5lb",
+	"Gom+3dQXd8gGOsT9CQ27FTLw9E5fawvJkmVbnNkhp9foerLmB33ZFhJW6VR56jJPkyVuZmcisopt6XlD",
+	"kRYXJDv4/3SNMkQUcQYBdoZNKNGmm/ny3KQuCov5o1Z1zSHQIJgmJ+OaQ8yuV8TvSwyUVfBC6JkqrW6a",
+	"nBekLsSGj9IFDDaE6a6HzGM88pXobQkPgxAQA+KMeZAcUI071OCyIXdbrTThAahxY4aiufNqDkYFAP2k",
+	"W+XqOdwuJ0F5ViwI36aBQzBpz702Be1x2yKMpvRv0jX8bAWAB4CpSMPx48lYObGKSFOaCRKmZmGWuqRr",
+	"y7GjluY0erWQ5KkNY60g2VV7rWQqVQ69GhPwb1trg0cgHz8AmF/QgVBNVSYtl8zSN1eWlbEGaNslwwNF",
+	"m3EpOmGdTYtw/QH9knxAPWvFDtf8VskpqY3RkZrp8nQZXFxtxmnbL1VKc9Pl6TlIa46aYDSm7RBwwwuZ",
+	"E5w9pcwoo3Tp8CCqq0rvkIndj2aWZi5KF4AivSkWQDyXgBFM3EfUsw7J6/TwqDtNzlA/UPZbFCmq1nSr",
+	"xBqieTIPshliyBCO/9bymXpeyKTu5YRf0E01q5xK0sBvwznFZZ0yWZUvjc2oW7b4EZGdep0x8IeIKueC",
+	"tNRr6x0mJdIK11ex5UdwIeAWmc+AJoblxNNVftEMVMctDTvq55pQxO8R3oGWpkBfygyoaBkrBGkp23iL",
+	"Qg0q2NHY+tmXSvNEcoovAiTqJscaZ2afFF7X2Dk6CA/o4HV464HHJWat77thAt6SkdpixK180h6RKOww",
+	"+IO+tepbs+XyeJPG4BH0bsIA0CP3QNj6B5H696gdVth968ve17/ZufFK74XfjXn6ceAPjj/Na7Kfncfj",
+	"z/tmTCYPnEyQA+CVmeGvXOZUKz/Yv3C+fHz4S3qQNb/FRAfHmpkb/tqaEOdoiNjY8zMLo0xOdtpKBDIP",
+	"EJPXdLhifvbESKOtUN41slu9tzDKJi5ruxSiB/jWCGs72ZHdlFOyVHnkUackO60WDbvYnIUAF4rourTq",
+	"a2TpUfWaLYPUnlaeLK2zKC/felOYmgCMVqFVqqzOCVTkaRD8SIPLo6DHXw0AQFwRAp7BQEj9tcTfleQx",
+	"SKVWcFN2YZL/czmsmrTii9rKlYXRpOSRB/C1pSCAO5XH7gZv+oUf382rsR/quZ4lAdymHBpwCpSO2JGp",
+	"QcEeOr2mDPTW9ICDuCjk/cMY7TDIxMULq2uTw++lqVwcoB5Ch21ptc+cJktQw2v109RN7ubLJ6YJfhJP",
+	"sEi/S+tzZGJ+9sQkKvGxstakEjwjYYeDqjmWGkVG1qLiDThQReoACzxHk7zZCtS7onqNqnnxThAUqFjl",
+	"kffB6of6l496z704rm6SSsbKUU2yX93Xld+fllEeQe6fErwR+PX7aslIaom5DhbXGswLqedhrL5QRbnS",
+	"pBFp0nY7iY9KohMCYkxt14b9dKeJqxQNV4PSGDipCoHehXGvohqrixbTofSoCS5Vg8pIIyJ4nZGJ2XJ5",
+	"crrKky7+FUJNSXDsGfGx+7oBstGR0cR7OVvlvQ++7r38y93X/rJ387PeZ3/uvfzq7aeeTrw2+kuLJFWr",
+	"kOl5Dl1taJW7qeQpF+NNSjroSqq4K3wT+s1xZpUxV7kRGrFbKe6O7oL+5rkVMl+eI72bn++8/vn2rZd2",
+	"fvVB7+U37AVMV7k6FjDJQXWEfddtOVJnQ5rUIzQIGfW62P5Zx8FoELDQQbcORjykdgvFjcZg68kSZLDr",
+	"c2n6bYcwXx1WlW/RrqMT9lwrfc0lkUif9JHULoLbaykRouB6Sk9al2qDD1Jtxc4b7+78689vv/XKog4O",
+	"0KjK9UPpN+NXJO36CDfWwScxfSNPHC7Fd2BcJUvxVj1yYX6L9Xhqqnekl82WZ4c/mkr0WWU8uruW5wj8",
+	"7Ay0MfUYxzfmh79xXkRnlEK0L/lxx1rmkucRUwdn8VV9Ofah9jtxBbxo61AEeHgBzLGvP9eEKX6aLZet",
+	"MNsklIDjpdVxhoFkvi974gBIfZ9aZrYhfE3UvvvqRSzLwYbwSXHOaCpRvBOW1nj9/mW8w8v4Q9QBD5Rj",
+	"9BunCeOI9TFQDtLUWWiirtm6CpkQPOhOxjZpn5Y0TZZAzqs/teiGicBFWyLJ3rGjXRCxonVTzZkO7WIV",
+	"noMJPiDsoV3kkRx9KaMcxMqS/piaRRJ9NDFBUAYBRUatBiLkcfYKu+bLCLLm5svzoBFUeaziaKXPIXXK",
+	"6wwQAUVI2LU2pM/BOyccSKSJtSd8J5dl5pzGXWGcerDlB+GVTCutsIMhZjhNh0BtnPoDNspPlbZheVVe",
+	"5hi+XcoayzYLzSKfFykso7FyU9iGbf0rT9qXRP91Me52TsM4YbfklCDlpMAST9XxmiaROSKj5JSktr2T",
+	"WRRAqZXLBkpN2LhpVrPJz/7ce+XFnWdetpVynQf7uK4leTJllum/HvxawuTT+17Lzi//ZffLf82sZWRp",
+	"mqLYQZ6G3F2Dq10wh/va6p3JHkxkA3y6xwEdyAiiMKnDHSKJzopU2/liOWQKtcUWhywr8EB4LZ/nCKTH",
+	"hc8TqXSBQxSDtSE/2ZYz0EW9LloM4bDA/2ngzCkgVYPizHiVwycndF6Dlj6Y/xCZyRmfwuSitmDJFu2i",
+	"zatT/jNiK6dkqV98EV8ak16JGl5nFUKNI8BIL8grVJZrSOsGSEVXEyiDtcrnyyd0arcSq9IgWBXLJPtc",
+	"7lQi9R+mfUDQnTUlVOZm8kWK7w0UJwdVzVssEQMNPJ6Qj8/75KP9xL0qK4d6nes0FEEpjbakBIY6mqzA",
+	"6H3y8s6bv/ruqxd3fv4XtJfiLskjC8WZcqW8AIKkTw6+/8zuK8/1nv1g95v3E749muSwiHiY3Mgd5b50",
+	"OFjpYF97SzZgSr8tGiDEUegxtrCHjkgDFaC7+y8qnT0ptzc+wLRuX+UI00C40K/nMcKHWLSEExmXAY6h",
+	"jl9S/HiUB5cbYzx6XnC2QqN6c7THV4TnN3zmrfrQUm1ffsOLuP/orzg61vNzIxKzmebdvZrjXrSZERYP",
+	"R3leRKs08mXDB6iKO7hzSbDmyXRh1SOPqvM3VW74L7sM6pFHr6fCO6ZSAZQrQ/vmmmKr8uSWgte7WGm7",
+	"AsGJqL9FKlky/veTFXLSVDNgcYYgSwDBCRXwOtE07aEnccWZLtpxjDKjEZ0m1R+w0J8sEao+YuukZCL1",
+	"uclFwrW2JhmzYcchdhR3LKzydWGaTThESWPkbNRbtDHHjIZnmoABxixEXXQHiflyeQ40MU8AP1LaJaHr",
+	"1OfTZEk3j8WQRyTISTtT2LSgSFpVFEQgyMW0XyaeTeKPUZ+N/ReY6p8EYGKQT9PHQka06+jeOFVuwbF1",
+	"iWyqT6F/JvKDAAreIktdj3sRkJNxrnSVRyLwpslJNWk1UWplPGg/iwbCHUVhhc8ctttkjYbrLDqI0MoP",
+	"SKm4Yx0Bji4/ltxvMCLTGEUrkLlsB993EHofK4H0T4vEtbMnsIQr2KJdieA7fXrBSZzKvvWCRw83W7dF",
+	"g0CAgQFq9Fy5IGtkvjBrpD9nxHwznc6696vPei+/3vv05b3Xvu7deGPvvY/2kz6SgrXJUdAHjXLvXqeD",
+	"0KCRmpVkqRmSK74gyNHH8O1rbEPt2FfixQvpVq5r/3zGd+6ATNSw2xV0lI/mI69ANlsOHz+VM/277Qw/",
+	"DKt6P17XeOPuyO36L+/3fvtvWZfnwTtd88e5bzzfwdW/ou/ieC5VG6BUjmg+p95xMPwfsjpkkdYjf9OP",
+	"uqhXVrTanduBJ8IkLqtl2YTWVvX0Raj+W4QtFhqcX4zt4UcLEX5JJHQOgwjjct9YqazyCzzo5kr7Fu1i",
+	"CxU/wvpaSAtyAyqjFZPv4Pfjyh5ROuqWshOMmo0FWTbkkGM7iY2SbKq6/KgCOrrnx5p6lcdl1aZLHM1p",
+	"xpfpOUdSHefsNI10y7lpshwlZYg01SCOTEjGqtwCIJqs2Kj+6kHYklV2Nd4Oq+OYKUxN7ZoyB/DJ9E6Z",
+	"KnG18zWWaq8HYM94AB2uTgUGMyOTKTgpmEPApLTpQJtEcZOjGOw3aYIX2ytIRPqPauUkwfyZJL4puw4R",
+	"37WPFMwGWp/RjvxpshQfk9Uwwk4wq/ItKpNDRWPINNnzTWsnqJoLaJ3ltnKr8i0AtowhsxFnFMPX2B7T",
+	"DDBN3HjL8NjiSo1MGyPYBzfdtNWdXIwDHunHdVGmNP0UjRmXuRPgX/MjcOjJaeK2GQsv6fk4AAqT05JQ",
+	"Ojl9vdLDA4lcVAddgYR1hD/n0FgESsjb+ka6+DykAq5rrzzmjkIKpODqgLlpSALIoRrzT506fAbgCfp4",
+	"WAQtNJKWkzrHMj6SNjC3lthkUveQIZFoG9hSxWcq8cNVHrJGyGRT+xWAjeISzAaCz4GzLZul5Rkcp1Kc",
+	"/U78kZkiBPu7UEHQ1r0NY51moZwftICyg5KtT+g8XHylGIQSlKPxAjBrKTLQxUybvuhImC9UzfoRqdMW",
+	"WySiTa9m8JlLutpv5vza+tbKg6e7K08sba082N640Doj6ZXzwYXW2c2frheA4CCtpZaaBZwd2BDkAPIa",
+	"2hpL0zIOcrt+Yikx3FoHK24jAZ6sIZkBGc3hkSdLFnc0SixCKGcUWeyrUoI+OQCg6PnwxSbz15tRqXLi",
+	"KJw2BvDUQw883mZqp6X/BCtVZo7PzZbnTfX2AwYSQXcC+t8NP2DqFH6UaL//MLdUPvEPc0tz8F8LUwuN",
+	"2drxepnN02PePJupnajP0aPecVZuzNDZ2lwd4NY9OJnZ4+WUjpx8tFI+UZmbqYz2uSF98tRnpucXjma0",
+	"85gszPjXnZIWgPg1C3fNKVkcFX8N438koK1IAcpOB6FaqmR7aj+ZCuANO9JssG/hWHy80GPG3roYzdIK",
+	"VqrZzRXZK5nugXmbMJ+PiW6tPWkYD3O1Vj6jLhnHBkvxZVcX/UF10eGy8wuP19M2EvoVtr96e+/mv6b9",
+	"CqNnp9gcdDQ/Rt54P2g/hr1FiL0Bqi0enVaSUnEGFIW2YQO1cgDxPkJBndbgtAGCaBNT9aaQSuZ6DlGG",
+	"FVcaTki5J1qIazADGEqz/7wwNzVjdf4AjA6NeTDhe4jb4kspgk3maTCyGGlvEsEOQJEQPNGefE+jCptI",
+	"RaJEHtFIO7BCAUV1gMaDaS6ALgdaAypruW4Ta28OPlMjVgBpi00XyEcY+7yBrS3KYBgD2r8/lCTAqlDq",
+	"5mJsBZpyRI+1A9FtodFiYF4mADvpwdNnli6fW3vs7IXl849dvHBu+dRPXccUD3U4GBuSRZNpZcGUAhUs",
+	"1+pxME4igml2kLc8ag5Ya8NaydG25SJxIc7iudba01NWcwJnUd6E+1s7jDrvnB4Ph5N4ku6eUcptR1HC",
+	"TdC6x/F0swkAbAEJpbbxFDrCZ5xSqwPJkrq/g96QvZtfbn/+h+2v3laXSV20Ahfajd/2vvxi95v3955+",
+	"YVy3NtyJgX6z3I//kKUA8CnDnQelf3gsYBEbUjaI2L/asEpilz7HaCSqRkqbnSYn+2vFqjw3hVwDCuss",
+	"PCcF8puN8ep4bFJdiHHeuFVkbmX0g/bS/m6qwe6HLK0UCTjBg63Smh5IJ99XOdV9WjlgWhmlPsfolkN0",
+	"XUVJOhMaAOuWiGvedLXrMoqbwRodDlxf4NWNmoxXObredd5zguySSmYmfQDPFXwg4aAZtuekS3RkJNqY",
+	"KQ0orpFD/IgEjG4yWeXrLHoIVWjFaftjGMiBtS4Auczw+IrWlcA5bQYSDfVljU0xX54j27de2nnz5u43",
+	"7yvx+uqb3331Imb97Pzug913fgl3UAB4Nhd8KtavlyPQ12N/MBgAkKBTAf0TV2Ehc8wTFOK9z/689+G/",
+	"7/zm33P5fupYD/kywyAHHc20rGZY5f7UooHWce537yl+Aju75LV8Pj5nSd49WB6jKWsUxSoFKzBqgNCk",
+	"AqTjkNKE/DaZzquF4L5T5TpUoGOGbk1c+5HPXd1OD3ojRELdoAm03RC6wcEHRSdylf2sgYLV09MkGw8A",
+	"0HA1hOt76bBAlbtoqi97qcgAZ9fAIF80jwJcNFTnUU5c8GQncRTFJgvc8GfSG3hwfnjX527F2lthx8AW",
+	"ias2xvrd7E3KBvSLQNxr4lq+nx5fMZ0c4B+iE+U2nu5Xv/VU7tmYwSUIyCZ7ZsKpvgex5S2ApkjNen62",
+	"YP80TZUOpdrkUHLBRs05yS90txJR9O0fKw0lL0PMSg4ZV2akLt2IqWK5w/2AjeuL+Ux6oKq5bvjZqJIg",
+	"ruLuz6CcLuaW926aJN4OBNY6NhzSNLlMs4WApv15kyYQ019bhbmZMwW5mXNjIXr1Xnpv9+s3ep+8NuD2",
+	"HXp+Zu4oP+BLp7bFqiIfeNNsu6Xwuhm7Bm26C/23jJym9aax2ExSETqo3FAEzMWcKhe8npd55AfuYsoE",
+	"FFscoLTJBAcHFwA7+ZBXY/tgJyEOwWODqygtIbWqca/5oZgph4BdnGymuZ99l1/tfamifcmjgxuPwooS",
+	"jjCbnoqSxEdBEs+ulY9X5owk7uMaenJINaUhnCqHe8QW9L584Egdo3GQnJHuu5My/IZapTXm3hUafPH9",
+	"HSjhdRSzKPvSkvZYqJ3PBu45OT9+TOnYCDGluYKYUiZlwYSVYvF/z0S48m/43tMv7E8/gLMf+XrnDPND",
+	"VxDSyazr5qoU31nkmjoHoujeLvVV2Dlghnsk8DcYulLNL5U4bOxC7u8qu2oUBTRtIW3TzujF/EhbHSET",
+	"NJv34EAZtWmmZDhHwBpQ9L1FJdnwoYZPGaOO5TGdm9T96cwSTMquIncHncMOvOwQJbwcomjcISGkgmVU",
+	"FQdxpBosXCTZlN+kf4pSZiS7irxMR+6s/mjSwTgeNOKyU72JaJANn3skYtciTBSB9Axaj9QasSNbK5NP",
+	"bhKo4R2oH1V7rR+GH90q188m0x2sYmlyOMRK9FgdG/7oSUM1ozy8pElulGfPgX/ocOQB5uSuyHXY2drU",
+	"zAnoUn0HOXA7b/5q543/6D37x92ffd779NO9Z96+/dvneq/cKA3KhZspD8iFSyXlGTW0b0rHB0zptb/1",
+	"bnxiJjBfPIG53AnkyIadv93YefrmuFJBE+xociE7xH2dLxEhcCvjvHutMwxOlgN6uYTNu4brfUdk3H/W",
+	"pCAhp7KLCHwoCHAluwoNBWusK7gH/L/fRE1LjfnyHGZHbPmSaaAiEEJVrvi8z9cnFwnlRFcS6uAjQu8N",
+	"4ohmffs2Op38gsirJvdq3d74tJs430usbtxdgSe682zyMCGOhNLWtkQ6CU1txnxy3AMzyHMN7jhtd34M",
+	"Gzh+6ehIxmnvsz/v3fwybTVeH095RVIa0ceVM9x9hmUzrJWEiSAZ0fRVGsy7fL7pRwy/sW88OM+TJIXX",
+	"gHodEneCzYmlZOY7gE1kcM5zQeDgEehqmC780mAm6mM4/dBgmtSYmgyWPFuYI6ZQDlru6s5o09BUNAe/",
+	"zvCjCBaUai47oMvOsr2Pdyvd4KBQNO5CKmmSL5tj9uMpZk3t+f0Y/ha/uv2zp/ZufoYQYweeTZr/8fsl",
+	"2HeKrGzddTFKhoWioyGpW2eFz61EK127lmJAhGIXDKjdTHLHJyuE8irX6eu6ZDrO8ooRdOzOFqBbJb0t",
+	"TOqWscVny7OmTCKP99h9n9P8FjKvgN1KsLp9TuL1x6kBSZMM3dw3H/cz1dUXClJTCWRRk/G4MUYxZKZa",
+	"qkQ0oXXqc1236Ue5rTHidff3yFjixEUGYLZY95MFXXaygo2Sk/IMvQnU8xL9WX25T5xhWwqj4HqYP5PG",
+	"pSNd5PBY7gJqdaTRMpMGsIhFqhaKzUORemBC6MPxPbVs7PhuSqPtGom4YUpa5ulyCKsxtoQsZyikgAKK",
+	"U5dOL62dXn3soUsXLl/8EXBBt4Lng/usdHZySTe2hdpg2DT0Nc2X5yeJJlF1QmnXGLqtdKNR6MYuF0mb",
+	"ysiewJml5XOXL51efezi6UuPLZ06deHy+TVX0V7fI49dWT7/4IUrLuYuavhWNcPZE7p/td1uXh9Nxr91",
+	"pDgRMC/rjyxp+kwnYPaVfJtvK8sc0cTMIXG2VeVxVbadoJ4v5M/GzOYuSvisGxJ6iul8peytcKAde3LT",
+	"snpNDm9aJP46F9qmxLR6ZLLpXKdRkEfzjLRECc2v5S2XD7h69+AKXg4tOGFXvLzwLuoQh1Lxkvtx3dxi",
+	"/N2cvUu4tYMyoIpgay0c2bgX1MHD1haN8t9Z7bubTdVS6qI6tFE1xJEycPMUMpnyTjnEzrV1SEOEiS6A",
+	"QldrJ5hQcpGuM1Kj9Q0tAuNc2UqCjIHhkipPgXPn++HO2iu5S4GJ9DbF8bXBSZ6oYEIScJuus8mRwMYP",
+	"N+nz+w2FJPzSo5t5IYa52Uyt/8jc8KjmhvcGU85zGFpcc1wRZ1H8iO7C3MHuuwsLc1pymd4gdrrh1zdG",
+	"cReiaoqgYC2xyQjlXYHKt3YbQrzCmHBotmzfemnv51/3bn7ee+XF3S8+3Lnx+s5v/3r7j2/uffgve7/4",
+	"8+7bz2hH8K9f2v76HQxqm5h3bNaky6qqXJvnKR8jxZg3tiCqAA9HM7G/xKrKAUG4ryrLgbcGVF4lUqPK",
+	"DWaZFZKHEjI198HWS5UbswXzCtOrtawWtdNouRj0BMALRiTkeC55kuXHyYn+t3BcJgxq98Mve89/cfCF",
+	"VfnfHYkLJUVL/41LrC5pjmESbyENZARVDy71EG/gEnHhsTGdBshrtKKnow3wHdMTFiznJJzXoj7HYOzu",
+	"N+9v3/ry9jtP9Z69sff1f+59/B+aMH6heN3tp57qPf9FpcpNUo0VCwUtU3M50BVN5SjGcWP3iS6jwpcm",
+	"qCT9ha2TyOTy3St5TOFcspXfc/Hk310N9J1cqIMV9UCfI9yb1rDkN5MOFcPsu1oAITamqwSlC80Gqaxr",
+	"jSLO/pqu8it96XAkNxsOagWbIvBsuMsYGlDbFXAVTA2hNs/sIubJaXIFzK14MA1imfm6CDwLYlFqmE4/",
+	"IhPwYEOEWzTEZDp4P2STiylDri+Lr5VsE0hg860qV0ag+ppVVal+OCI12pDaLCqT2klrBL2cKq+JqOnk",
+	"ztxufjBNEoTWLQGYjz4D9aDKNTzrNFmx0VJNXy0Nb7qYh5UKwJhVPhgyNUnMmyaXUoCh/aiowHfVsiWp",
+	"dSJIHASWCtawQ6QwlaNKr5EbfhueLTCMDyRbL0eFTaFmWoVXeeYrwMDtF45JzyOBY/oh5gPmIxrOFOfW",
+	"9V79qPfsn2JztPfKG9999bsYDnCmCA6wXCmXp2dm54bDAWZzFOtTx9IpinZhSi724l0GNsR9u59EeM/j",
+	"kCBS6FhZhK1ONDoISeJqnCZJ3584lw9iEmhgp4KncQgZuCrjukErMDp5RPfBsVrgGJCRObL7h6f3Pnpq",
+	"+9afqnwiTm63qt4mp5PaNQ2jjD+7APsLTWUSXbvKU8q2UbLRNHfjndA6+iKRLIqMTS0jGjFb422qt3Qn",
+	"hJDVRehJouGv+4TFSidi33MED3obqiWmchKwp2HgNwBsYMQ2hhh6+t66GNrxl496r76JNLL38Te7X398",
+	"kOb0oK/fRysZkh3YiaBxVocrYgGK22qKgI1gFHRGywtMHH0wgknP4HF6RoHLb5Fwga2+k8sA35omLnZb",
+	"lS4p6ysBpSOdCDDEkbklYXvFtKpcR8Q1llKWhZkOZyRpcBZztNhlV+U2R3M07D8CiPpSdzub7gNFQm7H",
+	"aL1pJRPYXwJXn/r3qK6+Is51r3vp+njdw2KLBEIzbu29UJRi+s856NrhYmsx76gj7I5BSZfRMMUTj5bL",
+	"RUnhQDkjJ4anUU/mZhbmjpZT0CflQ0YQsbyRh8Q+74Bx3vdGGhaa+CKhsQo4/aDTuSLamGYH8VOEzS7i",
+	"pCs03MjvokYlaaK/T2d3p/DnO20SCSwUcapcuxBc7PjRMAV16m9XWG1Vhwo8wSQGr9H8kXG5IjXobtNE",
+	"2aJxyERw+A76ebAysQ8Kf1K3LtFBR8zxWmum61pQAACOqPavVJTGB3UuNMLah0BsQW8BbERY5YYFm6wt",
+	"neFooTGYr2NTAhlR7kno0qK7H7apNEGh/NYzkl1Vq9J38YjE7jno7ADYPh4dkZPJVLFAQyfhZXTlckHf",
+	"7yumRa6eLOyCo6Pp1EuloE3QICAe2/Tr6hGYhIk7yUmDoBqyOvPbUQo7VQriiZyWH0C1VZ7XwWAraRuq",
+	"G1VqPA3T9gZbXeKuVrnta0JXETUyNt1uCG4HrYdCKqUePuLgotEbp7fBkF7EgkCr+C0lMI0DXq9SknUR",
+	"C/l4v6B5p4Ej5EF3kbgPndZ9V+yqLBccS1Ajob1gW02KDYrgxktjoejjqsA5TphGpYosRdS0rkCa1B3z",
+	"Zzu/0o8kCxpOmmKgWpV7kw6oIBNcRFUes5Z0qklSuRU7/P0IXpwnE6Z6Sw8GhcH6PSDd3IPONHOazFUz",
+	"aLihNk0LUCajk8LrjlnupNskpKqd1Ef7biASTk3UNB9T93Bm1i58ij0kdpuF6zq1IWcE1P+OWd+btz9n",
+	"Z0RgxeYYxUtqgFgIqtfSKsb1Oy4Ty9s3cEFlWgyZXXOU5qT4ZnrPctIfQ92fOPZoDfE8ZQpm9SUsZbpd",
+	"pLvf6Tqt8QrCLuGXhzS8sz5939GU0k3EJotZYixkGxktYbDjSZoKT4HK6SgAuBja3P7yWYxu9l6+uf3l",
+	"B6m0DF0+1epILMvC7gvGQlLvz5Pezc93Xv88Axu7CLyX0xb0beBMcdHJaXJBjQ2I46g+qFloXAFYhYmf",
+	"wlLyfE658d3E5tK+JwB1snq52fAGaT+UehL7VsGCbC9URviDIE08U/j1POa7ap/E34+Vlxw3alSwNZkO",
+	"D0orL4ichLjaYnvN4GWaj2hgpUcPN3PccqmD6bT7zfuYhnSgELxFn75vno3MAumGZZ4ZV5OTrlAlMRhX",
+	"oX2WYiCjA4EX8zo95iKmZNVFyyRq4OsToODZmG9HiAs/uZOxrSMCL/bem4X5HPrtIQwLhZ4LEDDFdnqJ",
+	"Dwz7aSu+lDLj0MW2VOWuWfGQVJhBXqm11Kb9N0sfS2XzHCRTyP3ufY4wKkd4ON2fFEDn7Rs5iAt0sLq8",
+	"+P6f5l6un+aI1IayaKRr4ReJ/iZqArF9CPXq6u+s31vQd88u62kd8g0b7drc70oxbsp1IzIukIGwpZ22",
+	"R/cZBFZ/rQmvq/ObKO+Ct0KpWK5DXLv8za3yCapd67NOuVxW5BfSegRBGczkqQeMhhIdDm5SBWccH321",
+	"c+4iafhMjYxwZB1swKuhUsEyVTq5Ug7VlKp8iKwx2jgAkGn55BCKFZv2YuBBnlmgCRsDzA3eLQ8nYdTw",
+	"KocIMWyb9if6qWYcsi+cnV8Setk6sruaKLkP30xOHSSm2Oy88R/bt17QuFrvfHL710/v/vGtGForr6Rx",
+	"dDTjZH8Oy3UyWsXnKCu9J0pCd377153XPzmkktD8j98Pog/ppIauBJpqzuiQFB8SYYztPFC/gPtwMRQN",
+	"f5C35ZRWCDQfz9c3XAPXBBx+Hf5HsmuGSTd0Mytk3BPD+POkdlNgV30wVNo4TR1X4WIrjq3E4gZsHiVz",
+	"CIWEeImNOGGwYn5p1n9HHPNO2KC9N+kGlAW4WSNeQL0wXOVd43R3jrxdvB8ak7sAfn8Y5LbF17a//Xjn",
+	"tc/3/uuZndffGpevXdjiemcHMbf8Ee5lTfT48Df0tNb8FhMdnN3M3EgV1+eUMo8vLIyyHNlpt0UYMQ+y",
+	"w9e6bXaQzFNwpgN2MVfhnmmf0TbdXQfoxhITkYrLtzu1wK/HX1fab8qccU2CfYaRVvlEXM0wSSQDtTRB",
+	"fyEhCzBWZUc+K6aBpetAVjxC6XgumWh1Y8ANjFa2LEAcpU3HD68wFwoa/BDTl1os86S2Dl0ysaxtS/W5",
+	"SSVqXKW+utPExXvpEl8qds2g3RM46M1sTTAXvEOZaK55qCCtHpKgD7HO/G6Ak2UB/0dqOYKbahzRhgAU",
+	"uzMtKAc3H+nH+37to50bn21/+94+krIvAl2PwP4GDXXfHLdwxrQzyOq4lmYdijEhu4rvPnRQK+RPntji",
+	"gaBevUmjtl8vZFOrUchoS1m2bb8edUKmcwpJrUse6LStT0DKoJoM2r9weX3wD1W51gdlk7YZwi1o+Chf",
+	"yo7iXjkpKbogifJulQdCbHTai4SSLRYEU5C04YFKGzMJNYt4jk0qyQTFBwBDqMpXLs45RNLu5ADg2Af1",
+	"ppxq0uiiXx+bkZzRqx+Fk1xSImaUB5cbYzx6XnC2QqN6c7THV4TnN3zmrfpcw/6P7zy7iHuOOD1Hx3p+",
+	"bsSLZKY5DluwzmK/fGGkya126k01FmotI6wfTvO8iFZp5MuGT2vBHSktrN4Jwex/5MkSqAkP67yJRx5V",
+	"JFBjNEz+BQ/8I8Qy1V8eTRWAaOInNHWXUoF4z6cZ/tFqzw3nHR3PF/18o9We0zrL/8/e9fw2Tnzxf+Wp",
+	"p0RKvs2XeFFZTtndqgQ2aZRUcKHaTpKpParjsTzjdovEYZG4IAoc+HUALRKqtBdaIQ5bEBL/TBOV/wLN",
+	"m7FjJ07i7ELVg8/J2M/jeR+/93m/cEvAGHOY+CUoPWKerYM+maAC+THFxNzToAI5MKXVqSOUKEtlBWS0",
+	"/HoBF3mOcEMdhtxgEf+7gIo7CRWe0pGVEGGthIhjNqSZEGHdeYiw8kOEVUBEnqP7vjoMuSEi/ncBEXcW",
+	"IqwFEOFQ4krno8UTjOJevLVE0rcf8AEVqL6hPx94fsdc9NUjwa+/e/vpYOox9ahIkuyxxJE/hll4eTfC",
+	"ZOUPiSR9IqjGMTJw1NuP83D64bTLQpyJD6V2Y6+HPtCAex4dYOsC6goK92r1KIXxxGCoQvD5/e1qUW93",
+	"e9Wqei61OybM1Wqw5JWoZ2Cr3knKvV0c+Oipr5bykN/tbO9UoNPeAR7Ag1YnMqHfhgP1qnD2E5M6FJOR",
+	"L+GnXc/FgYJR6Ermk0Buqi9SNSKOkrECjNRsYO+R/qmkcU9I9UN5jbHKGBhQct1OYOBVmxIkKPurz67/",
+	"/GldwqpNRstp+pmr3h43lYNu1y9oj/Oey09un21fp5uqFvXfaaaqr5XPW9Wa7FAyfD1NhlJAB9z2mDCz",
+	"LiXiqMRxuMSEIPGzmKDqNF9bgYD6LhlEudh+QI8ZDwXosv8PvW3s1aclhRJaq9ybwrl0Akp1qVlZhzAx",
+	"GkrAlH0m2nEFRFIo9U8h6uH+pgXvsQfAooaA9RoI5OR1NRgxXfKVBbuVKiHmh+YvR9TXySlRKtiInIKj",
+	"ezUd0hMjtsBEz0OX2U5ixkBCEAt87BmvjXDzUSpXIvoSp5ygKR2JBNYbb+kCagN58FBvd1Udv2kRIPR5",
+	"6A1JcIrPo+z47EiuklKZNP8RxC4+OWuAbkMT/gXsFrB7d2EXywbxoC6FXEMPLoXbVmd7x3CEpeajelUS",
+	"26ZDrGDUpZ1kREV5HSNKk3GFAVVocqHJqw2oZRxeTMOtNpo8aPZ2Af1RvAKUWh2rrJm99ZTXKpS3UN5C",
+	"eXMrbya7th6bt6/+raxyzUrPpyq5fECwv4M6JZg9aqx4JMIPRuSIQhB6ByAkCSRO4gkxZcWR0r+/uYnr",
+	"HS7k/a3a1v83KhtPq8w8nlGn/fghZu/fpTYTkgYVcLmNHVs9nP8EPMS2YyaRxbgmIqPcsxXKkLhRYpHD",
+	"9Kggsy5KjJhfFg3WxaZJDvMTi0yWbMa0IzSKRCXllooKxhKV3K2OhTiUlEC/tAyx0834/jc3oyhLAE1/",
+	"msxYw3IlViZYLrXlT6voNqqTXcVYCHERzUZUOnzY5rLhuvyEDtMV/g3Qv5uusNKZDilz9LSImcp+q3Yv",
+	"lWJ0+XLy6yeTb3+f/PbN9dXZ5OvLyefP8IR7vMtDSWdvh/dAn3jIByGev5V3tFIp6l+cj7/8+frqbPzL",
+	"9+MfXuC9eMBs5plZZDODbh0KD3e7PeWmG38W3Tvs76pnH+vVsNdsPWk8frz7wfajJ7vd5k6z3ZuK5jIh",
+	"oUSmnWzAIeoAKm0xg+LBNgPscMZcOetB6mmIPxt/+uzm4urm8nzy4/nkj69uXr4YP39+c/HX399dKPj+",
+	"+J8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -366,6 +366,10 @@ export interface paths {
          *     and 404) count against the account like failed logins; past
          *     `TIM_JOIN_FAILURES_PER_ACCOUNT` in `TIM_JOIN_FAILURE_WINDOW` every
          *     join is 429 with `Retry-After`.
+         *
+         *     A dissolved group's id is never used again: 404 群聊已解散. A
+         *     `join` event takes its place in the group's timeline, and the new
+         *     member's sockets get it.
          */
         post: operations["joinGroup"];
         delete?: never;
@@ -385,7 +389,10 @@ export interface paths {
         put?: never;
         /**
          * Leave a group
-         * @description The group and its history stay when the last member leaves.
+         * @description A `leave` event takes its place in the group's timeline. The owner
+         *     cannot leave while other members remain (403 群主需先转让群聊才能退出:
+         *     transfer the group first). The last member leaving dissolves the
+         *     group (as /Tim/dissolveGroup): its id is never used again.
          */
         post: operations["leaveGroup"];
         delete?: never;
@@ -529,6 +536,178 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/Tim/setGroupRole": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a member an admin, or an admin a member
+         * @description The owner only (403 仅群主可以操作). The target must be another
+         *     member (404 对方不是群成员; 400 naming oneself). Ownership moves only
+         *     with /Tim/transferGroup. A change takes its place in the group's
+         *     timeline as a `role` event (see EventFrame); setting the role a
+         *     member has already changes nothing and records no event.
+         */
+        post: operations["setGroupRole"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/kickMember": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remove a member from a group
+         * @description The owner may remove anyone, an admin only members (403
+         *     不能对同级或更高角色的成员操作). The kicked account loses the group
+         *     at once, exactly as a leaver does: its group sockets close with
+         *     4003 on every instance, its user sockets stop carrying the group,
+         *     history answers 403. A `kick` event takes its place in the
+         *     timeline; the kicked account's sockets may get it before they lose
+         *     the group.
+         */
+        post: operations["kickMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/muteMember": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mute a member for a while, or lift the mute
+         * @description The owner may mute admins and members, an admin only members; no one
+         *     mutes the owner. `seconds` 0 lifts the mute. A muted member's sends
+         *     to the group are refused with an error frame 403 禁言中 carrying
+         *     `mutedUntil`, and nothing is stored. getGroupMembers shows each
+         *     member's `mutedUntil`. A `mute` event takes its place in the
+         *     timeline.
+         */
+        post: operations["muteMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/muteGroup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mute or unmute the whole group
+         * @description The owner and admins. While the group is muted only its owner and
+         *     admins may send; the others' sends are refused with 403 禁言中
+         *     (without `mutedUntil`). getGroups shows `muted`. A change takes its
+         *     place in the timeline as a `muteGroup` event; setting the state the
+         *     group has already records none.
+         */
+        post: operations["muteGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/transferGroup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hand the group to another member
+         * @description The owner only. The target must be another member; it becomes the
+         *     owner (also in getGroups' `owner`) and the old owner an admin, in
+         *     one transaction, so that the group always has exactly one owner. A
+         *     `transfer` event takes its place in the timeline.
+         */
+        post: operations["transferGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/dissolveGroup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dissolve a group
+         * @description The owner only. A `dissolve` event takes the group's last seq, then
+         *     every member loses the group at once on every instance: group
+         *     sockets close with 4003, user sockets stop carrying it, it leaves
+         *     getGroups and /Tim/conversations, and history, getGroupMembers and
+         *     sockets of it answer 403 不是群成员，无权查看 as to any non-member.
+         *     Its id is never used again: joining it answers 404 群聊已解散.
+         */
+        post: operations["dissolveGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/Tim/updateGroup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change a group's name, announcement or policies
+         * @description The owner and admins. The body holds any of `name`, `announcement`
+         *     (at most 2,000 characters; empty clears it), `joinPolicy` and
+         *     `historyVisibility`; fields left out keep their value. A new name
+         *     takes its place in the timeline as a `rename` event, a new
+         *     announcement as an `announcement` event; an unchanged value records
+         *     none. The answer is the group as getGroups shows it.
+         */
+        post: operations["updateGroup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/Tim/messages": {
         parameters: {
             query?: never;
@@ -568,7 +747,13 @@ export interface paths {
         /**
          * Group message history
          * @description A group's messages, paged like /Tim/messages: without `afterSeq`
-         *     and `beforeSeq`, the newest page. Members only.
+         *     and `beforeSeq`, the newest page. Members only (a dissolved group,
+         *     or one the account left or was kicked from, answers 403). The
+         *     group's events (join, leave, kick, role, mute, rename,
+         *     announcement, transfer; see EventFrame) are listed in seq order
+         *     with the messages, each as a MessageFrame of kind text from its
+         *     actor whose `message` is the event's text line and whose `event`
+         *     is the EventFrame.
          */
         get: operations["getGroupMessages"];
         put?: never;
@@ -601,8 +786,9 @@ export interface paths {
          *     `lastMessage` stays the newest message, which may be the recalled
          *     one.
          *
-         *     `unread` is `lastSeq - readSeq` less the account's own messages and
-         *     the recall events in that range. A message of another account that
+         *     `unread` is `lastSeq - readSeq` less the account's own messages,
+         *     the recall events and the group events (see EventFrame) in that
+         *     range; `lastMessage` is never a group event either. A message of another account that
          *     was recalled still counts: it keeps its place in the conversation,
          *     where a client shows that it was recalled. `readSeq` is the
          *     account's read cursor (see `POST /Tim/read`); a member's read cursor
@@ -1354,6 +1540,33 @@ export interface components {
             data: components["schemas"]["GroupMember"][];
         };
         /**
+         * UpdateGroupRequest
+         * @description The group's fields to change; those left out keep their value.
+         * @example {
+         *       "name": "周末爬山",
+         *       "announcement": "周六早上八点地铁站集合"
+         *     }
+         */
+        UpdateGroupRequest: {
+            name?: components["schemas"]["DisplayName"];
+            /** @description The new announcement; empty clears it. */
+            announcement?: string;
+            joinPolicy?: components["schemas"]["JoinPolicy"];
+            historyVisibility?: components["schemas"]["HistoryVisibility"];
+        };
+        /**
+         * GroupEventKind
+         * @description What changed: `join` and `leave` (the actor joined or left), `kick`
+         *     (the actor removed `target`), `role` (`target` got `role`), `mute`
+         *     (`target` may not send until `mutedUntil`; absent: the mute was
+         *     lifted), `muteGroup` (`muted`), `rename` (`name`), `announcement`
+         *     (`announcement`), `transfer` (`target` is the new owner, the actor
+         *     an admin) and `dissolve`.
+         * @example kick
+         * @enum {string}
+         */
+        GroupEventKind: "join" | "leave" | "kick" | "role" | "mute" | "muteGroup" | "rename" | "announcement" | "transfer" | "dissolve";
+        /**
          * Envelope
          * @description The response envelope; `code` equals the HTTP status.
          * @example {
@@ -1450,7 +1663,7 @@ export interface components {
          * UserServerFrame
          * @description A frame the server sends on the user channel; `type` tells which.
          */
-        UserServerFrame: components["schemas"]["ConnectedFrame"] | components["schemas"]["UsersFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["AckFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["RecallFrame"] | components["schemas"]["ReceiptFrame"] | components["schemas"]["TypingFrame"] | components["schemas"]["JoinRequestFrame"] | components["schemas"]["JoinRequestAnsweredFrame"] | components["schemas"]["FriendRequestFrame"] | components["schemas"]["FriendAddedFrame"] | components["schemas"]["FriendRemovedFrame"];
+        UserServerFrame: components["schemas"]["ConnectedFrame"] | components["schemas"]["UsersFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["AckFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["RecallFrame"] | components["schemas"]["ReceiptFrame"] | components["schemas"]["TypingFrame"] | components["schemas"]["JoinRequestFrame"] | components["schemas"]["JoinRequestAnsweredFrame"] | components["schemas"]["FriendRequestFrame"] | components["schemas"]["FriendAddedFrame"] | components["schemas"]["FriendRemovedFrame"] | components["schemas"]["EventFrame"];
         /**
          * DirectServerFrame
          * @description A frame the server sends on a one-to-one channel; `type` tells which.
@@ -1460,7 +1673,7 @@ export interface components {
          * GroupServerFrame
          * @description A frame the server sends on a group channel; `type` tells which.
          */
-        GroupServerFrame: components["schemas"]["ConnectedFrame"] | components["schemas"]["GroupPresenceFrame"] | components["schemas"]["GroupOnlineFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["AckFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["RecallFrame"] | components["schemas"]["ReceiptFrame"] | components["schemas"]["TypingFrame"];
+        GroupServerFrame: components["schemas"]["ConnectedFrame"] | components["schemas"]["GroupPresenceFrame"] | components["schemas"]["GroupOnlineFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["AckFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["RecallFrame"] | components["schemas"]["ReceiptFrame"] | components["schemas"]["TypingFrame"] | components["schemas"]["EventFrame"];
         /**
          * ConnectedFrame
          * @description The first frame of every socket. `code` and `message` are the
@@ -1531,7 +1744,11 @@ export interface components {
          *     `id` (or by `clientMsgId`). A media message (kind image, audio or
          *     video) carries the stored name in `message` and the file's
          *     description in `media`. A recalled message keeps its id and seq but
-         *     has `recalled: true`, an empty `message` and no `media`.
+         *     has `recalled: true`, an empty `message` and no `media`. In history
+         *     (/Tim/groupMessages) a group's event (see EventFrame) is listed in
+         *     its place as a MessageFrame of kind text from its actor, whose
+         *     `message` is the event's `text` and whose `event` is the EventFrame
+         *     itself; sockets get the EventFrame instead.
          * @example {
          *       "type": "message",
          *       "id": 42,
@@ -1574,6 +1791,7 @@ export interface components {
             media?: components["schemas"]["MediaInfo"];
             /** @description Present, and true, when the sender recalled the message; a RecallFrame with this `id` follows it in the conversation. */
             recalled?: boolean;
+            event?: components["schemas"]["EventFrame"];
         };
         /**
          * AckFrame
@@ -1635,7 +1853,7 @@ export interface components {
             type: "error";
             /**
              * Format: int32
-             * @description 400 malformed, 403 not a friend or member, 429 over the send rate, 500 or 503 server trouble (resend).
+             * @description 400 malformed, 403 not a friend or member, or muted in the group (禁言中), 429 over the send rate, 500 or 503 server trouble (resend).
              */
             code: number;
             message: string;
@@ -1646,6 +1864,73 @@ export interface components {
              * @description The message id of a refused recall.
              */
             id?: number;
+            /**
+             * Format: date-time
+             * @description A send refused with 403 禁言中 by a member's own mute, until when it lasts (absent when the whole group is muted).
+             */
+            mutedUntil?: string;
+        };
+        /**
+         * EventFrame
+         * @description A change to a group, part of its timeline: an event has a `seq` of
+         *     its own in the group's conversation, gap-free with the messages, and
+         *     is delivered, acknowledged and replayed (catch-up, `sync`) like a
+         *     message, on user sockets and group sockets alike, so that a member
+         *     away at the time gets it in order when it comes back. `actor` made
+         *     the change; `target` is the member it concerns (kick, role, mute,
+         *     transfer; for join and leave the actor itself). `text` is the
+         *     change as one plain Chinese line, in the style of the original
+         *     system's group announcements (用户X上线): a client that does not know
+         *     `event` frames and shows the `text` of frames shows that line, and
+         *     one that skips unknown frames loses nothing (their seqs count as
+         *     delivered like any other). History (/Tim/groupMessages) lists an
+         *     event as a MessageFrame carrying this frame in `event`.
+         * @example {
+         *       "type": "event",
+         *       "id": 60,
+         *       "seq": 6,
+         *       "groupId": 7,
+         *       "event": "kick",
+         *       "actor": "bob",
+         *       "target": "carol",
+         *       "time": "2024-05-01T10:05:00Z",
+         *       "text": "用户carol被bob移出群聊"
+         *     }
+         */
+        EventFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "event";
+            /**
+             * Format: int64
+             * @description The event's id, among the messages' ids.
+             */
+            id: number;
+            /** Format: int64 */
+            seq: number;
+            /** Format: int64 */
+            groupId: number;
+            event: components["schemas"]["GroupEventKind"];
+            actor: components["schemas"]["AccountName"];
+            target?: components["schemas"]["AccountName"];
+            role?: components["schemas"]["GroupRole"];
+            /**
+             * Format: date-time
+             * @description A `mute` event's end of the mute; absent when the mute was lifted.
+             */
+            mutedUntil?: string;
+            /** @description A `muteGroup` event's new state. */
+            muted?: boolean;
+            /** @description A `rename` event's new name. */
+            name?: string;
+            /** @description An `announcement` event's new announcement. */
+            announcement?: string;
+            /** Format: date-time */
+            time: string;
+            /** @description The event as a line of text, for clients that show frames as text. */
+            text: string;
         };
         /**
          * MediaInfo
@@ -2222,6 +2507,33 @@ export interface components {
         };
         /** @description Unknown account, group or friendship. */
         NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Envelope"];
+            };
+        };
+        /** @description Invalid input, or an operation on one's own account. */
+        GroupAdminBadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Envelope"];
+            };
+        };
+        /** @description Acting for another account, not a member, or a role that does not allow the operation. */
+        GroupAdminForbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Envelope"];
+            };
+        };
+        /** @description Unknown or dissolved group, or a target that is not a member. */
+        GroupAdminNotFound: {
             headers: {
                 [name: string]: unknown;
             };
@@ -3393,7 +3705,7 @@ export interface operations {
             200: components["responses"]["OK"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["GroupAdminForbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
@@ -3756,6 +4068,355 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    setGroupRole: {
+        parameters: {
+            query: {
+                /**
+                 * @description The acting account; it must be the token's account.
+                 * @example alice
+                 */
+                UserAccount: components["parameters"]["UserAccount"];
+                /**
+                 * @description The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+                 * @example 7
+                 */
+                GroupID: components["parameters"]["GroupID"];
+                /**
+                 * @description The account acted upon.
+                 * @example carol
+                 */
+                TargetAccount: components["parameters"]["TargetAccount"];
+                /**
+                 * @description The target's new role.
+                 * @example admin
+                 */
+                role: "admin" | "member";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 设置群角色成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "message": "设置群角色成功"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            400: components["responses"]["GroupAdminBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["GroupAdminForbidden"];
+            404: components["responses"]["GroupAdminNotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    kickMember: {
+        parameters: {
+            query: {
+                /**
+                 * @description The acting account; it must be the token's account.
+                 * @example alice
+                 */
+                UserAccount: components["parameters"]["UserAccount"];
+                /**
+                 * @description The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+                 * @example 7
+                 */
+                GroupID: components["parameters"]["GroupID"];
+                /**
+                 * @description The account acted upon.
+                 * @example carol
+                 */
+                TargetAccount: components["parameters"]["TargetAccount"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 移出群聊成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "message": "移出群聊成功"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            400: components["responses"]["GroupAdminBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["GroupAdminForbidden"];
+            404: components["responses"]["GroupAdminNotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    muteMember: {
+        parameters: {
+            query: {
+                /**
+                 * @description The acting account; it must be the token's account.
+                 * @example alice
+                 */
+                UserAccount: components["parameters"]["UserAccount"];
+                /**
+                 * @description The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+                 * @example 7
+                 */
+                GroupID: components["parameters"]["GroupID"];
+                /**
+                 * @description The account acted upon.
+                 * @example carol
+                 */
+                TargetAccount: components["parameters"]["TargetAccount"];
+                /**
+                 * @description How long the member may not send, from now; 0 lifts the mute. At most a year.
+                 * @example 600
+                 */
+                seconds: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 禁言设置成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "message": "禁言设置成功"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            400: components["responses"]["GroupAdminBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["GroupAdminForbidden"];
+            404: components["responses"]["GroupAdminNotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    muteGroup: {
+        parameters: {
+            query: {
+                /**
+                 * @description The acting account; it must be the token's account.
+                 * @example alice
+                 */
+                UserAccount: components["parameters"]["UserAccount"];
+                /**
+                 * @description The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+                 * @example 7
+                 */
+                GroupID: components["parameters"]["GroupID"];
+                /**
+                 * @description true mutes the group, false lifts it.
+                 * @example true
+                 */
+                muted: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 全员禁言设置成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "message": "全员禁言设置成功"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["GroupAdminForbidden"];
+            404: components["responses"]["GroupAdminNotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    transferGroup: {
+        parameters: {
+            query: {
+                /**
+                 * @description The acting account; it must be the token's account.
+                 * @example alice
+                 */
+                UserAccount: components["parameters"]["UserAccount"];
+                /**
+                 * @description The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+                 * @example 7
+                 */
+                GroupID: components["parameters"]["GroupID"];
+                /**
+                 * @description The account acted upon.
+                 * @example carol
+                 */
+                TargetAccount: components["parameters"]["TargetAccount"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 转让群聊成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "message": "转让群聊成功"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            400: components["responses"]["GroupAdminBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["GroupAdminForbidden"];
+            404: components["responses"]["GroupAdminNotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    dissolveGroup: {
+        parameters: {
+            query: {
+                /**
+                 * @description The acting account; it must be the token's account.
+                 * @example alice
+                 */
+                UserAccount: components["parameters"]["UserAccount"];
+                /**
+                 * @description The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+                 * @example 7
+                 */
+                GroupID: components["parameters"]["GroupID"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 解散群聊成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "message": "解散群聊成功"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Envelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["GroupAdminForbidden"];
+            404: components["responses"]["GroupAdminNotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    updateGroup: {
+        parameters: {
+            query: {
+                /**
+                 * @description The acting account; it must be the token's account.
+                 * @example alice
+                 */
+                UserAccount: components["parameters"]["UserAccount"];
+                /**
+                 * @description The group's id, a positive integer of at most 2^53-1, so that JavaScript numbers hold it exactly.
+                 * @example 7
+                 */
+                GroupID: components["parameters"]["GroupID"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "周末爬山",
+                 *       "announcement": "周六早上八点地铁站集合"
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateGroupRequest"];
+            };
+        };
+        responses: {
+            /** @description 更新群聊成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "message": "更新群聊成功",
+                     *       "data": {
+                     *         "id": 7,
+                     *         "name": "周末爬山",
+                     *         "owner": "bob",
+                     *         "memberCount": 3,
+                     *         "joinPolicy": "open",
+                     *         "historyVisibility": "shared",
+                     *         "announcement": "周六早上八点地铁站集合",
+                     *         "muted": false
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GroupEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["GroupAdminForbidden"];
+            404: components["responses"]["GroupAdminNotFound"];
             500: components["responses"]["InternalError"];
         };
     };

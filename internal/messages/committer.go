@@ -275,12 +275,13 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Committed, error) {
 		return nil, fmt.Errorf("commit messages: %w", err)
 	}
 	status := make([]store.CommitStatus, n)
+	mutedUntil := make([]time.Time, n)
 	for _, r := range rows {
 		i := r.Index
 		if i < 0 || i >= n || status[i] != "" {
 			return nil, fmt.Errorf("commit messages: unexpected row for send %d", i+1)
 		}
-		status[i] = r.Status
+		status[i], mutedUntil[i] = r.Status, r.MutedUntil
 		results[i].ID, results[i].Seq, results[i].Time, results[i].Media = r.ID, r.Seq, r.Time, r.Media
 	}
 	fresh := make([]Committed, 0, len(rows))
@@ -301,11 +302,22 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Committed, error) {
 			p.msg, p.err = Message{}, reply.FileNotFound
 		case store.CommitWrongKind:
 			p.msg, p.err = Message{}, wrongMedia(p.send.Kind)
+		case store.CommitMuted:
+			p.msg, p.err = Message{}, mutedRefusal(mutedUntil[i])
 		default: // no row: the statement and this code disagree
 			p.msg, p.err = Message{}, fmt.Errorf("commit messages: send %d ended %q", i+1, status[i])
 		}
 	}
 	return fresh, nil
+}
+
+// mutedRefusal is the refusal of a send whose sender is muted until until,
+// or, when until is zero, in a group muted as a whole.
+func mutedRefusal(until time.Time) error {
+	if until.IsZero() {
+		return reply.Muted
+	}
+	return reply.MutedUntil(until)
 }
 
 // storedMessage reads the message stored under m's sender, conversation

@@ -17,7 +17,8 @@ import (
 // is not the recipient's friend), reply.NoPermission (the recipient blocks
 // the sender), reply.YouBlock (the sender blocks the recipient),
 // reply.NotGroupMember (not a member of the group, or no such group),
-// reply.FileNotFound (a media send names no
+// reply.Muted (the sender is muted in the group, with reply.MuteEnd its
+// mute's end, or the group is), reply.FileNotFound (a media send names no
 // stored upload), reply.NotImageFile, NotMP3File or NotMP4File (it names an
 // upload of another kind, an MP3 sent as an image), or reply.ShuttingDown
 // (the committer is closed). Other errors are failures.
@@ -51,6 +52,10 @@ const (
 	// KindRecall is the kind of the event recalling a message: a row of
 	// the conversation with a seq of its own, never sent by a client.
 	KindRecall = frame.RecallEvent
+	// KindEvent is the kind of a group's event (join, kick, rename...): a
+	// row of the group's conversation with a seq of its own, the actor as
+	// sender and the event's JSON as body, never sent by a client.
+	KindEvent = frame.GroupEventKind
 )
 
 // ValidKind reports whether k is a kind of message a client sends.

@@ -26,3 +26,14 @@ func refusal(err error, busy, failed reply.Refusal) reply.Refusal {
 func (so *socket) refuse(r reply.Refusal, clientMsgID string) {
 	so.sendControl(frame.EncodeError(r.Code, r.Message, clientMsgID))
 }
+
+// refuseSend tells so why its send, named by clientMsgID, was not stored;
+// a mute's refusal says until when the member is muted.
+func (so *socket) refuseSend(err error, clientMsgID string) {
+	r := refusal(err, reply.SendBusy, reply.SendFailed)
+	if until, ok := reply.MuteEnd(err); ok {
+		so.sendControl(frame.EncodeMutedError(r.Code, r.Message, clientMsgID, until))
+		return
+	}
+	so.refuse(r, clientMsgID)
+}

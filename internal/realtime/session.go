@@ -307,7 +307,7 @@ func (s *Service) handleSend(so *socket, f frame.Client) {
 		if err != nil {
 			// Refused, not committed in time, or failed: nothing was
 			// stored.
-			so.refuse(refusal(err, reply.SendBusy, reply.SendFailed), send.ClientMsgID)
+			so.refuseSend(err, send.ClientMsgID)
 			return
 		}
 		// In the committer goroutine: the writer is woken at the batch's

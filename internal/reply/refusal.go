@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // Refusal is an expected refusal: Code is the HTTP status of a REST answer
@@ -32,6 +33,27 @@ type retry struct {
 }
 
 func (e retry) Unwrap() error { return e.Refusal }
+
+// MutedUntil is Muted for a member whose own mute ends at until;
+// errors.Is(err, Muted) still holds.
+func MutedUntil(until time.Time) error { return mute{Muted, until} }
+
+// MuteEnd is the end of the member's mute that err refuses a send for,
+// if it names one.
+func MuteEnd(err error) (time.Time, bool) {
+	var m mute
+	if errors.As(err, &m) {
+		return m.until, true
+	}
+	return time.Time{}, false
+}
+
+type mute struct {
+	Refusal
+	until time.Time
+}
+
+func (e mute) Unwrap() error { return e.Refusal }
 
 // As finds the Refusal in err's chain.
 func As(err error) (Refusal, bool) {
@@ -119,6 +141,27 @@ var (
 	// validator words it for a query parameter and a socket's handshake for
 	// its path.
 	BadGroupID = BadParameter("GroupID", "须为1到9007199254740991之间的整数")
+
+	// Group administration.
+	OwnerOnly    = refusal(http.StatusForbidden, "仅群主可以操作")
+	OwnerOrAdmin = refusal(http.StatusForbidden, "仅群主或管理员可以操作")
+	// Outranked: an admin acting on an admin or the owner, or anyone
+	// muting the owner.
+	Outranked = refusal(http.StatusForbidden, "不能对同级或更高角色的成员操作")
+	// TargetNotMember: the TargetAccount of an operation is not a member.
+	TargetNotMember = refusal(http.StatusNotFound, "对方不是群成员")
+	// SelfTarget: kicking, muting, transferring to or setting the role of
+	// oneself.
+	SelfTarget = refusal(http.StatusBadRequest, "不能对自己执行该操作")
+	// OwnerMustTransfer: the owner leaving while other members remain.
+	OwnerMustTransfer = refusal(http.StatusForbidden, "群主需先转让群聊才能退出")
+	// Muted: a group send of a muted member, or of a plain member while
+	// the whole group is muted; MutedUntil carries the end of a member's
+	// own mute.
+	Muted = refusal(http.StatusForbidden, "禁言中")
+	// GroupDissolved: a join of a dissolved group's id, which is never
+	// used again.
+	GroupDissolved = refusal(http.StatusNotFound, "群聊已解散")
 
 	// Conversations and reads.
 	BadPageCursor  = BadParameter("cursor", "请使用上一页返回的next")
@@ -257,6 +300,7 @@ func Refusals() []Refusal {
 		UserNotFound, SelfFriend, AlreadyFriends, NoFriendship, NotFriends,
 		ClosedToRequests, YouBlock, SelfBlock, NoFriendRequest, RequestClosed,
 		GroupNotFound, NotGroupMember, AlreadyMember, GroupFull, NotInGroup, BadGroupName, BadGroupID,
+		OwnerOnly, OwnerOrAdmin, Outranked, TargetNotMember, SelfTarget, OwnerMustTransfer, Muted, GroupDissolved,
 		BadPageCursor, WithOrGroup, WithSelf, NoConversation, BeyondEnd,
 		NoMessage, NotSender, RecallExpired, Recalled,
 		FileNotFound, NoAvatar, BadFilename, NotImageFile, NotMP3File, NotMP4File,

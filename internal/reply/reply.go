@@ -88,6 +88,13 @@ func (e Envelope) VisitLeaveGroupResponse(w http.ResponseWriter) error       { r
 func (e Envelope) VisitCreateGroupResponse(w http.ResponseWriter) error      { return e.write(w) }
 func (e Envelope) VisitGetGroupsResponse(w http.ResponseWriter) error        { return e.write(w) }
 func (e Envelope) VisitGetGroupMembersResponse(w http.ResponseWriter) error  { return e.write(w) }
+func (e Envelope) VisitSetGroupRoleResponse(w http.ResponseWriter) error     { return e.write(w) }
+func (e Envelope) VisitKickMemberResponse(w http.ResponseWriter) error       { return e.write(w) }
+func (e Envelope) VisitMuteMemberResponse(w http.ResponseWriter) error       { return e.write(w) }
+func (e Envelope) VisitMuteGroupResponse(w http.ResponseWriter) error        { return e.write(w) }
+func (e Envelope) VisitTransferGroupResponse(w http.ResponseWriter) error    { return e.write(w) }
+func (e Envelope) VisitDissolveGroupResponse(w http.ResponseWriter) error    { return e.write(w) }
+func (e Envelope) VisitUpdateGroupResponse(w http.ResponseWriter) error      { return e.write(w) }
 func (e Envelope) VisitGetMessagesResponse(w http.ResponseWriter) error      { return e.write(w) }
 func (e Envelope) VisitGetGroupMessagesResponse(w http.ResponseWriter) error { return e.write(w) }
 func (e Envelope) VisitGetConversationsResponse(w http.ResponseWriter) error { return e.write(w) }

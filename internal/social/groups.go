@@ -12,6 +12,7 @@ import (
 
 	"tim/gen/models"
 	"tim/gen/server"
+	"tim/internal/realtime/frame"
 	"tim/internal/reply"
 	"tim/internal/store"
 )
@@ -20,37 +21,51 @@ import (
 // from 2^53-1, one collision is already unlikely for billions of groups.
 const maxIDAttempts = 16
 
-// LeaveGroup removes the account from the group. The group and its history
-// stay, with member_count 0, when the last member leaves.
+// LeaveGroup removes the account from the group, with a leave event. The
+// owner cannot leave while other members remain; the last member leaving
+// dissolves the group (its row stays, so that its id is never reused).
 func (a *API) LeaveGroup(ctx context.Context, req server.LeaveGroupRequestObject) (server.LeaveGroupResponseObject, error) {
 	p := req.Params
 	caller, err := actingFor(ctx, p.UserAccount)
 	if err != nil {
 		return reply.Refuse(err)
 	}
+	var tl timeline
 	err = a.q.Tx(ctx, func(q *store.Queries) error {
 		// Lock the group before its member rows, in the order joins use.
-		if _, err := q.GroupLockForUpdate(ctx, p.GroupID); err != nil {
+		g, err := q.GroupLockForUpdate(ctx, p.GroupID)
+		if err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return reply.NotInGroup
 			}
 			return fmt.Errorf("lock group: %w", err)
 		}
-		deleted, err := q.GroupMemberDelete(ctx, p.GroupID, caller)
-		if err != nil {
-			return fmt.Errorf("delete member: %w", err)
-		}
-		if !deleted {
+		m, err := q.GroupMemberGetForUpdate(ctx, g.ID, caller)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
 			return reply.NotInGroup
+		case err != nil:
+			return fmt.Errorf("read member: %w", err)
+		case m.Role == store.RoleOwner && g.MemberCount > 1:
+			return reply.OwnerMustTransfer
 		}
-		if _, err := q.GroupMemberCountAdjust(ctx, p.GroupID, -1); err != nil {
-			return fmt.Errorf("decrement member count: %w", err)
+		if err := removeMember(ctx, q, g.ID, caller); err != nil {
+			return err
+		}
+		if err := tl.add(ctx, q, g.ID, caller, frame.Event{Kind: models.GroupEventKindLeave, Target: caller}); err != nil {
+			return err
+		}
+		if g.MemberCount <= 1 { // the last member: the group ends
+			if _, err := q.GroupDissolve(ctx, g.ID); err != nil {
+				return fmt.Errorf("dissolve: %w", err)
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return reply.Refuse(fmt.Errorf("leave group %d: %w", p.GroupID, err))
 	}
+	a.publish(ctx, &tl)
 	a.membershipChanged(ctx, p.GroupID, caller, false)
 	a.logger.InfoContext(ctx, "group left", slog.Int64("group", p.GroupID), slog.String("account", caller))
 	return reply.Envelope{Code: http.StatusOK, Message: msgGroupLeft}, nil

@@ -10,7 +10,9 @@ import (
 	"strconv"
 	"time"
 
+	"tim/gen/models"
 	"tim/gen/server"
+	"tim/internal/realtime/frame"
 	"tim/internal/reply"
 	"tim/internal/store"
 )
@@ -30,6 +32,7 @@ type joinOutcome struct {
 	group   store.Group
 	request *store.JoinRequest
 	created bool
+	events  timeline // the join's event, published once it committed
 }
 
 // JoinGroup admits the account to the group as its join policy allows: an
@@ -69,6 +72,7 @@ func (a *API) JoinGroup(ctx context.Context, req server.JoinGroupRequestObject) 
 		return reply.Envelope{Code: http.StatusAccepted, Message: msgJoinRequested, Data: toAPIJoinRequest(*out.request)}, nil
 	}
 	a.membershipChanged(ctx, out.group.ID, caller, true)
+	a.publish(ctx, &out.events)
 	a.logger.InfoContext(ctx, "group joined", slog.Int64("group", out.group.ID), slog.String("account", caller))
 	return reply.Envelope{Code: http.StatusOK, Message: msgGroupJoined, Data: a.toAPIGroup(out.group)}, nil
 }
@@ -90,18 +94,18 @@ func (a *API) join(ctx context.Context, account string, id int64, message string
 			return reply.GroupNotFound
 		case err != nil:
 			return fmt.Errorf("lock group: %w", err)
-		case g.Dissolved:
-			return reply.GroupNotFound
+		case g.Dissolved: // its id is never used again
+			return reply.GroupDissolved
 		}
 		// The account that created the group by this join, or its owner
 		// coming back, is its owner and joins whatever the policy.
 		if g.Owner == account {
-			out.group, err = a.admit(ctx, q, g, account, store.RoleOwner)
+			out.group, err = a.admit(ctx, q, g, account, store.RoleOwner, account, &out.events)
 			return err
 		}
 		policy := a.policy(g)
 		if policy == policyOpen {
-			out.group, err = a.admit(ctx, q, g, account, store.RoleMember)
+			out.group, err = a.admit(ctx, q, g, account, store.RoleMember, account, &out.events)
 			return err
 		}
 		member, err := q.GroupMemberExists(ctx, g.ID, account)
@@ -134,8 +138,10 @@ func (a *API) policy(g store.Group) string {
 // admit is the one way a member is added to an existing group: by an open
 // join, an accepted join request or an invitation. The caller holds g's
 // row lock (GroupLockForUpdate) in q's transaction, and tells
-// membershipChanged once it committed.
-func (a *API) admit(ctx context.Context, q *store.Queries, g store.Group, account, role string) (store.Group, error) {
+// membershipChanged, then publishes tl, once it committed. The join is an
+// event of the group's timeline, made by actor (the account itself, or
+// whoever accepted or invited it), which tl collects.
+func (a *API) admit(ctx context.Context, q *store.Queries, g store.Group, account, role, actor string, tl *timeline) (store.Group, error) {
 	member, err := q.GroupMemberExists(ctx, g.ID, account)
 	if err != nil {
 		return store.Group{}, fmt.Errorf("check membership: %w", err)
@@ -157,6 +163,10 @@ func (a *API) admit(ctx context.Context, q *store.Queries, g store.Group, accoun
 	// Nor is it unread: the read cursor starts there too.
 	if err := q.ReadCursorSetToGroupEnd(ctx, account, g.ID); err != nil {
 		return store.Group{}, fmt.Errorf("set read cursor: %w", err)
+	}
+	// After the cursors: the new member gets its own join event.
+	if err := tl.add(ctx, q, g.ID, actor, frame.Event{Kind: models.GroupEventKindJoin, Target: account}); err != nil {
+		return store.Group{}, err
 	}
 	return added, nil
 }

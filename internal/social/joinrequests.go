@@ -63,8 +63,9 @@ func (a *API) AnswerJoinRequest(ctx context.Context, req server.AnswerJoinReques
 	}
 	var answered store.JoinRequest
 	var added bool
+	var tl timeline
 	err = a.q.Tx(ctx, func(q *store.Queries) error {
-		added = false
+		added, tl = false, timeline{}
 		r, err := q.JoinRequestGet(ctx, p.Id)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -93,7 +94,7 @@ func (a *API) AnswerJoinRequest(ctx context.Context, req server.AnswerJoinReques
 		if !p.Accept {
 			return nil
 		}
-		_, err = a.admit(ctx, q, g, r.Account, store.RoleMember)
+		_, err = a.admit(ctx, q, g, r.Account, store.RoleMember, caller, &tl)
 		if errors.Is(err, reply.AlreadyMember) {
 			return nil // invited meanwhile: the request is answered all the same
 		}
@@ -105,6 +106,7 @@ func (a *API) AnswerJoinRequest(ctx context.Context, req server.AnswerJoinReques
 	}
 	if added {
 		a.membershipChanged(ctx, answered.GroupID, answered.Account, true)
+		a.publish(ctx, &tl)
 	}
 	a.notify(ctx, answered.Account, frame.EncodeJoinRequestAnswered(answered.ID, answered.GroupID, p.Accept))
 	a.logger.InfoContext(ctx, "join request answered", slog.Int64("group", answered.GroupID), slog.Int64("request", answered.ID),
@@ -122,7 +124,9 @@ func (a *API) InviteMember(ctx context.Context, req server.InviteMemberRequestOb
 		return reply.Refuse(err)
 	}
 	var group store.Group
+	var tl timeline
 	err = a.q.Tx(ctx, func(q *store.Queries) error {
+		tl = timeline{}
 		g, err := q.GroupLockForUpdate(ctx, p.GroupID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -146,7 +150,7 @@ func (a *API) InviteMember(ctx context.Context, req server.InviteMemberRequestOb
 		case blocked:
 			return reply.NoPermission
 		}
-		if group, err = a.admit(ctx, q, g, p.TargetAccount, store.RoleMember); err != nil {
+		if group, err = a.admit(ctx, q, g, p.TargetAccount, store.RoleMember, caller, &tl); err != nil {
 			return err
 		}
 		if err := q.JoinRequestAcceptPending(ctx, g.ID, p.TargetAccount, caller); err != nil {
@@ -158,6 +162,7 @@ func (a *API) InviteMember(ctx context.Context, req server.InviteMemberRequestOb
 		return reply.Refuse(fmt.Errorf("invite %s to group %d: %w", p.TargetAccount, p.GroupID, err))
 	}
 	a.membershipChanged(ctx, group.ID, p.TargetAccount, true)
+	a.publish(ctx, &tl)
 	a.logger.InfoContext(ctx, "group member invited", slog.Int64("group", group.ID), slog.String("account", p.TargetAccount), slog.String("by", caller))
 	return reply.Envelope{Code: http.StatusOK, Message: msgMemberInvited, Data: a.toAPIGroup(group)}, nil
 }

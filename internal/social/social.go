@@ -67,6 +67,9 @@ type Subscriptions interface {
 	// Publish hands a notice frame to account's sockets that carry conv;
 	// with conv "", its user sockets only.
 	Publish(ctx context.Context, account, conv string, data []byte) error
+	// PublishEvents: group events were committed (see timeline); every
+	// socket of their groups gets them in seq order.
+	PublishEvents(ctx context.Context, events []messages.Message)
 }
 
 // API implements the friend and group operations of the generated

@@ -59,6 +59,7 @@ const (
 	CommitBlocking  CommitStatus = "blocking"   // the sender of a direct send blocks the recipient
 	CommitNoMedia   CommitStatus = "no_media"   // the body names no upload
 	CommitWrongKind CommitStatus = "wrong_kind" // the body names an upload of another kind
+	CommitMuted     CommitStatus = "muted"      // the sender is muted in the group, or the group is
 )
 
 // MessageCommitted is what MessageCommitBatch answers for one send.
@@ -71,6 +72,9 @@ type MessageCommitted struct {
 	Time time.Time
 	// Media: a new media message's description, copied from its upload.
 	Media *MessageMedia
+	// MutedUntil: a muted send's end of the sender's own mute; zero when
+	// the whole group is muted.
+	MutedUntil time.Time
 }
 
 // ConversationCursor is how far an account has been delivered in a
@@ -168,7 +172,9 @@ func (q *Queries) MessageCommitBatch(ctx context.Context, sends []MessageSend, m
 	}
 	out := make([]MessageCommitted, len(rows))
 	for i, r := range rows {
-		out[i] = MessageCommitted{Index: int(r.I) - 1, Status: CommitStatus(r.Status), ID: r.ID, Seq: r.Seq, Time: r.CreatedAt.Time}
+		out[i] = MessageCommitted{
+			Index: int(r.I) - 1, Status: CommitStatus(r.Status), ID: r.ID, Seq: r.Seq, Time: r.CreatedAt.Time, MutedUntil: r.MutedUntil.Time,
+		}
 		if r.MediaType != "" {
 			out[i].Media = &MessageMedia{Type: r.MediaType, Size: r.MediaSize, Width: r.MediaWidth, Height: r.MediaHeight}
 		}

@@ -19,6 +19,21 @@ func EncodeError(code int32, message, clientMsgID string) []byte {
 	return mustJSON(f)
 }
 
+// EncodeMutedError is the error frame of a send refused because its
+// sender is muted in the group until until (zero: the whole group is
+// muted).
+func EncodeMutedError(code int32, message, clientMsgID string, until time.Time) []byte {
+	f := models.ErrorFrame{Type: "error", Code: code, Message: message}
+	if clientMsgID != "" {
+		f.ClientMsgId = &clientMsgID
+	}
+	if !until.IsZero() {
+		u := until.UTC()
+		f.MutedUntil = &u
+	}
+	return mustJSON(f)
+}
+
 // EncodeRecallError is the error frame of a refused recall of message id.
 func EncodeRecallError(code int32, message string, id int64) []byte {
 	return mustJSON(models.ErrorFrame{Type: "error", Code: code, Message: message, Id: &id})

@@ -14,8 +14,8 @@ import (
 // hold them to it. Anything unusual (media, a recalled message, a string
 // that needs escaping) goes through json.Marshal itself.
 
-// EncodeMessage is m's message frame, or its recall frame if m is a
-// recall event.
+// EncodeMessage is m's message frame, its recall frame if m is a recall
+// event, or its event frame if m is a group event.
 func EncodeMessage(m Message) []byte {
 	return AppendMessage(make([]byte, 0, 192+len(m.Body)), &m)
 }
@@ -25,10 +25,14 @@ func EncodeAck(m Message) []byte {
 	return AppendAck(make([]byte, 0, 128), &m)
 }
 
-// AppendMessage appends m's message frame, or its recall frame, to b.
+// AppendMessage appends m's message frame, recall frame or event frame to
+// b.
 func AppendMessage(b []byte, m *Message) []byte {
-	if m.Kind == RecallEvent {
+	switch m.Kind {
+	case RecallEvent:
 		return append(b, mustJSON(RecallOf(*m))...)
+	case GroupEventKind:
+		return append(b, EncodeEvent(*m)...)
 	}
 	if m.Recalled || m.Media != nil || !jsonTime(m.Time) {
 		return append(b, mustJSON(MessageOf(*m))...)

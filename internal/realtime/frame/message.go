@@ -43,8 +43,13 @@ var downloads = map[string]string{
 	string(models.MessageKindVideo): "/downloadmp4",
 }
 
-// MessageOf is m as the message frame clients receive.
+// MessageOf is m as the message frame clients receive; a group event
+// (kind GroupEventKind) as history lists it, a text from its actor
+// carrying the event frame.
 func MessageOf(m Message) models.MessageFrame {
+	if m.Kind == GroupEventKind {
+		return historyEvent(m)
+	}
 	f := models.MessageFrame{
 		Type: models.MessageFrameTypeMessage, Id: m.ID, Seq: m.Seq, FromUser: m.Sender,
 		Message: m.Body, Kind: models.MessageKind(m.Kind), Time: m.Time,
