@@ -183,6 +183,9 @@ type expected struct {
 	name                           string
 	lastSeq, readSeq, unread, peer int64
 	lastFrom, lastBody             string
+	// lastMsgSeq is the last message's seq when an event (which is never
+	// the last message) came after it; 0: lastSeq.
+	lastMsgSeq int64
 }
 
 func (w *world) check(got []models.Conversation, want []expected) {
@@ -208,11 +211,15 @@ func (w *world) check(got []models.Conversation, want []expected) {
 			w.t.Fatalf("conversation %d (%s): name %q lastSeq %d readSeq %d unread %d, want %q %d %d %d",
 				i, x.key, c.Name, c.LastSeq, c.ReadSeq, c.Unread, x.name, x.lastSeq, x.readSeq, x.unread)
 		}
+		msgSeq := x.lastSeq
+		if x.lastMsgSeq != 0 {
+			msgSeq = x.lastMsgSeq
+		}
 		switch {
 		case x.lastFrom == "" && c.LastMessage != nil:
 			w.t.Fatalf("conversation %d (%s): last message %+v, want none", i, x.key, c.LastMessage)
-		case x.lastFrom != "" && (c.LastMessage == nil || c.LastMessage.Seq != x.lastSeq || c.LastMessage.FromUser != x.lastFrom || c.LastMessage.Message != x.lastBody):
-			w.t.Fatalf("conversation %d (%s): last message %+v, want seq %d from %s %q", i, x.key, c.LastMessage, x.lastSeq, x.lastFrom, x.lastBody)
+		case x.lastFrom != "" && (c.LastMessage == nil || c.LastMessage.Seq != msgSeq || c.LastMessage.FromUser != x.lastFrom || c.LastMessage.Message != x.lastBody):
+			w.t.Fatalf("conversation %d (%s): last message %+v, want seq %d from %s %q", i, x.key, c.LastMessage, msgSeq, x.lastFrom, x.lastBody)
 		}
 	}
 }
@@ -240,7 +247,8 @@ func (w *world) build() {
 	gone := w.createGroup("b", "gone")
 	w.join("a", gone)
 	w.send("b", "", gone, "x1")
-	if r := w.read("a", readGroup(gone, 1)); r.StatusCode() != http.StatusOK {
+	// Seq 1 is a's join event, 2 is x1; a's leave takes 3.
+	if r := w.read("a", readGroup(gone, 2)); r.StatusCode() != http.StatusOK {
 		w.t.Fatalf("read gone: %d %s", r.StatusCode(), r.Body)
 	}
 	w.leave("a", gone)
@@ -266,7 +274,7 @@ func (w *world) build() {
 		reader string
 		req    models.ReadRequest
 	}{
-		{"a", readWith("b", 2)}, {"b", readWith("a", 3)}, {"a", readGroup(team, 1)}, {"b", readGroup(team, 4)},
+		{"a", readWith("b", 2)}, {"b", readWith("a", 3)}, {"a", readGroup(team, 2)}, {"b", readGroup(team, 5)},
 	} {
 		if r := w.read(rd.reader, rd.req); r.StatusCode() != http.StatusOK {
 			w.t.Fatalf("read %+v: %d %s", rd.req, r.StatusCode(), r.Body)
@@ -276,11 +284,12 @@ func (w *world) build() {
 
 // wantA is a's list after build.
 var wantA = []expected{
-	// Joined after l5: its read cursor started there.
-	{key: "group:late", name: "late", lastSeq: 7, readSeq: 5, unread: 2, lastFrom: "c", lastBody: "l7"},
+	// Joined after l5: its read cursor started there; its join event (6)
+	// is not unread.
+	{key: "group:late", name: "late", lastSeq: 8, readSeq: 5, unread: 2, lastFrom: "c", lastBody: "l7"},
 	{key: "with:c", name: "c", lastSeq: 1, readSeq: 0, unread: 1, peer: 0, lastFrom: "c", lastBody: "c1"},
-	// g3 (a's own) is not unread.
-	{key: "group:team", name: "team", lastSeq: 4, readSeq: 1, unread: 2, lastFrom: "b", lastBody: "g4"},
+	// Seq 1 is b's join event; g3 (a's own) is not unread.
+	{key: "group:team", name: "team", lastSeq: 5, readSeq: 2, unread: 2, lastFrom: "b", lastBody: "g4"},
 	// Read up to 2; of 3..5 only b4 is b's.
 	{key: "with:b", name: "b", lastSeq: 5, readSeq: 2, unread: 1, peer: 3, lastFrom: "a", lastBody: "a5"},
 	// A former friend: still listed.
@@ -330,9 +339,10 @@ func TestConversationList(t *testing.T) {
 
 	// b's side: a's messages unread past its cursor.
 	w.check(w.all("b", 50), []expected{
-		{key: "group:team", name: "team", lastSeq: 4, readSeq: 4, unread: 0, lastFrom: "b", lastBody: "g4"},
+		{key: "group:team", name: "team", lastSeq: 5, readSeq: 5, unread: 0, lastFrom: "b", lastBody: "g4"},
 		{key: "with:a", name: "a", lastSeq: 5, readSeq: 3, unread: 1, peer: 2, lastFrom: "a", lastBody: "a5"},
-		{key: "group:gone", name: "gone", lastSeq: 1, readSeq: 0, unread: 0, lastFrom: "b", lastBody: "x1"},
+		// a's leave event (3) is neither unread nor the last message.
+		{key: "group:gone", name: "gone", lastSeq: 3, readSeq: 0, unread: 0, lastFrom: "b", lastBody: "x1", lastMsgSeq: 2},
 	})
 
 	w.env.Restart(t)
@@ -500,7 +510,7 @@ func TestMarkRead(t *testing.T) {
 		status int
 	}{
 		{"beyond the end", `{"with":"b","seq":6}`, http.StatusBadRequest},
-		{"group beyond the end", `{"groupId":` + itoa(team) + `,"seq":5}`, http.StatusBadRequest},
+		{"group beyond the end", `{"groupId":` + itoa(team) + `,"seq":6}`, http.StatusBadRequest},
 		{"neither", `{"seq":1}`, http.StatusBadRequest},
 		{"both", `{"with":"b","groupId":` + itoa(team) + `,"seq":1}`, http.StatusBadRequest},
 		{"oneself", `{"with":"a","seq":1}`, http.StatusBadRequest},
@@ -522,11 +532,11 @@ func TestMarkRead(t *testing.T) {
 	if got := w.readCursor("a", direct); got != 4 {
 		t.Fatalf("read cursor with b %d after refusals, want 4", got)
 	}
-	if got := w.readCursor("a", messages.GroupKey(team)); got != 1 {
-		t.Fatalf("read cursor in team %d, want 1", got)
+	if got := w.readCursor("a", messages.GroupKey(team)); got != 2 {
+		t.Fatalf("read cursor in team %d, want 2", got)
 	}
-	if got := w.readCursor("a", messages.GroupKey(gone)); got != 1 {
-		t.Fatalf("read cursor in the group left %d, want 1 as it was", got)
+	if got := w.readCursor("a", messages.GroupKey(gone)); got != 2 {
+		t.Fatalf("read cursor in the group left %d, want 2 as it was", got)
 	}
 
 	readers := func(account string, g, seq int64) (int, []models.GroupReader) {
@@ -540,13 +550,13 @@ func TestMarkRead(t *testing.T) {
 		}
 		return res.StatusCode(), res.JSON200.Data
 	}
-	if st, got := readers("a", team, 1); st != http.StatusOK || len(got) != 2 || got[0] != (models.GroupReader{Account: "a", Username: "a", ReadSeq: 1}) || got[1] != (models.GroupReader{Account: "b", Username: "b", ReadSeq: 4}) {
+	if st, got := readers("a", team, 1); st != http.StatusOK || len(got) != 2 || got[0] != (models.GroupReader{Account: "a", Username: "a", ReadSeq: 2}) || got[1] != (models.GroupReader{Account: "b", Username: "b", ReadSeq: 5}) {
 		t.Fatalf("readers of team at 1: %d %+v", st, got)
 	}
-	if st, got := readers("b", team, 2); st != http.StatusOK || len(got) != 1 || got[0].Account != "b" {
-		t.Fatalf("readers of team at 2: %d %+v", st, got)
+	if st, got := readers("b", team, 3); st != http.StatusOK || len(got) != 1 || got[0].Account != "b" {
+		t.Fatalf("readers of team at 3: %d %+v", st, got)
 	}
-	// a read gone up to 1 before leaving: a former member is not a reader.
+	// a read gone up to 2 before leaving: a former member is not a reader.
 	if st, got := readers("b", gone, 1); st != http.StatusOK || len(got) != 0 {
 		t.Fatalf("readers of gone: %d %+v", st, got)
 	}

@@ -33,6 +33,7 @@ var frameTypes = map[string]reflect.Type{
 	"TypingFrame":              reflect.TypeFor[models.TypingFrame](),
 	"RecallFrame":              reflect.TypeFor[models.RecallFrame](),
 	"RecallClientFrame":        reflect.TypeFor[models.RecallClientFrame](),
+	"EventFrame":               reflect.TypeFor[models.EventFrame](),
 	"JoinRequestFrame":         reflect.TypeFor[models.JoinRequestFrame](),
 	"JoinRequestAnsweredFrame": reflect.TypeFor[models.JoinRequestAnsweredFrame](),
 	"FriendRequestFrame":       reflect.TypeFor[models.FriendRequestFrame](),

@@ -36,7 +36,7 @@ func TestJoinStartsDeliveryAtGroupEnd(t *testing.T) {
 			p.Senders, p.Recipients = append(p.Senders, owner.account), append(p.Recipients, "")
 			p.GroupIds = append(p.GroupIds, g.Id)
 			p.Kinds, p.Bodies = append(p.Kinds, "text"), append(p.Bodies, fmt.Sprintf("before %d", i))
-			p.ClientMsgIds = append(p.ClientMsgIds, "")
+			p.ClientMsgIds, p.MediaKinds = append(p.ClientMsgIds, ""), append(p.MediaKinds, "")
 		}
 		rows, err := q.MessageCommitBatch(f.ctx, p)
 		if err != nil || len(rows) != n {

@@ -52,33 +52,43 @@ func TestLeaveGroup(t *testing.T) {
 	f := setup(t)
 	a, b, c := f.newUser("leave"), f.newUser("leave"), f.newUser("leave")
 	id := freshGroupID()
-	f.mustJoinGroup(a, id)
+	f.mustJoinGroup(a, id) // a creates it: the owner
 	f.mustJoinGroup(b, id)
 
+	// The owner cannot leave while others remain.
 	resp := f.leaveGroup(a, id)
-	wantStatus(t, "leave", resp.HTTPResponse, resp.Body, http.StatusOK, "退出群聊成功")
-	if gs := f.groups(a); len(gs) != 0 {
-		t.Errorf("a's groups after leaving = %+v", gs)
-	}
-	if got := f.group(b, id); got.MemberCount != 1 || got.Owner != a.account {
-		t.Errorf("group after the owner left = %+v, want memberCount 1, owner kept", got)
+	wantStatus(t, "owner leaves", resp.HTTPResponse, resp.Body, http.StatusForbidden, "群主需先转让群聊才能退出")
+	if got := f.group(a, id); got.MemberCount != 2 {
+		t.Errorf("group after the owner's refused leave = %+v, want memberCount 2", got)
 	}
 
-	resp = f.leaveGroup(a, id)
+	resp = f.leaveGroup(b, id)
+	wantStatus(t, "leave", resp.HTTPResponse, resp.Body, http.StatusOK, "退出群聊成功")
+	if gs := f.groups(b); len(gs) != 0 {
+		t.Errorf("b's groups after leaving = %+v", gs)
+	}
+	if got := f.group(a, id); got.MemberCount != 1 || got.Owner != a.account {
+		t.Errorf("group after b left = %+v, want memberCount 1, owner a", got)
+	}
+
+	resp = f.leaveGroup(b, id)
 	wantStatus(t, "leave again", resp.HTTPResponse, resp.Body, http.StatusNotFound, "不在群聊中")
 	resp = f.leaveGroup(c, id)
 	wantStatus(t, "leave by a non-member", resp.HTTPResponse, resp.Body, http.StatusNotFound, "不在群聊中")
 	resp = f.leaveGroup(c, freshGroupID())
 	wantStatus(t, "leave an unknown group", resp.HTTPResponse, resp.Body, http.StatusNotFound, "不在群聊中")
 
-	// The last member leaves: the group stays, empty, with its name and owner.
-	resp = f.leaveGroup(b, id)
+	// The last member, the owner, leaves: the group is dissolved, and its
+	// id is never used again.
+	resp = f.leaveGroup(a, id)
 	wantStatus(t, "last member leaves", resp.HTTPResponse, resp.Body, http.StatusOK, "退出群聊成功")
-	g := f.mustJoinGroup(c, id)
-	want := models.Group{Id: id, Name: fmt.Sprintf("群聊%d", id), Owner: a.account, MemberCount: 1, JoinPolicy: models.JoinPolicyOpen, HistoryVisibility: models.HistoryVisibilityShared}
-	if g != want {
-		t.Errorf("rejoining the empty group: %+v, want %+v", g, want)
+	if gs := f.groups(a); len(gs) != 0 {
+		t.Errorf("a's groups after leaving = %+v", gs)
 	}
+	join := f.joinGroup(c, id)
+	wantStatus(t, "join the dissolved group", join.HTTPResponse, join.Body, http.StatusNotFound, "群聊已解散")
+	join = f.joinGroup(a, id)
+	wantStatus(t, "its owner joins the dissolved group", join.HTTPResponse, join.Body, http.StatusNotFound, "群聊已解散")
 }
 
 func TestCreateGroup(t *testing.T) {
