@@ -615,9 +615,9 @@ function multipart(file, fileName) {
 
 // web/client/socket.ts
 var serverFrameTypes = {
-  user: ["connected", "users", "message", "ack", "error", "presence", "recall", "receipt", "typing", "joinRequest", "joinRequestAnswered", "friendRequest", "friendAdded", "friendRemoved"],
+  user: ["connected", "users", "message", "ack", "error", "presence", "recall", "receipt", "typing", "joinRequest", "joinRequestAnswered", "friendRequest", "friendAdded", "friendRemoved", "event"],
   direct: ["connected", "message", "ack", "error", "recall", "receipt", "typing"],
-  group: ["connected", "group.presence", "group.online", "message", "ack", "error", "recall", "receipt", "typing"]
+  group: ["connected", "group.presence", "group.online", "message", "ack", "error", "recall", "receipt", "typing", "event"]
 };
 var FrameParseError = class extends Error {
   raw;
