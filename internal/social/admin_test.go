@@ -433,6 +433,10 @@ func TestDissolveGroup(t *testing.T) {
 	f.want("admin dissolves", f.dissolve(ad, g), http.StatusForbidden, "仅群主可以操作")
 	socks := []*wstest.Conn{f.groupSocket(m, g), f.groupSocket(ad, g), f.groupSocket(o, g)}
 	userSock := f.userSocket(m)
+	// The socket is live once it has the last event before the dissolve
+	// (ad's role), caught up from m's cursor.
+	for userSock.NextOf("event")["event"] != "role" {
+	}
 	f.wantOK("dissolve", f.dissolve(o, g))
 	for i, s := range socks {
 		if code := s.Closed(); code != 4003 {
@@ -442,7 +446,7 @@ func TestDissolveGroup(t *testing.T) {
 	for {
 		ev := userSock.NextOf("event")
 		if ev["event"] != "dissolve" {
-			continue // the joins and the role before it
+			t.Fatalf("member's user socket got %v, want the dissolve event", ev)
 		}
 		if ev["actor"] != o.account || ev["text"] != o.account+"解散了群聊" {
 			t.Errorf("member's user socket got %v, want the dissolve event", ev)
@@ -524,8 +528,6 @@ func TestGroupTimeline(t *testing.T) {
 	f.mustJoinGroup(late.user, g)
 	f.wantOK("kick", f.kick(o, g, late.account))
 	f.wantOK("transfer", f.transfer(o, g, m.account))
-	resp := f.leaveGroup(o.user, g)
-	wantStatus(t, "leave", resp.HTTPResponse, resp.Body, http.StatusOK, "退出群聊成功")
 
 	type step struct{ event, text string }
 	want := []step{
@@ -544,9 +546,9 @@ func TestGroupTimeline(t *testing.T) {
 		{"leave", "用户" + o.account + "退出群聊"},
 	}
 	// check reads the steps from frames in seq order 1, 2, ...
-	check := func(what string, next func() map[string]any, from int) {
+	check := func(what string, next func() map[string]any, from, to int) {
 		t.Helper()
-		for i, w := range want[from:] {
+		for i, w := range want[from:to] {
 			fr := next()
 			seq := from + i + 1
 			if fr["seq"] != float64(seq) {
@@ -576,21 +578,25 @@ func TestGroupTimeline(t *testing.T) {
 			}
 		}
 	}
+	// The owner's user and group sockets, open from before the first
+	// join, get everything up to the transfer; then the owner leaves,
+	// which closes its group socket (whether its own leave event reaches
+	// it before is not promised).
+	n := len(want)
+	check("owner's user socket", timeline(ownerSock), 0, n-1)
+	check("owner's group socket", timeline(groupSock), 0, n-1)
+	resp := f.leaveGroup(o.user, g)
+	wantStatus(t, "leave", resp.HTTPResponse, resp.Body, http.StatusOK, "退出群聊成功")
 	// The member's user socket opened after its join: it starts at its
-	// own join event, where its cursor started.
-	check("member's user socket", timeline(msock), 1)
-	// The owner's user and group sockets were open from before the join,
-	// until the owner left: the leave closes the group socket after its
-	// own leave event.
-	check("owner's user socket", timeline(ownerSock), 0)
-	check("owner's group socket", timeline(groupSock), 0)
+	// own join event, where its cursor started, and gets the leave too.
+	check("member's user socket", timeline(msock), 1, n)
 	if code := groupSock.Closed(); code != 4003 {
 		t.Errorf("owner's group socket closed with %d after leaving, want 4003", code)
 	}
 
 	// sync from 0 replays everything in order.
 	msock.SendJSON(models.SyncFrame{Type: "sync", GroupId: &g, AfterSeq: 0})
-	check("sync", timeline(msock), 0)
+	check("sync", timeline(msock), 0, n)
 
 	// History lists the events in place, as messages carrying them.
 	hist, _ := f.history(m, g)
