@@ -25,7 +25,7 @@ func (f *fixture) newMember(prefix string) member {
 	f.t.Helper()
 	account := fmt.Sprintf("%s_%s_%d", prefix, runTag, accountSeq.Add(1))
 	token := f.env.Register(f.t, account)
-	return member{user: user{account: account, auth: testenv.Auth(token)}, token: token}
+	return member{user: user{account: account, token: token, auth: testenv.Auth(token)}, token: token}
 }
 
 // adminGroup makes a group of owner o, admin ad and plain members ms.
@@ -146,15 +146,6 @@ func (f *fixture) dial(path string, m member) *wstest.Conn {
 	return wstest.MustDial(f.t, f.env.WebSocketURL(path), m.token)
 }
 
-// userSocket opens m's user socket, past its opening frames.
-func (f *fixture) userSocket(m member) *wstest.Conn {
-	f.t.Helper()
-	c := f.dial("/websocket/"+m.account, m)
-	c.NextOf("connected")
-	c.NextOf("users")
-	return c
-}
-
 // groupSocket opens m's socket of group g, past its opening frames.
 func (f *fixture) groupSocket(m member, g int64) *wstest.Conn {
 	f.t.Helper()
@@ -219,7 +210,7 @@ func TestKickMember(t *testing.T) {
 	f.want("admin kicks itself", f.kick(ad, g, ad.account), http.StatusBadRequest, "不能对自己执行该操作")
 
 	groupSock := f.groupSocket(m, g)
-	userSock := f.userSocket(m)
+	userSock := f.userSocket(m.user)
 	f.wantOK("admin kicks a member", f.kick(ad, g, m.account))
 	if code := groupSock.Closed(); code != 4003 {
 		t.Errorf("kicked member's group socket closed with %d, want 4003", code)
@@ -233,12 +224,12 @@ func TestKickMember(t *testing.T) {
 	f.want("kick a non-member", f.kick(ad, g, m.account), http.StatusNotFound, "对方不是群成员")
 	// The user socket no longer carries the group: a message sent after
 	// the kick does not reach it, while a direct message sent later does.
-	ack := send(f.userSocket(o), g, "after the kick", "k-1")
+	ack := send(f.userSocket(o.user), g, "after the kick", "k-1")
 	if ack["type"] != "ack" {
 		t.Fatalf("owner's send: %v", ack)
 	}
 	f.mustAddFriend(o.user, m.account)
-	oc := f.userSocket(o)
+	oc := f.userSocket(o.user)
 	oc.SendJSON(models.SendFrame{Type: "send", To: &m.account, Text: "direct"})
 	for {
 		fr := userSock.Next()
@@ -336,7 +327,7 @@ func TestMuteMember(t *testing.T) {
 	if until == nil || until.Before(before.Add(590*time.Second)) || until.After(time.Now().Add(610*time.Second)) {
 		t.Fatalf("mutedUntil %v, want about 10 minutes from now", until)
 	}
-	sock := f.userSocket(m)
+	sock := f.userSocket(m.user)
 	e := send(sock, g, "while muted", "m-1")
 	if e["type"] != "error" || e["code"] != float64(403) || e["message"] != "禁言中" || e["clientMsgId"] != "m-1" {
 		t.Fatalf("muted send answered %v", e)
@@ -345,7 +336,7 @@ func TestMuteMember(t *testing.T) {
 		t.Fatalf("error frame's mutedUntil %v, want %v", e["mutedUntil"], until)
 	}
 	// Nothing stored; other members still send.
-	if a := send(f.userSocket(ad), g, "admin speaks", "a-1"); a["type"] != "ack" {
+	if a := send(f.userSocket(ad.user), g, "admin speaks", "a-1"); a["type"] != "ack" {
 		t.Fatalf("admin's send %v", a)
 	}
 	hist, _ := f.history(o, g)
@@ -376,7 +367,7 @@ func TestMuteGroup(t *testing.T) {
 	if got := f.group(m.user, g); !got.Muted {
 		t.Fatalf("getGroups %+v, want muted", got)
 	}
-	e := send(f.userSocket(m), g, "muted group", "m-1")
+	e := send(f.userSocket(m.user), g, "muted group", "m-1")
 	if e["type"] != "error" || e["code"] != float64(403) || e["message"] != "禁言中" {
 		t.Fatalf("member's send in a muted group: %v", e)
 	}
@@ -384,12 +375,12 @@ func TestMuteGroup(t *testing.T) {
 		t.Fatalf("a group mute names no end: %v", e)
 	}
 	for _, u := range []member{o, ad} {
-		if a := send(f.userSocket(u), g, "may speak", "s-"+u.account); a["type"] != "ack" {
+		if a := send(f.userSocket(u.user), g, "may speak", "s-"+u.account); a["type"] != "ack" {
 			t.Fatalf("%s's send in a muted group: %v", u.account, a)
 		}
 	}
 	f.wantOK("unmute", f.muteGroup(o, g, false))
-	if a := send(f.userSocket(m), g, "unmuted", "m-2"); a["type"] != "ack" {
+	if a := send(f.userSocket(m.user), g, "unmuted", "m-2"); a["type"] != "ack" {
 		t.Fatalf("member's send after unmuting: %v", a)
 	}
 }
@@ -432,7 +423,7 @@ func TestDissolveGroup(t *testing.T) {
 
 	f.want("admin dissolves", f.dissolve(ad, g), http.StatusForbidden, "仅群主可以操作")
 	socks := []*wstest.Conn{f.groupSocket(m, g), f.groupSocket(ad, g), f.groupSocket(o, g)}
-	userSock := f.userSocket(m)
+	userSock := f.userSocket(m.user)
 	// The socket is live once it has the last event before the dissolve
 	// (ad's role), caught up from m's cursor.
 	for userSock.NextOf("event")["event"] != "role" {
@@ -502,14 +493,14 @@ func TestGroupTimeline(t *testing.T) {
 	o, m, late := f.newMember("timeline"), f.newMember("timeline"), f.newMember("timeline")
 	g := freshGroupID()
 	f.mustJoinGroup(o.user, g)
-	ownerSock := f.userSocket(o)
+	ownerSock := f.userSocket(o.user)
 	groupSock := f.groupSocket(o, g)
 	f.mustJoinGroup(m.user, g)
 	name := "新名字"
 	ann := "公告"
-	msock := f.userSocket(m)
+	msock := f.userSocket(m.user)
 	// From another socket of m's: msock gets the message frame.
-	if a := send(f.userSocket(m), g, "hello", "h-1"); a["type"] != "ack" {
+	if a := send(f.userSocket(m.user), g, "hello", "h-1"); a["type"] != "ack" {
 		t.Fatalf("send %v", a)
 	}
 	f.wantOK("role", f.setRole(o, g, m.account, "admin"))

@@ -84,9 +84,10 @@ func TestJoinedHistoryVisibility(t *testing.T) {
 	}
 	zero := int64(0)
 
-	// Before anything is said after the join.
-	if got := history(joined.Id, nil); len(got) != 0 {
-		t.Errorf("joined group's newest page: %v, want nothing", got)
+	// Before anything is said after the join: the newcomer's own join
+	// event (seq 4) only, which is no last message and not unread.
+	if got := history(joined.Id, nil); !slices.Equal(got, []int64{4}) {
+		t.Errorf("joined group's newest page: %v, want the join event", got)
 	}
 	if c := conversation(joined.Id); c.LastMessage != nil || c.Unread != 0 {
 		t.Errorf("joined group in the conversation list: last %+v, unread %d; want none", c.LastMessage, c.Unread)
@@ -98,21 +99,22 @@ func TestJoinedHistoryVisibility(t *testing.T) {
 	for _, g := range []models.Group{joined, shared} {
 		commitGroupMessages(t, f, q, g.Id, owner.account, 2)
 	}
-	if got := history(joined.Id, nil); !slices.Equal(got, []int64{4, 5}) {
-		t.Errorf("joined group's newest page: %v, want [4 5]", got)
+	if got := history(joined.Id, nil); !slices.Equal(got, []int64{4, 5, 6}) {
+		t.Errorf("joined group's newest page: %v, want [4 5 6]", got)
 	}
-	if got := history(joined.Id, &zero); !slices.Equal(got, []int64{4, 5}) {
-		t.Errorf("joined group after seq 0: %v, want [4 5]", got)
+	if got := history(joined.Id, &zero); !slices.Equal(got, []int64{4, 5, 6}) {
+		t.Errorf("joined group after seq 0: %v, want [4 5 6]", got)
 	}
-	if got := history(shared.Id, &zero); !slices.Equal(got, []int64{1, 2, 3, 4, 5}) {
-		t.Errorf("shared group after seq 0: %v, want all five", got)
+	if got := history(shared.Id, &zero); !slices.Equal(got, []int64{1, 2, 3, 4, 5, 6}) {
+		t.Errorf("shared group after seq 0: %v, want all six", got)
 	}
-	if c := conversation(joined.Id); c.LastMessage == nil || c.LastMessage.Seq != 5 || c.Unread != 2 {
-		t.Errorf("joined group in the conversation list: last %+v, unread %d; want seq 5, 2 unread", c.LastMessage, c.Unread)
+	if c := conversation(joined.Id); c.LastMessage == nil || c.LastMessage.Seq != 6 || c.Unread != 2 {
+		t.Errorf("joined group in the conversation list: last %+v, unread %d; want seq 6, 2 unread", c.LastMessage, c.Unread)
 	}
 
 	// A sync from 0 replays from the join on, on a user socket and on a
-	// group socket; the shared group's replays everything. The sockets ack
+	// group socket; the shared group's replays everything. (Message skips
+	// the join events at seq 4.) The sockets ack
 	// nothing (ack=1), so that each starts from the join's delivery cursor.
 	dial := func(path string) *wstest.Conn {
 		t.Helper()
@@ -124,11 +126,11 @@ func TestJoinedHistoryVisibility(t *testing.T) {
 		m := userSock.Message()
 		caught[*m.GroupId] = append(caught[*m.GroupId], m.Seq)
 	}
-	if !slices.Equal(caught[joined.Id], []int64{4, 5}) || !slices.Equal(caught[shared.Id], []int64{4, 5}) {
-		t.Fatalf("catch-up of the user socket: %v, want seqs 4 and 5 of each group", caught)
+	if !slices.Equal(caught[joined.Id], []int64{5, 6}) || !slices.Equal(caught[shared.Id], []int64{5, 6}) {
+		t.Fatalf("catch-up of the user socket: %v, want seqs 5 and 6 of each group", caught)
 	}
 	userSock.SendJSON(map[string]any{"type": "sync", "groupId": joined.Id, "afterSeq": 0})
-	for _, want := range []int64{4, 5} {
+	for _, want := range []int64{5, 6} {
 		if m := userSock.Message(); m.Seq != want || *m.GroupId != joined.Id {
 			t.Fatalf("sync of the joined group on a user socket: %+v, want seq %d", m, want)
 		}
@@ -136,7 +138,7 @@ func TestJoinedHistoryVisibility(t *testing.T) {
 	for _, tc := range []struct {
 		g    models.Group
 		want []int64
-	}{{joined, []int64{4, 5, 4, 5}}, {shared, []int64{4, 5, 1, 2, 3, 4, 5}}} {
+	}{{joined, []int64{5, 6, 5, 6}}, {shared, []int64{5, 6, 1, 2, 3, 5, 6}}} {
 		sock := dial(fmt.Sprintf("/websocket/%d/%s", tc.g.Id, newcomer.account))
 		sock.NextOf("group.online")
 		var got []int64
