@@ -609,3 +609,33 @@ func TestGroupTimeline(t *testing.T) {
 		t.Fatalf("rename event %+v", rn)
 	}
 }
+
+// TestAdmittedJoinsAreEvents: a member added by an invitation or by an
+// accepted join request joins the timeline like one who joined an open
+// group: a join event whose actor is who let them in.
+func TestAdmittedJoinsAreEvents(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	o, invited, asked := f.newMember("admit"), f.newMember("admit"), f.newMember("admit")
+	g := f.createGroupWith(o.user, "approval", policy(models.JoinPolicyApproval), nil).Id
+	sock := f.userSocket(o.user)
+
+	inv := f.invite(o.user, g, invited.account)
+	wantStatus(t, "invite", inv.HTTPResponse, inv.Body, http.StatusOK, "")
+	req := f.mustRequestJoin(asked.user, g, "")
+	ans := f.answer(o.user, req.Id, true)
+	wantStatus(t, "accept", ans.HTTPResponse, ans.Body, http.StatusOK, "")
+
+	for _, target := range []string{invited.account, asked.account} {
+		var ev map[string]any
+		for ev = sock.NextOf("event"); ev["event"] != "join"; ev = sock.NextOf("event") {
+		}
+		if ev["actor"] != o.account || ev["target"] != target || ev["text"] != o.account+"将用户"+target+"加入群聊" {
+			t.Fatalf("join event %v, want %s let in by %s", ev, target, o.account)
+		}
+	}
+	hist, _ := f.history(asked, g)
+	if len(hist) == 0 || hist[len(hist)-1].Event == nil || *hist[len(hist)-1].Event.Target != asked.account {
+		t.Fatalf("the accepted member's history %+v, want its join event last", hist)
+	}
+}
