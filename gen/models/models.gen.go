@@ -944,8 +944,8 @@ type ErrorFrameType string
 // is delivered, acknowledged and replayed (catch-up, `sync`) like a
 // message, on user sockets and group sockets alike, so that a member
 // away at the time gets it in order when it comes back. `actor` made
-// the change; `target` is the member it concerns (kick, role, mute,
-// transfer; for join and leave the actor itself). `text` is the
+// the change; `target` is the member it concerns (join, leave, kick,
+// role, mute, transfer). `text` is the
 // change as one plain Chinese line, in the style of the original
 // system's group announcements (用户X上线): a client that does not know
 // `event` frames and shows the `text` of frames shows that line, and
@@ -963,7 +963,9 @@ type EventFrame struct {
 	// Announcement An `announcement` event's new announcement.
 	Announcement *string `json:"announcement,omitempty"`
 
-	// Event What changed: `join` and `leave` (the actor joined or left), `kick`
+	// Event What changed: `join` (`target` joined: by itself as the actor, or
+	// let in by the actor, who invited it or accepted its join request),
+	// `leave` (the actor left), `kick`
 	// (the actor removed `target`), `role` (`target` got `role`), `mute`
 	// (`target` may not send until `mutedUntil`; absent: the mute was
 	// lifted), `muteGroup` (`muted`), `rename` (`name`), `announcement`
@@ -1169,7 +1171,9 @@ type GroupEnvelope struct {
 	Message string `json:"message"`
 }
 
-// GroupEventKind What changed: `join` and `leave` (the actor joined or left), `kick`
+// GroupEventKind What changed: `join` (`target` joined: by itself as the actor, or
+// let in by the actor, who invited it or accepted its join request),
+// `leave` (the actor left), `kick`
 // (the actor removed `target`), `role` (`target` got `role`), `mute`
 // (`target` may not send until `mutedUntil`; absent: the mute was
 // lifted), `muteGroup` (`muted`), `rename` (`name`), `announcement`
@@ -1482,8 +1486,8 @@ type MessageFrame struct {
 	// is delivered, acknowledged and replayed (catch-up, `sync`) like a
 	// message, on user sockets and group sockets alike, so that a member
 	// away at the time gets it in order when it comes back. `actor` made
-	// the change; `target` is the member it concerns (kick, role, mute,
-	// transfer; for join and leave the actor itself). `text` is the
+	// the change; `target` is the member it concerns (join, leave, kick,
+	// role, mute, transfer). `text` is the
 	// change as one plain Chinese line, in the style of the original
 	// system's group announcements (用户X上线): a client that does not know
 	// `event` frames and shows the `text` of frames shows that line, and
