@@ -14,6 +14,12 @@ export type Group = Schemas["Group"];
 export type Envelope = Schemas["Envelope"];
 export type MessageFrame = Schemas["MessageFrame"];
 export type MessageKind = Schemas["MessageKind"];
+export type GroupMember = Schemas["GroupMember"];
+export type GroupRole = Schemas["GroupRole"];
+export type EventFrame = Schemas["EventFrame"];
+export type FriendRequest = Schemas["FriendRequest"];
+export type FriendPolicy = Schemas["FriendPolicy"];
+export type JoinRequest = Schemas["JoinRequest"];
 
 /** A refusal from the server: the envelope, its status and Retry-After. */
 export class TimError extends Error {
