@@ -1,6 +1,7 @@
 // Tim's web chat client, the reference use of web/client: register and log
-// in, friends with presence, groups, one-to-one and group chat with history
-// and pictures, avatars. Plain TypeScript and DOM. `make generate` bundles
+// in, friends with presence, friend requests and blocks, groups with their
+// members, roles and administration, one-to-one and group chat with
+// history and pictures, avatars. Plain TypeScript and DOM. `make generate` bundles
 // it (esbuild, pinned in web/package.json) into gen/webassets,
 // which the server embeds and serves at /.
 //
@@ -14,10 +15,28 @@
 //   seq of each ack), so the server's delivery cursor moves exactly past
 //   what the page got; a page opened later (after a reload, or on another
 //   device) first receives everything sent after that: the offline messages.
-import { TimClient, TimError, unwrap, type Group, type MessageFrame, type MessageKind, type User } from "../client/client.js";
+//   The same socket brings a group's events (kicks, mutes, renames, …),
+//   acknowledged like messages and shown as lines in the conversation, and
+//   the notices of friend and join requests.
+import {
+  TimClient,
+  TimError,
+  unwrap,
+  type EventFrame,
+  type FriendPolicy,
+  type FriendRequest,
+  type Group,
+  type GroupMember,
+  type GroupRole,
+  type JoinRequest,
+  type MessageFrame,
+  type MessageKind,
+  type User,
+} from "../client/client.js";
 import { TimSocket, type UserServerFrame } from "../client/socket.js";
 import { Conversations, directKey, groupKey, keyOf, parseKey, type ConvKey } from "./conversations.js";
 import { byId, field, h } from "./dom.js";
+import { asMessage, clock, eventLine } from "./events.js";
 
 const ui = {
   status: byId("status", HTMLParagraphElement),
@@ -38,6 +57,24 @@ const ui = {
   joinGroupForm: byId("join-group-form", HTMLFormElement),
   convTitle: byId("conv-title", HTMLHeadingElement),
   leaveGroup: byId("leave-group", HTMLButtonElement),
+  requestsSection: byId("requests-section", HTMLElement),
+  requests: byId("friend-requests", HTMLUListElement),
+  sentSection: byId("sent-section", HTMLElement),
+  sent: byId("sent-requests", HTMLUListElement),
+  blocksSection: byId("blocks-section", HTMLElement),
+  blocks: byId("blocks", HTMLUListElement),
+  profileForm: byId("profile-form", HTMLFormElement),
+  blockContact: byId("block-contact", HTMLButtonElement),
+  groupInfo: byId("group-info", HTMLButtonElement),
+  announcement: byId("announcement", HTMLParagraphElement),
+  groupPanel: byId("group-panel", HTMLElement),
+  members: byId("members", HTMLUListElement),
+  joinRequestsPart: byId("join-requests-part", HTMLDivElement),
+  joinRequests: byId("join-requests", HTMLUListElement),
+  groupAdmin: byId("group-admin", HTMLDivElement),
+  renameForm: byId("rename-form", HTMLFormElement),
+  announcementForm: byId("announcement-form", HTMLFormElement),
+  muteGroup: byId("mute-group", HTMLInputElement),
   messages: byId("messages", HTMLOListElement),
   sendForm: byId("send-form", HTMLFormElement),
   pictureFile: byId("picture-file", HTMLInputElement),
@@ -77,6 +114,8 @@ function on<E extends Event>(target: EventTarget, type: string, handler: (ev: E)
 interface Session {
   token: string;
   user: User;
+  /** The friend policy this page last set; the server shows it only when it is changed. */
+  friendPolicy?: FriendPolicy;
 }
 
 const sessionKey = "tim.session";
@@ -107,6 +146,16 @@ class Chat {
   convs = new Conversations();
   open: ConvKey | undefined;
   socket: TimSocket<"user"> | undefined;
+  /** Pending friend requests to me (in) and from me (out), newest first. */
+  requestsIn: FriendRequest[] = [];
+  requestsOut: FriendRequest[] = [];
+  /** The accounts I block. */
+  blocked: User[] = [];
+  friendPolicy: FriendPolicy | undefined;
+  /** The open group's members and join requests, while its panel is open. */
+  panelOpen = false;
+  members: GroupMember[] = [];
+  joinRequests: JoinRequest[] = [];
   #stopped = false;
   #retries = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -117,9 +166,10 @@ class Chat {
   /** The elements of the open conversation's messages, by id. */
   #shown = new Map<number, HTMLLIElement>();
 
-  constructor(client: TimClient, me: User) {
+  constructor(client: TimClient, me: User, friendPolicy?: FriendPolicy) {
     this.client = client;
     this.me = me;
+    this.friendPolicy = friendPolicy;
   }
 
   async start(): Promise<void> {
@@ -128,7 +178,8 @@ class Chat {
     ui.me.hidden = false;
     this.renderMe();
     this.renderConversation();
-    await Promise.all([this.loadFriends(), this.loadGroups()]);
+    this.renderProfile();
+    await Promise.all([this.loadFriends(), this.loadGroups(), this.loadRequests(), this.loadBlocks()]);
     this.connect();
   }
 
@@ -169,7 +220,7 @@ class Chat {
         this.online = new Set(f.users.slice(1).map((u) => u.account));
         this.setConnected(true);
         this.renderLists();
-        if (again) void Promise.all([this.loadFriends(), this.loadGroups()]).catch(report);
+        if (again) void Promise.all([this.loadFriends(), this.loadGroups(), this.loadRequests(), this.loadBlocks()]).catch(report);
         break;
       }
       case "presence":
@@ -209,10 +260,96 @@ class Chat {
         this.receive(s, m);
         break;
       }
-      case "error":
-        say(`${f.message} (${f.code})`, "error");
+      case "error": {
+        // A refused send: nothing was stored, and no ack will come.
+        if (f.clientMsgId !== undefined) this.#pending.delete(f.clientMsgId);
+        const until = f.mutedUntil === undefined ? "" : ` until ${clock(f.mutedUntil)}`;
+        say(`${f.message}${until} (${f.code})`, "error");
+        break;
+      }
+      case "event": {
+        const key = groupKey(f.groupId);
+        // An event that takes the group from this account is not acked:
+        // the account has no cursor there any more (the ack would be refused).
+        const lost = f.event === "dissolve" || (f.event === "kick" && f.target === this.me.account);
+        if (!lost) this.ack(s, key, f.seq);
+        const isNew = this.convs.add(key, asMessage(f));
+        if (key === this.open) this.renderMessages();
+        if (isNew) this.onEvent(f);
+        break;
+      }
+      case "friendRequest": {
+        const r: FriendRequest = { id: f.id, from: f.from, to: this.me.account, message: f.message, time: f.time, status: "pending" };
+        this.requestsIn = [r, ...this.requestsIn.filter((x) => x.id !== f.id)];
+        this.renderRequests();
+        say(`${f.from} asks to be your friend`);
+        break;
+      }
+      case "friendAdded":
+        this.requestsIn = this.requestsIn.filter((r) => r.from !== f.account);
+        this.requestsOut = this.requestsOut.filter((r) => r.to !== f.account);
+        this.renderRequests();
+        void this.loadFriends().catch(report);
+        say(`${f.account} is now your friend`);
+        break;
+      case "friendRemoved":
+        if (this.open === directKey(f.account)) this.openConversation(undefined);
+        void this.loadFriends().catch(report);
+        break;
+      case "joinRequest":
+        if (this.panelOpen && this.open === groupKey(f.groupId)) void this.loadMembers(f.groupId).catch(report);
+        say(`${f.account} asks to join ${this.groupName(f.groupId)}`);
+        break;
+      case "joinRequestAnswered":
+        if (f.accepted) void this.loadGroups().catch(report);
+        say(f.accepted ? `You joined ${this.groupName(f.groupId)}` : `Your request to join #${f.groupId} was declined`);
         break;
     }
+  }
+
+  /** onEvent applies what a group's new event changes beyond its line in the conversation. */
+  onEvent(e: EventFrame): void {
+    const me = this.me.account;
+    const panel = this.panelOpen && this.open === groupKey(e.groupId);
+    switch (e.event) {
+      case "kick":
+      case "dissolve":
+        if (e.event === "dissolve" || e.target === me) {
+          // This account lost the group: it leaves the list and the view.
+          const name = this.groupName(e.groupId);
+          this.dropGroup(e.groupId);
+          say(e.event === "kick" ? `You were removed from ${name} by ${this.nameOf(e.actor)}` : `${name} was dissolved`);
+          return;
+        }
+        break;
+      case "mute":
+        if (e.target === me) {
+          say(e.mutedUntil === undefined ? `You may send in ${this.groupName(e.groupId)} again` : `You are muted in ${this.groupName(e.groupId)} until ${clock(e.mutedUntil)}`);
+        }
+        break;
+      case "rename":
+      case "announcement":
+      case "muteGroup":
+      case "transfer":
+        void this.loadGroups().catch(report);
+        break;
+      case "join":
+        if (e.actor === me && !this.groups.some((g) => g.id === e.groupId)) void this.loadGroups().catch(report);
+        break;
+    }
+    if (panel) void this.loadMembers(e.groupId).catch(report);
+  }
+
+  /** dropGroup forgets a group this account is no longer in. */
+  dropGroup(id: number): void {
+    this.groups = this.groups.filter((g) => g.id !== id);
+    if (this.open === groupKey(id)) this.openConversation(undefined);
+    this.renderLists();
+  }
+
+  groupName(id: number): string {
+    const g = this.groups.find((x) => x.id === id);
+    return g === undefined ? `#${id}` : `${g.name} #${id}`;
   }
 
   receive(s: TimSocket<"user">, m: MessageFrame): void {
@@ -279,13 +416,173 @@ class Chat {
   async loadGroups(): Promise<void> {
     this.groups = unwrap(await this.client.api.GET("/Tim/getGroups", { params: { query: { account: this.me.account } } })).data;
     if (this.open?.startsWith("g:") && !this.groups.some((g) => groupKey(g.id) === this.open)) this.openConversation(undefined);
+    else if (this.open?.startsWith("g:")) this.renderConversation(); // its name, announcement or mute may have changed
     this.renderLists();
   }
 
-  async addFriend(account: string): Promise<void> {
-    unwrap(await this.client.api.GET("/Tim/addFriend", { params: { query: { UserAccount: this.me.account, FriendAccount: account } } }));
-    await this.loadFriends();
+  /**
+   * addFriend befriends account at once (its policy is open), or sends it
+   * a request (approval), which shows among the sent requests.
+   */
+  async addFriend(account: string, message: string): Promise<void> {
+    const res = await this.client.api.POST("/Tim/addFriend", {
+      params: { query: { UserAccount: this.me.account, FriendAccount: account } },
+      body: message === "" ? {} : { message },
+    });
+    const data = unwrap(res);
+    if (res.response.status === 202) {
+      const r = data.data as FriendRequest;
+      this.requestsOut = [r, ...this.requestsOut.filter((x) => x.id !== r.id)];
+      this.renderRequests();
+      say(`Friend request sent to ${account}`);
+      return;
+    }
+    await Promise.all([this.loadFriends(), this.loadRequests()]);
     this.openConversation(directKey(account));
+  }
+
+  async loadRequests(): Promise<void> {
+    const [inbox, outbox] = await Promise.all(
+      (["in", "out"] as const).map(async (box) =>
+        unwrap(await this.client.api.GET("/Tim/friendRequests", { params: { query: { account: this.me.account, box } } })).data,
+      ),
+    );
+    this.requestsIn = inbox ?? [];
+    this.requestsOut = outbox ?? [];
+    this.renderRequests();
+  }
+
+  async answerRequest(id: number, accept: boolean): Promise<void> {
+    const r = this.requestsIn.find((x) => x.id === id);
+    try {
+      unwrap(await this.client.api.POST("/Tim/answerFriendRequest", { params: { query: { UserAccount: this.me.account, id, accept } } }));
+    } finally {
+      // Answered here, or elsewhere, withdrawn or expired (409): it is no longer pending.
+      this.requestsIn = this.requestsIn.filter((x) => x.id !== id);
+      this.renderRequests();
+    }
+    if (accept) {
+      await this.loadFriends();
+      if (r !== undefined) say(`${r.from} is now your friend`);
+    }
+  }
+
+  async cancelRequest(id: number): Promise<void> {
+    try {
+      unwrap(await this.client.api.POST("/Tim/cancelFriendRequest", { params: { query: { UserAccount: this.me.account, id } } }));
+    } finally {
+      this.requestsOut = this.requestsOut.filter((x) => x.id !== id);
+      this.renderRequests();
+    }
+    say("Friend request withdrawn");
+  }
+
+  async loadBlocks(): Promise<void> {
+    this.blocked = unwrap(await this.client.api.GET("/Tim/blocks", { params: { query: { account: this.me.account } } })).data;
+    this.renderBlocks();
+    this.renderLists();
+    this.renderConversation();
+  }
+
+  isBlocked(account: string): boolean {
+    return this.blocked.some((u) => u.account === account);
+  }
+
+  async setBlocked(account: string, block: boolean): Promise<void> {
+    const query = { query: { UserAccount: this.me.account, TargetAccount: account } };
+    unwrap(await (block ? this.client.api.POST("/Tim/block", { params: query }) : this.client.api.POST("/Tim/unblock", { params: query })));
+    await Promise.all([this.loadBlocks(), this.loadRequests()]);
+    say(block ? `You block ${account}: they cannot send to you or see you online` : `You no longer block ${account}`);
+  }
+
+  async saveProfile(friendPolicy: FriendPolicy): Promise<void> {
+    const profile = unwrap(await this.client.api.POST("/Tim/updateProfile", { params: { query: { UserAccount: this.me.account } }, body: { friendPolicy } })).data;
+    this.friendPolicy = profile.friendPolicy;
+    saveSession({ token: this.client.token ?? "", user: this.me, friendPolicy: this.friendPolicy });
+    this.renderProfile();
+    say("Settings saved");
+  }
+
+  // -- a group's members and administration --
+
+  /** loadMembers reads the open group's members and, for its owner and admins, its join requests. */
+  async loadMembers(id: number): Promise<void> {
+    const members = unwrap(await this.client.api.GET("/Tim/getGroupMembers", { params: { query: { account: this.me.account, GroupID: id } } })).data;
+    if (this.open !== groupKey(id)) return;
+    this.members = members;
+    const role = this.myRole();
+    this.joinRequests =
+      role === "owner" || role === "admin"
+        ? unwrap(await this.client.api.GET("/Tim/joinRequests", { params: { query: { account: this.me.account, GroupID: id } } })).data
+        : [];
+    this.renderPanel();
+  }
+
+  myRole(): GroupRole | undefined {
+    return this.members.find((m) => m.account === this.me.account)?.role;
+  }
+
+  /** The group of the open conversation, if it is one. */
+  openGroupId(): number | undefined {
+    const c = this.open === undefined ? undefined : parseKey(this.open);
+    return c?.kind === "group" ? c.id : undefined;
+  }
+
+  async memberAction(action: string, account: string): Promise<void> {
+    const id = this.openGroupId();
+    if (id === undefined) return;
+    const query = { UserAccount: this.me.account, GroupID: id, TargetAccount: account };
+    switch (action) {
+      case "kick":
+        unwrap(await this.client.api.POST("/Tim/kickMember", { params: { query } }));
+        break;
+      case "mute":
+        unwrap(await this.client.api.POST("/Tim/muteMember", { params: { query: { ...query, seconds: 600 } } }));
+        break;
+      case "unmute":
+        unwrap(await this.client.api.POST("/Tim/muteMember", { params: { query: { ...query, seconds: 0 } } }));
+        break;
+      case "admin":
+      case "member":
+        unwrap(await this.client.api.POST("/Tim/setGroupRole", { params: { query: { ...query, role: action } } }));
+        break;
+      default:
+        return;
+    }
+    await this.loadMembers(id);
+  }
+
+  async updateGroup(body: { name?: string; announcement?: string }): Promise<void> {
+    const id = this.openGroupId();
+    if (id === undefined) return;
+    unwrap(await this.client.api.POST("/Tim/updateGroup", { params: { query: { UserAccount: this.me.account, GroupID: id } }, body }));
+    await this.loadGroups();
+    say("Group updated");
+  }
+
+  async setGroupMuted(muted: boolean): Promise<void> {
+    const id = this.openGroupId();
+    if (id === undefined) return;
+    unwrap(await this.client.api.POST("/Tim/muteGroup", { params: { query: { UserAccount: this.me.account, GroupID: id, muted } } }));
+    await this.loadGroups();
+  }
+
+  async answerJoin(requestId: number, accept: boolean): Promise<void> {
+    const id = this.openGroupId();
+    try {
+      unwrap(await this.client.api.POST("/Tim/answerJoinRequest", { params: { query: { UserAccount: this.me.account, id: requestId, accept } } }));
+    } finally {
+      this.joinRequests = this.joinRequests.filter((r) => r.id !== requestId);
+      this.renderPanel();
+    }
+    if (id !== undefined) await this.loadMembers(id);
+  }
+
+  togglePanel(): void {
+    this.panelOpen = !this.panelOpen;
+    const id = this.openGroupId();
+    this.renderPanel();
+    if (this.panelOpen && id !== undefined) void this.loadMembers(id).catch(report);
   }
 
   async createGroup(name: string): Promise<void> {
@@ -296,9 +593,14 @@ class Chat {
   }
 
   async joinGroup(id: number): Promise<void> {
-    const group = unwrap(await this.client.api.POST("/Tim/joinGroup", { params: { query: { UserAccount: this.me.account, GroupID: id } } })).data;
+    const res = await this.client.api.POST("/Tim/joinGroup", { params: { query: { UserAccount: this.me.account, GroupID: id } } });
+    const data = unwrap(res);
+    if (res.response.status === 202) {
+      say(`Asked to join #${id}: its owner or an admin will answer`);
+      return;
+    }
     await this.loadGroups();
-    this.openConversation(groupKey(group.id));
+    this.openConversation(groupKey((data.data as Group).id));
   }
 
   async leaveGroup(id: number): Promise<void> {
@@ -339,6 +641,11 @@ class Chat {
   // -- rendering --
 
   openConversation(key: ConvKey | undefined): void {
+    if (key !== this.open) {
+      this.panelOpen = false;
+      this.members = [];
+      this.joinRequests = [];
+    }
     this.open = key;
     this.#shown.clear();
     if (key !== undefined) {
@@ -368,6 +675,7 @@ class Chat {
             h("span", { class: online ? "dot online" : "dot", "data-online": String(online), title: online ? "online" : "offline" }),
             h("span", { class: "avatar" }, ...avatarContent(this.client, f)),
             h("span", { class: "name" }, f.username === f.account ? f.account : `${f.username} (${f.account})`),
+            this.isBlocked(f.account) ? h("span", { class: "tag" }, "blocked") : null,
             h("span", { class: "unread" }, unreadText(this.convs.unread(key))),
           ),
         );
@@ -402,8 +710,143 @@ class Chat {
       ui.convTitle.textContent = g ? `${g.name} #${g.id}` : `#${c.id}`;
     }
     ui.leaveGroup.hidden = c?.kind !== "group";
+    ui.groupInfo.hidden = c?.kind !== "group";
+    ui.blockContact.hidden = c?.kind !== "direct";
+    if (c?.kind === "direct") {
+      const blocked = this.isBlocked(c.account);
+      ui.blockContact.textContent = blocked ? "Unblock" : "Block";
+      ui.blockContact.dataset["account"] = c.account;
+      ui.blockContact.dataset["block"] = String(!blocked);
+      ui.blockContact.setAttribute("aria-label", `${blocked ? "Unblock" : "Block"} ${this.nameOf(c.account)}`);
+    }
+    const group = c?.kind === "group" ? this.groups.find((g) => g.id === c.id) : undefined;
+    ui.announcement.hidden = !group?.announcement;
+    ui.announcement.textContent = group?.announcement ? `Announcement: ${group.announcement}` : "";
     ui.sendForm.hidden = c === undefined;
+    this.renderPanel();
     this.renderMessages();
+  }
+
+  renderProfile(): void {
+    const select = field(ui.profileForm, "friendPolicy");
+    select.value = this.friendPolicy ?? "";
+  }
+
+  renderRequests(): void {
+    const focused = focusKey(ui.requests);
+    ui.requestsSection.hidden = this.requestsIn.length === 0;
+    ui.requests.replaceChildren(
+      ...this.requestsIn.map((r) =>
+        h(
+          "li",
+          { "data-request-id": r.id, "data-from": r.from },
+          h("span", { class: "who" }, r.from),
+          h("button", { type: "button", "data-answer": "true", "data-id": r.id, "aria-label": `Accept friend request from ${r.from}` }, "Accept"),
+          h("button", { type: "button", class: "secondary", "data-answer": "false", "data-id": r.id, "aria-label": `Reject friend request from ${r.from}` }, "Reject"),
+          r.message === "" ? null : h("span", { class: "note" }, r.message),
+        ),
+      ),
+    );
+    refocus(ui.requests, focused);
+    ui.sentSection.hidden = this.requestsOut.length === 0;
+    ui.sent.replaceChildren(
+      ...this.requestsOut.map((r) =>
+        h(
+          "li",
+          { "data-request-id": r.id, "data-to": r.to },
+          h("span", { class: "who" }, `to ${r.to}`),
+          h("button", { type: "button", class: "secondary", "data-cancel": r.id, "aria-label": `Withdraw friend request to ${r.to}` }, "Withdraw"),
+        ),
+      ),
+    );
+  }
+
+  renderBlocks(): void {
+    ui.blocksSection.hidden = this.blocked.length === 0;
+    ui.blocks.replaceChildren(
+      ...this.blocked.map((u) =>
+        h(
+          "li",
+          { "data-account": u.account },
+          h("span", { class: "who" }, u.username === u.account ? u.account : `${u.username} (${u.account})`),
+          h("button", { type: "button", class: "secondary", "data-unblock": u.account, "aria-label": `Unblock ${u.account}` }, "Unblock"),
+        ),
+      ),
+    );
+  }
+
+  /** renderPanel shows the open group's members, with the actions the viewer's role allows. */
+  renderPanel(): void {
+    const id = this.openGroupId();
+    const open = this.panelOpen && id !== undefined;
+    ui.groupPanel.hidden = !open;
+    ui.groupInfo.setAttribute("aria-expanded", String(open));
+    ui.groupInfo.textContent = open ? "Hide members" : "Members";
+    if (!open) return;
+    const focused = focusKey(ui.groupPanel);
+    const me = this.me.account;
+    const role = this.myRole();
+    const rank = (r: GroupRole | undefined) => (r === "owner" ? 2 : r === "admin" ? 1 : 0);
+    const now = Date.now();
+    ui.members.replaceChildren(
+      ...this.members.map((m) => {
+        const name = this.nameOf(m.account);
+        const muted = m.mutedUntil !== null && Date.parse(m.mutedUntil) > now;
+        // The owner acts on anyone, an admin on members; no one on themself.
+        const outranks = m.account !== me && rank(role) >= 1 && rank(role) > rank(m.role);
+        const actions: Node[] = [];
+        if (outranks) {
+          actions.push(
+            muted
+              ? h("button", { type: "button", class: "secondary", "data-action": "unmute", "data-account": m.account, "aria-label": `Lift ${name}'s mute` }, "Lift mute")
+              : h("button", { type: "button", class: "secondary", "data-action": "mute", "data-account": m.account, "aria-label": `Mute ${name} for 10 minutes` }, "Mute 10 min"),
+          );
+          if (role === "owner") {
+            const next = m.role === "admin" ? "member" : "admin";
+            actions.push(
+              h(
+                "button",
+                { type: "button", class: "secondary", "data-action": next, "data-account": m.account, "aria-label": next === "admin" ? `Make ${name} an admin` : `Make ${name} a plain member` },
+                next === "admin" ? "Make admin" : "Make member",
+              ),
+            );
+          }
+          actions.push(h("button", { type: "button", class: "danger", "data-action": "kick", "data-account": m.account, "aria-label": `Remove ${name} from the group` }, "Remove"));
+        }
+        return h(
+          "li",
+          { "data-account": m.account, "data-role": m.role },
+          h("span", { class: "who" }, m.account === me ? `${name} (you)` : name === m.account ? name : `${name} (${m.account})`),
+          m.role === "member" ? null : h("span", { class: "tag" }, m.role),
+          muted && m.mutedUntil !== null ? h("span", { class: "muted" }, `muted until ${clock(m.mutedUntil)}`) : null,
+          ...actions,
+        );
+      }),
+    );
+    const manager = role === "owner" || role === "admin";
+    ui.joinRequestsPart.hidden = !manager || this.joinRequests.length === 0;
+    ui.joinRequests.replaceChildren(
+      ...this.joinRequests.map((r) =>
+        h(
+          "li",
+          { "data-request-id": r.id, "data-account": r.account },
+          h("span", { class: "who" }, r.account),
+          h("button", { type: "button", "data-join-answer": "true", "data-id": r.id, "aria-label": `Let ${r.account} join` }, "Accept"),
+          h("button", { type: "button", class: "secondary", "data-join-answer": "false", "data-id": r.id, "aria-label": `Reject ${r.account}'s request to join` }, "Reject"),
+          r.message === "" ? null : h("span", { class: "note" }, r.message),
+        ),
+      ),
+    );
+    ui.groupAdmin.hidden = !manager;
+    const group = this.groups.find((g) => g.id === id);
+    if (manager && group !== undefined) {
+      const name = field(ui.renameForm, "name");
+      if (document.activeElement !== name) name.value = group.name;
+      const text = ui.announcementForm.elements.namedItem("announcement");
+      if (text instanceof HTMLTextAreaElement && document.activeElement !== text) text.value = group.announcement;
+      ui.muteGroup.checked = group.muted;
+    }
+    refocus(ui.groupPanel, focused);
   }
 
   renderMessages(): void {
@@ -421,12 +864,20 @@ class Chat {
     ui.messages.scrollTop = ui.messages.scrollHeight;
   }
 
-  /** nameOf is how an account is shown: a friend by name, anyone else by account. */
+  /** nameOf is how an account is shown: itself, a friend or a member of the open group by name, anyone else by account. */
   nameOf(account: string): string {
-    return this.friends.find((u) => u.account === account)?.username ?? account;
+    if (account === this.me.account) return this.me.username;
+    return (this.friends.find((u) => u.account === account) ?? this.members.find((u) => u.account === account))?.username ?? account;
   }
 
   messageElement(m: MessageFrame): HTMLLIElement {
+    if (m.event !== undefined) {
+      return h(
+        "li",
+        { class: "event", "data-id": m.id, "data-seq": m.seq, "data-event": m.event.event, title: new Date(m.time).toLocaleString() },
+        eventLine(m.event, (a) => this.nameOf(a)),
+      );
+    }
     const mine = m.fromUser === this.me.account;
     let body: Node;
     if (m.recalled === true) {
@@ -450,6 +901,23 @@ class Chat {
   }
 }
 
+/**
+ * focusKey names the button inside a list that has the focus by its data
+ * attributes, so that refocus can give the focus back to its replacement
+ * when the list is drawn again: a keyboard user keeps their place.
+ */
+function focusKey(within: HTMLElement): string | undefined {
+  const el = document.activeElement;
+  if (!(el instanceof HTMLButtonElement) || !within.contains(el)) return undefined;
+  const attrs = [...el.attributes].filter((a) => a.name.startsWith("data-"));
+  return attrs.length === 0 ? undefined : attrs.map((a) => `[${a.name}="${CSS.escape(a.value)}"]`).join("");
+}
+
+function refocus(within: HTMLElement, key: string | undefined): void {
+  if (key === undefined || within.contains(document.activeElement)) return;
+  within.querySelector<HTMLButtonElement>(`button${key}`)?.focus();
+}
+
 function unreadText(n: number): string {
   return n === 0 ? "" : String(n);
 }
@@ -465,8 +933,8 @@ function avatarContent(client: TimClient, u: User): Node[] {
 
 let chat: Chat | undefined;
 
-async function begin(client: TimClient, user: User): Promise<void> {
-  chat = new Chat(client, user);
+async function begin(client: TimClient, user: User, friendPolicy?: FriendPolicy): Promise<void> {
+  chat = new Chat(client, user, friendPolicy);
   await chat.start();
 }
 
@@ -530,7 +998,7 @@ on(ui.avatarFile, "change", async () => {
 
 on<SubmitEvent>(ui.addFriendForm, "submit", async (ev) => {
   ev.preventDefault();
-  await chat?.addFriend(field(ui.addFriendForm, "account").value.trim());
+  await chat?.addFriend(field(ui.addFriendForm, "account").value.trim(), field(ui.addFriendForm, "message").value.trim());
   ui.addFriendForm.reset();
 });
 
@@ -559,6 +1027,67 @@ for (const list of [ui.friends, ui.groups]) {
   });
 }
 
+/** clicked is the button of a click inside a list that has attribute name, if any. */
+function clicked(ev: Event, name: string): HTMLButtonElement | null {
+  return ev.target instanceof Element ? ev.target.closest<HTMLButtonElement>(`button[${name}]`) : null;
+}
+
+on<MouseEvent>(ui.requests, "click", async (ev) => {
+  const b = clicked(ev, "data-answer");
+  if (b !== null) await chat?.answerRequest(Number(b.dataset["id"]), b.dataset["answer"] === "true");
+});
+
+on<MouseEvent>(ui.sent, "click", async (ev) => {
+  const b = clicked(ev, "data-cancel");
+  if (b !== null) await chat?.cancelRequest(Number(b.dataset["cancel"]));
+});
+
+on<MouseEvent>(ui.blocks, "click", async (ev) => {
+  const b = clicked(ev, "data-unblock");
+  const account = b?.dataset["unblock"];
+  if (account !== undefined) await chat?.setBlocked(account, false);
+});
+
+on(ui.blockContact, "click", async () => {
+  const account = ui.blockContact.dataset["account"];
+  if (account !== undefined) await chat?.setBlocked(account, ui.blockContact.dataset["block"] === "true");
+});
+
+on<SubmitEvent>(ui.profileForm, "submit", async (ev) => {
+  ev.preventDefault();
+  const policy = field(ui.profileForm, "friendPolicy").value;
+  if (policy === "open" || policy === "approval" || policy === "closed") await chat?.saveProfile(policy);
+});
+
+on(ui.groupInfo, "click", () => chat?.togglePanel());
+
+on<MouseEvent>(ui.members, "click", async (ev) => {
+  const b = clicked(ev, "data-action");
+  const action = b?.dataset["action"];
+  const account = b?.dataset["account"];
+  if (action !== undefined && account !== undefined) await chat?.memberAction(action, account);
+});
+
+on<MouseEvent>(ui.joinRequests, "click", async (ev) => {
+  const b = clicked(ev, "data-join-answer");
+  if (b !== null) await chat?.answerJoin(Number(b.dataset["id"]), b.dataset["joinAnswer"] === "true");
+});
+
+on<SubmitEvent>(ui.renameForm, "submit", async (ev) => {
+  ev.preventDefault();
+  await chat?.updateGroup({ name: field(ui.renameForm, "name").value.trim() });
+});
+
+on<SubmitEvent>(ui.announcementForm, "submit", async (ev) => {
+  ev.preventDefault();
+  const text = ui.announcementForm.elements.namedItem("announcement");
+  if (text instanceof HTMLTextAreaElement) await chat?.updateGroup({ announcement: text.value.trim() });
+});
+
+on(ui.muteGroup, "change", async () => {
+  await chat?.setGroupMuted(ui.muteGroup.checked);
+});
+
 on<SubmitEvent>(ui.sendForm, "submit", (ev) => {
   ev.preventDefault();
   const input = field(ui.sendForm, "text");
@@ -585,7 +1114,7 @@ async function resume(): Promise<void> {
     endSession("The session expired: log in again.");
     return;
   }
-  await begin(client, saved.user);
+  await begin(client, saved.user, saved.friendPolicy);
 }
 
 resume().catch(report);
