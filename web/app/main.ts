@@ -28,6 +28,7 @@ import {
   type Group,
   type GroupMember,
   type GroupRole,
+  type JoinPolicy,
   type JoinRequest,
   type MessageFrame,
   type MessageKind,
@@ -75,6 +76,7 @@ const ui = {
   renameForm: byId("rename-form", HTMLFormElement),
   announcementForm: byId("announcement-form", HTMLFormElement),
   muteGroup: byId("mute-group", HTMLInputElement),
+  joinPolicy: byId("join-policy", HTMLSelectElement),
   messages: byId("messages", HTMLOListElement),
   sendForm: byId("send-form", HTMLFormElement),
   pictureFile: byId("picture-file", HTMLInputElement),
@@ -162,7 +164,7 @@ class Chat {
   #sent = 0;
   /** This page's sends not acked yet, by clientMsgId: the ack is all the
    * sending socket gets of its own message, so it shows the message. */
-  #pending = new Map<string, { text: string; kind: MessageKind }>();
+  #pending = new Map<string, { text: string; kind: MessageKind; to: ConvKey }>();
   /** The elements of the open conversation's messages, by id. */
   #shown = new Map<number, HTMLLIElement>();
 
@@ -262,7 +264,11 @@ class Chat {
       }
       case "error": {
         // A refused send: nothing was stored, and no ack will come.
+        const sent = f.clientMsgId === undefined ? undefined : this.#pending.get(f.clientMsgId);
         if (f.clientMsgId !== undefined) this.#pending.delete(f.clientMsgId);
+        // Refused in a group this page still lists: it may have lost the
+        // group without hearing of it; the list says.
+        if (f.code === 403 && f.mutedUntil === undefined && sent?.to.startsWith("g:")) void this.loadGroups().catch(report);
         const until = f.mutedUntil === undefined ? "" : ` until ${clock(f.mutedUntil)}`;
         say(`${f.message}${until} (${f.code})`, "error");
         break;
@@ -396,7 +402,7 @@ class Chat {
     const to = parseKey(this.open);
     // Resending under the same clientMsgId would store the message once.
     const clientMsgId = `${Date.now().toString(36)}-${++this.#sent}`;
-    this.#pending.set(clientMsgId, { text, kind });
+    this.#pending.set(clientMsgId, { text, kind, to: this.open });
     s.send(
       to.kind === "group"
         ? { type: "send", groupId: to.id, text, kind, clientMsgId }
@@ -552,7 +558,7 @@ class Chat {
     await this.loadMembers(id);
   }
 
-  async updateGroup(body: { name?: string; announcement?: string }): Promise<void> {
+  async updateGroup(body: { name?: string; announcement?: string; joinPolicy?: JoinPolicy }): Promise<void> {
     const id = this.openGroupId();
     if (id === undefined) return;
     unwrap(await this.client.api.POST("/Tim/updateGroup", { params: { query: { UserAccount: this.me.account, GroupID: id } }, body }));
@@ -845,6 +851,7 @@ class Chat {
       const text = ui.announcementForm.elements.namedItem("announcement");
       if (text instanceof HTMLTextAreaElement && document.activeElement !== text) text.value = group.announcement;
       ui.muteGroup.checked = group.muted;
+      ui.joinPolicy.value = group.joinPolicy;
     }
     refocus(ui.groupPanel, focused);
   }
@@ -1082,6 +1089,11 @@ on<SubmitEvent>(ui.announcementForm, "submit", async (ev) => {
   ev.preventDefault();
   const text = ui.announcementForm.elements.namedItem("announcement");
   if (text instanceof HTMLTextAreaElement) await chat?.updateGroup({ announcement: text.value.trim() });
+});
+
+on(ui.joinPolicy, "change", async () => {
+  const policy = ui.joinPolicy.value;
+  if (policy === "open" || policy === "approval" || policy === "invite") await chat?.updateGroup({ joinPolicy: policy });
 });
 
 on(ui.muteGroup, "change", async () => {

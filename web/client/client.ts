@@ -20,6 +20,7 @@ export type EventFrame = Schemas["EventFrame"];
 export type FriendRequest = Schemas["FriendRequest"];
 export type FriendPolicy = Schemas["FriendPolicy"];
 export type JoinRequest = Schemas["JoinRequest"];
+export type JoinPolicy = Schemas["JoinPolicy"];
 
 /** A refusal from the server: the envelope, its status and Retry-After. */
 export class TimError extends Error {

@@ -9,6 +9,8 @@
 // reaches her. In a group Alice owns she mutes Bob, renames the group,
 // posts an announcement and, on a phone-sized screen, removes Bob from the
 // member list: his page drops the group, hers shows the event's line.
+// The group then takes members on approval: Bob asks again, and Alice
+// lets him in from the member list's join requests.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -160,12 +162,13 @@ test("friend requests, blocks and group administration in the web client", { tim
     assert.deepEqual((history.body.data as { message: string }[]).map((m) => m.message), ["现在呢？"]);
   });
 
+  let id = "";
   await t.test("the owner mutes, renames, announces and removes a member; both sides see it", async () => {
     await alice.locator('#create-group-form [name="name"]').fill("周末爬山");
     await alice.locator("#create-group-form button").click();
     const entry = alice.locator("#groups button[data-group-id]", { hasText: "周末爬山" });
     await entry.waitFor();
-    const id = (await entry.getAttribute("data-group-id")) ?? "";
+    id = (await entry.getAttribute("data-group-id")) ?? "";
     assert.match(id, /^\d+$/);
     await bob.locator('#join-group-form [name="id"]').fill(id);
     await bob.locator("#join-group-form button").click();
@@ -223,6 +226,20 @@ test("friend requests, blocks and group administration in the web client", { tim
     await shot(alice, "12-kicked");
     const history = await api(bob, "GET", `/Tim/groupMessages?account=bob&GroupID=${id}`);
     assert.equal(history.status, 403, "the kicked member reads the group no more");
+  });
+
+  await t.test("the group takes members on approval: bob asks again and alice lets him in", async () => {
+    await alice.getByLabel("Who may join").selectOption("approval");
+    await status(alice, "Group updated");
+    await bob.locator('#join-group-form [name="id"]').fill(id);
+    await bob.locator("#join-group-form button").click();
+    await status(bob, `Asked to join #${id}`);
+    assert.equal(await bob.locator(`#groups button[data-group-id="${id}"]`).count(), 0, "a request is no membership yet");
+    await alice.locator('#join-requests li[data-account="bob"]').waitFor(); // the joinRequest frame
+    await press(alice, "Let bob join");
+    await bob.locator(`#groups button[data-group-id="${id}"]`).waitFor(); // the joinRequestAnswered frame
+    await alice.locator('#members li[data-account="bob"][data-role="member"]').waitFor();
+    await alice.locator("#join-requests-part").waitFor({ state: "hidden" });
   });
 
   await t.test("the console shows no errors", () => {
