@@ -38,6 +38,7 @@ import { TimSocket, type UserServerFrame } from "../client/socket.js";
 import { Conversations, directKey, groupKey, keyOf, parseKey, type ConvKey } from "./conversations.js";
 import { byId, field, h } from "./dom.js";
 import { asMessage, clock, eventLine } from "./events.js";
+import { blockItem, focusKey, joinRequestItem, memberItem, refocus, requestItem, sentItem } from "./social.js";
 
 const ui = {
   status: byId("status", HTMLParagraphElement),
@@ -741,44 +742,15 @@ class Chat {
   renderRequests(): void {
     const focused = focusKey(ui.requests);
     ui.requestsSection.hidden = this.requestsIn.length === 0;
-    ui.requests.replaceChildren(
-      ...this.requestsIn.map((r) =>
-        h(
-          "li",
-          { "data-request-id": r.id, "data-from": r.from },
-          h("span", { class: "who" }, r.from),
-          h("button", { type: "button", "data-answer": "true", "data-id": r.id, "aria-label": `Accept friend request from ${r.from}` }, "Accept"),
-          h("button", { type: "button", class: "secondary", "data-answer": "false", "data-id": r.id, "aria-label": `Reject friend request from ${r.from}` }, "Reject"),
-          r.message === "" ? null : h("span", { class: "note" }, r.message),
-        ),
-      ),
-    );
+    ui.requests.replaceChildren(...this.requestsIn.map(requestItem));
     refocus(ui.requests, focused);
     ui.sentSection.hidden = this.requestsOut.length === 0;
-    ui.sent.replaceChildren(
-      ...this.requestsOut.map((r) =>
-        h(
-          "li",
-          { "data-request-id": r.id, "data-to": r.to },
-          h("span", { class: "who" }, `to ${r.to}`),
-          h("button", { type: "button", class: "secondary", "data-cancel": r.id, "aria-label": `Withdraw friend request to ${r.to}` }, "Withdraw"),
-        ),
-      ),
-    );
+    ui.sent.replaceChildren(...this.requestsOut.map(sentItem));
   }
 
   renderBlocks(): void {
     ui.blocksSection.hidden = this.blocked.length === 0;
-    ui.blocks.replaceChildren(
-      ...this.blocked.map((u) =>
-        h(
-          "li",
-          { "data-account": u.account },
-          h("span", { class: "who" }, u.username === u.account ? u.account : `${u.username} (${u.account})`),
-          h("button", { type: "button", class: "secondary", "data-unblock": u.account, "aria-label": `Unblock ${u.account}` }, "Unblock"),
-        ),
-      ),
-    );
+    ui.blocks.replaceChildren(...this.blocked.map(blockItem));
   }
 
   /** renderPanel shows the open group's members, with the actions the viewer's role allows. */
@@ -790,59 +762,12 @@ class Chat {
     ui.groupInfo.textContent = open ? "Hide members" : "Members";
     if (!open) return;
     const focused = focusKey(ui.groupPanel);
-    const me = this.me.account;
-    const role = this.myRole();
-    const rank = (r: GroupRole | undefined) => (r === "owner" ? 2 : r === "admin" ? 1 : 0);
+    const viewer = { account: this.me.account, role: this.myRole(), nameOf: (a: string) => this.nameOf(a) };
     const now = Date.now();
-    ui.members.replaceChildren(
-      ...this.members.map((m) => {
-        const name = this.nameOf(m.account);
-        const muted = m.mutedUntil !== null && Date.parse(m.mutedUntil) > now;
-        // The owner acts on anyone, an admin on members; no one on themself.
-        const outranks = m.account !== me && rank(role) >= 1 && rank(role) > rank(m.role);
-        const actions: Node[] = [];
-        if (outranks) {
-          actions.push(
-            muted
-              ? h("button", { type: "button", class: "secondary", "data-action": "unmute", "data-account": m.account, "aria-label": `Lift ${name}'s mute` }, "Lift mute")
-              : h("button", { type: "button", class: "secondary", "data-action": "mute", "data-account": m.account, "aria-label": `Mute ${name} for 10 minutes` }, "Mute 10 min"),
-          );
-          if (role === "owner") {
-            const next = m.role === "admin" ? "member" : "admin";
-            actions.push(
-              h(
-                "button",
-                { type: "button", class: "secondary", "data-action": next, "data-account": m.account, "aria-label": next === "admin" ? `Make ${name} an admin` : `Make ${name} a plain member` },
-                next === "admin" ? "Make admin" : "Make member",
-              ),
-            );
-          }
-          actions.push(h("button", { type: "button", class: "danger", "data-action": "kick", "data-account": m.account, "aria-label": `Remove ${name} from the group` }, "Remove"));
-        }
-        return h(
-          "li",
-          { "data-account": m.account, "data-role": m.role },
-          h("span", { class: "who" }, m.account === me ? `${name} (you)` : name === m.account ? name : `${name} (${m.account})`),
-          m.role === "member" ? null : h("span", { class: "tag" }, m.role),
-          muted && m.mutedUntil !== null ? h("span", { class: "muted" }, `muted until ${clock(m.mutedUntil)}`) : null,
-          ...actions,
-        );
-      }),
-    );
-    const manager = role === "owner" || role === "admin";
+    ui.members.replaceChildren(...this.members.map((m) => memberItem(m, viewer, now)));
+    const manager = viewer.role === "owner" || viewer.role === "admin";
     ui.joinRequestsPart.hidden = !manager || this.joinRequests.length === 0;
-    ui.joinRequests.replaceChildren(
-      ...this.joinRequests.map((r) =>
-        h(
-          "li",
-          { "data-request-id": r.id, "data-account": r.account },
-          h("span", { class: "who" }, r.account),
-          h("button", { type: "button", "data-join-answer": "true", "data-id": r.id, "aria-label": `Let ${r.account} join` }, "Accept"),
-          h("button", { type: "button", class: "secondary", "data-join-answer": "false", "data-id": r.id, "aria-label": `Reject ${r.account}'s request to join` }, "Reject"),
-          r.message === "" ? null : h("span", { class: "note" }, r.message),
-        ),
-      ),
-    );
+    ui.joinRequests.replaceChildren(...this.joinRequests.map(joinRequestItem));
     ui.groupAdmin.hidden = !manager;
     const group = this.groups.find((g) => g.id === id);
     if (manager && group !== undefined) {
@@ -906,23 +831,6 @@ class Chat {
       h("time", { datetime: m.time }, new Date(m.time).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })),
     );
   }
-}
-
-/**
- * focusKey names the button inside a list that has the focus by its data
- * attributes, so that refocus can give the focus back to its replacement
- * when the list is drawn again: a keyboard user keeps their place.
- */
-function focusKey(within: HTMLElement): string | undefined {
-  const el = document.activeElement;
-  if (!(el instanceof HTMLButtonElement) || !within.contains(el)) return undefined;
-  const attrs = [...el.attributes].filter((a) => a.name.startsWith("data-"));
-  return attrs.length === 0 ? undefined : attrs.map((a) => `[${a.name}="${CSS.escape(a.value)}"]`).join("");
-}
-
-function refocus(within: HTMLElement, key: string | undefined): void {
-  if (key === undefined || within.contains(document.activeElement)) return;
-  within.querySelector<HTMLButtonElement>(`button${key}`)?.focus();
 }
 
 function unreadText(n: number): string {
