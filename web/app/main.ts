@@ -78,6 +78,7 @@ const ui = {
   announcementForm: byId("announcement-form", HTMLFormElement),
   muteGroup: byId("mute-group", HTMLInputElement),
   joinPolicy: byId("join-policy", HTMLSelectElement),
+  dissolveGroup: byId("dissolve-group", HTMLButtonElement),
   messages: byId("messages", HTMLOListElement),
   sendForm: byId("send-form", HTMLFormElement),
   pictureFile: byId("picture-file", HTMLInputElement),
@@ -553,6 +554,10 @@ class Chat {
       case "member":
         unwrap(await this.client.api.POST("/Tim/setGroupRole", { params: { query: { ...query, role: action } } }));
         break;
+      case "transfer":
+        if (!confirm(`Hand the group over to ${this.nameOf(account)}? You stay an admin.`)) return;
+        unwrap(await this.client.api.POST("/Tim/transferGroup", { params: { query } }));
+        break;
       default:
         return;
     }
@@ -572,6 +577,15 @@ class Chat {
     if (id === undefined) return;
     unwrap(await this.client.api.POST("/Tim/muteGroup", { params: { query: { UserAccount: this.me.account, GroupID: id, muted } } }));
     await this.loadGroups();
+  }
+
+  /** dissolve ends the open group for everyone: its owner only. */
+  async dissolve(): Promise<void> {
+    const id = this.openGroupId();
+    if (id === undefined || !confirm(`Dissolve ${this.groupName(id)} for all its members? This cannot be undone.`)) return;
+    unwrap(await this.client.api.POST("/Tim/dissolveGroup", { params: { query: { UserAccount: this.me.account, GroupID: id } } }));
+    this.dropGroup(id);
+    say("Group dissolved");
   }
 
   async answerJoin(requestId: number, accept: boolean): Promise<void> {
@@ -769,6 +783,7 @@ class Chat {
     ui.joinRequestsPart.hidden = !manager || this.joinRequests.length === 0;
     ui.joinRequests.replaceChildren(...this.joinRequests.map(joinRequestItem));
     ui.groupAdmin.hidden = !manager;
+    ui.dissolveGroup.hidden = viewer.role !== "owner";
     const group = this.groups.find((g) => g.id === id);
     if (manager && group !== undefined) {
       const name = field(ui.renameForm, "name");
@@ -1002,6 +1017,10 @@ on<SubmitEvent>(ui.announcementForm, "submit", async (ev) => {
 on(ui.joinPolicy, "change", async () => {
   const policy = ui.joinPolicy.value;
   if (policy === "open" || policy === "approval" || policy === "invite") await chat?.updateGroup({ joinPolicy: policy });
+});
+
+on(ui.dissolveGroup, "click", async () => {
+  await chat?.dissolve();
 });
 
 on(ui.muteGroup, "change", async () => {

@@ -69,6 +69,7 @@ export function memberItem(m: GroupMember, viewer: Viewer, now: number): HTMLLIE
     if (viewer.role === "owner") {
       actions.push(
         m.role === "admin" ? button("member", `Make ${name} a plain member`, "Make member") : button("admin", `Make ${name} an admin`, "Make admin"),
+        button("transfer", `Hand the group over to ${name}`, "Make owner"),
       );
     }
     actions.push(button("kick", `Remove ${name} from the group`, "Remove", "danger"));

@@ -10,7 +10,8 @@
 // posts an announcement and, on a phone-sized screen, removes Bob from the
 // member list: his page drops the group, hers shows the event's line.
 // The group then takes members on approval: Bob asks again, and Alice
-// lets him in from the member list's join requests.
+// lets him in from the member list's join requests. She hands him the
+// group, and he dissolves it: it leaves both pages.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -240,6 +241,29 @@ test("friend requests, blocks and group administration in the web client", { tim
     await bob.locator(`#groups button[data-group-id="${id}"]`).waitFor(); // the joinRequestAnswered frame
     await alice.locator('#members li[data-account="bob"][data-role="member"]').waitFor();
     await alice.locator("#join-requests-part").waitFor({ state: "hidden" });
+  });
+
+  await t.test("the owner hands the group over; the new owner dissolves it and it leaves both pages", async () => {
+    alice.once("dialog", (d) => void d.accept());
+    await press(alice, "Hand the group over to Bob");
+    await alice.locator('#members li[data-account="bob"][data-role="owner"]').waitFor();
+    await alice.locator('#members li[data-account="alice"][data-role="admin"]').waitFor();
+    await alice.locator('#messages li.event[data-event="transfer"]', { hasText: "Alice handed the group to Bob" }).waitFor();
+    assert.equal(await alice.getByRole("button", { name: "Dissolve group" }).isVisible(), false, "only the owner dissolves");
+
+    // Opening the group loads its history and members: both answered
+    // before the group is gone, or they would be refused (403).
+    const history = bob.waitForResponse((r) => r.url().includes("/Tim/groupMessages"));
+    await bob.locator(`#groups button[data-group-id="${id}"]`).click();
+    assert.equal((await history).status(), 200);
+    await press(bob, "Members");
+    await bob.locator('#members li[data-account="bob"][data-role="owner"]').waitFor();
+    bob.once("dialog", (d) => void d.accept());
+    await press(bob, "Dissolve group");
+    await bob.locator(`#groups button[data-group-id="${id}"]`).waitFor({ state: "detached" });
+    await alice.locator(`#groups button[data-group-id="${id}"]`).waitFor({ state: "detached" });
+    await alice.locator("#conv-title", { hasText: "Pick a friend or a group" }).waitFor();
+    await status(alice, `周六爬山 #${id} was dissolved`);
   });
 
   await t.test("the console shows no errors", () => {
