@@ -204,6 +204,8 @@ test("friend requests, blocks and group administration in the web client", { tim
     await press(alice, "Post announcement");
     await bob.locator("#announcement", { hasText: "早上八点山脚集合" }).waitFor();
 
+    await shot(alice, "11-members");
+
     // On a phone's width the new parts fit: nothing runs past the right edge.
     await alice.setViewportSize({ width: 390, height: 844 });
     const overflow = await alice.evaluate(() => {
@@ -215,7 +217,7 @@ test("friend requests, blocks and group administration in the web client", { tim
       return { page: document.documentElement.scrollWidth - width, wide };
     });
     assert.deepEqual(overflow, { page: 0, wide: [] });
-    await shot(alice, "11-members-390px");
+    await shot(alice, "12-members-390px");
 
     // The kick, from the keyboard.
     await press(alice, "Remove Bob from the group");
@@ -224,7 +226,7 @@ test("friend requests, blocks and group administration in the web client", { tim
     await status(bob, `You were removed from 周六爬山 #${id} by Alice`);
     await alice.locator('#messages li.event[data-event="kick"]', { hasText: "Bob was removed by Alice" }).waitFor();
     await members.locator('li[data-account="bob"]').waitFor({ state: "detached" });
-    await shot(alice, "12-kicked");
+    await shot(alice, "13-kicked");
     const history = await api(bob, "GET", `/Tim/groupMessages?account=bob&GroupID=${id}`);
     assert.equal(history.status, 403, "the kicked member reads the group no more");
   });
