@@ -31,7 +31,8 @@ export function eventLine(e: EventFrame, nameOf: (account: string) => string): s
   const fallback = e.text;
   switch (e.event) {
     case "join":
-      return `${actor} joined the group`;
+      // By itself, or let in by the actor (an invitation, an accepted request).
+      return e.target === undefined || e.target === e.actor ? `${actor} joined the group` : `${actor} added ${target}`;
     case "leave":
       return `${actor} left the group`;
     case "kick":

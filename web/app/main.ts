@@ -342,7 +342,7 @@ class Chat {
         void this.loadGroups().catch(report);
         break;
       case "join":
-        if (e.actor === me && !this.groups.some((g) => g.id === e.groupId)) void this.loadGroups().catch(report);
+        if ((e.target ?? e.actor) === me && !this.groups.some((g) => g.id === e.groupId)) void this.loadGroups().catch(report);
         break;
     }
     if (panel) void this.loadMembers(e.groupId).catch(report);

@@ -177,6 +177,7 @@ test("friend requests, blocks and group administration in the web client", { tim
 
     // The member list, with roles.
     await alice.locator("#conv-title", { hasText: `#${id}` }).waitFor();
+    await alice.locator('#messages li.event[data-event="join"]', { hasText: "Bob joined the group" }).waitFor();
     await press(alice, "Members");
     const members = alice.locator("#members");
     await members.locator('li[data-account="alice"][data-role="owner"]').waitFor();
@@ -243,6 +244,7 @@ test("friend requests, blocks and group administration in the web client", { tim
     await bob.locator(`#groups button[data-group-id="${id}"]`).waitFor(); // the joinRequestAnswered frame
     await alice.locator('#members li[data-account="bob"][data-role="member"]').waitFor();
     await alice.locator("#join-requests-part").waitFor({ state: "hidden" });
+    await alice.locator('#messages li.event[data-event="join"]', { hasText: "Alice added Bob" }).waitFor();
   });
 
   await t.test("the owner hands the group over; the new owner dissolves it and it leaves both pages", async () => {
