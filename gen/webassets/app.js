@@ -842,6 +842,132 @@ function field(form, name) {
   return el;
 }
 
+// web/app/events.ts
+function asMessage(e) {
+  return {
+    type: "message",
+    id: e.id,
+    seq: e.seq,
+    fromUser: e.actor,
+    message: e.text,
+    kind: "text",
+    time: e.time,
+    groupId: e.groupId,
+    event: e
+  };
+}
+function eventLine(e, nameOf) {
+  const actor = nameOf(e.actor);
+  const target = e.target === void 0 ? "someone" : nameOf(e.target);
+  const fallback = e.text;
+  switch (e.event) {
+    case "join":
+      return e.target === void 0 || e.target === e.actor ? `${actor} joined the group` : `${actor} added ${target}`;
+    case "leave":
+      return `${actor} left the group`;
+    case "kick":
+      return `${target} was removed by ${actor}`;
+    case "role":
+      return e.role === "admin" ? `${actor} made ${target} an admin` : `${actor} made ${target} a member`;
+    case "mute":
+      return e.mutedUntil === void 0 ? `${actor} lifted ${target}'s mute` : `${actor} muted ${target} until ${clock(e.mutedUntil)}`;
+    case "muteGroup":
+      return e.muted === true ? `${actor} muted the group: only the owner and admins may send` : `${actor} unmuted the group`;
+    case "rename":
+      return `${actor} renamed the group to “${e.name ?? ""}”`;
+    case "announcement":
+      return e.announcement ? `${actor} posted an announcement: ${e.announcement}` : `${actor} cleared the announcement`;
+    case "transfer":
+      return `${actor} handed the group to ${target}`;
+    case "dissolve":
+      return `${actor} dissolved the group`;
+    default:
+      return fallback;
+  }
+}
+function clock(iso) {
+  const d = new Date(iso);
+  const today = (/* @__PURE__ */ new Date()).toDateString() === d.toDateString();
+  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return today ? time : `${d.toLocaleDateString()} ${time}`;
+}
+
+// web/app/social.ts
+function requestItem(r) {
+  return h(
+    "li",
+    { "data-request-id": r.id, "data-from": r.from },
+    h("span", { class: "who" }, r.from),
+    h("button", { type: "button", "data-answer": "true", "data-id": r.id, "aria-label": `Accept friend request from ${r.from}` }, "Accept"),
+    h("button", { type: "button", class: "secondary", "data-answer": "false", "data-id": r.id, "aria-label": `Reject friend request from ${r.from}` }, "Reject"),
+    r.message === "" ? null : h("span", { class: "note" }, r.message)
+  );
+}
+function sentItem(r) {
+  return h(
+    "li",
+    { "data-request-id": r.id, "data-to": r.to },
+    h("span", { class: "who" }, `to ${r.to}`),
+    h("button", { type: "button", class: "secondary", "data-cancel": r.id, "aria-label": `Withdraw friend request to ${r.to}` }, "Withdraw")
+  );
+}
+function blockItem(u) {
+  return h(
+    "li",
+    { "data-account": u.account },
+    h("span", { class: "who" }, u.username === u.account ? u.account : `${u.username} (${u.account})`),
+    h("button", { type: "button", class: "secondary", "data-unblock": u.account, "aria-label": `Unblock ${u.account}` }, "Unblock")
+  );
+}
+var rank = (r) => r === "owner" ? 2 : r === "admin" ? 1 : 0;
+function outranks(viewer, target) {
+  return rank(viewer) >= 1 && rank(viewer) > rank(target);
+}
+function memberItem(m, viewer, now) {
+  const name = viewer.nameOf(m.account);
+  const muted = m.mutedUntil !== null && Date.parse(m.mutedUntil) > now;
+  const actions = [];
+  const button = (action, label, text, kind = "secondary") => h("button", { type: "button", class: kind, "data-action": action, "data-account": m.account, "aria-label": label }, text);
+  if (m.account !== viewer.account && outranks(viewer.role, m.role)) {
+    actions.push(muted ? button("unmute", `Lift ${name}'s mute`, "Lift mute") : button("mute", `Mute ${name} for 10 minutes`, "Mute 10 min"));
+    if (viewer.role === "owner") {
+      actions.push(
+        m.role === "admin" ? button("member", `Make ${name} a plain member`, "Make member") : button("admin", `Make ${name} an admin`, "Make admin"),
+        button("transfer", `Hand the group over to ${name}`, "Make owner")
+      );
+    }
+    actions.push(button("kick", `Remove ${name} from the group`, "Remove", "danger"));
+  }
+  return h(
+    "li",
+    { "data-account": m.account, "data-role": m.role },
+    h("span", { class: "who" }, m.account === viewer.account ? `${name} (you)` : name === m.account ? name : `${name} (${m.account})`),
+    m.role === "member" ? null : h("span", { class: "tag" }, m.role),
+    muted && m.mutedUntil !== null ? h("span", { class: "muted" }, `muted until ${clock(m.mutedUntil)}`) : null,
+    ...actions
+  );
+}
+function joinRequestItem(r) {
+  return h(
+    "li",
+    { "data-request-id": r.id, "data-account": r.account },
+    h("span", { class: "who" }, r.account),
+    h("button", { type: "button", "data-join-answer": "true", "data-id": r.id, "aria-label": `Let ${r.account} join` }, "Accept"),
+    h("button", { type: "button", class: "secondary", "data-join-answer": "false", "data-id": r.id, "aria-label": `Reject ${r.account}'s request to join` }, "Reject"),
+    r.message === "" ? null : h("span", { class: "note" }, r.message)
+  );
+}
+function focusKey(within) {
+  const el = document.activeElement;
+  if (!(el instanceof HTMLButtonElement) || !within.contains(el)) return void 0;
+  const attrs = [...el.attributes].filter((a) => a.name.startsWith("data-"));
+  return attrs.length === 0 ? void 0 : attrs.map((a) => `[${a.name}="${CSS.escape(a.value)}"]`).join("");
+}
+function refocus(within, key) {
+  if (key === void 0 || within.contains(document.activeElement)) return;
+  within.querySelector(`button${key}`)?.focus();
+}
+
 // web/app/main.ts
 var ui = {
   status: byId("status", HTMLParagraphElement),
@@ -862,6 +988,26 @@ var ui = {
   joinGroupForm: byId("join-group-form", HTMLFormElement),
   convTitle: byId("conv-title", HTMLHeadingElement),
   leaveGroup: byId("leave-group", HTMLButtonElement),
+  requestsSection: byId("requests-section", HTMLElement),
+  requests: byId("friend-requests", HTMLUListElement),
+  sentSection: byId("sent-section", HTMLElement),
+  sent: byId("sent-requests", HTMLUListElement),
+  blocksSection: byId("blocks-section", HTMLElement),
+  blocks: byId("blocks", HTMLUListElement),
+  profileForm: byId("profile-form", HTMLFormElement),
+  blockContact: byId("block-contact", HTMLButtonElement),
+  groupInfo: byId("group-info", HTMLButtonElement),
+  announcement: byId("announcement", HTMLParagraphElement),
+  groupPanel: byId("group-panel", HTMLElement),
+  members: byId("members", HTMLUListElement),
+  joinRequestsPart: byId("join-requests-part", HTMLDivElement),
+  joinRequests: byId("join-requests", HTMLUListElement),
+  groupAdmin: byId("group-admin", HTMLDivElement),
+  renameForm: byId("rename-form", HTMLFormElement),
+  announcementForm: byId("announcement-form", HTMLFormElement),
+  muteGroup: byId("mute-group", HTMLInputElement),
+  joinPolicy: byId("join-policy", HTMLSelectElement),
+  dissolveGroup: byId("dissolve-group", HTMLButtonElement),
   messages: byId("messages", HTMLOListElement),
   sendForm: byId("send-form", HTMLFormElement),
   pictureFile: byId("picture-file", HTMLInputElement)
@@ -911,6 +1057,16 @@ var Chat = class {
   convs = new Conversations();
   open;
   socket;
+  /** Pending friend requests to me (in) and from me (out), newest first. */
+  requestsIn = [];
+  requestsOut = [];
+  /** The accounts I block. */
+  blocked = [];
+  friendPolicy;
+  /** The open group's members and join requests, while its panel is open. */
+  panelOpen = false;
+  members = [];
+  joinRequests = [];
   #stopped = false;
   #retries = 0;
   #retryTimer;
@@ -920,9 +1076,10 @@ var Chat = class {
   #pending = /* @__PURE__ */ new Map();
   /** The elements of the open conversation's messages, by id. */
   #shown = /* @__PURE__ */ new Map();
-  constructor(client, me) {
+  constructor(client, me, friendPolicy) {
     this.client = client;
     this.me = me;
+    this.friendPolicy = friendPolicy;
   }
   async start() {
     ui.auth.hidden = true;
@@ -930,7 +1087,8 @@ var Chat = class {
     ui.me.hidden = false;
     this.renderMe();
     this.renderConversation();
-    await Promise.all([this.loadFriends(), this.loadGroups()]);
+    this.renderProfile();
+    await Promise.all([this.loadFriends(), this.loadGroups(), this.loadRequests(), this.loadBlocks()]);
     this.connect();
   }
   /** stop closes the socket and stops reconnecting. */
@@ -966,7 +1124,7 @@ var Chat = class {
         this.online = new Set(f.users.slice(1).map((u) => u.account));
         this.setConnected(true);
         this.renderLists();
-        if (again) void Promise.all([this.loadFriends(), this.loadGroups()]).catch(report);
+        if (again) void Promise.all([this.loadFriends(), this.loadGroups(), this.loadRequests(), this.loadBlocks()]).catch(report);
         break;
       }
       case "presence":
@@ -1004,10 +1162,91 @@ var Chat = class {
         this.receive(s, m);
         break;
       }
-      case "error":
-        say(`${f.message} (${f.code})`, "error");
+      case "error": {
+        const sent = f.clientMsgId === void 0 ? void 0 : this.#pending.get(f.clientMsgId);
+        if (f.clientMsgId !== void 0) this.#pending.delete(f.clientMsgId);
+        if (f.code === 403 && f.mutedUntil === void 0 && sent?.to.startsWith("g:")) void this.loadGroups().catch(report);
+        const until = f.mutedUntil === void 0 ? "" : ` until ${clock(f.mutedUntil)}`;
+        say(`${f.message}${until} (${f.code})`, "error");
+        break;
+      }
+      case "event": {
+        const key = groupKey(f.groupId);
+        const lost = f.event === "dissolve" || f.event === "kick" && f.target === this.me.account;
+        if (!lost) this.ack(s, key, f.seq);
+        const isNew = this.convs.add(key, asMessage(f));
+        if (key === this.open) this.renderMessages();
+        if (isNew) this.onEvent(f);
+        break;
+      }
+      case "friendRequest": {
+        const r = { id: f.id, from: f.from, to: this.me.account, message: f.message, time: f.time, status: "pending" };
+        this.requestsIn = [r, ...this.requestsIn.filter((x) => x.id !== f.id)];
+        this.renderRequests();
+        say(`${f.from} asks to be your friend`);
+        break;
+      }
+      case "friendAdded":
+        this.requestsIn = this.requestsIn.filter((r) => r.from !== f.account);
+        this.requestsOut = this.requestsOut.filter((r) => r.to !== f.account);
+        this.renderRequests();
+        void this.loadFriends().catch(report);
+        say(`${f.account} is now your friend`);
+        break;
+      case "friendRemoved":
+        if (this.open === directKey(f.account)) this.openConversation(void 0);
+        void this.loadFriends().catch(report);
+        break;
+      case "joinRequest":
+        if (this.panelOpen && this.open === groupKey(f.groupId)) void this.loadMembers(f.groupId).catch(report);
+        say(`${f.account} asks to join ${this.groupName(f.groupId)}`);
+        break;
+      case "joinRequestAnswered":
+        if (f.accepted) void this.loadGroups().catch(report);
+        say(f.accepted ? `You joined ${this.groupName(f.groupId)}` : `Your request to join #${f.groupId} was declined`);
         break;
     }
+  }
+  /** onEvent applies what a group's new event changes beyond its line in the conversation. */
+  onEvent(e) {
+    const me = this.me.account;
+    const panel = this.panelOpen && this.open === groupKey(e.groupId);
+    switch (e.event) {
+      case "kick":
+      case "dissolve":
+        if (e.event === "dissolve" || e.target === me) {
+          const name = this.groupName(e.groupId);
+          this.dropGroup(e.groupId);
+          say(e.event === "kick" ? `You were removed from ${name} by ${this.nameOf(e.actor)}` : `${name} was dissolved`);
+          return;
+        }
+        break;
+      case "mute":
+        if (e.target === me) {
+          say(e.mutedUntil === void 0 ? `You may send in ${this.groupName(e.groupId)} again` : `You are muted in ${this.groupName(e.groupId)} until ${clock(e.mutedUntil)}`);
+        }
+        break;
+      case "rename":
+      case "announcement":
+      case "muteGroup":
+      case "transfer":
+        void this.loadGroups().catch(report);
+        break;
+      case "join":
+        if ((e.target ?? e.actor) === me && !this.groups.some((g) => g.id === e.groupId)) void this.loadGroups().catch(report);
+        break;
+    }
+    if (panel) void this.loadMembers(e.groupId).catch(report);
+  }
+  /** dropGroup forgets a group this account is no longer in. */
+  dropGroup(id) {
+    this.groups = this.groups.filter((g) => g.id !== id);
+    if (this.open === groupKey(id)) this.openConversation(void 0);
+    this.renderLists();
+  }
+  groupName(id) {
+    const g = this.groups.find((x) => x.id === id);
+    return g === void 0 ? `#${id}` : `${g.name} #${id}`;
   }
   receive(s, m) {
     const key = keyOf(m, this.me.account);
@@ -1047,7 +1286,7 @@ var Chat = class {
     if (s === void 0 || s.socket.readyState !== WebSocket.OPEN) throw new Error("Not connected: nothing was sent");
     const to = parseKey(this.open);
     const clientMsgId = `${Date.now().toString(36)}-${++this.#sent}`;
-    this.#pending.set(clientMsgId, { text, kind });
+    this.#pending.set(clientMsgId, { text, kind, to: this.open });
     s.send(
       to.kind === "group" ? { type: "send", groupId: to.id, text, kind, clientMsgId } : { type: "send", to: to.account, text, kind, clientMsgId }
     );
@@ -1062,12 +1301,164 @@ var Chat = class {
   async loadGroups() {
     this.groups = unwrap(await this.client.api.GET("/Tim/getGroups", { params: { query: { account: this.me.account } } })).data;
     if (this.open?.startsWith("g:") && !this.groups.some((g) => groupKey(g.id) === this.open)) this.openConversation(void 0);
+    else if (this.open?.startsWith("g:")) this.renderConversation();
     this.renderLists();
   }
-  async addFriend(account) {
-    unwrap(await this.client.api.GET("/Tim/addFriend", { params: { query: { UserAccount: this.me.account, FriendAccount: account } } }));
-    await this.loadFriends();
+  /**
+   * addFriend befriends account at once (its policy is open), or sends it
+   * a request (approval), which shows among the sent requests.
+   */
+  async addFriend(account, message) {
+    const res = await this.client.api.POST("/Tim/addFriend", {
+      params: { query: { UserAccount: this.me.account, FriendAccount: account } },
+      body: message === "" ? {} : { message }
+    });
+    const data = unwrap(res);
+    if (res.response.status === 202) {
+      const r = data.data;
+      this.requestsOut = [r, ...this.requestsOut.filter((x) => x.id !== r.id)];
+      this.renderRequests();
+      say(`Friend request sent to ${account}`);
+      return;
+    }
+    await Promise.all([this.loadFriends(), this.loadRequests()]);
     this.openConversation(directKey(account));
+  }
+  async loadRequests() {
+    const [inbox, outbox] = await Promise.all(
+      ["in", "out"].map(
+        async (box) => unwrap(await this.client.api.GET("/Tim/friendRequests", { params: { query: { account: this.me.account, box } } })).data
+      )
+    );
+    this.requestsIn = inbox ?? [];
+    this.requestsOut = outbox ?? [];
+    this.renderRequests();
+  }
+  async answerRequest(id, accept) {
+    const r = this.requestsIn.find((x) => x.id === id);
+    try {
+      unwrap(await this.client.api.POST("/Tim/answerFriendRequest", { params: { query: { UserAccount: this.me.account, id, accept } } }));
+    } finally {
+      this.requestsIn = this.requestsIn.filter((x) => x.id !== id);
+      this.renderRequests();
+    }
+    if (accept) {
+      await this.loadFriends();
+      if (r !== void 0) say(`${r.from} is now your friend`);
+    }
+  }
+  async cancelRequest(id) {
+    try {
+      unwrap(await this.client.api.POST("/Tim/cancelFriendRequest", { params: { query: { UserAccount: this.me.account, id } } }));
+    } finally {
+      this.requestsOut = this.requestsOut.filter((x) => x.id !== id);
+      this.renderRequests();
+    }
+    say("Friend request withdrawn");
+  }
+  async loadBlocks() {
+    this.blocked = unwrap(await this.client.api.GET("/Tim/blocks", { params: { query: { account: this.me.account } } })).data;
+    this.renderBlocks();
+    this.renderLists();
+    this.renderConversation();
+  }
+  isBlocked(account) {
+    return this.blocked.some((u) => u.account === account);
+  }
+  async setBlocked(account, block) {
+    const query = { query: { UserAccount: this.me.account, TargetAccount: account } };
+    unwrap(await (block ? this.client.api.POST("/Tim/block", { params: query }) : this.client.api.POST("/Tim/unblock", { params: query })));
+    await Promise.all([this.loadBlocks(), this.loadRequests()]);
+    say(block ? `You block ${account}: they cannot send to you or see you online` : `You no longer block ${account}`);
+  }
+  async saveProfile(friendPolicy) {
+    const profile = unwrap(await this.client.api.POST("/Tim/updateProfile", { params: { query: { UserAccount: this.me.account } }, body: { friendPolicy } })).data;
+    this.friendPolicy = profile.friendPolicy;
+    saveSession({ token: this.client.token ?? "", user: this.me, friendPolicy: this.friendPolicy });
+    this.renderProfile();
+    say("Settings saved");
+  }
+  // -- a group's members and administration --
+  /** loadMembers reads the open group's members and, for its owner and admins, its join requests. */
+  async loadMembers(id) {
+    const members = unwrap(await this.client.api.GET("/Tim/getGroupMembers", { params: { query: { account: this.me.account, GroupID: id } } })).data;
+    if (this.open !== groupKey(id)) return;
+    this.members = members;
+    const role = this.myRole();
+    this.joinRequests = role === "owner" || role === "admin" ? unwrap(await this.client.api.GET("/Tim/joinRequests", { params: { query: { account: this.me.account, GroupID: id } } })).data : [];
+    this.renderPanel();
+  }
+  myRole() {
+    return this.members.find((m) => m.account === this.me.account)?.role;
+  }
+  /** The group of the open conversation, if it is one. */
+  openGroupId() {
+    const c = this.open === void 0 ? void 0 : parseKey(this.open);
+    return c?.kind === "group" ? c.id : void 0;
+  }
+  async memberAction(action, account) {
+    const id = this.openGroupId();
+    if (id === void 0) return;
+    const query = { UserAccount: this.me.account, GroupID: id, TargetAccount: account };
+    switch (action) {
+      case "kick":
+        unwrap(await this.client.api.POST("/Tim/kickMember", { params: { query } }));
+        break;
+      case "mute":
+        unwrap(await this.client.api.POST("/Tim/muteMember", { params: { query: { ...query, seconds: 600 } } }));
+        break;
+      case "unmute":
+        unwrap(await this.client.api.POST("/Tim/muteMember", { params: { query: { ...query, seconds: 0 } } }));
+        break;
+      case "admin":
+      case "member":
+        unwrap(await this.client.api.POST("/Tim/setGroupRole", { params: { query: { ...query, role: action } } }));
+        break;
+      case "transfer":
+        if (!confirm(`Hand the group over to ${this.nameOf(account)}? You stay an admin.`)) return;
+        unwrap(await this.client.api.POST("/Tim/transferGroup", { params: { query } }));
+        break;
+      default:
+        return;
+    }
+    await this.loadMembers(id);
+  }
+  async updateGroup(body) {
+    const id = this.openGroupId();
+    if (id === void 0) return;
+    unwrap(await this.client.api.POST("/Tim/updateGroup", { params: { query: { UserAccount: this.me.account, GroupID: id } }, body }));
+    await this.loadGroups();
+    say("Group updated");
+  }
+  async setGroupMuted(muted) {
+    const id = this.openGroupId();
+    if (id === void 0) return;
+    unwrap(await this.client.api.POST("/Tim/muteGroup", { params: { query: { UserAccount: this.me.account, GroupID: id, muted } } }));
+    await this.loadGroups();
+  }
+  /** dissolve ends the open group for everyone: its owner only. */
+  async dissolve() {
+    const id = this.openGroupId();
+    if (id === void 0 || !confirm(`Dissolve ${this.groupName(id)} for all its members? This cannot be undone.`)) return;
+    unwrap(await this.client.api.POST("/Tim/dissolveGroup", { params: { query: { UserAccount: this.me.account, GroupID: id } } }));
+    this.dropGroup(id);
+    say("Group dissolved");
+  }
+  async answerJoin(requestId, accept) {
+    const id = this.openGroupId();
+    try {
+      unwrap(await this.client.api.POST("/Tim/answerJoinRequest", { params: { query: { UserAccount: this.me.account, id: requestId, accept } } }));
+    } finally {
+      this.joinRequests = this.joinRequests.filter((r) => r.id !== requestId);
+      this.renderPanel();
+    }
+    if (id !== void 0) await this.loadMembers(id);
+  }
+  togglePanel() {
+    this.panelOpen = !this.panelOpen;
+    const id = this.openGroupId();
+    this.renderPanel();
+    if (this.panelOpen && id !== void 0) void this.loadMembers(id).catch(report);
   }
   async createGroup(name) {
     const group = unwrap(await this.client.api.POST("/Tim/createGroup", { params: { query: { UserAccount: this.me.account, GroupName: name } } })).data;
@@ -1076,9 +1467,14 @@ var Chat = class {
     say(`Created group ${group.name}: others join it with id ${group.id}`);
   }
   async joinGroup(id) {
-    const group = unwrap(await this.client.api.POST("/Tim/joinGroup", { params: { query: { UserAccount: this.me.account, GroupID: id } } })).data;
+    const res = await this.client.api.POST("/Tim/joinGroup", { params: { query: { UserAccount: this.me.account, GroupID: id } } });
+    const data = unwrap(res);
+    if (res.response.status === 202) {
+      say(`Asked to join #${id}: its owner or an admin will answer`);
+      return;
+    }
     await this.loadGroups();
-    this.openConversation(groupKey(group.id));
+    this.openConversation(groupKey(data.data.id));
   }
   async leaveGroup(id) {
     unwrap(await this.client.api.POST("/Tim/leaveGroup", { params: { query: { UserAccount: this.me.account, GroupID: id } } }));
@@ -1109,6 +1505,11 @@ var Chat = class {
   }
   // -- rendering --
   openConversation(key) {
+    if (key !== this.open) {
+      this.panelOpen = false;
+      this.members = [];
+      this.joinRequests = [];
+    }
     this.open = key;
     this.#shown.clear();
     if (key !== void 0) {
@@ -1136,6 +1537,7 @@ var Chat = class {
             h("span", { class: online ? "dot online" : "dot", "data-online": String(online), title: online ? "online" : "offline" }),
             h("span", { class: "avatar" }, ...avatarContent(this.client, f)),
             h("span", { class: "name" }, f.username === f.account ? f.account : `${f.username} (${f.account})`),
+            this.isBlocked(f.account) ? h("span", { class: "tag" }, "blocked") : null,
             h("span", { class: "unread" }, unreadText(this.convs.unread(key)))
           )
         );
@@ -1169,8 +1571,65 @@ var Chat = class {
       ui.convTitle.textContent = g ? `${g.name} #${g.id}` : `#${c.id}`;
     }
     ui.leaveGroup.hidden = c?.kind !== "group";
+    ui.groupInfo.hidden = c?.kind !== "group";
+    ui.blockContact.hidden = c?.kind !== "direct";
+    if (c?.kind === "direct") {
+      const blocked = this.isBlocked(c.account);
+      ui.blockContact.textContent = blocked ? "Unblock" : "Block";
+      ui.blockContact.dataset["account"] = c.account;
+      ui.blockContact.dataset["block"] = String(!blocked);
+      ui.blockContact.setAttribute("aria-label", `${blocked ? "Unblock" : "Block"} ${this.nameOf(c.account)}`);
+    }
+    const group = c?.kind === "group" ? this.groups.find((g) => g.id === c.id) : void 0;
+    ui.announcement.hidden = !group?.announcement;
+    ui.announcement.textContent = group?.announcement ? `Announcement: ${group.announcement}` : "";
     ui.sendForm.hidden = c === void 0;
+    this.renderPanel();
     this.renderMessages();
+  }
+  renderProfile() {
+    const select = field(ui.profileForm, "friendPolicy");
+    select.value = this.friendPolicy ?? "";
+  }
+  renderRequests() {
+    const focused = focusKey(ui.requests);
+    ui.requestsSection.hidden = this.requestsIn.length === 0;
+    ui.requests.replaceChildren(...this.requestsIn.map(requestItem));
+    refocus(ui.requests, focused);
+    ui.sentSection.hidden = this.requestsOut.length === 0;
+    ui.sent.replaceChildren(...this.requestsOut.map(sentItem));
+  }
+  renderBlocks() {
+    ui.blocksSection.hidden = this.blocked.length === 0;
+    ui.blocks.replaceChildren(...this.blocked.map(blockItem));
+  }
+  /** renderPanel shows the open group's members, with the actions the viewer's role allows. */
+  renderPanel() {
+    const id = this.openGroupId();
+    const open = this.panelOpen && id !== void 0;
+    ui.groupPanel.hidden = !open;
+    ui.groupInfo.setAttribute("aria-expanded", String(open));
+    ui.groupInfo.textContent = open ? "Hide members" : "Members";
+    if (!open) return;
+    const focused = focusKey(ui.groupPanel);
+    const viewer = { account: this.me.account, role: this.myRole(), nameOf: (a) => this.nameOf(a) };
+    const now = Date.now();
+    ui.members.replaceChildren(...this.members.map((m) => memberItem(m, viewer, now)));
+    const manager = viewer.role === "owner" || viewer.role === "admin";
+    ui.joinRequestsPart.hidden = !manager || this.joinRequests.length === 0;
+    ui.joinRequests.replaceChildren(...this.joinRequests.map(joinRequestItem));
+    ui.groupAdmin.hidden = !manager;
+    ui.dissolveGroup.hidden = viewer.role !== "owner";
+    const group = this.groups.find((g) => g.id === id);
+    if (manager && group !== void 0) {
+      const name = field(ui.renameForm, "name");
+      if (document.activeElement !== name) name.value = group.name;
+      const text = ui.announcementForm.elements.namedItem("announcement");
+      if (text instanceof HTMLTextAreaElement && document.activeElement !== text) text.value = group.announcement;
+      ui.muteGroup.checked = group.muted;
+      ui.joinPolicy.value = group.joinPolicy;
+    }
+    refocus(ui.groupPanel, focused);
   }
   renderMessages() {
     const list = this.open === void 0 ? [] : this.convs.list(this.open);
@@ -1186,11 +1645,19 @@ var Chat = class {
     );
     ui.messages.scrollTop = ui.messages.scrollHeight;
   }
-  /** nameOf is how an account is shown: a friend by name, anyone else by account. */
+  /** nameOf is how an account is shown: itself, a friend or a member of the open group by name, anyone else by account. */
   nameOf(account) {
-    return this.friends.find((u) => u.account === account)?.username ?? account;
+    if (account === this.me.account) return this.me.username;
+    return (this.friends.find((u) => u.account === account) ?? this.members.find((u) => u.account === account))?.username ?? account;
   }
   messageElement(m) {
+    if (m.event !== void 0) {
+      return h(
+        "li",
+        { class: "event", "data-id": m.id, "data-seq": m.seq, "data-event": m.event.event, title: new Date(m.time).toLocaleString() },
+        eventLine(m.event, (a) => this.nameOf(a))
+      );
+    }
     const mine = m.fromUser === this.me.account;
     let body;
     if (m.recalled === true) {
@@ -1222,8 +1689,8 @@ function avatarContent(client, u) {
   return [document.createTextNode(Array.from(u.username)[0]?.toUpperCase() ?? "?")];
 }
 var chat;
-async function begin(client, user) {
-  chat = new Chat(client, user);
+async function begin(client, user, friendPolicy) {
+  chat = new Chat(client, user, friendPolicy);
   await chat.start();
 }
 function endSession(message) {
@@ -1279,7 +1746,7 @@ on(ui.avatarFile, "change", async () => {
 });
 on(ui.addFriendForm, "submit", async (ev) => {
   ev.preventDefault();
-  await chat?.addFriend(field(ui.addFriendForm, "account").value.trim());
+  await chat?.addFriend(field(ui.addFriendForm, "account").value.trim(), field(ui.addFriendForm, "message").value.trim());
   ui.addFriendForm.reset();
 });
 on(ui.createGroupForm, "submit", async (ev) => {
@@ -1303,6 +1770,61 @@ for (const list of [ui.friends, ui.groups]) {
     if (key !== void 0) chat?.openConversation(key);
   });
 }
+function clicked(ev, name) {
+  return ev.target instanceof Element ? ev.target.closest(`button[${name}]`) : null;
+}
+on(ui.requests, "click", async (ev) => {
+  const b = clicked(ev, "data-answer");
+  if (b !== null) await chat?.answerRequest(Number(b.dataset["id"]), b.dataset["answer"] === "true");
+});
+on(ui.sent, "click", async (ev) => {
+  const b = clicked(ev, "data-cancel");
+  if (b !== null) await chat?.cancelRequest(Number(b.dataset["cancel"]));
+});
+on(ui.blocks, "click", async (ev) => {
+  const b = clicked(ev, "data-unblock");
+  const account = b?.dataset["unblock"];
+  if (account !== void 0) await chat?.setBlocked(account, false);
+});
+on(ui.blockContact, "click", async () => {
+  const account = ui.blockContact.dataset["account"];
+  if (account !== void 0) await chat?.setBlocked(account, ui.blockContact.dataset["block"] === "true");
+});
+on(ui.profileForm, "submit", async (ev) => {
+  ev.preventDefault();
+  const policy = field(ui.profileForm, "friendPolicy").value;
+  if (policy === "open" || policy === "approval" || policy === "closed") await chat?.saveProfile(policy);
+});
+on(ui.groupInfo, "click", () => chat?.togglePanel());
+on(ui.members, "click", async (ev) => {
+  const b = clicked(ev, "data-action");
+  const action = b?.dataset["action"];
+  const account = b?.dataset["account"];
+  if (action !== void 0 && account !== void 0) await chat?.memberAction(action, account);
+});
+on(ui.joinRequests, "click", async (ev) => {
+  const b = clicked(ev, "data-join-answer");
+  if (b !== null) await chat?.answerJoin(Number(b.dataset["id"]), b.dataset["joinAnswer"] === "true");
+});
+on(ui.renameForm, "submit", async (ev) => {
+  ev.preventDefault();
+  await chat?.updateGroup({ name: field(ui.renameForm, "name").value.trim() });
+});
+on(ui.announcementForm, "submit", async (ev) => {
+  ev.preventDefault();
+  const text = ui.announcementForm.elements.namedItem("announcement");
+  if (text instanceof HTMLTextAreaElement) await chat?.updateGroup({ announcement: text.value.trim() });
+});
+on(ui.joinPolicy, "change", async () => {
+  const policy = ui.joinPolicy.value;
+  if (policy === "open" || policy === "approval" || policy === "invite") await chat?.updateGroup({ joinPolicy: policy });
+});
+on(ui.dissolveGroup, "click", async () => {
+  await chat?.dissolve();
+});
+on(ui.muteGroup, "change", async () => {
+  await chat?.setGroupMuted(ui.muteGroup.checked);
+});
 on(ui.sendForm, "submit", (ev) => {
   ev.preventDefault();
   const input = field(ui.sendForm, "text");
@@ -1324,6 +1846,6 @@ async function resume() {
     endSession("The session expired: log in again.");
     return;
   }
-  await begin(client, saved.user);
+  await begin(client, saved.user, saved.friendPolicy);
 }
 resume().catch(report);
