@@ -375,6 +375,23 @@ type conn struct {
 type convOrder struct {
 	last int64
 	own  map[int64]struct{}
+	// seen: a frame of the conversation arrived. A group's members join
+	// before their sockets open, and each join is an event with a seq of
+	// its own, so a member's first frame of a group starts its order
+	// wherever its join put its cursor; the ledger of deliveries still
+	// counts every message.
+	seen bool
+}
+
+// start takes a group conversation's first frame, of seq seq, as the
+// start of its order.
+func (o *convOrder) start(seq int64) {
+	if !o.seen {
+		o.seen = true
+		if len(o.own) == 0 {
+			o.last = max(o.last, seq-1)
+		}
+	}
 }
 
 // skipOwn moves last past the acked own seqs that follow it.
@@ -473,6 +490,7 @@ var (
 	typeError   = []byte("error")
 	typeReceipt = []byte("receipt")
 	typeTyping  = []byte("typing")
+	typeEvent   = []byte("event")
 )
 
 // The direct scenario's receipts and typing indicators.
@@ -551,6 +569,8 @@ func (s *stats) read(c *conn, done func()) {
 			s.receipts.Add(1)
 		case bytes.Equal(typ, typeTyping):
 			s.typed.Add(1)
+		case bytes.Equal(typ, typeEvent):
+			s.event(c, data)
 		}
 	}
 }
@@ -572,6 +592,32 @@ func readAll(r io.Reader, b []byte) ([]byte, error) {
 	}
 }
 
+// event takes a group event's place in its conversation: events (the
+// members' joins) take seqs between the messages, so that without this the
+// next message would look like a gap.
+func (s *stats) event(c *conn, data []byte) {
+	seq, ok1 := intField(data, keySeq)
+	gid, ok2 := intField(data, keyGroup)
+	if !ok1 || !ok2 {
+		s.errs.Add(1)
+		return
+	}
+	if !s.groups {
+		return // left over from another scenario
+	}
+	o := c.conv("g:" + strconv.FormatInt(gid, 10))
+	o.start(seq)
+	o.skipOwn()
+	switch {
+	case seq <= o.last:
+		return // replayed
+	case seq != o.last+1:
+		s.gaps.Add(1)
+	}
+	o.last = seq
+	o.skipOwn()
+}
+
 func (s *stats) message(c *conn, me, data []byte, now time.Time) {
 	seq, ok1 := intField(data, keySeq)
 	from, ok2 := stringField(data, keyFrom)
@@ -587,6 +633,7 @@ func (s *stats) message(c *conn, me, data []byte, now time.Time) {
 	var other []byte
 	if isGroup {
 		o = c.conv("g:" + strconv.FormatInt(gid, 10))
+		o.start(seq)
 	} else {
 		to, ok := stringField(data, keyTo)
 		if !ok {
