@@ -2547,6 +2547,12 @@ type MuteMemberParams struct {
 	Seconds int32 `form:"seconds" json:"seconds"`
 }
 
+// GetProfileParams defines parameters for GetProfile.
+type GetProfileParams struct {
+	// Account The account whose data is read.
+	Account Account `form:"account" json:"account"`
+}
+
 // SetGroupRoleParams defines parameters for SetGroupRole.
 type SetGroupRoleParams struct {
 	// UserAccount The acting account; it must be the token's account.

@@ -178,6 +178,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/Tim/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One's own profile and friend policy
+         * @description The token's account's own profile with its `friendPolicy`, as
+         *     updateProfile answers it; login's user and getUser's public profile
+         *     do not carry the policy.
+         */
+        get: operations["getProfile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/Tim/user": {
         parameters: {
             query?: never;
@@ -3292,6 +3314,53 @@ export interface operations {
             408: components["responses"]["RequestTimeout"];
             413: components["responses"]["TooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getProfile: {
+        parameters: {
+            query: {
+                /**
+                 * @description The account whose data is read.
+                 * @example alice
+                 */
+                account: components["parameters"]["Account"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 获取资料成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": 200,
+                     *       "message": "获取资料成功",
+                     *       "data": {
+                     *         "id": 1,
+                     *         "username": "爱丽丝",
+                     *         "account": "alice",
+                     *         "sex": "female",
+                     *         "age": 24,
+                     *         "onlineStatus": 1,
+                     *         "avatarUrl": "/Tim/avatar?account=alice",
+                     *         "friendPolicy": "open"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OwnProfileEnvelope"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
     };

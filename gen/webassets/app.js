@@ -1088,8 +1088,14 @@ var Chat = class {
     this.renderMe();
     this.renderConversation();
     this.renderProfile();
-    await Promise.all([this.loadFriends(), this.loadGroups(), this.loadRequests(), this.loadBlocks()]);
+    await Promise.all([this.loadProfile(), this.loadFriends(), this.loadGroups(), this.loadRequests(), this.loadBlocks()]);
     this.connect();
+  }
+  /** loadProfile reads the account's own friend policy from the server. */
+  async loadProfile() {
+    const profile = unwrap(await this.client.api.GET("/Tim/profile", { params: { query: { account: this.me.account } } })).data;
+    this.friendPolicy = profile.friendPolicy;
+    this.renderProfile();
   }
   /** stop closes the socket and stops reconnecting. */
   stop() {

@@ -75,6 +75,7 @@ func (e Envelope) VisitUploadMp4Response(w http.ResponseWriter) error     { retu
 func (e Envelope) VisitGetFriendsResponse(w http.ResponseWriter) error { return e.write(w) }
 
 func (e Envelope) VisitUpdateProfileResponse(w http.ResponseWriter) error       { return e.write(w) }
+func (e Envelope) VisitGetProfileResponse(w http.ResponseWriter) error          { return e.write(w) }
 func (e Envelope) VisitGetUserResponse(w http.ResponseWriter) error             { return e.write(w) }
 func (e Envelope) VisitGetFriendRequestsResponse(w http.ResponseWriter) error   { return e.write(w) }
 func (e Envelope) VisitAnswerFriendRequestResponse(w http.ResponseWriter) error { return e.write(w) }

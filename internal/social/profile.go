@@ -48,10 +48,39 @@ func (a *API) UpdateProfile(ctx context.Context, req server.UpdateProfileRequest
 		return reply.UserNotFound.Envelope(), nil
 	}
 	a.logger.InfoContext(ctx, "profile updated", slog.String("account", caller), slog.String("friend_policy", policy))
-	return reply.Envelope{Code: http.StatusOK, Message: msgProfileUpdated, Data: models.OwnProfile{
+	return reply.Envelope{Code: http.StatusOK, Message: msgProfileUpdated, Data: toOwnProfile(u, policy)}, nil
+}
+
+// GetProfile answers the caller's own profile with its friend policy.
+func (a *API) GetProfile(ctx context.Context, req server.GetProfileRequestObject) (server.GetProfileResponseObject, error) {
+	caller, err := actingFor(ctx, req.Params.Account)
+	if err != nil {
+		return reply.Refuse(err)
+	}
+	policy, err := a.q.UserFriendPolicy(ctx, caller)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return reply.UserNotFound.Envelope(), nil
+	case err != nil:
+		return nil, fmt.Errorf("read friend policy: %w", err)
+	}
+	u, ok, err := a.profiles.One(ctx, caller)
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
+		return reply.UserNotFound.Envelope(), nil
+	}
+	return reply.Envelope{Code: http.StatusOK, Message: msgProfileShown, Data: toOwnProfile(u, policy)}, nil
+}
+
+// toOwnProfile is the user u, whose friend policy is policy, as its own
+// account sees it.
+func toOwnProfile(u models.User, policy string) models.OwnProfile {
+	return models.OwnProfile{
 		Id: u.Id, Username: u.Username, Account: u.Account, Sex: u.Sex, Age: u.Age,
 		OnlineStatus: models.OwnProfileOnlineStatus(u.OnlineStatus), AvatarUrl: u.AvatarUrl, FriendPolicy: models.FriendPolicy(policy),
-	}}, nil
+	}
 }
 
 // GetUser shows TargetAccount's public profile to the caller, with their

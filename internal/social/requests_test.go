@@ -389,6 +389,25 @@ func TestUpdateProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantStatus(t, "updateProfile of another", resp.HTTPResponse, resp.Body, http.StatusForbidden, "无权操作其他账号")
+
+	// The own profile reads the policy back; another's is refused.
+	policy := models.FriendPolicyApproval
+	if _, err := f.c.UpdateProfileWithResponse(f.ctx, &models.UpdateProfileParams{UserAccount: a.account}, models.ProfileUpdate{FriendPolicy: &policy}, a.auth); err != nil {
+		t.Fatal(err)
+	}
+	own, err := f.c.GetProfileWithResponse(f.ctx, &models.GetProfileParams{Account: a.account}, a.auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "getProfile", own.HTTPResponse, own.Body, http.StatusOK, "获取资料成功")
+	if p := own.JSON200.Data; p.Account != a.account || p.Username != name || p.Age != age || p.FriendPolicy != models.FriendPolicyApproval {
+		t.Fatalf("own profile %+v", p)
+	}
+	other, err := f.c.GetProfileWithResponse(f.ctx, &models.GetProfileParams{Account: a.account}, b.auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "getProfile of another", other.HTTPResponse, other.Body, http.StatusForbidden, "无权操作其他账号")
 }
 
 // decode turns a frame read by wstest into v.

@@ -33,6 +33,7 @@ const (
 	msgUnblocked        = "已解除屏蔽"
 	msgBlockList        = "获取屏蔽列表成功"
 	msgProfileUpdated   = "修改资料成功"
+	msgProfileShown     = "获取资料成功"
 	msgUserShown        = "获取用户信息成功"
 
 	msgGroupJoined  = "加入群聊成功"
