@@ -117,3 +117,95 @@ func TestRightsHoldWhileTheBusIsDown(t *testing.T) {
 		t.Errorf("one-to-one socket there: close code %d, want 4003", code)
 	}
 }
+
+// TestAdministrationHoldsWhileTheBusIsDown: with the NATS server stopped,
+// a kick, a dissolve and a block answer 200 and have closed the sockets
+// they end on the serving instance (which re-checks hourly here), and on
+// the other instance within its TIM_RIGHTS_RECHECK_DEGRADED; a mute and a
+// block refuse sends on the other instance at once, since every send
+// checks them as it commits.
+func TestAdministrationHoldsWhileTheBusIsDown(t *testing.T) {
+	t.Parallel()
+	srv := runNATS(t, 0)
+	url := fmt.Sprintf("nats://tim:bus-pw@127.0.0.1:%d", srv.Addr().(*net.TCPAddr).Port)
+	here := testenv.New(t, testenv.WithConfig(func(c *config.Config) {
+		c.NATS.URL = url
+		c.Realtime.RightsRecheckDegraded = time.Hour
+	}))
+	there := here.Peer(t, testenv.WithConfig(func(c *config.Config) { c.Realtime.RightsRecheckDegraded = 200 * time.Millisecond }))
+	a, b, c, d := here.Register(t, "a"), here.Register(t, "b"), here.Register(t, "c"), here.Register(t, "d")
+	befriend(t, here, a, "a", "c")
+	join(t, here, a, "a", 7) // a owns 7 and 8
+	join(t, here, b, "b", 7)
+	join(t, here, d, "d", 7)
+	join(t, here, a, "a", 8)
+	join(t, here, d, "d", 8)
+
+	gb := dial(t, here, "/websocket/7/b", b)
+	gb.NextOf("group.online")
+	gbThere := dial(t, there, "/websocket/7/b", b)
+	gbThere.NextOf("group.online")
+	gdThere := dial(t, there, "/websocket/8/d", d)
+	gdThere.NextOf("group.online")
+	udThere := dial(t, there, "/websocket/d", d)
+	udThere.NextOf("users")
+	dc := dial(t, here, "/websocket/OneToOne/c/a", c)
+	dc.Next()
+	dcThere := dial(t, there, "/websocket/OneToOne/c/a", c)
+	dcThere.Next()
+
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	for _, e := range []*testenv.Env{here, there} {
+		testwait.Eventually(t, wait, func() error {
+			if ready(e.URL) == nil {
+				return fmt.Errorf("%s still ready with the bus down", e.URL)
+			}
+			return nil
+		})
+	}
+
+	// A kick.
+	kick, err := here.Client.KickMemberWithResponse(ctx, &models.KickMemberParams{UserAccount: "a", GroupID: 7, TargetAccount: "b"}, testenv.Auth(a))
+	if err != nil || kick.StatusCode() != http.StatusOK {
+		t.Fatalf("kickMember with the bus down: %v %s", err, kick.Body)
+	}
+	if code := gb.Closed(); code != 4003 {
+		t.Errorf("kicked member's group socket here: close code %d, want 4003", code)
+	}
+	if code := gbThere.Closed(); code != 4003 {
+		t.Errorf("kicked member's group socket there: close code %d, want 4003", code)
+	}
+
+	// A mute, served here, refuses d's send there.
+	mute, err := here.Client.MuteMemberWithResponse(ctx, &models.MuteMemberParams{UserAccount: "a", GroupID: 7, TargetAccount: "d", Seconds: 600}, testenv.Auth(a))
+	if err != nil || mute.StatusCode() != http.StatusOK {
+		t.Fatalf("muteMember with the bus down: %v %s", err, mute.Body)
+	}
+	g7 := int64(7)
+	udThere.SendJSON(models.SendFrame{Type: "send", GroupId: &g7, Text: "muted"})
+	if e := udThere.NextOf("error"); e["code"] != float64(http.StatusForbidden) || e["message"] != "禁言中" || e["mutedUntil"] == nil {
+		t.Errorf("muted member's send there: %v, want 403 禁言中 with mutedUntil", e)
+	}
+
+	// A dissolve.
+	dis, err := here.Client.DissolveGroupWithResponse(ctx, &models.DissolveGroupParams{UserAccount: "a", GroupID: 8}, testenv.Auth(a))
+	if err != nil || dis.StatusCode() != http.StatusOK {
+		t.Fatalf("dissolveGroup with the bus down: %v %s", err, dis.Body)
+	}
+	if code := gdThere.Closed(); code != 4003 {
+		t.Errorf("dissolved group's socket there: close code %d, want 4003", code)
+	}
+
+	// A block.
+	blk, err := here.Client.BlockWithResponse(ctx, &models.BlockParams{UserAccount: "a", TargetAccount: "c"}, testenv.Auth(a))
+	if err != nil || blk.StatusCode() != http.StatusOK {
+		t.Fatalf("block with the bus down: %v %s", err, blk.Body)
+	}
+	if code := dc.Closed(); code != 4003 {
+		t.Errorf("blocked pair's one-to-one socket here: close code %d, want 4003", code)
+	}
+	if code := dcThere.Closed(); code != 4003 {
+		t.Errorf("blocked pair's one-to-one socket there: close code %d, want 4003", code)
+	}
+}
