@@ -303,6 +303,39 @@ func (e GroupPresenceFrameType) Valid() bool {
 	}
 }
 
+// Defines values for GroupRemovedFrameReason.
+const (
+	GroupRemovedFrameReasonDissolved GroupRemovedFrameReason = "dissolved"
+	GroupRemovedFrameReasonKicked    GroupRemovedFrameReason = "kicked"
+)
+
+// Valid indicates whether the value is a known member of the GroupRemovedFrameReason enum.
+func (e GroupRemovedFrameReason) Valid() bool {
+	switch e {
+	case GroupRemovedFrameReasonDissolved:
+		return true
+	case GroupRemovedFrameReasonKicked:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GroupRemovedFrameType.
+const (
+	GroupRemovedFrameTypeGroupRemoved GroupRemovedFrameType = "groupRemoved"
+)
+
+// Valid indicates whether the value is a known member of the GroupRemovedFrameType enum.
+func (e GroupRemovedFrameType) Valid() bool {
+	switch e {
+	case GroupRemovedFrameTypeGroupRemoved:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GroupRole.
 const (
 	GroupRoleAdmin  GroupRole = "admin"
@@ -752,7 +785,11 @@ func (e SetGroupRoleParamsRole) Valid() bool {
 // Example: alice
 type AccountName = string
 
-// AckClientFrame Confirms delivery up to `seq` of a conversation (sockets opened with ack=1).
+// AckClientFrame Confirms delivery up to `seq` of a conversation (sockets opened
+// with ack=1). An ack of a group the account no longer belongs to
+// (kicked, dissolved, left) is refused with 403 无权确认该会话, since
+// the socket no longer carries it; a client need not ack the event
+// that took the group away.
 //
 // Example: {"seq":12,"type":"ack","with":"bob"}
 type AckClientFrame struct {
@@ -951,7 +988,13 @@ type ErrorFrameType string
 // `event` frames and shows the `text` of frames shows that line, and
 // one that skips unknown frames loses nothing (their seqs count as
 // delivered like any other). History (/Tim/groupMessages) lists an
-// event as a MessageFrame carrying this frame in `event`.
+// event as a MessageFrame carrying this frame in `event`. A kick or
+// dissolve event may not reach the member it takes the group from,
+// whose sockets lose the group at that moment; such a member gets a
+// `groupRemoved` notice on its user sockets afterwards. A client need
+// not ack an event that took its group away: an `ack` of a seq of a
+// group the account no longer belongs to is refused (403
+// 无权确认该会话).
 //
 // Example: {"actor":"bob","event":"kick","groupId":7,"id":60,"seq":6,"target":"carol","text":"用户carol被bob移出群聊","time":"2024-05-01T10:05:00Z","type":"event"}
 type EventFrame struct {
@@ -1289,6 +1332,35 @@ type GroupReaderListEnvelope struct {
 	Message string        `json:"message"`
 }
 
+// GroupRemovedFrame On the user sockets of an account, on every instance: it lost group
+// `groupId` through someone else's act, a kick (`reason` kicked) or
+// the group's dissolving (`reason` dissolved, to every member but the
+// owner who dissolved it); `by` is the account that acted. An account
+// that leaves by itself gets none: it knows. It follows the loss of
+// the group: by the time it arrives the account's group sockets of
+// that group have closed with 4003 and its user sockets no longer
+// carry the group (a send to it is refused, an `ack` of its seqs gets
+// 403 无权确认该会话). A notice like friendRemoved: not stored, no seq,
+// not replayed; a client that was away sees the group gone from
+// /Tim/getGroups.
+//
+// Example: {"by":"bob","groupId":7,"reason":"kicked","type":"groupRemoved"}
+type GroupRemovedFrame struct {
+	// By An account name, 1 to 32 letters, digits or `_ . - @`.
+	//
+	// Example: alice
+	By      AccountName             `json:"by"`
+	GroupId int64                   `json:"groupId"`
+	Reason  GroupRemovedFrameReason `json:"reason"`
+	Type    GroupRemovedFrameType   `json:"type"`
+}
+
+// GroupRemovedFrameReason defines model for GroupRemovedFrame.Reason.
+type GroupRemovedFrameReason string
+
+// GroupRemovedFrameType defines model for GroupRemovedFrame.Type.
+type GroupRemovedFrameType string
+
 // GroupRole `owner`: the group's one owner (its creator, or whoever it was
 // transferred to); `admin`: may kick and mute members, edit the group
 // and answer join requests; `member`.
@@ -1493,7 +1565,13 @@ type MessageFrame struct {
 	// `event` frames and shows the `text` of frames shows that line, and
 	// one that skips unknown frames loses nothing (their seqs count as
 	// delivered like any other). History (/Tim/groupMessages) lists an
-	// event as a MessageFrame carrying this frame in `event`.
+	// event as a MessageFrame carrying this frame in `event`. A kick or
+	// dissolve event may not reach the member it takes the group from,
+	// whose sockets lose the group at that moment; such a member gets a
+	// `groupRemoved` notice on its user sockets afterwards. A client need
+	// not ack an event that took its group away: an `ack` of a seq of a
+	// group the account no longer belongs to is refused (403
+	// 无权确认该会话).
 	//
 	//
 	// Example: {"actor":"bob","event":"kick","groupId":7,"id":60,"seq":6,"target":"carol","text":"用户carol被bob移出群聊","time":"2024-05-01T10:05:00Z","type":"event"}
@@ -3914,6 +3992,40 @@ func (t *UserServerFrame) MergeFriendRemovedFrame(v FriendRemovedFrame) error {
 	return err
 }
 
+// AsGroupRemovedFrame returns the union data inside the UserServerFrame as a GroupRemovedFrame
+func (t UserServerFrame) AsGroupRemovedFrame() (GroupRemovedFrame, error) {
+	var body GroupRemovedFrame
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromGroupRemovedFrame overwrites any union data inside the UserServerFrame as the provided GroupRemovedFrame
+func (t *UserServerFrame) FromGroupRemovedFrame(v GroupRemovedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"groupRemoved"}`))
+	t.union = b
+	return err
+}
+
+// MergeGroupRemovedFrame performs a merge with any union data inside the UserServerFrame, using the provided GroupRemovedFrame
+func (t *UserServerFrame) MergeGroupRemovedFrame(v GroupRemovedFrame) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"groupRemoved"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 // AsEventFrame returns the union data inside the UserServerFrame as a EventFrame
 func (t UserServerFrame) AsEventFrame() (EventFrame, error) {
 	var body EventFrame
@@ -3976,6 +4088,8 @@ func (t UserServerFrame) ValueByDiscriminator() (interface{}, error) {
 		return t.AsFriendRemovedFrame()
 	case "friendRequest":
 		return t.AsFriendRequestFrame()
+	case "groupRemoved":
+		return t.AsGroupRemovedFrame()
 	case "joinRequest":
 		return t.AsJoinRequestFrame()
 	case "joinRequestAnswered":

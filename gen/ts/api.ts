@@ -1415,6 +1415,38 @@ export interface components {
             account: components["schemas"]["AccountName"];
         };
         /**
+         * GroupRemovedFrame
+         * @description On the user sockets of an account, on every instance: it lost group
+         *     `groupId` through someone else's act, a kick (`reason` kicked) or
+         *     the group's dissolving (`reason` dissolved, to every member but the
+         *     owner who dissolved it); `by` is the account that acted. An account
+         *     that leaves by itself gets none: it knows. It follows the loss of
+         *     the group: by the time it arrives the account's group sockets of
+         *     that group have closed with 4003 and its user sockets no longer
+         *     carry the group (a send to it is refused, an `ack` of its seqs gets
+         *     403 无权确认该会话). A notice like friendRemoved: not stored, no seq,
+         *     not replayed; a client that was away sees the group gone from
+         *     /Tim/getGroups.
+         * @example {
+         *       "type": "groupRemoved",
+         *       "groupId": 7,
+         *       "reason": "kicked",
+         *       "by": "bob"
+         *     }
+         */
+        GroupRemovedFrame: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "groupRemoved";
+            /** Format: int64 */
+            groupId: number;
+            /** @enum {string} */
+            reason: "kicked" | "dissolved";
+            by: components["schemas"]["AccountName"];
+        };
+        /**
          * Group
          * @example {
          *       "id": 7,
@@ -1687,7 +1719,7 @@ export interface components {
          * UserServerFrame
          * @description A frame the server sends on the user channel; `type` tells which.
          */
-        UserServerFrame: components["schemas"]["ConnectedFrame"] | components["schemas"]["UsersFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["AckFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["RecallFrame"] | components["schemas"]["ReceiptFrame"] | components["schemas"]["TypingFrame"] | components["schemas"]["JoinRequestFrame"] | components["schemas"]["JoinRequestAnsweredFrame"] | components["schemas"]["FriendRequestFrame"] | components["schemas"]["FriendAddedFrame"] | components["schemas"]["FriendRemovedFrame"] | components["schemas"]["EventFrame"];
+        UserServerFrame: components["schemas"]["ConnectedFrame"] | components["schemas"]["UsersFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["AckFrame"] | components["schemas"]["ErrorFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["RecallFrame"] | components["schemas"]["ReceiptFrame"] | components["schemas"]["TypingFrame"] | components["schemas"]["JoinRequestFrame"] | components["schemas"]["JoinRequestAnsweredFrame"] | components["schemas"]["FriendRequestFrame"] | components["schemas"]["FriendAddedFrame"] | components["schemas"]["FriendRemovedFrame"] | components["schemas"]["GroupRemovedFrame"] | components["schemas"]["EventFrame"];
         /**
          * DirectServerFrame
          * @description A frame the server sends on a one-to-one channel; `type` tells which.
@@ -1908,7 +1940,13 @@ export interface components {
          *     `event` frames and shows the `text` of frames shows that line, and
          *     one that skips unknown frames loses nothing (their seqs count as
          *     delivered like any other). History (/Tim/groupMessages) lists an
-         *     event as a MessageFrame carrying this frame in `event`.
+         *     event as a MessageFrame carrying this frame in `event`. A kick or
+         *     dissolve event may not reach the member it takes the group from,
+         *     whose sockets lose the group at that moment; such a member gets a
+         *     `groupRemoved` notice on its user sockets afterwards. A client need
+         *     not ack an event that took its group away: an `ack` of a seq of a
+         *     group the account no longer belongs to is refused (403
+         *     无权确认该会话).
          * @example {
          *       "type": "event",
          *       "id": 60,
@@ -2161,7 +2199,11 @@ export interface components {
         };
         /**
          * AckClientFrame
-         * @description Confirms delivery up to `seq` of a conversation (sockets opened with ack=1).
+         * @description Confirms delivery up to `seq` of a conversation (sockets opened
+         *     with ack=1). An ack of a group the account no longer belongs to
+         *     (kicked, dissolved, left) is refused with 403 无权确认该会话, since
+         *     the socket no longer carries it; a client need not ack the event
+         *     that took the group away.
          * @example {
          *       "type": "ack",
          *       "with": "bob",
