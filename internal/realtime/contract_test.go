@@ -39,6 +39,7 @@ var frameTypes = map[string]reflect.Type{
 	"FriendRequestFrame":       reflect.TypeFor[models.FriendRequestFrame](),
 	"FriendAddedFrame":         reflect.TypeFor[models.FriendAddedFrame](),
 	"FriendRemovedFrame":       reflect.TypeFor[models.FriendRemovedFrame](),
+	"GroupRemovedFrame":        reflect.TypeFor[models.GroupRemovedFrame](),
 }
 
 // TestAsyncAPIMatchesGeneratedTypes fails on drift between asyncapi.yaml,

@@ -65,11 +65,16 @@ type adminTx struct {
 	// lost are the accounts that lost the group: their sockets follow
 	// after the commit, as a leaver's do.
 	lost []string
+	// removed is why they lost it (kicked or dissolved), which each of
+	// them but the actor is told on its user sockets once its sockets no
+	// longer carry the group.
+	removed models.GroupRemovedFrameReason
 }
 
 // administer runs op for the token's account, which the request names as
 // account, in group g's transaction. After the commit it publishes the
-// events op stored and takes the group from the accounts that lost it.
+// events op stored and takes the group from the accounts that lost it,
+// then tells each of them but the actor why (groupRemoved).
 // Refusals: the account is another (403), the group does not exist (404)
 // or the account is not a member (403, also of a dissolved group).
 func (a *API) administer(ctx context.Context, account string, g int64, op func(t *adminTx) error) (store.Group, error) {
@@ -102,6 +107,9 @@ func (a *API) administer(ctx context.Context, account string, g int64, op func(t
 	a.publish(ctx, &t.tl)
 	for _, acc := range t.lost {
 		a.membershipChanged(ctx, g, acc, false)
+		if acc != caller {
+			a.notify(ctx, acc, frame.EncodeGroupRemoved(g, t.removed, caller))
+		}
 	}
 	return t.group, nil
 }
@@ -191,6 +199,7 @@ func (a *API) KickMember(ctx context.Context, req server.KickMemberRequestObject
 			return err
 		}
 		t.lost = append(t.lost, m.Account)
+		t.removed = models.GroupRemovedFrameReasonKicked
 		return t.event(frame.Event{Kind: models.GroupEventKindKick, Target: m.Account})
 	})
 	if err != nil {
@@ -298,7 +307,7 @@ func (a *API) DissolveGroup(ctx context.Context, req server.DissolveGroupRequest
 		if err != nil {
 			return fmt.Errorf("dissolve: %w", err)
 		}
-		t.lost = members
+		t.lost, t.removed = members, models.GroupRemovedFrameReasonDissolved
 		return nil
 	})
 	if err != nil {
