@@ -615,7 +615,7 @@ function multipart(file, fileName) {
 
 // web/client/socket.ts
 var serverFrameTypes = {
-  user: ["connected", "users", "message", "ack", "error", "presence", "recall", "receipt", "typing", "joinRequest", "joinRequestAnswered", "friendRequest", "friendAdded", "friendRemoved", "event"],
+  user: ["connected", "users", "message", "ack", "error", "presence", "recall", "receipt", "typing", "joinRequest", "joinRequestAnswered", "friendRequest", "friendAdded", "friendRemoved", "groupRemoved", "event"],
   direct: ["connected", "message", "ack", "error", "recall", "receipt", "typing"],
   group: ["connected", "group.presence", "group.online", "message", "ack", "error", "recall", "receipt", "typing", "event"]
 };
@@ -1202,6 +1202,13 @@ var Chat = class {
       case "friendRemoved":
         if (this.open === directKey(f.account)) this.openConversation(void 0);
         void this.loadFriends().catch(report);
+        break;
+      case "groupRemoved":
+        if (this.groups.some((g) => g.id === f.groupId)) {
+          const name = this.groupName(f.groupId);
+          this.dropGroup(f.groupId);
+          say(f.reason === "kicked" ? `You were removed from ${name} by ${this.nameOf(f.by)}` : `${name} was dissolved`);
+        }
         break;
       case "joinRequest":
         if (this.panelOpen && this.open === groupKey(f.groupId)) void this.loadMembers(f.groupId).catch(report);

@@ -311,6 +311,16 @@ class Chat {
         if (this.open === directKey(f.account)) this.openConversation(undefined);
         void this.loadFriends().catch(report);
         break;
+      case "groupRemoved":
+        // The notice that follows the loss of a group: the kick or dissolve
+        // event may not have reached this socket, which lost the group at
+        // that moment. When it did, the group is gone already.
+        if (this.groups.some((g) => g.id === f.groupId)) {
+          const name = this.groupName(f.groupId);
+          this.dropGroup(f.groupId);
+          say(f.reason === "kicked" ? `You were removed from ${name} by ${this.nameOf(f.by)}` : `${name} was dissolved`);
+        }
+        break;
       case "joinRequest":
         if (this.panelOpen && this.open === groupKey(f.groupId)) void this.loadMembers(f.groupId).catch(report);
         say(`${f.account} asks to join ${this.groupName(f.groupId)}`);

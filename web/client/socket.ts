@@ -38,7 +38,7 @@ export type FrameOfType<F extends { type: string }, T extends F["type"]> = Extra
 
 /** The frame types each channel kind may carry. */
 export const serverFrameTypes = {
-  user: ["connected", "users", "message", "ack", "error", "presence", "recall", "receipt", "typing", "joinRequest", "joinRequestAnswered", "friendRequest", "friendAdded", "friendRemoved", "event"],
+  user: ["connected", "users", "message", "ack", "error", "presence", "recall", "receipt", "typing", "joinRequest", "joinRequestAnswered", "friendRequest", "friendAdded", "friendRemoved", "groupRemoved", "event"],
   direct: ["connected", "message", "ack", "error", "recall", "receipt", "typing"],
   group: ["connected", "group.presence", "group.online", "message", "ack", "error", "recall", "receipt", "typing", "event"],
 } as const satisfies { [K in ChannelKind]: readonly ServerFrameOf<K>["type"][] };
