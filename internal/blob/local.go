@@ -20,8 +20,10 @@ import (
 //	<dir>/ab/cdef…   the blob whose key is abcdef… (two-character fan-out)
 //	<dir>/tmp/       uploads in progress
 //
-// A directory must be used by a single Local at a time, since NewLocal
-// removes whatever it finds in <dir>/tmp.
+// Several processes may share a directory (one mounted by every instance):
+// NewLocal removes from <dir>/tmp only what has not been written for
+// StaleTemporary, which no live upload reaches, so a process starting does
+// not break another's upload in flight.
 type Local struct {
 	dir string // root directory
 	tmp string // directory for uploads in progress, inside dir
@@ -32,6 +34,12 @@ var _ Store = (*Local)(nil)
 // Permissions of the directories Local creates. Blob files get the 0600 of
 // os.CreateTemp: only the server reads them.
 const dirPerm = 0o750
+
+// StaleTemporary is the age past which NewLocal takes a temporary file for
+// the leftover of a dead process and removes it. A live upload writes its
+// file all along (uploads slower than the minimum transfer rate are cut
+// off within seconds), so its modification time stays far younger.
+const StaleTemporary = 24 * time.Hour
 
 // copyBufferSize is the size of the buffers Put copies through. Large
 // buffers mean few system calls per upload; they are pooled so that
@@ -47,7 +55,8 @@ var copyBuffers = sync.Pool{
 
 // NewLocal returns a Local storing blobs under dir. It creates dir and its
 // temporary directory if needed and removes temporary files left behind by
-// a previous process.
+// dead processes: those not modified for StaleTemporary. Younger ones may
+// be another process's uploads in flight and are left alone.
 func NewLocal(dir string) (*Local, error) {
 	if dir == "" {
 		return nil, errors.New("new local blob store: empty directory name")
@@ -60,7 +69,18 @@ func NewLocal(dir string) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new local blob store: %w", err)
 	}
+	cutoff := time.Now().Add(-StaleTemporary)
 	for _, e := range entries {
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // its upload ended meanwhile
+		}
+		if err != nil {
+			return nil, fmt.Errorf("new local blob store: %w", err)
+		}
+		if !fi.ModTime().Before(cutoff) {
+			continue
+		}
 		if err := os.RemoveAll(filepath.Join(l.tmp, e.Name())); err != nil {
 			return nil, fmt.Errorf("new local blob store: remove stale temporary file: %w", err)
 		}

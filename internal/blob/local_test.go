@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"tim/internal/blob"
 	"tim/internal/sniff"
@@ -426,6 +427,12 @@ func TestNewLocalRemovesStaleTemporaryFiles(t *testing.T) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "tmp", "put-123"), []byte("half an upload"), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	old := time.Now().Add(-blob.StaleTemporary - time.Minute)
+	for _, name := range []string{"subdir", "put-123"} {
+		if err := os.Chtimes(filepath.Join(dir, "tmp", name), old, old); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := blob.NewLocal(dir); err != nil {
 		t.Fatalf("NewLocal: %v", err)
