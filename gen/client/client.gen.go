@@ -687,7 +687,7 @@ type ClientInterface interface {
 
 	// Readyz Readiness
 	//
-	// Answers 200 when the database is reachable and the bus between instances (NATS) is connected, else 503 naming what is down.
+	// Answers 200 when the database is reachable, the bus between instances (NATS) is connected and the media store answers, else 503 naming what is down.
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1821,7 +1821,7 @@ func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 
 // Readyz Readiness
 //
-// Answers 200 when the database is reachable and the bus between instances (NATS) is connected, else 503 naming what is down.
+// Answers 200 when the database is reachable, the bus between instances (NATS) is connected and the media store answers, else 503 naming what is down.
 //
 // Corresponds with GET /readyz (the `Readyz` operationId).
 func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5583,7 +5583,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReadyzWithResponse Readiness
 	//
-	// Answers 200 when the database is reachable and the bus between instances (NATS) is connected, else 503 naming what is down.
+	// Answers 200 when the database is reachable, the bus between instances (NATS) is connected and the media store answers, else 503 naming what is down.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6370,6 +6370,11 @@ type GetAvatarResponse304Headers struct {
 	ETag *string
 }
 
+// GetAvatarResponse503Headers the declared response headers of an HTTP 503 response for GetAvatar
+type GetAvatarResponse503Headers struct {
+	RetryAfter *int32
+}
+
 type GetAvatarResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6383,12 +6388,16 @@ type GetAvatarResponse struct {
 	JSON416 *RangeNotSatisfiable
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *MediaStoreUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetAvatarResponse200Headers
 	// Headers206 the parsed response headers for an HTTP 206 response
 	Headers206 *GetAvatarResponse206Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *GetAvatarResponse304Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAvatarResponse503Headers
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -6414,6 +6423,11 @@ func (r GetAvatarResponse) GetJSON416() *RangeNotSatisfiable {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r GetAvatarResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetAvatarResponse) GetJSON503() *MediaStoreUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -8762,6 +8776,11 @@ type DownloadChatPicResponse304Headers struct {
 	ETag *string
 }
 
+// DownloadChatPicResponse503Headers the declared response headers of an HTTP 503 response for DownloadChatPic
+type DownloadChatPicResponse503Headers struct {
+	RetryAfter *int32
+}
+
 type DownloadChatPicResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8775,12 +8794,16 @@ type DownloadChatPicResponse struct {
 	JSON416 *RangeNotSatisfiable
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *MediaStoreUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *DownloadChatPicResponse200Headers
 	// Headers206 the parsed response headers for an HTTP 206 response
 	Headers206 *DownloadChatPicResponse206Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *DownloadChatPicResponse304Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DownloadChatPicResponse503Headers
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -8806,6 +8829,11 @@ func (r DownloadChatPicResponse) GetJSON416() *RangeNotSatisfiable {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r DownloadChatPicResponse) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DownloadChatPicResponse) GetJSON503() *MediaStoreUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -8860,6 +8888,11 @@ type DownloadMp3Response304Headers struct {
 	ETag *string
 }
 
+// DownloadMp3Response503Headers the declared response headers of an HTTP 503 response for DownloadMp3
+type DownloadMp3Response503Headers struct {
+	RetryAfter *int32
+}
+
 type DownloadMp3Response struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8873,12 +8906,16 @@ type DownloadMp3Response struct {
 	JSON416 *RangeNotSatisfiable
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *MediaStoreUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *DownloadMp3Response200Headers
 	// Headers206 the parsed response headers for an HTTP 206 response
 	Headers206 *DownloadMp3Response206Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *DownloadMp3Response304Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DownloadMp3Response503Headers
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -8904,6 +8941,11 @@ func (r DownloadMp3Response) GetJSON416() *RangeNotSatisfiable {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r DownloadMp3Response) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DownloadMp3Response) GetJSON503() *MediaStoreUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -8958,6 +9000,11 @@ type DownloadMp4Response304Headers struct {
 	ETag *string
 }
 
+// DownloadMp4Response503Headers the declared response headers of an HTTP 503 response for DownloadMp4
+type DownloadMp4Response503Headers struct {
+	RetryAfter *int32
+}
+
 type DownloadMp4Response struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8971,12 +9018,16 @@ type DownloadMp4Response struct {
 	JSON416 *RangeNotSatisfiable
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *MediaStoreUnavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *DownloadMp4Response200Headers
 	// Headers206 the parsed response headers for an HTTP 206 response
 	Headers206 *DownloadMp4Response206Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *DownloadMp4Response304Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DownloadMp4Response503Headers
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -9002,6 +9053,11 @@ func (r DownloadMp4Response) GetJSON416() *RangeNotSatisfiable {
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
 func (r DownloadMp4Response) GetJSON500() *InternalError {
 	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DownloadMp4Response) GetJSON503() *MediaStoreUnavailable {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -10487,7 +10543,7 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 
 // ReadyzWithResponse Readiness
 //
-// Answers 200 when the database is reachable and the bus between instances (NATS) is connected, else 503 naming what is down.
+// Answers 200 when the database is reachable, the bus between instances (NATS) is connected and the media store answers, else 503 naming what is down.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -11230,6 +11286,13 @@ func ParseGetAvatarResponse(rsp *http.Response) (*GetAvatarResponse, error) {
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest MediaStoreUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -11319,6 +11382,16 @@ func ParseGetAvatarResponse(rsp *http.Response) (*GetAvatarResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetAvatarResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -13226,6 +13299,13 @@ func ParseDownloadChatPicResponse(rsp *http.Response) (*DownloadChatPicResponse,
 		}
 		response.JSON500 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest MediaStoreUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	}
 
 	switch {
@@ -13315,6 +13395,16 @@ func ParseDownloadChatPicResponse(rsp *http.Response) (*DownloadChatPicResponse,
 			headers.ETag = &value
 		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 503:
+		var headers DownloadChatPicResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -13371,6 +13461,13 @@ func ParseDownloadMp3Response(rsp *http.Response) (*DownloadMp3Response, error) 
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest MediaStoreUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -13461,6 +13558,16 @@ func ParseDownloadMp3Response(rsp *http.Response) (*DownloadMp3Response, error) 
 			headers.ETag = &value
 		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 503:
+		var headers DownloadMp3Response503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -13517,6 +13624,13 @@ func ParseDownloadMp4Response(rsp *http.Response) (*DownloadMp4Response, error) 
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest MediaStoreUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
@@ -13607,6 +13721,16 @@ func ParseDownloadMp4Response(rsp *http.Response) (*DownloadMp4Response, error) 
 			headers.ETag = &value
 		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 503:
+		var headers DownloadMp4Response503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int32
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

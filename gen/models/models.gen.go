@@ -2247,6 +2247,11 @@ type GroupAdminNotFound = Envelope
 // Example: {"code":200,"message":"退出成功"}
 type InternalError = Envelope
 
+// MediaStoreUnavailable The response envelope; `code` equals the HTTP status.
+//
+// Example: {"code":200,"message":"退出成功"}
+type MediaStoreUnavailable = Envelope
+
 // NoSuchFile The response envelope; `code` equals the HTTP status.
 //
 // Example: {"code":200,"message":"退出成功"}

@@ -1099,7 +1099,7 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description Answers 200 when the database is reachable and the bus between instances (NATS) is connected, else 503 naming what is down.
+         * @description Answers 200 when the database is reachable, the bus between instances (NATS) is connected and the media store answers, else 503 naming what is down.
          */
         get: operations["readyz"];
         put?: never;
@@ -2627,7 +2627,8 @@ export interface components {
         };
         /**
          * @description `filename` is well formed, but no file of this operation's kind has
-         *     that name (a name issued for another kind is not found either).
+         *     that name (a name issued for another kind is not found either), or
+         *     the media store has lost the file.
          */
         NoSuchFile: {
             headers: {
@@ -2773,6 +2774,26 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                "application/json": components["schemas"]["Envelope"];
+            };
+        };
+        /**
+         * @description The media store does not answer (an I/O error, a directory that is
+         *     gone or unreadable); retry after the given number of seconds. A
+         *     file that the store lost is 404, not this.
+         */
+        MediaStoreUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": 503,
+                 *       "message": "媒体存储不可用"
+                 *     }
+                 */
                 "application/json": components["schemas"]["Envelope"];
             };
         };
@@ -5011,6 +5032,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             416: components["responses"]["RangeNotSatisfiable"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["MediaStoreUnavailable"];
         };
     };
     downloadChatPic: {
@@ -5059,6 +5081,7 @@ export interface operations {
             404: components["responses"]["NoSuchFile"];
             416: components["responses"]["RangeNotSatisfiable"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["MediaStoreUnavailable"];
         };
     };
     downloadMp3: {
@@ -5107,6 +5130,7 @@ export interface operations {
             404: components["responses"]["NoSuchFile"];
             416: components["responses"]["RangeNotSatisfiable"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["MediaStoreUnavailable"];
         };
     };
     downloadMp4: {
@@ -5155,6 +5179,7 @@ export interface operations {
             404: components["responses"]["NoSuchFile"];
             416: components["responses"]["RangeNotSatisfiable"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["MediaStoreUnavailable"];
         };
     };
     healthz: {

@@ -132,7 +132,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *App, e
 	e, err := httpapi.New(httpapi.Options{
 		Logger:   logger,
 		Verifier: verifier,
-		Handler:  &handlers{accts, soc, messages.NewHistory(st), med, messages.NewConversations(st, reads, rt, logger), &httpapi.Ops{DB: st, Bus: b}},
+		Handler:  &handlers{accts, soc, messages.NewHistory(st), med, messages.NewConversations(st, reads, rt, logger), &httpapi.Ops{DB: st, Bus: b, Media: blobs}},
 		Registry: reg,
 		HTTP:     cfg.HTTP, // with MetricsAddr set, Run serves MetricsHandler there
 		// The largest file limit, plus room for the other parts and headers.

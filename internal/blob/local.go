@@ -263,6 +263,12 @@ func (l *Local) Open(ctx context.Context, key string) (File, error) {
 	_, name := l.paths(key)
 	f, err := os.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
+		// The blob is missing, unless the whole store is: a directory
+		// removed or not mounted (then its tmp is gone too) is a store
+		// that is down, not one that lost this blob.
+		if err := l.Check(ctx); err != nil {
+			return nil, fmt.Errorf("open blob %s: %w", key, err)
+		}
 		return nil, fmt.Errorf("open blob %s: %w", key, ErrNotFound)
 	}
 	if err != nil {
@@ -276,6 +282,33 @@ func (l *Local) Open(ctx context.Context, key string) (File, error) {
 		return nil, errors.Join(fmt.Errorf("open blob %s: not a regular file: %w", key, ErrNotFound), f.Close())
 	}
 	return &localFile{File: f, size: fi.Size(), modTime: fi.ModTime()}, nil
+}
+
+// Check reports whether the store answers: its directory and temporary
+// directory exist and the directory can be read.
+func (l *Local) Check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("check blob store: %w", err)
+	}
+	fi, err := os.Stat(l.tmp)
+	if err != nil {
+		return fmt.Errorf("check blob store: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("check blob store: %s is not a directory", l.tmp)
+	}
+	d, err := os.Open(l.dir)
+	if err != nil {
+		return fmt.Errorf("check blob store: %w", err)
+	}
+	_, err = d.Readdirnames(1)
+	if cerr := d.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("check blob store: read %s: %w", l.dir, err)
+	}
+	return nil
 }
 
 // localFile is an open blob of a Local store. Embedding *os.File keeps its

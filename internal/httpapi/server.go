@@ -135,12 +135,20 @@ type Connector interface {
 	Connected() bool
 }
 
+// Checker reports whether a store (the media store) answers.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
 // Ops implements the health operations of the contract.
 type Ops struct {
 	DB Pinger
 	// Bus, when set, must be connected for the instance to be ready: an
 	// instance cut off from the others would deliver nothing they send.
 	Bus Connector
+	// Media, when set, must answer: an instance that cannot read the
+	// media store would fail every download.
+	Media Checker
 }
 
 // Healthz answers while the process is up.
@@ -148,13 +156,19 @@ func (o *Ops) Healthz(ctx context.Context, _ server.HealthzRequestObject) (serve
 	return reply.New(http.StatusOK, msgOK), nil
 }
 
-// Readyz answers 200 when the database is reachable and the bus connected.
+// Readyz answers 200 when the database is reachable, the bus connected and
+// the media store answers.
 func (o *Ops) Readyz(ctx context.Context, _ server.ReadyzRequestObject) (server.ReadyzResponseObject, error) {
 	if err := o.DB.Ping(ctx); err != nil {
 		return reply.DatabaseUnavailable.Envelope(), nil
 	}
 	if o.Bus != nil && !o.Bus.Connected() {
 		return reply.BusUnavailable.Envelope(), nil
+	}
+	if o.Media != nil {
+		if err := o.Media.Check(ctx); err != nil {
+			return reply.MediaStoreUnavailable.Envelope(), nil
+		}
 	}
 	return reply.New(http.StatusOK, msgOK), nil
 }

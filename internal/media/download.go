@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -57,7 +58,7 @@ func (a *API) GetAvatar(ctx context.Context, req server.GetAvatarRequestObject) 
 	if err != nil {
 		return nil, fmt.Errorf("get avatar of %q: %w", p.Account, err)
 	}
-	return a.open(ctx, row, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince}, "private, no-cache")
+	return a.open(ctx, row, reply.NoAvatar, conditions{p.Range, p.IfRange, p.IfNoneMatch, p.IfModifiedSince}, "private, no-cache")
 }
 
 // DownloadChatPic streams a picture stored by UploadChatPic.
@@ -93,15 +94,29 @@ func (a *API) download(ctx context.Context, k kind, name string, cond conditions
 		return nil, fmt.Errorf("get %s %q: %w", k.name, name, err)
 	}
 	// Named media never change: caches may keep them.
-	return a.open(ctx, row, cond, "private, max-age=31536000, immutable")
+	return a.open(ctx, row, reply.FileNotFound, cond, "private, max-age=31536000, immutable")
 }
 
-// open opens the blob of row for serving.
-func (a *API) open(ctx context.Context, row store.Medium, cond conditions, cacheControl string) (downloadResponse, error) {
+// storeRetryAfter is the Retry-After, in seconds, of a download refused
+// because the blob store failed.
+const storeRetryAfter = 5
+
+// open opens the blob of row for serving. A blob the store has lost is
+// refused with missing, as if the row did not exist; a store that fails
+// otherwise is MediaStoreUnavailable, which says when to retry.
+func (a *API) open(ctx context.Context, row store.Medium, missing reply.Refusal, cond conditions, cacheControl string) (downloadResponse, error) {
 	f, err := a.blobs.Open(ctx, row.SHA256)
-	if err != nil {
-		// A row whose blob is missing: the store lost it.
+	switch {
+	case errors.Is(err, blob.ErrNotFound):
+		a.logger.WarnContext(ctx, "media row without its blob",
+			slog.String("kind", row.Kind), slog.String("name", row.Name), slog.String("sha256", row.SHA256))
+		return missing.Envelope(), nil
+	case err != nil && ctx.Err() != nil:
 		return nil, fmt.Errorf("open blob of %s %q: %w", row.Kind, row.Name, err)
+	case err != nil:
+		a.logger.ErrorContext(ctx, "media store unavailable",
+			slog.String("kind", row.Kind), slog.String("name", row.Name), slog.Any("err", err))
+		return reply.Refuse(reply.MediaStoreUnavailable.Retry(storeRetryAfter))
 	}
 	return &content{
 		file:         f,

@@ -246,6 +246,9 @@ var (
 	Internal             = refusal(http.StatusInternalServerError, "服务器内部错误")
 	DatabaseUnavailable  = refusal(http.StatusServiceUnavailable, "数据库不可用")
 	BusUnavailable       = refusal(http.StatusServiceUnavailable, "实例间消息总线不可用")
+	// MediaStoreUnavailable: the blob store failed otherwise than by not
+	// finding a blob; downloads send it with a Retry-After.
+	MediaStoreUnavailable = refusal(http.StatusServiceUnavailable, "媒体存储不可用")
 )
 
 // The words of the refusals made by constructors.
@@ -312,7 +315,7 @@ func Refusals() []Refusal {
 		InviteOnly, NotGroupManager, NoJoinRequest, JoinRequestAnswered, TooManyJoins,
 		NoToken, BadToken, ExpiredToken, RevokedToken, OriginRefused,
 		NoRoute, MethodNotAllowed, UnsupportedMediaType, BodyTimeout, BadJSON,
-		BadRequest, NoBody, NoBoundary, Internal, DatabaseUnavailable, BusUnavailable,
+		BadRequest, NoBody, NoBoundary, Internal, DatabaseUnavailable, BusUnavailable, MediaStoreUnavailable,
 		MissingParameter("account"), BadField("age", "number must be at most 150"), MissingField("password"),
 	}
 }
