@@ -223,6 +223,7 @@ WITH input AS (
                WHEN input.media_kind = '' THEN 'ok'
                WHEN md.kind IS NULL THEN 'no_media'
                WHEN md.kind <> input.media_kind THEN 'wrong_kind'
+               WHEN md.owner <> input.sender THEN 'not_owner'
                ELSE 'ok'
            END AS status
     FROM input
@@ -236,7 +237,7 @@ WITH input AS (
     -- A lookup by primary key for each media send only (OFFSET 0 keeps the
     -- planner from turning it into a join over the whole media table).
     LEFT JOIN LATERAL (
-        SELECT md.kind, md.content_type, md.size, md.width, md.height
+        SELECT md.kind, md.owner, md.content_type, md.size, md.width, md.height
         FROM media md
         WHERE input.media_kind <> '' AND md.name = input.body
         OFFSET 0
@@ -332,7 +333,8 @@ type MessageCommitBatchRow struct {
 // returns one row per send, by its 1-based position i, whose status is
 // new, repeated, or why it was refused: forbidden, blocked (the recipient
 // of a direct send blocks the sender), blocking (the sender blocks the
-// recipient), no_media, wrong_kind, muted (a group send of a member whose
+// recipient), no_media, wrong_kind, not_owner (the media row is another
+// account's upload), muted (a group send of a member whose
 // mute runs, muted_until then set, or of a plain member while the whole
 // group is muted; the member's row is the one the membership check reads).
 // Empty strings and zero group ids stand for NULL.

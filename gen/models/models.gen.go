@@ -1947,9 +1947,9 @@ type Relation string
 // SendFrame Sends a message to `to` (an account) or `groupId`. With `kind`
 // image, audio or video, `text` is a name returned by the matching
 // upload endpoint (/uploadchatpic, /uploadmp3, /uploadmp4), uploaded
-// by anyone: an unknown name is refused with an error frame 404, a
-// name of another kind (an MP3 sent as image) with 400, and nothing
-// is stored.
+// by the sender: an unknown name is refused with an error frame 404, a
+// name of another kind (an MP3 sent as image) with 400, a name another
+// account uploaded with 403, and nothing is stored.
 //
 // Example: {"clientMsgId":"c-7","text":"好的，八点见","to":"bob","type":"send"}
 type SendFrame struct {

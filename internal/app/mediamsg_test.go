@@ -141,7 +141,7 @@ func TestMediaMessages(t *testing.T) {
 	photo := snifftestdata.JPEGWithExif(64, 48, 6, 20000) // shown turned: 48×64
 	mp3, mp4 := snifftestdata.MP3(40), snifftestdata.MP4(50000)
 	picName := upload(t, env, ta, "/uploadchatpic", pic)
-	photoName := upload(t, peer, tb, "/uploadchatpic", photo) // uploaded by b, forwarded by a
+	photoName := upload(t, peer, ta, "/uploadchatpic", photo) // through the other instance
 	mp3Name := upload(t, env, ta, "/uploadmp3", mp3)
 	mp4Name := upload(t, env, ta, "/uploadmp4", mp4)
 	avatarName := upload(t, env, ta, "/uploadheadpic", pngOf(t, 4, 4))

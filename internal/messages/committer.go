@@ -302,6 +302,8 @@ func (c *Committer) commitOnce(leaders []*pending) ([]Committed, error) {
 			p.msg, p.err = Message{}, reply.FileNotFound
 		case store.CommitWrongKind:
 			p.msg, p.err = Message{}, wrongMedia(p.send.Kind)
+		case store.CommitNotOwner:
+			p.msg, p.err = Message{}, reply.NotOwnUpload
 		case store.CommitMuted:
 			p.msg, p.err = Message{}, mutedRefusal(mutedUntil[i])
 		default: // no row: the statement and this code disagree

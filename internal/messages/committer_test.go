@@ -149,7 +149,7 @@ func TestCommitterBatchesInOrder(t *testing.T) {
 	first := make(chan result, 1)
 	c.SendAsync(Send{Sender: "a", To: "b", Body: "first"}, func(m Message, err error) { first <- result{m, err} })
 	<-r.held
-	pic := f.media(t, "chatpic", "image/png")
+	pic := f.mediaOf(t, "b", "chatpic", "image/png")
 	var sends []Send
 	for i := range 300 {
 		switch i % 3 {

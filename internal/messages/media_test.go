@@ -17,10 +17,16 @@ import (
 // pictures.
 func (f fixture) media(t *testing.T, kind, contentType string) string {
 	t.Helper()
+	return f.mediaOf(t, "a", kind, contentType)
+}
+
+// mediaOf is media owned by owner.
+func (f fixture) mediaOf(t *testing.T, owner, kind, contentType string) string {
+	t.Helper()
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	m := store.Medium{
-		Name: time.Now().UTC().Format("2006-01-02:15:04:05") + "-" + hex.EncodeToString(b[:]), Kind: kind, Owner: "a",
+		Name: time.Now().UTC().Format("2006-01-02:15:04:05") + "-" + hex.EncodeToString(b[:]), Kind: kind, Owner: owner,
 		Size: 1234, ContentType: contentType, SHA256: hex.EncodeToString(b[:]), CreatedAt: time.Now(),
 	}
 	if kind == "chatpic" || kind == "avatar" {
@@ -36,7 +42,8 @@ func (f fixture) media(t *testing.T, kind, contentType string) string {
 // an upload of another kind is refused and stores nothing (the allowed
 // sends around it take gap-free seqs); an allowed media send carries its
 // upload's description, published, acknowledged and read back; a refused
-// friendship wins over a bad name.
+// friendship wins over a bad name; a name another account uploaded is
+// refused.
 func TestCommitterChecksMedia(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
@@ -44,6 +51,7 @@ func TestCommitterChecksMedia(t *testing.T) {
 	c := newCommitter(t, f.store(t), r, f.log)
 	pic, mp3, mp4 := f.media(t, "chatpic", "image/jpeg"), f.media(t, "mp3", "audio/mpeg"), f.media(t, "mp4", "video/mp4")
 	avatar := f.media(t, "avatar", "image/png")
+	mp4b, picB := f.mediaOf(t, "b", "mp4", "video/mp4"), f.mediaOf(t, "b", "chatpic", "image/png")
 	sends := []Send{
 		{Sender: "a", To: "b", Kind: KindImage, Body: pic},
 		{Sender: "a", To: "b", Kind: KindImage, Body: "2024-01-01:00:00:00-00000000000000000000000000000000"},
@@ -53,8 +61,10 @@ func TestCommitterChecksMedia(t *testing.T) {
 		{Sender: "a", To: "b", Kind: KindVideo, Body: pic},
 		{Sender: "a", To: "b", Kind: KindText, Body: pic}, // a text that looks like a name
 		{Sender: "a", To: "b", Kind: KindAudio, Body: mp3},
-		{Sender: "b", GroupID: 1, Kind: KindVideo, Body: mp4},
+		{Sender: "b", GroupID: 1, Kind: KindVideo, Body: mp4b},
 		{Sender: "a", To: "c", Kind: KindImage, Body: "no such name"}, // not friends
+		{Sender: "a", To: "b", Kind: KindImage, Body: picB},           // b's upload
+		{Sender: "b", GroupID: 1, Kind: KindVideo, Body: mp4},         // a's upload
 	}
 	// A first send holds the committer in its publish while the others
 	// queue, so that they make one batch.
@@ -70,7 +80,7 @@ func TestCommitterChecksMedia(t *testing.T) {
 	if len(r.batches) != 2 {
 		t.Errorf("%d batches, want 2", len(r.batches))
 	}
-	wantErr := []error{nil, reply.FileNotFound, reply.NotImageFile, reply.NotImageFile, reply.NotMP3File, reply.NotMP4File, nil, nil, nil, reply.NotFriends}
+	wantErr := []error{nil, reply.FileNotFound, reply.NotImageFile, reply.NotImageFile, reply.NotMP3File, reply.NotMP4File, nil, nil, nil, reply.NotFriends, reply.NotOwnUpload, reply.NotOwnUpload}
 	for i, want := range wantErr {
 		if !errors.Is(res[i].err, want) {
 			t.Errorf("send %d (%s %q): err %v, want %v", i, sends[i].Kind, sends[i].Body, res[i].err, want)
@@ -116,7 +126,7 @@ func TestCommitterChecksMedia(t *testing.T) {
 	if fr := frame.MessageOf(stored[1].Framed()); fr.Media != nil {
 		t.Errorf("text frame media %+v", fr.Media)
 	}
-	if g, err := st.After(f.ctx, GroupKey(1), 0, 100); err != nil || len(g) != 1 || frame.MessageOf(g[0].Framed()).Media.Url != "/downloadmp4?filename="+urlEscape(mp4) {
+	if g, err := st.After(f.ctx, GroupKey(1), 0, 100); err != nil || len(g) != 1 || frame.MessageOf(g[0].Framed()).Media.Url != "/downloadmp4?filename="+urlEscape(mp4b) {
 		t.Errorf("group messages %+v, %v", g, err)
 	}
 }

@@ -177,12 +177,14 @@ var (
 	Recalled      = refusal(http.StatusConflict, "消息已撤回")
 
 	// Media, uploaded and named by a send.
-	FileNotFound   = refusal(http.StatusNotFound, "文件不存在")
-	NoAvatar       = refusal(http.StatusNotFound, "该用户没有头像")
-	BadFilename    = refusal(http.StatusBadRequest, "文件名不合法")
-	NotImageFile   = refusal(http.StatusBadRequest, "该文件不是图片")
-	NotMP3File     = refusal(http.StatusBadRequest, "该文件不是MP3音频")
-	NotMP4File     = refusal(http.StatusBadRequest, "该文件不是MP4视频")
+	FileNotFound = refusal(http.StatusNotFound, "文件不存在")
+	NoAvatar     = refusal(http.StatusNotFound, "该用户没有头像")
+	BadFilename  = refusal(http.StatusBadRequest, "文件名不合法")
+	NotImageFile = refusal(http.StatusBadRequest, "该文件不是图片")
+	NotMP3File   = refusal(http.StatusBadRequest, "该文件不是MP3音频")
+	NotMP4File   = refusal(http.StatusBadRequest, "该文件不是MP4视频")
+	// NotOwnUpload: a media send naming another account's upload.
+	NotOwnUpload   = refusal(http.StatusForbidden, "只能发送自己上传的文件")
 	NotImageUpload = refusal(http.StatusUnsupportedMediaType, "上传的格式不是图片")
 	NotMP3Upload   = refusal(http.StatusUnsupportedMediaType, "上传的格式不是MP3")
 	NotVideoUpload = refusal(http.StatusUnsupportedMediaType, "上传的格式不是视频")
@@ -306,7 +308,7 @@ func Refusals() []Refusal {
 		OwnerOnly, OwnerOrAdmin, Outranked, TargetNotMember, SelfTarget, OwnerMustTransfer, Muted, GroupDissolved,
 		BadPageCursor, WithOrGroup, WithSelf, NoConversation, BeyondEnd,
 		NoMessage, NotSender, RecallExpired, Recalled,
-		FileNotFound, NoAvatar, BadFilename, NotImageFile, NotMP3File, NotMP4File,
+		FileNotFound, NoAvatar, BadFilename, NotImageFile, NotMP3File, NotMP4File, NotOwnUpload,
 		NotImageUpload, NotMP3Upload, NotVideoUpload, NoFileField, EmptyFile, BadUploadBody,
 		BodyTooLarge, UploadTooSlow, TooManyUploads, BadRange, FileTooLarge(20 << 20),
 		SendRateLimited, TextFramesOnly, AckNotDeclared, AckForbidden, SyncForbidden,

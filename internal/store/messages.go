@@ -59,6 +59,7 @@ const (
 	CommitBlocking  CommitStatus = "blocking"   // the sender of a direct send blocks the recipient
 	CommitNoMedia   CommitStatus = "no_media"   // the body names no upload
 	CommitWrongKind CommitStatus = "wrong_kind" // the body names an upload of another kind
+	CommitNotOwner  CommitStatus = "not_owner"  // the body names another account's upload
 	CommitMuted     CommitStatus = "muted"      // the sender is muted in the group, or the group is
 )
 
