@@ -6,6 +6,18 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, sqlc.narg(width), sqlc.narg(height));
 -- name: MediaGetByNameAndKind :one
 SELECT * FROM media WHERE name = $1 AND kind = $2;
 
+-- name: MediaGetForDownload :one
+-- The media called name if it is of kind, and whether it is revoked for
+-- account: a file recalled with a message (media.recalled) that no media
+-- message still carries unrecalled is revoked for everyone but its owner.
+SELECT md.name, md.kind, md.owner, md.size, md.content_type, md.sha256, md.created_at, md.width, md.height,
+       (md.recalled AND md.owner <> sqlc.arg(account)::text AND NOT EXISTS (
+           SELECT 1 FROM messages m
+           WHERE m.body = md.name AND m.kind IN ('image', 'audio', 'video') AND NOT m.recalled
+       ))::boolean AS revoked
+FROM media md
+WHERE md.name = sqlc.arg(name) AND md.kind = sqlc.arg(kind);
+
 -- name: MediaDeleteByName :one
 -- Removes a media row and returns the blob key it referred to.
 DELETE FROM media WHERE name = $1 RETURNING sha256;

@@ -25,7 +25,19 @@ VALUES (sqlc.arg(conv), sqlc.arg(seq), sqlc.arg(sender), NULLIF(sqlc.arg(recipie
 RETURNING id, created_at;
 
 -- name: MessageMarkRecalled :exec
--- The recalled message keeps its seq and loses its body and media.
-UPDATE messages
-SET body = '', media_type = NULL, media_size = NULL, media_width = NULL, media_height = NULL, recalled = true
-WHERE id = sqlc.arg(id);
+-- The recalled message keeps its seq and loses its body and media; the
+-- file a media message carried is marked recalled (see media.recalled).
+-- Every part of the statement reads the rows as they were before it, so
+-- old is the body the update empties.
+WITH old AS (
+    SELECT m.kind, m.body FROM messages m WHERE m.id = sqlc.arg(id)
+), marked AS (
+    UPDATE messages
+    SET body = '', media_type = NULL, media_size = NULL, media_width = NULL, media_height = NULL, recalled = true
+    WHERE id = sqlc.arg(id)
+    RETURNING id
+)
+UPDATE media md
+SET recalled = true
+FROM old, marked
+WHERE old.kind IN ('image', 'audio', 'video') AND md.name = old.body;

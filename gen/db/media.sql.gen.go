@@ -12,7 +12,7 @@ import (
 )
 
 const avatarGetByAccount = `-- name: AvatarGetByAccount :one
-SELECT m.name, m.kind, m.owner, m.size, m.content_type, m.sha256, m.created_at, m.width, m.height
+SELECT m.name, m.kind, m.owner, m.size, m.content_type, m.sha256, m.created_at, m.width, m.height, m.recalled
 FROM avatars a
 JOIN media m ON m.name = a.media_name
 WHERE a.account = $1
@@ -32,6 +32,7 @@ func (q *Queries) AvatarGetByAccount(ctx context.Context, account string) (Mediu
 		&i.CreatedAt,
 		&i.Width,
 		&i.Height,
+		&i.Recalled,
 	)
 	return i, err
 }
@@ -108,7 +109,7 @@ func (q *Queries) MediaDeleteByName(ctx context.Context, name string) (string, e
 }
 
 const mediaGetByNameAndKind = `-- name: MediaGetByNameAndKind :one
-SELECT name, kind, owner, size, content_type, sha256, created_at, width, height FROM media WHERE name = $1 AND kind = $2
+SELECT name, kind, owner, size, content_type, sha256, created_at, width, height, recalled FROM media WHERE name = $1 AND kind = $2
 `
 
 type MediaGetByNameAndKindParams struct {
@@ -129,6 +130,57 @@ func (q *Queries) MediaGetByNameAndKind(ctx context.Context, arg MediaGetByNameA
 		&i.CreatedAt,
 		&i.Width,
 		&i.Height,
+		&i.Recalled,
+	)
+	return i, err
+}
+
+const mediaGetForDownload = `-- name: MediaGetForDownload :one
+SELECT md.name, md.kind, md.owner, md.size, md.content_type, md.sha256, md.created_at, md.width, md.height,
+       (md.recalled AND md.owner <> $1::text AND NOT EXISTS (
+           SELECT 1 FROM messages m
+           WHERE m.body = md.name AND m.kind IN ('image', 'audio', 'video') AND NOT m.recalled
+       ))::boolean AS revoked
+FROM media md
+WHERE md.name = $2 AND md.kind = $3
+`
+
+type MediaGetForDownloadParams struct {
+	Account string
+	Name    string
+	Kind    string
+}
+
+type MediaGetForDownloadRow struct {
+	Name        string
+	Kind        string
+	Owner       string
+	Size        int64
+	ContentType string
+	Sha256      string
+	CreatedAt   pgtype.Timestamptz
+	Width       *int32
+	Height      *int32
+	Revoked     bool
+}
+
+// The media called name if it is of kind, and whether it is revoked for
+// account: a file recalled with a message (media.recalled) that no media
+// message still carries unrecalled is revoked for everyone but its owner.
+func (q *Queries) MediaGetForDownload(ctx context.Context, arg MediaGetForDownloadParams) (MediaGetForDownloadRow, error) {
+	row := q.db.QueryRow(ctx, mediaGetForDownload, arg.Account, arg.Name, arg.Kind)
+	var i MediaGetForDownloadRow
+	err := row.Scan(
+		&i.Name,
+		&i.Kind,
+		&i.Owner,
+		&i.Size,
+		&i.ContentType,
+		&i.Sha256,
+		&i.CreatedAt,
+		&i.Width,
+		&i.Height,
+		&i.Revoked,
 	)
 	return i, err
 }

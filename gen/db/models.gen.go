@@ -115,6 +115,7 @@ type Medium struct {
 	CreatedAt   pgtype.Timestamptz
 	Width       *int32
 	Height      *int32
+	Recalled    bool
 }
 
 type Message struct {

@@ -108,12 +108,24 @@ func (q *Queries) MessageInsertRecall(ctx context.Context, arg MessageInsertReca
 }
 
 const messageMarkRecalled = `-- name: MessageMarkRecalled :exec
-UPDATE messages
-SET body = '', media_type = NULL, media_size = NULL, media_width = NULL, media_height = NULL, recalled = true
-WHERE id = $1
+WITH old AS (
+    SELECT m.kind, m.body FROM messages m WHERE m.id = $1
+), marked AS (
+    UPDATE messages
+    SET body = '', media_type = NULL, media_size = NULL, media_width = NULL, media_height = NULL, recalled = true
+    WHERE id = $1
+    RETURNING id
+)
+UPDATE media md
+SET recalled = true
+FROM old, marked
+WHERE old.kind IN ('image', 'audio', 'video') AND md.name = old.body
 `
 
-// The recalled message keeps its seq and loses its body and media.
+// The recalled message keeps its seq and loses its body and media; the
+// file a media message carried is marked recalled (see media.recalled).
+// Every part of the statement reads the rows as they were before it, so
+// old is the body the update empties.
 func (q *Queries) MessageMarkRecalled(ctx context.Context, id *int64) error {
 	_, err := q.db.Exec(ctx, messageMarkRecalled, id)
 	return err

@@ -2627,8 +2627,10 @@ export interface components {
         };
         /**
          * @description `filename` is well formed, but no file of this operation's kind has
-         *     that name (a name issued for another kind is not found either), or
-         *     the media store has lost the file.
+         *     that name (a name issued for another kind is not found either), the
+         *     media store has lost the file, or the file was recalled with its
+         *     message and no other message that is not recalled carries it (for
+         *     everyone but its uploader).
          */
         NoSuchFile: {
             headers: {

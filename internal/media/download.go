@@ -13,6 +13,7 @@ import (
 
 	"tim/gen/models"
 	"tim/gen/server"
+	"tim/internal/auth"
 	"tim/internal/blob"
 	"tim/internal/reply"
 	"tim/internal/store"
@@ -86,8 +87,15 @@ func (a *API) download(ctx context.Context, k kind, name string, cond conditions
 	if !NamePattern.MatchString(name) {
 		return reply.BadFilename.Envelope(), nil
 	}
-	row, err := a.q.MediaGetByNameAndKind(ctx, name, k.name)
-	if errors.Is(err, store.ErrNotFound) {
+	claims, ok := auth.FromContext(ctx)
+	if !ok {
+		// The auth middleware runs before every handler: this is a wiring bug.
+		return nil, errors.New("media: no verified token in context")
+	}
+	// A file recalled with its message is not found for whoever is not
+	// its owner, unless another message still carries it.
+	row, revoked, err := a.q.MediaGetForDownload(ctx, name, k.name, claims.Account)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && revoked) {
 		return reply.FileNotFound.Envelope(), nil
 	}
 	if err != nil {

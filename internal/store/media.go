@@ -52,6 +52,21 @@ func (q *Queries) MediaGetByNameAndKind(ctx context.Context, name, kind string) 
 	return mediumFromRow(r), nil
 }
 
+// MediaGetForDownload returns the media called name if it is of kind
+// (ErrNotFound otherwise), and whether it is revoked for account: recalled
+// with a message, carried by no other message that is not recalled, and
+// not account's own upload.
+func (q *Queries) MediaGetForDownload(ctx context.Context, name, kind, account string) (m Medium, revoked bool, err error) {
+	r, err := q.q.MediaGetForDownload(ctx, db.MediaGetForDownloadParams{Name: name, Kind: kind, Account: account})
+	if err != nil {
+		return Medium{}, false, interpretError(err)
+	}
+	return mediumFromRow(db.Medium{
+		Name: r.Name, Kind: r.Kind, Owner: r.Owner, Size: r.Size, ContentType: r.ContentType,
+		Sha256: r.Sha256, CreatedAt: r.CreatedAt, Width: r.Width, Height: r.Height,
+	}), r.Revoked, nil
+}
+
 // MediaDeleteByName removes the media called name and returns the key of
 // the blob it referred to.
 func (q *Queries) MediaDeleteByName(ctx context.Context, name string) (sha256 string, err error) {

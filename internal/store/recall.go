@@ -55,7 +55,8 @@ func (q *Queries) MessageInsertRecall(ctx context.Context, m RecallTarget, seq i
 }
 
 // MessageMarkRecalled empties message id's body and media and marks it
-// recalled; it keeps its seq.
+// recalled; it keeps its seq. The file of a media message is marked
+// recalled too: see MediaGetForDownload.
 func (q *Queries) MessageMarkRecalled(ctx context.Context, id int64) error {
 	return interpretError(q.q.MessageMarkRecalled(ctx, &id))
 }
