@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/nats-io/nats-server/v2/server"
 
 	"tim/gen/models"
 	"tim/internal/config"
@@ -24,13 +25,7 @@ import (
 // group's messages.
 func TestRightsHoldWhileTheBusIsDown(t *testing.T) {
 	t.Parallel()
-	srv := runNATS(t, 0)
-	url := fmt.Sprintf("nats://tim:bus-pw@127.0.0.1:%d", srv.Addr().(*net.TCPAddr).Port)
-	here := testenv.New(t, testenv.WithConfig(func(c *config.Config) {
-		c.NATS.URL = url
-		c.Realtime.RightsRecheckDegraded = time.Hour
-	}))
-	there := here.Peer(t, testenv.WithConfig(func(c *config.Config) { c.Realtime.RightsRecheckDegraded = 200 * time.Millisecond }))
+	srv, here, there := twoOnOneBus(t)
 	a, b, c := here.Register(t, "a"), here.Register(t, "b"), here.Register(t, "c")
 	befriend(t, here, a, "a", "b")
 	befriend(t, here, a, "a", "c")
@@ -58,16 +53,7 @@ func TestRightsHoldWhileTheBusIsDown(t *testing.T) {
 	dbThere := dial(t, there, "/websocket/OneToOne/b/a", b)
 	dbThere.Next()
 
-	srv.Shutdown()
-	srv.WaitForShutdown()
-	for _, e := range []*testenv.Env{here, there} {
-		testwait.Eventually(t, wait, func() error {
-			if ready(e.URL) == nil {
-				return fmt.Errorf("%s still ready with the bus down", e.URL)
-			}
-			return nil
-		})
-	}
+	stopBus(t, srv, here, there)
 
 	// Logout.
 	out, err := here.Client.UserLogoutWithResponse(ctx, nil, testenv.Auth(c))
@@ -126,13 +112,7 @@ func TestRightsHoldWhileTheBusIsDown(t *testing.T) {
 // checks them as it commits.
 func TestAdministrationHoldsWhileTheBusIsDown(t *testing.T) {
 	t.Parallel()
-	srv := runNATS(t, 0)
-	url := fmt.Sprintf("nats://tim:bus-pw@127.0.0.1:%d", srv.Addr().(*net.TCPAddr).Port)
-	here := testenv.New(t, testenv.WithConfig(func(c *config.Config) {
-		c.NATS.URL = url
-		c.Realtime.RightsRecheckDegraded = time.Hour
-	}))
-	there := here.Peer(t, testenv.WithConfig(func(c *config.Config) { c.Realtime.RightsRecheckDegraded = 200 * time.Millisecond }))
+	srv, here, there := twoOnOneBus(t)
 	a, b, c, d := here.Register(t, "a"), here.Register(t, "b"), here.Register(t, "c"), here.Register(t, "d")
 	befriend(t, here, a, "a", "c")
 	join(t, here, a, "a", 7) // a owns 7 and 8
@@ -154,16 +134,7 @@ func TestAdministrationHoldsWhileTheBusIsDown(t *testing.T) {
 	dcThere := dial(t, there, "/websocket/OneToOne/c/a", c)
 	dcThere.Next()
 
-	srv.Shutdown()
-	srv.WaitForShutdown()
-	for _, e := range []*testenv.Env{here, there} {
-		testwait.Eventually(t, wait, func() error {
-			if ready(e.URL) == nil {
-				return fmt.Errorf("%s still ready with the bus down", e.URL)
-			}
-			return nil
-		})
-	}
+	stopBus(t, srv, here, there)
 
 	// A kick.
 	kick, err := here.Client.KickMemberWithResponse(ctx, &models.KickMemberParams{UserAccount: "a", GroupID: 7, TargetAccount: "b"}, testenv.Auth(a))
@@ -207,5 +178,37 @@ func TestAdministrationHoldsWhileTheBusIsDown(t *testing.T) {
 	}
 	if code := dcThere.Closed(); code != 4003 {
 		t.Errorf("blocked pair's one-to-one socket there: close code %d, want 4003", code)
+	}
+}
+
+// twoOnOneBus starts a NATS server and two instances on it: here, which
+// re-checks its sockets' rights only hourly while the bus is down (so that
+// only a change's local apply can close them), and there, which re-checks
+// every 200 ms then.
+func twoOnOneBus(t *testing.T) (srv *server.Server, here, there *testenv.Env) {
+	t.Helper()
+	srv = runNATS(t, 0)
+	url := fmt.Sprintf("nats://tim:bus-pw@127.0.0.1:%d", srv.Addr().(*net.TCPAddr).Port)
+	here = testenv.New(t, testenv.WithConfig(func(c *config.Config) {
+		c.NATS.URL = url
+		c.Realtime.RightsRecheckDegraded = time.Hour
+	}))
+	there = here.Peer(t, testenv.WithConfig(func(c *config.Config) { c.Realtime.RightsRecheckDegraded = 200 * time.Millisecond }))
+	return srv, here, there
+}
+
+// stopBus shuts the NATS server down and waits until every instance of
+// envs says it is not ready.
+func stopBus(t *testing.T, srv *server.Server, envs ...*testenv.Env) {
+	t.Helper()
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	for _, e := range envs {
+		testwait.Eventually(t, wait, func() error {
+			if ready(e.URL) == nil {
+				return fmt.Errorf("%s still ready with the bus down", e.URL)
+			}
+			return nil
+		})
 	}
 }

@@ -40,15 +40,8 @@ func (a *API) UpdateProfile(ctx context.Context, req server.UpdateProfileRequest
 	case err != nil:
 		return nil, fmt.Errorf("update profile: %w", err)
 	}
-	u, ok, err := a.profiles.One(ctx, caller)
-	switch {
-	case err != nil:
-		return nil, err
-	case !ok:
-		return reply.UserNotFound.Envelope(), nil
-	}
 	a.logger.InfoContext(ctx, "profile updated", slog.String("account", caller), slog.String("friend_policy", policy))
-	return reply.Envelope{Code: http.StatusOK, Message: msgProfileUpdated, Data: toOwnProfile(u, policy)}, nil
+	return a.ownProfile(ctx, caller, policy, msgProfileUpdated)
 }
 
 // GetProfile answers the caller's own profile with its friend policy.
@@ -64,23 +57,23 @@ func (a *API) GetProfile(ctx context.Context, req server.GetProfileRequestObject
 	case err != nil:
 		return nil, fmt.Errorf("read friend policy: %w", err)
 	}
-	u, ok, err := a.profiles.One(ctx, caller)
+	return a.ownProfile(ctx, caller, policy, msgProfileShown)
+}
+
+// ownProfile answers account's own profile, whose friend policy is
+// policy, with message.
+func (a *API) ownProfile(ctx context.Context, account, policy, message string) (reply.Envelope, error) {
+	u, ok, err := a.profiles.One(ctx, account)
 	switch {
 	case err != nil:
-		return nil, err
+		return reply.Envelope{}, err
 	case !ok:
 		return reply.UserNotFound.Envelope(), nil
 	}
-	return reply.Envelope{Code: http.StatusOK, Message: msgProfileShown, Data: toOwnProfile(u, policy)}, nil
-}
-
-// toOwnProfile is the user u, whose friend policy is policy, as its own
-// account sees it.
-func toOwnProfile(u models.User, policy string) models.OwnProfile {
-	return models.OwnProfile{
+	return reply.Envelope{Code: http.StatusOK, Message: message, Data: models.OwnProfile{
 		Id: u.Id, Username: u.Username, Account: u.Account, Sex: u.Sex, Age: u.Age,
 		OnlineStatus: models.OwnProfileOnlineStatus(u.OnlineStatus), AvatarUrl: u.AvatarUrl, FriendPolicy: models.FriendPolicy(policy),
-	}
+	}}, nil
 }
 
 // GetUser shows TargetAccount's public profile to the caller, with their
