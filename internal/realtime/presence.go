@@ -53,8 +53,6 @@ type presenceStore interface {
 	GroupPresenceDelete(ctx context.Context, instanceID string, groupID int64, account string) error
 	GroupPresenceOnline(ctx context.Context, groupID int64, timeout time.Duration) ([]store.AccountName, error)
 	FriendshipListOf(ctx context.Context, accounts []string) ([]store.Friendship, error)
-	FriendAccounts(ctx context.Context, account string) ([]string, error)
-	BlockPartners(ctx context.Context, account string) ([]string, error)
 	UserProfiles(ctx context.Context, accounts []string, presenceTimeout time.Duration) ([]store.Profile, error)
 	UserUsernames(ctx context.Context, accounts []string) ([]store.AccountName, error)
 }
@@ -444,15 +442,14 @@ func (p *presence) username(ctx context.Context, account string) (string, error)
 // friends online on any live instance, but those a block stands between
 // account and, either way.
 func (p *presence) friendsOnline(ctx context.Context, account string) ([]models.OnlineUser, error) {
-	friends, err := p.q.FriendAccounts(ctx, account)
+	pairs, err := p.q.FriendshipListOf(ctx, []string{account}) // leaves out blocked pairs
 	if err != nil {
 		return nil, fmt.Errorf("list friends: %w", err)
 	}
-	hidden, err := p.q.BlockPartners(ctx, account)
-	if err != nil {
-		return nil, fmt.Errorf("list blocks: %w", err)
+	friends := make([]string, len(pairs))
+	for i, f := range pairs {
+		friends[i] = f.Friend
 	}
-	friends = slices.DeleteFunc(friends, func(f string) bool { return slices.Contains(hidden, f) })
 	rows, err := p.q.UserProfiles(ctx, append(friends, account), p.timeout)
 	if err != nil {
 		return nil, fmt.Errorf("read profiles: %w", err)
